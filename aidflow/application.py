@@ -1,0 +1,448 @@
+"""The AidFlow application: every command is load -> decide -> save, atomically.
+
+Cross-aggregate rules (a grant reserving money in a fund, a voucher being
+unique, one case per student-year) save every aggregate involved in one
+``save()``: the event store checks each aggregate's version, so a concurrent
+writer makes the whole save conflict, and the command is retried from fresh
+state. Nothing is written when a command is refused.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from eventsourcing.utils import get_topic
+
+from aidflow import commands as cmd
+from aidflow.config import resolve_url, store_env
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.case import StudentCase
+from aidflow.domain.clock import Clock, fixed, now, using_clock
+from aidflow.domain.errors import (
+    CaseNotFound,
+    ConcurrencyConflict,
+    DuplicateApplication,
+    FundNotFound,
+    NotFound,
+)
+from aidflow.domain.fund import Fund
+from aidflow.domain.keys import Enrolment, Voucher
+from aidflow.domain.policy import DEFAULT_POLICY, Policy
+from aidflow.domain.values import FundKind
+from aidflow.models import (
+    CaseSnapshot,
+    DepositResult,
+    DisbursementResult,
+    EventRecord,
+    FundSnapshot,
+    ReviewResult,
+)
+
+T = TypeVar("T")
+A = TypeVar("A", bound=AidAggregate)
+
+_EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+class DateAsISO(Transcoding):
+    """Business dates (a bank's value date) stored as ISO text."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class AidFlow(Application[UUID]):
+    """Closed-loop aid for new students: the library that the CLI and other services call."""
+
+    name = "AidFlow"
+    max_attempts: ClassVar[int] = 8
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        policy: Policy = DEFAULT_POLICY,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.policy = policy
+        self.clock = clock
+        self.conflicts_retried = 0
+        """How many times a command was retried after a concurrent writer won; for monitoring."""
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        policy: Policy = DEFAULT_POLICY,
+        clock: Clock | None = None,
+    ) -> AidFlow:
+        """Open the store at ``url``, else ``$AIDFLOW_DB``, else ``./aidflow.db`` (created)."""
+        return cls(store_env(resolve_url(url)), policy=policy, clock=clock)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _run(self, decide: Callable[[], T]) -> T:
+        """Run one command, retrying from fresh state when another writer got there first.
+
+        All events of one command carry the same timestamp, so a case and the fund it
+        draws on never disagree about when a grant was approved.
+        """
+        for attempt in range(self.max_attempts):
+            with using_clock(self.clock):
+                moment = now()
+            try:
+                with using_clock(fixed(moment)):
+                    return decide()
+            except RecordConflictError:
+                self.conflicts_retried += 1
+                time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
+        raise ConcurrencyConflict(
+            f"the records kept changing under this command ({self.max_attempts} attempts); "
+            "nothing was written, try again"
+        )
+
+    def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+        try:
+            aggregate: AidAggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise missing(f"{aggregate_id} is not a {cls.__name__.lower()}")
+        return aggregate
+
+    def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: AidAggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(aggregate, cls)
+        return aggregate
+
+    def load_case(self, case_id: UUID) -> StudentCase:
+        return self._load(StudentCase, case_id, CaseNotFound)
+
+    def load_fund(self, fund_id: UUID) -> Fund:
+        return self._load(Fund, fund_id, FundNotFound)
+
+    # -- funds -----------------------------------------------------------------------
+
+    def open_fund(self, c: cmd.OpenFund) -> UUID:
+        def decide() -> UUID:
+            fund = Fund(name=c.name, kind=c.kind.value, purpose=c.purpose, actor=c.actor)
+            self.save(fund)
+            return fund.id
+
+        return self._run(decide)
+
+    def deposit(self, c: cmd.Deposit) -> DepositResult:
+        def decide() -> DepositResult:
+            fund = self.load_fund(c.fund_id)
+            retry = fund.is_retried_deposit(
+                receipt=c.receipt, amount_fen=c.amount_fen, source=c.source
+            )
+            if not retry:
+                fund.deposit(
+                    amount_fen=c.amount_fen,
+                    source=c.source,
+                    receipt=c.receipt,
+                    value_date=c.value_date,
+                    actor=c.actor,
+                )
+                self.save(fund)
+            return DepositResult(
+                fund_id=fund.id, receipt=c.receipt, amount_fen=c.amount_fen, recorded=not retry
+            )
+
+        return self._run(decide)
+
+    # -- cases -----------------------------------------------------------------------
+
+    def apply(self, c: cmd.Apply) -> UUID:
+        """Open a case; a second case for the same student and year is refused."""
+
+        def decide() -> UUID:
+            key = self._find(Enrolment, Enrolment.create_id(c.student_id, c.year))
+            if key is not None:
+                raise DuplicateApplication(
+                    c.student_id[:4] + "…" + c.student_id[-4:], c.year, key.case_id
+                )
+            case = StudentCase(
+                student_id=c.student_id,
+                name=c.name,
+                university=c.university,
+                family_category=c.family_category.value,
+                town=c.town,
+                year=c.year,
+                account=c.account,
+                source=c.source,
+                actor=c.actor,
+            )
+            enrolment = Enrolment(student_id=c.student_id, year=c.year, case_id=case.id)
+            self.save(case, enrolment)
+            return case.id
+
+        return self._run(decide)
+
+    def _change_case(self, case_id: UUID, change: Callable[[StudentCase], T]) -> T:
+        def decide() -> T:
+            case = self.load_case(case_id)
+            result = change(case)
+            self.save(case)
+            return result
+
+        return self._run(decide)
+
+    def verify(self, c: cmd.Verify) -> None:
+        self._change_case(
+            c.case_id,
+            lambda case: case.verify(
+                income_fen=c.income_fen,
+                tuition_fen=c.tuition_fen,
+                gap_fen=c.gap_fen,
+                needs=[n.value for n in c.needs],
+                visited_on=c.visited_on,
+                note=c.note,
+                actor=c.actor,
+            ),
+        )
+
+    def reject(self, c: cmd.Reject) -> None:
+        self._change_case(c.case_id, lambda case: case.reject(reason=c.reason, actor=c.actor))
+
+    def approve(self, c: cmd.Approve) -> None:
+        """Approve a grant and reserve it in its government fund, in one save."""
+
+        def decide() -> None:
+            case = self.load_case(c.case_id)
+            fund = self.load_fund(c.fund_id)
+            fund.check_kind(FundKind.GOVERNMENT, "temporary assistance")
+            case.approve_grant(
+                amount_fen=c.amount_fen,
+                need=c.need.value,
+                fund_id=fund.id,
+                actor=c.actor,
+                policy=self.policy,
+            )
+            fund.allocate(case_id=case.id, amount_fen=c.amount_fen, use="grant", actor=c.actor)
+            self.save(case, fund)
+
+        self._run(decide)
+
+    def disburse(self, c: cmd.Disburse) -> DisbursementResult:
+        """Pay into the student's account. The same voucher again is a retry: nothing new."""
+
+        def decide() -> DisbursementResult:
+            case = self.load_case(c.case_id)
+            used = self._find(Voucher, Voucher.create_id(c.voucher))
+            if used is not None and used.is_retry_of(case_id=case.id, amount_fen=c.amount_fen):
+                return DisbursementResult(
+                    case_id=case.id,
+                    voucher=c.voucher,
+                    fund_id=UUID(case.payments[c.voucher]["fund_id"]),
+                    amount_fen=c.amount_fen,
+                    recorded=False,
+                )
+            fund_id = case.disburse(
+                amount_fen=c.amount_fen,
+                voucher=c.voucher,
+                value_date=c.value_date,
+                actor=c.actor,
+            )
+            voucher = Voucher(number=c.voucher, case_id=case.id, amount_fen=c.amount_fen)
+            self.save(case, voucher)
+            return DisbursementResult(
+                case_id=case.id,
+                voucher=c.voucher,
+                fund_id=fund_id,
+                amount_fen=c.amount_fen,
+                recorded=True,
+            )
+
+        return self._run(decide)
+
+    def return_disbursement(self, c: cmd.ReturnDisbursement) -> None:
+        """The bank returned a payment; the approval stays reserved for a new payment."""
+        self._change_case(
+            c.case_id,
+            lambda case: case.return_disbursement(
+                voucher=c.voucher, reason=c.reason, value_date=c.value_date, actor=c.actor
+            ),
+        )
+
+    def allocate_secondary_aid(self, c: cmd.AllocateSecondaryAid) -> None:
+        """Social-fund money for a paid student, taken from a donation fund in the same save."""
+
+        def decide() -> None:
+            case = self.load_case(c.case_id)
+            fund = self.load_fund(c.fund_id)
+            fund.check_kind(FundKind.DONATION, "secondary aid")
+            case.allocate_secondary_aid(
+                fund_id=fund.id, amount_fen=c.amount_fen, reason=c.reason, actor=c.actor
+            )
+            fund.allocate(
+                case_id=case.id, amount_fen=c.amount_fen, use="secondary-aid", actor=c.actor
+            )
+            self.save(case, fund)
+
+        self._run(decide)
+
+    def report_hardship(self, c: cmd.ReportHardship) -> None:
+        self._change_case(
+            c.case_id,
+            lambda case: case.report_hardship(
+                kind=c.kind.value, severity=c.severity.value, detail=c.detail, actor=c.actor
+            ),
+        )
+
+    def convene_review(self, c: cmd.ConveneReview) -> ReviewResult:
+        action_ids = self._change_case(
+            c.case_id,
+            lambda case: case.convene_review(
+                departments=[d.value for d in c.departments],
+                actions=[(a.department.value, a.text) for a in c.actions],
+                note=c.note,
+                actor=c.actor,
+            ),
+        )
+        return ReviewResult(case_id=c.case_id, action_ids=action_ids)
+
+    def complete_action(self, c: cmd.CompleteAction) -> None:
+        self._change_case(
+            c.case_id,
+            lambda case: case.complete_action(action_id=c.action_id, note=c.note, actor=c.actor),
+        )
+
+    def follow_up(self, c: cmd.FollowUp) -> None:
+        self._change_case(
+            c.case_id,
+            lambda case: case.follow_up(
+                study=c.study,
+                living=c.living,
+                hardship_trend=c.hardship_trend.value,
+                actor=c.actor,
+            ),
+        )
+
+    def close_case(self, c: cmd.CloseCase) -> None:
+        """Close a case and give unpaid reservations back to their funds, in one save."""
+
+        def decide() -> None:
+            case = self.load_case(c.case_id)
+            releases = case.close(reason=c.reason, actor=c.actor)
+            funds = []
+            for fund_id, fen in releases.items():
+                fund = self.load_fund(UUID(fund_id))
+                fund.release(case_id=case.id, amount_fen=fen, reason="case closed", actor=c.actor)
+                funds.append(fund)
+            self.save(case, *funds)
+
+        self._run(decide)
+
+    # -- queries ---------------------------------------------------------------------
+
+    def _events(self, aggregate_id: UUID) -> Iterator[AidAggregate.Event]:
+        for domain_event in self.events.get(aggregate_id):
+            assert isinstance(domain_event, AidAggregate.Event)
+            yield domain_event
+
+    def _replay(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        missing: type[NotFound],
+        *,
+        version: int | None,
+        as_of: datetime | None,
+    ) -> A:
+        """The aggregate as of a version, or as of a moment (its last version at or before it)."""
+        if as_of is not None and as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        if as_of is None:
+            if version is None:
+                return self._load(cls, aggregate_id, missing)
+            try:
+                aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
+            except AggregateNotFoundError:
+                raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
+            if not isinstance(aggregate, cls):
+                raise missing(f"{aggregate_id} is not a {cls.__name__.lower()}")
+            return aggregate
+        state: Any = None
+        for domain_event in self._events(aggregate_id):
+            if domain_event.timestamp > as_of or (
+                version is not None and domain_event.originator_version > version
+            ):
+                break
+            state = domain_event.mutate(state)
+        if not isinstance(state, cls):
+            raise missing(
+                f"{cls.__name__.lower()} {aggregate_id} did not exist at {as_of.isoformat()}"
+            )
+        return state
+
+    def case(
+        self, case_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> CaseSnapshot:
+        """A case now, as of version ``version``, or as it stood at ``as_of``."""
+        return CaseSnapshot.of(
+            self._replay(StudentCase, case_id, CaseNotFound, version=version, as_of=as_of)
+        )
+
+    def fund(
+        self, fund_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> FundSnapshot:
+        return FundSnapshot.of(
+            self._replay(Fund, fund_id, FundNotFound, version=version, as_of=as_of)
+        )
+
+    def history(self, aggregate_id: UUID) -> list[EventRecord]:
+        """Every event of one case or fund, oldest first."""
+        records = [
+            EventRecord(
+                originator_id=e.originator_id,
+                version=e.originator_version,
+                timestamp=e.timestamp,
+                type=type(e).__name__,
+                actor=str(getattr(e, "actor", "")),
+                data={k: v for k, v in e.__dict__.items() if k not in _EVENT_META},
+            )
+            for e in self._events(aggregate_id)
+        ]
+        if not records:
+            raise NotFound(f"nothing recorded with id {aggregate_id}")
+        return records
+
+    def fund_ids(self) -> Sequence[UUID]:
+        """Ids of every fund, in the order they were opened."""
+        topic = get_topic(Fund.Opened)  # type: ignore[attr-defined]
+        return [n.originator_id for n in self._select_all(topics=(topic,))]
+
+    def _select_all(self, topics: Sequence[str] = ()) -> Iterator[Any]:
+        start = None
+        while True:
+            page = self.recorder.select_notifications(
+                start=start, limit=1000, topics=topics, inclusive_of_start=False
+            )
+            yield from page
+            if len(page) < 1000:
+                return
+            start = page[-1].id

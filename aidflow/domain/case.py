@@ -1,0 +1,429 @@
+"""The student case (救助档案): one aggregate per student per programme year.
+
+Public methods check the rules and raise a named error; the private ``@event``
+methods only change state, so replaying history never re-checks a policy that
+may since have changed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.errors import (
+    CapExceeded,
+    CaseNotOpen,
+    InvalidInput,
+    InvalidTransition,
+    NoPaidGrant,
+    OverDisbursement,
+    SegregationOfDuties,
+    UnknownAction,
+    UnknownVoucher,
+    VerificationRequired,
+)
+from aidflow.domain.money import format_yuan, require_positive
+from aidflow.domain.policy import Policy
+from aidflow.domain.values import CaseStatus, derive_status
+
+
+def _require_text(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    return value.strip()
+
+
+class StudentCase(AidAggregate):
+    """A new student's assistance case, from screening match to closing."""
+
+    @event("Applied")
+    def __init__(
+        self,
+        *,
+        student_id: str,
+        name: str,
+        university: str,
+        family_category: str,
+        town: str,
+        year: int,
+        account: str,
+        source: str,
+        actor: str,
+    ) -> None:
+        self.student_id = student_id
+        self.name = name
+        self.university = university
+        self.family_category = family_category
+        self.town = town
+        self.year = year
+        self.account = account
+        self.source = source
+        self.opened_by = actor
+        self.verifiers: list[str] = []
+        self.verified_once = False
+        self.awaiting_verification = True
+        self.needs: list[str] = []
+        self.approved_fen = 0
+        self.disbursed_fen = 0
+        self.secondary_aid_fen = 0
+        self.granted_by_fund: dict[str, int] = {}
+        self.paid_by_fund: dict[str, int] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.secondary_by_fund: dict[str, int] = {}
+        self.hardships = 0
+        self.reviews = 0
+        self.actions: dict[str, dict[str, Any]] = {}
+        self.follow_ups = 0
+        self.rejected = False
+        self.closed = False
+        self.reason = ""
+
+    # -- derived state -------------------------------------------------------------
+
+    @property
+    def status(self) -> CaseStatus:
+        return derive_status(
+            rejected=self.rejected,
+            closed=self.closed,
+            verified_once=self.verified_once,
+            awaiting_verification=self.awaiting_verification,
+            approved_fen=self.approved_fen,
+            disbursed_fen=self.disbursed_fen,
+        )
+
+    @property
+    def unpaid_by_fund(self) -> dict[str, int]:
+        """Approved money still reserved in each fund and not yet paid out."""
+        return {
+            fund: granted - self.paid_by_fund.get(fund, 0)
+            for fund, granted in self.granted_by_fund.items()
+            if granted - self.paid_by_fund.get(fund, 0) > 0
+        }
+
+    @property
+    def open_actions(self) -> list[str]:
+        return [aid for aid, action in self.actions.items() if not action["done"]]
+
+    # -- checks --------------------------------------------------------------------
+
+    def check_open(self, doing: str) -> None:
+        if self.rejected:
+            raise CaseNotOpen(f"case {self.id} was rejected ({self.reason}); it cannot {doing}")
+        if self.closed:
+            raise CaseNotOpen(
+                f"case {self.id} is closed ({self.reason}); it cannot {doing}. "
+                "Report new hardship to reopen it"
+            )
+
+    # -- commands ------------------------------------------------------------------
+
+    def verify(
+        self,
+        *,
+        income_fen: int,
+        tuition_fen: int,
+        gap_fen: int,
+        needs: list[str],
+        visited_on: date | None,
+        note: str,
+        actor: str,
+    ) -> None:
+        """Record the household visit (入户核实)."""
+        self.check_open("be verified")
+        if not self.awaiting_verification:
+            raise InvalidTransition(
+                f"case {self.id} is already verified; report new hardship to verify it again"
+            )
+        for what, fen in (("income", income_fen), ("tuition", tuition_fen), ("gap", gap_fen)):
+            if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
+                raise InvalidInput(f"{what} must be zero or more fen, got {fen!r}")
+        if not needs:
+            raise InvalidInput("verification must name at least one need category")
+        self._verified(
+            income_fen=income_fen,
+            tuition_fen=tuition_fen,
+            gap_fen=gap_fen,
+            needs=sorted(set(needs)),
+            visited_on=visited_on,
+            note=note,
+            actor=_require_text(actor, "actor"),
+        )
+
+    @event("Verified")
+    def _verified(
+        self,
+        *,
+        income_fen: int,
+        tuition_fen: int,
+        gap_fen: int,
+        needs: list[str],
+        visited_on: date | None,
+        note: str,
+        actor: str,
+    ) -> None:
+        self.verifiers.append(actor)
+        self.verified_once = True
+        self.awaiting_verification = False
+        self.needs = list(needs)
+
+    def reject(self, *, reason: str, actor: str) -> None:
+        """Refuse the application with a written reason; only before any money is approved."""
+        self.check_open("be rejected")
+        if self.approved_fen:
+            raise InvalidTransition(
+                f"case {self.id} already has {format_yuan(self.approved_fen)} yuan approved; "
+                "close it instead, which releases what is unpaid"
+            )
+        self._rejected(reason=_require_text(reason, "rejection reason"), actor=actor)
+
+    @event("Rejected")
+    def _rejected(self, *, reason: str, actor: str) -> None:
+        self.rejected = True
+        self.reason = reason
+
+    def check_can_approve(self, *, amount_fen: int, actor: str, policy: Policy) -> None:
+        require_positive(amount_fen, "grant amount")
+        self.check_open("take a grant")
+        if self.awaiting_verification:
+            raise VerificationRequired(
+                f"case {self.id} must be verified by a household visit before a grant is approved"
+            )
+        if actor in self.verifiers:
+            raise SegregationOfDuties(
+                f"{actor} verified case {self.id} and so may not approve its grant; "
+                "another officer must approve"
+            )
+        if self.approved_fen + amount_fen > policy.cap_fen:
+            raise CapExceeded(
+                f"approving {format_yuan(amount_fen)} yuan would bring case {self.id} to "
+                f"{format_yuan(self.approved_fen + amount_fen)} yuan, over the cap of "
+                f"{format_yuan(policy.cap_fen)} yuan per programme year"
+            )
+
+    def approve_grant(
+        self, *, amount_fen: int, need: str, fund_id: UUID, actor: str, policy: Policy
+    ) -> None:
+        """Approve temporary assistance (临时救助) paid from a government fund."""
+        self.check_can_approve(amount_fen=amount_fen, actor=actor, policy=policy)
+        self._grant_approved(amount_fen=amount_fen, need=need, fund_id=fund_id, actor=actor)
+
+    @event("GrantApproved")
+    def _grant_approved(self, *, amount_fen: int, need: str, fund_id: UUID, actor: str) -> None:
+        self.approved_fen += amount_fen
+        key = str(fund_id)
+        self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
+
+    def fund_for_payment(self, amount_fen: int) -> UUID:
+        """The fund whose unpaid reservation covers a payment of ``amount_fen``."""
+        require_positive(amount_fen, "payment amount")
+        self.check_open("be paid")
+        unpaid = self.unpaid_by_fund
+        total_unpaid = sum(unpaid.values())
+        if amount_fen > total_unpaid:
+            raise OverDisbursement(
+                f"paying {format_yuan(amount_fen)} yuan to case {self.id} would exceed what is "
+                f"approved and unpaid ({format_yuan(total_unpaid)} yuan)"
+            )
+        for fund, remaining in unpaid.items():
+            if remaining >= amount_fen:
+                return UUID(fund)
+        raise OverDisbursement(
+            f"no single fund's approval covers {format_yuan(amount_fen)} yuan for case "
+            f"{self.id}; pay each fund's approval with its own voucher"
+        )
+
+    def disburse(
+        self, *, amount_fen: int, voucher: str, value_date: date | None, actor: str
+    ) -> UUID:
+        """Pay approved money straight into the student's own account; returns the fund."""
+        fund_id = self.fund_for_payment(amount_fen)
+        self._disbursed(
+            amount_fen=amount_fen,
+            voucher=_require_text(voucher, "voucher number"),
+            fund_id=fund_id,
+            value_date=value_date,
+            actor=actor,
+        )
+        return fund_id
+
+    @event("Disbursed")
+    def _disbursed(
+        self, *, amount_fen: int, voucher: str, fund_id: UUID, value_date: date | None, actor: str
+    ) -> None:
+        self.disbursed_fen += amount_fen
+        key = str(fund_id)
+        self.paid_by_fund[key] = self.paid_by_fund.get(key, 0) + amount_fen
+        self.payments[voucher] = {"amount_fen": amount_fen, "fund_id": key, "returned": False}
+
+    def return_disbursement(
+        self, *, voucher: str, reason: str, value_date: date | None, actor: str
+    ) -> None:
+        """The bank sent a payment back (wrong account, closed account)."""
+        payment = self.payments.get(voucher)
+        if payment is None:
+            raise UnknownVoucher(f"case {self.id} was not paid with voucher {voucher}")
+        if payment["returned"]:
+            raise InvalidTransition(f"voucher {voucher} was already returned")
+        self._disbursement_returned(
+            voucher=voucher,
+            amount_fen=payment["amount_fen"],
+            fund_id=UUID(payment["fund_id"]),
+            reason=_require_text(reason, "return reason"),
+            value_date=value_date,
+            actor=actor,
+        )
+
+    @event("DisbursementReturned")
+    def _disbursement_returned(
+        self,
+        *,
+        voucher: str,
+        amount_fen: int,
+        fund_id: UUID,
+        reason: str,
+        value_date: date | None,
+        actor: str,
+    ) -> None:
+        self.disbursed_fen -= amount_fen
+        key = str(fund_id)
+        self.paid_by_fund[key] -= amount_fen
+        self.payments[voucher]["returned"] = True
+
+    def check_can_receive_secondary_aid(self, amount_fen: int) -> None:
+        require_positive(amount_fen, "secondary aid amount")
+        self.check_open("take secondary aid")
+        if self.disbursed_fen <= 0:
+            raise NoPaidGrant(
+                f"case {self.id} has not been paid temporary assistance yet; secondary aid "
+                "only goes to students already paid a grant"
+            )
+
+    def allocate_secondary_aid(
+        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str
+    ) -> None:
+        """Social-fund money (二次帮扶) for a paid student who still has heavy costs."""
+        self.check_can_receive_secondary_aid(amount_fen)
+        self._secondary_aid_allocated(
+            fund_id=fund_id, amount_fen=amount_fen, reason=reason, actor=actor
+        )
+
+    @event("SecondaryAidAllocated")
+    def _secondary_aid_allocated(
+        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str
+    ) -> None:
+        self.secondary_aid_fen += amount_fen
+        key = str(fund_id)
+        self.secondary_by_fund[key] = self.secondary_by_fund.get(key, 0) + amount_fen
+
+    def report_hardship(self, *, kind: str, severity: str, detail: str, actor: str) -> None:
+        """New hardship after enrolment reopens the case for re-verification."""
+        self._hardship_reported(
+            kind=kind,
+            severity=severity,
+            detail=_require_text(detail, "hardship detail"),
+            actor=actor,
+        )
+
+    @event("HardshipReported")
+    def _hardship_reported(self, *, kind: str, severity: str, detail: str, actor: str) -> None:
+        self.hardships += 1
+        self.awaiting_verification = True
+        self.rejected = False
+        self.closed = False
+
+    def convene_review(
+        self, *, departments: list[str], actions: list[tuple[str, str]], note: str, actor: str
+    ) -> list[str]:
+        """Record a multi-department consultation (多部门会商); returns the new action ids."""
+        if not self.hardships:
+            raise InvalidTransition(
+                f"case {self.id} has no reported hardship; a consultation follows a hardship report"
+            )
+        if not departments:
+            raise InvalidInput("a consultation needs at least one department")
+        present = list(dict.fromkeys(departments))
+        items = []
+        next_number = len(self.actions) + 1
+        for offset, (department, text) in enumerate(actions):
+            if department not in present:
+                raise InvalidInput(
+                    f"action for {department} but that department was not at the consultation"
+                )
+            items.append(
+                {
+                    "action_id": f"A{next_number + offset}",
+                    "department": department,
+                    "text": _require_text(text, "action text"),
+                }
+            )
+        self._review_convened(departments=present, actions=items, note=note, actor=actor)
+        return [item["action_id"] for item in items]
+
+    @event("ReviewConvened")
+    def _review_convened(
+        self, *, departments: list[str], actions: list[dict[str, str]], note: str, actor: str
+    ) -> None:
+        self.reviews += 1
+        for item in actions:
+            self.actions[item["action_id"]] = {
+                "department": item["department"],
+                "text": item["text"],
+                "done": False,
+            }
+
+    def complete_action(self, *, action_id: str, note: str, actor: str) -> None:
+        """A department reports its referral or decision carried out."""
+        action = self.actions.get(action_id)
+        if action is None:
+            known = ", ".join(self.actions) or "none"
+            raise UnknownAction(f"case {self.id} has no action {action_id} (actions: {known})")
+        if action["done"]:
+            raise InvalidTransition(f"action {action_id} of case {self.id} is already done")
+        self._action_completed(
+            action_id=action_id,
+            department=action["department"],
+            note=_require_text(note, "completion note"),
+            actor=actor,
+        )
+
+    @event("ActionCompleted")
+    def _action_completed(self, *, action_id: str, department: str, note: str, actor: str) -> None:
+        self.actions[action_id]["done"] = True
+
+    def follow_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
+        """A follow-up visit: study progress, living conditions, how hardship develops."""
+        if self.rejected:
+            raise CaseNotOpen(f"case {self.id} was rejected; there is nobody to follow up")
+        self._followed_up(
+            study=_require_text(study, "study progress"),
+            living=_require_text(living, "living situation"),
+            hardship_trend=hardship_trend,
+            actor=actor,
+        )
+
+    @event("FollowedUp")
+    def _followed_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
+        self.follow_ups += 1
+
+    def close(self, *, reason: str, actor: str) -> dict[str, int]:
+        """Close the case; approved money not yet paid goes back to its fund.
+
+        Returns the fen to release per fund id, which the caller must release in the
+        same save so that case and funds stay in step.
+        """
+        self.check_open("be closed")
+        releases = self.unpaid_by_fund
+        self._closed(reason=_require_text(reason, "closing reason"), releases=releases, actor=actor)
+        return releases
+
+    @event("Closed")
+    def _closed(self, *, reason: str, releases: dict[str, int], actor: str) -> None:
+        self.closed = True
+        self.reason = reason
+        for fund, fen in releases.items():
+            self.granted_by_fund[fund] -= fen
+            self.approved_fen -= fen

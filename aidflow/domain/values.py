@@ -1,0 +1,150 @@
+"""Value vocabulary of the programme: categories, kinds, departments, personal IDs."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+
+from aidflow.domain.errors import InvalidNationalId
+
+
+class NeedCategory(StrEnum):
+    """The ledger's (台账) classes of need found at household verification."""
+
+    TUITION = "tuition"  # 学费难筹
+    TRAVEL = "travel"  # 路费不够
+    LIVING = "living"  # 生活拮据
+    SUPPLIES = "supplies"  # 学习用品不全
+
+
+class FamilyCategory(StrEnum):
+    """Why the household is on the assistance registry."""
+
+    DIBAO = "dibao"  # 低保 minimum living guarantee
+    TEKUN = "tekun"  # 特困 extreme poverty support
+    EXPENDITURE = "expenditure"  # 支出型困难家庭
+    OTHER = "other"
+
+
+class HardshipKind(StrEnum):
+    ILLNESS = "illness"
+    FAMILY_CHANGE = "family-change"
+    ACCIDENT = "accident"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    """How serious a new hardship is; serious and critical ones call for a consultation."""
+
+    MINOR = "minor"
+    SERIOUS = "serious"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @property
+    def needs_consultation(self) -> bool:
+        return self is not Severity.MINOR
+
+
+_SEVERITY_RANK = {Severity.MINOR: 1, Severity.SERIOUS: 2, Severity.CRITICAL: 3}
+
+
+class Department(StrEnum):
+    """Departments that sit in a multi-department consultation (多部门会商)."""
+
+    CIVIL_AFFAIRS = "civil-affairs"  # 民政: further assistance
+    EDUCATION = "education"  # 教育: tuition reduction
+    HEALTH = "health"  # 卫健: medical assistance
+    COUNSELLING = "counselling"  # psychological counselling
+    HUMAN_RESOURCES = "human-resources"  # 人社: work-study, employment
+    FEDERATION = "federation"  # 工商联: chamber of commerce
+
+
+class FundKind(StrEnum):
+    GOVERNMENT = "government"  # budget line for temporary assistance (临时救助)
+    DONATION = "donation"  # social donations for secondary aid (二次帮扶)
+
+
+class HardshipTrend(StrEnum):
+    """How the family's hardship develops, recorded at a follow-up."""
+
+    IMPROVED = "improved"
+    UNCHANGED = "unchanged"
+    WORSE = "worse"
+
+
+class CaseStatus(StrEnum):
+    APPLIED = "applied"
+    VERIFIED = "verified"
+    APPROVED = "approved"
+    PAID = "paid"
+    REOPENED = "reopened"  # new hardship: awaiting re-verification
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+def derive_status(
+    *,
+    rejected: bool,
+    closed: bool,
+    verified_once: bool,
+    awaiting_verification: bool,
+    approved_fen: int,
+    disbursed_fen: int,
+) -> CaseStatus:
+    """The one definition of a case's status, shared by the aggregate and the dossier view."""
+    if rejected:
+        return CaseStatus.REJECTED
+    if closed:
+        return CaseStatus.CLOSED
+    if awaiting_verification:
+        return CaseStatus.REOPENED if verified_once else CaseStatus.APPLIED
+    if approved_fen == 0:
+        return CaseStatus.VERIFIED
+    if disbursed_fen < approved_fen:
+        return CaseStatus.APPROVED
+    return CaseStatus.PAID
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+def national_id_check_digit(first17: str) -> str:
+    """GB 11643 check character for the first 17 digits of a resident ID."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def validate_national_id(raw: str) -> str:
+    """Return the normalised 18-character ID or raise :class:`InvalidNationalId`."""
+    value = raw.strip().upper()
+    if not _ID_SHAPE.match(value):
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)!s} must be 17 digits and a check digit or X"
+        )
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} has an impossible birth date"
+        ) from None
+    if national_id_check_digit(value[:17]) != value[17]:
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} fails its check digit; re-type it from the card"
+        )
+    return value
+
+
+def mask_identifier(value: str, head: int = 4, tail: int = 4) -> str:
+    """Mask personal data for display: ``5203**********1234``. Short values are fully masked."""
+    if not value:
+        return ""
+    if len(value) <= head + tail:
+        return "*" * len(value)
+    return value[:head] + "*" * (len(value) - head - tail) + value[-tail:]

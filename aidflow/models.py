@@ -1,0 +1,123 @@
+"""What the library returns: small pydantic models, personal data masked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from aidflow.domain.case import StudentCase
+from aidflow.domain.fund import Fund
+from aidflow.domain.values import CaseStatus, mask_identifier
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CaseSnapshot(Result):
+    """A case's state at one version, as the aggregate sees it."""
+
+    case_id: UUID
+    version: int
+    as_of: datetime
+    status: CaseStatus
+    student_id_masked: str
+    name: str
+    university: str
+    family_category: str
+    town: str
+    year: int
+    account_masked: str
+    approved_fen: int
+    disbursed_fen: int
+    secondary_aid_fen: int
+    unpaid_by_fund: dict[str, int]
+    vouchers: list[str]
+    open_actions: list[str]
+    reason: str
+
+    @classmethod
+    def of(cls, case: StudentCase) -> CaseSnapshot:
+        return cls(
+            case_id=case.id,
+            version=case.version,
+            as_of=case.modified_on,
+            status=case.status,
+            student_id_masked=mask_identifier(case.student_id),
+            name=case.name,
+            university=case.university,
+            family_category=case.family_category,
+            town=case.town,
+            year=case.year,
+            account_masked=mask_identifier(case.account),
+            approved_fen=case.approved_fen,
+            disbursed_fen=case.disbursed_fen,
+            secondary_aid_fen=case.secondary_aid_fen,
+            unpaid_by_fund=case.unpaid_by_fund,
+            vouchers=list(case.payments),
+            open_actions=case.open_actions,
+            reason=case.reason,
+        )
+
+
+class FundSnapshot(Result):
+    fund_id: UUID
+    version: int
+    as_of: datetime
+    name: str
+    kind: str
+    purpose: str
+    deposited_fen: int
+    allocated_fen: int
+    released_fen: int
+    balance_fen: int
+
+    @classmethod
+    def of(cls, fund: Fund) -> FundSnapshot:
+        return cls(
+            fund_id=fund.id,
+            version=fund.version,
+            as_of=fund.modified_on,
+            name=fund.name,
+            kind=fund.kind,
+            purpose=fund.purpose,
+            deposited_fen=fund.deposited_fen,
+            allocated_fen=fund.allocated_fen,
+            released_fen=fund.released_fen,
+            balance_fen=fund.balance_fen,
+        )
+
+
+class DisbursementResult(Result):
+    case_id: UUID
+    voucher: str
+    fund_id: UUID
+    amount_fen: int
+    recorded: bool
+    """False when this was a retry of a payment already recorded: nothing new was written."""
+
+
+class DepositResult(Result):
+    fund_id: UUID
+    receipt: str
+    amount_fen: int
+    recorded: bool
+
+
+class ReviewResult(Result):
+    case_id: UUID
+    action_ids: list[str]
+
+
+class EventRecord(Result):
+    """One stored event of an aggregate, decoded, for history listings."""
+
+    originator_id: UUID
+    version: int
+    timestamp: datetime
+    type: str
+    actor: str
+    data: dict[str, Any]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aidflow import AidFlow
+from tests.pg import fresh_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store on each backend: a SQLite file, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'aidflow.db'}"
+    else:
+        with fresh_database() as url:
+            yield url
+
+
+@pytest.fixture
+def flow(store_url: str) -> Iterator[AidFlow]:
+    app = AidFlow.open(store_url)
+    try:
+        yield app
+    finally:
+        app.close()
