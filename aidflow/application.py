@@ -80,6 +80,8 @@ class AidFlow(Application[UUID]):
         super().__init__(env)
         self.policy = policy
         self.clock = clock
+        self.listeners: list[Callable[[], None]] = []
+        """Called after every command that succeeded: the read side's inline catch-up."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
 
@@ -111,10 +113,14 @@ class AidFlow(Application[UUID]):
                 moment = now()
             try:
                 with using_clock(fixed(moment)):
-                    return decide()
+                    result = decide()
             except RecordConflictError:
                 self.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
+                continue
+            for listener in self.listeners:
+                listener()
+            return result
         raise ConcurrencyConflict(
             f"the records kept changing under this command ({self.max_attempts} attempts); "
             "nothing was written, try again"

@@ -26,13 +26,27 @@ GRANT_FEN = 100_000  # 1,000 yuan
 FUND_YUAN = 10_000  # room for 10 grants out of 24 asked
 
 
-def _worker(url: str, fund: str, cases: list[str], results: multiprocessing.Queue[tuple[str, str]], start: Any) -> None:
+def _worker(
+    url: str,
+    fund: str,
+    cases: list[str],
+    results: multiprocessing.Queue[tuple[str, str]],
+    start: Any,
+) -> None:
     flow = AidFlow.open(url)
     start.wait(timeout=60)  # all workers begin together, so their saves really collide
     try:
         for case in cases:
             try:
-                flow.approve(cmd.Approve(case_id=UUID(case), amount_fen=GRANT_FEN, need="tuition", fund_id=UUID(fund), actor="approver"))
+                flow.approve(
+                    cmd.Approve(
+                        case_id=UUID(case),
+                        amount_fen=GRANT_FEN,
+                        need="tuition",
+                        fund_id=UUID(fund),
+                        actor="approver",
+                    )
+                )
             except InsufficientFunds:
                 results.put((case, "refused"))
             else:

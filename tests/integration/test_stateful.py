@@ -72,11 +72,29 @@ class AidMachine(RuleBasedStateMachine):
 
     @rule(fund=funds, amount=YUAN, receipt=st.sampled_from(["R1", "R2", "R3"]))
     def deposit(self, fund: UUID, amount: int, receipt: str) -> None:
-        self.attempt(lambda: self.flow.deposit(cmd.Deposit(fund_id=fund, amount_fen=amount, source="donor", receipt=receipt, actor="finance")))
+        self.attempt(
+            lambda: self.flow.deposit(
+                cmd.Deposit(
+                    fund_id=fund,
+                    amount_fen=amount,
+                    source="donor",
+                    receipt=receipt,
+                    actor="finance",
+                )
+            )
+        )
 
     @rule(target=cases, student=st.integers(0, 4), year=st.sampled_from([2026, 2027]))
     def apply(self, student: int, year: int) -> UUID:
-        command = cmd.Apply(student_id=national_id(student), name="s", university="u", family_category="dibao", town="t", year=year, actor="screening")
+        command = cmd.Apply(
+            student_id=national_id(student),
+            name="s",
+            university="u",
+            family_category="dibao",
+            town="t",
+            year=year,
+            actor="screening",
+        )
         result: list[UUID] = []
         if not self.attempt(lambda: result.append(self.flow.apply(command))):
             from aidflow.domain.keys import Enrolment
@@ -87,35 +105,78 @@ class AidMachine(RuleBasedStateMachine):
 
     @rule(case=cases, actor=ACTORS)
     def verify(self, case: UUID, actor: str) -> None:
-        self.attempt(lambda: self.flow.verify(cmd.Verify(case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["tuition"], actor=actor)))
+        self.attempt(
+            lambda: self.flow.verify(
+                cmd.Verify(
+                    case_id=case,
+                    income_fen=0,
+                    tuition_fen=0,
+                    gap_fen=0,
+                    needs=["tuition"],
+                    actor=actor,
+                )
+            )
+        )
 
     @rule(case=cases, fund=funds, amount=YUAN, actor=ACTORS)
     def approve(self, case: UUID, fund: UUID, amount: int, actor: str) -> None:
-        self.attempt(lambda: self.flow.approve(cmd.Approve(case_id=case, amount_fen=amount, need="tuition", fund_id=fund, actor=actor)))
+        self.attempt(
+            lambda: self.flow.approve(
+                cmd.Approve(
+                    case_id=case, amount_fen=amount, need="tuition", fund_id=fund, actor=actor
+                )
+            )
+        )
 
     @rule(case=cases, amount=YUAN, voucher=st.sampled_from(["V1", "V2", "V3", "V4"]))
     def disburse(self, case: UUID, amount: int, voucher: str) -> None:
-        self.attempt(lambda: self.flow.disburse(cmd.Disburse(case_id=case, amount_fen=amount, voucher=voucher, actor="cashier")))
+        self.attempt(
+            lambda: self.flow.disburse(
+                cmd.Disburse(case_id=case, amount_fen=amount, voucher=voucher, actor="cashier")
+            )
+        )
 
     @rule(case=cases, voucher=st.sampled_from(["V1", "V2", "V3", "V4"]))
     def bank_returns(self, case: UUID, voucher: str) -> None:
-        self.attempt(lambda: self.flow.return_disbursement(cmd.ReturnDisbursement(case_id=case, voucher=voucher, reason="account closed", actor="bank")))
+        self.attempt(
+            lambda: self.flow.return_disbursement(
+                cmd.ReturnDisbursement(
+                    case_id=case, voucher=voucher, reason="account closed", actor="bank"
+                )
+            )
+        )
 
     @rule(case=cases, fund=funds, amount=YUAN)
     def secondary_aid(self, case: UUID, fund: UUID, amount: int) -> None:
-        self.attempt(lambda: self.flow.allocate_secondary_aid(cmd.AllocateSecondaryAid(case_id=case, fund_id=fund, amount_fen=amount, actor="federation")))
+        self.attempt(
+            lambda: self.flow.allocate_secondary_aid(
+                cmd.AllocateSecondaryAid(
+                    case_id=case, fund_id=fund, amount_fen=amount, actor="federation"
+                )
+            )
+        )
 
     @rule(case=cases)
     def hardship(self, case: UUID) -> None:
-        self.attempt(lambda: self.flow.report_hardship(cmd.ReportHardship(case_id=case, kind="illness", detail="sudden illness", actor="village")))
+        self.attempt(
+            lambda: self.flow.report_hardship(
+                cmd.ReportHardship(
+                    case_id=case, kind="illness", detail="sudden illness", actor="village"
+                )
+            )
+        )
 
     @rule(case=cases)
     def reject(self, case: UUID) -> None:
-        self.attempt(lambda: self.flow.reject(cmd.Reject(case_id=case, reason="not eligible", actor="clerk")))
+        self.attempt(
+            lambda: self.flow.reject(cmd.Reject(case_id=case, reason="not eligible", actor="clerk"))
+        )
 
     @rule(case=cases)
     def close(self, case: UUID) -> None:
-        self.attempt(lambda: self.flow.close_case(cmd.CloseCase(case_id=case, reason="done", actor="clerk")))
+        self.attempt(
+            lambda: self.flow.close_case(cmd.CloseCase(case_id=case, reason="done", actor="clerk"))
+        )
 
     @invariant()
     def store_matches_memory_and_rules_hold(self) -> None:
@@ -128,9 +189,16 @@ class AidMachine(RuleBasedStateMachine):
             if isinstance(stored, StudentCase):
                 assert 0 <= stored.disbursed_fen <= stored.approved_fen <= cap
                 assert stored.secondary_aid_fen >= 0
-                for fund, fen in (*stored.granted_by_fund.items(), *stored.secondary_by_fund.items()):
+                for fund, fen in (
+                    *stored.granted_by_fund.items(),
+                    *stored.secondary_by_fund.items(),
+                ):
                     drawn[fund] = drawn.get(fund, 0) + fen
-                vouchers.extend(e.data["voucher"] for e in self.flow.history(aggregate_id) if e.type == "Disbursed")
+                vouchers.extend(
+                    e.data["voucher"]
+                    for e in self.flow.history(aggregate_id)
+                    if e.type == "Disbursed"
+                )
         assert len(vouchers) == len(set(vouchers)), f"voucher used twice: {sorted(vouchers)}"
         for aggregate_id, remembered in self.flow.in_memory.items():
             if isinstance(remembered, Fund):
@@ -151,7 +219,12 @@ def test_rules_hold_under_random_commands_sqlite(tmp_path: Path) -> None:
             self.url = f"sqlite:///{tmp_path}/stateful-{next(counter)}.db"
             super().__init__()
 
-    PerExample.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    PerExample.TestCase.settings = settings(
+        max_examples=60,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     PerExample.TestCase().runTest()
 
 
@@ -162,11 +235,23 @@ def test_rules_hold_under_random_commands_postgres() -> None:
         class PerExample(AidMachine):
             def __init__(self) -> None:
                 with psycopg.connect(url, autocommit=True) as conn:
-                    tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+                    tables = [
+                        r[0]
+                        for r in conn.execute(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                        )
+                    ]
                     if tables:
-                        conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
+                        conn.execute(
+                            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY"
+                        )
                 self.url = url
                 super().__init__()
 
-        PerExample.TestCase.settings = settings(max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        PerExample.TestCase.settings = settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
         PerExample.TestCase().runTest()

@@ -1,0 +1,247 @@
+"""The read side's frame: SQLAlchemy views that are ``eventsourcing`` tracking recorders.
+
+A view writes its rows and its tracking position in one transaction, a page of
+events at a time, so a crash between pages loses nothing and replaying a page
+that was already tracked changes nothing. The same code runs on SQLite and
+PostgreSQL because it speaks SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.persistence import IntegrityError, Notification, Tracking, TrackingRecorder
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.types import TypeDecorator
+
+from aidflow.domain.values import mask_identifier
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite (naive text) and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TRACKING_METADATA = sa.MetaData()
+
+tracking_table = sa.Table(
+    "aidflow_tracking",
+    TRACKING_METADATA,
+    sa.Column("view", sa.String(64), primary_key=True),
+    sa.Column("application_name", sa.String(64), primary_key=True),
+    sa.Column("notification_id", sa.BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event as the views see it: its stored record (for the chain) and its decoded form."""
+
+    notification: Notification
+    event: Any
+
+    @property
+    def position(self) -> int:
+        return self.notification.id
+
+    @property
+    def type(self) -> str:
+        """``StudentCase.Applied``, ``Fund.Deposited``, ...: the event class's qualified name."""
+        return type(self.event).__qualname__
+
+    @property
+    def recorded_at(self) -> datetime:
+        stamp: datetime = self.event.timestamp
+        return stamp
+
+
+_META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+_PERSONAL = frozenset({"student_id", "account"})
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of an event field: UUIDs and dates as text."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def public_fields(event: Any) -> dict[str, Any]:
+    """An event's own fields, with national ID and bank account masked: safe for any view."""
+    return {
+        key: mask_identifier(value) if key in _PERSONAL else plain(value)
+        for key, value in event.__dict__.items()
+        if key not in _META
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class SQLView(TrackingRecorder, ABC):
+    """A read model: a few tables plus a tracking row, written a page of events at a time."""
+
+    name: ClassVar[str]
+    metadata: ClassVar[sa.MetaData]
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- schema ----------------------------------------------------------------------
+
+    def create_table(self) -> None:
+        TRACKING_METADATA.create_all(self.engine, checkfirst=True)
+        self.metadata.create_all(self.engine, checkfirst=True)
+
+    def drop(self) -> None:
+        """Forget everything this view holds, tracking included; the events stay."""
+        self.metadata.drop_all(self.engine, checkfirst=True)
+        TRACKING_METADATA.create_all(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(tracking_table).where(tracking_table.c.view == self.name))
+
+    # -- tracking (the eventsourcing TrackingRecorder interface) -----------------------
+
+    def _tracked(
+        self, conn: Connection, application_name: str, *, lock: bool = False
+    ) -> int | None:
+        query = sa.select(tracking_table.c.notification_id).where(
+            tracking_table.c.view == self.name,
+            tracking_table.c.application_name == application_name,
+        )
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        value = conn.execute(query).scalar_one_or_none()
+        return None if value is None else int(value)
+
+    def _track(self, conn: Connection, tracking: Tracking) -> None:
+        """Advance the position; refuse to stand still or go back (IntegrityError)."""
+        moved = conn.execute(
+            sa.update(tracking_table)
+            .where(
+                tracking_table.c.view == self.name,
+                tracking_table.c.application_name == tracking.application_name,
+                tracking_table.c.notification_id < tracking.notification_id,
+            )
+            .values(notification_id=tracking.notification_id)
+        )
+        if moved.rowcount:
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    sa.insert(tracking_table).values(
+                        view=self.name,
+                        application_name=tracking.application_name,
+                        notification_id=tracking.notification_id,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise IntegrityError(
+                f"view {self.name} has already processed {tracking.application_name} "
+                f"notification {tracking.notification_id}"
+            ) from None
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.engine.begin() as conn:
+            self._track(conn, tracking)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        with self.engine.connect() as conn:
+            return self._tracked(conn, application_name)
+
+    # -- processing --------------------------------------------------------------------
+
+    def process(self, application_name: str, page: Sequence[Envelope]) -> int:
+        """Apply a page of events and track its last position, atomically.
+
+        Events at or below the tracked position are skipped, so processing is
+        idempotent per position. Returns how many events were applied.
+        """
+        if not page:
+            return 0
+        with self.engine.begin() as conn:
+            current = self._tracked(conn, application_name, lock=True)
+            fresh = [e for e in page if current is None or e.position > current]
+            if not fresh:
+                return 0
+            self.write(conn, fresh)
+            self._track(conn, Tracking(application_name, fresh[-1].position))
+            return len(fresh)
+
+    @abstractmethod
+    def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
+        """Turn a page of events into rows, with a bounded number of statements per page."""
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    """Slices small enough for an ``IN (...)`` list on every backend."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def create_view_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for the read models, in the same database as the events."""
+    scheme, _, rest = url.partition(":")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        path = rest.removeprefix("///")
+        if path in ("", ":memory:"):
+            engine = sa.create_engine(
+                "sqlite+pysqlite://",
+                poolclass=sa.pool.StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            engine = sa.create_engine(f"sqlite+pysqlite:///{path}", connect_args={"timeout": 30})
+        _sqlite_write_transactions(engine)
+        return engine
+    if base in ("postgresql", "postgres"):
+        return sa.create_engine(f"postgresql+psycopg:{rest}", pool_pre_ping=True)
+    raise ValueError(f"no read-model engine for {url!r}")
+
+
+def _sqlite_write_transactions(engine: Engine) -> None:
+    """Begin SQLite transactions IMMEDIATE so a view's read-then-write cannot deadlock.
+
+    pysqlite's own transaction handling is switched off and SQLAlchemy's ``begin``
+    emits the BEGIN, the documented recipe for serialisable SQLite transactions.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,192 @@
+"""What the read side returns: pydantic models, money in fen, personal data masked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DossierEntry(View):
+    position: int
+    version: int
+    section: str
+    event_type: str
+    recorded_at: datetime
+    actor: str
+    detail: dict[str, Any]
+
+
+class ActionItem(View):
+    case_id: str
+    action_id: str
+    department: str
+    text: str
+    assigned_at: datetime
+    done_at: datetime | None
+    done_by: str | None = None
+    note: str | None = None
+
+
+class CaseSummary(View):
+    case_id: str
+    student_id_masked: str
+    name: str
+    university: str
+    family_category: str
+    town: str
+    year: int
+    status: str
+    approved_fen: int
+    disbursed_fen: int
+    secondary_aid_fen: int
+    updated_at: datetime
+
+
+class Dossier(CaseSummary):
+    """One person, one file (一人一档)."""
+
+    account_masked: str
+    source: str
+    opened_at: datetime
+    reason: str
+    verification: dict[str, Any] | None
+    approvals: list[DossierEntry]
+    disbursements: list[DossierEntry]
+    returns: list[DossierEntry]
+    secondary_aid: list[dict[str, Any]]
+    hardships: list[DossierEntry]
+    consultations: list[DossierEntry]
+    actions: list[ActionItem]
+    follow_ups: list[DossierEntry]
+    timeline: list[DossierEntry]
+
+
+class AwaitingConsultation(View):
+    case_id: str
+    name: str
+    town: str
+    position: int
+    kind: str
+    severity: str
+    detail: str
+    reported_at: datetime
+    waiting_days: float
+
+
+class OwedAction(View):
+    case_id: str
+    name: str
+    action_id: str
+    department: str
+    text: str
+    assigned_at: datetime
+    waiting_days: float
+
+
+class Queue(View):
+    as_of: datetime
+    awaiting_consultation: list[AwaitingConsultation]
+    open_actions: list[OwedAction]
+
+
+class JournalLine(View):
+    position: int
+    recorded_at: datetime
+    actor: str
+    stream: str
+    aggregate_id: str
+    version: int
+    event_type: str
+    summary: str
+
+
+class LedgerLine(View):
+    position: int
+    recorded_at: datetime
+    value_date: str | None
+    entry: str
+    case_id: str | None
+    fund_id: str | None
+    amount_fen: int
+    need: str | None
+    voucher: str | None
+    receipt: str | None
+    source: str | None
+    actor: str
+
+
+class FundTotals(View):
+    fund_id: str
+    name: str
+    kind: str
+    deposited_fen: int
+    allocated_fen: int
+    released_fen: int
+    balance_fen: int
+    disbursed_fen: int
+    secondary_aid_fen: int
+
+
+class Ledger(View):
+    """The money ledger and its totals. ``*_disbursed_fen`` are net of bank returns."""
+
+    position: int
+    entries: list[LedgerLine]
+    funds: list[FundTotals]
+    government_approved_fen: int
+    government_disbursed_fen: int
+    secondary_aid_fen: int
+    donations_received_fen: int
+    budget_received_fen: int
+    total_disbursed_fen: int
+    students_assisted: int
+    students_with_secondary_aid: int
+    by_need_fen: dict[str, int]
+    by_family_category_fen: dict[str, int]
+    by_town_fen: dict[str, int]
+
+
+class Violation(View):
+    rule: str
+    case_id: str | None
+    fund_id: str | None
+    positions: list[int]
+    message: str
+
+
+class Digest(View):
+    position: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        position, sep, digest = text.strip().partition(":")
+        if not sep or not position.isdigit() or len(digest) != 64:
+            raise ValueError(f"digest {text!r} is not POSITION:SHA256HEX")
+        int(digest, 16)
+        return cls(position=int(position), hash=digest.lower())
+
+
+class Verification(View):
+    ok: bool
+    digest: Digest
+    checked: int
+    first_mismatch: int | None
+    message: str
+
+
+class ViewStatus(View):
+    name: str
+    position: int | None
+    head: int | None
+    behind: int
+    """Notification positions between the view and the store's head (ids may have gaps)."""

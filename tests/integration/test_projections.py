@@ -1,0 +1,492 @@
+"""The read side on a real store: the library's tracking-recorder suite, rebuild == incremental,
+idempotency, each read model's content, rule checks, and time travel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.tests.persistence import TrackingRecorderTestCase
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.domain import Policy, StudentCase
+from aidflow.domain.errors import AidflowError
+from aidflow.projections import ReadModels
+from aidflow.projections.base import Envelope, create_view_engine
+from tests.builders import approved, donation_fund, government_fund, national_id, paid, verified
+from tests.pg import fresh_database
+
+# -- the library's own suite is the judge of our tracking recorder ----------------------
+
+
+class TestTrackingRecorderOnSQLite(TrackingRecorderTestCase):
+    def create_recorder(self) -> TrackingRecorder:
+        models = ReadModels(create_view_engine("sqlite:///:memory:"), ["dossier"])
+        return models.views["dossier"]
+
+
+@pytest.mark.postgres
+class TestTrackingRecorderOnPostgres(TrackingRecorderTestCase):
+    def setUp(self) -> None:
+        self._db = fresh_database()
+        self.url = self._db.__enter__()
+
+    def tearDown(self) -> None:
+        self._db.__exit__(None, None, None)
+
+    def create_recorder(self) -> TrackingRecorder:
+        return ReadModels(create_view_engine(self.url), ["dossier"]).views["dossier"]
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def dump(models: ReadModels) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view table, in primary-key order."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    with models.engine.connect() as conn:
+        for view in models.views.values():
+            for table in view.metadata.sorted_tables:
+                order = list(table.primary_key.columns)
+                tables[table.name] = [
+                    tuple(r) for r in conn.execute(sa.select(table).order_by(*order))
+                ]
+    return tables
+
+
+@pytest.fixture
+def flow_and_views(store_url: str) -> Iterator[tuple[AidFlow, ReadModels]]:
+    flow = AidFlow.open(store_url)
+    views = ReadModels.attach(flow, store_url)
+    try:
+        yield flow, views
+    finally:
+        views.close()
+        flow.close()
+
+
+COMMANDS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "apply",
+                "verify",
+                "approve",
+                "disburse",
+                "return",
+                "secondary",
+                "hardship",
+                "review",
+                "complete",
+                "follow",
+                "reject",
+                "close",
+                "deposit",
+            ]
+        ),
+        st.integers(0, 1),  # student: few, so that commands meet on the same case
+        st.integers(1, 6),  # amount step (1,000 yuan each)
+        st.sampled_from(["alice", "bob"]),
+    ),
+    max_size=40,
+)
+
+
+def drive(flow: AidFlow, program: list[tuple[str, int, int, str]]) -> None:
+    """Run a random programme of commands; refusals are part of history too (they write nothing)."""
+    gov = government_fund(flow, yuan=12_000)
+    don = donation_fund(flow, yuan=4_000)
+    cases: dict[int, UUID] = {}
+    for name, n, step, actor in program:
+        amount = step * 100_000
+        case = cases.get(n)
+        try:
+            if name == "apply" or case is None:
+                cases[n] = flow.apply(
+                    cmd.Apply(
+                        student_id=national_id(n),
+                        name=f"S{n}",
+                        university="GZU",
+                        family_category=["dibao", "tekun", "expenditure", "other"][n],
+                        town=["Dalian", "Gaoping", "Tuanze", "Dalian"][n],
+                        year=2026,
+                        actor="screening",
+                    )
+                )
+            elif name == "verify":
+                flow.verify(
+                    cmd.Verify(
+                        case_id=case,
+                        income_fen=0,
+                        tuition_fen=amount,
+                        gap_fen=amount,
+                        needs=["tuition", "travel"],
+                        actor=actor,
+                    )
+                )
+            elif name == "approve":
+                flow.approve(
+                    cmd.Approve(
+                        case_id=case, amount_fen=amount, need="tuition", fund_id=gov, actor=actor
+                    )
+                )
+            elif name == "disburse":
+                flow.disburse(
+                    cmd.Disburse(
+                        case_id=case, amount_fen=amount, voucher=f"V{n}-{step}", actor="cashier"
+                    )
+                )
+            elif name == "return":
+                flow.return_disbursement(
+                    cmd.ReturnDisbursement(
+                        case_id=case, voucher=f"V{n}-{step}", reason="closed account", actor="bank"
+                    )
+                )
+            elif name == "secondary":
+                flow.allocate_secondary_aid(
+                    cmd.AllocateSecondaryAid(
+                        case_id=case, fund_id=don, amount_fen=amount, actor="federation"
+                    )
+                )
+            elif name == "hardship":
+                flow.report_hardship(
+                    cmd.ReportHardship(
+                        case_id=case,
+                        kind="illness",
+                        severity=["minor", "serious", "critical"][step % 3],
+                        detail="ill",
+                        actor="village",
+                    )
+                )
+            elif name == "review":
+                flow.convene_review(
+                    cmd.ConveneReview(
+                        case_id=case,
+                        departments=["health", "education"],
+                        actions=[
+                            {"department": "health", "text": "medical aid"},
+                            {"department": "education", "text": "fee waiver"},
+                        ],
+                        actor="chair",
+                    )
+                )
+            elif name == "complete":
+                flow.complete_action(
+                    cmd.CompleteAction(
+                        case_id=case, action_id=f"A{step}", note="done", actor="health"
+                    )
+                )
+            elif name == "follow":
+                flow.follow_up(
+                    cmd.FollowUp(
+                        case_id=case,
+                        study="fine",
+                        living="ok",
+                        hardship_trend="unchanged",
+                        actor="village",
+                    )
+                )
+            elif name == "reject":
+                flow.reject(cmd.Reject(case_id=case, reason="income above line", actor="clerk"))
+            elif name == "close":
+                flow.close_case(cmd.CloseCase(case_id=case, reason="graduated", actor="clerk"))
+            elif name == "deposit":
+                flow.deposit(
+                    cmd.Deposit(
+                        fund_id=don,
+                        amount_fen=amount,
+                        source=f"donor {step}",
+                        receipt=f"R{n}{step}",
+                        actor="finance",
+                    )
+                )
+        except AidflowError:
+            pass
+
+
+def assert_rebuild_equals_incremental(flow: AidFlow, views: ReadModels, page_size: int) -> None:
+    incremental = dump(views)
+    scratch = ReadModels(create_view_engine("sqlite:///:memory:"), page_size=page_size)
+    scratch.catch_up(flow)
+    assert dump(scratch) == incremental
+    views.rebuild(flow)
+    assert dump(views) == incremental
+    # The dossier agrees with the aggregate on status and money, case by case.
+    for summary in views.cases():
+        case = flow.repository.get(UUID(summary.case_id))
+        assert isinstance(case, StudentCase)
+        assert (
+            summary.status,
+            summary.approved_fen,
+            summary.disbursed_fen,
+            summary.secondary_aid_fen,
+        ) == (case.status.value, case.approved_fen, case.disbursed_fen, case.secondary_aid_fen)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(program=COMMANDS, page_size=st.integers(1, 30))
+def test_rebuild_equals_incremental_sqlite(
+    tmp_path_factory: pytest.TempPathFactory,
+    program: list[tuple[str, int, int, str]],
+    page_size: int,
+) -> None:
+    url = f"sqlite:///{tmp_path_factory.mktemp('rebuild')}/aidflow.db"
+    flow = AidFlow.open(url)
+    views = ReadModels.attach(flow, url)
+    try:
+        drive(flow, program)
+        assert_rebuild_equals_incremental(flow, views, page_size)
+    finally:
+        views.close()
+        flow.close()
+
+
+@pytest.mark.postgres
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=COMMANDS, page_size=st.integers(1, 30))
+def test_rebuild_equals_incremental_postgres(
+    program: list[tuple[str, int, int, str]], page_size: int
+) -> None:
+    with fresh_database() as url:
+        flow = AidFlow.open(url)
+        views = ReadModels.attach(flow, url)
+        try:
+            drive(flow, program)
+            assert_rebuild_equals_incremental(flow, views, page_size)
+        finally:
+            views.close()
+            flow.close()
+
+
+def test_replaying_a_tracked_page_changes_nothing(
+    flow_and_views: tuple[AidFlow, ReadModels],
+) -> None:
+    flow, views = flow_and_views
+    paid(flow, government_fund(flow))
+    before = dump(views)
+    records = flow.recorder.select_notifications(start=1, limit=100)
+    page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
+    for view in views.views.values():
+        assert view.process(flow.name, page) == 0
+    assert dump(views) == before
+
+
+# -- what each read model says ---------------------------------------------------------
+
+
+def test_dossier_masks_personal_data_and_keeps_every_section(
+    flow_and_views: tuple[AidFlow, ReadModels],
+) -> None:
+    flow, views = flow_and_views
+    gov, don = government_fund(flow), donation_fund(flow)
+    case = paid(flow, gov, yuan=4000)
+    flow.allocate_secondary_aid(
+        cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=500_000, actor="federation")
+    )
+    flow.follow_up(
+        cmd.FollowUp(
+            case_id=case,
+            study="passed first term",
+            living="stable",
+            hardship_trend="improved",
+            actor="village",
+        )
+    )
+    d = views.dossier(str(case))
+    assert d.student_id_masked == "5203**********" + national_id(1)[-4:]
+    assert d.account_masked.startswith("6222") and "*" in d.account_masked
+    assert national_id(1) not in d.model_dump_json()
+    assert "6222020200112233445" not in d.model_dump_json()
+    assert d.verification is not None and d.verification["by"] == "visitor"
+    assert [a.detail["amount_fen"] for a in d.approvals] == [400_000]
+    assert [x.detail["voucher"] for x in d.disbursements] == ["V-1"]
+    assert d.secondary_aid[0]["fund_name"] == "Chamber of commerce" and d.secondary_aid[0][
+        "donors"
+    ] == ["Huichuan chamber"]
+    assert [e.section for e in d.timeline] == [
+        "application",
+        "verification",
+        "approval",
+        "disbursement",
+        "secondary_aid",
+        "follow_up",
+    ]
+    assert d.status == "paid"
+    assert [
+        c.case_id
+        for c in views.cases(status="paid", town="Dalian", family_category="dibao", year=2026)
+    ] == [str(case)]
+    assert views.cases(status="rejected") == []
+
+
+def test_queue_orders_most_serious_then_oldest_and_filters_by_department(store_url: str) -> None:
+    moments = iter(datetime(2026, 9, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(1000))
+    flow = AidFlow.open(store_url, clock=lambda: next(moments))
+    views = ReadModels.attach(flow, store_url)
+    try:
+        a, b, c = (verified(flow, n) for n in (1, 2, 3))
+        flow.report_hardship(
+            cmd.ReportHardship(
+                case_id=a, kind="family-change", severity="serious", detail="father left", actor="v"
+            )
+        )
+        flow.report_hardship(
+            cmd.ReportHardship(
+                case_id=b, kind="illness", severity="critical", detail="leukaemia", actor="v"
+            )
+        )
+        flow.report_hardship(
+            cmd.ReportHardship(
+                case_id=c, kind="other", severity="minor", detail="lost phone", actor="v"
+            )
+        )
+        q = views.queue()
+        assert [x.case_id for x in q.awaiting_consultation] == [
+            str(b),
+            str(a),
+        ]  # minor ones need no consultation
+        flow.convene_review(
+            cmd.ConveneReview(
+                case_id=b,
+                departments=["civil-affairs", "education", "health"],
+                actions=[
+                    {"department": "health", "text": "medical assistance"},
+                    {"department": "education", "text": "tuition reduction"},
+                ],
+                actor="chair",
+            )
+        )
+        q = views.queue()
+        assert [x.case_id for x in q.awaiting_consultation] == [str(a)]
+        assert [(x.department, x.action_id) for x in q.open_actions] == [
+            ("health", "A1"),
+            ("education", "A2"),
+        ]
+        assert [x.action_id for x in views.queue("education").open_actions] == ["A2"]
+        flow.complete_action(
+            cmd.CompleteAction(
+                case_id=b, action_id="A1", note="hospital bill covered", actor="health"
+            )
+        )
+        assert [x.action_id for x in views.queue().open_actions] == ["A2"]
+        assert views.queue().open_actions[0].waiting_days > 0
+    finally:
+        views.close()
+        flow.close()
+
+
+def test_ledger_totals(flow_and_views: tuple[AidFlow, ReadModels]) -> None:
+    flow, views = flow_and_views
+    gov, don = government_fund(flow, yuan=20_000), donation_fund(flow, yuan=10_000)
+    one, two = paid(flow, gov, 1, yuan=5000), paid(flow, gov, 2, yuan=3000)
+    approved(flow, gov, 3, yuan=2000)
+    flow.return_disbursement(
+        cmd.ReturnDisbursement(case_id=two, voucher="V-2", reason="wrong account", actor="bank")
+    )
+    flow.allocate_secondary_aid(
+        cmd.AllocateSecondaryAid(case_id=one, fund_id=don, amount_fen=600_000, actor="federation")
+    )
+    ledger = views.ledger(entries=True)
+    assert ledger.government_approved_fen == 1_000_000
+    assert ledger.government_disbursed_fen == 500_000
+    assert ledger.secondary_aid_fen == 600_000
+    assert ledger.donations_received_fen == 1_000_000
+    assert ledger.total_disbursed_fen == 1_100_000
+    assert ledger.students_assisted == 1 and ledger.students_with_secondary_aid == 1
+    assert ledger.by_need_fen == {"tuition": 1_000_000}
+    assert ledger.by_town_fen == {"Dalian": 1_100_000}
+    gov_totals = next(f for f in ledger.funds if f.kind == "government")
+    assert gov_totals.balance_fen == flow.fund(gov).balance_fen == 1_000_000
+    assert [e.entry for e in ledger.entries].count("return") == 1
+
+
+# -- rule checks catch what the write side would refuse ---------------------------------
+
+
+def test_checks_report_violations_forced_into_history(
+    flow_and_views: tuple[AidFlow, ReadModels],
+) -> None:
+    """Events written around the rules (as an import or a bug might) are caught from history alone."""
+    flow, views = flow_and_views
+    gov = government_fund(flow, yuan=100)
+    case = verified(flow, 1, verifier="visitor")
+    raw = flow.load_case(case)
+    raw._grant_approved(amount_fen=600_000, need="tuition", fund_id=gov, actor="visitor")
+    raw._disbursed(amount_fen=700_000, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
+    fund = flow.load_fund(gov)
+    fund._allocated(case_id=case, amount_fen=600_000, use="grant", actor="visitor")
+    other = flow.load_case(verified(flow, 2))
+    other._disbursed(amount_fen=100, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
+    unpaid = flow.load_case(verified(flow, 3))
+    unpaid._secondary_aid_allocated(fund_id=gov, amount_fen=1, reason="", actor="x")
+    flow.save(raw, fund, other, unpaid)
+    views.catch_up(flow)
+    rules = {v.rule for v in views.check(flow.policy)}
+    assert {
+        "verifier_approved",
+        "cap_exceeded",
+        "paid_before_approval",
+        "duplicate_voucher",
+        "fund_overdrawn",
+        "incomplete_dossier",
+        "wrong_fund_kind",
+        "secondary_aid_without_paid_grant",
+    } <= rules
+
+
+def test_checks_timeliness_against_policy(store_url: str) -> None:
+    now = [datetime(2026, 8, 1, tzinfo=UTC)]
+    flow = AidFlow.open(store_url, clock=lambda: now[0])
+    views = ReadModels.attach(flow, store_url)
+    try:
+        gov = government_fund(flow)
+        case = approved(flow, gov, 1)
+        flow.report_hardship(
+            cmd.ReportHardship(case_id=verified(flow, 2), kind="illness", detail="x", actor="v")
+        )
+        policy = Policy()
+        assert views.check(policy, now=now[0] + timedelta(days=5)) == []
+        late = {v.rule: v for v in views.check(policy, now=now[0] + timedelta(days=31))}
+        assert set(late) == {"approved_unpaid_too_long", "hardship_without_consultation"}
+        assert late["approved_unpaid_too_long"].case_id == str(case)
+    finally:
+        views.close()
+        flow.close()
+
+
+# -- time travel -----------------------------------------------------------------------
+
+
+def test_views_as_of_a_position_and_a_moment_answer_what_they_said_then(store_url: str) -> None:
+    now = [datetime(2026, 8, 20, tzinfo=UTC)]
+    flow = AidFlow.open(store_url, clock=lambda: now[0])
+    views = ReadModels.attach(flow, store_url)
+    try:
+        gov = government_fund(flow)
+        paid(flow, gov, 1)
+        then_ledger = views.ledger()
+        then_dump = dump(views)
+        then_position = flow.recorder.max_notification_id()
+        now[0] = datetime(2026, 9, 2, tzinfo=UTC)
+        paid(flow, gov, 2, yuan=3000)
+        assert views.ledger().government_disbursed_fen == 800_000
+        by_position = ReadModels.as_of(flow, position=then_position)
+        by_moment = ReadModels.as_of(flow, at=datetime(2026, 8, 29, tzinfo=UTC))
+        for old in (by_position, by_moment):
+            assert old.ledger() == then_ledger
+            assert dump(old) == then_dump
+    finally:
+        views.close()
+        flow.close()
