@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -37,6 +38,7 @@ from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
 from aidflow.domain.values import FundKind
 from aidflow.models import (
+    ApplyOutcome,
     CaseSnapshot,
     DepositResult,
     DisbursementResult,
@@ -49,6 +51,20 @@ T = TypeVar("T")
 A = TypeVar("A", bound=AidAggregate)
 
 _EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def _new_case(c: cmd.Apply) -> StudentCase:
+    return StudentCase(
+        student_id=c.student_id,
+        name=c.name,
+        university=c.university,
+        family_category=c.family_category.value,
+        town=c.town,
+        year=c.year,
+        account=c.account,
+        source=c.source,
+        actor=c.actor,
+    )
 
 
 class DateAsISO(Transcoding):
@@ -109,22 +125,31 @@ class AidFlow(Application[UUID]):
         draws on never disagree about when a grant was approved.
         """
         for attempt in range(self.max_attempts):
-            with using_clock(self.clock):
-                moment = now()
             try:
-                with using_clock(fixed(moment)):
+                with self._one_moment():
                     result = decide()
             except RecordConflictError:
                 self.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
                 continue
-            for listener in self.listeners:
-                listener()
+            self._after_command()
             return result
         raise ConcurrencyConflict(
             f"the records kept changing under this command ({self.max_attempts} attempts); "
             "nothing was written, try again"
         )
+
+    @contextmanager
+    def _one_moment(self) -> Iterator[None]:
+        """Stamp every event created inside with one timestamp taken from the clock."""
+        with using_clock(self.clock):
+            moment = now()
+        with using_clock(fixed(moment)):
+            yield
+
+    def _after_command(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
         try:
@@ -191,22 +216,45 @@ class AidFlow(Application[UUID]):
                 raise DuplicateApplication(
                     c.student_id[:4] + "…" + c.student_id[-4:], c.year, key.case_id
                 )
-            case = StudentCase(
-                student_id=c.student_id,
-                name=c.name,
-                university=c.university,
-                family_category=c.family_category.value,
-                town=c.town,
-                year=c.year,
-                account=c.account,
-                source=c.source,
-                actor=c.actor,
-            )
+            case = _new_case(c)
             enrolment = Enrolment(student_id=c.student_id, year=c.year, case_id=case.id)
             self.save(case, enrolment)
             return case.id
 
         return self._run(decide)
+
+    def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 500) -> list[ApplyOutcome]:
+        """Open many cases (a screening import) in a few large saves.
+
+        Each batch is saved in one transaction. If any student in it already has a
+        case for the year, that batch is redone one application at a time, so every
+        row gets its own answer: opened, or the case it already has.
+        """
+        outcomes: list[ApplyOutcome] = []
+        for start in range(0, len(commands), batch):
+            chunk = commands[start : start + batch]
+            try:
+                outcomes.extend(self._apply_batch(chunk))
+            except RecordConflictError:
+                for c in chunk:
+                    try:
+                        outcomes.append(ApplyOutcome(case_id=self.apply(c), opened=True))
+                    except DuplicateApplication as duplicate:
+                        outcomes.append(ApplyOutcome(case_id=duplicate.case_id, opened=False))
+        return outcomes
+
+    def _apply_batch(self, chunk: Sequence[cmd.Apply]) -> list[ApplyOutcome]:
+        with self._one_moment():
+            aggregates: list[AidAggregate] = []
+            outcomes = []
+            for c in chunk:
+                case = _new_case(c)
+                aggregates.append(case)
+                aggregates.append(Enrolment(student_id=c.student_id, year=c.year, case_id=case.id))
+                outcomes.append(ApplyOutcome(case_id=case.id, opened=True))
+            self.save(*aggregates)
+        self._after_command()
+        return outcomes
 
     def _change_case(self, case_id: UUID, change: Callable[[StudentCase], T]) -> T:
         def decide() -> T:

@@ -100,6 +100,12 @@ class DisbursementResult(Result):
     """False when this was a retry of a payment already recorded: nothing new was written."""
 
 
+class ApplyOutcome(Result):
+    case_id: UUID
+    opened: bool
+    """False when the student already had a case for the year: ``case_id`` is that case."""
+
+
 class DepositResult(Result):
     fund_id: UUID
     receipt: str
