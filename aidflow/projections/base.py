@@ -91,13 +91,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def public_fields(event: Any) -> dict[str, Any]:
-    """An event's own fields, with national ID and bank account masked: safe for any view."""
+def public_data(fields: dict[str, Any]) -> dict[str, Any]:
+    """Event fields made JSON-ready, national ID and bank account masked: safe for any view."""
     return {
         key: mask_identifier(value) if key in _PERSONAL else plain(value)
-        for key, value in event.__dict__.items()
+        for key, value in fields.items()
         if key not in _META
     }
+
+
+def public_fields(event: Any) -> dict[str, Any]:
+    """An event's own fields, as :func:`public_data` makes them."""
+    return public_data(event.__dict__)
 
 
 def dumps(value: Any) -> str:

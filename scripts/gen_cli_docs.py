@@ -1,0 +1,68 @@
+"""Write docs/cli.md from the click command tree, so the reference cannot drift from the code.
+
+python scripts/gen_cli_docs.py          # rewrite docs/cli.md
+python scripts/gen_cli_docs.py --check  # exit 1 if docs/cli.md is out of date
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from aidflow.cli import main
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+
+INTRO = """# CLI reference
+
+Generated from the code by `python scripts/gen_cli_docs.py`; a test fails when it is out of date.
+
+Global options come before the command: `--db URL` (env `AIDFLOW_DB`, default `sqlite:///aidflow.db`),
+`--actor NAME` (env `AIDFLOW_ACTOR`; required by every command that writes), `--json`. Every command
+also accepts `--json`; JSON output gives money as integer fen in fields ending `_fen`. Amounts are given
+in yuan (`3000`, `3000.50`). `CASE` and `FUND` take an id or its first 6 or more characters.
+
+Exit status: `0` done; `1` refused by a rule, not found, or a failed check (one line on stderr beginning
+`error:`); `2` bad usage or bad input. A refused command writes nothing. Times (`--as-of`, `--since`) are
+UTC: `2026-08-29` means the end of that day, `2026-08-29T17:00` that minute.
+"""
+
+
+def commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], click.Command]]:
+    found: list[tuple[list[str], click.Command]] = []
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        path = [*prefix, name]
+        if isinstance(command, click.Group):
+            found += commands(command, path)
+        else:
+            found.append((path, command))
+    return found
+
+
+def generate() -> str:
+    with click.Context(main, info_name="aidflow", terminal_width=80, max_content_width=80) as root:
+        parts = [INTRO, f"## aidflow\n\n```\n{main.get_help(root)}\n```\n"]
+    for path, command in commands(main, []):
+        with click.Context(
+            main, info_name="aidflow", terminal_width=80, max_content_width=80
+        ) as root:
+            ctx = root
+            for name in path[:-1]:
+                ctx = click.Context(ctx.command.commands[name], parent=ctx, info_name=name)  # type: ignore[attr-defined]
+            ctx = click.Context(command, parent=ctx, info_name=path[-1])
+            help_text = command.get_help(ctx)
+        parts.append(f"## aidflow {' '.join(path)}\n\n```\n{help_text}\n```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    text = generate()
+    if "--check" in sys.argv:
+        if DOC.read_text(encoding="utf-8") != text:
+            sys.exit("docs/cli.md is out of date: run python scripts/gen_cli_docs.py")
+    else:
+        DOC.write_text(text, encoding="utf-8")
+        print(f"wrote {DOC}")

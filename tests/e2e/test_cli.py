@@ -1,0 +1,614 @@
+"""Every CLI command through click's CliRunner: the happy path, and a bad input for each
+that shows its message, exits non-zero and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from aidflow import AidFlow
+from aidflow.cli import main
+from tests.builders import national_id
+
+
+class Cli:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def head(self) -> int:
+        flow = AidFlow.open(self.url)
+        try:
+            return flow.recorder.max_notification_id() or 0
+        finally:
+            flow.close()
+
+    def __call__(self, *args: str, actor: str | None = "clerk", code: int = 0) -> Result:
+        env = {"AIDFLOW_DB": self.url, "AIDFLOW_ACTOR": actor or ""}
+        result = self.runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        assert result.exit_code == code, (args, result.output, result.stderr)
+        return result
+
+    def json(self, *args: str, actor: str | None = "clerk") -> Any:
+        return json.loads(self(*args, "--json", actor=actor).stdout)
+
+    def refused(self, *args: str, says: str, code: int = 1, actor: str | None = "clerk") -> Result:
+        """The command fails with ``code``, says ``says`` and leaves the store as it was."""
+        before = self.head()
+        result = self(*args, actor=actor, code=code)
+        assert says in result.stderr, result.stderr
+        if code == 1:
+            assert result.stderr.startswith("error:")
+        assert self.head() == before
+        return result
+
+
+@pytest.fixture
+def cli(store_url: str) -> Iterator[Cli]:
+    yield Cli(store_url)
+
+
+@pytest.fixture
+def world(cli: Cli) -> dict[str, str]:
+    """A government and a donation fund, and one case verified by 'visitor'."""
+    gov = cli.json("fund", "open", "--name", "Temporary assistance", "--kind", "government")[
+        "fund_id"
+    ]
+    don = cli.json(
+        "fund", "open", "--name", "Chamber", "--kind", "donation", "--purpose", "secondary aid"
+    )["fund_id"]
+    cli(
+        "fund",
+        "deposit",
+        gov,
+        "--amount",
+        "20000",
+        "--source",
+        "district budget",
+        "--receipt",
+        "B-1",
+    )
+    cli(
+        "fund",
+        "deposit",
+        don,
+        "--amount",
+        "8000.50",
+        "--source",
+        "Huichuan chamber",
+        "--receipt",
+        "D-1",
+        "--date",
+        "2026-07-02",
+    )
+    case = cli.json(
+        "case",
+        "apply",
+        "--student-id",
+        national_id(1),
+        "--name",
+        "Wang Fang",
+        "--university",
+        "Guizhou University",
+        "--category",
+        "dibao",
+        "--town",
+        "Gaoping",
+        "--year",
+        "2026",
+        "--account",
+        "6222020200112233445",
+    )["case_id"]
+    cli(
+        "case",
+        "verify",
+        case,
+        "--income",
+        "12000",
+        "--tuition",
+        "5000",
+        "--gap",
+        "4000",
+        "--need",
+        "tuition",
+        "--need",
+        "travel",
+        actor="visitor",
+    )
+    return {"gov": gov, "don": don, "case": case}
+
+
+def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -> None:
+    case, gov, don = world["case"], world["gov"], world["don"]
+    cli(
+        "case",
+        "approve",
+        case[:8],
+        "--amount",
+        "5000",
+        "--need",
+        "tuition",
+        "--fund",
+        gov[:8],
+        actor="approver",
+    )
+    paid = cli.json(
+        "case",
+        "disburse",
+        case,
+        "--amount",
+        "5000",
+        "--voucher",
+        "HC-1",
+        "--value-date",
+        "2026-08-29",
+        actor="cashier",
+    )
+    assert paid["recorded"] is True and paid["amount_fen"] == 500_000
+    again = cli("case", "disburse", case, "--amount", "5000", "--voucher", "HC-1", actor="cashier")
+    assert "nothing new written" in again.stdout
+    cli(
+        "case",
+        "secondary-aid",
+        case,
+        "--fund",
+        don,
+        "--amount",
+        "3000",
+        "--reason",
+        "living costs",
+        actor="federation",
+    )
+    cli(
+        "case",
+        "report-hardship",
+        case,
+        "--kind",
+        "illness",
+        "--detail",
+        "mother hospitalised",
+        "--severity",
+        "critical",
+    )
+    queue = cli.json("queue")
+    assert [x["case_id"] for x in queue["awaiting_consultation"]] == [case]
+    actions = cli(
+        "case",
+        "convene-review",
+        case,
+        "--department",
+        "health",
+        "--department",
+        "education",
+        "--action",
+        "health=medical assistance",
+        "--action",
+        "education=tuition reduction",
+    ).stdout.split()
+    assert actions == ["A1", "A2"]
+    assert [
+        a["action_id"] for a in cli.json("queue", "--department", "education")["open_actions"]
+    ] == ["A2"]
+    cli("case", "complete-action", case, "A1", "--note", "covered", actor="health")
+    cli(
+        "case",
+        "follow-up",
+        case,
+        "--study",
+        "passing",
+        "--living",
+        "stable",
+        "--hardship",
+        "improved",
+    )
+    shown = cli.json("case", "show", case)
+    assert (
+        shown["case_id"],
+        shown["status"],
+        shown["approved_fen"],
+        shown["disbursed_fen"],
+        shown["secondary_aid_fen"],
+    ) == (case, "reopened", 500_000, 500_000, 300_000)
+    assert len(shown["timeline"]) == 9
+    assert national_id(1) not in json.dumps(shown)
+    text = cli("case", "show", case).stdout
+    assert "5203**********" in text and "action A2 [education] tuition reduction: OPEN" in text
+    assert cli.json("case", "show", case, "--version", "2")["status"] == "verified"
+    history = cli.json("case", "history", case)
+    assert [h["type"] for h in history][:4] == ["Applied", "Verified", "GrantApproved", "Disbursed"]
+    assert history[0]["data"]["student_id"].startswith("5203*")
+    ledger = cli.json("audit", "ledger")
+    assert ledger["government_disbursed_fen"] == 500_000 and ledger["secondary_aid_fen"] == 300_000
+    assert ledger["donations_received_fen"] == 800_050 and ledger["total_disbursed_fen"] == 800_000
+    assert ledger["students_assisted"] == 1
+    funds = cli.json("fund", "list")
+    assert {f["kind"]: f["balance_fen"] for f in funds} == {
+        "government": 1_500_000,
+        "donation": 500_050,
+    }
+    assert cli.json("fund", "show", gov)["balance_fen"] == 1_500_000
+    cli("case", "close", case, "--reason", "graduated")
+    assert [
+        c["case_id"]
+        for c in cli.json(
+            "case",
+            "list",
+            "--status",
+            "closed",
+            "--town",
+            "Gaoping",
+            "--category",
+            "dibao",
+            "--year",
+            "2026",
+        )
+    ] == [case]
+    journal = cli.json("audit", "journal", "--case", case)
+    assert journal[-1]["summary"] == "case closed: graduated"
+    assert cli.json("audit", "check") == {"ok": True, "violations": []}
+
+
+def test_return_then_repay(cli: Cli, world: dict[str, str]) -> None:
+    case, gov = world["case"], world["gov"]
+    cli(
+        "case",
+        "approve",
+        case,
+        "--amount",
+        "3000",
+        "--need",
+        "tuition",
+        "--fund",
+        gov,
+        actor="approver",
+    )
+    cli("case", "disburse", case, "--amount", "3000", "--voucher", "V1", actor="cashier")
+    cli(
+        "case",
+        "return",
+        case,
+        "--voucher",
+        "V1",
+        "--reason",
+        "card closed",
+        "--value-date",
+        "2026-09-01",
+        actor="bank",
+    )
+    assert cli.json("case", "show", case)["status"] == "approved"
+    cli.refused(
+        "case", "return", case, "--voucher", "V1", "--reason", "again", says="already returned"
+    )
+
+
+def test_reject(cli: Cli, world: dict[str, str]) -> None:
+    cli("case", "reject", world["case"], "--reason", "income above the line")
+    assert cli.json("case", "show", world["case"])["status"] == "rejected"
+    cli.refused(
+        "case",
+        "approve",
+        world["case"],
+        "--amount",
+        "1",
+        "--need",
+        "tuition",
+        "--fund",
+        world["gov"],
+        says="was rejected",
+        actor="approver",
+    )
+
+
+# -- bad input for each command: a clear message, a non-zero status, nothing written ----
+
+
+def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
+    cli.refused(
+        "case", "reject", world["case"], "--reason", "x", actor=None, code=2, says="--actor"
+    )
+    cli.refused(
+        "fund",
+        "open",
+        "--name",
+        "x",
+        "--kind",
+        "donation",
+        actor=None,
+        code=2,
+        says="AIDFLOW_ACTOR",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "code"),
+    [
+        (("fund", "open", "--name", "x", "--kind", "charity"), "'charity' is not one of", 2),
+        (
+            ("fund", "deposit", "{gov}", "--amount", "1.001", "--source", "s", "--receipt", "B-1"),
+            "more than two decimals",
+            2,
+        ),
+        (
+            ("fund", "deposit", "{gov}", "--amount", "1", "--source", "s", "--receipt", "B-1"),
+            "receipt B-1 is already recorded",
+            1,
+        ),
+        (("fund", "show", "ffffffff"), "no fund id starts with ffffffff", 1),
+        (
+            (
+                "case",
+                "apply",
+                "--student-id",
+                "520302200703150012",
+                "--name",
+                "n",
+                "--university",
+                "u",
+                "--category",
+                "dibao",
+                "--town",
+                "t",
+            ),
+            "check digit",
+            2,
+        ),
+        (
+            (
+                "case",
+                "apply",
+                "--student-id",
+                "{student}",
+                "--name",
+                "n",
+                "--university",
+                "u",
+                "--category",
+                "dibao",
+                "--town",
+                "t",
+                "--year",
+                "2026",
+            ),
+            "already has case",
+            1,
+        ),
+        (
+            (
+                "case",
+                "verify",
+                "{case}",
+                "--income",
+                "1",
+                "--tuition",
+                "1",
+                "--gap",
+                "1",
+                "--need",
+                "tuition",
+            ),
+            "already verified",
+            1,
+        ),
+        (
+            (
+                "case",
+                "approve",
+                "{case}",
+                "--amount",
+                "5001",
+                "--need",
+                "tuition",
+                "--fund",
+                "{gov}",
+            ),
+            "over the cap",
+            1,
+        ),
+        (
+            (
+                "case",
+                "approve",
+                "{case}",
+                "--amount",
+                "100",
+                "--need",
+                "tuition",
+                "--fund",
+                "{don}",
+            ),
+            "must come from a government fund",
+            1,
+        ),
+        (
+            ("case", "disburse", "{case}", "--amount", "100", "--voucher", "V9"),
+            "exceed what is approved",
+            1,
+        ),
+        (("case", "disburse", "{case}", "--amount", "0", "--voucher", "V9"), "amount_fen", 2),
+        (
+            ("case", "return", "{case}", "--voucher", "NOPE", "--reason", "r"),
+            "was not paid with voucher NOPE",
+            1,
+        ),
+        (
+            ("case", "secondary-aid", "{case}", "--fund", "{don}", "--amount", "100"),
+            "not been paid temporary assistance",
+            1,
+        ),
+        (
+            ("case", "report-hardship", "{case}", "--kind", "flood", "--detail", "d"),
+            "'flood' is not one of",
+            2,
+        ),
+        (("case", "convene-review", "{case}", "--department", "health"), "no reported hardship", 1),
+        (
+            (
+                "case",
+                "convene-review",
+                "{case}",
+                "--department",
+                "health",
+                "--action",
+                "police=arrest",
+            ),
+            "DEPARTMENT=TEXT",
+            2,
+        ),
+        (("case", "complete-action", "{case}", "A1", "--note", "n"), "has no action A1", 1),
+        (
+            (
+                "case",
+                "follow-up",
+                "{case}",
+                "--study",
+                "s",
+                "--living",
+                "l",
+                "--hardship",
+                "better",
+            ),
+            "'better' is not one of",
+            2,
+        ),
+        (("case", "close", "{case}", "--reason", " "), "reason", 2),
+        (("case", "reject", "not-a-case", "--reason", "r"), "is not a case id", 1),
+        (("case", "show", "{case}", "--version", "9"), "has no version 9", 1),
+        (("case", "show", "{case}", "--as-of", "yesterday"), "is not a time", 2),
+        (("case", "history", "00000000-0000-0000-0000-000000000000"), "nothing recorded", 1),
+        (("case", "list", "--status", "lost"), "'lost' is not one of", 2),
+        (("queue", "--department", "police"), "'police' is not one of", 2),
+        (("audit", "journal", "--since", "soon"), "is not a time", 2),
+        (("audit", "ledger", "--as-of", "2026-13-01"), "is not a time", 2),
+        (("audit", "report", "--format", "pdf"), "'pdf' is not one of", 2),
+        (("audit", "verify", "12:abc"), "POSITION:SHA256HEX", 2),
+        (("projections", "rebuild", "everything"), "'everything' is not one of", 2),
+        (
+            ("screen", "--admissions", "missing.csv", "--registry", "missing.csv"),
+            "does not exist",
+            2,
+        ),
+        (("demo",), "already holds", 1),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(
+    cli: Cli, world: dict[str, str], args: tuple[str, ...], says: str, code: int
+) -> None:
+    filled = [a.format(student=national_id(1), **world) for a in args]
+    cli.refused(*filled, says=says, code=code, actor="approver")
+
+
+def test_audit_commands(cli: Cli, world: dict[str, str], tmp_path: Path) -> None:
+    case, gov = world["case"], world["gov"]
+    cli(
+        "case",
+        "approve",
+        case,
+        "--amount",
+        "5000",
+        "--need",
+        "tuition",
+        "--fund",
+        gov,
+        actor="approver",
+    )
+    digest = cli("audit", "digest").stdout.strip()
+    assert cli.json("audit", "digest")["position"] == int(digest.split(":")[0])
+    assert "matches the digest" in cli("audit", "verify", digest).stdout
+    cli.refused(
+        "audit", "verify", digest.split(":")[0] + ":" + "0" * 64, says="does not match", code=1
+    )
+    for fmt in ("text", "json", "html"):
+        out = tmp_path / f"report.{fmt}"
+        cli("audit", "report", "--format", fmt, "-o", str(out))
+        body = out.read_text(encoding="utf-8")
+        assert "5,000.00" in body or "500000" in body
+    assert "Audit report" in (tmp_path / "report.html").read_text()
+    assert json.loads((tmp_path / "report.json").read_text())["digest"] == digest
+    lines = cli.json("audit", "journal", "--since", "2000-01-01", "--limit", "3")
+    assert [x["position"] for x in lines] == [1, 2, 3]
+
+
+def test_audit_check_fails_with_status_one_on_a_violation(cli: Cli, world: dict[str, str]) -> None:
+    flow = AidFlow.open(cli.url)
+    from uuid import UUID
+
+    raw = flow.load_case(UUID(world["case"]))
+    raw._grant_approved(amount_fen=100, need="tuition", fund_id=UUID(world["gov"]), actor="visitor")
+    flow.save(raw)
+    flow.close()
+    result = cli("audit", "check", code=1)
+    assert "verifier_approved" in result.stdout and result.stderr.startswith("error:")
+
+
+def test_projections_commands(cli: Cli, world: dict[str, str]) -> None:
+    status = cli.json("projections", "status")
+    assert {s["name"] for s in status} == {"dossier", "queue", "audit"}
+    assert all(s["behind"] == 0 for s in status)
+    rebuilt = cli.json("projections", "rebuild", "dossier")
+    assert rebuilt["rebuilt"] == ["dossier"] and rebuilt["events"] == cli.head()
+    assert cli.json("case", "show", world["case"])["status"] == "verified"
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "aidflow" / "samples"
+
+
+def test_screen_with_the_sample_files(cli: Cli) -> None:
+    dry = cli.json(
+        "screen",
+        "--admissions",
+        str(SAMPLES / "admissions.csv"),
+        "--registry",
+        str(SAMPLES / "registry.csv"),
+        "--year",
+        "2026",
+        "--dry-run",
+    )
+    assert cli.head() == 0
+    report = cli.json(
+        "screen",
+        "--admissions",
+        str(SAMPLES / "admissions.csv"),
+        "--registry",
+        str(SAMPLES / "registry.csv"),
+        "--year",
+        "2026",
+    )
+    assert len(report["opened"]) == len(dry["opened"]) == report["matched"] > 0
+    assert {p["line"] for p in report["rejected"] if p["file"] == "admissions.csv"}
+    again = cli.json(
+        "screen",
+        "--admissions",
+        str(SAMPLES / "admissions.csv"),
+        "--registry",
+        str(SAMPLES / "registry.csv"),
+        "--year",
+        "2026",
+    )
+    assert again["opened"] == [] and len(again["already_open"]) == report["matched"]
+    assert len(cli.json("case", "list", "--year", "2026")) == report["matched"]
+
+
+def test_demo_on_a_fresh_database_then_no_violation(tmp_path: Path) -> None:
+    cli = Cli(f"sqlite:///{tmp_path}/demo.db")
+    out = cli.json("demo", "--seed", "7", actor=None)
+    ledger = out["ledger"]
+    assert ledger["government_disbursed_fen"] == 89_800_000
+    assert ledger["secondary_aid_fen"] == 18_200_000
+    assert ledger["donations_received_fen"] == 18_560_000
+    assert ledger["total_disbursed_fen"] == 108_000_000
+    assert ledger["students_assisted"] == 206 and ledger["students_with_secondary_aid"] == 28
+    assert len(cli.json("case", "list", "--status", "rejected")) == 25
+    assert cli.json("audit", "check") == {"ok": True, "violations": []}
+    text = Cli(f"sqlite:///{tmp_path}/demo2.db")("demo", "--seed", "7", actor=None).stdout
+    assert "1,080,000.00" in text and "aidflow" in text and "audit check" in text
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert "aidflow, version" in runner.invoke(main, ["--version"]).output
+    assert "screen" in runner.invoke(main, ["--help"]).output
