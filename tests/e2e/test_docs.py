@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.gen_cli_docs import DOC, commands, generate
-
 from aidflow.cli import main
+from scripts.gen_cli_docs import DOC, commands, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 
