@@ -9,9 +9,9 @@ PostgreSQL because it speaks SQLAlchemy Core.
 from __future__ import annotations
 
 import json
+import operator
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -52,26 +52,55 @@ tracking_table = sa.Table(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Envelope:
-    """One event as the views see it: its stored record (for the chain) and its decoded form."""
+    """One event as the views see it: its stored record (for the chain) and its decoded form.
 
-    notification: Notification
-    event: Any
+    The masked JSON of its fields is made once and shared by every view that stores it.
+    """
+
+    __slots__ = (
+        "_at",
+        "_detail_json",
+        "aggregate_id",
+        "event",
+        "notification",
+        "position",
+        "recorded_at",
+        "type",
+    )
+
+    def __init__(self, notification: Notification, event: Any) -> None:
+        self.notification = notification
+        self.event = event
+        self.position: int = notification.id
+        self.type: str = type(event).__qualname__  # "StudentCase.Applied", "Fund.Deposited", ...
+        self.aggregate_id: str = str(event.originator_id)
+        self.recorded_at: datetime = event.timestamp
+        self._detail_json: str | None = None
+        self._at: tuple[str, Any] | None = None
+
+    def at(self, dialect: sa.Dialect) -> Any:
+        """``recorded_at`` as the driver stores it (see :func:`db_time`), made once."""
+        if self._at is None or self._at[0] != dialect.name:
+            self._at = (dialect.name, db_time(dialect, self.recorded_at))
+        return self._at[1]
 
     @property
-    def position(self) -> int:
-        return self.notification.id
-
-    @property
-    def type(self) -> str:
-        """``StudentCase.Applied``, ``Fund.Deposited``, ...: the event class's qualified name."""
-        return type(self.event).__qualname__
-
-    @property
-    def recorded_at(self) -> datetime:
-        stamp: datetime = self.event.timestamp
-        return stamp
+    def detail_json(self) -> str:
+        """The event's own fields as JSON, national ID and bank account masked."""
+        if self._detail_json is None:
+            fields = self.event.__dict__
+            self._detail_json = json.dumps(
+                {
+                    k: mask_identifier(v) if k in _PERSONAL else v
+                    for k, v in fields.items()
+                    if k not in _META
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+                default=_json_default,
+            )
+        return self._detail_json
 
 
 _META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
@@ -100,13 +129,60 @@ def public_data(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
 def public_fields(event: Any) -> dict[str, Any]:
     """An event's own fields, as :func:`public_data` makes them."""
     return public_data(event.__dict__)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_json_default
+    )
+
+
+def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
+    """A timestamp as the driver stores it for a :class:`UTCDateTime` column."""
+    if moment is None:
+        return None
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(" ", "microseconds") if dialect.name == "sqlite" else naive
+
+
+_COMPILED: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
+
+
+def bulk(
+    conn: Connection, key: str, statement: sa.ClauseElement, rows: Sequence[dict[str, Any]]
+) -> None:
+    """``executemany`` of a statement compiled once per dialect, straight through the driver.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
+    itself; the rows given here are already in the driver's terms (JSON as text,
+    times from :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    cached = _COMPILED.get((dialect.name, key))
+    if cached is None:
+        compiled = statement.compile(dialect=dialect)
+        order: list[str] = list(getattr(compiled, "positiontup", None) or [])
+        if dialect.positional and len(order) == 1:
+            only = order[0]
+            cached = (compiled.string, lambda row: (row[only],))
+        else:
+            cached = (compiled.string, operator.itemgetter(*order) if dialect.positional else None)
+        _COMPILED[(dialect.name, key)] = cached
+    sql, positions = cached
+    conn.exec_driver_sql(sql, list(rows) if positions is None else [positions(row) for row in rows])
 
 
 class SQLView(TrackingRecorder, ABC):
@@ -192,17 +268,26 @@ class SQLView(TrackingRecorder, ABC):
         if not page:
             return 0
         with self.engine.begin() as conn:
-            current = self._tracked(conn, application_name, lock=True)
-            fresh = [e for e in page if current is None or e.position > current]
-            if not fresh:
-                return 0
-            self.write(conn, fresh)
-            self._track(conn, Tracking(application_name, fresh[-1].position))
-            return len(fresh)
+            return self.process_in(conn, application_name, page)
+
+    def process_in(self, conn: Connection, application_name: str, page: Sequence[Envelope]) -> int:
+        """:meth:`process` inside the caller's transaction (several views, one commit)."""
+        current = self._tracked(conn, application_name, lock=True)
+        fresh = [e for e in page if current is None or e.position > current]
+        if not fresh:
+            return 0
+        self.write(conn, fresh)
+        self._track(conn, Tracking(application_name, fresh[-1].position))
+        return len(fresh)
 
     @abstractmethod
     def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
         """Turn a page of events into rows, with a bounded number of statements per page."""
+
+
+def insert_row(table: sa.Table) -> sa.Insert:
+    """An INSERT of one full row, every column a bind parameter named after it (for :func:`bulk`)."""
+    return table.insert().values({c.name: sa.bindparam(c.name) for c in table.columns})
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

@@ -15,7 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.values import derive_status, mask_identifier
-from aidflow.projections.base import Envelope, SQLView, UTCDateTime, chunks, plain, public_fields
+from aidflow.projections.base import (
+    Envelope,
+    SQLView,
+    UTCDateTime,
+    bulk,
+    chunks,
+    db_time,
+    dumps,
+    insert_row,
+    public_fields,
+)
 
 metadata = sa.MetaData()
 
@@ -26,12 +36,12 @@ case_table = sa.Table(
     sa.Column("student_id_masked", sa.String(32), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("university", sa.Text, nullable=False),
-    sa.Column("family_category", sa.String(16), nullable=False, index=True),
-    sa.Column("town", sa.Text, nullable=False, index=True),
-    sa.Column("year", sa.Integer, nullable=False, index=True),
+    sa.Column("family_category", sa.String(16), nullable=False),
+    sa.Column("town", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
     sa.Column("account_masked", sa.String(40), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_position", sa.BigInteger, nullable=False),
@@ -101,11 +111,33 @@ SECTIONS = {
 _CASE_COLUMNS = [c.name for c in case_table.columns]
 
 
+_INSERT_CASE = insert_row(case_table)
+_UPDATE_CASE = (
+    sa.update(case_table)
+    .where(case_table.c.case_id == sa.bindparam("k_case"))
+    .values({col: sa.bindparam(col) for col in _CASE_COLUMNS if col != "case_id"})
+)
+_INSERT_ENTRY = insert_row(entry_table)
+_INSERT_ACTION = insert_row(action_table)
+_ACTION_DONE = (
+    sa.update(action_table)
+    .where(
+        action_table.c.case_id == sa.bindparam("k_case"),
+        action_table.c.action_id == sa.bindparam("k_action"),
+    )
+    .values(
+        done_at=sa.bindparam("done_at"), done_by=sa.bindparam("done_by"), note=sa.bindparam("note")
+    )
+)
+_INSERT_FUND = insert_row(fund_table)
+
+
 class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
 
     def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
+        d = conn.dialect
         case_events = [e for e in page if e.type in SECTIONS]
         created = {
             str(e.event.originator_id) for e in case_events if e.type == "StudentCase.Applied"
@@ -113,8 +145,8 @@ class DossierView(SQLView):
         known = sorted({str(e.event.originator_id) for e in case_events} - created)
         cases: dict[str, dict[str, Any]] = {}
         for ids in chunks(known):
-            for row in conn.execute(sa.select(case_table).where(case_table.c.case_id.in_(ids))):
-                cases[row.case_id] = dict(row._mapping)
+            for found in conn.execute(sa.select(case_table).where(case_table.c.case_id.in_(ids))):
+                cases[found.case_id] = dict(found._mapping)
         existing = set(cases)
         entries: list[dict[str, Any]] = []
         new_actions: dict[tuple[str, str], dict[str, Any]] = {}
@@ -128,20 +160,20 @@ class DossierView(SQLView):
             if kind == "Fund.Opened":
                 funds_new.append(
                     {
-                        "fund_id": str(event.originator_id),
+                        "fund_id": envelope.aggregate_id,
                         "name": event.name,
                         "kind": event.kind,
-                        "donors": [],
+                        "donors": "[]",
                     }
                 )
                 continue
             if kind == "Fund.Deposited":
-                donors.setdefault(str(event.originator_id), []).append(event.source)
+                donors.setdefault(envelope.aggregate_id, []).append(event.source)
                 continue
             section = SECTIONS.get(kind)
             if section is None:
                 continue
-            case_id = str(event.originator_id)
+            case_id = envelope.aggregate_id
             at = envelope.recorded_at
             if kind == "StudentCase.Applied":
                 cases[case_id] = {
@@ -169,14 +201,6 @@ class DossierView(SQLView):
                 }
             case = cases[case_id]
             _apply(case, kind, event, at)
-            case["status"] = derive_status(
-                rejected=case["rejected"],
-                closed=case["closed"],
-                verified_once=case["verified_once"],
-                awaiting_verification=case["awaiting_verification"],
-                approved_fen=case["approved_fen"],
-                disbursed_fen=case["disbursed_fen"],
-            ).value
             case["updated_at"] = at
             case["last_position"] = envelope.position
             entries.append(
@@ -186,9 +210,9 @@ class DossierView(SQLView):
                     "version": event.originator_version,
                     "section": section,
                     "event_type": kind.split(".", 1)[1],
-                    "recorded_at": at,
+                    "recorded_at": envelope.at(d),
                     "actor": event.actor,
-                    "detail": public_fields(event),
+                    "detail": envelope.detail_json,
                 }
             )
             if kind == "StudentCase.ReviewConvened":
@@ -198,50 +222,52 @@ class DossierView(SQLView):
                         "action_id": item["action_id"],
                         "department": item["department"],
                         "text": item["text"],
-                        "assigned_at": at,
+                        "assigned_at": envelope.at(d),
                         "done_at": None,
                         "done_by": None,
                         "note": None,
                     }
             elif kind == "StudentCase.ActionCompleted":
-                done = {"done_at": at, "done_by": event.actor, "note": event.note}
+                done = {"done_at": envelope.at(d), "done_by": event.actor, "note": event.note}
                 pending = new_actions.get((case_id, event.action_id))
                 if pending is not None:
                     pending.update(done)
                 else:
                     done_actions.append({"k_case": case_id, "k_action": event.action_id, **done})
 
-        inserts = [c for cid, c in cases.items() if cid not in existing]
-        updates = [{"k_case": cid, **c} for cid, c in cases.items() if cid in existing]
-        if inserts:
-            conn.execute(sa.insert(case_table), inserts)
-        if updates:
-            conn.execute(
-                sa.update(case_table)
-                .where(case_table.c.case_id == sa.bindparam("k_case"))
-                .values({col: sa.bindparam(col) for col in _CASE_COLUMNS if col != "case_id"}),
-                updates,
+        rows: list[dict[str, Any]] = []
+        for case in cases.values():
+            case["status"] = derive_status(
+                rejected=case["rejected"],
+                closed=case["closed"],
+                verified_once=case["verified_once"],
+                awaiting_verification=case["awaiting_verification"],
+                approved_fen=case["approved_fen"],
+                disbursed_fen=case["disbursed_fen"],
+            ).value
+            row = dict(case)
+            row["opened_at"] = db_time(d, case["opened_at"])
+            row["updated_at"] = db_time(d, case["updated_at"])
+            row["verification"] = (
+                None if case["verification"] is None else dumps(case["verification"])
             )
-        if entries:
-            conn.execute(sa.insert(entry_table), entries)
-        if new_actions:
-            conn.execute(sa.insert(action_table), list(new_actions.values()))
-        if done_actions:
-            conn.execute(
-                sa.update(action_table)
-                .where(
-                    action_table.c.case_id == sa.bindparam("k_case"),
-                    action_table.c.action_id == sa.bindparam("k_action"),
-                )
-                .values(
-                    done_at=sa.bindparam("done_at"),
-                    done_by=sa.bindparam("done_by"),
-                    note=sa.bindparam("note"),
-                ),
-                done_actions,
-            )
-        if funds_new:
-            conn.execute(sa.insert(fund_table), funds_new)
+            rows.append(row)
+        bulk(
+            conn,
+            "dossier.update_case",
+            _UPDATE_CASE,
+            [{"k_case": r["case_id"], **r} for r in rows if r["case_id"] in existing],
+        )
+        bulk(
+            conn,
+            "dossier.insert_case",
+            _INSERT_CASE,
+            [r for r in rows if r["case_id"] not in existing],
+        )
+        bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, entries)
+        bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(new_actions.values()))
+        bulk(conn, "dossier.action_done", _ACTION_DONE, done_actions)
+        bulk(conn, "dossier.insert_fund", _INSERT_FUND, funds_new)
         for fund_id, sources in donors.items():
             current = conn.execute(
                 sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
@@ -261,6 +287,7 @@ def _apply(case: dict[str, Any], kind: str, event: Any, at: datetime) -> None:
         case["verified_once"] = True
         case["awaiting_verification"] = False
         case["verification"] = {"by": event.actor, "at": at.isoformat(), **public_fields(event)}
+        return
     elif kind == "StudentCase.Rejected":
         case["rejected"] = True
         case["reason"] = event.reason
@@ -283,5 +310,3 @@ def _apply(case: dict[str, Any], kind: str, event: Any, at: datetime) -> None:
         case["closed"] = True
         case["reason"] = event.reason
         case["approved_fen"] -= sum(event.releases.values())
-    if case.get("verification") is not None:
-        case["verification"] = plain(case["verification"])

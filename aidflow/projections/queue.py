@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.values import Severity
-from aidflow.projections.base import Envelope, SQLView, UTCDateTime
+from aidflow.projections.base import Envelope, SQLView, UTCDateTime, bulk, insert_row
 
 metadata = sa.MetaData()
 
@@ -53,6 +53,26 @@ queue_action_table = sa.Table(
 )
 
 
+_INSERT_CASE = insert_row(queue_case_table)
+_INSERT_HARDSHIP = insert_row(hardship_table)
+_INSERT_ACTION = insert_row(queue_action_table)
+_CONSULTED = (
+    sa.update(hardship_table)
+    .where(
+        hardship_table.c.case_id == sa.bindparam("k_case"), hardship_table.c.consulted_at.is_(None)
+    )
+    .values(consulted_at=sa.bindparam("at"))
+)
+_DONE = (
+    sa.update(queue_action_table)
+    .where(
+        queue_action_table.c.case_id == sa.bindparam("k_case"),
+        queue_action_table.c.action_id == sa.bindparam("k_action"),
+    )
+    .values(done_at=sa.bindparam("at"))
+)
+
+
 class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
@@ -63,10 +83,13 @@ class ConsultationQueueView(SQLView):
         consulted: list[dict[str, Any]] = []
         actions: dict[tuple[str, str], dict[str, Any]] = {}
         done: list[dict[str, Any]] = []
+        d = conn.dialect
         for envelope in page:
             event, kind = envelope.event, envelope.type
-            case_id = str(event.originator_id)
-            at = envelope.recorded_at
+            if not kind.startswith("StudentCase."):
+                continue
+            case_id = envelope.aggregate_id
+            at = envelope.at(d)
             if kind == "StudentCase.Applied":
                 cases.append(
                     {
@@ -111,29 +134,8 @@ class ConsultationQueueView(SQLView):
                 else:
                     done.append({"k_case": case_id, "k_action": event.action_id, "at": at})
         # Rows of earlier pages first, then this page's rows (already marked in memory).
-        if consulted:
-            conn.execute(
-                sa.update(hardship_table)
-                .where(
-                    hardship_table.c.case_id == sa.bindparam("k_case"),
-                    hardship_table.c.consulted_at.is_(None),
-                )
-                .values(consulted_at=sa.bindparam("at")),
-                consulted,
-            )
-        if done:
-            conn.execute(
-                sa.update(queue_action_table)
-                .where(
-                    queue_action_table.c.case_id == sa.bindparam("k_case"),
-                    queue_action_table.c.action_id == sa.bindparam("k_action"),
-                )
-                .values(done_at=sa.bindparam("at")),
-                done,
-            )
-        if cases:
-            conn.execute(sa.insert(queue_case_table), cases)
-        if hardships:
-            conn.execute(sa.insert(hardship_table), hardships)
-        if actions:
-            conn.execute(sa.insert(queue_action_table), list(actions.values()))
+        bulk(conn, "queue.consulted", _CONSULTED, consulted)
+        bulk(conn, "queue.done", _DONE, done)
+        bulk(conn, "queue.insert_case", _INSERT_CASE, cases)
+        bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, hardships)
+        bulk(conn, "queue.insert_action", _INSERT_ACTION, list(actions.values()))

@@ -131,17 +131,15 @@ class ReadModels:
         """
         with self._catching_up:
             name = flow.name
-            positions = {n: v.max_tracking_id(name) for n, v in self.views.items()}
-            start = min((p or 0) for p in positions.values())
+            start = min((v.max_tracking_id(name) or 0) for v in self.views.values())
             read = 0
             for records in self._read(flow, start, stop):
                 page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
                 if until is not None:
                     page = [e for e in page if e.recorded_at <= until]
-                for view_name, view in self.views.items():
-                    tracked = positions[view_name] or 0
-                    fresh = [e for e in page if e.position > tracked]
-                    view.process(name, fresh)
+                with self.engine.begin() as conn:  # one commit for every view's page
+                    for view in self.views.values():
+                        view.process_in(conn, name, page)
                 read += len(records)
                 if progress is not None:
                     progress(len(records))
@@ -242,8 +240,8 @@ class ReadModels:
         if not records:
             return 0
         page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
-        with self._catching_up:
-            return max(view.process(flow.name, page) for view in self.views.values())
+        with self._catching_up, self.engine.begin() as conn:
+            return max(view.process_in(conn, flow.name, page) for view in self.views.values())
 
     @classmethod
     def as_of(
@@ -553,7 +551,7 @@ class ReadModels:
 
     def digest(self) -> Digest:
         """The chain's head: publish it, and verify the store against it later."""
-        c = audit.chain_table
+        c = audit.journal_table
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(c.c.position, c.c.hash).order_by(c.c.position.desc()).limit(1)
@@ -569,7 +567,7 @@ class ReadModels:
         audit view recorded when it first saw each event (altered, removed,
         inserted or reordered records), and whether the head matches the digest.
         """
-        c = audit.chain_table
+        c = audit.journal_table
         with self.engine.connect() as conn:
             recorded = {
                 int(p): h

@@ -1,0 +1,1 @@
+"""Benchmarks for aidflow; run ``python scripts/bench.py --help``."""
