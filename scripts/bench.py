@@ -1,26 +1,76 @@
 """aidflow benchmarks: each figure printed beside a baseline measured in the same run.
 
+    python scripts/bench.py all                  # everything below, default sizes
     python scripts/bench.py rebuild [--events 100000 1000000]
+    python scripts/bench.py commands [--lifecycles 1000] [--backend sqlite postgres]
+    python scripts/bench.py screening [--rows 100000]
+    python scripts/bench.py timetravel [--cases 100000]
+    python scripts/bench.py cli
+    python scripts/bench.py scale [--seconds 10]
 
-Run from a clean clone after the README's install. Timed assertions do not
-belong in tests; these numbers go into docs/performance.md with the machine.
+Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
+databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
+not belong in tests; these numbers go into docs/performance.md with the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+from aidflow import commands as cmd  # noqa: E402
 from aidflow.application import AidFlow  # noqa: E402
+from aidflow.config import store_env  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
-from scripts.bench.history import build_history  # noqa: E402
+from scripts.bench.baseline import BareApp  # noqa: E402
+from scripts.bench.history import build_history, national_id  # noqa: E402
+from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
+
+
+def header(title: str) -> None:
+    print(f"\n== {title} ==")
+
+
+@contextmanager
+def store(backend: str, folder: str, name: str) -> Iterator[str]:
+    """A fresh store URL on the backend; PostgreSQL databases are dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/{name}.db"
+        return
+    url = create_database(prefix="aidflow_bench")
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+def backends(requested: list[str]) -> list[str]:
+    usable = []
+    for backend in requested:
+        if backend == "postgres" and (reason := unreachable_reason()):
+            print(f"(skipping PostgreSQL: {reason})")
+            continue
+        usable.append(backend)
+    return usable
+
+
+# -- 1. rebuild ------------------------------------------------------------------------
 
 
 def bare_read_and_decode(flow: AidFlow, page: int = 2000) -> tuple[int, float]:
@@ -29,7 +79,9 @@ def bare_read_and_decode(flow: AidFlow, page: int = 2000) -> tuple[int, float]:
     count = 0
     after = None
     while True:
-        records = flow.recorder.select_notifications(start=after, limit=page, inclusive_of_start=False)
+        records = flow.recorder.select_notifications(
+            start=after, limit=page, inclusive_of_start=False
+        )
         for record in records:
             flow.mapper.to_domain_event(record)
         count += len(records)
@@ -40,8 +92,10 @@ def bare_read_and_decode(flow: AidFlow, page: int = 2000) -> tuple[int, float]:
 
 
 def rebuild(events_list: list[int]) -> None:
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, SQLite")
-    print(f"{'events':>10} {'bare read+decode ev/s':>22} {'full rebuild ev/s':>18} {'ratio':>7} {'µs/event':>9}")
+    header("Full rebuild of all read models (SQLite) vs bare read+decode of the same notifications")
+    print(
+        f"{'events':>10} {'bare read+decode ev/s':>22} {'full rebuild ev/s':>18} {'ratio':>7} {'µs/event':>9}"
+    )
     per_event: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         for target in events_list:
@@ -54,23 +108,322 @@ def rebuild(events_list: list[int]) -> None:
             applied = views.catch_up(flow)
             rebuild_s = time.perf_counter() - start
             assert applied == bare_n, (applied, bare_n)
-            per_event[target] = rebuild_s / applied * 1e6
-            print(f"{applied:>10} {bare_n / bare_s:>22,.0f} {applied / rebuild_s:>18,.0f} {bare_s / rebuild_s:>7.0%} {per_event[target]:>9.1f}")
+            per_event[applied] = rebuild_s / applied * 1e6
+            print(
+                f"{applied:>10} {bare_n / bare_s:>22,.0f} {applied / rebuild_s:>18,.0f} {bare_s / rebuild_s:>7.0%} {per_event[applied]:>9.1f}"
+            )
             views.close()
             flow.close()
     if len(per_event) > 1:
         small, large = min(per_event), max(per_event)
-        print(f"per-event cost at {large:,} vs {small:,} events: {per_event[large] / per_event[small]:.2f}x")
+        print(
+            f"per-event cost at {large:,} vs {small:,} events: {per_event[large] / per_event[small]:.2f}x"
+        )
+
+
+# -- 2. command throughput --------------------------------------------------------------
+
+
+def _lifecycles(flow: AidFlow, count: int, first: int) -> int:
+    gov = flow.open_fund(
+        cmd.OpenFund(name="Temporary assistance", kind="government", actor="finance")
+    )
+    flow.deposit(
+        cmd.Deposit(
+            fund_id=gov, amount_fen=10**13, source="budget", receipt=f"B{first}", actor="finance"
+        )
+    )
+    don = flow.open_fund(cmd.OpenFund(name="Secondary aid", kind="donation", actor="federation"))
+    flow.deposit(
+        cmd.Deposit(
+            fund_id=don,
+            amount_fen=10**13,
+            source="chamber",
+            receipt=f"D{first}",
+            actor="federation",
+        )
+    )
+    done = 4
+    for n in range(first, first + count):
+        case = flow.apply(
+            cmd.Apply(
+                student_id=national_id(n),
+                name="Student",
+                university="Guizhou University",
+                family_category="dibao",
+                town="Gaoping",
+                year=2026,
+                account="6222020200112233445",
+                actor="clerk",
+            )
+        )
+        flow.verify(
+            cmd.Verify(
+                case_id=case,
+                income_fen=1_200_000,
+                tuition_fen=500_000,
+                gap_fen=400_000,
+                needs=["tuition"],
+                actor="visitor",
+            )
+        )
+        flow.approve(
+            cmd.Approve(
+                case_id=case, amount_fen=300_000, need="tuition", fund_id=gov, actor="approver"
+            )
+        )
+        flow.disburse(
+            cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier")
+        )
+        done += 4
+        if n % 7 == 0:
+            flow.allocate_secondary_aid(
+                cmd.AllocateSecondaryAid(
+                    case_id=case, fund_id=don, amount_fen=600_000, actor="federation"
+                )
+            )
+            done += 1
+    return done
+
+
+def _bare_lifecycles(app: BareApp, count: int) -> int:
+    fund = app.open_fund()
+    done = 1
+    for n in range(count):
+        case = app.apply(national_id(n))
+        for step in ("verify", "approve", "disburse"):
+            app.change(case, step, fund, n)
+        done += 4
+        if n % 7 == 0:
+            app.change(case, "secondary", fund, n)
+            done += 1
+    return done
+
+
+def commands(lifecycles: int, requested: list[str]) -> None:
+    header("Command throughput: full lifecycles through AidFlow, views current after every command")
+    print(f"{'backend':>9} {'aidflow cmd/s':>14} {'bare library cmd/s':>19} {'ratio':>7}")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends(requested):
+            with store(backend, folder, "aidflow") as url:
+                flow = AidFlow.open(url)
+                views = ReadModels.attach(flow, url)
+                start = time.perf_counter()
+                done = _lifecycles(flow, lifecycles, 0)
+                ours = done / (time.perf_counter() - start)
+                assert views.status(flow)[0].behind == 0
+                views.close()
+                flow.close()
+            with store(backend, folder, "bare") as url:
+                bare = BareApp(store_env(url))
+                start = time.perf_counter()
+                done = _bare_lifecycles(bare, lifecycles)
+                base = done / (time.perf_counter() - start)
+                bare.close()
+            print(f"{backend:>9} {ours:>14,.0f} {base:>19,.0f} {ours / base:>7.0%}")
+
+
+# -- 3. screening batch -----------------------------------------------------------------
+
+
+def screening(rows: int) -> None:
+    from aidflow.screening import screen
+
+    header(
+        f"Screening import: {rows:,} admission rows against a {rows * 5:,}-row registry (SQLite)"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        admissions, registry = Path(folder) / "admissions.csv", Path(folder) / "registry.csv"
+        with admissions.open("w", newline="") as a, registry.open("w", newline="") as r:
+            wa, wr = csv.writer(a), csv.writer(r)
+            wa.writerow(["national_id", "name", "university", "account"])
+            wr.writerow(["national_id", "category", "town"])
+            for n in range(rows):
+                wa.writerow(
+                    [national_id(n), f"Student {n}", "Guizhou University", "6222020200112233445"]
+                )
+            for n in range(rows * 5):
+                wr.writerow(
+                    [national_id(n + rows // 2), "dibao", "Gaoping"]
+                )  # half the admitted match
+        flow = AidFlow.open(f"sqlite:///{folder}/screen.db")
+        start = time.perf_counter()
+        report = screen(flow, admissions, registry, year=2026, actor="screening-office")
+        total_s = time.perf_counter() - start
+        opened = len(report.opened)
+        # The opening alone, to set beside the bare library saving the same number of aggregates.
+        matched_commands = [
+            cmd.Apply(
+                student_id=national_id(n + 10**7),
+                name="S",
+                university="u",
+                family_category="dibao",
+                town="t",
+                year=2026,
+                actor="screening",
+            )
+            for n in range(opened)
+        ]
+        start = time.perf_counter()
+        flow.apply_many(matched_commands)
+        ours = opened / (time.perf_counter() - start)
+        flow.close()
+        bare = BareApp(store_env(f"sqlite:///{folder}/bare.db"))
+        start = time.perf_counter()
+        bare.new_cases(opened)
+        base = opened / (time.perf_counter() - start)
+        bare.close()
+    print(
+        f"whole screening run: {total_s:.1f} s, {report.matched:,} matched, {opened:,} cases opened"
+    )
+    print(f"{'aidflow cases/s':>16} {'bare library aggregates/s':>26} {'ratio':>7}")
+    print(f"{ours:>16,.0f} {base:>26,.0f} {ours / base:>7.0%}")
+
+
+# -- 4. time travel ---------------------------------------------------------------------
+
+
+def timetravel(cases: int) -> None:
+    header(f"Time travel at {cases:,} cases (SQLite)")
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/history.db"
+        flow = AidFlow.open(url)
+        events = build_history(flow, cases * 9)
+        head = flow.recorder.max_notification_id() or 0
+        some = [
+            r.originator_id
+            for r in flow.recorder.select_notifications(start=1, limit=head)
+            if "StudentCase.Applied" in r.topic
+        ][:: max(1, cases // 50)][:50]
+        latencies = []
+        for case_id in some:
+            history = flow.history(UUID(str(case_id)))
+            middle = history[len(history) // 2].timestamp + timedelta(microseconds=1)
+            start = time.perf_counter()
+            flow.case(UUID(str(case_id)), as_of=middle)
+            latencies.append(time.perf_counter() - start)
+        bare = []
+        for case_id in some:
+            start = time.perf_counter()
+            flow.repository.get(UUID(str(case_id)))
+            bare.append(time.perf_counter() - start)
+        print(
+            f"{events:,} events. case as of a timestamp: median {statistics.median(latencies) * 1000:.2f} ms "
+            f"(bare repository.get of the whole case: {statistics.median(bare) * 1000:.2f} ms)"
+        )
+        runs = []
+        for fraction in (0.25, 0.5, 0.75):
+            start = time.perf_counter()
+            ReadModels.as_of(flow, position=int(head * fraction), names=["audit"]).ledger()
+            runs.append(time.perf_counter() - start)
+        print(
+            f"full ledger as of a position: median {statistics.median(runs):.2f} s (built from the events into a scratch database)"
+        )
+        flow.close()
+
+
+# -- 5. CLI latency ---------------------------------------------------------------------
+
+
+def _wall(args: list[str], env: dict[str, str], repeat: int = 7) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(args, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cli() -> None:
+    header("CLI latency (median wall time of 7 runs)")
+    exe = str(Path(sys.executable).with_name("aidflow"))
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "AIDFLOW_DB": f"sqlite:///{folder}/cli.db"}
+        flow = AidFlow.open(env["AIDFLOW_DB"])
+        ReadModels.attach(flow, env["AIDFLOW_DB"])
+        case = flow.apply(
+            cmd.Apply(
+                student_id=national_id(1),
+                name="Wang Fang",
+                university="GZU",
+                family_category="dibao",
+                town="Gaoping",
+                year=2026,
+                actor="clerk",
+            )
+        )
+        flow.close()
+        base = _wall([sys.executable, "-c", "pass"], env)
+        helped = _wall([exe, "--help"], env)
+        shown = _wall([exe, "case", "show", str(case)], env)
+    print(f"python -c pass        {base * 1000:7.0f} ms")
+    print(f"aidflow --help        {helped * 1000:7.0f} ms   (+{(helped - base) * 1000:.0f} ms)")
+    print(f"aidflow case show     {shown * 1000:7.0f} ms   (+{(shown - base) * 1000:.0f} ms)")
+
+
+# -- 6. PostgreSQL scale-out ------------------------------------------------------------
+
+
+def scale(seconds: float, writers_list: list[int]) -> None:
+    from scripts.bench.scale import run_scale
+
+    header("PostgreSQL scale-out: writer processes running lifecycles, one follower process")
+    if reason := unreachable_reason():
+        print(f"(skipped: {reason})")
+        return
+    print(
+        f"{'writers':>8} {'cmd/s':>8} {'lag while running (events): median / max':>42} {'lag after stop':>15} {'catch-up s':>11}"
+    )
+    for writers in writers_list:
+        url = create_database(prefix="aidflow_bench")
+        try:
+            r = run_scale(url, writers, seconds)
+        finally:
+            drop_database(url)
+        print(
+            f"{writers:>8} {r['commands_per_second']:>8,.0f} {r['lag_median']:>21,.0f} / {r['lag_max']:<18,.0f} {r['lag_after']:>15,} {r['catch_up_seconds']:>11.2f}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
-    p = sub.add_parser("rebuild", help="full rebuild of all read models vs bare read+decode (SQLite)")
+    sub.add_parser("all", help="every benchmark with its default sizes")
+    p = sub.add_parser("rebuild")
     p.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    p = sub.add_parser("commands")
+    p.add_argument("--lifecycles", type=int, default=1000)
+    p.add_argument(
+        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    p = sub.add_parser("screening")
+    p.add_argument("--rows", type=int, default=100_000)
+    p = sub.add_parser("timetravel")
+    p.add_argument("--cases", type=int, default=100_000)
+    sub.add_parser("cli")
+    p = sub.add_parser("scale")
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
-    if args.what == "rebuild":
-        rebuild(args.events)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.platform()}"
+    )
+    if args.what in ("rebuild", "all"):
+        rebuild(getattr(args, "events", [100_000, 1_000_000]))
+    if args.what in ("commands", "all"):
+        commands(
+            getattr(args, "lifecycles", 1000), getattr(args, "backend", ["sqlite", "postgres"])
+        )
+    if args.what in ("screening", "all"):
+        screening(getattr(args, "rows", 100_000))
+    if args.what in ("timetravel", "all"):
+        timetravel(getattr(args, "cases", 100_000))
+    if args.what in ("cli", "all"):
+        cli()
+    if args.what in ("scale", "all"):
+        scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,29 @@ tracking_table = sa.Table(
 )
 
 
+_ADVANCE = (
+    sa.update(tracking_table)
+    .where(
+        tracking_table.c.view == sa.bindparam("v"),
+        tracking_table.c.application_name == sa.bindparam("a"),
+        tracking_table.c.notification_id < sa.bindparam("n"),
+    )
+    .values(notification_id=sa.bindparam("n"))
+)
+
+
+def tracked_positions(
+    conn: Connection, application_name: str, *, lock: bool = False
+) -> dict[str, int]:
+    """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction."""
+    query = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
+        tracking_table.c.application_name == application_name
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {view: int(position) for view, position in conn.execute(query)}
+
+
 class Envelope:
     """One event as the views see it: its stored record (for the chain) and its decoded form.
 
@@ -224,13 +247,8 @@ class SQLView(TrackingRecorder, ABC):
     def _track(self, conn: Connection, tracking: Tracking) -> None:
         """Advance the position; refuse to stand still or go back (IntegrityError)."""
         moved = conn.execute(
-            sa.update(tracking_table)
-            .where(
-                tracking_table.c.view == self.name,
-                tracking_table.c.application_name == tracking.application_name,
-                tracking_table.c.notification_id < tracking.notification_id,
-            )
-            .values(notification_id=tracking.notification_id)
+            _ADVANCE,
+            {"v": self.name, "a": tracking.application_name, "n": tracking.notification_id},
         )
         if moved.rowcount:
             return
@@ -270,9 +288,24 @@ class SQLView(TrackingRecorder, ABC):
         with self.engine.begin() as conn:
             return self.process_in(conn, application_name, page)
 
-    def process_in(self, conn: Connection, application_name: str, page: Sequence[Envelope]) -> int:
-        """:meth:`process` inside the caller's transaction (several views, one commit)."""
-        current = self._tracked(conn, application_name, lock=True)
+    def process_in(
+        self,
+        conn: Connection,
+        application_name: str,
+        page: Sequence[Envelope],
+        *,
+        tracked: dict[str, int] | None = None,
+    ) -> int:
+        """:meth:`process` inside the caller's transaction (several views, one commit).
+
+        ``tracked`` is what :func:`tracked_positions` read, under lock, in this
+        transaction; without it the view reads (and locks) its own position.
+        """
+        current = (
+            tracked.get(self.name)
+            if tracked is not None
+            else self._tracked(conn, application_name, lock=True)
+        )
         fresh = [e for e in page if current is None or e.position > current]
         if not fresh:
             return 0
@@ -330,6 +363,7 @@ def _sqlite_write_transactions(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: random-key indexes stay in memory
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

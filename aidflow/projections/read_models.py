@@ -24,7 +24,7 @@ from aidflow.config import resolve_url
 from aidflow.domain.errors import CaseNotFound
 from aidflow.domain.policy import Policy
 from aidflow.projections import audit, dossier, queue
-from aidflow.projections.base import Envelope, SQLView, create_view_engine
+from aidflow.projections.base import Envelope, SQLView, create_view_engine, tracked_positions
 from aidflow.projections.checks import run_checks
 from aidflow.projections.models import (
     ActionItem,
@@ -131,15 +131,18 @@ class ReadModels:
         """
         with self._catching_up:
             name = flow.name
-            start = min((v.max_tracking_id(name) or 0) for v in self.views.values())
+            with self.engine.connect() as conn:
+                known = tracked_positions(conn, name)
+            start = min(known.get(view, 0) for view in self.views)
             read = 0
             for records in self._read(flow, start, stop):
                 page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
                 if until is not None:
                     page = [e for e in page if e.recorded_at <= until]
                 with self.engine.begin() as conn:  # one commit for every view's page
+                    tracked = tracked_positions(conn, name, lock=True)
                     for view in self.views.values():
-                        view.process_in(conn, name, page)
+                        view.process_in(conn, name, page, tracked=tracked)
                 read += len(records)
                 if progress is not None:
                     progress(len(records))
@@ -241,7 +244,11 @@ class ReadModels:
             return 0
         page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
         with self._catching_up, self.engine.begin() as conn:
-            return max(view.process_in(conn, flow.name, page) for view in self.views.values())
+            tracked = tracked_positions(conn, flow.name, lock=True)
+            return max(
+                view.process_in(conn, flow.name, page, tracked=tracked)
+                for view in self.views.values()
+            )
 
     @classmethod
     def as_of(

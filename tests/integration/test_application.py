@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -339,3 +340,25 @@ def test_national_id_builder_is_valid() -> None:
         year=2026,
         actor="a",
     ).student_id == national_id(5)
+
+
+def test_a_busy_fund_loads_from_its_snapshot_exactly(store_url: str) -> None:
+    """A fund with hundreds of allocations is loaded from a snapshot; the state equals a full replay."""
+    flow = AidFlow.open(store_url)
+    try:
+        gov = government_fund(flow, yuan=1_000_000)
+        fund = flow.load_fund(gov)
+        for _ in range(230):
+            fund.allocate(case_id=uuid4(), amount_fen=100, use="grant", actor="approver")
+            flow.save(fund)
+        assert flow.snapshots is not None
+        snapshots = list(flow.snapshots.get(gov, desc=True, limit=1))
+        assert snapshots and snapshots[0].originator_version == 200
+        replayed: Any = None
+        for event in flow.events.get(gov):
+            replayed = event.mutate(replayed)  # type: ignore[attr-defined]
+        loaded = flow.load_fund(gov)
+        assert loaded.__dict__ == replayed.__dict__
+        assert loaded.balance_fen == 100_000_000 - 23_000
+    finally:
+        flow.close()

@@ -1,0 +1,234 @@
+"""Correctness under load on PostgreSQL: several writer processes on overlapping cases and funds,
+a follower keeping the views current, and the late-committing writer that makes other event stores'
+followers skip events (Marten #3321, discussion #4953)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.domain import Fund, StudentCase
+from aidflow.domain.errors import AidflowError
+from aidflow.projections import ReadModels
+from aidflow.projections.base import create_view_engine
+from tests.builders import donation_fund, government_fund, verified
+from tests.integration.test_follower import _follow, _wait_until_current
+from tests.integration.test_projections import dump
+from tests.pg import fresh_database
+
+WORKERS = 3
+COMMANDS_EACH = 60
+
+
+def _work(
+    url: str, worker: int, cases: list[str], gov: str, don: str, start: Any, results: Any
+) -> None:
+    """Random commands on shared cases; every command's actor is unique, so its event can be found."""
+    rng = random.Random(worker)
+    flow = AidFlow.open(url)
+    start.wait(timeout=60)
+    succeeded: list[str] = []
+    for i in range(COMMANDS_EACH):
+        actor = f"w{worker}-{i}"
+        case = UUID(rng.choice(cases))
+        step = rng.choice(
+            ["approve", "approve", "disburse", "disburse", "secondary", "hardship", "verify"]
+        )
+        try:
+            if step == "approve":
+                flow.approve(
+                    cmd.Approve(
+                        case_id=case,
+                        amount_fen=rng.choice([50_000, 100_000, 200_000]),
+                        need="tuition",
+                        fund_id=UUID(gov),
+                        actor=actor,
+                    )
+                )
+            elif step == "disburse":
+                result = flow.disburse(
+                    cmd.Disburse(
+                        case_id=case,
+                        amount_fen=50_000,
+                        voucher=f"V-{rng.randint(0, 40)}",
+                        actor=actor,
+                    )
+                )
+                if not result.recorded:
+                    continue
+            elif step == "secondary":
+                flow.allocate_secondary_aid(
+                    cmd.AllocateSecondaryAid(
+                        case_id=case, fund_id=UUID(don), amount_fen=100_000, actor=actor
+                    )
+                )
+            elif step == "hardship":
+                flow.report_hardship(
+                    cmd.ReportHardship(
+                        case_id=case, kind="illness", severity="minor", detail="flu", actor=actor
+                    )
+                )
+            else:
+                flow.verify(
+                    cmd.Verify(
+                        case_id=case,
+                        income_fen=0,
+                        tuition_fen=0,
+                        gap_fen=0,
+                        needs=["living"],
+                        actor="visitor",
+                    )
+                )
+                continue
+        except AidflowError:
+            continue
+        succeeded.append(actor)
+    results.put(succeeded)
+    flow.close()
+
+
+@pytest.mark.postgres
+def test_many_writers_on_shared_cases_and_funds_keep_every_invariant() -> None:
+    with fresh_database() as url:
+        flow = AidFlow.open(url)
+        ReadModels.open(url).close()
+        gov, don = government_fund(flow, yuan=20_000), donation_fund(flow, yuan=3_000)
+        cases = [str(verified(flow, n)) for n in range(8)]
+        ctx = multiprocessing.get_context("spawn")
+        follower = ctx.Process(target=_follow, args=(url,))
+        follower.start()
+        start, results = ctx.Barrier(WORKERS), ctx.Queue()
+        procs = [
+            ctx.Process(target=_work, args=(url, w, cases, str(gov), str(don), start, results))
+            for w in range(WORKERS)
+        ]
+        for p in procs:
+            p.start()
+        reported = [actor for _ in procs for actor in results.get(timeout=180)]
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        try:
+            followed = _wait_until_current(url, flow)
+        finally:
+            follower.kill()
+            follower.join()
+
+        # Every command that reported success is in the store exactly once, and nothing else is.
+        recorded = []
+        for case_id in cases:
+            recorded += [e.actor for e in flow.history(UUID(case_id)) if e.actor.startswith("w")]
+        assert sorted(recorded) == sorted(reported)
+        assert len(reported) > WORKERS * COMMANDS_EACH // 4
+
+        # The rules hold on every aggregate, and funds agree with the cases that draw on them.
+        drawn: dict[str, int] = {}
+        for case_id in cases:
+            case = flow.load_case(UUID(case_id))
+            assert isinstance(case, StudentCase)
+            assert 0 <= case.disbursed_fen <= case.approved_fen <= flow.policy.cap_fen
+            for fund, fen in (*case.granted_by_fund.items(), *case.secondary_by_fund.items()):
+                drawn[fund] = drawn.get(fund, 0) + fen
+        for fund_id in (gov, don):
+            fund = flow.load_fund(fund_id)
+            assert isinstance(fund, Fund)
+            assert fund.balance_fen >= 0
+            assert fund.allocated_fen - fund.released_fen == drawn.get(str(fund_id), 0)
+        vouchers = [
+            e.data["voucher"] for c in cases for e in flow.history(UUID(c)) if e.type == "Disbursed"
+        ]
+        assert len(vouchers) == len(set(vouchers))
+
+        # The follower's views equal a rebuild from the events.
+        rebuilt = ReadModels(create_view_engine("sqlite:///:memory:"))
+        rebuilt.catch_up(flow)
+        assert dump(followed) == dump(rebuilt)
+        assert rebuilt.check(flow.policy) == []
+        flow.close()
+
+
+@pytest.mark.postgres
+def test_a_late_committing_writer_is_not_skipped_by_the_follower() -> None:
+    """Hold one writer's transaction open (it has taken its notification id) while others try to
+    commit, then let it commit. The library's recorder serialises inserts with a table lock, so
+    the others wait rather than commit later ids first; the follower sees every event, in order."""
+    with fresh_database() as url:
+        flow = AidFlow.open(url)
+        views = ReadModels.open(url)
+        gov = government_fund(flow)
+        held = verified(flow, 1)
+        views.catch_up(flow)
+
+        stop = threading.Event()
+        following = threading.Thread(
+            target=views.follow,
+            args=(AidFlow.open(url),),
+            kwargs={"stop": stop, "poll_seconds": 0.05},
+        )
+        following.start()
+
+        # Writer A: the library's own insert path, its transaction held open after taking an id.
+        late = flow.load_case(held)
+        late.approve_grant(
+            amount_fen=100_000,
+            need="tuition",
+            fund_id=gov,
+            actor="late-approver",
+            policy=flow.policy,
+        )
+        stored = flow.mapper.to_stored_event(late.collect_events()[0])
+        taken = threading.Event()
+        release = threading.Event()
+
+        def writer_a() -> None:
+            recorder: Any = flow.recorder
+            with recorder.datastore.transaction(commit=True) as curs:
+                recorder._insert_stored_events(curs, [stored])  # lock table, notify, insert
+                taken.set()
+                release.wait(timeout=30)
+
+        others = AidFlow.open(url)  # opened first: creating tables would wait on A's lock too
+        a = threading.Thread(target=writer_a)
+        a.start()
+        assert taken.wait(timeout=10)
+
+        # Writers B: ordinary commands on other cases, started while A holds its transaction
+        # (for less than the store's 5 s idle-in-transaction limit, which would roll A back).
+        done: list[UUID] = []
+        b = threading.Thread(target=lambda: done.extend(verified(others, n) for n in range(2, 5)))
+        b.start()
+        time.sleep(1.0)
+        assert not done, "another writer committed while the first held its notification id"
+        position_before = views.views["audit"].max_tracking_id(flow.name)
+
+        release.set()
+        a.join(timeout=10)
+        b.join(timeout=30)
+        assert len(done) == 3
+        head = flow.recorder.max_notification_id()
+        deadline = time.monotonic() + 20
+        while (
+            views.views["audit"].max_tracking_id(flow.name) != head and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        stop.set()
+        following.join(timeout=10)
+
+        assert position_before is not None and position_before < head
+        journal = views.journal(aggregate_id=str(held))
+        assert "late-approver" in [line.actor for line in journal]
+        positions = [line.position for line in views.journal()]
+        assert positions == sorted(positions) and len(positions) == len(set(positions))
+        rebuilt = ReadModels(create_view_engine("sqlite:///:memory:"))
+        rebuilt.catch_up(flow)
+        assert dump(views) == dump(rebuilt)
+        others.close()
+        flow.close()
