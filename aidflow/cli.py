@@ -1342,7 +1342,9 @@ def screen_command(
     from aidflow.screening import screen
 
     actor = session.actor() if not dry_run else (session.actor_name or "dry-run")
-    with progress_bar(0, "screening") as tick:
+    with admissions.open("rb") as counting:
+        rows = max(0, sum(1 for _ in counting) - 1)
+    with progress_bar(rows, "screening") as tick:
         report = screen(
             session.flow,
             admissions,

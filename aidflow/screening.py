@@ -131,7 +131,10 @@ def screen(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ScreeningReport:
-    """Open a case for every admitted student from an eligible household; report the rest."""
+    """Open a case for every admitted student from an eligible household; report the rest.
+
+    ``progress`` is told how many admission rows have been read, as they are read.
+    """
     problems: list[RowProblem] = []
     registry, registry_read = read_registry(registry_file, problems)
     matched: list[tuple[int, cmd.Apply]] = []
@@ -139,6 +142,8 @@ def screen(
     not_in_registry = 0
     for line, row in _rows(admissions, ADMISSION_COLUMNS, problems):
         read += 1
+        if progress is not None and read % 5000 == 0:
+            progress(5000)
         try:
             national_id = validate_national_id(row["national_id"])
         except InvalidNationalId as exc:
@@ -165,6 +170,8 @@ def screen(
             problems.append(RowProblem(file=admissions.name, line=line, reason=reason))
             continue
         matched.append((line, command))
+    if progress is not None:
+        progress(read % 5000)
     opened: list[ScreenedRow] = []
     already: list[ScreenedRow] = []
     if dry_run:
@@ -182,8 +189,7 @@ def screen(
                     line=line, case_id=str(outcome.case_id), category=command.family_category.value
                 )
                 (opened if outcome.opened else already).append(screened)
-            if progress is not None:
-                progress(len(chunk))
+
     return ScreeningReport(
         year=year,
         dry_run=dry_run,

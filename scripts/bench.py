@@ -40,6 +40,7 @@ from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
 from scripts.bench.baseline import BareApp  # noqa: E402
 from scripts.bench.history import build_history, national_id  # noqa: E402
+from scripts.bench.workload import lifecycle, open_funds  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
 
 
@@ -125,65 +126,8 @@ def rebuild(events_list: list[int]) -> None:
 
 
 def _lifecycles(flow: AidFlow, count: int, first: int) -> int:
-    gov = flow.open_fund(
-        cmd.OpenFund(name="Temporary assistance", kind="government", actor="finance")
-    )
-    flow.deposit(
-        cmd.Deposit(
-            fund_id=gov, amount_fen=10**13, source="budget", receipt=f"B{first}", actor="finance"
-        )
-    )
-    don = flow.open_fund(cmd.OpenFund(name="Secondary aid", kind="donation", actor="federation"))
-    flow.deposit(
-        cmd.Deposit(
-            fund_id=don,
-            amount_fen=10**13,
-            source="chamber",
-            receipt=f"D{first}",
-            actor="federation",
-        )
-    )
-    done = 4
-    for n in range(first, first + count):
-        case = flow.apply(
-            cmd.Apply(
-                student_id=national_id(n),
-                name="Student",
-                university="Guizhou University",
-                family_category="dibao",
-                town="Gaoping",
-                year=2026,
-                account="6222020200112233445",
-                actor="clerk",
-            )
-        )
-        flow.verify(
-            cmd.Verify(
-                case_id=case,
-                income_fen=1_200_000,
-                tuition_fen=500_000,
-                gap_fen=400_000,
-                needs=["tuition"],
-                actor="visitor",
-            )
-        )
-        flow.approve(
-            cmd.Approve(
-                case_id=case, amount_fen=300_000, need="tuition", fund_id=gov, actor="approver"
-            )
-        )
-        flow.disburse(
-            cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier")
-        )
-        done += 4
-        if n % 7 == 0:
-            flow.allocate_secondary_aid(
-                cmd.AllocateSecondaryAid(
-                    case_id=case, fund_id=don, amount_fen=600_000, actor="federation"
-                )
-            )
-            done += 1
-    return done
+    gov, don = open_funds(flow, str(first))
+    return 4 + sum(lifecycle(flow, n, gov, don) for n in range(first, first + count))
 
 
 def _bare_lifecycles(app: BareApp, count: int) -> int:
@@ -295,15 +239,13 @@ def timetravel(cases: int) -> None:
             for r in flow.recorder.select_notifications(start=1, limit=head)
             if "StudentCase.Applied" in r.topic
         ][:: max(1, cases // 50)][:50]
-        latencies = []
+        latencies, bare = [], []
         for case_id in some:
-            history = flow.history(UUID(str(case_id)))
+            history = flow.history(UUID(str(case_id)))  # warms the same pages for both timings
             middle = history[len(history) // 2].timestamp + timedelta(microseconds=1)
             start = time.perf_counter()
             flow.case(UUID(str(case_id)), as_of=middle)
             latencies.append(time.perf_counter() - start)
-        bare = []
-        for case_id in some:
             start = time.perf_counter()
             flow.repository.get(UUID(str(case_id)))
             bare.append(time.perf_counter() - start)
@@ -372,7 +314,7 @@ def scale(seconds: float, writers_list: list[int]) -> None:
         print(f"(skipped: {reason})")
         return
     print(
-        f"{'writers':>8} {'cmd/s':>8} {'lag while running (events): median / max':>42} {'lag after stop':>15} {'catch-up s':>11}"
+        f"{'writers':>8} {'cmd/s':>8} {'follower lag median/max':>24} {'lag after':>10} {'catch-up s':>11} {'CPU busy':>9} {'lock-waiting / active backends':>31}"
     )
     for writers in writers_list:
         url = create_database(prefix="aidflow_bench")
@@ -380,8 +322,10 @@ def scale(seconds: float, writers_list: list[int]) -> None:
             r = run_scale(url, writers, seconds)
         finally:
             drop_database(url)
+        lag = f"{r['lag_median']:,.0f} / {r['lag_max']:,.0f}"
+        locks = f"{r['lock_waiting']:.1f} / {r['active']:.1f}"
         print(
-            f"{writers:>8} {r['commands_per_second']:>8,.0f} {r['lag_median']:>21,.0f} / {r['lag_max']:<18,.0f} {r['lag_after']:>15,} {r['catch_up_seconds']:>11.2f}"
+            f"{writers:>8} {r['commands_per_second']:>8,.0f} {lag:>24} {r['lag_after']:>10,} {r['catch_up_seconds']:>11.2f} {r['cpu_busy']:>9.0%} {locks:>31}"
         )
 
 

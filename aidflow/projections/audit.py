@@ -175,14 +175,25 @@ class AuditView(SQLView):
     name = "audit"
     metadata = metadata
 
-    def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self._head: tuple[int, str] | None = None  # (position, hash) this process last chained
+
+    def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
-        previous = (
-            conn.execute(
-                sa.select(journal_table.c.hash).order_by(journal_table.c.position.desc()).limit(1)
-            ).scalar_one_or_none()
-            or GENESIS
-        )
+        if self._head is not None and after is not None and self._head[0] == after:
+            previous = self._head[
+                1
+            ]  # the chain is deterministic: the hash at a position never changes
+        else:
+            previous = (
+                conn.execute(
+                    sa.select(journal_table.c.hash)
+                    .order_by(journal_table.c.position.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                or GENESIS
+            )
         journal: list[dict[str, Any]] = []
         ledger: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
@@ -241,6 +252,7 @@ class AuditView(SQLView):
                 }
             )
         bulk(conn, "audit.journal", _INSERT_JOURNAL, journal)
+        self._head = (page[-1].position, previous)
         bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
         bulk(conn, "audit.case", _INSERT_CASE, cases)
         bulk(conn, "audit.fund", _INSERT_FUND, funds)

@@ -75,6 +75,42 @@ def tracked_positions(
     return {view: int(position) for view, position in conn.execute(query)}
 
 
+def advance_positions(
+    conn: Connection,
+    application_name: str,
+    views: Sequence[str],
+    tracked: dict[str, int],
+    position: int,
+) -> None:
+    """Move every named view's tracked position to ``position`` in one statement.
+
+    ``tracked`` is what this transaction read under lock; a position that moved in
+    between, or would go back, is refused with IntegrityError (the page rolls back).
+    """
+    known = [v for v in views if v in tracked]
+    if known:
+        moved = conn.execute(
+            sa.update(tracking_table)
+            .where(
+                tracking_table.c.application_name == application_name,
+                tracking_table.c.view.in_(known),
+                tracking_table.c.notification_id < position,
+            )
+            .values(notification_id=position)
+        )
+        if moved.rowcount != len(known):
+            raise IntegrityError(
+                f"views {', '.join(known)} were already at or past position {position}"
+            )
+    for view in views:
+        if view not in tracked:
+            conn.execute(
+                sa.insert(tracking_table).values(
+                    view=view, application_name=application_name, notification_id=position
+                )
+            )
+
+
 class Envelope:
     """One event as the views see it: its stored record (for the chain) and its decoded form.
 
@@ -299,7 +335,9 @@ class SQLView(TrackingRecorder, ABC):
         """:meth:`process` inside the caller's transaction (several views, one commit).
 
         ``tracked`` is what :func:`tracked_positions` read, under lock, in this
-        transaction; without it the view reads (and locks) its own position.
+        transaction; the caller then advances every view's position at once with
+        :func:`advance_positions`. Without it the view reads, locks and advances
+        its own position.
         """
         current = (
             tracked.get(self.name)
@@ -309,13 +347,17 @@ class SQLView(TrackingRecorder, ABC):
         fresh = [e for e in page if current is None or e.position > current]
         if not fresh:
             return 0
-        self.write(conn, fresh)
-        self._track(conn, Tracking(application_name, fresh[-1].position))
+        self.write(conn, fresh, after=current)
+        if tracked is None:
+            self._track(conn, Tracking(application_name, fresh[-1].position))
         return len(fresh)
 
     @abstractmethod
-    def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
-        """Turn a page of events into rows, with a bounded number of statements per page."""
+    def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
+        """Turn a page of events into rows, with a bounded number of statements per page.
+
+        ``after`` is the position the view had reached before this page.
+        """
 
 
 def insert_row(table: sa.Table) -> sa.Insert:

@@ -136,7 +136,7 @@ class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
 
-    def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
+    def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
         case_events = [e for e in page if e.type in SECTIONS]
         created = {

@@ -77,7 +77,7 @@ class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
 
-    def write(self, conn: Connection, page: Sequence[Envelope]) -> None:
+    def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         cases: list[dict[str, Any]] = []
         hardships: list[dict[str, Any]] = []
         consulted: list[dict[str, Any]] = []

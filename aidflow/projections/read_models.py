@@ -17,14 +17,20 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from eventsourcing.persistence import Notification
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from aidflow.application import AidFlow
 from aidflow.config import resolve_url
 from aidflow.domain.errors import CaseNotFound
 from aidflow.domain.policy import Policy
 from aidflow.projections import audit, dossier, queue
-from aidflow.projections.base import Envelope, SQLView, create_view_engine, tracked_positions
+from aidflow.projections.base import (
+    Envelope,
+    SQLView,
+    advance_positions,
+    create_view_engine,
+    tracked_positions,
+)
 from aidflow.projections.checks import run_checks
 from aidflow.projections.models import (
     ActionItem,
@@ -139,10 +145,9 @@ class ReadModels:
                 page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
                 if until is not None:
                     page = [e for e in page if e.recorded_at <= until]
-                with self.engine.begin() as conn:  # one commit for every view's page
-                    tracked = tracked_positions(conn, name, lock=True)
-                    for view in self.views.values():
-                        view.process_in(conn, name, page, tracked=tracked)
+                if page:
+                    with self.engine.begin() as conn:  # one commit for every view's page
+                        self._apply_page(conn, name, page)
                 read += len(records)
                 if progress is not None:
                     progress(len(records))
@@ -244,11 +249,19 @@ class ReadModels:
             return 0
         page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
         with self._catching_up, self.engine.begin() as conn:
-            tracked = tracked_positions(conn, flow.name, lock=True)
-            return max(
-                view.process_in(conn, flow.name, page, tracked=tracked)
-                for view in self.views.values()
-            )
+            return self._apply_page(conn, flow.name, page)
+
+    def _apply_page(self, conn: Connection, application_name: str, page: Sequence[Envelope]) -> int:
+        """Every view takes what it lacks of the page; their positions advance together."""
+        tracked = tracked_positions(conn, application_name, lock=True)
+        applied = {
+            name: view.process_in(conn, application_name, page, tracked=tracked)
+            for name, view in self.views.items()
+        }
+        advanced = [name for name, count in applied.items() if count]
+        if advanced:
+            advance_positions(conn, application_name, advanced, tracked, page[-1].position)
+        return max(applied.values(), default=0)
 
     @classmethod
     def as_of(

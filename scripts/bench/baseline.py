@@ -8,7 +8,7 @@ aggregates together as aidflow does.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import Application
@@ -83,6 +83,7 @@ class BareFund(Aggregate):
 
 class BareApp(Application[UUID]):
     name = "Bare"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {BareFund: 100}  # as AidFlow does
 
     def open_fund(self) -> UUID:
         fund = BareFund(name="fund")

@@ -7,59 +7,21 @@ import statistics
 import time
 from typing import Any
 
-from aidflow import commands as cmd
 from aidflow.application import AidFlow
 from aidflow.projections import ReadModels
+from scripts.bench.workload import lifecycle, open_funds
 
 
 def _writer(url: str, index: int, seconds: float, start: Any, results: Any) -> None:
-    from scripts.bench.history import national_id
-
     flow = AidFlow.open(url)
-    gov = flow.open_fund(
-        cmd.OpenFund(name=f"Government {index}", kind="government", actor="finance")
-    )
-    flow.deposit(
-        cmd.Deposit(
-            fund_id=gov, amount_fen=10**13, source="budget", receipt=f"B{index}", actor="finance"
-        )
-    )
+    gov, don = open_funds(flow, f"writer-{index}")  # distinct funds: writers share no aggregate
     start.wait()
     done = 0
     n = index * 10_000_000
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         n += 1
-        case = flow.apply(
-            cmd.Apply(
-                student_id=national_id(n),
-                name="S",
-                university="GZU",
-                family_category="dibao",
-                town="Gaoping",
-                year=2026,
-                actor="clerk",
-            )
-        )
-        flow.verify(
-            cmd.Verify(
-                case_id=case,
-                income_fen=0,
-                tuition_fen=500_000,
-                gap_fen=400_000,
-                needs=["tuition"],
-                actor="visitor",
-            )
-        )
-        flow.approve(
-            cmd.Approve(
-                case_id=case, amount_fen=300_000, need="tuition", fund_id=gov, actor="approver"
-            )
-        )
-        flow.disburse(
-            cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier")
-        )
-        done += 4
+        done += lifecycle(flow, n, gov, don)
     results.put(done)
     flow.close()
 
@@ -71,6 +33,27 @@ def _follower(url: str) -> None:
 
 def _lag(flow: AidFlow, views: ReadModels) -> int:
     return max(s.behind for s in views.status(flow))
+
+
+def _cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [float(x) for x in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _lock_waits(url: str) -> tuple[int, int]:
+    """(backends waiting on a lock, backends active) in this database, from pg_stat_activity."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active')"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def run_scale(url: str, writers: int, seconds: float) -> dict[str, Any]:
@@ -88,10 +71,15 @@ def run_scale(url: str, writers: int, seconds: float) -> dict[str, Any]:
         p.start()
     start.wait()
     began = time.monotonic()
-    lags = []
+    cpu_start = _cpu_busy()
+    lags, waiting, active = [], [], []
     while any(p.is_alive() for p in procs):
         lags.append(_lag(flow, views))
+        w, a = _lock_waits(url)
+        waiting.append(w)
+        active.append(a)
         time.sleep(0.5)
+    cpu_end = _cpu_busy()
     total = sum(results.get(timeout=60) for _ in procs)
     elapsed = time.monotonic() - began
     for p in procs:
@@ -111,4 +99,7 @@ def run_scale(url: str, writers: int, seconds: float) -> dict[str, Any]:
         "lag_max": max(lags) if lags else 0,
         "lag_after": after,
         "catch_up_seconds": catch_up,
+        "cpu_busy": (cpu_end[0] - cpu_start[0]) / max(1.0, cpu_end[1] - cpu_start[1]),
+        "lock_waiting": statistics.mean(waiting) if waiting else 0.0,
+        "active": statistics.mean(active) if active else 0.0,
     }

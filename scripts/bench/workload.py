@@ -1,0 +1,66 @@
+"""The command workload every throughput figure runs: one student's lifecycle through AidFlow."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aidflow import commands as cmd
+from aidflow.application import AidFlow
+from scripts.bench.history import national_id
+
+
+def open_funds(flow: AidFlow, tag: str) -> tuple[UUID, UUID]:
+    """A government and a donation fund, each with more money than any run spends."""
+    gov = flow.open_fund(
+        cmd.OpenFund(name=f"Temporary assistance {tag}", kind="government", actor="finance")
+    )
+    flow.deposit(
+        cmd.Deposit(
+            fund_id=gov, amount_fen=10**13, source="budget", receipt=f"B-{tag}", actor="finance"
+        )
+    )
+    don = flow.open_fund(
+        cmd.OpenFund(name=f"Secondary aid {tag}", kind="donation", actor="federation")
+    )
+    flow.deposit(
+        cmd.Deposit(
+            fund_id=don, amount_fen=10**13, source="chamber", receipt=f"D-{tag}", actor="federation"
+        )
+    )
+    return gov, don
+
+
+def lifecycle(flow: AidFlow, n: int, gov: UUID, don: UUID) -> int:
+    """Apply, verify, approve, disburse, and for one student in seven secondary aid; returns commands run."""
+    case = flow.apply(
+        cmd.Apply(
+            student_id=national_id(n),
+            name="Student",
+            university="Guizhou University",
+            family_category="dibao",
+            town="Gaoping",
+            year=2026,
+            account="6222020200112233445",
+            actor="clerk",
+        )
+    )
+    flow.verify(
+        cmd.Verify(
+            case_id=case,
+            income_fen=1_200_000,
+            tuition_fen=500_000,
+            gap_fen=400_000,
+            needs=["tuition"],
+            actor="visitor",
+        )
+    )
+    flow.approve(
+        cmd.Approve(case_id=case, amount_fen=300_000, need="tuition", fund_id=gov, actor="approver")
+    )
+    flow.disburse(cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier"))
+    if n % 7:
+        return 4
+    flow.allocate_secondary_aid(
+        cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=600_000, actor="federation")
+    )
+    return 5
