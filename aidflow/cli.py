@@ -290,7 +290,8 @@ class AidflowGroup(click.Group):
             ctx.exit(1)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
             )
             click.echo(f"error: {problems}", err=True)
             ctx.exit(2)
