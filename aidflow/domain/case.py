@@ -262,7 +262,12 @@ class StudentCase(AidAggregate):
     def return_disbursement(
         self, *, voucher: str, reason: str, value_date: date | None, actor: str
     ) -> None:
-        """The bank sent a payment back (wrong account, closed account)."""
+        """The bank sent a payment back (wrong account, closed account).
+
+        Refused on a closed case like every money event: report new hardship to
+        reopen it first, so the returned money is handled in an open case.
+        """
+        self.check_open("record a returned payment")
         payment = self.payments.get(voucher)
         if payment is None:
             raise UnknownVoucher(f"case {self.id} was not paid with voucher {voucher}")

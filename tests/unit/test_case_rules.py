@@ -145,6 +145,8 @@ def test_rejected_case_takes_no_money_and_closed_case_releases_unpaid() -> None:
     assert other.approved_fen == other.disbursed_fen == 100_000
     with pytest.raises(CaseNotOpen, match="closed"):
         other.disburse(amount_fen=1, voucher="V10", value_date=None, actor="cashier")
+    with pytest.raises(CaseNotOpen, match="closed"):
+        other.return_disbursement(voucher="V9", reason="bank", value_date=None, actor="bank")
 
 
 def test_hardship_reopens_verification_before_any_further_grant() -> None:
