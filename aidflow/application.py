@@ -42,7 +42,7 @@ from aidflow.domain.errors import (
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
-from aidflow.domain.values import FundKind
+from aidflow.domain.values import FundKind, mask_identifier
 from aidflow.models import (
     ApplyOutcome,
     CaseSnapshot,
@@ -57,6 +57,7 @@ T = TypeVar("T")
 A = TypeVar("A", bound=AidAggregate)
 
 _EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+_PERSONAL = ("student_id", "account")
 
 
 def _new_case(c: cmd.Apply) -> StudentCase:
@@ -176,8 +177,19 @@ class AidFlow(Application[UUID]):
             yield
 
     def _after_command(self) -> None:
+        """Tell the listeners; the command is committed, so their failure must not look like its.
+
+        A read model that could not catch up (a lock timeout, a first-use race on a
+        shared store) stays behind and catches up on its next read or command;
+        raising here would make the caller retry a command that was recorded.
+        """
         for listener in self.listeners:
-            listener()
+            try:
+                listener()
+            except Exception as exc:
+                warnings.warn(
+                    f"the command was recorded, but a read model is behind: {exc}", stacklevel=3
+                )
 
     def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
         try:
@@ -497,7 +509,7 @@ class AidFlow(Application[UUID]):
         )
 
     def history(self, aggregate_id: UUID) -> list[EventRecord]:
-        """Every event of one case or fund, oldest first."""
+        """Every event of one case or fund, oldest first; national ID and bank account masked."""
         records = [
             EventRecord(
                 originator_id=e.originator_id,
@@ -505,7 +517,11 @@ class AidFlow(Application[UUID]):
                 timestamp=e.timestamp,
                 type=type(e).__name__,
                 actor=str(getattr(e, "actor", "")),
-                data={k: v for k, v in e.__dict__.items() if k not in _EVENT_META},
+                data={
+                    k: mask_identifier(v) if k in _PERSONAL else v
+                    for k, v in e.__dict__.items()
+                    if k not in _EVENT_META
+                },
             )
             for e in self._events(aggregate_id)
         ]

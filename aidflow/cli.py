@@ -156,6 +156,15 @@ class Session:
     def fund_id(self, text: str) -> UUID:
         return self._resolve(text, "fund")
 
+    def case_or_fund_id(self, text: str) -> UUID:
+        """A case's id or prefix, else a fund's."""
+        from aidflow.domain.errors import NotFound
+
+        try:
+            return self._resolve(text, "case")
+        except NotFound:
+            return self._resolve(text, "fund")
+
     def _resolve(self, text: str, kind: str) -> UUID:
         """A full id, or a unique prefix of at least 6 characters as printed by the list commands."""
         from aidflow.domain.errors import CaseNotFound, FundNotFound
@@ -1068,7 +1077,7 @@ def audit_journal(
     session: Session, case_ref: str | None, since: datetime | None, limit: int | None
 ) -> None:
     """Every event: position, time, actor, case or fund, type and a one-line summary."""
-    aggregate = str(session.case_id(case_ref)) if case_ref else None
+    aggregate = str(session.case_or_fund_id(case_ref)) if case_ref else None
     lines = session.views.journal(aggregate_id=aggregate, since=since, limit=limit)
     emit(
         session,

@@ -17,12 +17,17 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
+def sqlite_path(url: str) -> str:
+    """The file a ``sqlite:`` URL names; the one reading shared by the event store and the views."""
+    return unquote(url.split(":", 1)[1].removeprefix("///").removeprefix("//"))
+
+
 def store_env(url: str) -> dict[str, str]:
     """Translate a database URL into the ``eventsourcing`` library's environment settings."""
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "sqlite":
-        path = unquote(url.split(":", 1)[1].removeprefix("///").removeprefix("//"))
+        path = sqlite_path(url)
         if not path:
             raise InvalidInput(
                 f"database URL {url!r} names no file; use sqlite:///path/to/aidflow.db"

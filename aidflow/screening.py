@@ -94,7 +94,11 @@ def _rows(
                 yield line, {k: (v or "").strip() for k, v in row.items() if k is not None}
         except csv.Error as exc:
             problems.append(
-                RowProblem(file=path.name, line=reader.line_num, reason=f"malformed CSV: {exc}")
+                RowProblem(
+                    file=path.name,
+                    line=reader.line_num,
+                    reason=f"malformed CSV: {exc}; the rest of the file from this line on was not read",
+                )
             )
 
 

@@ -19,6 +19,7 @@ from aidflow.domain.errors import (
     CaseNotOpen,
     InvalidInput,
     InvalidTransition,
+    NoAccount,
     NoPaidGrant,
     OverDisbursement,
     SegregationOfDuties,
@@ -241,6 +242,11 @@ class StudentCase(AidAggregate):
     ) -> UUID:
         """Pay approved money straight into the student's own account; returns the fund."""
         fund_id = self.fund_for_payment(amount_fen)
+        if not self.account.strip():
+            raise NoAccount(
+                f"case {self.id} has no bank account on record; payments go straight into the "
+                "student's own account, so record one first"
+            )
         self._disbursed(
             amount_fen=amount_fen,
             voucher=_require_text(voucher, "voucher number"),

@@ -70,6 +70,10 @@ class OverDisbursement(RuleViolation):
     """More money would be paid than has been approved."""
 
 
+class NoAccount(RuleViolation):
+    """Money goes straight into the student's own account, so a case without one is not paid."""
+
+
 class VoucherAlreadyUsed(RuleViolation):
     """A voucher number (凭证号) is unique across the whole store."""
 

@@ -21,6 +21,8 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking, Tr
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
+from aidflow.config import sqlite_path
+from aidflow.domain.errors import InvalidInput
 from aidflow.domain.values import mask_identifier
 
 
@@ -376,7 +378,7 @@ def create_view_engine(url: str) -> Engine:
     scheme, _, rest = url.partition(":")
     base = scheme.split("+", 1)[0]
     if base == "sqlite":
-        path = rest.removeprefix("///")
+        path = sqlite_path(url)
         if path in ("", ":memory:"):
             engine = sa.create_engine(
                 "sqlite+pysqlite://",
@@ -389,7 +391,9 @@ def create_view_engine(url: str) -> Engine:
         return engine
     if base in ("postgresql", "postgres"):
         return sa.create_engine(f"postgresql+psycopg:{rest}", pool_pre_ping=True)
-    raise ValueError(f"no read-model engine for {url!r}")
+    raise InvalidInput(
+        f"database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db"
+    )
 
 
 def _sqlite_write_transactions(engine: Engine) -> None:

@@ -168,6 +168,7 @@ def run_checks(
             c.secondary += d["amount_fen"]
         elif kind == "StudentCase.HardshipReported":
             c.verified = False
+            c.closed = False  # a hardship report reopens even a closed or rejected case
             if Severity(d["severity"]).needs_consultation:
                 c.hardships.append((position, at, d["kind"]))
         elif kind == "StudentCase.ReviewConvened":

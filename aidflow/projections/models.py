@@ -134,7 +134,11 @@ class FundTotals(View):
 
 
 class Ledger(View):
-    """The money ledger and its totals. ``*_disbursed_fen`` are net of bank returns."""
+    """The money ledger and its totals.
+
+    ``*_disbursed_fen`` are net of bank returns; ``government_approved_fen`` is net of
+    approvals released when cases closed; ``by_need_fen`` is gross approvals by need.
+    """
 
     position: int
     entries: list[LedgerLine]

@@ -513,10 +513,12 @@ class ReadModels:
                     .order_by(paid_rows.c.town)
                 )
             }
+            # Net of what closing cases released back: releases only ever return grant
+            # reservations, so on government funds they reduce what stands approved.
             government_approved = sum(
-                int(t)
+                int(t) if entry == "approval" else -int(t)
                 for (fid, entry), t in sums.items()
-                if entry == "approval" and kind_of.get(fid) == "government"
+                if entry in ("approval", "release") and kind_of.get(fid) == "government"
             )
             lines = (
                 [

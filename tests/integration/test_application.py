@@ -19,6 +19,7 @@ from aidflow.domain.errors import (
     DuplicateApplication,
     DuplicateReceipt,
     InsufficientFunds,
+    NoAccount,
     NoPaidGrant,
     OverDisbursement,
     SegregationOfDuties,
@@ -362,3 +363,52 @@ def test_a_busy_fund_loads_from_its_snapshot_exactly(store_url: str) -> None:
         assert loaded.balance_fen == 100_000_000 - 23_000
     finally:
         flow.close()
+
+
+def test_no_payment_without_the_students_own_account(flow: AidFlow) -> None:
+    gov = government_fund(flow)
+    case = flow.apply(
+        cmd.Apply(
+            student_id=national_id(9),
+            name="No Card",
+            university="GZU",
+            family_category="dibao",
+            town="Sidu",
+            year=2026,
+            actor="screening",
+        )
+    )
+    flow.verify(
+        cmd.Verify(
+            case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["travel"], actor="visitor"
+        )
+    )
+    flow.approve(
+        cmd.Approve(case_id=case, amount_fen=100_000, need="travel", fund_id=gov, actor="approver")
+    )
+    refused(
+        flow,
+        NoAccount,
+        lambda: flow.disburse(
+            cmd.Disburse(case_id=case, amount_fen=100_000, voucher="V-9", actor="cashier")
+        ),
+        match="no bank account",
+    )
+
+
+def test_a_failing_listener_does_not_make_a_recorded_command_look_failed(flow: AidFlow) -> None:
+    """The command is committed before listeners run; their failure is a warning, never a retry."""
+    gov = government_fund(flow)
+    case = verified(flow, 1)
+
+    def broken() -> None:
+        raise RuntimeError("views locked")
+
+    flow.listeners.append(broken)
+    with pytest.warns(UserWarning, match="recorded, but a read model is behind"):
+        flow.approve(
+            cmd.Approve(
+                case_id=case, amount_fen=200_000, need="tuition", fund_id=gov, actor="approver"
+            )
+        )
+    assert flow.case(case).approved_fen == 200_000

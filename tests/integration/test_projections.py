@@ -118,6 +118,7 @@ def drive(flow: AidFlow, program: list[tuple[str, int, int, str]]) -> None:
                         family_category=["dibao", "tekun", "expenditure", "other"][n],
                         town=["Dalian", "Gaoping", "Tuanze", "Dalian"][n],
                         year=2026,
+                        account="6222020200112233445",
                         actor="screening",
                     )
                 )
@@ -487,6 +488,43 @@ def test_views_as_of_a_position_and_a_moment_answer_what_they_said_then(store_ur
         for old in (by_position, by_moment):
             assert old.ledger() == then_ledger
             assert dump(old) == then_dump
+    finally:
+        views.close()
+        flow.close()
+
+
+def test_checks_follow_a_reopened_case(store_url: str) -> None:
+    """A closed case reopened by hardship and approved again is checked like any open case."""
+    now = [datetime(2026, 8, 1, tzinfo=UTC)]
+    flow = AidFlow.open(store_url, clock=lambda: now[0])
+    views = ReadModels.attach(flow, store_url)
+    try:
+        gov = government_fund(flow)
+        case = paid(flow, gov, 1, yuan=3000)
+        flow.close_case(cmd.CloseCase(case_id=case, reason="done", actor="clerk"))
+        flow.report_hardship(
+            cmd.ReportHardship(
+                case_id=case, kind="illness", severity="minor", detail="x", actor="v"
+            )
+        )
+        flow.verify(
+            cmd.Verify(
+                case_id=case,
+                income_fen=0,
+                tuition_fen=0,
+                gap_fen=0,
+                needs=["living"],
+                actor="visitor2",
+            )
+        )
+        flow.approve(
+            cmd.Approve(
+                case_id=case, amount_fen=100_000, need="living", fund_id=gov, actor="approver"
+            )
+        )
+        late = {v.rule for v in views.check(Policy(), now=now[0] + timedelta(days=90))}
+        assert "approved_unpaid_too_long" in late
+        assert views.ledger().government_approved_fen == flow.case(case).approved_fen == 400_000
     finally:
         views.close()
         flow.close()

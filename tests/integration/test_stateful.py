@@ -93,6 +93,7 @@ class AidMachine(RuleBasedStateMachine):
             family_category="dibao",
             town="t",
             year=year,
+            account="6222020200112233445",
             actor="screening",
         )
         result: list[UUID] = []
