@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -25,10 +26,10 @@ from eventsourcing.persistence import (
     RecordConflictError,
     Transcoding,
 )
-from eventsourcing.utils import get_topic
+from pydantic import BaseModel
 
 from aidflow import commands as cmd
-from aidflow.config import resolve_url, store_env
+from aidflow.config import open_store_env
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import Clock, fixed, now, using_clock
@@ -38,14 +39,18 @@ from aidflow.domain.errors import (
     DuplicateApplication,
     FundNotFound,
     NotFound,
+    StoreDamaged,
+    VoucherReturned,
 )
+from aidflow.domain.events import event_name
 from aidflow.domain.fund import Fund
-from aidflow.domain.keys import Enrolment, Voucher
+from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
 from aidflow.domain.values import FundKind, mask_identifier
 from aidflow.models import (
     ApplyOutcome,
     CaseSnapshot,
+    DecisionResult,
     DepositResult,
     DisbursementResult,
     EventRecord,
@@ -59,9 +64,52 @@ A = TypeVar("A", bound=AidAggregate)
 _EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 _PERSONAL = ("student_id", "account")
 
+DECISION = "decision"
+"""Scope of decision references: approvals and secondary aid share one numbering."""
+REQUEST = "request"
+"""Scope of callers' idempotency keys."""
+
+
+@dataclass(frozen=True)
+class Once:
+    """What makes a command idempotent: its key, and how to store and restore its result."""
+
+    scope: str
+    key: str
+    command: str
+    fingerprint: str
+    encode: Callable[[Any], dict[str, Any]]
+    decode: Callable[[dict[str, Any]], Any]
+
+
+def _encode(result: Any) -> dict[str, Any]:
+    if result is None:
+        return {}
+    if isinstance(result, UUID):
+        return {"id": str(result)}
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    raise TypeError(f"cannot keep a {type(result).__name__} as a request's result")
+
+
+def _decoder(returns: type[Any] | None) -> Callable[[dict[str, Any]], Any]:
+    """Rebuild a first result for a retry; results with ``recorded`` say it was not this time."""
+
+    def decode(data: dict[str, Any]) -> Any:
+        if returns is None:
+            return None
+        if returns is UUID:
+            return UUID(data["id"])
+        assert issubclass(returns, BaseModel)
+        if "recorded" in returns.model_fields:
+            data = {**data, "recorded": False}
+        return returns.model_validate(data)
+
+    return decode
+
 
 def _new_case(c: cmd.Apply) -> StudentCase:
-    return StudentCase(
+    return StudentCase.open(
         student_id=c.student_id,
         name=c.name,
         university=c.university,
@@ -119,8 +167,12 @@ class AidFlow(Application[UUID]):
         policy: Policy = DEFAULT_POLICY,
         clock: Clock | None = None,
     ) -> AidFlow:
-        """Open the store at ``url``, else ``$AIDFLOW_DB``, else ``./aidflow.db`` (created)."""
-        return cls(store_env(resolve_url(url)), policy=policy, clock=clock)
+        """Open the store at ``url``, else ``$AIDFLOW_DB``, else ``./aidflow.db`` (created).
+
+        A store that cannot be opened raises :class:`~aidflow.domain.errors.StoreUnavailable`
+        with one line saying why; a read-only URL (``?mode=ro``) opens for queries only.
+        """
+        return open_store_env(url, lambda env: cls(env, policy=policy, clock=clock))
 
     def take_snapshot(
         self,
@@ -147,16 +199,42 @@ class AidFlow(Application[UUID]):
 
     # -- plumbing --------------------------------------------------------------------
 
-    def _run(self, decide: Callable[[], T]) -> T:
+    def _run(
+        self,
+        decide: Callable[[], tuple[T, Sequence[AidAggregate]]],
+        once: Once | None = None,
+    ) -> T:
         """Run one command, retrying from fresh state when another writer got there first.
 
-        All events of one command carry the same timestamp, so a case and the fund it
-        draws on never disagree about when a grant was approved.
+        ``decide`` loads what it needs, calls the domain and returns its result with the
+        aggregates to save; they are saved here in one transaction, with the request's
+        idempotency key when it has one. All events of one command carry the same
+        timestamp, so a case and the fund it draws on never disagree about when a grant
+        was approved.
         """
         for attempt in range(self.max_attempts):
             try:
                 with self._one_moment():
-                    result = decide()
+                    if once is not None:
+                        seen = self._find(RequestKey, RequestKey.create_id(once.scope, once.key))
+                        if seen is not None:
+                            first = seen.replay_result(
+                                command=once.command, fingerprint=once.fingerprint
+                            )
+                            return once.decode(first)  # type: ignore[no-any-return]
+                    result, aggregates = decide()
+                    if aggregates and once is not None:
+                        key = RequestKey(
+                            scope=once.scope,
+                            key=once.key,
+                            command=once.command,
+                            fingerprint=once.fingerprint,
+                            result=once.encode(result),
+                            actor=self._actor_of(aggregates),
+                        )
+                        aggregates = [*aggregates, key]
+                    if aggregates:
+                        self.save(*aggregates)
             except RecordConflictError:
                 self.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
@@ -191,21 +269,64 @@ class AidFlow(Application[UUID]):
                     f"the command was recorded, but a read model is behind: {exc}", stacklevel=3
                 )
 
-    def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+    @staticmethod
+    def _actor_of(aggregates: Sequence[AidAggregate]) -> str:
+        for aggregate in aggregates:
+            for pending in aggregate.pending_events:
+                actor = getattr(pending, "actor", None)
+                if isinstance(actor, str):
+                    return actor
+        return ""
+
+    def once(
+        self,
+        c: cmd.Command,
+        command: str,
+        returns: type[Any] | None,
+        *,
+        ref: str | None = None,
+    ) -> Once | None:
+        """The idempotency of request ``c``: its decision ``ref``, else its idempotency key."""
+        scope, key = (DECISION, ref) if ref else (REQUEST, c.idempotency_key)
+        if not key:
+            return None
+        return Once(
+            scope=scope,
+            key=key,
+            command=command,
+            fingerprint=fingerprint({"command": command, **c.content()}),
+            encode=_encode,
+            decode=_decoder(returns),
+        )
+
+    def _get(self, aggregate_id: UUID, version: int | None = None) -> AidAggregate | None:
+        """An aggregate from the store, or None; a record that cannot be decoded is damage."""
         try:
-            aggregate: AidAggregate = self.repository.get(aggregate_id)
+            aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
-            raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
+            return None
+        except (PersistenceError, RecordConflictError):
+            raise
+        except Exception as exc:
+            raise StoreDamaged(
+                f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}: "
+                f"{exc}); the store is damaged: run `aidflow audit verify` to find the record",
+                ids={"aggregate_id": str(aggregate_id)},
+            ) from exc
+        return aggregate
+
+    def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+        aggregate = self._get(aggregate_id)
+        if aggregate is None:
+            raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
         if not isinstance(aggregate, cls):
             raise missing(f"{aggregate_id} is not a {cls.__name__.lower()}")
         return aggregate
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate: AidAggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(aggregate, cls)
+        aggregate = self._get(aggregate_id)
+        if aggregate is not None and not isinstance(aggregate, cls):
+            raise StoreDamaged(f"record {aggregate_id} should be a {cls.__name__} key")
         return aggregate
 
     def load_case(self, case_id: UUID) -> StudentCase:
@@ -217,15 +338,16 @@ class AidFlow(Application[UUID]):
     # -- funds -----------------------------------------------------------------------
 
     def open_fund(self, c: cmd.OpenFund) -> UUID:
-        def decide() -> UUID:
-            fund = Fund(name=c.name, kind=c.kind.value, purpose=c.purpose, actor=c.actor)
-            self.save(fund)
-            return fund.id
+        def decide() -> tuple[UUID, list[AidAggregate]]:
+            fund = Fund.open(name=c.name, kind=c.kind.value, purpose=c.purpose, actor=c.actor)
+            return fund.id, [fund]
 
-        return self._run(decide)
+        return self._run(decide, self.once(c, "open_fund", UUID))
 
     def deposit(self, c: cmd.Deposit) -> DepositResult:
-        def decide() -> DepositResult:
+        """A deposit; its receipt number is its natural retry key within the fund."""
+
+        def decide() -> tuple[DepositResult, list[AidAggregate]]:
             fund = self.load_fund(c.fund_id)
             retry = fund.is_retried_deposit(
                 receipt=c.receipt, amount_fen=c.amount_fen, source=c.source
@@ -238,30 +360,27 @@ class AidFlow(Application[UUID]):
                     value_date=c.value_date,
                     actor=c.actor,
                 )
-                self.save(fund)
-            return DepositResult(
+            result = DepositResult(
                 fund_id=fund.id, receipt=c.receipt, amount_fen=c.amount_fen, recorded=not retry
             )
+            return result, [] if retry else [fund]
 
-        return self._run(decide)
+        return self._run(decide, self.once(c, "deposit", DepositResult))
 
     # -- cases -----------------------------------------------------------------------
 
     def apply(self, c: cmd.Apply) -> UUID:
         """Open a case; a second case for the same student and year is refused."""
 
-        def decide() -> UUID:
+        def decide() -> tuple[UUID, list[AidAggregate]]:
             key = self._find(Enrolment, Enrolment.create_id(c.student_id, c.year))
             if key is not None:
-                raise DuplicateApplication(
-                    c.student_id[:4] + "…" + c.student_id[-4:], c.year, key.case_id
-                )
+                raise DuplicateApplication(mask_identifier(c.student_id), c.year, key.case_id)
             case = _new_case(c)
-            enrolment = Enrolment(student_id=c.student_id, year=c.year, case_id=case.id)
-            self.save(case, enrolment)
-            return case.id
+            enrolment = Enrolment(student_id=case.student_id, year=c.year, case_id=case.id)
+            return case.id, [case, enrolment]
 
-        return self._run(decide)
+        return self._run(decide, self.once(c, "apply", UUID))
 
     def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 500) -> list[ApplyOutcome]:
         """Open many cases (a screening import) in a few large saves.
@@ -290,24 +409,27 @@ class AidFlow(Application[UUID]):
             for c in chunk:
                 case = _new_case(c)
                 aggregates.append(case)
-                aggregates.append(Enrolment(student_id=c.student_id, year=c.year, case_id=case.id))
+                aggregates.append(
+                    Enrolment(student_id=case.student_id, year=c.year, case_id=case.id)
+                )
                 outcomes.append(ApplyOutcome(case_id=case.id, opened=True))
             self.save(*aggregates)
         self._after_command()
         return outcomes
 
-    def _change_case(self, case_id: UUID, change: Callable[[StudentCase], T]) -> T:
-        def decide() -> T:
-            case = self.load_case(case_id)
-            result = change(case)
-            self.save(case)
-            return result
+    def _change_case(
+        self, c: cmd.CaseCommand, command: str, change: Callable[[StudentCase], T]
+    ) -> T:
+        def decide() -> tuple[T, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            return change(case), [case]
 
-        return self._run(decide)
+        return self._run(decide, self.once(c, command, None))
 
     def verify(self, c: cmd.Verify) -> None:
         self._change_case(
-            c.case_id,
+            c,
+            "verify",
             lambda case: case.verify(
                 income_fen=c.income_fen,
                 tuition_fen=c.tuition_fen,
@@ -320,12 +442,16 @@ class AidFlow(Application[UUID]):
         )
 
     def reject(self, c: cmd.Reject) -> None:
-        self._change_case(c.case_id, lambda case: case.reject(reason=c.reason, actor=c.actor))
+        self._change_case(c, "reject", lambda case: case.reject(reason=c.reason, actor=c.actor))
 
-    def approve(self, c: cmd.Approve) -> None:
-        """Approve a grant and reserve it in its government fund, in one save."""
+    def approve(self, c: cmd.Approve) -> DecisionResult:
+        """Approve a grant and reserve it in its government fund, in one save.
 
-        def decide() -> None:
+        The approval form's number (``ref``) makes it exactly-once: the same number
+        with the same content again records nothing and answers ``recorded=False``.
+        """
+
+        def decide() -> tuple[DecisionResult, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             fund = self.load_fund(c.fund_id)
             fund.check_kind(FundKind.GOVERNMENT, "temporary assistance")
@@ -335,26 +461,45 @@ class AidFlow(Application[UUID]):
                 fund_id=fund.id,
                 actor=c.actor,
                 policy=self.policy,
+                ref=c.ref,
             )
             fund.allocate(case_id=case.id, amount_fen=c.amount_fen, use="grant", actor=c.actor)
-            self.save(case, fund)
+            result = DecisionResult(
+                case_id=case.id, ref=c.ref, fund_id=fund.id, amount_fen=c.amount_fen, recorded=True
+            )
+            return result, [case, fund]
 
-        self._run(decide)
+        return self._run(decide, self.once(c, "approve", DecisionResult, ref=c.ref))
 
     def disburse(self, c: cmd.Disburse) -> DisbursementResult:
-        """Pay into the student's account. The same voucher again is a retry: nothing new."""
+        """Pay into the student's account. The same voucher again is a retry: nothing new.
 
-        def decide() -> DisbursementResult:
+        A voucher the bank returned is spent: paying under it again is refused, and
+        the clerk issues a new voucher for the re-payment.
+        """
+
+        def decide() -> tuple[DisbursementResult, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             used = self._find(Voucher, Voucher.create_id(c.voucher))
+            if used is None and Voucher.legacy_id(c.voucher) != Voucher.create_id(c.voucher):
+                used = self._find(Voucher, Voucher.legacy_id(c.voucher))
             if used is not None and used.is_retry_of(case_id=case.id, amount_fen=c.amount_fen):
-                return DisbursementResult(
+                payment = case.payment(c.voucher)
+                assert payment is not None, "a voucher key is saved with its payment"
+                if payment["returned"]:
+                    raise VoucherReturned(
+                        f"voucher {payment['voucher']} was returned by the bank; the payment "
+                        "was not made. Issue a new voucher number for the re-payment",
+                        ids={"case_id": str(case.id), "voucher": str(payment["voucher"])},
+                    )
+                result = DisbursementResult(
                     case_id=case.id,
-                    voucher=c.voucher,
-                    fund_id=UUID(case.payments[c.voucher]["fund_id"]),
+                    voucher=str(payment["voucher"]),
+                    fund_id=UUID(payment["fund_id"]),
                     amount_fen=c.amount_fen,
                     recorded=False,
                 )
+                return result, []
             fund_id = case.disburse(
                 amount_fen=c.amount_fen,
                 voucher=c.voucher,
@@ -362,72 +507,80 @@ class AidFlow(Application[UUID]):
                 actor=c.actor,
             )
             voucher = Voucher(number=c.voucher, case_id=case.id, amount_fen=c.amount_fen)
-            self.save(case, voucher)
-            return DisbursementResult(
+            result = DisbursementResult(
                 case_id=case.id,
                 voucher=c.voucher,
                 fund_id=fund_id,
                 amount_fen=c.amount_fen,
                 recorded=True,
             )
+            return result, [case, voucher]
 
-        return self._run(decide)
+        return self._run(decide, self.once(c, "disburse", DisbursementResult))
 
     def return_disbursement(self, c: cmd.ReturnDisbursement) -> None:
         """The bank returned a payment; the approval stays reserved for a new payment."""
         self._change_case(
-            c.case_id,
+            c,
+            "return_disbursement",
             lambda case: case.return_disbursement(
                 voucher=c.voucher, reason=c.reason, value_date=c.value_date, actor=c.actor
             ),
         )
 
-    def allocate_secondary_aid(self, c: cmd.AllocateSecondaryAid) -> None:
+    def allocate_secondary_aid(self, c: cmd.AllocateSecondaryAid) -> DecisionResult:
         """Social-fund money for a paid student, taken from a donation fund in the same save."""
 
-        def decide() -> None:
+        def decide() -> tuple[DecisionResult, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             fund = self.load_fund(c.fund_id)
             fund.check_kind(FundKind.DONATION, "secondary aid")
             case.allocate_secondary_aid(
-                fund_id=fund.id, amount_fen=c.amount_fen, reason=c.reason, actor=c.actor
+                fund_id=fund.id, amount_fen=c.amount_fen, reason=c.reason, actor=c.actor, ref=c.ref
             )
             fund.allocate(
                 case_id=case.id, amount_fen=c.amount_fen, use="secondary-aid", actor=c.actor
             )
-            self.save(case, fund)
+            result = DecisionResult(
+                case_id=case.id, ref=c.ref, fund_id=fund.id, amount_fen=c.amount_fen, recorded=True
+            )
+            return result, [case, fund]
 
-        self._run(decide)
+        return self._run(decide, self.once(c, "secondary_aid", DecisionResult, ref=c.ref))
 
     def report_hardship(self, c: cmd.ReportHardship) -> None:
         self._change_case(
-            c.case_id,
+            c,
+            "report_hardship",
             lambda case: case.report_hardship(
                 kind=c.kind.value, severity=c.severity.value, detail=c.detail, actor=c.actor
             ),
         )
 
     def convene_review(self, c: cmd.ConveneReview) -> ReviewResult:
-        action_ids = self._change_case(
-            c.case_id,
-            lambda case: case.convene_review(
+        def decide() -> tuple[ReviewResult, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            action_ids = case.convene_review(
                 departments=[d.value for d in c.departments],
                 actions=[(a.department.value, a.text) for a in c.actions],
                 note=c.note,
                 actor=c.actor,
-            ),
-        )
-        return ReviewResult(case_id=c.case_id, action_ids=action_ids)
+            )
+            return ReviewResult(case_id=case.id, action_ids=action_ids), [case]
+
+        return self._run(decide, self.once(c, "convene_review", ReviewResult))
 
     def complete_action(self, c: cmd.CompleteAction) -> None:
         self._change_case(
-            c.case_id,
+            c,
+            "complete_action",
             lambda case: case.complete_action(action_id=c.action_id, note=c.note, actor=c.actor),
         )
 
     def follow_up(self, c: cmd.FollowUp) -> None:
         self._change_case(
-            c.case_id,
+            c,
+            "follow_up",
             lambda case: case.follow_up(
                 study=c.study,
                 living=c.living,
@@ -439,24 +592,33 @@ class AidFlow(Application[UUID]):
     def close_case(self, c: cmd.CloseCase) -> None:
         """Close a case and give unpaid reservations back to their funds, in one save."""
 
-        def decide() -> None:
+        def decide() -> tuple[None, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             releases = case.close(reason=c.reason, actor=c.actor)
-            funds = []
+            funds: list[AidAggregate] = []
             for fund_id, fen in releases.items():
                 fund = self.load_fund(UUID(fund_id))
                 fund.release(case_id=case.id, amount_fen=fen, reason="case closed", actor=c.actor)
                 funds.append(fund)
-            self.save(case, *funds)
+            return None, [case, *funds]
 
-        self._run(decide)
+        self._run(decide, self.once(c, "close_case", None))
 
     # -- queries ---------------------------------------------------------------------
 
     def _events(self, aggregate_id: UUID) -> Iterator[AidAggregate.Event]:
-        for domain_event in self.events.get(aggregate_id):
-            assert isinstance(domain_event, AidAggregate.Event)
-            yield domain_event
+        try:
+            for domain_event in self.events.get(aggregate_id):
+                assert isinstance(domain_event, AidAggregate.Event)
+                yield domain_event
+        except PersistenceError:
+            raise
+        except Exception as exc:
+            raise StoreDamaged(
+                f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}); "
+                "the store is damaged: run `aidflow audit verify` to find the record",
+                ids={"aggregate_id": str(aggregate_id)},
+            ) from exc
 
     def _replay(
         self,
@@ -473,10 +635,9 @@ class AidFlow(Application[UUID]):
         if as_of is None:
             if version is None:
                 return self._load(cls, aggregate_id, missing)
-            try:
-                aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
-            except AggregateNotFoundError:
-                raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
+            aggregate = self._get(aggregate_id, version)
+            if aggregate is None:
+                raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
             if not isinstance(aggregate, cls):
                 raise missing(f"{aggregate_id} is not a {cls.__name__.lower()}")
             return aggregate
@@ -515,7 +676,7 @@ class AidFlow(Application[UUID]):
                 originator_id=e.originator_id,
                 version=e.originator_version,
                 timestamp=e.timestamp,
-                type=type(e).__name__,
+                type=event_name(type(e)),
                 actor=str(getattr(e, "actor", "")),
                 data={
                     k: mask_identifier(v) if k in _PERSONAL else v
@@ -528,19 +689,3 @@ class AidFlow(Application[UUID]):
         if not records:
             raise NotFound(f"nothing recorded with id {aggregate_id}")
         return records
-
-    def fund_ids(self) -> Sequence[UUID]:
-        """Ids of every fund, in the order they were opened."""
-        topic = get_topic(Fund.Opened)  # type: ignore[attr-defined]
-        return [n.originator_id for n in self._select_all(topics=(topic,))]
-
-    def _select_all(self, topics: Sequence[str] = ()) -> Iterator[Any]:
-        start = None
-        while True:
-            page = self.recorder.select_notifications(
-                start=start, limit=1000, topics=topics, inclusive_of_start=False
-            )
-            yield from page
-            if len(page) < 1000:
-                return
-            start = page[-1].id

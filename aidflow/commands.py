@@ -1,17 +1,24 @@
 """Validated inputs of every command: the edge where bad data is turned away.
 
 Embedding code and the CLI build these models; the application only ever sees
-values that passed here. Money is integer fen.
+values that passed here. Money is integer fen. Every identifier and text goes
+through :mod:`aidflow.domain.canonical`, the one owner of those rules (the
+aggregates call it again, so nothing reaches the record unchecked). A model that
+refuses its input raises :class:`~aidflow.domain.errors.InvalidInput`, the same
+family as every other aidflow error.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from aidflow.domain import canonical
+from aidflow.domain.errors import InvalidInput
 from aidflow.domain.values import (
     Department,
     FamilyCategory,
@@ -20,27 +27,63 @@ from aidflow.domain.values import (
     HardshipTrend,
     NeedCategory,
     Severity,
-    validate_national_id,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Fen = Annotated[int, Field(strict=True, gt=0, description="a positive amount in fen")]
-FenOrZero = Annotated[int, Field(strict=True, ge=0, description="zero or more fen")]
-NationalId = Annotated[str, AfterValidator(validate_national_id)]
-Year = Annotated[int, Field(ge=2000, le=2100)]
+Text = Annotated[str, AfterValidator(partial(canonical.text, what="text"))]
+OptionalText = Annotated[str, AfterValidator(partial(canonical.text, what="text", required=False))]
+Name = Annotated[
+    str, AfterValidator(partial(canonical.text, what="name", max_length=canonical.MAX_NAME))
+]
+Actor = Annotated[str, AfterValidator(canonical.actor)]
+Document = Annotated[str, AfterValidator(partial(canonical.document, what="document number"))]
+Fen = Annotated[
+    int,
+    Field(strict=True, gt=0, le=canonical.MAX_AMOUNT_FEN, description="a positive amount in fen"),
+]
+FenOrZero = Annotated[
+    int, Field(strict=True, ge=0, le=canonical.MAX_AMOUNT_FEN, description="zero or more fen")
+]
+NationalId = Annotated[str, AfterValidator(canonical.national_id)]
+Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]
+Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming each refused field and why, without pydantic's wording."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "input"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
 
 
 class Command(BaseModel):
-    """Every command names who is acting; that name is recorded on its events."""
+    """Every command names who is acting; that name is recorded on its events.
+
+    ``idempotency_key`` (optional on every command): the same key with the same
+    request again is a retry that writes nothing and returns the first result; with
+    a different request it is refused. Money decisions carry their own ``ref``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    actor: Text
+    actor: Actor
+    idempotency_key: Document | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc)) from None
+
+    def content(self) -> dict[str, Any]:
+        """What the request asks for, as compared between a first try and a retry."""
+        return self.model_dump(mode="json", exclude={"idempotency_key"})
 
 
 class OpenFund(Command):
-    name: Text
+    name: Name
     kind: FundKind
     purpose: OptionalText = ""
 
@@ -51,7 +94,7 @@ class Deposit(Command):
     fund_id: UUID
     amount_fen: Fen
     source: Text
-    receipt: Text
+    receipt: Document
     value_date: date | None = None
 
 
@@ -59,12 +102,12 @@ class Apply(Command):
     """Open a case, from a screening match or the family's own application."""
 
     student_id: NationalId
-    name: Text
-    university: Text
+    name: Name
+    university: Name
     family_category: FamilyCategory
-    town: Text
+    town: Name
     year: Year
-    account: OptionalText = ""
+    account: Account = ""
     source: Literal["screening", "application"] = "application"
 
 
@@ -88,26 +131,33 @@ class Reject(CaseCommand):
 
 
 class Approve(CaseCommand):
+    """A grant decision. ``ref`` is the approval form's number (审批编号): unique in the
+    store, so a retried approval is recognised and never recorded twice."""
+
     amount_fen: Fen
     need: NeedCategory
     fund_id: UUID
+    ref: Document
 
 
 class Disburse(CaseCommand):
     amount_fen: Fen
-    voucher: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    voucher: Document
     value_date: date | None = None
 
 
 class ReturnDisbursement(CaseCommand):
-    voucher: Text
+    voucher: Document
     reason: Text
     value_date: date | None = None
 
 
 class AllocateSecondaryAid(CaseCommand):
+    """Secondary aid (二次帮扶); ``ref`` is the decision's number, unique like an approval's."""
+
     fund_id: UUID
     amount_fen: Fen
+    ref: Document
     reason: OptionalText = ""
 
 
@@ -123,6 +173,12 @@ class ActionItem(BaseModel):
     department: Department
     text: Text
 
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc)) from None
+
 
 class ConveneReview(CaseCommand):
     departments: Annotated[list[Department], Field(min_length=1)]
@@ -131,7 +187,7 @@ class ConveneReview(CaseCommand):
 
 
 class CompleteAction(CaseCommand):
-    action_id: Text
+    action_id: Document
     note: Text
 
 

@@ -1,15 +1,34 @@
-"""Which event store to open: one database URL chooses SQLite or PostgreSQL."""
+"""Which store to open: one database URL chooses SQLite or PostgreSQL, and means one thing.
+
+The URL is parsed here once, for the event store and the views alike. Every query
+option has a meaning or is refused: ``sqlite:///q.db?mode=ro`` opens ``q.db``
+read-only (it never creates a file named ``q.db?mode=ro``), and
+``postgresql://…/db?schema=x`` puts everything in schema ``x``.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import AidflowError, InvalidInput, StoreUnavailable
 
 DEFAULT_URL = "sqlite:///aidflow.db"
 ENV_VAR = "AIDFLOW_DB"
+CONNECT_TIMEOUT_S = 5
+"""A PostgreSQL server that does not answer is reported within this many seconds."""
+
+_SQLITE_OPTIONS = {"mode": ("ro", "rw", "rwc")}
+_POSTGRES_OPTIONS = ("schema", "connect_timeout", "sslmode", "application_name")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+T = TypeVar("T")
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -17,47 +36,234 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
-def sqlite_path(url: str) -> str:
-    """The file a ``sqlite:`` URL names; the one reading shared by the event store and the views."""
-    return unquote(url.split(":", 1)[1].removeprefix("///").removeprefix("//"))
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store URL: where the events and the views live, and how to open them."""
 
+    url: str
+    backend: str  # "sqlite" | "postgresql"
+    path: str = ""  # SQLite file, or ":memory:"
+    read_only: bool = False
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    database: str = ""
+    schema: str = ""
+    options: tuple[tuple[str, str], ...] = ()
 
-def store_env(url: str) -> dict[str, str]:
-    """Translate a database URL into the ``eventsourcing`` library's environment settings."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme == "sqlite":
-        path = sqlite_path(url)
-        if not path:
-            raise InvalidInput(
-                f"database URL {url!r} names no file; use sqlite:///path/to/aidflow.db"
-            )
-        if path != ":memory:" and "mode=memory" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
-    if scheme in ("postgresql", "postgres"):
-        dbname = parts.path.lstrip("/")
-        if not dbname:
-            raise InvalidInput(f"database URL {url!r} names no database")
-        query = parse_qs(parts.query)
+    @property
+    def in_memory(self) -> bool:
+        return self.backend == "sqlite" and self.path in (":memory:", "")
+
+    @property
+    def shown(self) -> str:
+        """The URL without its password, for messages."""
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.path}" + ("?mode=ro" if self.read_only else "")
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+    def sqlite_uri(self) -> str:
+        """The ``file:`` URI that sqlite3 opens with ``uri=True``, mode included."""
+        mode = "ro" if self.read_only else "rwc"
+        return f"file:{quote(self.path)}?mode={mode}"
+
+    def event_store_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` library's environment settings for this store."""
+        if self.backend == "sqlite":
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": ":memory:" if self.in_memory else self.sqlite_uri(),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+            if self.read_only:
+                env["CREATE_TABLE"] = "false"
+            return env
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(dbname),
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_DBNAME": self.database,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": dict(self.options).get(
+                "connect_timeout", str(CONNECT_TIMEOUT_S)
+            ),
+            "POSTGRES_POOL_TIMEOUT": str(CONNECT_TIMEOUT_S),
             "APPLICATION_RECORDER_TOPIC": "aidflow.store:SerialisedDDLApplicationRecorder",
         }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        if self.schema:
+            env["POSTGRES_SCHEMA"] = self.schema
         return env
+
+    def sqlalchemy_url(self) -> str:
+        """The same database for SQLAlchemy (the views)."""
+        if self.backend == "sqlite":
+            if self.in_memory:
+                return "sqlite+pysqlite://"
+            return f"sqlite+pysqlite:///{self.sqlite_uri()}&uri=true"
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.database)}"
+
+    def sqlalchemy_connect_args(self) -> dict[str, Any]:
+        """Driver arguments: the connect timeout, and the schema as the search path."""
+        if self.backend == "sqlite":
+            return {"timeout": 30}
+        args: dict[str, Any] = {
+            "connect_timeout": int(dict(self.options).get("connect_timeout", CONNECT_TIMEOUT_S))
+        }
+        for name in ("sslmode", "application_name"):
+            if name in dict(self.options):
+                args[name] = dict(self.options)[name]
+        if self.schema:
+            args["options"] = f"-c search_path={self.schema}"
+        return args
+
+
+def sqlite_path(url: str) -> str:
+    """The file a ``sqlite:`` URL names (without its query options)."""
+    return parse_url(url).path
+
+
+def parse_url(url: str) -> StoreURL:
+    """Parse a store URL, refusing anything whose meaning is not certain."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidInput("the database URL is empty; use sqlite:///file.db or postgresql://…")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise InvalidInput("the database URL contains a control character")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidInput(f"database URL {url!r} is malformed: {exc}") from None
+    scheme = parts.scheme.split("+", 1)[0]
+    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
+    if any(len(values) > 1 for values in query.values()):
+        raise InvalidInput(f"database URL {url!r} repeats an option")
+    options = {k: v[0] for k, v in query.items()}
+    if parts.fragment:
+        raise InvalidInput(f"database URL {url!r} has a fragment (#…), which means nothing here")
+    if scheme == "sqlite":
+        return _parse_sqlite(url, parts.netloc, parts.path, options)
+    if scheme in ("postgresql", "postgres"):
+        unknown = sorted(set(options) - set(_POSTGRES_OPTIONS))
+        if unknown:
+            raise InvalidInput(
+                f"database URL option {', '.join(unknown)} is not supported; "
+                f"PostgreSQL URLs take {', '.join(_POSTGRES_OPTIONS)}"
+            )
+        database = unquote(parts.path.lstrip("/"))
+        if not database or "/" in database:
+            raise InvalidInput(f"database URL {url!r} names no database (…:5432/dbname)")
+        schema = options.get("schema", "")
+        if schema and not _IDENTIFIER.fullmatch(schema):
+            raise InvalidInput(
+                f"schema {schema!r} must be a lower-case identifier (letters, digits, _)"
+            )
+        timeout = options.get("connect_timeout", str(CONNECT_TIMEOUT_S))
+        if not (timeout.isascii() and timeout.isdigit() and 1 <= int(timeout) <= 300):
+            raise InvalidInput("connect_timeout must be a whole number of seconds, 1 to 300")
+        return StoreURL(
+            url=url,
+            backend="postgresql",
+            host=parts.hostname or "127.0.0.1",
+            port=port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            database=database,
+            schema=schema,
+            options=tuple(sorted(options.items())),
+        )
     raise InvalidInput(
         f"database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db"
     )
+
+
+def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> StoreURL:
+    unknown = sorted(set(options) - set(_SQLITE_OPTIONS))
+    if unknown:
+        raise InvalidInput(
+            f"database URL option {', '.join(unknown)} is not supported; SQLite URLs take mode=ro"
+        )
+    mode = options.get("mode", "rwc")
+    if mode not in _SQLITE_OPTIONS["mode"]:
+        raise InvalidInput(f"mode={mode} is not a SQLite mode; use mode=ro for read-only")
+    if netloc:
+        raise InvalidInput(
+            f"database URL {url!r} names a host; a SQLite URL is sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    file = unquote(path.removeprefix("/"))
+    if not file:
+        raise InvalidInput(f"database URL {url!r} names no file; use sqlite:///path/to/aidflow.db")
+    return StoreURL(url=url, backend="sqlite", path=file, read_only=mode == "ro")
+
+
+def check_sqlite_file(store: StoreURL) -> None:
+    """Refuse, in one line, a path that is not (and cannot become) a SQLite database."""
+    if store.in_memory:
+        return
+    path = Path(store.path)
+    if path.is_dir():
+        raise StoreUnavailable(f"{store.path} is a directory, not a database file")
+    if path.exists():
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot read {store.path}: {exc.strerror}") from None
+        if header and header != _SQLITE_HEADER:
+            raise StoreUnavailable(f"{store.path} is not a SQLite database")
+        if not store.read_only and not os.access(path, os.W_OK):
+            raise StoreUnavailable(
+                f"{store.path} is not writable; open it read-only with ?mode=ro to query it"
+            )
+    elif store.read_only:
+        raise StoreUnavailable(f"{store.path} does not exist (read-only stores are never created)")
+    else:
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create {parent}: {exc.strerror}") from None
+        if not os.access(parent, os.W_OK):
+            raise StoreUnavailable(f"cannot create a database in {parent}: not writable")
+
+
+def store_env(url: str) -> dict[str, str]:
+    """The ``eventsourcing`` environment for the store at ``url`` (parsed and checked)."""
+    store = parse_url(url)
+    if store.backend == "sqlite":
+        check_sqlite_file(store)
+    return store.event_store_env()
+
+
+def open_store_env(url: str | None, factory: Callable[[dict[str, str]], T]) -> T:
+    """Call ``factory`` with the store's environment; opening failures become one line.
+
+    A driver's error (no such database, refused connection, unknown host, a locked or
+    corrupt file) is turned into :class:`StoreUnavailable` naming the URL (password
+    left out) and the driver's own reason.
+    """
+    store = parse_url(resolve_url(url))
+    if store.backend == "sqlite":
+        check_sqlite_file(store)
+    try:
+        return factory(store.event_store_env())
+    except AidflowError:
+        raise
+    except Exception as exc:
+        raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from exc
+
+
+def one_line(exc: BaseException) -> str:
+    """A driver's error as one line (psycopg and sqlite3 messages can span several)."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None and not str(cause):
+        cause = cause.__cause__
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text[:300]

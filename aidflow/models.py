@@ -57,7 +57,7 @@ class CaseSnapshot(Result):
             disbursed_fen=case.disbursed_fen,
             secondary_aid_fen=case.secondary_aid_fen,
             unpaid_by_fund=case.unpaid_by_fund,
-            vouchers=list(case.payments),
+            vouchers=[str(payment["voucher"]) for payment in case.payments.values()],
             open_actions=case.open_actions,
             reason=case.reason,
         )
@@ -98,6 +98,17 @@ class DisbursementResult(Result):
     amount_fen: int
     recorded: bool
     """False when this was a retry of a payment already recorded: nothing new was written."""
+
+
+class DecisionResult(Result):
+    """A money decision (a grant approval, secondary aid) under its reference."""
+
+    case_id: UUID
+    ref: str
+    fund_id: UUID
+    amount_fen: int
+    recorded: bool
+    """False when this reference was already recorded with the same content: a retry."""
 
 
 class ApplyOutcome(Result):

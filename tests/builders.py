@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from itertools import count
+from uuid import UUID, uuid4
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.values import national_id_check_digit
+
+_REFS = count(1)
+_RUN = uuid4().hex[:6].upper()
+
+
+def new_ref(prefix: str = "SP") -> str:
+    """A decision reference (审批编号) no other decision in any test store has used."""
+    return f"{prefix}-{_RUN}-{next(_REFS):05d}"
 
 
 def national_id(n: int, birth: str = "20070315") -> str:
@@ -83,7 +92,12 @@ def approved(flow: AidFlow, fund: UUID, n: int = 1, yuan: int = 5000) -> UUID:
     case = verified(flow, n)
     flow.approve(
         cmd.Approve(
-            case_id=case, amount_fen=yuan * 100, need="tuition", fund_id=fund, actor="approver"
+            ref=new_ref(),
+            case_id=case,
+            amount_fen=yuan * 100,
+            need="tuition",
+            fund_id=fund,
+            actor="approver",
         )
     )
     return case

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import (
     CapExceeded,
@@ -27,21 +28,160 @@ from aidflow.domain.errors import (
     UnknownVoucher,
     VerificationRequired,
 )
-from aidflow.domain.money import format_yuan, require_positive
+from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
 from aidflow.domain.values import CaseStatus, derive_status
 
 
-def _require_text(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what} must not be empty")
-    return value.strip()
-
-
 class StudentCase(AidAggregate):
-    """A new student's assistance case, from screening match to closing."""
+    """A new student's assistance case (救助档案), from screening match to closing.
 
-    @event("Applied")
+    The nested classes are the case's stored events: their ``TOPIC`` and fields are
+    a permanent contract (docs/domain.md, "Versioning"). Each is applied by the
+    ``@event`` method below it, whose body is how the event changes state.
+    """
+
+    TOPIC = "aidflow:StudentCase"
+    class_version = 1
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:StudentCase.Event"
+
+    class Applied(Event, AidAggregate.Created):
+        """A case opened by a screening match or the family's own application."""
+
+        TOPIC = "aidflow:StudentCase.Applied"
+        student_id: str
+        name: str
+        university: str
+        family_category: str
+        town: str
+        year: int
+        account: str
+        source: str
+        actor: str
+
+    class Verified(Event):
+        """The household visit (入户核实): income, tuition, the gap and the needs found."""
+
+        TOPIC = "aidflow:StudentCase.Verified"
+        income_fen: int
+        tuition_fen: int
+        gap_fen: int
+        needs: list[str]
+        visited_on: date | None
+        note: str
+        actor: str
+
+    class Rejected(Event):
+        TOPIC = "aidflow:StudentCase.Rejected"
+        reason: str
+        actor: str
+
+    class GrantApproved(Event):
+        """Temporary assistance (临时救助) approved and reserved in a government fund."""
+
+        TOPIC = "aidflow:StudentCase.GrantApproved"
+        amount_fen: int
+        need: str
+        fund_id: UUID
+        actor: str
+        ref: str = ""  # the approval form's number (审批编号); "" before v0.2
+
+    class Disbursed(Event):
+        """Money paid into the student's own account under a unique voucher (凭证)."""
+
+        TOPIC = "aidflow:StudentCase.Disbursed"
+        amount_fen: int
+        voucher: str
+        fund_id: UUID
+        value_date: date | None
+        actor: str
+
+    class DisbursementReturned(Event):
+        TOPIC = "aidflow:StudentCase.DisbursementReturned"
+        voucher: str
+        amount_fen: int
+        fund_id: UUID
+        reason: str
+        value_date: date | None
+        actor: str
+
+    class SecondaryAidAllocated(Event):
+        """Social-fund money (二次帮扶) for a student already paid a grant."""
+
+        TOPIC = "aidflow:StudentCase.SecondaryAidAllocated"
+        fund_id: UUID
+        amount_fen: int
+        reason: str
+        actor: str
+        ref: str = ""  # the decision's number; "" before v0.2
+
+    class HardshipReported(Event):
+        TOPIC = "aidflow:StudentCase.HardshipReported"
+        kind: str
+        severity: str
+        detail: str
+        actor: str
+
+    class ReviewConvened(Event):
+        """A multi-department consultation (多部门会商) and the actions it owes."""
+
+        TOPIC = "aidflow:StudentCase.ReviewConvened"
+        departments: list[str]
+        actions: list[dict[str, str]]
+        note: str
+        actor: str
+
+    class ActionCompleted(Event):
+        TOPIC = "aidflow:StudentCase.ActionCompleted"
+        action_id: str
+        department: str
+        note: str
+        actor: str
+
+    class FollowedUp(Event):
+        TOPIC = "aidflow:StudentCase.FollowedUp"
+        study: str
+        living: str
+        hardship_trend: str
+        actor: str
+
+    class Closed(Event):
+        TOPIC = "aidflow:StudentCase.Closed"
+        reason: str
+        releases: dict[str, int]
+        actor: str
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        student_id: str,
+        name: str,
+        university: str,
+        family_category: str,
+        town: str,
+        year: int,
+        account: str,
+        source: str,
+        actor: str,
+    ) -> StudentCase:
+        """Open a case from checked, canonical values (the constructor itself never checks,
+        because replaying an old ``Applied`` must not re-judge it by today's rules)."""
+        return cls(
+            student_id=canonical.national_id(student_id),
+            name=canonical.text(name, "name", max_length=canonical.MAX_NAME),
+            university=canonical.text(university, "university", max_length=canonical.MAX_NAME),
+            family_category=family_category,
+            town=canonical.text(town, "town", max_length=canonical.MAX_NAME),
+            year=year,
+            account=canonical.account(account) if account.strip() else "",
+            source=source,
+            actor=canonical.actor(actor),
+        )
+
+    @event(Applied)
     def __init__(
         self,
         *,
@@ -140,8 +280,7 @@ class StudentCase(AidAggregate):
                 f"case {self.id} is already verified; report new hardship to verify it again"
             )
         for what, fen in (("income", income_fen), ("tuition", tuition_fen), ("gap", gap_fen)):
-            if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
-                raise InvalidInput(f"{what} must be zero or more fen, got {fen!r}")
+            canonical.measure(fen, what)
         if not needs:
             raise InvalidInput("verification must name at least one need category")
         self._verified(
@@ -150,11 +289,11 @@ class StudentCase(AidAggregate):
             gap_fen=gap_fen,
             needs=sorted(set(needs)),
             visited_on=visited_on,
-            note=note,
-            actor=_require_text(actor, "actor"),
+            note=canonical.text(note, "note", required=False),
+            actor=canonical.actor(actor),
         )
 
-    @event("Verified")
+    @event(Verified)
     def _verified(
         self,
         *,
@@ -179,21 +318,23 @@ class StudentCase(AidAggregate):
                 f"case {self.id} already has {format_yuan(self.approved_fen)} yuan approved; "
                 "close it instead, which releases what is unpaid"
             )
-        self._rejected(reason=_require_text(reason, "rejection reason"), actor=actor)
+        self._rejected(
+            reason=canonical.text(reason, "rejection reason"), actor=canonical.actor(actor)
+        )
 
-    @event("Rejected")
+    @event(Rejected)
     def _rejected(self, *, reason: str, actor: str) -> None:
         self.rejected = True
         self.reason = reason
 
     def check_can_approve(self, *, amount_fen: int, actor: str, policy: Policy) -> None:
-        require_positive(amount_fen, "grant amount")
+        canonical.amount(amount_fen, "grant amount")
         self.check_open("take a grant")
         if self.awaiting_verification:
             raise VerificationRequired(
                 f"case {self.id} must be verified by a household visit before a grant is approved"
             )
-        if actor in self.verifiers:
+        if any(canonical.same_actor(actor, verifier) for verifier in self.verifiers):
             raise SegregationOfDuties(
                 f"{actor} verified case {self.id} and so may not approve its grant; "
                 "another officer must approve"
@@ -206,21 +347,36 @@ class StudentCase(AidAggregate):
             )
 
     def approve_grant(
-        self, *, amount_fen: int, need: str, fund_id: UUID, actor: str, policy: Policy
+        self,
+        *,
+        amount_fen: int,
+        need: str,
+        fund_id: UUID,
+        actor: str,
+        policy: Policy,
+        ref: str = "",
     ) -> None:
         """Approve temporary assistance (临时救助) paid from a government fund."""
         self.check_can_approve(amount_fen=amount_fen, actor=actor, policy=policy)
-        self._grant_approved(amount_fen=amount_fen, need=need, fund_id=fund_id, actor=actor)
+        self._grant_approved(
+            amount_fen=amount_fen,
+            need=need,
+            fund_id=fund_id,
+            actor=canonical.actor(actor),
+            ref=canonical.document(ref, "decision reference") if ref else "",
+        )
 
-    @event("GrantApproved")
-    def _grant_approved(self, *, amount_fen: int, need: str, fund_id: UUID, actor: str) -> None:
+    @event(GrantApproved)
+    def _grant_approved(
+        self, *, amount_fen: int, need: str, fund_id: UUID, actor: str, ref: str = ""
+    ) -> None:
         self.approved_fen += amount_fen
         key = str(fund_id)
         self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
 
     def fund_for_payment(self, amount_fen: int) -> UUID:
         """The fund whose unpaid reservation covers a payment of ``amount_fen``."""
-        require_positive(amount_fen, "payment amount")
+        canonical.amount(amount_fen, "payment amount")
         self.check_open("be paid")
         unpaid = self.unpaid_by_fund
         total_unpaid = sum(unpaid.values())
@@ -249,21 +405,30 @@ class StudentCase(AidAggregate):
             )
         self._disbursed(
             amount_fen=amount_fen,
-            voucher=_require_text(voucher, "voucher number"),
+            voucher=canonical.document(voucher, "voucher number"),
             fund_id=fund_id,
             value_date=value_date,
-            actor=actor,
+            actor=canonical.actor(actor),
         )
         return fund_id
 
-    @event("Disbursed")
+    def payment(self, voucher: str) -> dict[str, Any] | None:
+        """The payment made under ``voucher`` (compared in canonical form), if any."""
+        return self.payments.get(canonical.document_key(voucher))
+
+    @event(Disbursed)
     def _disbursed(
         self, *, amount_fen: int, voucher: str, fund_id: UUID, value_date: date | None, actor: str
     ) -> None:
         self.disbursed_fen += amount_fen
         key = str(fund_id)
         self.paid_by_fund[key] = self.paid_by_fund.get(key, 0) + amount_fen
-        self.payments[voucher] = {"amount_fen": amount_fen, "fund_id": key, "returned": False}
+        self.payments[canonical.document_key(voucher)] = {
+            "voucher": voucher,
+            "amount_fen": amount_fen,
+            "fund_id": key,
+            "returned": False,
+        }
 
     def return_disbursement(
         self, *, voucher: str, reason: str, value_date: date | None, actor: str
@@ -274,21 +439,21 @@ class StudentCase(AidAggregate):
         reopen it first, so the returned money is handled in an open case.
         """
         self.check_open("record a returned payment")
-        payment = self.payments.get(voucher)
+        payment = self.payment(voucher)
         if payment is None:
             raise UnknownVoucher(f"case {self.id} was not paid with voucher {voucher}")
         if payment["returned"]:
             raise InvalidTransition(f"voucher {voucher} was already returned")
         self._disbursement_returned(
-            voucher=voucher,
+            voucher=payment["voucher"],
             amount_fen=payment["amount_fen"],
             fund_id=UUID(payment["fund_id"]),
-            reason=_require_text(reason, "return reason"),
+            reason=canonical.text(reason, "return reason"),
             value_date=value_date,
-            actor=actor,
+            actor=canonical.actor(actor),
         )
 
-    @event("DisbursementReturned")
+    @event(DisbursementReturned)
     def _disbursement_returned(
         self,
         *,
@@ -302,10 +467,10 @@ class StudentCase(AidAggregate):
         self.disbursed_fen -= amount_fen
         key = str(fund_id)
         self.paid_by_fund[key] -= amount_fen
-        self.payments[voucher]["returned"] = True
+        self.payments[canonical.document_key(voucher)]["returned"] = True
 
     def check_can_receive_secondary_aid(self, amount_fen: int) -> None:
-        require_positive(amount_fen, "secondary aid amount")
+        canonical.amount(amount_fen, "secondary aid amount")
         self.check_open("take secondary aid")
         if self.disbursed_fen <= 0:
             raise NoPaidGrant(
@@ -314,17 +479,21 @@ class StudentCase(AidAggregate):
             )
 
     def allocate_secondary_aid(
-        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str
+        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str, ref: str = ""
     ) -> None:
         """Social-fund money (二次帮扶) for a paid student who still has heavy costs."""
         self.check_can_receive_secondary_aid(amount_fen)
         self._secondary_aid_allocated(
-            fund_id=fund_id, amount_fen=amount_fen, reason=reason, actor=actor
+            fund_id=fund_id,
+            amount_fen=amount_fen,
+            reason=canonical.text(reason, "reason", required=False),
+            actor=canonical.actor(actor),
+            ref=canonical.document(ref, "decision reference") if ref else "",
         )
 
-    @event("SecondaryAidAllocated")
+    @event(SecondaryAidAllocated)
     def _secondary_aid_allocated(
-        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str
+        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str, ref: str = ""
     ) -> None:
         self.secondary_aid_fen += amount_fen
         key = str(fund_id)
@@ -335,11 +504,11 @@ class StudentCase(AidAggregate):
         self._hardship_reported(
             kind=kind,
             severity=severity,
-            detail=_require_text(detail, "hardship detail"),
-            actor=actor,
+            detail=canonical.text(detail, "hardship detail"),
+            actor=canonical.actor(actor),
         )
 
-    @event("HardshipReported")
+    @event(HardshipReported)
     def _hardship_reported(self, *, kind: str, severity: str, detail: str, actor: str) -> None:
         self.hardships += 1
         self.awaiting_verification = True
@@ -368,13 +537,18 @@ class StudentCase(AidAggregate):
                 {
                     "action_id": f"A{next_number + offset}",
                     "department": department,
-                    "text": _require_text(text, "action text"),
+                    "text": canonical.text(text, "action text"),
                 }
             )
-        self._review_convened(departments=present, actions=items, note=note, actor=actor)
+        self._review_convened(
+            departments=present,
+            actions=items,
+            note=canonical.text(note, "note", required=False),
+            actor=canonical.actor(actor),
+        )
         return [item["action_id"] for item in items]
 
-    @event("ReviewConvened")
+    @event(ReviewConvened)
     def _review_convened(
         self, *, departments: list[str], actions: list[dict[str, str]], note: str, actor: str
     ) -> None:
@@ -397,11 +571,11 @@ class StudentCase(AidAggregate):
         self._action_completed(
             action_id=action_id,
             department=action["department"],
-            note=_require_text(note, "completion note"),
-            actor=actor,
+            note=canonical.text(note, "completion note"),
+            actor=canonical.actor(actor),
         )
 
-    @event("ActionCompleted")
+    @event(ActionCompleted)
     def _action_completed(self, *, action_id: str, department: str, note: str, actor: str) -> None:
         self.actions[action_id]["done"] = True
 
@@ -410,13 +584,13 @@ class StudentCase(AidAggregate):
         if self.rejected:
             raise CaseNotOpen(f"case {self.id} was rejected; there is nobody to follow up")
         self._followed_up(
-            study=_require_text(study, "study progress"),
-            living=_require_text(living, "living situation"),
+            study=canonical.text(study, "study progress"),
+            living=canonical.text(living, "living situation"),
             hardship_trend=hardship_trend,
-            actor=actor,
+            actor=canonical.actor(actor),
         )
 
-    @event("FollowedUp")
+    @event(FollowedUp)
     def _followed_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
         self.follow_ups += 1
 
@@ -428,10 +602,14 @@ class StudentCase(AidAggregate):
         """
         self.check_open("be closed")
         releases = self.unpaid_by_fund
-        self._closed(reason=_require_text(reason, "closing reason"), releases=releases, actor=actor)
+        self._closed(
+            reason=canonical.text(reason, "closing reason"),
+            releases=releases,
+            actor=canonical.actor(actor),
+        )
         return releases
 
-    @event("Closed")
+    @event(Closed)
     def _closed(self, *, reason: str, releases: dict[str, int], actor: str) -> None:
         self.closed = True
         self.reason = reason

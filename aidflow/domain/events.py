@@ -12,9 +12,11 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
+from eventsourcing.utils import register_topic
+
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
-from aidflow.domain.keys import Enrolment, Voucher
+from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 
 EventClass = type[Any]
 
@@ -38,11 +40,48 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         Fund.Released: "fund.released",
         Enrolment.Registered: "enrolment.registered",
         Voucher.Issued: "voucher.issued",
+        RequestKey.Recorded: "request.recorded",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
 
 CATALOGUE: tuple[EventClass, ...] = tuple(NAMES)
+
+AGGREGATES: tuple[type[Any], ...] = (StudentCase, Fund, Enrolment, Voucher, RequestKey)
+
+LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
+    {
+        # v0.1.0 stored module-path topics (``module:QualName``). They stay in those
+        # stores for ever (the hash chain covers them), so they are written out here
+        # as literals, never computed from today's class names.
+        "aidflow.domain.case:StudentCase": StudentCase,
+        "aidflow.domain.case:StudentCase.Applied": StudentCase.Applied,
+        "aidflow.domain.case:StudentCase.Verified": StudentCase.Verified,
+        "aidflow.domain.case:StudentCase.Rejected": StudentCase.Rejected,
+        "aidflow.domain.case:StudentCase.GrantApproved": StudentCase.GrantApproved,
+        "aidflow.domain.case:StudentCase.Disbursed": StudentCase.Disbursed,
+        "aidflow.domain.case:StudentCase.DisbursementReturned": StudentCase.DisbursementReturned,
+        "aidflow.domain.case:StudentCase.SecondaryAidAllocated": StudentCase.SecondaryAidAllocated,
+        "aidflow.domain.case:StudentCase.HardshipReported": StudentCase.HardshipReported,
+        "aidflow.domain.case:StudentCase.ReviewConvened": StudentCase.ReviewConvened,
+        "aidflow.domain.case:StudentCase.ActionCompleted": StudentCase.ActionCompleted,
+        "aidflow.domain.case:StudentCase.FollowedUp": StudentCase.FollowedUp,
+        "aidflow.domain.case:StudentCase.Closed": StudentCase.Closed,
+        "aidflow.domain.fund:Fund": Fund,
+        "aidflow.domain.fund:Fund.Opened": Fund.Opened,
+        "aidflow.domain.fund:Fund.Deposited": Fund.Deposited,
+        "aidflow.domain.fund:Fund.Allocated": Fund.Allocated,
+        "aidflow.domain.fund:Fund.Released": Fund.Released,
+        "aidflow.domain.keys:Enrolment": Enrolment,
+        "aidflow.domain.keys:Enrolment.Registered": Enrolment.Registered,
+        "aidflow.domain.keys:Voucher": Voucher,
+        "aidflow.domain.keys:Voucher.Issued": Voucher.Issued,
+    }
+)
+"""Topics written by earlier releases, and the class each one means now."""
+
+for _topic, _cls in LEGACY_TOPICS.items():
+    register_topic(_topic, _cls)
 
 
 class UnknownEvent(LookupError):
@@ -54,4 +93,6 @@ def event_name(cls: EventClass) -> str:
     try:
         return NAMES[cls]
     except KeyError:
-        raise UnknownEvent(f"{cls.__module__}.{cls.__qualname__} is not in the event catalogue") from None
+        raise UnknownEvent(
+            f"{cls.__module__}.{cls.__qualname__} is not in the event catalogue"
+        ) from None

@@ -3,23 +3,91 @@
 A fund's balance is deposits - allocations + releases and never goes below zero.
 Allocations are saved in the same transaction as the case they pay, so a
 concurrent allocation that would overdraw the fund conflicts and is retried.
+
+A fund keeps totals only: what each case holds is the case's own knowledge
+(``StudentCase.unpaid_by_fund``), so loading a fund costs the same in the first
+week and after ten thousand grants.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import DuplicateReceipt, InsufficientFunds, InvalidInput, WrongFundKind
-from aidflow.domain.money import format_yuan, require_positive
+from aidflow.domain.money import format_yuan
 from aidflow.domain.values import FundKind
 
 
 class Fund(AidAggregate):
-    @event("Opened")
+    """A pool of money with a stated purpose: grants (government) or secondary aid (donation)."""
+
+    TOPIC = "aidflow:Fund"
+    class_version = 2
+    """v2 (0.2.0): no per-case map in the state (snapshots of v1 are upcast below)."""
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:Fund.Event"
+
+    class Opened(Event, AidAggregate.Created):
+        TOPIC = "aidflow:Fund.Opened"
+        name: str
+        kind: str
+        purpose: str
+        actor: str
+
+    class Deposited(Event):
+        """A budget appropriation or a donation, with its receipt."""
+
+        TOPIC = "aidflow:Fund.Deposited"
+        amount_fen: int
+        source: str
+        receipt: str
+        value_date: date | None
+        actor: str
+
+    class Allocated(Event):
+        """Money reserved for a case: a grant approval or secondary aid."""
+
+        TOPIC = "aidflow:Fund.Allocated"
+        case_id: UUID
+        amount_fen: int
+        use: str
+        actor: str
+
+    class Released(Event):
+        """A case gave back what it had reserved and will not use."""
+
+        TOPIC = "aidflow:Fund.Released"
+        case_id: UUID
+        amount_fen: int
+        reason: str
+        actor: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Snapshots of v0.1 funds carried ``allocated_by_case`` (O(cases)) and receipts
+        keyed as typed; v2 drops the map and keys receipts in canonical form."""
+        state.pop("allocated_by_case", None)
+        receipts = state.get("receipts", {})
+        state["receipts"] = {canonical.document_key(k): v for k, v in receipts.items()}
+
+    @classmethod
+    def open(cls, *, name: str, kind: str, purpose: str, actor: str) -> Fund:
+        """Open a fund from checked values."""
+        return cls(
+            name=canonical.text(name, "fund name", max_length=canonical.MAX_NAME),
+            kind=kind,
+            purpose=canonical.text(purpose, "purpose", required=False),
+            actor=canonical.actor(actor),
+        )
+
+    @event(Opened)
     def __init__(self, *, name: str, kind: str, purpose: str, actor: str) -> None:
         self.name = name
         self.kind = kind
@@ -29,7 +97,6 @@ class Fund(AidAggregate):
         self.allocated_fen = 0
         self.released_fen = 0
         self.receipts: dict[str, dict[str, object]] = {}
-        self.allocated_by_case: dict[str, int] = {}
 
     @property
     def balance_fen(self) -> int:
@@ -39,73 +106,85 @@ class Fund(AidAggregate):
         """Donated money goes only to its stated purpose, budget money only to grants."""
         if self.kind != kind:
             raise WrongFundKind(
-                f"fund {self.name!r} is a {self.kind} fund; {use} must come from a {kind} fund"
+                f"fund {self.name!r} is a {self.kind} fund; {use} must come from a {kind} fund",
+                ids={"fund_id": str(self.id)},
             )
 
     def is_retried_deposit(self, *, receipt: str, amount_fen: int, source: str) -> bool:
         """True when this receipt was already recorded with the same amount and source."""
-        seen = self.receipts.get(receipt)
+        seen = self.receipts.get(canonical.document_key(receipt))
         if seen is None:
             return False
-        if seen["amount_fen"] == amount_fen and seen["source"] == source:
+        if seen["amount_fen"] == amount_fen and seen["source"] == source.strip():
             return True
         raise DuplicateReceipt(
             f"receipt {receipt} is already recorded in fund {self.name!r} for "
-            f"{format_yuan(int(str(seen['amount_fen'])))} yuan from {seen['source']}"
+            f"{format_yuan(int(str(seen['amount_fen'])))} yuan from {seen['source']}",
+            ids={"fund_id": str(self.id)},
         )
 
     def deposit(
         self, *, amount_fen: int, source: str, receipt: str, value_date: date | None, actor: str
     ) -> None:
         """A budget appropriation or a donation, always with its receipt number."""
-        require_positive(amount_fen, "deposit amount")
-        if not source.strip():
-            raise InvalidInput("a deposit must name its source (donor or budget line)")
-        if not receipt.strip():
-            raise InvalidInput("a deposit must carry a receipt number")
+        canonical.amount(amount_fen, "deposit amount")
+        canonical.total(self.deposited_fen, amount_fen, f"deposits into fund {self.name!r}")
         self._deposited(
             amount_fen=amount_fen,
-            source=source.strip(),
-            receipt=receipt.strip(),
+            source=canonical.text(source, "deposit source (donor or budget line)"),
+            receipt=canonical.document(receipt, "receipt number"),
             value_date=value_date,
-            actor=actor,
+            actor=canonical.actor(actor),
         )
 
-    @event("Deposited")
+    @event(Deposited)
     def _deposited(
         self, *, amount_fen: int, source: str, receipt: str, value_date: date | None, actor: str
     ) -> None:
         self.deposited_fen += amount_fen
-        self.receipts[receipt] = {"amount_fen": amount_fen, "source": source}
+        self.receipts[canonical.document_key(receipt)] = {
+            "amount_fen": amount_fen,
+            "source": source,
+        }
 
     def allocate(self, *, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:
         """Reserve money for a case: a grant approval or secondary aid."""
-        require_positive(amount_fen, "allocation")
+        canonical.amount(amount_fen, "allocation")
         if amount_fen > self.balance_fen:
             raise InsufficientFunds(
                 f"fund {self.name!r} has {format_yuan(self.balance_fen)} yuan left, "
-                f"not enough for {format_yuan(amount_fen)} yuan"
+                f"not enough for {format_yuan(amount_fen)} yuan",
+                ids={"fund_id": str(self.id), "case_id": str(case_id)},
             )
-        self._allocated(case_id=case_id, amount_fen=amount_fen, use=use, actor=actor)
+        self._allocated(
+            case_id=case_id, amount_fen=amount_fen, use=use, actor=canonical.actor(actor)
+        )
 
-    @event("Allocated")
+    @event(Allocated)
     def _allocated(self, *, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:
         self.allocated_fen += amount_fen
-        key = str(case_id)
-        self.allocated_by_case[key] = self.allocated_by_case.get(key, 0) + amount_fen
 
     def release(self, *, case_id: UUID, amount_fen: int, reason: str, actor: str) -> None:
-        """Give back what a case had reserved and will not use."""
-        require_positive(amount_fen, "release")
-        held = self.allocated_by_case.get(str(case_id), 0)
-        if amount_fen > held:
-            raise InvalidInput(
-                f"fund {self.name!r} holds {format_yuan(held)} yuan for case {case_id}, "
-                f"cannot release {format_yuan(amount_fen)} yuan"
-            )
-        self._released(case_id=case_id, amount_fen=amount_fen, reason=reason, actor=actor)
+        """Give back what a case had reserved and will not use.
 
-    @event("Released")
+        The case says how much it holds here (it is saved in the same transaction);
+        the fund only refuses to give back more than it ever reserved.
+        """
+        canonical.amount(amount_fen, "release")
+        outstanding = self.allocated_fen - self.released_fen
+        if amount_fen > outstanding:
+            raise InvalidInput(
+                f"fund {self.name!r} has {format_yuan(outstanding)} yuan reserved in all, "
+                f"cannot release {format_yuan(amount_fen)} yuan",
+                ids={"fund_id": str(self.id), "case_id": str(case_id)},
+            )
+        self._released(
+            case_id=case_id,
+            amount_fen=amount_fen,
+            reason=canonical.text(reason, "reason"),
+            actor=canonical.actor(actor),
+        )
+
+    @event(Released)
     def _released(self, *, case_id: UUID, amount_fen: int, reason: str, actor: str) -> None:
         self.released_fen += amount_fen
-        self.allocated_by_case[str(case_id)] -= amount_fen

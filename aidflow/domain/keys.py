@@ -1,31 +1,48 @@
 """Uniqueness across the whole store, kept by aggregates with derived ids.
 
-A key aggregate's id is a UUID5 of what must be unique. Saving a second one
-with the same id conflicts in the event store itself, so the rule holds across
-processes and machines without a lock: the loser's whole save is refused.
+A key aggregate's id is a UUID5 of what must be unique, in canonical form
+(:mod:`aidflow.domain.canonical`). Saving a second one with the same id conflicts
+in the event store itself, so the rule holds across processes and machines
+without a lock: the loser's whole save is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import VoucherAlreadyUsed
+from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed
 from aidflow.domain.money import format_yuan
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://aidflow.invalid/keys")
 
 
 class Enrolment(AidAggregate):
-    """One case per student per programme year."""
+    """One case per student per programme year (一人一档)."""
+
+    TOPIC = "aidflow:Enrolment"
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:Enrolment.Event"
+
+    class Registered(Event, AidAggregate.Created):
+        TOPIC = "aidflow:Enrolment.Registered"
+        student_id: str
+        year: int
+        case_id: UUID
 
     @staticmethod
     def create_id(student_id: str, year: int) -> UUID:
-        return uuid5(_NAMESPACE, f"enrolment/{student_id}/{year}")
+        """From the canonical ID, so every spelling of one student meets the same key."""
+        return uuid5(_NAMESPACE, f"enrolment/{canonical.national_id(student_id)}/{year}")
 
-    @event("Registered")
+    @event(Registered)
     def __init__(self, *, student_id: str, year: int, case_id: UUID) -> None:
         self.case_id = case_id
 
@@ -33,11 +50,32 @@ class Enrolment(AidAggregate):
 class Voucher(AidAggregate):
     """A disbursement voucher (凭证) number, used once across the whole store."""
 
+    TOPIC = "aidflow:Voucher"
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:Voucher.Event"
+
+    class Issued(Event, AidAggregate.Created):
+        TOPIC = "aidflow:Voucher.Issued"
+        number: str
+        case_id: UUID
+        amount_fen: int
+
     @staticmethod
     def create_id(number: str) -> UUID:
+        """From the canonical number: ``V1``, ``v1`` and ``Ｖ１`` are one voucher."""
+        return uuid5(_NAMESPACE, f"voucher/{canonical.document_key(number)}")
+
+    @staticmethod
+    def legacy_id(number: str) -> UUID:
+        """The id v0.1 gave a voucher: from the number exactly as typed.
+
+        Upper-case numbers (the usual kind) have the same id both ways; a number
+        first typed in lower case before v0.2 is still found by this id.
+        """
         return uuid5(_NAMESPACE, f"voucher/{number}")
 
-    @event("Issued")
+    @event(Issued)
     def __init__(self, *, number: str, case_id: UUID, amount_fen: int) -> None:
         self.number = number
         self.case_id = case_id
@@ -49,5 +87,70 @@ class Voucher(AidAggregate):
             return True
         raise VoucherAlreadyUsed(
             f"voucher {self.number} was already used for {format_yuan(self.amount_fen)} yuan "
-            f"to case {self.case_id}; every payment needs its own voucher number"
+            f"to case {self.case_id}; every payment needs its own voucher number",
+            ids={"case_id": str(self.case_id), "voucher": self.number},
+        )
+
+
+def fingerprint(content: dict[str, Any]) -> str:
+    """A stable digest of what a command asked for, to tell a retry from a different request."""
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+class RequestKey(AidAggregate):
+    """An idempotency key: a decision's reference (审批编号) or a caller's request key.
+
+    Saved in the same transaction as what the request recorded, with a fingerprint
+    of the request and its result. The same key again with the same request is a
+    retry: the first result is returned and nothing is written. The same key with
+    a different request is refused (:class:`DecisionConflict`).
+    """
+
+    TOPIC = "aidflow:RequestKey"
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:RequestKey.Event"
+
+    class Recorded(Event, AidAggregate.Created):
+        TOPIC = "aidflow:RequestKey.Recorded"
+        scope: str
+        key: str
+        command: str
+        fingerprint: str
+        result: dict[str, Any]
+        actor: str
+
+    @staticmethod
+    def create_id(scope: str, key: str) -> UUID:
+        return uuid5(_NAMESPACE, f"request/{scope}/{canonical.document_key(key)}")
+
+    @event(Recorded)
+    def __init__(
+        self,
+        *,
+        scope: str,
+        key: str,
+        command: str,
+        fingerprint: str,
+        result: dict[str, Any],
+        actor: str,
+    ) -> None:
+        self.scope = scope
+        self.key = key
+        self.command = command
+        self.fingerprint = fingerprint
+        self.result = result
+
+    def replay_result(self, *, command: str, fingerprint: str) -> dict[str, Any]:
+        """The first result, when this is the same request again; else a named refusal."""
+        if self.command == command and self.fingerprint == fingerprint:
+            return self.result
+        raise DecisionConflict(
+            f"reference {self.key} already records a different {self.command.replace('_', ' ')}; "
+            "a retry must repeat the same request, a new decision needs a new reference",
+            ids={
+                "ref": self.key,
+                **{k: str(v) for k, v in self.result.items() if k.endswith("_id")},
+            },
         )

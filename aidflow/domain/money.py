@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from aidflow.domain.canonical import MAX_AMOUNT_FEN, nfkc
 from aidflow.domain.errors import InvalidAmount
 
 FEN_PER_YUAN = 100
 
-_YUAN = re.compile(r"^\s*(?P<int>\d+)(?:\.(?P<frac>\d{1,2}))?\s*$")
+# ASCII digits only: the text is NFKC-normalised first, so full-width digits are
+# read deliberately, and other scripts' digits are refused rather than guessed.
+_YUAN = re.compile(r"(?P<int>[0-9]{1,20})(?:\.(?P<frac>[0-9]{1,2}))?")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
@@ -23,7 +26,7 @@ def parse_yuan(text: str | int | Decimal) -> int:
     if isinstance(text, int):
         if text < 0:
             raise InvalidAmount(f"amount {text} yuan is negative")
-        return text * FEN_PER_YUAN
+        return _bounded(text * FEN_PER_YUAN, str(text))
     if isinstance(text, Decimal):
         try:
             scaled = text * FEN_PER_YUAN
@@ -33,19 +36,31 @@ def parse_yuan(text: str | int | Decimal) -> int:
             raise InvalidAmount(f"amount {text} yuan has more than two decimals")
         if scaled < 0:
             raise InvalidAmount(f"amount {text} yuan is negative")
-        return int(scaled)
-    match = _YUAN.match(text)
+        return _bounded(int(scaled), str(text))
+    if not isinstance(text, str):
+        raise InvalidAmount(f"amount {text!r} is not a yuan amount like 3000 or 3000.50")
+    stripped = nfkc(text).strip()
+    match = _YUAN.fullmatch(stripped) if stripped.isascii() else None
     if match is None:
-        stripped = text.strip()
         if stripped.startswith("-"):
             raise InvalidAmount(f"amount {stripped} yuan is negative")
-        if re.fullmatch(r"\d+\.\d{3,}", stripped):
+        if re.fullmatch(r"[0-9]+\.[0-9]{3,}", stripped):
             raise InvalidAmount(f"amount {stripped} yuan has more than two decimals")
         raise InvalidAmount(f"amount {text!r} is not a yuan amount like 3000 or 3000.50")
     fen = int(match["int"]) * FEN_PER_YUAN
     frac = match["frac"]
     if frac:
         fen += int(frac.ljust(2, "0"))
+    return _bounded(fen, stripped)
+
+
+def _bounded(fen: int, shown: str) -> int:
+    """Refuse amounts no operation may carry (a pasted account number, say)."""
+    if fen > MAX_AMOUNT_FEN:
+        raise InvalidAmount(
+            f"amount {shown} yuan is above the limit of {format_yuan(MAX_AMOUNT_FEN)} yuan "
+            "for one operation; check the figure"
+        )
     return fen
 
 
@@ -54,12 +69,3 @@ def format_yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), FEN_PER_YUAN)
     return f"{sign}{whole:,}.{cents:02d}"
-
-
-def require_positive(fen: int, what: str = "amount") -> int:
-    """Refuse zero or negative fen where a movement of money is meant."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise InvalidAmount(f"{what} must be integer fen, got {fen!r}")
-    if fen <= 0:
-        raise InvalidAmount(f"{what} must be more than zero, got {format_yuan(fen)} yuan")
-    return fen

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from enum import StrEnum
 
-from aidflow.domain.errors import InvalidNationalId
+# Resident IDs are canonicalised in one place; these names are kept for callers.
+from aidflow.domain.canonical import national_id as validate_national_id
+from aidflow.domain.canonical import national_id_check_digit
+
+__all__ = ["national_id_check_digit", "validate_national_id"]  # and the vocabulary below
 
 
 class NeedCategory(StrEnum):
@@ -108,37 +110,6 @@ def derive_status(
     if disbursed_fen < approved_fen:
         return CaseStatus.APPROVED
     return CaseStatus.PAID
-
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-
-
-def national_id_check_digit(first17: str) -> str:
-    """GB 11643 check character for the first 17 digits of a resident ID."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
-
-
-def validate_national_id(raw: str) -> str:
-    """Return the normalised 18-character ID or raise :class:`InvalidNationalId`."""
-    value = raw.strip().upper()
-    if not _ID_SHAPE.match(value):
-        raise InvalidNationalId(
-            f"national ID {mask_identifier(value)!s} must be 17 digits and a check digit or X"
-        )
-    try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} has an impossible birth date"
-        ) from None
-    if national_id_check_digit(value[:17]) != value[17]:
-        raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} fails its check digit; re-type it from the card"
-        )
-    return value
 
 
 def mask_identifier(value: str, head: int = 4, tail: int = 4) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import count as _count
 from uuid import UUID
 
 from aidflow import commands as cmd
@@ -55,12 +56,28 @@ def lifecycle(flow: AidFlow, n: int, gov: UUID, don: UUID) -> int:
         )
     )
     flow.approve(
-        cmd.Approve(case_id=case, amount_fen=300_000, need="tuition", fund_id=gov, actor="approver")
+        cmd.Approve(
+            ref=new_ref(),
+            case_id=case,
+            amount_fen=300_000,
+            need="tuition",
+            fund_id=gov,
+            actor="approver",
+        )
     )
     flow.disburse(cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier"))
     if n % 7:
         return 4
     flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=600_000, actor="federation")
+        cmd.AllocateSecondaryAid(
+            ref=new_ref(), case_id=case, fund_id=don, amount_fen=600_000, actor="federation"
+        )
     )
     return 5
+
+
+_REFS = _count(1)
+
+
+def new_ref() -> str:
+    return f"BENCH-{next(_REFS):07d}"

@@ -8,7 +8,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from pydantic import ValidationError
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
@@ -19,6 +18,7 @@ from aidflow.domain.errors import (
     DuplicateApplication,
     DuplicateReceipt,
     InsufficientFunds,
+    InvalidInput,
     NoAccount,
     NoPaidGrant,
     OverDisbursement,
@@ -34,6 +34,7 @@ from tests.builders import (
     donation_fund,
     government_fund,
     national_id,
+    new_ref,
     paid,
     verified,
 )
@@ -56,7 +57,9 @@ def test_full_lifecycle(flow: AidFlow) -> None:
     gov, don = government_fund(flow), donation_fund(flow)
     case = paid(flow, gov, yuan=4000)
     flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=650_000, actor="federation")
+        cmd.AllocateSecondaryAid(
+            ref=new_ref(), case_id=case, fund_id=don, amount_fen=650_000, actor="federation"
+        )
     )
     flow.report_hardship(
         cmd.ReportHardship(
@@ -104,15 +107,15 @@ def test_full_lifecycle(flow: AidFlow) -> None:
     assert flow.fund(don).balance_fen == 5_000_000 - 650_000
     types = [e.type for e in flow.history(case)]
     assert types == [
-        "Applied",
-        "Verified",
-        "GrantApproved",
-        "Disbursed",
-        "SecondaryAidAllocated",
-        "HardshipReported",
-        "ReviewConvened",
-        "ActionCompleted",
-        "FollowedUp",
+        "case.applied",
+        "case.verified",
+        "case.grant_approved",
+        "case.disbursed",
+        "case.secondary_aid_allocated",
+        "case.hardship_reported",
+        "case.review_convened",
+        "case.action_completed",
+        "case.followed_up",
     ]
     assert all(e.actor for e in flow.history(case))
 
@@ -127,7 +130,14 @@ def test_approval_rules(flow: AidFlow) -> None:
     gov = government_fund(flow, yuan=6000)
     case = applied(flow, 1)
     approve = lambda yuan, actor="approver": flow.approve(
-        cmd.Approve(case_id=case, amount_fen=yuan * 100, need="tuition", fund_id=gov, actor=actor)
+        cmd.Approve(
+            ref=new_ref(),
+            case_id=case,
+            amount_fen=yuan * 100,
+            need="tuition",
+            fund_id=gov,
+            actor=actor,
+        )
     )
     refused(flow, VerificationRequired, lambda: approve(100))
     flow.verify(
@@ -142,7 +152,14 @@ def test_approval_rules(flow: AidFlow) -> None:
         flow,
         WrongFundKind,
         lambda: flow.approve(
-            cmd.Approve(case_id=case, amount_fen=100, need="tuition", fund_id=don, actor="approver")
+            cmd.Approve(
+                ref=new_ref(),
+                case_id=case,
+                amount_fen=100,
+                need="tuition",
+                fund_id=don,
+                actor="approver",
+            )
         ),
     )
     approve(5000)
@@ -152,7 +169,12 @@ def test_approval_rules(flow: AidFlow) -> None:
         InsufficientFunds,
         lambda: flow.approve(
             cmd.Approve(
-                case_id=other, amount_fen=100_100, need="tuition", fund_id=gov, actor="approver"
+                ref=new_ref(),
+                case_id=other,
+                amount_fen=100_100,
+                need="tuition",
+                fund_id=gov,
+                actor="approver",
             )
         ),
     )
@@ -161,7 +183,12 @@ def test_approval_rules(flow: AidFlow) -> None:
         CaseNotFound,
         lambda: flow.approve(
             cmd.Approve(
-                case_id=uuid4(), amount_fen=100, need="tuition", fund_id=gov, actor="approver"
+                ref=new_ref(),
+                case_id=uuid4(),
+                amount_fen=100,
+                need="tuition",
+                fund_id=gov,
+                actor="approver",
             )
         ),
     )
@@ -199,7 +226,7 @@ def test_voucher_is_unique_and_a_retry_records_nothing(flow: AidFlow) -> None:
         ),
     )
     assert flow.case(case).disbursed_fen == 200_000
-    disbursed = [e for e in flow.history(case) if e.type == "Disbursed"]
+    disbursed = [e for e in flow.history(case) if e.type == "case.disbursed"]
     assert disbursed[0].data["value_date"] == date(2026, 8, 29)
 
 
@@ -237,7 +264,9 @@ def test_secondary_aid_rules(flow: AidFlow) -> None:
         flow,
         NoPaidGrant,
         lambda: flow.allocate_secondary_aid(
-            cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=100, actor="fed")
+            cmd.AllocateSecondaryAid(
+                ref=new_ref(), case_id=case, fund_id=don, amount_fen=100, actor="fed"
+            )
         ),
     )
     flow.disburse(cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-1", actor="cashier"))
@@ -245,14 +274,18 @@ def test_secondary_aid_rules(flow: AidFlow) -> None:
         flow,
         WrongFundKind,
         lambda: flow.allocate_secondary_aid(
-            cmd.AllocateSecondaryAid(case_id=case, fund_id=gov, amount_fen=100, actor="fed")
+            cmd.AllocateSecondaryAid(
+                ref=new_ref(), case_id=case, fund_id=gov, amount_fen=100, actor="fed"
+            )
         ),
     )
     refused(
         flow,
         InsufficientFunds,
         lambda: flow.allocate_secondary_aid(
-            cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=100_001, actor="fed")
+            cmd.AllocateSecondaryAid(
+                ref=new_ref(), case_id=case, fund_id=don, amount_fen=100_001, actor="fed"
+            )
         ),
     )
 
@@ -270,12 +303,11 @@ def test_deposit_receipts(flow: AidFlow) -> None:
     assert not flow.deposit(gift).recorded
     refused(flow, DuplicateReceipt, lambda: flow.deposit(gift.model_copy(update={"amount_fen": 1})))
     assert flow.fund(fund).deposited_fen == 2_000_000
-    assert flow.fund_ids() == [fund]
 
 
 def test_bad_input_is_refused_at_the_edge() -> None:
     good = national_id(1)
-    with pytest.raises(ValidationError, match="check digit"):
+    with pytest.raises(InvalidInput, match="check digit"):
         cmd.Apply(
             student_id=good[:17] + ("1" if good[17] == "0" else "0"),
             name="x",
@@ -285,11 +317,20 @@ def test_bad_input_is_refused_at_the_edge() -> None:
             year=2026,
             actor="a",
         )
-    with pytest.raises(ValidationError):
-        cmd.Approve(case_id=uuid4(), amount_fen=0, need="tuition", fund_id=uuid4(), actor="a")
-    with pytest.raises(ValidationError):
-        cmd.Approve(case_id=uuid4(), amount_fen=100, need="tuition", fund_id=uuid4(), actor=" ")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput):
+        cmd.Approve(
+            ref=new_ref(), case_id=uuid4(), amount_fen=0, need="tuition", fund_id=uuid4(), actor="a"
+        )
+    with pytest.raises(InvalidInput):
+        cmd.Approve(
+            ref=new_ref(),
+            case_id=uuid4(),
+            amount_fen=100,
+            need="tuition",
+            fund_id=uuid4(),
+            actor=" ",
+        )
+    with pytest.raises(InvalidInput):
         cmd.Verify(
             case_id=uuid4(), income_fen=1.5, tuition_fen=0, gap_fen=0, needs=["tuition"], actor="a"
         )  # type: ignore[arg-type]
@@ -384,7 +425,14 @@ def test_no_payment_without_the_students_own_account(flow: AidFlow) -> None:
         )
     )
     flow.approve(
-        cmd.Approve(case_id=case, amount_fen=100_000, need="travel", fund_id=gov, actor="approver")
+        cmd.Approve(
+            ref=new_ref(),
+            case_id=case,
+            amount_fen=100_000,
+            need="travel",
+            fund_id=gov,
+            actor="approver",
+        )
     )
     refused(
         flow,
@@ -408,7 +456,12 @@ def test_a_failing_listener_does_not_make_a_recorded_command_look_failed(flow: A
     with pytest.warns(UserWarning, match="recorded, but a read model is behind"):
         flow.approve(
             cmd.Approve(
-                case_id=case, amount_fen=200_000, need="tuition", fund_id=gov, actor="approver"
+                ref=new_ref(),
+                case_id=case,
+                amount_fen=200_000,
+                need="tuition",
+                fund_id=gov,
+                actor="approver",
             )
         )
     assert flow.case(case).approved_fen == 200_000

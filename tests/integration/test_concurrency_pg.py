@@ -17,7 +17,7 @@ import pytest
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import InsufficientFunds
-from tests.builders import government_fund, verified
+from tests.builders import government_fund, new_ref, verified
 from tests.pg import fresh_database
 
 WORKERS = 4
@@ -40,6 +40,7 @@ def _worker(
             try:
                 flow.approve(
                     cmd.Approve(
+                        ref=new_ref(),
                         case_id=UUID(case),
                         amount_fen=GRANT_FEN,
                         need="tuition",
@@ -91,7 +92,7 @@ def test_concurrent_allocations_never_overdraw_and_lose_nothing() -> None:
             snapshot = flow.fund(fund)
             assert snapshot.balance_fen == 0
             assert snapshot.allocated_fen == len(approved) * GRANT_FEN
-            allocated_to = [e.data["case_id"] for e in flow.history(fund) if e.type == "Allocated"]
+            allocated_to = [e.data["case_id"] for e in flow.history(fund) if e.type == "fund.allocated"]
             assert sorted(map(str, allocated_to)) == sorted(approved)  # none lost, none doubled
             for case in cases:
                 assert flow.case(UUID(case)).approved_fen == (GRANT_FEN if case in approved else 0)

@@ -19,7 +19,7 @@ from aidflow.domain import Fund, StudentCase
 from aidflow.domain.errors import AidflowError
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
-from tests.builders import donation_fund, government_fund, verified
+from tests.builders import donation_fund, government_fund, new_ref, verified
 from tests.integration.test_follower import _follow, _wait_until_current
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -46,6 +46,7 @@ def _work(
             if step == "approve":
                 flow.approve(
                     cmd.Approve(
+                        ref=new_ref(),
                         case_id=case,
                         amount_fen=rng.choice([50_000, 100_000, 200_000]),
                         need="tuition",
@@ -67,7 +68,11 @@ def _work(
             elif step == "secondary":
                 flow.allocate_secondary_aid(
                     cmd.AllocateSecondaryAid(
-                        case_id=case, fund_id=UUID(don), amount_fen=100_000, actor=actor
+                        ref=new_ref(),
+                        case_id=case,
+                        fund_id=UUID(don),
+                        amount_fen=100_000,
+                        actor=actor,
                     )
                 )
             elif step == "hardship":

@@ -23,7 +23,7 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain import Fund, StudentCase
 from aidflow.domain.errors import AidflowError
-from tests.builders import national_id
+from tests.builders import national_id, new_ref
 from tests.pg import fresh_database
 
 ACTORS = st.sampled_from(["alice", "bob", "carol"])
@@ -124,7 +124,12 @@ class AidMachine(RuleBasedStateMachine):
         self.attempt(
             lambda: self.flow.approve(
                 cmd.Approve(
-                    case_id=case, amount_fen=amount, need="tuition", fund_id=fund, actor=actor
+                    ref=new_ref(),
+                    case_id=case,
+                    amount_fen=amount,
+                    need="tuition",
+                    fund_id=fund,
+                    actor=actor,
                 )
             )
         )
@@ -152,7 +157,7 @@ class AidMachine(RuleBasedStateMachine):
         self.attempt(
             lambda: self.flow.allocate_secondary_aid(
                 cmd.AllocateSecondaryAid(
-                    case_id=case, fund_id=fund, amount_fen=amount, actor="federation"
+                    ref=new_ref(), case_id=case, fund_id=fund, amount_fen=amount, actor="federation"
                 )
             )
         )
@@ -198,18 +203,22 @@ class AidMachine(RuleBasedStateMachine):
                 vouchers.extend(
                     e.data["voucher"]
                     for e in self.flow.history(aggregate_id)
-                    if e.type == "Disbursed"
+                    if e.type == "case.disbursed"
                 )
         assert len(vouchers) == len(set(vouchers)), f"voucher used twice: {sorted(vouchers)}"
         for aggregate_id, remembered in self.flow.in_memory.items():
             if isinstance(remembered, Fund):
-                totals = {"Deposited": 0, "Allocated": 0, "Released": 0}
+                totals = {"fund.deposited": 0, "fund.allocated": 0, "fund.released": 0}
                 for e in self.flow.history(aggregate_id):
                     if e.type in totals:
                         totals[e.type] += e.data["amount_fen"]
-                balance = totals["Deposited"] - totals["Allocated"] + totals["Released"]
+                balance = (
+                    totals["fund.deposited"] - totals["fund.allocated"] + totals["fund.released"]
+                )
                 assert remembered.balance_fen == balance >= 0
-                assert totals["Allocated"] - totals["Released"] == drawn.get(str(aggregate_id), 0)
+                assert totals["fund.allocated"] - totals["fund.released"] == drawn.get(
+                    str(aggregate_id), 0
+                )
 
 
 def test_rules_hold_under_random_commands_sqlite(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aidflow.domain.canonical import amount
 from aidflow.domain.errors import InvalidAmount, InvalidNationalId
-from aidflow.domain.money import format_yuan, parse_yuan, require_positive
+from aidflow.domain.money import format_yuan, parse_yuan
 from aidflow.domain.values import CaseStatus, derive_status, mask_identifier, validate_national_id
 from tests.builders import national_id
 
@@ -59,7 +60,7 @@ def test_format_then_parse_round_trips(fen: int) -> None:
 
 def test_zero_is_refused_where_money_moves() -> None:
     with pytest.raises(InvalidAmount, match="more than zero"):
-        require_positive(0, "grant amount")
+        amount(0, "grant amount")
 
 
 def test_national_id_check_digit() -> None:

@@ -1,0 +1,232 @@
+"""One canonical form for every identifier and every piece of text that enters the record.
+
+Two spellings of the same thing must never become two things: a national ID typed
+with full-width digits (``５２０３…``) is the same student as its ASCII form, and
+vouchers ``V1``, ``v1`` and ``Ｖ１`` are one voucher. Text is compared only after
+Unicode NFKC and an explicit ASCII check (``str.isdigit`` and regex ``\\d`` accept
+any script's digits). Control and invisible characters are refused, so no value can
+forge an output line or hide a second name behind a zero-width space.
+
+The command models (the edge) and the aggregates (the domain) both call these
+functions, so a library caller cannot bypass what the CLI checks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from aidflow.domain.errors import InvalidAmount, InvalidInput, InvalidNationalId
+
+MAX_AMOUNT_FEN = 10**13
+"""No single amount may exceed 100 billion yuan: far above any district's budget, far
+below what a 64-bit column holds, so a pasted account number cannot become money."""
+
+MAX_TOTAL_FEN = 10**15
+"""No running total (a fund's deposits, a case's approvals) may exceed 10 trillion yuan;
+thousands of such totals still sum inside a signed 64-bit column on both backends."""
+
+MAX_TEXT = 2000
+MAX_NAME = 200
+MAX_DOCUMENT = 64
+
+# Bidirectional overrides and isolates can reorder what a reader sees.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_SCIENTIFIC = re.compile(r"[0-9.]+E[+-]?[0-9]+", re.IGNORECASE)
+
+
+def nfkc(value: str) -> str:
+    """Unicode NFKC: full-width letters and digits become ASCII, ligatures split."""
+    return unicodedata.normalize("NFKC", value)
+
+
+def _bad_character(value: str, *, allow_invisible: bool) -> str | None:
+    """The first character that may not appear in stored text, or None."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp", "Cs", "Co", "Cn") or char in _BIDI:
+            return char
+        if not allow_invisible and (category == "Cf" or (char.isspace() and char != " ")):
+            return char
+    return None
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = True) -> str:
+    """Free text (a name, a note, a reason): NFC-stable, trimmed, no control characters.
+
+    Chinese text is kept as typed (NFKC would rewrite full-width punctuation a clerk
+    chose); only what could forge a line or reorder a display is refused.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    stripped = value.strip(" ")
+    bad = _bad_character(stripped, allow_invisible=True)
+    if bad is not None:
+        raise InvalidInput(
+            f"{what} contains a control character ({_describe(bad)}); type it on one line "
+            "without special characters"
+        )
+    if required and not stripped:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(stripped) > max_length:
+        raise InvalidInput(f"{what} is longer than {max_length} characters")
+    return stripped
+
+
+def actor(value: str, what: str = "actor") -> str:
+    """A person's login or staff name: NFKC, case-folded; invisible characters refused.
+
+    ``Wang``, ``wang`` and ``ｗａｎｇ`` are one officer, so segregation of duties
+    compares people, not spellings.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    folded = nfkc(value).strip(" ").casefold()
+    bad = _bad_character(folded, allow_invisible=False)
+    if bad is not None:
+        raise InvalidInput(
+            f"{what} {folded!r} contains an invisible or control character ({_describe(bad)})"
+        )
+    if not folded:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(folded) > MAX_NAME:
+        raise InvalidInput(f"{what} is longer than {MAX_NAME} characters")
+    return folded
+
+
+def same_actor(first: str, second: str) -> bool:
+    """Whether two recorded actor names name one person (old stores kept raw spellings)."""
+    return nfkc(first).strip().casefold() == nfkc(second).strip().casefold()
+
+
+def document(value: str, what: str) -> str:
+    """A voucher, receipt or decision number as shown: NFKC, trimmed, one line, ≤ 64 chars."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    shown = nfkc(value).strip(" ")
+    bad = _bad_character(shown, allow_invisible=False)
+    if bad is not None:
+        raise InvalidInput(f"{what} {shown!r} contains an invisible or control character")
+    if not shown:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(shown) > MAX_DOCUMENT:
+        raise InvalidInput(f"{what} is longer than {MAX_DOCUMENT} characters")
+    return shown
+
+
+def document_key(value: str) -> str:
+    """The form in which two document numbers are compared: ``Ｖ１``, ``v1`` and ``V1`` agree.
+
+    Upper case (after case folding) so that the usual upper-case numbers keep the
+    keys that stores written before canonical forms gave them.
+    """
+    return nfkc(value).strip().casefold().upper()
+
+
+def national_id_check_digit(first17: str) -> str:
+    """GB 11643 check character for the first 17 digits of a resident ID."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def national_id(raw: str) -> str:
+    """The 18-character resident ID in ASCII with an upper-case X, or InvalidNationalId."""
+    from aidflow.domain.values import mask_identifier
+
+    if not isinstance(raw, str):
+        raise InvalidNationalId(f"national ID must be text, got {type(raw).__name__}")
+    value = nfkc(raw).strip().upper()
+    if not (value.isascii() and _ID_SHAPE.fullmatch(value)):
+        if _SCIENTIFIC.fullmatch(value):
+            raise InvalidNationalId(
+                f"national ID {value} was turned into a number by a spreadsheet; "
+                "format the column as text and type it again"
+            )
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} must be 17 digits and a check digit or X"
+        )
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} has an impossible birth date"
+        ) from None
+    if national_id_check_digit(value[:17]) != value[17]:
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} fails its check digit; re-type it from the card"
+        )
+    return value
+
+
+def account(raw: str) -> str:
+    """A bank account: ASCII digits only, 12 to 25 of them; group spaces and dashes dropped.
+
+    Luhn is not required (passbook accounts fail it); a value in scientific notation
+    means Excel mangled it, and the clerk is told how to fix the column.
+    """
+    from aidflow.domain.values import mask_identifier
+
+    if not isinstance(raw, str):
+        raise InvalidInput(f"bank account must be text, got {type(raw).__name__}")
+    value = nfkc(raw).strip()
+    if _SCIENTIFIC.fullmatch(value):
+        raise InvalidInput(
+            f"bank account {value} was turned into a number by a spreadsheet (Excel keeps 15 "
+            "digits); format the column as text and type the account again"
+        )
+    digits = value.replace(" ", "").replace("-", "")
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(f"bank account {mask_identifier(digits)} must be digits only")
+    if not 12 <= len(digits) <= 25:
+        raise InvalidInput(
+            f"bank account {mask_identifier(digits)} has {len(digits)} digits; "
+            "an account has 12 to 25"
+        )
+    return digits
+
+
+def amount(fen: int, what: str = "amount") -> int:
+    """A movement of money: integer fen, more than zero, at most :data:`MAX_AMOUNT_FEN`."""
+    from aidflow.domain.money import format_yuan
+
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise InvalidAmount(f"{what} must be integer fen, got {fen!r}")
+    if fen <= 0:
+        raise InvalidAmount(f"{what} must be more than zero, got {format_yuan(fen)} yuan")
+    if fen > MAX_AMOUNT_FEN:
+        raise InvalidAmount(
+            f"{what} of {format_yuan(fen)} yuan is above the limit of "
+            f"{format_yuan(MAX_AMOUNT_FEN)} yuan for one operation; check the figure"
+        )
+    return fen
+
+
+def measure(fen: int, what: str) -> int:
+    """A recorded figure (income, tuition, the gap): integer fen, zero or more, bounded."""
+    if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
+        raise InvalidInput(f"{what} must be zero or more fen, got {fen!r}")
+    if fen > MAX_AMOUNT_FEN:
+        raise InvalidAmount(f"{what} of {fen} fen is above the limit for one figure")
+    return fen
+
+
+def total(current: int, adding: int, what: str) -> int:
+    """``current + adding``, refused when the running total would pass :data:`MAX_TOTAL_FEN`."""
+    from aidflow.domain.money import format_yuan
+
+    result = current + adding
+    if result > MAX_TOTAL_FEN:
+        raise InvalidAmount(
+            f"{what} would reach {format_yuan(result)} yuan, above the limit of "
+            f"{format_yuan(MAX_TOTAL_FEN)} yuan for one record"
+        )
+    return result
