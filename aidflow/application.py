@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from aidflow import commands as cmd
 from aidflow.config import open_store_env
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import Clock, fixed, now, using_clock
@@ -290,11 +291,14 @@ class AidFlow(Application[UUID]):
         scope, key = (DECISION, ref) if ref else (REQUEST, c.idempotency_key)
         if not key:
             return None
+        content = c.content()
+        if ref:
+            content["ref"] = canonical.document_key(ref)  # a retyped number is the same one
         return Once(
             scope=scope,
             key=key,
             command=command,
-            fingerprint=fingerprint({"command": command, **c.content()}),
+            fingerprint=fingerprint({"command": command, **content}),
             encode=_encode,
             decode=_decoder(returns),
         )
