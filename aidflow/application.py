@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
-from aidflow.config import open_store_env
+from aidflow.config import open_store_env, parse_url, resolve_url
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
@@ -40,6 +40,7 @@ from aidflow.domain.errors import (
     DuplicateApplication,
     FundNotFound,
     NotFound,
+    ReadOnlyStore,
     StoreDamaged,
     VoucherReturned,
 )
@@ -159,6 +160,8 @@ class AidFlow(Application[UUID]):
         """Called after every command that succeeded: the read side's inline catch-up."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
+        self.read_only = False
+        """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
 
     @classmethod
     def open(
@@ -173,7 +176,9 @@ class AidFlow(Application[UUID]):
         A store that cannot be opened raises :class:`~aidflow.domain.errors.StoreUnavailable`
         with one line saying why; a read-only URL (``?mode=ro``) opens for queries only.
         """
-        return open_store_env(url, lambda env: cls(env, policy=policy, clock=clock))
+        flow = open_store_env(url, lambda env: cls(env, policy=policy, clock=clock))
+        flow.read_only = parse_url(resolve_url(url)).read_only
+        return flow
 
     def take_snapshot(
         self,
@@ -213,6 +218,11 @@ class AidFlow(Application[UUID]):
         timestamp, so a case and the fund it draws on never disagree about when a grant
         was approved.
         """
+        if self.read_only:
+            raise ReadOnlyStore(
+                "this store was opened read-only (?mode=ro); nothing was written. "
+                "Open it without mode=ro to record commands"
+            )
         for attempt in range(self.max_attempts):
             try:
                 with self._one_moment():
@@ -407,6 +417,8 @@ class AidFlow(Application[UUID]):
         return outcomes
 
     def _apply_batch(self, chunk: Sequence[cmd.Apply]) -> list[ApplyOutcome]:
+        if self.read_only:
+            return [ApplyOutcome(case_id=self.apply(chunk[0]), opened=True)]  # raises ReadOnly
         with self._one_moment():
             aggregates: list[AidAggregate] = []
             outcomes = []

@@ -252,12 +252,41 @@ def open_store_env(url: str | None, factory: Callable[[dict[str, str]], T]) -> T
     store = parse_url(resolve_url(url))
     if store.backend == "sqlite":
         check_sqlite_file(store)
+    else:
+        probe_postgres(store)
     try:
         return factory(store.event_store_env())
     except AidflowError:
         raise
     except Exception as exc:
         raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from exc
+
+
+def probe_postgres(store: StoreURL) -> None:
+    """Connect once, directly, so a wrong host, port, database or password is reported with
+    the server's own reason within the connect timeout (a pool only says it timed out);
+    and create the URL's schema if it is not there yet."""
+    import psycopg
+
+    from psycopg import sql
+
+    args = store.sqlalchemy_connect_args()
+    try:
+        with psycopg.connect(
+            host=store.host,
+            port=store.port,
+            user=store.user,
+            password=store.password or None,
+            dbname=store.database,
+            autocommit=True,
+            **args,
+        ) as conn:
+            if store.schema:  # a district's own schema: created on first use, like the tables
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
+                )
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from None
 
 
 def one_line(exc: BaseException) -> str:
