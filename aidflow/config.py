@@ -267,7 +267,6 @@ def probe_postgres(store: StoreURL) -> None:
     the server's own reason within the connect timeout (a pool only says it timed out);
     and create the URL's schema if it is not there yet."""
     import psycopg
-
     from psycopg import sql
 
     args = store.sqlalchemy_connect_args()
