@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -259,6 +258,8 @@ def report(problem: Exception | Failure, *, as_json: bool) -> int:
         click.echo(render.line(M.ERROR, message=message), err=True)
     debug = os.environ.get(DEBUG_ENV) == "1" and found.code == INTERNAL_ERROR
     if debug and isinstance(problem, Exception):
+        import traceback  # only here: it costs --help several milliseconds
+
         click.echo("".join(traceback.format_exception(problem)), err=True)
     return found.status
 
