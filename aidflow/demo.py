@@ -22,6 +22,7 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
+from aidflow.domain.errors import RuleViolation
 from aidflow.domain.values import national_id_check_digit
 from aidflow.screening import screen
 
@@ -99,6 +100,13 @@ REJECTIONS = [
     "registry status ended before admission",
 ]
 NEEDS = ["tuition", "travel", "living", "supplies"]
+MATCHED = 231  # admitted students found on the registry: one case each
+REJECTED = 25
+GRANTED = sum(count for _, count in TIERS)
+assert MATCHED == REJECTED + GRANTED
+HELPED_TWICE = sum(count for _, count in SECONDARY)
+STEPS = MATCHED + REJECTED + 2 * GRANTED + HELPED_TWICE
+"""Progress ticks of :func:`run_demo`: each verification, rejection, approval, payment, secondary aid."""
 
 
 class SimulatedClock:
@@ -146,7 +154,7 @@ def _national_id(rng: random.Random, town: str, year: int, used: set[str]) -> st
 def _write_lists(folder: Path, rng: random.Random, year: int) -> None:
     """An admission list of 3,231 students and a registry of 2,431 households; 231 in both."""
     used: set[str] = set()
-    matched = [(_national_id(rng, t, year, used), t) for t in rng.choices(TOWNS, k=231)]
+    matched = [(_national_id(rng, t, year, used), t) for t in rng.choices(TOWNS, k=MATCHED)]
     others = [(_national_id(rng, t, year, used), t) for t in rng.choices(TOWNS, k=3000)]
     households = [(_national_id(rng, t, year - 30, used), t) for t in rng.choices(TOWNS, k=2200)]
     admitted = matched + others
@@ -185,7 +193,16 @@ def run_demo(
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Build the programme year into an empty store. ``progress`` gets one tick per case step."""
+    """Build the programme year into an empty store. ``progress`` gets :data:`STEPS` ticks.
+
+    Refused on a store that already holds events: the demo's figures are the whole record.
+    """
+    head = flow.recorder.max_notification_id()
+    if head:
+        raise RuleViolation(
+            f"the store already holds {head} events; the demo builds its programme year "
+            "into a fresh, empty database"
+        )
     rng = random.Random(seed)  # noqa: S311 - a seeded, repeatable simulation
     year = programme_year(today or datetime.now(tz=UTC).date())
     clock = SimulatedClock(datetime(year, 7, 1, 1, 0, tzinfo=UTC), rng)
@@ -266,7 +283,7 @@ def run_demo(
 
     order = cases[:]
     rng.shuffle(order)
-    rejected, granted = order[:25], order[25:]
+    rejected, granted = order[:REJECTED], order[REJECTED:]
     clock.jump(datetime(year, 8, 1, 9, tzinfo=UTC))
     for case in rejected:
         flow.reject(
@@ -323,7 +340,7 @@ def run_demo(
     result.rejected, result.paid = rejected, granted
 
     clock.jump(datetime(year, 9, 5, 9, tzinfo=UTC))
-    heavy = sorted(granted, key=lambda c: -gaps[c])[:28]
+    heavy = sorted(granted, key=lambda c: -gaps[c])[:HELPED_TWICE]
     secondary = [fen for fen, count in SECONDARY for _ in range(count)]
     for case, fen in zip(heavy, secondary, strict=True):
         flow.allocate_secondary_aid(

@@ -38,9 +38,9 @@ from aidflow.application import AidFlow  # noqa: E402
 from aidflow.config import store_env  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
-from scripts.bench.baseline import BareApp  # noqa: E402
-from scripts.bench.history import build_history, national_id  # noqa: E402
-from scripts.bench.workload import lifecycle, open_funds  # noqa: E402
+from scripts.benchlib.baseline import BareApp  # noqa: E402
+from scripts.benchlib.history import build_history, national_id  # noqa: E402
+from scripts.benchlib.workload import lifecycle, open_funds  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
 
 
@@ -307,7 +307,7 @@ def cli() -> None:
 
 
 def scale(seconds: float, writers_list: list[int]) -> None:
-    from scripts.bench.scale import run_scale
+    from scripts.benchlib.scale import run_scale
 
     header("PostgreSQL scale-out: writer processes running lifecycles, one follower process")
     if reason := unreachable_reason():

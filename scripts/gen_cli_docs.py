@@ -6,6 +6,7 @@ python scripts/gen_cli_docs.py --check  # exit 1 if docs/cli.md is out of date
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -20,13 +21,18 @@ INTRO = """# CLI reference
 Generated from the code by `python scripts/gen_cli_docs.py`; a test fails when it is out of date.
 
 Global options come before the command: `--db URL` (env `AIDFLOW_DB`, default `sqlite:///aidflow.db`),
-`--actor NAME` (env `AIDFLOW_ACTOR`; required by every command that writes), `--json`. Every command
-also accepts `--json`; JSON output gives money as integer fen in fields ending `_fen`. Amounts are given
-in yuan (`3000`, `3000.50`). `CASE` and `FUND` take an id or its first 6 or more characters.
+`--actor NAME` (env `AIDFLOW_ACTOR`; required by every command that writes). `--json` may come before
+or after the command (`aidflow --json fund list` or `aidflow fund list --json`); JSON output gives money
+as integer fen in fields ending `_fen`. Amounts are given in yuan (`3000`, `3000.50`). `CASE` and `FUND`
+take an id or its first 6 or more characters. Times (`--as-of`, `--since`) are UTC: `2026-08-29` means
+the end of that day, `2026-08-29T17:00` that minute.
 
-Exit status: `0` done; `1` refused by a rule, not found, or a failed check (one line on stderr beginning
-`error:`); `2` bad usage or bad input. A refused command writes nothing. Times (`--as-of`, `--since`) are
-UTC: `2026-08-29` means the end of that day, `2026-08-29T17:00` that minute.
+Exit status: `0` done; `1` refused by a rule, not found, a failed check, or an internal error; `2` bad
+usage or bad input. A refused command writes nothing. A failure is one line on stderr, `error: MESSAGE`;
+with `--json` it is a JSON object on stderr, `{"error": {"code": ..., "message": ..., "ids": {...}}}`,
+whose `code` is stable (table at the end). `AIDFLOW_DEBUG=1` adds the traceback of an internal error.
+Text output escapes control, line-separator and bidi characters in every value (`\\n`, `\\x1b`,
+`\\u202e`), so a value cannot forge a line; JSON output keeps values as they are.
 """
 
 
@@ -42,6 +48,24 @@ def commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], cli
     return found
 
 
+def error_codes() -> str:
+    """The stable error codes: the library's error family, and the CLI's own."""
+    from aidflow.cli.session import CLI_ERRORS
+    from aidflow.domain.errors import AidflowError, InvalidInput
+
+    def family(cls: type[AidflowError]) -> list[type[AidflowError]]:
+        return [cls] + [c for sub in cls.__subclasses__() for c in family(sub)]
+
+    rows = [
+        (e.code, 2 if issubclass(e, InvalidInput) else 1, (inspect.getdoc(e) or "").split("\n")[0])
+        for e in family(AidflowError)
+    ]
+    rows += [(code, status, meaning) for code, (status, meaning) in CLI_ERRORS.items()]
+    lines = ["## Error codes", "", "| code | exit | meaning |", "|---|---|---|"]
+    lines += [f"| `{code}` | {status} | {meaning} |" for code, status, meaning in rows]
+    return "\n".join(lines) + "\n"
+
+
 def generate() -> str:
     with click.Context(main, info_name="aidflow", terminal_width=80, max_content_width=80) as root:
         parts = [INTRO, f"## aidflow\n\n```\n{main.get_help(root)}\n```\n"]
@@ -55,6 +79,7 @@ def generate() -> str:
             ctx = click.Context(command, parent=ctx, info_name=path[-1])
             help_text = command.get_help(ctx)
         parts.append(f"## aidflow {' '.join(path)}\n\n```\n{help_text}\n```\n")
+    parts.append(error_codes())
     return "\n".join(parts)
 
 

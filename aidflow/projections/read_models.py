@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from threading import Event, Lock, Thread
 from typing import ClassVar
+from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.persistence import Notification
@@ -282,6 +283,56 @@ class ReadModels:
 
     def _now(self) -> datetime:
         return self.as_of_moment or datetime.now(tz=UTC)
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def resolve_case(self, prefix: str) -> UUID:
+        """A case's id from the id or a unique prefix of it (6+ characters), as lists print them.
+
+        ``CaseNotFound`` when no case id starts with it; ``InvalidInput`` naming the
+        candidates when several do.
+        """
+        from aidflow.domain.errors import InvalidInput
+
+        text = prefix.strip()
+        try:
+            return UUID(text)
+        except ValueError:
+            pass
+        if len(text) < 6 or not all(ch in "0123456789abcdef-" for ch in text.lower()):
+            raise CaseNotFound(
+                f"{text!r} is not a case id (give the id, or at least its first 6 characters)"
+            )
+        column = audit.audit_case_table.c.case_id
+        with self.engine.connect() as conn:
+            found = list(
+                conn.execute(
+                    sa.select(column)
+                    .where(column.like(text.lower() + "%"))
+                    .order_by(column)
+                    .limit(4)
+                ).scalars()
+            )
+        if not found:
+            raise CaseNotFound(f"no case id starts with {text}")
+        if len(found) > 1:
+            more = ", ..." if len(found) > 3 else ""
+            raise InvalidInput(
+                f"more than one case id starts with {text} ({', '.join(found[:3])}{more}); "
+                "give more characters"
+            )
+        return UUID(found[0])
+
+    def position_of_version(self, aggregate_id: UUID, version: int) -> int | None:
+        """The store position of a case's or fund's ``version``-th event; ``None`` if it has none."""
+        j = audit.journal_table
+        with self.engine.connect() as conn:
+            position = conn.execute(
+                sa.select(j.c.position).where(
+                    j.c.aggregate_id == str(aggregate_id), j.c.version == version
+                )
+            ).scalar_one_or_none()
+        return None if position is None else int(position)
 
     # -- dossier -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aidflow.application import AidFlow
 from aidflow.projections import ReadModels
-from scripts.bench.workload import lifecycle, open_funds
+from scripts.benchlib.workload import lifecycle, open_funds
 
 
 def _writer(url: str, index: int, seconds: float, start: Any, results: Any) -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
-from scripts.bench.history import national_id
+from scripts.benchlib.history import national_id
 
 
 def open_funds(flow: AidFlow, tag: str) -> tuple[UUID, UUID]:

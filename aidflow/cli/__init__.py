@@ -1,0 +1,52 @@
+"""The aidflow command line: a package of thin click commands over :class:`aidflow.AidFlow`.
+
+Each command parses its options, builds a command model, calls the library and renders the
+result as text or, with ``--json``, as JSON (money in fields ending ``_fen``). No SQL and no
+rule lives here: lookups are the read models', rules the domain's.
+
+``session`` opens the store and maps errors to exit statuses, ``render`` prints, ``params``
+parses, ``messages`` holds the words; one module per command group does the rest.
+"""
+
+from __future__ import annotations
+
+import click
+
+from aidflow import __version__
+from aidflow.cli.admin import demo_command, screen_command
+from aidflow.cli.audit import audit
+from aidflow.cli.cases import case_group, queue_command
+from aidflow.cli.funds import fund
+from aidflow.cli.session import AidflowGroup, Session, json_option
+from aidflow.cli.views import projections
+
+
+@click.group(cls=AidflowGroup)
+@click.option(
+    "--db",
+    envvar="AIDFLOW_DB",
+    metavar="URL",
+    help="sqlite:///path.db (default ./aidflow.db) or postgresql://user@host:port/db  [env AIDFLOW_DB]",
+)
+@click.option(
+    "--actor",
+    envvar="AIDFLOW_ACTOR",
+    metavar="NAME",
+    help="Who is acting; recorded on every event. Required by commands that write.  [env AIDFLOW_ACTOR]",
+)
+@json_option
+@click.version_option(__version__, prog_name="aidflow")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
+    """aidflow: closed-loop aid for new university students (申请-救助-帮扶-反馈).
+
+    Every change is an event; every view can be rebuilt and asked about any past moment.
+    """
+    session = ctx.ensure_object(Session)
+    session.db, session.actor_name = db, actor
+
+
+for command in (fund, case_group, queue_command, audit, projections, screen_command, demo_command):
+    main.add_command(command)
+
+__all__ = ["main"]

@@ -1,0 +1,563 @@
+"""``aidflow case`` and ``aidflow queue``: every step of a student's case, and what is owed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line, table, yuan
+from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+
+if TYPE_CHECKING:
+    from aidflow.projections.models import Dossier
+
+
+@click.group("case")
+def case_group() -> None:
+    """Student cases: every step of the closed loop."""
+
+
+@case_group.command("apply")
+@click.option("--student-id", required=True, help="18-character national ID (checked).")
+@click.option("--name", required=True)
+@click.option("--university", required=True)
+@click.option(
+    "--category",
+    type=params.FAMILY_CATEGORY,
+    required=True,
+    help="Family category on the registry.",
+)
+@click.option("--town", required=True)
+@click.option(
+    "--year",
+    type=params.YEAR,
+    default=params.this_year,
+    show_default="this year",
+    help="Programme year.",
+)
+@click.option("--account", default="", help="The student's own bank account.")
+@json_option
+@pass_session
+@writes
+def case_apply(
+    session: Session,
+    student_id: str,
+    name: str,
+    university: str,
+    category: str,
+    town: str,
+    year: int,
+    account: str,
+) -> None:
+    """Open a case (an application); prints its id."""
+    from aidflow import commands as cmd
+
+    case_id = session.flow.apply(
+        cmd.Apply(
+            student_id=student_id,
+            name=name,
+            university=university,
+            family_category=category,
+            town=town,
+            year=year,
+            account=account,
+            source="application",
+            actor=session.actor(),
+        )
+    )
+    emit(session, {"case_id": case_id}, line(M.ID, id=case_id))
+
+
+@case_group.command("verify")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--income", type=params.YUAN, required=True, help="Household income, yuan per year.")
+@click.option("--tuition", type=params.YUAN, required=True, help="Tuition standard, yuan per year.")
+@click.option("--gap", type=params.YUAN, required=True, help="Living-cost gap, yuan.")
+@click.option(
+    "--need",
+    "needs",
+    type=params.NEED,
+    multiple=True,
+    required=True,
+    help="Repeat for each need found.",
+)
+@click.option("--visited-on", type=params.DATE, help="Date of the household visit.")
+@click.option("--note", default="")
+@json_option
+@pass_session
+@writes
+def case_verify(
+    session: Session,
+    case_ref: str,
+    income: int,
+    tuition: int,
+    gap: int,
+    needs: tuple[str, ...],
+    visited_on: date | None,
+    note: str,
+) -> None:
+    """Record the household verification (入户核实)."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.verify(
+        cmd.Verify(
+            case_id=case_id,
+            income_fen=income,
+            tuition_fen=tuition,
+            gap_fen=gap,
+            needs=list(needs),
+            visited_on=visited_on,
+            note=note,
+            actor=session.actor(),
+        )
+    )
+    emit(session, {"case_id": case_id, "status": "verified"}, line(M.VERIFIED, case_id=case_id))
+
+
+@case_group.command("reject")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reason", required=True)
+@json_option
+@pass_session
+@writes
+def case_reject(session: Session, case_ref: str, reason: str) -> None:
+    """Reject an application with a written reason."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.reject(cmd.Reject(case_id=case_id, reason=reason, actor=session.actor()))
+    emit(
+        session,
+        {"case_id": case_id, "status": "rejected"},
+        line(M.REJECTED, case_id=case_id, reason=reason),
+    )
+
+
+@case_group.command("approve")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--amount", type=params.YUAN, required=True)
+@click.option("--need", type=params.NEED, required=True)
+@click.option("--fund", "fund_ref", required=True, help="The government fund that pays it.")
+@json_option
+@pass_session
+@writes
+def case_approve(session: Session, case_ref: str, amount: int, need: str, fund_ref: str) -> None:
+    """Approve temporary assistance (临时救助) and reserve it in the fund."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.approve(
+        cmd.Approve(
+            case_id=case_id,
+            amount_fen=amount,
+            need=need,
+            fund_id=session.fund_id(fund_ref),
+            actor=session.actor(),
+        )
+    )
+    emit(
+        session,
+        {"case_id": case_id, "approved_fen": amount},
+        line(M.APPROVED, amount=yuan(amount), case_id=case_id),
+    )
+
+
+@case_group.command("disburse")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--amount", type=params.YUAN, required=True)
+@click.option(
+    "--voucher",
+    required=True,
+    help="Voucher number, unique across the store. The same payment again is a retry.",
+)
+@click.option("--value-date", type=params.DATE, help="The bank's value date.")
+@json_option
+@pass_session
+@writes
+def case_disburse(
+    session: Session, case_ref: str, amount: int, voucher: str, value_date: date | None
+) -> None:
+    """Pay approved money into the student's own account."""
+    from aidflow import commands as cmd
+
+    result = session.flow.disburse(
+        cmd.Disburse(
+            case_id=session.case_id(case_ref),
+            amount_fen=amount,
+            voucher=voucher,
+            value_date=value_date,
+            actor=session.actor(),
+        )
+    )
+    template = M.PAID if result.recorded else M.PAID_BEFORE
+    emit(session, result, line(template, amount=yuan(amount), voucher=voucher))
+
+
+@case_group.command("return")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--voucher", required=True)
+@click.option("--reason", required=True)
+@click.option("--value-date", type=params.DATE)
+@json_option
+@pass_session
+@writes
+def case_return(
+    session: Session, case_ref: str, voucher: str, reason: str, value_date: date | None
+) -> None:
+    """The bank returned a payment; the approval stays reserved for a new voucher."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.return_disbursement(
+        cmd.ReturnDisbursement(
+            case_id=case_id,
+            voucher=voucher,
+            reason=reason,
+            value_date=value_date,
+            actor=session.actor(),
+        )
+    )
+    emit(
+        session,
+        {"case_id": case_id, "voucher": voucher, "returned": True},
+        line(M.RETURNED, voucher=voucher, reason=reason),
+    )
+
+
+@case_group.command("secondary-aid")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--fund", "fund_ref", required=True, help="The donation fund.")
+@click.option("--amount", type=params.YUAN, required=True)
+@click.option("--reason", default="")
+@json_option
+@pass_session
+@writes
+def case_secondary_aid(
+    session: Session, case_ref: str, fund_ref: str, amount: int, reason: str
+) -> None:
+    """Allocate social-fund money (二次帮扶) to a student already paid a grant."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.allocate_secondary_aid(
+        cmd.AllocateSecondaryAid(
+            case_id=case_id,
+            fund_id=session.fund_id(fund_ref),
+            amount_fen=amount,
+            reason=reason,
+            actor=session.actor(),
+        )
+    )
+    emit(
+        session,
+        {"case_id": case_id, "secondary_aid_fen": amount},
+        line(M.SECONDARY_AID, amount=yuan(amount), case_id=case_id),
+    )
+
+
+@case_group.command("report-hardship")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--kind", type=params.HARDSHIP_KIND, required=True)
+@click.option("--detail", required=True)
+@click.option(
+    "--severity",
+    type=params.SEVERITY,
+    default="serious",
+    show_default=True,
+    help="Serious and critical hardship calls for a consultation.",
+)
+@json_option
+@pass_session
+@writes
+def case_report_hardship(
+    session: Session, case_ref: str, kind: str, detail: str, severity: str
+) -> None:
+    """New hardship after enrolment: reopens the case for re-verification."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.report_hardship(
+        cmd.ReportHardship(
+            case_id=case_id, kind=kind, detail=detail, severity=severity, actor=session.actor()
+        )
+    )
+    emit(session, {"case_id": case_id, "status": "reopened"}, line(M.HARDSHIP, case_id=case_id))
+
+
+@case_group.command("convene-review")
+@click.argument("case_ref", metavar="CASE")
+@click.option(
+    "--department",
+    "departments",
+    type=params.DEPARTMENT,
+    multiple=True,
+    required=True,
+    help="Repeat for each department present.",
+)
+@click.option(
+    "--action",
+    "actions",
+    type=params.ACTION,
+    multiple=True,
+    help="A decision owed by a department; repeat.",
+)
+@click.option("--note", default="")
+@json_option
+@pass_session
+@writes
+def case_convene_review(
+    session: Session,
+    case_ref: str,
+    departments: tuple[str, ...],
+    actions: tuple[tuple[str, str], ...],
+    note: str,
+) -> None:
+    """Record a multi-department consultation (多部门会商); prints the action ids."""
+    from aidflow import commands as cmd
+
+    result = session.flow.convene_review(
+        cmd.ConveneReview(
+            case_id=session.case_id(case_ref),
+            departments=list(departments),
+            actions=[cmd.ActionItem(department=d, text=t) for d, t in actions],
+            note=note,
+            actor=session.actor(),
+        )
+    )
+    emit(
+        session,
+        result,
+        "\n".join(line(M.ID, id=a) for a in result.action_ids) or M.NO_ACTIONS,
+    )
+
+
+@case_group.command("complete-action")
+@click.argument("case_ref", metavar="CASE")
+@click.argument("action_id", metavar="ACTION")
+@click.option("--note", required=True)
+@json_option
+@pass_session
+@writes
+def case_complete_action(session: Session, case_ref: str, action_id: str, note: str) -> None:
+    """A department reports a consultation decision carried out."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.complete_action(
+        cmd.CompleteAction(case_id=case_id, action_id=action_id, note=note, actor=session.actor())
+    )
+    emit(
+        session,
+        {"case_id": case_id, "action_id": action_id, "done": True},
+        line(M.ACTION_DONE, action_id=action_id),
+    )
+
+
+@case_group.command("follow-up")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--study", required=True, help="Study progress.")
+@click.option("--living", required=True, help="Living conditions.")
+@click.option(
+    "--hardship",
+    type=params.HARDSHIP_TREND,
+    required=True,
+    help="How the family's hardship develops.",
+)
+@json_option
+@pass_session
+@writes
+def case_follow_up(session: Session, case_ref: str, study: str, living: str, hardship: str) -> None:
+    """Record a follow-up visit."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.follow_up(
+        cmd.FollowUp(
+            case_id=case_id,
+            study=study,
+            living=living,
+            hardship_trend=hardship,
+            actor=session.actor(),
+        )
+    )
+    emit(session, {"case_id": case_id, "followed_up": True}, line(M.FOLLOWED_UP, case_id=case_id))
+
+
+@case_group.command("close")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reason", required=True)
+@json_option
+@pass_session
+@writes
+def case_close(session: Session, case_ref: str, reason: str) -> None:
+    """Close a case; approved money not yet paid goes back to its fund."""
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    session.flow.close_case(cmd.CloseCase(case_id=case_id, reason=reason, actor=session.actor()))
+    emit(session, {"case_id": case_id, "status": "closed"}, line(M.CLOSED, case_id=case_id))
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def dossier_text(d: Dossier) -> str:
+    lines = [
+        line(
+            M.DOSSIER_HEAD,
+            d=d,
+            account=d.account_masked or "-",
+            approved=yuan(d.approved_fen),
+            paid=yuan(d.disbursed_fen),
+            secondary=yuan(d.secondary_aid_fen),
+        )
+    ]
+    if d.reason:
+        lines.append(line(M.DOSSIER_REASON, reason=d.reason))
+    if d.verification:
+        v = d.verification
+        lines.append(
+            line(
+                M.DOSSIER_VERIFIED,
+                by=v["by"],
+                income=yuan(v["income_fen"]),
+                tuition=yuan(v["tuition_fen"]),
+                gap=yuan(v["gap_fen"]),
+                needs=", ".join(v["needs"]),
+            )
+        )
+    for a in d.actions:
+        state = (
+            line(M.ACTION_DONE_ON, day=a.done_at.date().isoformat()) if a.done_at else M.ACTION_OPEN
+        )
+        lines.append(line(M.DOSSIER_ACTION, a=a, state=state))
+    timeline = [
+        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.event_type, e.actor)
+        for e in d.timeline
+    ]
+    lines += ["", table(timeline, M.TIMELINE_HEADER)]
+    return "\n".join(lines)
+
+
+@case_group.command("show")
+@click.argument("case_ref", metavar="CASE")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=params.MOMENT,
+    help="The dossier as it stood then (UTC; a date means the end of that day).",
+)
+@click.option("--version", type=params.COUNT, help="The dossier as of the case's Nth event.")
+@json_option
+@pass_session
+def case_show(session: Session, case_ref: str, as_of: datetime | None, version: int | None) -> None:
+    """The dossier (一人一档): everything about one case, personal data masked."""
+    if as_of and version:
+        raise click.UsageError(M.AS_OF_OR_VERSION)
+    case_id = session.case_id(case_ref)
+    position = None if version is None else session.position_of_version(case_id, version)
+    d = session.views_at(at=as_of, position=position, names=["dossier"]).dossier(str(case_id))
+    emit(session, d, lambda: dossier_text(d))
+
+
+def _brief(data: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={v}" for k, v in data.items() if k != "actor" and v not in ("", None, [], {})
+    )
+
+
+@case_group.command("history")
+@click.argument("case_ref", metavar="CASE")
+@json_option
+@pass_session
+def case_history(session: Session, case_ref: str) -> None:
+    """Every event of a case, as stored (personal data masked)."""
+    from aidflow.projections.base import public_data
+
+    records = session.flow.history(session.case_id(case_ref))
+    rows = [
+        {**r.model_dump(mode="json", exclude={"data"}), "data": public_data(r.data)}
+        for r in records
+    ]
+    emit(
+        session,
+        rows,
+        lambda: "\n".join(
+            line(
+                M.HISTORY_LINE,
+                version=r["version"],
+                timestamp=r["timestamp"][:16],
+                type=r["type"],
+                actor=r["actor"],
+                brief=_brief(r["data"]),
+            )
+            for r in rows
+        ),
+    )
+
+
+@case_group.command("list")
+@click.option("--status", type=params.CASE_STATUS)
+@click.option("--town")
+@click.option("--category", type=params.FAMILY_CATEGORY)
+@click.option("--year", type=params.YEAR)
+@json_option
+@pass_session
+def case_list(
+    session: Session, status: str | None, town: str | None, category: str | None, year: int | None
+) -> None:
+    """Cases, filtered by status, town, family category or programme year."""
+    cases = session.views.cases(status=status, town=town, family_category=category, year=year)
+    rows = [
+        (
+            c.case_id[:8],
+            c.name,
+            c.student_id_masked,
+            c.town,
+            c.family_category,
+            c.status,
+            yuan(c.approved_fen),
+            yuan(c.disbursed_fen),
+            yuan(c.secondary_aid_fen),
+        )
+        for c in cases
+    ]
+    emit(
+        session,
+        cases,
+        lambda: table(rows, M.CASE_LIST_HEADER) + "\n" + line(M.CASE_COUNT, count=len(cases)),
+    )
+
+
+@click.command("queue")
+@click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@json_option
+@pass_session
+def queue_command(session: Session, department: str | None) -> None:
+    """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
+    q = session.views.queue(department)
+    awaiting = [
+        (h.case_id[:8], h.name, h.town, h.severity, h.kind, f"{h.waiting_days:.1f}", h.detail)
+        for h in q.awaiting_consultation
+    ]
+    owed = [
+        (a.case_id[:8], a.name, a.action_id, a.department, f"{a.waiting_days:.1f}", a.text)
+        for a in q.open_actions
+    ]
+    emit(
+        session,
+        q,
+        lambda: "\n".join(
+            [
+                M.QUEUE_AWAITING,
+                table(awaiting, M.QUEUE_AWAITING_HEADER) if awaiting else M.QUEUE_NONE,
+                M.QUEUE_OWED,
+                table(owed, M.QUEUE_OWED_HEADER) if owed else M.QUEUE_NONE,
+            ]
+        ),
+    )

@@ -1,0 +1,111 @@
+"""``aidflow fund``: open a fund, record money in, show balances."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line, table, yuan
+from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+
+
+@click.group()
+def fund() -> None:
+    """Funds: the government budget line and the donation pool."""
+
+
+@fund.command("open")
+@click.option("--name", required=True)
+@click.option("--kind", type=params.FUND_KIND, required=True)
+@click.option("--purpose", default="", help="What the money may be used for.")
+@json_option
+@pass_session
+@writes
+def fund_open(session: Session, name: str, kind: str, purpose: str) -> None:
+    """Open a fund; prints its id."""
+    from aidflow import commands as cmd
+
+    fund_id = session.flow.open_fund(
+        cmd.OpenFund(name=name, kind=kind, purpose=purpose, actor=session.actor())
+    )
+    emit(session, {"fund_id": fund_id}, line(M.ID, id=fund_id))
+
+
+@fund.command("deposit")
+@click.argument("fund_ref", metavar="FUND")
+@click.option("--amount", type=params.YUAN, required=True, help="Yuan, e.g. 3000 or 3000.50.")
+@click.option("--source", required=True, help="Budget line or donor.")
+@click.option("--receipt", required=True, help="Receipt number; the same receipt again is a retry.")
+@click.option("--date", "value_date", type=params.DATE, help="Date on the receipt.")
+@json_option
+@pass_session
+@writes
+def fund_deposit(
+    session: Session, fund_ref: str, amount: int, source: str, receipt: str, value_date: date | None
+) -> None:
+    """Record a budget appropriation or a donation, with its receipt."""
+    from aidflow import commands as cmd
+
+    result = session.flow.deposit(
+        cmd.Deposit(
+            fund_id=session.fund_id(fund_ref),
+            amount_fen=amount,
+            source=source,
+            receipt=receipt,
+            value_date=value_date,
+            actor=session.actor(),
+        )
+    )
+    template = M.DEPOSIT_RECORDED if result.recorded else M.DEPOSIT_REPEATED
+    emit(session, result, line(template, amount=yuan(amount), receipt=receipt))
+
+
+@fund.command("show")
+@click.argument("fund_ref", metavar="FUND")
+@json_option
+@pass_session
+def fund_show(session: Session, fund_ref: str) -> None:
+    """A fund's balance and movements."""
+    f = session.flow.fund(session.fund_id(fund_ref))
+    emit(
+        session,
+        f,
+        lambda: line(
+            M.FUND_SHOW,
+            f=f,
+            purpose=f.purpose or "-",
+            deposited=yuan(f.deposited_fen),
+            allocated=yuan(f.allocated_fen),
+            released=yuan(f.released_fen),
+            balance=yuan(f.balance_fen),
+        ),
+    )
+
+
+@fund.command("list")
+@json_option
+@pass_session
+def fund_list(session: Session) -> None:
+    """Every fund with its totals."""
+    funds = session.views.ledger().funds
+    emit(
+        session,
+        funds,
+        lambda: table(
+            [
+                (
+                    f.fund_id,
+                    f.name,
+                    f.kind,
+                    yuan(f.deposited_fen),
+                    yuan(f.allocated_fen - f.released_fen),
+                    yuan(f.balance_fen),
+                )
+                for f in funds
+            ],
+            M.FUND_LIST_HEADER,
+        ),
+    )

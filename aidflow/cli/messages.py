@@ -1,0 +1,151 @@
+"""Every user-facing string of the CLI (help texts aside), so a message catalogue can replace them.
+
+Templates are ``str.format`` strings filled by :func:`aidflow.cli.render.line`, which escapes
+every value; the template text itself is trusted.
+"""
+
+from __future__ import annotations
+
+# -- errors and refusals --------------------------------------------------------------------
+ERROR = "error: {message}"
+USAGE_HINT = "{message} (see '{command} --help')"
+INTERNAL = "internal error: {kind}: {message}"
+NEEDS_ACTOR = (
+    "this command writes to the record, so it needs to know who is acting: "
+    "give --actor NAME or set AIDFLOW_ACTOR"
+)
+NOT_AN_ID = "{text!r} is not a {kind} id (give the id, or at least its first 6 characters)"
+NO_ID_STARTS = "no {kind} id starts with {text}"
+AMBIGUOUS_ID = "more than one {kind} id starts with {text} ({candidates}); give more characters"
+NO_VERSION = "case {case_id} has no version {version}"
+AS_OF_OR_VERSION = "give --as-of or --version, not both"
+VIOLATIONS_FOUND = "{count} rule violation(s) found"
+MEANS_USAGE_ERROR = "The command line itself is wrong: an unknown option, a missing or bad value."
+MEANS_RULE_VIOLATIONS = "`audit check` found rules broken in the record."
+MEANS_DIGEST_MISMATCH = "`audit verify`: the store no longer matches the digest."
+MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
+
+# -- parameter problems ---------------------------------------------------------------------
+NOT_A_DATE = "{value!r} is not a date like 2026-08-29"
+NOT_A_TIME = "{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00"
+OUT_OF_RANGE_TIME = "{value!r} is outside the times aidflow can represent in UTC"
+TOO_MUCH_MONEY = "amount {value} is too large"
+POSITION_TOO_LARGE = "position {position} is too large"
+NOT_AN_ACTION = "{value!r} must be DEPARTMENT=TEXT with DEPARTMENT one of {departments}"
+NOT_FINITE = "{value!r} must be a finite number"
+
+# -- funds ------------------------------------------------------------------------------------
+ID = "{id}"
+DEPOSIT_RECORDED = "recorded: {amount} yuan, receipt {receipt}"
+DEPOSIT_REPEATED = (
+    "already recorded (same receipt): nothing new written: {amount} yuan, receipt {receipt}"
+)
+FUND_SHOW = (
+    "{f.name} ({f.kind})  {f.fund_id}\n"
+    "purpose:    {purpose}\n"
+    "deposited:  {deposited} yuan\n"
+    "allocated:  {allocated} yuan\n"
+    "released:   {released} yuan\n"
+    "balance:    {balance} yuan"
+)
+FUND_LIST_HEADER = ("fund", "name", "kind", "deposited", "allocated", "balance")
+
+# -- cases ------------------------------------------------------------------------------------
+VERIFIED = "verified {case_id}"
+REJECTED = "rejected {case_id}: {reason}"
+APPROVED = "approved {amount} yuan for {case_id}"
+PAID = "paid {amount} yuan, voucher {voucher}"
+PAID_BEFORE = "voucher {voucher} was already paid for this case: nothing new written"
+RETURNED = "voucher {voucher} returned: {reason}"
+SECONDARY_AID = "secondary aid of {amount} yuan for {case_id}"
+HARDSHIP = "hardship recorded; {case_id} awaits re-verification"
+NO_ACTIONS = "consultation recorded (no actions)"
+ACTION_DONE = "{action_id} done"
+FOLLOWED_UP = "follow-up recorded for {case_id}"
+CLOSED = "closed {case_id}"
+DOSSIER_HEAD = (
+    "{d.name}  {d.student_id_masked}  case {d.case_id}\n"
+    "status {d.status} · {d.family_category} · {d.town} · {d.university} · year {d.year}"
+    " · account {account}\n"
+    "approved {approved} · paid {paid} · secondary aid {secondary} yuan"
+)
+DOSSIER_REASON = "reason: {reason}"
+DOSSIER_VERIFIED = "verified by {by}: income {income}, tuition {tuition}, gap {gap}; needs {needs}"
+DOSSIER_ACTION = "action {a.action_id} [{a.department}] {a.text}: {state}"
+ACTION_OPEN = "OPEN"
+ACTION_DONE_ON = "done {day}"
+TIMELINE_HEADER = ("pos", "recorded (UTC)", "event", "actor")
+HISTORY_LINE = "v{version}  {timestamp}  {type:<22} {actor:<20} {brief}"
+CASE_LIST_HEADER = (
+    "case",
+    "name",
+    "national id",
+    "town",
+    "category",
+    "status",
+    "approved",
+    "paid",
+    "secondary",
+)
+CASE_COUNT = "{count} case(s)"
+QUEUE_AWAITING = "Awaiting consultation:"
+QUEUE_OWED = "\nActions owed:"
+QUEUE_NONE = "  none"
+QUEUE_AWAITING_HEADER = ("case", "name", "town", "severity", "kind", "days", "detail")
+QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "decision")
+
+# -- audit ------------------------------------------------------------------------------------
+JOURNAL_LINE = "{x.position:>7}  {when}  {x.actor:<22} {short}  {x.summary}"
+LEDGER_HEAD = "Ledger at position {position}"
+LEDGER_TOTAL = "  {label:<24} {value:>16}{unit}"
+YUAN_UNIT = " yuan"
+BUDGET_RECEIVED = "budget received"
+DONATIONS_RECEIVED = "donations received"
+GOVERNMENT_APPROVED = "government approved"
+GOVERNMENT_PAID = "government paid (net)"
+SECONDARY_AID_TOTAL = "secondary aid"
+PROGRAMME_TOTAL = "programme total"
+STUDENTS_ASSISTED = "students assisted"
+WITH_SECONDARY_AID = "with secondary aid"
+LEDGER_FUND_HEADER = ("fund", "kind", "received", "paid out", "balance")
+BY_NEED = "Approved by need"
+BY_CATEGORY = "Paid by category"
+BY_TOWN = "Paid by town"
+BREAKDOWN = "{label:<19}{items}"
+ENTRIES_HEADER = ("pos", "date", "entry", "yuan", "case", "fund", "voucher/receipt")
+ALL_RULES_HOLD = "all rules hold"
+VIOLATION = "{v.rule}: {v.message} (case {case}, positions {positions})"
+WROTE = "wrote {path}"
+
+# -- projections, screening, demo ------------------------------------------------------------
+VIEW_STATUS_HEADER = ("view", "position", "head", "behind")
+REBUILDING = "rebuilding"
+REBUILT = "rebuilt {names} from {count} events"
+ALL_VIEWS = "all views"
+FOLLOWING = "following {url}; Ctrl-C to stop"
+APPLIED = "applied {count} event(s)"
+SCREENING = "screening"
+SCREEN_READ = "admission rows read: {r.admissions_read}; registry rows read: {r.registry_read}"
+SCREEN_COUNTS = (
+    "matched: {r.matched}; {opened_label}: {opened}; already open: {already}; "
+    "not in registry: {r.not_in_registry}; rejected rows: {rejected}"
+)
+WOULD_OPEN = "would open"
+OPENED = "opened"
+SCREEN_ALREADY_OPEN = "  already open (line {r.line}): case {r.case_id}"
+SCREEN_REJECTED = "  rejected {p.file} line {p.line}: {p.reason}"
+BUILDING_YEAR = "building the programme year"
+BUILDING_VIEWS = "building the views"
+DEMO_SUMMARY = (
+    "Programme year {r.year}: {r.screened} screening matches, {rejected} rejected, "
+    "{paid} paid, {secondary} with secondary aid."
+)
+DEMO_NEXT = (
+    "Next, try:\n"
+    "  aidflow{db} case show {case}      # a dossier with a consultation\n"
+    "  aidflow{db} case list --status rejected\n"
+    "  aidflow{db} queue\n"
+    "  aidflow{db} audit check\n"
+    "  aidflow{db} audit ledger --as-of {r.year}-08-31\n"
+    "  aidflow{db} audit digest"
+)

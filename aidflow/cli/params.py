@@ -1,0 +1,204 @@
+"""Parameter types: a bad value is a one-line usage error (exit 2), never a traceback.
+
+Choices come from the domain's enums, loaded on first use so ``aidflow --help`` stays quick.
+Every integer is bounded: the stores keep 64-bit integers, and Python's are unbounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aidflow.cli import messages as M
+
+if TYPE_CHECKING:
+    from aidflow.projections.models import Digest
+
+INT64_MAX = 2**63 - 1
+
+
+def this_year() -> int:
+    """The default programme year."""
+    return date.today().year
+
+
+class LazyChoice(click.Choice[str]):
+    """A choice whose values are loaded when first needed (parsing, or that command's help)."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._loaded: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._loaded is None:
+            self._loaded = tuple(self._load())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Iterable[str]) -> None:
+        self._loaded = tuple(value)
+
+
+def enum_values(name: str) -> tuple[str, ...]:
+    """The values of the enum ``name`` in :mod:`aidflow.domain.values`, in declaration order."""
+    enum = getattr(import_module("aidflow.domain.values"), name)
+    return tuple(str(member.value) for member in enum)
+
+
+def enum_choice(name: str) -> LazyChoice:
+    return LazyChoice(lambda: enum_values(name))
+
+
+def _view_names() -> Iterable[str]:
+    from aidflow.projections import ReadModels
+
+    return ReadModels.VIEWS
+
+
+def _report_formats() -> Iterable[str]:
+    from aidflow.report import FORMATS
+
+    return FORMATS
+
+
+NEED = enum_choice("NeedCategory")
+FAMILY_CATEGORY = enum_choice("FamilyCategory")
+FUND_KIND = enum_choice("FundKind")
+HARDSHIP_KIND = enum_choice("HardshipKind")
+SEVERITY = enum_choice("Severity")
+DEPARTMENT = enum_choice("Department")
+HARDSHIP_TREND = enum_choice("HardshipTrend")
+CASE_STATUS = enum_choice("CaseStatus")
+VIEW_NAME = LazyChoice(_view_names)
+REPORT_FORMAT = LazyChoice(_report_formats)
+
+COUNT = click.IntRange(1, INT64_MAX)
+"""A count or a version: 1 and up, within 64 bits."""
+YEAR = click.IntRange(MINYEAR, MAXYEAR)
+SEED = click.IntRange(0, INT64_MAX)
+
+
+class SecondsType(click.ParamType[float]):
+    """A finite number of seconds between 0.01 and an hour."""
+
+    name = "SECONDS"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        number = click.FloatRange(0.01, 3600).convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(M.NOT_FINITE.format(value=value), param, ctx)
+        return number
+
+
+class YuanType(click.ParamType[int]):
+    """Yuan as typed by a clerk (``3000`` or ``3000.50``), converted exactly to integer fen."""
+
+    name = "YUAN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from aidflow.domain.errors import InvalidAmount
+        from aidflow.domain.money import parse_yuan
+
+        if isinstance(value, int):
+            return value
+        try:
+            fen = parse_yuan(str(value))
+        except InvalidAmount as exc:
+            self.fail(str(exc), param, ctx)
+        if fen > INT64_MAX:
+            self.fail(M.TOO_MUCH_MONEY.format(value=value), param, ctx)
+        return fen
+
+
+class DateType(click.ParamType[date]):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(M.NOT_A_DATE.format(value=value), param, ctx)
+
+
+class MomentType(click.ParamType[datetime]):
+    """A moment in UTC: ``2026-08-29`` means the end of that day, ``2026-08-29T10:00`` that minute."""
+
+    name = "TIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(M.NOT_A_TIME.format(value=value), param, ctx)
+        try:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:
+            self.fail(M.OUT_OF_RANGE_TIME.format(value=value), param, ctx)
+
+
+class DigestType(click.ParamType["Digest"]):
+    """A published chain head, ``POSITION:SHA256HEX``."""
+
+    name = "DIGEST"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Digest:
+        from aidflow.projections.models import Digest
+
+        if isinstance(value, Digest):
+            return value
+        try:
+            digest = Digest.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if digest.position > INT64_MAX:
+            self.fail(M.POSITION_TOO_LARGE.format(position=digest.position), param, ctx)
+        return digest
+
+
+class ActionType(click.ParamType[tuple[str, str]]):
+    """A consultation decision owed, ``DEPARTMENT=TEXT``."""
+
+    name = "DEPARTMENT=TEXT"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        department, sep, text = str(value).partition("=")
+        departments = DEPARTMENT.choices
+        if not sep or department.strip() not in departments or not text.strip():
+            self.fail(
+                M.NOT_AN_ACTION.format(value=value, departments=", ".join(departments)),
+                param,
+                ctx,
+            )
+        return department.strip(), text.strip()
+
+
+YUAN = YuanType()
+DATE = DateType()
+MOMENT = MomentType()
+DIGEST = DigestType()
+ACTION = ActionType()
+SECONDS = SecondsType()

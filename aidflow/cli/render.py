@@ -1,0 +1,149 @@
+"""Output shared by the CLI and the audit report: escaped text lines, tables, money, JSON.
+
+Every value printed in text mode goes through :func:`clean`, so nothing typed into the
+record (a name, a reason, a voucher) can forge, hide or reorder a line of output.
+Nothing here imports click or the database, so the report can use it too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aidflow.cli import messages as M
+
+if TYPE_CHECKING:
+    from aidflow.projections.models import Ledger
+
+# C0 and C1 controls, DEL, line and paragraph separators, and the bidi marks and overrides.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def clean(value: object) -> str:
+    """``value`` as text that stays on its line and reads left to right."""
+    return _UNSAFE.sub(_escape, "" if value is None else str(value))
+
+
+class _CleanFormatter(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if value is None or isinstance(value, str):  # escape first, so padding counts escapes
+            return format(clean(value), format_spec)
+        return clean(format(value, format_spec))
+
+
+_FORMATTER = _CleanFormatter()
+
+
+def line(template: str, /, *args: Any, **values: Any) -> str:
+    """``template.format(...)`` with every value escaped by :func:`clean`; the template is trusted."""
+    return _FORMATTER.format(template, *args, **values)
+
+
+def yuan(fen: int) -> str:
+    from aidflow.domain.money import format_yuan
+
+    return format_yuan(fen)
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A plain text table that lines up in a terminal; every cell escaped."""
+    cells = [[clean(h) for h in header]] + [[clean(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def to_json(data: Any) -> str:
+    """JSON for machines: money stays integer fen, ids and times are strings."""
+    return json.dumps(_plain(data), ensure_ascii=False, indent=2)
+
+
+# -- the ledger: one layout for the CLI and the audit report ------------------------------
+
+
+def ledger_totals(ledger: Ledger) -> list[tuple[str, str, str]]:
+    """(label, value, unit) for each of the ledger's totals."""
+    money = [
+        (M.BUDGET_RECEIVED, ledger.budget_received_fen),
+        (M.DONATIONS_RECEIVED, ledger.donations_received_fen),
+        (M.GOVERNMENT_APPROVED, ledger.government_approved_fen),
+        (M.GOVERNMENT_PAID, ledger.government_disbursed_fen),
+        (M.SECONDARY_AID_TOTAL, ledger.secondary_aid_fen),
+        (M.PROGRAMME_TOTAL, ledger.total_disbursed_fen),
+    ]
+    counts = [
+        (M.STUDENTS_ASSISTED, ledger.students_assisted),
+        (M.WITH_SECONDARY_AID, ledger.students_with_secondary_aid),
+    ]
+    return [(label, yuan(fen), M.YUAN_UNIT) for label, fen in money] + [
+        (label, str(n), "") for label, n in counts
+    ]
+
+
+def ledger_funds(ledger: Ledger) -> list[tuple[str, str, str, str, str]]:
+    """One row per fund under :data:`messages.LEDGER_FUND_HEADER`."""
+    return [
+        (
+            f.name,
+            f.kind,
+            yuan(f.deposited_fen),
+            yuan(f.disbursed_fen + f.secondary_aid_fen),
+            yuan(f.balance_fen),
+        )
+        for f in ledger.funds
+    ]
+
+
+def ledger_breakdowns(ledger: Ledger) -> list[tuple[str, str]]:
+    """(label, "key amount, ...") for the totals by need, family category and town."""
+    parts = [
+        (M.BY_NEED, ledger.by_need_fen),
+        (M.BY_CATEGORY, ledger.by_family_category_fen),
+        (M.BY_TOWN, ledger.by_town_fen),
+    ]
+    return [(label, ", ".join(f"{k} {yuan(v)}" for k, v in sums.items())) for label, sums in parts]
+
+
+def ledger_text(ledger: Ledger) -> str:
+    """The ledger's totals, its funds and its breakdowns, as the CLI and the report print them."""
+    lines = [line(M.LEDGER_HEAD, position=ledger.position)]
+    lines += [
+        line(M.LEDGER_TOTAL, label=label, value=value, unit=unit)
+        for label, value, unit in ledger_totals(ledger)
+    ]
+    lines += ["", table(ledger_funds(ledger), M.LEDGER_FUND_HEADER), ""]
+    lines += [
+        line(M.BREAKDOWN, label=f"{label}:", items=items)
+        for label, items in ledger_breakdowns(ledger)
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""One run of the CLI: the store and read models it opens, ``--json``, and the one mapping
+from an error to an ``error:`` line (or a JSON object) and an exit status.
+
+Exit status: 0 done; 1 refused by a rule, not found, a failed check, or an internal error;
+2 bad usage or bad input. Heavy imports happen on first use so that ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from uuid import UUID
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import render
+
+if TYPE_CHECKING:
+    from aidflow.application import AidFlow
+    from aidflow.projections import ReadModels
+
+F = TypeVar("F", bound=Callable[..., Any])
+JSON_ASKED = "aidflow.json_asked"
+DEBUG_ENV = "AIDFLOW_DEBUG"
+
+# Codes the CLI reports beside the library's error family (stable, like theirs).
+USAGE_ERROR = "usage_error"
+RULE_VIOLATIONS = "rule_violations"
+DIGEST_MISMATCH = "digest_mismatch"
+INTERNAL_ERROR = "internal_error"
+CLI_ERRORS: dict[str, tuple[int, str]] = {
+    USAGE_ERROR: (2, M.MEANS_USAGE_ERROR),
+    RULE_VIOLATIONS: (1, M.MEANS_RULE_VIOLATIONS),
+    DIGEST_MISMATCH: (1, M.MEANS_DIGEST_MISMATCH),
+    INTERNAL_ERROR: (1, M.MEANS_INTERNAL_ERROR),
+}
+
+
+class Session:
+    """The store named by ``--db``, opened on first use and closed when the command ends."""
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.actor_name: str | None = None
+        self.json = False
+        self._flow: AidFlow | None = None
+        self._views: ReadModels | None = None
+        self._opened: list[ReadModels] = []
+
+    @property
+    def url(self) -> str:
+        from aidflow.config import resolve_url
+
+        return resolve_url(self.db)
+
+    @property
+    def flow(self) -> AidFlow:
+        if self._flow is None:
+            from aidflow.application import AidFlow
+
+            self._flow = AidFlow.open(self.url)
+        return self._flow
+
+    @property
+    def views(self) -> ReadModels:
+        """The read models, caught up now and after every command of this session."""
+        if self._views is None:
+            from aidflow.projections import ReadModels
+
+            self._views = ReadModels.attach(self.flow, self.url)
+        return self._views
+
+    def open_views(self) -> ReadModels:
+        """The read models without catching up (status, rebuild and follow manage that)."""
+        from aidflow.projections import ReadModels
+
+        views = ReadModels.open(self.url)
+        self._opened.append(views)
+        return views
+
+    def views_at(
+        self,
+        *,
+        at: datetime | None = None,
+        position: int | None = None,
+        names: Sequence[str] | None = None,
+    ) -> ReadModels:
+        """The views now, or as they stood at a past moment or position."""
+        if at is None and position is None:
+            return self.views
+        from aidflow.projections import ReadModels
+
+        views = ReadModels.as_of(self.flow, at=at, position=position, names=names)
+        self._opened.append(views)
+        return views
+
+    def actor(self) -> str:
+        if not self.actor_name or not self.actor_name.strip():
+            raise click.UsageError(M.NEEDS_ACTOR)
+        return self.actor_name.strip()
+
+    def close(self) -> None:
+        for views in [*self._opened, *([self._views] if self._views else [])]:
+            views.close()
+        if self._flow is not None:
+            self._flow.close()
+        self._opened, self._views, self._flow = [], None, None
+
+    def case_id(self, text: str) -> UUID:
+        return self.views.resolve_case(text)
+
+    def fund_id(self, text: str) -> UUID:
+        """A fund's id from the id or a unique prefix of at least 6 characters."""
+        from aidflow.domain.errors import FundNotFound, InvalidInput
+
+        wanted = text.strip().lower()
+        try:
+            return UUID(wanted)
+        except ValueError:
+            pass
+        if len(wanted) < 6:
+            raise FundNotFound(M.NOT_AN_ID.format(text=text, kind="fund"))
+        found = [f for f in self.flow.fund_ids() if str(f).startswith(wanted)]
+        if not found:
+            raise FundNotFound(M.NO_ID_STARTS.format(kind="fund", text=text))
+        if len(found) > 1:
+            candidates = ", ".join(str(f) for f in found[:3]) + (", ..." if len(found) > 3 else "")
+            raise InvalidInput(M.AMBIGUOUS_ID.format(kind="fund", text=text, candidates=candidates))
+        return found[0]
+
+    def case_or_fund_id(self, text: str) -> UUID:
+        """A case's id or prefix, else a fund's."""
+        from aidflow.domain.errors import NotFound
+
+        try:
+            return self.case_id(text)
+        except NotFound:
+            return self.fund_id(text)
+
+    def position_of_version(self, case_id: UUID, version: int) -> int:
+        from aidflow.domain.errors import CaseNotFound
+
+        position = self.views.position_of_version(case_id, version)
+        if position is None:
+            raise CaseNotFound(M.NO_VERSION.format(case_id=case_id, version=version))
+        return position
+
+    def fail(self, code: str, message: str) -> NoReturn:
+        """End a command that ran but found a problem (a failed check): exit status 1."""
+        raise click.exceptions.Exit(report(Failure(1, code, message), as_json=self.json))
+
+
+pass_session = click.make_pass_decorator(Session, ensure=True)
+
+
+def writes(func: F) -> F:
+    """A command that records events: refuse first when no actor is named; keep the views inline.
+
+    Attaching the read models before the command means its events reach the views
+    as soon as it succeeds (inline catch-up), whoever queries next.
+    """
+
+    @functools.wraps(func)
+    def checked(session: Session, *args: Any, **kwargs: Any) -> Any:
+        session.actor()
+        session.views  # noqa: B018 - attach: catch up now and after the command
+        return func(session, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    """``--json``, before or after the command; eager, so that errors in parsing see it too."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.ensure_object(Session).json = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=remember,
+        help="Machine-readable output; money in integer fen (fields ending _fen).",
+    )(func)
+
+
+def emit(session: Session, data: Any, text: str | Callable[[], str]) -> None:
+    """Print ``data`` as JSON with ``--json``, else the human text."""
+    click.echo(render.to_json(data) if session.json else text() if callable(text) else text)
+
+
+@contextmanager
+def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; silent when output is piped."""
+    if not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+# -- errors: one family, one line, one exit status ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    code: str
+    message: str
+    ids: dict[str, str] = field(default_factory=dict)
+    help_for: str = ""
+    """The command whose ``--help`` a usage error points to (text only)."""
+
+
+def failure(exc: Exception) -> Failure:
+    """What the user is told about ``exc``, and the exit status."""
+    from pydantic import ValidationError
+
+    from aidflow.domain.errors import AidflowError, InvalidInput
+
+    if isinstance(exc, click.UsageError):
+        hint = "" if exc.ctx is None else exc.ctx.command_path
+        return Failure(exc.exit_code, USAGE_ERROR, exc.format_message(), help_for=hint)
+    if isinstance(exc, click.ClickException):
+        return Failure(exc.exit_code, USAGE_ERROR, exc.format_message())
+    if isinstance(exc, AidflowError):
+        return Failure(2 if isinstance(exc, InvalidInput) else 1, exc.code, str(exc), exc.ids)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        return Failure(2, InvalidInput.code, problems)
+    return Failure(1, INTERNAL_ERROR, M.INTERNAL.format(kind=type(exc).__name__, message=exc))
+
+
+def report(problem: Exception | Failure, *, as_json: bool) -> int:
+    """Tell the user on stderr; return the exit status. The traceback only with AIDFLOW_DEBUG=1."""
+    found = problem if isinstance(problem, Failure) else failure(problem)
+    if as_json:
+        error = {"code": found.code, "message": found.message, "ids": found.ids}
+        click.echo(render.to_json({"error": error}), err=True)
+    else:
+        message = found.message
+        if found.help_for:
+            message = M.USAGE_HINT.format(message=message, command=found.help_for)
+        click.echo(render.line(M.ERROR, message=message), err=True)
+    debug = os.environ.get(DEBUG_ENV) == "1" and found.code == INTERNAL_ERROR
+    if debug and isinstance(problem, Exception):
+        import traceback  # only here: it costs --help several milliseconds
+
+        click.echo("".join(traceback.format_exception(problem)), err=True)
+    return found.status
+
+
+def _asks_for_json(args: Sequence[str]) -> bool:
+    options = args[: list(args).index("--")] if "--" in args else args
+    return "--json" in options
+
+
+class AidflowGroup(click.Group):
+    """The root group: every failure, from parsing to an unexpected bug, ends in :func:`report`."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        as_json = _asks_for_json(args)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            raise click.exceptions.Exit(report(exc, as_json=as_json)) from None
+        ctx.meta[JSON_ASKED] = as_json
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                session = ctx.find_object(Session)
+                if session is not None:
+                    session.close()
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            session = ctx.find_object(Session)
+            as_json = bool(ctx.meta.get(JSON_ASKED)) or (session is not None and session.json)
+            raise click.exceptions.Exit(report(exc, as_json=as_json)) from None

@@ -1,0 +1,72 @@
+"""``aidflow projections``: how current the read models are, rebuilding and following them."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line, table
+from aidflow.cli.session import Session, emit, json_option, pass_session, progress
+
+
+@click.group()
+def projections() -> None:
+    """The read models: how current they are, rebuilding them, following the store."""
+
+
+@projections.command("status")
+@json_option
+@pass_session
+def projections_status(session: Session) -> None:
+    """Each view's tracked position against the store's head."""
+    rows = session.open_views().status(session.flow)
+    emit(
+        session,
+        rows,
+        lambda: table(
+            [(r.name, r.position or 0, r.head or 0, r.behind) for r in rows],
+            M.VIEW_STATUS_HEADER,
+        ),
+    )
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1, type=params.VIEW_NAME)
+@json_option
+@pass_session
+def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
+    """Drop views (all when none named) and rebuild them from the events."""
+    views = session.open_views()
+    head = session.flow.recorder.max_notification_id() or 0
+    with progress(head, M.REBUILDING) as tick:
+        read = views.rebuild(session.flow, names, progress=tick)
+    rebuilt = list(names) or list(views.VIEWS)
+    emit(
+        session,
+        {"rebuilt": rebuilt, "events": read},
+        line(M.REBUILT, names=", ".join(names) or M.ALL_VIEWS, count=read),
+    )
+
+
+@projections.command("follow")
+@click.option(
+    "--poll",
+    type=params.SECONDS,
+    default=0.5,
+    show_default=True,
+    help="Seconds between polls (SQLite) or wake-ups.",
+)
+@pass_session
+def projections_follow(session: Session, poll: float) -> None:
+    """Keep the views current until interrupted (a long-running follower process)."""
+    views = session.open_views()
+    click.echo(line(M.FOLLOWING, url=session.url), err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a follower stops
+        views.follow(
+            session.flow,
+            poll_seconds=poll,
+            on_batch=lambda n: click.echo(line(M.APPLIED, count=n), err=True),
+        )
