@@ -292,13 +292,14 @@ def run_demo(
         tick(1)
     amounts = [fen for fen, count in TIERS for _ in range(count)]
     rng.shuffle(amounts)
-    for case, fen in zip(granted, amounts, strict=True):
+    for n, (case, fen) in enumerate(zip(granted, amounts, strict=True), start=1):
         flow.approve(
             cmd.Approve(
                 case_id=case,
                 amount_fen=fen,
                 need=rng.choice(NEEDS[:3]),
                 fund_id=gov,
+                ref=f"MZ-{year}-{n:04d}",  # the approval form's number (审批编号)
                 actor=rng.choice(["bureau-approver-1", "bureau-approver-2"]),
             )
         )
@@ -342,12 +343,13 @@ def run_demo(
     clock.jump(datetime(year, 9, 5, 9, tzinfo=UTC))
     heavy = sorted(granted, key=lambda c: -gaps[c])[:HELPED_TWICE]
     secondary = [fen for fen, count in SECONDARY for _ in range(count)]
-    for case, fen in zip(heavy, secondary, strict=True):
+    for n, (case, fen) in enumerate(zip(heavy, secondary, strict=True), start=1):
         flow.allocate_secondary_aid(
             cmd.AllocateSecondaryAid(
                 case_id=case,
                 fund_id=don,
                 amount_fen=fen,
+                ref=f"GSL-{year}-{n:03d}",
                 reason="heavy ongoing living costs",
                 actor="federation",
             )

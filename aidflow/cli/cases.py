@@ -143,28 +143,33 @@ def case_reject(session: Session, case_ref: str, reason: str) -> None:
 @click.option("--amount", type=params.YUAN, required=True)
 @click.option("--need", type=params.NEED, required=True)
 @click.option("--fund", "fund_ref", required=True, help="The government fund that pays it.")
+@click.option(
+    "--ref",
+    required=True,
+    help="The approval form's number (审批编号), unique in the store. The same approval "
+    "again under it is a retry: nothing new is written.",
+)
 @json_option
 @pass_session
 @writes
-def case_approve(session: Session, case_ref: str, amount: int, need: str, fund_ref: str) -> None:
+def case_approve(
+    session: Session, case_ref: str, amount: int, need: str, fund_ref: str, ref: str
+) -> None:
     """Approve temporary assistance (临时救助) and reserve it in the fund."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.approve(
+    result = session.flow.approve(
         cmd.Approve(
-            case_id=case_id,
+            case_id=session.case_id(case_ref),
             amount_fen=amount,
             need=need,
             fund_id=session.fund_id(fund_ref),
+            ref=ref,
             actor=session.actor(),
         )
     )
-    emit(
-        session,
-        {"case_id": case_id, "approved_fen": amount},
-        line(M.APPROVED, amount=yuan(amount), case_id=case_id),
-    )
+    template = M.APPROVED if result.recorded else M.DECIDED_BEFORE
+    emit(session, result, line(template, amount=yuan(amount), case_id=result.case_id, ref=ref))
 
 
 @case_group.command("disburse")
@@ -233,31 +238,34 @@ def case_return(
 @click.argument("case_ref", metavar="CASE")
 @click.option("--fund", "fund_ref", required=True, help="The donation fund.")
 @click.option("--amount", type=params.YUAN, required=True)
+@click.option(
+    "--ref",
+    required=True,
+    help="The decision's number, unique in the store (shared with approvals). The same "
+    "decision again under it is a retry: nothing new is written.",
+)
 @click.option("--reason", default="")
 @json_option
 @pass_session
 @writes
 def case_secondary_aid(
-    session: Session, case_ref: str, fund_ref: str, amount: int, reason: str
+    session: Session, case_ref: str, fund_ref: str, amount: int, ref: str, reason: str
 ) -> None:
     """Allocate social-fund money (二次帮扶) to a student already paid a grant."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.allocate_secondary_aid(
+    result = session.flow.allocate_secondary_aid(
         cmd.AllocateSecondaryAid(
-            case_id=case_id,
+            case_id=session.case_id(case_ref),
             fund_id=session.fund_id(fund_ref),
             amount_fen=amount,
+            ref=ref,
             reason=reason,
             actor=session.actor(),
         )
     )
-    emit(
-        session,
-        {"case_id": case_id, "secondary_aid_fen": amount},
-        line(M.SECONDARY_AID, amount=yuan(amount), case_id=case_id),
-    )
+    template = M.SECONDARY_AID if result.recorded else M.DECIDED_BEFORE
+    emit(session, result, line(template, amount=yuan(amount), case_id=result.case_id, ref=ref))
 
 
 @case_group.command("report-hardship")

@@ -20,6 +20,8 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
     cli(
         "case",
         "approve",
+        "--ref",
+        "AP-001",
         case[:8],
         "--amount",
         "5000",
@@ -47,6 +49,8 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
     cli(
         "case",
         "secondary-aid",
+        "--ref",
+        "SA-007",
         case,
         "--fund",
         don,
@@ -150,6 +154,8 @@ def test_return_then_repay(cli: Cli, world: dict[str, str]) -> None:
     cli(
         "case",
         "approve",
+        "--ref",
+        "AP-002",
         case,
         "--amount",
         "3000",
@@ -184,6 +190,8 @@ def test_reject(cli: Cli, world: dict[str, str]) -> None:
     cli.refused(
         "case",
         "approve",
+        "--ref",
+        "AP-003",
         world["case"],
         "--amount",
         "1",
@@ -290,6 +298,8 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
             (
                 "case",
                 "approve",
+                "--ref",
+                "AP-004",
                 "{case}",
                 "--amount",
                 "5001",
@@ -305,6 +315,8 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
             (
                 "case",
                 "approve",
+                "--ref",
+                "AP-005",
                 "{case}",
                 "--amount",
                 "100",
@@ -328,7 +340,17 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
             1,
         ),
         (
-            ("case", "secondary-aid", "{case}", "--fund", "{don}", "--amount", "100"),
+            (
+                "case",
+                "secondary-aid",
+                "--ref",
+                "SA-008",
+                "{case}",
+                "--fund",
+                "{don}",
+                "--amount",
+                "100",
+            ),
             "not been paid temporary assistance",
             1,
         ),
@@ -399,6 +421,8 @@ def test_audit_commands(cli: Cli, world: dict[str, str], tmp_path: Path) -> None
     cli(
         "case",
         "approve",
+        "--ref",
+        "AP-006",
         case,
         "--amount",
         "5000",
