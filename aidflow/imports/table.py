@@ -12,6 +12,7 @@ the end of a line is a malformed file, not a field that continues.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -111,7 +112,7 @@ def read_table(
     if raw.startswith(_OLE2):
         raise InvalidInput(f"{name}: an old .xls workbook; save it as .xlsx or as CSV")
     if raw.startswith(_ZIP):
-        rows, physical, described = _sheet_rows(path, sheet)
+        rows, physical, described = _sheet_rows(raw, name, sheet)
     else:
         if sheet is not None:
             raise InvalidInput(f"{name}: a sheet was named, but this is a CSV file")
@@ -242,13 +243,15 @@ def _split(line: str, number: int, name: str) -> list[str]:
 # -- xlsx -----------------------------------------------------------------------------
 
 
-def _sheet_rows(path: Path, sheet: str | None) -> tuple[list[_Row], int, str]:
-    """Every row of one sheet as text, marking number cells; refuses an unreadable workbook."""
+def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], int, str]:
+    """Every row of one sheet as text, marking number cells; refuses an unreadable workbook.
+
+    Read from the bytes, so a workbook is read whatever its file is called.
+    """
     from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
 
-    name = path.name
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # the zip's, the XML parser's and openpyxl's own errors
         raise InvalidInput(f"{name}: not a readable .xlsx workbook ({exc})") from None
     try:
