@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -111,8 +112,7 @@ class ScreeningReport(BaseModel):
     rejected: list[RowProblem]
 
 
-@dataclass(frozen=True)
-class _Household:
+class _Household(NamedTuple):
     line: int
     category: FamilyCategory
     town: str

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +30,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: Unicode categories no field may hold: controls, invisible format characters,
 #: lone surrogates, line and paragraph separators.
 _FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_TEXT: frozenset[int] = frozenset()  # a CSV line has no number cells
 _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
 #: Spellings of GBK: decode it as GB18030, its superset.
@@ -57,8 +58,7 @@ class Column:
     """An ID or account: a number cell or scientific notation rejects the row."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A data line that passed the file-level checks: column name -> trimmed text."""
 
     line: int
@@ -82,13 +82,12 @@ class Table:
         return len(self.records) + len(self.rejected)
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     """One physical line or sheet row, split into fields; ``numeric`` marks number cells."""
 
     line: int
     fields: list[str]
-    numeric: frozenset[int] = frozenset()
+    numeric: frozenset[int]
 
 
 def read_table(
@@ -177,15 +176,13 @@ def _csv_rows(text: str, name: str) -> tuple[list[_Row], int]:
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()  # the file ends with a line break
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        nul = line.find("\x00")
-        if nul >= 0:
-            raise InvalidInput(
-                f"{name} line {number}, column {nul + 1}: a NUL byte; this is not a text "
-                "list (a binary file, or UTF-16 without a byte-order mark)"
-            )
-        rows.append(_Row(number, _split(line, number, name)))
+    if "\x00" in text:
+        number, line = next((n, t) for n, t in enumerate(lines, start=1) if "\x00" in t)
+        raise InvalidInput(
+            f"{name} line {number}, column {line.index(chr(0)) + 1}: a NUL byte; this is not a "
+            "text list (a binary file, or UTF-16 without a byte-order mark)"
+        )
+    rows = [_Row(n, _split(line, n, name), _TEXT) for n, line in enumerate(lines, start=1)]
     return rows, _count_lines(text)
 
 
@@ -309,13 +306,26 @@ def _cells(number: int, cells: tuple[Any, ...]) -> _Row:
 
 
 def _blank(row: _Row) -> bool:
-    return all(not text.strip(" \u3000") for text in row.fields)
+    return not any(text.strip(" \u3000") for text in row.fields)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the header says: where each column is, and which hold identifiers."""
+
+    header: _Row
+    width: int
+    places: dict[str, int]
+    identifiers: tuple[int, ...]
+
+    def label(self, index: int) -> str:
+        text = self.header.fields[index].strip() if index < self.width else ""
+        return text or f"column {index + 1}"
 
 
 def _table(rows: list[_Row], columns: Sequence[Column], name: str, described: str) -> Table:
     """Find the header (the first non-blank row), then check every data row against it."""
     content = iter(rows)
-    blank = 0
     for header in content:
         if not _blank(header):
             break
@@ -325,17 +335,18 @@ def _table(rows: list[_Row], columns: Sequence[Column], name: str, described: st
     while width > 1 and not header.fields[width - 1].strip():
         width -= 1  # empty headers at the end name no column
     places = _places(header, columns, name)
+    identifiers = tuple(places[c.name] for c in columns if c.identifier and c.name in places)
+    layout = _Layout(header, width, places, identifiers)
     records: list[Record] = []
     rejected: list[RowProblem] = []
+    blank = 0
     for row in content:
         if _blank(row):
             blank += 1
             continue
-        reason = _problem(row, header, width, places, columns)
+        reason = _problem(row, layout)
         if reason is None:
-            values = {
-                c.name: row.fields[places[c.name]].strip() for c in columns if c.name in places
-            }
+            values = {column: row.fields[place].strip() for column, place in places.items()}
             records.append(Record(row.line, values))
         else:
             rejected.append(RowProblem(file=name, line=row.line, reason=reason))
@@ -365,25 +376,17 @@ def _places(header: _Row, columns: Sequence[Column], name: str) -> dict[str, int
     return places
 
 
-def _problem(
-    row: _Row, header: _Row, width: int, places: dict[str, int], columns: Sequence[Column]
-) -> str | None:
+def _problem(row: _Row, layout: _Layout) -> str | None:
     """Why a data row cannot be read, or None."""
-    if len(row.fields) < width or any(t.strip(" \u3000") for t in row.fields[width:]):
-        return f"wrong number of fields: {len(row.fields)}, the header has {width}"
-    for index, text in enumerate(row.fields):
-        if text.isprintable():
-            continue  # the common case, checked in C; the rest one character at a time
-        bad = next((ch for ch in text if unicodedata.category(ch) in _FORBIDDEN), None)
-        if bad is not None:
-            label = header.fields[index].strip() if index < width else f"column {index + 1}"
-            return f"{label or f'column {index + 1}'} holds the control character U+{ord(bad):04X}"
-    for column in columns:
-        place = places.get(column.name)
-        if (
-            column.identifier
-            and place is not None
-            and (place in row.numeric or looks_like_excel_number(row.fields[place]))
-        ):
-            return excel_number_problem(header.fields[place].strip())
+    fields, width = row.fields, layout.width
+    if len(fields) < width or any(t.strip(" \u3000") for t in fields[width:]):
+        return f"wrong number of fields: {len(fields)}, the header has {width}"
+    if not all(map(str.isprintable, fields)):  # the common case checked in C, the rest slowly
+        for index, text in enumerate(fields):
+            bad = next((ch for ch in text if unicodedata.category(ch) in _FORBIDDEN), None)
+            if bad is not None:
+                return f"{layout.label(index)} holds the control character U+{ord(bad):04X}"
+    for place in layout.identifiers:
+        if place in row.numeric or looks_like_excel_number(fields[place]):
+            return excel_number_problem(layout.label(place))
     return None

@@ -7,6 +7,7 @@ full-width digits is still the same person.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -35,8 +36,12 @@ _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
 _EXCEL_NUMBER_HINT = "format the column as text in Excel and type the numbers in again"
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_label(text: str) -> str:
-    """A header or a category as compared: NFKC, trimmed, case-folded; （） equals ()."""
+    """A header or a category as compared: NFKC, trimmed, case-folded; （） equals ().
+
+    Cached: a list repeats its few categories on every row.
+    """
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
@@ -47,11 +52,15 @@ def canonical_identifier(text: str) -> str:
     callers check ``isascii()`` before trusting it.
     """
     # TODO: use aidflow.domain.canonical once it lands.
-    return unicodedata.normalize("NFKC", text).replace(" ", "").upper()
+    if not text.isascii():  # NFKC leaves ASCII as it is: skip it for the common case
+        text = unicodedata.normalize("NFKC", text)
+    return text.replace(" ", "").upper()
 
 
 def looks_like_excel_number(text: str) -> bool:
     """``5.20302E+17``: an ID or account Excel stored as a number and has already cut short."""
+    if text.isascii() and "e" not in text and "E" not in text:
+        return False  # the common case, without normalising
     return bool(_SCIENTIFIC.match(unicodedata.normalize("NFKC", text).strip()))
 
 
