@@ -113,7 +113,6 @@ class ScreeningReport(BaseModel):
 
 
 class _Household(NamedTuple):
-    line: int
     category: FamilyCategory
     town: str
 
@@ -122,8 +121,11 @@ class _Household(NamedTuple):
 class _Registry:
     table: Table
     eligible: dict[str, _Household]
-    read: int
     rejected: list[RowProblem]
+
+    @property
+    def read(self) -> int:
+        return self.table.data_lines - len(self.rejected)
 
 
 def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _Registry:
@@ -140,8 +142,8 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
             continue
         first_line[national_id] = record.line
         if category in ELIGIBLE:
-            eligible[national_id] = _Household(record.line, category, record.values["town"])
-    return _Registry(table, eligible, table.data_lines - len(rejected), rejected)
+            eligible[national_id] = _Household(category, record.values["town"])
+    return _Registry(table, eligible, rejected)
 
 
 def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCategory]:

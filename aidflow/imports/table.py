@@ -15,7 +15,7 @@ import codecs
 import io
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -33,8 +33,8 @@ _FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _TEXT: frozenset[int] = frozenset()  # a CSV line has no number cells
 _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
-#: Spellings of GBK: decode it as GB18030, its superset.
-_GBK = {"gbk", "gb2312", "cp936", "gb18030", "hz", "936", "ms936"}
+#: Python's names for GBK and its subset (cp936 and ms936 are "gbk"): read as GB18030, the superset.
+_GBK = {"gbk", "gb2312", "gb18030"}
 
 
 class RowProblem(BaseModel):
@@ -111,6 +111,8 @@ def read_table(
     if raw.startswith(_OLE2):
         raise InvalidInput(f"{name}: an old .xls workbook; save it as .xlsx or as CSV")
     if raw.startswith(_ZIP):
+        if encoding is not None:
+            raise InvalidInput(f"{name}: an encoding was named, but this is an .xlsx workbook")
         rows, physical, described = _sheet_rows(raw, name, sheet)
     else:
         if sheet is not None:
@@ -158,7 +160,7 @@ def _codec(encoding: str, name: str) -> str:
         raise InvalidInput(f"{name}: unknown encoding {encoding!r}") from None
     if codec.replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
         return "utf-8-sig"
-    return "gb18030" if codec in _GBK or encoding.lower() in _GBK else codec
+    return "gb18030" if codec in _GBK else codec
 
 
 def _label(codec: str) -> str:
@@ -266,24 +268,19 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
             raise InvalidInput(f"{name}: sheet {chosen.title!r} is a chart, not a table")
         chosen.reset_dimensions()  # some writers record wrong dimensions
         try:
-            rows = [_cells(number, cells) for number, cells in _numbered(chosen)]
+            numbered = enumerate(chosen.iter_rows(min_row=1, values_only=True), start=1)
+            rows = [_cells(number, cells) for number, cells in numbered]
             physical = sum(1 for _ in chosen.iter_rows(min_row=1, values_only=True))
             width = max((len(row.fields) for row in rows), default=0)
             rows = [  # a sheet is a grid: cells missing at the end of a row are empty
                 _Row(row.line, row.fields + [""] * (width - len(row.fields)), row.numeric)
                 for row in rows
             ]
-        except InvalidInput:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # a broken sheet's XML
             raise InvalidInput(f"{name}: sheet {chosen.title!r} cannot be read ({exc})") from None
         return rows, physical, f"xlsx, sheet {chosen.title}"
     finally:
         book.close()
-
-
-def _numbered(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    return enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
 
 
 def _cells(number: int, cells: tuple[Any, ...]) -> _Row:
