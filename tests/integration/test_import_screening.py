@@ -227,3 +227,16 @@ def test_dry_run_accounts_for_every_row_of_any_mix(
     assert accounted(matched) == matched.admissions_rows == data_rows
     valid = {r.split(",")[0].strip('"') for r in rows if "\t" not in r}
     assert len(matched.opened) == len(valid & {national_id(1), national_id(2)})
+
+
+def test_a_full_width_id_matches_its_ascii_registry_entry(flow: AidFlow, tmp_path: Path) -> None:
+    admissions = write(
+        tmp_path / "a.csv", "身份证号,姓名,录取学校", [f"{FULL_WIDTH_ID},徐兰,贵州大学"]
+    )
+    report = run(flow, admissions, SAMPLES / "registry.csv")
+    (opened,) = report.opened
+    assert flow.case(UUID(opened.case_id or "")).student_id_masked == "5203**********011X"
+    ascii_row = write(tmp_path / "b.csv", "national_id,name,university", [f"{ASCII_ID},Xu Lan,U"])
+    assert [r.case_id for r in run(flow, ascii_row, SAMPLES / "registry.csv").already_open] == [
+        opened.case_id
+    ]

@@ -285,6 +285,7 @@ def test_xlsx_sheet_choice(tmp_path: Path) -> None:
     path = workbook(tmp_path, [["national_id", "name", "university"], [ID, "W", "U"]], "名单")
     assert len(read(path, sheet="名单").records) == 1
     assert "no sheet 'other'; the sheets are 名单" in refusal(path, sheet="other")
+    assert "an encoding was named" in refusal(path, encoding="gbk")
     csv = write(tmp_path, f"{HEADER}\n")
     assert "this is a CSV file" in refusal(csv, sheet="名单")
 
