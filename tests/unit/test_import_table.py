@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 
 from aidflow.domain.errors import InvalidInput
 from aidflow.imports import table as table_module
