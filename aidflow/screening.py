@@ -3,44 +3,67 @@
 Right after the college entrance exam the bureau receives the education
 department's admission list and matches it, by national ID, against its
 registry of dibao, tekun and expenditure-type households. Every match opens an
-``Applied`` case (source: screening). Both files are CSV with a header row; the
-formats are in ``docs/screening.md``.
+``Applied`` case (source: screening). The files are CSV (UTF-8, UTF-16 or GBK) or
+.xlsx with Chinese or English headers; the formats are in ``docs/screening.md``.
+
+Every admission row ends as exactly one of: opened (or would open), already
+open, duplicate in the file, not in the registry, rejected. A dry run classifies
+the rows exactly as a real run would, without writing.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from eventsourcing.application import AggregateNotFoundError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
-from aidflow.domain.errors import InvalidInput, InvalidNationalId
-from aidflow.domain.values import FamilyCategory, validate_national_id
+from aidflow.domain.errors import InvalidInput
+from aidflow.domain.keys import Enrolment
+from aidflow.domain.values import FamilyCategory
+from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
+from aidflow.imports.values import (
+    parse_account,
+    parse_family_category,
+    parse_national_id,
+)
 
-ADMISSION_COLUMNS = ("national_id", "name", "university")
-REGISTRY_COLUMNS = ("national_id", "category", "town")
+__all__ = [
+    "ADMISSION_COLUMNS",
+    "ELIGIBLE",
+    "REGISTRY_COLUMNS",
+    "DuplicateRow",
+    "RowProblem",
+    "ScreenedRow",
+    "ScreeningReport",
+    "parse_family_category",
+    "screen",
+]
 
-#: Registry categories that make a household eligible, with the bureau's Chinese labels.
-ELIGIBLE = {
-    "dibao": FamilyCategory.DIBAO,
-    "低保": FamilyCategory.DIBAO,
-    "tekun": FamilyCategory.TEKUN,
-    "特困": FamilyCategory.TEKUN,
-    "expenditure": FamilyCategory.EXPENDITURE,
-    "支出型": FamilyCategory.EXPENDITURE,
-    "支出型困难家庭": FamilyCategory.EXPENDITURE,
-}
+_NATIONAL_ID = Column("national_id", ("national_id", "身份证号", "身份证号码"), identifier=True)
+ADMISSION_COLUMNS = (
+    _NATIONAL_ID,
+    Column("name", ("name", "姓名", "学生姓名")),
+    Column("university", ("university", "录取院校", "录取学校")),
+    Column("account", ("account", "银行账号", "银行卡号"), required=False, identifier=True),
+)
+REGISTRY_COLUMNS = (
+    _NATIONAL_ID,
+    Column("category", ("category", "类别", "救助类别")),
+    Column("town", ("town", "乡镇", "乡镇（街道）")),
+)
 
+#: Registry categories that make a household eligible for this programme.
+ELIGIBLE = frozenset({FamilyCategory.DIBAO, FamilyCategory.TEKUN, FamilyCategory.EXPENDITURE})
 
-class RowProblem(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    file: str
-    line: int
-    reason: str
+_PROGRESS_STEP = 5000
+_SAVE_STEP = 1000
 
 
 class ScreenedRow(BaseModel):
@@ -51,78 +74,180 @@ class ScreenedRow(BaseModel):
     category: str
 
 
+class DuplicateRow(BaseModel):
+    """A second row for a student already on an earlier line of the same file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    first_line: int
+
+
 class ScreeningReport(BaseModel):
-    """What a screening run did, row by row where a row needs attention."""
+    """What a screening run did: every admission row is in exactly one of the lists or counts.
+
+    ``admissions_rows == len(opened) + len(already_open) + len(duplicates) +
+    not_in_registry + (rejected rows of the admission file)``.
+    """
 
     year: int
     dry_run: bool
+    admissions_file: str
+    admissions_format: str
+    admissions_rows: int
+    """Data lines in the admission file, counted apart from the parser."""
     admissions_read: int
+    """Admission rows that passed their checks (``admissions_rows`` less the rejected)."""
+    registry_file: str
+    registry_format: str
+    registry_rows: int
     registry_read: int
+    registry_eligible: int
+    """Registry rows for dibao, tekun or expenditure-type households."""
     matched: int
     opened: list[ScreenedRow]
     already_open: list[ScreenedRow]
+    duplicates: list[DuplicateRow]
     not_in_registry: int
     rejected: list[RowProblem]
 
 
-def _rows(
-    path: Path, required: tuple[str, ...], problems: list[RowProblem]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Data rows with their line numbers; a file without the required columns yields none."""
+class _Household(NamedTuple):
+    category: FamilyCategory
+    town: str
+
+
+@dataclass(frozen=True)
+class _Registry:
+    table: Table
+    eligible: dict[str, _Household]
+    rejected: list[RowProblem]
+
+    @property
+    def read(self) -> int:
+        return self.table.data_lines - len(self.rejected)
+
+
+def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _Registry:
+    """National ID -> household for the eligible; a person listed twice is rejected after the first."""
+    table = read_table(path, REGISTRY_COLUMNS, encoding=encoding, sheet=sheet)
+    rejected = list(table.rejected)
+    first_line: dict[str, int] = {}
+    eligible: dict[str, _Household] = {}
+    for record in table.records:
+        try:
+            national_id, category = _listing(record, first_line)
+        except InvalidInput as exc:
+            rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
+            continue
+        first_line[national_id] = record.line
+        if category in ELIGIBLE:
+            eligible[national_id] = _Household(category, record.values["town"])
+    return _Registry(table, eligible, rejected)
+
+
+def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCategory]:
+    """A registry row's national ID and category; a value the programme does not know is OTHER."""
+    national_id = parse_national_id(record.values["national_id"])
+    if national_id in first_line:
+        raise InvalidInput(
+            f"the same national ID as line {first_line[national_id]}; the registry lists a "
+            "person once"
+        )
+    text = record.values["category"]
+    if not text:
+        raise InvalidInput("category is empty")
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise InvalidInput(
-                f"{path.name}: missing column(s) {', '.join(missing)}; the header must include "
-                f"{', '.join(required)}"
-            )
-        reader.fieldnames = header
-        try:
-            for row in reader:
-                line = reader.line_num
-                if None in row or any(row.get(c) is None for c in required):
-                    problems.append(
-                        RowProblem(file=path.name, line=line, reason="wrong number of fields")
-                    )
-                    continue
-                yield line, {k: (v or "").strip() for k, v in row.items() if k is not None}
-        except csv.Error as exc:
-            problems.append(
-                RowProblem(
-                    file=path.name,
-                    line=reader.line_num,
-                    reason=f"malformed CSV: {exc}; the rest of the file from this line on was not read",
-                )
-            )
+        category = parse_family_category(text)
+    except InvalidInput:
+        category = FamilyCategory.OTHER  # listed for another reason: not this programme's
+    if category in ELIGIBLE and not record.values["town"]:
+        raise InvalidInput("town is empty")
+    return national_id, category
 
 
-def read_registry(
-    path: Path, problems: list[RowProblem]
-) -> tuple[dict[str, tuple[FamilyCategory, str]], int]:
-    """National ID -> (family category, town) for eligible households."""
-    registry: dict[str, tuple[FamilyCategory, str]] = {}
-    read = 0
-    for line, row in _rows(path, REGISTRY_COLUMNS, problems):
-        read += 1
+@dataclass(frozen=True)
+class _Classified:
+    """Admission rows sorted before anything is written, so a dry run sees what a run does."""
+
+    matched: list[tuple[int, cmd.Apply]]
+    duplicates: list[DuplicateRow]
+    not_in_registry: int
+    rejected: list[RowProblem]
+
+
+def _classify(
+    table: Table,
+    registry: dict[str, _Household],
+    *,
+    year: int,
+    actor: str,
+    progress: Callable[[int], None] | None,
+) -> _Classified:
+    rejected = list(table.rejected)
+    first_line: dict[str, int] = {}
+    matched: list[tuple[int, cmd.Apply]] = []
+    duplicates: list[DuplicateRow] = []
+    not_in_registry = 0
+    for count, record in enumerate(table.records, start=1):
+        if progress is not None and count % _PROGRESS_STEP == 0:
+            progress(_PROGRESS_STEP)
         try:
-            national_id = validate_national_id(row["national_id"])
-        except InvalidNationalId as exc:
-            problems.append(RowProblem(file=path.name, line=line, reason=str(exc)))
+            national_id, command = _application(record, registry, year=year, actor=actor)
+        except InvalidInput as exc:
+            rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
             continue
-        category = ELIGIBLE.get(row["category"].lower()) or ELIGIBLE.get(row["category"])
-        if category is None:
-            continue  # on the registry for another reason: not part of this programme
-        if not row["town"]:
-            problems.append(RowProblem(file=path.name, line=line, reason="town is empty"))
-            continue
-        registry[national_id] = (category, row["town"])
-    return registry, read
+        if national_id in first_line:
+            duplicates.append(DuplicateRow(line=record.line, first_line=first_line[national_id]))
+        elif command is None:
+            first_line[national_id] = record.line
+            not_in_registry += 1
+        else:
+            first_line[national_id] = record.line
+            matched.append((record.line, command))
+    if progress is not None:
+        progress(len(table.records) % _PROGRESS_STEP + len(table.rejected))
+    return _Classified(matched, duplicates, not_in_registry, rejected)
+
+
+def _application(
+    record: Record, registry: dict[str, _Household], *, year: int, actor: str
+) -> tuple[str, cmd.Apply | None]:
+    """The row's canonical national ID and, when the registry has the household, its application."""
+    values = record.values
+    national_id = parse_national_id(values["national_id"])
+    account = parse_account(values.get("account", ""))
+    for column in ("name", "university"):
+        if not values[column]:
+            raise InvalidInput(f"{column} is empty")
+    household = registry.get(national_id)
+    if household is None:
+        return national_id, None
+    try:
+        return national_id, cmd.Apply(
+            student_id=national_id,
+            name=values["name"],
+            university=values["university"],
+            family_category=household.category,
+            town=household.town,
+            year=year,
+            account=account,
+            source="screening",
+            actor=actor,
+        )
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(reason) from None
+
+
+def _existing_case(flow: AidFlow, student_id: str, year: int) -> UUID | None:
+    """The case a student already has for the year, read without writing (for a dry run)."""
+    try:
+        key: object = flow.repository.get(Enrolment.create_id(student_id, year))
+    except AggregateNotFoundError:
+        return None
+    assert isinstance(key, Enrolment)
+    return key.case_id
 
 
 def screen(
@@ -134,74 +259,64 @@ def screen(
     actor: str,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    admissions_encoding: str | None = None,
+    registry_encoding: str | None = None,
+    admissions_sheet: str | None = None,
+    registry_sheet: str | None = None,
 ) -> ScreeningReport:
-    """Open a case for every admitted student from an eligible household; report the rest.
+    """Open a case for every admitted student from an eligible household; account for every row.
 
-    ``progress`` is told how many admission rows have been read, as they are read.
+    Both files are read and checked whole before anything is written, so a refused
+    file (:class:`InvalidInput`) writes nothing. ``progress`` is told how many
+    admission rows have been classified, as they are. Encodings are detected unless
+    named; a workbook's first sheet is read unless one is named.
     """
-    problems: list[RowProblem] = []
-    registry, registry_read = read_registry(registry_file, problems)
-    matched: list[tuple[int, cmd.Apply]] = []
-    read = 0
-    not_in_registry = 0
-    for line, row in _rows(admissions, ADMISSION_COLUMNS, problems):
-        read += 1
-        if progress is not None and read % 5000 == 0:
-            progress(5000)
-        try:
-            national_id = validate_national_id(row["national_id"])
-        except InvalidNationalId as exc:
-            problems.append(RowProblem(file=admissions.name, line=line, reason=str(exc)))
-            continue
-        entry = registry.get(national_id)
-        if entry is None:
-            not_in_registry += 1
-            continue
-        try:
-            command = cmd.Apply(
-                student_id=national_id,
-                name=row["name"],
-                university=row["university"],
-                family_category=entry[0],
-                town=entry[1],
-                year=year,
-                account=row.get("account", ""),
-                source="screening",
-                actor=actor,
-            )
-        except ValidationError as exc:
-            reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            problems.append(RowProblem(file=admissions.name, line=line, reason=reason))
-            continue
-        matched.append((line, command))
-    if progress is not None:
-        progress(read % 5000)
+    try:
+        TypeAdapter(cmd.Year).validate_python(year)
+    except ValidationError:
+        raise InvalidInput(f"programme year {year} is out of range (2000 to 2100)") from None
+    registry = _read_registry(registry_file, encoding=registry_encoding, sheet=registry_sheet)
+    table = read_table(
+        admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet
+    )
+    rows = _classify(table, registry.eligible, year=year, actor=actor, progress=progress)
     opened: list[ScreenedRow] = []
     already: list[ScreenedRow] = []
-    if dry_run:
-        opened = [
-            ScreenedRow(line=line, case_id=None, category=c.family_category.value)
-            for line, c in matched
-        ]
-    else:
-        step = 1000
-        for start in range(0, len(matched), step):
-            chunk = matched[start : start + step]
-            outcomes = flow.apply_many([c for _, c in chunk])
-            for (line, command), outcome in zip(chunk, outcomes, strict=True):
-                screened = ScreenedRow(
-                    line=line, case_id=str(outcome.case_id), category=command.family_category.value
-                )
-                (opened if outcome.opened else already).append(screened)
-
-    return ScreeningReport(
+    for start in range(0, len(rows.matched), _SAVE_STEP):
+        chunk = rows.matched[start : start + _SAVE_STEP]
+        outcomes: list[tuple[UUID | None, bool]]
+        if dry_run:
+            existing = [_existing_case(flow, c.student_id, year) for _, c in chunk]
+            outcomes = [(case_id, case_id is None) for case_id in existing]
+        else:
+            applied = flow.apply_many([c for _, c in chunk])
+            outcomes = [(o.case_id, o.opened) for o in applied]
+        for (line, command), (case_id, is_new) in zip(chunk, outcomes, strict=True):
+            screened = ScreenedRow(
+                line=line,
+                case_id=None if case_id is None else str(case_id),
+                category=command.family_category.value,
+            )
+            (opened if is_new else already).append(screened)
+    report = ScreeningReport(
         year=year,
         dry_run=dry_run,
-        admissions_read=read,
-        registry_read=registry_read,
-        matched=len(matched),
+        admissions_file=table.file,
+        admissions_format=table.format,
+        admissions_rows=table.data_lines,
+        admissions_read=table.data_lines - len(rows.rejected),
+        registry_file=registry.table.file,
+        registry_format=registry.table.format,
+        registry_rows=registry.table.data_lines,
+        registry_read=registry.read,
+        registry_eligible=len(registry.eligible),
+        matched=len(rows.matched),
         opened=opened,
         already_open=already,
-        not_in_registry=not_in_registry,
-        rejected=sorted(problems, key=lambda p: (p.file, p.line)),
+        duplicates=rows.duplicates,
+        not_in_registry=rows.not_in_registry,
+        rejected=sorted([*registry.rejected, *rows.rejected], key=lambda p: (p.file, p.line)),
     )
+    accounted = len(opened) + len(already) + len(rows.duplicates) + rows.not_in_registry
+    assert accounted == report.admissions_read, "every admission row is accounted for once"
+    return report

@@ -1,0 +1,115 @@
+"""Values as offices write them in their lists, turned into the domain's values.
+
+One place for the Chinese and English spellings the bureau's files use, and for
+comparing identifiers in one canonical form, so the same person written with
+full-width digits is still the same person.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from aidflow.domain.errors import InvalidInput, InvalidNationalId
+from aidflow.domain.values import FamilyCategory, mask_identifier, validate_national_id
+
+#: How the lists spell each family category, after :func:`canonical_label`.
+_CATEGORIES: dict[str, FamilyCategory] = {
+    "dibao": FamilyCategory.DIBAO,
+    "低保": FamilyCategory.DIBAO,
+    "低保户": FamilyCategory.DIBAO,
+    "最低生活保障": FamilyCategory.DIBAO,
+    "tekun": FamilyCategory.TEKUN,
+    "特困": FamilyCategory.TEKUN,
+    "特困人员": FamilyCategory.TEKUN,
+    "特困供养": FamilyCategory.TEKUN,
+    "expenditure": FamilyCategory.EXPENDITURE,
+    "支出型": FamilyCategory.EXPENDITURE,
+    "支出型困难家庭": FamilyCategory.EXPENDITURE,
+    "other": FamilyCategory.OTHER,
+    "其他": FamilyCategory.OTHER,
+}
+
+#: Excel's rendering of a long number it has already cut to 15 significant digits.
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
+_EXCEL_NUMBER_HINT = "format the column as text in Excel and type the numbers in again"
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_label(text: str) -> str:
+    """A header or a category as compared: NFKC, trimmed, case-folded; （） equals ().
+
+    Cached: a list repeats its few categories on every row.
+    """
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def canonical_identifier(text: str) -> str:
+    """An identifier as compared: NFKC (full-width digits become ASCII), spaces dropped, upper case.
+
+    The result may still hold non-ASCII characters (Arabic-Indic digits survive NFKC);
+    callers check ``isascii()`` before trusting it.
+    """
+    # TODO: use aidflow.domain.canonical once it lands.
+    if not text.isascii():  # NFKC leaves ASCII as it is: skip it for the common case
+        text = unicodedata.normalize("NFKC", text)
+    return text.replace(" ", "").upper()
+
+
+def looks_like_excel_number(text: str) -> bool:
+    """``5.20302E+17``: an ID or account Excel stored as a number and has already cut short."""
+    if text.isascii() and "e" not in text and "E" not in text:
+        return False  # the common case, without normalising
+    return bool(_SCIENTIFIC.match(unicodedata.normalize("NFKC", text).strip()))
+
+
+def excel_number_problem(column: str) -> str:
+    """The one message for an ID or account that Excel turned into a number."""
+    return (
+        f"{column} is a number in the spreadsheet, and Excel keeps only 15 significant "
+        f"digits; {_EXCEL_NUMBER_HINT}"
+    )
+
+
+def parse_national_id(text: str) -> str:
+    """The canonical 18-character resident ID, or :class:`InvalidNationalId`.
+
+    NFKC first and an ASCII check after: ``\\d`` accepts any Unicode digit, so a
+    look-alike would otherwise pass as a different person.
+    """
+    if looks_like_excel_number(text):
+        raise InvalidNationalId(excel_number_problem("national ID"))
+    value = canonical_identifier(text)
+    if not value.isascii():
+        raise InvalidNationalId(
+            f"national ID {mask_identifier(value)} holds characters other than ASCII digits "
+            "and X; re-type it from the card"
+        )
+    return validate_national_id(value)
+
+
+def parse_account(text: str) -> str:
+    """The student's bank account as 16 to 19 ASCII digits, or "" when none is given."""
+    if looks_like_excel_number(text):
+        raise InvalidInput(excel_number_problem("account"))
+    value = canonical_identifier(text)
+    if not value:
+        return ""
+    if not (value.isascii() and value.isdigit() and 16 <= len(value) <= 19):
+        raise InvalidInput(
+            f"account {mask_identifier(value)} must be 16 to 19 digits (a UnionPay card "
+            "number); re-type it from the card"
+        )
+    return value
+
+
+def parse_family_category(text: str) -> FamilyCategory:
+    """A family category written in Chinese or English: 低保/dibao, 特困/tekun, 支出型困难家庭/expenditure, 其他/other."""
+    category = _CATEGORIES.get(canonical_label(text))
+    if category is None:
+        raise InvalidInput(
+            f"unknown family category {text.strip()!r}; write 低保 (dibao), 特困 (tekun), "
+            "支出型困难家庭 (expenditure) or 其他 (other)"
+        )
+    return category
