@@ -21,28 +21,48 @@ SHOWN_REJECTED = 200
     "--admissions",
     type=CSV,
     required=True,
-    help="Admission list CSV (national_id,name,university[,account]).",
+    help="Admission list: CSV (UTF-8, GBK) or .xlsx; headers in Chinese or English "
+    "(身份证号,姓名,录取院校[,银行账号] or national_id,name,university[,account]).",
 )
 @click.option(
     "--registry",
     type=CSV,
     required=True,
-    help="Assistance registry CSV (national_id,category,town).",
+    help="Assistance registry: CSV (UTF-8, GBK) or .xlsx (身份证号,类别,乡镇 or "
+    "national_id,category,town).",
 )
 @click.option("--year", type=params.YEAR, default=params.this_year, show_default="this year")
 @click.option("--dry-run", is_flag=True, help="Report what would be opened; write nothing.")
+@click.option(
+    "--admissions-encoding", help="Encoding of a CSV admission list (detected if omitted)."
+)
+@click.option("--registry-encoding", help="Encoding of a CSV registry (detected if omitted).")
+@click.option(
+    "--admissions-sheet", help="Worksheet of an .xlsx admission list (the first if omitted)."
+)
+@click.option("--registry-sheet", help="Worksheet of an .xlsx registry (the first if omitted).")
 @json_option
 @pass_session
 def screen_command(
-    session: Session, admissions: Path, registry: Path, year: int, dry_run: bool
+    session: Session,
+    admissions: Path,
+    registry: Path,
+    year: int,
+    dry_run: bool,
+    admissions_encoding: str | None,
+    registry_encoding: str | None,
+    admissions_sheet: str | None,
+    registry_sheet: str | None,
 ) -> None:
-    """Screening (信息筛查): open a case for each admitted student from an eligible household."""
+    """Screening (信息筛查): open a case for each admitted student from an eligible household.
+
+    Every admission row is accounted for: opened, already open, duplicate in the file,
+    not in the registry, or rejected with its line. A malformed file is refused whole.
+    """
     from aidflow.screening import screen
 
     actor = session.actor() if not dry_run else (session.actor_name or "dry-run")
-    with admissions.open("rb") as counting:
-        rows = max(0, sum(1 for _ in counting) - 1)
-    with progress(rows, M.SCREENING) as tick:
+    with progress(None, M.SCREENING) as tick:
         report = screen(
             session.flow,
             admissions,
@@ -51,13 +71,26 @@ def screen_command(
             actor=actor,
             dry_run=dry_run,
             progress=tick,
+            admissions_encoding=admissions_encoding,
+            registry_encoding=registry_encoding,
+            admissions_sheet=admissions_sheet,
+            registry_sheet=registry_sheet,
         )
     if not dry_run:
         session.views.catch_up(session.flow)
 
     def text() -> str:
         lines = [
-            line(M.SCREEN_READ, r=report),
+            line(
+                M.SCREEN_ADMISSIONS,
+                r=report,
+                opened_label=M.WOULD_OPEN if dry_run else M.OPENED,
+                opened=len(report.opened),
+                already=len(report.already_open),
+                duplicates=len(report.duplicates),
+                rejected=sum(p.file == report.admissions_file for p in report.rejected),
+            ),
+            line(M.SCREEN_REGISTRY, r=report),
             line(
                 M.SCREEN_COUNTS,
                 r=report,
@@ -70,6 +103,7 @@ def screen_command(
         lines += [
             line(M.SCREEN_ALREADY_OPEN, r=r) for r in report.already_open[:SHOWN_ALREADY_OPEN]
         ]
+        lines += [line(M.SCREEN_DUPLICATE, d=d) for d in report.duplicates[:SHOWN_REJECTED]]
         lines += [line(M.SCREEN_REJECTED, p=p) for p in report.rejected[:SHOWN_REJECTED]]
         return "\n".join(lines)
 

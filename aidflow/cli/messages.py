@@ -126,7 +126,16 @@ ALL_VIEWS = "all views"
 FOLLOWING = "following {url}; Ctrl-C to stop"
 APPLIED = "applied {count} event(s)"
 SCREENING = "screening"
-SCREEN_READ = "admission rows read: {r.admissions_read}; registry rows read: {r.registry_read}"
+SCREEN_ADMISSIONS = (
+    "admissions: {r.admissions_file} ({r.admissions_format}), {r.admissions_rows} rows = "
+    "{opened} {opened_label} + {already} already open + {duplicates} duplicates + "
+    "{r.not_in_registry} not in registry + {rejected} rejected"
+)
+SCREEN_REGISTRY = (
+    "registry: {r.registry_file} ({r.registry_format}), {r.registry_rows} rows, "
+    "{r.registry_read} read, {r.registry_eligible} eligible households"
+)
+SCREEN_DUPLICATE = "  duplicate (line {d.line}): same student as line {d.first_line}"
 SCREEN_COUNTS = (
     "matched: {r.matched}; {opened_label}: {opened}; already open: {already}; "
     "not in registry: {r.not_in_registry}; rejected rows: {rejected}"

@@ -201,10 +201,21 @@ def emit(session: Session, data: Any, text: str | Callable[[], str]) -> None:
 
 
 @contextmanager
-def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal; silent when output is piped."""
+def progress(length: int | None, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (open-ended when ``length`` is None); silent when piped."""
     if not sys.stderr.isatty():
         yield lambda _n: None
+        return
+    if length is None:
+        done = 0
+
+        def count(n: int) -> None:
+            nonlocal done
+            done += n
+            click.echo(f"\r{label}: {done}", nl=False, err=True)
+
+        yield count
+        click.echo("", err=True)
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update

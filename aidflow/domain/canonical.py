@@ -144,16 +144,19 @@ def national_id(raw: str) -> str:
 
     if not isinstance(raw, str):
         raise InvalidNationalId(f"national ID must be text, got {type(raw).__name__}")
-    value = nfkc(raw).strip().upper()
+    value = nfkc(raw).replace(" ", "").upper()  # "5203 0220 …" as printed on forms
     if not (value.isascii() and _ID_SHAPE.fullmatch(value)):
         if _SCIENTIFIC.fullmatch(value):
             raise InvalidNationalId(
-                f"national ID {value} was turned into a number by a spreadsheet; "
-                "format the column as text and type it again"
+                f"national ID {value} was turned into a number by a spreadsheet (Excel keeps "
+                "15 digits); format the column as text and type it again"
             )
-        raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} must be 17 digits and a check digit or X"
+        problem = (
+            "holds characters other than ASCII digits and X"
+            if not value.isascii()
+            else ("must be 17 digits and a check digit or X")
         )
+        raise InvalidNationalId(f"national ID {mask_identifier(value)} {problem}")
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
@@ -168,7 +171,10 @@ def national_id(raw: str) -> str:
 
 
 def account(raw: str) -> str:
-    """A bank account: ASCII digits only, 12 to 25 of them; group spaces and dashes dropped.
+    """A bank account: ASCII digits only, 16 to 21 of them; group spaces and dashes dropped.
+
+    16 to 19 digits for the UnionPay debit cards students are given, up to 21 for older
+    passbook accounts.
 
     Luhn is not required (passbook accounts fail it); a value in scientific notation
     means Excel mangled it, and the clerk is told how to fix the column.
@@ -186,10 +192,10 @@ def account(raw: str) -> str:
     digits = value.replace(" ", "").replace("-", "")
     if not (digits.isascii() and digits.isdigit()):
         raise InvalidInput(f"bank account {mask_identifier(digits)} must be digits only")
-    if not 12 <= len(digits) <= 25:
+    if not 16 <= len(digits) <= 21:
         raise InvalidInput(
-            f"bank account {mask_identifier(digits)} has {len(digits)} digits; "
-            "an account has 12 to 25"
+            f"bank account {mask_identifier(digits)} has {len(digits)} digits; an account "
+            "has 16 to 21 (a UnionPay card 16 to 19); re-type it from the card"
         )
     return digits
 

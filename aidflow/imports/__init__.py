@@ -7,7 +7,6 @@ domain values.
 
 from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
 from aidflow.imports.values import (
-    canonical_identifier,
     canonical_label,
     parse_account,
     parse_family_category,
@@ -19,7 +18,6 @@ __all__ = [
     "Record",
     "RowProblem",
     "Table",
-    "canonical_identifier",
     "canonical_label",
     "parse_account",
     "parse_family_category",

@@ -11,8 +11,9 @@ import functools
 import re
 import unicodedata
 
-from aidflow.domain.errors import InvalidInput, InvalidNationalId
-from aidflow.domain.values import FamilyCategory, mask_identifier, validate_national_id
+from aidflow.domain import canonical
+from aidflow.domain.errors import InvalidInput
+from aidflow.domain.values import FamilyCategory
 
 #: How the lists spell each family category, after :func:`canonical_label`.
 _CATEGORIES: dict[str, FamilyCategory] = {
@@ -45,18 +46,6 @@ def canonical_label(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
-def canonical_identifier(text: str) -> str:
-    """An identifier as compared: NFKC (full-width digits become ASCII), spaces dropped, upper case.
-
-    The result may still hold non-ASCII characters (Arabic-Indic digits survive NFKC);
-    callers check ``isascii()`` before trusting it.
-    """
-    # TODO: use aidflow.domain.canonical once it lands.
-    if not text.isascii():  # NFKC leaves ASCII as it is: skip it for the common case
-        text = unicodedata.normalize("NFKC", text)
-    return text.replace(" ", "").upper()
-
-
 def looks_like_excel_number(text: str) -> bool:
     """``5.20302E+17``: an ID or account Excel stored as a number and has already cut short."""
     if text.isascii() and "e" not in text and "E" not in text:
@@ -73,35 +62,13 @@ def excel_number_problem(column: str) -> str:
 
 
 def parse_national_id(text: str) -> str:
-    """The canonical 18-character resident ID, or :class:`InvalidNationalId`.
-
-    NFKC first and an ASCII check after: ``\\d`` accepts any Unicode digit, so a
-    look-alike would otherwise pass as a different person.
-    """
-    if looks_like_excel_number(text):
-        raise InvalidNationalId(excel_number_problem("national ID"))
-    value = canonical_identifier(text)
-    if not value.isascii():
-        raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} holds characters other than ASCII digits "
-            "and X; re-type it from the card"
-        )
-    return validate_national_id(value)
+    """The canonical 18-character resident ID (:func:`aidflow.domain.canonical.national_id`)."""
+    return canonical.national_id(text)
 
 
 def parse_account(text: str) -> str:
-    """The student's bank account as 16 to 19 ASCII digits, or "" when none is given."""
-    if looks_like_excel_number(text):
-        raise InvalidInput(excel_number_problem("account"))
-    value = canonical_identifier(text)
-    if not value:
-        return ""
-    if not (value.isascii() and value.isdigit() and 16 <= len(value) <= 19):
-        raise InvalidInput(
-            f"account {mask_identifier(value)} must be 16 to 19 digits (a UnionPay card "
-            "number); re-type it from the card"
-        )
-    return value
+    """The student's bank account in canonical form, or "" when the list gives none."""
+    return canonical.account(text) if text.strip() else ""
 
 
 def parse_family_category(text: str) -> FamilyCategory:
