@@ -42,12 +42,14 @@ from aidflow.domain.errors import (
     NotFound,
     ReadOnlyStore,
     StoreDamaged,
+    UnknownStaff,
     VoucherReturned,
 )
 from aidflow.domain.events import event_name
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
-from aidflow.domain.policy import DEFAULT_POLICY, Policy
+from aidflow.domain.policy import DEFAULT_POLICY, REGISTER_ID, Policy, PolicyRegister
+from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.domain.values import FundKind, mask_identifier
 from aidflow.models import (
     ApplyOutcome,
@@ -70,6 +72,8 @@ DECISION = "decision"
 """Scope of decision references: approvals and secondary aid share one numbering."""
 REQUEST = "request"
 """Scope of callers' idempotency keys."""
+UNGUARDED = frozenset({"add_staff", "grant_role", "revoke_role"})
+"""Commands the staff registry itself authorises (the first admin has no role yet)."""
 
 
 @dataclass(frozen=True)
@@ -208,16 +212,22 @@ class AidFlow(Application[UUID]):
     def _run(
         self,
         decide: Callable[[], tuple[T, Sequence[AidAggregate]]],
-        once: Once | None = None,
+        c: cmd.Command,
+        command: str,
+        returns: type[Any] | None,
+        *,
+        ref: str | None = None,
     ) -> T:
         """Run one command, retrying from fresh state when another writer got there first.
 
-        ``decide`` loads what it needs, calls the domain and returns its result with the
-        aggregates to save; they are saved here in one transaction, with the request's
-        idempotency key when it has one. All events of one command carry the same
-        timestamp, so a case and the fund it draws on never disagree about when a grant
-        was approved.
+        The actor must hold a role that may record ``command`` (checked against the staff
+        registry as it stands now). ``decide`` loads what it needs, calls the domain and
+        returns its result with the aggregates to save; they are saved here in one
+        transaction, with the request's idempotency key when it has one. All events of
+        one command carry the same timestamp, so a case and the fund it draws on never
+        disagree about when a grant was approved.
         """
+        once = self.once(c, command, returns, ref=ref)
         if self.read_only:
             raise ReadOnlyStore(
                 "this store was opened read-only (?mode=ro); nothing was written. "
@@ -226,6 +236,7 @@ class AidFlow(Application[UUID]):
         for attempt in range(self.max_attempts):
             try:
                 with self._one_moment():
+                    self.authorise(c.actor, command)
                     if once is not None:
                         seen = self._find(RequestKey, RequestKey.create_id(once.scope, once.key))
                         if seen is not None:
@@ -349,6 +360,82 @@ class AidFlow(Application[UUID]):
     def load_fund(self, fund_id: UUID) -> Fund:
         return self._load(Fund, fund_id, FundNotFound)
 
+    # -- staff and policy --------------------------------------------------------------
+
+    def staff_registry(self) -> StaffRegistry | None:
+        return self._find(StaffRegistry, REGISTRY_ID)
+
+    def authorise(self, actor: str, command: str, *, department: str | None = None) -> None:
+        """Refuse ``command`` unless ``actor`` is registered staff holding a role for it now.
+
+        Embedding services call this with the identity they authenticated (never one
+        taken from a request body); the CLI with ``--actor`` on SQLite.
+        """
+        if command in UNGUARDED:
+            return
+        registry = self.staff_registry()
+        if registry is None:
+            raise UnknownStaff(
+                "no staff is registered in this store yet; register the first admin with "
+                "`aidflow staff add NAME --role admin`",
+                ids={"actor": canonical.actor(actor)},
+            )
+        registry.authorise(actor, command, department=department)
+
+    def current_policy(self) -> Policy:
+        """The policy in force: the one given to :meth:`open`, changed by recorded ``policy set``."""
+        register = self._find(PolicyRegister, REGISTER_ID)
+        return register.policy(self.policy) if register is not None else self.policy
+
+    def add_staff(self, c: cmd.AddStaff) -> None:
+        """Register a staff member; on a store without staff, the first admin registers themselves."""
+
+        def decide() -> tuple[None, list[AidAggregate]]:
+            registry = self.staff_registry() or StaffRegistry()
+            registry.add_member(
+                name=c.name,
+                roles=list(c.roles),
+                department=c.department,
+                town=c.town,
+                actor=c.actor,
+            )
+            return None, [registry]
+
+        self._run(decide, c, "add_staff", None)
+
+    def grant_role(self, c: cmd.GrantRole) -> None:
+        def decide() -> tuple[None, list[AidAggregate]]:
+            registry = self._require_registry()
+            registry.grant(name=c.name, role=c.role, actor=c.actor)
+            return None, [registry]
+
+        self._run(decide, c, "grant_role", None)
+
+    def revoke_role(self, c: cmd.RevokeRole) -> None:
+        def decide() -> tuple[None, list[AidAggregate]]:
+            registry = self._require_registry()
+            registry.revoke(name=c.name, role=c.role, actor=c.actor)
+            return None, [registry]
+
+        self._run(decide, c, "revoke_role", None)
+
+    def set_policy(self, c: cmd.SetPolicy) -> Policy:
+        """Change one policy value (an admin's decision, recorded); returns the policy now."""
+
+        def decide() -> tuple[None, list[AidAggregate]]:
+            register = self._find(PolicyRegister, REGISTER_ID) or PolicyRegister()
+            register.set_value(key=c.key, text=c.value, actor=c.actor, base=self.policy)
+            return None, [register]
+
+        self._run(decide, c, "set_policy", None)
+        return self.current_policy()
+
+    def _require_registry(self) -> StaffRegistry:
+        registry = self.staff_registry()
+        if registry is None:
+            raise UnknownStaff("no staff is registered in this store yet")
+        return registry
+
     # -- funds -----------------------------------------------------------------------
 
     def open_fund(self, c: cmd.OpenFund) -> UUID:
@@ -356,7 +443,7 @@ class AidFlow(Application[UUID]):
             fund = Fund.open(name=c.name, kind=c.kind.value, purpose=c.purpose, actor=c.actor)
             return fund.id, [fund]
 
-        return self._run(decide, self.once(c, "open_fund", UUID))
+        return self._run(decide, c, "open_fund", UUID)
 
     def deposit(self, c: cmd.Deposit) -> DepositResult:
         """A deposit; its receipt number is its natural retry key within the fund."""
@@ -379,7 +466,7 @@ class AidFlow(Application[UUID]):
             )
             return result, [] if retry else [fund]
 
-        return self._run(decide, self.once(c, "deposit", DepositResult))
+        return self._run(decide, c, "deposit", DepositResult)
 
     # -- cases -----------------------------------------------------------------------
 
@@ -394,7 +481,7 @@ class AidFlow(Application[UUID]):
             enrolment = Enrolment(student_id=case.student_id, year=c.year, case_id=case.id)
             return case.id, [case, enrolment]
 
-        return self._run(decide, self.once(c, "apply", UUID))
+        return self._run(decide, c, "apply", UUID)
 
     def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 500) -> list[ApplyOutcome]:
         """Open many cases (a screening import) in a few large saves.
@@ -404,6 +491,8 @@ class AidFlow(Application[UUID]):
         row gets its own answer: opened, or the case it already has.
         """
         outcomes: list[ApplyOutcome] = []
+        for actor in sorted({c.actor for c in commands}):
+            self.authorise(actor, "apply")
         for start in range(0, len(commands), batch):
             chunk = commands[start : start + batch]
             try:
@@ -440,7 +529,7 @@ class AidFlow(Application[UUID]):
             case = self.load_case(c.case_id)
             return change(case), [case]
 
-        return self._run(decide, self.once(c, command, None))
+        return self._run(decide, c, command, None)
 
     def verify(self, c: cmd.Verify) -> None:
         self._change_case(
@@ -476,7 +565,7 @@ class AidFlow(Application[UUID]):
                 need=c.need.value,
                 fund_id=fund.id,
                 actor=c.actor,
-                policy=self.policy,
+                policy=self.current_policy(),
                 ref=c.ref,
             )
             fund.allocate(case_id=case.id, amount_fen=c.amount_fen, use="grant", actor=c.actor)
@@ -485,7 +574,7 @@ class AidFlow(Application[UUID]):
             )
             return result, [case, fund]
 
-        return self._run(decide, self.once(c, "approve", DecisionResult, ref=c.ref))
+        return self._run(decide, c, "approve", DecisionResult, ref=c.ref)
 
     def disburse(self, c: cmd.Disburse) -> DisbursementResult:
         """Pay into the student's account. The same voucher again is a retry: nothing new.
@@ -532,7 +621,7 @@ class AidFlow(Application[UUID]):
             )
             return result, [case, voucher]
 
-        return self._run(decide, self.once(c, "disburse", DisbursementResult))
+        return self._run(decide, c, "disburse", DisbursementResult)
 
     def return_disbursement(self, c: cmd.ReturnDisbursement) -> None:
         """The bank returned a payment; the approval stays reserved for a new payment."""
@@ -562,7 +651,7 @@ class AidFlow(Application[UUID]):
             )
             return result, [case, fund]
 
-        return self._run(decide, self.once(c, "secondary_aid", DecisionResult, ref=c.ref))
+        return self._run(decide, c, "secondary_aid", DecisionResult, ref=c.ref)
 
     def report_hardship(self, c: cmd.ReportHardship) -> None:
         self._change_case(
@@ -584,14 +673,18 @@ class AidFlow(Application[UUID]):
             )
             return ReviewResult(case_id=case.id, action_ids=action_ids), [case]
 
-        return self._run(decide, self.once(c, "convene_review", ReviewResult))
+        return self._run(decide, c, "convene_review", ReviewResult)
 
     def complete_action(self, c: cmd.CompleteAction) -> None:
-        self._change_case(
-            c,
-            "complete_action",
-            lambda case: case.complete_action(action_id=c.action_id, note=c.note, actor=c.actor),
-        )
+        """A department's liaison reports its action done; only that department's liaison."""
+
+        def complete(case: StudentCase) -> None:
+            action = case.actions.get(c.action_id)
+            if action is not None:
+                self.authorise(c.actor, "complete_action", department=action["department"])
+            case.complete_action(action_id=c.action_id, note=c.note, actor=c.actor)
+
+        self._change_case(c, "complete_action", complete)
 
     def follow_up(self, c: cmd.FollowUp) -> None:
         self._change_case(
@@ -618,7 +711,7 @@ class AidFlow(Application[UUID]):
                 funds.append(fund)
             return None, [case, *funds]
 
-        self._run(decide, self.once(c, "close_case", None))
+        self._run(decide, c, "close_case", None)
 
     # -- queries ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from aidflow.domain import canonical
 from aidflow.domain.errors import InvalidInput
+from aidflow.domain.staff import Role
 from aidflow.domain.values import (
     Department,
     FamilyCategory,
@@ -199,3 +200,29 @@ class FollowUp(CaseCommand):
 
 class CloseCase(CaseCommand):
     reason: Text
+
+
+class AddStaff(Command):
+    """Register a staff member (an admin's act; the first admin of a store adds themselves)."""
+
+    name: Actor
+    roles: Annotated[list[Role], Field(min_length=1)]
+    department: OptionalText = ""
+    town: OptionalText = ""
+
+
+class GrantRole(Command):
+    name: Actor
+    role: Role
+
+
+class RevokeRole(Command):
+    name: Actor
+    role: Role
+
+
+class SetPolicy(Command):
+    """Change one policy value: ``key`` as ``aidflow policy set`` takes it (``cap``, …)."""
+
+    key: Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))]
+    value: Annotated[str, AfterValidator(partial(canonical.document, what="policy value"))]

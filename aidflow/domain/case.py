@@ -87,6 +87,7 @@ class StudentCase(AidAggregate):
         fund_id: UUID
         actor: str
         ref: str = ""  # the approval form's number (审批编号); "" before v0.2
+        policy_version: int = 0  # the policy register's version in force; 0 before v0.2
 
     class Disbursed(Event):
         """Money paid into the student's own account under a unique voucher (凭证)."""
@@ -364,11 +365,19 @@ class StudentCase(AidAggregate):
             fund_id=fund_id,
             actor=canonical.actor(actor),
             ref=canonical.document(ref, "decision reference") if ref else "",
+            policy_version=policy.version,
         )
 
     @event(GrantApproved)
     def _grant_approved(
-        self, *, amount_fen: int, need: str, fund_id: UUID, actor: str, ref: str = ""
+        self,
+        *,
+        amount_fen: int,
+        need: str,
+        fund_id: UUID,
+        actor: str,
+        ref: str = "",
+        policy_version: int = 0,
     ) -> None:
         self.approved_fen += amount_fen
         key = str(fund_id)

@@ -196,3 +196,15 @@ class StoreDamaged(StoreError):
     """A stored record cannot be decoded; ``aidflow audit verify`` names its position."""
 
     code = "store_damaged"
+
+
+class UnknownStaff(RuleViolation):
+    """The acting person is not registered staff of this store."""
+
+    code = "unknown_staff"
+
+
+class NotAuthorised(RuleViolation):
+    """The acting person did not hold the role this step needs at that moment."""
+
+    code = "not_authorised"

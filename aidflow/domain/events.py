@@ -17,6 +17,8 @@ from eventsourcing.utils import register_topic
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
+from aidflow.domain.policy import PolicyRegister
+from aidflow.domain.staff import StaffRegistry
 
 EventClass = type[Any]
 
@@ -41,13 +43,27 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         Enrolment.Registered: "enrolment.registered",
         Voucher.Issued: "voucher.issued",
         RequestKey.Recorded: "request.recorded",
+        StaffRegistry.Started: "staff.registry_started",
+        StaffRegistry.MemberAdded: "staff.member_added",
+        StaffRegistry.RoleGranted: "staff.role_granted",
+        StaffRegistry.RoleRevoked: "staff.role_revoked",
+        PolicyRegister.Started: "policy.register_started",
+        PolicyRegister.ValueSet: "policy.value_set",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
 
 CATALOGUE: tuple[EventClass, ...] = tuple(NAMES)
 
-AGGREGATES: tuple[type[Any], ...] = (StudentCase, Fund, Enrolment, Voucher, RequestKey)
+AGGREGATES: tuple[type[Any], ...] = (
+    StudentCase,
+    Fund,
+    Enrolment,
+    Voucher,
+    RequestKey,
+    StaffRegistry,
+    PolicyRegister,
+)
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
     {

@@ -1,0 +1,218 @@
+"""Who may do what: the staff registry (人员与岗位), recorded as events like everything else.
+
+One registry per store (a district office has tens of staff, not thousands), so
+"is there any staff yet?" and "is this the last admin?" are answered by one
+aggregate, and two first admins registering at once conflict in the store.
+
+Every write command names the role it needs (:data:`REQUIRED`); the application
+checks the acting person held it at that moment, and the audit re-derives the
+same answer from the record for every stored event.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from aidflow.domain import canonical
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff
+
+
+class Role(StrEnum):
+    """The office's posts. A liaison acts for their own department only."""
+
+    SCREENING_CLERK = "screening-clerk"  # 信息筛查
+    VERIFIER = "verifier"  # 入户核实
+    APPROVER = "approver"  # 审批
+    CASHIER = "cashier"  # 财务出纳
+    DONATIONS_OFFICER = "donations-officer"  # 社会捐赠
+    LIAISON = "liaison"  # 部门联络员
+    AUDITOR = "auditor"  # 审计 (read-only)
+    ADMIN = "admin"  # 管理人员与岗位
+
+
+REQUIRED: dict[str, tuple[Role, ...]] = {
+    "open_fund": (Role.CASHIER, Role.DONATIONS_OFFICER),
+    "deposit": (Role.CASHIER, Role.DONATIONS_OFFICER),
+    "apply": (Role.SCREENING_CLERK,),
+    "verify": (Role.VERIFIER,),
+    "reject": (Role.APPROVER,),
+    "approve": (Role.APPROVER,),
+    "disburse": (Role.CASHIER,),
+    "return_disbursement": (Role.CASHIER,),
+    "secondary_aid": (Role.DONATIONS_OFFICER, Role.APPROVER),
+    "report_hardship": (Role.SCREENING_CLERK, Role.VERIFIER, Role.LIAISON),
+    "convene_review": (Role.APPROVER,),
+    "complete_action": (Role.LIAISON,),
+    "follow_up": (Role.VERIFIER,),
+    "close_case": (Role.APPROVER,),
+    "set_policy": (Role.ADMIN,),
+}
+"""The roles that may record each command (any one of them). ``complete_action`` also
+needs the liaison's department to be the action's department."""
+
+REGISTRY_ID: UUID = uuid5(NAMESPACE_URL, "https://aidflow.invalid/staff-registry")
+
+
+class StaffRegistry(AidAggregate):
+    """Every staff member of the store, with roles, department and town."""
+
+    TOPIC = "aidflow:StaffRegistry"
+
+    class Event(AidAggregate.Event):
+        TOPIC = "aidflow:StaffRegistry.Event"
+
+    class Started(Event, AidAggregate.Created):
+        """The registry exists (made with its first member)."""
+
+        TOPIC = "aidflow:StaffRegistry.Started"
+
+    class MemberAdded(Event):
+        TOPIC = "aidflow:StaffRegistry.MemberAdded"
+        name: str
+        roles: list[str]
+        department: str
+        town: str
+        actor: str
+
+    class RoleGranted(Event):
+        TOPIC = "aidflow:StaffRegistry.RoleGranted"
+        name: str
+        role: str
+        actor: str
+
+    class RoleRevoked(Event):
+        TOPIC = "aidflow:StaffRegistry.RoleRevoked"
+        name: str
+        role: str
+        actor: str
+
+    @staticmethod
+    def create_id() -> UUID:
+        return REGISTRY_ID
+
+    @event(Started)
+    def __init__(self) -> None:
+        self.members: dict[str, dict[str, Any]] = {}
+
+    # -- questions -------------------------------------------------------------------
+
+    def member(self, name: str) -> dict[str, Any] | None:
+        return self.members.get(canonical.actor(name))
+
+    def holds(self, name: str, role: Role, department: str | None = None) -> bool:
+        member = self.member(name)
+        if member is None or role.value not in member["roles"]:
+            return False
+        return department is None or role is not Role.LIAISON or member["department"] == department
+
+    def authorise(self, name: str, command: str, *, department: str | None = None) -> None:
+        """Refuse a command its actor may not record now; ``department`` for a liaison's action."""
+        member = self.member(name)
+        if member is None:
+            raise UnknownStaff(
+                f"{name} is not registered staff; an admin adds staff with `aidflow staff add`",
+                ids={"actor": canonical.actor(name)},
+            )
+        allowed = REQUIRED[command]
+        if not any(role.value in member["roles"] for role in allowed):
+            raise NotAuthorised(
+                f"{name} may not {command.replace('_', ' ')}: it needs the role "
+                f"{' or '.join(r.value for r in allowed)}",
+                ids={"actor": canonical.actor(name)},
+            )
+        if department is not None and member["department"] != department:
+            raise NotAuthorised(
+                f"{name} is the liaison of {member['department'] or 'no department'}; "
+                f"only the {department} liaison completes this action",
+                ids={"actor": canonical.actor(name)},
+            )
+
+    # -- commands --------------------------------------------------------------------
+
+    def add_member(
+        self, *, name: str, roles: list[Role], department: str, town: str, actor: str
+    ) -> None:
+        """Add a staff member. The first one must be an admin and may add themselves;
+        after that only an admin adds staff."""
+        person = canonical.actor(name, "staff name")
+        if person in self.members:
+            raise InvalidInput(f"{person} is already registered staff", ids={"actor": person})
+        if not roles:
+            raise InvalidInput("a staff member needs at least one role")
+        if not self.members:
+            if Role.ADMIN not in roles:
+                raise NotAuthorised(
+                    "the first staff member of a store must be an admin (--role admin)"
+                )
+            actor = person
+        else:
+            self._require_admin(actor)
+        if Role.LIAISON in roles and not department.strip():
+            raise InvalidInput("a liaison acts for a department: give --department")
+        self._member_added(
+            name=person,
+            roles=sorted({r.value for r in roles}),
+            department=canonical.text(department, "department", required=False),
+            town=canonical.text(town, "town", required=False),
+            actor=canonical.actor(actor),
+        )
+
+    @event(MemberAdded)
+    def _member_added(
+        self, *, name: str, roles: list[str], department: str, town: str, actor: str
+    ) -> None:
+        self.members[name] = {"roles": list(roles), "department": department, "town": town}
+
+    def grant(self, *, name: str, role: Role, actor: str) -> None:
+        """Grant a role. Nobody grants themselves anything: a second admin must do it."""
+        self._require_admin(actor)
+        person = self._existing(name)
+        if canonical.same_actor(person, actor):
+            raise NotAuthorised(
+                f"{actor} may not grant a role to themselves; another admin must grant it",
+                ids={"actor": person},
+            )
+        if role.value in self.members[person]["roles"]:
+            raise InvalidInput(f"{person} already holds {role.value}", ids={"actor": person})
+        if role is Role.LIAISON and not self.members[person]["department"]:
+            raise InvalidInput(f"{person} has no department, so cannot be a liaison")
+        self._role_granted(name=person, role=role.value, actor=canonical.actor(actor))
+
+    @event(RoleGranted)
+    def _role_granted(self, *, name: str, role: str, actor: str) -> None:
+        self.members[name]["roles"] = sorted({*self.members[name]["roles"], role})
+
+    def revoke(self, *, name: str, role: Role, actor: str) -> None:
+        """Take a role away; the last admin cannot be removed (the store would lock itself)."""
+        self._require_admin(actor)
+        person = self._existing(name)
+        if role.value not in self.members[person]["roles"]:
+            raise InvalidInput(f"{person} does not hold {role.value}", ids={"actor": person})
+        if role is Role.ADMIN and self.admins() == [person]:
+            raise NotAuthorised(f"{person} is the last admin; add another admin first")
+        self._role_revoked(name=person, role=role.value, actor=canonical.actor(actor))
+
+    @event(RoleRevoked)
+    def _role_revoked(self, *, name: str, role: str, actor: str) -> None:
+        self.members[name]["roles"] = [r for r in self.members[name]["roles"] if r != role]
+
+    def admins(self) -> list[str]:
+        return sorted(n for n, m in self.members.items() if Role.ADMIN.value in m["roles"])
+
+    def _existing(self, name: str) -> str:
+        person = canonical.actor(name, "staff name")
+        if person not in self.members:
+            raise UnknownStaff(f"{person} is not registered staff", ids={"actor": person})
+        return person
+
+    def _require_admin(self, actor: str) -> None:
+        if not self.holds(actor, Role.ADMIN):
+            raise NotAuthorised(
+                f"only an admin manages staff and policy; {actor} is not one",
+                ids={"actor": canonical.actor(actor)},
+            )
