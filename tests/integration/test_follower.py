@@ -9,14 +9,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from eventsourcing.projection import BaseProjectionRunner
 
 from aidflow import AidFlow
-from aidflow.config import store_env
 from aidflow.projections import ReadModels
-from aidflow.projections.audit import AuditView
 from aidflow.projections.base import create_view_engine
-from aidflow.projections.frame import ViewProjection
 from tests.builders import government_fund, paid
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -95,29 +91,3 @@ def test_follower_on_sqlite_polls(tmp_path: object) -> None:
         follower.join()
     assert len(followed.cases(status="paid")) == 5
     writer.close()
-
-
-@pytest.mark.postgres
-def test_library_projection_runner_drives_our_views() -> None:
-    """The eventsourcing ProjectionRunner frame, one event at a time, builds the same dossier."""
-    with fresh_database() as url:
-        writer = AidFlow.open(url)
-        _write(writer, 1, 3)
-        views = ReadModels.open(url)
-        projection = ViewProjection(views.views["dossier"], writer.mapper)
-        with BaseProjectionRunner(
-            projection=projection,
-            application_class=AidFlow,
-            tracking_recorder=views.views["dossier"],
-            topics=(),
-            env=store_env(url),
-        ) as runner:
-            _write(writer, 4, 2)
-            runner.wait(writer.recorder.max_notification_id(), timeout=20)
-        rebuilt = ReadModels(create_view_engine("sqlite:///:memory:"), ["dossier"])
-        rebuilt.catch_up(writer)
-        only_dossier = {k: v for k, v in dump(views).items() if k.startswith("dossier_")}
-        assert only_dossier == dump(rebuilt)
-        with pytest.raises(TypeError, match="stored bytes"):
-            ViewProjection(AuditView(views.engine), writer.mapper)
-        writer.close()
