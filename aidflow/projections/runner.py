@@ -59,6 +59,10 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:1000]
 
 
+class _ViewFailed(Exception):
+    """A view raised while writing a page without savepoints: write the page again with them."""
+
+
 def _transient(error: Exception) -> bool:
     """Lock timeouts and lost connections say nothing about the event: the page is retried."""
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
@@ -76,6 +80,7 @@ class Runner:
         self.recreated = prepare(engine, list(views.values()))
         """Views emptied on open because their stored schema version differed from the code's."""
         self._stopped: set[str] = set()  # failed in this process: not retried until rebuilt
+        self._failed: dict[str, Failure] = {}  # as last read or recorded by this process
         self._lock = Lock()
 
     # -- catching up -----------------------------------------------------------------------
@@ -94,18 +99,20 @@ class Runner:
         left out) serve time travel.
         """
         with self._lock:
-            tracked = self._note_damage(source)
-            runnable = self._runnable(tracked)
+            tracked = self._load(source.name)
+            runnable = self._runnable()
             if not runnable:
                 return 0
             after = min(tracked.get(n, 0) for n in runnable)
             read = 0
+            last_seen: int | None = None
             while True:
                 records = source.recorder.select_notifications(
                     start=after, limit=self.page_size, stop=stop, inclusive_of_start=False
                 )
                 if not records:
                     break
+                last_seen = records[-1].id
                 page = envelopes(records, source.mapper)
                 if until is not None:
                     page = [e for e in page if e.recorded_at <= until]
@@ -114,11 +121,13 @@ class Runner:
                 read += len(records)
                 if progress is not None:
                     progress(len(records))
-                runnable = self._runnable(tracked)
+                runnable = self._runnable()
                 if len(records) < self.page_size or not runnable:
                     break
                 # A view that stopped in this page no longer holds the others back.
                 after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
+            if stop is None and runnable:  # read to the end: nothing may stand beyond it
+                self._note_damage(tracked, head(source) if last_seen is None else last_seen)
             return read
 
     def apply(self, source: EventSource, records: Sequence[Notification]) -> int:
@@ -132,8 +141,20 @@ class Runner:
         with self._lock:
             return self._apply_page(source.name, page)[1]
 
-    def _runnable(self, tracked: dict[str, int]) -> list[str]:
-        return [n for n in self.views if n not in self._stopped]
+    def _load(self, application_name: str) -> dict[str, int]:
+        """Read every view's position and failure; the failures are kept for the pages to come."""
+        with reading(self.engine) as conn:
+            tracked = positions(conn, application_name)
+            self._failed = failures(conn)
+        return tracked
+
+    def _runnable(self) -> list[str]:
+        """Views to feed: not stopped in this process, not damaged."""
+        return [
+            n
+            for n in self.views
+            if n not in self._stopped and not (n in self._failed and self._failed[n].damaged)
+        ]
 
     def _apply_page(
         self, application_name: str, page: Sequence[Envelope]
@@ -141,32 +162,56 @@ class Runner:
         """One transaction: every runnable view takes what it lacks of the page.
 
         Returns the views' positions after it, and the most events any one view applied.
+        The first attempt writes without savepoints; if a view fails, the page is
+        rolled back and written again with one savepoint per view, so that only the
+        failing view stops.
         """
+        try:
+            return self._apply_page_in(application_name, page, careful=False)
+        except _ViewFailed:
+            for view in self.views.values():
+                view.forget()
+            return self._apply_page_in(application_name, page, careful=True)
+
+    def _apply_page_in(
+        self, application_name: str, page: Sequence[Envelope], *, careful: bool
+    ) -> tuple[dict[str, int], int]:
         applied = 0
-        stopped: list[str] = []
+        stopped: dict[str, Failure] = {}
+        cleared: list[str] = []
         with writing(self.engine) as conn:
             tracked = positions(conn, application_name, lock=True)
-            failed = failures(conn)
             moves: dict[str, int] = {}
-            for name, view in self.views.items():
-                failure = failed.get(name)
-                if name in self._stopped or (failure is not None and failure.damaged):
-                    continue
+            for name in self._runnable():
+                view = self.views[name]
                 after = tracked.get(name)
                 fresh = [e for e in page if after is None or e.position > after]
                 if not fresh:
                     continue
                 applied = max(applied, len(fresh))
-                good, new_failure = self._write(conn, view, fresh, after)
+                if careful:
+                    good, failure = self._write(conn, view, fresh, after)
+                else:
+                    try:
+                        view.write(conn, fresh, after=after)
+                    except Exception as exc:
+                        if _transient(exc):
+                            raise
+                        raise _ViewFailed from exc
+                    good, failure = fresh[-1].position, None
                 if good is not None:
                     moves[name] = good
-                if new_failure is not None:
-                    record_failure(conn, name, new_failure)
-                    stopped.append(name)
-                elif failure is not None:
+                if failure is not None:
+                    record_failure(conn, name, failure)
+                    stopped[name] = failure
+                elif name in self._failed:
                     clear_failure(conn, name)  # it failed before; the cause is gone
+                    cleared.append(name)
             advance(conn, application_name, moves, tracked)
         self._stopped.update(stopped)
+        self._failed.update(stopped)
+        for name in cleared:
+            self._failed.pop(name, None)
         return {**tracked, **moves}, applied
 
     def _write(
@@ -197,24 +242,20 @@ class Runner:
             good = envelope.position
         return good, None
 
-    def _note_damage(self, source: EventSource) -> dict[str, int]:
-        """Record as damage any view ahead of the store's last event; returns the positions."""
-        with reading(self.engine) as conn:
-            tracked = positions(conn, source.name)
-            failed = failures(conn)
-        last = head(source)  # read after the positions: a position never runs ahead of it
+    def _note_damage(self, tracked: dict[str, int], last: int) -> None:
+        """Record as damage any view whose position is beyond the store's last event."""
         ahead = {
-            name: position
+            name: Failure(position, _ahead(position, last), damaged=True)
             for name, position in tracked.items()
             if name in self.views
             and position > last
-            and not (name in failed and failed[name].damaged)
+            and not (name in self._failed and self._failed[name].damaged)
         }
         if ahead:
             with writing(self.engine) as conn:
-                for name, position in ahead.items():
-                    record_failure(conn, name, Failure(position, _ahead(position, last), True))
-        return tracked
+                for name, failure in ahead.items():
+                    record_failure(conn, name, failure)
+            self._failed.update(ahead)
 
     # -- other ways to run -----------------------------------------------------------------
 
@@ -231,6 +272,7 @@ class Runner:
             for name in chosen:
                 self.views[name].forget()
                 self._stopped.discard(name)
+                self._failed.pop(name, None)
         return self.catch_up(source, progress=progress)
 
     def follow(
@@ -257,9 +299,8 @@ class Runner:
                 on_batch(applied)
 
         report(self.catch_up(source))
-        with reading(self.engine) as conn:
-            tracked = positions(conn, source.name)
-        start = min((tracked.get(n, 0) for n in self._runnable(tracked)), default=0)
+        tracked = self._load(source.name)
+        start = min((tracked.get(n, 0) for n in self._runnable()), default=0)
         try:
             subscription = source.recorder.subscribe(gt=start)
         except NotImplementedError:
