@@ -57,7 +57,11 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    """The one JSON encoding of view rows: keys sorted, UUIDs and dates as text."""
+    """The one JSON encoding of view rows: keys sorted, UUIDs and dates as text.
+
+    Rows written through :func:`bulk` are encoded with it, and it is the engine's
+    ``json_serializer`` for the rest.
+    """
     return json.dumps(
         value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_json_default
     )
@@ -181,15 +185,20 @@ def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
                 "sqlite+pysqlite://",
                 poolclass=sa.pool.StaticPool,
                 connect_args={"check_same_thread": False},
+                json_serializer=to_json,
             )
         else:
             engine = sa.create_engine(
-                f"sqlite+pysqlite:///{path}", connect_args={"timeout": busy_timeout}
+                f"sqlite+pysqlite:///{path}",
+                connect_args={"timeout": busy_timeout},
+                json_serializer=to_json,
             )
         _sqlite_transactions(engine)
         return engine
     if base in ("postgresql", "postgres"):
-        return sa.create_engine(f"postgresql+psycopg:{rest}", pool_pre_ping=True)
+        return sa.create_engine(
+            f"postgresql+psycopg:{rest}", pool_pre_ping=True, json_serializer=to_json
+        )
     raise InvalidInput(
         f"database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db"
     )
