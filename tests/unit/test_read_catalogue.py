@@ -95,3 +95,20 @@ def test_checks_flag_a_catalogue_kind_no_rule_declares(monkeypatch: pytest.Monke
     result = checks.run_checks([_row(7, NAMES[StudentCase.FollowedUp])], {}, Policy(), MOMENT)
     assert [(v.rule, v.positions) for v in result.violations] == [("unchecked_event", [7])]
     assert checks.run_checks([], {}, Policy(), MOMENT).ok
+
+
+def test_the_read_side_does_not_import_the_application() -> None:
+    """It reads a store through ``EventSource``; the dependency points one way."""
+    importers = []
+    for path in sorted(PROJECTIONS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n == "aidflow.application" or n.startswith("aidflow.cli") for n in names):
+                importers.append(str(path.relative_to(PROJECTIONS)))
+    assert not importers
