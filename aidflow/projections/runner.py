@@ -29,7 +29,7 @@ from datetime import datetime
 from threading import Event, Lock, Thread
 
 import sqlalchemy as sa
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import StoreDamaged, StoreError
@@ -127,7 +127,7 @@ class Runner:
                 # A view that stopped in this page no longer holds the others back.
                 after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
             if stop is None and runnable:  # read to the end: nothing may stand beyond it
-                self._note_damage(tracked, head(source) if last_seen is None else last_seen)
+                self._note_damage(source, tracked, last_seen or 0)
             return read
 
     def apply(self, source: EventSource, records: Sequence[Notification]) -> int:
@@ -242,14 +242,27 @@ class Runner:
             good = envelope.position
         return good, None
 
-    def _note_damage(self, tracked: dict[str, int], last: int) -> None:
-        """Record as damage any view whose position is beyond the store's last event."""
-        ahead = {
-            name: Failure(position, _ahead(position, last), damaged=True)
+    def _note_damage(self, source: EventSource, tracked: dict[str, int], last_seen: int) -> None:
+        """Record as damage any view whose position is beyond the store's last event.
+
+        Only a view beyond the last record this catch-up saw is a suspect; the store's
+        head is then read after the positions were, so a follower elsewhere that moved
+        a view on meanwhile is never mistaken for damage.
+        """
+        suspects = {
+            name: position
             for name, position in tracked.items()
             if name in self.views
-            and position > last
+            and position > last_seen
             and not (name in self._failed and self._failed[name].damaged)
+        }
+        if not suspects:
+            return
+        last = head(source)
+        ahead = {
+            name: Failure(position, _ahead(position, last), damaged=True)
+            for name, position in suspects.items()
+            if position > last
         }
         if ahead:
             with writing(self.engine) as conn:
@@ -326,16 +339,17 @@ class Runner:
                     break  # the subscription ended (database gone): let the caller restart
 
     @contextmanager
-    def _pumped(self, subscription: object) -> Iterator[queue_module.Queue[Notification | None]]:
+    def _pumped(
+        self, subscription: Subscription[ApplicationRecorder]
+    ) -> Iterator[queue_module.Queue[Notification | None]]:
         """The subscription's notifications, moved to a queue by a thread (None: it ended)."""
         arrived: queue_module.Queue[Notification | None] = queue_module.Queue(
             maxsize=4 * self.page_size
         )
-        notifications: Iterator[Notification] = subscription  # type: ignore[assignment]
 
         def pump() -> None:
             try:
-                for notification in notifications:
+                for notification in subscription:
                     arrived.put(notification)
             finally:
                 arrived.put(None)
@@ -345,7 +359,7 @@ class Runner:
         try:
             yield arrived
         finally:
-            subscription.stop()  # type: ignore[attr-defined]
+            subscription.stop()
             pumping.join(timeout=5)
 
     # -- how current, and may it be read ---------------------------------------------------
