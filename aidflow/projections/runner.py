@@ -42,6 +42,7 @@ from aidflow.projections.tracking import (
     clear_failure,
     failures,
     positions,
+    positions_and_failures,
     prepare,
     record_failure,
     reset,
@@ -144,8 +145,7 @@ class Runner:
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""
         with reading(self.engine) as conn:
-            tracked = positions(conn, application_name)
-            self._failed = failures(conn)
+            tracked, self._failed = positions_and_failures(conn, application_name)
         return tracked
 
     def _runnable(self) -> list[str]:
@@ -366,9 +366,8 @@ class Runner:
 
     def status(self, source: EventSource) -> list[ViewStatus]:
         with reading(self.engine) as conn:
-            tracked = positions(conn, source.name)
-            failed = failures(conn)
-        last = source.recorder.max_notification_id()
+            tracked, failed = positions_and_failures(conn, source.name)
+        last = source.recorder.max_notification_id()  # after the positions: never behind them
         result = []
         for name in self.views:
             position = tracked.get(name)

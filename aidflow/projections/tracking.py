@@ -138,6 +138,26 @@ def failures(conn: Connection) -> dict[str, Failure]:
     }
 
 
+def positions_and_failures(
+    conn: Connection, application_name: str
+) -> tuple[dict[str, int], dict[str, Failure]]:
+    """:func:`positions` and :func:`failures` in one query (a catch-up starts with it)."""
+    v, t = view_table, tracking_table
+    rows = conn.execute(
+        sa.select(v.c.view, t.c.notification_id, v.c.failed_position, v.c.error, v.c.damaged)
+        .select_from(v)
+        .outerjoin(t, sa.and_(t.c.view == v.c.view, t.c.application_name == application_name))
+    )
+    tracked: dict[str, int] = {}
+    failed: dict[str, Failure] = {}
+    for view, position, failed_position, error, damaged in rows:
+        if position is not None:
+            tracked[view] = int(position)
+        if failed_position is not None:
+            failed[view] = Failure(int(failed_position), error or "", bool(damaged))
+    return tracked, failed
+
+
 def record_failure(conn: Connection, view: str, failure: Failure) -> None:
     conn.execute(
         sa.update(view_table)
