@@ -225,3 +225,24 @@ def test_reads_are_guarded_but_status_and_verify_never_are(store_url: str) -> No
     assert views.cases()  # the other views still answer
     views.close()
     flow.close()
+
+
+def test_a_stored_record_that_cannot_be_decoded_stops_the_views_at_it(
+    store_url: str, strict_flow: AidFlow
+) -> None:
+    flow = strict_flow
+    gov = government_fund(flow)
+    paid(flow, gov, 1)
+    head = flow.recorder.max_notification_id()
+    raw = create_view_engine(store_url)
+    with raw.begin() as conn:
+        conn.execute(
+            sql(flow, "UPDATE stored_events SET state = :s WHERE notification_id = :n"),
+            {"s": b"not an event", "n": head - 1},
+        )
+    raw.dispose()
+    views = ReadModels.attach(flow, store_url)
+    for s in views.status(flow):
+        assert (s.position, s.failed_position) == (head - 2, head - 1), s
+        assert "StoreDamaged" in (s.error or "") and "cannot be decoded" in (s.error or "")
+    views.close()
