@@ -118,22 +118,7 @@ class Session:
 
     def fund_id(self, text: str) -> UUID:
         """A fund's id from the id or a unique prefix of at least 6 characters."""
-        from aidflow.domain.errors import FundNotFound, InvalidInput
-
-        wanted = text.strip().lower()
-        try:
-            return UUID(wanted)
-        except ValueError:
-            pass
-        if len(wanted) < 6:
-            raise FundNotFound(M.NOT_AN_ID.format(text=text, kind="fund"))
-        found = [f for f in self.flow.fund_ids() if str(f).startswith(wanted)]
-        if not found:
-            raise FundNotFound(M.NO_ID_STARTS.format(kind="fund", text=text))
-        if len(found) > 1:
-            candidates = ", ".join(str(f) for f in found[:3]) + (", ..." if len(found) > 3 else "")
-            raise InvalidInput(M.AMBIGUOUS_ID.format(kind="fund", text=text, candidates=candidates))
-        return found[0]
+        return self.views.resolve_fund(text)
 
     def case_or_fund_id(self, text: str) -> UUID:
         """A case's id or prefix, else a fund's."""

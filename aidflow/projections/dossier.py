@@ -2,30 +2,36 @@
 
 ``dossier_case`` holds a case's header and running totals, ``dossier_entry`` one
 row per event of the case (the dossier's sections and its timeline), and
-``dossier_action`` each consultation decision with its state.
+``dossier_action`` each consultation decision with its state, ``dossier_fund``
+each fund's name and donors. The queries answer the dossier, the case list and
+which case an id prefix names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound
+from aidflow.domain.events import EventClass
 from aidflow.domain.values import derive_status, mask_identifier
 from aidflow.projections.base import (
-    Envelope,
-    SQLView,
     UTCDateTime,
     bulk,
     chunks,
     db_time,
-    dumps,
     insert_row,
     public_fields,
+    to_json,
 )
+from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.models import ActionItem, CaseSummary, Dossier, DossierEntry
+from aidflow.projections.view import Envelope, SQLView
 
 metadata = sa.MetaData()
 
@@ -93,20 +99,23 @@ fund_table = sa.Table(
     sa.Column("donors", sa.JSON, nullable=False),
 )
 
-SECTIONS = {
-    "StudentCase.Applied": "application",
-    "StudentCase.Verified": "verification",
-    "StudentCase.Rejected": "rejection",
-    "StudentCase.GrantApproved": "approval",
-    "StudentCase.Disbursed": "disbursement",
-    "StudentCase.DisbursementReturned": "return",
-    "StudentCase.SecondaryAidAllocated": "secondary_aid",
-    "StudentCase.HardshipReported": "hardship",
-    "StudentCase.ReviewConvened": "consultation",
-    "StudentCase.ActionCompleted": "action_done",
-    "StudentCase.FollowedUp": "follow_up",
-    "StudentCase.Closed": "closing",
+C = StudentCase
+
+SECTIONS: dict[EventClass, str] = {
+    C.Applied: "application",
+    C.Verified: "verification",
+    C.Rejected: "rejection",
+    C.GrantApproved: "approval",
+    C.Disbursed: "disbursement",
+    C.DisbursementReturned: "return",
+    C.SecondaryAidAllocated: "secondary_aid",
+    C.HardshipReported: "hardship",
+    C.ReviewConvened: "consultation",
+    C.ActionCompleted: "action_done",
+    C.FollowedUp: "follow_up",
+    C.Closed: "closing",
 }
+"""Every case event has a dossier section; the dossier is also the case's timeline."""
 
 _CASE_COLUMNS = [c.name for c in case_table.columns]
 
@@ -135,14 +144,16 @@ _INSERT_FUND = insert_row(fund_table)
 class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
+    schema_version = 2  # 2: entries record stable event names (case.applied)
+    handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
+    ignores = frozenset({Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued})
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
-        case_events = [e for e in page if e.type in SECTIONS]
-        created = {
-            str(e.event.originator_id) for e in case_events if e.type == "StudentCase.Applied"
-        }
-        known = sorted({str(e.event.originator_id) for e in case_events} - created)
+        wanted = self.wanted(page)
+        case_events = [e for e in wanted if e.cls in SECTIONS]
+        created = {e.aggregate_id for e in case_events if e.cls is C.Applied}
+        known = sorted({e.aggregate_id for e in case_events} - created)
         cases: dict[str, dict[str, Any]] = {}
         for ids in chunks(known):
             for found in conn.execute(sa.select(case_table).where(case_table.c.case_id.in_(ids))):
@@ -154,10 +165,9 @@ class DossierView(SQLView):
         funds_new: list[dict[str, Any]] = []
         donors: dict[str, list[str]] = {}
 
-        for envelope in page:
-            event = envelope.event
-            kind = envelope.type
-            if kind == "Fund.Opened":
+        for envelope in wanted:
+            event, cls = envelope.event, envelope.cls
+            if cls is Fund.Opened:
                 funds_new.append(
                     {
                         "fund_id": envelope.aggregate_id,
@@ -167,40 +177,17 @@ class DossierView(SQLView):
                     }
                 )
                 continue
-            if kind == "Fund.Deposited":
+            if cls is Fund.Deposited:
                 donors.setdefault(envelope.aggregate_id, []).append(event.source)
-                continue
-            section = SECTIONS.get(kind)
-            if section is None:
                 continue
             case_id = envelope.aggregate_id
             at = envelope.recorded_at
-            if kind == "StudentCase.Applied":
-                cases[case_id] = {
-                    "case_id": case_id,
-                    "student_id_masked": mask_identifier(event.student_id),
-                    "name": event.name,
-                    "university": event.university,
-                    "family_category": event.family_category,
-                    "town": event.town,
-                    "year": event.year,
-                    "account_masked": mask_identifier(event.account),
-                    "source": event.source,
-                    "opened_at": at,
-                    "verified_once": False,
-                    "awaiting_verification": True,
-                    "rejected": False,
-                    "closed": False,
-                    "reason": "",
-                    "approved_fen": 0,
-                    "disbursed_fen": 0,
-                    "secondary_aid_fen": 0,
-                    "verification": None,
-                    "hardships": 0,
-                    "follow_ups": 0,
-                }
+            if cls is C.Applied:
+                cases[case_id] = _opened(case_id, event, at)
             case = cases[case_id]
-            _apply(case, kind, event, at)
+            change = _CHANGES.get(cls)
+            if change is not None:
+                change(case, event, at)
             case["updated_at"] = at
             case["last_position"] = envelope.position
             entries.append(
@@ -208,14 +195,14 @@ class DossierView(SQLView):
                     "position": envelope.position,
                     "case_id": case_id,
                     "version": event.originator_version,
-                    "section": section,
-                    "event_type": kind.split(".", 1)[1],
+                    "section": SECTIONS[cls],
+                    "event_type": envelope.name,
                     "recorded_at": envelope.at(d),
                     "actor": event.actor,
                     "detail": envelope.detail_json,
                 }
             )
-            if kind == "StudentCase.ReviewConvened":
+            if cls is C.ReviewConvened:
                 for item in event.actions:
                     new_actions[(case_id, item["action_id"])] = {
                         "case_id": case_id,
@@ -227,7 +214,7 @@ class DossierView(SQLView):
                         "done_by": None,
                         "note": None,
                     }
-            elif kind == "StudentCase.ActionCompleted":
+            elif cls is C.ActionCompleted:
                 done = {"done_at": envelope.at(d), "done_by": event.actor, "note": event.note}
                 pending = new_actions.get((case_id, event.action_id))
                 if pending is not None:
@@ -249,7 +236,7 @@ class DossierView(SQLView):
             row["opened_at"] = db_time(d, case["opened_at"])
             row["updated_at"] = db_time(d, case["updated_at"])
             row["verification"] = (
-                None if case["verification"] is None else dumps(case["verification"])
+                None if case["verification"] is None else to_json(case["verification"])
             )
             rows.append(row)
         bulk(
@@ -281,32 +268,193 @@ class DossierView(SQLView):
                 )
 
 
-def _apply(case: dict[str, Any], kind: str, event: Any, at: datetime) -> None:
-    """Running totals and flags of a dossier; mirrors the aggregate's own bookkeeping."""
-    if kind == "StudentCase.Verified":
-        case["verified_once"] = True
-        case["awaiting_verification"] = False
-        case["verification"] = {"by": event.actor, "at": at.isoformat(), **public_fields(event)}
-        return
-    elif kind == "StudentCase.Rejected":
-        case["rejected"] = True
-        case["reason"] = event.reason
-    elif kind == "StudentCase.GrantApproved":
-        case["approved_fen"] += event.amount_fen
-    elif kind == "StudentCase.Disbursed":
-        case["disbursed_fen"] += event.amount_fen
-    elif kind == "StudentCase.DisbursementReturned":
-        case["disbursed_fen"] -= event.amount_fen
-    elif kind == "StudentCase.SecondaryAidAllocated":
-        case["secondary_aid_fen"] += event.amount_fen
-    elif kind == "StudentCase.HardshipReported":
-        case["hardships"] += 1
-        case["awaiting_verification"] = True
-        case["rejected"] = False
-        case["closed"] = False
-    elif kind == "StudentCase.FollowedUp":
-        case["follow_ups"] += 1
-    elif kind == "StudentCase.Closed":
-        case["closed"] = True
-        case["reason"] = event.reason
-        case["approved_fen"] -= sum(event.releases.values())
+def _opened(case_id: str, event: Any, at: datetime) -> dict[str, Any]:
+    """A new dossier's header, from the application."""
+    return {
+        "case_id": case_id,
+        "student_id_masked": mask_identifier(event.student_id),
+        "name": event.name,
+        "university": event.university,
+        "family_category": event.family_category,
+        "town": event.town,
+        "year": event.year,
+        "account_masked": mask_identifier(event.account),
+        "source": event.source,
+        "opened_at": at,
+        "verified_once": False,
+        "awaiting_verification": True,
+        "rejected": False,
+        "closed": False,
+        "reason": "",
+        "approved_fen": 0,
+        "disbursed_fen": 0,
+        "secondary_aid_fen": 0,
+        "verification": None,
+        "hardships": 0,
+        "follow_ups": 0,
+    }
+
+
+# Running totals and flags of a dossier; they mirror the aggregate's own bookkeeping.
+Change = Callable[[dict[str, Any], Any, datetime], None]
+
+
+def _verified(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["verified_once"] = True
+    case["awaiting_verification"] = False
+    case["verification"] = {"by": event.actor, "at": at.isoformat(), **public_fields(event)}
+
+
+def _rejected(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["rejected"] = True
+    case["reason"] = event.reason
+
+
+def _hardship(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["hardships"] += 1
+    case["awaiting_verification"] = True
+    case["rejected"] = False
+    case["closed"] = False
+
+
+def _closed(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["closed"] = True
+    case["reason"] = event.reason
+    case["approved_fen"] -= sum(event.releases.values())
+
+
+def _add(column: str, sign: int = 1) -> Change:
+    def change(case: dict[str, Any], event: Any, at: datetime) -> None:
+        case[column] += sign * event.amount_fen
+
+    return change
+
+
+def _count(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["follow_ups"] += 1
+
+
+_CHANGES: dict[EventClass, Change] = {
+    C.Verified: _verified,
+    C.Rejected: _rejected,
+    C.GrantApproved: _add("approved_fen"),
+    C.Disbursed: _add("disbursed_fen"),
+    C.DisbursementReturned: _add("disbursed_fen", -1),
+    C.SecondaryAidAllocated: _add("secondary_aid_fen"),
+    C.HardshipReported: _hardship,
+    C.FollowedUp: _count,
+    C.Closed: _closed,
+}
+"""Case events that change the header; the others only add to the timeline."""
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+def dossier(conn: Connection, case_id: str) -> Dossier:
+    c, e, a = case_table, entry_table, action_table
+    row = conn.execute(sa.select(c).where(c.c.case_id == str(case_id))).mappings().first()
+    if row is None:
+        raise CaseNotFound(f"no dossier for case {case_id}", ids={"case_id": str(case_id)})
+    entries = [
+        DossierEntry.model_validate(dict(r))
+        for r in conn.execute(
+            sa.select(e).where(e.c.case_id == str(case_id)).order_by(e.c.position)
+        ).mappings()
+    ]
+    actions = [
+        ActionItem.model_validate(dict(r))
+        for r in conn.execute(
+            sa.select(a).where(a.c.case_id == str(case_id)).order_by(a.c.assigned_at, a.c.action_id)
+        ).mappings()
+    ]
+    funds = {r.fund_id: r for r in conn.execute(sa.select(fund_table))}
+
+    def by(section: str) -> list[DossierEntry]:
+        return [x for x in entries if x.section == section]
+
+    secondary = []
+    for entry in by("secondary_aid"):
+        fund = funds.get(entry.detail["fund_id"])
+        secondary.append(
+            {
+                **entry.detail,
+                "position": entry.position,
+                "recorded_at": entry.recorded_at.isoformat(),
+                "fund_name": fund.name if fund else None,
+                "donors": list(fund.donors) if fund else [],
+            }
+        )
+    header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
+    return Dossier(
+        **header,
+        approvals=by("approval"),
+        disbursements=by("disbursement"),
+        returns=by("return"),
+        secondary_aid=secondary,
+        hardships=by("hardship"),
+        consultations=by("consultation"),
+        actions=actions,
+        follow_ups=by("follow_up"),
+        timeline=entries,
+    )
+
+
+def cases(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    town: str | None = None,
+    family_category: str | None = None,
+    year: int | None = None,
+    limit: int | None = None,
+) -> list[CaseSummary]:
+    c = case_table
+    query = sa.select(*[c.c[f] for f in CaseSummary.model_fields]).order_by(
+        c.c.opened_at, c.c.case_id
+    )
+    for column, value in (
+        ("status", status),
+        ("town", town),
+        ("family_category", family_category),
+        ("year", year),
+    ):
+        if value is not None:
+            query = query.where(c.c[column] == value)
+    if limit is not None:
+        query = query.limit(limit)
+    return [CaseSummary.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+
+MIN_PREFIX = 6
+"""The shortest id prefix accepted, as the list commands print ids."""
+
+
+def resolve_case(conn: Connection, prefix: str) -> UUID:
+    """The case whose id is ``prefix`` or starts with it (at least 6 characters)."""
+    return _resolve(conn, case_table.c.case_id, prefix, "case", CaseNotFound)
+
+
+def resolve_fund(conn: Connection, prefix: str) -> UUID:
+    """The fund whose id is ``prefix`` or starts with it (at least 6 characters)."""
+    return _resolve(conn, fund_table.c.fund_id, prefix, "fund", FundNotFound)
+
+
+def _resolve(
+    conn: Connection, column: sa.Column[str], prefix: str, kind: str, missing: type[NotFound]
+) -> UUID:
+    text = prefix.strip().lower()
+    if len(text) < MIN_PREFIX or not all(ch in "0123456789abcdef-" for ch in text):
+        raise missing(
+            f"{prefix!r} is not a {kind} id (give the id, or at least its first {MIN_PREFIX} characters)"
+        )
+    found = list(conn.execute(sa.select(column).where(column.like(text + "%")).limit(6)).scalars())
+    if not found:
+        raise missing(f"no {kind} id starts with {prefix}")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise InvalidInput(
+            f"more than one {kind} id starts with {prefix} ({shown}); give more characters",
+            ids={f"{kind}_ids": " ".join(found[:5])},
+        )
+    return UUID(found[0])

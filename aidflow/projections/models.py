@@ -164,6 +164,24 @@ class Violation(View):
     message: str
 
 
+class CheckResult(View):
+    """What the rule checks found, and what they read to find it."""
+
+    violations: list[Violation]
+    checked: dict[str, int]
+    """Journal events read, by stable event name (``case.applied``)."""
+    position: int
+    """The last journal position read: the checks cover the events up to here."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def events(self) -> int:
+        return sum(self.checked.values())
+
+
 class Digest(View):
     position: int
     hash: str
@@ -191,6 +209,13 @@ class Verification(View):
 class ViewStatus(View):
     name: str
     position: int | None
+    """The last position the view applied (None: nothing yet)."""
     head: int | None
     behind: int
-    """Notification positions between the view and the store's head (ids may have gaps)."""
+    """Notification positions between the view and the store's head (ids may have gaps); never negative."""
+    error: str | None = None
+    """Why the view stopped, when it failed on a stored event; it stays at ``position``."""
+    failed_position: int | None = None
+    """The position of the event the view could not apply."""
+    damage: str | None = None
+    """Set when the view is ahead of the store: it holds events this store does not have."""

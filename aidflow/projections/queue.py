@@ -8,13 +8,17 @@ consultation assigned to a department, marked done when reported carried out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.values import Severity
-from aidflow.projections.base import Envelope, SQLView, UTCDateTime, bulk, insert_row
+from aidflow.projections.base import UTCDateTime, bulk, insert_row
+from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.models import AwaitingConsultation, OwedAction, Queue
+from aidflow.projections.view import Envelope, SQLView
 
 metadata = sa.MetaData()
 
@@ -73,9 +77,32 @@ _DONE = (
 )
 
 
+C = StudentCase
+
+
 class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
+    schema_version = 2  # 2: versioned with the others (rows unchanged since 0.1.0)
+    handles = frozenset({C.Applied, C.HardshipReported, C.ReviewConvened, C.ActionCompleted})
+    ignores = frozenset(
+        {
+            C.Verified,
+            C.Rejected,
+            C.GrantApproved,
+            C.Disbursed,
+            C.DisbursementReturned,
+            C.SecondaryAidAllocated,
+            C.FollowedUp,
+            C.Closed,
+            Fund.Opened,
+            Fund.Deposited,
+            Fund.Allocated,
+            Fund.Released,
+            Enrolment.Registered,
+            Voucher.Issued,
+        }
+    )
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         cases: list[dict[str, Any]] = []
@@ -84,13 +111,11 @@ class ConsultationQueueView(SQLView):
         actions: dict[tuple[str, str], dict[str, Any]] = {}
         done: list[dict[str, Any]] = []
         d = conn.dialect
-        for envelope in page:
-            event, kind = envelope.event, envelope.type
-            if not kind.startswith("StudentCase."):
-                continue
+        for envelope in self.wanted(page):
+            event, cls = envelope.event, envelope.cls
             case_id = envelope.aggregate_id
             at = envelope.at(d)
-            if kind == "StudentCase.Applied":
+            if cls is C.Applied:
                 cases.append(
                     {
                         "case_id": case_id,
@@ -99,7 +124,7 @@ class ConsultationQueueView(SQLView):
                         "university": event.university,
                     }
                 )
-            elif kind == "StudentCase.HardshipReported":
+            elif cls is C.HardshipReported:
                 hardships.append(
                     {
                         "position": envelope.position,
@@ -113,7 +138,7 @@ class ConsultationQueueView(SQLView):
                         "consulted_at": None,
                     }
                 )
-            elif kind == "StudentCase.ReviewConvened":
+            elif cls is C.ReviewConvened:
                 for row in hardships:
                     if row["case_id"] == case_id and row["consulted_at"] is None:
                         row["consulted_at"] = at
@@ -127,7 +152,7 @@ class ConsultationQueueView(SQLView):
                         "assigned_at": at,
                         "done_at": None,
                     }
-            elif kind == "StudentCase.ActionCompleted":
+            elif cls is C.ActionCompleted:
                 pending = actions.get((case_id, event.action_id))
                 if pending is not None:
                     pending["done_at"] = at
@@ -139,3 +164,41 @@ class ConsultationQueueView(SQLView):
         bulk(conn, "queue.insert_case", _INSERT_CASE, cases)
         bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, hardships)
         bulk(conn, "queue.insert_action", _INSERT_ACTION, list(actions.values()))
+
+
+def _days(since: datetime, now: datetime) -> float:
+    return round((now - since).total_seconds() / 86400, 1)
+
+
+def queue(conn: Connection, now: datetime, department: str | None = None) -> Queue:
+    """Hardship awaiting consultation (most serious, then oldest, first) and actions owed."""
+    h, qa, qc = hardship_table, queue_action_table, queue_case_table
+    awaiting_q = (
+        sa.select(h, qc.c.name, qc.c.town)
+        .join(qc, qc.c.case_id == h.c.case_id)
+        .where(h.c.consulted_at.is_(None), h.c.severity_rank >= 2)
+        .order_by(h.c.severity_rank.desc(), h.c.reported_at, h.c.position)
+    )
+    actions_q = (
+        sa.select(qa, qc.c.name)
+        .join(qc, qc.c.case_id == qa.c.case_id)
+        .where(qa.c.done_at.is_(None))
+        .order_by(qa.c.assigned_at, qa.c.case_id, qa.c.action_id)
+    )
+    if department is not None:
+        actions_q = actions_q.where(qa.c.department == department)
+    awaiting = [
+        AwaitingConsultation(
+            **{k: r[k] for k in AwaitingConsultation.model_fields if k != "waiting_days"},
+            waiting_days=_days(r["reported_at"], now),
+        )
+        for r in conn.execute(awaiting_q).mappings()
+    ]
+    owed = [
+        OwedAction(
+            **{k: r[k] for k in OwedAction.model_fields if k != "waiting_days"},
+            waiting_days=_days(r["assigned_at"], now),
+        )
+        for r in conn.execute(actions_q).mappings()
+    ]
+    return Queue(as_of=now, awaiting_consultation=awaiting, open_actions=owed)

@@ -7,16 +7,14 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from threading import Event, Thread
 
 import pytest
-from eventsourcing.projection import BaseProjectionRunner
 
 from aidflow import AidFlow
-from aidflow.config import store_env
-from aidflow.projections import ReadModels
-from aidflow.projections.audit import AuditView
+from aidflow.projections import ReadModels, dossier
 from aidflow.projections.base import create_view_engine
-from aidflow.projections.frame import ViewProjection
+from aidflow.projections.catalogue import StudentCase
 from tests.builders import government_fund, paid
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -97,27 +95,35 @@ def test_follower_on_sqlite_polls(tmp_path: object) -> None:
     writer.close()
 
 
-@pytest.mark.postgres
-def test_library_projection_runner_drives_our_views() -> None:
-    """The eventsourcing ProjectionRunner frame, one event at a time, builds the same dossier."""
-    with fresh_database() as url:
-        writer = AidFlow.open(url)
+def test_a_follower_keeps_the_other_views_going_when_one_fails(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/aidflow.db"
+    writer = AidFlow.open(url)
+    views = ReadModels.open(url)
+    monkeypatch.setitem(
+        dossier._CHANGES,
+        StudentCase.Disbursed,
+        lambda case, event, at: (_ for _ in ()).throw(ValueError("cannot hold it")),
+    )
+    stop = Event()
+    following = Thread(
+        target=views.follow, args=(AidFlow.open(url),), kwargs={"stop": stop, "poll_seconds": 0.05}
+    )
+    following.start()
+    try:
         _write(writer, 1, 3)
-        views = ReadModels.open(url)
-        projection = ViewProjection(views.views["dossier"], writer.mapper)
-        with BaseProjectionRunner(
-            projection=projection,
-            application_class=AidFlow,
-            tracking_recorder=views.views["dossier"],
-            topics=(),
-            env=store_env(url),
-        ) as runner:
-            _write(writer, 4, 2)
-            runner.wait(writer.recorder.max_notification_id(), timeout=20)
-        rebuilt = ReadModels(create_view_engine("sqlite:///:memory:"), ["dossier"])
-        rebuilt.catch_up(writer)
-        only_dossier = {k: v for k, v in dump(views).items() if k.startswith("dossier_")}
-        assert only_dossier == dump(rebuilt)
-        with pytest.raises(TypeError, match="stored bytes"):
-            ViewProjection(AuditView(views.engine), writer.mapper)
-        writer.close()
+        head = writer.recorder.max_notification_id()
+        deadline = time.monotonic() + 30
+        status = {s.name: s for s in views.status(writer)}
+        while status["audit"].position != head and time.monotonic() < deadline:
+            time.sleep(0.05)
+            status = {s.name: s for s in views.status(writer)}
+        assert status["queue"].position == status["audit"].position == head
+        assert "cannot hold it" in (status["dossier"].error or "")
+        assert status["dossier"].position == (status["dossier"].failed_position or 0) - 1
+        assert following.is_alive()
+    finally:
+        stop.set()
+        following.join(timeout=10)
+    writer.close()

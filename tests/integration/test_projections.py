@@ -20,7 +20,7 @@ from aidflow import commands as cmd
 from aidflow.domain import Policy, StudentCase
 from aidflow.domain.errors import AidflowError
 from aidflow.projections import ReadModels
-from aidflow.projections.base import Envelope, create_view_engine
+from aidflow.projections.base import create_view_engine
 from tests.builders import approved, donation_fund, government_fund, national_id, paid, verified
 from tests.pg import fresh_database
 
@@ -278,10 +278,9 @@ def test_replaying_a_tracked_page_changes_nothing(
     paid(flow, government_fund(flow))
     before = dump(views)
     records = flow.recorder.select_notifications(start=1, limit=100)
-    page = [Envelope(r, flow.mapper.to_domain_event(r)) for r in records]
-    for view in views.views.values():
-        assert view.process(flow.name, page) == 0
+    assert views.runner.apply(flow, records) == 0
     assert dump(views) == before
+    assert all(s.position == flow.recorder.max_notification_id() for s in views.status(flow))
 
 
 # -- what each read model says ---------------------------------------------------------

@@ -1,0 +1,37 @@
+"""The audit slice: the journal of every event with the hash chain, the money ledger, the rule checks.
+
+One view (``audit``) writes the journal, the ledger and the facts they group by
+(:mod:`.view`); the queries are the journal (:mod:`.journal`), the ledger
+(:mod:`.ledger`), the checks (:mod:`.checks`) and the chain's digest and
+verification (:mod:`.chain`).
+"""
+
+from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorded_links, verify
+from aidflow.projections.audit.checks import check, run_checks
+from aidflow.projections.audit.journal import journal, position_of_version
+from aidflow.projections.audit.ledger import ledger
+from aidflow.projections.audit.tables import (
+    audit_case_table,
+    audit_fund_table,
+    journal_table,
+    ledger_table,
+)
+from aidflow.projections.audit.view import AuditView
+
+__all__ = [
+    "GENESIS",
+    "AuditView",
+    "audit_case_table",
+    "audit_fund_table",
+    "chain_step",
+    "check",
+    "digest",
+    "journal",
+    "journal_table",
+    "ledger",
+    "ledger_table",
+    "position_of_version",
+    "recorded_links",
+    "run_checks",
+    "verify",
+]

@@ -1,0 +1,374 @@
+"""Rule checks an auditor runs, answered from the audit journal alone.
+
+They do not trust the write side: each rule is re-derived from the recorded
+events in position order, so a violation shows even if a rule had a bug, data
+was imported, or the policy changed after the fact. They count every event they
+read by its stable name, and an event they cannot read (a kind outside this
+version's catalogue, or one the checks have not declared) is itself a finding,
+so "all rules hold" is never said over events that were not read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from aidflow.domain.events import NAMES, EventClass
+from aidflow.domain.money import format_yuan
+from aidflow.domain.policy import Policy
+from aidflow.domain.values import Severity
+from aidflow.projections.audit.tables import audit_fund_table, journal_table
+from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.models import CheckResult, Violation
+
+C = StudentCase
+CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
+"""The catalogue read backwards: the journal's stable names to event classes."""
+
+Row = tuple[int, datetime, str, str, str, dict[str, Any]]
+"""A journal row: (position, recorded_at, actor, aggregate_id, stable name, detail)."""
+
+SHOWN_POSITIONS = 20
+"""At most this many positions are listed in a finding about many events."""
+
+
+@dataclass
+class _Case:
+    verifiers: set[str] = field(default_factory=set)
+    verified: bool = False
+    approved: int = 0
+    paid: int = 0
+    secondary: int = 0
+    closed: bool = False
+    approvals: list[int] = field(default_factory=list)
+    vouchers: list[str] = field(default_factory=list)
+    funds: set[str] = field(default_factory=set)
+    last_approval_at: datetime | None = None
+    last_approval_position: int = 0
+    hardships: list[tuple[int, datetime, str]] = field(default_factory=list)
+    actions: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
+
+
+class _Checker:
+    """The state the rules need, built event by event in position order."""
+
+    def __init__(self, fund_kinds: dict[str, str], policy: Policy) -> None:
+        self.fund_kinds = fund_kinds
+        self.policy = policy
+        self.found: list[Violation] = []
+        self.cases: dict[str, _Case] = defaultdict(_Case)
+        self.balances: dict[str, int] = defaultdict(int)
+        self.voucher_seen: dict[str, int] = {}
+
+    def flag(
+        self,
+        rule: str,
+        message: str,
+        positions: list[int],
+        case: str | None = None,
+        fund: str | None = None,
+    ) -> None:
+        self.found.append(
+            Violation(rule=rule, case_id=case, fund_id=fund, positions=positions, message=message)
+        )
+
+    # -- funds ---------------------------------------------------------------------------
+
+    def deposited(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] += d["amount_fen"]
+        if not str(d.get("receipt", "")).strip():
+            self.flag(
+                "deposit_without_receipt",
+                f"deposit of {format_yuan(d['amount_fen'])} yuan has no receipt",
+                [position],
+                fund=fund,
+            )
+
+    def allocated(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] -= d["amount_fen"]
+        if self.balances[fund] < 0:
+            self.flag(
+                "fund_overdrawn",
+                f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
+                [position],
+                case=d.get("case_id"),
+                fund=fund,
+            )
+
+    def released(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] += d["amount_fen"]
+
+    # -- cases ---------------------------------------------------------------------------
+
+    def verified(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.verifiers.add(actor)
+        c.verified = True
+
+    def approved(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if not c.verified:
+            self.flag(
+                "approved_before_verification",
+                "grant approved while the case awaited verification",
+                [position],
+                case=case,
+            )
+        if actor in c.verifiers:
+            self.flag(
+                "verifier_approved",
+                f"{actor} verified this case and approved its grant",
+                [position],
+                case=case,
+            )
+        if self.fund_kinds.get(d["fund_id"]) != "government":
+            self.flag(
+                "wrong_fund_kind",
+                "temporary assistance approved from a fund that is not a government fund",
+                [position],
+                case=case,
+                fund=d["fund_id"],
+            )
+        c.approved += d["amount_fen"]
+        c.approvals.append(position)
+        c.funds.add(d["fund_id"])
+        c.last_approval_at, c.last_approval_position = at, position
+        if c.approved > self.policy.cap_fen:
+            self.flag(
+                "cap_exceeded",
+                f"approved {format_yuan(c.approved)} yuan,"
+                f" over the cap of {format_yuan(self.policy.cap_fen)} yuan",
+                c.approvals[:],
+                case=case,
+            )
+
+    def disbursed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        amount = d["amount_fen"]
+        if c.paid + amount > c.approved:
+            self.flag(
+                "paid_before_approval",
+                f"paid {format_yuan(c.paid + amount)} yuan"
+                f" against {format_yuan(c.approved)} yuan approved",
+                [position],
+                case=case,
+            )
+        c.paid += amount
+        voucher = str(d.get("voucher", ""))
+        c.vouchers.append(voucher)
+        if voucher in self.voucher_seen:
+            self.flag(
+                "duplicate_voucher",
+                f"voucher {voucher} used twice",
+                [self.voucher_seen[voucher], position],
+                case=case,
+            )
+        else:
+            self.voucher_seen[voucher] = position
+
+    def returned(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].paid -= d["amount_fen"]
+
+    def secondary_aid(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if c.paid <= 0:
+            self.flag(
+                "secondary_aid_without_paid_grant",
+                "secondary aid allocated before any grant was paid",
+                [position],
+                case=case,
+            )
+        if self.fund_kinds.get(d["fund_id"]) != "donation":
+            self.flag(
+                "wrong_fund_kind",
+                "secondary aid allocated from a fund that is not a donation fund",
+                [position],
+                case=case,
+                fund=d["fund_id"],
+            )
+        c.secondary += d["amount_fen"]
+
+    def hardship(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.verified = False
+        c.closed = False  # a hardship report reopens even a closed or rejected case
+        if Severity(d["severity"]).needs_consultation:
+            c.hardships.append((position, at, d["kind"]))
+
+    def review(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
+        c = self.cases[case]
+        c.hardships = []  # a consultation answers every hardship reported before it
+        for item in d["actions"]:
+            c.actions[item["action_id"]] = (position, at, item["department"])
+
+    def action_done(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].actions.pop(d["action_id"], None)
+
+    def closed(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
+        c = self.cases[case]
+        c.closed = True
+        c.approved -= sum(d["releases"].values())
+
+    def rejected(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].closed = True
+
+    # -- at the end: completeness and timeliness -----------------------------------------
+
+    def finish(self, now: datetime) -> None:
+        policy = self.policy
+        unpaid_limit = timedelta(days=policy.max_unpaid_days)
+        consult_limit = timedelta(days=policy.max_days_to_consultation)
+        action_limit = timedelta(days=policy.max_days_action_open)
+        for case_id, c in self.cases.items():
+            if c.paid > 0:
+                missing = [
+                    what
+                    for what, ok in (
+                        ("verification", bool(c.verifiers)),
+                        ("approval", bool(c.approvals)),
+                        ("voucher", all(v.strip() for v in c.vouchers)),
+                        (
+                            "fund source",
+                            bool(c.funds) and all(f in self.fund_kinds for f in c.funds),
+                        ),
+                    )
+                    if not ok
+                ]
+                if missing:
+                    self.flag(
+                        "incomplete_dossier",
+                        f"paid case lacks {', '.join(missing)}",
+                        [],
+                        case=case_id,
+                    )
+            if (
+                not c.closed
+                and c.approved > c.paid
+                and c.last_approval_at is not None
+                and now - c.last_approval_at > unpaid_limit
+            ):
+                days = (now - c.last_approval_at).days
+                self.flag(
+                    "approved_unpaid_too_long",
+                    f"{format_yuan(c.approved - c.paid)} yuan approved {days} days ago, still unpaid",
+                    [c.last_approval_position],
+                    case=case_id,
+                )
+            for position, at, kind in c.hardships:
+                if now - at > consult_limit:
+                    self.flag(
+                        "hardship_without_consultation",
+                        f"{kind} hardship reported {(now - at).days} days ago, no consultation since",
+                        [position],
+                        case=case_id,
+                    )
+            for action_id, (position, at, department) in c.actions.items():
+                if now - at > action_limit:
+                    self.flag(
+                        "consultation_action_open",
+                        f"{department} has not completed {action_id} after {(now - at).days} days",
+                        [position],
+                        case=case_id,
+                    )
+
+
+Rule = Callable[[_Checker, int, datetime, str, str, dict[str, Any]], None]
+
+RULES: dict[EventClass, Rule] = {
+    Fund.Deposited: _Checker.deposited,
+    Fund.Allocated: _Checker.allocated,
+    Fund.Released: _Checker.released,
+    C.Verified: _Checker.verified,
+    C.GrantApproved: _Checker.approved,
+    C.Disbursed: _Checker.disbursed,
+    C.DisbursementReturned: _Checker.returned,
+    C.SecondaryAidAllocated: _Checker.secondary_aid,
+    C.HardshipReported: _Checker.hardship,
+    C.ReviewConvened: _Checker.review,
+    C.ActionCompleted: _Checker.action_done,
+    C.Closed: _Checker.closed,
+    C.Rejected: _Checker.rejected,
+}
+"""The event classes the rules read, each with what it does to the rules' state."""
+
+handles = frozenset(RULES)
+ignores: frozenset[EventClass] = frozenset(
+    {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued}
+)
+"""Read and counted, but no rule depends on them."""
+
+
+def run_checks(
+    journal: Iterable[Row], fund_kinds: dict[str, str], policy: Policy, now: datetime
+) -> CheckResult:
+    """Every rule over the journal rows, in position order, with what was read."""
+    checker = _Checker(fund_kinds, policy)
+    counts: Counter[str] = Counter()
+    unread: dict[str, list[int]] = defaultdict(list)
+    position = 0
+    for row in journal:
+        position, at, actor, aggregate_id, name, detail = row
+        counts[name] += 1
+        cls = CLASS_OF.get(name)
+        rule = RULES.get(cls) if cls is not None else None
+        if rule is not None:
+            rule(checker, position, at, actor, aggregate_id, detail)
+        elif cls is None or cls not in ignores:
+            unread[name].append(position)
+    checker.finish(now)
+    for name, positions in unread.items():
+        why = (
+            "is not in this version's event catalogue"
+            if name not in CLASS_OF
+            else "is in the catalogue but no rule check declares it"
+        )
+        checker.flag(
+            "unknown_event" if name not in CLASS_OF else "unchecked_event",
+            f"{len(positions)} event(s) of kind {name!r} were not checked: the kind {why}",
+            positions[:SHOWN_POSITIONS],
+        )
+    return CheckResult(
+        violations=checker.found, checked=dict(sorted(counts.items())), position=position
+    )
+
+
+def check(conn: Connection, policy: Policy, now: datetime) -> CheckResult:
+    """Run the checks over the whole journal."""
+    j, F = journal_table, audit_fund_table
+    kinds = {r.fund_id: r.kind for r in conn.execute(sa.select(F.c.fund_id, F.c.kind))}
+    rows = conn.execute(
+        sa.select(
+            j.c.position, j.c.recorded_at, j.c.actor, j.c.aggregate_id, j.c.event_type, j.c.detail
+        )
+        .order_by(j.c.position)
+        .execution_options(yield_per=5000)
+    )
+    return run_checks((tuple(r) for r in rows), kinds, policy, now)

@@ -1,0 +1,143 @@
+"""The money ledger and its totals, answered from the ledger rows alone."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from aidflow.projections.audit.tables import (
+    audit_case_table,
+    audit_fund_table,
+    journal_table,
+    ledger_table,
+)
+from aidflow.projections.models import FundTotals, Ledger, LedgerLine
+
+
+def ledger(conn: Connection, *, entries: bool = False) -> Ledger:
+    """The money ledger's totals (and its lines when asked)."""
+    L, F, C = ledger_table, audit_fund_table, audit_case_table
+    signed_paid = sa.case(
+        (L.c.entry == "disbursement", L.c.amount_fen),
+        (L.c.entry == "return", -L.c.amount_fen),
+        (L.c.entry == "secondary_aid", L.c.amount_fen),
+        else_=0,
+    )
+    sums: dict[tuple[str, str], int] = {}
+    for fund_id, entry, total in conn.execute(
+        sa.select(L.c.fund_id, L.c.entry, sa.func.sum(L.c.amount_fen)).group_by(
+            L.c.fund_id, L.c.entry
+        )
+    ):
+        sums[(fund_id, entry)] = int(total)
+    funds = []
+    for f in conn.execute(sa.select(F).order_by(F.c.name, F.c.fund_id)).mappings():
+        fund_sums = {entry: t for (fid, entry), t in sums.items() if fid == f["fund_id"]}
+
+        def s(entry: str, fund_sums: dict[str, int] = fund_sums) -> int:
+            return fund_sums.get(entry, 0)
+
+        funds.append(
+            FundTotals(
+                fund_id=f["fund_id"],
+                name=f["name"],
+                kind=f["kind"],
+                deposited_fen=s("deposit"),
+                allocated_fen=s("allocation"),
+                released_fen=s("release"),
+                balance_fen=s("deposit") - s("allocation") + s("release"),
+                disbursed_fen=s("disbursement") - s("return"),
+                secondary_aid_fen=s("secondary_aid"),
+            )
+        )
+    kind_of = {f.fund_id: f.kind for f in funds}
+
+    def total_of(kind: str, attr: str) -> int:
+        return sum(int(getattr(f, attr)) for f in funds if f.kind == kind)
+
+    per_case = (
+        sa.select(
+            L.c.case_id,
+            sa.func.sum(signed_paid).label("paid"),
+            sa.func.sum(sa.case((L.c.entry == "secondary_aid", L.c.amount_fen), else_=0)).label(
+                "secondary"
+            ),
+        )
+        .where(
+            L.c.case_id.is_not(None),
+            L.c.entry.in_(["disbursement", "return", "secondary_aid"]),
+        )
+        .group_by(L.c.case_id)
+        .subquery()
+    )
+    assisted = conn.execute(
+        sa.select(sa.func.count()).select_from(per_case).where(per_case.c.paid > 0)
+    ).scalar_one()
+    with_secondary = conn.execute(
+        sa.select(sa.func.count()).select_from(per_case).where(per_case.c.secondary > 0)
+    ).scalar_one()
+    by_need = {
+        n: int(t)
+        for n, t in conn.execute(
+            sa.select(L.c.need, sa.func.sum(L.c.amount_fen))
+            .where(L.c.entry == "approval")
+            .group_by(L.c.need)
+            .order_by(L.c.need)
+        )
+    }
+    paid_rows = (
+        sa.select(signed_paid.label("paid"), C.c.family_category, C.c.town)
+        .join(C, C.c.case_id == L.c.case_id)
+        .where(L.c.entry.in_(["disbursement", "return", "secondary_aid"]))
+        .subquery()
+    )
+    by_family = {
+        k: int(t)
+        for k, t in conn.execute(
+            sa.select(paid_rows.c.family_category, sa.func.sum(paid_rows.c.paid))
+            .group_by(paid_rows.c.family_category)
+            .order_by(paid_rows.c.family_category)
+        )
+    }
+    by_town = {
+        k: int(t)
+        for k, t in conn.execute(
+            sa.select(paid_rows.c.town, sa.func.sum(paid_rows.c.paid))
+            .group_by(paid_rows.c.town)
+            .order_by(paid_rows.c.town)
+        )
+    }
+    # Net of what closing cases released back: releases only ever return grant
+    # reservations, so on government funds they reduce what stands approved.
+    government_approved = sum(
+        int(t) if entry == "approval" else -int(t)
+        for (fid, entry), t in sums.items()
+        if entry in ("approval", "release") and kind_of.get(fid) == "government"
+    )
+    lines = (
+        [
+            LedgerLine.model_validate(dict(r))
+            for r in conn.execute(sa.select(L).order_by(L.c.position)).mappings()
+        ]
+        if entries
+        else []
+    )
+    position = conn.execute(sa.select(sa.func.max(journal_table.c.position))).scalar_one() or 0
+    government_disbursed = total_of("government", "disbursed_fen")
+    secondary = sum(f.secondary_aid_fen for f in funds)
+    return Ledger(
+        position=position,
+        entries=lines,
+        funds=funds,
+        government_approved_fen=government_approved,
+        government_disbursed_fen=government_disbursed,
+        secondary_aid_fen=secondary,
+        donations_received_fen=total_of("donation", "deposited_fen"),
+        budget_received_fen=total_of("government", "deposited_fen"),
+        total_disbursed_fen=government_disbursed + secondary,
+        students_assisted=int(assisted),
+        students_with_secondary_aid=int(with_secondary),
+        by_need_fen=by_need,
+        by_family_category_fen=by_family,
+        by_town_fen=by_town,
+    )

@@ -1,0 +1,62 @@
+"""The audit slice's tables: the journal (with the chain), the money ledger, and grouping facts.
+
+``audit_case`` and ``audit_fund`` keep the few facts the ledger's totals group
+by (family category, town, fund kind), so money rows are pure inserts.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from aidflow.projections.base import UTCDateTime
+
+metadata = sa.MetaData()
+
+journal_table = sa.Table(
+    "audit_journal",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("stream", sa.String(16), nullable=False),
+    sa.Column("aggregate_id", sa.String(36), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),  # the stable name: case.applied
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),  # the chain, see chain.chain_step()
+)
+
+ledger_table = sa.Table(
+    "audit_ledger",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("value_date", sa.String(10), nullable=True),
+    sa.Column("entry", sa.String(16), nullable=False),
+    sa.Column("case_id", sa.String(36), nullable=True),
+    sa.Column("fund_id", sa.String(36), nullable=True),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("need", sa.String(16), nullable=True),
+    sa.Column("voucher", sa.String(64), nullable=True),
+    sa.Column("receipt", sa.String(64), nullable=True),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
+audit_case_table = sa.Table(
+    "audit_case",
+    metadata,
+    sa.Column("case_id", sa.String(36), primary_key=True),
+    sa.Column("family_category", sa.String(16), nullable=False),
+    sa.Column("town", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+)
+
+audit_fund_table = sa.Table(
+    "audit_fund",
+    metadata,
+    sa.Column("fund_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+)

@@ -1,0 +1,230 @@
+"""The audit view's writer: every event into the journal with its link in the chain, money into the ledger.
+
+The journal covers every event class in the catalogue, each with its stream
+and a one-line summary a person reads; the ledger has one row per movement of
+money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from aidflow.domain.events import EventClass
+from aidflow.domain.money import format_yuan
+from aidflow.projections.audit.chain import GENESIS, chain_step
+from aidflow.projections.audit.tables import (
+    audit_case_table,
+    audit_fund_table,
+    journal_table,
+    ledger_table,
+    metadata,
+)
+from aidflow.projections.base import bulk, insert_row
+from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.view import Envelope, SQLView
+
+C = StudentCase
+Summary = Callable[[dict[str, Any]], str]
+
+
+def _short(value: Any) -> str:
+    return str(value)[:8]
+
+
+def _yuan(f: dict[str, Any]) -> str:
+    return f"{format_yuan(f['amount_fen'])} yuan"
+
+
+JOURNAL: dict[EventClass, tuple[str, Summary]] = {
+    C.Applied: (
+        "case",
+        lambda f: (
+            f"case opened for {f['name']} ({f['family_category']}, {f['town']}, {f['year']})"
+            f" by {f['source']}"
+        ),
+    ),
+    C.Verified: (
+        "case",
+        lambda f: (
+            f"household verified: gap {format_yuan(f['gap_fen'])} yuan,"
+            f" needs {', '.join(f['needs'])}"
+        ),
+    ),
+    C.Rejected: ("case", lambda f: f"rejected: {f['reason']}"),
+    C.GrantApproved: (
+        "case",
+        lambda f: f"grant of {_yuan(f)} approved for {f['need']} from fund {_short(f['fund_id'])}",
+    ),
+    C.Disbursed: (
+        "case",
+        lambda f: f"paid {_yuan(f)} to the student's account, voucher {f['voucher']}",
+    ),
+    C.DisbursementReturned: (
+        "case",
+        lambda f: f"bank returned {_yuan(f)} of voucher {f['voucher']}: {f['reason']}",
+    ),
+    C.SecondaryAidAllocated: (
+        "case",
+        lambda f: f"secondary aid of {_yuan(f)} from fund {_short(f['fund_id'])}",
+    ),
+    C.HardshipReported: (
+        "case",
+        lambda f: f"{f['severity']} hardship reported ({f['kind']}): {f['detail']}",
+    ),
+    C.ReviewConvened: (
+        "case",
+        lambda f: f"consultation of {', '.join(f['departments'])}: {len(f['actions'])} action(s)",
+    ),
+    C.ActionCompleted: (
+        "case",
+        lambda f: f"{f['department']} completed {f['action_id']}: {f['note']}",
+    ),
+    C.FollowedUp: (
+        "case",
+        lambda f: (
+            f"follow-up: study {f['study']}; living {f['living']}; hardship {f['hardship_trend']}"
+        ),
+    ),
+    C.Closed: ("case", lambda f: f"case closed: {f['reason']}"),
+    Fund.Opened: ("fund", lambda f: f"{f['kind']} fund {f['name']!r} opened"),
+    Fund.Deposited: (
+        "fund",
+        lambda f: f"{_yuan(f)} received from {f['source']}, receipt {f['receipt']}",
+    ),
+    Fund.Allocated: (
+        "fund",
+        lambda f: f"{_yuan(f)} reserved for case {_short(f['case_id'])} ({f['use']})",
+    ),
+    Fund.Released: (
+        "fund",
+        lambda f: f"{_yuan(f)} released from case {_short(f['case_id'])}: {f['reason']}",
+    ),
+    Enrolment.Registered: (
+        "key",
+        lambda f: f"student-year key registered for case {_short(f['case_id'])}",
+    ),
+    Voucher.Issued: (
+        "key",
+        lambda f: f"voucher {f['number']} registered for case {_short(f['case_id'])}",
+    ),
+}
+"""Every event class: its stream (case, fund or key) and its one-line summary."""
+
+LEDGER_ENTRIES: dict[EventClass, str] = {
+    Fund.Deposited: "deposit",
+    Fund.Allocated: "allocation",
+    Fund.Released: "release",
+    C.GrantApproved: "approval",
+    C.Disbursed: "disbursement",
+    C.DisbursementReturned: "return",
+    C.SecondaryAidAllocated: "secondary_aid",
+}
+"""Events that move money, and the ledger entry each makes."""
+
+_ON_FUND = frozenset({Fund.Deposited, Fund.Allocated, Fund.Released})
+
+_INSERT_JOURNAL = insert_row(journal_table)
+_INSERT_LEDGER = insert_row(ledger_table)
+_INSERT_CASE = insert_row(audit_case_table)
+_INSERT_FUND = insert_row(audit_fund_table)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class AuditView(SQLView):
+    name = "audit"
+    metadata = metadata
+    schema_version = 2  # 2: the journal records stable event names (case.applied)
+    handles = frozenset(JOURNAL)
+    ignores = frozenset()
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self._head: tuple[int, str] | None = None  # (position, hash) this process last chained
+
+    def forget(self) -> None:
+        self._head = None
+
+    def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
+        d = conn.dialect
+        if self._head is not None and after is not None and self._head[0] == after:
+            previous = self._head[1]  # the chain is deterministic: a position's hash never changes
+        else:
+            previous = (
+                conn.execute(
+                    sa.select(journal_table.c.hash)
+                    .order_by(journal_table.c.position.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                or GENESIS
+            )
+        journal: list[dict[str, Any]] = []
+        ledger: list[dict[str, Any]] = []
+        cases: list[dict[str, Any]] = []
+        funds: list[dict[str, Any]] = []
+        for envelope in self.wanted(page):
+            event, cls = envelope.event, envelope.cls
+            stream, summary = JOURNAL[cls]
+            fields = event.__dict__
+            previous = chain_step(previous, envelope.notification)
+            at = envelope.at(d)
+            journal.append(
+                {
+                    "position": envelope.position,
+                    "recorded_at": at,
+                    "actor": str(getattr(event, "actor", "")),
+                    "stream": stream,
+                    "aggregate_id": envelope.aggregate_id,
+                    "version": event.originator_version,
+                    "event_type": envelope.name,
+                    "summary": summary(fields),
+                    "detail": envelope.detail_json,
+                    "hash": previous,
+                }
+            )
+            if cls is C.Applied:
+                cases.append(
+                    {
+                        "case_id": envelope.aggregate_id,
+                        "family_category": event.family_category,
+                        "town": event.town,
+                        "year": event.year,
+                    }
+                )
+            elif cls is Fund.Opened:
+                funds.append(
+                    {"fund_id": envelope.aggregate_id, "name": event.name, "kind": event.kind}
+                )
+            entry = LEDGER_ENTRIES.get(cls)
+            if entry is None:
+                continue
+            on_fund = cls in _ON_FUND
+            value_date = fields.get("value_date")
+            ledger.append(
+                {
+                    "position": envelope.position,
+                    "recorded_at": at,
+                    "value_date": None if value_date is None else value_date.isoformat(),
+                    "entry": entry,
+                    "case_id": _text(fields.get("case_id")) if on_fund else envelope.aggregate_id,
+                    "fund_id": envelope.aggregate_id if on_fund else _text(fields.get("fund_id")),
+                    "amount_fen": event.amount_fen,
+                    "need": fields.get("need"),
+                    "voucher": fields.get("voucher"),
+                    "receipt": fields.get("receipt"),
+                    "source": fields.get("source"),
+                    "actor": event.actor,
+                }
+            )
+        bulk(conn, "audit.journal", _INSERT_JOURNAL, journal)
+        bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
+        bulk(conn, "audit.case", _INSERT_CASE, cases)
+        bulk(conn, "audit.fund", _INSERT_FUND, funds)
+        if journal:
+            self._head = (page[-1].position, previous)

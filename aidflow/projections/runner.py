@@ -1,0 +1,425 @@
+"""Keeps the views current: catch-up, follow, rebuild and status, over one tracking record.
+
+The runner reads the store's notifications a page at a time, decodes each page
+once, and hands it to every view in one transaction: each view writes inside
+its own savepoint and the positions of all views advance together with their
+rows. A view that fails on an event (its writer raised, or the event is of a
+class it has not declared) is contained: its savepoint rolls back, the events
+before the failing one are applied, the failure (position and error) is
+recorded, and the view stays at its last good position while the others go
+on. Commands and ``verify`` never depend on a view succeeding.
+
+A failed view is retried once by each new runner (every CLI command, every
+restarted follower) from its last good position; ``rebuild`` empties it and
+builds it again. A view whose position is ahead of the store's last event holds
+events this store does not have (a restored or replaced database): that damage
+is recorded and only ``rebuild`` clears it.
+
+The library's ``ProjectionRunner`` is not used: it hands a projection one
+decoded event at a time, while the audit chain hashes each event's stored
+bytes and the views write whole pages with ``executemany``.
+"""
+
+from __future__ import annotations
+
+import queue as queue_module
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from threading import Event, Lock, Thread
+
+import sqlalchemy as sa
+from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
+from sqlalchemy.engine import Connection, Engine
+
+from aidflow.domain.errors import StoreDamaged, StoreError
+from aidflow.projections.base import reading, writing
+from aidflow.projections.models import ViewStatus
+from aidflow.projections.source import EventSource, head
+from aidflow.projections.tracking import (
+    Failure,
+    advance,
+    clear_failure,
+    failures,
+    positions,
+    positions_and_failures,
+    prepare,
+    record_failure,
+    reset,
+)
+from aidflow.projections.view import Envelope, SQLView, envelopes
+
+PAGE = 2000
+Progress = Callable[[int], None]
+
+
+def describe(error: BaseException) -> str:
+    """An error as one line for the failure record (the driver's message, not the SQL and rows)."""
+    if isinstance(error, sa.exc.StatementError) and error.orig is not None:
+        error = error.orig
+    return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:1000]
+
+
+class _ViewFailed(Exception):
+    """A view raised while writing a page without savepoints: write the page again with them."""
+
+
+def _transient(error: Exception) -> bool:
+    """Lock timeouts and lost connections say nothing about the event: the page is retried."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+
+
+class Runner:
+    """Drives a set of views from an event source."""
+
+    def __init__(self, engine: Engine, views: dict[str, SQLView], page_size: int = PAGE) -> None:
+        self.engine = engine
+        self.views = views
+        self.page_size = page_size
+        self.recreated = prepare(engine, list(views.values()))
+        """Views emptied on open because their stored schema version differed from the code's."""
+        self._stopped: set[str] = set()  # failed in this process: not retried until rebuilt
+        self._failed: dict[str, Failure] = {}  # as last read or recorded by this process
+        self._lock = Lock()
+
+    # -- catching up -----------------------------------------------------------------------
+
+    def catch_up(
+        self,
+        source: EventSource,
+        *,
+        stop: int | None = None,
+        until: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Apply every event not yet in the views; returns how many stored records were read.
+
+        ``stop`` (a position) and ``until`` (a moment: events recorded after it are
+        left out) serve time travel.
+        """
+        with self._lock:
+            tracked = self._load(source.name)
+            runnable = self._runnable()
+            if not runnable:
+                return 0
+            after = min(tracked.get(n, 0) for n in runnable)
+            read = 0
+            last_seen: int | None = None
+            while True:
+                records = source.recorder.select_notifications(
+                    start=after, limit=self.page_size, stop=stop, inclusive_of_start=False
+                )
+                if not records:
+                    break
+                last_seen = records[-1].id
+                page = envelopes(records, source.mapper)
+                if until is not None:
+                    page = [e for e in page if e.recorded_at <= until]
+                if page:
+                    tracked, _ = self._apply_page(source.name, page)
+                read += len(records)
+                if progress is not None:
+                    progress(len(records))
+                runnable = self._runnable()
+                if len(records) < self.page_size or not runnable:
+                    break
+                # A view that stopped in this page no longer holds the others back.
+                after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
+            if stop is None and runnable:  # read to the end: nothing may stand beyond it
+                self._note_damage(source, tracked, last_seen or 0)
+            return read
+
+    def apply(self, source: EventSource, records: Sequence[Notification]) -> int:
+        """Feed stored records (in position order) to every view; each skips what it has.
+
+        Returns the most events any one view applied.
+        """
+        if not records:
+            return 0
+        page = envelopes(records, source.mapper)
+        with self._lock:
+            return self._apply_page(source.name, page)[1]
+
+    def _load(self, application_name: str) -> dict[str, int]:
+        """Read every view's position and failure; the failures are kept for the pages to come."""
+        with reading(self.engine) as conn:
+            tracked, self._failed = positions_and_failures(conn, application_name)
+        return tracked
+
+    def _runnable(self) -> list[str]:
+        """Views to feed: not stopped in this process, not damaged."""
+        return [
+            n
+            for n in self.views
+            if n not in self._stopped and not (n in self._failed and self._failed[n].damaged)
+        ]
+
+    def _apply_page(
+        self, application_name: str, page: Sequence[Envelope]
+    ) -> tuple[dict[str, int], int]:
+        """One transaction: every runnable view takes what it lacks of the page.
+
+        Returns the views' positions after it, and the most events any one view applied.
+        The first attempt writes without savepoints; if a view fails, the page is
+        rolled back and written again with one savepoint per view, so that only the
+        failing view stops.
+        """
+        try:
+            return self._apply_page_in(application_name, page, careful=False)
+        except _ViewFailed:
+            for view in self.views.values():
+                view.forget()
+            return self._apply_page_in(application_name, page, careful=True)
+
+    def _apply_page_in(
+        self, application_name: str, page: Sequence[Envelope], *, careful: bool
+    ) -> tuple[dict[str, int], int]:
+        applied = 0
+        stopped: dict[str, Failure] = {}
+        cleared: list[str] = []
+        with writing(self.engine) as conn:
+            tracked = positions(conn, application_name, lock=True)
+            moves: dict[str, int] = {}
+            for name in self._runnable():
+                view = self.views[name]
+                after = tracked.get(name)
+                fresh = [e for e in page if after is None or e.position > after]
+                if not fresh:
+                    continue
+                applied = max(applied, len(fresh))
+                if careful:
+                    good, failure = self._write(conn, view, fresh, after)
+                else:
+                    try:
+                        view.write(conn, fresh, after=after)
+                    except Exception as exc:
+                        if _transient(exc):
+                            raise
+                        raise _ViewFailed from exc
+                    good, failure = fresh[-1].position, None
+                if good is not None:
+                    moves[name] = good
+                if failure is not None:
+                    record_failure(conn, name, failure)
+                    stopped[name] = failure
+                elif name in self._failed:
+                    clear_failure(conn, name)  # it failed before; the cause is gone
+                    cleared.append(name)
+            advance(conn, application_name, moves, tracked)
+        self._stopped.update(stopped)
+        self._failed.update(stopped)
+        for name in cleared:
+            self._failed.pop(name, None)
+        return {**tracked, **moves}, applied
+
+    def _write(
+        self, conn: Connection, view: SQLView, fresh: Sequence[Envelope], after: int | None
+    ) -> tuple[int | None, Failure | None]:
+        """Write a view's events in a savepoint; on failure, apply those before the failing one.
+
+        Returns the view's new position (None: unchanged) and its failure, if any.
+        """
+        try:
+            with conn.begin_nested():
+                view.write(conn, fresh, after=after)
+            return fresh[-1].position, None
+        except Exception as exc:
+            view.forget()
+            if _transient(exc):
+                raise
+        good: int | None = None
+        for envelope in fresh:  # the slow path: find the event, keep what came before it
+            try:
+                with conn.begin_nested():
+                    view.write(conn, [envelope], after=good if good is not None else after)
+            except Exception as exc:
+                view.forget()
+                if _transient(exc):
+                    raise
+                return good, Failure(envelope.position, describe(exc), damaged=False)
+            good = envelope.position
+        return good, None
+
+    def _note_damage(self, source: EventSource, tracked: dict[str, int], last_seen: int) -> None:
+        """Record as damage any view whose position is beyond the store's last event.
+
+        Only a view beyond the last record this catch-up saw is a suspect; the store's
+        head is then read after the positions were, so a follower elsewhere that moved
+        a view on meanwhile is never mistaken for damage.
+        """
+        suspects = {
+            name: position
+            for name, position in tracked.items()
+            if name in self.views
+            and position > last_seen
+            and not (name in self._failed and self._failed[name].damaged)
+        }
+        if not suspects:
+            return
+        last = head(source)
+        ahead = {
+            name: Failure(position, _ahead(position, last), damaged=True)
+            for name, position in suspects.items()
+            if position > last
+        }
+        if ahead:
+            with writing(self.engine) as conn:
+                for name, failure in ahead.items():
+                    record_failure(conn, name, failure)
+            self._failed.update(ahead)
+
+    # -- other ways to run -----------------------------------------------------------------
+
+    def rebuild(
+        self, source: EventSource, names: Sequence[str] = (), *, progress: Progress | None = None
+    ) -> int:
+        """Empty the named views (all when none are named) and build them again from the events."""
+        chosen = list(names) or list(self.views)
+        unknown = set(chosen) - set(self.views)
+        if unknown:
+            raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
+        with self._lock:
+            reset(self.engine, [self.views[n] for n in chosen])
+            for name in chosen:
+                self.views[name].forget()
+                self._stopped.discard(name)
+                self._failed.pop(name, None)
+        return self.catch_up(source, progress=progress)
+
+    def follow(
+        self,
+        source: EventSource,
+        *,
+        stop: Event | None = None,
+        poll_seconds: float = 0.5,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Keep the views current until ``stop`` is set: the long-running follower.
+
+        First catches up in pages from the tracked positions. Then, on PostgreSQL,
+        it reads the library's LISTEN/NOTIFY subscription (which yields events in
+        position order) and applies what has arrived in batches; on SQLite, whose
+        recorder cannot subscribe, it polls. Each batch is written with its tracking
+        positions in one transaction, so a killed follower resumes where it stopped,
+        neither skipping nor repeating an event.
+        """
+        stop = stop or Event()
+
+        def report(applied: int) -> None:
+            if applied and on_batch is not None:
+                on_batch(applied)
+
+        report(self.catch_up(source))
+        tracked = self._load(source.name)
+        start = min((tracked.get(n, 0) for n in self._runnable()), default=0)
+        try:
+            subscription = source.recorder.subscribe(gt=start)
+        except NotImplementedError:
+            while not stop.is_set():
+                stop.wait(poll_seconds)
+                report(self.catch_up(source))
+            return
+        with self._pumped(subscription) as arrived:
+            while not stop.is_set():
+                try:
+                    first = arrived.get(timeout=poll_seconds)
+                except queue_module.Empty:
+                    continue
+                batch = [first]
+                while len(batch) < self.page_size:
+                    try:
+                        batch.append(arrived.get_nowait())
+                    except queue_module.Empty:
+                        break
+                records = [n for n in batch if n is not None]
+                report(self.apply(source, records))
+                if len(records) < len(batch):
+                    break  # the subscription ended (database gone): let the caller restart
+
+    @contextmanager
+    def _pumped(
+        self, subscription: Subscription[ApplicationRecorder]
+    ) -> Iterator[queue_module.Queue[Notification | None]]:
+        """The subscription's notifications, moved to a queue by a thread (None: it ended)."""
+        arrived: queue_module.Queue[Notification | None] = queue_module.Queue(
+            maxsize=4 * self.page_size
+        )
+
+        def pump() -> None:
+            try:
+                for notification in subscription:
+                    arrived.put(notification)
+            finally:
+                arrived.put(None)
+
+        pumping = Thread(target=pump, name="aidflow-follower-pump", daemon=True)
+        pumping.start()
+        try:
+            yield arrived
+        finally:
+            subscription.stop()
+            pumping.join(timeout=5)
+
+    # -- how current, and may it be read ---------------------------------------------------
+
+    def status(self, source: EventSource) -> list[ViewStatus]:
+        with reading(self.engine) as conn:
+            tracked, failed = positions_and_failures(conn, source.name)
+        last = source.recorder.max_notification_id()  # after the positions: never behind them
+        result = []
+        for name in self.views:
+            position = tracked.get(name)
+            failure = failed.get(name)
+            damage = failure.error if failure is not None and failure.damaged else None
+            if damage is None and position is not None and position > (last or 0):
+                damage = _ahead(position, last or 0)
+            stalled = failure if failure is not None and not failure.damaged else None
+            result.append(
+                ViewStatus(
+                    name=name,
+                    position=position,
+                    head=last,
+                    behind=max(0, (last or 0) - (position or 0)),
+                    error=stalled.error if stalled else None,
+                    failed_position=stalled.position if stalled else None,
+                    damage=damage,
+                )
+            )
+        return result
+
+    @contextmanager
+    def query(self, name: str) -> Iterator[Connection]:
+        """A read-only connection for a query on one view, refused when the view has stopped.
+
+        A stopped view's rows are out of date; answering from them would look
+        current, so the query raises instead, naming the cause and the remedy.
+        """
+        if name not in self.views:
+            raise StoreError(f"the {name} view is not open here (open it with names=[{name!r}])")
+        with reading(self.engine) as conn:
+            failure = failures(conn).get(name)
+            if failure is not None:
+                raise _refusal(name, failure)
+            yield conn
+
+
+def _ahead(position: int, last: int) -> str:
+    return (
+        f"its position {position} is ahead of the store's last event {last}: it holds events "
+        "this store does not have (a restored, replaced or truncated database)"
+    )
+
+
+def _refusal(name: str, failure: Failure) -> StoreError:
+    remedy = f"run `aidflow projections rebuild {name}` (ReadModels.rebuild(flow, [{name!r}]))"
+    ids = {"view": name, "position": str(failure.position)}
+    if failure.damaged:
+        return StoreDamaged(f"the {name} view is damaged: {failure.error}; {remedy}", ids=ids)
+    return StoreError(
+        f"the {name} view stopped at position {failure.position}: {failure.error}. "
+        f"Its rows are out of date, so it is not queried: fix the cause, then {remedy}; "
+        "each new process also retries it from where it stopped",
+        ids=ids,
+    )

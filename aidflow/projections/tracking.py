@@ -1,0 +1,246 @@
+"""The one record of how far each view has got, which schema it was built with, and why it stopped.
+
+``aidflow_tracking`` holds each view's position (the last notification it
+applied), written in the same transaction as the view's rows. ``aidflow_view``
+holds each view's schema version and, when a view failed on a stored event, the
+position and error. A view whose stored schema version differs from the code's
+(a store written by an older release) has its tables dropped and created again
+when the read side opens, and the next catch-up rebuilds it from the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple, Protocol
+
+import sqlalchemy as sa
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy.engine import Connection, Engine
+
+from aidflow.projections.base import reading, writing
+from aidflow.store import DDL_LOCK_KEY
+
+TRACKING_METADATA = sa.MetaData()
+
+tracking_table = sa.Table(
+    "aidflow_tracking",
+    TRACKING_METADATA,
+    sa.Column("view", sa.String(64), primary_key=True),
+    sa.Column("application_name", sa.String(64), primary_key=True),
+    sa.Column("notification_id", sa.BigInteger, nullable=False),
+)
+
+view_table = sa.Table(
+    "aidflow_view",
+    TRACKING_METADATA,
+    sa.Column("view", sa.String(64), primary_key=True),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("failed_position", sa.BigInteger, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("damaged", sa.Boolean, nullable=False, default=False),
+)
+
+
+class Schema(Protocol):
+    """A view's tables and the version of what they hold."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    @property
+    def metadata(self) -> sa.MetaData: ...
+
+
+# -- positions -----------------------------------------------------------------------------
+
+
+def positions(conn: Connection, application_name: str, *, lock: bool = False) -> dict[str, int]:
+    """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction."""
+    query = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
+        tracking_table.c.application_name == application_name
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {view: int(position) for view, position in conn.execute(query)}
+
+
+def advance(
+    conn: Connection, application_name: str, moves: dict[str, int], tracked: dict[str, int]
+) -> None:
+    """Move each named view to its new position; one statement per distinct position.
+
+    ``tracked`` is what this transaction read under lock. A position that moved in
+    between, or would stand still or go back, is refused with IntegrityError.
+    """
+    by_position: dict[int, list[str]] = {}
+    for view, position in moves.items():
+        by_position.setdefault(position, []).append(view)
+    for position, views in by_position.items():
+        known = [v for v in views if v in tracked]
+        if known:
+            moved = conn.execute(
+                sa.update(tracking_table)
+                .where(
+                    tracking_table.c.application_name == application_name,
+                    tracking_table.c.view.in_(known),
+                    tracking_table.c.notification_id < position,
+                )
+                .values(notification_id=position)
+            )
+            if moved.rowcount != len(known):
+                raise IntegrityError(
+                    f"views {', '.join(known)} were already at or past {application_name} "
+                    f"notification {position}"
+                )
+        for view in views:
+            if view not in tracked:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            sa.insert(tracking_table).values(
+                                view=view,
+                                application_name=application_name,
+                                notification_id=position,
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    raise IntegrityError(
+                        f"view {view} has already processed {application_name} "
+                        f"notification {position}"
+                    ) from None
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+class Failure(NamedTuple):
+    """Why a view stopped: the event it could not apply (or the damage found) and the error."""
+
+    position: int
+    error: str
+    damaged: bool
+
+
+def failures(conn: Connection) -> dict[str, Failure]:
+    v = view_table
+    rows = conn.execute(
+        sa.select(v.c.view, v.c.failed_position, v.c.error, v.c.damaged).where(
+            v.c.failed_position.is_not(None)
+        )
+    )
+    return {
+        view: Failure(int(position), error or "", bool(damaged))
+        for view, position, error, damaged in rows
+    }
+
+
+def positions_and_failures(
+    conn: Connection, application_name: str
+) -> tuple[dict[str, int], dict[str, Failure]]:
+    """:func:`positions` and :func:`failures` in one query (a catch-up starts with it)."""
+    v, t = view_table, tracking_table
+    rows = conn.execute(
+        sa.select(v.c.view, t.c.notification_id, v.c.failed_position, v.c.error, v.c.damaged)
+        .select_from(v)
+        .outerjoin(t, sa.and_(t.c.view == v.c.view, t.c.application_name == application_name))
+    )
+    tracked: dict[str, int] = {}
+    failed: dict[str, Failure] = {}
+    for view, position, failed_position, error, damaged in rows:
+        if position is not None:
+            tracked[view] = int(position)
+        if failed_position is not None:
+            failed[view] = Failure(int(failed_position), error or "", bool(damaged))
+    return tracked, failed
+
+
+def record_failure(conn: Connection, view: str, failure: Failure) -> None:
+    conn.execute(
+        sa.update(view_table)
+        .where(view_table.c.view == view)
+        .values(failed_position=failure.position, error=failure.error, damaged=failure.damaged)
+    )
+
+
+def clear_failure(conn: Connection, view: str) -> None:
+    conn.execute(
+        sa.update(view_table)
+        .where(view_table.c.view == view, view_table.c.failed_position.is_not(None))
+        .values(failed_position=None, error=None, damaged=False)
+    )
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _schema_change(engine: Engine) -> Iterator[Connection]:
+    """One transaction for DDL, serialised across processes.
+
+    On PostgreSQL several processes creating the same tables at once collide
+    ("tuple concurrently updated"), so DDL runs under the advisory lock the event
+    store's own DDL takes; SQLite's IMMEDIATE transaction already serialises it.
+    """
+    with writing(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK_KEY})
+        yield conn
+
+
+def _stored_versions(engine: Engine) -> dict[str, int] | None:
+    """Each view's stored schema version, or None when the store has no version table yet."""
+    with reading(engine) as conn:
+        if not sa.inspect(conn).has_table(view_table.name):
+            return None
+        return {
+            view: int(version)
+            for view, version in conn.execute(
+                sa.select(view_table.c.view, view_table.c.schema_version)
+            )
+        }
+
+
+def _recreate(conn: Connection, view: Schema) -> None:
+    """Drop a view's tables, position and failure; create them empty at the code's version."""
+    view.metadata.drop_all(conn, checkfirst=True)
+    view.metadata.create_all(conn)
+    conn.execute(sa.delete(tracking_table).where(tracking_table.c.view == view.name))
+    conn.execute(sa.delete(view_table).where(view_table.c.view == view.name))
+    conn.execute(sa.insert(view_table).values(view=view.name, schema_version=view.schema_version))
+
+
+def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:
+    """Make every view's tables exist at the code's schema version; returns the views recreated.
+
+    A view stored at another version (or by a release that kept no versions) is
+    emptied here and rebuilt from the events by the next catch-up.
+    """
+    stored = _stored_versions(engine)
+    if stored is not None and all(stored.get(v.name) == v.schema_version for v in views):
+        return []
+    recreated = []
+    with _schema_change(engine) as conn:
+        TRACKING_METADATA.create_all(conn, checkfirst=True)
+        current = {
+            view: int(version)
+            for view, version in conn.execute(
+                sa.select(view_table.c.view, view_table.c.schema_version)
+            )
+        }
+        for view in views:
+            if current.get(view.name) != view.schema_version:
+                _recreate(conn, view)
+                recreated.append(view.name)
+    return recreated
+
+
+def reset(engine: Engine, views: Sequence[Schema]) -> None:
+    """Empty the views for a rebuild from the events (the events stay)."""
+    with _schema_change(engine) as conn:
+        TRACKING_METADATA.create_all(conn, checkfirst=True)
+        for view in views:
+            _recreate(conn, view)
