@@ -164,6 +164,8 @@ class AidFlow(Application[UUID]):
         """Called after every command that succeeded: the read side's inline catch-up."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
+        self.enforce_staff = False
+        """Check every command's actor against the staff registry (issue 11; being switched on)."""
         self.read_only = False
         """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
 
@@ -371,7 +373,7 @@ class AidFlow(Application[UUID]):
         Embedding services call this with the identity they authenticated (never one
         taken from a request body); the CLI with ``--actor`` on SQLite.
         """
-        if command in UNGUARDED:
+        if command in UNGUARDED or not self.enforce_staff:
             return
         registry = self.staff_registry()
         if registry is None:

@@ -12,7 +12,7 @@ FEN_PER_YUAN = 100
 
 # ASCII digits only: the text is NFKC-normalised first, so full-width digits are
 # read deliberately, and other scripts' digits are refused rather than guessed.
-_YUAN = re.compile(r"(?P<int>[0-9]{1,20})(?:\.(?P<frac>[0-9]{1,2}))?")
+_YUAN = re.compile(r"(?P<int>[0-9]{1,40})(?:\.(?P<frac>[0-9]{1,2}))?")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
@@ -58,8 +58,8 @@ def _bounded(fen: int, shown: str) -> int:
     """Refuse amounts no operation may carry (a pasted account number, say)."""
     if fen > MAX_AMOUNT_FEN:
         raise InvalidAmount(
-            f"amount {shown} yuan is above the limit of {format_yuan(MAX_AMOUNT_FEN)} yuan "
-            "for one operation; check the figure"
+            f"amount {shown} yuan is too large: above the limit of "
+            f"{format_yuan(MAX_AMOUNT_FEN)} yuan for one operation; check the figure"
         )
     return fen
 

@@ -1,18 +1,37 @@
 """The aggregates whose nested event classes the views dispatch on (``StudentCase.Applied``).
 
-Re-exported typed ``Any`` because mypy cannot see the event classes that the
-``@event`` decorator makes; once the domain declares them as explicit nested
-classes, this module can re-export them typed. The classes themselves, and
-their stable names, are the catalogue's (``aidflow.domain.events``).
+The classes themselves, and their stable names, are the catalogue's
+(``aidflow.domain.events``); this module only gathers what the views import.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from aidflow.domain.case import StudentCase
+from aidflow.domain.fund import Fund
+from aidflow.domain.keys import Enrolment, RequestKey, Voucher
+from aidflow.domain.policy import PolicyRegister
+from aidflow.domain.staff import StaffRegistry
 
-from aidflow import domain
+__all__ = [
+    "Enrolment",
+    "Fund",
+    "PolicyRegister",
+    "RequestKey",
+    "StaffRegistry",
+    "StudentCase",
+    "Voucher",
+]
 
-StudentCase: Any = domain.StudentCase
-Fund: Any = domain.Fund
-Enrolment: Any = domain.Enrolment
-Voucher: Any = domain.Voucher
+RECORD_KEEPING = frozenset(
+    {
+        RequestKey.Recorded,
+        StaffRegistry.Started,
+        StaffRegistry.MemberAdded,
+        StaffRegistry.RoleGranted,
+        StaffRegistry.RoleRevoked,
+        PolicyRegister.Started,
+        PolicyRegister.ValueSet,
+    }
+)
+"""Events about the office's own records (idempotency keys, staff, policy): in the audit
+journal and chain, and read by the authorisation checks; no case or fund view shows them."""

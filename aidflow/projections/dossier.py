@@ -29,7 +29,7 @@ from aidflow.projections.base import (
     public_fields,
     to_json,
 )
-from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
 from aidflow.projections.models import ActionItem, CaseSummary, Dossier, DossierEntry
 from aidflow.projections.view import Envelope, SQLView
 
@@ -146,7 +146,9 @@ class DossierView(SQLView):
     metadata = metadata
     schema_version = 2  # 2: entries record stable event names (case.applied)
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
-    ignores = frozenset({Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued})
+    ignores = frozenset(
+        {Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
+    )
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
@@ -444,6 +446,10 @@ def _resolve(
     conn: Connection, column: sa.Column[str], prefix: str, kind: str, missing: type[NotFound]
 ) -> UUID:
     text = prefix.strip().lower()
+    try:
+        return UUID(text)  # a whole id: the library says whether it names a case or fund
+    except ValueError:
+        pass
     if len(text) < MIN_PREFIX or not all(ch in "0123456789abcdef-" for ch in text):
         raise missing(
             f"{prefix!r} is not a {kind} id (give the id, or at least its first {MIN_PREFIX} characters)"

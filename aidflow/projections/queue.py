@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.values import Severity
 from aidflow.projections.base import UTCDateTime, bulk, insert_row
-from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
 from aidflow.projections.models import AwaitingConsultation, OwedAction, Queue
 from aidflow.projections.view import Envelope, SQLView
 
@@ -101,6 +101,7 @@ class ConsultationQueueView(SQLView):
             Fund.Released,
             Enrolment.Registered,
             Voucher.Issued,
+            *RECORD_KEEPING,
         }
     )
 

@@ -116,7 +116,12 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
     assert "5203**********" in text and "action A2 [education] tuition reduction: OPEN" in text
     assert cli.json("case", "show", case, "--version", "2")["status"] == "verified"
     history = cli.json("case", "history", case)
-    assert [h["type"] for h in history][:4] == ["Applied", "Verified", "GrantApproved", "Disbursed"]
+    assert [h["type"] for h in history][:4] == [
+        "case.applied",
+        "case.verified",
+        "case.grant_approved",
+        "case.disbursed",
+    ]
     assert history[0]["data"]["student_id"].startswith("5203*")
     ledger = cli.json("audit", "ledger")
     assert ledger["government_disbursed_fen"] == 500_000 and ledger["secondary_aid_fen"] == 300_000
@@ -454,7 +459,14 @@ def test_audit_check_fails_with_status_one_on_a_violation(cli: Cli, world: dict[
     from uuid import UUID
 
     raw = flow.load_case(UUID(world["case"]))
-    raw._grant_approved(amount_fen=100, need="tuition", fund_id=UUID(world["gov"]), actor="visitor")
+    raw._grant_approved(
+        amount_fen=100,
+        need="tuition",
+        fund_id=UUID(world["gov"]),
+        actor="visitor",
+        ref="",
+        policy_version=0,
+    )
     flow.save(raw)
     flow.close()
     result = cli("audit", "check", code=1)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from aidflow import AidFlow
 from aidflow.cli import main
 from aidflow.cli.render import clean, line, table
 from tests.builders import national_id
@@ -153,17 +154,26 @@ def test_validation_errors_name_the_field_on_one_line(cli: Cli, world: dict[str,
 def test_an_ambiguous_fund_prefix_names_the_candidates(
     cli: Cli, world: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from uuid import UUID
+    import sqlalchemy as sa
 
-    from aidflow.application import AidFlow
+    from aidflow.projections import dossier
 
-    twins = [
-        UUID("abcdef00-0000-4000-8000-000000000001"),
-        UUID("abcdef00-0000-4000-8000-000000000002"),
-    ]
-    monkeypatch.setattr(AidFlow, "fund_ids", lambda self: twins)
-    result = cli.refused("fund", "show", "abcdef00", says=str(twins[1]), code=2)
-    assert str(twins[0]) in result.stderr and "give more characters" in result.stderr
+    twins = ["abcdef00-0000-4000-8000-000000000001", "abcdef00-0000-4000-8000-000000000002"]
+    real = dossier.resolve_fund
+
+    def with_twins(conn: sa.Connection, prefix: str) -> object:
+        conn.execute(
+            sa.insert(dossier.fund_table),
+            [{"fund_id": t, "name": "twin", "kind": "donation", "donors": []} for t in twins],
+        )
+        return real(conn, prefix)
+
+    monkeypatch.setattr(dossier, "resolve_fund", with_twins)
+    result = cli.refused("fund", "show", "abcdef00", says=twins[1], code=2)
+    assert twins[0] in result.stderr and "give more characters" in result.stderr
+
+
+def test_a_too_short_fund_prefix_is_refused(cli: Cli, world: dict[str, str]) -> None:
     cli.refused("fund", "show", "abcde", says="at least its first 6 characters", code=1)
 
 
@@ -194,36 +204,42 @@ def test_an_unexpected_failure_is_one_line_and_the_traceback_only_on_request(
 FORGERY = "Tuanze\nerror: forged line\r\x1b[31mred\x1b[0m\t\u202egnp.exe\u2028\x85\x07"
 
 
-def test_no_stored_value_can_forge_a_line_of_text_output(cli: Cli, world: dict[str, str]) -> None:
-    fund = cli.json("fund", "open", "--name", FORGERY, "--kind", "donation", "--purpose", FORGERY)
-    cli(
-        "fund",
-        "deposit",
-        fund["fund_id"],
-        "--amount",
-        "1",
-        "--source",
-        FORGERY,
-        "--receipt",
-        FORGERY,
-    )
-    cli("case", "reject", world["case"], "--reason", FORGERY)
+def test_no_value_can_forge_a_line_of_text_output(cli: Cli, world: dict[str, str]) -> None:
+    """Control characters are refused at the edge (nothing written); values that reached a
+    store around the rules (an old store, a bug) are escaped wherever text is printed."""
+    before = cli.head()
+    for args in (
+        ("fund", "open", "--name", FORGERY, "--kind", "donation"),
+        ("case", "reject", world["case"], "--reason", FORGERY),
+    ):
+        refused = cli(*args, code=2)
+        assert "control character" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert cli.head() == before
+
+    from uuid import UUID
+
+    flow = AidFlow.open(cli.url)
+    fund = flow.load_fund(UUID(world["don"]))
+    fund._deposited(amount_fen=100, source=FORGERY, receipt=FORGERY, value_date=None, actor="x")
+    case = flow.load_case(UUID(world["case"]))
+    case._rejected(reason=FORGERY, actor="x")
+    flow.save(fund, case)
+    flow.close()
     outputs = [
         cli("fund", "list").stdout,
-        cli("fund", "show", fund["fund_id"]).stdout,
+        cli("fund", "show", world["don"]).stdout,
         cli("case", "show", world["case"]).stdout,
         cli("case", "history", world["case"]).stdout,
         cli("audit", "journal").stdout,
         cli("audit", "ledger", "--entries").stdout,
         cli("audit", "report").stdout,
-        cli("case", "reject", world["case"], "--reason", FORGERY, code=1).stderr,
+        cli("case", "reject", world["case"], "--reason", "again", code=1).stderr,
     ]
     for out in outputs:
         assert not any(ch in out for ch in "\r\x1b\t\u202e\u2028\x85\x07"), out
         assert all(not row.startswith("error: forged") for row in out.splitlines()), out
-    shown = cli("fund", "show", fund["fund_id"]).stdout
+    shown = cli("audit", "journal").stdout
     assert "Tuanze\\nerror: forged line\\r\\x1b[31mred" in shown and "\\u202egnp" in shown
-    assert cli.json("fund", "show", fund["fund_id"])["name"] == FORGERY
 
 
 def test_clean_escapes_every_line_breaking_or_reordering_character() -> None:

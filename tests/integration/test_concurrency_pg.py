@@ -92,7 +92,9 @@ def test_concurrent_allocations_never_overdraw_and_lose_nothing() -> None:
             snapshot = flow.fund(fund)
             assert snapshot.balance_fen == 0
             assert snapshot.allocated_fen == len(approved) * GRANT_FEN
-            allocated_to = [e.data["case_id"] for e in flow.history(fund) if e.type == "fund.allocated"]
+            allocated_to = [
+                e.data["case_id"] for e in flow.history(fund) if e.type == "fund.allocated"
+            ]
             assert sorted(map(str, allocated_to)) == sorted(approved)  # none lost, none doubled
             for case in cases:
                 assert flow.case(UUID(case)).approved_fen == (GRANT_FEN if case in approved else 0)

@@ -38,8 +38,9 @@ print("done")
 """
 
 
-def _run_child(args: list[str], kill_after: float | None) -> bool:
-    """Run the clerk's session; kill -9 it after ``kill_after`` seconds. True if it finished."""
+def _run_child(args: list[str], kill_after: tuple[int, float] | None) -> bool:
+    """Run the clerk's session; kill -9 it once it has reported ``kill_after[0]`` cases and a
+    further ``kill_after[1]`` seconds have passed (mid-command). True if it finished."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, *args],
         stdout=subprocess.PIPE,
@@ -50,7 +51,12 @@ def _run_child(args: list[str], kill_after: float | None) -> bool:
         out, err = child.communicate(timeout=120)
         assert child.returncode == 0, err.decode()
         return b"done" in out
-    time.sleep(kill_after)
+    reported, delay = kill_after
+    assert child.stdout is not None
+    for _ in range(reported):
+        if not child.stdout.readline():
+            break
+    time.sleep(delay)
     if child.poll() is None:
         child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
@@ -69,8 +75,9 @@ def test_kill_9_during_money_commands_then_retry_records_each_once(store_url: st
 
     rng = random.Random(8)
     kills = 0
-    for _ in range(6):
-        if not _run_child(args, kill_after=rng.uniform(0.3, 1.2)):
+    for attempt in range(6):  # each retry redoes what is done (no-ops), then dies in new work
+        reported = 3 * attempt + rng.randrange(1, 4)
+        if not _run_child(args, kill_after=(reported, rng.uniform(0, 0.03))):
             kills += 1
     assert kills, "no run was killed mid-way, so this proved nothing"
     flow = AidFlow.open(store_url)

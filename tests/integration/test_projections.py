@@ -21,7 +21,15 @@ from aidflow.domain import Policy, StudentCase
 from aidflow.domain.errors import AidflowError
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
-from tests.builders import approved, donation_fund, government_fund, national_id, paid, verified
+from tests.builders import (
+    approved,
+    donation_fund,
+    government_fund,
+    national_id,
+    new_ref,
+    paid,
+    verified,
+)
 from tests.pg import fresh_database
 
 # -- the library's own suite is the judge of our tracking recorder ----------------------
@@ -136,7 +144,12 @@ def drive(flow: AidFlow, program: list[tuple[str, int, int, str]]) -> None:
             elif name == "approve":
                 flow.approve(
                     cmd.Approve(
-                        case_id=case, amount_fen=amount, need="tuition", fund_id=gov, actor=actor
+                        ref=new_ref(),
+                        case_id=case,
+                        amount_fen=amount,
+                        need="tuition",
+                        fund_id=gov,
+                        actor=actor,
                     )
                 )
             elif name == "disburse":
@@ -154,7 +167,11 @@ def drive(flow: AidFlow, program: list[tuple[str, int, int, str]]) -> None:
             elif name == "secondary":
                 flow.allocate_secondary_aid(
                     cmd.AllocateSecondaryAid(
-                        case_id=case, fund_id=don, amount_fen=amount, actor="federation"
+                        ref=new_ref(),
+                        case_id=case,
+                        fund_id=don,
+                        amount_fen=amount,
+                        actor="federation",
                     )
                 )
             elif name == "hardship":
@@ -293,7 +310,9 @@ def test_dossier_masks_personal_data_and_keeps_every_section(
     gov, don = government_fund(flow), donation_fund(flow)
     case = paid(flow, gov, yuan=4000)
     flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(case_id=case, fund_id=don, amount_fen=500_000, actor="federation")
+        cmd.AllocateSecondaryAid(
+            ref=new_ref(), case_id=case, fund_id=don, amount_fen=500_000, actor="federation"
+        )
     )
     flow.follow_up(
         cmd.FollowUp(
@@ -396,7 +415,9 @@ def test_ledger_totals(flow_and_views: tuple[AidFlow, ReadModels]) -> None:
         cmd.ReturnDisbursement(case_id=two, voucher="V-2", reason="wrong account", actor="bank")
     )
     flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(case_id=one, fund_id=don, amount_fen=600_000, actor="federation")
+        cmd.AllocateSecondaryAid(
+            ref=new_ref(), case_id=one, fund_id=don, amount_fen=600_000, actor="federation"
+        )
     )
     ledger = views.ledger(entries=True)
     assert ledger.government_approved_fen == 1_000_000
@@ -423,14 +444,16 @@ def test_checks_report_violations_forced_into_history(
     gov = government_fund(flow, yuan=100)
     case = verified(flow, 1, verifier="visitor")
     raw = flow.load_case(case)
-    raw._grant_approved(amount_fen=600_000, need="tuition", fund_id=gov, actor="visitor")
+    raw._grant_approved(
+        amount_fen=600_000, need="tuition", fund_id=gov, actor="visitor", ref="", policy_version=0
+    )
     raw._disbursed(amount_fen=700_000, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
     fund = flow.load_fund(gov)
     fund._allocated(case_id=case, amount_fen=600_000, use="grant", actor="visitor")
     other = flow.load_case(verified(flow, 2))
     other._disbursed(amount_fen=100, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
     unpaid = flow.load_case(verified(flow, 3))
-    unpaid._secondary_aid_allocated(fund_id=gov, amount_fen=1, reason="", actor="x")
+    unpaid._secondary_aid_allocated(fund_id=gov, amount_fen=1, reason="", actor="x", ref="")
     flow.save(raw, fund, other, unpaid)
     views.catch_up(flow)
     rules = {v.rule for v in views.check(flow.policy)}
@@ -518,7 +541,12 @@ def test_checks_follow_a_reopened_case(store_url: str) -> None:
         )
         flow.approve(
             cmd.Approve(
-                case_id=case, amount_fen=100_000, need="living", fund_id=gov, actor="approver"
+                ref=new_ref(),
+                case_id=case,
+                amount_fen=100_000,
+                need="living",
+                fund_id=gov,
+                actor="approver",
             )
         )
         late = {v.rule for v in views.check(Policy(), now=now[0] + timedelta(days=90))}

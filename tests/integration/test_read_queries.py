@@ -45,8 +45,9 @@ def test_resolve_case_and_fund_by_prefix(store_url: str) -> None:
     assert views.resolve_fund(str(gov)[:8]) == gov
     with pytest.raises(CaseNotFound, match="no case id starts with"):
         views.resolve_case(str(gov)[:8])  # a fund's id names no case
-    with pytest.raises(FundNotFound):
-        views.resolve_fund(str(case))
+    assert views.resolve_fund(str(case)) == case  # a whole id passes: the library judges it
+    with pytest.raises(FundNotFound, match="is not a fund"):
+        flow.fund(views.resolve_fund(str(case)))
     with pytest.raises(CaseNotFound, match="at least its first 6"):
         views.resolve_case(str(case)[:5])
     with pytest.raises(CaseNotFound, match="is not a case id"):

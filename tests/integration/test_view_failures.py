@@ -162,7 +162,14 @@ def test_a_view_with_a_value_its_column_cannot_hold_is_contained_on_postgres() -
         gov = government_fund(flow)
         digest = views.digest()
         case = flow.load_case(verified(flow, 1))
-        case._grant_approved(amount_fen=100_000, need="tuition", fund_id=gov, actor="approver")
+        case._grant_approved(
+            amount_fen=100_000,
+            need="tuition",
+            fund_id=gov,
+            actor="approver",
+            ref="",
+            policy_version=0,
+        )
         case._disbursed(
             amount_fen=100_000, voucher="V" * 70, fund_id=gov, value_date=None, actor="cashier"
         )

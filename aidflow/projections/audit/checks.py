@@ -24,7 +24,7 @@ from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
 from aidflow.domain.values import Severity
 from aidflow.projections.audit.tables import audit_fund_table, journal_table
-from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
 from aidflow.projections.models import CheckResult, Violation
 
 C = StudentCase
@@ -321,7 +321,7 @@ RULES: dict[EventClass, Rule] = {
 
 handles = frozenset(RULES)
 ignores: frozenset[EventClass] = frozenset(
-    {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued}
+    {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
 )
 """Read and counted, but no rule depends on them."""
 

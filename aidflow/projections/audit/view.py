@@ -24,7 +24,15 @@ from aidflow.projections.audit.tables import (
     metadata,
 )
 from aidflow.projections.base import bulk, insert_row
-from aidflow.projections.catalogue import Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import (
+    Enrolment,
+    Fund,
+    PolicyRegister,
+    RequestKey,
+    StaffRegistry,
+    StudentCase,
+    Voucher,
+)
 from aidflow.projections.view import Envelope, SQLView
 
 C = StudentCase
@@ -111,8 +119,24 @@ JOURNAL: dict[EventClass, tuple[str, Summary]] = {
         "key",
         lambda f: f"voucher {f['number']} registered for case {_short(f['case_id'])}",
     ),
+    RequestKey.Recorded: (
+        "key",
+        lambda f: f"reference {f['key']} recorded for {f['command'].replace('_', ' ')}",
+    ),
+    StaffRegistry.Started: ("staff", lambda f: "staff registry started"),
+    StaffRegistry.MemberAdded: (
+        "staff",
+        lambda f: (
+            f"staff {f['name']} added as {', '.join(f['roles'])}"
+            + (f" ({f['department']})" if f["department"] else "")
+        ),
+    ),
+    StaffRegistry.RoleGranted: ("staff", lambda f: f"{f['name']} granted {f['role']}"),
+    StaffRegistry.RoleRevoked: ("staff", lambda f: f"{f['name']} no longer {f['role']}"),
+    PolicyRegister.Started: ("policy", lambda f: "policy register started"),
+    PolicyRegister.ValueSet: ("policy", lambda f: f"policy {f['field']} set to {f['value']}"),
 }
-"""Every event class: its stream (case, fund or key) and its one-line summary."""
+"""Every event class: its stream (case, fund, key, staff or policy) and its one-line summary."""
 
 LEDGER_ENTRIES: dict[EventClass, str] = {
     Fund.Deposited: "deposit",
