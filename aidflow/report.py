@@ -39,7 +39,8 @@ STYLE = (
 def render_report(views: ReadModels, policy: Policy, *, as_of: datetime | None, fmt: str) -> str:
     """Render as one of :data:`FORMATS`; the same facts in each."""
     ledger = views.ledger()
-    violations = views.check(policy, now=as_of)
+    result = views.check_report(policy, now=as_of)
+    violations = result.violations
     digest = views.digest()
     moment = (as_of or datetime.now(tz=UTC)).isoformat(timespec="seconds")
     if fmt == "json":
@@ -47,7 +48,11 @@ def render_report(views: ReadModels, policy: Policy, *, as_of: datetime | None, 
             {"as_of": moment, "ledger": ledger, "violations": violations, "digest": str(digest)}
         )
     checks = [(v.rule, v.case_id or "-", v.message) for v in violations]
-    outcome = M.ALL_RULES_HOLD if not checks else line(SOME_VIOLATIONS, count=len(checks))
+    outcome = (
+        line(M.RULES_HOLD, events=result.events, position=result.position)
+        if not checks
+        else line(SOME_VIOLATIONS, count=len(checks))
+    )
     if fmt == "text":
         lines = [line(TITLE, moment=moment, position=ledger.position), "", ledger_text(ledger), ""]
         lines += [line(CHECKS, outcome=outcome)]

@@ -99,22 +99,40 @@ def audit_ledger(session: Session, as_of: datetime | None, entries: bool) -> Non
 @json_option
 @pass_session
 def audit_check(session: Session, as_of: datetime | None) -> None:
-    """Check every rule from history alone; exit status 1 when any is violated."""
-    violations = session.views_at(at=as_of, names=["audit"]).check(session.flow.policy, now=as_of)
+    """Check every rule from history alone; exit status 1 when any is violated.
+
+    It says how many events of each kind it read and up to which position: a check
+    never reports "all rules hold" over events it did not read.
+    """
+    result = session.views_at(at=as_of, names=["audit"]).check_report(
+        session.flow.current_policy(), now=as_of
+    )
+    violations = result.violations
     emit(
         session,
-        {"ok": not violations, "violations": violations},
-        lambda: (
-            "\n".join(
+        {
+            "ok": result.ok,
+            "violations": violations,
+            "position": result.position,
+            "checked": result.checked,
+        },
+        lambda: "\n".join(
+            [
+                *(
+                    line(
+                        M.VIOLATION,
+                        v=v,
+                        case=v.case_id or "-",
+                        positions=", ".join(map(str, v.positions)) or "-",
+                    )
+                    for v in violations
+                ),
                 line(
-                    M.VIOLATION,
-                    v=v,
-                    case=v.case_id or "-",
-                    positions=", ".join(map(str, v.positions)) or "-",
-                )
-                for v in violations
-            )
-            or M.ALL_RULES_HOLD
+                    M.RULES_HOLD if result.ok else M.RULES_CHECKED,
+                    events=result.events,
+                    position=result.position,
+                ),
+            ]
         ),
     )
     if violations:
@@ -138,7 +156,7 @@ def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Pat
 
     views = session.views_at(at=as_of, names=["audit"])
     text = render_report(
-        views, session.flow.policy, as_of=as_of, fmt="json" if session.json else fmt
+        views, session.flow.current_policy(), as_of=as_of, fmt="json" if session.json else fmt
     )
     if output is None:
         click.echo(text)

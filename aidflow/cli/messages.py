@@ -23,6 +23,11 @@ VIOLATIONS_FOUND = "{count} rule violation(s) found"
 MEANS_USAGE_ERROR = "The command line itself is wrong: an unknown option, a missing or bad value."
 MEANS_RULE_VIOLATIONS = "`audit check` found rules broken in the record."
 MEANS_DIGEST_MISMATCH = "`audit verify`: the store no longer matches the digest."
+MEANS_VIEWS_BROKEN = (
+    "`projections status`: a view stopped on an event or is damaged; fix the cause, then "
+    "`aidflow projections rebuild VIEW`."
+)
+VIEWS_BROKEN = "views not current: {names}; see the problem column"
 MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
 
 # -- parameter problems ---------------------------------------------------------------------
@@ -115,11 +120,13 @@ BY_TOWN = "Paid by town"
 BREAKDOWN = "{label:<19}{items}"
 ENTRIES_HEADER = ("pos", "date", "entry", "yuan", "case", "fund", "voucher/receipt")
 ALL_RULES_HOLD = "all rules hold"
+RULES_HOLD = "all rules hold over {events} events up to position {position}"
+RULES_CHECKED = "checked {events} events up to position {position}"
 VIOLATION = "{v.rule}: {v.message} (case {case}, positions {positions})"
 WROTE = "wrote {path}"
 
 # -- projections, screening, demo ------------------------------------------------------------
-VIEW_STATUS_HEADER = ("view", "position", "head", "behind")
+VIEW_STATUS_HEADER = ("view", "position", "head", "behind", "problem")
 REBUILDING = "rebuilding"
 REBUILT = "rebuilt {names} from {count} events"
 ALL_VIEWS = "all views"

@@ -9,7 +9,7 @@ import click
 from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import line, table
-from aidflow.cli.session import Session, emit, json_option, pass_session, progress
+from aidflow.cli.session import VIEWS_BROKEN, Session, emit, json_option, pass_session, progress
 
 
 @click.group()
@@ -21,16 +21,29 @@ def projections() -> None:
 @json_option
 @pass_session
 def projections_status(session: Session) -> None:
-    """Each view's tracked position against the store's head."""
+    """Each view's tracked position against the store's head; exit status 1 when a view
+    has stopped on an event (named with its position and error) or is damaged."""
     rows = session.open_views().status(session.flow)
     emit(
         session,
         rows,
         lambda: table(
-            [(r.name, r.position or 0, r.head or 0, r.behind) for r in rows],
+            [
+                (
+                    r.name,
+                    r.position or 0,
+                    r.head or 0,
+                    r.behind,
+                    r.damage or (f"stopped at {r.failed_position}: {r.error}" if r.error else ""),
+                )
+                for r in rows
+            ],
             M.VIEW_STATUS_HEADER,
         ),
     )
+    broken = [r.name for r in rows if r.error or r.damage]
+    if broken:
+        session.fail(VIEWS_BROKEN, M.VIEWS_BROKEN.format(names=", ".join(broken)))
 
 
 @projections.command("rebuild")
