@@ -80,7 +80,7 @@ class StoreURL:
                 env["CREATE_TABLE"] = "false"
             return env
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "aidflow.store:SerialisedDDLFactory",
             "POSTGRES_DBNAME": self.database,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -92,7 +92,6 @@ class StoreURL:
                 "connect_timeout", str(CONNECT_TIMEOUT_S)
             ),
             "POSTGRES_POOL_TIMEOUT": str(CONNECT_TIMEOUT_S),
-            "APPLICATION_RECORDER_TOPIC": "aidflow.store:SerialisedDDLApplicationRecorder",
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
