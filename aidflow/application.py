@@ -9,6 +9,7 @@ state. Nothing is written when a command is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import warnings
@@ -59,7 +60,9 @@ from aidflow.models import (
     DisbursementResult,
     EventRecord,
     FundSnapshot,
+    PolicyInForce,
     ReviewResult,
+    StaffMember,
 )
 
 T = TypeVar("T")
@@ -164,8 +167,6 @@ class AidFlow(Application[UUID]):
         """Called after every command that succeeded: the read side's inline catch-up."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
-        self.enforce_staff = False
-        """Check every command's actor against the staff registry (issue 11; being switched on)."""
         self.read_only = False
         """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
 
@@ -373,7 +374,7 @@ class AidFlow(Application[UUID]):
         Embedding services call this with the identity they authenticated (never one
         taken from a request body); the CLI with ``--actor`` on SQLite.
         """
-        if command in UNGUARDED or not self.enforce_staff:
+        if command in UNGUARDED:
             return
         registry = self.staff_registry()
         if registry is None:
@@ -388,6 +389,30 @@ class AidFlow(Application[UUID]):
         """The policy in force: the one given to :meth:`open`, changed by recorded ``policy set``."""
         register = self._find(PolicyRegister, REGISTER_ID)
         return register.policy(self.policy) if register is not None else self.policy
+
+    def staff(self, *, as_of: datetime | None = None) -> list[StaffMember]:
+        """Every staff member with their roles, now or as registered at ``as_of``."""
+        try:
+            registry = self._replay(StaffRegistry, REGISTRY_ID, NotFound, version=None, as_of=as_of)
+        except NotFound:
+            return []
+        return [
+            StaffMember(
+                name=name, roles=list(m["roles"]), department=m["department"], town=m["town"]
+            )
+            for name, m in sorted(registry.members.items())
+        ]
+
+    def policy_at(self, as_of: datetime | None = None) -> PolicyInForce:
+        """The policy in force now, or at ``as_of`` (replayed from its events)."""
+        try:
+            register = self._replay(
+                PolicyRegister, REGISTER_ID, NotFound, version=None, as_of=as_of
+            )
+            policy = register.policy(self.policy)
+        except NotFound:
+            policy = self.policy
+        return PolicyInForce(**dataclasses.asdict(policy))
 
     def add_staff(self, c: cmd.AddStaff) -> None:
         """Register a staff member; on a store without staff, the first admin registers themselves."""
@@ -421,7 +446,7 @@ class AidFlow(Application[UUID]):
 
         self._run(decide, c, "revoke_role", None)
 
-    def set_policy(self, c: cmd.SetPolicy) -> Policy:
+    def set_policy(self, c: cmd.SetPolicy) -> PolicyInForce:
         """Change one policy value (an admin's decision, recorded); returns the policy now."""
 
         def decide() -> tuple[None, list[AidAggregate]]:
@@ -430,7 +455,7 @@ class AidFlow(Application[UUID]):
             return None, [register]
 
         self._run(decide, c, "set_policy", None)
-        return self.current_policy()
+        return self.policy_at()
 
     def _require_registry(self) -> StaffRegistry:
         registry = self.staff_registry()

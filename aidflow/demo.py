@@ -186,6 +186,34 @@ def _write_lists(folder: Path, rng: random.Random, year: int) -> None:
         w.writerows([nid, category, town] for nid, town, category in registry)
 
 
+ADMIN = "district-admin"
+
+
+def register_office(flow: AidFlow) -> None:
+    """The bureau's staff and their posts (人员与岗位), registered before any case is opened."""
+    from aidflow.domain.staff import Role
+
+    def add(name: str, *roles: Role, department: str = "") -> None:
+        flow.add_staff(
+            cmd.AddStaff(name=name, roles=list(roles), department=department, actor=ADMIN)
+        )
+
+    add(ADMIN, Role.ADMIN)
+    add("screening-office", Role.SCREENING_CLERK)
+    for town in TOWNS:
+        add(f"{town.lower().replace(' ', '-')}-officer", Role.VERIFIER)
+    add("village-officer", Role.VERIFIER)
+    add("bureau-approver-1", Role.APPROVER)
+    add("bureau-approver-2", Role.APPROVER)
+    add("civil-affairs-chair", Role.APPROVER)
+    add("finance-office", Role.CASHIER)
+    add("finance-cashier", Role.CASHIER)
+    add("federation", Role.DONATIONS_OFFICER)
+    for department in ("civil-affairs", "education", "health"):
+        add(f"{department}-liaison", Role.LIAISON, department=department)
+    add("district-auditor", Role.AUDITOR)
+
+
 def run_demo(
     flow: AidFlow,
     *,
@@ -208,6 +236,7 @@ def run_demo(
     clock = SimulatedClock(datetime(year, 7, 1, 1, 0, tzinfo=UTC), rng)
     flow.clock = clock
     tick = progress or (lambda _n: None)
+    register_office(flow)
 
     gov = flow.open_fund(
         cmd.OpenFund(

@@ -138,3 +138,23 @@ class EventRecord(Result):
     type: str
     actor: str
     data: dict[str, Any]
+
+
+class StaffMember(Result):
+    """A registered person and the roles they held at the moment asked about."""
+
+    name: str
+    roles: list[str]
+    department: str
+    town: str
+
+
+class PolicyInForce(Result):
+    """The policy at a moment: every value, and the register's version (0: the defaults)."""
+
+    cap_fen: int
+    max_unpaid_days: int
+    max_days_to_consultation: int
+    max_days_action_open: int
+    retention_years: int
+    version: int

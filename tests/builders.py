@@ -7,7 +7,82 @@ from uuid import UUID, uuid4
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.domain.staff import Role
 from aidflow.domain.values import national_id_check_digit
+
+OFFICERS = (
+    "a",
+    "alice",
+    "approver",
+    "bank",
+    "bob",
+    "boss",
+    "carol",
+    "cashier",
+    "chair",
+    "civil-affairs-chair",
+    "clerk",
+    "committee",
+    "f",
+    "fed",
+    "federation",
+    "finance",
+    "finance-cashier",
+    "finance-office",
+    "late-approver",
+    "screening",
+    "screening-office",
+    "sidu-officer",
+    "v",
+    "verifier",
+    "village",
+    "village-officer",
+    "visitor",
+    "visitor2",
+    "x",
+)
+"""Test officers: each may do every step of the lifecycle, so the rule under test is the
+only thing a test is about (authorisation has tests of its own)."""
+LIAISONS = {
+    "health": "health",
+    "education": "education",
+    "civil-affairs-liaison": "civil-affairs",
+    "counselling": "counselling",
+}
+OPERATIONS = (
+    Role.SCREENING_CLERK,
+    Role.VERIFIER,
+    Role.APPROVER,
+    Role.CASHIER,
+    Role.DONATIONS_OFFICER,
+)
+
+
+def register_staff(flow: AidFlow) -> None:
+    """Register the test office (an admin, the officers, the liaisons); a no-op when the
+    store already has them, so reopening a store may call it again."""
+    registry = flow.staff_registry()
+    if registry is not None and registry.member("admin") is not None:
+        return
+    flow.add_staff(cmd.AddStaff(name="admin", roles=[Role.ADMIN], actor="admin"))
+    for name in OFFICERS:
+        flow.add_staff(cmd.AddStaff(name=name, roles=list(OPERATIONS), actor="admin"))
+    for name, department in LIAISONS.items():
+        flow.add_staff(
+            cmd.AddStaff(
+                name=name,
+                roles=[Role.LIAISON, *OPERATIONS],
+                department=department,
+                actor="admin",
+            )
+        )
+
+
+def register_officers(flow: AidFlow, names: list[str]) -> None:
+    """Register more officers with every operational role (the test office must exist)."""
+    for name in names:
+        flow.add_staff(cmd.AddStaff(name=name, roles=list(OPERATIONS), actor="admin"))
+
 
 _REFS = count(1)
 _RUN = uuid4().hex[:6].upper()

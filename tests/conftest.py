@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from aidflow import AidFlow
+from tests.builders import register_staff
 from tests.pg import fresh_database
 
 
@@ -21,7 +22,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def flow(store_url: str) -> Iterator[AidFlow]:
+    """A fresh store with the test office registered (see ``tests.builders.register_staff``)."""
     app = AidFlow.open(store_url)
+    register_staff(app)
     try:
         yield app
     finally:

@@ -18,6 +18,7 @@ from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, queue_command
 from aidflow.cli.funds import fund
 from aidflow.cli.session import AidflowGroup, Session, json_option
+from aidflow.cli.staff import policy, staff
 from aidflow.cli.views import projections
 
 
@@ -46,7 +47,17 @@ def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
     session.db, session.actor_name = db, actor
 
 
-for command in (fund, case_group, queue_command, audit, projections, screen_command, demo_command):
+for command in (
+    fund,
+    case_group,
+    queue_command,
+    audit,
+    projections,
+    screen_command,
+    demo_command,
+    staff,
+    policy,
+):
     main.add_command(command)
 
 __all__ = ["main"]

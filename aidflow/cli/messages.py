@@ -166,3 +166,11 @@ DEMO_NEXT = (
     "  aidflow{db} audit ledger --as-of {r.year}-08-31\n"
     "  aidflow{db} audit digest"
 )
+
+# -- staff and policy ------------------------------------------------------------------------
+STAFF_ADDED = "staff {name} added: {roles}"
+ROLE_GRANTED = "{name} now holds {role}"
+ROLE_REVOKED = "{name} no longer holds {role}"
+STAFF_HEADER = ("name", "roles", "department", "town")
+POLICY_HEADER = ("setting", "value")
+POLICY_SET = "policy {key} set to {value} (policy version {version})"

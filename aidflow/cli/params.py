@@ -52,6 +52,12 @@ def enum_values(name: str) -> tuple[str, ...]:
     return tuple(str(member.value) for member in enum)
 
 
+def enum_values_of(module: str, name: str) -> tuple[str, ...]:
+    """The values of enum ``name`` in ``module``: the domain's vocabulary, never copied here."""
+    enum = getattr(import_module(module), name)
+    return tuple(str(member.value) for member in enum)
+
+
 def enum_choice(name: str) -> LazyChoice:
     return LazyChoice(lambda: enum_values(name))
 

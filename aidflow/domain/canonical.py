@@ -103,9 +103,14 @@ def actor(value: str, what: str = "actor") -> str:
     return folded
 
 
+def same_person(name: str) -> str:
+    """A recorded actor name in the form people are compared in (old stores kept raw spellings)."""
+    return nfkc(name).strip().casefold()
+
+
 def same_actor(first: str, second: str) -> bool:
-    """Whether two recorded actor names name one person (old stores kept raw spellings)."""
-    return nfkc(first).strip().casefold() == nfkc(second).strip().casefold()
+    """Whether two recorded actor names name one person."""
+    return same_person(first) == same_person(second)
 
 
 def document(value: str, what: str) -> str:

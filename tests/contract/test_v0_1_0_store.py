@@ -19,6 +19,7 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import VoucherAlreadyUsed
 from aidflow.domain.fund import Fund
+from tests.builders import register_staff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -78,6 +79,7 @@ def test_funds_load_from_v1_snapshots_with_the_recorded_balances(old_store: Path
 
 def test_new_commands_on_old_cases_write_only_stable_topics(old_store: Path) -> None:
     flow = AidFlow.open(f"sqlite:///{old_store}")
+    register_staff(flow)  # v0.1.0 had no registry: the first admin registers on the old store
     before = flow.recorder.max_notification_id() or 0
     case_id = next(i for i, topic in _originators(old_store).items() if "StudentCase" in topic)
     case = flow.load_case(case_id)
@@ -99,6 +101,7 @@ def test_a_v0_1_0_voucher_is_still_unique(old_store: Path) -> None:
     """Vouchers issued before canonical keys keep their ids: any spelling of an old voucher
     number is refused for another payment."""
     flow = AidFlow.open(f"sqlite:///{old_store}")
+    register_staff(flow)
     cases = [
         flow.load_case(cid)
         for cid, topic in _originators(old_store).items()

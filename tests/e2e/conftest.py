@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from aidflow import AidFlow
 from aidflow.cli import main
-from tests.builders import national_id
+from tests.builders import national_id, register_staff
 
 
 class Cli:
@@ -48,6 +48,10 @@ class Cli:
 
 @pytest.fixture
 def cli(store_url: str) -> Iterator[Cli]:
+    """The CLI over a fresh store with the test office registered."""
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    flow.close()
     yield Cli(store_url)
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from aidflow import AidFlow
 from aidflow.cli import main
 from aidflow.cli.render import clean, line, table
-from tests.builders import national_id
+from tests.builders import national_id, register_staff
 from tests.e2e.conftest import Cli
 
 QUERIES = [
@@ -219,6 +219,7 @@ def test_no_value_can_forge_a_line_of_text_output(cli: Cli, world: dict[str, str
     from uuid import UUID
 
     flow = AidFlow.open(cli.url)
+    register_staff(flow)
     fund = flow.load_fund(UUID(world["don"]))
     fund._deposited(amount_fen=100, source=FORGERY, receipt=FORGERY, value_date=None, actor="x")
     case = flow.load_case(UUID(world["case"]))

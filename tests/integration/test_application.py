@@ -36,6 +36,7 @@ from tests.builders import (
     national_id,
     new_ref,
     paid,
+    register_staff,
     verified,
 )
 
@@ -339,6 +340,7 @@ def test_bad_input_is_refused_at_the_edge() -> None:
 def test_case_as_of_version_and_timestamp(store_url: str) -> None:
     moments = iter(datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=d) for d in range(100))
     flow = AidFlow.open(store_url, clock=lambda: next(moments))
+    register_staff(flow)
     try:
         gov = government_fund(flow)
         case = paid(flow, gov)
@@ -361,10 +363,12 @@ def test_case_as_of_version_and_timestamp(store_url: str) -> None:
 
 def test_reopening_the_store_sees_everything(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     gov = government_fund(flow)
     case = paid(flow, gov, 3)
     flow.close()
     again = AidFlow.open(store_url)
+    register_staff(again)
     try:
         assert again.case(case).status is CaseStatus.PAID
         assert again.fund(gov).allocated_fen == 500_000
@@ -387,6 +391,7 @@ def test_national_id_builder_is_valid() -> None:
 def test_a_busy_fund_loads_from_its_snapshot_exactly(store_url: str) -> None:
     """A fund with hundreds of allocations is loaded from a snapshot; the state equals a full replay."""
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     try:
         gov = government_fund(flow, yuan=1_000_000)
         fund = flow.load_fund(gov)

@@ -17,7 +17,7 @@ import pytest
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import InsufficientFunds
-from tests.builders import government_fund, new_ref, verified
+from tests.builders import government_fund, new_ref, register_staff, verified
 from tests.pg import fresh_database
 
 WORKERS = 4
@@ -34,6 +34,7 @@ def _worker(
     start: Any,
 ) -> None:
     flow = AidFlow.open(url)
+    register_staff(flow)
     start.wait(timeout=60)  # all workers begin together, so their saves really collide
     try:
         for case in cases:
@@ -61,6 +62,7 @@ def _worker(
 def test_concurrent_allocations_never_overdraw_and_lose_nothing() -> None:
     with fresh_database() as url:
         flow = AidFlow.open(url)
+        register_staff(flow)
         try:
             fund = government_fund(flow, yuan=FUND_YUAN)
             cases = [str(verified(flow, n)) for n in range(WORKERS * CASES_PER_WORKER)]
@@ -88,6 +90,7 @@ def test_concurrent_allocations_never_overdraw_and_lose_nothing() -> None:
         assert retries > 0, "the workers never collided, so this run proved nothing"
 
         flow = AidFlow.open(url)
+        register_staff(flow)
         try:
             snapshot = flow.fund(fund)
             assert snapshot.balance_fen == 0

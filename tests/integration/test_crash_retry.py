@@ -12,7 +12,7 @@ import time
 from uuid import UUID
 
 from aidflow import AidFlow
-from tests.builders import donation_fund, government_fund, verified
+from tests.builders import donation_fund, government_fund, register_staff, verified
 
 CASES = 40
 GRANT_FEN = 200_000
@@ -67,6 +67,7 @@ def _run_child(args: list[str], kill_after: tuple[int, float] | None) -> bool:
 
 def test_kill_9_during_money_commands_then_retry_records_each_once(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     gov = government_fund(flow, 100_000)
     don = donation_fund(flow, 50_000)
     cases = [verified(flow, n) for n in range(1, CASES + 1)]
@@ -81,12 +82,14 @@ def test_kill_9_during_money_commands_then_retry_records_each_once(store_url: st
             kills += 1
     assert kills, "no run was killed mid-way, so this proved nothing"
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     progress = flow.fund(gov).allocated_fen // GRANT_FEN
     flow.close()
     assert progress > 0, "every kill came before the first command: nothing was tested"
     assert _run_child(args, kill_after=None)  # the final retry finishes the session
 
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     try:
         for case_id in cases:
             case = flow.case(case_id)

@@ -15,13 +15,14 @@ from aidflow import AidFlow
 from aidflow.projections import ReadModels, dossier
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.catalogue import StudentCase
-from tests.builders import government_fund, paid
+from tests.builders import government_fund, paid, register_staff
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
 
 
 def _follow(url: str) -> None:
     flow = AidFlow.open(url)
+    register_staff(flow)
     ReadModels.open(url).follow(flow, poll_seconds=0.1)
 
 
@@ -50,6 +51,7 @@ def _write(
 def test_follower_process_survives_a_kill_without_skipping_or_repeating() -> None:
     with fresh_database() as url:
         writer = AidFlow.open(url)
+        register_staff(writer)
         ReadModels.open(url).close()  # tables exist before two processes race to create them
         ctx = multiprocessing.get_context("spawn")
         follower = ctx.Process(target=_follow, args=(url,))
@@ -81,6 +83,7 @@ def test_follower_process_survives_a_kill_without_skipping_or_repeating() -> Non
 def test_follower_on_sqlite_polls(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/aidflow.db"
     writer = AidFlow.open(url)
+    register_staff(writer)
     ReadModels.open(url).close()
     ctx = multiprocessing.get_context("spawn")
     follower = ctx.Process(target=_follow, args=(url,))
@@ -100,6 +103,7 @@ def test_a_follower_keeps_the_other_views_going_when_one_fails(
 ) -> None:
     url = f"sqlite:///{tmp_path}/aidflow.db"
     writer = AidFlow.open(url)
+    register_staff(writer)
     views = ReadModels.open(url)
     monkeypatch.setitem(
         dossier._CHANGES,

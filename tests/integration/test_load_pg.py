@@ -19,7 +19,14 @@ from aidflow.domain import Fund, StudentCase
 from aidflow.domain.errors import AidflowError
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
-from tests.builders import donation_fund, government_fund, new_ref, verified
+from tests.builders import (
+    donation_fund,
+    government_fund,
+    new_ref,
+    register_officers,
+    register_staff,
+    verified,
+)
 from tests.integration.test_follower import _follow, _wait_until_current
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -104,6 +111,8 @@ def _work(
 def test_many_writers_on_shared_cases_and_funds_keep_every_invariant() -> None:
     with fresh_database() as url:
         flow = AidFlow.open(url)
+        register_staff(flow)
+        register_officers(flow, [f"w{w}-{i}" for w in range(WORKERS) for i in range(COMMANDS_EACH)])
         ReadModels.open(url).close()
         gov, don = government_fund(flow, yuan=20_000), donation_fund(flow, yuan=3_000)
         cases = [str(verified(flow, n)) for n in range(8)]
@@ -167,6 +176,7 @@ def test_a_late_committing_writer_is_not_skipped_by_the_follower() -> None:
     the others wait rather than commit later ids first; the follower sees every event, in order."""
     with fresh_database() as url:
         flow = AidFlow.open(url)
+        register_staff(flow)
         views = ReadModels.open(url)
         gov = government_fund(flow)
         held = verified(flow, 1)

@@ -28,6 +28,7 @@ from tests.builders import (
     national_id,
     new_ref,
     paid,
+    register_staff,
     verified,
 )
 from tests.pg import fresh_database
@@ -73,6 +74,7 @@ def dump(models: ReadModels) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def flow_and_views(store_url: str) -> Iterator[tuple[AidFlow, ReadModels]]:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     try:
         yield flow, views
@@ -262,6 +264,7 @@ def test_rebuild_equals_incremental_sqlite(
 ) -> None:
     url = f"sqlite:///{tmp_path_factory.mktemp('rebuild')}/aidflow.db"
     flow = AidFlow.open(url)
+    register_staff(flow)
     views = ReadModels.attach(flow, url)
     try:
         drive(flow, program)
@@ -279,6 +282,7 @@ def test_rebuild_equals_incremental_postgres(
 ) -> None:
     with fresh_database() as url:
         flow = AidFlow.open(url)
+        register_staff(flow)
         views = ReadModels.attach(flow, url)
         try:
             drive(flow, program)
@@ -353,6 +357,7 @@ def test_dossier_masks_personal_data_and_keeps_every_section(
 def test_queue_orders_most_serious_then_oldest_and_filters_by_department(store_url: str) -> None:
     moments = iter(datetime(2026, 9, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(1000))
     flow = AidFlow.open(store_url, clock=lambda: next(moments))
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     try:
         a, b, c = (verified(flow, n) for n in (1, 2, 3))
@@ -472,6 +477,7 @@ def test_checks_report_violations_forced_into_history(
 def test_checks_timeliness_against_policy(store_url: str) -> None:
     now = [datetime(2026, 8, 1, tzinfo=UTC)]
     flow = AidFlow.open(store_url, clock=lambda: now[0])
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     try:
         gov = government_fund(flow)
@@ -495,6 +501,7 @@ def test_checks_timeliness_against_policy(store_url: str) -> None:
 def test_views_as_of_a_position_and_a_moment_answer_what_they_said_then(store_url: str) -> None:
     now = [datetime(2026, 8, 20, tzinfo=UTC)]
     flow = AidFlow.open(store_url, clock=lambda: now[0])
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     try:
         gov = government_fund(flow)
@@ -519,6 +526,7 @@ def test_checks_follow_a_reopened_case(store_url: str) -> None:
     """A closed case reopened by hardship and approved again is checked like any open case."""
     now = [datetime(2026, 8, 1, tzinfo=UTC)]
     flow = AidFlow.open(store_url, clock=lambda: now[0])
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     try:
         gov = government_fund(flow)

@@ -14,12 +14,12 @@ from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput
 from aidflow.domain.events import event_name
 from aidflow.projections import ReadModels
 from aidflow.projections.dossier import case_table
-from tests.builders import government_fund, paid, verified
+from tests.builders import government_fund, paid, register_staff, verified
 
 
 def test_the_audit_check_reads_and_counts_every_event_of_a_demo_store(store_url: str) -> None:
     flow = AidFlow.open(store_url)
-    run_demo(flow, seed=7)
+    run_demo(flow, seed=7)  # the demo registers its own office on the empty store
     views = ReadModels.attach(flow, store_url)
     head = flow.recorder.max_notification_id()
     stored = Counter(
@@ -37,6 +37,7 @@ def test_the_audit_check_reads_and_counts_every_event_of_a_demo_store(store_url:
 
 def test_resolve_case_and_fund_by_prefix(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     gov = government_fund(flow)
     case = paid(flow, gov, 1)
@@ -68,6 +69,7 @@ def test_resolve_case_and_fund_by_prefix(store_url: str) -> None:
 
 def test_position_of_version(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     case = verified(flow, 1)
     positions = {line.version: line.position for line in views.journal(aggregate_id=str(case))}

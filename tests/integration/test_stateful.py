@@ -23,7 +23,7 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain import Fund, StudentCase
 from aidflow.domain.errors import AidflowError
-from tests.builders import national_id, new_ref
+from tests.builders import national_id, new_ref, register_staff
 from tests.pg import fresh_database
 
 ACTORS = st.sampled_from(["alice", "bob", "carol"])
@@ -52,6 +52,7 @@ class AidMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.flow = RecordingAidFlow.open(self.url)
+        register_staff(self.flow)
 
     def teardown(self) -> None:
         self.flow.close()

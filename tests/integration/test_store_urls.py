@@ -14,12 +14,14 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.config import parse_url
 from aidflow.domain.errors import InvalidInput, ReadOnlyStore, StoreUnavailable
+from tests.builders import register_staff
 from tests.pg import fresh_database, require_postgres
 
 
 def test_issue8_5_mode_ro_opens_the_named_file_read_only(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
     flow = AidFlow.open(f"sqlite:///{db}")
+    register_staff(flow)
     fund = flow.open_fund(cmd.OpenFund(name="Budget", kind="government", actor="finance"))
     flow.close()
     reader = AidFlow.open(f"sqlite:///{db}?mode=ro")
@@ -87,6 +89,7 @@ def test_issue8_5_schema_puts_the_events_in_that_schema() -> None:
     require_postgres()
     with fresh_database() as url:
         flow = AidFlow.open(url + "?schema=district_a")
+        register_staff(flow)
         flow.open_fund(cmd.OpenFund(name="Budget", kind="government", actor="finance"))
         flow.close()
         other = AidFlow.open(url + "?schema=district_b")

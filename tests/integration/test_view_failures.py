@@ -25,7 +25,7 @@ from aidflow.projections.base import create_view_engine
 from aidflow.projections.catalogue import StudentCase
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.tracking import view_table
-from tests.builders import government_fund, paid, verified
+from tests.builders import government_fund, paid, register_staff, verified
 from tests.integration.test_chain import sql
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -35,6 +35,7 @@ from tests.pg import fresh_database
 def strict_flow(store_url: str) -> Iterator[AidFlow]:
     """A store whose commands fail if a read model complains (AidFlow turns that into a warning)."""
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         yield flow
@@ -158,6 +159,7 @@ def test_a_view_with_a_value_its_column_cannot_hold_is_contained_on_postgres() -
     """A real database error (a 70-character voucher in a 64-character column) stops the audit view."""
     with fresh_database() as url:
         flow = AidFlow.open(url)
+        register_staff(flow)
         views = ReadModels.attach(flow, url)
         gov = government_fund(flow)
         digest = views.digest()
@@ -216,6 +218,7 @@ def test_a_view_ahead_of_the_store_is_damage_not_a_negative_lag(
 
 def test_reads_are_guarded_but_status_and_verify_never_are(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     paid(flow, government_fund(flow), 1)
     digest = views.digest()

@@ -15,13 +15,14 @@ from aidflow.domain import Policy
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.tracking import view_table
-from tests.builders import government_fund, paid
+from tests.builders import government_fund, paid, register_staff
 from tests.pg import fresh_database
 
 
 def test_sqlite_queries_answer_while_another_process_holds_the_write_lock(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'aidflow.db'}"
     flow = AidFlow.open(url)
+    register_staff(flow)
     ReadModels.attach(flow, url).close()
     case = paid(flow, government_fund(flow), 1)
     views = ReadModels(create_view_engine(url, busy_timeout=0.2))
@@ -55,6 +56,7 @@ PROCESSES = 8
 def _open_together(url: str, start: Barrier) -> None:
     start.wait(timeout=60)
     flow = AidFlow.open(url)
+    register_staff(flow)
     views = ReadModels.attach(flow, url)
     assert [s.behind for s in views.status(flow)] == [0, 0, 0]
     views.close()
@@ -78,6 +80,7 @@ def test_eight_processes_open_the_read_side_together_on_postgres() -> None:
         assert _start_together(url) == [0] * PROCESSES  # a fresh database: every table created once
 
         flow = AidFlow.open(url)
+        register_staff(flow)
         paid(flow, government_fund(flow), 1)
         views = ReadModels.open(url)
         with views.engine.begin() as conn:  # as if an older release had written the views

@@ -21,7 +21,7 @@ from aidflow import AidFlow
 from aidflow.domain.events import NAMES
 from aidflow.projections import ReadModels
 from aidflow.projections.tracking import view_table
-from tests.builders import donation_fund, government_fund, paid
+from tests.builders import donation_fund, government_fund, paid, register_staff
 from tests.integration.test_projections import dump
 
 FIXTURES = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "v0.1.0"
@@ -43,6 +43,7 @@ def test_a_v0_1_0_store_has_its_views_rebuilt_on_open(tmp_path: Path) -> None:
     views = ReadModels.open(url)
     assert views.runner.recreated == ["dossier", "queue", "audit"]
     flow = AidFlow.open(url)
+    register_staff(flow)
     assert all(s.position is None and s.behind == 1663 for s in views.status(flow))
     assert views.catch_up(flow) == 1663
 
@@ -66,6 +67,7 @@ def test_a_v0_1_0_store_has_its_views_rebuilt_on_open(tmp_path: Path) -> None:
 
 def test_a_view_at_another_version_is_rebuilt_alone(store_url: str) -> None:
     flow = AidFlow.open(store_url)
+    register_staff(flow)
     views = ReadModels.attach(flow, store_url)
     gov, _ = government_fund(flow), donation_fund(flow)
     paid(flow, gov, 1)

@@ -19,12 +19,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.canonical import same_person
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
+from aidflow.domain.staff import REQUIRED, Role
 from aidflow.domain.values import Severity
 from aidflow.projections.audit.tables import audit_fund_table, journal_table
-from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import (
+    RECORD_KEEPING,
+    Enrolment,
+    Fund,
+    PolicyRegister,
+    StaffRegistry,
+    StudentCase,
+    Voucher,
+)
 from aidflow.projections.models import CheckResult, Violation
 
 C = StudentCase
@@ -323,7 +333,79 @@ handles = frozenset(RULES)
 ignores: frozenset[EventClass] = frozenset(
     {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
 )
-"""Read and counted, but no rule depends on them."""
+"""Read and counted; no money or timeliness rule depends on them (the staff and policy
+events feed the authorisation check, ``_Authority``)."""
+
+
+COMMAND_OF: dict[EventClass, str] = {
+    C.Applied: "apply",
+    C.Verified: "verify",
+    C.Rejected: "reject",
+    C.GrantApproved: "approve",
+    C.Disbursed: "disburse",
+    C.DisbursementReturned: "return_disbursement",
+    C.SecondaryAidAllocated: "secondary_aid",
+    C.HardshipReported: "report_hardship",
+    C.ReviewConvened: "convene_review",
+    C.ActionCompleted: "complete_action",
+    C.FollowedUp: "follow_up",
+    C.Closed: "close_case",
+    Fund.Opened: "open_fund",
+    Fund.Deposited: "deposit",
+    PolicyRegister.ValueSet: "set_policy",
+}
+"""The command that records each event whose actor must have held a role for it. Events
+saved beside these (a fund's allocation, a key) share their command's actor and check."""
+
+
+class _Authority:
+    """Who held which role at each position, re-derived from the staff events alone."""
+
+    def __init__(self, checker: _Checker) -> None:
+        self.checker = checker
+        self.members: dict[str, dict[str, Any]] = {}
+        self.refused: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def staff_event(self, cls: EventClass, position: int, actor: str, d: dict[str, Any]) -> None:
+        name = same_person(d["name"])
+        if cls is StaffRegistry.MemberAdded:
+            if self.members and not self._holds(actor, (Role.ADMIN,)):
+                self.refused[(same_person(actor), "add_staff")].append(position)
+            self.members[name] = {"roles": set(d["roles"]), "department": d["department"]}
+            return
+        if not self._holds(actor, (Role.ADMIN,)) or same_person(actor) == name:
+            self.refused[(same_person(actor), "grant_or_revoke")].append(position)
+        member = self.members.setdefault(name, {"roles": set(), "department": ""})
+        if cls is StaffRegistry.RoleGranted:
+            member["roles"].add(d["role"])
+        else:
+            member["roles"].discard(d["role"])
+
+    def command_event(self, cls: EventClass, position: int, actor: str, d: dict[str, Any]) -> None:
+        command = COMMAND_OF[cls]
+        department = d.get("department") if command == "complete_action" else None
+        if not self._holds(actor, REQUIRED[command], department):
+            self.refused[(same_person(actor), command)].append(position)
+
+    def _holds(self, actor: str, roles: tuple[Role, ...], department: str | None = None) -> bool:
+        member = self.members.get(same_person(actor))
+        if member is None or not any(r.value in member["roles"] for r in roles):
+            return False
+        return department is None or member["department"] == department
+
+    def finish(self) -> None:
+        for (actor, command), positions in self.refused.items():
+            self.checker.flag(
+                "unauthorised_actor",
+                f"{actor} recorded {len(positions)} {command.replace('_', ' ')} event(s) "
+                "without holding a role for it at the time (or not registered staff)",
+                positions[:SHOWN_POSITIONS],
+            )
+
+
+_STAFF_EVENTS = frozenset(
+    {StaffRegistry.MemberAdded, StaffRegistry.RoleGranted, StaffRegistry.RoleRevoked}
+)
 
 
 def run_checks(
@@ -331,6 +413,7 @@ def run_checks(
 ) -> CheckResult:
     """Every rule over the journal rows, in position order, with what was read."""
     checker = _Checker(fund_kinds, policy)
+    authority = _Authority(checker)
     counts: Counter[str] = Counter()
     unread: dict[str, list[int]] = defaultdict(list)
     position = 0
@@ -338,12 +421,17 @@ def run_checks(
         position, at, actor, aggregate_id, name, detail = row
         counts[name] += 1
         cls = CLASS_OF.get(name)
+        if cls in _STAFF_EVENTS:
+            authority.staff_event(cls, position, actor, detail)
+        elif cls in COMMAND_OF:
+            authority.command_event(cls, position, actor, detail)
         rule = RULES.get(cls) if cls is not None else None
         if rule is not None:
             rule(checker, position, at, actor, aggregate_id, detail)
         elif cls is None or cls not in ignores:
             unread[name].append(position)
     checker.finish(now)
+    authority.finish()
     for name, positions in unread.items():
         why = (
             "is not in this version's event catalogue"

@@ -1,0 +1,133 @@
+"""``aidflow staff`` and ``aidflow policy``: who may do what, and the rules in force.
+
+Both are recorded as events, so ``--as-of`` answers what they were at any past moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib import import_module
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line, table
+from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+
+ROLE = params.LazyChoice(lambda: params.enum_values_of("aidflow.domain.staff", "Role"))
+POLICY_KEY = params.LazyChoice(lambda: import_module("aidflow.domain.policy").SETTINGS)
+
+
+@click.group("staff")
+def staff() -> None:
+    """Staff and their roles (人员与岗位): every command is authorised against them."""
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--role", "roles", type=ROLE, multiple=True, required=True, help="Repeatable.")
+@click.option("--department", default="", help="A liaison's department.")
+@click.option("--town", default="", help="The town an officer works in.")
+@json_option
+@pass_session
+@writes
+def staff_add(
+    session: Session, name: str, roles: tuple[str, ...], department: str, town: str
+) -> None:
+    """Register a staff member. On a store with no staff, the first admin adds themselves
+    (``--actor`` is then the new admin); after that only an admin adds staff."""
+    from aidflow import commands as cmd
+
+    session.flow.add_staff(
+        cmd.AddStaff(
+            name=name,
+            roles=list(roles),
+            department=department,
+            town=town,
+            actor=session.actor(),
+        )
+    )
+    emit(
+        session,
+        {"name": name, "roles": list(roles)},
+        line(M.STAFF_ADDED, name=name, roles=", ".join(roles)),
+    )
+
+
+@staff.command("grant")
+@click.argument("name")
+@click.argument("role", type=ROLE)
+@json_option
+@pass_session
+@writes
+def staff_grant(session: Session, name: str, role: str) -> None:
+    """Grant a role. Nobody grants themselves a role: a second admin must."""
+    from aidflow import commands as cmd
+
+    session.flow.grant_role(cmd.GrantRole(name=name, role=role, actor=session.actor()))
+    emit(session, {"name": name, "granted": role}, line(M.ROLE_GRANTED, name=name, role=role))
+
+
+@staff.command("revoke")
+@click.argument("name")
+@click.argument("role", type=ROLE)
+@json_option
+@pass_session
+@writes
+def staff_revoke(session: Session, name: str, role: str) -> None:
+    """Take a role away (the last admin stays)."""
+    from aidflow import commands as cmd
+
+    session.flow.revoke_role(cmd.RevokeRole(name=name, role=role, actor=session.actor()))
+    emit(session, {"name": name, "revoked": role}, line(M.ROLE_REVOKED, name=name, role=role))
+
+
+@staff.command("list")
+@click.option("--as-of", "as_of", type=params.MOMENT, help="The staff as registered then.")
+@json_option
+@pass_session
+def staff_list(session: Session, as_of: datetime | None) -> None:
+    """Every staff member with roles, department and town."""
+    members = session.flow.staff(as_of=as_of)
+    emit(
+        session,
+        members,
+        lambda: table(
+            [(m.name, ", ".join(m.roles), m.department, m.town) for m in members],
+            M.STAFF_HEADER,
+        ),
+    )
+
+
+@click.group("policy")
+def policy() -> None:
+    """The policy in force (cap, deadlines, retention), changed by an admin as events."""
+
+
+@policy.command("show")
+@click.option("--as-of", "as_of", type=params.MOMENT, help="The policy in force then.")
+@json_option
+@pass_session
+def policy_show(session: Session, as_of: datetime | None) -> None:
+    """Every policy value and the version of the policy (0: the defaults)."""
+    current = session.flow.policy_at(as_of)
+    emit(
+        session,
+        current,
+        lambda: table([(k, str(v)) for k, v in current.model_dump().items()], M.POLICY_HEADER),
+    )
+
+
+@policy.command("set")
+@click.argument("key", type=POLICY_KEY)
+@click.argument("value")
+@json_option
+@pass_session
+@writes
+def policy_set(session: Session, key: str, value: str) -> None:
+    """Change one value (an admin's decision, recorded): cap in yuan, deadlines in days."""
+    from aidflow import commands as cmd
+
+    current = session.flow.set_policy(cmd.SetPolicy(key=key, value=value, actor=session.actor()))
+    emit(session, current, line(M.POLICY_SET, key=key, value=value, version=current.version))
