@@ -136,7 +136,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
         ),
     )
     if violations:
-        session.fail(RULE_VIOLATIONS, M.VIOLATIONS_FOUND.format(count=len(violations)))
+        session.fail(RULE_VIOLATIONS, line(M.VIOLATIONS_FOUND, count=len(violations)))
 
 
 @audit.command("report")
