@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from aidflow.cli.session import (
     writes,
 )
 from aidflow.i18n import tr, value
+
+if TYPE_CHECKING:
+    from aidflow.projections.models import LedgerLine
 
 
 @click.group()
@@ -73,10 +77,19 @@ def fund_deposit(
     emit(session, result, line(template, amount=yuan(amount), receipt=receipt))
 
 
-def movements(session: Session, fund_id: str) -> list[tuple[object, ...]]:
+FUND_MOVEMENTS = ("deposit", "allocation", "release", "disbursement", "return")
+"""Ledger entries that are the fund's own movements (approvals and secondary aid are
+the case-side mirrors of allocations, so they are not listed twice)."""
+
+
+def movements(session: Session, fund_id: str) -> list[LedgerLine]:
     """The fund's money movements from the ledger: deposits with receipts, allocations,
-    releases and the payments drawn on it, oldest first."""
+    releases and the payments drawn on it (and returned), oldest first."""
     entries = session.views.ledger(entries=True).entries
+    return [e for e in entries if e.fund_id == fund_id and e.entry in FUND_MOVEMENTS]
+
+
+def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
     return [
         (
             e.position,
@@ -88,8 +101,7 @@ def movements(session: Session, fund_id: str) -> list[tuple[object, ...]]:
             e.source or "",
             e.actor,
         )
-        for e in entries
-        if e.fund_id == fund_id
+        for e in moves
     ]
 
 
@@ -101,7 +113,8 @@ def movements(session: Session, fund_id: str) -> list[tuple[object, ...]]:
 def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
     """A fund's balance and movements (deposits with receipts, allocations, releases, payments)."""
     f = session.flow.fund(session.fund_id(fund_ref))
-    rows = movements(session, str(f.fund_id))
+    moves = movements(session, str(f.fund_id))
+    rows = movement_rows(moves)
 
     def text() -> str:
         head = line(
@@ -117,19 +130,7 @@ def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
         moves = table(rows, M.FUND_MOVEMENTS_HEADER) if rows else tr(M.FUND_NO_MOVEMENTS)
         return "\n".join([head, "", tr(M.FUND_MOVEMENTS), moves])
 
-    data = {
-        **f.model_dump(mode="json"),
-        "movements": [
-            dict(
-                zip(
-                    ("position", "date", "movement", "yuan", "case", "document", "source", "actor"),
-                    r,
-                    strict=True,
-                )
-            )
-            for r in rows
-        ],
-    }
+    data = {**f.model_dump(mode="json"), "movements": moves}
     emit_rows(session, data, text, output, M.FUND_MOVEMENTS_HEADER, rows)
 
 

@@ -10,7 +10,8 @@ conflict or an unavailable store 503, anything else 500.
 
 # No ``from __future__ import annotations``: FastAPI reads these annotations at runtime.
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from pydantic import BaseModel, create_model
 from aidflow import commands as cmd
 from aidflow import feed
 from aidflow.application import AidFlow
+from aidflow.cli.funds import FUND_MOVEMENTS
 from aidflow.cli.render import to_json
 from aidflow.config import resolve_url
 from aidflow.domain import canonical
@@ -126,7 +128,13 @@ def _request_model(cls: type[cmd.Command]) -> type[BaseModel]:
 def create_app(url: str | None = None) -> FastAPI:
     """The service over the store at ``url`` (else ``$AIDFLOW_DB``, else ./aidflow.db)."""
     service = Service(resolve_url(url))
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="aidflow",
         summary="Closed-loop aid for new university students: commands, queries, event feed.",
         version=_version(),
@@ -150,10 +158,6 @@ def create_app(url: str | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     def internal(_request: Request, exc: Exception) -> Response:
         return error(500, "internal_error", f"{type(exc).__name__}: {exc}")
-
-    @app.on_event("shutdown")
-    def shutdown() -> None:
-        service.close()
 
     def staff_member(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -258,7 +262,11 @@ def create_app(url: str | None = None) -> FastAPI:
         service.catch_up()
         fund_id = service.views.resolve_fund(fund)
         snapshot = service.flow.fund(fund_id)
-        moves = [e for e in service.views.ledger(entries=True).entries if e.fund_id == str(fund_id)]
+        moves = [
+            e
+            for e in service.views.ledger(entries=True).entries
+            if e.fund_id == str(fund_id) and e.entry in FUND_MOVEMENTS
+        ]
         return ok({**snapshot.model_dump(mode="json"), "movements": moves})
 
     @app.get("/queue", tags=["cases"])
@@ -289,7 +297,7 @@ def create_app(url: str | None = None) -> FastAPI:
         """Every rule, from the events alone."""
         service.catch_up()
         result = service.views.check_report(service.flow.current_policy())
-        return ok(result)
+        return ok({"ok": result.ok, "events": result.events, **result.model_dump(mode="json")})
 
     @app.get("/audit/digest", tags=["audit"])
     def digest(_actor: Actor) -> Response:
