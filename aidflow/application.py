@@ -165,6 +165,8 @@ class AidFlow(Application[UUID]):
         self.clock = clock
         self.listeners: list[Callable[[], None]] = []
         """Called after every command that succeeded: the read side's inline catch-up."""
+        self.subscribers: list[Callable[[Any], None]] = []
+        """Given each integration event this instance records (issue 13; see :meth:`subscribe`)."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
         self.read_only = False
@@ -278,6 +280,28 @@ class AidFlow(Application[UUID]):
             moment = now()
         with using_clock(fixed(moment)):
             yield
+
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``callback`` with each :class:`aidflow.feed.IntegrationEvent` this instance
+        records, after it is committed; returns a function that unsubscribes. Events other
+        processes record reach a service through :mod:`aidflow.feed` instead."""
+        self.subscribers.append(callback)
+        return lambda: self.subscribers.remove(callback)
+
+    def _notify(self, recordings: list[Any]) -> None:
+        if not self.subscribers:
+            return
+        from aidflow.feed import public
+
+        for recording in recordings:
+            item = public(recording.domain_event, recording.notification.id)
+            for callback in [] if item is None else list(self.subscribers):
+                try:
+                    callback(item)
+                except Exception as exc:
+                    warnings.warn(
+                        f"the command was recorded, but a subscriber failed: {exc}", stacklevel=3
+                    )
 
     def _after_command(self) -> None:
         """Tell the listeners; the command is committed, so their failure must not look like its.

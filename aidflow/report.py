@@ -1,44 +1,147 @@
 """The audit report: ledger, rule checks and the chain digest in one document.
 
 The ledger is laid out by :mod:`aidflow.cli.render`, the same code that prints it in the CLI.
+The HTML form adds every breakdown, inline SVG charts (money paid by month, town, need and
+family category; each fund's balance over time; findings by rule) and the case roster
+with masked personal data: one self-contained, printable file (no network).
 """
 
 from __future__ import annotations
 
 import html
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aidflow.cli import messages as M
 from aidflow.cli.render import (
-    ledger_breakdowns,
     ledger_funds,
     ledger_text,
     ledger_totals,
     line,
     to_json,
+    yuan,
 )
+from aidflow.i18n import current, tr, tr_all, value
 
 if TYPE_CHECKING:
     from aidflow.domain.policy import Policy
     from aidflow.projections import ReadModels
+    from aidflow.projections.models import Ledger, Violation
 
 FORMATS = ("text", "json", "html")
 
-TITLE = "aidflow audit report as of {moment} (event position {position})"
-CHECKS = "Rule checks: {outcome}"
-SOME_VIOLATIONS = "{count} violation(s)"
-CHECK_LINE = "  {rule} (case {case}): {message}"
-DIGEST_LINE = "Chain digest: {digest}"
 STYLE = (
-    "body{font-family:sans-serif;margin:2em}td,th{padding:.2em .8em;border-bottom:1px solid #ddd}"
-    ".n{text-align:right}"
+    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
+    "h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #2a6f97}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;"
+    "text-align:left}.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".charts{display:flex;flex-wrap:wrap;gap:1.2em}figure{margin:0;break-inside:avoid}"
+    "figcaption{font-weight:bold;margin-bottom:.3em}svg text{font-size:11px;fill:#222}"
+    ".bar{fill:#2a6f97}.line{fill:none;stroke:#c44536;stroke-width:2}.axis{stroke:#888}"
+    "code{word-break:break-all}@media print{body{margin:1cm}.charts{display:block}figure{margin-bottom:1em}}"
 )
+BAR_WIDTH = 460
+SVG_HEIGHT = 220
+
+
+def _svg_bars(items: Sequence[tuple[str, float]], caption: str, *, unit_fen: bool = True) -> str:
+    """A horizontal bar chart as inline SVG; one bar per item, labelled with its value."""
+    e = html.escape
+    if not items:
+        return f"<figure class=chart><figcaption>{e(caption)}</figcaption><p>{e(tr(M.CHART_NO_DATA))}</p></figure>"
+    top = max(v for _k, v in items) or 1
+    row, label_w = 20, 130
+    height = row * len(items) + 10
+    bars = []
+    for i, (key, amount) in enumerate(items):
+        y = 5 + i * row
+        w = max(1.0, (BAR_WIDTH - label_w - 90) * amount / top)
+        shown = yuan(int(amount)) if unit_fen else str(int(amount))
+        bars.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{e(key[:18])}</text>'
+            f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row - 6}"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{e(shown)}</text>'
+        )
+    return (
+        f"<figure class=chart><figcaption>{e(caption)}</figcaption>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{BAR_WIDTH}" height="{height}" '
+        f'role="img" aria-label="{e(caption)}">{"".join(bars)}</svg></figure>'
+    )
+
+
+def _svg_line(points: Sequence[tuple[str, int]], caption: str) -> str:
+    """A step line of a balance over time (fen), as inline SVG."""
+    e = html.escape
+    if not points:
+        return f"<figure class=chart><figcaption>{e(caption)}</figcaption><p>{e(tr(M.CHART_NO_DATA))}</p></figure>"
+    left, right, top_pad, bottom = 70, 10, 10, 30
+    w, h = BAR_WIDTH, SVG_HEIGHT
+    values = [v for _d, v in points]
+    high, low = max(max(values), 1), min(min(values), 0)
+    span = (high - low) or 1
+    n = len(points)
+
+    def x(i: int) -> float:
+        return left + (w - left - right) * (i / max(n - 1, 1))
+
+    def y(v: int) -> float:
+        return top_pad + (h - top_pad - bottom) * (1 - (v - low) / span)
+
+    path = " ".join(
+        f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(v):.1f}" for i, (_d, v) in enumerate(points)
+    )
+    return (
+        f"<figure class=chart><figcaption>{e(caption)}</figcaption>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+        f'aria-label="{e(caption)}">'
+        f'<line class="axis" x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}"/>'
+        f'<line class="axis" x1="{left}" y1="{top_pad}" x2="{left}" y2="{h - bottom}"/>'
+        f'<text x="{left - 4}" y="{y(high) + 4:.1f}" text-anchor="end">{e(yuan(high))}</text>'
+        f'<text x="{left - 4}" y="{y(low) + 4:.1f}" text-anchor="end">{e(yuan(low))}</text>'
+        f'<text x="{left}" y="{h - 10}">{e(points[0][0])}</text>'
+        f'<text x="{w - right}" y="{h - 10}" text-anchor="end">{e(points[-1][0])}</text>'
+        f'<path class="line" d="{path}"/></svg></figure>'
+    )
+
+
+_PAID = {"disbursement": 1, "return": -1, "secondary_aid": 1}
+_BALANCE = {"deposit": 1, "allocation": -1, "release": 1}
+
+
+def chart_data(ledger: Ledger, violations: Sequence[Violation]) -> dict[str, Any]:
+    """The numbers behind the charts (fen; counts for findings), from the ledger's entries."""
+    by_month: dict[str, int] = defaultdict(int)
+    balances: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    running: dict[str, int] = defaultdict(int)
+    for entry in ledger.entries:
+        day = entry.value_date or entry.recorded_at.date().isoformat()
+        sign = _PAID.get(entry.entry)
+        if sign:
+            by_month[day[:7]] += sign * entry.amount_fen
+        sign = _BALANCE.get(entry.entry)
+        if sign and entry.fund_id:
+            running[entry.fund_id] += sign * entry.amount_fen
+            balances[entry.fund_id].append(
+                (entry.recorded_at.date().isoformat(), running[entry.fund_id])
+            )
+    findings: dict[str, int] = defaultdict(int)
+    for v in violations:
+        findings[v.rule] += 1
+    return {
+        "by_month": sorted(by_month.items()),
+        "by_town": sorted(ledger.by_town_fen.items(), key=lambda kv: -kv[1]),
+        "by_need": [(value(k), v) for k, v in ledger.by_need_fen.items()],
+        "by_category": [(value(k), v) for k, v in ledger.by_family_category_fen.items()],
+        "balances": {f.fund_id: (f.name, balances.get(f.fund_id, [])) for f in ledger.funds},
+        "findings": sorted(findings.items()),
+    }
 
 
 def render_report(views: ReadModels, policy: Policy, *, as_of: datetime | None, fmt: str) -> str:
-    """Render as one of :data:`FORMATS`; the same facts in each."""
-    ledger = views.ledger()
+    """Render as one of :data:`FORMATS`; the same facts in each, in the current language."""
+    ledger = views.ledger(entries=fmt == "html")
     result = views.check_report(policy, now=as_of)
     violations = result.violations
     digest = views.digest()
@@ -51,40 +154,98 @@ def render_report(views: ReadModels, policy: Policy, *, as_of: datetime | None, 
     outcome = (
         line(M.RULES_HOLD, events=result.events, position=result.position)
         if not checks
-        else line(SOME_VIOLATIONS, count=len(checks))
+        else line(M.REPORT_SOME_VIOLATIONS, count=len(checks))
     )
+    title = line(M.REPORT_TITLE, moment=moment, position=ledger.position)
     if fmt == "text":
-        lines = [line(TITLE, moment=moment, position=ledger.position), "", ledger_text(ledger), ""]
-        lines += [line(CHECKS, outcome=outcome)]
-        lines += [line(CHECK_LINE, rule=r, case=c, message=m) for r, c, m in checks]
-        lines += ["", line(DIGEST_LINE, digest=digest)]
+        lines = [title, "", ledger_text(ledger), ""]
+        lines += [line(M.REPORT_CHECKS, outcome=outcome)]
+        lines += [line(M.REPORT_CHECK_LINE, rule=r, case=c, message=m) for r, c, m in checks]
+        lines += ["", line(M.REPORT_DIGEST_LINE, digest=digest)]
         return "\n".join(lines)
+    return _html(views, ledger, violations, checks, outcome, title, str(digest))
+
+
+def _html(
+    views: ReadModels,
+    ledger: Ledger,
+    violations: Sequence[Violation],
+    checks: list[tuple[str, str, str]],
+    outcome: str,
+    title: str,
+    digest: str,
+) -> str:
     e = html.escape
 
-    def row(cells: tuple[str, ...], numeric_from: int) -> str:
+    def row(cells: Sequence[object], numeric_from: int) -> str:
         return (
             "<tr>"
             + "".join(
-                f"<td class=n>{e(c)}</td>" if i >= numeric_from else f"<td>{e(c)}</td>"
+                f"<td class=n>{e(str(c))}</td>" if i >= numeric_from else f"<td>{e(str(c))}</td>"
                 for i, c in enumerate(cells)
             )
             + "</tr>"
         )
 
-    def head(cells: tuple[str, ...]) -> str:
-        return "<tr>" + "".join(f"<th>{e(c)}</th>" for c in cells) + "</tr>"
+    def head(cells: Sequence[str]) -> str:
+        return "<tr>" + "".join(f"<th>{e(c)}</th>" for c in tr_all(cells)) + "</tr>"
 
-    totals = "".join(row((label, value), 1) for label, value, _unit in ledger_totals(ledger))
-    funds = "".join(row(f, 2) for f in ledger_funds(ledger))
-    breakdowns = "".join(row(b, 2) for b in ledger_breakdowns(ledger))
+    def breakdown(label: str, sums: Sequence[tuple[str, int]]) -> str:
+        rows = "".join(row((k, yuan(v)), 1) for k, v in sums)
+        return f"<h3>{e(tr(label))}</h3><table>{head(M.BREAKDOWN_HEADER)}{rows}</table>"
+
+    data = chart_data(ledger, violations)
+    charts = [
+        _svg_bars(data["by_month"], tr(M.CHART_BY_MONTH)),
+        _svg_bars(data["by_town"], tr(M.CHART_BY_TOWN)),
+        _svg_bars(data["by_need"], tr(M.CHART_BY_NEED)),
+        _svg_bars(data["by_category"], tr(M.CHART_BY_CATEGORY)),
+        *(
+            _svg_line(points, line(M.CHART_BALANCE, name=f"{name} ({fund_id[:8]})"))
+            for fund_id, (name, points) in data["balances"].items()
+        ),
+        _svg_bars(data["findings"], tr(M.CHART_FINDINGS), unit_fen=False),
+    ]
+    totals = "".join(row((label, value_), 1) for label, value_, _unit in ledger_totals(ledger))
+    funds = "".join(row(f, 3) for f in ledger_funds(ledger))
+    breakdowns = (
+        breakdown(M.BY_NEED, data["by_need"])
+        + breakdown(M.BY_CATEGORY, data["by_category"])
+        + breakdown(M.BY_TOWN, data["by_town"])
+    )
     findings = "".join(row(c, 3) for c in checks) or f"<tr><td colspan=3>{e(outcome)}</td></tr>"
+    roster_cases = views.cases()
+    roster = "".join(
+        row(
+            (
+                c.case_id[:8],
+                c.name,
+                c.student_id_masked,
+                c.university,
+                c.town,
+                value(c.family_category),
+                value(c.status),
+                yuan(c.approved_fen),
+                yuan(c.disbursed_fen),
+                yuan(c.secondary_aid_fen),
+            ),
+            7,
+        )
+        for c in roster_cases
+    )
+    lang = "zh-CN" if current() == "zh" else "en"
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>aidflow audit report</title>"
-        f"<style>{STYLE}</style>"
-        f"<h1>Audit report</h1><p>{e(line(TITLE, moment=moment, position=ledger.position))}</p>"
-        f"<h2>Ledger (yuan)</h2><table>{totals}</table>"
-        f"<h2>Funds (yuan)</h2><table>{head(M.LEDGER_FUND_HEADER)}{funds}</table>"
-        f"<table>{breakdowns}</table>"
-        f"<h2>Rule checks</h2><table>{head(('rule', 'case', 'finding'))}{findings}</table>"
-        f"<h2>Chain digest</h2><p><code>{e(str(digest))}</code></p></html>"
+        f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
+        f"<title>{e(tr(M.REPORT_HEADING))}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{e(tr(M.REPORT_HEADING))}</h1><p>{e(title)}</p>"
+        f"<h2>{e(tr(M.REPORT_LEDGER))}</h2><table>{totals}</table>"
+        f"<h2>{e(tr(M.REPORT_FUNDS))}</h2><table>{head(M.LEDGER_FUND_HEADER)}{funds}</table>"
+        f"<h2>{e(tr(M.REPORT_BREAKDOWNS))}</h2>{breakdowns}"
+        f"<h2>{e(tr(M.REPORT_CHARTS))}</h2><div class=charts>{''.join(charts)}</div>"
+        f"<h2>{e(tr(M.REPORT_CHECKS_HEADING))}</h2>"
+        f"<p>{e(line(M.REPORT_CHECKS, outcome=outcome))}</p>"
+        f"<table>{head(M.REPORT_CHECKS_HEADER)}{findings}</table>"
+        f"<h2>{e(line(M.REPORT_ROSTER, count=len(roster_cases)))}</h2>"
+        f"<table>{head(M.REPORT_ROSTER_HEADER)}{roster}</table>"
+        f"<h2>{e(tr(M.REPORT_DIGEST))}</h2><p><code>{e(digest)}</code></p></body></html>"
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from aidflow import AidFlow
 from tests.builders import register_staff
 from tests.pg import fresh_database
+
+os.environ.setdefault("AIDFLOW_LANG", "en")  # tests read English unless they ask otherwise
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -16,10 +16,13 @@ from aidflow import __version__
 from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, queue_command
+from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
+from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, json_option
 from aidflow.cli.staff import policy, staff
 from aidflow.cli.views import projections
+from aidflow.i18n import set_language
 
 
 @click.group(cls=AidflowGroup)
@@ -34,6 +37,14 @@ from aidflow.cli.views import projections
     envvar="AIDFLOW_ACTOR",
     metavar="NAME",
     help="Who is acting; recorded on every event. Required by commands that write.  [env AIDFLOW_ACTOR]",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    is_eager=True,
+    expose_value=False,
+    callback=lambda _ctx, _param, value: set_language(value),
+    help="Language of everything printed: en or zh (中文).  [env AIDFLOW_LANG; default from the locale]",
 )
 @json_option
 @click.version_option(__version__, prog_name="aidflow")
@@ -57,6 +68,8 @@ for command in (
     demo_command,
     staff,
     policy,
+    events_command,
+    serve_command,
 ):
     main.add_command(command)
 

@@ -10,6 +10,7 @@ from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import ledger_text, line
 from aidflow.cli.session import Session, emit, json_option, pass_session, progress
+from aidflow.i18n import tr
 
 CSV = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN_ALREADY_OPEN = 50
@@ -84,7 +85,7 @@ def screen_command(
             line(
                 M.SCREEN_ADMISSIONS,
                 r=report,
-                opened_label=M.WOULD_OPEN if dry_run else M.OPENED,
+                opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
                 opened=len(report.opened),
                 already=len(report.already_open),
                 duplicates=len(report.duplicates),
@@ -94,7 +95,7 @@ def screen_command(
             line(
                 M.SCREEN_COUNTS,
                 r=report,
-                opened_label=M.WOULD_OPEN if dry_run else M.OPENED,
+                opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
                 opened=len(report.opened),
                 already=len(report.already_open),
                 rejected=len(report.rejected),

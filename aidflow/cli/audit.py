@@ -19,6 +19,7 @@ from aidflow.cli.session import (
     json_option,
     pass_session,
 )
+from aidflow.i18n import tr
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Digest, Ledger
@@ -47,13 +48,25 @@ def audit_journal(
         session,
         lines,
         lambda: "\n".join(
-            line(
-                M.JOURNAL_LINE,
-                x=x,
-                when=x.recorded_at.strftime("%Y-%m-%d %H:%M"),
-                short=x.aggregate_id[:8],
-            )
-            for x in lines
+            [
+                line(
+                    M.JOURNAL_HEADER,
+                    pos=tr(M.JOURNAL_POS),
+                    when=tr(M.JOURNAL_WHEN),
+                    actor=tr(M.JOURNAL_ACTOR),
+                    id=tr(M.JOURNAL_ID),
+                    summary=tr(M.JOURNAL_SUMMARY),
+                )
+            ]
+            + [
+                line(
+                    M.JOURNAL_LINE,
+                    x=x,
+                    when=x.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                    short=x.aggregate_id[:8],
+                )
+                for x in lines
+            ]
         ),
     )
 
@@ -136,7 +149,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
         ),
     )
     if violations:
-        session.fail(RULE_VIOLATIONS, M.VIOLATIONS_FOUND.format(count=len(violations)))
+        session.fail(RULE_VIOLATIONS, line(M.VIOLATIONS_FOUND, count=len(violations)))
 
 
 @audit.command("report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -10,7 +11,16 @@ import click
 from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import line, table, yuan
-from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.cli.session import (
+    Session,
+    emit,
+    emit_rows,
+    export_option,
+    json_option,
+    pass_session,
+    writes,
+)
+from aidflow.i18n import event, tr, tr_all, value
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Dossier
@@ -340,7 +350,7 @@ def case_convene_review(
     emit(
         session,
         result,
-        "\n".join(line(M.ID, id=a) for a in result.action_ids) or M.NO_ACTIONS,
+        "\n".join(line(M.ID, id=a) for a in result.action_ids) or tr(M.NO_ACTIONS),
     )
 
 
@@ -414,16 +424,32 @@ def case_close(session: Session, case_ref: str, reason: str) -> None:
 # -- queries ----------------------------------------------------------------------------------
 
 
+def _day(moment: datetime | str | None) -> str:
+    if moment is None or moment == "":
+        return "-"
+    if isinstance(moment, str):
+        return moment[:10]
+    return moment.strftime("%Y-%m-%d")
+
+
+def _section(title: str, rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> list[str]:
+    return ["", tr(title), table(rows, header)] if rows else []
+
+
 def dossier_text(d: Dossier) -> str:
+    """Every section the JSON has, in the order of the file: who, the visit, the money, the loop."""
     lines = [
         line(
             M.DOSSIER_HEAD,
             d=d,
+            status=value(d.status),
+            category=value(d.family_category),
             account=d.account_masked or "-",
             approved=yuan(d.approved_fen),
             paid=yuan(d.disbursed_fen),
             secondary=yuan(d.secondary_aid_fen),
-        )
+        ),
+        line(M.DOSSIER_APPLICATION, opened=_day(d.opened_at), source=value(d.source)),
     ]
     if d.reason:
         lines.append(line(M.DOSSIER_REASON, reason=d.reason))
@@ -432,23 +458,133 @@ def dossier_text(d: Dossier) -> str:
         lines.append(
             line(
                 M.DOSSIER_VERIFIED,
-                by=v["by"],
-                income=yuan(v["income_fen"]),
-                tuition=yuan(v["tuition_fen"]),
-                gap=yuan(v["gap_fen"]),
-                needs=", ".join(v["needs"]),
+                by=v.get("by", ""),
+                income=yuan(v.get("income_fen", 0)),
+                tuition=yuan(v.get("tuition_fen", 0)),
+                gap=yuan(v.get("gap_fen", 0)),
+                needs=", ".join(value(n) for n in v.get("needs", [])),
             )
         )
+        if v.get("visited_on"):
+            lines.append(line(M.DOSSIER_VERIFIED_ON, day=v["visited_on"]))
+        if v.get("note"):
+            lines.append(line(M.DOSSIER_NOTE, note=v["note"]))
+
+    def get(entry: Any, key: str) -> Any:
+        return entry.detail.get(key) or ""
+
+    def money(entry: Any, key: str = "amount_fen") -> str:
+        amount = entry.detail.get(key)
+        return yuan(amount) if isinstance(amount, int) else ""
+
+    lines += _section(
+        M.SECTION_APPROVALS,
+        [
+            (
+                _day(e.recorded_at),
+                get(e, "ref"),
+                money(e),
+                value(get(e, "need")),
+                str(get(e, "fund_id"))[:8],
+                e.actor,
+            )
+            for e in d.approvals
+        ],
+        M.APPROVALS_HEADER,
+    )
+    lines += _section(
+        M.SECTION_DISBURSEMENTS,
+        [
+            (_day(e.recorded_at), get(e, "voucher"), money(e), get(e, "value_date") or "-", e.actor)
+            for e in d.disbursements
+        ],
+        M.DISBURSEMENTS_HEADER,
+    )
+    lines += _section(
+        M.SECTION_RETURNS,
+        [
+            (
+                _day(e.recorded_at),
+                get(e, "voucher"),
+                get(e, "value_date") or "-",
+                get(e, "reason"),
+                e.actor,
+            )
+            for e in d.returns
+        ],
+        M.RETURNS_HEADER,
+    )
+    lines += _section(
+        M.SECTION_SECONDARY,
+        [
+            (
+                _day(s.get("recorded_at")),
+                s.get("ref") or "",
+                yuan(s["amount_fen"]) if isinstance(s.get("amount_fen"), int) else "",
+                s.get("fund_name") or str(s.get("fund_id") or "")[:8],
+                ", ".join(map(str, s.get("donors") or [])) or "-",
+                s.get("reason") or "",
+                s.get("actor") or "",
+            )
+            for s in d.secondary_aid
+        ],
+        M.SECONDARY_HEADER,
+    )
+    lines += _section(
+        M.SECTION_HARDSHIPS,
+        [
+            (
+                _day(e.recorded_at),
+                value(get(e, "kind")),
+                value(get(e, "severity")),
+                get(e, "detail"),
+                e.actor,
+            )
+            for e in d.hardships
+        ],
+        M.HARDSHIPS_HEADER,
+    )
+    lines += _section(
+        M.SECTION_CONSULTATIONS,
+        [
+            (
+                _day(e.recorded_at),
+                ", ".join(value(x) for x in get(e, "departments") or []),
+                get(e, "note"),
+                e.actor,
+            )
+            for e in d.consultations
+        ],
+        M.CONSULTATIONS_HEADER,
+    )
+    if d.actions:
+        lines += ["", tr(M.SECTION_ACTIONS)]
     for a in d.actions:
         state = (
-            line(M.ACTION_DONE_ON, day=a.done_at.date().isoformat()) if a.done_at else M.ACTION_OPEN
+            line(M.ACTION_DONE_ON, day=a.done_at.date().isoformat())
+            if a.done_at
+            else tr(M.ACTION_OPEN)
         )
-        lines.append(line(M.DOSSIER_ACTION, a=a, state=state))
+        lines.append(line(M.DOSSIER_ACTION, a=a, department=value(a.department), state=state))
+    lines += _section(
+        M.SECTION_FOLLOW_UPS,
+        [
+            (
+                _day(e.recorded_at),
+                get(e, "study"),
+                get(e, "living"),
+                value(get(e, "hardship_trend")),
+                e.actor,
+            )
+            for e in d.follow_ups
+        ],
+        M.FOLLOW_UPS_HEADER,
+    )
     timeline = [
-        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.event_type, e.actor)
+        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), event(e.event_type), e.actor)
         for e in d.timeline
     ]
-    lines += ["", table(timeline, M.TIMELINE_HEADER)]
+    lines += ["", tr(M.SECTION_TIMELINE), table(timeline, M.TIMELINE_HEADER)]
     return "\n".join(lines)
 
 
@@ -466,7 +602,7 @@ def dossier_text(d: Dossier) -> str:
 def case_show(session: Session, case_ref: str, as_of: datetime | None, version: int | None) -> None:
     """The dossier (一人一档): everything about one case, personal data masked."""
     if as_of and version:
-        raise click.UsageError(M.AS_OF_OR_VERSION)
+        raise click.UsageError(tr(M.AS_OF_OR_VERSION))
     case_id = session.case_id(case_ref)
     position = None if version is None else session.position_of_version(case_id, version)
     d = session.views_at(at=as_of, position=position, names=["dossier"]).dossier(str(case_id))
@@ -500,7 +636,7 @@ def case_history(session: Session, case_ref: str) -> None:
                 M.HISTORY_LINE,
                 version=r["version"],
                 timestamp=r["timestamp"][:16],
-                type=r["type"],
+                type=event(r["type"]),
                 actor=r["actor"],
                 brief=_brief(r["data"]),
             )
@@ -509,15 +645,51 @@ def case_history(session: Session, case_ref: str) -> None:
     )
 
 
+@case_group.command("find")
+@click.argument("text", metavar="TEXT")
+@export_option
+@json_option
+@pass_session
+def case_find(session: Session, text: str, output: Path | None) -> None:
+    """Find cases by national ID (any spelling) or by a part of the name."""
+    found = session.find_cases(text)
+    rows = [
+        (
+            c.case_id[:8],
+            c.name,
+            c.student_id_masked,
+            c.university,
+            c.town,
+            c.year,
+            value(c.status),
+        )
+        for c in found
+    ]
+    emit_rows(
+        session,
+        found,
+        lambda: table(rows, M.FIND_HEADER) + "\n" + line(M.CASES_FOUND, count=len(found)),
+        output,
+        M.FIND_HEADER,
+        rows,
+    )
+
+
 @case_group.command("list")
 @click.option("--status", type=params.CASE_STATUS)
 @click.option("--town")
 @click.option("--category", type=params.FAMILY_CATEGORY)
 @click.option("--year", type=params.YEAR)
+@export_option
 @json_option
 @pass_session
 def case_list(
-    session: Session, status: str | None, town: str | None, category: str | None, year: int | None
+    session: Session,
+    status: str | None,
+    town: str | None,
+    category: str | None,
+    year: int | None,
+    output: Path | None,
 ) -> None:
     """Cases, filtered by status, town, family category or programme year."""
     cases = session.views.cases(status=status, town=town, family_category=category, year=year)
@@ -527,45 +699,80 @@ def case_list(
             c.name,
             c.student_id_masked,
             c.town,
-            c.family_category,
-            c.status,
+            value(c.family_category),
+            value(c.status),
             yuan(c.approved_fen),
             yuan(c.disbursed_fen),
             yuan(c.secondary_aid_fen),
         )
         for c in cases
     ]
-    emit(
+    emit_rows(
         session,
         cases,
         lambda: table(rows, M.CASE_LIST_HEADER) + "\n" + line(M.CASE_COUNT, count=len(cases)),
+        output,
+        M.CASE_LIST_HEADER,
+        rows,
     )
 
 
 @click.command("queue")
 @click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write both lists to FILE: .xlsx (two sheets' worth in one, awaiting first) or .csv.",
+)
 @json_option
 @pass_session
-def queue_command(session: Session, department: str | None) -> None:
+def queue_command(session: Session, department: str | None, output: Path | None) -> None:
     """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
     q = session.views.queue(department)
     awaiting = [
-        (h.case_id[:8], h.name, h.town, h.severity, h.kind, f"{h.waiting_days:.1f}", h.detail)
+        (
+            h.case_id[:8],
+            h.name,
+            h.town,
+            value(h.severity),
+            value(h.kind),
+            f"{h.waiting_days:.1f}",
+            h.detail,
+        )
         for h in q.awaiting_consultation
     ]
     owed = [
-        (a.case_id[:8], a.name, a.action_id, a.department, f"{a.waiting_days:.1f}", a.text)
+        (
+            a.case_id[:8],
+            a.name,
+            a.action_id,
+            value(a.department),
+            f"{a.waiting_days:.1f}",
+            a.text,
+        )
         for a in q.open_actions
     ]
+    if output is not None:
+        # One table: the awaiting rows, then the owed rows, each under its own header.
+        emit_rows(
+            session,
+            q,
+            "",
+            output,
+            M.QUEUE_AWAITING_HEADER,
+            [*awaiting, (), tr_all(M.QUEUE_OWED_HEADER), *owed],
+        )
+        return
     emit(
         session,
         q,
         lambda: "\n".join(
             [
-                M.QUEUE_AWAITING,
-                table(awaiting, M.QUEUE_AWAITING_HEADER) if awaiting else M.QUEUE_NONE,
-                M.QUEUE_OWED,
-                table(owed, M.QUEUE_OWED_HEADER) if owed else M.QUEUE_NONE,
+                tr(M.QUEUE_AWAITING),
+                table(awaiting, M.QUEUE_AWAITING_HEADER) if awaiting else tr(M.QUEUE_NONE),
+                tr(M.QUEUE_OWED),
+                table(owed, M.QUEUE_OWED_HEADER) if owed else tr(M.QUEUE_NONE),
             ]
         ),
     )

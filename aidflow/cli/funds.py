@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import line, table, yuan
-from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.cli.session import (
+    Session,
+    emit,
+    emit_rows,
+    export_option,
+    json_option,
+    pass_session,
+    writes,
+)
+from aidflow.i18n import tr, value
+
+if TYPE_CHECKING:
+    from aidflow.projections.models import LedgerLine
 
 
 @click.group()
@@ -63,49 +77,81 @@ def fund_deposit(
     emit(session, result, line(template, amount=yuan(amount), receipt=receipt))
 
 
+FUND_MOVEMENTS = ("deposit", "allocation", "release", "disbursement", "return")
+"""Ledger entries that are the fund's own movements (approvals and secondary aid are
+the case-side mirrors of allocations, so they are not listed twice)."""
+
+
+def movements(session: Session, fund_id: str) -> list[LedgerLine]:
+    """The fund's money movements from the ledger: deposits with receipts, allocations,
+    releases and the payments drawn on it (and returned), oldest first."""
+    entries = session.views.ledger(entries=True).entries
+    return [e for e in entries if e.fund_id == fund_id and e.entry in FUND_MOVEMENTS]
+
+
+def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
+    return [
+        (
+            e.position,
+            e.value_date or e.recorded_at.strftime("%Y-%m-%d"),
+            value(e.entry),
+            yuan(e.amount_fen),
+            (e.case_id or "")[:8] or "-",
+            e.voucher or e.receipt or "-",
+            e.source or "",
+            e.actor,
+        )
+        for e in moves
+    ]
+
+
 @fund.command("show")
 @click.argument("fund_ref", metavar="FUND")
+@export_option
 @json_option
 @pass_session
-def fund_show(session: Session, fund_ref: str) -> None:
-    """A fund's balance and movements."""
+def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
+    """A fund's balance and movements (deposits with receipts, allocations, releases, payments)."""
     f = session.flow.fund(session.fund_id(fund_ref))
-    emit(
-        session,
-        f,
-        lambda: line(
+    moves = movements(session, str(f.fund_id))
+    rows = movement_rows(moves)
+
+    def text() -> str:
+        head = line(
             M.FUND_SHOW,
             f=f,
+            kind=value(f.kind),
             purpose=f.purpose or "-",
             deposited=yuan(f.deposited_fen),
             allocated=yuan(f.allocated_fen),
             released=yuan(f.released_fen),
             balance=yuan(f.balance_fen),
-        ),
-    )
+        )
+        moves = table(rows, M.FUND_MOVEMENTS_HEADER) if rows else tr(M.FUND_NO_MOVEMENTS)
+        return "\n".join([head, "", tr(M.FUND_MOVEMENTS), moves])
+
+    data = {**f.model_dump(mode="json"), "movements": moves}
+    emit_rows(session, data, text, output, M.FUND_MOVEMENTS_HEADER, rows)
 
 
 @fund.command("list")
+@export_option
 @json_option
 @pass_session
-def fund_list(session: Session) -> None:
-    """Every fund with its totals."""
+def fund_list(session: Session, output: Path | None) -> None:
+    """Every fund with its totals. Names may repeat: a fund is always shown with its id."""
     funds = session.views.ledger().funds
-    emit(
-        session,
-        funds,
-        lambda: table(
-            [
-                (
-                    f.fund_id,
-                    f.name,
-                    f.kind,
-                    yuan(f.deposited_fen),
-                    yuan(f.allocated_fen - f.released_fen),
-                    yuan(f.balance_fen),
-                )
-                for f in funds
-            ],
-            M.FUND_LIST_HEADER,
-        ),
+    rows = [
+        (
+            f.fund_id,
+            f.name,
+            value(f.kind),
+            yuan(f.deposited_fen),
+            yuan(f.allocated_fen - f.released_fen),
+            yuan(f.balance_fen),
+        )
+        for f in funds
+    ]
+    emit_rows(
+        session, funds, lambda: table(rows, M.FUND_LIST_HEADER), output, M.FUND_LIST_HEADER, rows
     )

@@ -1,13 +1,19 @@
-"""Every user-facing string of the CLI (help texts aside), so a message catalogue can replace them.
+"""The source catalogue: every user-facing string of the CLI, the report and the HTTP service
+(help texts aside), in English. Each constant's text is a gettext msgid; translations are in
+``aidflow/i18n/locale/<lang>/LC_MESSAGES/aidflow.po`` (``python scripts/i18n.py update``
+adds new ones there, a test fails while one lacks a translation).
 
-Templates are ``str.format`` strings filled by :func:`aidflow.cli.render.line`, which escapes
-every value; the template text itself is trusted.
+Templates are ``str.format`` strings filled by :func:`aidflow.cli.render.line`, which
+translates the template and escapes every value; the template text itself is trusted.
+Tuples are table headers (:func:`aidflow.cli.render.table` translates each cell).
 """
 
 from __future__ import annotations
 
 # -- errors and refusals --------------------------------------------------------------------
 ERROR = "error: {message}"
+ERROR_DETAIL = "{summary}: {message}"
+LABEL_COLON = ":"
 USAGE_HINT = "{message} (see '{command} --help')"
 INTERNAL = "internal error: {kind}: {message}"
 NEEDS_ACTOR = (
@@ -27,6 +33,7 @@ MEANS_VIEWS_BROKEN = (
     "`projections status`: a view stopped on an event or is damaged; fix the cause, then "
     "`aidflow projections rebuild VIEW`."
 )
+STOPPED_AT = "stopped at {position}: {error}"
 VIEWS_BROKEN = "views not current: {names}; see the problem column"
 MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
 
@@ -46,7 +53,7 @@ DEPOSIT_REPEATED = (
     "already recorded (same receipt): nothing new written: {amount} yuan, receipt {receipt}"
 )
 FUND_SHOW = (
-    "{f.name} ({f.kind})  {f.fund_id}\n"
+    "{f.name} ({kind})  {f.fund_id}\n"
     "purpose:    {purpose}\n"
     "deposited:  {deposited} yuan\n"
     "allocated:  {allocated} yuan\n"
@@ -54,6 +61,18 @@ FUND_SHOW = (
     "balance:    {balance} yuan"
 )
 FUND_LIST_HEADER = ("fund", "name", "kind", "deposited", "allocated", "balance")
+FUND_MOVEMENTS = "Movements:"
+FUND_NO_MOVEMENTS = "  none"
+FUND_MOVEMENTS_HEADER = (
+    "pos",
+    "date",
+    "movement",
+    "yuan",
+    "case",
+    "voucher/receipt",
+    "source",
+    "actor",
+)
 
 # -- cases ------------------------------------------------------------------------------------
 VERIFIED = "verified {case_id}"
@@ -71,13 +90,33 @@ FOLLOWED_UP = "follow-up recorded for {case_id}"
 CLOSED = "closed {case_id}"
 DOSSIER_HEAD = (
     "{d.name}  {d.student_id_masked}  case {d.case_id}\n"
-    "status {d.status} · {d.family_category} · {d.town} · {d.university} · year {d.year}"
+    "status {status} · {category} · {d.town} · {d.university} · year {d.year}"
     " · account {account}\n"
     "approved {approved} · paid {paid} · secondary aid {secondary} yuan"
 )
 DOSSIER_REASON = "reason: {reason}"
 DOSSIER_VERIFIED = "verified by {by}: income {income}, tuition {tuition}, gap {gap}; needs {needs}"
-DOSSIER_ACTION = "action {a.action_id} [{a.department}] {a.text}: {state}"
+DOSSIER_ACTION = "action {a.action_id} [{department}] {a.text}: {state}"
+DOSSIER_APPLICATION = "opened {opened} by {source}"
+DOSSIER_VERIFIED_ON = "visited on {day}"
+DOSSIER_NOTE = "note: {note}"
+SECTION_APPROVALS = "Approvals:"
+SECTION_DISBURSEMENTS = "Payments:"
+SECTION_RETURNS = "Returned by the bank:"
+SECTION_SECONDARY = "Secondary aid:"
+SECTION_HARDSHIPS = "Hardship after enrolment:"
+SECTION_CONSULTATIONS = "Consultations:"
+SECTION_ACTIONS = "Actions:"
+SECTION_FOLLOW_UPS = "Follow-up:"
+SECTION_TIMELINE = "Timeline:"
+APPROVALS_HEADER = ("date", "ref", "yuan", "need", "fund", "by")
+DISBURSEMENTS_HEADER = ("date", "voucher", "yuan", "value date", "by")
+RETURNS_HEADER = ("date", "voucher", "value date", "reason", "by")
+SECONDARY_HEADER = ("date", "ref", "yuan", "fund", "donors", "reason", "by")
+HARDSHIPS_HEADER = ("date", "kind", "severity", "detail", "by")
+CONSULTATIONS_HEADER = ("date", "departments", "note", "by")
+FOLLOW_UPS_HEADER = ("date", "study", "living", "hardship", "by")
+FIND_HEADER = ("case", "name", "national id", "university", "town", "year", "status")
 ACTION_OPEN = "OPEN"
 ACTION_DONE_ON = "done {day}"
 TIMELINE_HEADER = ("pos", "recorded (UTC)", "event", "actor")
@@ -94,6 +133,7 @@ CASE_LIST_HEADER = (
     "secondary",
 )
 CASE_COUNT = "{count} case(s)"
+CASES_FOUND = "{count} case(s) match"
 QUEUE_AWAITING = "Awaiting consultation:"
 QUEUE_OWED = "\nActions owed:"
 QUEUE_NONE = "  none"
@@ -102,6 +142,12 @@ QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "decision")
 
 # -- audit ------------------------------------------------------------------------------------
 JOURNAL_LINE = "{x.position:>7}  {when}  {x.actor:<22} {short}  {x.summary}"
+JOURNAL_HEADER = "{pos:>7}  {when:<16}  {actor:<22} {id:<8}  {summary}"
+JOURNAL_POS = "pos"
+JOURNAL_WHEN = "recorded (UTC)"
+JOURNAL_ACTOR = "actor"
+JOURNAL_ID = "id"
+JOURNAL_SUMMARY = "summary"
 LEDGER_HEAD = "Ledger at position {position}"
 LEDGER_TOTAL = "  {label:<24} {value:>16}{unit}"
 YUAN_UNIT = " yuan"
@@ -113,7 +159,7 @@ SECONDARY_AID_TOTAL = "secondary aid"
 PROGRAMME_TOTAL = "programme total"
 STUDENTS_ASSISTED = "students assisted"
 WITH_SECONDARY_AID = "with secondary aid"
-LEDGER_FUND_HEADER = ("fund", "kind", "received", "paid out", "balance")
+LEDGER_FUND_HEADER = ("fund", "id", "kind", "received", "paid out", "balance")
 BY_NEED = "Approved by need"
 BY_CATEGORY = "Paid by category"
 BY_TOWN = "Paid by town"
@@ -124,6 +170,52 @@ RULES_HOLD = "all rules hold over {events} events up to position {position}"
 RULES_CHECKED = "checked {events} events up to position {position}"
 VIOLATION = "{v.rule}: {v.message} (case {case}, positions {positions})"
 WROTE = "wrote {path}"
+EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv or .xlsx"
+
+# -- the audit report ----------------------------------------------------------------------
+REPORT_TITLE = "aidflow audit report as of {moment} (event position {position})"
+REPORT_HEADING = "Audit report"
+REPORT_CHECKS = "Rule checks: {outcome}"
+REPORT_SOME_VIOLATIONS = "{count} violation(s)"
+REPORT_CHECK_LINE = "  {rule} (case {case}): {message}"
+REPORT_DIGEST_LINE = "Chain digest: {digest}"
+REPORT_LEDGER = "Ledger (yuan)"
+REPORT_FUNDS = "Funds (yuan)"
+REPORT_BREAKDOWNS = "Breakdowns"
+REPORT_CHARTS = "Charts"
+REPORT_CHECKS_HEADING = "Rule checks"
+REPORT_CHECKS_HEADER = ("rule", "case", "finding")
+REPORT_DIGEST = "Chain digest"
+REPORT_ROSTER = "Case roster ({count} cases, personal data masked)"
+REPORT_ROSTER_HEADER = (
+    "case",
+    "name",
+    "national id",
+    "university",
+    "town",
+    "category",
+    "status",
+    "approved",
+    "paid",
+    "secondary",
+)
+CHART_BY_MONTH = "Money paid by month (yuan)"
+CHART_BY_TOWN = "Money paid by town (yuan)"
+CHART_BY_NEED = "Approved by need (yuan)"
+CHART_BY_CATEGORY = "Paid by family category (yuan)"
+CHART_BALANCE = "Balance of {name} over time (yuan)"
+CHART_FINDINGS = "Findings by rule"
+CHART_NO_DATA = "no data"
+BREAKDOWN_HEADER = ("key", "yuan")
+
+# -- the event feed and the HTTP service ----------------------------------------------------
+EVENT_LINE = "{e.position:>7}  {when}  {e.actor:<22} {name:<28} {brief}"
+FOLLOWING_EVENTS = "following events after position {position}; Ctrl-C to stop"
+TOKEN_ISSUED = "token for {name} (shown once; keep it secret):\n{token}"  # noqa: S105
+TOKEN_NEEDS_ADMIN = "only an admin issues tokens; {actor} is not one"  # noqa: S105
+TOKEN_NEEDS_STAFF = "{name} is not a registered staff member: add them first (staff registry)"  # noqa: S105
+SERVING = "serving {url} on http://{host}:{port} (OpenAPI at /docs); Ctrl-C to stop"
+NEEDS_HTTP_EXTRA = "the HTTP service needs the [http] extra: pip install 'aidflow[http]'"
 
 # -- projections, screening, demo ------------------------------------------------------------
 VIEW_STATUS_HEADER = ("view", "position", "head", "behind", "problem")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aidflow.cli import messages as M
+from aidflow.cli.render import line
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Digest
@@ -75,7 +76,27 @@ def _report_formats() -> Iterable[str]:
 
 
 NEED = enum_choice("NeedCategory")
-FAMILY_CATEGORY = enum_choice("FamilyCategory")
+
+
+class FamilyCategoryType(click.ParamType[str]):
+    """A family category in Chinese or English: 低保/dibao, 特困/tekun, 支出型困难家庭/expenditure, 其他/other."""
+
+    name = "CATEGORY"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[dibao|tekun|expenditure|other|低保|特困|支出型困难家庭|其他]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aidflow.domain.errors import InvalidInput
+        from aidflow.imports.values import parse_family_category
+
+        try:
+            return str(parse_family_category(str(value)).value)
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+FAMILY_CATEGORY = FamilyCategoryType()
 FUND_KIND = enum_choice("FundKind")
 HARDSHIP_KIND = enum_choice("HardshipKind")
 SEVERITY = enum_choice("Severity")
@@ -101,7 +122,7 @@ class SecondsType(click.ParamType[float]):
     ) -> float:
         number = click.FloatRange(0.01, 3600).convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(M.NOT_FINITE.format(value=value), param, ctx)
+            self.fail(line(M.NOT_FINITE, value=value), param, ctx)
         return number
 
 
@@ -121,7 +142,7 @@ class YuanType(click.ParamType[int]):
         except InvalidAmount as exc:
             self.fail(str(exc), param, ctx)
         if fen > INT64_MAX:
-            self.fail(M.TOO_MUCH_MONEY.format(value=value), param, ctx)
+            self.fail(line(M.TOO_MUCH_MONEY, value=value), param, ctx)
         return fen
 
 
@@ -134,7 +155,7 @@ class DateType(click.ParamType[date]):
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.fail(M.NOT_A_DATE.format(value=value), param, ctx)
+            self.fail(line(M.NOT_A_DATE, value=value), param, ctx)
 
 
 class MomentType(click.ParamType[datetime]):
@@ -153,11 +174,11 @@ class MomentType(click.ParamType[datetime]):
                 return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
             moment = datetime.fromisoformat(text)
         except ValueError:
-            self.fail(M.NOT_A_TIME.format(value=value), param, ctx)
+            self.fail(line(M.NOT_A_TIME, value=value), param, ctx)
         try:
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         except OverflowError:
-            self.fail(M.OUT_OF_RANGE_TIME.format(value=value), param, ctx)
+            self.fail(line(M.OUT_OF_RANGE_TIME, value=value), param, ctx)
 
 
 class DigestType(click.ParamType["Digest"]):
@@ -177,7 +198,7 @@ class DigestType(click.ParamType["Digest"]):
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
         if digest.position > INT64_MAX:
-            self.fail(M.POSITION_TOO_LARGE.format(position=digest.position), param, ctx)
+            self.fail(line(M.POSITION_TOO_LARGE, position=digest.position), param, ctx)
         return digest
 
 
@@ -195,7 +216,7 @@ class ActionType(click.ParamType[tuple[str, str]]):
         departments = DEPARTMENT.choices
         if not sep or department.strip() not in departments or not text.strip():
             self.fail(
-                M.NOT_AN_ACTION.format(value=value, departments=", ".join(departments)),
+                line(M.NOT_AN_ACTION, value=value, departments=", ".join(departments)),
                 param,
                 ctx,
             )

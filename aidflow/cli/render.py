@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aidflow.cli import messages as M
+from aidflow.i18n import tr, tr_all, value
+
+_SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>^]))?(?P<width>\d+)?")
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Ledger
@@ -37,10 +40,32 @@ def clean(value: object) -> str:
     return _UNSAFE.sub(_escape, "" if value is None else str(value))
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a Chinese character takes two."""
+    from wcwidth import wcswidth
+
+    n = wcswidth(text)
+    return n if n >= 0 else len(text)
+
+
+def pad(text: str, columns: int, align: str = "<", fill: str = " ") -> str:
+    """``text`` padded to ``columns`` display columns (``<``, ``>`` or ``^``)."""
+    gap = max(0, columns - width(text))
+    if align == ">":
+        return fill * gap + text
+    if align == "^":
+        return fill * (gap // 2) + text + fill * (gap - gap // 2)
+    return text + fill * gap
+
+
 class _CleanFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if value is None or isinstance(value, str):  # escape first, so padding counts escapes
-            return format(clean(value), format_spec)
+            text = clean(value)
+            spec = _SPEC.fullmatch(format_spec)
+            if spec and spec["width"]:  # pad by display width, not by characters
+                return pad(text, int(spec["width"]), spec["align"] or "<", spec["fill"] or " ")
+            return format(text, format_spec)
         return clean(format(value, format_spec))
 
 
@@ -48,8 +73,11 @@ _FORMATTER = _CleanFormatter()
 
 
 def line(template: str, /, *args: Any, **values: Any) -> str:
-    """``template.format(...)`` with every value escaped by :func:`clean`; the template is trusted."""
-    return _FORMATTER.format(template, *args, **values)
+    """``template`` in the current language, filled with every value escaped by :func:`clean`.
+
+    The template is trusted: it is a message of :mod:`aidflow.cli.messages` (translated here).
+    """
+    return _FORMATTER.format(tr(template), *args, **values)
 
 
 def yuan(fen: int) -> str:
@@ -59,10 +87,13 @@ def yuan(fen: int) -> str:
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    """A plain text table that lines up in a terminal; every cell escaped."""
-    cells = [[clean(h) for h in header]] + [[clean(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    """A plain text table that lines up in a terminal (by display width); every cell escaped.
+
+    The header is a tuple of messages, translated here.
+    """
+    cells = [[clean(h) for h in tr_all(header)]] + [[clean(c) for c in r] for r in rows]
+    widths = [max(width(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -105,17 +136,18 @@ def ledger_totals(ledger: Ledger) -> list[tuple[str, str, str]]:
         (M.STUDENTS_ASSISTED, ledger.students_assisted),
         (M.WITH_SECONDARY_AID, ledger.students_with_secondary_aid),
     ]
-    return [(label, yuan(fen), M.YUAN_UNIT) for label, fen in money] + [
-        (label, str(n), "") for label, n in counts
+    return [(tr(label), yuan(fen), tr(M.YUAN_UNIT)) for label, fen in money] + [
+        (tr(label), str(n), "") for label, n in counts
     ]
 
 
-def ledger_funds(ledger: Ledger) -> list[tuple[str, str, str, str, str]]:
+def ledger_funds(ledger: Ledger) -> list[tuple[str, str, str, str, str, str]]:
     """One row per fund under :data:`messages.LEDGER_FUND_HEADER`."""
     return [
         (
             f.name,
-            f.kind,
+            f.fund_id[:8],
+            value(f.kind),
             yuan(f.deposited_fen),
             yuan(f.disbursed_fen + f.secondary_aid_fen),
             yuan(f.balance_fen),
@@ -127,11 +159,13 @@ def ledger_funds(ledger: Ledger) -> list[tuple[str, str, str, str, str]]:
 def ledger_breakdowns(ledger: Ledger) -> list[tuple[str, str]]:
     """(label, "key amount, ...") for the totals by need, family category and town."""
     parts = [
-        (M.BY_NEED, ledger.by_need_fen),
-        (M.BY_CATEGORY, ledger.by_family_category_fen),
+        (M.BY_NEED, {value(k): v for k, v in ledger.by_need_fen.items()}),
+        (M.BY_CATEGORY, {value(k): v for k, v in ledger.by_family_category_fen.items()}),
         (M.BY_TOWN, ledger.by_town_fen),
     ]
-    return [(label, ", ".join(f"{k} {yuan(v)}" for k, v in sums.items())) for label, sums in parts]
+    return [
+        (tr(label), ", ".join(f"{k} {yuan(v)}" for k, v in sums.items())) for label, sums in parts
+    ]
 
 
 def ledger_text(ledger: Ledger) -> str:
@@ -143,7 +177,7 @@ def ledger_text(ledger: Ledger) -> str:
     ]
     lines += ["", table(ledger_funds(ledger), M.LEDGER_FUND_HEADER), ""]
     lines += [
-        line(M.BREAKDOWN, label=f"{label}:", items=items)
+        line(M.BREAKDOWN, label=label + tr(M.LABEL_COLON), items=items)
         for label, items in ledger_breakdowns(ledger)
     ]
     return "\n".join(lines)

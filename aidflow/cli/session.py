@@ -21,10 +21,12 @@ import click
 
 from aidflow.cli import messages as M
 from aidflow.cli import render
+from aidflow.i18n import current, error_summary, tr
 
 if TYPE_CHECKING:
     from aidflow.application import AidFlow
     from aidflow.projections import ReadModels
+    from aidflow.projections.models import CaseSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_ASKED = "aidflow.json_asked"
@@ -105,7 +107,7 @@ class Session:
 
     def actor(self) -> str:
         if not self.actor_name or not self.actor_name.strip():
-            raise click.UsageError(M.NEEDS_ACTOR)
+            raise click.UsageError(tr(M.NEEDS_ACTOR))
         return self.actor_name.strip()
 
     def close(self) -> None:
@@ -122,6 +124,11 @@ class Session:
         """A fund's id from the id or a unique prefix of at least 6 characters."""
         return self.views.resolve_fund(text)
 
+    def find_cases(self, text: str) -> list[CaseSummary]:
+        """Cases by national ID (confirmed against the store's enrolment keys) or by name."""
+        flow = self.flow
+        return self.views.find_cases(text, confirm=lambda sid, c: enrolled(flow, sid, c))
+
     def case_or_fund_id(self, text: str) -> UUID:
         """A case's id or prefix, else a fund's."""
         from aidflow.domain.errors import NotFound
@@ -136,12 +143,25 @@ class Session:
 
         position = self.views.position_of_version(case_id, version)
         if position is None:
-            raise CaseNotFound(M.NO_VERSION.format(case_id=case_id, version=version))
+            raise CaseNotFound(render.line(M.NO_VERSION, case_id=case_id, version=version))
         return position
 
     def fail(self, code: str, message: str) -> NoReturn:
         """End a command that ran but found a problem (a failed check): exit status 1."""
         raise click.exceptions.Exit(report(Failure(1, code, message), as_json=self.json))
+
+
+def enrolled(flow: AidFlow, student_id: str, case: CaseSummary) -> bool:
+    """Whether the store's enrolment key for (student, year) names ``case``."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from aidflow.domain.keys import Enrolment
+
+    try:
+        key: Any = flow.repository.get(Enrolment.create_id(student_id, case.year))
+    except AggregateNotFoundError:
+        return False
+    return str(getattr(key, "case_id", "")) == case.case_id
 
 
 pass_session = click.make_pass_decorator(Session, ensure=True)
@@ -182,15 +202,56 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def export_option(func: F) -> F:
+    """``-o FILE``: write the list to FILE (.csv or .xlsx) instead of printing it."""
+    from pathlib import Path
+
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Write the list to FILE: .csv (UTF-8) or .xlsx, headers in the chosen language.",
+    )(func)
+
+
+def emit_rows(
+    session: Session,
+    data: Any,
+    text: str | Callable[[], str],
+    output: Any,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]] | Callable[[], Sequence[Sequence[Any]]],
+) -> None:
+    """Like :func:`emit`, or, with ``-o FILE``, write the table's rows to FILE."""
+    if output is None:
+        emit(session, data, text)
+        return
+    from aidflow.cli.export import write_table
+
+    write_table(output, header, rows() if callable(rows) else rows)
+    click.echo(render.line(M.WROTE, path=output), err=True)
+
+
 def emit(session: Session, data: Any, text: str | Callable[[], str]) -> None:
     """Print ``data`` as JSON with ``--json``, else the human text."""
     click.echo(render.to_json(data) if session.json else text() if callable(text) else text)
 
 
+def _quiet() -> bool:
+    """No progress bar with ``--json``: machine output stays machine output."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    session = ctx.find_object(Session)
+    return bool(ctx.meta.get(JSON_ASKED)) or (session is not None and session.json)
+
+
 @contextmanager
 def progress(length: int | None, label: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on a terminal (open-ended when ``length`` is None); silent when piped."""
-    if not sys.stderr.isatty():
+    label = tr(label)
+    if not sys.stderr.isatty() or _quiet():
         yield lambda _n: None
         return
     if length is None:
@@ -240,7 +301,7 @@ def failure(exc: Exception) -> Failure:
             for e in exc.errors()
         )
         return Failure(2, InvalidInput.code, problems)
-    return Failure(1, INTERNAL_ERROR, M.INTERNAL.format(kind=type(exc).__name__, message=exc))
+    return Failure(1, INTERNAL_ERROR, render.line(M.INTERNAL, kind=type(exc).__name__, message=exc))
 
 
 def report(problem: Exception | Failure, *, as_json: bool) -> int:
@@ -251,8 +312,11 @@ def report(problem: Exception | Failure, *, as_json: bool) -> int:
         click.echo(render.to_json({"error": error}), err=True)
     else:
         message = found.message
+        summary = error_summary(found.code) if current() != "en" else None
+        if summary:
+            message = tr(M.ERROR_DETAIL).format(summary=summary, message=message)
         if found.help_for:
-            message = M.USAGE_HINT.format(message=message, command=found.help_for)
+            message = tr(M.USAGE_HINT).format(message=message, command=found.help_for)
         click.echo(render.line(M.ERROR, message=message), err=True)
     debug = os.environ.get(DEBUG_ENV) == "1" and found.code == INTERNAL_ERROR
     if debug and isinstance(problem, Exception):

@@ -83,6 +83,37 @@ def staff_revoke(session: Session, name: str, role: str) -> None:
     emit(session, {"name": name, "revoked": role}, line(M.ROLE_REVOKED, name=name, role=role))
 
 
+@staff.command("token")
+@click.argument("name")
+@json_option
+@pass_session
+def staff_token(session: Session, name: str) -> None:
+    """Issue NAME's bearer token for `aidflow serve` (printed once; the store keeps its hash).
+
+    Only an admin issues tokens (``--actor``), and NAME must be registered staff. A new
+    token replaces the member's old one.
+    """
+    from aidflow.domain import canonical
+    from aidflow.domain.errors import NotAuthorised, UnknownStaff
+    from aidflow.domain.staff import Role
+    from aidflow.http.tokens import Tokens
+
+    actor = canonical.actor(name)
+    registry = session.flow.staff_registry()
+    if registry is None or not registry.holds(session.actor(), Role.ADMIN):
+        raise NotAuthorised(
+            line(M.TOKEN_NEEDS_ADMIN, actor=session.actor()), ids={"actor": session.actor()}
+        )
+    if registry.member(actor) is None:
+        raise UnknownStaff(line(M.TOKEN_NEEDS_STAFF, name=actor), ids={"actor": actor})
+    tokens = Tokens.open(session.url)
+    try:
+        token = tokens.issue(actor)
+    finally:
+        tokens.close()
+    emit(session, {"name": actor, "token": token}, line(M.TOKEN_ISSUED, name=actor, token=token))
+
+
 @staff.command("list")
 @click.option("--as-of", "as_of", type=params.MOMENT, help="The staff as registered then.")
 @json_option

@@ -10,6 +10,7 @@ from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import line, table
 from aidflow.cli.session import VIEWS_BROKEN, Session, emit, json_option, pass_session, progress
+from aidflow.i18n import tr
 
 
 @click.group()
@@ -34,7 +35,12 @@ def projections_status(session: Session) -> None:
                     r.position or 0,
                     r.head or 0,
                     r.behind,
-                    r.damage or (f"stopped at {r.failed_position}: {r.error}" if r.error else ""),
+                    r.damage
+                    or (
+                        line(M.STOPPED_AT, position=r.failed_position, error=r.error)
+                        if r.error
+                        else ""
+                    ),
                 )
                 for r in rows
             ],
@@ -43,7 +49,7 @@ def projections_status(session: Session) -> None:
     )
     broken = [r.name for r in rows if r.error or r.damage]
     if broken:
-        session.fail(VIEWS_BROKEN, M.VIEWS_BROKEN.format(names=", ".join(broken)))
+        session.fail(VIEWS_BROKEN, line(M.VIEWS_BROKEN, names=", ".join(broken)))
 
 
 @projections.command("rebuild")
@@ -60,7 +66,7 @@ def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
     emit(
         session,
         {"rebuilt": rebuilt, "events": read},
-        line(M.REBUILT, names=", ".join(names) or M.ALL_VIEWS, count=read),
+        line(M.REBUILT, names=", ".join(names) or tr(M.ALL_VIEWS), count=read),
     )
 
 

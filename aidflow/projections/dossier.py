@@ -428,6 +428,33 @@ def cases(
     return [CaseSummary.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
 
+# -- issue 13: find a case by name or national ID (office13; a query only, no schema change) --
+
+
+def find(
+    conn: Connection, *, name: str | None = None, masked_id: str | None = None, limit: int = 50
+) -> list[CaseSummary]:
+    """Cases whose name contains ``name`` (case-insensitive), or whose masked ID is ``masked_id``.
+
+    The view keeps masked IDs only, so a masked match is a candidate: the caller
+    confirms it against the store's enrolment keys (:meth:`ReadModels.find_cases`).
+    """
+    c = case_table
+    query = sa.select(*[c.c[f] for f in CaseSummary.model_fields]).order_by(
+        c.c.opened_at, c.c.case_id
+    )
+    if masked_id is not None:
+        query = query.where(c.c.student_id_masked == masked_id)
+    elif name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(sa.func.lower(c.c.name).like(f"%{escaped.lower()}%", escape="\\"))
+    else:
+        return []
+    return [
+        CaseSummary.model_validate(dict(r)) for r in conn.execute(query.limit(limit)).mappings()
+    ]
+
+
 MIN_PREFIX = 6
 """The shortest id prefix accepted, as the list commands print ids."""
 

@@ -169,6 +169,27 @@ class ReadModels:
                 limit=limit,
             )
 
+    def find_cases(
+        self, text: str, *, confirm: Callable[[str, CaseSummary], bool] | None = None
+    ) -> list[CaseSummary]:
+        """Cases by national ID (any spelling; canonicalised) or by a part of the name.
+
+        The view holds masked IDs only; ``confirm(national_id, case)`` (the store's
+        enrolment key, :func:`aidflow.feed.confirm_enrolment`) drops look-alikes.
+        """
+        from aidflow.domain.canonical import national_id
+        from aidflow.domain.errors import InvalidInput
+        from aidflow.domain.values import mask_identifier
+
+        try:
+            student = national_id(text)
+        except InvalidInput:
+            with self.runner.query("dossier") as conn:
+                return dossier.find(conn, name=text.strip())
+        with self.runner.query("dossier") as conn:
+            found = dossier.find(conn, masked_id=mask_identifier(student))
+        return [c for c in found if confirm is None or confirm(student, c)]
+
     def resolve_case(self, prefix: str) -> UUID:
         """The case whose id starts with ``prefix`` (at least 6 characters, or the whole id).
 

@@ -28,7 +28,7 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     test_command = (
-        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/pytest"
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test,http]' && .venv/bin/pytest"
     )
     assert test_command in readme and test_command in ci
     assert "aidflow demo" in readme

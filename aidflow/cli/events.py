@@ -1,0 +1,61 @@
+"""``aidflow events``: the integration-event feed, from a position, optionally followed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line
+from aidflow.cli.session import Session, json_option, pass_session
+from aidflow.i18n import event
+
+
+@click.command("events")
+@click.option(
+    "--after",
+    type=click.IntRange(0, params.INT64_MAX),
+    default=0,
+    show_default=True,
+    help="Start after this position (the last one you processed).",
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
+@click.option("--poll", type=params.SECONDS, default=0.5, show_default=True)
+@json_option
+@pass_session
+def events_command(session: Session, after: int, limit: int, follow: bool, poll: float) -> None:
+    """Integration events after a position: stable names, schema version, masked personal data.
+
+    With --json, one JSON object per line (JSON Lines), ready for another service.
+    """
+    from aidflow import feed
+
+    def show(item: feed.IntegrationEvent) -> None:
+        if session.json:
+            click.echo(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
+            return
+        brief = ", ".join(
+            f"{k}={v}" for k, v in item.data.items() if k != "actor" and v not in ("", None, [], {})
+        )
+        click.echo(
+            line(
+                M.EVENT_LINE,
+                e=item,
+                when=item.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                name=event(item.name),
+                brief=brief,
+            )
+        )
+
+    if not follow:
+        for item in feed.read(session.flow, after=after, limit=limit):
+            show(item)
+        return
+    click.echo(line(M.FOLLOWING_EVENTS, position=after), err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        for item in feed.follow(session.flow, after=after, poll_seconds=poll, page=limit):
+            show(item)

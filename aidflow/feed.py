@@ -1,0 +1,153 @@
+"""The integration-event feed: aid events for other services, masked, versioned, by position.
+
+An :class:`IntegrationEvent` is the public form of one stored event: its stable name
+(``case.disbursed``, from :func:`aidflow.domain.events.event_name`), a schema version,
+its position in the store's global order (the notification id), the time, the actor,
+the aggregate it belongs to, and its fields with the national ID and bank account
+masked (``5203**********1234``). Internal topics never appear.
+
+Reading is resumable: ``read(flow, after=N)`` returns the events after position N in
+order; keep the last position you processed and ask again after it. Positions only grow
+and are committed in order (PostgreSQL serialises inserts into the notification
+sequence; SQLite has one writer), so nothing is skipped or repeated; positions may have
+holes where a transaction rolled back. :func:`follow` polls for new events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from threading import Event
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from aidflow.domain.events import UnknownEvent, event_name
+from aidflow.domain.values import mask_identifier
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from eventsourcing.persistence import Notification
+
+    from aidflow.application import AidFlow
+
+SCHEMA_VERSION = 1
+"""Bumped when a field of :class:`IntegrationEvent` changes meaning or goes away."""
+PERSONAL = ("student_id", "account")
+_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
+MAX_LIMIT = 1000
+
+
+class IntegrationEvent(BaseModel):
+    """One aid event as other services see it."""
+
+    position: int
+    name: str
+    schema_version: int = SCHEMA_VERSION
+    recorded_at: datetime
+    actor: str
+    aggregate_id: str
+    aggregate_version: int
+    data: dict[str, Any]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "value") and isinstance(value.value, str):  # enums
+        return value.value
+    return value
+
+
+def public(domain_event: Any, position: int) -> IntegrationEvent | None:
+    """The integration form of a domain event; None for a class outside the catalogue."""
+    try:
+        name = event_name(type(domain_event))
+    except UnknownEvent:
+        return None
+    fields = {
+        key: mask_identifier(str(v)) if key in PERSONAL and v else v
+        for key, v in domain_event.__dict__.items()
+        if key not in _META
+    }
+    return IntegrationEvent(
+        position=position,
+        name=name,
+        recorded_at=domain_event.timestamp,
+        actor=str(fields.get("actor", "")),
+        aggregate_id=str(domain_event.originator_id),
+        aggregate_version=int(domain_event.originator_version),
+        data=_plain(fields),
+    )
+
+
+def from_notifications(
+    flow: AidFlow, notifications: Iterable[Notification]
+) -> list[IntegrationEvent]:
+    out = []
+    for n in notifications:
+        item = public(flow.mapper.to_domain_event(n), n.id)
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def read(flow: AidFlow, *, after: int = 0, limit: int = 100) -> list[IntegrationEvent]:
+    """Up to ``limit`` events after position ``after``, in order."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    notifications = flow.recorder.select_notifications(
+        start=max(after, 0), limit=limit, inclusive_of_start=False
+    )
+    return from_notifications(flow, notifications)
+
+
+def head(flow: AidFlow) -> int:
+    """The position of the newest stored event (0 when none)."""
+    return flow.recorder.max_notification_id() or 0
+
+
+def follow(
+    flow: AidFlow,
+    *,
+    after: int = 0,
+    poll_seconds: float = 0.5,
+    stop: Event | None = None,
+    page: int = 500,
+) -> Iterator[IntegrationEvent]:
+    """Every event after ``after``, then each new one as it is recorded, until ``stop`` is set."""
+    position = after
+    while stop is None or not stop.is_set():
+        batch = read(flow, after=position, limit=page)
+        for item in batch:
+            position = item.position
+            yield item
+        if len(batch) < page:
+            if stop is not None:
+                if stop.wait(poll_seconds):
+                    return
+            else:
+                time.sleep(poll_seconds)
+
+
+def wait_for(
+    flow: AidFlow, *, after: int, limit: int, timeout: float, poll_seconds: float = 0.2
+) -> list[IntegrationEvent]:
+    """Long poll: events after ``after``, waiting up to ``timeout`` seconds for the first."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        batch = read(flow, after=after, limit=limit)
+        if batch or time.monotonic() >= deadline:
+            return batch
+        time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+
+
+Subscriber = Callable[[IntegrationEvent], None]

@@ -1,0 +1,85 @@
+"""Where the msgids come from: the source catalogue and the domain's words.
+
+Used by ``scripts/i18n.py`` (extract, check) and by the test that fails when a message
+lacks a translation; nothing at runtime imports it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from aidflow.i18n import ERROR_CODE, EVENT, VALUE
+
+EXTRA_VALUES = (
+    # ledger entries and case sources, printed beside the enums' values
+    "deposit",
+    "allocation",
+    "release",
+    "approval",
+    "disbursement",
+    "return",
+    "secondary_aid",
+    "application",
+    "screening",
+)
+EXTRA_ERRORS = (
+    "usage_error",
+    "rule_violations",
+    "digest_mismatch",
+    "views_broken",
+    "internal_error",
+    "unauthorised",
+    "actor_mismatch",
+)
+
+
+def _errors() -> list[str]:
+    from aidflow.domain import errors
+
+    seen: list[str] = []
+    stack: list[type[Any]] = [errors.AidflowError]
+    while stack:
+        cls = stack.pop()
+        if cls.code not in seen:
+            seen.append(cls.code)
+        stack.extend(cls.__subclasses__())
+    return sorted(seen)
+
+
+def messages() -> list[tuple[str | None, str, str]]:
+    """(msgctxt, msgid, where it comes from) for every message, in a stable order."""
+    from aidflow.cli import messages as m
+    from aidflow.domain import values
+    from aidflow.domain.events import NAMES
+    from aidflow.domain.staff import Role
+
+    out: list[tuple[str | None, str, str]] = []
+    seen: set[tuple[str | None, str]] = set()
+
+    def add(context: str | None, msgid: str, where: str) -> None:
+        if msgid and (context, msgid) not in seen:
+            seen.add((context, msgid))
+            out.append((context, msgid, where))
+
+    for name, text in vars(m).items():
+        if not name.isupper():
+            continue
+        if isinstance(text, str):
+            add(None, text, f"messages.{name}")
+        elif isinstance(text, tuple):
+            for cell in text:
+                add(None, cell, f"messages.{name}")
+    for name, enum in sorted(vars(values).items()):
+        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum:
+            for member in enum:
+                add(VALUE, member.value, f"values.{name}")
+    for role in Role:
+        add(VALUE, role.value, "staff.Role")
+    for word in EXTRA_VALUES:
+        add(VALUE, word, "ledger")
+    for event_name in NAMES.values():
+        add(EVENT, event_name, "events")
+    for code in [*_errors(), *EXTRA_ERRORS]:
+        add(ERROR_CODE, code, "errors")
+    return out

@@ -1,0 +1,231 @@
+"""The HTTP service, end to end: a real uvicorn server on loopback, called with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.http.app import create_app
+from aidflow.http.tokens import Tokens
+from tests.builders import national_id
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(store_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """The service on a free port, and a token per staff member (admin, visitor, approver)."""
+    flow = AidFlow.open(store_url)
+    flow.add_staff(cmd.AddStaff(name="admin", roles=["admin"], actor="admin"))
+    for name, role in (("visitor", "verifier"), ("approver", "approver"), ("cashier", "cashier")):
+        flow.add_staff(cmd.AddStaff(name=name, roles=[role], actor="admin"))
+    flow.close()
+    tokens = Tokens.open(store_url)
+    issued = {n: tokens.issue(n) for n in ("admin", "visitor", "approver", "cashier")}
+    tokens.close()
+    port = _free_port()
+    config = uvicorn.Config(create_app(store_url), host="127.0.0.1", port=port, log_level="error")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(base + "/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    try:
+        yield base, issued
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+def _client(base: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def _post(c: httpx.Client, name: str, body: dict[str, Any], status: int = 200) -> Any:
+    r = c.post(f"/commands/{name}", json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_the_whole_lifecycle_over_http(server: tuple[str, dict[str, str]]) -> None:
+    base, tokens = server
+    assert httpx.get(base + "/ready").json()["status"] == "ready"
+    assert httpx.get(base + "/cases").status_code == 401
+    assert httpx.get(base + "/docs").status_code == 200
+    assert "/commands/approve" in httpx.get(base + "/openapi.json").json()["paths"]
+    admin, visitor = _client(base, tokens["admin"]), _client(base, tokens["visitor"])
+    approver, cashier = _client(base, tokens["approver"]), _client(base, tokens["cashier"])
+    fund = _post(admin, "open-fund", {"name": "Temporary assistance", "kind": "government"})[
+        "fund_id"
+    ]
+    _post(
+        admin,
+        "deposit",
+        {"fund_id": fund, "amount_fen": 1_000_000, "source": "budget", "receipt": "B-1"},
+    )
+    case = _post(
+        admin,
+        "apply",
+        {
+            "student_id": national_id(1),
+            "name": "王芳",
+            "university": "贵州大学",
+            "family_category": "dibao",
+            "town": "高坪",
+            "year": 2026,
+            "account": "6222020200112233445",
+        },
+    )["case_id"]
+    _post(
+        visitor,
+        "verify",
+        {
+            "case_id": case,
+            "income_fen": 1_200_000,
+            "tuition_fen": 500_000,
+            "gap_fen": 400_000,
+            "needs": ["tuition"],
+        },
+    )
+    # The body may not name another actor; the token says who acts.
+    refused = _post(
+        approver,
+        "approve",
+        {
+            "case_id": case,
+            "amount_fen": 300_000,
+            "need": "tuition",
+            "fund_id": fund,
+            "ref": "MZ-1",
+            "actor": "someone-else",
+        },
+        422,
+    )
+    assert refused["error"]["code"] == "actor_mismatch"
+    # Segregation of duties: the verifier may not approve (409, the CLI's code).
+    same = _post(
+        visitor,
+        "approve",
+        {"case_id": case, "amount_fen": 300_000, "need": "tuition", "fund_id": fund, "ref": "MZ-1"},
+        409,
+    )
+    assert same["error"]["code"] == "segregation_of_duties"
+    _post(
+        approver,
+        "approve",
+        {"case_id": case, "amount_fen": 300_000, "need": "tuition", "fund_id": fund, "ref": "MZ-1"},
+    )
+    _post(cashier, "disburse", {"case_id": case, "amount_fen": 300_000, "voucher": "V-1"})
+    bad = _post(
+        admin, "deposit", {"fund_id": fund, "amount_fen": -5, "source": "x", "receipt": "B-2"}, 422
+    )
+    assert bad["error"]["code"] == "invalid_input"
+    dossier = admin.get(f"/cases/{case[:8]}").json()
+    assert dossier["status"] == "paid" and dossier["approvals"][0]["actor"] == "approver"
+    assert "*" in dossier["student_id_masked"]
+    assert admin.get("/cases/ffffffff").status_code == 404
+    assert admin.get("/cases/ffffffff").json()["error"]["code"] == "case_not_found"
+    assert [c["case_id"] for c in admin.get("/cases/find", params={"q": "王"}).json()] == [case]
+    assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 700_000
+    assert admin.get("/audit/check").json()["ok"] is True
+    assert "<svg" in admin.get("/audit/report", params={"lang": "zh"}).text
+    events = admin.get("/events", params={"after": 0, "limit": 1000}).json()["events"]
+    names = [e["name"] for e in events]
+    assert "case.disbursed" in names and "fund.deposited" in names
+    applied = next(e for e in events if e["name"] == "case.applied")
+    assert applied["data"]["student_id"] != national_id(1) and applied["actor"] == "admin"
+    assert next(e for e in events if e["name"] == "case.grant_approved")["actor"] == "approver"
+
+
+def test_the_feed_long_polls_for_the_next_event(server: tuple[str, dict[str, str]]) -> None:
+    base, tokens = server
+    admin = _client(base, tokens["admin"])
+    head = admin.get("/ready").json()["position"]
+    timer = threading.Timer(
+        0.5, lambda: _post(admin, "open-fund", {"name": "Later", "kind": "donation"})
+    )
+    timer.start()
+    started = time.monotonic()
+    got = admin.get("/events", params={"after": head, "wait": 10}).json()
+    timer.join()
+    assert [e["name"] for e in got["events"]] == ["fund.opened"]
+    assert time.monotonic() - started < 9
+    assert got["next_after"] == got["events"][-1]["position"]
+
+
+@pytest.mark.parametrize(
+    "store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_concurrent_approvals_against_one_fund(server: tuple[str, dict[str, str]]) -> None:
+    """Twelve callers approve at once against a fund that holds ten grants: exactly ten win."""
+    base, tokens = server
+    admin, visitor = _client(base, tokens["admin"]), _client(base, tokens["visitor"])
+    fund = _post(admin, "open-fund", {"name": "Small fund", "kind": "government"})["fund_id"]
+    _post(
+        admin,
+        "deposit",
+        {"fund_id": fund, "amount_fen": 10 * 100_000, "source": "budget", "receipt": "B-9"},
+    )
+    cases = []
+    for n in range(12):
+        case = _post(
+            admin,
+            "apply",
+            {
+                "student_id": national_id(100 + n),
+                "name": f"S{n}",
+                "university": "U",
+                "family_category": "dibao",
+                "town": "T",
+                "year": 2026,
+            },
+        )["case_id"]
+        _post(
+            visitor,
+            "verify",
+            {
+                "case_id": case,
+                "income_fen": 1,
+                "tuition_fen": 500_000,
+                "gap_fen": 400_000,
+                "needs": ["tuition"],
+            },
+        )
+        cases.append(case)
+
+    def approve(i: int) -> int:
+        with _client(base, tokens["approver"]) as c:
+            return c.post(
+                "/commands/approve",
+                json={
+                    "case_id": cases[i],
+                    "amount_fen": 100_000,
+                    "need": "tuition",
+                    "fund_id": fund,
+                    "ref": f"MZ-C-{i}",
+                },
+            ).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(approve, range(12)))
+    assert sorted(statuses) == [200] * 10 + [409] * 2
+    assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 0

@@ -1,0 +1,77 @@
+"""The message catalogues: every message translated, placeholders kept, compiled files current."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from aidflow.cli.render import line, table, width
+from aidflow.i18n import catalogue, default_language, error_summary, tr, using, value
+from aidflow.i18n.sources import messages
+from scripts.i18n import compiled, missing, po_path
+
+
+def test_every_message_has_a_chinese_translation() -> None:
+    assert missing("zh") == []
+
+
+def test_the_shipped_mo_file_is_compiled_from_the_po_file() -> None:
+    assert po_path("zh").with_suffix(".mo").read_bytes() == compiled("zh")
+
+
+def _fields(text: str) -> list[str]:
+    return sorted(f"{n}!{c}" for _t, n, _s, c in string.Formatter().parse(text) if n is not None)
+
+
+@pytest.mark.parametrize("context, msgid", [(c, m) for c, m, _w in messages() if c is None])
+def test_a_translation_keeps_every_placeholder(context: None, msgid: str) -> None:
+    translated = catalogue("zh").gettext(msgid)
+    assert _fields(translated) == _fields(msgid), (msgid, translated)
+
+
+def test_values_events_and_error_codes_are_translated() -> None:
+    with using("zh"):
+        assert value("dibao") == "低保"
+        assert value("tuition") == "学费难筹"
+        assert tr("balance") == "余额"
+        assert error_summary("cap_exceeded") == "超过临时救助上限"
+        assert value("Gaoping") == "Gaoping"  # data is never translated
+    with using("en"):
+        assert value("dibao") == "dibao"
+        assert error_summary("cap_exceeded") is None
+
+
+def test_tables_line_up_by_display_width() -> None:
+    with using("zh"):
+        text = table([("王芳", "低保", "1.00"), ("Li", "x", "22.00")], ("name", "category", "yuan"))
+    rows = text.splitlines()
+    starts = {width(r[: r.index(r.split()[-1])]) for r in rows if not r.startswith("-")}
+    assert len(starts) == 1, text
+    assert width("王芳") == 4
+
+
+def test_format_padding_counts_display_columns() -> None:
+    padded = line("{a:<6}|", a="王芳")
+    assert width(padded) == 7 and padded.endswith("  |")
+
+
+def test_the_language_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AIDFLOW_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    assert default_language() == "en"
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert default_language() == "zh"
+    monkeypatch.setenv("AIDFLOW_LANG", "en")
+    assert default_language() == "en"
+
+
+def test_no_message_is_written_outside_the_catalogue() -> None:
+    """CLI modules print through messages: no quoted English sentence in a click.echo."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "aidflow" / "cli"
+    pattern = re.compile(r"click\.echo\(\s*f?\"[A-Za-z]")
+    for path in root.glob("*.py"):
+        assert not pattern.search(path.read_text(encoding="utf-8")), path
