@@ -94,12 +94,10 @@ class Session:
         position: int | None = None,
         names: Sequence[str] | None = None,
     ) -> ReadModels:
-        """The views now, or as they stood at a past moment or position."""
+        """The views now, or as they stood at a past moment or position (answered by query)."""
         if at is None and position is None:
             return self.views
-        from aidflow.projections import ReadModels
-
-        views = ReadModels.as_of(self.flow, at=at, position=position, names=names)
+        views = self.views.as_of(self.flow, at=at, position=position)
         self._opened.append(views)
         return views
 

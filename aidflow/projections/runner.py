@@ -33,7 +33,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification, Subscri
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import StoreDamaged, StoreError
-from aidflow.projections.base import reading, writing
+from aidflow.projections.base import read_only, reading, writing
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, head
 from aidflow.projections.tracking import (
@@ -41,6 +41,7 @@ from aidflow.projections.tracking import (
     advance,
     clear_failure,
     failures,
+    outdated,
     positions,
     positions_and_failures,
     prepare,
@@ -78,7 +79,15 @@ class Runner:
         self.engine = engine
         self.views = views
         self.page_size = page_size
-        self.recreated = prepare(engine, list(views.values()))
+        self.read_only = read_only(engine)
+        """Opened on a read-only URL: queries answer from the views as they stand, nothing is written."""
+        self.outdated: list[str] = []
+        """Read-only only: views stored at another schema version (they cannot be rebuilt here)."""
+        if self.read_only:
+            self.recreated: list[str] = []
+            self.outdated = outdated(engine, list(views.values()))
+        else:
+            self.recreated = prepare(engine, list(views.values()))
         """Views emptied on open because their stored schema version differed from the code's."""
         self._stopped: set[str] = set()  # failed in this process: not retried until rebuilt
         self._failed: dict[str, Failure] = {}  # as last read or recorded by this process
@@ -99,6 +108,8 @@ class Runner:
         ``stop`` (a position) and ``until`` (a moment: events recorded after it are
         left out) serve time travel.
         """
+        if self.read_only:
+            return 0  # a read-only store is queried as it stands
         with self._lock:
             tracked = self._load(source.name)
             runnable = self._runnable()
@@ -136,7 +147,7 @@ class Runner:
 
         Returns the most events any one view applied.
         """
-        if not records:
+        if not records or self.read_only:
             return 0
         page = envelopes(records, source.mapper)
         with self._lock:
@@ -398,6 +409,12 @@ class Runner:
         """
         if name not in self.views:
             raise StoreError(f"the {name} view is not open here (open it with names=[{name!r}])")
+        if name in self.outdated:
+            raise StoreError(
+                f"the {name} view in this read-only store was written at another schema version;"
+                " open the store once without mode=ro so that it is rebuilt",
+                ids={"view": name},
+            )
         with reading(self.engine) as conn:
             failure = failures(conn).get(name)
             if failure is not None:

@@ -213,6 +213,12 @@ def _recreate(conn: Connection, view: Schema) -> None:
     conn.execute(sa.insert(view_table).values(view=view.name, schema_version=view.schema_version))
 
 
+def outdated(engine: Engine, views: Sequence[Schema]) -> list[str]:
+    """The views whose stored schema version differs from the code's (none stored: all)."""
+    stored = _stored_versions(engine) or {}
+    return [v.name for v in views if stored.get(v.name) != v.schema_version]
+
+
 def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:
     """Make every view's tables exist at the code's schema version; returns the views recreated.
 
