@@ -35,12 +35,14 @@ USAGE_ERROR = "usage_error"
 RULE_VIOLATIONS = "rule_violations"
 DIGEST_MISMATCH = "digest_mismatch"
 VIEWS_BROKEN = "views_broken"
+VIEWS_DRIFTED = "views_drifted"
 INTERNAL_ERROR = "internal_error"
 CLI_ERRORS: dict[str, tuple[int, str]] = {
     USAGE_ERROR: (2, M.MEANS_USAGE_ERROR),
     RULE_VIOLATIONS: (1, M.MEANS_RULE_VIOLATIONS),
     DIGEST_MISMATCH: (1, M.MEANS_DIGEST_MISMATCH),
     VIEWS_BROKEN: (1, M.MEANS_VIEWS_BROKEN),
+    VIEWS_DRIFTED: (1, M.MEANS_VIEWS_DRIFTED),
     INTERNAL_ERROR: (1, M.MEANS_INTERNAL_ERROR),
 }
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from aidflow.config import resolve_url
 from aidflow.domain.errors import StoreError
 from aidflow.domain.policy import Policy
-from aidflow.projections import audit, dossier, queue
+from aidflow.projections import audit, dossier, drift, queue
 from aidflow.projections.base import create_view_engine, reading
 from aidflow.projections.models import (
     CaseSummary,
@@ -37,11 +37,13 @@ from aidflow.projections.models import (
     Queue,
     Verification,
     View,
+    ViewDrift,
     ViewStatus,
     Violation,
 )
 from aidflow.projections.runner import PAGE, Progress, Runner
 from aidflow.projections.source import EventSource, NotifyingSource
+from aidflow.projections.tracking import positions
 from aidflow.projections.view import SQLView
 
 
@@ -274,7 +276,12 @@ class ReadModels:
         """The journal in position order; page with ``after`` (the last position seen)."""
         with self.runner.query("audit") as conn:
             return audit.journal(
-                conn, aggregate_id=aggregate_id, since=since, limit=limit, after=after, upto=self.upto
+                conn,
+                aggregate_id=aggregate_id,
+                since=since,
+                limit=limit,
+                after=after,
+                upto=self.upto,
             )
 
     def position_of_version(self, aggregate_id: UUID, version: int) -> int | None:
@@ -295,6 +302,37 @@ class ReadModels:
         """The rule checks with what they read: events by kind, and the position checked up to."""
         with self.runner.query("audit") as conn:
             return audit.check(conn, policy, now or self._now(), upto=self.upto)
+
+    # -- drift ----------------------------------------------------------------------------
+
+    def verify_views(self, flow: EventSource, names: Sequence[str] = ()) -> list[ViewDrift]:
+        """Each named view (all when none) against a fresh replay of the store up to its position.
+
+        The live tables are read in one snapshot (REPEATABLE READ on PostgreSQL,
+        one read transaction on SQLite) with the positions; the replay goes into a
+        scratch database. A drifted view is named with its first differing table
+        and key (see :mod:`aidflow.projections.drift`).
+        """
+        chosen = list(names) or list(self.views)
+        unknown = set(chosen) - set(self.views)
+        if unknown:
+            raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
+        results = []
+        with reading(self.engine) as live:
+            if live.dialect.name == "postgresql":
+                live.execution_options(isolation_level="REPEATABLE READ")
+            tracked = positions(live, flow.name)
+            for name in chosen:
+                position = tracked.get(name, 0)
+                replay = ReadModels(create_view_engine("sqlite:///:memory:"), [name])
+                try:
+                    if position:
+                        replay.catch_up(flow, stop=position)
+                    with reading(replay.engine) as fresh:
+                        results.append(drift.compare(self.views[name], live, fresh, position))
+                finally:
+                    replay.close()
+        return results
 
     def digest(self) -> Digest:
         """The chain's head: publish it, and verify the store against it later."""

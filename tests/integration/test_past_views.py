@@ -75,7 +75,7 @@ def test_as_of_at_both_ends_and_the_head(demo: tuple[AidFlow, ReadModels]) -> No
 
 def test_a_moment_resolves_once_and_splits_no_command(demo: tuple[AidFlow, ReadModels]) -> None:
     """Events of one command share a timestamp: as of that moment all are in, or none."""
-    flow, views = demo
+    _, views = demo
     lines = views.journal()
     stamps: dict[object, list[int]] = {}
     for line in lines:
@@ -94,7 +94,7 @@ def test_a_moment_resolves_once_and_splits_no_command(demo: tuple[AidFlow, ReadM
 def test_the_journal_pages_by_position_without_missing_or_repeating(
     demo: tuple[AidFlow, ReadModels],
 ) -> None:
-    flow, views = demo
+    _, views = demo
     everything = views.journal()
     seen = []
     after = None
