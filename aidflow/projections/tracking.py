@@ -58,14 +58,28 @@ class Schema(Protocol):
 # -- positions -----------------------------------------------------------------------------
 
 
+_POSITIONS = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
+    tracking_table.c.application_name == sa.bindparam("app")
+)
+_POSITIONS_LOCKED = _POSITIONS.with_for_update()
+_ADVANCE = (
+    sa.update(tracking_table)
+    .where(
+        tracking_table.c.application_name == sa.bindparam("app"),
+        tracking_table.c.view.in_(sa.bindparam("views", expanding=True)),
+        tracking_table.c.notification_id < sa.bindparam("position"),
+    )
+    .values(notification_id=sa.bindparam("position"))
+)
+# Statements built once: an inline catch-up runs them after every command.
+
+
 def positions(conn: Connection, application_name: str, *, lock: bool = False) -> dict[str, int]:
     """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction."""
-    query = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
-        tracking_table.c.application_name == application_name
-    )
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {view: int(position) for view, position in conn.execute(query)}
+    query = _POSITIONS_LOCKED if lock and conn.dialect.name == "postgresql" else _POSITIONS
+    return {
+        view: int(position) for view, position in conn.execute(query, {"app": application_name})
+    }
 
 
 def advance(
@@ -83,13 +97,7 @@ def advance(
         known = [v for v in views if v in tracked]
         if known:
             moved = conn.execute(
-                sa.update(tracking_table)
-                .where(
-                    tracking_table.c.application_name == application_name,
-                    tracking_table.c.view.in_(known),
-                    tracking_table.c.notification_id < position,
-                )
-                .values(notification_id=position)
+                _ADVANCE, {"app": application_name, "views": known, "position": position}
             )
             if moved.rowcount != len(known):
                 raise IntegrityError(
