@@ -132,6 +132,9 @@ CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
 
 _INSERT_CASE = insert_row(case_table)
+_SELECT_CASES = sa.select(case_table).where(
+    case_table.c.case_id.in_(sa.bindparam("ids", expanding=True))
+)
 _UPDATE_CASE = (
     sa.update(case_table)
     .where(case_table.c.case_id == sa.bindparam("k_case"))
@@ -170,7 +173,7 @@ class DossierView(SQLView):
         known = sorted({e.aggregate_id for e in case_events} - created)
         cases: dict[str, dict[str, Any]] = {}
         for ids in chunks(known):
-            for found in conn.execute(sa.select(case_table).where(case_table.c.case_id.in_(ids))):
+            for found in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
                 cases[found.case_id] = dict(found._mapping)
         existing = set(cases)
         entries: list[dict[str, Any]] = []

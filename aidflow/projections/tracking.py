@@ -10,6 +10,7 @@ when the read side opens, and the next catch-up rebuilds it from the events.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple, Protocol
@@ -62,15 +63,20 @@ _POSITIONS = sa.select(tracking_table.c.view, tracking_table.c.notification_id).
     tracking_table.c.application_name == sa.bindparam("app")
 )
 _POSITIONS_LOCKED = _POSITIONS.with_for_update()
-_ADVANCE = (
-    sa.update(tracking_table)
-    .where(
-        tracking_table.c.application_name == sa.bindparam("app"),
-        tracking_table.c.view.in_(sa.bindparam("views", expanding=True)),
-        tracking_table.c.notification_id < sa.bindparam("position"),
+
+
+@functools.lru_cache(maxsize=64)
+def _advance(views: tuple[str, ...]) -> sa.Update:
+    """The update moving these views, built once per set of views (SQLAlchemy caches its SQL)."""
+    return (
+        sa.update(tracking_table)
+        .where(
+            tracking_table.c.application_name == sa.bindparam("app"),
+            tracking_table.c.view.in_(views),
+            tracking_table.c.notification_id < sa.bindparam("position"),
+        )
+        .values(notification_id=sa.bindparam("position"))
     )
-    .values(notification_id=sa.bindparam("position"))
-)
 # Statements built once: an inline catch-up runs them after every command.
 
 
@@ -97,7 +103,7 @@ def advance(
         known = [v for v in views if v in tracked]
         if known:
             moved = conn.execute(
-                _ADVANCE, {"app": application_name, "views": known, "position": position}
+                _advance(tuple(known)), {"app": application_name, "position": position}
             )
             if moved.rowcount != len(known):
                 raise IntegrityError(
