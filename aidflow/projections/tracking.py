@@ -77,6 +77,8 @@ def _advance(views: tuple[str, ...]) -> sa.Update:
         )
         .values(notification_id=sa.bindparam("position"))
     )
+
+
 # Statements built once: an inline catch-up runs them after every command.
 
 
