@@ -253,15 +253,210 @@ def timetravel(cases: int) -> None:
             f"{events:,} events. case as of a timestamp: median {statistics.median(latencies) * 1000:.2f} ms "
             f"(bare repository.get of the whole case: {statistics.median(bare) * 1000:.2f} ms)"
         )
+        views = ReadModels(create_view_engine(url))
+        views.catch_up(flow)
         runs = []
         for fraction in (0.25, 0.5, 0.75):
             start = time.perf_counter()
-            ReadModels.as_of(flow, position=int(head * fraction), names=["audit"]).ledger()
+            views.as_of(position=int(head * fraction)).ledger()
             runs.append(time.perf_counter() - start)
         print(
-            f"full ledger as of a position: median {statistics.median(runs):.2f} s (built from the events into a scratch database)"
+            f"full ledger as of a position: median {statistics.median(runs):.2f} s (by query on the live tables)"
         )
+        views.close()
         flow.close()
+
+
+# -- 4b. command latency, snapshots, past ledgers and rebuilds by store size ---------------
+
+
+def _table_bytes(url: str, table: str) -> int:
+    """Bytes a table takes: SQLite's dbstat when compiled in, else the stored blobs' lengths."""
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        try:
+            return int(
+                conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (table,)).fetchone()[
+                    0
+                ]
+                or 0
+            )
+        except sqlite3.OperationalError:
+            column = "state"
+            return int(
+                conn.execute(f"SELECT sum(length({column})) FROM {table}").fetchone()[0] or 0
+            )
+
+
+def _history_fund(flow: AidFlow) -> UUID:
+    """The history's government fund: every grant of the history was allocated from it."""
+    for record in flow.recorder.select_notifications(start=1, limit=10):
+        if record.topic.endswith("Fund.Opened"):
+            return UUID(str(record.originator_id))
+    raise LookupError("no fund in the history")
+
+
+def _latency_by_kind(flow: AidFlow, gov: UUID, don: UUID, rounds: int) -> dict[str, float]:
+    """Median ms of each command kind, on fresh cases, funds taken from the history."""
+    from scripts.benchlib.workload import new_ref
+
+    timings: dict[str, list[float]] = {}
+
+    def timed(kind: str, call: object) -> object:
+        start = time.perf_counter()
+        result = call()  # type: ignore[operator]
+        timings.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
+        return result
+
+    for i in range(rounds):
+        n = 30_000_000 + i
+        case = timed(
+            "apply",
+            lambda n=n: flow.apply(
+                cmd.Apply(
+                    student_id=national_id(n),
+                    name="Student",
+                    university="Guizhou University",
+                    family_category="dibao",
+                    town="Gaoping",
+                    year=2027,
+                    account="6222020200112233445",
+                    actor="clerk",
+                )
+            ),
+        )
+        timed(
+            "verify",
+            lambda case=case: flow.verify(
+                cmd.Verify(
+                    case_id=case,
+                    income_fen=1_200_000,
+                    tuition_fen=500_000,
+                    gap_fen=400_000,
+                    needs=["tuition"],
+                    actor="visitor",
+                )
+            ),
+        )
+        timed(
+            "approve",
+            lambda case=case: flow.approve(
+                cmd.Approve(
+                    ref=new_ref(),
+                    case_id=case,
+                    amount_fen=300_000,
+                    need="tuition",
+                    fund_id=gov,
+                    actor="approver",
+                )
+            ),
+        )
+        timed(
+            "disburse",
+            lambda n=n, case=case: flow.disburse(
+                cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"VS{n}", actor="cashier")
+            ),
+        )
+        timed(
+            "secondary",
+            lambda case=case: flow.allocate_secondary_aid(
+                cmd.AllocateSecondaryAid(
+                    ref=new_ref(), case_id=case, fund_id=don, amount_fen=100_000, actor="federation"
+                )
+            ),
+        )
+    return {kind: statistics.median(values) for kind, values in timings.items()}
+
+
+def sizes(events_list: list[int], rounds: int) -> None:
+    header("By store size (SQLite): command latency, snapshots, past ledgers, full rebuild")
+    kinds = ["apply", "verify", "approve", "disburse", "secondary"]
+    first: dict[str, float] | None = None
+    with tempfile.TemporaryDirectory() as folder:
+        for target in events_list:
+            url = f"sqlite:///{folder}/history-{target}.db"
+            flow = AidFlow.open(url)
+            start = time.perf_counter()
+            events = build_history(flow, target)
+            built = time.perf_counter() - start
+            records = flow.recorder.select_notifications(start=1, limit=20)
+            gov = _history_fund(flow)
+            don = next(
+                UUID(str(r.originator_id))
+                for r in records
+                if r.topic.endswith("Fund.Opened") and UUID(str(r.originator_id)) != gov
+            )
+            latency = _latency_by_kind(flow, gov, don, rounds)
+            first = first or latency
+            snap, ev = _table_bytes(url, "stored_snapshots"), _table_bytes(url, "stored_events")
+            fund_snapshot = flow.snapshots.recorder.select_events(gov, desc=True, limit=1)  # type: ignore[union-attr]
+            snap_len = len(fund_snapshot[0].state) if fund_snapshot else 0
+            print(f"\n{events:,} events (history built in {built:.0f} s)")
+            print(
+                "  command median ms: "
+                + ", ".join(
+                    f"{k} {latency[k]:.2f} ({latency[k] / first[k]:.2f}x first size)" for k in kinds
+                )
+            )
+            print(
+                f"  stored_snapshots {snap / 1e6:.1f} MB vs stored_events {ev / 1e6:.1f} MB: "
+                f"{snap / ev:.2f}x; the history fund's latest snapshot {snap_len:,} bytes"
+            )
+            # Full rebuild against the library's bare read+decode and the minimal raw pipeline.
+            bare_n, bare_s = bare_read_and_decode(flow)
+            views = ReadModels(create_view_engine(url))
+            start = time.perf_counter()
+            applied = views.catch_up(flow)
+            rebuild_s = time.perf_counter() - start
+            print(
+                f"  full rebuild {applied / rebuild_s:,.0f} ev/s; bare read+decode "
+                f"{bare_n / bare_s:,.0f} ev/s ({bare_s / rebuild_s:.0%})"
+            )
+            head = flow.recorder.max_notification_id() or 0
+            runs = []
+            for fraction in (0.25, 0.5, 0.75, 1.0):
+                start = time.perf_counter()
+                views.as_of(position=int(head * fraction)).ledger()
+                runs.append(time.perf_counter() - start)
+            print(
+                "  past ledger by query as of 25/50/75/100%: "
+                + " / ".join(f"{r:.2f}" for r in runs)
+                + " s"
+            )
+            views.close()
+            flow.close()
+
+
+def inline(lifecycles: int) -> None:
+    header("Inline views: CPU and wall per command, views current after every command vs none")
+    print(f"{'':>22} {'CPU ms/cmd':>11} {'wall ms/cmd':>12}")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for label, attach in (
+            ("no views", False),
+            ("views inline", True),
+            ("no views again", False),
+        ):
+            url = f"sqlite:///{folder}/{label.replace(' ', '-')}.db"
+            flow = AidFlow.open(url)
+            views = ReadModels.attach(flow, url) if attach else None
+            _lifecycles(flow, 20, 10_000_000)  # warm up: imports, caches, first pages
+            cpu, wall = time.process_time(), time.perf_counter()
+            done = _lifecycles(flow, lifecycles, 0)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            results[label] = (cpu / done * 1000, wall / done * 1000)
+            print(f"{label:>22} {results[label][0]:>11.3f} {results[label][1]:>12.3f}")
+            if views is not None:
+                views.close()
+            flow.close()
+    base_cpu = min(results["no views"][0], results["no views again"][0])
+    base_wall = min(results["no views"][1], results["no views again"][1])
+    cpu, wall = results["views inline"]
+    print(
+        f"inline views add {cpu / base_cpu - 1:+.0%} CPU and {wall / base_wall - 1:+.0%} wall per command"
+    )
 
 
 # -- 5. CLI latency ---------------------------------------------------------------------
@@ -347,6 +542,11 @@ def main() -> None:
     p = sub.add_parser("timetravel")
     p.add_argument("--cases", type=int, default=100_000)
     sub.add_parser("cli")
+    p = sub.add_parser("sizes")
+    p.add_argument("--events", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--rounds", type=int, default=40)
+    p = sub.add_parser("inline")
+    p.add_argument("--lifecycles", type=int, default=300)
     p = sub.add_parser("scale")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
@@ -364,6 +564,10 @@ def main() -> None:
         screening(getattr(args, "rows", 100_000))
     if args.what in ("timetravel", "all"):
         timetravel(getattr(args, "cases", 100_000))
+    if args.what in ("sizes", "all"):
+        sizes(getattr(args, "events", [10_000, 100_000, 1_000_000]), getattr(args, "rounds", 40))
+    if args.what in ("inline", "all"):
+        inline(getattr(args, "lifecycles", 300))
     if args.what in ("cli", "all"):
         cli()
     if args.what in ("scale", "all"):

@@ -14,6 +14,7 @@ from aidflow.cli.render import ledger_text, line, table, yuan
 from aidflow.cli.session import (
     DIGEST_MISMATCH,
     RULE_VIOLATIONS,
+    VIEWS_DRIFTED,
     Session,
     emit,
     json_option,
@@ -120,6 +121,8 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
     result = session.views_at(at=as_of, names=["audit"]).check_report(
         session.flow.current_policy(), now=as_of
     )
+    # The checks read the audit view: confirm it agrees with a fresh replay of the store.
+    (agreement,) = session.views.verify_views(session.flow, ["audit"])
     violations = result.violations
     emit(
         session,
@@ -128,6 +131,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
             "violations": violations,
             "position": result.position,
             "checked": result.checked,
+            "audit_view": agreement,
         },
         lambda: "\n".join(
             [
@@ -145,9 +149,14 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
                     events=result.events,
                     position=result.position,
                 ),
+                line(M.AUDIT_VIEW_AGREES, position=agreement.position)
+                if agreement.ok
+                else agreement.message,
             ]
         ),
     )
+    if not agreement.ok:
+        session.fail(VIEWS_DRIFTED, agreement.message)
     if violations:
         session.fail(RULE_VIOLATIONS, line(M.VIOLATIONS_FOUND, count=len(violations)))
 

@@ -35,6 +35,16 @@ MEANS_VIEWS_BROKEN = (
 )
 STOPPED_AT = "stopped at {position}: {error}"
 VIEWS_BROKEN = "views not current: {names}; see the problem column"
+MEANS_VIEWS_DRIFTED = (
+    "`projections verify` or `audit check`: a view's rows differ from a fresh replay of the "
+    "store (an edited view row or event); `aidflow projections rebuild VIEW` rebuilds it."
+)
+VIEWS_DRIFTED = "views drifted from the store: {names}"
+VIEW_AGREES = "{view}: agrees with a replay of the store up to position {position} ({checksum})"
+VIEW_DRIFTED = "{view}: DRIFTED at {table} key {key} (replayed up to position {position})"
+AUDIT_VIEW_AGREES = (
+    "the audit view read agrees with a fresh replay of the store up to position {position}"
+)
 MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
 
 # -- parameter problems ---------------------------------------------------------------------

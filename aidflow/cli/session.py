@@ -37,12 +37,14 @@ USAGE_ERROR = "usage_error"
 RULE_VIOLATIONS = "rule_violations"
 DIGEST_MISMATCH = "digest_mismatch"
 VIEWS_BROKEN = "views_broken"
+VIEWS_DRIFTED = "views_drifted"
 INTERNAL_ERROR = "internal_error"
 CLI_ERRORS: dict[str, tuple[int, str]] = {
     USAGE_ERROR: (2, M.MEANS_USAGE_ERROR),
     RULE_VIOLATIONS: (1, M.MEANS_RULE_VIOLATIONS),
     DIGEST_MISMATCH: (1, M.MEANS_DIGEST_MISMATCH),
     VIEWS_BROKEN: (1, M.MEANS_VIEWS_BROKEN),
+    VIEWS_DRIFTED: (1, M.MEANS_VIEWS_DRIFTED),
     INTERNAL_ERROR: (1, M.MEANS_INTERNAL_ERROR),
 }
 
@@ -96,12 +98,10 @@ class Session:
         position: int | None = None,
         names: Sequence[str] | None = None,
     ) -> ReadModels:
-        """The views now, or as they stood at a past moment or position."""
+        """The views now, or as they stood at a past moment or position (answered by query)."""
         if at is None and position is None:
             return self.views
-        from aidflow.projections import ReadModels
-
-        views = ReadModels.as_of(self.flow, at=at, position=position, names=names)
+        views = self.views.as_of(self.flow, at=at, position=position)
         self._opened.append(views)
         return views
 

@@ -9,7 +9,15 @@ import click
 from aidflow.cli import messages as M
 from aidflow.cli import params
 from aidflow.cli.render import line, table
-from aidflow.cli.session import VIEWS_BROKEN, Session, emit, json_option, pass_session, progress
+from aidflow.cli.session import (
+    VIEWS_BROKEN,
+    VIEWS_DRIFTED,
+    Session,
+    emit,
+    json_option,
+    pass_session,
+    progress,
+)
 from aidflow.i18n import tr
 
 
@@ -89,3 +97,32 @@ def projections_follow(session: Session, poll: float) -> None:
             poll_seconds=poll,
             on_batch=lambda n: click.echo(line(M.APPLIED, count=n), err=True),
         )
+
+
+@projections.command("verify")
+@click.argument("names", nargs=-1, type=params.VIEW_NAME)
+@json_option
+@pass_session
+def projections_verify(session: Session, names: tuple[str, ...]) -> None:
+    """Compare views (all when none named) with a fresh replay of the store up to their
+    positions; exit status 1 naming the table and first differing key of any that drifted."""
+    results = session.open_views().verify_views(session.flow, names)
+    emit(
+        session,
+        results,
+        lambda: "\n".join(
+            line(M.VIEW_AGREES, view=r.view, position=r.position, checksum=r.checksum[:16])
+            if r.ok
+            else line(
+                M.VIEW_DRIFTED,
+                view=r.view,
+                table=r.table,
+                key=", ".join(map(str, r.key or [])),
+                position=r.position,
+            )
+            for r in results
+        ),
+    )
+    drifted = [r.view for r in results if not r.ok]
+    if drifted:
+        session.fail(VIEWS_DRIFTED, M.VIEWS_DRIFTED.format(names=", ".join(drifted)))

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
-from aidflow.config import sqlite_path
-from aidflow.domain.errors import InvalidInput
+from aidflow.config import parse_url
+from aidflow.domain.errors import StoreError
 from aidflow.domain.values import mask_identifier
 
 
@@ -157,7 +157,15 @@ _WRITE = "aidflow_write"
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``)."""
+    """A write transaction: on SQLite it takes the write lock at once (``BEGIN IMMEDIATE``).
+
+    Refused on a read-only engine, naming the URL option that made it so.
+    """
+    if read_only(engine):
+        raise StoreError(
+            "the store was opened read-only (?mode=ro): its views are queried as they stand "
+            "and never caught up, rebuilt or written; open it without mode=ro to change them"
+        )
     with engine.connect() as conn:
         conn.execution_options(**{_WRITE: True})
         with conn.begin():
@@ -171,16 +179,27 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
-    """A SQLAlchemy engine for the read models, in the same database as the events.
+READ_ONLY = "aidflow_read_only"
 
-    ``busy_timeout`` is how long a SQLite writer waits for another process's write lock.
+
+def read_only(engine: Engine) -> bool:
+    """Whether the engine was opened on a read-only URL (``sqlite:///f.db?mode=ro``)."""
+    return bool(engine.get_execution_options().get(READ_ONLY, False))
+
+
+def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
+    """A SQLAlchemy engine for the read models, in the same database (and schema) as the events.
+
+    The URL is read by the one parser, :func:`aidflow.config.parse_url`: on PostgreSQL
+    ``?schema=x`` becomes the connection's ``search_path``, so views and tracking live
+    beside the district's events; on SQLite ``?mode=ro`` opens the file read-only and
+    the read side never writes to it. ``busy_timeout`` is how long a SQLite writer
+    waits for another process's write lock.
     """
-    scheme, _, rest = url.partition(":")
-    base = scheme.split("+", 1)[0]
-    if base == "sqlite":
-        path = sqlite_path(url)
-        if path in ("", ":memory:"):
+    store = parse_url(url)
+    options = {READ_ONLY: True} if store.read_only else {}
+    if store.backend == "sqlite":
+        if store.in_memory:
             engine = sa.create_engine(
                 "sqlite+pysqlite://",
                 poolclass=sa.pool.StaticPool,
@@ -189,22 +208,22 @@ def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
             )
         else:
             engine = sa.create_engine(
-                f"sqlite+pysqlite:///{path}",
-                connect_args={"timeout": busy_timeout},
+                store.sqlalchemy_url(),
+                connect_args={**store.sqlalchemy_connect_args(), "timeout": busy_timeout},
                 json_serializer=to_json,
+                execution_options=options,
             )
-        _sqlite_transactions(engine)
+        _sqlite_transactions(engine, read_only=store.read_only)
         return engine
-    if base in ("postgresql", "postgres"):
-        return sa.create_engine(
-            f"postgresql+psycopg:{rest}", pool_pre_ping=True, json_serializer=to_json
-        )
-    raise InvalidInput(
-        f"database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db"
+    return sa.create_engine(
+        store.sqlalchemy_url(),
+        connect_args=store.sqlalchemy_connect_args(),
+        pool_pre_ping=True,
+        json_serializer=to_json,
     )
 
 
-def _sqlite_transactions(engine: Engine) -> None:
+def _sqlite_transactions(engine: Engine, *, read_only: bool = False) -> None:
     """SQLAlchemy emits our BEGIN: IMMEDIATE for :func:`writing`, deferred for everything else.
 
     pysqlite's own transaction handling is switched off, the documented recipe for
@@ -215,8 +234,9 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: random-key indexes stay in memory
         cursor.close()
 

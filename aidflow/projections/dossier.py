@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound
-from aidflow.domain.events import EventClass
+from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.values import derive_status, mask_identifier
 from aidflow.projections.base import (
     UTCDateTime,
@@ -99,6 +100,15 @@ fund_table = sa.Table(
     sa.Column("donors", sa.JSON, nullable=False),
 )
 
+donor_table = sa.Table(
+    "dossier_donor",
+    metadata,
+    sa.Column("fund_id", sa.String(36), primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),  # the deposit that first named it
+)
+"""Each fund's donors with the position each first gave at: the donors as of a past position."""
+
 C = StudentCase
 
 SECTIONS: dict[EventClass, str] = {
@@ -118,9 +128,13 @@ SECTIONS: dict[EventClass, str] = {
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 
 _CASE_COLUMNS = [c.name for c in case_table.columns]
+CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
 
 _INSERT_CASE = insert_row(case_table)
+_SELECT_CASES = sa.select(case_table).where(
+    case_table.c.case_id.in_(sa.bindparam("ids", expanding=True))
+)
 _UPDATE_CASE = (
     sa.update(case_table)
     .where(case_table.c.case_id == sa.bindparam("k_case"))
@@ -139,12 +153,13 @@ _ACTION_DONE = (
     )
 )
 _INSERT_FUND = insert_row(fund_table)
+_INSERT_DONOR = insert_row(donor_table)
 
 
 class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
-    schema_version = 2  # 2: entries record stable event names (case.applied)
+    schema_version = 3  # 2: stable event names (case.applied); 3: dossier_donor
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
     ignores = frozenset(
         {Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
@@ -158,14 +173,14 @@ class DossierView(SQLView):
         known = sorted({e.aggregate_id for e in case_events} - created)
         cases: dict[str, dict[str, Any]] = {}
         for ids in chunks(known):
-            for found in conn.execute(sa.select(case_table).where(case_table.c.case_id.in_(ids))):
+            for found in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
                 cases[found.case_id] = dict(found._mapping)
         existing = set(cases)
         entries: list[dict[str, Any]] = []
         new_actions: dict[tuple[str, str], dict[str, Any]] = {}
         done_actions: list[dict[str, Any]] = []
         funds_new: list[dict[str, Any]] = []
-        donors: dict[str, list[str]] = {}
+        donors: dict[str, list[tuple[str, int]]] = {}
 
         for envelope in wanted:
             event, cls = envelope.event, envelope.cls
@@ -180,7 +195,9 @@ class DossierView(SQLView):
                 )
                 continue
             if cls is Fund.Deposited:
-                donors.setdefault(envelope.aggregate_id, []).append(event.source)
+                donors.setdefault(envelope.aggregate_id, []).append(
+                    (event.source, envelope.position)
+                )
                 continue
             case_id = envelope.aggregate_id
             at = envelope.recorded_at
@@ -257,17 +274,26 @@ class DossierView(SQLView):
         bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(new_actions.values()))
         bulk(conn, "dossier.action_done", _ACTION_DONE, done_actions)
         bulk(conn, "dossier.insert_fund", _INSERT_FUND, funds_new)
-        for fund_id, sources in donors.items():
+        new_donors: list[dict[str, Any]] = []
+        for fund_id, given in donors.items():
             current = conn.execute(
                 sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
             ).scalar_one()
-            merged = list(dict.fromkeys([*current, *sources]))
+            first: dict[str, int] = {}
+            for source, position in given:
+                if source not in current:
+                    first.setdefault(source, position)
+            new_donors += [
+                {"fund_id": fund_id, "source": s, "position": p} for s, p in first.items()
+            ]
+            merged = [*current, *first]
             if merged != current:
                 conn.execute(
                     sa.update(fund_table)
                     .where(fund_table.c.fund_id == fund_id)
                     .values(donors=merged)
                 )
+        bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
 
 
 def _opened(case_id: str, event: Any, at: datetime) -> dict[str, Any]:
@@ -353,24 +379,50 @@ _CHANGES: dict[EventClass, Change] = {
 # -- queries ---------------------------------------------------------------------------------
 
 
-def dossier(conn: Connection, case_id: str) -> Dossier:
+def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossier:
+    """A case's dossier now, or as it stood at position ``upto``.
+
+    The header is the only row that changes in place; a past header is folded
+    from the case's entries up to the position (each carries its event's masked
+    fields) by the same changes the writer applies. Entries, actions (from the
+    consultation entries) and donors (``dossier_donor``) carry their positions.
+    """
     c, e, a = case_table, entry_table, action_table
     row = conn.execute(sa.select(c).where(c.c.case_id == str(case_id))).mappings().first()
     if row is None:
         raise CaseNotFound(f"no dossier for case {case_id}", ids={"case_id": str(case_id)})
-    entries = [
-        DossierEntry.model_validate(dict(r))
-        for r in conn.execute(
-            sa.select(e).where(e.c.case_id == str(case_id)).order_by(e.c.position)
-        ).mappings()
-    ]
-    actions = [
-        ActionItem.model_validate(dict(r))
-        for r in conn.execute(
-            sa.select(a).where(a.c.case_id == str(case_id)).order_by(a.c.assigned_at, a.c.action_id)
-        ).mappings()
-    ]
-    funds = {r.fund_id: r for r in conn.execute(sa.select(fund_table))}
+    past = upto is not None and int(row["last_position"]) > upto
+    query = sa.select(e).where(e.c.case_id == str(case_id)).order_by(e.c.position)
+    if past:
+        query = query.where(e.c.position <= upto)
+    entries = [DossierEntry.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+    if past:
+        if not entries:
+            raise CaseNotFound(
+                f"case {case_id} did not exist at position {upto}", ids={"case_id": str(case_id)}
+            )
+        header = _folded(str(case_id), entries)
+        actions = _actions_from(str(case_id), entries)
+    else:
+        header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
+        actions = [
+            ActionItem.model_validate(dict(r))
+            for r in conn.execute(
+                sa.select(a)
+                .where(a.c.case_id == str(case_id))
+                .order_by(a.c.assigned_at, a.c.action_id)
+            ).mappings()
+        ]
+    funds = {r.fund_id: (r.name, list(r.donors)) for r in conn.execute(sa.select(fund_table))}
+    if upto is not None:  # donors as they stood: those who had given by then, in order
+        given: dict[str, list[str]] = {}
+        for fund_id, source in conn.execute(
+            sa.select(donor_table.c.fund_id, donor_table.c.source)
+            .where(donor_table.c.position <= upto)
+            .order_by(donor_table.c.position)
+        ):
+            given.setdefault(fund_id, []).append(source)
+        funds = {k: (name, given.get(k, [])) for k, (name, _) in funds.items()}
 
     def by(section: str) -> list[DossierEntry]:
         return [x for x in entries if x.section == section]
@@ -383,11 +435,10 @@ def dossier(conn: Connection, case_id: str) -> Dossier:
                 **entry.detail,
                 "position": entry.position,
                 "recorded_at": entry.recorded_at.isoformat(),
-                "fund_name": fund.name if fund else None,
-                "donors": list(fund.donors) if fund else [],
+                "fund_name": fund[0] if fund else None,
+                "donors": fund[1] if fund else [],
             }
         )
-    header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
     return Dossier(
         **header,
         approvals=by("approval"),
@@ -399,6 +450,57 @@ def dossier(conn: Connection, case_id: str) -> Dossier:
         actions=actions,
         follow_ups=by("follow_up"),
         timeline=entries,
+    )
+
+
+def _folded(case_id: str, entries: Sequence[DossierEntry]) -> dict[str, Any]:
+    """A dossier's header as of its last entry, folded from its entries by the writer's changes."""
+    opening = entries[0].detail  # the application: its personal fields are stored masked
+    case = {
+        **_opened(case_id, SimpleNamespace(**opening), entries[0].recorded_at),
+        "student_id_masked": opening["student_id"],
+        "account_masked": opening["account"],
+    }
+    for entry in entries:
+        change = _CHANGES.get(CLASS_OF[entry.event_type])
+        if change is not None:
+            change(case, SimpleNamespace(**entry.detail), entry.recorded_at)
+        case["updated_at"] = entry.recorded_at
+        case["last_position"] = entry.position
+    case["status"] = derive_status(
+        rejected=case["rejected"],
+        closed=case["closed"],
+        verified_once=case["verified_once"],
+        awaiting_verification=case["awaiting_verification"],
+        approved_fen=case["approved_fen"],
+        disbursed_fen=case["disbursed_fen"],
+    ).value
+    return {k: v for k, v in case.items() if k not in ("hardships", "follow_ups")}
+
+
+def _actions_from(case_id: str, entries: Sequence[DossierEntry]) -> list[ActionItem]:
+    """The consultation decisions and their state, from the case's entries."""
+    actions: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.section == "consultation":
+            for item in entry.detail["actions"]:
+                actions[item["action_id"]] = {
+                    "case_id": case_id,
+                    "action_id": item["action_id"],
+                    "department": item["department"],
+                    "text": item["text"],
+                    "assigned_at": entry.recorded_at,
+                    "done_at": None,
+                }
+        elif entry.section == "action_done":
+            done = actions.get(entry.detail["action_id"])
+            if done is not None:
+                done.update(
+                    done_at=entry.recorded_at, done_by=entry.actor, note=entry.detail["note"]
+                )
+    return sorted(
+        (ActionItem.model_validate(a) for a in actions.values()),
+        key=lambda x: (x.assigned_at, x.action_id),
     )
 
 

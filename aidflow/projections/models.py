@@ -219,3 +219,23 @@ class ViewStatus(View):
     """The position of the event the view could not apply."""
     damage: str | None = None
     """Set when the view is ahead of the store: it holds events this store does not have."""
+
+
+class ViewDrift(View):
+    """A view's live tables against a fresh replay of the store up to the same position."""
+
+    view: str
+    position: int
+    """The view's tracked position: the replay went up to here."""
+    ok: bool
+    checksum: str
+    """SHA-256 over the live tables' rows, in primary-key order."""
+    replay_checksum: str
+    """The same over the replay's rows: equal when the view agrees with the store."""
+    table: str | None = None
+    """The first table where they differ."""
+    key: list[Any] | None = None
+    """That table's first differing primary key."""
+    live: dict[str, Any] | None = None
+    replay: dict[str, Any] | None = None
+    message: str

@@ -6,12 +6,14 @@ A thin facade over the slices (:mod:`~aidflow.projections.dossier`,
 the views up after every command of that store (inline), so a command's effect
 is visible to the next query: the one way for a library user to open the write
 and read sides together. ``follow()`` keeps them current from another process.
-``as_of()`` builds them from the events up to a past moment into a scratch
-in-memory database and answers with the same queries.
+``as_of()`` answers as of a past position or moment by the same queries bounded
+by that position (rows carry the position at which they took effect);
+``rebuilt_as_of()`` builds a scratch copy from the events, the cross-check.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from threading import Event
@@ -21,8 +23,9 @@ from uuid import UUID
 from sqlalchemy.engine import Engine
 
 from aidflow.config import resolve_url
+from aidflow.domain.errors import StoreError
 from aidflow.domain.policy import Policy
-from aidflow.projections import audit, dossier, queue
+from aidflow.projections import audit, dossier, drift, queue
 from aidflow.projections.base import create_view_engine, reading
 from aidflow.projections.models import (
     CaseSummary,
@@ -34,11 +37,13 @@ from aidflow.projections.models import (
     Queue,
     Verification,
     View,
+    ViewDrift,
     ViewStatus,
     Violation,
 )
 from aidflow.projections.runner import PAGE, Progress, Runner
 from aidflow.projections.source import EventSource, NotifyingSource
+from aidflow.projections.tracking import positions
 from aidflow.projections.view import SQLView
 
 
@@ -65,6 +70,11 @@ class ReadModels:
         }
         self.runner = Runner(engine, self.views, page_size)
         self.as_of_moment: datetime | None = None
+        self.upto: int | None = None
+        """As of this position (:meth:`as_of`): every query is bounded by it."""
+        self._source: EventSource | None = None
+        self._scratch: ReadModels | None = None
+        self._owner = True
 
     @property
     def page_size(self) -> int:
@@ -88,7 +98,10 @@ class ReadModels:
         return models
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._scratch is not None:
+            self._scratch.close()
+        if self._owner:  # a past view shares its engine with the live one
+            self.engine.dispose()
 
     # -- keeping current ----------------------------------------------------------------
 
@@ -124,8 +137,42 @@ class ReadModels:
         """Keep the views current until ``stop`` is set (see :meth:`Runner.follow`)."""
         self.runner.follow(flow, stop=stop, poll_seconds=poll_seconds, on_batch=on_batch)
 
-    @classmethod
     def as_of(
+        self,
+        flow: EventSource | None = None,
+        *,
+        position: int | None = None,
+        at: datetime | None = None,
+    ) -> ReadModels:
+        """These views as they stood at a past position or moment, answered by query.
+
+        Rows carry the position at which they took effect, so the ledger, the
+        journal, the rule checks and a dossier as of position P are the live
+        queries bounded by P: nothing is rebuilt. A moment resolves once to a
+        position (the last event recorded at or before it; the events of one
+        command share a timestamp, so none is split), and every query uses that
+        position. ``flow``, when given, catches the views up first. The case list
+        and the consultation queue have no by-query form yet: asked as of a past
+        position they are built in a scratch database (:meth:`rebuilt_as_of`).
+        """
+        if at is not None and at.tzinfo is None:
+            raise ValueError("as-of moments must be timezone-aware")
+        if flow is not None:
+            self.catch_up(flow)
+        if at is not None:
+            with self.runner.query("audit") as conn:
+                moment_position = audit.position_at(conn, at)
+            position = moment_position if position is None else min(position, moment_position)
+        past = copy.copy(self)
+        past.upto = position
+        past.as_of_moment = at
+        past._source = flow
+        past._scratch = None
+        past._owner = False
+        return past
+
+    @classmethod
+    def rebuilt_as_of(
         cls,
         flow: EventSource,
         *,
@@ -133,13 +180,33 @@ class ReadModels:
         at: datetime | None = None,
         names: Sequence[str] | None = None,
     ) -> ReadModels:
-        """The views as they stood at a past position or moment, built in a scratch database."""
+        """The views as they stood at a past position or moment, rebuilt in a scratch database.
+
+        The cross-check of :meth:`as_of` (tests compare the two), and the way to
+        the views that have no by-query past form.
+        """
         if at is not None and at.tzinfo is None:
             raise ValueError("as-of moments must be timezone-aware")
         scratch = cls(create_view_engine("sqlite:///:memory:"), names)
         scratch.catch_up(flow, stop=position, until=at)
         scratch.as_of_moment = at
         return scratch
+
+    def _rebuilt(self) -> ReadModels:
+        """A scratch rebuild up to this past position, for the views with no by-query past."""
+        if self.upto is None:
+            return self
+        if self._source is None:
+            raise StoreError(
+                "the case list and the queue as of a past position are rebuilt from the events: "
+                "pass the store (as_of(flow, position=...))"
+            )
+        if self._scratch is None:
+            self._scratch = ReadModels.rebuilt_as_of(
+                self._source, position=self.upto, names=["dossier", "queue"]
+            )
+            self._scratch.as_of_moment = self.as_of_moment
+        return self._scratch
 
     def _now(self) -> datetime:
         return self.as_of_moment or datetime.now(tz=UTC)
@@ -148,7 +215,7 @@ class ReadModels:
 
     def dossier(self, case_id: str) -> Dossier:
         with self.runner.query("dossier") as conn:
-            return dossier.dossier(conn, case_id)
+            return dossier.dossier(conn, case_id, upto=self.upto)
 
     def cases(
         self,
@@ -159,6 +226,10 @@ class ReadModels:
         year: int | None = None,
         limit: int | None = None,
     ) -> list[CaseSummary]:
+        if self.upto is not None:
+            return self._rebuilt().cases(
+                status=status, town=town, family_category=family_category, year=year, limit=limit
+            )
         with self.runner.query("dossier") as conn:
             return dossier.cases(
                 conn,
@@ -208,6 +279,8 @@ class ReadModels:
 
     def queue(self, department: str | None = None) -> Queue:
         """Hardship awaiting consultation (most serious, then oldest, first) and actions owed."""
+        if self.upto is not None:
+            return self._rebuilt().queue(department)
         with self.runner.query("queue") as conn:
             return queue.queue(conn, self._now(), department)
 
@@ -219,9 +292,18 @@ class ReadModels:
         aggregate_id: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        after: int | None = None,
     ) -> list[JournalLine]:
+        """The journal in position order; page with ``after`` (the last position seen)."""
         with self.runner.query("audit") as conn:
-            return audit.journal(conn, aggregate_id=aggregate_id, since=since, limit=limit)
+            return audit.journal(
+                conn,
+                aggregate_id=aggregate_id,
+                since=since,
+                limit=limit,
+                after=after,
+                upto=self.upto,
+            )
 
     def position_of_version(self, aggregate_id: UUID, version: int) -> int | None:
         """The notification position of that aggregate's event at ``version`` (None: no such event)."""
@@ -231,7 +313,7 @@ class ReadModels:
     def ledger(self, *, entries: bool = False) -> Ledger:
         """The money ledger's totals (and its lines when asked)."""
         with self.runner.query("audit") as conn:
-            return audit.ledger(conn, entries=entries)
+            return audit.ledger(conn, entries=entries, upto=self.upto)
 
     def check(self, policy: Policy, *, now: datetime | None = None) -> list[Violation]:
         """Every rule an auditor checks, from the journal alone; empty when all hold."""
@@ -240,7 +322,38 @@ class ReadModels:
     def check_report(self, policy: Policy, *, now: datetime | None = None) -> CheckResult:
         """The rule checks with what they read: events by kind, and the position checked up to."""
         with self.runner.query("audit") as conn:
-            return audit.check(conn, policy, now or self._now())
+            return audit.check(conn, policy, now or self._now(), upto=self.upto)
+
+    # -- drift ----------------------------------------------------------------------------
+
+    def verify_views(self, flow: EventSource, names: Sequence[str] = ()) -> list[ViewDrift]:
+        """Each named view (all when none) against a fresh replay of the store up to its position.
+
+        The live tables are read in one snapshot (REPEATABLE READ on PostgreSQL,
+        one read transaction on SQLite) with the positions; the replay goes into a
+        scratch database. A drifted view is named with its first differing table
+        and key (see :mod:`aidflow.projections.drift`).
+        """
+        chosen = list(names) or list(self.views)
+        unknown = set(chosen) - set(self.views)
+        if unknown:
+            raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
+        results = []
+        with reading(self.engine) as live:
+            if live.dialect.name == "postgresql":
+                live.execution_options(isolation_level="REPEATABLE READ")
+            tracked = positions(live, flow.name)
+            for name in chosen:
+                position = tracked.get(name, 0)
+                replay = ReadModels(create_view_engine("sqlite:///:memory:"), [name])
+                try:
+                    if position:
+                        replay.catch_up(flow, stop=position)
+                    with reading(replay.engine) as fresh:
+                        results.append(drift.compare(self.views[name], live, fresh, position))
+                finally:
+                    replay.close()
+        return results
 
     def digest(self) -> Digest:
         """The chain's head: publish it, and verify the store against it later."""

@@ -22,6 +22,7 @@ bytes and the views write whole pages with ``executemany``.
 
 from __future__ import annotations
 
+import gc
 import queue as queue_module
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification, Subscri
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import StoreDamaged, StoreError
-from aidflow.projections.base import reading, writing
+from aidflow.projections.base import read_only, reading, writing
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, head
 from aidflow.projections.tracking import (
@@ -41,6 +42,7 @@ from aidflow.projections.tracking import (
     advance,
     clear_failure,
     failures,
+    outdated,
     positions,
     positions_and_failures,
     prepare,
@@ -58,6 +60,22 @@ def describe(error: BaseException) -> str:
     if isinstance(error, sa.exc.StatementError) and error.orig is not None:
         error = error.orig
     return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:1000]
+
+
+class _Stale(Exception):
+    """Another process moved the views since this one last wrote them."""
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while pages are applied: they allocate many small objects."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _ViewFailed(Exception):
@@ -78,10 +96,21 @@ class Runner:
         self.engine = engine
         self.views = views
         self.page_size = page_size
-        self.recreated = prepare(engine, list(views.values()))
+        self.read_only = read_only(engine)
+        """Opened on a read-only URL: queries answer from the views as they stand, nothing is written."""
+        self.outdated: list[str] = []
+        """Read-only only: views stored at another schema version (they cannot be rebuilt here)."""
+        if self.read_only:
+            self.recreated: list[str] = []
+            self.outdated = outdated(engine, list(views.values()))
+        else:
+            self.recreated = prepare(engine, list(views.values()))
         """Views emptied on open because their stored schema version differed from the code's."""
         self._stopped: set[str] = set()  # failed in this process: not retried until rebuilt
         self._failed: dict[str, Failure] = {}  # as last read or recorded by this process
+        self._known: dict[str, int] | None = None
+        """Positions as this process last wrote them: an inline catch-up starts from here and
+        checks them under the write lock, instead of reading them in a transaction first."""
         self._lock = Lock()
 
     # -- catching up -----------------------------------------------------------------------
@@ -99,48 +128,68 @@ class Runner:
         ``stop`` (a position) and ``until`` (a moment: events recorded after it are
         left out) serve time travel.
         """
-        with self._lock:
+        if self.read_only:
+            return 0  # a read-only store is queried as it stands
+        with self._lock, _gc_paused():
+            if self._known is not None:
+                try:  # positions remembered from this process's last page: no read first
+                    return self._catch_up(source, self._known, stop, until, progress, expect=True)
+                except _Stale:
+                    self._known = None  # moved by another process: read them, then go on
             tracked = self._load(source.name)
+            return self._catch_up(source, tracked, stop, until, progress, expect=False)
+
+    def _catch_up(
+        self,
+        source: EventSource,
+        tracked: dict[str, int],
+        stop: int | None,
+        until: datetime | None,
+        progress: Progress | None,
+        *,
+        expect: bool,
+    ) -> int:
+        runnable = self._runnable()
+        if not runnable:
+            return 0
+        after = min(tracked.get(n, 0) for n in runnable)
+        read = 0
+        last_seen: int | None = None
+        while True:
+            records = source.recorder.select_notifications(
+                start=after, limit=self.page_size, stop=stop, inclusive_of_start=False
+            )
+            if not records:
+                break
+            last_seen = records[-1].id
+            page = envelopes(records, source.mapper)
+            if until is not None:
+                page = [e for e in page if e.recorded_at <= until]
+            if page:
+                tracked, _ = self._apply_page(source.name, page, tracked if expect else None)
+                expect = False  # the first page checked them under lock; later pages follow it
+            read += len(records)
+            if progress is not None:
+                progress(len(records))
             runnable = self._runnable()
-            if not runnable:
-                return 0
-            after = min(tracked.get(n, 0) for n in runnable)
-            read = 0
-            last_seen: int | None = None
-            while True:
-                records = source.recorder.select_notifications(
-                    start=after, limit=self.page_size, stop=stop, inclusive_of_start=False
-                )
-                if not records:
-                    break
-                last_seen = records[-1].id
-                page = envelopes(records, source.mapper)
-                if until is not None:
-                    page = [e for e in page if e.recorded_at <= until]
-                if page:
-                    tracked, _ = self._apply_page(source.name, page)
-                read += len(records)
-                if progress is not None:
-                    progress(len(records))
-                runnable = self._runnable()
-                if len(records) < self.page_size or not runnable:
-                    break
-                # A view that stopped in this page no longer holds the others back.
-                after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
-            if stop is None and runnable:  # read to the end: nothing may stand beyond it
-                self._note_damage(source, tracked, last_seen or 0)
-            return read
+            if len(records) < self.page_size or not runnable:
+                break
+            # A view that stopped in this page no longer holds the others back.
+            after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
+        if stop is None and runnable:  # read to the end: nothing may stand beyond it
+            self._note_damage(source, tracked, last_seen or 0)
+        return read
 
     def apply(self, source: EventSource, records: Sequence[Notification]) -> int:
         """Feed stored records (in position order) to every view; each skips what it has.
 
         Returns the most events any one view applied.
         """
-        if not records:
+        if not records or self.read_only:
             return 0
         page = envelopes(records, source.mapper)
         with self._lock:
-            return self._apply_page(source.name, page)[1]
+            return self._apply_page(source.name, page, None)[1]
 
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""
@@ -157,7 +206,7 @@ class Runner:
         ]
 
     def _apply_page(
-        self, application_name: str, page: Sequence[Envelope]
+        self, application_name: str, page: Sequence[Envelope], expected: dict[str, int] | None
     ) -> tuple[dict[str, int], int]:
         """One transaction: every runnable view takes what it lacks of the page.
 
@@ -167,20 +216,29 @@ class Runner:
         failing view stops.
         """
         try:
-            return self._apply_page_in(application_name, page, careful=False)
+            return self._apply_page_in(application_name, page, expected, careful=False)
         except _ViewFailed:
             for view in self.views.values():
                 view.forget()
-            return self._apply_page_in(application_name, page, careful=True)
+            return self._apply_page_in(application_name, page, expected, careful=True)
 
     def _apply_page_in(
-        self, application_name: str, page: Sequence[Envelope], *, careful: bool
+        self,
+        application_name: str,
+        page: Sequence[Envelope],
+        expected: dict[str, int] | None,
+        *,
+        careful: bool,
     ) -> tuple[dict[str, int], int]:
         applied = 0
         stopped: dict[str, Failure] = {}
         cleared: list[str] = []
         with writing(self.engine) as conn:
             tracked = positions(conn, application_name, lock=True)
+            if expected is not None and any(
+                tracked.get(n) != expected.get(n) for n in self._runnable()
+            ):
+                raise _Stale  # rolled back: the positions this process remembered moved
             moves: dict[str, int] = {}
             for name in self._runnable():
                 view = self.views[name]
@@ -212,7 +270,8 @@ class Runner:
         self._failed.update(stopped)
         for name in cleared:
             self._failed.pop(name, None)
-        return {**tracked, **moves}, applied
+        self._known = {**tracked, **moves}
+        return self._known, applied
 
     def _write(
         self, conn: Connection, view: SQLView, fresh: Sequence[Envelope], after: int | None
@@ -281,6 +340,7 @@ class Runner:
         if unknown:
             raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
         with self._lock:
+            self._known = None
             reset(self.engine, [self.views[n] for n in chosen])
             for name in chosen:
                 self.views[name].forget()
@@ -398,6 +458,12 @@ class Runner:
         """
         if name not in self.views:
             raise StoreError(f"the {name} view is not open here (open it with names=[{name!r}])")
+        if name in self.outdated:
+            raise StoreError(
+                f"the {name} view in this read-only store was written at another schema version;"
+                " open the store once without mode=ro so that it is rebuilt",
+                ids={"view": name},
+            )
         with reading(self.engine) as conn:
             failure = failures(conn).get(name)
             if failure is not None:

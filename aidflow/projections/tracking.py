@@ -10,6 +10,7 @@ when the read side opens, and the next catch-up rebuilds it from the events.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple, Protocol
@@ -58,14 +59,35 @@ class Schema(Protocol):
 # -- positions -----------------------------------------------------------------------------
 
 
+_POSITIONS = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
+    tracking_table.c.application_name == sa.bindparam("app")
+)
+_POSITIONS_LOCKED = _POSITIONS.with_for_update()
+
+
+@functools.lru_cache(maxsize=64)
+def _advance(views: tuple[str, ...]) -> sa.Update:
+    """The update moving these views, built once per set of views (SQLAlchemy caches its SQL)."""
+    return (
+        sa.update(tracking_table)
+        .where(
+            tracking_table.c.application_name == sa.bindparam("app"),
+            tracking_table.c.view.in_(views),
+            tracking_table.c.notification_id < sa.bindparam("position"),
+        )
+        .values(notification_id=sa.bindparam("position"))
+    )
+
+
+# Statements built once: an inline catch-up runs them after every command.
+
+
 def positions(conn: Connection, application_name: str, *, lock: bool = False) -> dict[str, int]:
     """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction."""
-    query = sa.select(tracking_table.c.view, tracking_table.c.notification_id).where(
-        tracking_table.c.application_name == application_name
-    )
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {view: int(position) for view, position in conn.execute(query)}
+    query = _POSITIONS_LOCKED if lock and conn.dialect.name == "postgresql" else _POSITIONS
+    return {
+        view: int(position) for view, position in conn.execute(query, {"app": application_name})
+    }
 
 
 def advance(
@@ -83,13 +105,7 @@ def advance(
         known = [v for v in views if v in tracked]
         if known:
             moved = conn.execute(
-                sa.update(tracking_table)
-                .where(
-                    tracking_table.c.application_name == application_name,
-                    tracking_table.c.view.in_(known),
-                    tracking_table.c.notification_id < position,
-                )
-                .values(notification_id=position)
+                _advance(tuple(known)), {"app": application_name, "position": position}
             )
             if moved.rowcount != len(known):
                 raise IntegrityError(
@@ -211,6 +227,12 @@ def _recreate(conn: Connection, view: Schema) -> None:
     conn.execute(sa.delete(tracking_table).where(tracking_table.c.view == view.name))
     conn.execute(sa.delete(view_table).where(view_table.c.view == view.name))
     conn.execute(sa.insert(view_table).values(view=view.name, schema_version=view.schema_version))
+
+
+def outdated(engine: Engine, views: Sequence[Schema]) -> list[str]:
+    """The views whose stored schema version differs from the code's (none stored: all)."""
+    stored = _stored_versions(engine) or {}
+    return [v.name for v in views if stored.get(v.name) != v.schema_version]
 
 
 def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:

@@ -512,11 +512,14 @@ def test_views_as_of_a_position_and_a_moment_answer_what_they_said_then(store_ur
         now[0] = datetime(2026, 9, 2, tzinfo=UTC)
         paid(flow, gov, 2, yuan=3000)
         assert views.ledger().government_disbursed_fen == 800_000
-        by_position = ReadModels.as_of(flow, position=then_position)
-        by_moment = ReadModels.as_of(flow, at=datetime(2026, 8, 29, tzinfo=UTC))
+        by_position = views.as_of(flow, position=then_position)
+        by_moment = views.as_of(flow, at=datetime(2026, 8, 29, tzinfo=UTC))
         for old in (by_position, by_moment):
+            assert old.upto == then_position
             assert old.ledger() == then_ledger
-            assert dump(old) == then_dump
+        rebuilt = ReadModels.rebuilt_as_of(flow, at=datetime(2026, 8, 29, tzinfo=UTC))
+        assert rebuilt.ledger() == then_ledger
+        assert dump(rebuilt) == then_dump
     finally:
         views.close()
         flow.close()

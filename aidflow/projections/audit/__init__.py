@@ -8,7 +8,7 @@ verification (:mod:`.chain`).
 
 from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorded_links, verify
 from aidflow.projections.audit.checks import check, run_checks
-from aidflow.projections.audit.journal import journal, position_of_version
+from aidflow.projections.audit.journal import journal, position_at, position_of_version
 from aidflow.projections.audit.ledger import ledger
 from aidflow.projections.audit.tables import (
     audit_case_table,
@@ -30,6 +30,7 @@ __all__ = [
     "journal_table",
     "ledger",
     "ledger_table",
+    "position_at",
     "position_of_version",
     "recorded_links",
     "run_checks",

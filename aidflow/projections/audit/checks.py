@@ -448,15 +448,16 @@ def run_checks(
     )
 
 
-def check(conn: Connection, policy: Policy, now: datetime) -> CheckResult:
-    """Run the checks over the whole journal."""
+def check(
+    conn: Connection, policy: Policy, now: datetime, *, upto: int | None = None
+) -> CheckResult:
+    """Run the checks over the whole journal, or over its events up to position ``upto``."""
     j, F = journal_table, audit_fund_table
     kinds = {r.fund_id: r.kind for r in conn.execute(sa.select(F.c.fund_id, F.c.kind))}
-    rows = conn.execute(
-        sa.select(
-            j.c.position, j.c.recorded_at, j.c.actor, j.c.aggregate_id, j.c.event_type, j.c.detail
-        )
-        .order_by(j.c.position)
-        .execution_options(yield_per=5000)
-    )
+    query = sa.select(
+        j.c.position, j.c.recorded_at, j.c.actor, j.c.aggregate_id, j.c.event_type, j.c.detail
+    ).order_by(j.c.position)
+    if upto is not None:
+        query = query.where(j.c.position <= upto)
+    rows = conn.execute(query.execution_options(yield_per=5000))
     return run_checks((tuple(r) for r in rows), kinds, policy, now)

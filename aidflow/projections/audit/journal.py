@@ -18,9 +18,20 @@ def journal(
     aggregate_id: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
+    after: int | None = None,
+    upto: int | None = None,
 ) -> list[JournalLine]:
+    """The journal in position order; ``after`` pages by position, ``upto`` is as of a position.
+
+    Paging by position, never by time: the events of one command share a
+    timestamp, so a page that ended inside them would miss or repeat some.
+    """
     j = journal_table
     query = sa.select(*[j.c[f] for f in JournalLine.model_fields]).order_by(j.c.position)
+    if after is not None:
+        query = query.where(j.c.position > after)
+    if upto is not None:
+        query = query.where(j.c.position <= upto)
     if aggregate_id is not None:
         query = query.where(j.c.aggregate_id == str(aggregate_id))
     if since is not None:
@@ -37,3 +48,19 @@ def position_of_version(conn: Connection, aggregate_id: UUID, version: int) -> i
         sa.select(j.c.position).where(j.c.aggregate_id == str(aggregate_id), j.c.version == version)
     ).scalar_one_or_none()
     return None if position is None else int(position)
+
+
+def position_at(conn: Connection, moment: datetime) -> int:
+    """The position a moment resolves to: the last event recorded at or before it (0: none).
+
+    Events of one command share a timestamp, so they fall on the same side of
+    any moment. Resolved once; every view is then asked as of that position.
+    """
+    j = journal_table
+    position = conn.execute(
+        sa.select(j.c.position)
+        .where(j.c.recorded_at <= moment)
+        .order_by(j.c.position.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return 0 if position is None else int(position)

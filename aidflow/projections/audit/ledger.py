@@ -14,9 +14,20 @@ from aidflow.projections.audit.tables import (
 from aidflow.projections.models import FundTotals, Ledger, LedgerLine
 
 
-def ledger(conn: Connection, *, entries: bool = False) -> Ledger:
-    """The money ledger's totals (and its lines when asked)."""
-    L, F, C = ledger_table, audit_fund_table, audit_case_table
+def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) -> Ledger:
+    """The money ledger's totals (and its lines when asked), as of position ``upto`` if given.
+
+    Every row carries the position at which it took effect, so a past ledger is
+    the same queries over the rows at or before that position.
+    """
+    L0, F0, C = ledger_table, audit_fund_table, audit_case_table
+    L: sa.Table | sa.Subquery
+    F: sa.Table | sa.Subquery
+    if upto is None:
+        L, F = L0, F0
+    else:
+        L = sa.select(L0).where(L0.c.position <= upto).subquery("audit_ledger")
+        F = sa.select(F0).where(F0.c.position <= upto).subquery("audit_fund")
     signed_paid = sa.case(
         (L.c.entry == "disbursement", L.c.amount_fen),
         (L.c.entry == "return", -L.c.amount_fen),
@@ -31,7 +42,9 @@ def ledger(conn: Connection, *, entries: bool = False) -> Ledger:
     ):
         sums[(fund_id, entry)] = int(total)
     funds = []
-    for f in conn.execute(sa.select(F).order_by(F.c.name, F.c.fund_id)).mappings():
+    for f in conn.execute(
+        sa.select(F.c.fund_id, F.c.name, F.c.kind).order_by(F.c.name, F.c.fund_id)
+    ).mappings():
         fund_sums = {entry: t for (fid, entry), t in sums.items() if fid == f["fund_id"]}
 
         def s(entry: str, fund_sums: dict[str, int] = fund_sums) -> int:
@@ -122,7 +135,10 @@ def ledger(conn: Connection, *, entries: bool = False) -> Ledger:
         if entries
         else []
     )
-    position = conn.execute(sa.select(sa.func.max(journal_table.c.position))).scalar_one() or 0
+    last = sa.select(sa.func.max(journal_table.c.position))
+    if upto is not None:
+        last = last.where(journal_table.c.position <= upto)
+    position = conn.execute(last).scalar_one() or 0
     government_disbursed = total_of("government", "disbursed_fen")
     secondary = sum(f.secondary_aid_fen for f in funds)
     return Ledger(

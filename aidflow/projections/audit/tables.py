@@ -2,6 +2,10 @@
 
 ``audit_case`` and ``audit_fund`` keep the few facts the ledger's totals group
 by (family category, town, fund kind), so money rows are pure inserts.
+
+Every row carries the position at which it took effect and no row changes in
+place, so the views as of a past position are the same queries filtered by
+``position <= P`` (a case's facts precede every money row that joins them).
 """
 
 from __future__ import annotations
@@ -59,4 +63,5 @@ audit_fund_table = sa.Table(
     sa.Column("fund_id", sa.String(36), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),  # opened at: past ledgers filter on it
 )

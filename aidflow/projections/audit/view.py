@@ -164,7 +164,7 @@ def _text(value: Any) -> str | None:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 2  # 2: the journal records stable event names (case.applied)
+    schema_version = 3  # 2: stable event names (case.applied); 3: audit_fund.position
     handles = frozenset(JOURNAL)
     ignores = frozenset()
 
@@ -223,7 +223,12 @@ class AuditView(SQLView):
                 )
             elif cls is Fund.Opened:
                 funds.append(
-                    {"fund_id": envelope.aggregate_id, "name": event.name, "kind": event.kind}
+                    {
+                        "fund_id": envelope.aggregate_id,
+                        "name": event.name,
+                        "kind": event.kind,
+                        "position": envelope.position,
+                    }
                 )
             entry = LEDGER_ENTRIES.get(cls)
             if entry is None:
