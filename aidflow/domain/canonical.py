@@ -82,25 +82,30 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
     return stripped
 
 
+def _identifier(value: str, what: str, max_length: int) -> str:
+    """NFKC, trimmed, non-empty, bounded, with no invisible or control character."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+    shown = nfkc(value).strip(" ")
+    bad = _bad_character(shown, allow_invisible=False)
+    if bad is not None:
+        raise InvalidInput(
+            f"{what} {shown!r} contains an invisible or control character ({_describe(bad)})"
+        )
+    if not shown:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(shown) > max_length:
+        raise InvalidInput(f"{what} is longer than {max_length} characters")
+    return shown
+
+
 def actor(value: str, what: str = "actor") -> str:
     """A person's login or staff name: NFKC, case-folded; invisible characters refused.
 
     ``Wang``, ``wang`` and ``ｗａｎｇ`` are one officer, so segregation of duties
     compares people, not spellings.
     """
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
-    folded = nfkc(value).strip(" ").casefold()
-    bad = _bad_character(folded, allow_invisible=False)
-    if bad is not None:
-        raise InvalidInput(
-            f"{what} {folded!r} contains an invisible or control character ({_describe(bad)})"
-        )
-    if not folded:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(folded) > MAX_NAME:
-        raise InvalidInput(f"{what} is longer than {MAX_NAME} characters")
-    return folded
+    return _identifier(value, what, MAX_NAME).casefold()
 
 
 def same_person(name: str) -> str:
@@ -115,17 +120,7 @@ def same_actor(first: str, second: str) -> bool:
 
 def document(value: str, what: str) -> str:
     """A voucher, receipt or decision number as shown: NFKC, trimmed, one line, ≤ 64 chars."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
-    shown = nfkc(value).strip(" ")
-    bad = _bad_character(shown, allow_invisible=False)
-    if bad is not None:
-        raise InvalidInput(f"{what} {shown!r} contains an invisible or control character")
-    if not shown:
-        raise InvalidInput(f"{what} must not be empty")
-    if len(shown) > MAX_DOCUMENT:
-        raise InvalidInput(f"{what} is longer than {MAX_DOCUMENT} characters")
-    return shown
+    return _identifier(value, what, MAX_DOCUMENT)
 
 
 def document_key(value: str) -> str:

@@ -111,6 +111,18 @@ donor_table = sa.Table(
 
 C = StudentCase
 
+
+def _status(case: dict[str, Any]) -> str:
+    """A case row's status, by the one definition the aggregate uses too."""
+    return derive_status(
+        rejected=case["rejected"],
+        closed=case["closed"],
+        verified_once=case["verified_once"],
+        awaiting_verification=case["awaiting_verification"],
+        approved_fen=case["approved_fen"],
+        disbursed_fen=case["disbursed_fen"],
+    ).value
+
 SECTIONS: dict[EventClass, str] = {
     C.Applied: "application",
     C.Verified: "verification",
@@ -243,14 +255,7 @@ class DossierView(SQLView):
 
         rows: list[dict[str, Any]] = []
         for case in cases.values():
-            case["status"] = derive_status(
-                rejected=case["rejected"],
-                closed=case["closed"],
-                verified_once=case["verified_once"],
-                awaiting_verification=case["awaiting_verification"],
-                approved_fen=case["approved_fen"],
-                disbursed_fen=case["disbursed_fen"],
-            ).value
+            case["status"] = _status(case)
             row = dict(case)
             row["opened_at"] = db_time(d, case["opened_at"])
             row["updated_at"] = db_time(d, case["updated_at"])
@@ -467,14 +472,7 @@ def _folded(case_id: str, entries: Sequence[DossierEntry]) -> dict[str, Any]:
             change(case, SimpleNamespace(**entry.detail), entry.recorded_at)
         case["updated_at"] = entry.recorded_at
         case["last_position"] = entry.position
-    case["status"] = derive_status(
-        rejected=case["rejected"],
-        closed=case["closed"],
-        verified_once=case["verified_once"],
-        awaiting_verification=case["awaiting_verification"],
-        approved_fen=case["approved_fen"],
-        disbursed_fen=case["disbursed_fen"],
-    ).value
+    case["status"] = _status(case)
     return {k: v for k, v in case.items() if k not in ("hardships", "follow_ups")}
 
 
