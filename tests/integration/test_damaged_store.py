@@ -1,0 +1,72 @@
+"""Issue 8 §6: a corrupt stored event. `audit verify` names its position; every other command
+says the store is damaged and points to `verify`, in one line; nothing is written."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.cli import main
+from aidflow.domain.errors import StoreDamaged
+from aidflow.projections import ReadModels
+from aidflow.projections.base import create_view_engine
+from tests.builders import government_fund, paid, register_staff
+
+
+def test_issue8_6_a_corrupt_event_is_named_by_verify_and_refused_in_one_line_elsewhere(
+    store_url: str,
+) -> None:
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    views = ReadModels.attach(flow, store_url)
+    case = paid(flow, government_fund(flow), 1)
+    digest = views.digest()
+    position = views.position_of_version(case, 2)  # the case's Verified event
+    assert position is not None
+    table, key = (
+        ("stored_events", "rowid")
+        if store_url.startswith("sqlite")
+        else ("aidflow_events", "notification_id")
+    )
+    raw = create_view_engine(store_url)
+    with raw.begin() as conn:
+        conn.execute(
+            sa.text(f"UPDATE {table} SET state = :s WHERE {key} = :p"),
+            {"s": b"{not json", "p": position},
+        )
+    raw.dispose()
+
+    result = views.verify(flow, digest)
+    assert not result.ok and result.first_mismatch == position
+
+    fresh = AidFlow.open(store_url)
+    before = fresh.recorder.max_notification_id()
+    try:
+        fresh.case(case)
+    except StoreDamaged as damaged:
+        assert "audit verify" in str(damaged) and damaged.ids == {"aggregate_id": str(case)}
+    else:
+        raise AssertionError("a corrupt event was read without a word")
+    try:
+        fresh.report_hardship(
+            cmd.ReportHardship(case_id=case, kind="illness", detail="x", actor="clerk")
+        )
+    except StoreDamaged:
+        pass
+    else:
+        raise AssertionError("a command was decided on a case whose history cannot be read")
+    assert fresh.recorder.max_notification_id() == before
+
+    runner = CliRunner()
+    env = {"AIDFLOW_DB": store_url, "AIDFLOW_ACTOR": "clerk"}
+    shown = runner.invoke(main, ["case", "history", str(case)], env=env)
+    assert shown.exit_code == 1, shown.output
+    assert shown.stderr.startswith("error:") and "audit verify" in shown.stderr
+    assert len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.output
+    verify = runner.invoke(main, ["audit", "verify", str(digest)], env=env)
+    assert verify.exit_code == 1 and str(position) in verify.output
+    views.close()
+    flow.close()
+    fresh.close()
