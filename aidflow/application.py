@@ -30,7 +30,7 @@ from eventsourcing.persistence import (
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
-from aidflow.config import open_store_env, parse_url, resolve_url
+from aidflow.config import Login, open_prepared, prepare_store
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
@@ -40,6 +40,7 @@ from aidflow.domain.errors import (
     ConcurrencyConflict,
     DuplicateApplication,
     FundNotFound,
+    NotAuthorised,
     NotFound,
     ReadOnlyStore,
     StoreDamaged,
@@ -169,6 +170,9 @@ class AidFlow(Application[UUID]):
         """Given each integration event this instance records (issue 13; see :meth:`subscribe`)."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
+        self.login: Login | None = None
+        """On PostgreSQL, the authenticated login; it acts only as the staff member of its own
+        name unless it may name staff (a superuser, or a member of ``aidflow_service``)."""
         self.read_only = False
         """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
 
@@ -185,8 +189,10 @@ class AidFlow(Application[UUID]):
         A store that cannot be opened raises :class:`~aidflow.domain.errors.StoreUnavailable`
         with one line saying why; a read-only URL (``?mode=ro``) opens for queries only.
         """
-        flow = open_store_env(url, lambda env: cls(env, policy=policy, clock=clock))
-        flow.read_only = parse_url(resolve_url(url)).read_only
+        prepared = prepare_store(url)
+        flow = open_prepared(prepared, lambda env: cls(env, policy=policy, clock=clock))
+        flow.read_only = prepared.store.read_only
+        flow.login = prepared.login
         return flow
 
     def take_snapshot(
@@ -398,6 +404,17 @@ class AidFlow(Application[UUID]):
         Embedding services call this with the identity they authenticated (never one
         taken from a request body); the CLI with ``--actor`` on SQLite.
         """
+        login = self.login
+        if (
+            login is not None
+            and not login.may_name_staff
+            and not canonical.same_actor(actor, login.name)
+        ):
+            raise NotAuthorised(
+                f"database login {login.name} acts only as itself, not as {actor}; "
+                "a service login needs the aidflow_service role to name staff",
+                ids={"actor": canonical.actor(actor), "login": login.name},
+            )
         if command in UNGUARDED:
             return
         registry = self.staff_registry()

@@ -241,34 +241,66 @@ def store_env(url: str) -> dict[str, str]:
     return store.event_store_env()
 
 
-def open_store_env(url: str | None, factory: Callable[[dict[str, str]], T]) -> T:
+SERVICE_ROLE = "aidflow_service"
+"""A PostgreSQL login in this role may name the staff member it acts for (the HTTP
+service, a batch job); any other login acts only as the staff member of its own name."""
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who the database says is connected (PostgreSQL's ``session_user``)."""
+
+    name: str
+    may_name_staff: bool
+    """A superuser (the DBA, who could rewrite the store anyway) or a member of
+    :data:`SERVICE_ROLE`: it may act for any registered staff member."""
+
+
+@dataclass(frozen=True)
+class PreparedStore:
+    store: StoreURL
+    env: dict[str, str]
+    login: Login | None
+
+
+def prepare_store(url: str | None) -> PreparedStore:
+    """Parse and check the URL; on PostgreSQL connect once to learn the login and the tables."""
+    store = parse_url(resolve_url(url))
+    if store.backend == "sqlite":
+        check_sqlite_file(store)
+        return PreparedStore(store, store.event_store_env(), None)
+    login, tables_exist = probe_postgres(store)
+    env = store.event_store_env()
+    if tables_exist:
+        env["CREATE_TABLE"] = "false"  # a writer login needs no CREATE privilege
+    return PreparedStore(store, env, login)
+
+
+def open_prepared(prepared: PreparedStore, factory: Callable[[dict[str, str]], T]) -> T:
     """Call ``factory`` with the store's environment; opening failures become one line.
 
     A driver's error (no such database, refused connection, unknown host, a locked or
     corrupt file) is turned into :class:`StoreUnavailable` naming the URL (password
     left out) and the driver's own reason.
     """
-    store = parse_url(resolve_url(url))
-    if store.backend == "sqlite":
-        check_sqlite_file(store)
-    else:
-        probe_postgres(store)
     try:
-        return factory(store.event_store_env())
+        return factory(prepared.env)
     except AidflowError:
         raise
     except Exception as exc:
-        raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from exc
+        raise StoreUnavailable(f"cannot open {prepared.store.shown}: {one_line(exc)}") from exc
 
 
-def probe_postgres(store: StoreURL) -> None:
+def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
     """Connect once, directly, so a wrong host, port, database or password is reported with
     the server's own reason within the connect timeout (a pool only says it timed out);
-    and create the URL's schema if it is not there yet."""
+    create the URL's schema if it is not there yet; return the login and whether the
+    event tables exist already."""
     import psycopg
     from psycopg import sql
 
     args = store.sqlalchemy_connect_args()
+    schema = store.schema or "public"
     try:
         with psycopg.connect(
             host=store.host,
@@ -279,12 +311,23 @@ def probe_postgres(store: StoreURL) -> None:
             autocommit=True,
             **args,
         ) as conn:
-            if store.schema:  # a district's own schema: created on first use, like the tables
+            row = conn.execute(
+                "SELECT session_user::text, r.rolsuper, EXISTS ("
+                "  SELECT 1 FROM pg_roles g WHERE g.rolname = %s"
+                "  AND pg_has_role(session_user, g.oid, 'MEMBER')),"
+                " to_regclass(%s) IS NOT NULL"
+                " FROM pg_roles r WHERE r.rolname = session_user",
+                (SERVICE_ROLE, f"{schema}.aidflow_events"),
+            ).fetchone()
+            assert row is not None
+            name, superuser, service, tables_exist = row
+            if store.schema and not tables_exist:  # a district's own schema, made on first use
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
                 )
     except psycopg.Error as exc:
         raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from None
+    return Login(name=str(name), may_name_staff=bool(superuser or service)), bool(tables_exist)
 
 
 def one_line(exc: BaseException) -> str:

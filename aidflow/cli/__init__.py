@@ -20,7 +20,7 @@ from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
 from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, json_option
-from aidflow.cli.staff import policy, staff
+from aidflow.cli.staff import admin, policy, staff
 from aidflow.cli.views import projections
 from aidflow.i18n import set_language
 
@@ -68,6 +68,7 @@ for command in (
     demo_command,
     staff,
     policy,
+    admin,
     events_command,
     serve_command,
 ):

@@ -276,3 +276,4 @@ ROLE_REVOKED = "{name} no longer holds {role}"
 STAFF_HEADER = ("name", "roles", "department", "town")
 POLICY_HEADER = ("setting", "value")
 POLICY_SET = "policy {key} set to {value} (policy version {version})"
+ROLES_NEED_POSTGRES = "database roles exist only on PostgreSQL; a SQLite file is one person's"

@@ -162,3 +162,27 @@ def policy_set(session: Session, key: str, value: str) -> None:
 
     current = session.flow.set_policy(cmd.SetPolicy(key=key, value=value, actor=session.actor()))
     emit(session, current, line(M.POLICY_SET, key=key, value=value, version=current.version))
+
+
+@click.group("admin")
+def admin() -> None:
+    """Database administration for a shared PostgreSQL store."""
+
+
+@admin.command("roles")
+@click.option("--apply", "apply_now", is_flag=True, help="Run them now (as the store's owner).")
+@pass_session
+def admin_roles(session: Session, apply_now: bool) -> None:
+    """The CREATE ROLE / GRANT statements: auditors read, writers append, services name staff.
+
+    Printed for the DBA to review; ``--apply`` runs them on the store (PostgreSQL only).
+    """
+    from aidflow.config import parse_url, resolve_url
+    from aidflow.domain.errors import InvalidInput
+    from aidflow.roles import apply_roles, role_statements
+
+    store = parse_url(resolve_url(session.db))
+    if store.backend != "postgresql":
+        raise InvalidInput(M.ROLES_NEED_POSTGRES)
+    statements = apply_roles(store.url) if apply_now else role_statements(store.schema or "public")
+    click.echo(";\n".join(statements) + ";")

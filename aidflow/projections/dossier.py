@@ -123,6 +123,7 @@ def _status(case: dict[str, Any]) -> str:
         disbursed_fen=case["disbursed_fen"],
     ).value
 
+
 SECTIONS: dict[EventClass, str] = {
     C.Applied: "application",
     C.Verified: "verification",

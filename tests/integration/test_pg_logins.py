@@ -1,0 +1,113 @@
+"""Issue 11 §2 on PostgreSQL, with real logins: the actor is the authenticated login; an
+auditor login cannot write; a clerk login cannot act as someone else; the events table is
+append-only even for a writer login."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.domain.errors import NotAuthorised
+from aidflow.domain.staff import Role
+from aidflow.roles import apply_roles
+from tests.builders import national_id
+from tests.pg import ADMIN_URL, fresh_database
+
+
+def _as(url: str, login: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(netloc=f"{login}@{urlsplit(url).hostname}:5432"))
+
+
+def _apply(flow: AidFlow, actor: str, n: int) -> None:
+    flow.apply(
+        cmd.Apply(
+            student_id=national_id(n),
+            name=f"Student {n}",
+            university="Guizhou University",
+            family_category="dibao",
+            town="Dalian",
+            year=2026,
+            actor=actor,
+        )
+    )
+
+
+@pytest.fixture
+def office() -> Iterator[tuple[str, str, str, str]]:
+    """A store with roles applied and two logins: a clerk (writer) and an auditor."""
+    suffix = uuid.uuid4().hex[:8]
+    clerk, auditor, admin = f"zhou_{suffix}", f"shen_{suffix}", f"li_{suffix}"
+    with fresh_database() as url:
+        owner = AidFlow.open(url)  # the DBA's superuser login creates the tables
+        owner.add_staff(cmd.AddStaff(name=admin, roles=[Role.ADMIN], actor=admin))
+        owner.add_staff(cmd.AddStaff(name=clerk, roles=[Role.SCREENING_CLERK], actor=admin))
+        owner.add_staff(cmd.AddStaff(name=auditor, roles=[Role.AUDITOR], actor=admin))
+        owner.close()
+        apply_roles(url)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {clerk} LOGIN IN ROLE aidflow_writer".encode())
+            conn.execute(f"CREATE ROLE {auditor} LOGIN IN ROLE aidflow_auditor".encode())
+        try:
+            yield url, clerk, auditor, admin
+        finally:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                name = urlsplit(url).path.lstrip("/")
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+                for login in (clerk, auditor):
+                    conn.execute(f"DROP ROLE IF EXISTS {login}".encode())
+
+
+@pytest.mark.postgres
+def test_a_clerk_login_acts_only_as_itself(office: tuple[str, str, str, str]) -> None:
+    url, clerk, _auditor, admin = office
+    flow = AidFlow.open(_as(url, clerk))
+    assert flow.login is not None and flow.login.name == clerk
+    assert not flow.login.may_name_staff
+    before = flow.recorder.max_notification_id()
+    with pytest.raises(NotAuthorised, match=f"acts only as itself, not as {admin}"):
+        _apply(flow, admin, 1)
+    assert flow.recorder.max_notification_id() == before
+    _apply(flow, clerk.upper(), 1)  # itself, in any spelling
+    assert flow.recorder.max_notification_id() > (before or 0)
+    flow.close()
+
+
+@pytest.mark.postgres
+def test_an_auditor_login_reads_but_cannot_write(office: tuple[str, str, str, str]) -> None:
+    url, clerk, auditor, _admin = office
+    writer = AidFlow.open(_as(url, clerk))
+    _apply(writer, clerk, 2)
+    writer.close()
+    reader = AidFlow.open(_as(url, auditor))
+    assert [m.name for m in reader.staff()]  # reads the record
+    with pytest.raises(NotAuthorised):  # the registry says no ...
+        _apply(reader, auditor, 3)
+    with (  # ... and so does the database
+        psycopg.connect(_as(url, auditor)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("INSERT INTO aidflow_events (originator_id) VALUES (gen_random_uuid())")
+    reader.close()
+
+
+@pytest.mark.postgres
+def test_the_events_table_is_append_only_for_a_writer_login(
+    office: tuple[str, str, str, str],
+) -> None:
+    url, clerk, _auditor, _admin = office
+    with (
+        psycopg.connect(_as(url, clerk)) as conn,
+        pytest.raises(psycopg.errors.RaiseException, match="append-only"),
+    ):
+        conn.execute("UPDATE aidflow_events SET state = state")
+    with (
+        psycopg.connect(_as(url, clerk)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("DELETE FROM aidflow_events")
