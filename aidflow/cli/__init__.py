@@ -17,6 +17,7 @@ from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, queue_command
 from aidflow.cli.funds import fund
+from aidflow.cli.keys import keys_group
 from aidflow.cli.session import AidflowGroup, Session, json_option
 from aidflow.cli.views import projections
 
@@ -46,7 +47,9 @@ def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
     session.db, session.actor_name = db, actor
 
 
-for command in (fund, case_group, queue_command, audit, projections, screen_command, demo_command):
+for command in (
+    fund, case_group, queue_command, audit, projections, screen_command, demo_command, keys_group
+):
     main.add_command(command)
 
 __all__ = ["main"]
