@@ -258,12 +258,22 @@ def _tree_digest(value: str) -> TreeHead:
 
 @audit.command("prove")
 @click.argument("position", required=False, type=params.COUNT)
-@click.option("--digest", "digest_text", required=True, metavar="DIGEST",
-              help="The tree digest (tree:SIZE:ROOT) to prove against.")
-@click.option("--from", "old_text", metavar="OLD_DIGEST",
-              help="An older tree digest: make a consistency proof from it to --digest.")
-@click.option("-o", "--output", required=True,
-              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--digest",
+    "digest_text",
+    required=True,
+    metavar="DIGEST",
+    help="The tree digest (tree:SIZE:ROOT) to prove against.",
+)
+@click.option(
+    "--from",
+    "old_text",
+    metavar="OLD_DIGEST",
+    help="An older tree digest: make a consistency proof from it to --digest.",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
+)
 @json_option
 @pass_session
 def audit_prove(
@@ -296,10 +306,19 @@ def audit_prove(
 
 @audit.command("check-proof")
 @click.argument("proof_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--digest", "digest_text", required=True, metavar="DIGEST",
-              help="The tree digest you trust (published earlier).")
-@click.option("--from", "old_text", metavar="OLD_DIGEST",
-              help="For a consistency proof: the older digest you trust.")
+@click.option(
+    "--digest",
+    "digest_text",
+    required=True,
+    metavar="DIGEST",
+    help="The tree digest you trust (published earlier).",
+)
+@click.option(
+    "--from",
+    "old_text",
+    metavar="OLD_DIGEST",
+    help="For a consistency proof: the older digest you trust.",
+)
 @json_option
 @pass_session
 def audit_check_proof(
@@ -319,10 +338,15 @@ def audit_check_proof(
 @audit.command("export")
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
 @click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")
-@click.option("--keys", "keys_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).")
-@click.option("-o", "--output", required=True,
-              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
+)
 @json_option
 @pass_session
 def audit_export(
@@ -350,7 +374,9 @@ def audit_export(
             scope: dict[str, object] = {"case": case}
             where = j.c.aggregate_id == case
             rows = list(conn.execute(sa.select(j.c.position, j.c.detail).where(where)))
-            funds = {str(d.get("fund_id")) for _, d in rows if isinstance(d, dict) and d.get("fund_id")}
+            funds = {
+                str(d.get("fund_id")) for _, d in rows if isinstance(d, dict) and d.get("fund_id")
+            }
             opened = conn.execute(
                 sa.select(j.c.position).where(
                     j.c.event_type == "fund.opened", j.c.aggregate_id.in_(sorted(funds))
@@ -381,10 +407,18 @@ def audit_export(
 
 @audit.command("verify-bundle")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--public-key", "public_key", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--digest", "digest_text", metavar="DIGEST",
-              help="A tree digest you trust: the bundle must be proved against it.")
+@click.option(
+    "--public-key",
+    "public_key",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--digest",
+    "digest_text",
+    metavar="DIGEST",
+    help="A tree digest you trust: the bundle must be proved against it.",
+)
 @json_option
 @pass_session
 def audit_verify_bundle(
@@ -408,11 +442,20 @@ def audit_verify_bundle(
 
 
 @audit.command("what-if")
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='A JSON file of settings, e.g. {"cap": "6000"}.')
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSON file of settings, e.g. {"cap": "6000"}.',
+)
 @click.option("--cap", metavar="YUAN", help="The cap per case and programme year, in yuan.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Any `policy set` setting, e.g. max-unpaid-days=20.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any `policy set` setting, e.g. max-unpaid-days=20.",
+)
 @click.option("--year", type=int, help="The programme year (default: every year).")
 @json_option
 @pass_session
@@ -444,19 +487,39 @@ def audit_what_if(
 
     def text() -> str:
         out = [
-            line(M.WHATIF_REFUSED, case=str(d.case_id)[:8], version=d.version, ref=d.ref or "-",
-                 amount=yuan(d.amount_fen), actor=d.actor, rule=d.now)
+            line(
+                M.WHATIF_REFUSED,
+                case=str(d.case_id)[:8],
+                version=d.version,
+                ref=d.ref or "-",
+                amount=yuan(d.amount_fen),
+                actor=d.actor,
+                rule=d.now,
+            )
             for d in result.refused
         ]
         out += [
-            line(M.WHATIF_ALLOWED, case=str(d.case_id)[:8], version=d.version, ref=d.ref or "-",
-                 amount=yuan(d.amount_fen), actor=d.actor, rule=d.then)
+            line(
+                M.WHATIF_ALLOWED,
+                case=str(d.case_id)[:8],
+                version=d.version,
+                ref=d.ref or "-",
+                amount=yuan(d.amount_fen),
+                actor=d.actor,
+                rule=d.then,
+            )
             for d in result.allowed
         ]
         out.append(
-            line(M.WHATIF_TOTALS, approvals=result.approvals, refused=len(result.refused),
-                 allowed=len(result.allowed), cases=result.cases_changed,
-                 then=yuan(result.approved_fen_then), now=yuan(result.approved_fen))
+            line(
+                M.WHATIF_TOTALS,
+                approvals=result.approvals,
+                refused=len(result.refused),
+                allowed=len(result.allowed),
+                cases=result.cases_changed,
+                then=yuan(result.approved_fen_then),
+                now=yuan(result.approved_fen),
+            )
         )
         return "\n".join(out)
 

@@ -33,7 +33,7 @@ def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerificatio
         return SnapshotVerification(
             ok=True, checked=0, findings=[], message="this store keeps no snapshots"
         )
-    ids: dict[UUID, None] = {}
+    ids: dict[UUID | str, None] = {}
     for records in pages(flow, None, None, page_size):
         for record in records:
             ids.setdefault(record.originator_id, None)
@@ -45,7 +45,7 @@ def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerificatio
             checked += 1
             version = int(stored.originator_version)
 
-            def found(problem: str, version: int = version, aggregate: UUID = aggregate_id) -> None:
+            def found(problem: str, version: int = version, aggregate: UUID | str = aggregate_id) -> None:
                 findings.append(
                     SnapshotFinding(aggregate_id=str(aggregate), version=version, problem=problem)
                 )
