@@ -47,10 +47,10 @@ def build_history(
         gov = Fund(name="Temporary assistance", kind="government", purpose="", actor="finance")
         don = Fund(name="Secondary aid", kind="donation", purpose="", actor="federation")
         gov.deposit(
-            amount_fen=10**15, source="budget", receipt="B-1", value_date=None, actor="finance"
+            amount_fen=10**13, source="budget", receipt="B-1", value_date=None, actor="finance"
         )
         don.deposit(
-            amount_fen=10**14, source="chamber", receipt="D-1", value_date=None, actor="federation"
+            amount_fen=10**13, source="chamber", receipt="D-1", value_date=None, actor="federation"
         )
         flow.save(gov, don)
     recorded = 6

@@ -25,6 +25,7 @@ from aidflow.proofs import bundle as B
 from aidflow.proofs import keys as K
 from aidflow.proofs import proof as P
 from aidflow.proofs.heads import recorded, tree_head, verify_tree
+from aidflow.proofs.leaves import canonical_json
 from aidflow.proofs.models import TreeHead, TreeVerification
 from aidflow.proofs.snapshots import verify_snapshots
 from tests.builders import donation_fund, government_fund, paid
@@ -168,6 +169,7 @@ def test_a_proof_verifies_from_the_digest_alone(history: History, tmp_path: Path
         text = json.dumps(made)
         assert P.check_proof(P.load(text), TreeHead.parse(str(head))).ok
         assert json.loads(made["leaf"])["position"] == position
+        assert made["leaf"] == canonical_json(json.loads(made["leaf"]))
     # one hash changed: fails
     if made["path"]:
         bad = dict(made, path=["0" * 64, *made["path"][1:]])
