@@ -262,3 +262,21 @@ def test_a_signed_bundle_verifies_with_the_public_key_alone(
     # another key: not intact
     _, other_public, _ = K.init_signing(tmp_path / "other")
     assert not B.verify_bundle(bundle, K.load_public(other_public)).intact
+
+
+def test_the_v0_1_0_store_verifies_against_its_recorded_digest(tmp_path: Path) -> None:
+    """Old chain digests keep verifying; old snapshots (an older Fund class) are upcast, not flagged."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from aidflow.cli import main
+
+    fixtures = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "v0.1.0"
+    copy = tmp_path / "v0.1.0.db"
+    shutil.copyfile(fixtures / "v0.1.0.db", copy)
+    recorded_digest = json.loads((fixtures / "digest.json").read_text())
+    chain = f"{recorded_digest['position']}:{recorded_digest['hash']}"
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{copy}", "audit", "verify", chain])
+    assert result.exit_code == 0, result.output
+    assert "2 stored snapshots agree" in result.output
