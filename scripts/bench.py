@@ -6,6 +6,7 @@
     python scripts/bench.py screening [--rows 100000]
     python scripts/bench.py timetravel [--cases 100000]
     python scripts/bench.py cli
+    python scripts/bench.py proof [--events 100000 1000000]
     python scripts/bench.py scale [--seconds 10]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
@@ -120,6 +121,66 @@ def rebuild(events_list: list[int]) -> None:
         print(
             f"per-event cost at {large:,} vs {small:,} events: {per_event[large] / per_event[small]:.2f}x"
         )
+
+
+# -- proofs (issue 14) -------------------------------------------------------------------
+
+
+def proof(events_list: list[int], samples: int = 50) -> None:
+    """Tree head, inclusion and consistency proofs: size and time at each store size."""
+    import json
+    import random
+
+    from aidflow.projections.base import reading
+    from aidflow.proofs import proof as P
+    from aidflow.proofs.heads import tree_head
+    from aidflow.proofs.models import TreeHead
+
+    header("Merkle proofs (SQLite): the audit view's stored tree, proofs made and checked")
+    print(
+        f"{'events':>10} {'digest ms':>9} {'prove ms':>9} {'check ms':>9} {'hashes':>7} "
+        f"{'bytes':>7} {'cons. ms':>9} {'cons. hashes':>12} {'rebuild ev/s':>13}"
+    )
+    rng = random.Random(14)
+    with tempfile.TemporaryDirectory() as folder:
+        for target in events_list:
+            url = f"sqlite:///{folder}/proof-{target}.db"
+            flow = AidFlow.open(url)
+            build_history(flow, target)
+            views = ReadModels(create_view_engine(url))
+            start = time.perf_counter()
+            applied = views.catch_up(flow)
+            rebuild_s = time.perf_counter() - start
+            with reading(views.engine) as conn:
+                start = time.perf_counter()
+                head = tree_head(conn)
+                digest_s = time.perf_counter() - start
+                made, check_s, size_b, hashes = [], [], [], []
+                prove_s = []
+                for _ in range(samples):
+                    position = rng.randint(1, head.position)
+                    t0 = time.perf_counter()
+                    p = P.inclusion(conn, flow, position, head)
+                    prove_s.append(time.perf_counter() - t0)
+                    text = json.dumps(p)
+                    t0 = time.perf_counter()
+                    assert P.check_proof(P.load(text), TreeHead.parse(str(head))).ok
+                    check_s.append(time.perf_counter() - t0)
+                    size_b.append(len(text))
+                    hashes.append(len(p["path"]))
+                    made.append(p)
+                old = tree_head(conn, head.size // 3 + 7)
+                t0 = time.perf_counter()
+                c = P.consistency(conn, old, head)
+                cons_s = time.perf_counter() - t0
+                assert P.check_proof(c, head, old).ok
+            print(
+                f"{applied:>10} {digest_s * 1e3:>9.1f} {statistics.median(prove_s) * 1e3:>9.1f} "
+                f"{statistics.median(check_s) * 1e3:>9.2f} {max(hashes):>7} {max(size_b):>7} "
+                f"{cons_s * 1e3:>9.1f} {len(c['path']):>12} {applied / rebuild_s:>13,.0f}"
+            )
+            views.close()
+            flow.close()
 
 
 # -- 2. command throughput --------------------------------------------------------------
@@ -547,6 +608,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=40)
     p = sub.add_parser("inline")
     p.add_argument("--lifecycles", type=int, default=300)
+    p = sub.add_parser("proof")
+    p.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
     p = sub.add_parser("scale")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
@@ -570,6 +633,8 @@ def main() -> None:
         inline(getattr(args, "lifecycles", 300))
     if args.what in ("cli", "all"):
         cli()
+    if args.what in ("proof", "all"):
+        proof(getattr(args, "events", [100_000, 1_000_000]))
     if args.what in ("scale", "all"):
         scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
 

@@ -18,6 +18,7 @@ from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, queue_command
 from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
+from aidflow.cli.keys import keys_group
 from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, json_option
 from aidflow.cli.staff import admin, policy, staff
@@ -71,6 +72,7 @@ for command in (
     admin,
     events_command,
     serve_command,
+    keys_group,
 ):
     main.add_command(command)
 

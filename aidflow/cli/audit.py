@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,8 @@ from aidflow.cli.session import (
 from aidflow.i18n import tr
 
 if TYPE_CHECKING:
-    from aidflow.projections.models import Digest, Ledger
+    from aidflow.projections.models import Ledger
+    from aidflow.proofs.models import TreeHead
 
 AS_OF_HELP = "What the ledger said then (UTC; a date means the end of that day)."
 
@@ -191,18 +193,356 @@ def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Pat
 @json_option
 @pass_session
 def audit_digest(session: Session) -> None:
-    """The hash chain's head, POSITION:HASH. Keep it outside the system; verify against it later."""
-    digest = session.views.digest()
-    emit(session, digest, line(M.ID, id=digest))
+    """The Merkle tree's head, tree:SIZE:ROOT. Publish it; prove and verify against it later.
+
+    The chain head of v0.1 (POSITION:HASH) is shown beside it and still verifies.
+    """
+    from aidflow.projections.base import reading
+    from aidflow.proofs.heads import tree_head
+
+    views = session.views
+    chain = views.digest()
+    with reading(views.engine) as conn:
+        head = tree_head(conn)
+    emit(
+        session,
+        {**head.model_dump(), "digest": str(head), "chain": str(chain)},
+        line(M.TREE_DIGEST, digest=head, size=head.size, position=head.position, chain=chain),
+    )
 
 
 @audit.command("verify")
-@click.argument("digest", metavar="DIGEST", type=params.DIGEST)
+@click.argument("digest_text", metavar="DIGEST")
 @json_option
 @pass_session
-def audit_verify(session: Session, digest: Digest) -> None:
-    """Recompute the chain from the store; exit status 1 when it no longer matches DIGEST."""
-    result = session.views.verify(session.flow, digest)
+def audit_verify(session: Session, digest_text: str) -> None:
+    """Recompute the record from the store; exit status 1 when it no longer matches DIGEST.
+
+    DIGEST is a tree digest (tree:SIZE:ROOT) or a v0.1 chain digest (POSITION:HASH).
+    Every stored snapshot is also checked against a replay of its events.
+    """
+    from aidflow.projections.base import reading
+    from aidflow.proofs.heads import recorded, verify_tree
+    from aidflow.proofs.models import TREE_PREFIX
+    from aidflow.proofs.snapshots import verify_snapshots
+
+    views = session.views
+    parts: list[tuple[str, bool, str]] = []
+    result: dict[str, object] = {}
+    if digest_text.strip().startswith(TREE_PREFIX + ":"):
+        head = _tree_digest(digest_text)
+        with reading(views.engine) as conn:
+            leaves, nodes = recorded(conn, head.size)
+        tree = verify_tree(session.flow, head, leaves, nodes, views.page_size)
+        parts.append(("tree", tree.ok, tree.message))
+        result["tree"] = tree
+        last = max((p for p, _ in leaves.values()), default=0)
+        chain_head = head.position or last
+        with reading(views.engine) as conn:
+            from aidflow.projections.audit import recorded_links
+
+            links = recorded_links(conn, chain_head)
+        if chain_head in links:
+            from aidflow.projections.models import Digest
+
+            chain = views.verify(session.flow, Digest(position=chain_head, hash=links[chain_head]))
+            parts.append(("chain", chain.ok, chain.message))
+            result["chain"] = chain
+    else:
+        chain = views.verify(session.flow, params.DIGEST.convert(digest_text, None, None))
+        parts.append(("chain", chain.ok, chain.message))
+        result["chain"] = chain
+    snapshots = verify_snapshots(session.flow, page_size=views.page_size)
+    parts.append(("snapshots", snapshots.ok, snapshots.message))
+    result["snapshots"] = snapshots
+    ok = all(p[1] for p in parts)
+    result["ok"] = ok
+    emit(
+        session,
+        result,
+        "\n".join(line(M.VERIFY_PART, what=what, message=message) for what, _, message in parts),
+    )
+    if not ok:
+        session.fail(DIGEST_MISMATCH, "; ".join(m for _, good, m in parts if not good))
+
+
+# -- issue 14: tree digests, proofs, signed bundles, what-if ---------------------------------
+
+
+def _tree_digest(value: str) -> TreeHead:
+    from aidflow.proofs.models import TreeHead
+
+    try:
+        return TreeHead.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@audit.command("prove")
+@click.argument("position", required=False, type=params.COUNT)
+@click.option(
+    "--digest",
+    "digest_text",
+    required=True,
+    metavar="DIGEST",
+    help="The tree digest (tree:SIZE:ROOT) to prove against.",
+)
+@click.option(
+    "--from",
+    "old_text",
+    metavar="OLD_DIGEST",
+    help="An older tree digest: make a consistency proof from it to --digest.",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
+)
+@json_option
+@pass_session
+def audit_prove(
+    session: Session, position: int | None, digest_text: str, old_text: str | None, output: Path
+) -> None:
+    """Prove that one event is in the record (POSITION), or that the record only grew (--from).
+
+    The proof file is checked with `aidflow audit check-proof` or scripts/verify_proof.py,
+    from the digest alone, without the store.
+    """
+    from aidflow.projections.base import reading
+    from aidflow.proofs import proof as P
+
+    head = _tree_digest(digest_text)
+    views = session.views
+    with reading(views.engine) as conn:
+        if old_text is not None:
+            made = P.consistency(conn, _tree_digest(old_text), head)
+        elif position is not None:
+            made = P.inclusion(conn, session.flow, position, head)
+        else:
+            raise click.UsageError(M.PROOF_NEEDS)
+    output.write_text(json.dumps(made, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    emit(
+        session,
+        {"kind": made["kind"], "path": str(output), "hashes": len(made["path"])},
+        line(M.PROOF_WROTE, kind=made["kind"], hashes=len(made["path"]), path=output),
+    )
+
+
+@audit.command("check-proof")
+@click.argument("proof_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--digest",
+    "digest_text",
+    required=True,
+    metavar="DIGEST",
+    help="The tree digest you trust (published earlier).",
+)
+@click.option(
+    "--from",
+    "old_text",
+    metavar="OLD_DIGEST",
+    help="For a consistency proof: the older digest you trust.",
+)
+@json_option
+@pass_session
+def audit_check_proof(
+    session: Session, proof_file: Path, digest_text: str, old_text: str | None
+) -> None:
+    """Check a proof file against a digest; opens no store. Exit status 1 when it fails."""
+    from aidflow.proofs import proof as P
+
+    head = _tree_digest(digest_text)
+    old = _tree_digest(old_text) if old_text else None
+    result = P.check_proof(P.load(proof_file.read_text(encoding="utf-8")), head, old)
     emit(session, result, line(M.ID, id=result.message))
     if not result.ok:
         session.fail(DIGEST_MISMATCH, result.message)
+
+
+@audit.command("export")
+@click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
+@click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
+)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
+)
+@json_option
+@pass_session
+def audit_export(
+    session: Session, case_ref: str | None, period: str | None, keys_dir: Path | None, output: Path
+) -> None:
+    """A signed bundle: the masked events, their figures, their proofs against today's digest."""
+    from datetime import UTC, time
+
+    import sqlalchemy as sa
+
+    from aidflow.projections.audit.tables import journal_table as j
+    from aidflow.projections.base import reading
+    from aidflow.proofs import bundle as B
+    from aidflow.proofs import keys as K
+    from aidflow.proofs.heads import tree_head
+
+    if (case_ref is None) == (period is None):
+        raise click.UsageError(M.BUNDLE_SCOPE)
+    key = K.load_private(K.key_dir(session.url, keys_dir))
+    views = session.views
+    with reading(views.engine) as conn:
+        head = tree_head(conn)
+        if case_ref is not None:
+            case = str(session.case_id(case_ref))
+            scope: dict[str, object] = {"case": case}
+            where = j.c.aggregate_id == case
+            rows = list(conn.execute(sa.select(j.c.position, j.c.detail).where(where)))
+            funds = {
+                str(d.get("fund_id")) for _, d in rows if isinstance(d, dict) and d.get("fund_id")
+            }
+            opened = conn.execute(
+                sa.select(j.c.position).where(
+                    j.c.event_type == "fund.opened", j.c.aggregate_id.in_(sorted(funds))
+                )
+            ).scalars()
+            positions = [int(p) for p, _ in rows] + [int(p) for p in opened]
+        else:
+            start, end = B.period_bounds(period or "")
+            scope = {"period": [start.isoformat(), end.isoformat()]}
+            lo = datetime.combine(start, time.min, tzinfo=UTC)
+            hi = datetime.combine(end, time.max, tzinfo=UTC)
+            positions = [
+                int(p)
+                for p in conn.execute(
+                    sa.select(j.c.position).where(j.c.recorded_at >= lo, j.c.recorded_at <= hi)
+                ).scalars()
+            ]
+        data = B.export(
+            conn, session.flow, head, positions, scope, session.flow.current_policy(), key
+        )
+    output.write_bytes(data)
+    emit(
+        session,
+        {"path": str(output), "events": len(set(positions)), "digest": str(head)},
+        line(M.BUNDLE_WROTE, events=len(set(positions)), path=output, digest=head),
+    )
+
+
+@audit.command("verify-bundle")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--public-key",
+    "public_key",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--digest",
+    "digest_text",
+    metavar="DIGEST",
+    help="A tree digest you trust: the bundle must be proved against it.",
+)
+@json_option
+@pass_session
+def audit_verify_bundle(
+    session: Session, bundle: Path, public_key: Path, digest_text: str | None
+) -> None:
+    """Is a bundle intact, and do its figures follow from its events? Opens no store."""
+    from aidflow.proofs import bundle as B
+    from aidflow.proofs.keys import load_public
+
+    head = _tree_digest(digest_text) if digest_text else None
+    result = B.verify_bundle(bundle, load_public(public_key), head)
+    emit(
+        session,
+        result,
+        line(M.BUNDLE_OK, events=result.events, digest=result.digest)
+        if result.ok
+        else line(M.BUNDLE_BAD, problems="; ".join(result.problems)),
+    )
+    if not result.ok:
+        session.fail(DIGEST_MISMATCH, "; ".join(result.problems))
+
+
+@audit.command("what-if")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSON file of settings, e.g. {"cap": "6000"}.',
+)
+@click.option("--cap", metavar="YUAN", help="The cap per case and programme year, in yuan.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any `policy set` setting, e.g. max-unpaid-days=20.",
+)
+@click.option("--year", type=int, help="The programme year (default: every year).")
+@json_option
+@pass_session
+def audit_what_if(
+    session: Session,
+    policy_path: Path | None,
+    cap: str | None,
+    settings: tuple[str, ...],
+    year: int | None,
+) -> None:
+    """Decide every recorded approval again under another policy, in memory; writes nothing."""
+    from uuid import UUID
+
+    from aidflow.whatif import other_policy, policy_file, what_if
+
+    changes = policy_file(policy_path) if policy_path else {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        changes[key.strip()] = value.strip()
+    if cap is not None:
+        changes["cap"] = cap
+    if not changes:
+        raise click.UsageError(M.WHATIF_NEEDS)
+    policy = other_policy(session.flow.current_policy(), changes)
+    cases = [UUID(str(c.case_id)) for c in session.views.cases(year=year)]
+    result = what_if(session.flow, cases, policy, year=year)
+
+    def text() -> str:
+        out = [
+            line(
+                M.WHATIF_REFUSED,
+                case=str(d.case_id)[:8],
+                version=d.version,
+                ref=d.ref or "-",
+                amount=yuan(d.amount_fen),
+                actor=d.actor,
+                rule=d.now,
+            )
+            for d in result.refused
+        ]
+        out += [
+            line(
+                M.WHATIF_ALLOWED,
+                case=str(d.case_id)[:8],
+                version=d.version,
+                ref=d.ref or "-",
+                amount=yuan(d.amount_fen),
+                actor=d.actor,
+                rule=d.then,
+            )
+            for d in result.allowed
+        ]
+        out.append(
+            line(
+                M.WHATIF_TOTALS,
+                approvals=result.approvals,
+                refused=len(result.refused),
+                allowed=len(result.allowed),
+                cases=result.cases_changed,
+                then=yuan(result.approved_fen_then),
+                now=yuan(result.approved_fen),
+            )
+        )
+        return "\n".join(out)
+
+    emit(session, result, text)

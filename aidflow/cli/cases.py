@@ -776,3 +776,76 @@ def queue_command(session: Session, department: str | None, output: Path | None)
             ]
         ),
     )
+
+
+@case_group.command("explain")
+@click.argument("case_ref", metavar="CASE")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="FIELD",
+    help="Only these figures: approved_fen, disbursed_fen, secondary_aid_fen, status.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=params.MOMENT,
+    help="Explain the case as it stood then (UTC; a date means the end of that day).",
+)
+@json_option
+@pass_session
+def case_explain(
+    session: Session, case_ref: str, fields: tuple[str, ...], as_of: datetime | None
+) -> None:
+    """Why the case has its figures and status: the events behind each, and what allowed them."""
+    from aidflow.explain import FIELDS, explain
+
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown:
+        raise click.BadParameter(
+            line(M.EXPLAIN_FIELD, field=unknown[0], fields=", ".join(FIELDS)), param_hint="--field"
+        )
+    case_id = session.case_id(case_ref)
+    views = session.views_at(at=as_of, names=["audit"]) if as_of else session.views
+    result = explain(session.flow, views, case_id, as_of=as_of, fields=fields or FIELDS)
+
+    def text() -> str:
+        out: list[str] = []
+        for f in result.figures:
+            value = yuan(f.value) if isinstance(f.value, int) else f.value
+            out.append(line(M.EXPLAIN_FIGURE, field=f.field, value=value))
+            for c in f.causes:
+                change = (
+                    f" {'+' if c.change_fen > 0 else ''}{yuan(c.change_fen)}"
+                    if c.change_fen is not None
+                    else f" -> {c.status_after}"
+                    if c.status_after
+                    else ""
+                )
+                out.append(
+                    line(
+                        M.EXPLAIN_CAUSE,
+                        position=c.position if c.position is not None else "-",
+                        when=c.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                        actor=c.actor,
+                        command=c.command,
+                        event_type=c.event_type,
+                        change=change,
+                        allowed_by=c.allowed_by,
+                    )
+                )
+        out += [
+            line(
+                M.EXPLAIN_FINDING,
+                rule=v.rule,
+                positions=", ".join(map(str, v.positions)),
+                message=v.message,
+            )
+            for v in result.findings
+        ] or [M.EXPLAIN_NO_FINDINGS]
+        if not result.agrees:
+            out.append(M.EXPLAIN_DISAGREES)
+        return "\n".join(out)
+
+    emit(session, result, text)

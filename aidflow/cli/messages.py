@@ -277,3 +277,42 @@ STAFF_HEADER = ("name", "roles", "department", "town")
 POLICY_HEADER = ("setting", "value")
 POLICY_SET = "policy {key} set to {value} (policy version {version})"
 ROLES_NEED_POSTGRES = "database roles exist only on PostgreSQL; a SQLite file is one person's"
+
+# -- issue 14: proofs, bundles, signing keys, explain, what-if (kept together for merging) ----
+
+TREE_DIGEST = "{digest}\n(tree of {size} events up to position {position}; chain {chain})"
+VERIFY_PART = "{what}: {message}"
+PROOF_WROTE = "wrote a {kind} proof ({hashes} hashes) to {path}"
+PROOF_NEEDS = "give a POSITION (inclusion proof) or --from OLD_DIGEST (consistency proof)"
+PROOF_NEEDS_TREE = (
+    "{digest} is a chain digest (v0.1); proofs need a tree digest from `aidflow audit digest`"
+)
+PROOF_FAILED = "the proof does not check out"
+BUNDLE_SCOPE = "give --case CASE or --period FROM..TO"
+BUNDLE_WROTE = (
+    "wrote {events} events with their proofs and figures, signed, to {path} (digest {digest})"
+)
+BUNDLE_OK = "the bundle is intact ({events} events proved in {digest}, signature valid) and its figures follow from its events"
+BUNDLE_BAD = "the bundle does not check out: {problems}"
+KEY_CREATED = "{public}"
+KEY_KEPT = "{public}\n(a signing key already exists in {dir}; it was kept)"
+KEY_CREATED_NOTE = (
+    "signing key created in {dir} (private key mode 0600); give auditors the public key"
+)
+EXPLAIN_FIGURE = "{field}: {value}"
+EXPLAIN_CAUSE = "  #{position} {when} {actor}: {command} ({event_type}){change} — {allowed_by}"
+EXPLAIN_FINDING = "finding {rule} at positions {positions}: {message}"
+EXPLAIN_NO_FINDINGS = "no audit finding about this case"
+EXPLAIN_DISAGREES = "warning: these figures differ from the case replayed by the domain"
+EXPLAIN_FIELD = "no such figure {field!r}; figures are {fields}"
+WHATIF_REFUSED = (
+    "would be refused: case {case} v{version} ref {ref} {amount} yuan by {actor} ({rule})"
+)
+WHATIF_ALLOWED = (
+    "would be allowed: case {case} v{version} ref {ref} {amount} yuan by {actor} (was {rule})"
+)
+WHATIF_TOTALS = (
+    "{approvals} approvals decided again: {refused} refused, {allowed} newly allowed, "
+    "{cases} cases changed; approved {then} yuan -> {now} yuan. Nothing was written."
+)
+WHATIF_NEEDS = "give --policy FILE or at least one setting (--cap, --set KEY=VALUE)"

@@ -208,3 +208,24 @@ class NotAuthorised(RuleViolation):
     """The acting person did not hold the role this step needs at that moment."""
 
     code = "not_authorised"
+
+
+# -- proofs, bundles and signing keys (issue 14) ----------------------------------------------
+
+
+class ProofUnavailable(AidflowError):
+    """A proof cannot be made: no such event, or the digest is not a head of this store's tree."""
+
+    code = "proof_unavailable"
+
+
+class ProofInvalid(AidflowError):
+    """A proof, digest or bundle does not check out (it was altered, or is of another store)."""
+
+    code = "proof_invalid"
+
+
+class SigningKeyMissing(AidflowError):
+    """No signing key in the key directory: create one with ``aidflow keys init-signing``."""
+
+    code = "signing_key_missing"

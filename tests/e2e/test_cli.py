@@ -440,8 +440,11 @@ def test_audit_commands(cli: Cli, world: dict[str, str], tmp_path: Path) -> None
         gov,
         actor="approver",
     )
-    digest = cli("audit", "digest").stdout.strip()
-    assert cli.json("audit", "digest")["position"] == int(digest.split(":")[0])
+    shown = cli.json("audit", "digest")
+    tree, digest = shown["digest"], shown["chain"]  # the tree head, and the v0.1 chain head
+    assert cli("audit", "digest").stdout.splitlines()[0] == tree
+    assert shown["position"] == int(digest.split(":")[0])
+    assert "matches the digest" in cli("audit", "verify", tree).stdout
     assert "matches the digest" in cli("audit", "verify", digest).stdout
     cli.refused(
         "audit", "verify", digest.split(":")[0] + ":" + "0" * 64, says="does not match", code=1

@@ -47,7 +47,7 @@ def _steady(data: Any) -> Any:
 def test_json_before_or_after_the_command(
     cli: Cli, world: dict[str, str], args: tuple[str, ...]
 ) -> None:
-    digest = cli("audit", "digest").stdout.strip()
+    digest = cli("audit", "digest").stdout.splitlines()[0].strip()
     filled = [a.format(digest=digest, **world) for a in args]
     before = json.loads(cli("--json", *filled).stdout)
     after = json.loads(cli(*filled, "--json").stdout)

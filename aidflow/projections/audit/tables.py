@@ -29,6 +29,19 @@ journal_table = sa.Table(
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),  # the chain, see chain.chain_step()
+    # The Merkle tree (aidflow.proofs): this event's leaf number and leaf hash.
+    sa.Column("leaf_index", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("leaf", sa.String(64), nullable=False),
+)
+
+tree_table = sa.Table(
+    "audit_tree",
+    metadata,
+    # Perfect subtrees of the Merkle tree at every fourth level (16, 256, 4096... leaves),
+    # so a proof reads a few rows per level instead of every leaf.
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )
 
 ledger_table = sa.Table(

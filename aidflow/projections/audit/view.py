@@ -34,6 +34,9 @@ from aidflow.projections.catalogue import (
     Voucher,
 )
 from aidflow.projections.view import Envelope, SQLView
+from aidflow.proofs import tree
+from aidflow.proofs.leaves import leaf_text
+from aidflow.proofs.merkle import leaf_hash
 
 C = StudentCase
 Summary = Callable[[dict[str, Any]], str]
@@ -164,13 +167,14 @@ def _text(value: Any) -> str | None:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 3  # 2: stable event names (case.applied); 3: audit_fund.position
+    schema_version = 4  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
     handles = frozenset(JOURNAL)
     ignores = frozenset()
 
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)
-        self._head: tuple[int, str] | None = None  # (position, hash) this process last chained
+        self._head: tuple[int, str, int] | None = None
+        """(position, chain hash, tree size) this process last wrote."""
 
     def forget(self) -> None:
         self._head = None
@@ -178,16 +182,16 @@ class AuditView(SQLView):
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
         if self._head is not None and after is not None and self._head[0] == after:
-            previous = self._head[1]  # the chain is deterministic: a position's hash never changes
+            # the chain and tree are deterministic: a position's hashes never change
+            _, previous, size = self._head
         else:
-            previous = (
-                conn.execute(
-                    sa.select(journal_table.c.hash)
-                    .order_by(journal_table.c.position.desc())
-                    .limit(1)
-                ).scalar_one_or_none()
-                or GENESIS
-            )
+            last = conn.execute(
+                sa.select(journal_table.c.hash, journal_table.c.leaf_index)
+                .order_by(journal_table.c.position.desc())
+                .limit(1)
+            ).first()
+            previous, size = (GENESIS, 0) if last is None else (last.hash, last.leaf_index + 1)
+        start = size
         journal: list[dict[str, Any]] = []
         ledger: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
@@ -198,11 +202,19 @@ class AuditView(SQLView):
             fields = event.__dict__
             previous = chain_step(previous, envelope.notification)
             at = envelope.at(d)
+            actor = str(getattr(event, "actor", ""))
+            leaf = leaf_text(
+                envelope.notification,
+                envelope.name,
+                actor,
+                envelope.detail_json,
+                envelope.recorded_at,
+            )
             journal.append(
                 {
                     "position": envelope.position,
                     "recorded_at": at,
-                    "actor": str(getattr(event, "actor", "")),
+                    "actor": actor,
                     "stream": stream,
                     "aggregate_id": envelope.aggregate_id,
                     "version": event.originator_version,
@@ -210,8 +222,11 @@ class AuditView(SQLView):
                     "summary": summary(fields),
                     "detail": envelope.detail_json,
                     "hash": previous,
+                    "leaf_index": size,
+                    "leaf": leaf_hash(leaf.encode("utf-8")).hex(),
                 }
             )
+            size += 1
             if cls is C.Applied:
                 cases.append(
                     {
@@ -252,8 +267,9 @@ class AuditView(SQLView):
                 }
             )
         bulk(conn, "audit.journal", _INSERT_JOURNAL, journal)
+        tree.extend(conn, start, size)
         bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
         bulk(conn, "audit.case", _INSERT_CASE, cases)
         bulk(conn, "audit.fund", _INSERT_FUND, funds)
         if journal:
-            self._head = (page[-1].position, previous)
+            self._head = (page[-1].position, previous, size)

@@ -1,0 +1,173 @@
+"""Why a case is in its state and has its figures: the events behind each, and what allowed them.
+
+``explain(flow, views, case_id)`` folds the case's recorded events (read from the
+store) with the same fold that export bundles are verified with
+(:class:`~aidflow.proofs.figures.CaseFold`), and names for every figure and for
+the status the events that produced it: position, time, actor, the command
+that recorded it, and the rule or policy version that allowed it (an approval
+names the policy version it was decided under and that version's cap). The
+audit checks' findings about the case name the rule broken. The folded figures
+are compared with the aggregate replayed by the domain (``agrees``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from aidflow.domain.money import format_yuan
+from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
+from aidflow.projections.models import Violation
+from aidflow.proofs.figures import CaseFold
+
+COMMANDS = {
+    "case.applied": "apply",
+    "case.verified": "verify",
+    "case.rejected": "reject",
+    "case.grant_approved": "approve",
+    "case.disbursed": "disburse",
+    "case.disbursement_returned": "return-disbursement",
+    "case.secondary_aid_allocated": "secondary-aid",
+    "case.hardship_reported": "report-hardship",
+    "case.review_convened": "convene-review",
+    "case.action_completed": "complete-action",
+    "case.followed_up": "follow-up",
+    "case.closed": "close",
+}
+"""The command that records each kind of case event."""
+
+FIELDS = ("approved_fen", "disbursed_fen", "secondary_aid_fen", "status")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Cause(Model):
+    position: int | None
+    version: int
+    recorded_at: datetime
+    actor: str
+    event_type: str
+    command: str
+    change_fen: int | None = None
+    status_after: str | None = None
+    ref: str | None = None
+    policy_version: int | None = None
+    allowed_by: str
+    """The rule or policy that allowed it."""
+
+
+class FigureTrace(Model):
+    field: str
+    value: int | str
+    causes: list[Cause]
+
+
+class Explanation(Model):
+    case_id: UUID
+    as_of: datetime | None
+    version: int
+    figures: list[FigureTrace]
+    findings: list[Violation]
+    """The audit checks' findings about this case, each naming the rule broken."""
+    agrees: bool
+    """The folded figures equal those of the aggregate replayed by the domain."""
+
+
+def policy_at(flow: Any, version: int) -> Policy:
+    """The policy as it stood at policy register version ``version`` (0: the defaults)."""
+    state: Any = None
+    for event in flow.events.get(REGISTER_ID, lte=version + 1):
+        state = event.mutate(state)
+    return state.policy(flow.policy) if isinstance(state, PolicyRegister) else flow.policy
+
+
+def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Policy]) -> str:
+    if name == "case.grant_approved":
+        v = int(d.get("policy_version", 0))
+        if v not in policies:
+            policies[v] = policy_at(flow, v)
+        cap = format_yuan(policies[v].cap_fen)
+        return (
+            f"policy version {v}: cap {cap} yuan per case and programme year; the case was "
+            "verified by a household visit; the approver did not verify it"
+        )
+    return {
+        "case.applied": "one case per student and programme year",
+        "case.verified": "household visit (verification) by a village officer",
+        "case.rejected": "a rejection with a stated reason",
+        "case.disbursed": "payment within the approved, unpaid amount, under a unique voucher",
+        "case.disbursement_returned": "the bank returned the payment; the approval stays reserved",
+        "case.secondary_aid_allocated": "secondary aid needs a paid grant and a donation fund",
+        "case.hardship_reported": "hardship reopens the case for a new household visit",
+        "case.closed": "closing releases unpaid reservations to their funds",
+    }.get(name, "recorded")
+
+
+def explain(
+    flow: Any,
+    views: Any,
+    case_id: UUID,
+    *,
+    as_of: datetime | None = None,
+    fields: tuple[str, ...] = FIELDS,
+) -> Explanation:
+    """For each figure of the case (and its status), the events that produced it.
+
+    ``flow`` is an :class:`~aidflow.application.AidFlow`; ``views`` its
+    :class:`~aidflow.projections.ReadModels` (for positions and findings).
+    """
+    snapshot = flow.case(case_id, as_of=as_of)
+    records = [r for r in flow.history(case_id) if r.version <= snapshot.version]
+    fold = CaseFold()
+    causes: dict[int, Cause] = {}
+    policies: dict[int, Policy] = {}
+    by_position: dict[int, int] = {}
+    for r in records:
+        position = views.position_of_version(case_id, r.version)
+        key = position if position is not None else -r.version
+        by_position[key] = r.version
+        data = {k: (str(v) if isinstance(v, UUID) else v) for k, v in r.data.items()}
+        fold.apply(key, r.type, data)
+        causes[key] = Cause(
+            position=position,
+            version=r.version,
+            recorded_at=r.timestamp,
+            actor=r.actor,
+            event_type=r.type,
+            command=COMMANDS.get(r.type, r.type),
+            ref=data.get("ref") or None,
+            policy_version=data.get("policy_version"),
+            allowed_by=_allowed_by(flow, r.type, data, policies),
+        )
+    figures = []
+    for name in fields:
+        if name == "status":
+            traced = [causes[k].model_copy(update={"status_after": s}) for k, s in fold.status_by]
+            figures.append(FigureTrace(field=name, value=fold.status, causes=traced))
+        else:
+            traced = [
+                causes[k].model_copy(update={"change_fen": change})
+                for k, change in fold.made_by.get(name, [])
+            ]
+            figures.append(FigureTrace(field=name, value=getattr(fold, name), causes=traced))
+    agrees = (
+        fold.approved_fen == snapshot.approved_fen
+        and fold.disbursed_fen == snapshot.disbursed_fen
+        and fold.secondary_aid_fen == snapshot.secondary_aid_fen
+        and fold.status == snapshot.status.value
+    )
+    report = views.check_report(flow.current_policy(), now=as_of)
+    findings = [v for v in report.violations if v.case_id == str(case_id)]
+    return Explanation(
+        case_id=case_id,
+        as_of=as_of,
+        version=snapshot.version,
+        figures=figures,
+        findings=findings,
+        agrees=agrees,
+    )

@@ -1,0 +1,192 @@
+"""Signed export bundles: events, their figures, their proofs, one signature.
+
+A bundle (a zip) holds ``events.json`` (each event's leaf text, leaf number and
+position), ``proofs.json`` (an audit path per event against the bundle's
+digest), ``figures.json`` (what follows from those events: per-case figures and
+status, per-fund movements, the rule checks over them, and the policy and fund
+kinds the checks assumed), ``manifest.json`` (scope, digest, the SHA-256 of
+every other file) and ``manifest.sig`` (the Ed25519 signature of
+``manifest.json``, hex). :func:`verify_bundle` needs only the zip and the public
+key: it checks the signature, each file's hash, each event's proof against the
+digest, and recomputes the figures from the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.engine import Connection
+
+from aidflow.domain.errors import InvalidInput, ProofInvalid
+from aidflow.domain.policy import Policy
+from aidflow.projections.audit.checks import run_checks
+from aidflow.projections.models import View
+from aidflow.projections.source import EventSource
+from aidflow.proofs.figures import figures_of
+from aidflow.proofs.keys import fingerprint
+from aidflow.proofs.merkle import leaf_hash, verify_inclusion
+from aidflow.proofs.models import TreeHead
+from aidflow.proofs.proof import _tree_at, inclusion
+
+FORMAT = "aidflow-bundle/1"
+FILES = ("events.json", "proofs.json", "figures.json")
+
+
+class BundleCheck(View):
+    ok: bool
+    intact: bool
+    figures_follow: bool
+    events: int
+    digest: str
+    scope: dict[str, Any]
+    problems: list[str]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+
+
+def compute_figures(leaves: list[dict[str, Any]], policy: dict[str, Any]) -> dict[str, Any]:
+    """The figures that follow from the bundled events (leaf dicts) under ``policy``."""
+    kinds = {r["aggregate_id"]: r["detail"]["kind"] for r in leaves if r["type"] == "fund.opened"}
+    rows = [
+        (
+            r["position"],
+            datetime.fromisoformat(r["recorded_at"]),
+            r["actor"],
+            r["aggregate_id"],
+            r["type"],
+            r["detail"],
+        )
+        for r in sorted(leaves, key=lambda r: r["position"])
+    ]
+    now = rows[-1][1] if rows else datetime.now(tz=UTC)
+    checks = run_checks(rows, kinds, Policy(**policy), now)
+    return {
+        **figures_of(leaves),
+        "checks": [v.model_dump(mode="json") for v in checks.violations],
+        "policy": policy,
+        "fund_kinds": dict(sorted(kinds.items())),
+    }
+
+
+def export(
+    conn: Connection,
+    source: EventSource,
+    head: TreeHead,
+    positions: list[int],
+    scope: dict[str, Any],
+    policy: Policy,
+    key: Ed25519PrivateKey,
+) -> bytes:
+    """A signed bundle of the events at ``positions``, proved against ``head``."""
+    tree = _tree_at(conn, head)
+    proofs = [inclusion(conn, source, p, head, tree) for p in sorted(set(positions))]
+    events = [
+        {"leaf_index": p["leaf_index"], "position": p["position"], "leaf": p["leaf"]}
+        for p in proofs
+    ]
+    leaves = [json.loads(e["leaf"]) for e in events]
+    settings = {k: v for k, v in asdict(policy).items()}
+    files = {
+        "events.json": _json(events),
+        "proofs.json": _json({str(p["position"]): p["path"] for p in proofs}),
+        "figures.json": _json(compute_figures(leaves, settings)),
+    }
+    manifest = {
+        "format": FORMAT,
+        "scope": scope,
+        "digest": str(head),
+        "tree_size": head.size,
+        "root": head.root,
+        "events": len(events),
+        "created_at": datetime.now(tz=UTC).isoformat(),
+        "signed_by": fingerprint(key.public_key()),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    manifest_bytes = _json(manifest)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", manifest_bytes)
+        z.writestr("manifest.sig", key.sign(manifest_bytes).hex())
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def verify_bundle(
+    path: Path, public: Ed25519PublicKey, digest: TreeHead | None = None
+) -> BundleCheck:
+    """Is the bundle intact (signed, unaltered, every event proved), and do its figures follow?"""
+    problems: list[str] = []
+    try:
+        z = zipfile.ZipFile(path)
+        manifest_bytes = z.read("manifest.json")
+        signature = bytes.fromhex(z.read("manifest.sig").decode("ascii").strip())
+        manifest = json.loads(manifest_bytes)
+        files = {name: z.read(name) for name in FILES}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ProofInvalid(f"{path} is not an aidflow bundle: {exc}") from None
+    if manifest.get("format") != FORMAT:
+        raise ProofInvalid(f"{path} is not an aidflow bundle ({FORMAT})")
+    try:
+        public.verify(signature, manifest_bytes)
+    except InvalidSignature:
+        problems.append(
+            "the signature does not match the manifest (wrong key, or the manifest was altered)"
+        )
+    for name, data in files.items():
+        if hashlib.sha256(data).hexdigest() != manifest["files"].get(name):
+            problems.append(f"{name} was altered after signing")
+    head = TreeHead(size=int(manifest["tree_size"]), root=str(manifest["root"]))
+    if digest is not None and (digest.size, digest.root) != (head.size, head.root):
+        problems.append(f"the bundle is proved against {head}, not the digest given ({digest})")
+    events = json.loads(files["events.json"])
+    proofs = json.loads(files["proofs.json"])
+    root = bytes.fromhex(head.root)
+    for e in events:
+        path_ = [bytes.fromhex(h) for h in proofs.get(str(e["position"]), [])]
+        leaf = json.loads(e["leaf"])
+        if leaf.get("position") != e["position"] or not verify_inclusion(
+            e["leaf_index"], head.size, leaf_hash(e["leaf"].encode("utf-8")), path_, root
+        ):
+            problems.append(f"the event at position {e['position']} is not proved in {head}")
+    intact = not problems
+    figures = json.loads(files["figures.json"])
+    recomputed = compute_figures([json.loads(e["leaf"]) for e in events], figures.get("policy", {}))
+    follow = recomputed == figures
+    if not follow:
+        differ = sorted(
+            k for k in set(recomputed) | set(figures) if recomputed.get(k) != figures.get(k)
+        )
+        problems.append(f"figures.json does not follow from the events ({', '.join(differ)})")
+    return BundleCheck(
+        ok=intact and follow,
+        intact=intact,
+        figures_follow=follow,
+        events=len(events),
+        digest=str(head),
+        scope=manifest.get("scope", {}),
+        problems=problems,
+    )
+
+
+def period_bounds(text: str) -> tuple[date, date]:
+    start, sep, end = text.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        return date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise InvalidInput(
+            f"period {text!r} is not FROM..TO (dates, e.g. 2026-09-01..2026-09-30)"
+        ) from None

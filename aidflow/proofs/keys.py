@@ -1,0 +1,97 @@
+"""The Ed25519 key that signs export bundles, and where it is kept.
+
+The key directory is ``$AIDFLOW_KEYS``, else ``aidflow-keys`` beside the SQLite
+database, else ``./aidflow-keys``. It holds ``signing.key`` (the private key,
+PKCS#8 PEM, file mode 0600, directory 0700) and ``signing.pub`` (the public key,
+PEM), which is what auditors are given.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from aidflow.domain.errors import InvalidInput, SigningKeyMissing
+
+KEYS_ENV = "AIDFLOW_KEYS"
+PRIVATE = "signing.key"
+PUBLIC = "signing.pub"
+
+
+def key_dir(url: str | None = None, explicit: Path | None = None) -> Path:
+    """Where the signing key is kept (see the module's docstring)."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(KEYS_ENV):
+        return Path(os.environ[KEYS_ENV])
+    if url is not None:
+        from aidflow.config import parse_url
+
+        parsed = parse_url(url)
+        if parsed.backend == "sqlite" and parsed.path not in ("", ":memory:"):
+            return Path(parsed.path).resolve().parent / "aidflow-keys"
+    return Path("aidflow-keys")
+
+
+def init_signing(directory: Path) -> tuple[Path, Path, bool]:
+    """Create the signing key pair in ``directory``; (private, public, created now?).
+
+    An existing key is kept: a new one would make earlier bundles unverifiable
+    with the public key already handed out.
+    """
+    private, public = directory / PRIVATE, directory / PUBLIC
+    if private.exists():
+        if not public.exists():
+            public.write_bytes(_public_pem(load_private(directory).public_key()))
+        return private, public, False
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    os.chmod(private, 0o600)
+    public.write_bytes(_public_pem(key.public_key()))
+    return private, public, True
+
+
+def _public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_private(directory: Path) -> Ed25519PrivateKey:
+    path = directory / PRIVATE
+    if not path.exists():
+        raise SigningKeyMissing(
+            f"no signing key in {directory}: create one with `aidflow keys init-signing`"
+        )
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidInput(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def load_public(path: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the public key {path}: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidInput(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    import hashlib
+
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
