@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.canonical import same_person
+from aidflow.domain.canonical import document_key, same_person
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
@@ -126,7 +126,7 @@ class _Checker:
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
         c = self.cases[case]
-        c.verifiers.add(actor)
+        c.verifiers.add(same_person(actor))  # people, not spellings (v0.1 stored them raw)
         c.verified = True
 
     def approved(
@@ -140,7 +140,7 @@ class _Checker:
                 [position],
                 case=case,
             )
-        if actor in c.verifiers:
+        if same_person(actor) in c.verifiers:
             self.flag(
                 "verifier_approved",
                 f"{actor} verified this case and approved its grant",
@@ -184,15 +184,16 @@ class _Checker:
         c.paid += amount
         voucher = str(d.get("voucher", ""))
         c.vouchers.append(voucher)
-        if voucher in self.voucher_seen:
+        key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
+        if key in self.voucher_seen:
             self.flag(
                 "duplicate_voucher",
                 f"voucher {voucher} used twice",
-                [self.voucher_seen[voucher], position],
+                [self.voucher_seen[key], position],
                 case=case,
             )
         else:
-            self.voucher_seen[voucher] = position
+            self.voucher_seen[key] = position
 
     def returned(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
