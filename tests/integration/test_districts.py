@@ -16,7 +16,7 @@ import pytest
 from aidflow import AidFlow
 from aidflow.domain.errors import StoreError
 from aidflow.projections import ReadModels
-from tests.builders import government_fund, paid
+from tests.builders import government_fund, paid, register_staff
 from tests.pg import fresh_database, require_postgres
 
 
@@ -40,6 +40,7 @@ def test_two_districts_on_one_server_are_fully_separate() -> None:
         for district, students in (("district_a", 2), ("district_b", 1)):
             district_url = f"{url}?schema={district}"
             flow = AidFlow.open(district_url)
+            register_staff(flow)
             views = ReadModels.attach(flow, district_url)
             gov = government_fund(flow)
             for n in range(students):
@@ -83,6 +84,7 @@ def test_a_read_only_sqlite_store_is_queried_but_never_written(tmp_path: Path) -
     db = tmp_path / "q.db"
     url = f"sqlite:///{db}"
     flow = AidFlow.open(url)
+    register_staff(flow)
     views = ReadModels.attach(flow, url)
     paid(flow, government_fund(flow), 1)
     ledger = views.ledger()

@@ -30,9 +30,20 @@ def _free_port() -> int:
 def server(store_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     """The service on a free port, and a token per staff member (admin, visitor, approver)."""
     flow = AidFlow.open(store_url)
-    flow.add_staff(cmd.AddStaff(name="admin", roles=["admin"], actor="admin"))
-    for name, role in (("visitor", "verifier"), ("approver", "approver"), ("cashier", "cashier")):
-        flow.add_staff(cmd.AddStaff(name=name, roles=[role], actor="admin"))
+    # The office's first admin also screens cases and keeps the funds (roles at bootstrap).
+    flow.add_staff(
+        cmd.AddStaff(
+            name="admin",
+            roles=["admin", "screening-clerk", "cashier", "donations-officer"],
+            actor="admin",
+        )
+    )
+    for name, roles in (
+        ("visitor", ["verifier", "approver"]),  # may approve, but not what they verified
+        ("approver", ["approver"]),
+        ("cashier", ["cashier"]),
+    ):
+        flow.add_staff(cmd.AddStaff(name=name, roles=roles, actor="admin"))
     flow.close()
     tokens = Tokens.open(store_url)
     issued = {n: tokens.issue(n) for n in ("admin", "visitor", "approver", "cashier")}

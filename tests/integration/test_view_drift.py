@@ -13,13 +13,14 @@ from click.testing import CliRunner
 from aidflow import AidFlow
 from aidflow.cli import main
 from aidflow.projections import ReadModels
-from tests.builders import government_fund, paid
+from tests.builders import government_fund, paid, register_staff
 
 
 def _store(tmp_path: Path) -> tuple[str, Path]:
     db = tmp_path / "s.db"
     url = f"sqlite:///{db}"
     flow = AidFlow.open(url)
+    register_staff(flow)
     views = ReadModels.attach(flow, url)
     gov = government_fund(flow)
     paid(flow, gov, 1)
@@ -31,6 +32,7 @@ def _store(tmp_path: Path) -> tuple[str, Path]:
 
 def _verify(url: str) -> list[dict[str, object]]:
     flow = AidFlow.open(url)
+    register_staff(flow)
     views = ReadModels.open(url)
     try:
         return [r.model_dump(mode="json") for r in views.verify_views(flow)]
