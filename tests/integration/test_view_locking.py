@@ -56,7 +56,6 @@ PROCESSES = 8
 def _open_together(url: str, start: Barrier) -> None:
     start.wait(timeout=60)
     flow = AidFlow.open(url)
-    register_staff(flow)
     views = ReadModels.attach(flow, url)
     assert [s.behind for s in views.status(flow)] == [0, 0, 0]
     views.close()
