@@ -76,7 +76,9 @@ def test_sod_checks_every_verifier_not_the_last(flow: AidFlow) -> None:
     gov = government_fund(flow)
     case = verified(flow, 1, verifier="alice")
     reopen_and_verify(flow, case, "bob")
-    refused(flow, SegregationOfDuties, lambda: flow.approve(approve_cmd(case, gov, 100_000, "alice")))
+    refused(
+        flow, SegregationOfDuties, lambda: flow.approve(approve_cmd(case, gov, 100_000, "alice"))
+    )
     refused(flow, SegregationOfDuties, lambda: flow.approve(approve_cmd(case, gov, 100_000, "BOB")))
     assert flow.approve(approve_cmd(case, gov, 100_000, "carol")).recorded
 
@@ -118,9 +120,12 @@ def test_payment_is_charged_to_a_fund_whose_reservation_covers_it(flow: AidFlow)
     case = verified(flow, 1)
     flow.approve(approve_cmd(case, small, 100_000))
     flow.approve(approve_cmd(case, large, 300_000))
-    assert flow.disburse(
-        cmd.Disburse(case_id=case, amount_fen=200_000, voucher="V-1", actor="cashier")
-    ).fund_id == large
+    assert (
+        flow.disburse(
+            cmd.Disburse(case_id=case, amount_fen=200_000, voucher="V-1", actor="cashier")
+        ).fund_id
+        == large
+    )
     # 1,000 yuan left in each fund's reservation: 1,500 is covered by none, so it must be split.
     refused(
         flow,
