@@ -589,7 +589,7 @@ class AidMachine(RuleBasedStateMachine):
         return expected
 
 
-def run_machine(machine: type[AidMachine], examples: int) -> None:
+def run_machine(machine: type[AidMachine], examples: int, *, deep: bool = True) -> None:
     machine.reached = Counter()
     machine.examples = [0]
     machine.TestCase.settings = settings(
@@ -604,8 +604,9 @@ def run_machine(machine: type[AidMachine], examples: int) -> None:
     # The point of this machine: the money is reached in most examples, not by luck.
     assert reached["approval"] >= runs * 0.7, summary
     assert reached["payment"] >= runs * 0.6, summary
-    for deep in ("return", "secondary aid", "release", "review", "completed action"):
-        assert reached[deep] > 0, f"no example reached {deep}: {summary}"
+    if deep:  # over enough examples, every deep state is reached at least once
+        for kind in ("return", "secondary aid", "release", "review", "completed action"):
+            assert reached[kind] > 0, f"no example reached {kind}: {summary}"
 
 
 def shows_statistics(test: Any) -> Any:
@@ -650,4 +651,4 @@ def test_rules_hold_under_random_commands_postgres() -> None:
                 self.url = url
                 super().__init__()
 
-        run_machine(PerExample, 15)
+        run_machine(PerExample, 6, deep=False)  # the SQLite run judges depth
