@@ -386,3 +386,38 @@ def test_events_the_checks_cannot_read_are_findings() -> None:
             "the kind is not in this version's event catalogue"
         ),
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "product bug: checks.py _Checker.disbursed compares voucher numbers as stored, not in "
+        "canonical form (canonical.document_key), so 'V1' and 'v1' (one voucher by the domain's "
+        "rule) paid twice are not reported as duplicate_voucher"
+    ),
+)
+def test_duplicate_voucher_is_found_in_canonical_form() -> None:
+    j = Journal()
+    for case in ("c1", "c2"):
+        j.verify(case, "v")
+        j.approve(case, 100)
+    first = j.pay("c1", 50, "HC-1")
+    second = j.pay("c2", 50, "hc-1")
+    v = only(j.check())
+    assert (v.rule, v.positions) == ("duplicate_voucher", [first, second])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "product bug: checks.py _Checker.approved tests `actor in c.verifiers` on the names as "
+        "recorded; stores written before 0.2 kept raw spellings (canonical.same_actor exists for "
+        "them), so a verifier 'Wang' approving as 'wang' is not reported as verifier_approved"
+    ),
+)
+def test_verifier_approved_compares_people_not_spellings() -> None:
+    j = Journal()
+    j.verify("c1", "Wang")
+    p = j.approve("c1", 100, actor="wang")
+    v = only(j.check())
+    assert (v.rule, v.positions) == ("verifier_approved", [p])
