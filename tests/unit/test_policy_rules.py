@@ -19,14 +19,17 @@ from aidflow.domain.policy import (
 
 
 def test_defaults_follow_the_article() -> None:
-    assert Policy(
-        cap_fen=500_000,
-        max_unpaid_days=30,
-        max_days_to_consultation=14,
-        max_days_action_open=60,
-        retention_years=3,
-        version=0,
-    ) == DEFAULT_POLICY
+    assert (
+        Policy(
+            cap_fen=500_000,
+            max_unpaid_days=30,
+            max_days_to_consultation=14,
+            max_days_action_open=60,
+            retention_years=3,
+            version=0,
+        )
+        == DEFAULT_POLICY
+    )
 
 
 @pytest.mark.parametrize(
