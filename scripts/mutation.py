@@ -55,6 +55,7 @@ FAST_TESTS = [
     "tests/integration/test_application.py",
     "tests/integration/test_exactly_once.py",
     "tests/integration/test_chain.py",
+    "tests/integration/test_chain_verify.py",
     "tests/integration/test_projections.py",
     "tests/contract/test_schema.py",
     "tests/contract/test_v0_1_0_store.py",

@@ -471,3 +471,26 @@ def test_v1_fund_snapshots_are_upcast() -> None:
     bare: dict[str, object] = {}
     Fund.upcast_v1_v2(bare)
     assert bare == {"receipts": {}}
+
+
+def test_fund_refusals_name_their_records() -> None:
+    fund = new_fund()
+    case = uuid4()
+    fund.deposit(amount_fen=10, source="b", receipt="R", value_date=None, actor="f")
+    expected = {"fund_id": str(fund.id), "case_id": str(case)}
+    for call in (
+        lambda: fund.allocate(case_id=case, amount_fen=11, use="grant", actor="a"),
+        lambda: fund.release(case_id=case, amount_fen=1, reason="r", actor="a"),
+    ):
+        with pytest.raises((InsufficientFunds, InvalidInput)) as refusal:
+            call()
+        assert refusal.value.ids == expected  # type: ignore[union-attr]
+    with pytest.raises(WrongFundKind) as kind:
+        fund.check_kind(FundKind.DONATION, "secondary aid")
+    assert kind.value.ids == {"fund_id": str(fund.id)}
+    with pytest.raises(DuplicateReceipt) as receipt:
+        fund.is_retried_deposit(receipt="R", amount_fen=11, source="b")
+    assert receipt.value.ids == {"fund_id": str(fund.id)}
+    with pytest.raises(InvalidAmount) as zero:
+        fund.release(case_id=case, amount_fen=0, reason="r", actor="a")
+    assert str(zero.value) == "release must be more than zero, got 0.00 yuan"

@@ -110,8 +110,8 @@ def test_deposit_without_receipt(receipt: str | None) -> None:
 def test_fund_overdrawn_counts_releases_and_exactly_zero_is_fine() -> None:
     j = Journal()
     j.deposit(GOV, 100)
-    j.allocate(GOV, 100)
-    j.add("fund.released", GOV, amount_fen=40, case_id="c1")
+    j.allocate(GOV, 70)
+    j.add("fund.released", GOV, amount_fen=10, case_id="c1")
     j.allocate(GOV, 40, case="c2")
     assert j.check().ok
     p = j.allocate(GOV, 1, case="c3")
@@ -421,3 +421,32 @@ def test_verifier_approved_compares_people_not_spellings() -> None:
     p = j.approve("c1", 100, actor="wang")
     v = only(j.check())
     assert (v.rule, v.positions) == ("verifier_approved", [p])
+
+
+def test_paid_before_approval_adds_up_every_payment() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 60, "V1")
+    j.pay("c1", 30, "V2")
+    assert j.check().ok
+    p = j.pay("c1", 20, "V3")
+    assert only(j.check()).positions == [p]
+    assert only(j.check()).message == "paid 1.10 yuan against 1.00 yuan approved"
+
+
+def test_one_fen_paid_is_a_paid_grant() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 1)
+    j.add("case.secondary_aid_allocated", "c1", fund_id=DON, amount_fen=5)
+    assert j.check().ok
+
+
+def test_a_payment_recorded_without_a_voucher_lacks_one() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.add("case.disbursed", "c1", "cashier", amount_fen=100)
+    assert only(j.check()).message == "paid case lacks voucher"
