@@ -51,6 +51,7 @@ FAST_TESTS = [
     "tests/unit",
     "tests/integration/test_rules_audit.py",
     "tests/integration/test_rules_domain.py",
+    "tests/integration/test_rules_ledger.py",
     "tests/integration/test_tamper.py",
     "tests/integration/test_application.py",
     "tests/integration/test_exactly_once.py",
@@ -261,6 +262,26 @@ def finish(args: argparse.Namespace, workdir: Path, seconds: float) -> int:
     return 0
 
 
+def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
+    """After adding tests: the survivors of a kept run, run again against today's tests."""
+    survivors = [n for n, s in results(workdir).items() if s == "survived" and n not in EQUIVALENT]
+    for target in (workdir / "tests", workdir / "mutants" / "tests"):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(
+            ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    started = time.monotonic()
+    for start in range(0, len(survivors), 200):
+        mutmut(
+            workdir,
+            "run",
+            "--max-children",
+            str(args.max_children),
+            *survivors[start : start + 200],
+        )
+    return finish(args, workdir, time.monotonic() - started)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", nargs="+", help="paths to mutate (default: all of MODULES)")
@@ -271,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
     parser.add_argument(
         "--from-workdir", metavar="DIR", help="report a kept scratch copy's results (no new run)"
+    )
+    parser.add_argument(
+        "--rerun-survivors",
+        metavar="DIR",
+        help="in a kept scratch copy, take today's tests and run its surviving mutants again",
     )
     args = parser.parse_args(argv)
 
@@ -284,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.from_workdir:
         return finish(args, Path(args.from_workdir), 0.0)
+    if args.rerun_survivors:
+        return rerun_survivors(args, Path(args.rerun_survivors))
     workdir = Path(tempfile.mkdtemp(prefix="aidflow-mutation-"))
     started = time.monotonic()
     try:
