@@ -265,13 +265,8 @@ def finish(args: argparse.Namespace, workdir: Path, seconds: float) -> int:
 def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
     """After adding tests: the survivors of a kept run, run again against today's tests."""
     survivors = [n for n, s in results(workdir).items() if s == "survived" and n not in EQUIVALENT]
-    pyproject = (workdir / "pyproject.toml").read_text(encoding="utf-8")
-    pyproject = re.sub(
-        r"pytest_add_cli_args_test_selection = \[.*\]",
-        lambda _: f"pytest_add_cli_args_test_selection = {_toml_list(FAST_TESTS)}",
-        pyproject,
-    )
-    (workdir / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    # The fast-test list stays as the kept run had it: changing mutmut's settings makes it
+    # forget every verdict. New test *files* count only in a new full run.
     for target in (workdir / "tests", workdir / "mutants" / "tests"):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(
