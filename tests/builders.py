@@ -17,6 +17,7 @@ OFFICERS = (
     "bank",
     "bob",
     "boss",
+    "c",
     "carol",
     "cashier",
     "chair",
@@ -30,6 +31,7 @@ OFFICERS = (
     "finance-cashier",
     "finance-office",
     "late-approver",
+    "other-approver",
     "screening",
     "screening-office",
     "sidu-officer",
@@ -40,6 +42,7 @@ OFFICERS = (
     "visitor",
     "visitor2",
     "x",
+    "y",
 )
 """Test officers: each may do every step of the lifecycle, so the rule under test is the
 only thing a test is about (authorisation has tests of its own)."""
@@ -58,12 +61,18 @@ OPERATIONS = (
 )
 
 
+OFFICE_EVENTS = 2 + len(OFFICERS) + len(LIAISONS)
+"""Events :func:`register_staff` writes on a fresh store (the registry, then each member):
+the position of a test's own first event is ``OFFICE_EVENTS + 1``."""
+
+
 def register_staff(flow: AidFlow) -> None:
     """Register the test office (an admin, the officers, the liaisons); a no-op when the
     store already has them, so reopening a store may call it again."""
     registry = flow.staff_registry()
     if registry is not None and registry.member("admin") is not None:
         return
+    before = flow.recorder.max_notification_id() or 0
     flow.add_staff(cmd.AddStaff(name="admin", roles=[Role.ADMIN], actor="admin"))
     for name in OFFICERS:
         flow.add_staff(cmd.AddStaff(name=name, roles=list(OPERATIONS), actor="admin"))
@@ -76,6 +85,7 @@ def register_staff(flow: AidFlow) -> None:
                 actor="admin",
             )
         )
+    assert (flow.recorder.max_notification_id() or 0) - before == OFFICE_EVENTS
 
 
 def register_officers(flow: AidFlow, names: list[str]) -> None:

@@ -5,12 +5,15 @@ followers skip events (Marten #3321, discussion #4953)."""
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import random
 import threading
 import time
+import traceback
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from aidflow import AidFlow
@@ -38,6 +41,15 @@ COMMANDS_EACH = 60
 def _work(
     url: str, worker: int, cases: list[str], gov: str, don: str, start: Any, results: Any
 ) -> None:
+    """Report ``("ok", actors)`` or ``("crashed", traceback)``: a crash fails the test at once."""
+    try:
+        results.put(("ok", _commands(url, worker, cases, gov, don, start)))
+    except BaseException:
+        results.put(("crashed", f"worker {worker}:\n{traceback.format_exc()}"))
+        raise
+
+
+def _commands(url: str, worker: int, cases: list[str], gov: str, don: str, start: Any) -> list[str]:
     """Random commands on shared cases; every command's actor is unique, so its event can be found."""
     rng = random.Random(worker)
     flow = AidFlow.open(url)
@@ -103,8 +115,32 @@ def _work(
         except AidflowError:
             continue
         succeeded.append(actor)
-    results.put(succeeded)
     flow.close()
+    return succeeded
+
+
+def _collect(procs: list[Any], results: Any, timeout: float = 300) -> list[str]:
+    """Every worker's successes; a worker that crashed fails the test now, with its traceback
+    (or its exit code, if it died before it could report)."""
+    reported: list[str] = []
+    answered = 0
+    deadline = time.monotonic() + timeout
+    while answered < len(procs):
+        try:
+            status, payload = results.get(timeout=0.2)
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead and results.empty():
+                pytest.fail(
+                    f"a worker died without reporting: exit codes {[p.exitcode for p in dead]}"
+                )
+            assert time.monotonic() < deadline, "workers still running after the time limit"
+            continue
+        if status == "crashed":
+            pytest.fail(payload)
+        reported += payload
+        answered += 1
+    return reported
 
 
 @pytest.mark.postgres
@@ -126,7 +162,7 @@ def test_many_writers_on_shared_cases_and_funds_keep_every_invariant() -> None:
         ]
         for p in procs:
             p.start()
-        reported = [actor for _ in procs for actor in results.get(timeout=180)]
+        reported = _collect(procs, results)
         for p in procs:
             p.join(timeout=60)
             assert p.exitcode == 0
@@ -157,8 +193,12 @@ def test_many_writers_on_shared_cases_and_funds_keep_every_invariant() -> None:
             assert fund.balance_fen >= 0
             assert fund.allocated_fen - fund.released_fen == drawn.get(str(fund_id), 0)
         vouchers = [
-            e.data["voucher"] for c in cases for e in flow.history(UUID(c)) if e.type == "Disbursed"
+            e.data["voucher"]
+            for c in cases
+            for e in flow.history(UUID(c))
+            if e.type == "case.disbursed"
         ]
+        assert vouchers, "no payment was made: the voucher rule was not exercised"
         assert len(vouchers) == len(set(vouchers))
 
         # The follower's views equal a rebuild from the events.
@@ -167,6 +207,26 @@ def test_many_writers_on_shared_cases_and_funds_keep_every_invariant() -> None:
         assert dump(followed) == dump(rebuilt)
         assert rebuilt.check(flow.policy) == []
         flow.close()
+
+
+def _wait_for_lock_waiter(url: str, table: str, timeout: float = 10) -> int:
+    """Block until PostgreSQL shows a session waiting for a lock on ``table`` (``pg_locks``,
+    ``granted = false``); returns how many wait. Observed, not assumed after a sleep."""
+    query = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE NOT l.granted AND c.relname = %s"
+    )
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(
+        url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as conn:
+        while True:
+            row = conn.execute(query, (table,)).fetchone()
+            if row and row[0]:
+                return int(row[0])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no writer waited for the lock on {table} within {timeout}s")
+            time.sleep(0.02)
 
 
 @pytest.mark.postgres
@@ -220,7 +280,8 @@ def test_a_late_committing_writer_is_not_skipped_by_the_follower() -> None:
         done: list[UUID] = []
         b = threading.Thread(target=lambda: done.extend(verified(others, n) for n in range(2, 5)))
         b.start()
-        time.sleep(1.0)
+        waiting = _wait_for_lock_waiter(url, flow.recorder.events_table_name)  # type: ignore[attr-defined]
+        assert waiting >= 1
         assert not done, "another writer committed while the first held its notification id"
         position_before = views.views["audit"].max_tracking_id(flow.name)
 
@@ -247,3 +308,19 @@ def test_a_late_committing_writer_is_not_skipped_by_the_follower() -> None:
         assert dump(views) == dump(rebuilt)
         others.close()
         flow.close()
+
+
+def test_a_crashed_worker_fails_the_test_at_once_with_its_traceback() -> None:
+    """A worker that cannot even open its store: the parent fails within seconds, showing the
+    worker's traceback, instead of waiting out a queue timeout."""
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(1), ctx.Queue()
+    bad_url = "postgresql://nobody@127.0.0.1:1/no_such_store"
+    worker = ctx.Process(target=_work, args=(bad_url, 0, [], "", "", start, results))
+    began = time.monotonic()
+    worker.start()
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)worker 0:.*Traceback.*StoreUnavailable"):
+        _collect([worker], results, timeout=120)
+    assert time.monotonic() - began < 60
+    worker.join(timeout=30)
+    assert worker.exitcode not in (None, 0)

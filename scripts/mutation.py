@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Mutation testing of the rule-bearing code with mutmut; writes the score into docs/testing.md.
+
+    python scripts/mutation.py                      # every rule-bearing module (the full run)
+    python scripts/mutation.py --modules aidflow/domain/case.py aidflow/domain/fund.py
+    python scripts/mutation.py --changed origin/main --min-score 90   # what a change touched
+    python scripts/mutation.py --from-workdir DIR   # re-report a kept scratch copy
+
+mutmut (a maintained tool, in the ``test`` extra) mutates a copy of the code, one small
+change at a time (a ``<`` made ``<=``, a ``+`` made ``-``, a constant changed, a call's
+argument dropped...), and runs the fast test subset against each mutant. A mutant the tests
+do not notice "survived": either a rule no test pins down, or an *equivalent* mutant (one
+that cannot change behaviour). Equivalent mutants are listed below, each with a reason,
+and left out of the score. Each run's modules replace their rows in docs/testing.md's table
+(``--no-docs``: print only); the other modules keep their last results.
+
+The run happens in a scratch copy of the repository (the working tree is never touched);
+``--keep`` leaves the copy for ``mutmut show NAME`` / ``mutmut browse`` inside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODULES = [
+    "aidflow/domain/case.py",
+    "aidflow/domain/fund.py",
+    "aidflow/domain/keys.py",
+    "aidflow/domain/canonical.py",
+    "aidflow/domain/money.py",
+    "aidflow/domain/policy.py",
+    "aidflow/domain/values.py",
+    "aidflow/projections/audit/checks.py",
+    "aidflow/projections/audit/ledger.py",
+    "aidflow/projections/audit/chain.py",
+]
+"""The rule-bearing code: aggregates and policy, canonical forms, money, masking, the audit."""
+
+FAST_TESTS = [
+    "tests/unit",
+    "tests/integration/test_rules_audit.py",
+    "tests/integration/test_rules_domain.py",
+    "tests/integration/test_rules_ledger.py",
+    "tests/integration/test_tamper.py",
+    "tests/integration/test_application.py",
+    "tests/integration/test_exactly_once.py",
+    "tests/integration/test_chain.py",
+    "tests/integration/test_chain_verify.py",
+    "tests/integration/test_projections.py",
+    "tests/contract/test_schema.py",
+    "tests/contract/test_v0_1_0_store.py",
+]
+"""The fast subset each mutant is run against (SQLite only; seconds, not minutes)."""
+
+EQUIVALENT: dict[str, str] = {
+    # name (as mutmut reports it) -> why no test can tell the mutant from the original.
+    "aidflow.domain.money.x_parse_yuan__mutmut_33": (
+        "dropping `stripped.isascii()` changes nothing: the pattern `[0-9]` matches ASCII "
+        "digits only, so non-ASCII text never fully matches either way"
+    ),
+}
+"""Mutants that cannot change behaviour, each with the reason; left out of the score."""
+
+MARK_BEGIN = "<!-- mutation-score:begin (scripts/mutation.py writes this block) -->"
+MARK_END = "<!-- mutation-score:end -->"
+
+MUTMUT_CONFIG = """
+[tool.mutmut]
+source_paths = ["aidflow"]
+only_mutate = {only}
+pytest_add_cli_args_test_selection = {tests}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "-m", "not postgres", "--ignore=tests/unit/test_import_hostile.py", "--deselect=tests/integration/test_projections.py::test_rebuild_equals_incremental_sqlite"]
+also_copy = ["tests", "scripts"]
+timeout_multiplier = 3.0
+use_git_change_detection = false
+"""
+
+
+def changed_modules(ref: str) -> list[str]:
+    out = subprocess.run(
+        ["git", "diff", "--name-only", ref, "--", *MODULES],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [m for m in MODULES if m in out.split()]
+
+
+def prepare(workdir: Path, modules: list[str]) -> None:
+    """A scratch copy of the code, the tests and a pyproject carrying mutmut's settings."""
+    for name in ("aidflow", "tests", "scripts"):
+        shutil.copytree(
+            ROOT / name, workdir / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    # The suite's own pytest settings stay; mutmut's are added for the copy only.
+    config = MUTMUT_CONFIG.format(
+        only=_toml_list(modules),
+        tests=_toml_list(FAST_TESTS),
+    )
+    (workdir / "pyproject.toml").write_text(pyproject + config, encoding="utf-8")
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def mutmut(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("mutmut")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "mutmut"]
+    env = {**os.environ, "AIDFLOW_REQUIRE_PG": "", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [*command, *args], cwd=workdir, env=env, capture_output=True, text=True, check=False
+    )
+
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+TIMEOUTS = {36, 24, -24, 152, 255}
+
+
+def results(workdir: Path) -> dict[str, str]:
+    """Each mutant's outcome, read from mutmut's own records (``mutants/**/*.meta``)."""
+    found: dict[str, str] = {}
+    for meta in sorted((workdir / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        for name, code in data.get("exit_code_by_key", {}).items():
+            if code is None:
+                found[name] = "not checked"
+            elif code in TIMEOUTS:
+                found[name] = "timeout"
+            else:
+                found[name] = STATUS.get(code, "suspicious")
+    return found
+
+
+def module_of(name: str) -> str:
+    """``aidflow.domain.case.xǁStudentCaseǁverify__mutmut_3`` -> ``aidflow/domain/case.py``."""
+    dotted = name.split(".x")[0]
+    return dotted.replace(".", "/") + ".py"
+
+
+def diff_of(workdir: Path, name: str) -> str:
+    shown = mutmut(workdir, "show", name).stdout
+    lines = [
+        line
+        for line in shown.splitlines()
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
+    return " / ".join(line.strip() for line in lines)[:160]
+
+
+def summarise(status: dict[str, str], workdir: Path) -> dict[str, dict[str, object]]:
+    """Per module: counts by outcome, survivors with their change, equivalents, untested."""
+    modules: dict[str, dict[str, object]] = {}
+    for name, outcome in sorted(status.items()):
+        entry = modules.setdefault(
+            module_of(name),
+            {"counts": {}, "survivors": {}, "equivalent": {}, "untested": []},
+        )
+        counts: dict[str, int] = entry["counts"]  # type: ignore[assignment]
+        if outcome == "survived" and name in EQUIVALENT:
+            entry["equivalent"][name] = EQUIVALENT[name]  # type: ignore[index]
+            outcome = "equivalent"
+        elif outcome == "survived":
+            entry["survivors"][name] = diff_of(workdir, name)  # type: ignore[index]
+        elif outcome == "no tests":
+            entry["untested"].append(name)  # type: ignore[attr-defined]
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return modules
+
+
+def score_of(counts: dict[str, int]) -> tuple[int, int]:
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    return killed, killed + counts.get("survived", 0)
+
+
+def render(data: dict[str, dict[str, object]], when: str) -> tuple[str, float]:
+    rows, survivors, untested, equivalent = [], [], [], []
+    total_killed = total_judged = total = 0
+    for module, entry in sorted(data.items()):
+        counts: dict[str, int] = entry["counts"]  # type: ignore[assignment]
+        killed, judged = score_of(counts)
+        total_killed, total_judged = total_killed + killed, total_judged + judged
+        total += sum(counts.values())
+        rows.append(
+            f"| `{module}` | {sum(counts.values())} | {killed} | {counts.get('survived', 0)} "
+            f"| {counts.get('equivalent', 0)} | {counts.get('no tests', 0)} "
+            f"| {counts.get('not checked', 0)} | {100.0 * killed / judged if judged else 100:.1f}% |"
+        )
+        survivors += [f"- `{n}`: `{d}`" for n, d in entry["survivors"].items()]  # type: ignore[attr-defined]
+        untested += [f"- `{n}`" for n in entry["untested"]]  # type: ignore[attr-defined]
+        equivalent += [f"- `{n}`: {r}" for n, r in entry["equivalent"].items()]  # type: ignore[attr-defined]
+    score = 100.0 * total_killed / total_judged if total_judged else 100.0
+    lines = [
+        f"Last run: {when}. {total} mutants over {len(data)} modules.",
+        "",
+        "| module | mutants | killed | survived | equivalent | no tests | not checked | score |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"**Score: {total_killed} of {total_judged} non-equivalent mutants killed = {score:.1f}%** "
+        '(killed or timed out, over killed + survived; "no tests" mutants are code the fast '
+        'subset never runs and "not checked" ones a run stopped before, both listed apart).',
+        "",
+    ]
+    for title, items in (
+        ("Survivors (name: the change)", survivors),
+        ("Equivalent mutants (not scored)", equivalent),
+        ("Not run by any fast test", untested),
+    ):
+        if items:
+            lines += [f"{title}, {len(items)}:", "", *items, ""]
+    data_json = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    lines.append(f"<!-- mutation-data {data_json} -->")
+    return "\n".join(lines), score
+
+
+def stored_data() -> dict[str, dict[str, object]]:
+    """The per-module results docs/testing.md holds from earlier runs."""
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- mutation-data (\{.*\}) -->", text)
+    return json.loads(match[1]) if match else {}
+
+
+def write_docs(block: str) -> None:
+    path = ROOT / "docs" / "testing.md"
+    text = path.read_text(encoding="utf-8")
+    if MARK_BEGIN not in text or MARK_END not in text:
+        raise SystemExit(f"{path} lacks the mutation-score markers")
+    head, rest = text.split(MARK_BEGIN, 1)
+    _, tail = rest.split(MARK_END, 1)
+    path.write_text(f"{head}{MARK_BEGIN}\n{block}\n{MARK_END}{tail}", encoding="utf-8")
+
+
+def finish(args: argparse.Namespace, workdir: Path, seconds: float) -> int:
+    """Score this run; merge its modules into docs/testing.md's table (others stay as they were)."""
+    fresh = summarise(results(workdir), workdir)
+    when = f"{time.strftime('%Y-%m-%d', time.gmtime())}" + (
+        f", {seconds / 60:.0f} min for {', '.join(sorted(fresh))}" if seconds else ""
+    )
+    _, score = render(fresh, when)
+    merged = {**stored_data(), **fresh}
+    block, total = render(merged, when)
+    print(block.rsplit("<!--", 1)[0])
+    print(f"this run: {score:.1f}%; all modules: {total:.1f}%")
+    if not args.no_docs:
+        write_docs(block)
+    if args.min_score is not None and score < args.min_score:
+        return 1
+    return 0
+
+
+def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
+    """After adding tests: the survivors of a kept run, run again against today's tests."""
+    survivors = [n for n, s in results(workdir).items() if s == "survived" and n not in EQUIVALENT]
+    # The fast-test list stays as the kept run had it: changing mutmut's settings makes it
+    # forget every verdict. New test *files* count only in a new full run.
+    for target in (workdir / "tests", workdir / "mutants" / "tests"):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(
+            ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    started = time.monotonic()
+    for start in range(0, len(survivors), 200):
+        mutmut(
+            workdir,
+            "run",
+            "--max-children",
+            str(args.max_children),
+            *survivors[start : start + 200],
+        )
+    return finish(args, workdir, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", nargs="+", help="paths to mutate (default: all of MODULES)")
+    parser.add_argument("--changed", metavar="REF", help="only modules changed since REF")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/testing.md")
+    parser.add_argument("--min-score", type=float, help="exit 1 when the score is below this")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
+    parser.add_argument(
+        "--from-workdir", metavar="DIR", help="report a kept scratch copy's results (no new run)"
+    )
+    parser.add_argument(
+        "--rerun-survivors",
+        metavar="DIR",
+        help="in a kept scratch copy, take today's tests and run its surviving mutants again",
+    )
+    args = parser.parse_args(argv)
+
+    modules = args.modules or (changed_modules(args.changed) if args.changed else MODULES)
+    unknown = [m for m in modules if not (ROOT / m).is_file()]
+    if unknown:
+        parser.error(f"no such module: {', '.join(unknown)}")
+    if not modules:
+        print("mutation: no rule-bearing module changed; nothing to mutate")
+        return 0
+
+    if args.from_workdir:
+        return finish(args, Path(args.from_workdir), 0.0)
+    if args.rerun_survivors:
+        return rerun_survivors(args, Path(args.rerun_survivors))
+    workdir = Path(tempfile.mkdtemp(prefix="aidflow-mutation-"))
+    started = time.monotonic()
+    try:
+        prepare(workdir, modules)
+        run = mutmut(workdir, "run", "--max-children", str(args.max_children))
+        if run.returncode != 0 or "mutants" not in os.listdir(workdir):
+            print(run.stdout[-4000:], run.stderr[-4000:], sep="\n")
+            return 2
+        return finish(args, workdir, time.monotonic() - started)
+    finally:
+        if args.keep:
+            print(f"mutation: scratch copy kept in {workdir} (cd there; mutmut browse)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

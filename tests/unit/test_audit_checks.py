@@ -1,0 +1,460 @@
+"""The audit rules' core, ``run_checks``, over hand-written journal rows: every rule's exact
+finding (rule, case, fund, positions, message), each boundary on both sides, what the checks
+count as read, and events they cannot read. No store: rows are what the journal would hold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from aidflow.domain import Policy
+from aidflow.projections.audit.checks import SHOWN_POSITIONS, run_checks
+from aidflow.projections.models import CheckResult, Violation
+
+T0 = datetime(2026, 8, 1, tzinfo=UTC)
+GOV, DON, GHOST = "g" * 8, "d" * 8, "x" * 8
+KINDS = {GOV: "government", DON: "donation"}
+POLICY = Policy()
+
+
+class Journal:
+    """Rows in position order, one day apart unless told."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, datetime, str, str, str, dict[str, Any]]] = []
+
+    def add(
+        self, name: str, aggregate: str, actor: str = "clerk", at: datetime | None = None, **d: Any
+    ) -> int:
+        position = len(self.rows) + 1
+        self.rows.append((position, at or T0 + timedelta(days=position), actor, aggregate, name, d))
+        return position
+
+    def deposit(self, fund: str, fen: int, receipt: str = "R") -> int:
+        return self.add("fund.deposited", fund, amount_fen=fen, receipt=receipt)
+
+    def allocate(self, fund: str, fen: int, case: str = "c1") -> int:
+        return self.add("fund.allocated", fund, amount_fen=fen, case_id=case)
+
+    def verify(self, case: str, actor: str) -> int:
+        return self.add("case.verified", case, actor)
+
+    def approve(
+        self, case: str, fen: int, actor: str = "boss", fund: str = GOV, at: datetime | None = None
+    ) -> int:
+        return self.add("case.grant_approved", case, actor, at, amount_fen=fen, fund_id=fund)
+
+    def pay(self, case: str, fen: int, voucher: str = "V") -> int:
+        return self.add("case.disbursed", case, "cashier", amount_fen=fen, voucher=voucher)
+
+    def check(self, now: datetime | None = None, policy: Policy = POLICY) -> CheckResult:
+        """The rules over the rows, apart from authorisation: these journals hold no staff
+        events, so every actor is unregistered (``tests/integration/test_staff.py`` and
+        ``test_authorisation_is_judged_as_of_each_position`` cover that rule)."""
+        result = run_checks(
+            iter(self.rows), KINDS, policy, now or T0 + timedelta(days=len(self.rows))
+        )
+        kept = [v for v in result.violations if v.rule != "unauthorised_actor"]
+        return result.model_copy(update={"violations": kept})
+
+
+def only(result: CheckResult) -> Violation:
+    assert len(result.violations) == 1, result.violations
+    return result.violations[0]
+
+
+def test_nothing_read_nothing_found() -> None:
+    result = Journal().check()
+    assert (result.violations, result.checked, result.position, result.ok) == ([], {}, 0, True)
+
+
+def test_a_clean_paid_case_counts_what_it_read() -> None:
+    j = Journal()
+    j.add("fund.opened", GOV)
+    j.deposit(GOV, 100)
+    j.add("case.applied", "c1")
+    j.verify("c1", "visitor")
+    j.allocate(GOV, 100)
+    j.approve("c1", 100)
+    j.pay("c1", 100)
+    j.add("case.followed_up", "c1")
+    result = j.check()
+    assert result.ok and result.position == 8
+    assert result.checked == {
+        "case.applied": 1,
+        "case.disbursed": 1,
+        "case.followed_up": 1,
+        "case.grant_approved": 1,
+        "case.verified": 1,
+        "fund.allocated": 1,
+        "fund.deposited": 1,
+        "fund.opened": 1,
+    }
+
+
+@pytest.mark.parametrize("receipt", ["", " ", None])
+def test_deposit_without_receipt(receipt: str | None) -> None:
+    j = Journal()
+    j.deposit(GOV, 150_000, receipt="R1")
+    details = (
+        {"amount_fen": 150_000} if receipt is None else {"amount_fen": 150_000, "receipt": receipt}
+    )
+    p = j.add("fund.deposited", GOV, **details)
+    v = only(j.check())
+    assert v == Violation(
+        rule="deposit_without_receipt",
+        case_id=None,
+        fund_id=GOV,
+        positions=[p],
+        message="deposit of 1,500.00 yuan has no receipt",
+    )
+
+
+def test_fund_overdrawn_counts_releases_and_exactly_zero_is_fine() -> None:
+    j = Journal()
+    j.deposit(GOV, 100)
+    j.allocate(GOV, 70)
+    j.add("fund.released", GOV, amount_fen=10, case_id="c1")
+    j.allocate(GOV, 40, case="c2")
+    assert j.check().ok
+    p = j.allocate(GOV, 1, case="c3")
+    assert only(j.check()) == Violation(
+        rule="fund_overdrawn",
+        case_id="c3",
+        fund_id=GOV,
+        positions=[p],
+        message="fund balance fell to -0.01 yuan",
+    )
+
+
+def test_approved_before_verification_and_after_a_reopen() -> None:
+    j = Journal()
+    first = j.approve("c1", 100)
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.add("case.hardship_reported", "c1", severity="minor", kind="illness")
+    second = j.approve("c1", 100)
+    found = j.check().violations
+    assert [(v.rule, v.case_id, v.positions, v.message) for v in found] == [
+        (
+            "approved_before_verification",
+            "c1",
+            [p],
+            "grant approved while the case awaited verification",
+        )
+        for p in (first, second)
+    ]
+
+
+def test_verifier_approved_compares_every_verifier() -> None:
+    j = Journal()
+    j.verify("c1", "alice")
+    j.add("case.hardship_reported", "c1", severity="minor", kind="illness")
+    j.verify("c1", "bob")
+    p = j.approve("c1", 100, actor="alice")
+    assert only(j.check()) == Violation(
+        rule="verifier_approved",
+        case_id="c1",
+        fund_id=None,
+        positions=[p],
+        message="alice verified this case and approved its grant",
+    )
+
+
+@pytest.mark.parametrize("fund", [DON, GHOST])
+def test_wrong_fund_kind_for_a_grant(fund: str) -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    p = j.approve("c1", 100, fund=fund)
+    assert only(j.check()) == Violation(
+        rule="wrong_fund_kind",
+        case_id="c1",
+        fund_id=fund,
+        positions=[p],
+        message="temporary assistance approved from a fund that is not a government fund",
+    )
+
+
+@pytest.mark.parametrize("fund", [GOV, GHOST])
+def test_wrong_fund_kind_for_secondary_aid(fund: str) -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 100)
+    p = j.add("case.secondary_aid_allocated", "c1", fund_id=fund, amount_fen=5)
+    assert only(j.check()) == Violation(
+        rule="wrong_fund_kind",
+        case_id="c1",
+        fund_id=fund,
+        positions=[p],
+        message="secondary aid allocated from a fund that is not a donation fund",
+    )
+
+
+def test_cap_exceeded_counts_releases_and_names_every_approval() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    a = j.approve("c1", 300_000)
+    j.add("case.closed", "c1", releases={GOV: 100_000})
+    j.add("case.hardship_reported", "c1", severity="minor", kind="illness")
+    j.verify("c1", "v2")
+    b = j.approve("c1", 300_000)  # 500,000 after the release: exactly the cap
+    assert j.check().ok
+    c = j.approve("c1", 1)
+    assert only(j.check()) == Violation(
+        rule="cap_exceeded",
+        case_id="c1",
+        fund_id=None,
+        positions=[a, b, c],
+        message="approved 5,000.01 yuan, over the cap of 5,000.00 yuan",
+    )
+
+
+def test_paid_before_approval_counts_returns_and_exactly_the_approval_is_fine() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 100, "V1")
+    j.add("case.disbursement_returned", "c1", amount_fen=100, voucher="V1")
+    j.pay("c1", 100, "V2")
+    assert j.check().ok
+    p = j.pay("c1", 1, "V3")
+    assert only(j.check()) == Violation(
+        rule="paid_before_approval",
+        case_id="c1",
+        fund_id=None,
+        positions=[p],
+        message="paid 1.01 yuan against 1.00 yuan approved",
+    )
+
+
+def test_duplicate_voucher_names_the_first_use_and_the_second() -> None:
+    j = Journal()
+    for case in ("c1", "c2"):
+        j.verify(case, "v")
+        j.approve(case, 100)
+    first = j.pay("c1", 50, "DUP")
+    j.pay("c1", 50, "OTHER")
+    second = j.pay("c2", 50, "DUP")
+    third = j.pay("c2", 50, "DUP")
+    found = j.check().violations
+    assert [(v.rule, v.case_id, v.positions, v.message) for v in found] == [
+        ("duplicate_voucher", "c2", [first, second], "voucher DUP used twice"),
+        ("duplicate_voucher", "c2", [first, third], "voucher DUP used twice"),
+    ]
+
+
+def test_secondary_aid_needs_a_paid_grant_still_standing() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 100, "V1")
+    j.add("case.secondary_aid_allocated", "c1", fund_id=DON, amount_fen=5)
+    assert j.check().ok
+    j.add("case.disbursement_returned", "c1", amount_fen=100, voucher="V1")
+    p = j.add("case.secondary_aid_allocated", "c1", fund_id=DON, amount_fen=5)
+    assert only(j.check()) == Violation(
+        rule="secondary_aid_without_paid_grant",
+        case_id="c1",
+        fund_id=None,
+        positions=[p],
+        message="secondary aid allocated before any grant was paid",
+    )
+
+
+@pytest.mark.parametrize(
+    ("verify", "approve_fund", "voucher", "lacks"),
+    [
+        (False, GOV, "V", "verification"),
+        (True, GHOST, "V", "fund source"),
+        (True, GOV, " ", "voucher"),
+    ],
+)
+def test_incomplete_dossier_names_what_is_missing(
+    verify: bool, approve_fund: str, voucher: str, lacks: str
+) -> None:
+    j = Journal()
+    if verify:
+        j.verify("c1", "v")
+    j.approve("c1", 100, fund=approve_fund)
+    j.pay("c1", 100, voucher)
+    dossier = [v for v in j.check().violations if v.rule == "incomplete_dossier"]
+    assert [(v.case_id, v.positions, v.message) for v in dossier] == [
+        ("c1", [], f"paid case lacks {lacks}")
+    ]
+
+
+def test_incomplete_dossier_names_everything_missing_and_not_for_unpaid_cases() -> None:
+    j = Journal()
+    j.pay("c1", 100, "")
+    j.approve("c2", 100)  # unpaid: no dossier finding
+    dossier = [v for v in j.check().violations if v.rule == "incomplete_dossier"]
+    assert [(v.case_id, v.message) for v in dossier] == [
+        ("c1", "paid case lacks verification, approval, voucher, fund source")
+    ]
+
+
+def test_approved_unpaid_too_long_is_judged_at_now_and_from_the_last_approval() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 300, at=T0)
+    last = j.approve("c1", 200, at=T0 + timedelta(days=5))
+    j.pay("c1", 100)
+    limit = T0 + timedelta(days=5 + POLICY.max_unpaid_days)
+    assert j.check(now=limit).ok
+    v = only(j.check(now=limit + timedelta(seconds=1)))
+    assert v == Violation(
+        rule="approved_unpaid_too_long",
+        case_id="c1",
+        fund_id=None,
+        positions=[last],
+        message="4.00 yuan approved 30 days ago, still unpaid",
+    )
+    assert j.check(now=limit, policy=Policy(max_unpaid_days=29)).violations == [
+        v.model_copy(update={"message": "4.00 yuan approved 30 days ago, still unpaid"})
+    ]
+
+
+@pytest.mark.parametrize("ending", ["case.closed", "case.rejected"])
+def test_approved_unpaid_is_not_late_on_a_closed_or_rejected_case(ending: str) -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 300, at=T0)
+    j.add(ending, "c1", releases={})
+    assert j.check(now=T0 + timedelta(days=400)).ok
+
+
+def test_approved_unpaid_counts_again_after_a_reopen() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    p = j.approve("c1", 300, at=T0)
+    j.add("case.closed", "c1", releases={})
+    j.add("case.hardship_reported", "c1", severity="minor", kind="illness", at=T0)
+    assert [v.rule for v in j.check(now=T0 + timedelta(days=31)).violations] == [
+        "approved_unpaid_too_long"
+    ]
+    assert j.check(now=T0 + timedelta(days=31)).violations[0].positions == [p]
+
+
+def test_hardship_without_consultation_only_for_serious_ones_and_until_a_review() -> None:
+    j = Journal()
+    j.add("case.hardship_reported", "c1", severity="minor", kind="illness", at=T0)
+    p = j.add("case.hardship_reported", "c2", severity="critical", kind="accident", at=T0)
+    j.add("case.hardship_reported", "c3", severity="serious", kind="illness", at=T0)
+    j.add("case.review_convened", "c3", actions=[], at=T0)
+    limit = T0 + timedelta(days=POLICY.max_days_to_consultation)
+    assert j.check(now=limit).ok
+    assert only(j.check(now=limit + timedelta(days=1))) == Violation(
+        rule="hardship_without_consultation",
+        case_id="c2",
+        fund_id=None,
+        positions=[p],
+        message="accident hardship reported 15 days ago, no consultation since",
+    )
+
+
+def test_consultation_action_open_until_completed() -> None:
+    j = Journal()
+    actions = [
+        {"action_id": "A1", "department": "health"},
+        {"action_id": "A2", "department": "education"},
+    ]
+    p = j.add("case.review_convened", "c1", actions=actions, at=T0)
+    j.add("case.action_completed", "c1", action_id="A1", at=T0)
+    j.add("case.action_completed", "c1", action_id="A9", at=T0)  # unknown: ignored
+    limit = T0 + timedelta(days=POLICY.max_days_action_open)
+    assert j.check(now=limit).ok
+    assert only(j.check(now=limit + timedelta(days=2))) == Violation(
+        rule="consultation_action_open",
+        case_id="c1",
+        fund_id=None,
+        positions=[p],
+        message="education has not completed A2 after 62 days",
+    )
+
+
+def test_events_the_checks_cannot_read_are_findings() -> None:
+    j = Journal()
+    j.add("case.applied", "c1")
+    unknown = [j.add("case.teleported", "c1") for _ in range(SHOWN_POSITIONS + 1)]
+    result = j.check()
+    assert result.checked == {"case.applied": 1, "case.teleported": SHOWN_POSITIONS + 1}
+    assert only(result) == Violation(
+        rule="unknown_event",
+        case_id=None,
+        fund_id=None,
+        positions=unknown[:SHOWN_POSITIONS],
+        message=(
+            f"{SHOWN_POSITIONS + 1} event(s) of kind 'case.teleported' were not checked: "
+            "the kind is not in this version's event catalogue"
+        ),
+    )
+
+
+def test_duplicate_voucher_is_found_in_canonical_form() -> None:
+    j = Journal()
+    for case in ("c1", "c2"):
+        j.verify(case, "v")
+        j.approve(case, 100)
+    first = j.pay("c1", 50, "HC-1")
+    second = j.pay("c2", 50, "hc-1")
+    v = only(j.check())
+    assert (v.rule, v.positions) == ("duplicate_voucher", [first, second])
+
+
+def test_verifier_approved_compares_people_not_spellings() -> None:
+    j = Journal()
+    j.verify("c1", "Wang")
+    p = j.approve("c1", 100, actor="wang")
+    v = only(j.check())
+    assert (v.rule, v.positions) == ("verifier_approved", [p])
+
+
+def test_paid_before_approval_adds_up_every_payment() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 60, "V1")
+    j.pay("c1", 30, "V2")
+    assert j.check().ok
+    p = j.pay("c1", 20, "V3")
+    assert only(j.check()).positions == [p]
+    assert only(j.check()).message == "paid 1.10 yuan against 1.00 yuan approved"
+
+
+def test_one_fen_paid_is_a_paid_grant() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.pay("c1", 1)
+    j.add("case.secondary_aid_allocated", "c1", fund_id=DON, amount_fen=5)
+    assert j.check().ok
+
+
+def test_a_payment_recorded_without_a_voucher_lacks_one() -> None:
+    j = Journal()
+    j.verify("c1", "v")
+    j.approve("c1", 100)
+    j.add("case.disbursed", "c1", "cashier", amount_fen=100)
+    assert only(j.check()).message == "paid case lacks voucher"
+
+
+def test_authorisation_is_judged_as_of_each_position() -> None:
+    """Verifications before the verifier held the role, and after it was revoked, are findings;
+    the one in between is not (and any spelling of the registered person counts)."""
+    j = Journal()
+
+    def staff(kind: str, **d: Any) -> None:
+        j.rows.append((len(j.rows) + 1, T0, "li", "reg", f"staff.{kind}", d))
+
+    staff("member_added", name="li", roles=["admin"], department="", town="")
+    early = j.verify("c1", "wang")
+    staff("member_added", name="wang", roles=["verifier"], department="", town="")
+    j.verify("c2", "Wang")
+    staff("role_revoked", name="wang", role="verifier")
+    late = j.verify("c3", "wang")
+    found = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
+    assert [(v.rule, v.positions) for v in found] == [("unauthorised_actor", [early, late])]
+    assert "wang recorded 2 verify event(s)" in found[0].message
