@@ -108,6 +108,21 @@ class StoreURL:
             auth += ":" + quote(self.password, safe="")
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{quote(self.database)}"
 
+    def connect(self) -> Any:
+        """A direct psycopg connection (autocommit) to this PostgreSQL store, for the few
+        statements that are not the event store's or the views' (probes, roles)."""
+        import psycopg
+
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.database,
+            autocommit=True,
+            **self.sqlalchemy_connect_args(),
+        )
+
     def sqlalchemy_connect_args(self) -> dict[str, Any]:
         """Driver arguments: the connect timeout, and the schema as the search path."""
         if self.backend == "sqlite":
@@ -299,18 +314,9 @@ def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
     import psycopg
     from psycopg import sql
 
-    args = store.sqlalchemy_connect_args()
     schema = store.schema or "public"
     try:
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.database,
-            autocommit=True,
-            **args,
-        ) as conn:
+        with store.connect() as conn:
             row = conn.execute(
                 "SELECT session_user::text, r.rolsuper, EXISTS ("
                 "  SELECT 1 FROM pg_roles g WHERE g.rolname = %s"

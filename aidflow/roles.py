@@ -61,19 +61,9 @@ def role_statements(schema: str = "public") -> list[str]:
 
 def apply_roles(url: str) -> list[str]:
     """Run :func:`role_statements` on the store at ``url`` (as its owner); returns them."""
-    import psycopg
-
     store = parse_url(url)
     statements = role_statements(store.schema or "public")
-    with psycopg.connect(
-        host=store.host,
-        port=store.port,
-        user=store.user,
-        password=store.password or None,
-        dbname=store.database,
-        autocommit=True,
-        **store.sqlalchemy_connect_args(),
-    ) as conn:
+    with store.connect() as conn:
         for statement in statements:
             conn.execute(statement.encode())
     return statements
