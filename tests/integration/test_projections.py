@@ -518,7 +518,7 @@ def test_queue_orders_most_serious_then_oldest_and_filters_by_department(store_u
         assert [x.action_id for x in views.queue().open_actions] == ["A2"]
         # Waiting time is measured from the test's clock, never the wall clock.
         convened = next(e.timestamp for e in flow.history(b) if e.type == "case.review_convened")
-        later = ReadModels.as_of(flow, at=convened + timedelta(days=2, hours=12))
+        later = views.as_of(flow, at=convened + timedelta(days=2, hours=12))
         assert [(x.action_id, x.waiting_days) for x in later.queue().open_actions] == [("A2", 2.5)]
         assert [x.case_id for x in later.queue().awaiting_consultation] == [str(a)]
     finally:

@@ -42,7 +42,7 @@ from aidflow.domain import Fund, StudentCase, canonical
 from aidflow.domain.errors import AidflowError, DuplicateApplication
 from aidflow.domain.values import Severity
 from aidflow.projections import ReadModels
-from tests.builders import national_id, new_ref, register_staff
+from tests.builders import LIAISONS, national_id, new_ref, register_staff
 from tests.pg import fresh_database
 
 T0 = datetime(2026, 8, 1, 8, 0, tzinfo=UTC)
@@ -412,12 +412,14 @@ class AidMachine(RuleBasedStateMachine):
     @rule(case=st.integers(0, 99), action=st.integers(0, 5))
     def complete_action(self, case: int, action: int) -> None:
         target = self.pick(case, lambda c: c.open_actions)
-        self.attempt(
+        action_id = f"A{action % 3 + 1}"
+        owed = self.case(target).actions.get(action_id)
+        department = owed["department"] if owed else "health"
+        liaison = next(name for name, d in LIAISONS.items() if d == department)
+        self.attempt(  # the liaison of the action's own department (only they may complete it)
             "completed action",
             lambda: self.flow.complete_action(
-                cmd.CompleteAction(
-                    case_id=target, action_id=f"A{action % 3 + 1}", note="done", actor="liaison"
-                )
+                cmd.CompleteAction(case_id=target, action_id=action_id, note="done", actor=liaison)
             ),
         )
 
