@@ -282,7 +282,7 @@ ROLES_NEED_POSTGRES = "database roles exist only on PostgreSQL; a SQLite file is
 
 TREE_DIGEST = "{digest}\n(tree of {size} events up to position {position}; chain {chain})"
 VERIFY_PART = "{what}: {message}"
-PROOF_WROTE = "wrote a {kind} proof ({hashes} hashes) to {path}"
+PROOF_WROTE = "wrote a proof of {kind} ({hashes} hashes) to {path}"
 PROOF_NEEDS = "give a POSITION (inclusion proof) or --from OLD_DIGEST (consistency proof)"
 PROOF_NEEDS_TREE = (
     "{digest} is a chain digest (v0.1); proofs need a tree digest from `aidflow audit digest`"
