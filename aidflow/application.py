@@ -118,6 +118,15 @@ def _decoder(returns: type[Any] | None) -> Callable[[dict[str, Any]], Any]:
     return decode
 
 
+def _damaged(aggregate_id: UUID, exc: Exception) -> StoreDamaged:
+    """A stored record of ``aggregate_id`` that cannot be decoded: say so, and where to look."""
+    return StoreDamaged(
+        f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}: {exc}); "
+        "the store is damaged: run `aidflow audit verify` to find the record",
+        ids={"aggregate_id": str(aggregate_id)},
+    )
+
+
 def _new_case(c: cmd.Apply) -> StudentCase:
     return StudentCase.open(
         student_id=c.student_id,
@@ -366,11 +375,7 @@ class AidFlow(Application[UUID]):
         except (PersistenceError, RecordConflictError):
             raise
         except Exception as exc:
-            raise StoreDamaged(
-                f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}: "
-                f"{exc}); the store is damaged: run `aidflow audit verify` to find the record",
-                ids={"aggregate_id": str(aggregate_id)},
-            ) from exc
+            raise _damaged(aggregate_id, exc) from exc
         return aggregate
 
     def _load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
@@ -791,11 +796,7 @@ class AidFlow(Application[UUID]):
         except PersistenceError:
             raise
         except Exception as exc:
-            raise StoreDamaged(
-                f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}); "
-                "the store is damaged: run `aidflow audit verify` to find the record",
-                ids={"aggregate_id": str(aggregate_id)},
-            ) from exc
+            raise _damaged(aggregate_id, exc) from exc
 
     def _replay(
         self,

@@ -16,7 +16,7 @@ from aidflow import AidFlow
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.models import Digest
-from tests.builders import donation_fund, government_fund, paid, register_staff
+from tests.builders import OFFICE_EVENTS, donation_fund, government_fund, paid, register_staff
 
 
 def sql(flow: AidFlow, statement: str) -> sa.TextClause:
@@ -26,19 +26,15 @@ def sql(flow: AidFlow, statement: str) -> sa.TextClause:
     return sa.text(statement.replace("stored_events", table).replace("notification_id", position))
 
 
-_OFFICE: dict[int, int] = {}
-
-
-def at(flow: AidFlow, n: int) -> int:
+def at(n: int) -> int:
     """The position of the ``n``-th event after the test office was registered."""
-    return _OFFICE[id(flow)] + n
+    return OFFICE_EVENTS + n
 
 
 @pytest.fixture
 def history(store_url: str) -> Iterator[tuple[AidFlow, ReadModels, Digest, sa.Engine]]:
     flow = AidFlow.open(store_url)
     register_staff(flow)
-    _OFFICE[id(flow)] = flow.recorder.max_notification_id() or 0
     views = ReadModels.attach(flow, store_url)
     gov = government_fund(flow)
     donation_fund(flow)
@@ -65,24 +61,24 @@ def test_altered_record_is_located(history: tuple[AidFlow, ReadModels, Digest, s
     flow, views, digest, raw = history
     with raw.begin() as conn:
         state = conn.execute(
-            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(flow, 9)}")
+            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(9)}")
         ).scalar_one()
         forged = bytes(state).replace(b"500000", b"900000")
         assert forged != bytes(state)
         conn.execute(
-            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(flow, 9)}"),
+            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(9)}"),
             {"s": forged},
         )
     result = views.verify(flow, digest)
-    assert not result.ok and result.first_mismatch == at(flow, 9)
+    assert not result.ok and result.first_mismatch == at(9)
 
 
 def test_removed_record_is_located(history: tuple[AidFlow, ReadModels, Digest, sa.Engine]) -> None:
     flow, views, digest, raw = history
     with raw.begin() as conn:
-        conn.execute(sql(flow, f"DELETE FROM stored_events WHERE notification_id = {at(flow, 7)}"))
+        conn.execute(sql(flow, f"DELETE FROM stored_events WHERE notification_id = {at(7)}"))
     result = views.verify(flow, digest)
-    assert not result.ok and result.first_mismatch == at(flow, 7) and "missing" in result.message
+    assert not result.ok and result.first_mismatch == at(7) and "missing" in result.message
 
 
 def test_removed_last_record_fails_against_digest(
@@ -106,23 +102,23 @@ def test_reordered_records_are_located(
         conn.execute(
             sql(
                 flow,
-                f"UPDATE stored_events SET notification_id = -1 WHERE notification_id = {at(flow, 5)}",
+                f"UPDATE stored_events SET notification_id = -1 WHERE notification_id = {at(5)}",
             )
         )
         conn.execute(
             sql(
                 flow,
-                f"UPDATE stored_events SET notification_id = {at(flow, 5)} WHERE notification_id = {at(flow, 6)}",
+                f"UPDATE stored_events SET notification_id = {at(5)} WHERE notification_id = {at(6)}",
             )
         )
         conn.execute(
             sql(
                 flow,
-                f"UPDATE stored_events SET notification_id = {at(flow, 6)} WHERE notification_id = -1",
+                f"UPDATE stored_events SET notification_id = {at(6)} WHERE notification_id = -1",
             )
         )
     result = views.verify(flow, digest)
-    assert not result.ok and result.first_mismatch == at(flow, 5)
+    assert not result.ok and result.first_mismatch == at(5)
 
 
 def test_rewritten_chain_still_fails_against_the_digest(
@@ -132,10 +128,10 @@ def test_rewritten_chain_still_fails_against_the_digest(
     flow, views, digest, raw = history
     with raw.begin() as conn:
         state = conn.execute(
-            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(flow, 9)}")
+            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(9)}")
         ).scalar_one()
         conn.execute(
-            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(flow, 9)}"),
+            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(9)}"),
             {"s": bytes(state).replace(b"500000", b"900000")},
         )
     views.rebuild(flow, ["audit"])

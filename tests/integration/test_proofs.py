@@ -28,25 +28,21 @@ from aidflow.proofs.heads import recorded, tree_head, verify_tree
 from aidflow.proofs.leaves import canonical_json
 from aidflow.proofs.models import TreeHead, TreeVerification
 from aidflow.proofs.snapshots import verify_snapshots
-from tests.builders import donation_fund, government_fund, paid, register_staff
+from tests.builders import OFFICE_EVENTS, donation_fund, government_fund, paid, register_staff
 from tests.integration.test_chain import sql
 
 History = tuple[AidFlow, ReadModels, TreeHead, sa.Engine]
 
 
-_OFFICE: dict[int, int] = {}
-
-
-def at(flow: AidFlow, n: int) -> int:
+def at(n: int) -> int:
     """The position of the ``n``-th event after the test office was registered."""
-    return _OFFICE[id(flow)] + n
+    return OFFICE_EVENTS + n
 
 
 @pytest.fixture
 def history(store_url: str) -> Iterator[History]:
     flow = AidFlow.open(store_url)
     register_staff(flow)
-    _OFFICE[id(flow)] = flow.recorder.max_notification_id() or 0
     views = ReadModels.attach(flow, store_url)
     gov = government_fund(flow)
     donation_fund(flow)
@@ -133,21 +129,21 @@ def test_an_altered_event_is_named_and_cannot_be_proved(history: History) -> Non
     flow, views, head, raw = history
     with raw.begin() as conn:
         state = conn.execute(
-            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(flow, 9)}")
+            sql(flow, f"SELECT state FROM stored_events WHERE notification_id = {at(9)}")
         ).scalar_one()
         forged = bytes(state).replace(b"500000", b"900000")
         assert forged != bytes(state)
         conn.execute(
-            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(flow, 9)}"),
+            sql(flow, f"UPDATE stored_events SET state = :s WHERE notification_id = {at(9)}"),
             {"s": forged},
         )
     result = verify(flow, views, head)
-    assert not result.ok and result.first_mismatch == at(flow, 9)
+    assert not result.ok and result.first_mismatch == at(9)
     with (
         reading(views.engine) as conn,
-        pytest.raises(ProofUnavailable, match=f"position {at(flow, 9)}"),
+        pytest.raises(ProofUnavailable, match=f"position {at(9)}"),
     ):
-        P.inclusion(conn, flow, at(flow, 9), head)
+        P.inclusion(conn, flow, at(9), head)
 
 
 def test_the_chain_table_and_the_tree_table_altered_are_named(history: History) -> None:
