@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from aidflow import __version__
+from aidflow.cli import click_i18n
 from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, queue_command
@@ -75,5 +76,7 @@ for command in (
     keys_group,
 ):
     main.add_command(command)
+
+click_i18n.install()
 
 __all__ = ["main"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,10 +18,12 @@ from aidflow.cli.session import (
     VIEWS_DRIFTED,
     Session,
     emit,
+    emit_rows,
+    export_option,
     json_option,
     pass_session,
 )
-from aidflow.i18n import tr
+from aidflow.i18n import event, tr, value
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Ledger
@@ -39,15 +41,20 @@ def audit() -> None:
 @click.option("--case", "case_ref", metavar="CASE", help="Only this case's (or fund's) events.")
 @click.option("--since", type=params.MOMENT)
 @click.option("--limit", type=params.COUNT)
+@export_option
 @json_option
 @pass_session
 def audit_journal(
-    session: Session, case_ref: str | None, since: datetime | None, limit: int | None
+    session: Session,
+    case_ref: str | None,
+    since: datetime | None,
+    limit: int | None,
+    output: Path | None,
 ) -> None:
     """Every event: position, time, actor, case or fund, type and a one-line summary."""
     aggregate = str(session.case_or_fund_id(case_ref)) if case_ref else None
     lines = session.views.journal(aggregate_id=aggregate, since=since, limit=limit)
-    emit(
+    emit_rows(
         session,
         lines,
         lambda: "\n".join(
@@ -71,15 +78,28 @@ def audit_journal(
                 for x in lines
             ]
         ),
+        output,
+        M.JOURNAL_COLUMNS,
+        lambda: [
+            (
+                x.position,
+                x.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                x.actor,
+                x.aggregate_id,
+                event(x.event_type),
+                x.summary,
+            )
+            for x in lines
+        ],
     )
 
 
-def _entries_text(ledger: Ledger) -> str:
-    rows = [
+def _entry_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
+    return [
         (
             e.position,
             e.recorded_at.strftime("%Y-%m-%d"),
-            e.entry,
+            value(e.entry),
             yuan(e.amount_fen),
             (e.case_id or "")[:8],
             (e.fund_id or "")[:8],
@@ -87,21 +107,32 @@ def _entries_text(ledger: Ledger) -> str:
         )
         for e in ledger.entries
     ]
-    return table(rows, M.ENTRIES_HEADER)
 
 
 @audit.command("ledger")
 @click.option("--as-of", "as_of", type=params.MOMENT, help=AS_OF_HELP)
 @click.option("--entries", is_flag=True, help="Include every money movement, not only the totals.")
+@export_option
 @json_option
 @pass_session
-def audit_ledger(session: Session, as_of: datetime | None, entries: bool) -> None:
-    """The money ledger: totals by fund, fund kind, need, family category and town."""
-    ledger = session.views_at(at=as_of, names=["audit"]).ledger(entries=entries)
-    emit(
+def audit_ledger(
+    session: Session, as_of: datetime | None, entries: bool, output: Path | None
+) -> None:
+    """The money ledger: totals by fund, fund kind, need, family category and town.
+
+    With ``-o FILE`` it writes every money movement (the ``--entries`` lines) to FILE.
+    """
+    ledger = session.views_at(at=as_of, names=["audit"]).ledger(entries=entries or bool(output))
+    emit_rows(
         session,
         ledger,
-        lambda: ledger_text(ledger) + ("\n\n" + _entries_text(ledger) if entries else ""),
+        lambda: (
+            ledger_text(ledger)
+            + ("\n\n" + table(_entry_rows(ledger), M.ENTRIES_HEADER) if entries else "")
+        ),
+        output,
+        M.ENTRIES_HEADER,
+        lambda: _entry_rows(ledger),
     )
 
 

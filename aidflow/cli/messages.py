@@ -158,6 +158,7 @@ JOURNAL_WHEN = "recorded (UTC)"
 JOURNAL_ACTOR = "actor"
 JOURNAL_ID = "id"
 JOURNAL_SUMMARY = "summary"
+JOURNAL_COLUMNS = ("pos", "recorded (UTC)", "actor", "id", "event", "summary")
 LEDGER_HEAD = "Ledger at position {position}"
 LEDGER_TOTAL = "  {label:<24} {value:>16}{unit}"
 YUAN_UNIT = " yuan"

@@ -49,10 +49,12 @@ def _errors() -> list[str]:
 
 def messages() -> list[tuple[str | None, str, str]]:
     """(msgctxt, msgid, where it comes from) for every message, in a stable order."""
+    from aidflow.cli import click_i18n
     from aidflow.cli import messages as m
     from aidflow.domain import values
     from aidflow.domain.events import NAMES
     from aidflow.domain.staff import Role
+    from aidflow.projections.audit.summaries import IN_DEPARTMENT, SUMMARY, TEMPLATES
 
     out: list[tuple[str | None, str, str]] = []
     seen: set[tuple[str | None, str]] = set()
@@ -82,4 +84,9 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(EVENT, event_name, "events")
     for code in [*_errors(), *EXTRA_ERRORS]:
         add(ERROR_CODE, code, "errors")
+    for event_name, (template, _values) in TEMPLATES.items():
+        add(SUMMARY, template, f"journal {event_name}")
+    add(SUMMARY, IN_DEPARTMENT, "journal staff.member_added")
+    for text in [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]:
+        add(click_i18n.CLICK, text, "click")
     return out

@@ -47,6 +47,7 @@ class Envelope:
 
     __slots__ = (
         "_at",
+        "_detail",
         "_detail_json",
         "_name",
         "aggregate_id",
@@ -67,6 +68,7 @@ class Envelope:
         self.recorded_at: datetime = getattr(event, "timestamp", None) or _NEVER
         self.error: Exception | None = None
         self._name: str | None = None
+        self._detail: dict[str, Any] | None = None
         self._detail_json: str | None = None
         self._at: tuple[str, Any] | None = None
 
@@ -93,10 +95,17 @@ class Envelope:
         return self._at[1]
 
     @property
+    def detail(self) -> dict[str, Any]:
+        """The event's own fields, national ID and bank account masked."""
+        if self._detail is None:
+            self._detail = masked_fields(self.event.__dict__)
+        return self._detail
+
+    @property
     def detail_json(self) -> str:
-        """The event's own fields as JSON, national ID and bank account masked."""
+        """:attr:`detail` as JSON."""
         if self._detail_json is None:
-            self._detail_json = to_json(masked_fields(self.event.__dict__))
+            self._detail_json = to_json(self.detail)
         return self._detail_json
 
 

@@ -184,3 +184,46 @@ def test_events_replay_as_json_lines(cli: Cli, world: dict[str, str]) -> None:
     assert "*" in applied["data"]["account"]
     later = cli("events", "--after", str(events[2]["position"]), "--json").stdout.splitlines()
     assert json.loads(later[0])["position"] == events[3]["position"]
+
+
+def test_the_journal_reads_in_chinese_and_exports(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    _paid(cli, world)
+    english = cli("audit", "journal", "--case", world["case"]).stdout
+    chinese = cli("--lang", "zh", "audit", "journal", "--case", world["case"]).stdout
+    assert "paid 3,000.00 yuan to the student's account, voucher V-1" in english
+    assert "向学生本人账户发放 3,000.00 元，凭证 V-1" in chinese
+    assert "为 Wang Fang 建档（低保，Gaoping，2026 年）" in chinese
+    assert "paid" not in chinese and "dibao" not in chinese
+    book = tmp_path / "journal.xlsx"
+    cli("--lang", "zh", "audit", "journal", "--case", world["case"], "-o", str(book))
+    rows = list(load_workbook(book).active.iter_rows(values_only=True))
+    assert rows[0] == ("位置", "记录时间（UTC）", "操作人", "编号", "事件", "摘要")
+    shown = cli.json("audit", "journal", "--case", world["case"])
+    assert [r[0] for r in rows[1:]] == [x["position"] for x in shown]
+    assert rows[-1][5] == "向学生本人账户发放 3,000.00 元，凭证 V-1"
+
+
+def test_the_ledger_exports_every_money_movement(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    _paid(cli, world)
+    out = tmp_path / "ledger.csv"
+    cli("audit", "ledger", "-o", str(out))
+    with out.open(encoding="utf-8-sig", newline="") as src:
+        rows = list(csv.reader(src))
+    entries = cli.json("audit", "ledger", "--entries")["entries"]
+    assert rows[0] == ["pos", "date", "entry", "yuan", "case", "fund", "voucher/receipt"]
+    assert [int(r[0]) for r in rows[1:]] == [e["position"] for e in entries]
+    assert ["3,000.00", "V-1"] == [rows[-1][3], rows[-1][6]]
+
+
+def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:
+    missing = cli("--lang", "zh", "case", "show", code=2).stderr
+    assert "缺少参数 'CASE'" in missing
+    typo = cli("--lang", "zh", "case", "shw", code=2).stderr
+    assert "没有命令 'shw'" in typo and "'show'" in typo
+    choice = cli("--lang", "zh", "case", "list", "--status", "bogus", code=2).stderr
+    assert "不在可选值" in choice
+    assert "Missing argument" in cli("--lang", "en", "case", "show", code=2).stderr

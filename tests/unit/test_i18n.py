@@ -75,3 +75,22 @@ def test_no_message_is_written_outside_the_catalogue() -> None:
     pattern = re.compile(r"click\.echo\(\s*f?\"[A-Za-z]")
     for path in root.glob("*.py"):
         assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+def test_every_click_message_translated_is_still_one_click_uses() -> None:
+    """A click upgrade that rewords a message must fail here, not fall back to English unseen."""
+    import ast
+    from pathlib import Path
+
+    import click
+
+    from aidflow.cli import click_i18n
+
+    used: set[str] = set()
+    for name in click_i18n.MODULES:
+        tree = ast.parse((Path(click.__file__).parent / f"{name}.py").read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "ngettext"):
+                used |= {a.value for a in node.args if isinstance(a, ast.Constant)}
+    listed = [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]
+    assert [m for m in listed if m not in used] == []

@@ -8,6 +8,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.projections.audit.summaries import summary
 from aidflow.projections.audit.tables import journal_table
 from aidflow.projections.models import JournalLine
 
@@ -23,11 +24,14 @@ def journal(
 ) -> list[JournalLine]:
     """The journal in position order; ``after`` pages by position, ``upto`` is as of a position.
 
+    Summaries are in the current language, made from each event's masked detail.
+
     Paging by position, never by time: the events of one command share a
     timestamp, so a page that ended inside them would miss or repeat some.
     """
     j = journal_table
-    query = sa.select(*[j.c[f] for f in JournalLine.model_fields]).order_by(j.c.position)
+    columns = [j.c[f] for f in JournalLine.model_fields if f != "summary"]
+    query = sa.select(*columns, j.c.detail).order_by(j.c.position)
     if after is not None:
         query = query.where(j.c.position > after)
     if upto is not None:
@@ -38,7 +42,13 @@ def journal(
         query = query.where(j.c.recorded_at >= since)
     if limit is not None:
         query = query.limit(limit)
-    return [JournalLine.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+    lines = []
+    for row in conn.execute(query).mappings():
+        fields = dict(row)
+        detail = fields.pop("detail")
+        fields["summary"] = summary(fields["event_type"], detail)
+        lines.append(JournalLine.model_validate(fields))
+    return lines
 
 
 def position_of_version(conn: Connection, aggregate_id: UUID, version: int) -> int | None:

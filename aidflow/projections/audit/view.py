@@ -7,15 +7,15 @@ money.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.events import EventClass
-from aidflow.domain.money import format_yuan
+from aidflow.domain.events import CATALOGUE, EventClass
 from aidflow.projections.audit.chain import GENESIS, chain_step
+from aidflow.projections.audit.summaries import english_summary
 from aidflow.projections.audit.tables import (
     audit_case_table,
     audit_fund_table,
@@ -39,107 +39,25 @@ from aidflow.proofs.leaves import leaf_text
 from aidflow.proofs.merkle import leaf_hash
 
 C = StudentCase
-Summary = Callable[[dict[str, Any]], str]
 
-
-def _short(value: Any) -> str:
-    return str(value)[:8]
-
-
-def _yuan(f: dict[str, Any]) -> str:
-    return f"{format_yuan(f['amount_fen'])} yuan"
-
-
-JOURNAL: dict[EventClass, tuple[str, Summary]] = {
-    C.Applied: (
-        "case",
-        lambda f: (
-            f"case opened for {f['name']} ({f['family_category']}, {f['town']}, {f['year']})"
-            f" by {f['source']}"
-        ),
-    ),
-    C.Verified: (
-        "case",
-        lambda f: (
-            f"household verified: gap {format_yuan(f['gap_fen'])} yuan,"
-            f" needs {', '.join(f['needs'])}"
-        ),
-    ),
-    C.Rejected: ("case", lambda f: f"rejected: {f['reason']}"),
-    C.GrantApproved: (
-        "case",
-        lambda f: f"grant of {_yuan(f)} approved for {f['need']} from fund {_short(f['fund_id'])}",
-    ),
-    C.Disbursed: (
-        "case",
-        lambda f: f"paid {_yuan(f)} to the student's account, voucher {f['voucher']}",
-    ),
-    C.DisbursementReturned: (
-        "case",
-        lambda f: f"bank returned {_yuan(f)} of voucher {f['voucher']}: {f['reason']}",
-    ),
-    C.SecondaryAidAllocated: (
-        "case",
-        lambda f: f"secondary aid of {_yuan(f)} from fund {_short(f['fund_id'])}",
-    ),
-    C.HardshipReported: (
-        "case",
-        lambda f: f"{f['severity']} hardship reported ({f['kind']}): {f['detail']}",
-    ),
-    C.ReviewConvened: (
-        "case",
-        lambda f: f"consultation of {', '.join(f['departments'])}: {len(f['actions'])} action(s)",
-    ),
-    C.ActionCompleted: (
-        "case",
-        lambda f: f"{f['department']} completed {f['action_id']}: {f['note']}",
-    ),
-    C.FollowedUp: (
-        "case",
-        lambda f: (
-            f"follow-up: study {f['study']}; living {f['living']}; hardship {f['hardship_trend']}"
-        ),
-    ),
-    C.Closed: ("case", lambda f: f"case closed: {f['reason']}"),
-    Fund.Opened: ("fund", lambda f: f"{f['kind']} fund {f['name']!r} opened"),
-    Fund.Deposited: (
-        "fund",
-        lambda f: f"{_yuan(f)} received from {f['source']}, receipt {f['receipt']}",
-    ),
-    Fund.Allocated: (
-        "fund",
-        lambda f: f"{_yuan(f)} reserved for case {_short(f['case_id'])} ({f['use']})",
-    ),
-    Fund.Released: (
-        "fund",
-        lambda f: f"{_yuan(f)} released from case {_short(f['case_id'])}: {f['reason']}",
-    ),
-    Enrolment.Registered: (
-        "key",
-        lambda f: f"student-year key registered for case {_short(f['case_id'])}",
-    ),
-    Voucher.Issued: (
-        "key",
-        lambda f: f"voucher {f['number']} registered for case {_short(f['case_id'])}",
-    ),
-    RequestKey.Recorded: (
-        "key",
-        lambda f: f"reference {f['key']} recorded for {f['command'].replace('_', ' ')}",
-    ),
-    StaffRegistry.Started: ("staff", lambda f: "staff registry started"),
-    StaffRegistry.MemberAdded: (
-        "staff",
-        lambda f: (
-            f"staff {f['name']} added as {', '.join(f['roles'])}"
-            + (f" ({f['department']})" if f["department"] else "")
-        ),
-    ),
-    StaffRegistry.RoleGranted: ("staff", lambda f: f"{f['name']} granted {f['role']}"),
-    StaffRegistry.RoleRevoked: ("staff", lambda f: f"{f['name']} no longer {f['role']}"),
-    PolicyRegister.Started: ("policy", lambda f: "policy register started"),
-    PolicyRegister.ValueSet: ("policy", lambda f: f"policy {f['field']} set to {f['value']}"),
+STREAMS: dict[type[Any], str] = {
+    StudentCase: "case",
+    Fund: "fund",
+    Enrolment: "key",
+    Voucher: "key",
+    RequestKey: "key",
+    StaffRegistry: "staff",
+    PolicyRegister: "policy",
 }
-"""Every event class: its stream (case, fund, key, staff or policy) and its one-line summary."""
+"""Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
+
+JOURNAL: dict[EventClass, str] = {
+    cls: stream
+    for cls in CATALOGUE
+    for aggregate, stream in STREAMS.items()
+    if issubclass(cls, aggregate.Event)
+}
+"""Every event class and its stream; its one-line summary comes from :mod:`.summaries`."""
 
 LEDGER_ENTRIES: dict[EventClass, str] = {
     Fund.Deposited: "deposit",
@@ -198,7 +116,7 @@ class AuditView(SQLView):
         funds: list[dict[str, Any]] = []
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
-            stream, summary = JOURNAL[cls]
+            stream = JOURNAL[cls]
             fields = event.__dict__
             previous = chain_step(previous, envelope.notification)
             at = envelope.at(d)
@@ -219,7 +137,7 @@ class AuditView(SQLView):
                     "aggregate_id": envelope.aggregate_id,
                     "version": event.originator_version,
                     "event_type": envelope.name,
-                    "summary": summary(fields),
+                    "summary": english_summary(envelope.name, envelope.detail),
                     "detail": envelope.detail_json,
                     "hash": previous,
                     "leaf_index": size,
