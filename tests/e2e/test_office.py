@@ -216,7 +216,7 @@ def test_the_ledger_exports_every_money_movement(
     entries = cli.json("audit", "ledger", "--entries")["entries"]
     assert rows[0] == ["pos", "date", "entry", "yuan", "case", "fund", "voucher/receipt"]
     assert [int(r[0]) for r in rows[1:]] == [e["position"] for e in entries]
-    assert ["3,000.00", "V-1"] == [rows[-1][3], rows[-1][6]]
+    assert [rows[-1][3], rows[-1][6]] == ["3,000.00", "V-1"]
 
 
 def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:
