@@ -46,6 +46,7 @@ from aidflow.domain.errors import (
     StoreDamaged,
     UnknownStaff,
     VoucherReturned,
+    said,
 )
 from aidflow.domain.events import event_name
 from aidflow.domain.fund import Fund
@@ -250,8 +251,9 @@ class AidFlow(Application[UUID]):
         once = self.once(c, command, returns, ref=ref)
         if self.read_only:
             raise ReadOnlyStore(
-                "this store was opened read-only (?mode=ro); nothing was written. "
-                "Open it without mode=ro to record commands"
+                said(
+                    "this store was opened read-only (?mode=ro); nothing was written. Open it without mode=ro to record commands"
+                )
             )
         for attempt in range(self.max_attempts):
             try:
@@ -284,8 +286,10 @@ class AidFlow(Application[UUID]):
             self._after_command()
             return result
         raise ConcurrencyConflict(
-            f"the records kept changing under this command ({self.max_attempts} attempts); "
-            "nothing was written, try again"
+            said(
+                "the records kept changing under this command ({max_attempts} attempts); nothing was written, try again",
+                max_attempts=self.max_attempts,
+            )
         )
 
     @contextmanager
@@ -389,7 +393,13 @@ class AidFlow(Application[UUID]):
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         aggregate = self._get(aggregate_id)
         if aggregate is not None and not isinstance(aggregate, cls):
-            raise StoreDamaged(f"record {aggregate_id} should be a {cls.__name__} key")
+            raise StoreDamaged(
+                said(
+                    "record {aggregate_id} should be a {type_name} key",
+                    aggregate_id=aggregate_id,
+                    type_name=cls.__name__,
+                )
+            )
         return aggregate
 
     def load_case(self, case_id: UUID) -> StudentCase:
@@ -416,8 +426,11 @@ class AidFlow(Application[UUID]):
             and not canonical.same_actor(actor, login.name)
         ):
             raise NotAuthorised(
-                f"database login {login.name} acts only as itself, not as {actor}; "
-                "a service login needs the aidflow_service role to name staff",
+                said(
+                    "database login {name} acts only as itself, not as {actor}; a service login needs the aidflow_service role to name staff",
+                    name=login.name,
+                    actor=actor,
+                ),
                 ids={"actor": canonical.actor(actor), "login": login.name},
             )
         if command in UNGUARDED:
@@ -425,8 +438,9 @@ class AidFlow(Application[UUID]):
         registry = self.staff_registry()
         if registry is None:
             raise UnknownStaff(
-                "no staff is registered in this store yet; register the first admin with "
-                "`aidflow staff add NAME --role admin`",
+                said(
+                    "no staff is registered in this store yet; register the first admin with `aidflow staff add NAME --role admin`"
+                ),
                 ids={"actor": canonical.actor(actor)},
             )
         registry.authorise(actor, command, department=department)
@@ -506,7 +520,7 @@ class AidFlow(Application[UUID]):
     def _require_registry(self) -> StaffRegistry:
         registry = self.staff_registry()
         if registry is None:
-            raise UnknownStaff("no staff is registered in this store yet")
+            raise UnknownStaff(said("no staff is registered in this store yet"))
         return registry
 
     # -- funds -----------------------------------------------------------------------
@@ -666,8 +680,10 @@ class AidFlow(Application[UUID]):
                 assert payment is not None, "a voucher key is saved with its payment"
                 if payment["returned"]:
                     raise VoucherReturned(
-                        f"voucher {payment['voucher']} was returned by the bank; the payment "
-                        "was not made. Issue a new voucher number for the re-payment",
+                        said(
+                            "voucher {voucher} was returned by the bank; the payment was not made. Issue a new voucher number for the re-payment",
+                            voucher=payment["voucher"],
+                        ),
                         ids={"case_id": str(case.id), "voucher": str(payment["voucher"])},
                     )
                 result = DisbursementResult(
@@ -865,5 +881,7 @@ class AidFlow(Application[UUID]):
             for e in self._events(aggregate_id)
         ]
         if not records:
-            raise NotFound(f"nothing recorded with id {aggregate_id}")
+            raise NotFound(
+                said("nothing recorded with id {aggregate_id}", aggregate_id=aggregate_id)
+            )
         return records

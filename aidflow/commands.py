@@ -18,7 +18,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from aidflow.domain import canonical
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
     Department,
@@ -50,13 +50,19 @@ Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
 
 
 def describe(error: ValidationError) -> str:
-    """One line naming each refused field and why, without pydantic's wording."""
+    """One line naming each refused field and why, without pydantic's wording.
+
+    A field refused by our own rules keeps its catalogue message (:func:`said`), so it
+    reads in the clerk's language; pydantic's own wording stays English.
+    """
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "input"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
+        cause = item.get("ctx", {}).get("error")
+        ours = cause.args[0] if isinstance(cause, Exception) and cause.args else None
+        message = ours if isinstance(ours, Said) else str(item["msg"]).removeprefix("Value error, ")
+        parts.append(said("{where}: {message}", where=where, message=message))
+    return joined("; ", parts)
 
 
 class Command(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from aidflow.domain.errors import AidflowError, InvalidInput, StoreUnavailable
+from aidflow.domain.errors import AidflowError, InvalidInput, StoreUnavailable, said
 
 DEFAULT_URL = "sqlite:///aidflow.db"
 ENV_VAR = "AIDFLOW_DB"
@@ -146,41 +146,55 @@ def sqlite_path(url: str) -> str:
 def parse_url(url: str) -> StoreURL:
     """Parse a store URL, refusing anything whose meaning is not certain."""
     if not isinstance(url, str) or not url.strip():
-        raise InvalidInput("the database URL is empty; use sqlite:///file.db or postgresql://…")
+        raise InvalidInput(
+            said("the database URL is empty; use sqlite:///file.db or postgresql://…")
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise InvalidInput("the database URL contains a control character")
+        raise InvalidInput(said("the database URL contains a control character"))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InvalidInput(f"database URL {url!r} is malformed: {exc}") from None
+        raise InvalidInput(
+            said("database URL {url!r} is malformed: {exc}", url=url, exc=exc)
+        ) from None
     scheme = parts.scheme.split("+", 1)[0]
     query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
     if any(len(values) > 1 for values in query.values()):
-        raise InvalidInput(f"database URL {url!r} repeats an option")
+        raise InvalidInput(said("database URL {url!r} repeats an option", url=url))
     options = {k: v[0] for k, v in query.items()}
     if parts.fragment:
-        raise InvalidInput(f"database URL {url!r} has a fragment (#…), which means nothing here")
+        raise InvalidInput(
+            said("database URL {url!r} has a fragment (#…), which means nothing here", url=url)
+        )
     if scheme == "sqlite":
         return _parse_sqlite(url, parts.netloc, parts.path, options)
     if scheme in ("postgresql", "postgres"):
         unknown = sorted(set(options) - set(_POSTGRES_OPTIONS))
         if unknown:
             raise InvalidInput(
-                f"database URL option {', '.join(unknown)} is not supported; "
-                f"PostgreSQL URLs take {', '.join(_POSTGRES_OPTIONS)}"
+                said(
+                    "database URL option {unknown} is not supported; PostgreSQL URLs take {options}",
+                    unknown=", ".join(unknown),
+                    options=", ".join(_POSTGRES_OPTIONS),
+                )
             )
         database = unquote(parts.path.lstrip("/"))
         if not database or "/" in database:
-            raise InvalidInput(f"database URL {url!r} names no database (…:5432/dbname)")
+            raise InvalidInput(
+                said("database URL {url!r} names no database (…:5432/dbname)", url=url)
+            )
         schema = options.get("schema", "")
         if schema and not _IDENTIFIER.fullmatch(schema):
             raise InvalidInput(
-                f"schema {schema!r} must be a lower-case identifier (letters, digits, _)"
+                said(
+                    "schema {schema!r} must be a lower-case identifier (letters, digits, _)",
+                    schema=schema,
+                )
             )
         timeout = options.get("connect_timeout", str(CONNECT_TIMEOUT_S))
         if not (timeout.isascii() and timeout.isdigit() and 1 <= int(timeout) <= 300):
-            raise InvalidInput("connect_timeout must be a whole number of seconds, 1 to 300")
+            raise InvalidInput(said("connect_timeout must be a whole number of seconds, 1 to 300"))
         return StoreURL(
             url=url,
             backend="postgresql",
@@ -193,7 +207,10 @@ def parse_url(url: str) -> StoreURL:
             options=tuple(sorted(options.items())),
         )
     raise InvalidInput(
-        f"database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db"
+        said(
+            "database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db",
+            url=url,
+        )
     )
 
 
@@ -201,19 +218,28 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
     unknown = sorted(set(options) - set(_SQLITE_OPTIONS))
     if unknown:
         raise InvalidInput(
-            f"database URL option {', '.join(unknown)} is not supported; SQLite URLs take mode=ro"
+            said(
+                "database URL option {unknown} is not supported; SQLite URLs take mode=ro",
+                unknown=", ".join(unknown),
+            )
         )
     mode = options.get("mode", "rwc")
     if mode not in _SQLITE_OPTIONS["mode"]:
-        raise InvalidInput(f"mode={mode} is not a SQLite mode; use mode=ro for read-only")
+        raise InvalidInput(
+            said("mode={mode} is not a SQLite mode; use mode=ro for read-only", mode=mode)
+        )
     if netloc:
         raise InvalidInput(
-            f"database URL {url!r} names a host; a SQLite URL is sqlite:///relative.db "
-            "or sqlite:////absolute/path.db"
+            said(
+                "database URL {url!r} names a host; a SQLite URL is sqlite:///relative.db or sqlite:////absolute/path.db",
+                url=url,
+            )
         )
     file = unquote(path.removeprefix("/"))
     if not file:
-        raise InvalidInput(f"database URL {url!r} names no file; use sqlite:///path/to/aidflow.db")
+        raise InvalidInput(
+            said("database URL {url!r} names no file; use sqlite:///path/to/aidflow.db", url=url)
+        )
     return StoreURL(url=url, backend="sqlite", path=file, read_only=mode == "ro")
 
 
@@ -223,29 +249,40 @@ def check_sqlite_file(store: StoreURL) -> None:
         return
     path = Path(store.path)
     if path.is_dir():
-        raise StoreUnavailable(f"{store.path} is a directory, not a database file")
+        raise StoreUnavailable(said("{path} is a directory, not a database file", path=store.path))
     if path.exists():
         try:
             with path.open("rb") as handle:
                 header = handle.read(len(_SQLITE_HEADER))
         except OSError as exc:
-            raise StoreUnavailable(f"cannot read {store.path}: {exc.strerror}") from None
+            raise StoreUnavailable(
+                said("cannot read {path}: {strerror}", path=store.path, strerror=exc.strerror)
+            ) from None
         if header and header != _SQLITE_HEADER:
-            raise StoreUnavailable(f"{store.path} is not a SQLite database")
+            raise StoreUnavailable(said("{path} is not a SQLite database", path=store.path))
         if not store.read_only and not os.access(path, os.W_OK):
             raise StoreUnavailable(
-                f"{store.path} is not writable; open it read-only with ?mode=ro to query it"
+                said(
+                    "{path} is not writable; open it read-only with ?mode=ro to query it",
+                    path=store.path,
+                )
             )
     elif store.read_only:
-        raise StoreUnavailable(f"{store.path} does not exist (read-only stores are never created)")
+        raise StoreUnavailable(
+            said("{path} does not exist (read-only stores are never created)", path=store.path)
+        )
     else:
         parent = path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"cannot create {parent}: {exc.strerror}") from None
+            raise StoreUnavailable(
+                said("cannot create {parent}: {strerror}", parent=parent, strerror=exc.strerror)
+            ) from None
         if not os.access(parent, os.W_OK):
-            raise StoreUnavailable(f"cannot create a database in {parent}: not writable")
+            raise StoreUnavailable(
+                said("cannot create a database in {parent}: not writable", parent=parent)
+            )
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -303,7 +340,9 @@ def open_prepared(prepared: PreparedStore, factory: Callable[[dict[str, str]], T
     except AidflowError:
         raise
     except Exception as exc:
-        raise StoreUnavailable(f"cannot open {prepared.store.shown}: {one_line(exc)}") from exc
+        raise StoreUnavailable(
+            said("cannot open {store}: {reason}", store=prepared.store.shown, reason=one_line(exc))
+        ) from exc
 
 
 def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
@@ -332,7 +371,9 @@ def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
                 )
     except psycopg.Error as exc:
-        raise StoreUnavailable(f"cannot open {store.shown}: {one_line(exc)}") from None
+        raise StoreUnavailable(
+            said("cannot open {store}: {reason}", store=store.shown, reason=one_line(exc))
+        ) from None
     return Login(name=str(name), may_name_staff=bool(superuser or service)), bool(tables_exist)
 
 

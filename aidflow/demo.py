@@ -22,7 +22,7 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
-from aidflow.domain.errors import RuleViolation
+from aidflow.domain.errors import RuleViolation, said
 from aidflow.domain.values import national_id_check_digit
 from aidflow.screening import screen
 
@@ -228,8 +228,10 @@ def run_demo(
     head = flow.recorder.max_notification_id()
     if head:
         raise RuleViolation(
-            f"the store already holds {head} events; the demo builds its programme year "
-            "into a fresh, empty database"
+            said(
+                "the store already holds {head} events; the demo builds its programme year into a fresh, empty database",
+                head=head,
+            )
         )
     rng = random.Random(seed)  # noqa: S311 - a seeded, repeatable simulation
     year = programme_year(today or datetime.now(tz=UTC).date())

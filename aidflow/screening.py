@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.keys import Enrolment
 from aidflow.domain.values import FamilyCategory
 from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
@@ -151,18 +151,20 @@ def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCat
     national_id = parse_national_id(record.values["national_id"])
     if national_id in first_line:
         raise InvalidInput(
-            f"the same national ID as line {first_line[national_id]}; the registry lists a "
-            "person once"
+            said(
+                "the same national ID as line {first_line}; the registry lists a person once",
+                first_line=first_line[national_id],
+            )
         )
     text = record.values["category"]
     if not text:
-        raise InvalidInput("category is empty")
+        raise InvalidInput(said("category is empty"))
     try:
         category = parse_family_category(text)
     except InvalidInput:
         category = FamilyCategory.OTHER  # listed for another reason: not this programme's
     if category in ELIGIBLE and not record.values["town"]:
-        raise InvalidInput("town is empty")
+        raise InvalidInput(said("town is empty"))
     return national_id, category
 
 
@@ -219,7 +221,7 @@ def _application(
     account = parse_account(values.get("account", ""))
     for column in ("name", "university"):
         if not values[column]:
-            raise InvalidInput(f"{column} is empty")
+            raise InvalidInput(said("{column} is empty", column=column))
     household = registry.get(national_id)
     if household is None:
         return national_id, None
@@ -236,8 +238,7 @@ def _application(
             actor=actor,
         )
     except ValidationError as exc:
-        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(reason) from None
+        raise InvalidInput(cmd.describe(exc)) from None
 
 
 def _existing_case(flow: AidFlow, student_id: str, year: int) -> UUID | None:
@@ -274,7 +275,9 @@ def screen(
     try:
         TypeAdapter(cmd.Year).validate_python(year)
     except ValidationError:
-        raise InvalidInput(f"programme year {year} is out of range (2000 to 2100)") from None
+        raise InvalidInput(
+            said("programme year {year} is out of range (2000 to 2100)", year=year)
+        ) from None
     registry = _read_registry(registry_file, encoding=registry_encoding, sheet=registry_sheet)
     table = read_table(
         admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet

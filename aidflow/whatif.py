@@ -23,7 +23,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import AidflowError, InvalidInput
+from aidflow.domain.errors import AidflowError, InvalidInput, said
 from aidflow.domain.policy import SETTINGS, Policy, parse_setting
 from aidflow.explain import policy_at
 
@@ -69,7 +69,7 @@ def other_policy(base: Policy, settings: dict[str, str]) -> Policy:
     try:
         return dataclasses.replace(base, **changes)
     except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(exc.args[0] if exc.args else str(exc)) from None
 
 
 def policy_file(path: Path) -> dict[str, str]:
@@ -77,9 +77,17 @@ def policy_file(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read policy file {path}: {exc}") from None
+        raise InvalidInput(
+            said("cannot read policy file {path}: {exc}", path=path, exc=exc)
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{path} must hold a JSON object of settings ({', '.join(SETTINGS)})")
+        raise InvalidInput(
+            said(
+                "{path} must hold a JSON object of settings ({settings})",
+                path=path,
+                settings=", ".join(SETTINGS),
+            )
+        )
     return {str(k): str(v) for k, v in data.items()}
 
 

@@ -16,6 +16,8 @@ import click
 
 from aidflow.cli import messages as M
 from aidflow.cli.render import line
+from aidflow.domain.errors import render
+from aidflow.i18n import tr
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Digest
@@ -93,7 +95,7 @@ class FamilyCategoryType(click.ParamType[str]):
         try:
             return str(parse_family_category(str(value)).value)
         except InvalidInput as exc:
-            self.fail(str(exc), param, ctx)
+            self.fail(render(exc.args[0] if exc.args else exc, tr), param, ctx)
 
 
 FAMILY_CATEGORY = FamilyCategoryType()
@@ -140,7 +142,7 @@ class YuanType(click.ParamType[int]):
         try:
             fen = parse_yuan(str(value))
         except InvalidAmount as exc:
-            self.fail(str(exc), param, ctx)
+            self.fail(render(exc.args[0] if exc.args else exc, tr), param, ctx)
         if fen > INT64_MAX:
             self.fail(line(M.TOO_MUCH_MONEY, value=value), param, ctx)
         return fen
@@ -196,7 +198,7 @@ class DigestType(click.ParamType["Digest"]):
         try:
             digest = Digest.parse(str(value))
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            self.fail(render(exc.args[0] if exc.args else exc, tr), param, ctx)
         if digest.position > INT64_MAX:
             self.fail(line(M.POSITION_TOO_LARGE, position=digest.position), param, ctx)
         return digest

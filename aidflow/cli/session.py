@@ -294,7 +294,8 @@ def failure(exc: Exception) -> Failure:
     if isinstance(exc, click.ClickException):
         return Failure(exc.exit_code, USAGE_ERROR, exc.format_message())
     if isinstance(exc, AidflowError):
-        return Failure(2 if isinstance(exc, InvalidInput) else 1, exc.code, str(exc), exc.ids)
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        return Failure(2 if isinstance(exc, InvalidInput) else 1, exc.code, message, exc.ids)
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
@@ -311,9 +312,13 @@ def report(problem: Exception | Failure, *, as_json: bool) -> int:
         error = {"code": found.code, "message": found.message, "ids": found.ids}
         click.echo(render.to_json({"error": error}), err=True)
     else:
-        message = found.message
+        from aidflow.domain.errors import Said
+        from aidflow.domain.errors import render as render_message
+
+        message = render_message(found.message, tr)
         summary = error_summary(found.code) if current() != "en" else None
-        if summary:
+        if summary and not isinstance(found.message, Said):
+            # a message not (yet) from the catalogue: at least say in Chinese what went wrong
             message = tr(M.ERROR_DETAIL).format(summary=summary, message=message)
         if found.help_for:
             message = tr(M.USAGE_HINT).format(message=message, command=found.help_for)

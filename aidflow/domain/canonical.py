@@ -17,7 +17,7 @@ import re
 import unicodedata
 from datetime import date
 
-from aidflow.domain.errors import InvalidAmount, InvalidInput, InvalidNationalId
+from aidflow.domain.errors import InvalidAmount, InvalidInput, InvalidNationalId, said
 
 MAX_AMOUNT_FEN = 10**13
 """No single amount may exceed 100 billion yuan: far above any district's budget, far
@@ -67,35 +67,51 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
     chose); only what could forge a line or reorder a display is refused.
     """
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+        raise InvalidInput(
+            said("{what} must be text, got {type_name}", what=what, type_name=type(value).__name__)
+        )
     stripped = value.strip(" ")
     bad = _bad_character(stripped, allow_invisible=True)
     if bad is not None:
         raise InvalidInput(
-            f"{what} contains a control character ({_describe(bad)}); type it on one line "
-            "without special characters"
+            said(
+                "{what} contains a control character ({bad}); type it on one line without special characters",
+                what=what,
+                bad=_describe(bad),
+            )
         )
     if required and not stripped:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(said("{what} must not be empty", what=what))
     if len(stripped) > max_length:
-        raise InvalidInput(f"{what} is longer than {max_length} characters")
+        raise InvalidInput(
+            said("{what} is longer than {max_length} characters", what=what, max_length=max_length)
+        )
     return stripped
 
 
 def _identifier(value: str, what: str, max_length: int) -> str:
     """NFKC, trimmed, non-empty, bounded, with no invisible or control character."""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, got {type(value).__name__}")
+        raise InvalidInput(
+            said("{what} must be text, got {type_name}", what=what, type_name=type(value).__name__)
+        )
     shown = nfkc(value).strip(" ")
     bad = _bad_character(shown, allow_invisible=False)
     if bad is not None:
         raise InvalidInput(
-            f"{what} {shown!r} contains an invisible or control character ({_describe(bad)})"
+            said(
+                "{what} {shown!r} contains an invisible or control character ({bad})",
+                what=what,
+                shown=shown,
+                bad=_describe(bad),
+            )
         )
     if not shown:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(said("{what} must not be empty", what=what))
     if len(shown) > max_length:
-        raise InvalidInput(f"{what} is longer than {max_length} characters")
+        raise InvalidInput(
+            said("{what} is longer than {max_length} characters", what=what, max_length=max_length)
+        )
     return shown
 
 
@@ -143,29 +159,38 @@ def national_id(raw: str) -> str:
     from aidflow.domain.values import mask_identifier
 
     if not isinstance(raw, str):
-        raise InvalidNationalId(f"national ID must be text, got {type(raw).__name__}")
+        raise InvalidNationalId(
+            said("national ID must be text, got {type_name}", type_name=type(raw).__name__)
+        )
     value = nfkc(raw).replace(" ", "").upper()  # "5203 0220 …" as printed on forms
     if not (value.isascii() and _ID_SHAPE.fullmatch(value)):
         if _SCIENTIFIC.fullmatch(value):
             raise InvalidNationalId(
-                f"national ID {value} was turned into a number by a spreadsheet (Excel keeps "
-                "15 digits); format the column as text and type it again"
+                said(
+                    "national ID {value} was turned into a number by a spreadsheet (Excel keeps 15 digits); format the column as text and type it again",
+                    value=value,
+                )
             )
         problem = (
             "holds characters other than ASCII digits and X"
             if not value.isascii()
             else ("must be 17 digits and a check digit or X")
         )
-        raise InvalidNationalId(f"national ID {mask_identifier(value)} {problem}")
+        raise InvalidNationalId(
+            said("national ID {value} {problem}", value=mask_identifier(value), problem=problem)
+        )
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} has an impossible birth date"
+            said("national ID {value} has an impossible birth date", value=mask_identifier(value))
         ) from None
     if national_id_check_digit(value[:17]) != value[17]:
         raise InvalidNationalId(
-            f"national ID {mask_identifier(value)} fails its check digit; re-type it from the card"
+            said(
+                "national ID {value} fails its check digit; re-type it from the card",
+                value=mask_identifier(value),
+            )
         )
     return value
 
@@ -182,20 +207,29 @@ def account(raw: str) -> str:
     from aidflow.domain.values import mask_identifier
 
     if not isinstance(raw, str):
-        raise InvalidInput(f"bank account must be text, got {type(raw).__name__}")
+        raise InvalidInput(
+            said("bank account must be text, got {type_name}", type_name=type(raw).__name__)
+        )
     value = nfkc(raw).strip()
     if _SCIENTIFIC.fullmatch(value):
         raise InvalidInput(
-            f"bank account {value} was turned into a number by a spreadsheet (Excel keeps 15 "
-            "digits); format the column as text and type the account again"
+            said(
+                "bank account {value} was turned into a number by a spreadsheet (Excel keeps 15 digits); format the column as text and type the account again",
+                value=value,
+            )
         )
     digits = value.replace(" ", "").replace("-", "")
     if not (digits.isascii() and digits.isdigit()):
-        raise InvalidInput(f"bank account {mask_identifier(digits)} must be digits only")
+        raise InvalidInput(
+            said("bank account {digits} must be digits only", digits=mask_identifier(digits))
+        )
     if not 16 <= len(digits) <= 21:
         raise InvalidInput(
-            f"bank account {mask_identifier(digits)} has {len(digits)} digits; an account "
-            "has 16 to 21 (a UnionPay card 16 to 19); re-type it from the card"
+            said(
+                "bank account {digits} has {digits_count} digits; an account has 16 to 21 (a UnionPay card 16 to 19); re-type it from the card",
+                digits=mask_identifier(digits),
+                digits_count=len(digits),
+            )
         )
     return digits
 
@@ -205,13 +239,19 @@ def amount(fen: int, what: str = "amount") -> int:
     from aidflow.domain.money import format_yuan
 
     if isinstance(fen, bool) or not isinstance(fen, int):
-        raise InvalidAmount(f"{what} must be integer fen, got {fen!r}")
+        raise InvalidAmount(said("{what} must be integer fen, got {fen!r}", what=what, fen=fen))
     if fen <= 0:
-        raise InvalidAmount(f"{what} must be more than zero, got {format_yuan(fen)} yuan")
+        raise InvalidAmount(
+            said("{what} must be more than zero, got {fen} yuan", what=what, fen=format_yuan(fen))
+        )
     if fen > MAX_AMOUNT_FEN:
         raise InvalidAmount(
-            f"{what} of {format_yuan(fen)} yuan is above the limit of "
-            f"{format_yuan(MAX_AMOUNT_FEN)} yuan for one operation; check the figure"
+            said(
+                "{what} of {fen} yuan is above the limit of {limit} yuan for one operation; check the figure",
+                what=what,
+                fen=format_yuan(fen),
+                limit=format_yuan(MAX_AMOUNT_FEN),
+            )
         )
     return fen
 
@@ -219,9 +259,11 @@ def amount(fen: int, what: str = "amount") -> int:
 def measure(fen: int, what: str) -> int:
     """A recorded figure (income, tuition, the gap): integer fen, zero or more, bounded."""
     if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
-        raise InvalidInput(f"{what} must be zero or more fen, got {fen!r}")
+        raise InvalidInput(said("{what} must be zero or more fen, got {fen!r}", what=what, fen=fen))
     if fen > MAX_AMOUNT_FEN:
-        raise InvalidAmount(f"{what} of {fen} fen is above the limit for one figure")
+        raise InvalidAmount(
+            said("{what} of {fen} fen is above the limit for one figure", what=what, fen=fen)
+        )
     return fen
 
 
@@ -232,7 +274,11 @@ def total(current: int, adding: int, what: str) -> int:
     result = current + adding
     if result > MAX_TOTAL_FEN:
         raise InvalidAmount(
-            f"{what} would reach {format_yuan(result)} yuan, above the limit of "
-            f"{format_yuan(MAX_TOTAL_FEN)} yuan for one record"
+            said(
+                "{what} would reach {result} yuan, above the limit of {limit} yuan for one record",
+                what=what,
+                result=format_yuan(result),
+                limit=format_yuan(MAX_TOTAL_FEN),
+            )
         )
     return result

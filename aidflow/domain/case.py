@@ -27,6 +27,7 @@ from aidflow.domain.errors import (
     UnknownAction,
     UnknownVoucher,
     VerificationRequired,
+    said,
 )
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
@@ -254,11 +255,22 @@ class StudentCase(AidAggregate):
 
     def check_open(self, doing: str) -> None:
         if self.rejected:
-            raise CaseNotOpen(f"case {self.id} was rejected ({self.reason}); it cannot {doing}")
+            raise CaseNotOpen(
+                said(
+                    "case {id} was rejected ({reason}); it cannot {doing}",
+                    id=self.id,
+                    reason=self.reason,
+                    doing=doing,
+                )
+            )
         if self.closed:
             raise CaseNotOpen(
-                f"case {self.id} is closed ({self.reason}); it cannot {doing}. "
-                "Report new hardship to reopen it"
+                said(
+                    "case {id} is closed ({reason}); it cannot {doing}. Report new hardship to reopen it",
+                    id=self.id,
+                    reason=self.reason,
+                    doing=doing,
+                )
             )
 
     # -- commands ------------------------------------------------------------------
@@ -278,12 +290,15 @@ class StudentCase(AidAggregate):
         self.check_open("be verified")
         if not self.awaiting_verification:
             raise InvalidTransition(
-                f"case {self.id} is already verified; report new hardship to verify it again"
+                said(
+                    "case {id} is already verified; report new hardship to verify it again",
+                    id=self.id,
+                )
             )
         for what, fen in (("income", income_fen), ("tuition", tuition_fen), ("gap", gap_fen)):
             canonical.measure(fen, what)
         if not needs:
-            raise InvalidInput("verification must name at least one need category")
+            raise InvalidInput(said("verification must name at least one need category"))
         self._verified(
             income_fen=income_fen,
             tuition_fen=tuition_fen,
@@ -316,8 +331,11 @@ class StudentCase(AidAggregate):
         self.check_open("be rejected")
         if self.approved_fen:
             raise InvalidTransition(
-                f"case {self.id} already has {format_yuan(self.approved_fen)} yuan approved; "
-                "close it instead, which releases what is unpaid"
+                said(
+                    "case {id} already has {approved} yuan approved; close it instead, which releases what is unpaid",
+                    id=self.id,
+                    approved=format_yuan(self.approved_fen),
+                )
             )
         self._rejected(
             reason=canonical.text(reason, "rejection reason"), actor=canonical.actor(actor)
@@ -333,18 +351,28 @@ class StudentCase(AidAggregate):
         self.check_open("take a grant")
         if self.awaiting_verification:
             raise VerificationRequired(
-                f"case {self.id} must be verified by a household visit before a grant is approved"
+                said(
+                    "case {id} must be verified by a household visit before a grant is approved",
+                    id=self.id,
+                )
             )
         if any(canonical.same_actor(actor, verifier) for verifier in self.verifiers):
             raise SegregationOfDuties(
-                f"{actor} verified case {self.id} and so may not approve its grant; "
-                "another officer must approve"
+                said(
+                    "{actor} verified case {id} and so may not approve its grant; another officer must approve",
+                    actor=actor,
+                    id=self.id,
+                )
             )
         if self.approved_fen + amount_fen > policy.cap_fen:
             raise CapExceeded(
-                f"approving {format_yuan(amount_fen)} yuan would bring case {self.id} to "
-                f"{format_yuan(self.approved_fen + amount_fen)} yuan, over the cap of "
-                f"{format_yuan(policy.cap_fen)} yuan per programme year"
+                said(
+                    "approving {amount} yuan would bring case {id} to {approved} yuan, over the cap of {cap} yuan per programme year",
+                    amount=format_yuan(amount_fen),
+                    id=self.id,
+                    approved=format_yuan(self.approved_fen + amount_fen),
+                    cap=format_yuan(policy.cap_fen),
+                )
             )
 
     def approve_grant(
@@ -391,15 +419,22 @@ class StudentCase(AidAggregate):
         total_unpaid = sum(unpaid.values())
         if amount_fen > total_unpaid:
             raise OverDisbursement(
-                f"paying {format_yuan(amount_fen)} yuan to case {self.id} would exceed what is "
-                f"approved and unpaid ({format_yuan(total_unpaid)} yuan)"
+                said(
+                    "paying {amount} yuan to case {id} would exceed what is approved and unpaid ({total_unpaid} yuan)",
+                    amount=format_yuan(amount_fen),
+                    id=self.id,
+                    total_unpaid=format_yuan(total_unpaid),
+                )
             )
         for fund, remaining in unpaid.items():
             if remaining >= amount_fen:
                 return UUID(fund)
         raise OverDisbursement(
-            f"no single fund's approval covers {format_yuan(amount_fen)} yuan for case "
-            f"{self.id}; pay each fund's approval with its own voucher"
+            said(
+                "no single fund's approval covers {amount} yuan for case {id}; pay each fund's approval with its own voucher",
+                amount=format_yuan(amount_fen),
+                id=self.id,
+            )
         )
 
     def disburse(
@@ -409,8 +444,10 @@ class StudentCase(AidAggregate):
         fund_id = self.fund_for_payment(amount_fen)
         if not self.account.strip():
             raise NoAccount(
-                f"case {self.id} has no bank account on record; payments go straight into the "
-                "student's own account, so record one first"
+                said(
+                    "case {id} has no bank account on record; payments go straight into the student's own account, so record one first",
+                    id=self.id,
+                )
             )
         self._disbursed(
             amount_fen=amount_fen,
@@ -450,9 +487,11 @@ class StudentCase(AidAggregate):
         self.check_open("record a returned payment")
         payment = self.payment(voucher)
         if payment is None:
-            raise UnknownVoucher(f"case {self.id} was not paid with voucher {voucher}")
+            raise UnknownVoucher(
+                said("case {id} was not paid with voucher {voucher}", id=self.id, voucher=voucher)
+            )
         if payment["returned"]:
-            raise InvalidTransition(f"voucher {voucher} was already returned")
+            raise InvalidTransition(said("voucher {voucher} was already returned", voucher=voucher))
         self._disbursement_returned(
             voucher=payment["voucher"],
             amount_fen=payment["amount_fen"],
@@ -483,8 +522,10 @@ class StudentCase(AidAggregate):
         self.check_open("take secondary aid")
         if self.disbursed_fen <= 0:
             raise NoPaidGrant(
-                f"case {self.id} has not been paid temporary assistance yet; secondary aid "
-                "only goes to students already paid a grant"
+                said(
+                    "case {id} has not been paid temporary assistance yet; secondary aid only goes to students already paid a grant",
+                    id=self.id,
+                )
             )
 
     def allocate_secondary_aid(
@@ -530,17 +571,23 @@ class StudentCase(AidAggregate):
         """Record a multi-department consultation (多部门会商); returns the new action ids."""
         if not self.hardships:
             raise InvalidTransition(
-                f"case {self.id} has no reported hardship; a consultation follows a hardship report"
+                said(
+                    "case {id} has no reported hardship; a consultation follows a hardship report",
+                    id=self.id,
+                )
             )
         if not departments:
-            raise InvalidInput("a consultation needs at least one department")
+            raise InvalidInput(said("a consultation needs at least one department"))
         present = list(dict.fromkeys(departments))
         items = []
         next_number = len(self.actions) + 1
         for offset, (department, text) in enumerate(actions):
             if department not in present:
                 raise InvalidInput(
-                    f"action for {department} but that department was not at the consultation"
+                    said(
+                        "action for {department} but that department was not at the consultation",
+                        department=department,
+                    )
                 )
             items.append(
                 {
@@ -574,9 +621,22 @@ class StudentCase(AidAggregate):
         action = self.actions.get(action_id)
         if action is None:
             known = ", ".join(self.actions) or "none"
-            raise UnknownAction(f"case {self.id} has no action {action_id} (actions: {known})")
+            raise UnknownAction(
+                said(
+                    "case {id} has no action {action_id} (actions: {known})",
+                    id=self.id,
+                    action_id=action_id,
+                    known=known,
+                )
+            )
         if action["done"]:
-            raise InvalidTransition(f"action {action_id} of case {self.id} is already done")
+            raise InvalidTransition(
+                said(
+                    "action {action_id} of case {id} is already done",
+                    action_id=action_id,
+                    id=self.id,
+                )
+            )
         self._action_completed(
             action_id=action_id,
             department=action["department"],
@@ -591,7 +651,9 @@ class StudentCase(AidAggregate):
     def follow_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
         """A follow-up visit: study progress, living conditions, how hardship develops."""
         if self.rejected:
-            raise CaseNotOpen(f"case {self.id} was rejected; there is nobody to follow up")
+            raise CaseNotOpen(
+                said("case {id} was rejected; there is nobody to follow up", id=self.id)
+            )
         self._followed_up(
             study=canonical.text(study, "study progress"),
             living=canonical.text(living, "living situation"),

@@ -1,8 +1,57 @@
-"""Named errors for broken rules. Each message tells a clerk what rule and what to do."""
+"""Named errors for broken rules. Each message tells a clerk what rule and what to do.
+
+A message is made with :func:`said`: an English template (a msgid of the message
+catalogue) and its values. ``str(error)`` is the English sentence (logs, ``--json``,
+the HTTP API); :meth:`Said.render` gives it in another language, so the people at the
+counter read why in Chinese. A test fails when a raise builds its message another way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from uuid import UUID
+
+
+class Said(str):
+    """A sentence made from a catalogue ``template`` and its ``params``; ``str`` is English."""
+
+    template: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, template: str, params: Mapping[str, Any]) -> Said:
+        self = super().__new__(cls, template.format(**params))
+        self.template = template
+        self.params = dict(params)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Said, (self.template, self.params))
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        """The sentence with ``translate`` applied to its template and to every nested one."""
+        values = {k: render(v, translate) for k, v in self.params.items()}
+        try:
+            return translate(self.template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a broken translation: English is true
+            return self.template.format(**values)
+
+
+def said(template: str, /, **params: Any) -> Said:
+    """A message from ``template`` (an English msgid) and its values."""
+    return Said(template, params)
+
+
+def joined(separator: str, parts: Iterable[str]) -> Said:
+    """``parts`` joined by ``separator``, each still rendered in the reader's language."""
+    items = list(parts)
+    template = separator.join(f"{{part{i}}}" for i in range(len(items)))
+    return Said(template, {f"part{i}": part for i, part in enumerate(items)})
+
+
+def render(message: object, translate: Callable[[str], str]) -> str:
+    """``message`` in the reader's language when it is a :class:`Said`, else as it is."""
+    return message.render(translate) if isinstance(message, Said) else str(message)
 
 
 class AidflowError(Exception):
@@ -66,8 +115,13 @@ class DuplicateApplication(RuleViolation):
     def __init__(self, student: str, year: int, case_id: UUID) -> None:
         self.case_id = case_id
         super().__init__(
-            f"student {student} already has case {case_id} for programme year {year}; "
-            "add to that case instead of opening another",
+            said(
+                "student {student} already has case {case_id} for programme year {year}; "
+                "add to that case instead of opening another",
+                student=student,
+                case_id=case_id,
+                year=year,
+            ),
             ids={"case_id": str(case_id)},
         )
 

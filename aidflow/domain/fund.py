@@ -19,7 +19,13 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import DuplicateReceipt, InsufficientFunds, InvalidInput, WrongFundKind
+from aidflow.domain.errors import (
+    DuplicateReceipt,
+    InsufficientFunds,
+    InvalidInput,
+    WrongFundKind,
+    said,
+)
 from aidflow.domain.money import format_yuan
 from aidflow.domain.values import FundKind
 
@@ -106,7 +112,13 @@ class Fund(AidAggregate):
         """Donated money goes only to its stated purpose, budget money only to grants."""
         if self.kind != kind:
             raise WrongFundKind(
-                f"fund {self.name!r} is a {self.kind} fund; {use} must come from a {kind} fund",
+                said(
+                    "fund {name!r} is a {kind} fund; {use} must come from a {kind2} fund",
+                    name=self.name,
+                    kind=self.kind,
+                    use=use,
+                    kind2=kind,
+                ),
                 ids={"fund_id": str(self.id)},
             )
 
@@ -118,8 +130,13 @@ class Fund(AidAggregate):
         if seen["amount_fen"] == amount_fen and seen["source"] == source.strip():
             return True
         raise DuplicateReceipt(
-            f"receipt {receipt} is already recorded in fund {self.name!r} for "
-            f"{format_yuan(int(str(seen['amount_fen'])))} yuan from {seen['source']}",
+            said(
+                "receipt {receipt} is already recorded in fund {name!r} for {amount} yuan from {source}",
+                receipt=receipt,
+                name=self.name,
+                amount=format_yuan(int(str(seen["amount_fen"]))),
+                source=seen["source"],
+            ),
             ids={"fund_id": str(self.id)},
         )
 
@@ -152,8 +169,12 @@ class Fund(AidAggregate):
         canonical.amount(amount_fen, "allocation")
         if amount_fen > self.balance_fen:
             raise InsufficientFunds(
-                f"fund {self.name!r} has {format_yuan(self.balance_fen)} yuan left, "
-                f"not enough for {format_yuan(amount_fen)} yuan",
+                said(
+                    "fund {name!r} has {balance} yuan left, not enough for {amount} yuan",
+                    name=self.name,
+                    balance=format_yuan(self.balance_fen),
+                    amount=format_yuan(amount_fen),
+                ),
                 ids={"fund_id": str(self.id), "case_id": str(case_id)},
             )
         self._allocated(
@@ -174,8 +195,12 @@ class Fund(AidAggregate):
         outstanding = self.allocated_fen - self.released_fen
         if amount_fen > outstanding:
             raise InvalidInput(
-                f"fund {self.name!r} has {format_yuan(outstanding)} yuan reserved in all, "
-                f"cannot release {format_yuan(amount_fen)} yuan",
+                said(
+                    "fund {name!r} has {outstanding} yuan reserved in all, cannot release {amount} yuan",
+                    name=self.name,
+                    outstanding=format_yuan(outstanding),
+                    amount=format_yuan(amount_fen),
+                ),
                 ids={"fund_id": str(self.id), "case_id": str(case_id)},
             )
         self._released(

@@ -17,7 +17,7 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed
+from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed, said
 from aidflow.domain.money import format_yuan
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://aidflow.invalid/keys")
@@ -86,8 +86,12 @@ class Voucher(AidAggregate):
         if self.case_id == case_id and self.amount_fen == amount_fen:
             return True
         raise VoucherAlreadyUsed(
-            f"voucher {self.number} was already used for {format_yuan(self.amount_fen)} yuan "
-            f"to case {self.case_id}; every payment needs its own voucher number",
+            said(
+                "voucher {number} was already used for {amount} yuan to case {case_id}; every payment needs its own voucher number",
+                number=self.number,
+                amount=format_yuan(self.amount_fen),
+                case_id=self.case_id,
+            ),
             ids={"case_id": str(self.case_id), "voucher": self.number},
         )
 
@@ -147,8 +151,11 @@ class RequestKey(AidAggregate):
         if self.command == command and self.fingerprint == fingerprint:
             return self.result
         raise DecisionConflict(
-            f"reference {self.key} already records a different {self.command.replace('_', ' ')}; "
-            "a retry must repeat the same request, a new decision needs a new reference",
+            said(
+                "reference {key} already records a different {command}; a retry must repeat the same request, a new decision needs a new reference",
+                key=self.key,
+                command=self.command.replace("_", " "),
+            ),
             ids={
                 "ref": self.key,
                 **{k: str(v) for k, v in self.result.items() if k.endswith("_id")},

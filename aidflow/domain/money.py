@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from aidflow.domain.canonical import MAX_AMOUNT_FEN, nfkc
-from aidflow.domain.errors import InvalidAmount
+from aidflow.domain.errors import InvalidAmount, said
 
 FEN_PER_YUAN = 100
 
@@ -22,31 +22,39 @@ def parse_yuan(text: str | int | Decimal) -> int:
     not a plain number, because a clerk's typo must not become money.
     """
     if isinstance(text, bool | float):
-        raise InvalidAmount(f"amount {text!r} must be given as text or an integer, not a float")
+        raise InvalidAmount(
+            said("amount {text!r} must be given as text or an integer, not a float", text=text)
+        )
     if isinstance(text, int):
         if text < 0:
-            raise InvalidAmount(f"amount {text} yuan is negative")
+            raise InvalidAmount(said("amount {text} yuan is negative", text=text))
         return _bounded(text * FEN_PER_YUAN, str(text))
     if isinstance(text, Decimal):
         try:
             scaled = text * FEN_PER_YUAN
         except InvalidOperation as exc:  # pragma: no cover - NaN arithmetic
-            raise InvalidAmount(f"amount {text} is not a number") from exc
+            raise InvalidAmount(said("amount {text} is not a number", text=text)) from exc
         if not scaled.is_finite() or scaled != scaled.to_integral_value():
-            raise InvalidAmount(f"amount {text} yuan has more than two decimals")
+            raise InvalidAmount(said("amount {text} yuan has more than two decimals", text=text))
         if scaled < 0:
-            raise InvalidAmount(f"amount {text} yuan is negative")
+            raise InvalidAmount(said("amount {text} yuan is negative", text=text))
         return _bounded(int(scaled), str(text))
     if not isinstance(text, str):
-        raise InvalidAmount(f"amount {text!r} is not a yuan amount like 3000 or 3000.50")
+        raise InvalidAmount(
+            said("amount {text!r} is not a yuan amount like 3000 or 3000.50", text=text)
+        )
     stripped = nfkc(text).strip()
     match = _YUAN.fullmatch(stripped) if stripped.isascii() else None
     if match is None:
         if stripped.startswith("-"):
-            raise InvalidAmount(f"amount {stripped} yuan is negative")
+            raise InvalidAmount(said("amount {stripped} yuan is negative", stripped=stripped))
         if re.fullmatch(r"[0-9]+\.[0-9]{3,}", stripped):
-            raise InvalidAmount(f"amount {stripped} yuan has more than two decimals")
-        raise InvalidAmount(f"amount {text!r} is not a yuan amount like 3000 or 3000.50")
+            raise InvalidAmount(
+                said("amount {stripped} yuan has more than two decimals", stripped=stripped)
+            )
+        raise InvalidAmount(
+            said("amount {text!r} is not a yuan amount like 3000 or 3000.50", text=text)
+        )
     fen = int(match["int"]) * FEN_PER_YUAN
     frac = match["frac"]
     if frac:
@@ -58,8 +66,11 @@ def _bounded(fen: int, shown: str) -> int:
     """Refuse amounts no operation may carry (a pasted account number, say)."""
     if fen > MAX_AMOUNT_FEN:
         raise InvalidAmount(
-            f"amount {shown} yuan is too large: above the limit of "
-            f"{format_yuan(MAX_AMOUNT_FEN)} yuan for one operation; check the figure"
+            said(
+                "amount {shown} yuan is too large: above the limit of {limit} yuan for one operation; check the figure",
+                shown=shown,
+                limit=format_yuan(MAX_AMOUNT_FEN),
+            )
         )
     return fen
 

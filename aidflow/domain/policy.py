@@ -17,7 +17,7 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import InvalidInput, said
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,23 @@ def parse_setting(key: str, text: str) -> tuple[str, int]:
     from aidflow.domain.money import parse_yuan
 
     if key not in SETTINGS:
-        raise InvalidInput(f"no policy setting {key!r}; settings are {', '.join(SETTINGS)}")
+        raise InvalidInput(
+            said(
+                "no policy setting {key!r}; settings are {settings}",
+                key=key,
+                settings=", ".join(SETTINGS),
+            )
+        )
     field, unit = SETTINGS[key]
     if unit == "yuan":
         return field, parse_yuan(text)
     value = canonical.nfkc(text).strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 4:
-        raise InvalidInput(f"{key} takes a whole number of {unit}, got {text!r}")
+        raise InvalidInput(
+            said(
+                "{key} takes a whole number of {unit}, got {text!r}", key=key, unit=unit, text=text
+            )
+        )
     return field, int(value)
 
 
@@ -118,7 +128,7 @@ class PolicyRegister(AidAggregate):
         try:
             dataclasses.replace(self.policy(base), **{field: value})
         except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+            raise InvalidInput(exc.args[0] if exc.args else str(exc)) from None
         self._value_set(field=field, value=value, actor=canonical.actor(actor))
 
     @event(ValueSet)

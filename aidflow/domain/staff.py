@@ -19,7 +19,7 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff
+from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff, said
 
 
 class Role(StrEnum):
@@ -115,20 +115,31 @@ class StaffRegistry(AidAggregate):
         member = self.member(name)
         if member is None:
             raise UnknownStaff(
-                f"{name} is not registered staff; an admin adds staff with `aidflow staff add`",
+                said(
+                    "{name} is not registered staff; an admin adds staff with `aidflow staff add`",
+                    name=name,
+                ),
                 ids={"actor": canonical.actor(name)},
             )
         allowed = REQUIRED[command]
         if not any(role.value in member["roles"] for role in allowed):
             raise NotAuthorised(
-                f"{name} may not {command.replace('_', ' ')}: it needs the role "
-                f"{' or '.join(r.value for r in allowed)}",
+                said(
+                    "{name} may not {command}: it needs the role {roles}",
+                    name=name,
+                    command=command.replace("_", " "),
+                    roles=" or ".join(r.value for r in allowed),
+                ),
                 ids={"actor": canonical.actor(name)},
             )
         if department is not None and member["department"] != department:
             raise NotAuthorised(
-                f"{name} is the liaison of {member['department'] or 'no department'}; "
-                f"only the {department} liaison completes this action",
+                said(
+                    "{name} is the liaison of {department}; only the {department2} liaison completes this action",
+                    name=name,
+                    department=member["department"] or "no department",
+                    department2=department,
+                ),
                 ids={"actor": canonical.actor(name)},
             )
 
@@ -141,19 +152,21 @@ class StaffRegistry(AidAggregate):
         after that only an admin adds staff."""
         person = canonical.actor(name, "staff name")
         if person in self.members:
-            raise InvalidInput(f"{person} is already registered staff", ids={"actor": person})
+            raise InvalidInput(
+                said("{person} is already registered staff", person=person), ids={"actor": person}
+            )
         if not roles:
-            raise InvalidInput("a staff member needs at least one role")
+            raise InvalidInput(said("a staff member needs at least one role"))
         if not self.members:
             if Role.ADMIN not in roles:
                 raise NotAuthorised(
-                    "the first staff member of a store must be an admin (--role admin)"
+                    said("the first staff member of a store must be an admin (--role admin)")
                 )
             actor = person
         else:
             self._require_admin(actor)
         if Role.LIAISON in roles and not department.strip():
-            raise InvalidInput("a liaison acts for a department: give --department")
+            raise InvalidInput(said("a liaison acts for a department: give --department"))
         self._member_added(
             name=person,
             roles=sorted({r.value for r in roles}),
@@ -174,13 +187,21 @@ class StaffRegistry(AidAggregate):
         person = self._existing(name)
         if canonical.same_actor(person, actor):
             raise NotAuthorised(
-                f"{actor} may not grant a role to themselves; another admin must grant it",
+                said(
+                    "{actor} may not grant a role to themselves; another admin must grant it",
+                    actor=actor,
+                ),
                 ids={"actor": person},
             )
         if role.value in self.members[person]["roles"]:
-            raise InvalidInput(f"{person} already holds {role.value}", ids={"actor": person})
+            raise InvalidInput(
+                said("{person} already holds {role}", person=person, role=role.value),
+                ids={"actor": person},
+            )
         if role is Role.LIAISON and not self.members[person]["department"]:
-            raise InvalidInput(f"{person} has no department, so cannot be a liaison")
+            raise InvalidInput(
+                said("{person} has no department, so cannot be a liaison", person=person)
+            )
         self._role_granted(name=person, role=role.value, actor=canonical.actor(actor))
 
     @event(RoleGranted)
@@ -192,9 +213,14 @@ class StaffRegistry(AidAggregate):
         self._require_admin(actor)
         person = self._existing(name)
         if role.value not in self.members[person]["roles"]:
-            raise InvalidInput(f"{person} does not hold {role.value}", ids={"actor": person})
+            raise InvalidInput(
+                said("{person} does not hold {role}", person=person, role=role.value),
+                ids={"actor": person},
+            )
         if role is Role.ADMIN and self.admins() == [person]:
-            raise NotAuthorised(f"{person} is the last admin; add another admin first")
+            raise NotAuthorised(
+                said("{person} is the last admin; add another admin first", person=person)
+            )
         self._role_revoked(name=person, role=role.value, actor=canonical.actor(actor))
 
     @event(RoleRevoked)
@@ -207,12 +233,14 @@ class StaffRegistry(AidAggregate):
     def _existing(self, name: str) -> str:
         person = canonical.actor(name, "staff name")
         if person not in self.members:
-            raise UnknownStaff(f"{person} is not registered staff", ids={"actor": person})
+            raise UnknownStaff(
+                said("{person} is not registered staff", person=person), ids={"actor": person}
+            )
         return person
 
     def _require_admin(self, actor: str) -> None:
         if not self.holds(actor, Role.ADMIN):
             raise NotAuthorised(
-                f"only an admin manages staff and policy; {actor} is not one",
+                said("only an admin manages staff and policy; {actor} is not one", actor=actor),
                 ids={"actor": canonical.actor(actor)},
             )

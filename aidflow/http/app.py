@@ -36,6 +36,7 @@ from aidflow.domain.errors import (
     NotFound,
     RuleViolation,
     StoreUnavailable,
+    said,
 )
 from aidflow.http.tokens import Tokens
 from aidflow.i18n import using
@@ -312,7 +313,7 @@ def create_app(url: str | None = None) -> FastAPI:
         from aidflow.report import FORMATS, render_report
 
         if format not in FORMATS:
-            raise InvalidInput(f"format must be one of {', '.join(FORMATS)}")
+            raise InvalidInput(said("format must be one of {formats}", formats=", ".join(FORMATS)))
         service.catch_up()
         with using(lang):
             text = render_report(

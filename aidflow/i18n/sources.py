@@ -47,6 +47,29 @@ def _errors() -> list[str]:
     return sorted(seen)
 
 
+def said_templates() -> list[tuple[str, str]]:
+    """(template, where) of every ``said("...")`` in aidflow's source: the errors' sentences."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found: list[tuple[str, str]] = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "said"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                where = f"{path.relative_to(root.parent)}:{node.lineno}"
+                found.append((node.args[0].value, where))
+    return found
+
+
 def messages() -> list[tuple[str | None, str, str]]:
     """(msgctxt, msgid, where it comes from) for every message, in a stable order."""
     from aidflow.cli import click_i18n
@@ -82,10 +105,12 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(VALUE, word, "ledger")
     for event_name in NAMES.values():
         add(EVENT, event_name, "events")
+    for template, where in said_templates():
+        add(None, template, where)
     for code in [*_errors(), *EXTRA_ERRORS]:
         add(ERROR_CODE, code, "errors")
-    for event_name, (template, _values) in TEMPLATES.items():
-        add(SUMMARY, template, f"journal {event_name}")
+    for cls, (template, _values) in TEMPLATES.items():
+        add(SUMMARY, template, f"journal {NAMES[cls]}")
     add(SUMMARY, IN_DEPARTMENT, "journal staff.member_added")
     for text in [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]:
         add(click_i18n.CLICK, text, "click")

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.imports.values import canonical_label, excel_number_problem, looks_like_excel_number
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -107,24 +107,35 @@ def read_table(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            said("cannot read {path}: {strerror}", path=path, strerror=exc.strerror)
+        ) from None
     if raw.startswith(_OLE2):
-        raise InvalidInput(f"{name}: an old .xls workbook; save it as .xlsx or as CSV")
+        raise InvalidInput(
+            said("{name}: an old .xls workbook; save it as .xlsx or as CSV", name=name)
+        )
     if raw.startswith(_ZIP):
         if encoding is not None:
-            raise InvalidInput(f"{name}: an encoding was named, but this is an .xlsx workbook")
+            raise InvalidInput(
+                said("{name}: an encoding was named, but this is an .xlsx workbook", name=name)
+            )
         rows, physical, described = _sheet_rows(raw, name, sheet)
     else:
         if sheet is not None:
-            raise InvalidInput(f"{name}: a sheet was named, but this is a CSV file")
+            raise InvalidInput(said("{name}: a sheet was named, but this is a CSV file", name=name))
         text, described = _decode(raw, name, encoding)
         rows, physical = _csv_rows(text, name)
     table = _table(rows, columns, name, described)
     if table.header_line + table.blank_lines + table.data_lines != physical:
         raise InvalidInput(
-            f"{name}: the file has {physical} line(s), but the header on line "
-            f"{table.header_line}, {table.blank_lines} blank and {table.data_lines} data "
-            "line(s) were read; refused rather than read short"
+            said(
+                "{name}: the file has {physical} line(s), but the header on line {header_line}, {blank_lines} blank and {data_lines} data line(s) were read; refused rather than read short",
+                name=name,
+                physical=physical,
+                header_line=table.header_line,
+                blank_lines=table.blank_lines,
+                data_lines=table.data_lines,
+            )
         )
     return table
 
@@ -150,14 +161,23 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             continue
         return text.removeprefix("\ufeff"), f"CSV, {_label(codec)}"
     hint = "" if encoding else "; save it as 'CSV UTF-8' or name its encoding"
-    raise InvalidInput(f"{name}: cannot be decoded: {', '.join(failures)}{hint}")
+    raise InvalidInput(
+        said(
+            "{name}: cannot be decoded: {failures}{hint}",
+            name=name,
+            failures=", ".join(failures),
+            hint=hint,
+        )
+    )
 
 
 def _codec(encoding: str, name: str) -> str:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
-        raise InvalidInput(f"{name}: unknown encoding {encoding!r}") from None
+        raise InvalidInput(
+            said("{name}: unknown encoding {encoding!r}", name=name, encoding=encoding)
+        ) from None
     if codec.replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
         return "utf-8-sig"
     return "gb18030" if codec in _GBK else codec
@@ -181,8 +201,13 @@ def _csv_rows(text: str, name: str) -> tuple[list[_Row], int]:
     if "\x00" in text:
         number, line = next((n, t) for n, t in enumerate(lines, start=1) if "\x00" in t)
         raise InvalidInput(
-            f"{name} line {number}, column {line.index(chr(0)) + 1}: a NUL byte; this is not a "
-            "text list (a binary file, or UTF-16 without a byte-order mark)"
+            said(
+                "{name} line {number}, column {column}: a NUL byte; this is not a "
+                "text list (a binary file, or UTF-16 without a byte-order mark)",
+                name=name,
+                number=number,
+                column=line.index(chr(0)) + 1,
+            )
         )
     rows = [_Row(n, _split(line, n, name), _TEXT) for n, line in enumerate(lines, start=1)]
     return rows, _count_lines(text)
@@ -207,8 +232,12 @@ def _split(line: str, number: int, name: str) -> list[str]:
                 close = line.find('"', at)
                 if close < 0:
                     raise InvalidInput(
-                        f"{name} line {number}, column {opened + 1}: a quote is opened and not "
-                        "closed on its line (an unbalanced quote; fields never run over lines)"
+                        said(
+                            "{name} line {number}, column {opened}: a quote is opened and not closed on its line (an unbalanced quote; fields never run over lines)",
+                            name=name,
+                            number=number,
+                            opened=opened + 1,
+                        )
                     )
                 parts.append(line[at:close])
                 if line.startswith('"', close + 1):
@@ -219,8 +248,12 @@ def _split(line: str, number: int, name: str) -> list[str]:
                 break
             if at < len(line) and line[at] != ",":
                 raise InvalidInput(
-                    f"{name} line {number}, column {at + 1}: text after a closing quote; a "
-                    "quote inside a field is written twice"
+                    said(
+                        "{name} line {number}, column {at}: text after a closing quote; a quote inside a field is written twice",
+                        name=name,
+                        number=number,
+                        at=at + 1,
+                    )
                 )
             fields.append("".join(parts))
         else:
@@ -229,8 +262,12 @@ def _split(line: str, number: int, name: str) -> list[str]:
             quote = line.find('"', at, end)
             if quote >= 0:
                 raise InvalidInput(
-                    f"{name} line {number}, column {quote + 1}: a stray quote inside a field; "
-                    "quote the whole field and write the quote twice"
+                    said(
+                        "{name} line {number}, column {quote}: a stray quote inside a field; quote the whole field and write the quote twice",
+                        name=name,
+                        number=number,
+                        quote=quote + 1,
+                    )
                 )
             fields.append(line[at:end])
             at = end
@@ -252,20 +289,31 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # the zip's, the XML parser's and openpyxl's own errors
-        raise InvalidInput(f"{name}: not a readable .xlsx workbook ({exc})") from None
+        raise InvalidInput(
+            said("{name}: not a readable .xlsx workbook ({exc})", name=name, exc=exc)
+        ) from None
     try:
         if sheet is None:
             if not book.worksheets:
-                raise InvalidInput(f"{name}: the workbook has no sheet")
+                raise InvalidInput(said("{name}: the workbook has no sheet", name=name))
             chosen = book.worksheets[0]
         elif sheet in book.sheetnames:
             chosen = book[sheet]
         else:
             raise InvalidInput(
-                f"{name}: no sheet {sheet!r}; the sheets are {', '.join(book.sheetnames)}"
+                said(
+                    "{name}: no sheet {sheet!r}; the sheets are {sheetnames}",
+                    name=name,
+                    sheet=sheet,
+                    sheetnames=", ".join(book.sheetnames),
+                )
             )
         if not hasattr(chosen, "iter_rows"):
-            raise InvalidInput(f"{name}: sheet {chosen.title!r} is a chart, not a table")
+            raise InvalidInput(
+                said(
+                    "{name}: sheet {title!r} is a chart, not a table", name=name, title=chosen.title
+                )
+            )
         chosen.reset_dimensions()  # some writers record wrong dimensions
         try:
             numbered = enumerate(chosen.iter_rows(min_row=1, values_only=True), start=1)
@@ -277,7 +325,14 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
                 for row in rows
             ]
         except Exception as exc:  # a broken sheet's XML
-            raise InvalidInput(f"{name}: sheet {chosen.title!r} cannot be read ({exc})") from None
+            raise InvalidInput(
+                said(
+                    "{name}: sheet {title!r} cannot be read ({exc})",
+                    name=name,
+                    title=chosen.title,
+                    exc=exc,
+                )
+            ) from None
         return rows, physical, f"xlsx, sheet {chosen.title}"
     finally:
         book.close()
@@ -327,7 +382,7 @@ def _table(rows: list[_Row], columns: Sequence[Column], name: str, described: st
         if not _blank(header):
             break
     else:
-        raise InvalidInput(f"{name}: no header row; the file is empty")
+        raise InvalidInput(said("{name}: no header row; the file is empty", name=name))
     width = len(header.fields)
     while width > 1 and not header.fields[width - 1].strip():
         width -= 1  # empty headers at the end name no column
@@ -358,8 +413,14 @@ def _places(header: _Row, columns: Sequence[Column], name: str) -> dict[str, int
         found = [i for i, text in enumerate(header.fields) if canonical_label(text) in wanted]
         if len(found) > 1:
             raise InvalidInput(
-                f"{name} line {header.line}: column {column.name} appears {len(found)} times "
-                f"(columns {', '.join(str(i + 1) for i in found)}); keep one"
+                said(
+                    "{name} line {line}: column {name2} appears {found_count} times (columns {columns}); keep one",
+                    name=name,
+                    line=header.line,
+                    name2=column.name,
+                    found_count=len(found),
+                    columns=", ".join(str(i + 1) for i in found),
+                )
             )
         if found:
             places[column.name] = found[0]
@@ -368,7 +429,13 @@ def _places(header: _Row, columns: Sequence[Column], name: str) -> dict[str, int
         wanted_text = "; ".join(f"{c.name} ({' / '.join(c.headers)})" for c in missing)
         shown = ", ".join(repr(t.strip()) for t in header.fields[:20])
         raise InvalidInput(
-            f"{name} line {header.line}: missing column(s) {wanted_text}; the header is {shown}"
+            said(
+                "{name} line {line}: missing column(s) {wanted_text}; the header is {shown}",
+                name=name,
+                line=header.line,
+                wanted_text=wanted_text,
+                shown=shown,
+            )
         )
     return places
 

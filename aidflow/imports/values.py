@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from aidflow.domain import canonical
-from aidflow.domain.errors import InvalidInput
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.values import FamilyCategory
 
 #: How the lists spell each family category, after :func:`canonical_label`.
@@ -76,7 +76,9 @@ def parse_family_category(text: str) -> FamilyCategory:
     category = _CATEGORIES.get(canonical_label(text))
     if category is None:
         raise InvalidInput(
-            f"unknown family category {text.strip()!r}; write 低保 (dibao), 特困 (tekun), "
-            "支出型困难家庭 (expenditure) or 其他 (other)"
+            said(
+                "unknown family category {text!r}; write 低保 (dibao), 特困 (tekun), 支出型困难家庭 (expenditure) or 其他 (other)",
+                text=text.strip(),
+            )
         )
     return category

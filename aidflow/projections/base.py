@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 from aidflow.config import parse_url
-from aidflow.domain.errors import StoreError
+from aidflow.domain.errors import StoreError, said
 from aidflow.domain.values import mask_identifier
 
 
@@ -163,8 +163,9 @@ def writing(engine: Engine) -> Iterator[Connection]:
     """
     if read_only(engine):
         raise StoreError(
-            "the store was opened read-only (?mode=ro): its views are queried as they stand "
-            "and never caught up, rebuilt or written; open it without mode=ro to change them"
+            said(
+                "the store was opened read-only (?mode=ro): its views are queried as they stand and never caught up, rebuilt or written; open it without mode=ro to change them"
+            )
         )
     with engine.connect() as conn:
         conn.execution_options(**{_WRITE: True})

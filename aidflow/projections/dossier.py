@@ -18,7 +18,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound
+from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound, said
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.values import derive_status, mask_identifier
 from aidflow.projections.base import (
@@ -396,7 +396,9 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
     c, e, a = case_table, entry_table, action_table
     row = conn.execute(sa.select(c).where(c.c.case_id == str(case_id))).mappings().first()
     if row is None:
-        raise CaseNotFound(f"no dossier for case {case_id}", ids={"case_id": str(case_id)})
+        raise CaseNotFound(
+            said("no dossier for case {case_id}", case_id=case_id), ids={"case_id": str(case_id)}
+        )
     past = upto is not None and int(row["last_position"]) > upto
     query = sa.select(e).where(e.c.case_id == str(case_id)).order_by(e.c.position)
     if past:
@@ -405,7 +407,8 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
     if past:
         if not entries:
             raise CaseNotFound(
-                f"case {case_id} did not exist at position {upto}", ids={"case_id": str(case_id)}
+                said("case {case_id} did not exist at position {upto}", case_id=case_id, upto=upto),
+                ids={"case_id": str(case_id)},
             )
         header = _folded(str(case_id), entries)
         actions = _actions_from(str(case_id), entries)
@@ -588,7 +591,12 @@ def _resolve(
     if len(found) > 1:
         shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
         raise InvalidInput(
-            f"more than one {kind} id starts with {prefix} ({shown}); give more characters",
+            said(
+                "more than one {kind} id starts with {prefix} ({shown}); give more characters",
+                kind=kind,
+                prefix=prefix,
+                shown=shown,
+            ),
             ids={f"{kind}_ids": " ".join(found[:5])},
         )
     return UUID(found[0])

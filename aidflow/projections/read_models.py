@@ -23,7 +23,7 @@ from uuid import UUID
 from sqlalchemy.engine import Engine
 
 from aidflow.config import resolve_url
-from aidflow.domain.errors import StoreError
+from aidflow.domain.errors import StoreError, said
 from aidflow.domain.policy import Policy
 from aidflow.projections import audit, dossier, drift, queue
 from aidflow.projections.base import create_view_engine, reading
@@ -198,8 +198,9 @@ class ReadModels:
             return self
         if self._source is None:
             raise StoreError(
-                "the case list and the queue as of a past position are rebuilt from the events: "
-                "pass the store (as_of(flow, position=...))"
+                said(
+                    "the case list and the queue as of a past position are rebuilt from the events: pass the store (as_of(flow, position=...))"
+                )
             )
         if self._scratch is None:
             self._scratch = ReadModels.rebuilt_as_of(

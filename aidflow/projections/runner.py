@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import StoreDamaged, StoreError
+from aidflow.domain.errors import StoreDamaged, StoreError, said
 from aidflow.projections.base import read_only, reading, writing
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, head
@@ -457,11 +457,15 @@ class Runner:
         current, so the query raises instead, naming the cause and the remedy.
         """
         if name not in self.views:
-            raise StoreError(f"the {name} view is not open here (open it with names=[{name!r}])")
+            raise StoreError(
+                said("the {name} view is not open here (open it with names=[{name!r}])", name=name)
+            )
         if name in self.outdated:
             raise StoreError(
-                f"the {name} view in this read-only store was written at another schema version;"
-                " open the store once without mode=ro so that it is rebuilt",
+                said(
+                    "the {name} view in this read-only store was written at another schema version; open the store once without mode=ro so that it is rebuilt",
+                    name=name,
+                ),
                 ids={"view": name},
             )
         with reading(self.engine) as conn:

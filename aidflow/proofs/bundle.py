@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import InvalidInput, ProofInvalid
+from aidflow.domain.errors import InvalidInput, ProofInvalid, said
 from aidflow.domain.policy import Policy
 from aidflow.projections.audit.checks import run_checks
 from aidflow.projections.models import View
@@ -135,9 +135,13 @@ def verify_bundle(
         manifest = json.loads(manifest_bytes)
         files = {name: z.read(name) for name in FILES}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise ProofInvalid(f"{path} is not an aidflow bundle: {exc}") from None
+        raise ProofInvalid(
+            said("{path} is not an aidflow bundle: {exc}", path=path, exc=exc)
+        ) from None
     if manifest.get("format") != FORMAT:
-        raise ProofInvalid(f"{path} is not an aidflow bundle ({FORMAT})")
+        raise ProofInvalid(
+            said("{path} is not an aidflow bundle ({format_name})", path=path, format_name=FORMAT)
+        )
     try:
         public.verify(signature, manifest_bytes)
     except InvalidSignature:
@@ -188,5 +192,5 @@ def period_bounds(text: str) -> tuple[date, date]:
         return date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         raise InvalidInput(
-            f"period {text!r} is not FROM..TO (dates, e.g. 2026-09-01..2026-09-30)"
+            said("period {text!r} is not FROM..TO (dates, e.g. 2026-09-01..2026-09-30)", text=text)
         ) from None

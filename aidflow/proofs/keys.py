@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from aidflow.domain.errors import InvalidInput, SigningKeyMissing
+from aidflow.domain.errors import InvalidInput, SigningKeyMissing, said
 
 KEYS_ENV = "AIDFLOW_KEYS"
 PRIVATE = "signing.key"
@@ -72,11 +72,14 @@ def load_private(directory: Path) -> Ed25519PrivateKey:
     path = directory / PRIVATE
     if not path.exists():
         raise SigningKeyMissing(
-            f"no signing key in {directory}: create one with `aidflow keys init-signing`"
+            said(
+                "no signing key in {directory}: create one with `aidflow keys init-signing`",
+                directory=directory,
+            )
         )
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidInput(f"{path} is not an Ed25519 private key")
+        raise InvalidInput(said("{path} is not an Ed25519 private key", path=path))
     return key
 
 
@@ -84,9 +87,11 @@ def load_public(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read the public key {path}: {exc}") from None
+        raise InvalidInput(
+            said("cannot read the public key {path}: {exc}", path=path, exc=exc)
+        ) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput(f"{path} is not an Ed25519 public key")
+        raise InvalidInput(said("{path} is not an Ed25519 public key", path=path))
     return key
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import ProofInvalid, ProofUnavailable
+from aidflow.domain.errors import ProofInvalid, ProofUnavailable, said
 from aidflow.projections.source import EventSource
 from aidflow.projections.view import envelopes
 from aidflow.proofs.leaves import leaf_text
@@ -38,13 +38,19 @@ def _tree_at(conn: Connection, head: TreeHead) -> StoredTree:
     tree = StoredTree(conn)
     if head.size > tree.size:
         raise ProofUnavailable(
-            f"the digest names a tree of {head.size} events; this store's audit view has "
-            f"{tree.size}: it is of another store, or the view is behind"
+            said(
+                "the digest names a tree of {size} events; this store's audit view has {size2}: it is of another store, or the view is behind",
+                size=head.size,
+                size2=tree.size,
+            )
         )
     if tree.root(head.size).hex() != head.root:
         raise ProofUnavailable(
-            f"the digest {head} is not a head of this store's tree: its first {head.size} "
-            "events have another root (another store, or the record was changed)"
+            said(
+                "the digest {head} is not a head of this store's tree: its first {size} events have another root (another store, or the record was changed)",
+                head=head,
+                size=head.size,
+            )
         )
     return tree
 
@@ -53,7 +59,9 @@ def event_leaf(source: EventSource, position: int) -> str:
     """The leaf text of the stored event at ``position``, read from the store itself."""
     records = source.recorder.select_notifications(start=position, limit=1, inclusive_of_start=True)
     if not records or records[0].id != position:
-        raise ProofUnavailable(f"no event at position {position} in the store")
+        raise ProofUnavailable(
+            said("no event at position {position} in the store", position=position)
+        )
     envelope = envelopes(list(records), source.mapper)[0]
     if envelope.error is not None:
         raise ProofUnavailable(str(envelope.error))
@@ -78,14 +86,19 @@ def inclusion(
     index, recorded = tree.leaf_of_position(position)
     if index >= head.size:
         raise ProofUnavailable(
-            f"the event at position {position} came after the digest's {head.size} events; "
-            "take a newer digest"
+            said(
+                "the event at position {position} came after the digest's {size} events; take a newer digest",
+                position=position,
+                size=head.size,
+            )
         )
     text = event_leaf(source, position)
     if leaf_hash(text.encode("utf-8")).hex() != recorded:
         raise ProofUnavailable(
-            f"the stored event at position {position} no longer matches the audit journal: "
-            "run `aidflow audit verify`"
+            said(
+                "the stored event at position {position} no longer matches the audit journal: run `aidflow audit verify`",
+                position=position,
+            )
         )
     return {
         "format": FORMAT,
@@ -103,13 +116,19 @@ def consistency(conn: Connection, old: TreeHead, head: TreeHead) -> dict[str, An
     """A consistency proof: the tree ``old`` names is a prefix of the one ``head`` names."""
     if old.size > head.size:
         raise ProofUnavailable(
-            f"the older digest has {old.size} events, more than the newer one's {head.size}"
+            said(
+                "the older digest has {size} events, more than the newer one's {size2}",
+                size=old.size,
+                size2=head.size,
+            )
         )
     tree = _tree_at(conn, head)
     if tree.root(old.size).hex() != old.root:
         raise ProofUnavailable(
-            f"the older digest {old} is not a head of this store's tree: the record did not "
-            "only grow since, or the digest is of another store"
+            said(
+                "the older digest {old} is not a head of this store's tree: the record did not only grow since, or the digest is of another store",
+                old=old,
+            )
         )
     return {
         "format": FORMAT,
@@ -123,20 +142,20 @@ def consistency(conn: Connection, old: TreeHead, head: TreeHead) -> dict[str, An
 
 def _hashes(values: Any) -> list[bytes]:
     if not isinstance(values, list) or not all(isinstance(v, str) and len(v) == 64 for v in values):
-        raise ProofInvalid("the proof's path is not a list of SHA-256 hex hashes")
+        raise ProofInvalid(said("the proof's path is not a list of SHA-256 hex hashes"))
     try:
         return [bytes.fromhex(v) for v in values]
     except ValueError:
-        raise ProofInvalid("the proof's path is not a list of SHA-256 hex hashes") from None
+        raise ProofInvalid(said("the proof's path is not a list of SHA-256 hex hashes")) from None
 
 
 def load(text: str) -> dict[str, Any]:
     try:
         proof = json.loads(text)
     except ValueError as exc:
-        raise ProofInvalid(f"the proof is not JSON: {exc}") from None
+        raise ProofInvalid(said("the proof is not JSON: {exc}", exc=exc)) from None
     if not isinstance(proof, dict) or proof.get("format") != FORMAT:
-        raise ProofInvalid(f"not an aidflow proof (format {FORMAT})")
+        raise ProofInvalid(said("not an aidflow proof (format {format_name})", format_name=FORMAT))
     return proof
 
 
@@ -154,7 +173,7 @@ def check_proof(proof: dict[str, Any], head: TreeHead, old: TreeHead | None = No
         leaf = proof.get("leaf")
         index = proof.get("leaf_index")
         if not isinstance(leaf, str) or not isinstance(index, int):
-            raise ProofInvalid("the proof has no leaf text or leaf number")
+            raise ProofInvalid(said("the proof has no leaf text or leaf number"))
         ok = verify_inclusion(
             index,
             head.size,
@@ -190,7 +209,7 @@ def check_proof(proof: dict[str, Any], head: TreeHead, old: TreeHead | None = No
         try:
             old_root = bytes.fromhex(old.root)
         except ValueError:
-            raise ProofInvalid("the older digest's root is not hex") from None
+            raise ProofInvalid(said("the older digest's root is not hex")) from None
         ok = verify_consistency(
             old.size, head.size, old_root, bytes.fromhex(head.root), _hashes(proof.get("path"))
         )
@@ -200,4 +219,4 @@ def check_proof(proof: dict[str, Any], head: TreeHead, old: TreeHead | None = No
             else f"the record of digest {head} does not extend that of {old}"
         )
         return ProofCheck(ok=ok, kind="consistency", message=message)
-    raise ProofInvalid(f"unknown kind of proof {kind!r}")
+    raise ProofInvalid(said("unknown kind of proof {kind!r}", kind=kind))

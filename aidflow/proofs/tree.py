@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import ProofUnavailable
+from aidflow.domain.errors import ProofUnavailable, said
 from aidflow.projections.audit.tables import journal_table, tree_table
 from aidflow.proofs.merkle import EMPTY_ROOT, node_hash, root_of, split
 
@@ -45,8 +45,13 @@ def _level_rows(conn: Connection, level: int, lo: int, hi: int) -> list[bytes]:
     found = [bytes.fromhex(h) for h in conn.execute(query).scalars()]
     if len(found) != hi - lo:
         raise ProofUnavailable(
-            f"the audit view's tree is incomplete at level {level} ({len(found)} of "
-            f"{hi - lo} hashes from {lo}); rebuild the audit view"
+            said(
+                "the audit view's tree is incomplete at level {level} ({found_count} of {hi} hashes from {lo}); rebuild the audit view",
+                level=level,
+                found_count=len(found),
+                hi=hi - lo,
+                lo=lo,
+            )
         )
     return found
 
@@ -102,7 +107,9 @@ class StoredTree:
     def root(self, size: int | None = None) -> bytes:
         size = self.size if size is None else size
         if size > self.size:
-            raise ProofUnavailable(f"the tree has {self.size} leaves, not {size}")
+            raise ProofUnavailable(
+                said("the tree has {size} leaves, not {size2}", size=self.size, size2=size)
+            )
         return self.subtree(0, size)
 
     def leaf_of_position(self, position: int) -> tuple[int, str]:
@@ -112,7 +119,9 @@ class StoredTree:
             sa.select(j.c.leaf_index, j.c.leaf).where(j.c.position == position)
         ).first()
         if row is None:
-            raise ProofUnavailable(f"no event at position {position} in the audit journal")
+            raise ProofUnavailable(
+                said("no event at position {position} in the audit journal", position=position)
+            )
         return int(row.leaf_index), str(row.leaf)
 
     def position_of_leaf(self, index: int) -> int:
@@ -121,5 +130,5 @@ class StoredTree:
             sa.select(j.c.position).where(j.c.leaf_index == index)
         ).scalar_one_or_none()
         if found is None:
-            raise ProofUnavailable(f"no leaf {index} in the audit journal")
+            raise ProofUnavailable(said("no leaf {index} in the audit journal", index=index))
         return int(found)

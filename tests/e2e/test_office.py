@@ -227,3 +227,68 @@ def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:
     choice = cli("--lang", "zh", "case", "list", "--status", "bogus", code=2).stderr
     assert "不在可选值" in choice
     assert "Missing argument" in cli("--lang", "en", "case", "show", code=2).stderr
+
+
+def test_a_refused_command_says_why_in_chinese(cli: Cli, world: dict[str, str]) -> None:
+    before = cli.head()
+    refused = cli(
+        "--lang",
+        "zh",
+        "case",
+        "approve",
+        world["case"],
+        "--amount",
+        "6000",
+        "--need",
+        "tuition",
+        "--fund",
+        world["gov"],
+        "--ref",
+        "MZ-9",
+        actor="approver",
+        code=1,
+    )
+    assert refused.stderr.startswith("错误：批准 6,000.00 元将使档案")
+    assert "超过每个项目年度 5,000.00 元的上限" in refused.stderr
+    assert cli.head() == before
+    assert "yuan" not in refused.stderr and "cap" not in refused.stderr
+    as_json = cli(
+        "--lang",
+        "zh",
+        "case",
+        "approve",
+        world["case"],
+        "--amount",
+        "6000",
+        "--need",
+        "tuition",
+        "--fund",
+        world["gov"],
+        "--ref",
+        "MZ-9",
+        "--json",
+        actor="approver",
+        code=1,
+    )
+    error = json.loads(as_json.stderr)["error"]
+    assert error["code"] == "cap_exceeded" and "over the cap of 5,000.00 yuan" in error["message"]
+    bad_id = cli(
+        "--lang",
+        "zh",
+        "case",
+        "apply",
+        "--student-id",
+        "52010120070315001X",
+        "--name",
+        "Li",
+        "--university",
+        "U",
+        "--category",
+        "低保",
+        "--town",
+        "T",
+        "--year",
+        "2026",
+        code=2,
+    ).stderr
+    assert "校验位不符" in bad_id

@@ -94,3 +94,61 @@ def test_every_click_message_translated_is_still_one_click_uses() -> None:
                 used |= {a.value for a in node.args if isinstance(a, ast.Constant)}
     listed = [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]
     assert [m for m in listed if m not in used] == []
+
+
+def _aidflow_errors() -> set[str]:
+    from aidflow.domain import errors
+
+    names: set[str] = set()
+    stack: list[type] = [errors.AidflowError]
+    while stack:
+        cls = stack.pop()
+        names.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    return names
+
+
+def test_every_error_message_is_built_from_a_catalogue_template() -> None:
+    """``raise SomeError(f"...")`` would reach a Chinese-reading clerk in English."""
+    import ast
+    from pathlib import Path
+
+    import aidflow
+
+    root = Path(aidflow.__file__).parent
+    named = _aidflow_errors()
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = getattr(func, "id", None) or getattr(func, "attr", None)
+            if name in named and node.exc.args:
+                first = node.exc.args[0]
+                if isinstance(first, ast.JoinedStr) or (
+                    isinstance(first, ast.Constant) and isinstance(first.value, str)
+                ):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_an_error_reads_in_the_clerks_language_and_stays_english_for_machines() -> None:
+    from aidflow.domain.errors import CapExceeded, render, said
+
+    error = CapExceeded(
+        said(
+            "approving {amount} yuan would bring case {id} to {approved} yuan, over the cap of {cap} yuan per programme year",
+            amount="4,000.00",
+            id="c1",
+            approved="6,000.00",
+            cap="5,000.00",
+        )
+    )
+    assert str(error).startswith("approving 4,000.00 yuan would bring case c1")
+    with using("zh"):
+        chinese = render(error.args[0], tr)
+    assert (
+        chinese
+        == "批准 4,000.00 元将使档案 c1 达到 6,000.00 元，超过每个项目年度 5,000.00 元的上限"
+    )

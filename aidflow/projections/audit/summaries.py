@@ -16,8 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.money import format_yuan
 from aidflow.i18n import catalogue, current, using, value
+from aidflow.projections.catalogue import (
+    Enrolment,
+    Fund,
+    PolicyRegister,
+    RequestKey,
+    StaffRegistry,
+    StudentCase,
+    Voucher,
+)
+
+C = StudentCase
 
 SUMMARY = "journal"
 """msgctxt of the summary templates."""
@@ -29,45 +41,43 @@ def _t(text: str, *values: str) -> Template:
     return text, frozenset(values)
 
 
-TEMPLATES: dict[str, Template] = {
-    "case.applied": _t(
+TEMPLATES: dict[EventClass, Template] = {
+    C.Applied: _t(
         "case opened for {name} ({family_category}, {town}, {year}) by {source}",
         "family_category",
         "source",
     ),
-    "case.verified": _t("household verified: gap {gap} yuan, needs {needs}", "needs"),
-    "case.rejected": _t("rejected: {reason}"),
-    "case.grant_approved": _t("grant of {yuan} yuan approved for {need} from fund {fund}", "need"),
-    "case.disbursed": _t("paid {yuan} yuan to the student's account, voucher {voucher}"),
-    "case.disbursement_returned": _t("bank returned {yuan} yuan of voucher {voucher}: {reason}"),
-    "case.secondary_aid_allocated": _t("secondary aid of {yuan} yuan from fund {fund}"),
-    "case.hardship_reported": _t(
-        "{severity} hardship reported ({kind}): {detail}", "severity", "kind"
-    ),
-    "case.review_convened": _t(
-        "consultation of {departments}: {action_count} action(s)", "departments"
-    ),
-    "case.action_completed": _t("{department} completed {action_id}: {note}", "department"),
-    "case.followed_up": _t(
+    C.Verified: _t("household verified: gap {gap} yuan, needs {needs}", "needs"),
+    C.Rejected: _t("rejected: {reason}"),
+    C.GrantApproved: _t("grant of {yuan} yuan approved for {need} from fund {fund}", "need"),
+    C.Disbursed: _t("paid {yuan} yuan to the student's account, voucher {voucher}"),
+    C.DisbursementReturned: _t("bank returned {yuan} yuan of voucher {voucher}: {reason}"),
+    C.SecondaryAidAllocated: _t("secondary aid of {yuan} yuan from fund {fund}"),
+    C.HardshipReported: _t("{severity} hardship reported ({kind}): {detail}", "severity", "kind"),
+    C.ReviewConvened: _t("consultation of {departments}: {action_count} action(s)", "departments"),
+    C.ActionCompleted: _t("{department} completed {action_id}: {note}", "department"),
+    C.FollowedUp: _t(
         "follow-up: study {study}; living {living}; hardship {hardship_trend}",
         "hardship_trend",
     ),
-    "case.closed": _t("case closed: {reason}"),
-    "fund.opened": _t("{kind} fund {name!r} opened", "kind"),
-    "fund.deposited": _t("{yuan} yuan received from {source}, receipt {receipt}"),
-    "fund.allocated": _t("{yuan} yuan reserved for case {case} ({use})", "use"),
-    "fund.released": _t("{yuan} yuan released from case {case}: {reason}"),
-    "enrolment.registered": _t("student-year key registered for case {case}"),
-    "voucher.issued": _t("voucher {number} registered for case {case}"),
-    "request.recorded": _t("reference {key} recorded for {command}"),
-    "staff.registry_started": _t("staff registry started"),
-    "staff.member_added": _t("staff {name} added as {roles}{in_department}", "roles"),
-    "staff.role_granted": _t("{name} granted {role}", "role"),
-    "staff.role_revoked": _t("{name} no longer {role}", "role"),
-    "policy.register_started": _t("policy register started"),
-    "policy.value_set": _t("policy {field} set to {value}"),
+    C.Closed: _t("case closed: {reason}"),
+    Fund.Opened: _t("{kind} fund {name!r} opened", "kind"),
+    Fund.Deposited: _t("{yuan} yuan received from {source}, receipt {receipt}"),
+    Fund.Allocated: _t("{yuan} yuan reserved for case {case} ({use})", "use"),
+    Fund.Released: _t("{yuan} yuan released from case {case}: {reason}"),
+    Enrolment.Registered: _t("student-year key registered for case {case}"),
+    Voucher.Issued: _t("voucher {number} registered for case {case}"),
+    RequestKey.Recorded: _t("reference {key} recorded for {command}"),
+    StaffRegistry.Started: _t("staff registry started"),
+    StaffRegistry.MemberAdded: _t("staff {name} added as {roles}{in_department}", "roles"),
+    StaffRegistry.RoleGranted: _t("{name} granted {role}", "role"),
+    StaffRegistry.RoleRevoked: _t("{name} no longer {role}", "role"),
+    PolicyRegister.Started: _t("policy register started"),
+    PolicyRegister.ValueSet: _t("policy {field} set to {value}"),
 }
-"""Every stable event name's summary: (template, fields holding domain values)."""
+"""Every event class's summary: (template, fields holding domain values)."""
+
+_CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
 IN_DEPARTMENT = " ({department})"
 """Appended to a staff member's summary when they belong to a department."""
@@ -109,7 +119,8 @@ def summary(name: str, detail: Mapping[str, Any]) -> str:
 
     An event name without a template (a newer store read by older code) shows its name.
     """
-    found = TEMPLATES.get(name)
+    cls = _CLASS_OF.get(name)
+    found = None if cls is None else TEMPLATES.get(cls)
     if found is None:
         return name
     template, values = found
