@@ -229,7 +229,13 @@ def create_app(url: str | None = None) -> FastAPI:
 
         service.catch_up()
         flow = service.flow
-        return ok(service.views.find_cases(q, confirm=lambda sid, c: enrolled(flow, sid, c)))
+        return ok(
+            service.views.find_cases(
+                q,
+                confirm=lambda sid, c: enrolled(flow, sid, c),
+                confirm_name=lambda name, c: flow.is_named(c.case_id, name),
+            )
+        )
 
     @app.get("/cases/{case}", tags=["cases"])
     def dossier(_actor: Actor, case: str) -> Response:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import EventClass
 from aidflow.domain.money import format_yuan
+from aidflow.domain.values import stored_form
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.tables import (
     audit_case_table,
@@ -54,7 +55,8 @@ JOURNAL: dict[EventClass, tuple[str, Summary]] = {
     C.Applied: (
         "case",
         lambda f: (
-            f"case opened for {f['name']} ({f['family_category']}, {f['town']}, {f['year']})"
+            f"case opened for {stored_form('name', f['name'])}"
+            f" ({f['family_category']}, {f['town']}, {f['year']})"
             f" by {f['source']}"
         ),
     ),
@@ -101,6 +103,14 @@ JOURNAL: dict[EventClass, tuple[str, Summary]] = {
         ),
     ),
     C.Closed: ("case", lambda f: f"case closed: {f['reason']}"),
+    C.PersonalDataRevealed: (
+        "case",
+        lambda f: f"personal data ({', '.join(f['fields'])}) revealed: {f['reason']}",
+    ),
+    C.PersonalDataErased: (
+        "case",
+        lambda f: f"personal data erased ({len(f['cases'])} case(s)): {f['reason']}",
+    ),
     Fund.Opened: ("fund", lambda f: f"{f['kind']} fund {f['name']!r} opened"),
     Fund.Deposited: (
         "fund",
