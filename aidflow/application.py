@@ -42,6 +42,7 @@ from aidflow.domain.errors import (
     DuplicateApplication,
     ErasureRefused,
     FundNotFound,
+    MasterKeyError,
     MasterKeyMissing,
     NotAuthorised,
     NotFound,
@@ -426,7 +427,7 @@ class AidFlow(Application[UUID]):
             aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             return None
-        except (PersistenceError, RecordConflictError):
+        except (PersistenceError, RecordConflictError, MasterKeyError):
             raise
         except Exception as exc:
             raise _damaged(aggregate_id, exc) from exc
@@ -844,7 +845,7 @@ class AidFlow(Application[UUID]):
             for domain_event in self.events.get(aggregate_id):
                 assert isinstance(domain_event, AidAggregate.Event)
                 yield domain_event
-        except PersistenceError:
+        except (PersistenceError, MasterKeyError):
             raise
         except Exception as exc:
             raise _damaged(aggregate_id, exc) from exc

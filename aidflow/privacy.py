@@ -247,6 +247,23 @@ class Vault:
             )
         return self._master
 
+    def ensure_master(self) -> Path | None:
+        """The demo's way in: use the master key given, else create the key file where
+        :func:`key_file` looks (an in-memory store gets a key for this process only).
+        Returns the key file created, if one was."""
+        try:
+            self.master()
+            return None
+        except MasterKeyMissing:
+            if self.store.in_memory:
+                self.use_master(secrets.token_bytes(32), "this process")
+                return None
+        path = key_file(self.store)
+        write_key_file(path)
+        self._loaded = False
+        self.master()
+        return path
+
     def use_master(self, master: bytes, where: str = "the caller") -> None:
         """Use this master key (a test, the demo, an embedding service) instead of looking."""
         self._master, self._master_from, self._loaded = master, where, True
