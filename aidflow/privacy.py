@@ -77,6 +77,12 @@ _DDL = (
 )
 
 
+def key_table_ddl(schema: str = "") -> list[str]:
+    """The key tables' DDL, qualified by ``schema`` when given (``aidflow admin roles``)."""
+    prefix = f"{schema}." if schema else ""
+    return [ddl.replace("EXISTS aidflow_", f"EXISTS {prefix}aidflow_") for ddl in _DDL]
+
+
 # -- the master key ----------------------------------------------------------------------------
 
 
