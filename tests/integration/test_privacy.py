@@ -71,7 +71,7 @@ def raw_store(url: str) -> bytes:
         ]
         assert "aidflow_events" in tables and "aidflow_data_keys" in tables
         for table in tables:
-            for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - test
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
                 for value in row:
                     if isinstance(value, bytes | memoryview):
                         chunks.append(bytes(value))
