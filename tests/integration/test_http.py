@@ -240,3 +240,37 @@ def test_concurrent_approvals_against_one_fund(server: tuple[str, dict[str, str]
         statuses = list(pool.map(approve, range(12)))
     assert sorted(statuses) == [200] * 10 + [409] * 2
     assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 0
+
+
+def test_reveal_over_http_is_recorded_and_the_feed_masks_the_name(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    """Issue 11: the cashier's reveal answers in full after recording it; others are refused."""
+    base, tokens = server
+    admin, cashier = _client(base, tokens["admin"]), _client(base, tokens["cashier"])
+    approver = _client(base, tokens["approver"])
+    case = _post(
+        admin,
+        "apply",
+        {
+            "student_id": national_id(2),
+            "name": "王芳",
+            "university": "贵州大学",
+            "family_category": "dibao",
+            "town": "高坪",
+            "year": 2026,
+            "account": "6222020200112233445",
+        },
+    )["case_id"]
+    refused = _post(approver, "reveal", {"case_id": case, "reason": "curious"}, status=409)
+    assert refused["error"]["code"] == "not_authorised"
+    shown = _post(cashier, "reveal", {"case_id": case, "reason": "payment list"})
+    assert (shown["name"], shown["student_id"]) == ("王芳", national_id(2))
+    history = admin.get(f"/cases/{case}/history").json()
+    assert [h["actor"] for h in history if h["type"] == "case.personal_data_revealed"] == [
+        "cashier"
+    ]
+    events = admin.get("/events", params={"after": 0, "limit": 1000}).json()["events"]
+    applied = [e for e in events if e["name"] == "case.applied"]
+    assert applied and all(e["data"]["name"] == "王*" for e in applied)
+    assert "王芳" not in admin.get("/events", params={"after": 0, "limit": 1000}).text
