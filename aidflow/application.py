@@ -22,6 +22,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import (
+    EventStore,
     JSONTranscoder,
     Mapper,
     PersistenceError,
@@ -70,7 +71,7 @@ from aidflow.models import (
     ReviewResult,
     StaffMember,
 )
-from aidflow.privacy import PrivacyMapper, Vault
+from aidflow.privacy import PrivacyMapper, SealingEventStore, Vault
 
 T = TypeVar("T")
 A = TypeVar("A", bound=AidAggregate)
@@ -242,6 +243,13 @@ class AidFlow(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return PrivacyMapper(transcoder=self.construct_transcoder())
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return SealingEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return SealingEventStore(mapper=self.mapper, recorder=recorder)
 
     @property
     def vault(self) -> Vault:

@@ -33,6 +33,7 @@ import hmac
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import EventStore, Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from aidflow.config import StoreURL
@@ -238,6 +239,11 @@ class Vault:
         self._lookup: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
         self._owners: dict[str, str] = {}
+        self._new_keys: dict[str, str] = {}
+        """Data keys made for events being stored: written by :meth:`flush`, in one
+        transaction, before the events themselves."""
+        self._new_owners: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     # the master key and the lookup secret
 
@@ -346,17 +352,11 @@ class Vault:
             return self._keys[key_id]
         rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
         if not rows and create:
-            self.master()
-            self._insert_ignore(
-                "aidflow_data_keys",
-                ("key_id", "wrapped", "created_at"),
-                (
-                    key_id,
-                    self._wrap(secrets.token_bytes(32), f"data/{key_id}"),
-                    datetime.now(UTC).isoformat(),
-                ),
-            )
-            rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
+            made = secrets.token_bytes(32)
+            with self._lock:
+                self._new_keys[key_id] = self._wrap(made, f"data/{key_id}")
+                self._keys[key_id] = made
+            return made
         if not rows:
             raise StoreDamaged(
                 f"the data key {key_id} is not in this store's key table; restore the table "
@@ -431,11 +431,51 @@ class Vault:
         return sorted(str(r[0]) for r in rows)
 
     def bind(self, owner_id: UUID | str, key_id: str) -> None:
+        """Remember which student key ``owner_id``'s personal data uses (written by
+        :meth:`flush`, or at once when nothing is being stored)."""
         if self._owners.get(str(owner_id)) == key_id or self.store.read_only:
             return
+        with self._lock:
+            self._new_owners[str(owner_id)] = key_id
+            self._owners[str(owner_id)] = key_id
+
+    def flush(self) -> None:
+        """Write the data keys and owners made since the last flush, in one transaction,
+        before the events sealed with them are stored. A key another process made first
+        for the same student (two applications at once) makes this save conflict, so the
+        command runs again with the stored key."""
+        with self._lock:
+            keys, owners = self._new_keys, self._new_owners
+            self._new_keys, self._new_owners = {}, {}
+        if not keys and not owners:
+            return
         self.db.create()
-        self._insert_ignore("aidflow_key_owners", ("owner_id", "key_id"), (str(owner_id), key_id))
-        self._owners[str(owner_id)] = key_id
+        now = datetime.now(UTC).isoformat()
+        with self._transaction():
+            for key_id, wrapped in keys.items():
+                self._insert_ignore(
+                    "aidflow_data_keys", ("key_id", "wrapped", "created_at"), (key_id, wrapped, now)
+                )
+            for owner, key_id in owners.items():
+                self._insert_ignore("aidflow_key_owners", ("owner_id", "key_id"), (owner, key_id))
+        lost = self._lost(keys)
+        if lost:
+            for key_id in lost:
+                self._keys.pop(key_id, None)
+            raise RecordConflictError(f"another process made the data key {lost[0]} first")
+
+    def _lost(self, keys: dict[str, str]) -> list[str]:
+        ids = list(keys)
+        stored: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key_id, wrapped in self._select(
+                f"SELECT key_id, wrapped FROM aidflow_data_keys WHERE key_id IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                stored[str(key_id)] = wrapped
+        return [k for k, wrapped in keys.items() if stored.get(k) != wrapped]
 
     # rotation
 
@@ -512,6 +552,10 @@ class PrivacyMapper(Mapper[UUID]):
     vault: Vault | None = None
     _snapshot_cache: ClassVar[dict[str, tuple[str, ...]]] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared: dict[int, StoredEvent] = {}
+
     def _personal(self, domain_event: Any) -> tuple[tuple[str, ...], dict[str, Any] | None]:
         if isinstance(domain_event, Snapshot):
             topic = domain_event.topic
@@ -540,7 +584,23 @@ class PrivacyMapper(Mapper[UUID]):
             )
         return found
 
+    def prepare(self, domain_events: Any) -> None:
+        """Seal a save's events, then write the keys they need, before any is stored."""
+        prepared = {id(e): self._seal(e) for e in domain_events}
+        if self.vault is not None:
+            self.vault.flush()
+        self._prepared.update(prepared)
+
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        prepared = self._prepared.pop(id(domain_event), None)
+        if prepared is not None:
+            return prepared
+        stored = self._seal(domain_event)
+        if self.vault is not None:
+            self.vault.flush()
+        return stored
+
+    def _seal(self, domain_event: Any) -> StoredEvent:
         fields, state = self._personal(domain_event)
         values = state if state is not None else vars(domain_event)
         wanted = [f for f in fields if isinstance(values.get(f), str) and values.get(f)]
@@ -595,3 +655,14 @@ class PrivacyMapper(Mapper[UUID]):
             vault.bind(owner, vault.key_id(student))
         except (MasterKeyMissing, InvalidInput):
             return  # no key: reading in clear still works; writing will ask for it
+
+
+class SealingEventStore(EventStore[UUID]):
+    """An event store whose saves seal every event first, then write the student keys they
+    need (one transaction), then the events: keys are always committed before their events."""
+
+    def put(self, domain_events: Any, **kwargs: Any) -> Any:
+        mapper = self.mapper
+        if isinstance(mapper, PrivacyMapper):
+            mapper.prepare(domain_events)
+        return super().put(domain_events, **kwargs)

@@ -383,3 +383,21 @@ def test_the_clock_decides_retention(flow: AidFlow) -> None:
     case = lifecycle(flow)
     with pytest.raises(ErasureRefused, match=str(datetime.now(UTC).year + 3)):
         flow.erase(cmd.EraseCase(case_id=case, reason="early", actor="admin"))
+
+
+def test_two_processes_making_one_students_key_agree_on_it(flow: AidFlow, store_url: str) -> None:
+    """B made the student's key in memory before A stored it: B's save conflicts, is run again
+    with A's key, and both years read back (never a token sealed with a key that was lost)."""
+    other = AidFlow.open(store_url)
+    try:
+        key_id = other.vault.key_id(STUDENT)
+        other.vault.data_key(key_id, create=True)  # made, not yet written
+        first = apply(flow, year=2025)
+        second = apply(other, year=2026)
+        assert other.conflicts_retried == 1
+        for app in (flow, other):
+            for case in (first, second):
+                shown = app.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier"))
+                assert shown.name == NAME
+    finally:
+        other.close()
