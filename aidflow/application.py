@@ -943,7 +943,7 @@ class AidFlow(Application[UUID]):
             wanted = canonical.text(name, "name", max_length=canonical.MAX_NAME)
         except Exception:
             return False
-        return wanted.casefold() == str(case.name).casefold()
+        return " ".join(wanted.split()).casefold() == " ".join(str(case.name).split()).casefold()
 
     def reveal(self, c: cmd.Reveal) -> PersonalData:
         """The student's national ID, name and account in full, for a role that needs them

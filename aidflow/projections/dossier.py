@@ -568,7 +568,7 @@ def find(
     if masked_id is not None:
         query = query.where(c.c.student_id_masked == masked_id)
     elif name:
-        query = query.where(c.c.name == mask_name(name))
+        query = query.where(sa.func.lower(c.c.name) == mask_name(name).lower())
     else:
         return []
     return [

@@ -260,7 +260,13 @@ class ReadModels:
         try:
             student = national_id(text)
         except InvalidInput:
-            name = " ".join(text.split())
+            from aidflow.domain.canonical import MAX_NAME
+            from aidflow.domain.canonical import text as canonical_text
+
+            try:  # the form names are stored in; runs of spaces as one
+                name = " ".join(canonical_text(text, "name", max_length=MAX_NAME).split())
+            except InvalidInput:
+                return []
             with self.runner.query("dossier") as conn:
                 found = dossier.find(conn, name=name)
             return [c for c in found if confirm_name is None or confirm_name(name, c)]

@@ -155,7 +155,7 @@ def test_the_whole_lifecycle_over_http(server: tuple[str, dict[str, str]]) -> No
     assert "*" in dossier["student_id_masked"]
     assert admin.get("/cases/ffffffff").status_code == 404
     assert admin.get("/cases/ffffffff").json()["error"]["code"] == "case_not_found"
-    assert [c["case_id"] for c in admin.get("/cases/find", params={"q": "王"}).json()] == [case]
+    assert [c["case_id"] for c in admin.get("/cases/find", params={"q": "王芳"}).json()] == [case]
     assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 700_000
     assert admin.get("/audit/check").json()["ok"] is True
     assert "<svg" in admin.get("/audit/report", params={"lang": "zh"}).text
