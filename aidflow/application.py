@@ -221,6 +221,12 @@ class AidFlow(Application[UUID]):
 
     # -- issue 11: personal data encrypted at rest (aidflow/privacy.py) ------------------
 
+    def close(self) -> None:
+        vault = getattr(self.mapper, "vault", None)
+        if vault is not None:
+            vault.db.close()
+        super().close()
+
     def enrolment_id(self, student_id: str, year: int) -> UUID:
         """The id a new enrolment key gets: from a keyed hash, never the ID itself."""
         return Enrolment.keyed_id(self.vault.key_id(student_id), year)

@@ -172,13 +172,19 @@ class _Db:
         self.sqlite = store.backend == "sqlite"
         self._conn: Any = None
         self.ready = False
+        self.lock = threading.RLock()
+        """One statement (or transaction) at a time: a service calls from several threads."""
 
     def conn(self) -> Any:
         if self._conn is None:
             if self.sqlite:
                 target = ":memory:" if self.store.in_memory else self.store.sqlite_uri()
                 conn = sqlite3.connect(
-                    target, uri=not self.store.in_memory, timeout=30, isolation_level=None
+                    target,
+                    uri=not self.store.in_memory,
+                    timeout=30,
+                    isolation_level=None,
+                    check_same_thread=False,  # serialised by ``lock``
                 )
                 conn.execute("PRAGMA secure_delete = ON")
                 self._conn = conn
@@ -189,11 +195,12 @@ class _Db:
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if not self.sqlite:
             sql = sql.replace("?", "%s")
-        cursor = self.conn().execute(sql, params)
-        try:
-            return list(cursor.fetchall())
-        except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
-            return []
+        with self.lock:
+            cursor = self.conn().execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
+                return []
 
     def create(self) -> None:
         if self.ready:
@@ -508,13 +515,14 @@ class Vault:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self.db.run("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.db.run("ROLLBACK")
-            raise
-        self.db.run("COMMIT")
+        with self.db.lock:
+            self.db.run("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.db.run("ROLLBACK")
+                raise
+            self.db.run("COMMIT")
 
 
 # -- the persistence edge ----------------------------------------------------------------------
