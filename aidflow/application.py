@@ -22,7 +22,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import (
+    EventStore,
     JSONTranscoder,
+    Mapper,
     PersistenceError,
     RecordConflictError,
     Transcoding,
@@ -39,7 +41,10 @@ from aidflow.domain.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     DuplicateApplication,
+    ErasureRefused,
     FundNotFound,
+    MasterKeyError,
+    MasterKeyMissing,
     NotAuthorised,
     NotFound,
     ReadOnlyStore,
@@ -53,7 +58,7 @@ from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
 from aidflow.domain.policy import DEFAULT_POLICY, REGISTER_ID, Policy, PolicyRegister
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
-from aidflow.domain.values import FundKind, mask_identifier
+from aidflow.domain.values import FundKind, Sealed, mask_identifier, mask_personal
 from aidflow.models import (
     ApplyOutcome,
     CaseSnapshot,
@@ -62,16 +67,25 @@ from aidflow.models import (
     DisbursementResult,
     EventRecord,
     FundSnapshot,
+    PersonalData,
     PolicyInForce,
     ReviewResult,
     StaffMember,
 )
+from aidflow.privacy import PrivacyMapper, SealingEventStore, Vault
 
 T = TypeVar("T")
 A = TypeVar("A", bound=AidAggregate)
 
 _EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 _PERSONAL = ("student_id", "account")
+
+
+def _personal(domain_event: Any) -> tuple[str, ...]:
+    """The fields of an event masked in its history: those its class declares, and the
+    national ID and account of events written before classes declared them."""
+    return (*_PERSONAL, *getattr(type(domain_event), "PERSONAL", ()))
+
 
 DECISION = "decision"
 """Scope of decision references: approvals and secondary aid share one numbering."""
@@ -203,7 +217,59 @@ class AidFlow(Application[UUID]):
         flow = open_prepared(prepared, lambda env: cls(env, policy=policy, clock=clock))
         flow.read_only = prepared.store.read_only
         flow.login = prepared.login
+        flow.vault = Vault(prepared.store)
         return flow
+
+    # -- issue 11: personal data encrypted at rest (aidflow/privacy.py) ------------------
+
+    def close(self) -> None:
+        vault = getattr(self.mapper, "vault", None)
+        if vault is not None:
+            vault.db.close()
+        super().close()
+
+    def enrolment_id(self, student_id: str, year: int) -> UUID:
+        """The id a new enrolment key gets: from a keyed hash, never the ID itself."""
+        return Enrolment.keyed_id(self.vault.key_id(student_id), year)
+
+    def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
+        """The student's enrolment key for the year: keyed (this release) or, in a store
+        written before it, the one derived from the ID itself (:meth:`Enrolment.create_id`)."""
+        found = self._find(Enrolment, self.enrolment_id(student_id, year))
+        if found is None:
+            found = self._find(Enrolment, Enrolment.create_id(student_id, year))
+        return found
+
+    def _enrolment(self, case: StudentCase) -> Enrolment:
+        return Enrolment.register(
+            key_id=self.enrolment_id(case.student_id, case.year),
+            student_id=case.student_id,
+            year=case.year,
+            case_id=case.id,
+        )
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return PrivacyMapper(transcoder=self.construct_transcoder())
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return SealingEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return SealingEventStore(mapper=self.mapper, recorder=recorder)
+
+    @property
+    def vault(self) -> Vault:
+        """The store's keys (personal data at rest); set by :meth:`open`."""
+        vault = getattr(self.mapper, "vault", None)
+        if vault is None:
+            raise MasterKeyMissing(said("this application was not opened with AidFlow.open"))
+        return vault  # type: ignore[no-any-return]
+
+    @vault.setter
+    def vault(self, vault: Vault) -> None:
+        assert isinstance(self.mapper, PrivacyMapper)
+        self.mapper.vault = vault
 
     def take_snapshot(
         self,
@@ -359,6 +425,9 @@ class AidFlow(Application[UUID]):
         if not key:
             return None
         content = c.content()
+        for field in getattr(type(c), "PERSONAL", ()):  # issue 11: no plain hash of an ID
+            if isinstance(content.get(field), str) and content[field]:
+                content[field] = "keyed:" + self.vault.keyed(field, content[field])
         if ref:
             content["ref"] = canonical.document_key(ref)  # a retyped number is the same one
         return Once(
@@ -376,7 +445,7 @@ class AidFlow(Application[UUID]):
             aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             return None
-        except (PersistenceError, RecordConflictError):
+        except (PersistenceError, RecordConflictError, MasterKeyError):
             raise
         except Exception as exc:
             raise _damaged(aggregate_id, exc) from exc
@@ -561,12 +630,11 @@ class AidFlow(Application[UUID]):
         """Open a case; a second case for the same student and year is refused."""
 
         def decide() -> tuple[UUID, list[AidAggregate]]:
-            key = self._find(Enrolment, Enrolment.create_id(c.student_id, c.year))
+            key = self.enrolment_of(c.student_id, c.year)
             if key is not None:
                 raise DuplicateApplication(mask_identifier(c.student_id), c.year, key.case_id)
             case = _new_case(c)
-            enrolment = Enrolment(student_id=case.student_id, year=c.year, case_id=case.id)
-            return case.id, [case, enrolment]
+            return case.id, [case, self._enrolment(case)]
 
         return self._run(decide, c, "apply", UUID)
 
@@ -601,9 +669,7 @@ class AidFlow(Application[UUID]):
             for c in chunk:
                 case = _new_case(c)
                 aggregates.append(case)
-                aggregates.append(
-                    Enrolment(student_id=case.student_id, year=c.year, case_id=case.id)
-                )
+                aggregates.append(self._enrolment(case))
                 outcomes.append(ApplyOutcome(case_id=case.id, opened=True))
             self.save(*aggregates)
         self._after_command()
@@ -809,7 +875,7 @@ class AidFlow(Application[UUID]):
             for domain_event in self.events.get(aggregate_id):
                 assert isinstance(domain_event, AidAggregate.Event)
                 yield domain_event
-        except PersistenceError:
+        except (PersistenceError, MasterKeyError):
             raise
         except Exception as exc:
             raise _damaged(aggregate_id, exc) from exc
@@ -873,7 +939,7 @@ class AidFlow(Application[UUID]):
                 type=event_name(type(e)),
                 actor=str(getattr(e, "actor", "")),
                 data={
-                    k: mask_identifier(v) if k in _PERSONAL else v
+                    k: mask_personal(k, v) if k in _personal(e) else v
                     for k, v in e.__dict__.items()
                     if k not in _EVENT_META
                 },
@@ -885,3 +951,97 @@ class AidFlow(Application[UUID]):
                 said("nothing recorded with id {aggregate_id}", aggregate_id=aggregate_id)
             )
         return records
+
+    # -- issue 11: reveal (audited) and erasure ---------------------------------------
+
+    def is_named(self, case_id: UUID | str, name: str) -> bool:
+        """Whether the case's student has this name (canonical, case-insensitive); for
+        finding a case by name, which the views keep only masked. Reveals nothing else."""
+        try:
+            case = self.load_case(UUID(str(case_id)))
+        except (NotFound, ValueError):
+            return False
+        if getattr(case.name, "erased", False):
+            return False
+        try:
+            wanted = canonical.text(name, "name", max_length=canonical.MAX_NAME)
+        except Exception:
+            return False
+        return " ".join(wanted.split()).casefold() == " ".join(str(case.name).split()).casefold()
+
+    def reveal(self, c: cmd.Reveal) -> PersonalData:
+        """The student's national ID, name and account in full, for a role that needs them
+        (verifier, cashier); the reveal is recorded on the case (who, what, why) first."""
+        fields = ["student_id", "name", "account"]
+
+        def decide() -> tuple[PersonalData, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            case.reveal(fields=fields, reason=c.reason, actor=c.actor)
+            result = PersonalData(
+                case_id=case.id,
+                student_id=str(case.student_id),
+                name=str(case.name),
+                account=str(case.account),
+            )
+            return result, [case]
+
+        return self._run(decide, c, "reveal", None)
+
+    def _ended_at(self, case_id: UUID) -> datetime | None:
+        ended = None
+        for domain_event in self._events(case_id):
+            if isinstance(domain_event, StudentCase.Closed | StudentCase.Rejected):
+                ended = domain_event.timestamp
+            elif isinstance(domain_event, StudentCase.HardshipReported):
+                ended = None  # a reported hardship reopens the case
+        return ended
+
+    def erase(self, c: cmd.EraseCase) -> list[UUID]:
+        """Erase the student's personal data: destroy their data key, so their ID, name and
+        account in every stored event and snapshot, of every year's case, can no longer be
+        read. Refused while any of their cases is open, owes money, or is within the
+        retention period (``Policy.retention_years`` after it was closed or rejected).
+        Returns the cases whose personal data went with the key."""
+
+        def decide() -> tuple[list[UUID], list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            if not isinstance(case.student_id, Sealed):
+                raise ErasureRefused(
+                    said(
+                        "case {id} was recorded before personal data was encrypted (v0.1.0): its name and ID are in clear in the append-only record, and destroying a key cannot remove them; see docs/security.md, 'Migrating a v0.1.0 store'",
+                        id=case.id,
+                    ),
+                    ids={"case_id": str(case.id)},
+                )
+            key_id = case.student_id.key_id
+            if case.personal_data_erased:
+                self.vault.erase(key_id)  # finish an erasure interrupted after its record
+                raise ErasureRefused(
+                    said("the personal data of case {id} is erased already", id=case.id),
+                    ids={"case_id": str(case.id)},
+                )
+            policy = self.current_policy()
+            with using_clock(self.clock):
+                moment = now()
+            cases: list[StudentCase] = []
+            owners = [str(case.id), *self.vault.owners_of(key_id)]
+            for owner in dict.fromkeys(owners):
+                found = case if owner == str(case.id) else self._get(UUID(owner))
+                if isinstance(found, StudentCase):
+                    found.check_erasable(
+                        ended_at=self._ended_at(found.id),
+                        now=moment,
+                        retention_years=policy.retention_years,
+                    )
+                    cases.append(found)
+            case.erase_personal_data(
+                reason=c.reason, cases=[str(x.id) for x in cases], actor=c.actor
+            )
+            return [x.id for x in cases], [case]
+
+        erased = self._run(decide, c, "erase_case", None)
+        case = self.load_case(c.case_id)
+        assert isinstance(case.student_id, Sealed)
+        self.vault.erase(case.student_id.key_id)
+        self._after_command()
+        return erased

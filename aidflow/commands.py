@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -116,6 +116,9 @@ class Apply(Command):
     year: Year
     account: Account = ""
     source: Literal["screening", "application"] = "application"
+
+    PERSONAL: ClassVar[tuple[str, ...]] = ("student_id", "name", "account")
+    """Kept out of idempotency fingerprints in clear (a keyed hash stands in; issue 11)."""
 
 
 class CaseCommand(Command):
@@ -232,3 +235,18 @@ class SetPolicy(Command):
 
     key: Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))]
     value: Annotated[str, AfterValidator(partial(canonical.document, what="policy value"))]
+
+
+# -- issue 11: personal data revealed (audited) and erased -------------------------------------
+
+
+class Reveal(CaseCommand):
+    """See a case's national ID, name and bank account unmasked; the reason is recorded."""
+
+    reason: Text
+
+
+class EraseCase(CaseCommand):
+    """Destroy the student's data key once the case is over and its retention has passed."""
+
+    reason: Text

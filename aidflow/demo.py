@@ -233,6 +233,7 @@ def run_demo(
                 head=head,
             )
         )
+    flow.vault.ensure_master()  # issue 11: a fresh machine gets a key file beside the database
     rng = random.Random(seed)  # noqa: S311 - a seeded, repeatable simulation
     year = programme_year(today or datetime.now(tz=UTC).date())
     clock = SimulatedClock(datetime(year, 7, 1, 1, 0, tzinfo=UTC), rng)

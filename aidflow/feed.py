@@ -25,7 +25,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from aidflow.domain.events import UnknownEvent, event_name
-from aidflow.domain.values import mask_identifier
+from aidflow.domain.values import mask_personal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -34,11 +34,17 @@ if TYPE_CHECKING:
 
     from aidflow.application import AidFlow
 
-SCHEMA_VERSION = 1
-"""Bumped when a field of :class:`IntegrationEvent` changes meaning or goes away."""
+SCHEMA_VERSION = 2
+"""Bumped when a field of :class:`IntegrationEvent` changes meaning or goes away (2: names
+in ``data`` are masked, issue 11)."""
 PERSONAL = ("student_id", "account")
 _META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 MAX_LIMIT = 1000
+
+
+def _personal(domain_event: Any, key: str) -> bool:
+    """Masked in the feed: the ID and account of any event, and what its class declares."""
+    return key in PERSONAL or key in getattr(type(domain_event), "PERSONAL", ())
 
 
 class IntegrationEvent(BaseModel):
@@ -75,7 +81,7 @@ def public(domain_event: Any, position: int) -> IntegrationEvent | None:
     except UnknownEvent:
         return None
     fields = {
-        key: mask_identifier(str(v)) if key in PERSONAL and v else v
+        key: mask_personal(key, str(v)) if _personal(domain_event, key) and v else v
         for key, v in domain_event.__dict__.items()
         if key not in _META
     }

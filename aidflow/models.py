@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
-from aidflow.domain.values import CaseStatus, mask_identifier
+from aidflow.domain.values import CaseStatus, mask_personal
 
 
 class Result(BaseModel):
@@ -46,13 +46,13 @@ class CaseSnapshot(Result):
             version=case.version,
             as_of=case.modified_on,
             status=case.status,
-            student_id_masked=mask_identifier(case.student_id),
-            name=case.name,
+            student_id_masked=mask_personal("student_id", case.student_id),
+            name=mask_personal("name", case.name),
             university=case.university,
             family_category=case.family_category,
             town=case.town,
             year=case.year,
-            account_masked=mask_identifier(case.account),
+            account_masked=mask_personal("account", case.account),
             approved_fen=case.approved_fen,
             disbursed_fen=case.disbursed_fen,
             secondary_aid_fen=case.secondary_aid_fen,
@@ -158,3 +158,13 @@ class PolicyInForce(Result):
     max_days_action_open: int
     retention_years: int
     version: int
+
+
+class PersonalData(Result):
+    """A student's personal data in full: only :meth:`AidFlow.reveal` returns it, and only
+    after recording who saw it and why (issue 11)."""
+
+    case_id: UUID
+    student_id: str
+    name: str
+    account: str

@@ -18,6 +18,8 @@ aidflow_writer``, with ``wang`` also registered as staff (``aidflow staff add wa
 from __future__ import annotations
 
 from aidflow.config import SERVICE_ROLE, parse_url
+from aidflow.privacy import TABLES as KEY_TABLES
+from aidflow.privacy import key_table_ddl
 
 AUDITOR_ROLE = "aidflow_auditor"
 WRITER_ROLE = "aidflow_writer"
@@ -40,12 +42,15 @@ def role_statements(schema: str = "public") -> list[str]:
         _create(AUDITOR_ROLE),
         _create(WRITER_ROLE),
         _create(SERVICE_ROLE, WRITER_ROLE),
+        *key_table_ddl(s),  # issue 11: made here so that the grants below cover them
         f"GRANT USAGE ON SCHEMA {s} TO {AUDITOR_ROLE}, {WRITER_ROLE}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {AUDITOR_ROLE}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {AUDITOR_ROLE}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {WRITER_ROLE}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {WRITER_ROLE}",
         f"REVOKE DELETE, TRUNCATE ON {events} FROM {WRITER_ROLE}",
+        # issue 11: the wrapped data keys are no auditor's business (the views are masked)
+        *(f"REVOKE ALL ON {s}.{table} FROM {AUDITOR_ROLE}" for table in KEY_TABLES),
         (
             f"CREATE OR REPLACE FUNCTION {s}.aidflow_append_only() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "

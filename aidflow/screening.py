@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import NamedTuple
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
 from aidflow.domain.errors import InvalidInput, said
-from aidflow.domain.keys import Enrolment
 from aidflow.domain.values import FamilyCategory
 from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
 from aidflow.imports.values import (
@@ -243,12 +241,8 @@ def _application(
 
 def _existing_case(flow: AidFlow, student_id: str, year: int) -> UUID | None:
     """The case a student already has for the year, read without writing (for a dry run)."""
-    try:
-        key: object = flow.repository.get(Enrolment.create_id(student_id, year))
-    except AggregateNotFoundError:
-        return None
-    assert isinstance(key, Enrolment)
-    return key.case_id
+    key = flow.enrolment_of(student_id, year)
+    return None if key is None else key.case_id
 
 
 def screen(

@@ -11,6 +11,9 @@ from tests.builders import register_staff
 from tests.pg import fresh_database
 
 os.environ.setdefault("AIDFLOW_LANG", "en")  # tests read English unless they ask otherwise
+TEST_MASTER_KEY = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
+"""The master key every test store is encrypted with (tests that test keys change it)."""
+os.environ.setdefault("AIDFLOW_KEY", TEST_MASTER_KEY)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -20,6 +20,7 @@ from aidflow.cli.session import (
     pass_session,
     writes,
 )
+from aidflow.domain.values import ERASED
 from aidflow.i18n import event, tr, tr_all, value
 
 if TYPE_CHECKING:
@@ -436,8 +437,20 @@ def _section(title: str, rows: list[tuple[Any, ...]], header: tuple[str, ...]) -
     return ["", tr(title), table(rows, header)] if rows else []
 
 
+def person(text: str) -> str:
+    """A personal field as shown: the catalogue's word for an erased one."""
+    return tr(M.ERASED) if text == ERASED else text
+
+
 def dossier_text(d: Dossier) -> str:
     """Every section the JSON has, in the order of the file: who, the visit, the money, the loop."""
+    d = d.model_copy(
+        update={
+            "name": person(d.name),
+            "student_id_masked": person(d.student_id_masked),
+            "account_masked": person(d.account_masked),
+        }
+    )
     lines = [
         line(
             M.DOSSIER_HEAD,
@@ -597,16 +610,92 @@ def dossier_text(d: Dossier) -> str:
     help="The dossier as it stood then (UTC; a date means the end of that day).",
 )
 @click.option("--version", type=params.COUNT, help="The dossier as of the case's Nth event.")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show the national ID, name and account in full (verifier or cashier); recorded.",
+)
+@click.option("--reason", default="", help="Why the personal data is revealed (with --reveal).")
 @json_option
 @pass_session
-def case_show(session: Session, case_ref: str, as_of: datetime | None, version: int | None) -> None:
-    """The dossier (一人一档): everything about one case, personal data masked."""
+def case_show(
+    session: Session,
+    case_ref: str,
+    as_of: datetime | None,
+    version: int | None,
+    reveal: bool,
+    reason: str,
+) -> None:
+    """The dossier (一人一档): everything about one case, personal data masked.
+
+    With --reveal --reason TEXT, a verifier or cashier sees the national ID, name and
+    account in full; the reveal (who, what, why) is recorded on the case first.
+    """
     if as_of and version:
         raise click.UsageError(tr(M.AS_OF_OR_VERSION))
+    if reveal and not reason.strip():
+        raise click.UsageError(tr(M.REVEAL_NEEDS_REASON))
     case_id = session.case_id(case_ref)
+    if reveal:
+        from aidflow import commands as cmd
+
+        actor = session.actor()
+        session.views  # noqa: B018 - attach: the reveal reaches the timeline at once
+        person = session.flow.reveal(cmd.Reveal(case_id=case_id, reason=reason, actor=actor))
+        d = session.views.dossier(str(case_id))
+        shown = d.model_copy(
+            update={
+                "name": person.name,
+                "student_id_masked": person.student_id,
+                "account_masked": person.account,
+            }
+        )
+        emit(
+            session,
+            {"personal_data": person, "dossier": d},
+            lambda: (
+                dossier_text(shown)
+                + "\n\n"
+                + line(
+                    M.REVEALED,
+                    name=person.name,
+                    student_id=person.student_id,
+                    account=person.account or "-",
+                    actor=actor,
+                )
+            ),
+        )
+        return
     position = None if version is None else session.position_of_version(case_id, version)
     d = session.views_at(at=as_of, position=position, names=["dossier"]).dossier(str(case_id))
     emit(session, d, lambda: dossier_text(d))
+
+
+@case_group.command("erase")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reason", required=True, help="Why the personal data is erased (recorded).")
+@json_option
+@pass_session
+@writes
+def case_erase(session: Session, case_ref: str, reason: str) -> None:
+    """Erase a student's personal data (admin): destroy their data key.
+
+    Refused while any of the student's cases is open, owes approved money, or is within
+    the retention period (`aidflow policy set retention-years N`, counted from closing or
+    rejection). The record, its money and the chain stay as they were; the person shows
+    as [erased] in every case of every year.
+    """
+    from aidflow import commands as cmd
+
+    case_id = session.case_id(case_ref)
+    erased = session.flow.erase(
+        cmd.EraseCase(case_id=case_id, reason=reason, actor=session.actor())
+    )
+    emit(
+        session,
+        {"case_id": case_id, "erased_cases": erased},
+        line(M.ERASED_CASES, count=len(erased), cases=", ".join(str(c) for c in erased)),
+    )
 
 
 def _brief(data: dict[str, Any]) -> str:
@@ -656,8 +745,8 @@ def case_find(session: Session, text: str, output: Path | None) -> None:
     rows = [
         (
             c.case_id[:8],
-            c.name,
-            c.student_id_masked,
+            person(c.name),
+            person(c.student_id_masked),
             c.university,
             c.town,
             c.year,
@@ -696,8 +785,8 @@ def case_list(
     rows = [
         (
             c.case_id[:8],
-            c.name,
-            c.student_id_masked,
+            person(c.name),
+            person(c.student_id_masked),
             c.town,
             value(c.family_category),
             value(c.status),

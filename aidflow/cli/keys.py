@@ -1,4 +1,4 @@
-"""``aidflow keys``: the Ed25519 key that signs export bundles."""
+"""``aidflow keys``: the Ed25519 key that signs export bundles; the master key of personal data."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aidflow.cli.session import Session, emit, json_option, pass_session
 
 @click.group("keys")
 def keys_group() -> None:
-    """Signing keys for export bundles (kept beside the database, or in $AIDFLOW_KEYS)."""
+    """The master key of personal data (init, rotate) and the export bundles' signing key."""
 
 
 @keys_group.command("init-signing")
@@ -38,3 +38,76 @@ def keys_init_signing(session: Session, directory: Path | None) -> None:
     )
     if created and not session.json:
         click.echo(line(M.KEY_CREATED_NOTE, dir=where), err=True)
+
+
+# -- issue 11: the master key that protects personal data --------------------------------------
+
+
+@keys_group.command("init")
+@json_option
+@pass_session
+def keys_init(session: Session) -> None:
+    """Create the master key that encrypts personal data (once, before the first case).
+
+    The key file is $AIDFLOW_KEY_FILE, else beside a SQLite database (office.db.key),
+    else aidflow.key; it is created readable by its owner only.
+    """
+    import os
+
+    from aidflow.config import parse_url
+    from aidflow.privacy import KEY_ENV, key_file, write_key_file
+
+    if os.environ.get(KEY_ENV):
+        raise click.UsageError(line(M.MASTER_KEY_FROM_ENV))
+    path = key_file(parse_url(session.url))
+    created = write_key_file(path)
+    emit(
+        session,
+        {"key_file": str(path), "created": created},
+        line(M.MASTER_KEY_CREATED if created else M.MASTER_KEY_KEPT, path=path),
+    )
+    if created and not session.json:
+        click.echo(line(M.MASTER_KEY_NOTE, path=path), err=True)
+
+
+@keys_group.command("rotate")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the new key (default: the key file in use).",
+)
+@json_option
+@pass_session
+def keys_rotate(session: Session, target: Path | None) -> None:
+    """Replace the master key: re-wrap every data key and the lookup secret under a new one.
+
+    The new key is written beside the old file first (.new), the keys are re-wrapped in
+    one transaction, then the new file replaces the old. Backups taken before need the
+    old key: keep it with them.
+    """
+    import os
+
+    from aidflow.privacy import KEY_ENV, key_file, new_master, parse_master, write_key_file
+
+    store = session.flow.vault.store
+    if target is None:
+        if os.environ.get(KEY_ENV):
+            raise click.UsageError(line(M.ROTATE_NEEDS_FILE))
+        target = key_file(store)
+    staged = target.with_name(target.name + ".new")
+    text = new_master()
+    if not write_key_file(staged, text):
+        staged.unlink()
+        write_key_file(staged, text)
+    try:
+        count = session.flow.vault.rotate(parse_master(text, str(staged)))
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    staged.replace(target)
+    emit(
+        session,
+        {"key_file": str(target), "rewrapped": count},
+        line(M.MASTER_KEY_ROTATED, count=count, path=target),
+    )

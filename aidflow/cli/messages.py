@@ -317,3 +317,23 @@ WHATIF_TOTALS = (
     "{cases} cases changed; approved {then} yuan -> {now} yuan. Nothing was written."
 )
 WHATIF_NEEDS = "give --policy FILE or at least one setting (--cap, --set KEY=VALUE)"
+
+# -- issue 11: personal data (master key, reveal, erasure) -------------------------------------
+ERASED = "[erased]"
+MASTER_KEY_CREATED = "master key created in {path} (mode 0600)"
+MASTER_KEY_KEPT = "a master key already exists in {path}; it was kept"
+MASTER_KEY_NOTE = (
+    "keep a copy of {path} apart from the database (a backup without its key cannot be "
+    "read, and a key beside its database protects nothing from whoever copies both)"
+)
+MASTER_KEY_FROM_ENV = (
+    "the master key is given by AIDFLOW_KEY; `aidflow keys init` makes key files only"
+)
+MASTER_KEY_ROTATED = "{count} data keys re-wrapped under the new master key, now in {path}"
+ROTATE_NEEDS_FILE = (
+    "the master key comes from AIDFLOW_KEY: give --to PATH for the new key's file "
+    "(then set AIDFLOW_KEY or AIDFLOW_KEY_FILE to it)"
+)
+REVEAL_NEEDS_REASON = "--reveal needs --reason TEXT (it is recorded with the reveal)"
+REVEALED = "{name}  {student_id}  account {account}  (revealed to {actor}; recorded)"
+ERASED_CASES = "personal data erased from {count} case(s): {cases}"

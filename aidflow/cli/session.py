@@ -127,7 +127,11 @@ class Session:
     def find_cases(self, text: str) -> list[CaseSummary]:
         """Cases by national ID (confirmed against the store's enrolment keys) or by name."""
         flow = self.flow
-        return self.views.find_cases(text, confirm=lambda sid, c: enrolled(flow, sid, c))
+        return self.views.find_cases(
+            text,
+            confirm=lambda sid, c: enrolled(flow, sid, c),
+            confirm_name=lambda name, c: flow.is_named(c.case_id, name),
+        )
 
     def case_or_fund_id(self, text: str) -> UUID:
         """A case's id or prefix, else a fund's."""
@@ -153,15 +157,8 @@ class Session:
 
 def enrolled(flow: AidFlow, student_id: str, case: CaseSummary) -> bool:
     """Whether the store's enrolment key for (student, year) names ``case``."""
-    from eventsourcing.application import AggregateNotFoundError
-
-    from aidflow.domain.keys import Enrolment
-
-    try:
-        key: Any = flow.repository.get(Enrolment.create_id(student_id, case.year))
-    except AggregateNotFoundError:
-        return False
-    return str(getattr(key, "case_id", "")) == case.case_id
+    key = flow.enrolment_of(student_id, case.year)
+    return key is not None and str(key.case_id) == case.case_id
 
 
 pass_session = click.make_pass_decorator(Session, ensure=True)
@@ -286,7 +283,7 @@ def failure(exc: Exception) -> Failure:
     """What the user is told about ``exc``, and the exit status."""
     from pydantic import ValidationError
 
-    from aidflow.domain.errors import AidflowError, InvalidInput
+    from aidflow.domain.errors import AidflowError, InvalidInput, MasterKeyError
 
     if isinstance(exc, click.UsageError):
         hint = "" if exc.ctx is None else exc.ctx.command_path
@@ -295,7 +292,8 @@ def failure(exc: Exception) -> Failure:
         return Failure(exc.exit_code, USAGE_ERROR, exc.format_message())
     if isinstance(exc, AidflowError):
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        return Failure(2 if isinstance(exc, InvalidInput) else 1, exc.code, message, exc.ids)
+        status = 2 if isinstance(exc, InvalidInput | MasterKeyError) else 1
+        return Failure(status, exc.code, message, exc.ids)
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"

@@ -18,11 +18,13 @@ from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import (
     CapExceeded,
     CaseNotOpen,
+    ErasureRefused,
     InvalidInput,
     InvalidTransition,
     NoAccount,
     NoPaidGrant,
     OverDisbursement,
+    PersonalDataGone,
     SegregationOfDuties,
     UnknownAction,
     UnknownVoucher,
@@ -52,6 +54,7 @@ class StudentCase(AidAggregate):
         """A case opened by a screening match or the family's own application."""
 
         TOPIC = "aidflow:StudentCase.Applied"
+        PERSONAL = ("student_id", "name", "account")
         student_id: str
         name: str
         university: str
@@ -687,3 +690,97 @@ class StudentCase(AidAggregate):
         for fund, fen in releases.items():
             self.granted_by_fund[fund] -= fen
             self.approved_fen -= fen
+
+    # -- issue 11: personal data revealed (audited) and erased -----------------------
+
+    class PersonalDataRevealed(Event):
+        """Someone saw the student's personal data unmasked: who, which fields, why."""
+
+        TOPIC = "aidflow:StudentCase.PersonalDataRevealed"
+        fields: list[str]
+        reason: str
+        actor: str
+
+    class PersonalDataErased(Event):
+        """The student's data key was destroyed: their name, ID and account in every
+        stored event of ``cases`` (their cases of every year) can no longer be read."""
+
+        TOPIC = "aidflow:StudentCase.PersonalDataErased"
+        reason: str
+        cases: list[str]
+        actor: str
+
+    @property
+    def personal_data_erased(self) -> bool:
+        return bool(getattr(self, "erased", False)) or getattr(self.name, "erased", False)
+
+    def reveal(self, *, fields: list[str], reason: str, actor: str) -> None:
+        """Record that ``actor`` sees ``fields`` unmasked, for ``reason`` (required)."""
+        if self.personal_data_erased:
+            raise PersonalDataGone(
+                said(
+                    "the personal data of case {id} was erased; there is nothing to reveal",
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        self._revealed(
+            fields=list(fields),
+            reason=canonical.text(reason, "reason for revealing"),
+            actor=canonical.actor(actor),
+        )
+
+    @event(PersonalDataRevealed)
+    def _revealed(self, *, fields: list[str], reason: str, actor: str) -> None:
+        pass
+
+    def check_erasable(self, *, ended_at: Any, now: Any, retention_years: int) -> None:
+        """Erasure waits until the case is over, nothing is owed, and retention has passed."""
+        ids = {"case_id": str(self.id)}
+        if self.personal_data_erased:
+            raise ErasureRefused(
+                said("the personal data of case {id} is erased already", id=self.id), ids=ids
+            )
+        if not (self.closed or self.rejected) or ended_at is None:
+            raise ErasureRefused(
+                said(
+                    "case {id} is still open; personal data is kept until the case is closed or rejected and its retention period has passed",
+                    id=self.id,
+                ),
+                ids=ids,
+            )
+        if self.unpaid_by_fund:
+            raise ErasureRefused(
+                said(
+                    "case {id} still owes approved money ({unpaid} yuan unpaid)",
+                    id=self.id,
+                    unpaid=format_yuan(sum(self.unpaid_by_fund.values())),
+                ),
+                ids=ids,
+            )
+        try:
+            until = ended_at.replace(year=ended_at.year + retention_years)
+        except ValueError:  # 29 February
+            until = ended_at.replace(year=ended_at.year + retention_years, day=28)
+        if now < until:
+            raise ErasureRefused(
+                said(
+                    "case {id} is within its retention period ({years} years after it ended, "
+                    "until {until}); see `aidflow policy set retention-years`",
+                    id=self.id,
+                    years=retention_years,
+                    until=until.date().isoformat(),
+                ),
+                ids=ids,
+            )
+
+    def erase_personal_data(self, *, reason: str, cases: list[str], actor: str) -> None:
+        self._erased(
+            reason=canonical.text(reason, "reason for erasing"),
+            cases=sorted(cases),
+            actor=canonical.actor(actor),
+        )
+
+    @event(PersonalDataErased)
+    def _erased(self, *, reason: str, cases: list[str], actor: str) -> None:
+        self.erased = True

@@ -283,3 +283,40 @@ class SigningKeyMissing(AidflowError):
     """No signing key in the key directory: create one with ``aidflow keys init-signing``."""
 
     code = "signing_key_missing"
+
+
+# -- personal data: master key, erasure, reveal (issue 11 §3-§4) --------------------------------
+
+
+class MasterKeyError(AidflowError):
+    """The master key that protects personal data is missing, malformed or not this store's.
+
+    An input problem (exit 2): the fix is to give the right key (``AIDFLOW_KEY`` or the
+    key file), never to read around it.
+    """
+
+    code = "master_key_error"
+
+
+class MasterKeyMissing(MasterKeyError):
+    """Personal data must be encrypted or read, and no master key was given."""
+
+    code = "master_key_missing"
+
+
+class MasterKeyWrong(MasterKeyError):
+    """The master key given does not open this store's keys (another store's, or altered)."""
+
+    code = "master_key_wrong"
+
+
+class ErasureRefused(RuleViolation):
+    """Personal data may not be erased yet (money owed, retention period, case still open)."""
+
+    code = "erasure_refused"
+
+
+class PersonalDataGone(RuleViolation):
+    """The student's personal data was erased: there is nothing left to reveal."""
+
+    code = "personal_data_erased"

@@ -36,6 +36,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         StudentCase.ActionCompleted: "case.action_completed",
         StudentCase.FollowedUp: "case.followed_up",
         StudentCase.Closed: "case.closed",
+        StudentCase.PersonalDataRevealed: "case.personal_data_revealed",
+        StudentCase.PersonalDataErased: "case.personal_data_erased",
         Fund.Opened: "fund.opened",
         Fund.Deposited: "fund.deposited",
         Fund.Allocated: "fund.allocated",

@@ -33,6 +33,7 @@ class Enrolment(AidAggregate):
 
     class Registered(Event, AidAggregate.Created):
         TOPIC = "aidflow:Enrolment.Registered"
+        PERSONAL = ("student_id",)
         student_id: str
         year: int
         case_id: UUID
@@ -41,6 +42,19 @@ class Enrolment(AidAggregate):
     def create_id(student_id: str, year: int) -> UUID:
         """From the canonical ID, so every spelling of one student meets the same key."""
         return uuid5(_NAMESPACE, f"enrolment/{canonical.national_id(student_id)}/{year}")
+
+    @staticmethod
+    def keyed_id(student_digest: str, year: int) -> UUID:
+        """From a keyed hash of the canonical ID (issue 11): the id reveals nothing without
+        the store's lookup secret. Stores from before it keep :meth:`create_id` ids."""
+        return uuid5(_NAMESPACE, f"enrolment/keyed/{student_digest}/{year}")
+
+    @classmethod
+    def register(cls, *, key_id: UUID, student_id: str, year: int, case_id: UUID) -> Enrolment:
+        """A new enrolment key under the id the application derived (:meth:`keyed_id`)."""
+        return cls._create(
+            cls.Registered, id=key_id, student_id=student_id, year=year, case_id=case_id
+        )
 
     @event(Registered)
     def __init__(self, *, student_id: str, year: int, case_id: UUID) -> None:

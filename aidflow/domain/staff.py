@@ -51,6 +51,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "follow_up": (Role.VERIFIER,),
     "close_case": (Role.APPROVER,),
     "set_policy": (Role.ADMIN,),
+    # issue 11: seeing personal data unmasked is recorded; erasing it is an admin's
+    "reveal": (Role.VERIFIER, Role.CASHIER),
+    "erase_case": (Role.ADMIN,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""

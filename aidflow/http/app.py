@@ -33,6 +33,7 @@ from aidflow.domain.errors import (
     AidflowError,
     ConcurrencyConflict,
     InvalidInput,
+    MasterKeyError,
     NotFound,
     RuleViolation,
     StoreUnavailable,
@@ -61,6 +62,9 @@ COMMANDS: dict[str, tuple[str, type[cmd.Command]]] = {
     "grant-role": ("grant_role", cmd.GrantRole),
     "revoke-role": ("revoke_role", cmd.RevokeRole),
     "set-policy": ("set_policy", cmd.SetPolicy),
+    # issue 11: the reveal is recorded before the data is answered; erasure is an admin's
+    "reveal": ("reveal", cmd.Reveal),
+    "erase-case": ("erase", cmd.EraseCase),
 }
 """POST /commands/{name}: the application method and its command model."""
 
@@ -80,7 +84,7 @@ def status_of(exc: AidflowError) -> int:
         return 404
     if isinstance(exc, RuleViolation):
         return 409
-    if isinstance(exc, ConcurrencyConflict | StoreUnavailable):
+    if isinstance(exc, ConcurrencyConflict | StoreUnavailable | MasterKeyError):
         return 503
     return 500
 
@@ -230,7 +234,13 @@ def create_app(url: str | None = None) -> FastAPI:
 
         service.catch_up()
         flow = service.flow
-        return ok(service.views.find_cases(q, confirm=lambda sid, c: enrolled(flow, sid, c)))
+        return ok(
+            service.views.find_cases(
+                q,
+                confirm=lambda sid, c: enrolled(flow, sid, c),
+                confirm_name=lambda name, c: flow.is_named(c.case_id, name),
+            )
+        )
 
     @app.get("/cases/{case}", tags=["cases"])
     def dossier(_actor: Actor, case: str) -> Response:

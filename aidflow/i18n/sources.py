@@ -22,6 +22,13 @@ EXTRA_VALUES = (
     "secondary_aid",
     "application",
     "screening",
+    # personal fields, as a reveal names them
+    "student_id",
+    "name",
+    "account",
+    # how views show a sealed or erased personal field
+    "[encrypted]",
+    "[erased]",
 )
 EXTRA_ERRORS = (
     "usage_error",

@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from aidflow.config import parse_url
 from aidflow.domain.errors import StoreError, said
-from aidflow.domain.values import mask_identifier
+from aidflow.domain.values import stored_form
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -45,7 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 # -- JSON: one encoder for every view row --------------------------------------------------
 
 _META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
-_PERSONAL = frozenset({"student_id", "account"})
 
 
 def _json_default(value: Any) -> Any:
@@ -69,11 +68,7 @@ def to_json(value: Any) -> str:
 
 def masked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """An event's own fields (no metadata), national ID and bank account masked."""
-    return {
-        key: mask_identifier(value) if key in _PERSONAL else value
-        for key, value in fields.items()
-        if key not in _META
-    }
+    return {key: stored_form(key, value) for key, value in fields.items() if key not in _META}
 
 
 def plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound, said
 from aidflow.domain.events import NAMES, EventClass
-from aidflow.domain.values import derive_status, mask_identifier
+from aidflow.domain.values import ERASED, derive_status, mask_name, mask_personal
 from aidflow.projections.base import (
     UTCDateTime,
     bulk,
@@ -137,6 +137,8 @@ SECTIONS: dict[EventClass, str] = {
     C.ActionCompleted: "action_done",
     C.FollowedUp: "follow_up",
     C.Closed: "closing",
+    C.PersonalDataRevealed: "reveal",
+    C.PersonalDataErased: "erasure",
 }
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 
@@ -172,7 +174,7 @@ _INSERT_DONOR = insert_row(donor_table)
 class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
-    schema_version = 3  # 2: stable event names (case.applied); 3: dossier_donor
+    schema_version = 4  # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
     ignores = frozenset(
         {Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
@@ -194,6 +196,7 @@ class DossierView(SQLView):
         done_actions: list[dict[str, Any]] = []
         funds_new: list[dict[str, Any]] = []
         donors: dict[str, list[tuple[str, int]]] = {}
+        erased: list[str] = []
 
         for envelope in wanted:
             event, cls = envelope.event, envelope.cls
@@ -234,6 +237,8 @@ class DossierView(SQLView):
                     "detail": envelope.detail_json,
                 }
             )
+            if cls is C.PersonalDataErased:
+                erased.extend(event.cases)
             if cls is C.ReviewConvened:
                 for item in event.actions:
                     new_actions[(case_id, item["action_id"])] = {
@@ -254,6 +259,9 @@ class DossierView(SQLView):
                 else:
                     done_actions.append({"k_case": case_id, "k_action": event.action_id, **done})
 
+        for erased_id in erased:
+            if erased_id in cases:
+                cases[erased_id].update(_ERASED_HEADER)
         rows: list[dict[str, Any]] = []
         for case in cases.values():
             case["status"] = _status(case)
@@ -276,6 +284,12 @@ class DossierView(SQLView):
             _INSERT_CASE,
             [r for r in rows if r["case_id"] not in existing],
         )
+        if erased:  # the student's cases of other years, not among this page's rows
+            conn.execute(
+                sa.update(case_table)
+                .where(case_table.c.case_id.in_(erased))
+                .values(**_ERASED_HEADER)
+            )
         bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, entries)
         bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(new_actions.values()))
         bulk(conn, "dossier.action_done", _ACTION_DONE, done_actions)
@@ -302,17 +316,21 @@ class DossierView(SQLView):
         bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
 
 
+_ERASED_HEADER = {"name": ERASED, "student_id_masked": ERASED, "account_masked": ERASED}
+"""A dossier header's personal fields once the student's key is destroyed (issue 11)."""
+
+
 def _opened(case_id: str, event: Any, at: datetime) -> dict[str, Any]:
     """A new dossier's header, from the application."""
     return {
         "case_id": case_id,
-        "student_id_masked": mask_identifier(event.student_id),
-        "name": event.name,
+        "student_id_masked": mask_personal("student_id", event.student_id),
+        "name": mask_personal("name", event.name),
         "university": event.university,
         "family_category": event.family_category,
         "town": event.town,
         "year": event.year,
-        "account_masked": mask_identifier(event.account),
+        "account_masked": mask_personal("account", event.account),
         "source": event.source,
         "opened_at": at,
         "verified_once": False,
@@ -410,7 +428,10 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
                 said("case {case_id} did not exist at position {upto}", case_id=case_id, upto=upto),
                 ids={"case_id": str(case_id)},
             )
-        header = _folded(str(case_id), entries)
+        header = {
+            **_folded(str(case_id), entries),
+            **{k: row[k] for k in _ERASED_HEADER},  # kept masked once, never in the entries
+        }
         actions = _actions_from(str(case_id), entries)
     else:
         header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
@@ -538,10 +559,10 @@ def cases(
 def find(
     conn: Connection, *, name: str | None = None, masked_id: str | None = None, limit: int = 50
 ) -> list[CaseSummary]:
-    """Cases whose name contains ``name`` (case-insensitive), or whose masked ID is ``masked_id``.
+    """Candidate cases for a whole name, or for a masked national ID.
 
-    The view keeps masked IDs only, so a masked match is a candidate: the caller
-    confirms it against the store's enrolment keys (:meth:`ReadModels.find_cases`).
+    The view keeps masked names and IDs only (issue 11), so a match is a candidate:
+    the caller confirms it against the store (:meth:`ReadModels.find_cases`).
     """
     c = case_table
     query = sa.select(*[c.c[f] for f in CaseSummary.model_fields]).order_by(
@@ -550,8 +571,7 @@ def find(
     if masked_id is not None:
         query = query.where(c.c.student_id_masked == masked_id)
     elif name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(sa.func.lower(c.c.name).like(f"%{escaped.lower()}%", escape="\\"))
+        query = query.where(sa.func.lower(c.c.name) == mask_name(name).lower())
     else:
         return []
     return [

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.values import Severity
+from aidflow.domain.values import ERASED, Severity, mask_personal
 from aidflow.projections.base import UTCDateTime, bulk, insert_row
 from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
 from aidflow.projections.models import AwaitingConsultation, OwedAction, Queue
@@ -83,8 +83,16 @@ C = StudentCase
 class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
-    schema_version = 2  # 2: versioned with the others (rows unchanged since 0.1.0)
-    handles = frozenset({C.Applied, C.HardshipReported, C.ReviewConvened, C.ActionCompleted})
+    schema_version = 3  # 2: versioned with the others; 3: names masked (issue 11)
+    handles = frozenset(
+        {
+            C.Applied,
+            C.HardshipReported,
+            C.ReviewConvened,
+            C.ActionCompleted,
+            C.PersonalDataErased,
+        }
+    )
     ignores = frozenset(
         {
             C.Verified,
@@ -95,6 +103,7 @@ class ConsultationQueueView(SQLView):
             C.SecondaryAidAllocated,
             C.FollowedUp,
             C.Closed,
+            C.PersonalDataRevealed,
             Fund.Opened,
             Fund.Deposited,
             Fund.Allocated,
@@ -111,6 +120,7 @@ class ConsultationQueueView(SQLView):
         consulted: list[dict[str, Any]] = []
         actions: dict[tuple[str, str], dict[str, Any]] = {}
         done: list[dict[str, Any]] = []
+        erased: list[str] = []
         d = conn.dialect
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
@@ -120,7 +130,7 @@ class ConsultationQueueView(SQLView):
                 cases.append(
                     {
                         "case_id": case_id,
-                        "name": event.name,
+                        "name": mask_personal("name", event.name),
                         "town": event.town,
                         "university": event.university,
                     }
@@ -153,6 +163,8 @@ class ConsultationQueueView(SQLView):
                         "assigned_at": at,
                         "done_at": None,
                     }
+            elif cls is C.PersonalDataErased:
+                erased.extend(event.cases)
             elif cls is C.ActionCompleted:
                 pending = actions.get((case_id, event.action_id))
                 if pending is not None:
@@ -163,6 +175,12 @@ class ConsultationQueueView(SQLView):
         bulk(conn, "queue.consulted", _CONSULTED, consulted)
         bulk(conn, "queue.done", _DONE, done)
         bulk(conn, "queue.insert_case", _INSERT_CASE, cases)
+        if erased:
+            conn.execute(
+                sa.update(queue_case_table)
+                .where(queue_case_table.c.case_id.in_(erased))
+                .values(name=ERASED)
+            )
         bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, hardships)
         bulk(conn, "queue.insert_action", _INSERT_ACTION, list(actions.values()))
 

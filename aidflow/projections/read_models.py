@@ -242,12 +242,17 @@ class ReadModels:
             )
 
     def find_cases(
-        self, text: str, *, confirm: Callable[[str, CaseSummary], bool] | None = None
+        self,
+        text: str,
+        *,
+        confirm: Callable[[str, CaseSummary], bool] | None = None,
+        confirm_name: Callable[[str, CaseSummary], bool] | None = None,
     ) -> list[CaseSummary]:
-        """Cases by national ID (any spelling; canonicalised) or by a part of the name.
+        """Cases by national ID (any spelling; canonicalised) or by the whole name.
 
-        The view holds masked IDs only; ``confirm(national_id, case)`` (the store's
-        enrolment key, :func:`aidflow.feed.confirm_enrolment`) drops look-alikes.
+        The view holds masked IDs and names only (issue 11); ``confirm(national_id,
+        case)`` (the store's enrolment key) and ``confirm_name(name, case)`` (the
+        case's own name, decrypted) drop look-alikes.
         """
         from aidflow.domain.canonical import national_id
         from aidflow.domain.errors import InvalidInput
@@ -256,8 +261,16 @@ class ReadModels:
         try:
             student = national_id(text)
         except InvalidInput:
+            from aidflow.domain.canonical import MAX_NAME
+            from aidflow.domain.canonical import text as canonical_text
+
+            try:  # the form names are stored in; runs of spaces as one
+                name = " ".join(canonical_text(text, "name", max_length=MAX_NAME).split())
+            except InvalidInput:
+                return []
             with self.runner.query("dossier") as conn:
-                return dossier.find(conn, name=text.strip())
+                found = dossier.find(conn, name=name)
+            return [c for c in found if confirm_name is None or confirm_name(name, c)]
         with self.runner.query("dossier") as conn:
             found = dossier.find(conn, masked_id=mask_identifier(student))
         return [c for c in found if confirm is None or confirm(student, c)]

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Mapper, Notification, Tracking, TrackingRecorder
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import StoreDamaged
+from aidflow.domain.errors import MasterKeyError, StoreDamaged
 from aidflow.domain.events import EventClass, event_name
 from aidflow.projections.base import db_time, masked_fields, reading, to_json, writing
 from aidflow.projections.tracking import advance, positions
@@ -115,6 +115,8 @@ def envelopes(records: Sequence[Notification], mapper: Mapper[Any]) -> list[Enve
     for record in records:
         try:
             page.append(Envelope(record, mapper.to_domain_event(record)))
+        except MasterKeyError:
+            raise  # no key, or the wrong one: the store is fine, the caller must give the key
         except Exception as exc:  # the views record it; nothing here may stop the others
             page.append(Envelope.undecodable(record, exc))
     return page

@@ -155,7 +155,7 @@ def test_the_whole_lifecycle_over_http(server: tuple[str, dict[str, str]]) -> No
     assert "*" in dossier["student_id_masked"]
     assert admin.get("/cases/ffffffff").status_code == 404
     assert admin.get("/cases/ffffffff").json()["error"]["code"] == "case_not_found"
-    assert [c["case_id"] for c in admin.get("/cases/find", params={"q": "王"}).json()] == [case]
+    assert [c["case_id"] for c in admin.get("/cases/find", params={"q": "王芳"}).json()] == [case]
     assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 700_000
     assert admin.get("/audit/check").json()["ok"] is True
     assert "<svg" in admin.get("/audit/report", params={"lang": "zh"}).text
@@ -240,3 +240,37 @@ def test_concurrent_approvals_against_one_fund(server: tuple[str, dict[str, str]
         statuses = list(pool.map(approve, range(12)))
     assert sorted(statuses) == [200] * 10 + [409] * 2
     assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 0
+
+
+def test_reveal_over_http_is_recorded_and_the_feed_masks_the_name(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    """Issue 11: the cashier's reveal answers in full after recording it; others are refused."""
+    base, tokens = server
+    admin, cashier = _client(base, tokens["admin"]), _client(base, tokens["cashier"])
+    approver = _client(base, tokens["approver"])
+    case = _post(
+        admin,
+        "apply",
+        {
+            "student_id": national_id(2),
+            "name": "王芳",
+            "university": "贵州大学",
+            "family_category": "dibao",
+            "town": "高坪",
+            "year": 2026,
+            "account": "6222020200112233445",
+        },
+    )["case_id"]
+    refused = _post(approver, "reveal", {"case_id": case, "reason": "curious"}, status=409)
+    assert refused["error"]["code"] == "not_authorised"
+    shown = _post(cashier, "reveal", {"case_id": case, "reason": "payment list"})
+    assert (shown["name"], shown["student_id"]) == ("王芳", national_id(2))
+    history = admin.get(f"/cases/{case}/history").json()
+    assert [h["actor"] for h in history if h["type"] == "case.personal_data_revealed"] == [
+        "cashier"
+    ]
+    events = admin.get("/events", params={"after": 0, "limit": 1000}).json()["events"]
+    applied = [e for e in events if e["name"] == "case.applied"]
+    assert applied and all(e["data"]["name"] == "王*" for e in applied)
+    assert "王芳" not in admin.get("/events", params={"after": 0, "limit": 1000}).text

@@ -333,6 +333,7 @@ RULES: dict[EventClass, Rule] = {
 handles = frozenset(RULES)
 ignores: frozenset[EventClass] = frozenset(
     {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
+    | {C.PersonalDataRevealed, C.PersonalDataErased}  # issue 11: no money or timeliness rule
 )
 """Read and counted; no money or timeliness rule depends on them (the staff and policy
 events feed the authorisation check, ``_Authority``)."""
@@ -351,6 +352,8 @@ COMMAND_OF: dict[EventClass, str] = {
     C.ActionCompleted: "complete_action",
     C.FollowedUp: "follow_up",
     C.Closed: "close_case",
+    C.PersonalDataRevealed: "reveal",
+    C.PersonalDataErased: "erase_case",
     Fund.Opened: "open_fund",
     Fund.Deposited: "deposit",
     PolicyRegister.ValueSet: "set_policy",

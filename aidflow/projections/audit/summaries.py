@@ -44,6 +44,7 @@ def _t(text: str, *values: str) -> Template:
 TEMPLATES: dict[EventClass, Template] = {
     C.Applied: _t(
         "case opened for {name} ({family_category}, {town}, {year}) by {source}",
+        "name",  # "[encrypted]" in every store since the name is sealed
         "family_category",
         "source",
     ),
@@ -61,6 +62,8 @@ TEMPLATES: dict[EventClass, Template] = {
         "hardship_trend",
     ),
     C.Closed: _t("case closed: {reason}"),
+    C.PersonalDataRevealed: _t("personal data ({fields}) revealed: {reason}", "fields"),
+    C.PersonalDataErased: _t("personal data erased ({case_count} case(s)): {reason}"),
     Fund.Opened: _t("{kind} fund {name!r} opened", "kind"),
     Fund.Deposited: _t("{yuan} yuan received from {source}, receipt {receipt}"),
     Fund.Allocated: _t("{yuan} yuan reserved for case {case} ({use})", "use"),
@@ -103,6 +106,8 @@ def _fields(detail: Mapping[str, Any], values: frozenset[str]) -> dict[str, Any]
             fields[key] = value(raw)
     if isinstance(detail.get("actions"), list):
         fields["action_count"] = len(detail["actions"])
+    if isinstance(detail.get("cases"), list):
+        fields["case_count"] = len(detail["cases"])
     if "command" in detail:
         fields["command"] = str(detail["command"]).replace("_", " ")
     department = detail.get("department")

@@ -1,0 +1,715 @@
+"""Personal data encrypted at rest, one data key per student (issue 11 §3-§4).
+
+Event classes declare their personal fields (``PERSONAL = ("student_id", "name",
+"account")``). At the persistence edge, :class:`PrivacyMapper` replaces each such
+value by a self-describing token before the event (or a snapshot) is stored::
+
+    enc:v1:<key_id>:<base64url(nonce + AES-256-GCM ciphertext)>
+
+and turns tokens back into :class:`~aidflow.domain.values.Sealed` text when it
+reads them, so aggregates and rules see plain text and never change.
+
+- ``key_id`` is a keyed HMAC of the student's canonical national ID: one data key
+  per student, across programme years.
+- Data keys (random 256-bit) are kept in ``aidflow_data_keys``, a plain table in the
+  same database (not the append-only event store), each wrapped by the master key.
+  Destroying a row is erasure: the tokens stay in the store (the hash chain covers
+  them, unchanged) but nobody can read them any more.
+- The master key comes from ``AIDFLOW_KEY`` (base64 of 32 bytes) or a key file
+  (``AIDFLOW_KEY_FILE``, else ``<database>.key`` beside a SQLite file, else
+  ``aidflow.key``); ``aidflow keys init`` makes one. It wraps the data keys and the
+  store's lookup secret (the HMAC key, random, kept wrapped in ``aidflow_keyring``),
+  so rotating the master key only re-wraps rows (:meth:`Vault.rotate`).
+- ``aidflow_key_owners`` maps each aggregate holding personal data (a case, an
+  enrolment key) to its student's key, for events that carry no national ID.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import EventStore, Mapper, RecordConflictError, StoredEvent
+from eventsourcing.utils import resolve_topic
+
+from aidflow.config import StoreURL
+from aidflow.domain import canonical
+from aidflow.domain.errors import (
+    InvalidInput,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    StoreDamaged,
+    said,
+)
+from aidflow.domain.values import Sealed
+
+KEY_ENV = "AIDFLOW_KEY"
+KEY_FILE_ENV = "AIDFLOW_KEY_FILE"
+TOKEN = "enc:v1:"  # noqa: S105 - the prefix of a ciphertext token, not a secret
+_NONCE = 12
+_HOW = said(
+    "give the store's master key: set AIDFLOW_KEY, or AIDFLOW_KEY_FILE to its key file, or "
+    "keep the key file beside the database; a new store gets one with `aidflow keys init`"
+)
+
+TABLES = ("aidflow_keyring", "aidflow_data_keys", "aidflow_key_owners")
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS aidflow_keyring (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS aidflow_data_keys ("
+    " key_id TEXT PRIMARY KEY, wrapped TEXT, created_at TEXT NOT NULL, erased_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS aidflow_key_owners ("
+    " owner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL)",
+)
+
+
+def key_table_ddl(schema: str = "") -> list[str]:
+    """The key tables' DDL, qualified by ``schema`` when given (``aidflow admin roles``)."""
+    prefix = f"{schema}." if schema else ""
+    return [ddl.replace("EXISTS aidflow_", f"EXISTS {prefix}aidflow_") for ddl in _DDL]
+
+
+# -- the master key ----------------------------------------------------------------------------
+
+
+def key_file(store: StoreURL) -> Path:
+    """Where the master key file is looked for: ``$AIDFLOW_KEY_FILE``, beside a SQLite file
+    (``office.db`` -> ``office.db.key``), else ``aidflow.key`` in the working directory."""
+    given = os.environ.get(KEY_FILE_ENV)
+    if given:
+        return Path(given)
+    if store.backend == "sqlite" and not store.in_memory:
+        return Path(store.path + ".key")
+    return Path("aidflow.key")
+
+
+def parse_master(text: str, where: str) -> bytes:
+    """A master key: base64 (standard or url-safe) of exactly 32 bytes."""
+    raw = text.strip()
+    try:
+        key = base64.urlsafe_b64decode(raw.replace("+", "-").replace("/", "_") + "==")
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise MasterKeyWrong(
+            said(
+                "the master key in {where} is not base64 of 32 bytes; {how}",
+                where=where,
+                how=_HOW,
+            ),
+            ids={"key": where},
+        )
+    return key
+
+
+def load_master(store: StoreURL) -> tuple[bytes | None, str]:
+    """The master key and where it came from, or None when none was given."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return parse_master(env, KEY_ENV), KEY_ENV
+    path = key_file(store)
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        if os.environ.get(KEY_FILE_ENV):
+            raise MasterKeyMissing(
+                said(
+                    "the key file {path} named by {env} does not exist; {how}",
+                    path=path,
+                    env=KEY_FILE_ENV,
+                    how=_HOW,
+                ),
+                ids={"key": str(path)},
+            ) from None
+        return None, str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MasterKeyWrong(
+            said("cannot read the key file {path}: {exc}; {how}", path=path, exc=exc, how=_HOW)
+        ) from None
+    return parse_master(text, str(path)), str(path)
+
+
+def new_master() -> str:
+    """A new master key, as the text a key file or ``AIDFLOW_KEY`` holds."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def write_key_file(path: Path, text: str | None = None) -> bool:
+    """Create ``path`` (owner-only) holding a new master key; False when it exists already."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write((text or new_master()) + "\n")
+    return True
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# -- the keys' tables --------------------------------------------------------------------------
+
+
+class _Db:
+    """A direct connection to the store's database for the key tables (autocommit)."""
+
+    def __init__(self, store: StoreURL) -> None:
+        self.store = store
+        self.sqlite = store.backend == "sqlite"
+        self._conn: Any = None
+        self.ready = False
+        self.lock = threading.RLock()
+        """One statement (or transaction) at a time: a service calls from several threads."""
+
+    def conn(self) -> Any:
+        if self._conn is None:
+            if self.sqlite:
+                target = ":memory:" if self.store.in_memory else self.store.sqlite_uri()
+                conn = sqlite3.connect(
+                    target,
+                    uri=not self.store.in_memory,
+                    timeout=30,
+                    isolation_level=None,
+                    check_same_thread=False,  # serialised by ``lock``
+                )
+                conn.execute("PRAGMA secure_delete = ON")
+                self._conn = conn
+            else:
+                self._conn = self.store.connect()
+        return self._conn
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self.sqlite:
+            sql = sql.replace("?", "%s")
+        with self.lock:
+            cursor = self.conn().execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
+                return []
+
+    def create(self) -> None:
+        if self.ready:
+            return
+        if not self.store.read_only:
+            for ddl in _DDL:
+                try:
+                    self.run(ddl)
+                except Exception:  # a writer login may not create: the owner made them
+                    if self.sqlite:
+                        raise
+                    break
+        self.ready = True
+
+    def table_exists(self) -> bool:
+        if self.sqlite:
+            rows = self.run(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'aidflow_data_keys'"
+            )
+        else:
+            rows = self.run("SELECT to_regclass('aidflow_data_keys') IS NOT NULL")
+            rows = [r for r in rows if r[0]]
+        return bool(rows)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+# -- the vault ---------------------------------------------------------------------------------
+
+
+class Vault:
+    """The store's keys: seal and open personal values, keyed lookups, erasure, rotation."""
+
+    def __init__(self, store: StoreURL) -> None:
+        self.store = store
+        self.db = _Db(store)
+        self._master: bytes | None = None
+        self._master_from = ""
+        self._loaded = False
+        self._lookup: bytes | None = None
+        self._keys: dict[str, bytes | None] = {}
+        self._owners: dict[str, str] = {}
+        self._new_keys: dict[str, str] = {}
+        """Data keys made for events being stored: written by :meth:`flush`, in one
+        transaction, before the events themselves."""
+        self._new_owners: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # the master key and the lookup secret
+
+    def master(self) -> bytes:
+        if not self._loaded:
+            self._master, self._master_from = load_master(self.store)
+            self._loaded = True
+        if self._master is None:
+            raise MasterKeyMissing(
+                said(
+                    "this store holds (or is about to hold) personal data, and no master key was given (looked in {env} and {source}); {how}",
+                    env=KEY_ENV,
+                    source=self._master_from,
+                    how=_HOW,
+                ),
+                ids={"key": self._master_from},
+            )
+        return self._master
+
+    def ensure_master(self) -> Path | None:
+        """The demo's way in: use the master key given, else create the key file where
+        :func:`key_file` looks (an in-memory store gets a key for this process only).
+        Returns the key file created, if one was."""
+        try:
+            self.master()
+            return None
+        except MasterKeyMissing:
+            if self.store.in_memory:
+                self.use_master(secrets.token_bytes(32), "this process")
+                return None
+        path = key_file(self.store)
+        write_key_file(path)
+        self._loaded = False
+        self.master()
+        return path
+
+    def use_master(self, master: bytes, where: str = "the caller") -> None:
+        """Use this master key (a test, the demo, an embedding service) instead of looking."""
+        self._master, self._master_from, self._loaded = master, where, True
+        self._lookup = None
+        self._keys.clear()
+
+    def _wrap(self, secret: bytes, label: str, master: bytes | None = None) -> str:
+        wrap = _derive(master or self.master(), b"aidflow wrap v1")
+        nonce = secrets.token_bytes(_NONCE)
+        return _b64(nonce + AESGCM(wrap).encrypt(nonce, secret, label.encode()))
+
+    def _unwrap(self, text: str, label: str, master: bytes | None = None) -> bytes:
+        wrap = _derive(master or self.master(), b"aidflow wrap v1")
+        data = _unb64(text)
+        try:
+            return AESGCM(wrap).decrypt(data[:_NONCE], data[_NONCE:], label.encode())
+        except InvalidTag:
+            raise MasterKeyWrong(
+                said(
+                    "the master key from {source} does not open this store's keys (it is another store's key, or the key was changed); {how}",
+                    source=self._master_from,
+                    how=_HOW,
+                ),
+                ids={"key": self._master_from},
+            ) from None
+
+    def lookup_secret(self) -> bytes:
+        """The HMAC key for lookups, made on first need and kept wrapped in the store."""
+        if self._lookup is None:
+            master = self.master()
+            self.db.create()
+            rows = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
+            if not rows:
+                if self.store.read_only:
+                    raise MasterKeyMissing(
+                        said("this read-only store has no lookup key yet; open it once for writing")
+                    )
+                secret = secrets.token_bytes(32)
+                self._insert_ignore(
+                    "aidflow_keyring", ("name", "value"), ("lookup", self._wrap(secret, "lookup"))
+                )
+                rows = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
+            self._lookup = self._unwrap(str(rows[0][0]), "lookup", master)
+        return self._lookup
+
+    def keyed(self, kind: str, value: str) -> str:
+        """A keyed hash (HMAC-SHA256, hex) of a canonical value: found again, never reversed."""
+        digest = hmac.new(self.lookup_secret(), f"{kind}/{value}".encode(), hashlib.sha256)
+        return digest.hexdigest()
+
+    def key_id(self, national_id: str) -> str:
+        """The student's data key id: a keyed hash of the canonical national ID."""
+        return self.keyed("student", canonical.national_id(national_id))[:32]
+
+    # rows
+
+    def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self.db.ready:
+            self.db.create()
+        if self.store.read_only and not self.db.table_exists():
+            return []
+        return self.db.run(sql, params)
+
+    def _insert_ignore(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        self.db.run(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+            f" ON CONFLICT ({columns[0]}) DO NOTHING",
+            values,
+        )
+
+    # data keys
+
+    def data_key(self, key_id: str, *, create: bool) -> bytes | None:
+        """The student's data key; None when it was erased. Made on first use if ``create``."""
+        if key_id in self._keys:
+            return self._keys[key_id]
+        rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
+        if not rows and create:
+            made = secrets.token_bytes(32)
+            with self._lock:
+                self._new_keys[key_id] = self._wrap(made, f"data/{key_id}")
+                self._keys[key_id] = made
+            return made
+        if not rows:
+            raise StoreDamaged(
+                said(
+                    "the data key {key_id} is not in this store's key table; restore the table from the backup taken with the events",
+                    key_id=key_id,
+                ),
+                ids={"key_id": key_id},
+            )
+        wrapped = rows[0][0]
+        key = None if wrapped is None else self._unwrap(str(wrapped), f"data/{key_id}")
+        self._keys[key_id] = key
+        return key
+
+    def seal(self, key_id: str, field: str, text: str) -> str:
+        key = self.data_key(key_id, create=True)
+        if key is None:
+            raise StoreDamaged(
+                said(
+                    "the data key {key_id} was erased; nothing more is written with it",
+                    key_id=key_id,
+                )
+            )
+        nonce = secrets.token_bytes(_NONCE)
+        data = AESGCM(key).encrypt(nonce, text.encode("utf-8"), f"{key_id}|{field}".encode())
+        return f"{TOKEN}{key_id}:{_b64(nonce + data)}"
+
+    def open(self, field: str, token: str) -> Sealed:
+        try:
+            key_id, body = token[len(TOKEN) :].split(":", 1)
+            data = _unb64(body)
+        except (ValueError, binascii.Error):
+            raise StoreDamaged(
+                said("a personal field ({field}) holds a malformed token", field=field)
+            ) from None
+        key = self.data_key(key_id, create=False)
+        if key is None:
+            return Sealed("", key_id, erased=True)
+        try:
+            text = AESGCM(key).decrypt(data[:_NONCE], data[_NONCE:], f"{key_id}|{field}".encode())
+        except InvalidTag:
+            raise StoreDamaged(
+                said(
+                    "a personal field ({field}) does not decrypt with its data key {key_id}; the record was altered: run `aidflow audit verify`",
+                    field=field,
+                    key_id=key_id,
+                ),
+                ids={"key_id": key_id},
+            ) from None
+        return Sealed(text.decode("utf-8"), key_id)
+
+    def erased(self, key_id: str) -> bool:
+        rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
+        return bool(rows) and rows[0][0] is None
+
+    def erase(self, key_id: str) -> None:
+        """Destroy a student's data key (keep a tombstone: erased, not lost)."""
+        self.db.run(
+            "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ? WHERE key_id = ?",
+            (datetime.now(UTC).isoformat(), key_id),
+        )
+        self._keys[key_id] = None
+        if self.db.sqlite and not self.store.in_memory:
+            # secure_delete zeroed the old cell; move the pages out of the WAL and drop it,
+            # then rebuild the file so no free page keeps a copy.
+            self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.run("VACUUM")
+            self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # owners: which student's key an aggregate's personal data uses
+
+    def owner(self, owner_id: UUID | str) -> str | None:
+        found = self._owners.get(str(owner_id))
+        if found is None:
+            rows = self._select(
+                "SELECT key_id FROM aidflow_key_owners WHERE owner_id = ?", (str(owner_id),)
+            )
+            found = str(rows[0][0]) if rows else None
+            if found is not None:
+                self._owners[str(owner_id)] = found
+        return found
+
+    def owners_of(self, key_id: str) -> list[str]:
+        rows = self._select("SELECT owner_id FROM aidflow_key_owners WHERE key_id = ?", (key_id,))
+        return sorted(str(r[0]) for r in rows)
+
+    def bind(self, owner_id: UUID | str, key_id: str) -> None:
+        """Remember which student key ``owner_id``'s personal data uses (written by
+        :meth:`flush`, or at once when nothing is being stored)."""
+        if self._owners.get(str(owner_id)) == key_id or self.store.read_only:
+            return
+        with self._lock:
+            self._new_owners[str(owner_id)] = key_id
+            self._owners[str(owner_id)] = key_id
+
+    def flush(self) -> None:
+        """Write the data keys and owners made since the last flush, in one transaction,
+        before the events sealed with them are stored. A key another process made first
+        for the same student (two applications at once) makes this save conflict, so the
+        command runs again with the stored key."""
+        with self._lock:
+            keys, owners = self._new_keys, self._new_owners
+            self._new_keys, self._new_owners = {}, {}
+        if not keys and not owners:
+            return
+        self.db.create()
+        now = datetime.now(UTC).isoformat()
+        with self._transaction():
+            for key_id, wrapped in keys.items():
+                self._insert_ignore(
+                    "aidflow_data_keys", ("key_id", "wrapped", "created_at"), (key_id, wrapped, now)
+                )
+            for owner, key_id in owners.items():
+                self._insert_ignore("aidflow_key_owners", ("owner_id", "key_id"), (owner, key_id))
+        lost = self._lost(keys)
+        if lost:
+            for key_id in lost:
+                self._keys.pop(key_id, None)
+            raise RecordConflictError(f"another process made the data key {lost[0]} first")
+
+    def _lost(self, keys: dict[str, str]) -> list[str]:
+        ids = list(keys)
+        stored: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key_id, wrapped in self._select(
+                f"SELECT key_id, wrapped FROM aidflow_data_keys WHERE key_id IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                stored[str(key_id)] = wrapped
+        return [k for k, wrapped in keys.items() if stored.get(k) != wrapped]
+
+    # rotation
+
+    def rotate(self, new_master: bytes) -> int:
+        """Re-wrap the lookup secret and every data key under ``new_master``; returns how many
+        keys were re-wrapped. One transaction: a failure leaves the old master in force."""
+        old = self.master()
+        self.db.create()
+        rows = self._select("SELECT key_id, wrapped FROM aidflow_data_keys")
+        lookup = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
+        updates: list[tuple[str, str]] = []
+        for key_id, wrapped in rows:
+            if wrapped is None:
+                continue
+            key = self._unwrap(str(wrapped), f"data/{key_id}", old)
+            updates.append((self._wrap(key, f"data/{key_id}", new_master), str(key_id)))
+        with self._transaction():
+            for wrapped, key_id in updates:
+                self.db.run(
+                    "UPDATE aidflow_data_keys SET wrapped = ? WHERE key_id = ?", (wrapped, key_id)
+                )
+            if lookup:
+                secret = self._unwrap(str(lookup[0][0]), "lookup", old)
+                self.db.run(
+                    "UPDATE aidflow_keyring SET value = ? WHERE name = 'lookup'",
+                    (self._wrap(secret, "lookup", new_master),),
+                )
+        self.use_master(new_master, "the new key")
+        return len(updates)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self.db.lock:
+            self.db.run("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.db.run("ROLLBACK")
+                raise
+            self.db.run("COMMIT")
+
+
+# -- the persistence edge ----------------------------------------------------------------------
+
+
+def personal_fields(cls: type[Any]) -> tuple[str, ...]:
+    """The fields an event class declares personal (``PERSONAL``), none by default."""
+    return tuple(getattr(cls, "PERSONAL", ()))
+
+
+def aggregate_personal(topic: str) -> tuple[str, ...]:
+    """The personal attributes of an aggregate (for its snapshots): every field any of its
+    event classes declares personal."""
+    try:
+        cls = resolve_topic(topic)
+    except Exception:
+        return ()
+    found: list[str] = []
+    for value in vars(cls).values():
+        if isinstance(value, type):
+            for name in personal_fields(value):
+                if name not in found:
+                    found.append(name)
+    return tuple(found)
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(TOKEN)
+
+
+class PrivacyMapper(Mapper[UUID]):
+    """Encrypts declared personal fields of events and snapshots on the way to the store,
+    and decrypts them on the way back. Values stored in clear (v0.1.0) are read as they are."""
+
+    vault: Vault | None = None
+    _snapshot_cache: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared: dict[int, StoredEvent] = {}
+
+    def _personal(self, domain_event: Any) -> tuple[tuple[str, ...], dict[str, Any] | None]:
+        if isinstance(domain_event, Snapshot):
+            topic = domain_event.topic
+            if topic not in self._snapshot_cache:
+                self._snapshot_cache[topic] = aggregate_personal(topic)
+            return self._snapshot_cache[topic], dict(domain_event.state)
+        return personal_fields(type(domain_event)), None
+
+    def _key_for(self, vault: Vault, owner: Any, values: dict[str, Any]) -> str:
+        student = values.get("student_id")
+        if isinstance(student, Sealed):
+            return student.key_id
+        if isinstance(student, str) and student:
+            key_id = vault.key_id(student)
+            vault.bind(owner, key_id)
+            return key_id
+        for value in values.values():
+            if isinstance(value, Sealed):
+                return value.key_id
+        found = vault.owner(owner)
+        if found is None:
+            raise StoreDamaged(
+                said(
+                    "personal data for {owner} has no student key (its application was not read or not recorded); load the case before writing to it",
+                    owner=owner,
+                ),
+                ids={"aggregate_id": str(owner)},
+            )
+        return found
+
+    def prepare(self, domain_events: Any) -> None:
+        """Seal a save's events, then write the keys they need, before any is stored."""
+        prepared = {id(e): self._seal(e) for e in domain_events}
+        if self.vault is not None:
+            self.vault.flush()
+        self._prepared.update(prepared)
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        prepared = self._prepared.pop(id(domain_event), None)
+        if prepared is not None:
+            return prepared
+        stored = self._seal(domain_event)
+        if self.vault is not None:
+            self.vault.flush()
+        return stored
+
+    def _seal(self, domain_event: Any) -> StoredEvent:
+        fields, state = self._personal(domain_event)
+        values = state if state is not None else vars(domain_event)
+        wanted = [f for f in fields if isinstance(values.get(f), str) and values.get(f)]
+        if not wanted:
+            return super().to_stored_event(domain_event)
+        vault = self.vault
+        if vault is None:
+            raise MasterKeyMissing(
+                said("personal data cannot be stored without a key vault; {how}", how=_HOW)
+            )
+        key_id = self._key_for(vault, domain_event.originator_id, values)
+        sealed = dict(values)
+        for name in wanted:
+            value = values[name]
+            if isinstance(value, Sealed) and value.erased:
+                sealed[name] = f"{TOKEN}{value.key_id}:"  # still erased when read back
+                continue
+            sealed[name] = vault.seal(key_id, name, str(value))
+        clone = object.__new__(type(domain_event))
+        if state is not None:
+            object.__setattr__(clone, "__dict__", {**vars(domain_event), "state": sealed})
+        else:
+            object.__setattr__(clone, "__dict__", sealed)
+        return super().to_stored_event(clone)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        domain_event = super().to_domain_event(stored_event)
+        fields, state = self._personal(domain_event)
+        if not fields:
+            return domain_event
+        values = state if state is not None else vars(domain_event)
+        if not any(_is_token(values.get(f)) for f in fields):
+            self._bind_legacy(domain_event.originator_id, values)
+            return domain_event
+        vault = self.vault
+        if vault is None:
+            raise MasterKeyMissing(
+                said("personal data cannot be read without a key vault; {how}", how=_HOW)
+            )
+        for name in fields:
+            if _is_token(values.get(name)):
+                values[name] = vault.open(name, values[name])
+        if state is not None:
+            object.__setattr__(domain_event, "__dict__", {**vars(domain_event), "state": values})
+        return domain_event
+
+    def _bind_legacy(self, owner: Any, values: dict[str, Any]) -> None:
+        """A case written in clear (v0.1.0) gets its student's key on first read, so its new
+        personal data is encrypted."""
+        student = values.get("student_id")
+        vault = self.vault
+        if vault is None or vault.store.read_only or not isinstance(student, str) or not student:
+            return
+        if vault.owner(owner) is not None:
+            return
+        try:
+            vault.bind(owner, vault.key_id(student))
+        except (MasterKeyMissing, InvalidInput):
+            return  # no key: reading in clear still works; writing will ask for it
+
+
+class SealingEventStore(EventStore[UUID]):
+    """An event store whose saves seal every event first, then write the student keys they
+    need (one transaction), then the events: keys are always committed before their events."""
+
+    def put(self, domain_events: Any, **kwargs: Any) -> Any:
+        mapper = self.mapper
+        if isinstance(mapper, PrivacyMapper):
+            mapper.prepare(domain_events)
+        return super().put(domain_events, **kwargs)

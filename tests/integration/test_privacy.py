@@ -1,0 +1,408 @@
+"""Personal data at rest (issue 11 §3-§4), on SQLite and PostgreSQL.
+
+A full lifecycle leaves no national ID, name or account in the store's bytes (events,
+snapshots, views, key tables); the views show them masked and an authorised reveal in
+full, recorded. Erasure destroys the student's data key and leaves the chain, the checks
+and the ledger as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from aidflow.config import parse_url
+from aidflow.domain.errors import (
+    DuplicateApplication,
+    ErasureRefused,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    NotAuthorised,
+    PersonalDataGone,
+    StoreDamaged,
+)
+from aidflow.domain.keys import Enrolment
+from aidflow.domain.values import ENCRYPTED, ERASED, mask_identifier
+from aidflow.privacy import TOKEN, new_master, parse_master
+from aidflow.projections.read_models import ReadModels
+from tests.builders import government_fund, national_id, new_ref
+
+NAME = "王小明"
+ACCOUNT = "6222020200998877665"
+STUDENT = national_id(417)
+FIXTURES = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "v0.1.0"
+
+
+def needles(*values: str) -> list[bytes]:
+    """Each value as UTF-8 and as JSON would escape it (a name must be in neither)."""
+    found = []
+    for value in values:
+        found.append(value.encode("utf-8"))
+        found.append(json.dumps(value)[1:-1].encode("ascii"))
+    return found
+
+
+def raw_store(url: str) -> bytes:
+    """Every byte the store keeps: the SQLite file and its WAL, or every PostgreSQL table."""
+    store = parse_url(url)
+    if store.backend == "sqlite":
+        data = b""
+        for suffix in ("", "-wal", "-journal"):
+            path = Path(store.path + suffix)
+            if path.exists():
+                data += path.read_bytes()
+        return data
+    chunks: list[bytes] = []
+    with store.connect() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        ]
+        assert "aidflow_events" in tables and "aidflow_data_keys" in tables
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        chunks.append(bytes(value))
+                    elif isinstance(value, dict | list):
+                        chunks.append(json.dumps(value, ensure_ascii=False).encode())
+                    else:
+                        chunks.append(str(value).encode("utf-8"))
+    return b"\n".join(chunks)
+
+
+@pytest.fixture
+def views(flow: AidFlow, store_url: str) -> Iterator[ReadModels]:
+    models = ReadModels.attach(flow, store_url)
+    try:
+        yield models
+    finally:
+        models.close()
+
+
+def apply(flow: AidFlow, *, year: int = 2026, name: str = NAME) -> UUID:
+    return flow.apply(
+        cmd.Apply(
+            student_id=STUDENT,
+            name=name,
+            university="Guizhou University",
+            family_category="dibao",
+            town="Dalian",
+            year=year,
+            account=ACCOUNT,
+            actor="screening",
+        )
+    )
+
+
+def lifecycle(flow: AidFlow, *, year: int = 2026) -> UUID:
+    """Apply, verify, approve, pay and close one case; snapshots of the case and its fund."""
+    fund = government_fund(flow)
+    case = apply(flow, year=year)
+    flow.verify(
+        cmd.Verify(
+            case_id=case,
+            income_fen=1_200_000,
+            tuition_fen=600_000,
+            gap_fen=400_000,
+            needs=["tuition"],
+            actor="visitor",
+        )
+    )
+    flow.approve(
+        cmd.Approve(
+            ref=new_ref(),
+            case_id=case,
+            amount_fen=300_000,
+            need="tuition",
+            fund_id=fund,
+            actor="approver",
+        )
+    )
+    flow.disburse(
+        cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V-{year}", actor="cashier")
+    )
+    flow.close_case(cmd.CloseCase(case_id=case, reason="graduated", actor="approver"))
+    flow.take_snapshot(case)
+    flow.take_snapshot(fund)
+    return case
+
+
+def test_a_lifecycle_leaves_no_personal_data_in_the_stores_bytes(
+    flow: AidFlow, views: ReadModels, store_url: str
+) -> None:
+    case = lifecycle(flow)
+    flow.reveal(cmd.Reveal(case_id=case, reason="payment check", actor="cashier"))
+    views.catch_up(flow)
+
+    raw = raw_store(store_url)
+    assert raw.count(TOKEN.encode()) >= 4  # the application's three fields and the key's ID
+    for needle in needles(STUDENT, NAME, ACCOUNT):
+        assert needle not in raw, needle
+
+    # What people read: masked; the snapshot and the replay agree on the plain values.
+    dossier = views.dossier(str(case))
+    assert (dossier.name, dossier.student_id_masked) == ("王**", mask_identifier(STUDENT))
+    assert dossier.account_masked == "6222***********7665"
+    assert flow.case(case).name == "王**"
+    assert all(ENCRYPTED in e.detail.values() for e in dossier.timeline[:1])
+    assert [c.case_id for c in views.find_cases(STUDENT, confirm=_enrolled(flow))] == [str(case)]
+    found = views.find_cases(f"  {NAME} ", confirm_name=lambda n, c: flow.is_named(c.case_id, n))
+    assert [c.case_id for c in found] == [str(case)]
+    assert views.find_cases("王小亮", confirm_name=lambda n, c: flow.is_named(c.case_id, n)) == []
+
+    # The revealed values are whole, and the reveal is in the record.
+    shown = flow.reveal(cmd.Reveal(case_id=case, reason="home visit", actor="visitor"))
+    assert (shown.student_id, shown.name, shown.account) == (STUDENT, NAME, ACCOUNT)
+    reveals = [r for r in flow.history(case) if r.type == "case.personal_data_revealed"]
+    assert [(r.actor, r.data["reason"]) for r in reveals] == [
+        ("cashier", "payment check"),
+        ("visitor", "home visit"),
+    ]
+    assert all(
+        NAME not in json.dumps(r.data, ensure_ascii=False, default=str) for r in flow.history(case)
+    )
+    views.catch_up(flow)
+    assert views.check_report(flow.current_policy()).ok
+
+
+def _enrolled(flow: AidFlow):  # type: ignore[no-untyped-def]
+    return lambda sid, c: (
+        (key := flow.enrolment_of(sid, c.year)) is not None and str(key.case_id) == c.case_id
+    )
+
+
+def test_a_reveal_needs_a_role_that_needs_it_and_writes_nothing_when_refused(
+    flow: AidFlow,
+) -> None:
+    from aidflow.domain.staff import Role
+
+    case = apply(flow)
+    flow.add_staff(cmd.AddStaff(name="reader", roles=[Role.AUDITOR], actor="admin"))
+    before = flow.recorder.max_notification_id()
+    with pytest.raises(NotAuthorised):
+        flow.reveal(cmd.Reveal(case_id=case, reason="curious", actor="reader"))
+    with pytest.raises(ValueError, match="reason"):
+        flow.reveal(cmd.Reveal(case_id=case, reason="  ", actor="cashier"))
+    assert flow.recorder.max_notification_id() == before
+
+
+def test_enrolment_keys_are_keyed_and_the_id_is_not_their_name(flow: AidFlow) -> None:
+    case = apply(flow)
+    key = flow.enrolment_of(STUDENT, 2026)
+    assert key is not None and key.case_id == case
+    assert key.id != Enrolment.create_id(STUDENT, 2026)  # not derivable from the ID alone
+    assert key.id == flow.enrolment_id(STUDENT, 2026)
+    with pytest.raises(DuplicateApplication):
+        apply(flow, name="王小明")
+    spelled = STUDENT[:-1] + STUDENT[-1].lower()  # the check letter, if any, in either case
+    assert flow.enrolment_of(spelled, 2026) is not None
+
+
+def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
+    flow: AidFlow, views: ReadModels, store_url: str
+) -> None:
+    case = lifecycle(flow)
+    views.catch_up(flow)
+    digest = views.digest()
+    check_before = views.check_report(flow.current_policy())
+    ledger_before = views.ledger().model_dump(mode="json")
+
+    with pytest.raises(ErasureRefused, match="retention"):
+        flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
+    flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+    with pytest.raises(NotAuthorised):
+        flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="approver"))
+    assert flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin")) == [case]
+    views.catch_up(flow)
+
+    assert views.verify(flow, digest).ok
+    after = views.check_report(flow.current_policy())
+    assert after.violations == check_before.violations and after.ok
+    ledger_after = views.ledger().model_dump(mode="json")
+    assert ledger_after.pop("position") > ledger_before.pop("position")  # only the erasure
+    assert ledger_after == ledger_before
+
+    dossier = views.dossier(str(case))
+    assert (dossier.name, dossier.student_id_masked, dossier.account_masked) == (ERASED,) * 3
+    assert (dossier.approved_fen, dossier.disbursed_fen) == (300_000, 300_000)
+    assert flow.case(case).name == ERASED
+    with pytest.raises(PersonalDataGone):
+        flow.reveal(cmd.Reveal(case_id=case, reason="look", actor="cashier"))
+    with pytest.raises(ErasureRefused, match="erased already"):
+        flow.erase(cmd.EraseCase(case_id=case, reason="again", actor="admin"))
+    assert all(d.ok for d in views.verify_views(flow)), "rebuilt views equal the live ones"
+    from aidflow.proofs.snapshots import verify_snapshots
+
+    assert verify_snapshots(flow).ok  # the case's encrypted snapshot, read as erased
+    flow.take_snapshot(case)  # a snapshot taken after erasure holds no plain text either
+    assert flow.case(case).name == ERASED and verify_snapshots(flow).ok
+    assert views.find_cases(NAME, confirm_name=lambda n, c: flow.is_named(c.case_id, n)) == []
+
+    raw = raw_store(store_url)
+    for needle in needles(STUDENT, NAME, ACCOUNT):
+        assert needle not in raw, needle
+
+
+def test_erasure_waits_for_the_end_of_every_case_of_the_student(flow: AidFlow) -> None:
+    flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+    first = lifecycle(flow, year=2025)
+    second = apply(flow, year=2026)
+    with pytest.raises(ErasureRefused, match="still open"):
+        flow.erase(cmd.EraseCase(case_id=first, reason="done", actor="admin"))
+    flow.reject(cmd.Reject(case_id=second, reason="moved away", actor="approver"))
+    erased = flow.erase(cmd.EraseCase(case_id=first, reason="done", actor="admin"))
+    assert sorted(erased) == sorted([first, second])  # one key per student, every year
+    assert flow.case(second).name == ERASED
+
+
+def test_a_refused_erasure_writes_nothing_and_keeps_the_key(flow: AidFlow) -> None:
+    case = apply(flow)
+    before = flow.recorder.max_notification_id()
+    with pytest.raises(ErasureRefused):
+        flow.erase(cmd.EraseCase(case_id=case, reason="early", actor="admin"))
+    assert flow.recorder.max_notification_id() == before
+    assert flow.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier")).name == NAME
+
+
+def test_a_missing_or_wrong_master_key_is_named(
+    flow: AidFlow, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = apply(flow)
+    monkeypatch.delenv("AIDFLOW_KEY")
+    monkeypatch.setenv("AIDFLOW_KEY_FILE", "/nonexistent/aidflow.key")
+    other = AidFlow.open(store_url)
+    try:
+        with pytest.raises(MasterKeyMissing, match="AIDFLOW_KEY"):
+            other.case(case)
+    finally:
+        other.close()
+    monkeypatch.setenv("AIDFLOW_KEY", new_master())
+    other = AidFlow.open(store_url)
+    try:
+        with pytest.raises(MasterKeyWrong, match="does not open"):
+            other.case(case)
+        with pytest.raises(MasterKeyWrong):
+            apply(other, name="李四")  # nothing is written under a wrong key
+    finally:
+        other.close()
+    monkeypatch.setenv("AIDFLOW_KEY", "c2hvcnQ=")
+    with pytest.raises(MasterKeyWrong, match="32 bytes"):
+        AidFlow.open(store_url).case(case)
+
+
+def test_a_tampered_token_is_damage_not_a_name(flow: AidFlow, store_url: str) -> None:
+    if parse_url(store_url).backend != "sqlite":
+        pytest.skip("tampering is shown on the SQLite file; PostgreSQL refuses updates by trigger")
+    import sqlite3
+
+    case = apply(flow)
+    conn = sqlite3.connect(parse_url(store_url).path)
+    state = conn.execute(
+        "SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 1",
+        (case.hex,),
+    ).fetchone()[0]
+    body = json.loads(state)
+    token = body["name"]
+    body["name"] = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    conn.execute(
+        "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 1",
+        (json.dumps(body).encode(), case.hex),
+    )
+    conn.commit()
+    conn.close()
+    reopened = AidFlow.open(store_url)
+    try:
+        with pytest.raises(StoreDamaged, match="does not decrypt"):
+            reopened.case(case)
+    finally:
+        reopened.close()
+
+
+def test_rotating_the_master_key_rewraps_every_data_key(
+    flow: AidFlow, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = apply(flow)
+    text = new_master()
+    assert flow.vault.rotate(parse_master(text, "test")) >= 1
+    with pytest.raises(MasterKeyWrong):
+        AidFlow.open(store_url).case(case)  # the old key (AIDFLOW_KEY) no longer opens them
+    monkeypatch.setenv("AIDFLOW_KEY", text)
+    reopened = AidFlow.open(store_url)
+    try:
+        assert reopened.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier")).name == NAME
+        assert reopened.enrolment_of(STUDENT, 2026) is not None  # lookups survive rotation
+    finally:
+        reopened.close()
+
+
+def test_a_v0_1_0_store_keeps_working_and_new_cases_in_it_are_encrypted(tmp_path: Path) -> None:
+    from tests.builders import register_staff
+
+    copy = tmp_path / "v0.1.0.db"
+    shutil.copyfile(FIXTURES / "v0.1.0.db", copy)
+    url = f"sqlite:///{copy}"
+    flow = AidFlow.open(url)
+    try:
+        old = json.loads((FIXTURES / "cases.json").read_text(encoding="utf-8"))[0]
+        old_case = UUID(old["case_id"])
+        legacy = flow.load_case(old_case)
+        assert legacy.name == old["name"]  # read in clear, as written
+        register_staff(flow)
+        flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+        with pytest.raises(DuplicateApplication):  # its enrolment is found by the legacy id
+            flow.apply(
+                cmd.Apply(
+                    student_id=legacy.student_id,
+                    name=legacy.name,
+                    university="x",
+                    family_category="dibao",
+                    town="y",
+                    year=legacy.year,
+                    actor="screening",
+                )
+            )
+        with pytest.raises(ErasureRefused, match="before personal data was encrypted"):
+            flow.erase(cmd.EraseCase(case_id=old_case, reason="r", actor="admin"))
+        assert flow.vault.owner(old_case) is not None  # new data for it gets the student key
+        case = apply(flow)
+        assert flow.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier")).name == NAME
+    finally:
+        flow.close()
+    assert all(n not in copy.read_bytes() for n in needles(NAME, ACCOUNT))
+
+
+def test_the_clock_decides_retention(flow: AidFlow) -> None:
+    """Retention counts from the closing event's time, by the application's clock."""
+    case = lifecycle(flow)
+    with pytest.raises(ErasureRefused, match=str(datetime.now(UTC).year + 3)):
+        flow.erase(cmd.EraseCase(case_id=case, reason="early", actor="admin"))
+
+
+def test_two_processes_making_one_students_key_agree_on_it(flow: AidFlow, store_url: str) -> None:
+    """B made the student's key in memory before A stored it: B's save conflicts, is run again
+    with A's key, and both years read back (never a token sealed with a key that was lost)."""
+    other = AidFlow.open(store_url)
+    try:
+        key_id = other.vault.key_id(STUDENT)
+        other.vault.data_key(key_id, create=True)  # made, not yet written
+        first = apply(flow, year=2025)
+        second = apply(other, year=2026)
+        assert other.conflicts_retried == 1
+        for app in (flow, other):
+            for case in (first, second):
+                shown = app.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier"))
+                assert shown.name == NAME
+    finally:
+        other.close()
