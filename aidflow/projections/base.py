@@ -204,15 +204,20 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
     Refused on a read-only engine, naming the URL option that made it so.
     """
+    refuse_read_only(engine)
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+def refuse_read_only(engine: Engine) -> None:
+    """Raise when the engine was opened read-only, naming the URL option that made it so."""
     if read_only(engine):
         raise StoreError(
             "the store was opened read-only (?mode=ro): its views are queried as they stand "
             "and never caught up, rebuilt or written; open it without mode=ro to change them"
         )
-    with engine.connect() as conn:
-        conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
 
 
 @contextmanager

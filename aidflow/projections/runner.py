@@ -34,7 +34,8 @@ from eventsourcing.persistence import ApplicationRecorder, Notification, Subscri
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import StoreDamaged, StoreError
-from aidflow.projections.base import read_only, reading, writing
+from aidflow.projections import bluegreen
+from aidflow.projections.base import read_only, reading, refuse_read_only, writing
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, head
 from aidflow.projections.tracking import (
@@ -47,7 +48,6 @@ from aidflow.projections.tracking import (
     positions_and_failures,
     prepare,
     record_failure,
-    reset,
 )
 from aidflow.projections.view import Envelope, SQLView, envelopes
 
@@ -334,19 +334,33 @@ class Runner:
     def rebuild(
         self, source: EventSource, names: Sequence[str] = (), *, progress: Progress | None = None
     ) -> int:
-        """Empty the named views (all when none are named) and build them again from the events."""
+        """Build the named views (all when none are named) again from the events, blue/green.
+
+        They are built in fresh tables and switched in at the end in one transaction
+        (:mod:`aidflow.projections.bluegreen`): until then readers see the old views,
+        and a rebuild that crashes leaves them intact. Returns the records read.
+        """
         chosen = list(names) or list(self.views)
         unknown = set(chosen) - set(self.views)
         if unknown:
             raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
+        refuse_read_only(self.engine)
+
+        def build(scratch: Engine, fresh: dict[str, SQLView]) -> int:
+            return Runner(scratch, fresh, self.page_size).catch_up(source, progress=progress)
+
         with self._lock:
-            self._known = None
-            reset(self.engine, [self.views[n] for n in chosen])
+            try:
+                read = bluegreen.rebuild(self.engine, {n: self.views[n] for n in chosen}, build)
+            finally:
+                self._known = None
+                for view in self.views.values():
+                    view.forget()
             for name in chosen:
-                self.views[name].forget()
                 self._stopped.discard(name)
                 self._failed.pop(name, None)
-        return self.catch_up(source, progress=progress)
+        self.catch_up(source)  # what was recorded while the rebuild ran
+        return read
 
     def follow(
         self,

@@ -258,11 +258,3 @@ def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:
                 _recreate(conn, view)
                 recreated.append(view.name)
     return recreated
-
-
-def reset(engine: Engine, views: Sequence[Schema]) -> None:
-    """Empty the views for a rebuild from the events (the events stay)."""
-    with _schema_change(engine) as conn:
-        TRACKING_METADATA.create_all(conn, checkfirst=True)
-        for view in views:
-            _recreate(conn, view)

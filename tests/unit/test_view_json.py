@@ -59,7 +59,7 @@ def test_same_bytes_as_json(value: Any) -> None:
 def test_the_values_events_carry() -> None:
     fields = {
         "student_id": "5203**********1234",
-        "name": "张\u200b三\u0000\u2028\"\\",
+        "name": '张\u200b三\u0000\u2028"\\',
         "amount_fen": 2**63 + 5,
         "fund_id": UUID(int=7),
         "value_date": date(2026, 9, 1),
