@@ -144,6 +144,10 @@ def public_fields(event: Any) -> dict[str, Any]:
 
 # -- rows in the driver's terms, written a page at a time ----------------------------------
 
+KEEP_DURING_REBUILD = "aidflow_keep_during_rebuild"
+"""``Index(..., info={KEEP_DURING_REBUILD: True})``: a view's writer reads through this index,
+so a blue/green rebuild makes it with the table; other secondary indexes come after the load."""
+
 
 def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
     """A timestamp as the driver stores it for a :class:`UTCDateTime` column."""

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.projections.base import _sqlite_transactions, to_json, writing
+from aidflow.projections.base import KEEP_DURING_REBUILD, _sqlite_transactions, to_json, writing
 from aidflow.projections.tracking import (
     TRACKING_METADATA,
     _schema_change,
@@ -67,6 +67,7 @@ def _fresh(scratch: Engine, chosen: dict[str, SQLView]) -> dict[str, SQLView]:
         TRACKING_METADATA.create_all(conn)
         for table in _tables(list(fresh.values())):
             conn.execute(sa.schema.CreateTable(table))
+            _create_indexes(conn, [table], kept=True)
         conn.execute(
             sa.insert(view_table),
             [{"view": v.name, "schema_version": v.schema_version} for v in fresh.values()],
@@ -74,10 +75,12 @@ def _fresh(scratch: Engine, chosen: dict[str, SQLView]) -> dict[str, SQLView]:
     return fresh
 
 
-def _create_indexes(conn: Connection, tables: Sequence[sa.Table]) -> None:
+def _create_indexes(conn: Connection, tables: Sequence[sa.Table], *, kept: bool = False) -> None:
+    """The tables' secondary indexes: those a writer needs while loading (``kept``), or the rest."""
     for table in tables:
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            conn.execute(sa.schema.CreateIndex(index))
+            if bool(index.info.get(KEEP_DURING_REBUILD)) == kept:
+                conn.execute(sa.schema.CreateIndex(index))
 
 
 # -- SQLite: a scratch file, copied in ------------------------------------------------------
@@ -152,6 +155,7 @@ def _switch_sqlite(engine: Engine, path: str, views: Sequence[SQLView]) -> None:
                 for table in tables:
                     conn.execute(sa.schema.CreateTable(table))
                     conn.execute(_copy(table, SCRATCH))
+                    _create_indexes(conn, [table], kept=True)
                 _create_indexes(conn, tables)
                 _copy_records(conn, names, SCRATCH)
         finally:
