@@ -32,6 +32,7 @@ from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.tables import metadata
 from aidflow.projections.audit.view import _ON_FUND, JOURNAL, LEDGER_ENTRIES, C, Fund
+from aidflow.projections.base import KEEP_DURING_REBUILD
 from aidflow.proofs import tree
 from aidflow.proofs.leaves import leaf_text
 from aidflow.proofs.merkle import leaf_hash
@@ -97,6 +98,9 @@ def run(store: str, out: str) -> int:
             raw.execute("PRAGMA cache_size=-65536")
             for table in metadata.sorted_tables:
                 conn.execute(sa.schema.CreateTable(table))
+                for index in table.indexes:  # those the running totals read through
+                    if index.info.get(KEEP_DURING_REBUILD):
+                        conn.execute(sa.schema.CreateIndex(index))
             conn.commit()
             previous, size, after, totals = GENESIS, 0, 0, (0, 0)
             while True:
@@ -186,7 +190,8 @@ def run(store: str, out: str) -> int:
             raw.execute("BEGIN")
             for table in metadata.sorted_tables:
                 for index in table.indexes:
-                    conn.execute(sa.schema.CreateIndex(index))
+                    if not index.info.get(KEEP_DURING_REBUILD):
+                        conn.execute(sa.schema.CreateIndex(index))
             raw.execute("COMMIT")
     finally:
         if enabled:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow.projections.base import _json_default, to_json
+from aidflow.proofs.leaves import _s
 
 
 def reference(value: Any) -> str:
@@ -74,3 +75,9 @@ def test_the_values_events_carry() -> None:
     )
     assert to_json({1: "a"}) == reference({1: "a"}) == '{"1":"a"}'
     assert to_json({"x": Colour.RED}) == '{"x":"red"}'
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.none() | st.text())
+def test_leaf_strings_same_as_json(value: str | None) -> None:
+    assert _s(value) == json.dumps(value, ensure_ascii=False)
