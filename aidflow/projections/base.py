@@ -160,17 +160,10 @@ def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
 _COMPILED: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
 
 
-def bulk(
-    conn: Connection, key: str, statement: sa.ClauseElement, rows: Sequence[dict[str, Any]]
-) -> None:
-    """``executemany`` of a statement compiled once per dialect, straight through the driver.
-
-    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
-    itself; the rows given here are already in the driver's terms (JSON as text,
-    times from :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
-    """
-    if not rows:
-        return
+def _compiled(
+    conn: Connection, key: str, statement: sa.ClauseElement
+) -> tuple[str, Callable[[dict[str, Any]], Any] | None]:
+    """A statement's SQL for this dialect, and how to order a row's parameters for the driver."""
     dialect = conn.dialect
     cached = _COMPILED.get((dialect.name, key))
     if cached is None:
@@ -182,8 +175,30 @@ def bulk(
         else:
             cached = (compiled.string, operator.itemgetter(*order) if dialect.positional else None)
         _COMPILED[(dialect.name, key)] = cached
-    sql, positions = cached
+    return cached
+
+
+def bulk(
+    conn: Connection, key: str, statement: sa.ClauseElement, rows: Sequence[dict[str, Any]]
+) -> None:
+    """``executemany`` of a statement compiled once per dialect, straight through the driver.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert
+    itself; the rows given here are already in the driver's terms (JSON as text,
+    times from :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
+    """
+    if not rows:
+        return
+    sql, positions = _compiled(conn, key, statement)
     conn.exec_driver_sql(sql, list(rows) if positions is None else [positions(row) for row in rows])
+
+
+def execute_once(
+    conn: Connection, key: str, statement: sa.ClauseElement, row: dict[str, Any]
+) -> sa.CursorResult[Any]:
+    """One execution of a statement compiled once per dialect (as :func:`bulk`), for its rowcount."""
+    sql, positions = _compiled(conn, key, statement)
+    return conn.exec_driver_sql(sql, row if positions is None else positions(row))
 
 
 def insert_row(table: sa.Table) -> sa.Insert:
