@@ -211,12 +211,39 @@ def _rebuild_postgres(engine: Engine, chosen: dict[str, SQLView], build: Built) 
     scratch.dispose()
     views = list(chosen.values())
     with _schema_change(engine) as conn:
+        grants = _grants(conn, home, [t.name for t in _tables(views)])
         for table in reversed(_tables(views)):
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{home}"."{table.name}" CASCADE')
         for table in _tables(views):
             conn.exec_driver_sql(
                 f'ALTER TABLE "{scratch_schema}"."{table.name}" SET SCHEMA "{home}"'
             )
+        for grant in grants:  # what the DBA granted on the old tables (aidflow admin roles)
+            conn.exec_driver_sql(grant)
         _copy_records(conn, [v.name for v in views], scratch_schema)
         conn.exec_driver_sql(f'DROP SCHEMA "{scratch_schema}" CASCADE')
     return read
+
+
+def _grants(conn: Connection, schema: str, tables: Sequence[str]) -> list[str]:
+    """GRANT statements reproducing the privileges others hold on these tables (not the owner's).
+
+    A moved table keeps none of the old one's grants, and default privileges apply only
+    to tables created in their schema: without this, a rebuild would take the auditor's
+    SELECT and the writers' INSERT on the views away.
+    """
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, a.grantee, a.privilege_type,"
+            " CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
+            " LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee"
+            " WHERE n.nspname = :schema AND c.relname = ANY(:tables) AND a.grantee <> c.relowner"
+            " ORDER BY 1, 2, 3"
+        ),
+        {"schema": schema, "tables": list(tables)},
+    )
+    return [
+        f'GRANT {privilege} ON "{schema}"."{table}" TO {grantee}'
+        for table, _oid, privilege, grantee in rows
+    ]

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from aidflow import AidFlow
@@ -17,6 +18,7 @@ from aidflow.projections.base import create_view_engine
 from scripts.benchlib.history import build_history
 from tests.builders import register_staff
 from tests.integration.test_projections import dump
+from tests.pg import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +121,46 @@ def test_a_rebuild_killed_midway_leaves_the_old_views_intact(tmp_path: Path) -> 
     assert not (tmp_path / "aidflow.db.aidflow_rebuild").exists()
     reader.close()
     flow.close()
+
+
+@pytest.mark.postgres
+def test_a_postgres_rebuild_keeps_what_was_granted_on_the_views() -> None:
+    role = f"aidflow_test_reader_{os.getpid()}"
+    with fresh_database() as url:
+        flow = _history(url, 300)
+        views = ReadModels.attach(flow, url)
+        with views.engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+            conn.exec_driver_sql(f"CREATE ROLE {role} NOLOGIN")
+            conn.exec_driver_sql(f"GRANT SELECT ON audit_ledger, dossier_case TO {role}")
+            conn.exec_driver_sql(f"GRANT INSERT ON queue_case TO {role}")
+            conn.commit()
+        try:
+            views.rebuild(flow)
+            with views.engine.connect() as conn:
+                held = {
+                    (table, privilege): conn.exec_driver_sql(
+                        "SELECT has_table_privilege(%s, %s, %s)", (role, table, privilege)
+                    ).scalar_one()
+                    for table, privilege in (
+                        ("audit_ledger", "SELECT"),
+                        ("dossier_case", "SELECT"),
+                        ("queue_case", "INSERT"),
+                        ("audit_journal", "SELECT"),
+                    )
+                }
+            assert held == {
+                ("audit_ledger", "SELECT"): True,
+                ("dossier_case", "SELECT"): True,
+                ("queue_case", "INSERT"): True,
+                ("audit_journal", "SELECT"): False,  # never granted: not invented either
+            }
+        finally:
+            views.close()
+            flow.close()
+            engine = create_view_engine(url)
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f"DROP OWNED BY {role}")
+                conn.exec_driver_sql(f"DROP ROLE {role}")
+                conn.commit()
+            engine.dispose()
