@@ -39,6 +39,7 @@ from aidflow.application import AidFlow  # noqa: E402
 from aidflow.config import store_env  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
+from scripts.benchlib import rawpipe  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
 from scripts.benchlib.workload import lifecycle, open_funds  # noqa: E402
@@ -93,33 +94,89 @@ def bare_read_and_decode(flow: AidFlow, page: int = 2000) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def rebuild(events_list: list[int]) -> None:
-    header("Full rebuild of all read models (SQLite) vs bare read+decode of the same notifications")
-    print(
-        f"{'events':>10} {'bare read+decode ev/s':>22} {'full rebuild ev/s':>18} {'ratio':>7} {'µs/event':>9}"
-    )
-    per_event: dict[int, float] = {}
-    with tempfile.TemporaryDirectory() as folder:
+def _history_store(folder: str, target: int) -> str:
+    """A SQLite store of about ``target`` events of full lifecycles, built once per folder."""
+    path = Path(folder) / f"history-{target}.db"
+    url = f"sqlite:///{path}"
+    if not path.exists():
+        flow = AidFlow.open(url)
+        start = time.perf_counter()
+        events = build_history(flow, target)
+        print(f"  (history of {events:,} events built in {time.perf_counter() - start:.0f} s)")
+        flow.close()
+    return url
+
+
+def _fresh_file(path: Path) -> Path:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    return path
+
+
+def rebuild(events_list: list[int], stores: str | None = None, rounds: int = 2) -> None:
+    """Blue/green rebuilds against the minimal raw pipeline and the library, same run.
+
+    Rounds alternate the raw pipeline and aidflow's rebuild of the audit view (the
+    raw pipeline's scope), so both see the same machine; the best round of each
+    is compared. Then the full rebuild of every view, and past ledgers.
+    """
+    header("Rebuild (SQLite): raw pipeline vs aidflow, same run, alternating rounds")
+    per_event: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = stores or scratch
         for target in events_list:
-            url = f"sqlite:///{folder}/history-{target}.db"
+            url = _history_store(folder, target)
+            path = Path(url.removeprefix("sqlite:///"))
             flow = AidFlow.open(url)
-            build_history(flow, target)
             bare_n, bare_s = bare_read_and_decode(flow)
+            raw_s, ours_s = [], []
+            for _ in range(rounds):
+                out = _fresh_file(Path(scratch) / "raw.db")
+                start = time.perf_counter()
+                raw_n = rawpipe.run(str(path), str(out))
+                raw_s.append(time.perf_counter() - start)
+                audit = ReadModels(create_view_engine(url), ["audit"])
+                start = time.perf_counter()
+                ours_n = audit.rebuild(flow)
+                ours_s.append(time.perf_counter() - start)
+                audit.close()
+                assert raw_n == ours_n == bare_n, (raw_n, ours_n, bare_n)
+            raw_best, ours_best = min(raw_s), min(ours_s)
+            per_event[bare_n] = (raw_best / bare_n, ours_best / bare_n)
             views = ReadModels(create_view_engine(url))
             start = time.perf_counter()
-            applied = views.catch_up(flow)
-            rebuild_s = time.perf_counter() - start
-            assert applied == bare_n, (applied, bare_n)
-            per_event[applied] = rebuild_s / applied * 1e6
+            views.rebuild(flow)
+            full_s = time.perf_counter() - start
+            print(f"\n{bare_n:,} events")
+            print(f"  library read+decode only   {bare_n / bare_s:>9,.0f} ev/s")
             print(
-                f"{applied:>10} {bare_n / bare_s:>22,.0f} {applied / rebuild_s:>18,.0f} {bare_s / rebuild_s:>7.0%} {per_event[applied]:>9.1f}"
+                f"  raw pipeline, audit view   {bare_n / raw_best:>9,.0f} ev/s"
+                f"   (rounds: {', '.join(f'{bare_n / r:,.0f}' for r in raw_s)})"
+            )
+            print(
+                f"  aidflow rebuild, audit     {bare_n / ours_best:>9,.0f} ev/s"
+                f"   (rounds: {', '.join(f'{bare_n / r:,.0f}' for r in ours_s)})"
+                f"   {raw_best / ours_best:.0%} of the raw pipeline"
+            )
+            print(f"  aidflow rebuild, all views {bare_n / full_s:>9,.0f} ev/s")
+            head = int(flow.recorder.max_notification_id() or 0)
+            runs = []
+            for fraction in (0.25, 0.5, 0.75, 1.0):
+                start = time.perf_counter()
+                views.as_of(position=int(head * fraction)).ledger()
+                runs.append(time.perf_counter() - start)
+            print(
+                "  past ledger as of 25/50/75/100%: " + " / ".join(f"{r:.3f}" for r in runs) + " s"
             )
             views.close()
             flow.close()
     if len(per_event) > 1:
         small, large = min(per_event), max(per_event)
+        raw_growth = per_event[large][0] / per_event[small][0]
+        ours_growth = per_event[large][1] / per_event[small][1]
         print(
-            f"per-event cost at {large:,} vs {small:,} events: {per_event[large] / per_event[small]:.2f}x"
+            f"per-event cost at {large:,} vs {small:,} events: raw pipeline {raw_growth:.2f}x,"
+            f" aidflow {ours_growth:.2f}x"
         )
 
 
@@ -593,6 +650,8 @@ def main() -> None:
     sub.add_parser("all", help="every benchmark with its default sizes")
     p = sub.add_parser("rebuild")
     p.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    p.add_argument("--stores", help="folder keeping the history stores between runs")
+    p.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("commands")
     p.add_argument("--lifecycles", type=int, default=1000)
     p.add_argument(
@@ -618,7 +677,11 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.platform()}"
     )
     if args.what in ("rebuild", "all"):
-        rebuild(getattr(args, "events", [100_000, 1_000_000]))
+        rebuild(
+            getattr(args, "events", [100_000, 1_000_000]),
+            getattr(args, "stores", None),
+            getattr(args, "rounds", 2),
+        )
     if args.what in ("commands", "all"):
         commands(
             getattr(args, "lifecycles", 1000), getattr(args, "backend", ["sqlite", "postgres"])

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
@@ -55,15 +56,57 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
+def _json_text(value: Any) -> str:
+    return json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_json_default
+    )
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def to_json(value: Any) -> str:
     """The one JSON encoding of view rows: keys sorted, UUIDs and dates as text.
 
     Rows written through :func:`bulk` are encoded with it, and it is the engine's
-    ``json_serializer`` for the rest.
+    ``json_serializer`` for the rest. orjson writes it (several times faster); the
+    text is byte for byte what ``json.dumps(..., ensure_ascii=False,
+    separators=(",", ":"), sort_keys=True)`` writes, and anything orjson would
+    write differently or refuses (floats, integers beyond 64 bits, lone
+    surrogates, non-text keys, subclasses of built-in types) goes to ``json``
+    itself (``tests/unit/test_view_json.py``).
     """
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_json_default
-    )
+    if _orjson_safe(value):
+        try:
+            return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
+        except (orjson.JSONEncodeError, TypeError):
+            pass
+    return _json_text(value)
+
+
+_SCALARS = frozenset({str, int, bool, type(None), UUID, datetime, date})
+
+
+def _orjson_safe(value: Any) -> bool:
+    """Whether orjson writes this value as ``json`` does: no floats (their text differs).
+
+    Integers beyond 64 bits, non-text keys and lone surrogates make orjson raise,
+    and subclasses of built-in types reach the default, which refuses them: all
+    of those fall back to ``json`` without a check here.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        return all(map(_orjson_safe, value.values()))
+    if kind is list or kind is tuple:
+        return all(map(_orjson_safe, value))
+    return False
 
 
 def masked_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +139,10 @@ def public_fields(event: Any) -> dict[str, Any]:
 
 # -- rows in the driver's terms, written a page at a time ----------------------------------
 
+KEEP_DURING_REBUILD = "aidflow_keep_during_rebuild"
+"""``Index(..., info={KEEP_DURING_REBUILD: True})``: a view's writer reads through this index,
+so a blue/green rebuild makes it with the table; other secondary indexes come after the load."""
+
 
 def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
     """A timestamp as the driver stores it for a :class:`UTCDateTime` column."""
@@ -106,6 +153,24 @@ def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
 
 
 _COMPILED: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any]], Any] | None]] = {}
+
+
+def _compiled(
+    conn: Connection, key: str, statement: sa.ClauseElement
+) -> tuple[str, Callable[[dict[str, Any]], Any] | None]:
+    """A statement's SQL for this dialect, and how to order a row's parameters for the driver."""
+    dialect = conn.dialect
+    cached = _COMPILED.get((dialect.name, key))
+    if cached is None:
+        compiled = statement.compile(dialect=dialect)
+        order: list[str] = list(getattr(compiled, "positiontup", None) or [])
+        if dialect.positional and len(order) == 1:
+            only = order[0]
+            cached = (compiled.string, lambda row: (row[only],))
+        else:
+            cached = (compiled.string, operator.itemgetter(*order) if dialect.positional else None)
+        _COMPILED[(dialect.name, key)] = cached
+    return cached
 
 
 def bulk(
@@ -119,19 +184,16 @@ def bulk(
     """
     if not rows:
         return
-    dialect = conn.dialect
-    cached = _COMPILED.get((dialect.name, key))
-    if cached is None:
-        compiled = statement.compile(dialect=dialect)
-        order: list[str] = list(getattr(compiled, "positiontup", None) or [])
-        if dialect.positional and len(order) == 1:
-            only = order[0]
-            cached = (compiled.string, lambda row: (row[only],))
-        else:
-            cached = (compiled.string, operator.itemgetter(*order) if dialect.positional else None)
-        _COMPILED[(dialect.name, key)] = cached
-    sql, positions = cached
+    sql, positions = _compiled(conn, key, statement)
     conn.exec_driver_sql(sql, list(rows) if positions is None else [positions(row) for row in rows])
+
+
+def execute_once(
+    conn: Connection, key: str, statement: sa.ClauseElement, row: dict[str, Any]
+) -> sa.CursorResult[Any]:
+    """One execution of a statement compiled once per dialect (as :func:`bulk`), for its rowcount."""
+    sql, positions = _compiled(conn, key, statement)
+    return conn.exec_driver_sql(sql, row if positions is None else positions(row))
 
 
 def insert_row(table: sa.Table) -> sa.Insert:
@@ -156,16 +218,21 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
     Refused on a read-only engine, naming the URL option that made it so.
     """
+    refuse_read_only(engine)
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+def refuse_read_only(engine: Engine) -> None:
+    """Raise when the engine was opened read-only, naming the URL option that made it so."""
     if read_only(engine):
         raise StoreError(
             said(
                 "the store was opened read-only (?mode=ro): its views are queried as they stand and never caught up, rebuilt or written; open it without mode=ro to change them"
             )
         )
-    with engine.connect() as conn:
-        conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
 
 
 @contextmanager

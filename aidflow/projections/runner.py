@@ -34,7 +34,8 @@ from eventsourcing.persistence import ApplicationRecorder, Notification, Subscri
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import StoreDamaged, StoreError, said
-from aidflow.projections.base import read_only, reading, writing
+from aidflow.projections import bluegreen
+from aidflow.projections.base import read_only, reading, refuse_read_only, writing
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, head
 from aidflow.projections.tracking import (
@@ -42,12 +43,12 @@ from aidflow.projections.tracking import (
     advance,
     clear_failure,
     failures,
+    move_together,
     outdated,
     positions,
     positions_and_failures,
     prepare,
     record_failure,
-    reset,
 )
 from aidflow.projections.view import Envelope, SQLView, envelopes
 
@@ -233,12 +234,20 @@ class Runner:
         applied = 0
         stopped: dict[str, Failure] = {}
         cleared: list[str] = []
+        together = None if careful or expected is None else self._together(expected, page)
         with writing(self.engine) as conn:
-            tracked = positions(conn, application_name, lock=True)
-            if expected is not None and any(
-                tracked.get(n) != expected.get(n) for n in self._runnable()
-            ):
-                raise _Stale  # rolled back: the positions this process remembered moved
+            if together is not None:  # one statement checks, locks and moves the positions
+                if not move_together(
+                    conn, application_name, self._runnable(), together, page[-1].position
+                ):
+                    raise _Stale  # rolled back: the positions this process remembered moved
+                tracked = dict(expected or {})
+            else:
+                tracked = positions(conn, application_name, lock=True)
+                if expected is not None and any(
+                    tracked.get(n) != expected.get(n) for n in self._runnable()
+                ):
+                    raise _Stale  # rolled back: the positions this process remembered moved
             moves: dict[str, int] = {}
             for name in self._runnable():
                 view = self.views[name]
@@ -265,13 +274,29 @@ class Runner:
                 elif name in self._failed:
                     clear_failure(conn, name)  # it failed before; the cause is gone
                     cleared.append(name)
-            advance(conn, application_name, moves, tracked)
+            if together is None:
+                advance(conn, application_name, moves, tracked)
         self._stopped.update(stopped)
         self._failed.update(stopped)
         for name in cleared:
             self._failed.pop(name, None)
         self._known = {**tracked, **moves}
         return self._known, applied
+
+    def _together(self, expected: dict[str, int], page: Sequence[Envelope]) -> int | None:
+        """The one position every runnable view stands at, when the page can move them as one.
+
+        None sends the page down the general path: views at different positions,
+        one without a position yet, one that failed before, or nothing new.
+        """
+        runnable = self._runnable()
+        at = {expected.get(n) for n in runnable}
+        if len(at) != 1 or any(n in self._failed for n in runnable):
+            return None
+        (position,) = at
+        if position is None or not page or page[-1].position <= position:
+            return None
+        return position
 
     def _write(
         self, conn: Connection, view: SQLView, fresh: Sequence[Envelope], after: int | None
@@ -334,19 +359,33 @@ class Runner:
     def rebuild(
         self, source: EventSource, names: Sequence[str] = (), *, progress: Progress | None = None
     ) -> int:
-        """Empty the named views (all when none are named) and build them again from the events."""
+        """Build the named views (all when none are named) again from the events, blue/green.
+
+        They are built in fresh tables and switched in at the end in one transaction
+        (:mod:`aidflow.projections.bluegreen`): until then readers see the old views,
+        and a rebuild that crashes leaves them intact. Returns the records read.
+        """
         chosen = list(names) or list(self.views)
         unknown = set(chosen) - set(self.views)
         if unknown:
             raise ValueError(f"no such view: {', '.join(sorted(unknown))}")
+        refuse_read_only(self.engine)
+
+        def build(scratch: Engine, fresh: dict[str, SQLView]) -> int:
+            return Runner(scratch, fresh, self.page_size).catch_up(source, progress=progress)
+
         with self._lock:
-            self._known = None
-            reset(self.engine, [self.views[n] for n in chosen])
+            try:
+                read = bluegreen.rebuild(self.engine, {n: self.views[n] for n in chosen}, build)
+            finally:
+                self._known = None
+                for view in self.views.values():
+                    view.forget()
             for name in chosen:
-                self.views[name].forget()
                 self._stopped.discard(name)
                 self._failed.pop(name, None)
-        return self.catch_up(source, progress=progress)
+        self.catch_up(source)  # what was recorded while the rebuild ran
+        return read
 
     def follow(
         self,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.projections.base import reading, writing
+from aidflow.projections.base import execute_once, reading, writing
 from aidflow.store import DDL_LOCK_KEY
 
 TRACKING_METADATA = sa.MetaData()
@@ -80,6 +80,36 @@ def _advance(views: tuple[str, ...]) -> sa.Update:
 
 
 # Statements built once: an inline catch-up runs them after every command.
+
+
+@functools.lru_cache(maxsize=64)
+def _move_from(count: int) -> sa.Update:
+    """Move ``count`` views standing together at one position (compare-and-set)."""
+    t = tracking_table
+    return (
+        sa.update(t)
+        .where(
+            t.c.application_name == sa.bindparam("app"),
+            t.c.notification_id == sa.bindparam("old"),
+            t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
+        )
+        .values(notification_id=sa.bindparam("new"))
+    )
+
+
+def move_together(
+    conn: Connection, application_name: str, views: Sequence[str], old: int, new: int
+) -> bool:
+    """Move views that all stand at ``old`` to ``new`` in one statement, before their rows.
+
+    The inline catch-up's fast path: it checks the positions this process
+    remembered and takes their row locks in the same statement. False when any
+    view stood elsewhere (another process moved it): the caller rolls back.
+    """
+    row: dict[str, Any] = {"app": application_name, "old": old, "new": new}
+    row.update({f"v{i}": view for i, view in enumerate(views)})
+    moved = execute_once(conn, f"tracking.move.{len(views)}", _move_from(len(views)), row)
+    return moved.rowcount == len(views)
 
 
 def positions(conn: Connection, application_name: str, *, lock: bool = False) -> dict[str, int]:
@@ -258,11 +288,3 @@ def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:
                 _recreate(conn, view)
                 recreated.append(view.name)
     return recreated
-
-
-def reset(engine: Engine, views: Sequence[Schema]) -> None:
-    """Empty the views for a rebuild from the events (the events stay)."""
-    with _schema_change(engine) as conn:
-        TRACKING_METADATA.create_all(conn, checkfirst=True)
-        for view in views:
-            _recreate(conn, view)

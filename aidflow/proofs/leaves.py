@@ -15,6 +15,7 @@ import json
 from datetime import UTC
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import Notification
 
 
@@ -43,7 +44,11 @@ def leaf_text(record: Notification, name: str, actor: str, detail_json: str, at:
 
 
 def _s(value: str | None) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """``json.dumps(value, ensure_ascii=False)``; orjson writes the same text, faster."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # a lone surrogate: orjson refuses it, json writes it
+        return json.dumps(value, ensure_ascii=False)
 
 
 def canonical_json(value: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from aidflow.application import AidFlow
 from aidflow.projections import ReadModels
 from scripts.benchlib.workload import lifecycle, open_funds
+from tests.builders import register_staff
 
 
 def _writer(url: str, index: int, seconds: float, start: Any, results: Any) -> None:
@@ -58,6 +59,7 @@ def _lock_waits(url: str) -> tuple[int, int]:
 
 def run_scale(url: str, writers: int, seconds: float) -> dict[str, Any]:
     flow = AidFlow.open(url)
+    register_staff(flow)  # once, before the writers start
     views = ReadModels.open(url)  # create the tables once, before processes race for them
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(writers + 1)

@@ -8,10 +8,15 @@ from uuid import UUID
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
 from scripts.benchlib.history import national_id
+from tests.builders import register_staff
 
 
 def open_funds(flow: AidFlow, tag: str) -> tuple[UUID, UUID]:
-    """A government and a donation fund, each with more money than any run spends."""
+    """A government and a donation fund, each with more money than any run spends.
+
+    The test office is registered first (a no-op when it is): commands need staff.
+    """
+    register_staff(flow)
     gov = flow.open_fund(
         cmd.OpenFund(name=f"Temporary assistance {tag}", kind="government", actor="finance")
     )

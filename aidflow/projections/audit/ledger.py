@@ -1,6 +1,23 @@
-"""The money ledger and its totals, answered from the ledger rows alone."""
+"""The money ledger and its totals, answered from the ledger rows and their running totals.
+
+The totals are sums over the ledger rows, in parts (:data:`PARTS`: by fund and
+entry, by need, by family category, by town) plus two counts of cases (paid,
+given secondary aid). Sums add up, so every :data:`CHECKPOINT_ROWS` ledger rows
+the writer stores each part's totals so far (``audit_ledger_total``), and the
+ledger as of any position is the last checkpoint at or before it plus the
+same parts over the rows after it: a bounded scan at any store size. The case
+counts are carried the same way: the rows after the checkpoint name the cases
+they touch, and only those cases' rows are read again (by ``case_id``).
+
+A new part is one more entry in :data:`PARTS` (and a higher ``schema_version``
+for the audit view, so stores take their checkpoints again).
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -10,37 +27,190 @@ from aidflow.projections.audit.tables import (
     audit_fund_table,
     journal_table,
     ledger_table,
+    ledger_total_table,
 )
+from aidflow.projections.base import to_json
 from aidflow.projections.models import FundTotals, Ledger, LedgerLine
+
+CHECKPOINT_ROWS = 4096
+"""Ledger rows between two running-total checkpoints."""
+
+PAID = ("disbursement", "return", "secondary_aid")
+"""Entries that pay a student (a return pays back)."""
+
+Rows = sa.Subquery | sa.Table
+Totals = dict[str, dict[tuple[Any, ...], int]]
+
+
+def _signed_paid(L: Rows) -> sa.ColumnElement[Any]:
+    return sa.case(
+        (L.c.entry == "disbursement", L.c.amount_fen),
+        (L.c.entry == "return", -L.c.amount_fen),
+        (L.c.entry == "secondary_aid", L.c.amount_fen),
+        else_=0,
+    )
+
+
+def _by_case_fact(fact: str) -> Callable[[Rows], sa.Select[Any]]:
+    def part(L: Rows) -> sa.Select[Any]:
+        C = audit_case_table
+        return (
+            sa.select(C.c[fact], sa.func.sum(_signed_paid(L)))
+            .join(C, C.c.case_id == L.c.case_id)
+            .where(L.c.entry.in_(PAID))
+            .group_by(C.c[fact])
+        )
+
+    return part
+
+
+PARTS: dict[str, Callable[[Rows], sa.Select[Any]]] = {
+    "entry": lambda L: sa.select(L.c.fund_id, L.c.entry, sa.func.sum(L.c.amount_fen)).group_by(
+        L.c.fund_id, L.c.entry
+    ),
+    "need": lambda L: (
+        sa.select(L.c.need, sa.func.sum(L.c.amount_fen))
+        .where(L.c.entry == "approval")
+        .group_by(L.c.need)
+    ),
+    "family": _by_case_fact("family_category"),
+    "town": _by_case_fact("town"),
+}
+"""Each part of the totals: group key columns, then one sum, over a range of ledger rows."""
+
+_COUNTS = ("assisted", "with_secondary")
+
+
+def _rows(lo: int, hi: int | None) -> Rows:
+    L = ledger_table
+    rows = sa.select(L).where(L.c.position > lo)
+    if hi is not None:
+        rows = rows.where(L.c.position <= hi)
+    return rows.subquery("audit_ledger")
+
+
+def _window(conn: Connection, lo: int, hi: int | None) -> Totals:
+    """Every part's sums over the ledger rows in (lo, hi], and the change in the case counts."""
+    L = _rows(lo, hi)
+    totals: Totals = {}
+    for name, part in PARTS.items():
+        totals[name] = {tuple(row[:-1]): int(row[-1]) for row in conn.execute(part(L))}
+    # Cases the window pays or takes back from: their paid and secondary totals before and after.
+    L0 = ledger_table
+    touched = sa.select(L.c.case_id).where(L.c.entry.in_(PAID), L.c.case_id.is_not(None))
+    signed = _signed_paid(L0)
+    secondary = sa.case((L0.c.entry == "secondary_aid", L0.c.amount_fen), else_=0)
+    before = L0.c.position <= lo
+    per_case = (
+        sa.select(
+            sa.func.sum(sa.case((before, signed), else_=0)),
+            sa.func.sum(signed),
+            sa.func.sum(sa.case((before, secondary), else_=0)),
+            sa.func.sum(secondary),
+        )
+        .where(L0.c.case_id.in_(touched), L0.c.entry.in_(PAID))
+        .group_by(L0.c.case_id)
+    )
+    if hi is not None:
+        per_case = per_case.where(L0.c.position <= hi)
+    assisted = with_secondary = 0
+    for paid_before, paid, secondary_before, secondary_after in conn.execute(per_case):
+        assisted += (paid > 0) - (paid_before > 0)
+        with_secondary += (secondary_after > 0) - (secondary_before > 0)
+    totals["assisted"] = {(): assisted}
+    totals["with_secondary"] = {(): with_secondary}
+    return totals
+
+
+def _add(one: Totals, other: Totals) -> Totals:
+    merged: Totals = {name: dict(groups) for name, groups in one.items()}
+    for name, groups in other.items():
+        into = merged.setdefault(name, {})
+        for key, total in groups.items():
+            into[key] = into.get(key, 0) + total
+    return merged
+
+
+def _checkpoint(conn: Connection, hi: int | None) -> tuple[int, Totals]:
+    """The last running-total checkpoint at or before ``hi``: (its position, its totals)."""
+    T = ledger_total_table
+    last = sa.select(sa.func.max(T.c.position))
+    if hi is not None:
+        last = last.where(T.c.position <= hi)
+    position = conn.execute(last).scalar_one()
+    if position is None:
+        return 0, {}
+    totals: Totals = {}
+    for part, grouping, total in conn.execute(
+        sa.select(T.c.part, T.c.grouping, T.c.total).where(T.c.position == position)
+    ):
+        totals.setdefault(part, {})[tuple(json.loads(grouping))] = int(total)
+    return int(position), totals
+
+
+def take_checkpoints(
+    conn: Connection, since: tuple[int, int] | None, added: int
+) -> tuple[int, int]:
+    """Store the running-total checkpoints due now (the audit view's writer calls it per page).
+
+    ``since`` is (last checkpoint's position, ledger rows after it) as the writer
+    last left it, and ``added`` the ledger rows it has just inserted; None: read
+    both from the tables (which already hold the new rows). Returns the new pair.
+    A checkpoint falls on every CHECKPOINT_ROWS-th ledger row, wherever pages
+    begin and end, so a rebuild and an incremental catch-up store the same ones.
+    """
+    L, T = ledger_table, ledger_total_table
+    if since is None:
+        last = int(conn.execute(sa.select(sa.func.max(T.c.position))).scalar_one() or 0)
+        count = int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(L).where(L.c.position > last)
+            ).scalar_one()
+        )
+    else:
+        last, count = since[0], since[1] + added
+    while count >= CHECKPOINT_ROWS:
+        at = int(
+            conn.execute(
+                sa.select(L.c.position)
+                .where(L.c.position > last)
+                .order_by(L.c.position)
+                .offset(CHECKPOINT_ROWS - 1)
+                .limit(1)
+            ).scalar_one()
+        )
+        _, before = _checkpoint(conn, last)
+        totals = _add(before, _window(conn, last, at))
+        conn.execute(
+            sa.insert(T),
+            [
+                {"position": at, "part": part, "grouping": to_json(list(key)), "total": total}
+                for part, groups in totals.items()
+                for key, total in groups.items()
+            ],
+        )
+        last, count = at, count - CHECKPOINT_ROWS
+    return last, count
 
 
 def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) -> Ledger:
     """The money ledger's totals (and its lines when asked), as of position ``upto`` if given.
 
     Every row carries the position at which it took effect, so a past ledger is
-    the same queries over the rows at or before that position.
+    the last running-total checkpoint at or before that position plus the rows
+    after it up to the position.
     """
-    L0, F0, C = ledger_table, audit_fund_table, audit_case_table
-    L: sa.Table | sa.Subquery
+    L0, F0 = ledger_table, audit_fund_table
     F: sa.Table | sa.Subquery
+    L: sa.Table | sa.Subquery
     if upto is None:
         L, F = L0, F0
     else:
         L = sa.select(L0).where(L0.c.position <= upto).subquery("audit_ledger")
         F = sa.select(F0).where(F0.c.position <= upto).subquery("audit_fund")
-    signed_paid = sa.case(
-        (L.c.entry == "disbursement", L.c.amount_fen),
-        (L.c.entry == "return", -L.c.amount_fen),
-        (L.c.entry == "secondary_aid", L.c.amount_fen),
-        else_=0,
-    )
-    sums: dict[tuple[str, str], int] = {}
-    for fund_id, entry, total in conn.execute(
-        sa.select(L.c.fund_id, L.c.entry, sa.func.sum(L.c.amount_fen)).group_by(
-            L.c.fund_id, L.c.entry
-        )
-    ):
-        sums[(fund_id, entry)] = int(total)
+    base, before = _checkpoint(conn, upto)
+    totals = _add(before, _window(conn, base, upto))
+    sums: dict[tuple[Any, ...], int] = totals["entry"]
     funds = []
     for f in conn.execute(
         sa.select(F.c.fund_id, F.c.name, F.c.kind).order_by(F.c.name, F.c.fund_id)
@@ -68,58 +238,14 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
     def total_of(kind: str, attr: str) -> int:
         return sum(int(getattr(f, attr)) for f in funds if f.kind == kind)
 
-    per_case = (
-        sa.select(
-            L.c.case_id,
-            sa.func.sum(signed_paid).label("paid"),
-            sa.func.sum(sa.case((L.c.entry == "secondary_aid", L.c.amount_fen), else_=0)).label(
-                "secondary"
-            ),
-        )
-        .where(
-            L.c.case_id.is_not(None),
-            L.c.entry.in_(["disbursement", "return", "secondary_aid"]),
-        )
-        .group_by(L.c.case_id)
-        .subquery()
-    )
-    assisted = conn.execute(
-        sa.select(sa.func.count()).select_from(per_case).where(per_case.c.paid > 0)
-    ).scalar_one()
-    with_secondary = conn.execute(
-        sa.select(sa.func.count()).select_from(per_case).where(per_case.c.secondary > 0)
-    ).scalar_one()
-    by_need = {
-        n: int(t)
-        for n, t in conn.execute(
-            sa.select(L.c.need, sa.func.sum(L.c.amount_fen))
-            .where(L.c.entry == "approval")
-            .group_by(L.c.need)
-            .order_by(L.c.need)
-        )
-    }
-    paid_rows = (
-        sa.select(signed_paid.label("paid"), C.c.family_category, C.c.town)
-        .join(C, C.c.case_id == L.c.case_id)
-        .where(L.c.entry.in_(["disbursement", "return", "secondary_aid"]))
-        .subquery()
-    )
-    by_family = {
-        k: int(t)
-        for k, t in conn.execute(
-            sa.select(paid_rows.c.family_category, sa.func.sum(paid_rows.c.paid))
-            .group_by(paid_rows.c.family_category)
-            .order_by(paid_rows.c.family_category)
-        )
-    }
-    by_town = {
-        k: int(t)
-        for k, t in conn.execute(
-            sa.select(paid_rows.c.town, sa.func.sum(paid_rows.c.paid))
-            .group_by(paid_rows.c.town)
-            .order_by(paid_rows.c.town)
-        )
-    }
+    def grouped(part: str) -> dict[Any, int]:
+        return {k: t for (k,), t in sorted(totals[part].items(), key=lambda kt: str(kt[0][0]))}
+
+    assisted = totals["assisted"][()]
+    with_secondary = totals["with_secondary"][()]
+    by_need = grouped("need")
+    by_family = grouped("family")
+    by_town = grouped("town")
     # Net of what closing cases released back: releases only ever return grant
     # reservations, so on government funds they reduce what stands approved.
     government_approved = sum(

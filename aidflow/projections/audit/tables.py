@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from aidflow.projections.base import UTCDateTime
+from aidflow.projections.base import KEEP_DURING_REBUILD, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -78,3 +78,20 @@ audit_fund_table = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),  # opened at: past ledgers filter on it
 )
+
+# -- running totals of the ledger (issue 10) ------------------------------------------------
+# Every CHECKPOINT_ROWS ledger rows (aidflow.projections.audit.ledger), the totals of each part
+# of the ledger's queries up to that row: a ledger as of any position reads the last
+# checkpoint at or before it and only the ledger rows after that.
+
+ledger_total_table = sa.Table(
+    "audit_ledger_total",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("part", sa.String(32), primary_key=True),
+    sa.Column("grouping", sa.Text, primary_key=True),  # the group's key, as JSON
+    sa.Column("total", sa.BigInteger, nullable=False),
+)
+
+# A case's ledger rows, for the cases a window of rows touches (kept while a rebuild loads).
+sa.Index("ix_audit_ledger_case_id", ledger_table.c.case_id, info={KEEP_DURING_REBUILD: True})

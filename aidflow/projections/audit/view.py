@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import CATALOGUE, EventClass
 from aidflow.projections.audit.chain import GENESIS, chain_step
+from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
 from aidflow.projections.audit.tables import (
     audit_case_table,
@@ -85,7 +86,8 @@ def _text(value: Any) -> str | None:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 4  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    schema_version = 5  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    # 5: running totals of the ledger (audit_ledger_total) and audit_ledger.case_id indexed
     handles = frozenset(JOURNAL)
     ignores = frozenset()
 
@@ -93,13 +95,17 @@ class AuditView(SQLView):
         super().__init__(engine)
         self._head: tuple[int, str, int] | None = None
         """(position, chain hash, tree size) this process last wrote."""
+        self._totals: tuple[int, int] | None = None
+        """(last ledger checkpoint, ledger rows after it) as this process last wrote them."""
 
     def forget(self) -> None:
         self._head = None
+        self._totals = None
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
         d = conn.dialect
-        if self._head is not None and after is not None and self._head[0] == after:
+        known = self._head is not None and after is not None and self._head[0] == after
+        if self._head is not None and known:
             # the chain and tree are deterministic: a position's hashes never change
             _, previous, size = self._head
         else:
@@ -189,5 +195,7 @@ class AuditView(SQLView):
         bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
         bulk(conn, "audit.case", _INSERT_CASE, cases)
         bulk(conn, "audit.fund", _INSERT_FUND, funds)
+        if ledger or not known:  # running totals of the ledger (issue 10)
+            self._totals = take_checkpoints(conn, self._totals if known else None, len(ledger))
         if journal:
             self._head = (page[-1].position, previous, size)
