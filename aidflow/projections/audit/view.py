@@ -27,6 +27,7 @@ from aidflow.projections.base import bulk, insert_row
 from aidflow.projections.catalogue import (
     Enrolment,
     Fund,
+    PaymentBook,
     PolicyRegister,
     RequestKey,
     StaffRegistry,
@@ -138,6 +139,46 @@ JOURNAL: dict[EventClass, tuple[str, Summary]] = {
     StaffRegistry.RoleRevoked: ("staff", lambda f: f"{f['name']} no longer {f['role']}"),
     PolicyRegister.Started: ("policy", lambda f: "policy register started"),
     PolicyRegister.ValueSet: ("policy", lambda f: f"policy {f['field']} set to {f['value']}"),
+    # the money loop (issue 12)
+    C.AccountSet: (
+        "case",
+        lambda f: (
+            (
+                "account change proposed, awaiting a second person"
+                if f["pending"]
+                else "account recorded"
+            )
+            + f": {f['reason']}"
+        ),
+    ),
+    C.AccountConfirmed: ("case", lambda f: "account change confirmed by a second person"),
+    C.DisbursementConfirmed: (
+        "case",
+        lambda f: f"bank statement confirms {_yuan(f)} paid under voucher {f['voucher']}",
+    ),
+    C.SecondaryAidProposed: (
+        "case",
+        lambda f: f"secondary aid of {_yuan(f)} proposed under {f['ref']}",
+    ),
+    C.SecondaryAidApproved: (
+        "case",
+        lambda f: f"secondary aid of {_yuan(f)} approved under {f['ref']}",
+    ),
+    PaymentBook.Started: ("payments", lambda f: "cashier's book started"),
+    PaymentBook.ListIssued: (
+        "payments",
+        lambda f: (
+            f"payment list of {f['list_date']} for fund {_short(f['fund_id'])}: "
+            f"{len(f['lines'])} line(s), {f['new_vouchers']} new voucher(s); full accounts exported"
+        ),
+    ),
+    PaymentBook.StatementImported: (
+        "payments",
+        lambda f: (
+            f"bank statement {f['name']!r}: {f['lines']} line(s), {f['confirmed']} confirmed, "
+            f"{f['returned']} returned, {len(f['findings'])} finding(s)"
+        ),
+    ),
 }
 """Every event class: its stream (case, fund, key, staff or policy) and its one-line summary."""
 
@@ -149,8 +190,13 @@ LEDGER_ENTRIES: dict[EventClass, str] = {
     C.Disbursed: "disbursement",
     C.DisbursementReturned: "return",
     C.SecondaryAidAllocated: "secondary_aid",
+    C.DisbursementConfirmed: "confirmation",
 }
 """Events that move money, and the ledger entry each makes."""
+
+_SECONDARY_ENTRY = {"disbursement": "secondary_aid", "return": "secondary_return"}
+"""Payments of secondary aid (through the payment list, 0.3) count where the v0.1 one-step
+allocation did: as secondary aid paid."""
 
 _ON_FUND = frozenset({Fund.Deposited, Fund.Allocated, Fund.Released})
 
@@ -248,6 +294,8 @@ class AuditView(SQLView):
             entry = LEDGER_ENTRIES.get(cls)
             if entry is None:
                 continue
+            if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
+                entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
             on_fund = cls in _ON_FUND
             value_date = fields.get("value_date")
             ledger.append(
