@@ -757,6 +757,7 @@ class AidFlow(Application[UUID]):
             case = self.load_case(c.case_id)
             fund = self.load_fund(c.fund_id)
             fund.check_kind(FundKind.DONATION, "secondary aid")
+            fund.check_can_allocate(case_id=case.id, amount_fen=c.amount_fen)
             case.propose_secondary_aid(
                 fund_id=fund.id,
                 amount_fen=c.amount_fen,

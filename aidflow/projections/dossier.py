@@ -385,12 +385,12 @@ def _add(column: str, sign: int = 1) -> Change:
 
 
 def _paid(sign: int) -> Change:
-    """A payment or a return: of a grant, or (0.3) of secondary aid paid through the list."""
+    """A payment or a return of a grant. Secondary aid paid through the list (0.3) counts in
+    the header when approved, as the case itself counts it; the ledger counts it when paid."""
 
     def change(case: dict[str, Any], event: Any, at: datetime) -> None:
-        use = getattr(event, "use", "grant")
-        column = "secondary_aid_fen" if use == "secondary-aid" else "disbursed_fen"
-        case[column] += sign * event.amount_fen
+        if getattr(event, "use", "grant") != "secondary-aid":
+            case["disbursed_fen"] += sign * event.amount_fen
 
     return change
 
@@ -412,6 +412,7 @@ _CHANGES: dict[EventClass, Change] = {
     C.DisbursementReturned: _paid(-1),
     C.AccountSet: _account,
     C.AccountConfirmed: _account,
+    C.SecondaryAidApproved: _add("secondary_aid_fen"),
     C.SecondaryAidAllocated: _add("secondary_aid_fen"),
     C.HardshipReported: _hardship,
     C.FollowedUp: _count,
