@@ -952,3 +952,4 @@ class StudentCase(AidAggregate):
         self.secondary_granted_by_fund[key] = (
             self.secondary_granted_by_fund.get(key, 0) + amount_fen
         )
+        self.secondary_by_fund[key] = self.secondary_by_fund.get(key, 0) + amount_fen

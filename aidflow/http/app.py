@@ -60,6 +60,12 @@ COMMANDS: dict[str, tuple[str, type[cmd.Command]]] = {
     "grant-role": ("grant_role", cmd.GrantRole),
     "revoke-role": ("revoke_role", cmd.RevokeRole),
     "set-policy": ("set_policy", cmd.SetPolicy),
+    # the money loop (issue 12). The payment list is not served: it is the one export of
+    # full account numbers, written by the cashier with `aidflow pay list -o FILE`.
+    "set-account": ("set_account", cmd.SetAccount),
+    "confirm-account": ("confirm_account", cmd.ConfirmAccount),
+    "approve-secondary-aid": ("approve_secondary_aid", cmd.ApproveSecondaryAid),
+    "reconcile": ("reconcile", cmd.Reconcile),
 }
 """POST /commands/{name}: the application method and its command model."""
 

@@ -42,7 +42,7 @@ from aidflow.domain import Fund, StudentCase, canonical
 from aidflow.domain.errors import AidflowError, DuplicateApplication
 from aidflow.domain.values import Severity
 from aidflow.projections import ReadModels
-from tests.builders import LIAISONS, national_id, new_ref, register_staff
+from tests.builders import LIAISONS, national_id, new_ref, register_staff, secondary_aid
 from tests.pg import fresh_database
 
 T0 = datetime(2026, 8, 1, 8, 0, tzinfo=UTC)
@@ -355,15 +355,7 @@ class AidMachine(RuleBasedStateMachine):
         target = self.case_at(case) if anyone == 0 else self.pick(case, lambda c: c.disbursed_fen)
         self.attempt(
             "secondary aid",
-            lambda: self.flow.allocate_secondary_aid(
-                cmd.AllocateSecondaryAid(
-                    ref=new_ref(),
-                    case_id=target,
-                    fund_id=funds[fund],
-                    amount_fen=min(fen, 100_000),
-                    actor="federation",
-                )
-            ),
+            lambda: secondary_aid(self.flow, target, funds[fund], min(fen, 100_000)),
         )
 
     @rule(
