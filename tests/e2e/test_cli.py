@@ -538,6 +538,11 @@ def test_demo_on_a_fresh_database_then_no_violation(tmp_path: Path) -> None:
     assert ledger["donations_received_fen"] == 18_560_000
     assert ledger["total_disbursed_fen"] == 108_000_000
     assert ledger["students_assisted"] == 206 and ledger["students_with_secondary_aid"] == 28
+    # all paid through the bank's lists and confirmed by its statements (three re-issued)
+    assert (ledger["confirmed_fen"], ledger["unconfirmed_fen"]) == (108_000_000, 0)
+    kinds = [e["event_type"] for e in cli.json("audit", "journal")]
+    assert kinds.count("payments.statement_imported") == 3
+    assert kinds.count("case.account_confirmed") == 3 and kinds.count("case.account_set") == 3
     assert len(cli.json("case", "list", "--status", "rejected")) == 25
     check = cli.json("audit", "check")
     assert (check["ok"], check["violations"]) == (True, [])
