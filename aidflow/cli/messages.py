@@ -340,7 +340,6 @@ PAY_LIST_WRITTEN = (
 PAY_LIST_HELD = "held back (not on the list):"
 PAY_LIST_HELD_HEADER = ("case", "yuan", "why")
 PAY_LIST_HEADER = ("voucher", "name", "account", "bank", "yuan", "reference", "use", "case")
-PAY_LIST_NEEDS_FILE = "a payment list goes to a file: give -o FILE (.csv or .xlsx)"
 STATEMENT_DONE = (
     "statement {name}: {lines} line(s); {confirmed} confirmed paid, {returned} returned, "
     "{already} already settled, {findings} finding(s)"

@@ -22,6 +22,18 @@ EXTRA_VALUES = (
     "secondary_aid",
     "application",
     "screening",
+    # the money loop (issue 12): ledger entries, payment uses, statement findings
+    "confirmation",
+    "secondary_return",
+    "grant",
+    "secondary-aid",
+    "no_voucher",
+    "amount_mismatch",
+    "account_mismatch",
+    "duplicate_line",
+    "paid_after_return",
+    "not_applied",
+    "no_statement_line",
 )
 EXTRA_ERRORS = (
     "usage_error",

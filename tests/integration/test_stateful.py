@@ -518,12 +518,16 @@ class AidMachine(RuleBasedStateMachine):
                 elif e.type == "case.disbursed":
                     vouchers.append(canonical.document_key(e.data["voucher"]))
                     paid[str(e.data["fund_id"])] += e.data["amount_fen"]
-                    standing += e.data["amount_fen"]
+                    if e.data["use"] == "grant":
+                        standing += e.data["amount_fen"]
                 elif e.type == "case.disbursement_returned":
                     paid[str(e.data["fund_id"])] -= e.data["amount_fen"]
-                    standing -= e.data["amount_fen"]
-                elif e.type == "case.secondary_aid_allocated":
+                    if e.data["use"] == "grant":
+                        standing -= e.data["amount_fen"]
+                elif e.type in ("case.secondary_aid_allocated", "case.secondary_aid_approved"):
                     assert standing > 0, "secondary aid without a paid grant still standing"
+                    if e.type == "case.secondary_aid_approved":  # paid like a grant (0.3)
+                        granted[str(e.data["fund_id"])] += e.data["amount_fen"]
                 elif e.type == "case.closed":
                     for fund, fen in e.data["releases"].items():
                         granted[fund] -= fen
