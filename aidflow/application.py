@@ -1045,7 +1045,6 @@ class AidFlow(Application[UUID]):
                 if marker in done:
                     finding("duplicate_line", f"voucher {voucher} is {line.status} twice")
                     continue
-                done.add(marker)
                 if line.amount_fen != payment["amount_fen"]:
                     finding(
                         "amount_mismatch",
@@ -1060,6 +1059,7 @@ class AidFlow(Application[UUID]):
                         f"{mask_identifier(str(payment['account']))}",
                     )
                     continue
+                done.add(marker)  # a line that matched: the same again is a duplicate
                 if line.status == "paid":
                     if payment.get("confirmed"):
                         already += 1
