@@ -60,6 +60,7 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         "living costs",
         actor="federation",
     )
+    cli("case", "approve-secondary-aid", case, "--ref", "SA-007", actor="approver")
     cli(
         "case",
         "report-hardship",
@@ -110,7 +111,7 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         shown["disbursed_fen"],
         shown["secondary_aid_fen"],
     ) == (case, "reopened", 500_000, 500_000, 300_000)
-    assert len(shown["timeline"]) == 9
+    assert len(shown["timeline"]) == 10  # secondary aid proposed, then approved by a second person
     assert national_id(1) not in json.dumps(shown)
     text = cli("case", "show", case).stdout
     assert "5203**********" in text and "action A2 [education] tuition reduction: OPEN" in text
