@@ -722,6 +722,7 @@ class AidFlow(Application[UUID]):
                 voucher=c.voucher,
                 value_date=c.value_date,
                 actor=c.actor,
+                fund=c.fund_id,
             )
             voucher = Voucher(number=c.voucher, case_id=case.id, amount_fen=c.amount_fen)
             result = DisbursementResult(

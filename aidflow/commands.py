@@ -145,6 +145,8 @@ class Disburse(CaseCommand):
     amount_fen: Fen
     voucher: Document
     value_date: date | None = None
+    fund_id: UUID | None = None
+    """Pay this fund's approval (a grant's or secondary aid's); by default the first that covers it."""
 
 
 class ReturnDisbursement(CaseCommand):

@@ -61,6 +61,7 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         actor="federation",
     )
     cli("case", "approve-secondary-aid", case, "--ref", "SA-007", actor="approver")
+    cli("case", "disburse", case, "--amount", "3000", "--voucher", "SA-007-PAY", actor="cashier")
     cli(
         "case",
         "report-hardship",
@@ -111,7 +112,7 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         shown["disbursed_fen"],
         shown["secondary_aid_fen"],
     ) == (case, "reopened", 500_000, 500_000, 300_000)
-    assert len(shown["timeline"]) == 10  # secondary aid proposed, then approved by a second person
+    assert len(shown["timeline"]) == 11  # secondary aid proposed, approved by a second, paid
     assert national_id(1) not in json.dumps(shown)
     text = cli("case", "show", case).stdout
     assert "5203**********" in text and "action A2 [education] tuition reduction: OPEN" in text

@@ -355,7 +355,16 @@ class AidMachine(RuleBasedStateMachine):
         target = self.case_at(case) if anyone == 0 else self.pick(case, lambda c: c.disbursed_fen)
         self.attempt(
             "secondary aid",
-            lambda: secondary_aid(self.flow, target, funds[fund], min(fen, 100_000)),
+            lambda: self.pay_secondary_aid(target, funds[fund], min(fen, 100_000)),
+        )
+
+    def pay_secondary_aid(self, case: UUID, fund: UUID, fen: int) -> None:
+        """Proposed, approved by a second person, then paid from the donation fund (0.3)."""
+        ref = secondary_aid(self.flow, case, fund, fen)
+        self.flow.disburse(
+            cmd.Disburse(
+                case_id=case, amount_fen=fen, voucher=f"S{ref}", fund_id=fund, actor="cashier"
+            )
         )
 
     @rule(
