@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -23,6 +24,7 @@ from aidflow.domain.errors import (
     UnknownSecondaryAid,
 )
 from aidflow.domain.staff import Role
+from aidflow.imports.statement import read_statement
 from aidflow.models import PaymentList, Reconciliation
 from aidflow.projections.models import Ledger
 from aidflow.projections.read_models import ReadModels
@@ -320,3 +322,80 @@ def test_secondary_aid_two_people_cap_list_and_donor_trace(flow: AidFlow) -> Non
         ("Huichuan chamber", str(case), 600_000)
     ]
     assert views.check(flow.current_policy()) == []
+
+
+# -- attacks on the statement --------------------------------------------------------------
+
+
+def test_a_full_width_or_lower_case_reference_is_the_same_voucher(flow: AidFlow) -> None:
+    fund = government_fund(flow)
+    approved(flow, fund, n=1, yuan=1000)
+    voucher = pay_list(flow, fund).lines[0].voucher
+    wide = voucher.lower().translate({i: i + 0xFEE0 for i in range(0x21, 0x7F)})
+    result = statement(flow, line(wide, 100_000))
+    assert result.confirmed == [voucher] and result.findings == []
+
+
+def test_a_statement_line_that_cannot_be_read_refuses_the_file(tmp_path: Path) -> None:
+    good = "2026-08-14,6222020200112233445,5000,PL-20260812-00001,paid\n"
+    for bad, says in (
+        ("2026-08-14,6.22202E+18,5000,PL-1,paid\n", "number in the spreadsheet"),
+        ("2026-08-14,6222020200112233445,5000,PL-\x1b[2J,paid\n", "control character"),
+        ("2026-08-14,6222020200112233445,99999999999999999,PL-1,paid\n", "too large"),
+        ("2026-08-14,6222020200112233445,-5,PL-1,paid\n", "negative"),
+        ("2026-08-14,6222020200112233445,5000,PL-1,maybe\n", "neither paid"),
+        ("2026-02-30,6222020200112233445,5000,PL-1,paid\n", "not a date of the calendar"),
+    ):
+        path = tmp_path / "st.csv"
+        path.write_text("date,account,amount,reference,status\n" + good + bad, encoding="utf-8")
+        with pytest.raises(InvalidInput, match=says) as refused:
+            read_statement(path)
+        assert "line 3" in str(refused.value)
+
+
+def test_a_bank_header_is_mapped_and_gbk_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text(
+        "入账日期,收款账号,金额,交易附言,处理结果,失败原因\n"
+        '2026年8月14日,6222 0202 0011 2233 445,"￥5,000.00",PL-1,退回,账户已销户\n',
+        encoding="gbk",
+    )
+    [only] = read_statement(path, mapping={"reference": "交易附言"})
+    assert (only.value_date, only.account, only.amount_fen, only.reference, only.status) == (
+        date(2026, 8, 14),
+        ACCOUNT,
+        500_000,
+        "PL-1",
+        "returned",
+    )
+    assert only.note == "账户已销户"
+    with pytest.raises(InvalidInput, match="no statement column"):
+        read_statement(path, mapping={"voucher": "交易附言"})
+    with pytest.raises(InvalidInput, match="missing column"):
+        read_statement(path)  # 交易附言 is not a header aidflow knows by itself
+
+
+def test_an_empty_statement_writes_nothing(flow: AidFlow) -> None:
+    head = flow.recorder.max_notification_id()
+    with pytest.raises(InvalidInput):
+        flow.reconcile(cmd.Reconcile(lines=[], actor="cashier"))
+    assert flow.recorder.max_notification_id() == head
+
+
+def test_a_line_listed_and_never_answered_is_reported_after_statement_days(
+    flow: AidFlow, views: ReadModels
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    fund = government_fund(flow)
+    approved(flow, fund, n=1, yuan=1000)
+    approved(flow, fund, n=2, yuan=2000)
+    lines = pay_list(flow, fund, on=date(2020, 8, 1)).lines
+    answered = next(x for x in lines if x.amount_fen == 100_000)
+    result = statement(flow, line(answered.voucher, 100_000))
+    assert [o.reference for o in result.overdue] == [
+        x.voucher for x in lines if x.voucher != answered.voucher
+    ]
+    later = datetime.now(tz=UTC) + timedelta(days=flow.current_policy().statement_days + 1)
+    rules = [v.rule for v in views.check(flow.current_policy(), now=later)]
+    assert rules == ["payment_unconfirmed"]
