@@ -353,3 +353,4 @@ DONOR_TRACE_HEADER = ("receipt", "donor", "case", "voucher", "yuan")
 NO_DONOR_TRACE = "no secondary aid paid from this fund yet"
 CONFIRMED_PAID = "of which confirmed by a bank statement"
 UNCONFIRMED_PAID = "of which paid, not yet confirmed"
+PAY_LIST_NO_FOLDER = "no folder {path} to write the payment list in"

@@ -51,6 +51,8 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
     from aidflow.domain.clock import now
 
     check_path(output)
+    if not output.parent.is_dir():  # refused before vouchers are issued (a retry would re-list)
+        raise click.UsageError(line(M.PAY_LIST_NO_FOLDER, path=output.parent))
     fund_id = session.fund_id(fund_ref)
     day = list_date or now().date()
     result = session.flow.issue_payment_list(

@@ -307,3 +307,34 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
     assert NEW not in shown and "2333" in shown
     findings = cli("audit", "check", code=1).stdout
     assert findings.count("statement_") == 1  # only the line with no voucher
+
+
+def test_a_payment_list_needs_a_file_it_can_write(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    for path, says in (
+        (tmp_path / "list.txt", ".csv or .xlsx"),
+        (tmp_path / "missing" / "list.csv", "no folder"),
+    ):
+        cli.refused(
+            "pay",
+            "list",
+            "--fund",
+            world["gov"],
+            "-o",
+            str(path),
+            says=says,
+            code=2,
+            actor="cashier",
+        )
+    cli.refused(
+        "pay",
+        "reconcile",
+        str(tmp_path / "none.csv"),
+        says="does not exist",
+        code=2,
+        actor="cashier",
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_text("date,account,amount,reference,status\n", encoding="utf-8")
+    cli.refused("pay", "reconcile", str(empty), says="no lines", code=2, actor="cashier")
