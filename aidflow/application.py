@@ -38,11 +38,14 @@ from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import Clock, fixed, now, using_clock
 from aidflow.domain.errors import (
+    AidflowError,
     CaseNotFound,
+    CaseNotOpen,
     ConcurrencyConflict,
     DuplicateApplication,
     ErasureRefused,
     FundNotFound,
+    InvalidInput,
     MasterKeyError,
     MasterKeyMissing,
     NotAuthorised,
@@ -56,10 +59,13 @@ from aidflow.domain.errors import (
 from aidflow.domain.events import event_name
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
+from aidflow.domain.money import format_yuan
+from aidflow.domain.payments import BOOK_ID, PaymentBook, voucher_number
 from aidflow.domain.policy import DEFAULT_POLICY, REGISTER_ID, Policy, PolicyRegister
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.domain.values import FundKind, Sealed, mask_identifier, mask_personal
 from aidflow.models import (
+    AccountResult,
     ApplyOutcome,
     CaseSnapshot,
     DecisionResult,
@@ -67,10 +73,15 @@ from aidflow.models import (
     DisbursementResult,
     EventRecord,
     FundSnapshot,
+    HeldLine,
+    PaymentLine,
+    PaymentList,
     PersonalData,
     PolicyInForce,
+    Reconciliation,
     ReviewResult,
     StaffMember,
+    StatementFinding,
 )
 from aidflow.privacy import PrivacyMapper, SealingEventStore, Vault
 
@@ -154,6 +165,34 @@ def _new_case(c: cmd.Apply) -> StudentCase:
         source=c.source,
         actor=c.actor,
     )
+
+
+def _line(case: StudentCase, payment: dict[str, Any], *, new: bool) -> PaymentLine:
+    return PaymentLine(
+        voucher=str(payment["voucher"]),
+        case_id=case.id,
+        name=case.name,
+        account=str(payment.get("account") or case.account),
+        bank=case.bank,
+        amount_fen=int(payment["amount_fen"]),
+        use=str(payment.get("use", "grant")),
+        reference=str(payment["voucher"]),
+        new=new,
+    )
+
+
+def _held_reason(case: StudentCase) -> str:
+    """Why approved money of ``case`` cannot go on a payment list now ("" when it can)."""
+    try:
+        case.check_payable()
+    except AidflowError as exc:
+        return str(exc)
+    if case.account_suspect:
+        return (
+            f"the bank returned a payment of case {case.id}; correct its account with "
+            "`aidflow case set-account` (and `case confirm-account`) before it is paid again"
+        )
+    return ""
 
 
 class DateAsISO(Transcoding):
@@ -765,6 +804,7 @@ class AidFlow(Application[UUID]):
                 voucher=c.voucher,
                 value_date=c.value_date,
                 actor=c.actor,
+                fund=c.fund_id,
             )
             voucher = Voucher(number=c.voucher, case_id=case.id, amount_fen=c.amount_fen)
             result = DisbursementResult(
@@ -789,24 +829,61 @@ class AidFlow(Application[UUID]):
         )
 
     def allocate_secondary_aid(self, c: cmd.AllocateSecondaryAid) -> DecisionResult:
-        """Social-fund money for a paid student, taken from a donation fund in the same save."""
+        """Propose social-fund money for a paid student (二次帮扶), under the decision's ``ref``.
+
+        Since 0.3 this is the first of two steps: a different person approves it
+        (:meth:`approve_secondary_aid`), which reserves it in the donation fund; it is
+        paid through the payment list and confirmed by the bank's statement like a grant.
+        """
 
         def decide() -> tuple[DecisionResult, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             fund = self.load_fund(c.fund_id)
             fund.check_kind(FundKind.DONATION, "secondary aid")
-            case.allocate_secondary_aid(
-                fund_id=fund.id, amount_fen=c.amount_fen, reason=c.reason, actor=c.actor, ref=c.ref
-            )
-            fund.allocate(
-                case_id=case.id, amount_fen=c.amount_fen, use="secondary-aid", actor=c.actor
+            fund.check_can_allocate(case_id=case.id, amount_fen=c.amount_fen)
+            case.propose_secondary_aid(
+                fund_id=fund.id,
+                amount_fen=c.amount_fen,
+                reason=c.reason,
+                actor=c.actor,
+                ref=c.ref,
+                policy=self.current_policy(),
             )
             result = DecisionResult(
                 case_id=case.id, ref=c.ref, fund_id=fund.id, amount_fen=c.amount_fen, recorded=True
             )
-            return result, [case, fund]
+            return result, [case]
 
         return self._run(decide, c, "secondary_aid", DecisionResult, ref=c.ref)
+
+    def approve_secondary_aid(self, c: cmd.ApproveSecondaryAid) -> DecisionResult:
+        """A second person approves proposed secondary aid; it is reserved in its donation fund
+        in the same save. Approving it again records nothing (``recorded=False``)."""
+
+        def decide() -> tuple[DecisionResult, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            proposal = case.secondary_proposal(c.ref)
+            result = DecisionResult(
+                case_id=case.id,
+                ref=str(proposal["ref"]),
+                fund_id=UUID(proposal["fund_id"]),
+                amount_fen=int(proposal["amount_fen"]),
+                recorded=not proposal["approved"],
+            )
+            if proposal["approved"]:
+                return result, []
+            fund = self.load_fund(UUID(proposal["fund_id"]))
+            fund.check_kind(FundKind.DONATION, "secondary aid")
+            case.approve_secondary_aid(ref=c.ref, actor=c.actor, policy=self.current_policy())
+            fund.allocate(
+                case_id=case.id,
+                amount_fen=int(proposal["amount_fen"]),
+                use="secondary-aid",
+                actor=c.actor,
+            )
+            return result, [case, fund]
+
+        return self._run(decide, c, "approve_secondary_aid", DecisionResult)
 
     def report_hardship(self, c: cmd.ReportHardship) -> None:
         self._change_case(
@@ -867,6 +944,295 @@ class AidFlow(Application[UUID]):
             return None, [case, *funds]
 
         self._run(decide, c, "close_case", None)
+
+    # -- the money loop: accounts, payment lists, statements (issue 12) ----------------
+
+    def set_account(self, c: cmd.SetAccount) -> AccountResult:
+        """Record or correct the student's own account. After any payment the change waits
+        for a different person's confirmation (:meth:`confirm_account`)."""
+
+        def decide() -> tuple[AccountResult, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            pending = case.set_account(
+                account=c.account, bank=c.bank, reason=c.reason, actor=c.actor
+            )
+            recorded = bool(case.pending_events)
+            result = AccountResult(
+                case_id=case.id,
+                account_masked=mask_identifier(c.account),
+                pending=pending,
+                recorded=recorded,
+            )
+            return result, [case] if recorded else []
+
+        return self._run(decide, c, "set_account", AccountResult)
+
+    def confirm_account(self, c: cmd.ConfirmAccount) -> AccountResult:
+        """A different person (an approver) confirms the proposed account change."""
+
+        def decide() -> tuple[AccountResult, list[AidAggregate]]:
+            case = self.load_case(c.case_id)
+            case.confirm_account(actor=c.actor, account=c.account)
+            result = AccountResult(
+                case_id=case.id,
+                account_masked=mask_identifier(case.account),
+                pending=False,
+                recorded=True,
+            )
+            return result, [case]
+
+        return self._run(decide, c, "confirm_account", AccountResult)
+
+    def issue_payment_list(
+        self, c: cmd.IssuePaymentList, candidates: Sequence[UUID]
+    ) -> PaymentList:
+        """The payment list (代发清单) of one fund, with FULL account numbers (cashier only).
+
+        ``candidates`` are the cases that may hold approved, unpaid money on the fund
+        (:meth:`aidflow.projections.read_models.ReadModels.payable_cases`); each is
+        loaded and decided from its own events. A line issued before and not yet settled
+        by a statement keeps its voucher; new money gets a new voucher (its ``Disbursed``
+        event: paid, unconfirmed). The export itself is recorded (``ListIssued``).
+        """
+
+        def decide() -> tuple[PaymentList, list[AidAggregate]]:
+            fund = self.load_fund(c.fund_id)
+            book = self._find(PaymentBook, BOOK_ID) or PaymentBook()
+            number = book.next_number()
+            lines: list[PaymentLine] = []
+            held: list[HeldLine] = []
+            changed: list[AidAggregate] = []
+            for case_id in dict.fromkeys(candidates):
+                case = self.load_case(case_id)
+                for p in case.outstanding_listed(fund.id):
+                    lines.append(_line(case, p, new=False))
+                unpaid = case.payable_lines(fund.id)
+                if unpaid <= 0 or case.rejected or case.closed:
+                    continue
+                reason = _held_reason(case)
+                if reason:
+                    held.append(HeldLine(case_id=case.id, amount_fen=unpaid, reason=reason))
+                    continue
+                while True:
+                    voucher = voucher_number(c.list_date, number)
+                    number += 1
+                    if self._find(Voucher, Voucher.create_id(voucher)) is None:
+                        break
+                case.disburse(
+                    amount_fen=unpaid,
+                    voucher=voucher,
+                    value_date=c.list_date,
+                    actor=c.actor,
+                    listed=True,
+                    fund=fund.id,
+                )
+                payment = case.payment(voucher)
+                assert payment is not None
+                lines.append(_line(case, payment, new=True))
+                changed += [case, Voucher(number=voucher, case_id=case.id, amount_fen=unpaid)]
+            issued = number - book.next_number()
+            result = PaymentList(
+                fund_id=fund.id,
+                list_date=c.list_date,
+                lines=lines,
+                held=held,
+                new_vouchers=sum(1 for line in lines if line.new),
+            )
+            if not lines:
+                return result, []
+            book.record_list(
+                fund_id=fund.id,
+                list_date=c.list_date,
+                lines=[
+                    {
+                        "voucher": line.voucher,
+                        "case_id": str(line.case_id),
+                        "amount_fen": line.amount_fen,
+                        "new": line.new,
+                    }
+                    for line in lines
+                ],
+                new_vouchers=issued,
+                actor=c.actor,
+            )
+            return result, [book, *changed]
+
+        return self._run(decide, c, "pay_list", PaymentList)
+
+    def reconcile(self, c: cmd.Reconcile) -> Reconciliation:
+        """Match every line of the bank's statement to a voucher.
+
+        A paid line confirms its payment (``DisbursementConfirmed``); a returned line
+        records the return (``DisbursementReturned``: the approval is payable again, to
+        a corrected account). Lines with no voucher, a different amount or account are
+        findings, recorded with the statement (``StatementImported``). The same
+        statement again (same lines) writes nothing and answers ``recorded=False``.
+        Listed vouchers with no statement line after ``statement-days`` are reported.
+        """
+        if not c.lines:
+            raise InvalidInput(said("the statement has no lines"))
+
+        def decide() -> tuple[Reconciliation, list[AidAggregate]]:
+            book = self._find(PaymentBook, BOOK_ID) or PaymentBook()
+            digest = fingerprint(
+                {"lines": [line.model_dump(mode="json", exclude={"line"}) for line in c.lines]}
+            )
+            cases: dict[UUID, StudentCase] = {}
+
+            def case_of(case_id: UUID) -> StudentCase:
+                if case_id not in cases:
+                    cases[case_id] = self.load_case(case_id)
+                return cases[case_id]
+
+            seen = book.statement(digest)
+            if seen is not None:
+                result = Reconciliation(
+                    digest=digest,
+                    name=str(seen["name"]),
+                    lines=len(c.lines),
+                    confirmed=[],
+                    returned=[],
+                    already_settled=len(c.lines),
+                    findings=[StatementFinding.model_validate(f) for f in seen["findings"]],
+                    overdue=self._overdue(book, case_of),
+                    recorded=False,
+                )
+                return result, []
+            findings: list[StatementFinding] = []
+            confirmed: list[str] = []
+            returned: list[str] = []
+            already = 0
+            done: set[tuple[str, str]] = set()
+            for line in c.lines:
+
+                def finding(kind: str, detail: str, line: cmd.StatementLine = line) -> None:
+                    findings.append(
+                        StatementFinding(
+                            kind=kind,
+                            line=line.line,
+                            reference=line.reference,
+                            amount_fen=line.amount_fen,
+                            account_masked=mask_identifier(line.account),
+                            detail=detail,
+                        )
+                    )
+
+                key = self._voucher_key(line.reference)
+                case = None if key is None else case_of(key.case_id)
+                payment = None if case is None else case.payment(line.reference)
+                if case is None or payment is None:
+                    finding("no_voucher", "no voucher of this store carries this reference")
+                    continue
+                voucher = str(payment["voucher"])
+                marker = (canonical.document_key(voucher), line.status)
+                if marker in done:
+                    finding("duplicate_line", f"voucher {voucher} is {line.status} twice")
+                    continue
+                if line.amount_fen != payment["amount_fen"]:
+                    finding(
+                        "amount_mismatch",
+                        f"voucher {voucher} was issued for {format_yuan(payment['amount_fen'])} "
+                        f"yuan; the bank shows {format_yuan(line.amount_fen)}",
+                    )
+                    continue
+                if line.account and payment.get("account") and line.account != payment["account"]:
+                    finding(
+                        "account_mismatch",
+                        f"voucher {voucher} was sent to account "
+                        f"{mask_identifier(str(payment['account']))}",
+                    )
+                    continue
+                done.add(marker)  # a line that matched: the same again is a duplicate
+                if line.status == "paid":
+                    if payment.get("confirmed"):
+                        already += 1
+                    elif payment["returned"]:
+                        finding("paid_after_return", f"voucher {voucher} was returned before")
+                    else:
+                        case.confirm_payment(
+                            voucher=voucher,
+                            value_date=line.value_date,
+                            statement=digest[:16],
+                            actor=c.actor,
+                        )
+                        confirmed.append(voucher)
+                    continue
+                if payment["returned"]:
+                    already += 1
+                    continue
+                try:
+                    case.return_disbursement(
+                        voucher=voucher,
+                        reason=line.note
+                        or f"returned by the bank (statement {c.name or digest[:16]})",
+                        value_date=line.value_date,
+                        actor=c.actor,
+                    )
+                except CaseNotOpen as exc:
+                    finding("not_applied", str(exc))
+                    continue
+                returned.append(voucher)
+            book.record_statement(
+                digest=digest,
+                name=c.name,
+                lines=len(c.lines),
+                confirmed=len(confirmed),
+                returned=len(returned),
+                findings=[f.model_dump(mode="json") for f in findings],
+                actor=c.actor,
+            )
+            result = Reconciliation(
+                digest=digest,
+                name=c.name,
+                lines=len(c.lines),
+                confirmed=confirmed,
+                returned=returned,
+                already_settled=already,
+                findings=findings,
+                overdue=self._overdue(book, case_of),
+                recorded=True,
+            )
+            changed = [case for case in cases.values() if case.pending_events]
+            return result, [book, *changed]
+
+        return self._run(decide, c, "reconcile", Reconciliation)
+
+    def _voucher_key(self, reference: str) -> Voucher | None:
+        try:
+            found = self._find(Voucher, Voucher.create_id(reference))
+            if found is None and Voucher.legacy_id(reference) != Voucher.create_id(reference):
+                found = self._find(Voucher, Voucher.legacy_id(reference))
+        except AidflowError:
+            return None
+        return found
+
+    def _overdue(
+        self, book: PaymentBook, case_of: Callable[[UUID], StudentCase]
+    ) -> list[StatementFinding]:
+        """Listed vouchers no statement has settled ``statement-days`` after their list."""
+        with using_clock(self.clock):
+            today = now().date()
+        days = self.current_policy().statement_days
+        late: list[StatementFinding] = []
+        for item in book.listed.values():
+            listed_on = date.fromisoformat(item["listed_on"])
+            if (today - listed_on).days <= days:
+                continue
+            payment = case_of(UUID(item["case_id"])).payment(item["voucher"])
+            if payment is None or payment["returned"] or payment.get("confirmed"):
+                continue
+            late.append(
+                StatementFinding(
+                    kind="no_statement_line",
+                    line=0,
+                    reference=str(item["voucher"]),
+                    amount_fen=int(item["amount_fen"]),
+                    account_masked=mask_identifier(str(payment.get("account", ""))),
+                    detail=f"listed on {listed_on.isoformat()}, {(today - listed_on).days} days "
+                    "ago, and no statement line since",
+                )
+            )
+        return late
 
     # -- queries ---------------------------------------------------------------------
 

@@ -154,6 +154,8 @@ class Disburse(CaseCommand):
     amount_fen: Fen
     voucher: Document
     value_date: date | None = None
+    fund_id: UUID | None = None
+    """Pay this fund's approval (a grant's or secondary aid's); by default the first that covers it."""
 
 
 class ReturnDisbursement(CaseCommand):
@@ -250,3 +252,60 @@ class EraseCase(CaseCommand):
     """Destroy the student's data key once the case is over and its retention has passed."""
 
     reason: Text
+
+
+# -- the money loop (issue 12) -------------------------------------------------------------
+
+
+class SetAccount(CaseCommand):
+    """Record or correct the student's own account; after a payment a second person confirms."""
+
+    account: Annotated[str, AfterValidator(canonical.account)]
+    reason: Text
+    bank: OptionalText = ""
+
+
+class ConfirmAccount(CaseCommand):
+    """The second person confirms a proposed account change (optionally re-typing it)."""
+
+    account: Account = ""
+
+
+class ApproveSecondaryAid(CaseCommand):
+    """Approve secondary aid proposed under ``ref``; the approver is not the proposer."""
+
+    ref: Document
+
+
+class IssuePaymentList(Command):
+    """Issue the payment list (代发清单) of one fund: vouchers for approved, unpaid money."""
+
+    fund_id: UUID
+    list_date: date
+
+
+class StatementLine(BaseModel):
+    """One line of the bank's statement: ``status`` is ``paid`` or ``returned``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: Annotated[int, Field(strict=True, ge=0)] = 0
+    value_date: date | None = None
+    account: Account = ""
+    amount_fen: Fen
+    reference: Annotated[str, AfterValidator(partial(canonical.text, what="reference"))]
+    status: Literal["paid", "returned"]
+    note: OptionalText = ""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidInput(describe(exc)) from None
+
+
+class Reconcile(Command):
+    """Take the bank's statement back: every line matched to a voucher."""
+
+    name: OptionalText = ""
+    lines: Annotated[list[StatementLine], Field(max_length=100_000)]

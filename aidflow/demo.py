@@ -24,6 +24,7 @@ from aidflow import commands as cmd
 from aidflow.application import AidFlow
 from aidflow.domain.errors import RuleViolation, said
 from aidflow.domain.values import national_id_check_digit
+from aidflow.models import PaymentList
 from aidflow.screening import screen
 
 TOWNS = [
@@ -189,6 +190,40 @@ def _write_lists(folder: Path, rng: random.Random, year: int) -> None:
 ADMIN = "district-admin"
 
 
+RETURNED_LINES = (7, 60, 150)
+"""Lines of the first payment list the bank returned (closed cards)."""
+
+
+def _pay_list(flow: AidFlow, fund: UUID, cases: list[UUID], day: date) -> PaymentList:
+    return flow.issue_payment_list(
+        cmd.IssuePaymentList(fund_id=fund, list_date=day, actor="finance-cashier"), cases
+    )
+
+
+def _statement(
+    flow: AidFlow, listed: PaymentList, day: date, name: str, returned: set[str]
+) -> None:
+    """The bank's statement of a list: every line paid, except the ``returned`` vouchers."""
+    flow.reconcile(
+        cmd.Reconcile(
+            name=name,
+            lines=[
+                cmd.StatementLine(
+                    line=n,
+                    value_date=day,
+                    account=x.account,
+                    amount_fen=x.amount_fen,
+                    reference=x.voucher,
+                    status="returned" if x.voucher in returned else "paid",
+                    note="account closed" if x.voucher in returned else "",
+                )
+                for n, x in enumerate(listed.lines, start=2)
+            ],
+            actor="finance-cashier",
+        )
+    )
+
+
 def register_office(flow: AidFlow) -> None:
     """The bureau's staff and their posts (人员与岗位), registered before any case is opened."""
     from aidflow.domain.staff import Role
@@ -337,39 +372,35 @@ def run_demo(
         )
         tick(1)
 
+    # Paid through the bank (代发): the cashier's payment list, then the bank's statement.
+    # Three cards came back closed; two people corrected each account, the next list
+    # re-issued them under new vouchers and the next statement confirmed them.
     clock.jump(datetime(year, 8, 12, 9, tzinfo=UTC))
-    for n, (case, fen) in enumerate(zip(granted, amounts, strict=True), start=1):
-        flow.disburse(
-            cmd.Disburse(
-                case_id=case,
-                amount_fen=fen,
-                voucher=f"HC-{year}-{n:04d}",
-                value_date=clock.moment.date(),
-                actor="finance-cashier",
+    listed = _pay_list(flow, gov, granted, clock.moment.date())
+    tick(len(listed.lines))
+    bounced = {listed.lines[i].voucher for i in RETURNED_LINES}
+    clock.jump(datetime(year, 8, 14, 9, tzinfo=UTC))
+    _statement(flow, listed, clock.moment.date(), f"statement-{year}-08-14.csv", bounced)
+    clock.jump(datetime(year, 8, 16, 9, tzinfo=UTC))
+    for n, item in enumerate(x for x in listed.lines if x.voucher in bounced):
+        flow.set_account(
+            cmd.SetAccount(
+                case_id=item.case_id,
+                account=f"6217{rng.randint(10**14, 10**15 - 1)}",
+                bank="China Construction Bank, Zunyi",
+                reason="the bank returned the payment: card closed; new card from the family",
+                actor="village-officer",
             )
         )
-        tick(1)
-    # One payment bounced (closed bank card) and was paid again to the right account.
-    bounced, bounced_fen = granted[7], amounts[7]
+        flow.confirm_account(
+            cmd.ConfirmAccount(case_id=item.case_id, actor=f"bureau-approver-{n % 2 + 1}")
+        )
     clock.jump(datetime(year, 8, 20, 9, tzinfo=UTC))
-    flow.return_disbursement(
-        cmd.ReturnDisbursement(
-            case_id=bounced,
-            voucher=f"HC-{year}-0008",
-            reason="bank card closed",
-            value_date=clock.moment.date(),
-            actor="finance-cashier",
-        )
+    again = _pay_list(
+        flow, gov, [x.case_id for x in listed.lines if x.voucher in bounced], clock.moment.date()
     )
-    flow.disburse(
-        cmd.Disburse(
-            case_id=bounced,
-            amount_fen=bounced_fen,
-            voucher=f"HC-{year}-0008R",
-            value_date=clock.moment.date(),
-            actor="finance-cashier",
-        )
-    )
+    clock.jump(datetime(year, 8, 22, 9, tzinfo=UTC))
+    _statement(flow, again, clock.moment.date(), f"statement-{year}-08-22.csv", set())
     result.rejected, result.paid = rejected, granted
 
     clock.jump(datetime(year, 9, 5, 9, tzinfo=UTC))
@@ -386,7 +417,18 @@ def run_demo(
                 actor="federation",
             )
         )
+    clock.jump(datetime(year, 9, 8, 9, tzinfo=UTC))
+    for n, case in enumerate(heavy, start=1):
+        flow.approve_secondary_aid(
+            cmd.ApproveSecondaryAid(
+                case_id=case, ref=f"GSL-{year}-{n:03d}", actor="civil-affairs-chair"
+            )
+        )
         tick(1)
+    clock.jump(datetime(year, 9, 10, 9, tzinfo=UTC))
+    aid = _pay_list(flow, don, heavy, clock.moment.date())
+    clock.jump(datetime(year, 9, 12, 9, tzinfo=UTC))
+    _statement(flow, aid, clock.moment.date(), f"statement-{year}-09-12.csv", set())
     result.secondary = heavy
 
     clock.jump(datetime(year, 10, 8, 9, tzinfo=UTC))

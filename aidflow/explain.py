@@ -36,6 +36,11 @@ COMMANDS = {
     "case.action_completed": "complete-action",
     "case.followed_up": "follow-up",
     "case.closed": "close",
+    "case.account_set": "set-account",
+    "case.account_confirmed": "confirm-account",
+    "case.disbursement_confirmed": "pay reconcile",
+    "case.secondary_aid_proposed": "secondary-aid",
+    "case.secondary_aid_approved": "approve-secondary-aid",
 }
 """The command that records each kind of case event."""
 
@@ -103,6 +108,10 @@ def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Pol
         "case.disbursed": "payment within the approved, unpaid amount, under a unique voucher",
         "case.disbursement_returned": "the bank returned the payment; the approval stays reserved",
         "case.secondary_aid_allocated": "secondary aid needs a paid grant and a donation fund",
+        "case.secondary_aid_approved": (
+            "secondary aid: a paid grant, a donation fund, the policy's cap, and an approver "
+            "who did not propose it"
+        ),
         "case.hardship_reported": "hardship reopens the case for a new household visit",
         "case.closed": "closing releases unpaid reservations to their funds",
     }.get(name, "recorded")

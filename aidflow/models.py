@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -158,6 +158,8 @@ class PolicyInForce(Result):
     max_days_action_open: int
     retention_years: int
     version: int
+    secondary_cap_fen: int = 1_000_000
+    statement_days: int = 10
 
 
 class PersonalData(Result):
@@ -168,3 +170,76 @@ class PersonalData(Result):
     student_id: str
     name: str
     account: str
+
+
+# -- the money loop (issue 12) -------------------------------------------------------------
+
+
+class AccountResult(Result):
+    case_id: UUID
+    account_masked: str
+    pending: bool
+    """True when the change waits for a second person (`case confirm-account`)."""
+    recorded: bool
+
+
+class PaymentLine(Result):
+    """One line of a payment list (代发清单). ``account`` is the FULL account number: this
+    model leaves the library only as the cashier's list file."""
+
+    voucher: str
+    case_id: UUID
+    name: str
+    account: str
+    bank: str
+    amount_fen: int
+    use: str
+    reference: str
+    new: bool
+    """False for a line issued on an earlier list and not yet settled: same voucher again."""
+
+
+class HeldLine(Result):
+    """Approved, unpaid money that could not go on the list, and why."""
+
+    case_id: UUID
+    amount_fen: int
+    reason: str
+
+
+class PaymentList(Result):
+    fund_id: UUID
+    list_date: date
+    lines: list[PaymentLine]
+    held: list[HeldLine]
+    new_vouchers: int
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.amount_fen for line in self.lines)
+
+
+class StatementFinding(Result):
+    """A statement line the reconciliation could not apply, or a listed voucher with no line."""
+
+    kind: str
+    """``no_voucher``, ``amount_mismatch``, ``account_mismatch``, ``duplicate_line``,
+    ``paid_after_return``, ``not_applied`` or ``no_statement_line`` (overdue)."""
+    line: int
+    reference: str
+    amount_fen: int
+    account_masked: str
+    detail: str
+
+
+class Reconciliation(Result):
+    digest: str
+    name: str
+    lines: int
+    confirmed: list[str]
+    returned: list[str]
+    already_settled: int
+    findings: list[StatementFinding]
+    overdue: list[StatementFinding]
+    recorded: bool
+    """False when this statement was imported before: nothing new was written."""

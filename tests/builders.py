@@ -194,3 +194,25 @@ def paid(flow: AidFlow, fund: UUID, n: int = 1, yuan: int = 5000) -> UUID:
         cmd.Disburse(case_id=case, amount_fen=yuan * 100, voucher=f"V-{n}", actor="cashier")
     )
     return case
+
+
+def secondary_aid(
+    flow: AidFlow,
+    case: UUID,
+    fund: UUID,
+    fen: int,
+    *,
+    ref: str | None = None,
+    proposer: str = "federation",
+    approver: str = "approver",
+) -> str:
+    """Secondary aid proposed by one person and approved by another (reserved in the fund);
+    it is paid like a grant, through the payment list or ``disburse``. Returns its reference."""
+    ref = ref or new_ref("GSL")
+    flow.allocate_secondary_aid(
+        cmd.AllocateSecondaryAid(
+            ref=ref, case_id=case, fund_id=fund, amount_fen=fen, actor=proposer
+        )
+    )
+    flow.approve_secondary_aid(cmd.ApproveSecondaryAid(case_id=case, ref=ref, actor=approver))
+    return ref

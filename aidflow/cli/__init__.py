@@ -20,6 +20,7 @@ from aidflow.cli.cases import case_group, queue_command
 from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
 from aidflow.cli.keys import keys_group
+from aidflow.cli.pay import pay
 from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, json_option
 from aidflow.cli.staff import admin, policy, staff
@@ -74,6 +75,7 @@ for command in (
     events_command,
     serve_command,
     keys_group,
+    pay,
 ):
     main.add_command(command)
 

@@ -262,7 +262,11 @@ def case_return(
 def case_secondary_aid(
     session: Session, case_ref: str, fund_ref: str, amount: int, ref: str, reason: str
 ) -> None:
-    """Allocate social-fund money (二次帮扶) to a student already paid a grant."""
+    """Propose social-fund money (二次帮扶) for a student already paid a grant.
+
+    A different person approves it (`aidflow case approve-secondary-aid`); it is then
+    paid through the donation fund's payment list like a grant.
+    """
     from aidflow import commands as cmd
 
     result = session.flow.allocate_secondary_aid(
@@ -275,7 +279,7 @@ def case_secondary_aid(
             actor=session.actor(),
         )
     )
-    template = M.SECONDARY_AID if result.recorded else M.DECIDED_BEFORE
+    template = M.SECONDARY_PROPOSED if result.recorded else M.DECIDED_BEFORE
     emit(session, result, line(template, amount=yuan(amount), case_id=result.case_id, ref=ref))
 
 
@@ -938,3 +942,93 @@ def case_explain(
         return "\n".join(out)
 
     emit(session, result, text)
+
+
+# -- the money loop (issue 12): accounts by two people, secondary aid approved by a second ----
+
+
+@case_group.command("set-account")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--account", required=True, help="The student's own account: 16 to 21 digits.")
+@click.option("--bank", default="", help="The bank (and branch) holding the account.")
+@click.option("--reason", required=True, help="Why: a new card, a closed account, a typo.")
+@json_option
+@pass_session
+@writes
+def case_set_account(session: Session, case_ref: str, account: str, bank: str, reason: str) -> None:
+    """Record or correct the student's own bank account (masked everywhere).
+
+    Before any payment it takes effect at once. After one, a different person must
+    confirm it (`aidflow case confirm-account`) before money is paid to it.
+    """
+    from aidflow import commands as cmd
+
+    result = session.flow.set_account(
+        cmd.SetAccount(
+            case_id=session.case_id(case_ref),
+            account=account,
+            bank=bank,
+            reason=reason,
+            actor=session.actor(),
+        )
+    )
+    template = (
+        M.ACCOUNT_UNCHANGED
+        if not result.recorded
+        else M.ACCOUNT_PROPOSED
+        if result.pending
+        else M.ACCOUNT_RECORDED
+    )
+    emit(
+        session,
+        result,
+        line(template, account=result.account_masked, case_id=result.case_id),
+    )
+
+
+@case_group.command("confirm-account")
+@click.argument("case_ref", metavar="CASE")
+@click.option(
+    "--account",
+    default="",
+    help="The account re-typed from the form: it must be the one proposed.",
+)
+@json_option
+@pass_session
+@writes
+def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
+    """Confirm a proposed account change (an approver who did not propose it)."""
+    from aidflow import commands as cmd
+
+    result = session.flow.confirm_account(
+        cmd.ConfirmAccount(
+            case_id=session.case_id(case_ref), account=account, actor=session.actor()
+        )
+    )
+    emit(
+        session,
+        result,
+        line(M.ACCOUNT_CONFIRMED, account=result.account_masked, case_id=result.case_id),
+    )
+
+
+@case_group.command("approve-secondary-aid")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--ref", required=True, help="The reference the secondary aid was proposed under.")
+@json_option
+@pass_session
+@writes
+def case_approve_secondary_aid(session: Session, case_ref: str, ref: str) -> None:
+    """Approve proposed secondary aid (a different person from who proposed it); it is
+    reserved in its donation fund and paid through the next payment list."""
+    from aidflow import commands as cmd
+
+    result = session.flow.approve_secondary_aid(
+        cmd.ApproveSecondaryAid(case_id=session.case_id(case_ref), ref=ref, actor=session.actor())
+    )
+    template = M.SECONDARY_APPROVED if result.recorded else M.DECIDED_BEFORE
+    emit(
+        session,
+        result,
+        line(template, amount=yuan(result.amount_fen), case_id=result.case_id, ref=result.ref),
+    )

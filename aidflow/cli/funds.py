@@ -155,3 +155,25 @@ def fund_list(session: Session, output: Path | None) -> None:
     emit_rows(
         session, funds, lambda: table(rows, M.FUND_LIST_HEADER), output, M.FUND_LIST_HEADER, rows
     )
+
+
+@fund.command("trace")
+@click.argument("fund_ref", metavar="FUND")
+@export_option
+@json_option
+@pass_session
+def fund_trace(session: Session, fund_ref: str, output: Path | None) -> None:
+    """Which donation reached which student: a donation fund's deposits, first in, first out,
+    against its secondary aid as paid (net of bank returns)."""
+    shares = session.views.donor_trace(session.fund_id(fund_ref))
+    rows = [
+        (s.receipt, s.source, s.case_id[:8], s.voucher or "-", yuan(s.amount_fen)) for s in shares
+    ]
+    emit_rows(
+        session,
+        shares,
+        lambda: table(rows, M.DONOR_TRACE_HEADER) if rows else tr(M.NO_DONOR_TRACE),
+        output,
+        M.DONOR_TRACE_HEADER,
+        rows,
+    )

@@ -337,3 +337,40 @@ ROTATE_NEEDS_FILE = (
 REVEAL_NEEDS_REASON = "--reveal needs --reason TEXT (it is recorded with the reveal)"
 REVEALED = "{name}  {student_id}  account {account}  (revealed to {actor}; recorded)"
 ERASED_CASES = "personal data erased from {count} case(s): {cases}"
+# -- the money loop (issue 12): accounts, payment lists, statements, secondary aid ----------
+ACCOUNT_RECORDED = "account {account} recorded for {case_id}"
+ACCOUNT_PROPOSED = (
+    "account {account} proposed for {case_id}; a different person confirms it with "
+    "`aidflow case confirm-account` before money is paid to it"
+)
+ACCOUNT_UNCHANGED = "{case_id} already has account {account}: nothing new written"
+ACCOUNT_CONFIRMED = "account {account} confirmed for {case_id}"
+SECONDARY_PROPOSED = (
+    "secondary aid of {amount} yuan proposed for {case_id} under {ref}; a different person "
+    "approves it with `aidflow case approve-secondary-aid`"
+)
+SECONDARY_APPROVED = (
+    "secondary aid of {amount} yuan approved for {case_id} under {ref}; it goes on the "
+    "donation fund's next payment list"
+)
+PAY_LIST_WRITTEN = (
+    "payment list of {day}: {count} line(s), {amount} yuan, {new} new voucher(s); "
+    "written to {path} (full account numbers: keep it safe)"
+)
+PAY_LIST_HELD = "held back (not on the list):"
+PAY_LIST_HELD_HEADER = ("case", "yuan", "why")
+PAY_LIST_HEADER = ("voucher", "name", "account", "bank", "yuan", "reference", "use", "case")
+STATEMENT_DONE = (
+    "statement {name}: {lines} line(s); {confirmed} confirmed paid, {returned} returned, "
+    "{already} already settled, {findings} finding(s)"
+)
+STATEMENT_REPEATED = "statement {name} was imported before: nothing new written"
+STATEMENT_FINDINGS = "findings (recorded; `aidflow audit check` reports them):"
+STATEMENT_OVERDUE = "listed, and no statement line after {days} days:"
+STATEMENT_FINDINGS_HEADER = ("line", "finding", "reference", "yuan", "account", "detail")
+NOT_A_COLUMN_MAPPING = "{value!r} must be COLUMN=HEADER, e.g. reference=摘要"
+DONOR_TRACE_HEADER = ("receipt", "donor", "case", "voucher", "yuan")
+NO_DONOR_TRACE = "no secondary aid paid from this fund yet"
+CONFIRMED_PAID = "of which confirmed by a bank statement"
+UNCONFIRMED_PAID = "of which paid, not yet confirmed"
+PAY_LIST_NO_FOLDER = "no folder {path} to write the payment list in"

@@ -131,6 +131,8 @@ def ledger_totals(ledger: Ledger) -> list[tuple[str, str, str]]:
         (M.GOVERNMENT_PAID, ledger.government_disbursed_fen),
         (M.SECONDARY_AID_TOTAL, ledger.secondary_aid_fen),
         (M.PROGRAMME_TOTAL, ledger.total_disbursed_fen),
+        (M.CONFIRMED_PAID, ledger.confirmed_fen),
+        (M.UNCONFIRMED_PAID, ledger.unconfirmed_fen),
     ]
     counts = [
         (M.STUDENTS_ASSISTED, ledger.students_assisted),

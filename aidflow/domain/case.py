@@ -16,17 +16,22 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import (
+    AccountChangePending,
     CapExceeded,
     CaseNotOpen,
     ErasureRefused,
     InvalidInput,
     InvalidTransition,
     NoAccount,
+    NoAccountChangePending,
     NoPaidGrant,
     OverDisbursement,
     PersonalDataGone,
+    SecondaryAidUnpaid,
+    SecondaryCapExceeded,
     SegregationOfDuties,
     UnknownAction,
+    UnknownSecondaryAid,
     UnknownVoucher,
     VerificationRequired,
     said,
@@ -97,11 +102,15 @@ class StudentCase(AidAggregate):
         """Money paid into the student's own account under a unique voucher (凭证)."""
 
         TOPIC = "aidflow:StudentCase.Disbursed"
+        PERSONAL = ("account",)
         amount_fen: int
         voucher: str
         fund_id: UUID
         value_date: date | None
         actor: str
+        account: str = ""  # the account the money was sent to; "" before v0.3
+        listed: bool = False  # issued on a payment list (代发清单), so a statement must answer it
+        use: str = "grant"  # "grant" or "secondary-aid" (secondary aid paid like a grant, v0.3)
 
     class DisbursementReturned(Event):
         TOPIC = "aidflow:StudentCase.DisbursementReturned"
@@ -111,6 +120,8 @@ class StudentCase(AidAggregate):
         reason: str
         value_date: date | None
         actor: str
+        was_confirmed: bool = False  # a statement had confirmed it paid before the return
+        use: str = "grant"
 
     class SecondaryAidAllocated(Event):
         """Social-fund money (二次帮扶) for a student already paid a grant."""
@@ -156,6 +167,61 @@ class StudentCase(AidAggregate):
         TOPIC = "aidflow:StudentCase.Closed"
         reason: str
         releases: dict[str, int]
+        actor: str
+
+    # -- the money loop (issue 12): accounts, confirmed payments, secondary aid as money ----
+
+    class AccountSet(Event):
+        """The student's own account recorded or corrected; after a payment it waits for a
+        second person (``pending``) before money flows to it."""
+
+        TOPIC = "aidflow:StudentCase.AccountSet"
+        PERSONAL = ("account",)
+        account: str
+        bank: str
+        reason: str
+        pending: bool
+        actor: str
+
+    class AccountConfirmed(Event):
+        """A second person confirmed a proposed account change (maker-checker)."""
+
+        TOPIC = "aidflow:StudentCase.AccountConfirmed"
+        PERSONAL = ("account",)
+        account: str
+        bank: str
+        actor: str
+
+    class DisbursementConfirmed(Event):
+        """The bank's statement says the payment under ``voucher`` reached the account."""
+
+        TOPIC = "aidflow:StudentCase.DisbursementConfirmed"
+        voucher: str
+        amount_fen: int
+        fund_id: UUID
+        value_date: date | None
+        statement: str
+        use: str
+        actor: str
+
+    class SecondaryAidProposed(Event):
+        """Secondary aid proposed (by the donations officer); a second person approves it."""
+
+        TOPIC = "aidflow:StudentCase.SecondaryAidProposed"
+        fund_id: UUID
+        amount_fen: int
+        reason: str
+        ref: str
+        actor: str
+
+    class SecondaryAidApproved(Event):
+        """Secondary aid approved and reserved in its donation fund; paid through the list."""
+
+        TOPIC = "aidflow:StudentCase.SecondaryAidApproved"
+        ref: str
+        fund_id: UUID
+        amount_fen: int
+        policy_version: int
         actor: str
 
     @classmethod
@@ -227,6 +293,13 @@ class StudentCase(AidAggregate):
         self.rejected = False
         self.closed = False
         self.reason = ""
+        # the money loop (issue 12)
+        self.bank = ""
+        self.pending_account: dict[str, str] | None = None
+        self.account_suspect = False  # a payment came back: the account must be corrected
+        self.secondary_granted_by_fund: dict[str, int] = {}
+        self.secondary_proposals: dict[str, dict[str, Any]] = {}
+        self.secondary_paid_fen = 0
 
     # -- derived state -------------------------------------------------------------
 
@@ -243,11 +316,12 @@ class StudentCase(AidAggregate):
 
     @property
     def unpaid_by_fund(self) -> dict[str, int]:
-        """Approved money still reserved in each fund and not yet paid out."""
+        """Approved money (grants and secondary aid) still reserved in each fund, not yet paid."""
+        granted = {**self.granted_by_fund, **self.secondary_granted_by_fund}
         return {
-            fund: granted - self.paid_by_fund.get(fund, 0)
-            for fund, granted in self.granted_by_fund.items()
-            if granted - self.paid_by_fund.get(fund, 0) > 0
+            fund: total - self.paid_by_fund.get(fund, 0)
+            for fund, total in granted.items()
+            if total - self.paid_by_fund.get(fund, 0) > 0
         }
 
     @property
@@ -414,11 +488,14 @@ class StudentCase(AidAggregate):
         key = str(fund_id)
         self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
 
-    def fund_for_payment(self, amount_fen: int) -> UUID:
-        """The fund whose unpaid reservation covers a payment of ``amount_fen``."""
+    def fund_for_payment(self, amount_fen: int, fund_id: UUID | None = None) -> UUID:
+        """The fund whose unpaid reservation covers a payment of ``amount_fen`` (``fund_id``'s,
+        when a payment list pays one fund)."""
         canonical.amount(amount_fen, "payment amount")
         self.check_open("be paid")
         unpaid = self.unpaid_by_fund
+        if fund_id is not None:
+            unpaid = {k: v for k, v in unpaid.items() if k == str(fund_id)}
         total_unpaid = sum(unpaid.values())
         if amount_fen > total_unpaid:
             raise OverDisbursement(
@@ -441,25 +518,49 @@ class StudentCase(AidAggregate):
         )
 
     def disburse(
-        self, *, amount_fen: int, voucher: str, value_date: date | None, actor: str
+        self,
+        *,
+        amount_fen: int,
+        voucher: str,
+        value_date: date | None,
+        actor: str,
+        listed: bool = False,
+        fund: UUID | None = None,
     ) -> UUID:
         """Pay approved money straight into the student's own account; returns the fund."""
-        fund_id = self.fund_for_payment(amount_fen)
-        if not self.account.strip():
-            raise NoAccount(
-                said(
-                    "case {id} has no bank account on record; payments go straight into the student's own account, so record one first",
-                    id=self.id,
-                )
-            )
+        fund_id = self.fund_for_payment(amount_fen, fund)
+        self.check_payable()
         self._disbursed(
             amount_fen=amount_fen,
             voucher=canonical.document(voucher, "voucher number"),
             fund_id=fund_id,
             value_date=value_date,
             actor=canonical.actor(actor),
+            account=self.account,
+            listed=listed,
+            use="secondary-aid" if str(fund_id) in self.secondary_granted_by_fund else "grant",
         )
         return fund_id
+
+    def check_payable(self) -> None:
+        """Money goes to the student's own account: one on record, and no change awaiting a
+        second person."""
+        if not self.account.strip():
+            raise NoAccount(
+                said(
+                    "case {id} has no bank account on record; payments go straight into the student's own account: record one with `aidflow case set-account`",
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        if self.pending_account is not None:
+            raise AccountChangePending(
+                said(
+                    "case {id} has an account change awaiting a second person's confirmation (`aidflow case confirm-account`); no money is paid until it is confirmed",
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
 
     def payment(self, voucher: str) -> dict[str, Any] | None:
         """The payment made under ``voucher`` (compared in canonical form), if any."""
@@ -467,9 +568,21 @@ class StudentCase(AidAggregate):
 
     @event(Disbursed)
     def _disbursed(
-        self, *, amount_fen: int, voucher: str, fund_id: UUID, value_date: date | None, actor: str
+        self,
+        *,
+        amount_fen: int,
+        voucher: str,
+        fund_id: UUID,
+        value_date: date | None,
+        actor: str,
+        account: str = "",
+        listed: bool = False,
+        use: str = "grant",
     ) -> None:
-        self.disbursed_fen += amount_fen
+        if use == "secondary-aid":
+            self.secondary_paid_fen += amount_fen
+        else:
+            self.disbursed_fen += amount_fen
         key = str(fund_id)
         self.paid_by_fund[key] = self.paid_by_fund.get(key, 0) + amount_fen
         self.payments[canonical.document_key(voucher)] = {
@@ -477,6 +590,11 @@ class StudentCase(AidAggregate):
             "amount_fen": amount_fen,
             "fund_id": key,
             "returned": False,
+            "confirmed": False,
+            "account": account,
+            "listed": listed,
+            "listed_on": value_date,
+            "use": use,
         }
 
     def return_disbursement(
@@ -502,6 +620,8 @@ class StudentCase(AidAggregate):
             reason=canonical.text(reason, "return reason"),
             value_date=value_date,
             actor=canonical.actor(actor),
+            was_confirmed=bool(payment.get("confirmed")),
+            use=str(payment.get("use", "grant")),
         )
 
     @event(DisbursementReturned)
@@ -514,11 +634,19 @@ class StudentCase(AidAggregate):
         reason: str,
         value_date: date | None,
         actor: str,
+        was_confirmed: bool = False,
+        use: str = "grant",
     ) -> None:
-        self.disbursed_fen -= amount_fen
+        if use == "secondary-aid":
+            self.secondary_paid_fen -= amount_fen
+        else:
+            self.disbursed_fen -= amount_fen
         key = str(fund_id)
         self.paid_by_fund[key] -= amount_fen
-        self.payments[canonical.document_key(voucher)]["returned"] = True
+        payment = self.payments[canonical.document_key(voucher)]
+        payment["returned"] = True
+        payment["confirmed"] = False
+        self.account_suspect = True
 
     def check_can_receive_secondary_aid(self, amount_fen: int) -> None:
         canonical.amount(amount_fen, "secondary aid amount")
@@ -534,7 +662,9 @@ class StudentCase(AidAggregate):
     def allocate_secondary_aid(
         self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str, ref: str = ""
     ) -> None:
-        """Social-fund money (二次帮扶) for a paid student who still has heavy costs."""
+        """The v0.1 one-step allocation, kept for replaying old stores' events and for tests of
+        them; new decisions go through :meth:`propose_secondary_aid` and
+        :meth:`approve_secondary_aid`."""
         self.check_can_receive_secondary_aid(amount_fen)
         self._secondary_aid_allocated(
             fund_id=fund_id,
@@ -675,6 +805,19 @@ class StudentCase(AidAggregate):
         same save so that case and funds stay in step.
         """
         self.check_open("be closed")
+        unpaid_secondary = {
+            f: fen for f, fen in self.unpaid_by_fund.items() if f in self.secondary_granted_by_fund
+        }
+        if unpaid_secondary:
+            raise SecondaryAidUnpaid(
+                said(
+                    "case {id} has {amount} yuan of approved secondary aid not yet paid; "
+                    "pay it through the payment list first",
+                    id=self.id,
+                    amount=format_yuan(sum(unpaid_secondary.values())),
+                ),
+                ids={"case_id": str(self.id)},
+            )
         releases = self.unpaid_by_fund
         self._closed(
             reason=canonical.text(reason, "closing reason"),
@@ -784,3 +927,211 @@ class StudentCase(AidAggregate):
     @event(PersonalDataErased)
     def _erased(self, *, reason: str, cases: list[str], actor: str) -> None:
         self.erased = True
+
+    # -- the money loop (issue 12) ---------------------------------------------------
+
+    def set_account(self, *, account: str, bank: str, reason: str, actor: str) -> bool:
+        """Record or correct the student's own account; returns whether it waits for a second
+        person. Before any payment it takes effect at once; after one (the money may have gone
+        to the old account, or come back from it) a different person must confirm it. The same
+        account again, with nothing to correct and nothing pending, records nothing."""
+        self.check_open("change its account")
+        number = canonical.account(account)
+        if number == self.account and self.pending_account is None and not self.account_suspect:
+            return False
+        pending = bool(self.payments)
+        self._account_set(
+            account=number,
+            bank=canonical.text(bank, "bank", required=False, max_length=canonical.MAX_NAME),
+            reason=canonical.text(reason, "reason"),
+            pending=pending,
+            actor=canonical.actor(actor),
+        )
+        return pending
+
+    @event(AccountSet)
+    def _account_set(
+        self, *, account: str, bank: str, reason: str, pending: bool, actor: str
+    ) -> None:
+        if pending:
+            self.pending_account = {"account": account, "bank": bank, "by": actor}
+        else:
+            self.account, self.bank = account, bank
+            self.pending_account = None
+            self.account_suspect = False
+
+    def confirm_account(self, *, actor: str, account: str = "") -> None:
+        """The second person confirms the proposed account (re-typed from the form, if given)."""
+        self.check_open("change its account")
+        pending = self.pending_account
+        if pending is None:
+            raise NoAccountChangePending(
+                said("case {id} has no account change awaiting confirmation", id=self.id),
+                ids={"case_id": str(self.id)},
+            )
+        if account.strip() and canonical.account(account) != pending["account"]:
+            raise NoAccountChangePending(
+                said(
+                    "the account typed is not the one proposed for case {id}; check the form (the proposal stays pending)",
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        if canonical.same_actor(actor, pending["by"]):
+            raise SegregationOfDuties(
+                said(
+                    "{actor} proposed this account change for case {id}; a different person must confirm it",
+                    actor=actor,
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        self._account_confirmed(
+            account=pending["account"], bank=pending["bank"], actor=canonical.actor(actor)
+        )
+
+    @event(AccountConfirmed)
+    def _account_confirmed(self, *, account: str, bank: str, actor: str) -> None:
+        self.account, self.bank = account, bank
+        self.pending_account = None
+        self.account_suspect = False
+
+    def payable_lines(self, fund_id: UUID) -> int:
+        """Fen approved on ``fund_id`` and not yet paid (what the next payment list carries)."""
+        return self.unpaid_by_fund.get(str(fund_id), 0)
+
+    def outstanding_listed(self, fund_id: UUID) -> list[dict[str, Any]]:
+        """Payments issued on a list for ``fund_id`` that no statement has settled yet."""
+        return [
+            p
+            for p in self.payments.values()
+            if p.get("listed")
+            and p["fund_id"] == str(fund_id)
+            and not p["returned"]
+            and not p.get("confirmed")
+        ]
+
+    def confirm_payment(
+        self, *, voucher: str, value_date: date | None, statement: str, actor: str
+    ) -> None:
+        """The bank's statement shows the payment under ``voucher`` paid (once)."""
+        payment = self.payment(voucher)
+        if payment is None:
+            raise UnknownVoucher(
+                said("case {id} was not paid with voucher {voucher}", id=self.id, voucher=voucher)
+            )
+        if payment["returned"] or payment.get("confirmed"):
+            raise InvalidTransition(said("voucher {voucher} is already settled", voucher=voucher))
+        self._disbursement_confirmed(
+            voucher=payment["voucher"],
+            amount_fen=payment["amount_fen"],
+            fund_id=UUID(payment["fund_id"]),
+            value_date=value_date,
+            statement=statement,
+            use=str(payment.get("use", "grant")),
+            actor=canonical.actor(actor),
+        )
+
+    @event(DisbursementConfirmed)
+    def _disbursement_confirmed(
+        self,
+        *,
+        voucher: str,
+        amount_fen: int,
+        fund_id: UUID,
+        value_date: date | None,
+        statement: str,
+        use: str,
+        actor: str,
+    ) -> None:
+        self.payments[canonical.document_key(voucher)]["confirmed"] = True
+
+    def propose_secondary_aid(
+        self, *, fund_id: UUID, amount_fen: int, reason: str, actor: str, ref: str, policy: Policy
+    ) -> None:
+        """Secondary aid (二次帮扶) proposed: checked now, approved by a different person."""
+        self.check_can_receive_secondary_aid(amount_fen)
+        self.check_secondary_cap(amount_fen, policy)
+        self._secondary_aid_proposed(
+            fund_id=fund_id,
+            amount_fen=amount_fen,
+            reason=canonical.text(reason, "reason", required=False),
+            ref=canonical.document(ref, "decision reference"),
+            actor=canonical.actor(actor),
+        )
+
+    def check_secondary_cap(self, amount_fen: int, policy: Policy) -> None:
+        total = self.secondary_aid_fen + amount_fen
+        if total > policy.secondary_cap_fen:
+            raise SecondaryCapExceeded(
+                said(
+                    "secondary aid of {amount} yuan would bring case {id} to {total} yuan, over the cap of {secondary_cap} yuan per programme year",
+                    amount=format_yuan(amount_fen),
+                    id=self.id,
+                    total=format_yuan(total),
+                    secondary_cap=format_yuan(policy.secondary_cap_fen),
+                ),
+                ids={"case_id": str(self.id)},
+            )
+
+    @event(SecondaryAidProposed)
+    def _secondary_aid_proposed(
+        self, *, fund_id: UUID, amount_fen: int, reason: str, ref: str, actor: str
+    ) -> None:
+        self.secondary_proposals[canonical.document_key(ref)] = {
+            "ref": ref,
+            "fund_id": str(fund_id),
+            "amount_fen": amount_fen,
+            "by": actor,
+            "approved": False,
+        }
+
+    def secondary_proposal(self, ref: str) -> dict[str, Any]:
+        proposal = self.secondary_proposals.get(canonical.document_key(ref))
+        if proposal is None:
+            raise UnknownSecondaryAid(
+                said("case {id} has no secondary aid proposed under {ref}", id=self.id, ref=ref),
+                ids={"case_id": str(self.id), "ref": ref},
+            )
+        return proposal
+
+    def approve_secondary_aid(self, *, ref: str, actor: str, policy: Policy) -> dict[str, Any]:
+        """A second person approves proposed secondary aid; returns the proposal (its fund and
+        amount), which the caller reserves in the donation fund in the same save."""
+        proposal = self.secondary_proposal(ref)
+        if proposal["approved"]:
+            raise InvalidTransition(
+                said("secondary aid {ref} is already approved", ref=proposal["ref"])
+            )
+        self.check_can_receive_secondary_aid(proposal["amount_fen"])
+        if canonical.same_actor(actor, proposal["by"]):
+            raise SegregationOfDuties(
+                said(
+                    "{actor} proposed secondary aid {ref} for case {id}; a different person must approve it",
+                    actor=actor,
+                    ref=proposal["ref"],
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        self.check_secondary_cap(proposal["amount_fen"], policy)
+        self._secondary_aid_approved(
+            ref=proposal["ref"],
+            fund_id=UUID(proposal["fund_id"]),
+            amount_fen=proposal["amount_fen"],
+            policy_version=policy.version,
+            actor=canonical.actor(actor),
+        )
+        return proposal
+
+    @event(SecondaryAidApproved)
+    def _secondary_aid_approved(
+        self, *, ref: str, fund_id: UUID, amount_fen: int, policy_version: int, actor: str
+    ) -> None:
+        self.secondary_proposals[canonical.document_key(ref)]["approved"] = True
+        self.secondary_aid_fen += amount_fen
+        key = str(fund_id)
+        self.secondary_granted_by_fund[key] = (
+            self.secondary_granted_by_fund.get(key, 0) + amount_fen
+        )
+        self.secondary_by_fund[key] = self.secondary_by_fund.get(key, 0) + amount_fen

@@ -163,7 +163,9 @@ class OverDisbursement(RuleViolation):
 
 
 class NoAccount(RuleViolation):
-    """Money goes straight into the student's own account, so a case without one is not paid."""
+    """Money goes straight into the student's own account, so a case without one is not paid.
+
+    Record one with ``aidflow case set-account``."""
 
     code = "no_account"
 
@@ -262,6 +264,39 @@ class NotAuthorised(RuleViolation):
     """The acting person did not hold the role this step needs at that moment."""
 
     code = "not_authorised"
+
+
+# -- the money loop: accounts, payment lists, statements, secondary aid (issue 12) -----------
+
+
+class AccountChangePending(RuleViolation):
+    """A changed account awaits a second person's confirmation; no money flows until then."""
+
+    code = "account_change_pending"
+
+
+class NoAccountChangePending(RuleViolation):
+    """Confirming an account change when none is proposed (or a different one was proposed)."""
+
+    code = "no_account_change_pending"
+
+
+class SecondaryCapExceeded(RuleViolation):
+    """Secondary aid (二次帮扶) per case per programme year is capped by policy."""
+
+    code = "secondary_cap_exceeded"
+
+
+class UnknownSecondaryAid(NotFound):
+    """Approving secondary aid under a reference that no proposal on this case carries."""
+
+    code = "unknown_secondary_aid"
+
+
+class SecondaryAidUnpaid(RuleViolation):
+    """A case with approved, unpaid secondary aid is not closed: pay it through the list first."""
+
+    code = "secondary_aid_unpaid"
 
 
 # -- proofs, bundles and signing keys (issue 14) ----------------------------------------------

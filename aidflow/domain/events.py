@@ -17,6 +17,7 @@ from eventsourcing.utils import register_topic
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
+from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.staff import StaffRegistry
 
@@ -51,6 +52,15 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         StaffRegistry.RoleRevoked: "staff.role_revoked",
         PolicyRegister.Started: "policy.register_started",
         PolicyRegister.ValueSet: "policy.value_set",
+        # the money loop (issue 12)
+        StudentCase.AccountSet: "case.account_set",
+        StudentCase.AccountConfirmed: "case.account_confirmed",
+        StudentCase.DisbursementConfirmed: "case.disbursement_confirmed",
+        StudentCase.SecondaryAidProposed: "case.secondary_aid_proposed",
+        StudentCase.SecondaryAidApproved: "case.secondary_aid_approved",
+        PaymentBook.Started: "payments.book_started",
+        PaymentBook.ListIssued: "payments.list_issued",
+        PaymentBook.StatementImported: "payments.statement_imported",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -65,6 +75,7 @@ AGGREGATES: tuple[type[Any], ...] = (
     RequestKey,
     StaffRegistry,
     PolicyRegister,
+    PaymentBook,
 )
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(

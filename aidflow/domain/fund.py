@@ -166,6 +166,13 @@ class Fund(AidAggregate):
 
     def allocate(self, *, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:
         """Reserve money for a case: a grant approval or secondary aid."""
+        self.check_can_allocate(case_id=case_id, amount_fen=amount_fen)
+        self._allocated(
+            case_id=case_id, amount_fen=amount_fen, use=use, actor=canonical.actor(actor)
+        )
+
+    def check_can_allocate(self, *, case_id: UUID, amount_fen: int) -> None:
+        """The balance covers ``amount_fen`` now (checked again when it is reserved)."""
         canonical.amount(amount_fen, "allocation")
         if amount_fen > self.balance_fen:
             raise InsufficientFunds(
@@ -177,9 +184,6 @@ class Fund(AidAggregate):
                 ),
                 ids={"fund_id": str(self.id), "case_id": str(case_id)},
             )
-        self._allocated(
-            case_id=case_id, amount_fen=amount_fen, use=use, actor=canonical.actor(actor)
-        )
 
     @event(Allocated)
     def _allocated(self, *, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:

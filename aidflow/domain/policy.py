@@ -37,6 +37,10 @@ class Policy:
     max_days_action_open: int = 60
     retention_years: int = 3
     version: int = 0
+    # -- the money loop (issue 12): secondary aid's cap, and how long a listed payment may
+    # wait for the bank's statement before the audit reports it
+    secondary_cap_fen: int = 1_000_000
+    statement_days: int = 10
 
     def __post_init__(self) -> None:
         for name in (
@@ -48,6 +52,12 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"policy setting {name} must be a positive integer, got {value!r}")
+        for name in ("secondary_cap_fen", "statement_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"policy setting {name} must be a positive integer, got {value!r}")
+        if self.secondary_cap_fen > canonical.MAX_AMOUNT_FEN:
+            raise ValueError("policy setting secondary_cap_fen is above the limit for one amount")
         if self.cap_fen > canonical.MAX_AMOUNT_FEN:
             raise ValueError("policy setting cap_fen is above the limit for one amount")
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
@@ -62,6 +72,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max-days-to-consultation": ("max_days_to_consultation", "days"),
     "max-days-action-open": ("max_days_action_open", "days"),
     "retention-years": ("retention_years", "years"),
+    "secondary-cap": ("secondary_cap_fen", "yuan"),
+    "statement-days": ("statement_days", "days"),
 }
 """What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE)."""
 

@@ -54,6 +54,14 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     # issue 11: seeing personal data unmasked is recorded; erasing it is an admin's
     "reveal": (Role.VERIFIER, Role.CASHIER),
     "erase_case": (Role.ADMIN,),
+    # the money loop (issue 12): the clerk or verifier who has the form records an account,
+    # an approver (never the same person) confirms a change; the cashier issues payment
+    # lists (full accounts leave the system only there) and reconciles statements
+    "set_account": (Role.SCREENING_CLERK, Role.VERIFIER),
+    "confirm_account": (Role.APPROVER,),
+    "pay_list": (Role.CASHIER,),
+    "reconcile": (Role.CASHIER,),
+    "approve_secondary_aid": (Role.APPROVER,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""

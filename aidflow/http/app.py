@@ -65,6 +65,12 @@ COMMANDS: dict[str, tuple[str, type[cmd.Command]]] = {
     # issue 11: the reveal is recorded before the data is answered; erasure is an admin's
     "reveal": ("reveal", cmd.Reveal),
     "erase-case": ("erase", cmd.EraseCase),
+    # the money loop (issue 12). The payment list is not served: it is the one export of
+    # full account numbers, written by the cashier with `aidflow pay list -o FILE`.
+    "set-account": ("set_account", cmd.SetAccount),
+    "confirm-account": ("confirm_account", cmd.ConfirmAccount),
+    "approve-secondary-aid": ("approve_secondary_aid", cmd.ApproveSecondaryAid),
+    "reconcile": ("reconcile", cmd.Reconcile),
 }
 """POST /commands/{name}: the application method and its command model."""
 

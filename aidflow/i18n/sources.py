@@ -29,6 +29,18 @@ EXTRA_VALUES = (
     # how views show a sealed or erased personal field
     "[encrypted]",
     "[erased]",
+    # the money loop (issue 12): ledger entries, payment uses, statement findings
+    "confirmation",
+    "secondary_return",
+    "grant",
+    "secondary-aid",
+    "no_voucher",
+    "amount_mismatch",
+    "account_mismatch",
+    "duplicate_line",
+    "paid_after_return",
+    "not_applied",
+    "no_statement_line",
 )
 EXTRA_ERRORS = (
     "usage_error",
@@ -84,7 +96,13 @@ def messages() -> list[tuple[str | None, str, str]]:
     from aidflow.domain import values
     from aidflow.domain.events import NAMES
     from aidflow.domain.staff import Role
-    from aidflow.projections.audit.summaries import IN_DEPARTMENT, SUMMARY, TEMPLATES
+    from aidflow.projections.audit.summaries import (
+        ACCOUNT_PROPOSED,
+        ACCOUNT_RECORDED,
+        IN_DEPARTMENT,
+        SUMMARY,
+        TEMPLATES,
+    )
 
     out: list[tuple[str | None, str, str]] = []
     seen: set[tuple[str | None, str]] = set()
@@ -118,7 +136,8 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(ERROR_CODE, code, "errors")
     for cls, (template, _values) in TEMPLATES.items():
         add(SUMMARY, template, f"journal {NAMES[cls]}")
-    add(SUMMARY, IN_DEPARTMENT, "journal staff.member_added")
+    for extra in (IN_DEPARTMENT, ACCOUNT_PROPOSED, ACCOUNT_RECORDED):
+        add(SUMMARY, extra, "journal")
     for text in [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]:
         add(click_i18n.CLICK, text, "click")
     return out

@@ -30,7 +30,14 @@ from aidflow.projections.base import (
     public_fields,
     to_json,
 )
-from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import (
+    PAYMENT_BOOK,
+    RECORD_KEEPING,
+    Enrolment,
+    Fund,
+    StudentCase,
+    Voucher,
+)
 from aidflow.projections.models import ActionItem, CaseSummary, Dossier, DossierEntry
 from aidflow.projections.view import Envelope, SQLView
 
@@ -139,6 +146,12 @@ SECTIONS: dict[EventClass, str] = {
     C.Closed: "closing",
     C.PersonalDataRevealed: "reveal",
     C.PersonalDataErased: "erasure",
+    # the money loop (issue 12)
+    C.AccountSet: "account",
+    C.AccountConfirmed: "account",
+    C.DisbursementConfirmed: "confirmation",
+    C.SecondaryAidProposed: "secondary_aid_proposed",
+    C.SecondaryAidApproved: "secondary_aid",
 }
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 
@@ -177,7 +190,14 @@ class DossierView(SQLView):
     schema_version = 4  # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
     ignores = frozenset(
-        {Fund.Allocated, Fund.Released, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
+        {
+            Fund.Allocated,
+            Fund.Released,
+            Enrolment.Registered,
+            Voucher.Issued,
+            *RECORD_KEEPING,
+            *PAYMENT_BOOK,
+        }
     )
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
@@ -382,6 +402,22 @@ def _add(column: str, sign: int = 1) -> Change:
     return change
 
 
+def _paid(sign: int) -> Change:
+    """A payment or a return of a grant. Secondary aid paid through the list (0.3) counts in
+    the header when approved, as the case itself counts it; the ledger counts it when paid."""
+
+    def change(case: dict[str, Any], event: Any, at: datetime) -> None:
+        if getattr(event, "use", "grant") != "secondary-aid":
+            case["disbursed_fen"] += sign * event.amount_fen
+
+    return change
+
+
+def _account(case: dict[str, Any], event: Any, at: datetime) -> None:
+    if not getattr(event, "pending", False):
+        case["account_masked"] = mask_personal("account", event.account)
+
+
 def _count(case: dict[str, Any], event: Any, at: datetime) -> None:
     case["follow_ups"] += 1
 
@@ -390,8 +426,11 @@ _CHANGES: dict[EventClass, Change] = {
     C.Verified: _verified,
     C.Rejected: _rejected,
     C.GrantApproved: _add("approved_fen"),
-    C.Disbursed: _add("disbursed_fen"),
-    C.DisbursementReturned: _add("disbursed_fen", -1),
+    C.Disbursed: _paid(1),
+    C.DisbursementReturned: _paid(-1),
+    C.AccountSet: _account,
+    C.AccountConfirmed: _account,
+    C.SecondaryAidApproved: _add("secondary_aid_fen"),
     C.SecondaryAidAllocated: _add("secondary_aid_fen"),
     C.HardshipReported: _hardship,
     C.FollowedUp: _count,

@@ -154,6 +154,11 @@ class Ledger(View):
     by_need_fen: dict[str, int]
     by_family_category_fen: dict[str, int]
     by_town_fen: dict[str, int]
+    confirmed_fen: int = 0
+    """Paid money (grants and secondary aid) a bank statement confirmed, net of returns of
+    confirmed payments (issue 12)."""
+    unconfirmed_fen: int = 0
+    """Paid money no statement has confirmed yet: ``total_disbursed_fen - confirmed_fen``."""
 
 
 class Violation(View):
@@ -239,3 +244,13 @@ class ViewDrift(View):
     live: dict[str, Any] | None = None
     replay: dict[str, Any] | None = None
     message: str
+
+
+class DonorShare(View):
+    """Which donation's money reached which student (first in, first out by deposit)."""
+
+    receipt: str
+    source: str
+    case_id: str
+    voucher: str | None
+    amount_fen: int

@@ -16,7 +16,14 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.values import ERASED, Severity, mask_personal
 from aidflow.projections.base import UTCDateTime, bulk, insert_row
-from aidflow.projections.catalogue import RECORD_KEEPING, Enrolment, Fund, StudentCase, Voucher
+from aidflow.projections.catalogue import (
+    PAYMENT_BOOK,
+    RECORD_KEEPING,
+    Enrolment,
+    Fund,
+    StudentCase,
+    Voucher,
+)
 from aidflow.projections.models import AwaitingConsultation, OwedAction, Queue
 from aidflow.projections.view import Envelope, SQLView
 
@@ -111,6 +118,12 @@ class ConsultationQueueView(SQLView):
             Enrolment.Registered,
             Voucher.Issued,
             *RECORD_KEEPING,
+            C.AccountSet,
+            C.AccountConfirmed,
+            C.DisbursementConfirmed,
+            C.SecondaryAidProposed,
+            C.SecondaryAidApproved,
+            *PAYMENT_BOOK,
         }
     )
 

@@ -31,6 +31,7 @@ from aidflow.projections.models import (
     CaseSummary,
     CheckResult,
     Digest,
+    DonorShare,
     Dossier,
     JournalLine,
     Ledger,
@@ -328,6 +329,17 @@ class ReadModels:
         """The money ledger's totals (and its lines when asked)."""
         with self.runner.query("audit") as conn:
             return audit.ledger(conn, entries=entries, upto=self.upto)
+
+    def payable_cases(self, fund_id: UUID) -> list[UUID]:
+        """Cases that may hold approved, unsettled money on a fund: the payment list's
+        candidates (each is decided from its own events when the list is issued)."""
+        with self.runner.query("audit") as conn:
+            return [UUID(c) for c in audit.payable_cases(conn, str(fund_id))]
+
+    def donor_trace(self, fund_id: UUID) -> list[DonorShare]:
+        """Which donation's money reached which student (FIFO by deposit)."""
+        with self.runner.query("audit") as conn:
+            return audit.donor_trace(conn, str(fund_id), upto=self.upto)
 
     def check(self, policy: Policy, *, now: datetime | None = None) -> list[Violation]:
         """Every rule an auditor checks, from the journal alone; empty when all hold."""

@@ -68,11 +68,12 @@ class CaseFold:
             self.rejected = True
         elif name == "case.grant_approved":
             self._add("approved_fen", position, d["amount_fen"])
-        elif name == "case.disbursed":
+        elif name == "case.disbursed" and d.get("use", "grant") == "grant":
             self._add("disbursed_fen", position, d["amount_fen"])
-        elif name == "case.disbursement_returned":
+        elif name == "case.disbursement_returned" and d.get("use", "grant") == "grant":
             self._add("disbursed_fen", position, -d["amount_fen"])
-        elif name == "case.secondary_aid_allocated":
+        elif name in ("case.secondary_aid_allocated", "case.secondary_aid_approved"):
+            # v0.1's one-step allocation, or (0.3) approved secondary aid, as the case counts it
             self._add("secondary_aid_fen", position, d["amount_fen"])
         elif name == "case.hardship_reported":
             self.awaiting_verification, self.rejected, self.closed = True, False, False

@@ -34,7 +34,14 @@ from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
 from aidflow.projections.audit.tables import metadata
-from aidflow.projections.audit.view import _ON_FUND, JOURNAL, LEDGER_ENTRIES, C, Fund
+from aidflow.projections.audit.view import (
+    _ON_FUND,
+    _SECONDARY_ENTRY,
+    JOURNAL,
+    LEDGER_ENTRIES,
+    C,
+    Fund,
+)
 from aidflow.projections.base import KEEP_DURING_REBUILD
 from aidflow.proofs import tree
 from aidflow.proofs.leaves import leaf_text
@@ -163,6 +170,8 @@ def run(store: str, out: str) -> int:
                         funds.append((aggregate, fields["name"], fields["kind"], position))
                     if entry is None:
                         continue
+                    if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
+                        entry = _SECONDARY_ENTRY[entry]
                     on_fund = cls in _ON_FUND
                     value_date = fields.get("value_date")
                     ledger.append(

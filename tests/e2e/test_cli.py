@@ -60,6 +60,8 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         "living costs",
         actor="federation",
     )
+    cli("case", "approve-secondary-aid", case, "--ref", "SA-007", actor="approver")
+    cli("case", "disburse", case, "--amount", "3000", "--voucher", "SA-007-PAY", actor="cashier")
     cli(
         "case",
         "report-hardship",
@@ -110,7 +112,7 @@ def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -
         shown["disbursed_fen"],
         shown["secondary_aid_fen"],
     ) == (case, "reopened", 500_000, 500_000, 300_000)
-    assert len(shown["timeline"]) == 9
+    assert len(shown["timeline"]) == 11  # secondary aid proposed, approved by a second, paid
     assert national_id(1) not in json.dumps(shown)
     text = cli("case", "show", case).stdout
     assert "5203**********" in text and "action A2 [education] tuition reduction: OPEN" in text
@@ -538,6 +540,11 @@ def test_demo_on_a_fresh_database_then_no_violation(tmp_path: Path) -> None:
     assert ledger["donations_received_fen"] == 18_560_000
     assert ledger["total_disbursed_fen"] == 108_000_000
     assert ledger["students_assisted"] == 206 and ledger["students_with_secondary_aid"] == 28
+    # all paid through the bank's lists and confirmed by its statements (three re-issued)
+    assert (ledger["confirmed_fen"], ledger["unconfirmed_fen"]) == (108_000_000, 0)
+    kinds = [e["event_type"] for e in cli.json("audit", "journal")]
+    assert kinds.count("payments.statement_imported") == 3
+    assert kinds.count("case.account_confirmed") == 3 and kinds.count("case.account_set") == 3
     assert len(cli.json("case", "list", "--status", "rejected")) == 25
     check = cli.json("audit", "check")
     assert (check["ok"], check["violations"]) == (True, [])

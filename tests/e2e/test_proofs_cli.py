@@ -40,7 +40,7 @@ def test_demo_explain_what_if_proofs_and_bundles(tmp_path: Path) -> None:
         events = {
             "approved_fen": {"case.grant_approved", "case.closed"},
             "disbursed_fen": {"case.disbursed", "case.disbursement_returned"},
-            "secondary_aid_fen": {"case.secondary_aid_allocated"},
+            "secondary_aid_fen": {"case.secondary_aid_allocated", "case.secondary_aid_approved"},
         }[name]
         behind = [r.version for r in history if r.type in events]
         assert sorted(c["version"] for c in by_field[name]["causes"]) == behind

@@ -37,6 +37,7 @@ from tests.builders import (
     new_ref,
     paid,
     register_staff,
+    secondary_aid,
     verified,
 )
 
@@ -57,11 +58,8 @@ def refused(
 def test_full_lifecycle(flow: AidFlow) -> None:
     gov, don = government_fund(flow), donation_fund(flow)
     case = paid(flow, gov, yuan=4000)
-    flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(
-            ref=new_ref(), case_id=case, fund_id=don, amount_fen=650_000, actor="federation"
-        )
-    )
+    secondary_aid(flow, case, don, 650_000)
+    flow.disburse(cmd.Disburse(case_id=case, amount_fen=650_000, voucher="S-1", actor="cashier"))
     flow.report_hardship(
         cmd.ReportHardship(
             case_id=case, kind="illness", detail="mother hospitalised", actor="village"
@@ -112,7 +110,9 @@ def test_full_lifecycle(flow: AidFlow) -> None:
         "case.verified",
         "case.grant_approved",
         "case.disbursed",
-        "case.secondary_aid_allocated",
+        "case.secondary_aid_proposed",
+        "case.secondary_aid_approved",
+        "case.disbursed",
         "case.hardship_reported",
         "case.review_convened",
         "case.action_completed",

@@ -167,6 +167,12 @@ def test_issue8_2_running_the_same_secondary_aid_twice_records_it_once(flow: Aid
     before = _position(flow)
     assert not flow.allocate_secondary_aid(aid).recorded
     assert _position(flow) == before
+    assert flow.case(case).secondary_aid_fen == 0  # proposed: counted once approved
+    approval = cmd.ApproveSecondaryAid(case_id=case, ref="ec-2026-001", actor="approver")
+    assert flow.approve_secondary_aid(approval).recorded
+    before = _position(flow)
+    assert not flow.approve_secondary_aid(approval).recorded
+    assert _position(flow) == before
     assert flow.case(case).secondary_aid_fen == 600_000
 
 

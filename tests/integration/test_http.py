@@ -274,3 +274,60 @@ def test_reveal_over_http_is_recorded_and_the_feed_masks_the_name(
     applied = [e for e in events if e["name"] == "case.applied"]
     assert applied and all(e["data"]["name"] == "王*" for e in applied)
     assert "王芳" not in admin.get("/events", params={"after": 0, "limit": 1000}).text
+
+
+def test_accounts_and_a_statement_over_http(server: tuple[str, dict[str, str]]) -> None:
+    """Issue 12 over HTTP: an account change by two people, a statement as a JSON body of lines."""
+    base, tokens = server
+    admin, visitor = _client(base, tokens["admin"]), _client(base, tokens["visitor"])
+    approver, cashier = _client(base, tokens["approver"]), _client(base, tokens["cashier"])
+    fund = _post(admin, "open-fund", {"name": "TA", "kind": "government"})["fund_id"]
+    _post(
+        admin, "deposit", {"fund_id": fund, "amount_fen": 1_000_000, "source": "b", "receipt": "B"}
+    )
+    case = _post(
+        admin,
+        "apply",
+        {
+            "student_id": national_id(2),
+            "name": "李伟",
+            "university": "遵义医科大学",
+            "family_category": "tekun",
+            "town": "高坪",
+            "year": 2026,
+            "account": "6222020200112233445",
+        },
+    )["case_id"]
+    _post(
+        visitor,
+        "verify",
+        {
+            "case_id": case,
+            "income_fen": 0,
+            "tuition_fen": 0,
+            "gap_fen": 500_000,
+            "needs": ["tuition"],
+        },
+    )
+    _post(
+        approver,
+        "approve",
+        {"case_id": case, "amount_fen": 200_000, "need": "tuition", "fund_id": fund, "ref": "MZ-9"},
+    )
+    _post(cashier, "disburse", {"case_id": case, "amount_fen": 200_000, "voucher": "V-9"})
+    line = {"amount_fen": 200_000, "reference": "V-9", "status": "returned", "note": "closed"}
+    first = _post(cashier, "reconcile", {"name": "st.csv", "lines": [line]})
+    assert first["returned"] == ["V-9"] and first["recorded"] is True
+    assert _post(cashier, "reconcile", {"name": "st.csv", "lines": [line]})["recorded"] is False
+    refused = _post(approver, "reconcile", {"lines": [line]}, 409)
+    assert refused["error"]["code"] == "not_authorised"
+    proposed = _post(
+        visitor,
+        "set-account",
+        {"case_id": case, "account": "6217000011112222333", "reason": "card closed"},
+    )
+    assert proposed["pending"] is True and "6217000011112222333" not in str(proposed)
+    same = _post(visitor, "confirm-account", {"case_id": case}, 409)
+    assert same["error"]["code"] == "segregation_of_duties"
+    _post(approver, "confirm-account", {"case_id": case, "account": "6217000011112222333"})
+    assert "/commands/pay-list" not in httpx.get(base + "/openapi.json").json()["paths"]

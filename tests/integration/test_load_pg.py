@@ -85,14 +85,14 @@ def _commands(url: str, worker: int, cases: list[str], gov: str, don: str, start
                 if not result.recorded:
                     continue
             elif step == "secondary":
+                ref = new_ref()
                 flow.allocate_secondary_aid(
                     cmd.AllocateSecondaryAid(
-                        ref=new_ref(),
-                        case_id=case,
-                        fund_id=UUID(don),
-                        amount_fen=100_000,
-                        actor=actor,
+                        ref=ref, case_id=case, fund_id=UUID(don), amount_fen=100_000, actor=actor
                     )
+                )
+                flow.approve_secondary_aid(
+                    cmd.ApproveSecondaryAid(case_id=case, ref=ref, actor="approver")
                 )
             elif step == "hardship":
                 flow.report_hardship(

@@ -29,6 +29,7 @@ from tests.builders import (
     new_ref,
     paid,
     register_staff,
+    secondary_aid,
     verified,
 )
 from tests.pg import fresh_database
@@ -258,15 +259,19 @@ def drive(flow: AidFlow, program: list[Step], clock: list[datetime] | None = Non
                 )
                 reached.add("return")
             elif name == "secondary":
+                ref = new_ref()
                 flow.allocate_secondary_aid(
                     cmd.AllocateSecondaryAid(
-                        ref=new_ref(),
+                        ref=ref,
                         case_id=case,
                         fund_id=don[which % 2] if which < 3 else gov[0],
                         amount_fen=min(fen, 50_000),
                         reason=text,
                         actor="federation",
                     )
+                )
+                flow.approve_secondary_aid(
+                    cmd.ApproveSecondaryAid(case_id=case, ref=ref, actor="approver")
                 )
                 reached.add("secondary aid")
             elif name == "hardship":
@@ -424,11 +429,7 @@ def test_dossier_masks_personal_data_and_keeps_every_section(
     flow, views = flow_and_views
     gov, don = government_fund(flow), donation_fund(flow)
     case = paid(flow, gov, yuan=4000)
-    flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(
-            ref=new_ref(), case_id=case, fund_id=don, amount_fen=500_000, actor="federation"
-        )
-    )
+    secondary_aid(flow, case, don, 500_000)
     flow.follow_up(
         cmd.FollowUp(
             case_id=case,
@@ -454,6 +455,7 @@ def test_dossier_masks_personal_data_and_keeps_every_section(
         "verification",
         "approval",
         "disbursement",
+        "secondary_aid_proposed",
         "secondary_aid",
         "follow_up",
     ]
@@ -534,11 +536,8 @@ def test_ledger_totals(flow_and_views: tuple[AidFlow, ReadModels]) -> None:
     flow.return_disbursement(
         cmd.ReturnDisbursement(case_id=two, voucher="V-2", reason="wrong account", actor="bank")
     )
-    flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(
-            ref=new_ref(), case_id=one, fund_id=don, amount_fen=600_000, actor="federation"
-        )
-    )
+    secondary_aid(flow, one, don, 600_000)
+    flow.disburse(cmd.Disburse(case_id=one, amount_fen=600_000, voucher="S-1", actor="cashier"))
     ledger = views.ledger(entries=True)
     assert ledger.government_approved_fen == 1_000_000
     assert ledger.government_disbursed_fen == 500_000
@@ -567,11 +566,29 @@ def test_checks_report_violations_forced_into_history(
     raw._grant_approved(
         amount_fen=600_000, need="tuition", fund_id=gov, actor="visitor", ref="", policy_version=0
     )
-    raw._disbursed(amount_fen=700_000, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
+    raw._disbursed(
+        amount_fen=700_000,
+        voucher="DUP",
+        fund_id=gov,
+        value_date=None,
+        actor="cashier",
+        account="",
+        listed=False,
+        use="grant",
+    )
     fund = flow.load_fund(gov)
     fund._allocated(case_id=case, amount_fen=600_000, use="grant", actor="visitor")
     other = flow.load_case(verified(flow, 2))
-    other._disbursed(amount_fen=100, voucher="DUP", fund_id=gov, value_date=None, actor="cashier")
+    other._disbursed(
+        amount_fen=100,
+        voucher="DUP",
+        fund_id=gov,
+        value_date=None,
+        actor="cashier",
+        account="",
+        listed=False,
+        use="grant",
+    )
     unpaid = flow.load_case(verified(flow, 3))
     unpaid._secondary_aid_allocated(fund_id=gov, amount_fen=1, reason="", actor="x", ref="")
     flow.save(raw, fund, other, unpaid)

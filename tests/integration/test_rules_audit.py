@@ -32,6 +32,7 @@ from tests.builders import (
     new_ref,
     paid,
     register_staff,
+    secondary_aid,
     verified,
 )
 
@@ -111,7 +112,14 @@ def forced_payment(h: History, case: UUID, fund: UUID, fen: int, voucher: str) -
     raw = h.flow.load_case(case)
     with h.forced():
         raw._disbursed(
-            amount_fen=fen, voucher=voucher, fund_id=fund, value_date=None, actor="cashier"
+            amount_fen=fen,
+            voucher=voucher,
+            fund_id=fund,
+            value_date=None,
+            actor="cashier",
+            account="",
+            listed=False,
+            use="grant",
         )
     h.save_forced(raw)
     return h.position(case)
@@ -153,10 +161,21 @@ def test_clean_history_with_every_kind_of_event_reports_no_finding(h: History) -
     h.flow.return_disbursement(
         cmd.ReturnDisbursement(case_id=one, voucher="V-1", reason="closed account", actor="bank")
     )
+    h.flow.set_account(
+        cmd.SetAccount(case_id=one, account="6217000011112222333", reason="closed", actor="clerk")
+    )
+    h.flow.confirm_account(cmd.ConfirmAccount(case_id=one, actor="approver"))
     h.flow.disburse(cmd.Disburse(case_id=one, amount_fen=300_000, voucher="V-1b", actor="cashier"))
-    h.flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(
-            ref=new_ref(), case_id=one, fund_id=don, amount_fen=200_000, actor="federation"
+    secondary_aid(h.flow, one, don, 200_000)
+    h.flow.disburse(cmd.Disburse(case_id=one, amount_fen=200_000, voucher="S-1", actor="cashier"))
+    forced_secondary(h, one, don, 100_000)  # a v0.1 one-step allocation, as old stores hold
+    h.flow.reconcile(
+        cmd.Reconcile(
+            lines=[
+                cmd.StatementLine(amount_fen=300_000, reference="V-1b", status="paid"),
+                cmd.StatementLine(amount_fen=200_000, reference="S-1", status="paid"),
+            ],
+            actor="cashier",
         )
     )
     hardship(h, one)
@@ -190,6 +209,12 @@ def test_clean_history_with_every_kind_of_event_reports_no_finding(h: History) -
         "case.disbursed",
         "case.disbursement_returned",
         "case.secondary_aid_allocated",
+        "case.secondary_aid_proposed",
+        "case.secondary_aid_approved",
+        "case.account_set",
+        "case.account_confirmed",
+        "case.disbursement_confirmed",
+        "payments.statement_imported",
         "case.review_convened",
         "case.action_completed",
         "case.closed",

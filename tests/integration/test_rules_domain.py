@@ -107,6 +107,7 @@ def test_secondary_aid_refused_when_the_only_payment_was_returned(flow: AidFlow)
     refused(flow, NoPaidGrant, lambda: flow.allocate_secondary_aid(aid))
     flow.disburse(cmd.Disburse(case_id=case, amount_fen=100_000, voucher="V-2", actor="cashier"))
     assert flow.allocate_secondary_aid(aid).recorded
+    flow.approve_secondary_aid(cmd.ApproveSecondaryAid(case_id=case, ref=aid.ref, actor="approver"))
     assert flow.case(case).secondary_aid_fen == 10_000
 
 

@@ -13,7 +13,14 @@ import pytest
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels
-from tests.builders import donation_fund, government_fund, national_id, new_ref, register_staff
+from tests.builders import (
+    donation_fund,
+    government_fund,
+    national_id,
+    new_ref,
+    register_staff,
+    secondary_aid,
+)
 
 T0 = datetime(2026, 8, 1, tzinfo=UTC)
 
@@ -61,11 +68,8 @@ def books(tmp_path: Path) -> Iterator[tuple[AidFlow, ReadModels, dict[str, UUID]
     one = case(1, "dibao", "Dalian", "tuition", 500_000, 500_000)
     two = case(2, "tekun", "Gaoping", "living", 300_000, 300_000)
     three = case(3, "expenditure", "Tuanze", "travel", 200_000, 100_000)
-    flow.allocate_secondary_aid(
-        cmd.AllocateSecondaryAid(
-            ref=new_ref(), case_id=one, fund_id=don, amount_fen=60_000, actor="federation"
-        )
-    )
+    secondary_aid(flow, one, don, 60_000)
+    flow.disburse(cmd.Disburse(case_id=one, amount_fen=60_000, voucher="S1", actor="cashier"))
     flow.return_disbursement(
         cmd.ReturnDisbursement(case_id=two, voucher="V2", reason="closed account", actor="bank")
     )

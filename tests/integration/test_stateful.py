@@ -42,7 +42,7 @@ from aidflow.domain import Fund, StudentCase, canonical
 from aidflow.domain.errors import AidflowError, DuplicateApplication
 from aidflow.domain.values import Severity
 from aidflow.projections import ReadModels
-from tests.builders import LIAISONS, national_id, new_ref, register_staff
+from tests.builders import LIAISONS, national_id, new_ref, register_staff, secondary_aid
 from tests.pg import fresh_database
 
 T0 = datetime(2026, 8, 1, 8, 0, tzinfo=UTC)
@@ -355,15 +355,16 @@ class AidMachine(RuleBasedStateMachine):
         target = self.case_at(case) if anyone == 0 else self.pick(case, lambda c: c.disbursed_fen)
         self.attempt(
             "secondary aid",
-            lambda: self.flow.allocate_secondary_aid(
-                cmd.AllocateSecondaryAid(
-                    ref=new_ref(),
-                    case_id=target,
-                    fund_id=funds[fund],
-                    amount_fen=min(fen, 100_000),
-                    actor="federation",
-                )
-            ),
+            lambda: self.pay_secondary_aid(target, funds[fund], min(fen, 100_000)),
+        )
+
+    def pay_secondary_aid(self, case: UUID, fund: UUID, fen: int) -> None:
+        """Proposed, approved by a second person, then paid from the donation fund (0.3)."""
+        ref = secondary_aid(self.flow, case, fund, fen)
+        self.flow.disburse(
+            cmd.Disburse(
+                case_id=case, amount_fen=fen, voucher=f"S{ref}", fund_id=fund, actor="cashier"
+            )
         )
 
     @rule(
@@ -526,12 +527,16 @@ class AidMachine(RuleBasedStateMachine):
                 elif e.type == "case.disbursed":
                     vouchers.append(canonical.document_key(e.data["voucher"]))
                     paid[str(e.data["fund_id"])] += e.data["amount_fen"]
-                    standing += e.data["amount_fen"]
+                    if e.data["use"] == "grant":
+                        standing += e.data["amount_fen"]
                 elif e.type == "case.disbursement_returned":
                     paid[str(e.data["fund_id"])] -= e.data["amount_fen"]
-                    standing -= e.data["amount_fen"]
-                elif e.type == "case.secondary_aid_allocated":
+                    if e.data["use"] == "grant":
+                        standing -= e.data["amount_fen"]
+                elif e.type in ("case.secondary_aid_allocated", "case.secondary_aid_approved"):
                     assert standing > 0, "secondary aid without a paid grant still standing"
+                    if e.type == "case.secondary_aid_approved":  # paid like a grant (0.3)
+                        granted[str(e.data["fund_id"])] += e.data["amount_fen"]
                 elif e.type == "case.closed":
                     for fund, fen in e.data["releases"].items():
                         granted[fund] -= fen

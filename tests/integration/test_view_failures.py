@@ -175,7 +175,14 @@ def test_a_view_with_a_value_its_column_cannot_hold_is_contained_on_postgres() -
             policy_version=0,
         )
         case._disbursed(
-            amount_fen=100_000, voucher="V" * 70, fund_id=gov, value_date=None, actor="cashier"
+            amount_fen=100_000,
+            voucher="V" * 70,
+            fund_id=gov,
+            value_date=None,
+            actor="cashier",
+            account="",
+            listed=False,
+            use="grant",
         )
         flow.save(case)  # written around the commands, as an import might
         views.catch_up(flow)

@@ -124,6 +124,9 @@ def test_every_event_records_canonical_values() -> None:
                 "fund_id": GOV,
                 "value_date": date(2026, 8, 3),
                 "actor": "cash",
+                "account": "6222020200112233445",
+                "listed": False,
+                "use": "grant",
             },
         ),
         (
@@ -135,6 +138,8 @@ def test_every_event_records_canonical_values() -> None:
                 "reason": "closed account",
                 "value_date": date(2026, 8, 4),
                 "actor": "bank",
+                "was_confirmed": False,
+                "use": "grant",
             },
         ),
         (
@@ -145,6 +150,9 @@ def test_every_event_records_canonical_values() -> None:
                 "fund_id": GOV,
                 "value_date": None,
                 "actor": "cash",
+                "account": "6222020200112233445",
+                "listed": False,
+                "use": "grant",
             },
         ),
         (

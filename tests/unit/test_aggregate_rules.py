@@ -245,6 +245,11 @@ def test_payment_draws_on_a_fund_whose_reservation_covers_it() -> None:
         "amount_fen": 250_000,
         "fund_id": str(GOV2),
         "returned": False,
+        "confirmed": False,
+        "account": case.account,
+        "listed": False,
+        "listed_on": None,
+        "use": "grant",
     }
 
 
@@ -255,7 +260,7 @@ def test_no_account_no_payment() -> None:
         NoAccount, lambda: case.disburse(amount_fen=100, voucher="V", value_date=None, actor="c")
     ) == (
         f"case {case.id} has no bank account on record; payments go straight into the student's "
-        "own account, so record one first"
+        "own account: record one with `aidflow case set-account`"
     )
 
 

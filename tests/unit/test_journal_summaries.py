@@ -18,6 +18,8 @@ _META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 def _sample(kind: Any) -> Any:
     origin = typing.get_origin(kind) or kind
+    if origin is bool:
+        return True
     if origin is int:
         return 123_456
     if origin in (list, tuple):

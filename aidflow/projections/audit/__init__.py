@@ -9,7 +9,7 @@ verification (:mod:`.chain`).
 from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorded_links, verify
 from aidflow.projections.audit.checks import check, run_checks
 from aidflow.projections.audit.journal import journal, position_at, position_of_version
-from aidflow.projections.audit.ledger import ledger
+from aidflow.projections.audit.ledger import donor_trace, ledger, payable_cases
 from aidflow.projections.audit.tables import (
     audit_case_table,
     audit_fund_table,
@@ -26,10 +26,12 @@ __all__ = [
     "chain_step",
     "check",
     "digest",
+    "donor_trace",
     "journal",
     "journal_table",
     "ledger",
     "ledger_table",
+    "payable_cases",
     "position_at",
     "position_of_version",
     "recorded_links",

@@ -30,6 +30,7 @@ from aidflow.projections.catalogue import (
     RECORD_KEEPING,
     Enrolment,
     Fund,
+    PaymentBook,
     PolicyRegister,
     StaffRegistry,
     StudentCase,
@@ -63,6 +64,13 @@ class _Case:
     last_approval_position: int = 0
     hardships: list[tuple[int, datetime, str]] = field(default_factory=list)
     actions: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
+    # the money loop (issue 12)
+    account_proposer: str | None = None
+    secondary_proposers: dict[str, str] = field(default_factory=dict)
+    secondary_approved: int = 0
+    secondary_paid: int = 0
+    listed: dict[str, tuple[int, datetime, int]] = field(default_factory=dict)
+    """Vouchers issued on a payment list and not yet settled: key -> (position, at, fen)."""
 
 
 class _Checker:
@@ -173,7 +181,11 @@ class _Checker:
     ) -> None:
         c = self.cases[case]
         amount = d["amount_fen"]
-        if c.paid + amount > c.approved:
+        if d.get("listed"):
+            c.listed[document_key(str(d.get("voucher", "")))] = (position, at, amount)
+        if d.get("use") == "secondary-aid":
+            self.secondary_paid(position, case, c, d)
+        elif c.paid + amount > c.approved:
             self.flag(
                 "paid_before_approval",
                 f"paid {format_yuan(c.paid + amount)} yuan"
@@ -181,7 +193,8 @@ class _Checker:
                 [position],
                 case=case,
             )
-        c.paid += amount
+        if d.get("use") != "secondary-aid":
+            c.paid += amount
         voucher = str(d.get("voucher", ""))
         c.vouchers.append(voucher)
         key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
@@ -198,7 +211,87 @@ class _Checker:
     def returned(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
-        self.cases[case].paid -= d["amount_fen"]
+        c = self.cases[case]
+        c.listed.pop(document_key(str(d.get("voucher", ""))), None)
+        if d.get("use") == "secondary-aid":
+            c.secondary_paid -= d["amount_fen"]
+        else:
+            c.paid -= d["amount_fen"]
+
+    # -- the money loop (issue 12) -------------------------------------------------------
+
+    def secondary_paid(self, position: int, case: str, c: _Case, d: dict[str, Any]) -> None:
+        if c.secondary_paid + d["amount_fen"] > c.secondary_approved:
+            self.flag(
+                "paid_before_approval",
+                f"secondary aid paid {format_yuan(c.secondary_paid + d['amount_fen'])} yuan"
+                f" against {format_yuan(c.secondary_approved)} yuan approved",
+                [position],
+                case=case,
+            )
+        c.secondary_paid += d["amount_fen"]
+
+    def confirmed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].listed.pop(document_key(str(d.get("voucher", ""))), None)
+
+    def account_set(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].account_proposer = same_person(actor) if d.get("pending") else None
+
+    def account_confirmed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if c.account_proposer is None:
+            self.flag(
+                "account_confirmed_unproposed",
+                "an account change was confirmed that nobody had proposed",
+                [position],
+                case=case,
+            )
+        elif c.account_proposer == same_person(actor):
+            self.flag(
+                "account_change_self_confirmed",
+                f"{actor} proposed and confirmed the same account change",
+                [position],
+                case=case,
+            )
+        c.account_proposer = None
+
+    def secondary_proposed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].secondary_proposers[document_key(d["ref"])] = same_person(actor)
+
+    def secondary_approved(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        proposer = c.secondary_proposers.get(document_key(d["ref"]))
+        if proposer is None or proposer == same_person(actor):
+            self.flag(
+                "secondary_aid_single_person",
+                f"secondary aid {d['ref']} was approved by {actor} without another person's "
+                "proposal",
+                [position],
+                case=case,
+            )
+        c.secondary_approved += d["amount_fen"]
+        self.secondary_aid(position, at, actor, case, d)
+
+    def statement(
+        self, position: int, at: datetime, actor: str, book: str, d: dict[str, Any]
+    ) -> None:
+        for item in d["findings"]:
+            self.flag(
+                f"statement_{item['kind']}",
+                f"bank statement {d['name']!r} line {item['line']} ({item['reference']}, "
+                f"{format_yuan(item['amount_fen'])} yuan): {item['detail']}",
+                [position],
+            )
 
     def secondary_aid(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
@@ -220,6 +313,14 @@ class _Checker:
                 fund=d["fund_id"],
             )
         c.secondary += d["amount_fen"]
+        if c.secondary > self.policy.secondary_cap_fen:
+            self.flag(
+                "secondary_cap_exceeded",
+                f"secondary aid of {format_yuan(c.secondary)} yuan,"
+                f" over the cap of {format_yuan(self.policy.secondary_cap_fen)} yuan",
+                [position],
+                case=case,
+            )
 
     def hardship(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
@@ -258,7 +359,17 @@ class _Checker:
         unpaid_limit = timedelta(days=policy.max_unpaid_days)
         consult_limit = timedelta(days=policy.max_days_to_consultation)
         action_limit = timedelta(days=policy.max_days_action_open)
+        statement_limit = timedelta(days=policy.statement_days)
         for case_id, c in self.cases.items():
+            for position, at, fen in c.listed.values():
+                if now - at > statement_limit:
+                    self.flag(
+                        "payment_unconfirmed",
+                        f"{format_yuan(fen)} yuan listed for the bank {(now - at).days} days ago;"
+                        " no statement line has confirmed or returned it",
+                        [position],
+                        case=case_id,
+                    )
             if c.paid > 0:
                 missing = [
                     what
@@ -327,13 +438,29 @@ RULES: dict[EventClass, Rule] = {
     C.ActionCompleted: _Checker.action_done,
     C.Closed: _Checker.closed,
     C.Rejected: _Checker.rejected,
+    C.DisbursementConfirmed: _Checker.confirmed,
+    C.AccountSet: _Checker.account_set,
+    C.AccountConfirmed: _Checker.account_confirmed,
+    C.SecondaryAidProposed: _Checker.secondary_proposed,
+    C.SecondaryAidApproved: _Checker.secondary_approved,
+    PaymentBook.StatementImported: _Checker.statement,
 }
 """The event classes the rules read, each with what it does to the rules' state."""
 
 handles = frozenset(RULES)
 ignores: frozenset[EventClass] = frozenset(
-    {C.Applied, C.FollowedUp, Fund.Opened, Enrolment.Registered, Voucher.Issued, *RECORD_KEEPING}
-    | {C.PersonalDataRevealed, C.PersonalDataErased}  # issue 11: no money or timeliness rule
+    {
+        C.Applied,
+        C.FollowedUp,
+        Fund.Opened,
+        Enrolment.Registered,
+        Voucher.Issued,
+        *RECORD_KEEPING,
+        PaymentBook.Started,
+        PaymentBook.ListIssued,
+        C.PersonalDataRevealed,  # issue 11: no money or timeliness rule
+        C.PersonalDataErased,
+    }
 )
 """Read and counted; no money or timeliness rule depends on them (the staff and policy
 events feed the authorisation check, ``_Authority``)."""
@@ -357,6 +484,13 @@ COMMAND_OF: dict[EventClass, str] = {
     Fund.Opened: "open_fund",
     Fund.Deposited: "deposit",
     PolicyRegister.ValueSet: "set_policy",
+    C.AccountSet: "set_account",
+    C.AccountConfirmed: "confirm_account",
+    C.DisbursementConfirmed: "reconcile",
+    C.SecondaryAidProposed: "secondary_aid",
+    C.SecondaryAidApproved: "approve_secondary_aid",
+    PaymentBook.ListIssued: "pay_list",
+    PaymentBook.StatementImported: "reconcile",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

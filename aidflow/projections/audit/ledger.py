@@ -30,12 +30,12 @@ from aidflow.projections.audit.tables import (
     ledger_total_table,
 )
 from aidflow.projections.base import to_json
-from aidflow.projections.models import FundTotals, Ledger, LedgerLine
+from aidflow.projections.models import DonorShare, FundTotals, Ledger, LedgerLine
 
 CHECKPOINT_ROWS = 4096
 """Ledger rows between two running-total checkpoints."""
 
-PAID = ("disbursement", "return", "secondary_aid")
+PAID = ("disbursement", "return", "secondary_aid", "secondary_return")
 """Entries that pay a student (a return pays back)."""
 
 Rows = sa.Subquery | sa.Table
@@ -47,6 +47,7 @@ def _signed_paid(L: Rows) -> sa.ColumnElement[Any]:
         (L.c.entry == "disbursement", L.c.amount_fen),
         (L.c.entry == "return", -L.c.amount_fen),
         (L.c.entry == "secondary_aid", L.c.amount_fen),
+        (L.c.entry == "secondary_return", -L.c.amount_fen),
         else_=0,
     )
 
@@ -99,7 +100,11 @@ def _window(conn: Connection, lo: int, hi: int | None) -> Totals:
     L0 = ledger_table
     touched = sa.select(L.c.case_id).where(L.c.entry.in_(PAID), L.c.case_id.is_not(None))
     signed = _signed_paid(L0)
-    secondary = sa.case((L0.c.entry == "secondary_aid", L0.c.amount_fen), else_=0)
+    secondary = sa.case(
+        (L0.c.entry == "secondary_aid", L0.c.amount_fen),
+        (L0.c.entry == "secondary_return", -L0.c.amount_fen),
+        else_=0,
+    )
     before = L0.c.position <= lo
     per_case = (
         sa.select(
@@ -230,7 +235,7 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
                 released_fen=s("release"),
                 balance_fen=s("deposit") - s("allocation") + s("release"),
                 disbursed_fen=s("disbursement") - s("return"),
-                secondary_aid_fen=s("secondary_aid"),
+                secondary_aid_fen=s("secondary_aid") - s("secondary_return"),
             )
         )
     kind_of = {f.fund_id: f.kind for f in funds}
@@ -267,6 +272,7 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
     position = conn.execute(last).scalar_one() or 0
     government_disbursed = total_of("government", "disbursed_fen")
     secondary = sum(f.secondary_aid_fen for f in funds)
+    confirmed = _confirmed(conn, L)
     return Ledger(
         position=position,
         entries=lines,
@@ -282,4 +288,93 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
         by_need_fen=by_need,
         by_family_category_fen=by_family,
         by_town_fen=by_town,
+        confirmed_fen=confirmed,
+        unconfirmed_fen=government_disbursed + secondary - confirmed,
     )
+
+
+def _confirmed(conn: Connection, L: sa.Table | sa.Subquery) -> int:
+    """Fen confirmed paid by a statement, less returns of payments that had been confirmed."""
+    confirmed: set[tuple[str | None, str | None]] = set()
+    total = 0
+    for entry, case_id, voucher, amount in conn.execute(
+        sa.select(L.c.entry, L.c.case_id, L.c.voucher, L.c.amount_fen)
+        .where(L.c.entry.in_(["confirmation", "return", "secondary_return"]))
+        .order_by(L.c.position)
+    ):
+        key = (case_id, voucher)
+        if entry == "confirmation":
+            confirmed.add(key)
+            total += int(amount)
+        elif key in confirmed:
+            confirmed.discard(key)
+            total -= int(amount)
+    return total
+
+
+def donor_trace(conn: Connection, fund_id: str, *, upto: int | None = None) -> list[DonorShare]:
+    """Which donation reached which student: the fund's deposits, oldest first, paid out first
+    in, first out to its secondary-aid payments (net of returns) in the order they were paid."""
+    L = ledger_table
+    query = (
+        sa.select(L.c.entry, L.c.case_id, L.c.voucher, L.c.receipt, L.c.source, L.c.amount_fen)
+        .where(
+            L.c.fund_id == fund_id,
+            L.c.entry.in_(["deposit", "secondary_aid", "secondary_return"]),
+        )
+        .order_by(L.c.position)
+    )
+    if upto is not None:
+        query = query.where(L.c.position <= upto)
+    deposits: list[tuple[str, str]] = []
+    left: list[int] = []
+    payments: dict[tuple[str, str | None], int] = {}
+    for entry, case_id, voucher, receipt, source, amount in conn.execute(query):
+        if entry == "deposit":
+            deposits.append((str(receipt or ""), str(source or "")))
+            left.append(int(amount))
+        else:
+            sign = 1 if entry == "secondary_aid" else -1
+            payments[(case_id, voucher)] = payments.get((case_id, voucher), 0) + sign * int(amount)
+    shares: list[DonorShare] = []
+    index = 0
+    for (case_id, voucher), owed in payments.items():
+        while owed > 0 and index < len(deposits):
+            take = min(owed, left[index])
+            receipt, source = deposits[index]
+            shares.append(
+                DonorShare(
+                    receipt=receipt,
+                    source=source,
+                    case_id=str(case_id),
+                    voucher=voucher,
+                    amount_fen=take,
+                )
+            )
+            owed -= take
+            left[index] -= take
+            if left[index] == 0:
+                index += 1
+    return shares
+
+
+def payable_cases(conn: Connection, fund_id: str) -> list[str]:
+    """Cases that may hold approved money on ``fund_id`` not yet settled by a statement: what
+    was reserved for them, less releases and confirmed payments, is above zero, or a payment
+    of theirs came back. A superset: the payment list decides each from the case's events."""
+    L = ledger_table
+    signed = sa.case(
+        (L.c.entry == "allocation", L.c.amount_fen),
+        (L.c.entry.in_(["release", "confirmation"]), -L.c.amount_fen),
+        ((L.c.entry == "secondary_aid") & L.c.voucher.is_(None), -L.c.amount_fen),  # v0.1
+        (L.c.entry.in_(["return", "secondary_return"]), L.c.amount_fen),
+        else_=0,
+    )
+    query = (
+        sa.select(L.c.case_id)
+        .where(L.c.fund_id == fund_id, L.c.case_id.is_not(None))
+        .group_by(L.c.case_id)
+        .having(sa.func.sum(signed) > 0)
+        .order_by(sa.func.min(L.c.position))
+    )
+    return [str(r[0]) for r in conn.execute(query)]

@@ -22,6 +22,7 @@ from aidflow.i18n import catalogue, current, using, value
 from aidflow.projections.catalogue import (
     Enrolment,
     Fund,
+    PaymentBook,
     PolicyRegister,
     RequestKey,
     StaffRegistry,
@@ -62,6 +63,20 @@ TEMPLATES: dict[EventClass, Template] = {
         "hardship_trend",
     ),
     C.Closed: _t("case closed: {reason}"),
+    C.AccountSet: _t("{change}: {reason}"),
+    C.AccountConfirmed: _t("account change confirmed by a second person"),
+    C.DisbursementConfirmed: _t("bank statement confirms {yuan} yuan paid under voucher {voucher}"),
+    C.SecondaryAidProposed: _t("secondary aid of {yuan} yuan proposed under {ref}"),
+    C.SecondaryAidApproved: _t("secondary aid of {yuan} yuan approved under {ref}"),
+    PaymentBook.Started: _t("cashier's book started"),
+    PaymentBook.ListIssued: _t(
+        "payment list of {list_date} for fund {fund}: {line_count} line(s),"
+        " {new_vouchers} new voucher(s); full accounts exported"
+    ),
+    PaymentBook.StatementImported: _t(
+        "bank statement {name!r}: {lines} line(s), {confirmed} confirmed,"
+        " {returned} returned, {finding_count} finding(s)"
+    ),
     C.PersonalDataRevealed: _t("personal data ({fields}) revealed: {reason}", "fields"),
     C.PersonalDataErased: _t("personal data erased ({case_count} case(s)): {reason}"),
     Fund.Opened: _t("{kind} fund {name!r} opened", "kind"),
@@ -82,6 +97,8 @@ TEMPLATES: dict[EventClass, Template] = {
 
 _CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
+ACCOUNT_PROPOSED = "account change proposed, awaiting a second person"
+ACCOUNT_RECORDED = "account recorded"
 IN_DEPARTMENT = " ({department})"
 """Appended to a staff member's summary when they belong to a department."""
 
@@ -104,10 +121,11 @@ def _fields(detail: Mapping[str, Any], values: frozenset[str]) -> dict[str, Any]
             fields[key] = ", ".join(value(v) for v in raw)
         elif raw is not None:
             fields[key] = value(raw)
-    if isinstance(detail.get("actions"), list):
-        fields["action_count"] = len(detail["actions"])
-    if isinstance(detail.get("cases"), list):
-        fields["case_count"] = len(detail["cases"])
+    for key, items in detail.items():
+        if isinstance(items, list):  # actions -> action_count, lines -> line_count, ...
+            fields[f"{key.removesuffix('s')}_count"] = len(items)
+    if isinstance(detail.get("pending"), bool):
+        fields["change"] = _tr(ACCOUNT_PROPOSED if detail["pending"] else ACCOUNT_RECORDED)
     if "command" in detail:
         fields["command"] = str(detail["command"]).replace("_", " ")
     department = detail.get("department")

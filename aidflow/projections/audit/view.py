@@ -28,6 +28,7 @@ from aidflow.projections.base import bulk, insert_row
 from aidflow.projections.catalogue import (
     Enrolment,
     Fund,
+    PaymentBook,
     PolicyRegister,
     RequestKey,
     StaffRegistry,
@@ -49,6 +50,7 @@ STREAMS: dict[type[Any], str] = {
     RequestKey: "key",
     StaffRegistry: "staff",
     PolicyRegister: "policy",
+    PaymentBook: "payments",
 }
 """Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
 
@@ -68,8 +70,13 @@ LEDGER_ENTRIES: dict[EventClass, str] = {
     C.Disbursed: "disbursement",
     C.DisbursementReturned: "return",
     C.SecondaryAidAllocated: "secondary_aid",
+    C.DisbursementConfirmed: "confirmation",
 }
 """Events that move money, and the ledger entry each makes."""
+
+_SECONDARY_ENTRY = {"disbursement": "secondary_aid", "return": "secondary_return"}
+"""Payments of secondary aid (through the payment list, 0.3) count where the v0.1 one-step
+allocation did: as secondary aid paid."""
 
 _ON_FUND = frozenset({Fund.Deposited, Fund.Allocated, Fund.Released})
 
@@ -172,6 +179,8 @@ class AuditView(SQLView):
             entry = LEDGER_ENTRIES.get(cls)
             if entry is None:
                 continue
+            if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
+                entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
             on_fund = cls in _ON_FUND
             value_date = fields.get("value_date")
             ledger.append(

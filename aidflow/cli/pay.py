@@ -1,0 +1,213 @@
+"""``aidflow pay``: the payment list for the bank (代发清单) and the bank's statement back."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from aidflow.cli import messages as M
+from aidflow.cli import params
+from aidflow.cli.render import line, table, yuan
+from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.i18n import tr, value
+
+if TYPE_CHECKING:
+    from aidflow.models import PaymentList, Reconciliation, StatementFinding
+
+
+@click.group("pay")
+def pay() -> None:
+    """Payments through the bank: the payment list out, the statement back."""
+
+
+@pay.command("list")
+@click.option("--fund", "fund_ref", required=True, help="The fund whose approved money is paid.")
+@click.option(
+    "--date", "list_date", type=params.DATE, help="The payment date (default: today, UTC)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The list for the bank: .csv (UTF-8) or .xlsx. It holds FULL account numbers.",
+)
+@json_option
+@pass_session
+@writes
+def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Path) -> None:
+    """Write the payment list (代发清单): approved, unpaid money with a voucher for each line.
+
+    Only a cashier may issue it: it is the one place full account numbers leave aidflow,
+    and every issue is recorded. Issuing again before the bank's statement is back gives
+    the unsettled lines their same vouchers; only new money gets new ones.
+    """
+    from aidflow import commands as cmd
+    from aidflow.cli.export import check_path, write_table
+    from aidflow.domain.clock import now
+
+    check_path(output)
+    if not output.parent.is_dir():  # refused before vouchers are issued (a retry would re-list)
+        raise click.UsageError(line(M.PAY_LIST_NO_FOLDER, path=output.parent))
+    fund_id = session.fund_id(fund_ref)
+    day = list_date or now().date()
+    result = session.flow.issue_payment_list(
+        cmd.IssuePaymentList(fund_id=fund_id, list_date=day, actor=session.actor()),
+        session.views.payable_cases(fund_id),
+    )
+    write_table(output, M.PAY_LIST_HEADER, _rows(result))
+    emit(session, _masked(result), lambda: _text(result, output))
+
+
+def _rows(result: PaymentList) -> list[tuple[str, str, str, str, str, str, str, str]]:
+    return [
+        (
+            x.voucher,
+            x.name,
+            x.account,
+            x.bank,
+            yuan(x.amount_fen),
+            x.reference,
+            value(x.use),
+            str(x.case_id),
+        )
+        for x in result.lines
+    ]
+
+
+def _masked(result: PaymentList) -> dict[str, object]:
+    """The list as ``--json`` prints it: accounts masked (the full ones are in the file only)."""
+    from aidflow.domain.values import mask_identifier
+
+    data = result.model_dump(mode="json")
+    for item in data["lines"]:
+        item["account"] = mask_identifier(item["account"])
+    data["total_fen"] = result.total_fen
+    return data
+
+
+def _text(result: PaymentList, output: Path) -> str:
+    lines = [
+        line(
+            M.PAY_LIST_WRITTEN,
+            day=result.list_date.isoformat(),
+            count=len(result.lines),
+            amount=yuan(result.total_fen),
+            new=result.new_vouchers,
+            path=output,
+        )
+    ]
+    if result.held:
+        lines += [
+            tr(M.PAY_LIST_HELD),
+            table(
+                [(str(h.case_id)[:8], yuan(h.amount_fen), h.reason) for h in result.held],
+                M.PAY_LIST_HELD_HEADER,
+            ),
+        ]
+    return "\n".join(lines)
+
+
+class ColumnMapping(click.ParamType[tuple[str, str]]):
+    """``COLUMN=HEADER``: a bank's own header for one of the statement's columns."""
+
+    name = "COLUMN=HEADER"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        column, sep, header = str(value).partition("=")
+        if not sep or not column.strip() or not header.strip():
+            self.fail(line(M.NOT_A_COLUMN_MAPPING, value=value), param, ctx)
+        return column.strip(), header.strip()
+
+
+@pay.command("reconcile")
+@click.argument(
+    "statement", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+)
+@click.option(
+    "--column",
+    "mapping",
+    type=ColumnMapping(),
+    multiple=True,
+    help="A bank's own header for a column, e.g. --column reference=交易附言 (repeatable).",
+)
+@click.option("--encoding", help="The CSV's encoding when detection is not wanted (gbk, utf-8).")
+@click.option("--sheet", help="The workbook's sheet (default: the first).")
+@json_option
+@pass_session
+@writes
+def pay_reconcile(
+    session: Session,
+    statement: Path,
+    mapping: tuple[tuple[str, str], ...],
+    encoding: str | None,
+    sheet: str | None,
+) -> None:
+    """Take the bank's statement back: every line matched to a voucher.
+
+    Columns ``date,account,amount,reference,status`` (status ``paid`` or ``returned``;
+    the usual Chinese headers too). A paid line confirms its payment, a returned line
+    records the return; lines with no voucher and amount or account mismatches are
+    reported and recorded. The same statement again writes nothing.
+    """
+    from aidflow import commands as cmd
+    from aidflow.imports.statement import read_statement
+
+    lines = read_statement(statement, mapping=dict(mapping), encoding=encoding, sheet=sheet)
+    result = session.flow.reconcile(
+        cmd.Reconcile(name=statement.name, lines=lines, actor=session.actor())
+    )
+    days = session.flow.current_policy().statement_days
+    emit(session, result, lambda: _statement_text(result, days))
+
+
+def _finding_rows(
+    findings: list[StatementFinding],
+) -> list[tuple[str, str, str, str, str, str]]:
+    return [
+        (
+            str(f.line or "-"),
+            value(f.kind),
+            f.reference,
+            yuan(f.amount_fen),
+            f.account_masked or "-",
+            f.detail,
+        )
+        for f in findings
+    ]
+
+
+def _statement_text(result: Reconciliation, days: int) -> str:
+    if not result.recorded:
+        lines = [line(M.STATEMENT_REPEATED, name=result.name)]
+    else:
+        lines = [
+            line(
+                M.STATEMENT_DONE,
+                name=result.name,
+                lines=result.lines,
+                confirmed=len(result.confirmed),
+                returned=len(result.returned),
+                already=result.already_settled,
+                findings=len(result.findings),
+            )
+        ]
+    if result.findings:
+        lines += [
+            tr(M.STATEMENT_FINDINGS),
+            table(_finding_rows(result.findings), M.STATEMENT_FINDINGS_HEADER),
+        ]
+    if result.overdue:
+        lines += [
+            line(M.STATEMENT_OVERDUE, days=days),
+            table(_finding_rows(result.overdue), M.STATEMENT_FINDINGS_HEADER),
+        ]
+    return "\n".join(lines)
