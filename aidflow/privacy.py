@@ -581,6 +581,21 @@ def aggregate_personal(topic: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _nested(value: Any, fields: tuple[str, ...], change: Any) -> Any:
+    """``value`` with ``change(name, text)`` applied to every non-empty text under a personal
+    field's name in its nested dicts and lists (a case's payments keep the account paid to)."""
+    if isinstance(value, dict):
+        return {
+            k: change(k, v)
+            if k in fields and isinstance(v, str) and v
+            else _nested(v, fields, change)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_nested(v, fields, change) for v in value]
+    return value
+
+
 def _is_token(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(TOKEN)
 
@@ -646,7 +661,11 @@ class PrivacyMapper(Mapper[UUID]):
         fields, state = self._personal(domain_event)
         values = state if state is not None else vars(domain_event)
         wanted = [f for f in fields if isinstance(values.get(f), str) and values.get(f)]
-        if not wanted:
+        nested = state is not None and any(
+            isinstance(v, dict | list) and _nested(v, fields, lambda _n, _v: "") != v
+            for v in values.values()
+        )
+        if not wanted and not nested:
             return super().to_stored_event(domain_event)
         vault = self.vault
         if vault is None:
@@ -654,13 +673,19 @@ class PrivacyMapper(Mapper[UUID]):
                 said("personal data cannot be stored without a key vault; {how}", how=_HOW)
             )
         key_id = self._key_for(vault, domain_event.originator_id, values)
+
+        def seal(name: str, value: Any) -> str:
+            if isinstance(value, Sealed) and value.erased:
+                return f"{TOKEN}{value.key_id}:"  # still erased when read back
+            return vault.seal(key_id, name, str(value))
+
         sealed = dict(values)
         for name in wanted:
-            value = values[name]
-            if isinstance(value, Sealed) and value.erased:
-                sealed[name] = f"{TOKEN}{value.key_id}:"  # still erased when read back
-                continue
-            sealed[name] = vault.seal(key_id, name, str(value))
+            sealed[name] = seal(name, values[name])
+        if state is not None:  # an aggregate keeps personal fields in nested records too
+            for name, value in values.items():
+                if isinstance(value, dict | list):
+                    sealed[name] = _nested(value, fields, seal)
         clone = object.__new__(type(domain_event))
         if state is not None:
             object.__setattr__(clone, "__dict__", {**vars(domain_event), "state": sealed})
@@ -674,7 +699,9 @@ class PrivacyMapper(Mapper[UUID]):
         if not fields:
             return domain_event
         values = state if state is not None else vars(domain_event)
-        if not any(_is_token(values.get(f)) for f in fields):
+        if not any(_is_token(values.get(f)) for f in fields) and not (
+            state is not None and TOKEN in str(values)
+        ):
             self._bind_legacy(domain_event.originator_id, values)
             return domain_event
         vault = self.vault
@@ -685,6 +712,12 @@ class PrivacyMapper(Mapper[UUID]):
         for name in fields:
             if _is_token(values.get(name)):
                 values[name] = vault.open(name, values[name])
+        if state is not None:
+            for name, value in list(values.items()):
+                if isinstance(value, dict | list):
+                    values[name] = _nested(
+                        value, fields, lambda n, v: vault.open(n, v) if _is_token(v) else v
+                    )
         if state is not None:
             object.__setattr__(domain_event, "__dict__", {**vars(domain_event), "state": values})
         return domain_event

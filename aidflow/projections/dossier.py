@@ -254,7 +254,7 @@ class DossierView(SQLView):
                     "event_type": envelope.name,
                     "recorded_at": envelope.at(d),
                     "actor": event.actor,
-                    "detail": envelope.detail_json,
+                    "detail": _entry_detail(envelope),
                 }
             )
             if cls is C.PersonalDataErased:
@@ -311,6 +311,8 @@ class DossierView(SQLView):
                 .values(**_ERASED_HEADER)
             )
         bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, entries)
+        if erased:
+            _erase_entries(conn, erased)
         bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(new_actions.values()))
         bulk(conn, "dossier.action_done", _ACTION_DONE, done_actions)
         bulk(conn, "dossier.insert_fund", _INSERT_FUND, funds_new)
@@ -334,6 +336,21 @@ class DossierView(SQLView):
                     .values(donors=merged)
                 )
         bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
+
+
+def _erase_entries(conn: Connection, erased: Sequence[str]) -> None:
+    """The masked accounts kept in an erased student's entries read ``[erased]`` too, as a
+    rebuild after the erasure writes them (the key that showed them is gone)."""
+    e = entry_table
+    for position, detail in conn.execute(
+        sa.select(e.c.position, e.c.detail).where(e.c.case_id.in_(list(erased)))
+    ):
+        if detail.get("account_masked") not in (None, ERASED):
+            conn.execute(
+                sa.update(e)
+                .where(e.c.position == position)
+                .values(detail={**detail, "account_masked": ERASED})
+            )
 
 
 _ERASED_HEADER = {"name": ERASED, "student_id_masked": ERASED, "account_masked": ERASED}
@@ -415,7 +432,20 @@ def _paid(sign: int) -> Change:
 
 def _account(case: dict[str, Any], event: Any, at: datetime) -> None:
     if not getattr(event, "pending", False):
-        case["account_masked"] = mask_personal("account", event.account)
+        masked = getattr(event, "account_masked", None)  # an entry's detail (see _entry_detail)
+        case["account_masked"] = masked or mask_personal("account", event.account)
+
+
+_ACCOUNT_EVENTS = frozenset({C.Applied, C.AccountSet, C.AccountConfirmed})
+
+
+def _entry_detail(envelope: Any) -> str:
+    """An entry's detail: the event's stored form, and for an application or an account change
+    its masked account (the sealed field reads ``[encrypted]``), so a past header folds to it."""
+    if envelope.cls not in _ACCOUNT_EVENTS:
+        return str(envelope.detail_json)
+    masked = mask_personal("account", envelope.event.account)
+    return to_json({**envelope.detail, "account_masked": masked})
 
 
 def _count(case: dict[str, Any], event: Any, at: datetime) -> None:
@@ -467,10 +497,12 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
                 said("case {case_id} did not exist at position {upto}", case_id=case_id, upto=upto),
                 ids={"case_id": str(case_id)},
             )
-        header = {
-            **_folded(str(case_id), entries),
-            **{k: row[k] for k in _ERASED_HEADER},  # kept masked once, never in the entries
-        }
+        folded = _folded(str(case_id), entries)
+        erased = row["name"] == ERASED
+        # name and ID never change and are kept masked in the header only; the account as
+        # of the position comes from the fold (account changes carry it masked)
+        kept = _ERASED_HEADER if erased else ("name", "student_id_masked")
+        header = {**folded, **{k: row[k] for k in kept}}
         actions = _actions_from(str(case_id), entries)
     else:
         header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
@@ -528,7 +560,7 @@ def _folded(case_id: str, entries: Sequence[DossierEntry]) -> dict[str, Any]:
     case = {
         **_opened(case_id, SimpleNamespace(**opening), entries[0].recorded_at),
         "student_id_masked": opening["student_id"],
-        "account_masked": opening["account"],
+        "account_masked": opening.get("account_masked", opening["account"]),
     }
     for entry in entries:
         change = _CHANGES.get(CLASS_OF[entry.event_type])

@@ -65,8 +65,8 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
         "2026",
         actor="screening",
     )
-    cases = {c["name"]: c["case_id"] for c in cli.json("case", "list")}
-    one, two = cases["Wang Fang"], cases["Li Wei"]
+    (one,) = [c["case_id"] for c in cli.json("case", "find", national_id(1))]
+    (two,) = [c["case_id"] for c in cli.json("case", "find", national_id(2))]
     gov = cli.json(
         "fund", "open", "--name", "Temporary assistance", "--kind", "government", actor="finance"
     )["fund_id"]
