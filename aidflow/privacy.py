@@ -421,10 +421,11 @@ class Vault:
                 self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
                 self.db.run("VACUUM")
                 self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError as exc:  # another process is reading: key is gone
-                warnings.warn(  # already (secure_delete); only the file's tidying waits
-                    f"the data key {key_id} was destroyed, but the file could not be compacted "
-                    f"now ({exc}); it will be at the next erasure",
+            except sqlite3.OperationalError as exc:  # another process is reading the file
+                warnings.warn(
+                    f"the data key {key_id} was destroyed, but an old page of the file may keep "
+                    f"its wrapped copy until the next checkpoint ({exc}); run `aidflow case "
+                    "erase` again when no one else has the database open",
                     stacklevel=2,
                 )
 
