@@ -1405,9 +1405,8 @@ class AidFlow(Application[UUID]):
             )
             return [x.id for x in cases], [case]
 
-        erased = self._run(decide, c, "erase_case", None)
-        case = self.load_case(c.case_id)
+        erased: list[UUID] | None = self._run(decide, c, "erase_case", None)
+        case = self.load_case(c.case_id)  # recorded: now the key goes (again, if a retry)
         assert isinstance(case.student_id, Sealed)
         self.vault.erase(case.student_id.key_id)
-        self._after_command()
-        return erased
+        return erased or []

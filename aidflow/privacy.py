@@ -34,6 +34,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -448,9 +449,17 @@ class Vault:
         if self.db.sqlite and not self.store.in_memory:
             # secure_delete zeroed the old cell; move the pages out of the WAL and drop it,
             # then rebuild the file so no free page keeps a copy.
-            self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.db.run("VACUUM")
-            self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.db.run("VACUUM")
+                self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:  # another process is reading the file
+                warnings.warn(
+                    f"the data key {key_id} was destroyed, but an old page of the file may keep "
+                    f"its wrapped copy until the next checkpoint ({exc}); run `aidflow case "
+                    "erase` again when no one else has the database open",
+                    stacklevel=2,
+                )
 
     # owners: which student's key an aggregate's personal data uses
 

@@ -704,7 +704,9 @@ def case_erase(session: Session, case_ref: str, reason: str) -> None:
 
 def _brief(data: dict[str, Any]) -> str:
     return ", ".join(
-        f"{k}={v}" for k, v in data.items() if k != "actor" and v not in ("", None, [], {})
+        f"{k}={person(v) if isinstance(v, str) else v}"
+        for k, v in data.items()
+        if k != "actor" and v not in ("", None, [], {})
     )
 
 

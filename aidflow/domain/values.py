@@ -170,8 +170,10 @@ def mask_name(value: str) -> str:
 
 def mask_personal(field: str, value: Any) -> Any:
     """A personal field masked for display; an erased one stays :data:`ERASED`."""
-    if not isinstance(value, str) or value == ERASED:
+    if not isinstance(value, str):
         return value
+    if value == ERASED:
+        return ERASED  # plain text, never the sealed value itself
     return mask_name(value) if field == "name" else mask_identifier(value)
 
 

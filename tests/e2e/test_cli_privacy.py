@@ -74,6 +74,8 @@ def test_erase_keeps_the_old_digest_and_shows_the_person_as_erased(
     shown = cli("case", "show", case).stdout
     assert shown.startswith("[erased]  [erased]") and "account [erased]" in shown
     assert "Wang Fang" not in cli("case", "list").stdout
+    assert "name=[已删除]" in cli("--lang", "zh", "case", "history", case).stdout
+    assert cli("--lang", "zh", "case", "show", case).stdout.startswith("[已删除]")
     cli.refused(
         "case", "show", case, "--reveal", "--reason", "x", says="was erased", actor="visitor"
     )

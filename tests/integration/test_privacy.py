@@ -219,6 +219,11 @@ def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
     check_before = views.check_report(flow.current_policy())
     ledger_before = views.ledger().model_dump(mode="json")
 
+    key_id = flow.load_case(case).student_id.key_id  # type: ignore[attr-defined]
+    [(wrapped,)] = flow.vault.db.run(
+        "SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,)
+    )
+    assert wrapped.encode() in raw_store(store_url)
     with pytest.raises(ErasureRefused, match="retention"):
         flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
     flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
@@ -253,6 +258,12 @@ def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
     raw = raw_store(store_url)
     for needle in needles(STUDENT, NAME, ACCOUNT):
         assert needle not in raw, needle
+    # The data key is gone: from the table, and on SQLite from every page of the file.
+    assert flow.vault.db.run(
+        "SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,)
+    ) == [(None,)]
+    if parse_url(store_url).backend == "sqlite":
+        assert wrapped.encode() not in raw
 
 
 def test_erasure_waits_for_the_end_of_every_case_of_the_student(flow: AidFlow) -> None:
