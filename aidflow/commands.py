@@ -21,7 +21,6 @@ from aidflow.domain import canonical
 from aidflow.domain.errors import InvalidInput
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
-    Department,
     FamilyCategory,
     FundKind,
     HardshipKind,
@@ -47,6 +46,8 @@ FenOrZero = Annotated[
 NationalId = Annotated[str, AfterValidator(canonical.national_id)]
 Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]
 Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
+DepartmentName = Annotated[str, AfterValidator(partial(canonical.slug, what="department"))]
+"""A department as the policy lists it (``civil-affairs``); the list itself is the policy's."""
 
 
 def describe(error: ValidationError) -> str:
@@ -171,8 +172,9 @@ class ReportHardship(CaseCommand):
 class ActionItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    department: Department
+    department: DepartmentName
     text: Text
+    due: date | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -182,7 +184,7 @@ class ActionItem(BaseModel):
 
 
 class ConveneReview(CaseCommand):
-    departments: Annotated[list[Department], Field(min_length=1)]
+    departments: Annotated[list[DepartmentName], Field(min_length=1)]
     actions: list[ActionItem] = []
     note: OptionalText = ""
 
@@ -226,3 +228,20 @@ class SetPolicy(Command):
 
     key: Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))]
     value: Annotated[str, AfterValidator(partial(canonical.document, what="policy value"))]
+
+
+class LoadPolicy(Command):
+    """Change several policy values at once (a policy file): ``{"cap": "6000", ...}``."""
+
+    settings: Annotated[
+        dict[
+            Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))],
+            Annotated[
+                str,
+                AfterValidator(
+                    partial(canonical.text, what="policy value", max_length=2000)
+                ),
+            ],
+        ],
+        Field(min_length=1, max_length=50),
+    ]

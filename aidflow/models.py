@@ -158,3 +158,10 @@ class PolicyInForce(Result):
     max_days_action_open: int
     retention_years: int
     version: int
+    gap_bound: bool = True
+    need_rule: bool = True
+    strict_close: bool = True
+    approval_tiers: list[tuple[str, int]] = []
+    departments: list[str] = []
+    payment_due_days: int = 14
+    action_due_days: int = 30

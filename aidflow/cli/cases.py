@@ -324,6 +324,11 @@ def case_report_hardship(
     multiple=True,
     help="A decision owed by a department; repeat.",
 )
+@click.option(
+    "--due",
+    type=params.DATE,
+    help="When the actions are due (default: the policy's action-due-days from today).",
+)
 @click.option("--note", default="")
 @json_option
 @pass_session
@@ -333,6 +338,7 @@ def case_convene_review(
     case_ref: str,
     departments: tuple[str, ...],
     actions: tuple[tuple[str, str], ...],
+    due: date | None,
     note: str,
 ) -> None:
     """Record a multi-department consultation (多部门会商); prints the action ids."""
@@ -342,7 +348,7 @@ def case_convene_review(
         cmd.ConveneReview(
             case_id=session.case_id(case_ref),
             departments=list(departments),
-            actions=[cmd.ActionItem(department=d, text=t) for d, t in actions],
+            actions=[cmd.ActionItem(department=d, text=t, due=due) for d, t in actions],
             note=note,
             actor=session.actor(),
         )
@@ -453,6 +459,12 @@ def dossier_text(d: Dossier) -> str:
     ]
     if d.reason:
         lines.append(line(M.DOSSIER_REASON, reason=d.reason))
+    previous = next(
+        (e.detail.get("previous_case") for e in d.timeline if e.event_type == "case.applied"),
+        None,
+    )
+    if previous:
+        lines.append(line(M.DOSSIER_PREVIOUS_CASE, case_id=previous))
     if d.verification:
         v = d.verification
         lines.append(
@@ -680,6 +692,11 @@ def case_find(session: Session, text: str, output: Path | None) -> None:
 @click.option("--town")
 @click.option("--category", type=params.FAMILY_CATEGORY)
 @click.option("--year", type=params.YEAR)
+@click.option(
+    "--student",
+    metavar="NATIONAL_ID",
+    help="Every programme year's case of this person (found by the student-year keys).",
+)
 @export_option
 @json_option
 @pass_session
@@ -689,10 +706,14 @@ def case_list(
     town: str | None,
     category: str | None,
     year: int | None,
+    student: str | None,
     output: Path | None,
 ) -> None:
-    """Cases, filtered by status, town, family category or programme year."""
+    """Cases, filtered by status, town, family category, programme year or student."""
     cases = session.views.cases(status=status, town=town, family_category=category, year=year)
+    if student is not None:
+        theirs = {str(case_id) for case_id in session.flow.cases_of(student)}
+        cases = sorted((c for c in cases if c.case_id in theirs), key=lambda c: c.year)
     rows = [
         (
             c.case_id[:8],
@@ -729,6 +750,8 @@ def case_list(
 @pass_session
 def queue_command(session: Session, department: str | None, output: Path | None) -> None:
     """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
+    if department is not None:
+        department = session.flow.policy_department(department)
     q = session.views.queue(department)
     awaiting = [
         (

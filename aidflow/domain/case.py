@@ -7,7 +7,8 @@ may since have changed.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,16 +16,24 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
+from aidflow.domain.clock import now
 from aidflow.domain.errors import (
+    ActionsOpen,
     CapExceeded,
     CaseNotOpen,
+    FollowUpRequired,
+    GapExceeded,
     InvalidInput,
     InvalidTransition,
+    NeedNotFound,
     NoAccount,
     NoPaidGrant,
     OverDisbursement,
+    ReverificationPending,
     SegregationOfDuties,
+    TierExceeded,
     UnknownAction,
+    UnknownDepartment,
     UnknownVoucher,
     VerificationRequired,
 )
@@ -60,6 +69,7 @@ class StudentCase(AidAggregate):
         account: str
         source: str
         actor: str
+        previous_case: UUID | None = None  # the same person's case of an earlier year; v0.3
 
     class Verified(Event):
         """The household visit (入户核实): income, tuition, the gap and the needs found."""
@@ -167,6 +177,7 @@ class StudentCase(AidAggregate):
         account: str,
         source: str,
         actor: str,
+        previous_case: UUID | None = None,
     ) -> StudentCase:
         """Open a case from checked, canonical values (the constructor itself never checks,
         because replaying an old ``Applied`` must not re-judge it by today's rules)."""
@@ -180,11 +191,13 @@ class StudentCase(AidAggregate):
             account=canonical.account(account) if account.strip() else "",
             source=source,
             actor=canonical.actor(actor),
+            previous_case=previous_case,
         )
 
     @event(Applied)
     def __init__(
         self,
+        previous_case: UUID | None = None,  # before the ``*``: the library requires keywords
         *,
         student_id: str,
         name: str,
@@ -223,6 +236,11 @@ class StudentCase(AidAggregate):
         self.rejected = False
         self.closed = False
         self.reason = ""
+        # issue 12: the loop's rules
+        self.previous_case = previous_case
+        self.gap_fen = 0
+        self.approved_since_visit = 0
+        self.follow_up_due = False  # paid since the last follow-up
 
     # -- derived state -------------------------------------------------------------
 
@@ -310,6 +328,8 @@ class StudentCase(AidAggregate):
         self.verified_once = True
         self.awaiting_verification = False
         self.needs = list(needs)
+        self.gap_fen = gap_fen
+        self.approved_since_visit = 0
 
     def reject(self, *, reason: str, actor: str) -> None:
         """Refuse the application with a written reason; only before any money is approved."""
@@ -328,7 +348,17 @@ class StudentCase(AidAggregate):
         self.rejected = True
         self.reason = reason
 
-    def check_can_approve(self, *, amount_fen: int, actor: str, policy: Policy) -> None:
+    def check_can_approve(
+        self,
+        *,
+        amount_fen: int,
+        actor: str,
+        policy: Policy,
+        need: str | None = None,
+        roles: Iterable[str] | None = None,
+    ) -> None:
+        """Every rule an approval must meet under ``policy``. ``need`` and ``roles`` (the
+        approver's roles now) are checked when given; a what-if replay has no roles."""
         canonical.amount(amount_fen, "grant amount")
         self.check_open("take a grant")
         if self.awaiting_verification:
@@ -346,6 +376,34 @@ class StudentCase(AidAggregate):
                 f"{format_yuan(self.approved_fen + amount_fen)} yuan, over the cap of "
                 f"{format_yuan(policy.cap_fen)} yuan per programme year"
             )
+        self._check_loop_rules(amount_fen=amount_fen, actor=actor, policy=policy, need=need)
+        if roles is not None:
+            limit = policy.approval_limit(roles)
+            if self.approved_fen + amount_fen > limit:
+                raise TierExceeded(
+                    f"{actor} approves a case up to {format_yuan(limit)} yuan; approving "
+                    f"{format_yuan(amount_fen)} yuan would bring case {self.id} to "
+                    f"{format_yuan(self.approved_fen + amount_fen)} yuan: an approver of a "
+                    "higher tier (policy approval-tiers) must approve it",
+                    ids={"case_id": str(self.id)},
+                )
+
+    def _check_loop_rules(
+        self, *, amount_fen: int, actor: str, policy: Policy, need: str | None
+    ) -> None:
+        if policy.need_rule and need is not None and need not in self.needs:
+            raise NeedNotFound(
+                f"a grant for {need} but the household visit of case {self.id} found only "
+                f"{', '.join(self.needs) or 'no need'}; approve it for a need the visit found",
+                ids={"case_id": str(self.id)},
+            )
+        if policy.gap_bound and self.approved_since_visit + amount_fen > self.gap_fen:
+            raise GapExceeded(
+                f"approving {format_yuan(amount_fen)} yuan would bring case {self.id} to "
+                f"{format_yuan(self.approved_since_visit + amount_fen)} yuan since its household "
+                f"visit, above the verified gap of {format_yuan(self.gap_fen)} yuan",
+                ids={"case_id": str(self.id)},
+            )
 
     def approve_grant(
         self,
@@ -356,9 +414,12 @@ class StudentCase(AidAggregate):
         actor: str,
         policy: Policy,
         ref: str = "",
+        roles: Iterable[str] | None = None,
     ) -> None:
         """Approve temporary assistance (临时救助) paid from a government fund."""
-        self.check_can_approve(amount_fen=amount_fen, actor=actor, policy=policy)
+        self.check_can_approve(
+            amount_fen=amount_fen, actor=actor, policy=policy, need=need, roles=roles
+        )
         self._grant_approved(
             amount_fen=amount_fen,
             need=need,
@@ -380,6 +441,7 @@ class StudentCase(AidAggregate):
         policy_version: int = 0,
     ) -> None:
         self.approved_fen += amount_fen
+        self.approved_since_visit += amount_fen
         key = str(fund_id)
         self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
 
@@ -430,6 +492,7 @@ class StudentCase(AidAggregate):
         self, *, amount_fen: int, voucher: str, fund_id: UUID, value_date: date | None, actor: str
     ) -> None:
         self.disbursed_fen += amount_fen
+        self.follow_up_due = True
         key = str(fund_id)
         self.paid_by_fund[key] = self.paid_by_fund.get(key, 0) + amount_fen
         self.payments[canonical.document_key(voucher)] = {
@@ -525,30 +588,53 @@ class StudentCase(AidAggregate):
         self.closed = False
 
     def convene_review(
-        self, *, departments: list[str], actions: list[tuple[str, str]], note: str, actor: str
+        self,
+        *,
+        departments: list[str],
+        actions: Sequence[tuple[str, str] | tuple[str, str, date | None]],
+        note: str,
+        actor: str,
+        policy: Policy | None = None,
     ) -> list[str]:
-        """Record a multi-department consultation (多部门会商); returns the new action ids."""
+        """Record a multi-department consultation (多部门会商); returns the new action ids.
+
+        With ``policy``, every department must be on its list, and each action gets a due
+        date: its own, else ``action_due_days`` after today.
+        """
         if not self.hardships:
             raise InvalidTransition(
                 f"case {self.id} has no reported hardship; a consultation follows a hardship report"
             )
         if not departments:
             raise InvalidInput("a consultation needs at least one department")
-        present = list(dict.fromkeys(departments))
+        present = list(dict.fromkeys(canonical.slug(d, "department") for d in departments))
+        if policy is not None:
+            unknown = [d for d in present if d not in policy.departments]
+            if unknown:
+                raise UnknownDepartment(
+                    f"no department {', '.join(unknown)} in the policy; departments are "
+                    f"{', '.join(policy.departments)} (an admin changes them with "
+                    "`aidflow policy set departments ...`)"
+                )
         items = []
         next_number = len(self.actions) + 1
-        for offset, (department, text) in enumerate(actions):
+        for offset, action in enumerate(actions):
+            department, text = canonical.slug(action[0], "department"), action[1]
+            due = action[2] if len(action) > 2 else None
             if department not in present:
                 raise InvalidInput(
                     f"action for {department} but that department was not at the consultation"
                 )
-            items.append(
-                {
-                    "action_id": f"A{next_number + offset}",
-                    "department": department,
-                    "text": canonical.text(text, "action text"),
-                }
-            )
+            item = {
+                "action_id": f"A{next_number + offset}",
+                "department": department,
+                "text": canonical.text(text, "action text"),
+            }
+            if due is None and policy is not None:
+                due = now().date() + timedelta(days=policy.action_due_days)
+            if due is not None:
+                item["due"] = due.isoformat()
+            items.append(item)
         self._review_convened(
             departments=present,
             actions=items,
@@ -567,10 +653,12 @@ class StudentCase(AidAggregate):
                 "department": item["department"],
                 "text": item["text"],
                 "done": False,
+                "due": item.get("due", ""),
             }
 
     def complete_action(self, *, action_id: str, note: str, actor: str) -> None:
-        """A department reports its referral or decision carried out."""
+        """A department reports its referral or decision carried out (not on a closed case)."""
+        self.check_open("record a completed action")
         action = self.actions.get(action_id)
         if action is None:
             known = ", ".join(self.actions) or "none"
@@ -592,6 +680,7 @@ class StudentCase(AidAggregate):
         """A follow-up visit: study progress, living conditions, how hardship develops."""
         if self.rejected:
             raise CaseNotOpen(f"case {self.id} was rejected; there is nobody to follow up")
+        self.check_open("be followed up")
         self._followed_up(
             study=canonical.text(study, "study progress"),
             living=canonical.text(living, "living situation"),
@@ -602,14 +691,18 @@ class StudentCase(AidAggregate):
     @event(FollowedUp)
     def _followed_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
         self.follow_ups += 1
+        self.follow_up_due = False
 
-    def close(self, *, reason: str, actor: str) -> dict[str, int]:
+    def close(self, *, reason: str, actor: str, policy: Policy | None = None) -> dict[str, int]:
         """Close the case; approved money not yet paid goes back to its fund.
 
         Returns the fen to release per fund id, which the caller must release in the
-        same save so that case and funds stay in step.
+        same save so that case and funds stay in step. Under a ``policy`` with
+        ``strict_close``, the loop must be closed first (:meth:`check_can_close`).
         """
         self.check_open("be closed")
+        if policy is not None and policy.strict_close:
+            self.check_can_close()
         releases = self.unpaid_by_fund
         self._closed(
             reason=canonical.text(reason, "closing reason"),
@@ -618,6 +711,28 @@ class StudentCase(AidAggregate):
         )
         return releases
 
+    def check_can_close(self) -> None:
+        """Re-verified after new hardship, no action owed, followed up after the last payment."""
+        ids = {"case_id": str(self.id)}
+        if self.awaiting_verification and self.verified_once:
+            raise ReverificationPending(
+                f"case {self.id} was reopened by new hardship and not verified again; "
+                "record the household visit before closing it",
+                ids=ids,
+            )
+        if self.open_actions:
+            raise ActionsOpen(
+                f"case {self.id} still has consultation action(s) {', '.join(self.open_actions)} "
+                "open; the departments must complete them before the case closes",
+                ids=ids,
+            )
+        if self.follow_up_due:
+            raise FollowUpRequired(
+                f"case {self.id} was paid and not followed up since; record a follow-up "
+                "(study, living, hardship) before closing it",
+                ids=ids,
+            )
+
     @event(Closed)
     def _closed(self, *, reason: str, releases: dict[str, int], actor: str) -> None:
         self.closed = True
@@ -625,3 +740,4 @@ class StudentCase(AidAggregate):
         for fund, fen in releases.items():
             self.granted_by_fund[fund] -= fen
             self.approved_fen -= fen
+            self.approved_since_visit = max(0, self.approved_since_visit - fen)

@@ -49,6 +49,7 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         StaffRegistry.RoleRevoked: "staff.role_revoked",
         PolicyRegister.Started: "policy.register_started",
         PolicyRegister.ValueSet: "policy.value_set",
+        PolicyRegister.Changed: "policy.changed",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""

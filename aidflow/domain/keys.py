@@ -154,3 +154,13 @@ class RequestKey(AidAggregate):
                 **{k: str(v) for k, v in self.result.items() if k.endswith("_id")},
             },
         )
+
+
+def pseudonym(kind: str, value: str) -> str:
+    """A stable stand-in for a national ID or an account, to compare records without the value.
+
+    The audit view keeps these instead of the numbers (the same account on two people,
+    one person's cases across years). Like the student-year key's id, it is derived from
+    the canonical value alone; a keyed lookup from the privacy layer may replace it.
+    """
+    return hashlib.sha256(f"aidflow/{kind}/{value}".encode()).hexdigest()[:32]

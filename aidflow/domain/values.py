@@ -56,7 +56,10 @@ _SEVERITY_RANK = {Severity.MINOR: 1, Severity.SERIOUS: 2, Severity.CRITICAL: 3}
 
 
 class Department(StrEnum):
-    """Departments that sit in a multi-department consultation (多部门会商)."""
+    """The departments a consultation (多部门会商) convenes by default, with their translations.
+
+    The list in force is the policy's (``Policy.departments``, ``aidflow policy set
+    departments``): a bureau adds its own; these are the defaults."""
 
     CIVIL_AFFAIRS = "civil-affairs"  # 民政: further assistance
     EDUCATION = "education"  # 教育: tuition reduction
@@ -64,6 +67,10 @@ class Department(StrEnum):
     COUNSELLING = "counselling"  # psychological counselling
     HUMAN_RESOURCES = "human-resources"  # 人社: work-study, employment
     FEDERATION = "federation"  # 工商联: chamber of commerce
+    MEDICAL_INSURANCE = "medical-insurance"  # 医保: medical insurance
+    DISABLED_PERSONS_FEDERATION = "disabled-persons-federation"  # 残联
+    SCHOOL = "school"  # the student's university or school
+    COMMUNITY = "community"  # 社区 / 村委会
 
 
 class FundKind(StrEnum):

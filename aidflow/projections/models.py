@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -87,6 +87,24 @@ class OwedAction(View):
     text: str
     assigned_at: datetime
     waiting_days: float
+    due: str | None = None
+
+
+class DueItem(View):
+    """A payment or a consultation action with its due date (``aidflow due``)."""
+
+    kind: str  # payment | action
+    case_id: str
+    name: str
+    what: str  # the unpaid fen of a payment; "A1: text" of an action
+    department: str
+    due: date
+    today: date
+
+    @property
+    def days_left(self) -> int:
+        """Days until it is due; negative when overdue."""
+        return (self.due - self.today).days
 
 
 class Queue(View):

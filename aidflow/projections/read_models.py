@@ -315,14 +315,21 @@ class ReadModels:
         with self.runner.query("audit") as conn:
             return audit.ledger(conn, entries=entries, upto=self.upto)
 
-    def check(self, policy: Policy, *, now: datetime | None = None) -> list[Violation]:
+    def check(
+        self, policy: Policy, *, now: datetime | None = None, base: Policy | None = None
+    ) -> list[Violation]:
         """Every rule an auditor checks, from the journal alone; empty when all hold."""
-        return self.check_report(policy, now=now).violations
+        return self.check_report(policy, now=now, base=base).violations
 
-    def check_report(self, policy: Policy, *, now: datetime | None = None) -> CheckResult:
-        """The rule checks with what they read: events by kind, and the position checked up to."""
+    def check_report(
+        self, policy: Policy, *, now: datetime | None = None, base: Policy | None = None
+    ) -> CheckResult:
+        """The rule checks with what they read: events by kind, and the position checked up to.
+
+        ``base``: the policy the store was opened with, before its recorded changes, so
+        each decision is judged by the policy of its moment (``AidFlow.policy``)."""
         with self.runner.query("audit") as conn:
-            return audit.check(conn, policy, now or self._now(), upto=self.upto)
+            return audit.check(conn, policy, now or self._now(), upto=self.upto, base=base)
 
     # -- drift ----------------------------------------------------------------------------
 

@@ -402,7 +402,7 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
         (("case", "show", "{case}", "--as-of", "yesterday"), "is not a time", 2),
         (("case", "history", "00000000-0000-0000-0000-000000000000"), "nothing recorded", 1),
         (("case", "list", "--status", "lost"), "'lost' is not one of", 2),
-        (("queue", "--department", "police"), "'police' is not one of", 2),
+        (("queue", "--department", "police"), "no department police in the policy", 2),
         (("audit", "journal", "--since", "soon"), "is not a time", 2),
         (("audit", "ledger", "--as-of", "2026-13-01"), "is not a time", 2),
         (("audit", "report", "--format", "pdf"), "'pdf' is not one of", 2),

@@ -16,7 +16,9 @@ from sqlalchemy.engine import Connection
 from aidflow.domain.events import EventClass
 from aidflow.domain.money import format_yuan
 from aidflow.projections.audit.chain import GENESIS, chain_step
+from aidflow.domain.keys import pseudonym
 from aidflow.projections.audit.tables import (
+    audit_account_table,
     audit_case_table,
     audit_fund_table,
     journal_table,
@@ -138,6 +140,7 @@ JOURNAL: dict[EventClass, tuple[str, Summary]] = {
     StaffRegistry.RoleRevoked: ("staff", lambda f: f"{f['name']} no longer {f['role']}"),
     PolicyRegister.Started: ("policy", lambda f: "policy register started"),
     PolicyRegister.ValueSet: ("policy", lambda f: f"policy {f['field']} set to {f['value']}"),
+    PolicyRegister.Changed: ("policy", lambda f: f"policy {f['field']} set to {f['value']}"),
 }
 """Every event class: its stream (case, fund, key, staff or policy) and its one-line summary."""
 
@@ -158,6 +161,7 @@ _INSERT_JOURNAL = insert_row(journal_table)
 _INSERT_LEDGER = insert_row(ledger_table)
 _INSERT_CASE = insert_row(audit_case_table)
 _INSERT_FUND = insert_row(audit_fund_table)
+_INSERT_ACCOUNT = insert_row(audit_account_table)
 
 
 def _text(value: Any) -> str | None:
@@ -167,7 +171,7 @@ def _text(value: Any) -> str | None:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 4  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    schema_version = 5  # 2: stable names; 3: audit_fund.position; 4: Merkle tree; 5: audit_account
     handles = frozenset(JOURNAL)
     ignores = frozenset()
 
@@ -196,6 +200,7 @@ class AuditView(SQLView):
         ledger: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         funds: list[dict[str, Any]] = []
+        accounts: list[dict[str, Any]] = []
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
             stream, summary = JOURNAL[cls]
@@ -236,6 +241,15 @@ class AuditView(SQLView):
                         "year": event.year,
                     }
                 )
+                if event.account:
+                    accounts.append(
+                        {
+                            "position": envelope.position,
+                            "case_id": envelope.aggregate_id,
+                            "person": pseudonym("person", event.student_id),
+                            "account": pseudonym("account", event.account),
+                        }
+                    )
             elif cls is Fund.Opened:
                 funds.append(
                     {
@@ -271,5 +285,6 @@ class AuditView(SQLView):
         bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
         bulk(conn, "audit.case", _INSERT_CASE, cases)
         bulk(conn, "audit.fund", _INSERT_FUND, funds)
+        bulk(conn, "audit.account", _INSERT_ACCOUNT, accounts)
         if journal:
             self._head = (page[-1].position, previous, size)
