@@ -238,9 +238,7 @@ class LoadPolicy(Command):
             Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))],
             Annotated[
                 str,
-                AfterValidator(
-                    partial(canonical.text, what="policy value", max_length=2000)
-                ),
+                AfterValidator(partial(canonical.text, what="policy value", max_length=2000)),
             ],
         ],
         Field(min_length=1, max_length=50),

@@ -15,7 +15,7 @@ import click
 from aidflow import __version__
 from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
-from aidflow.cli.cases import case_group, queue_command
+from aidflow.cli.cases import case_group, due_command, queue_command
 from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
 from aidflow.cli.keys import keys_group
@@ -63,6 +63,7 @@ for command in (
     fund,
     case_group,
     queue_command,
+    due_command,
     audit,
     projections,
     screen_command,

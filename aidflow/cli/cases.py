@@ -738,6 +738,51 @@ def case_list(
     )
 
 
+@click.command("due")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 3660),
+    metavar="DAYS",
+    help="Only what is due within DAYS from today (overdue included).",
+)
+@click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@export_option
+@json_option
+@pass_session
+def due_command(
+    session: Session, within: int | None, department: str | None, output: Path | None
+) -> None:
+    """Payments approved and unpaid, and consultation actions owed, by due date (overdue first).
+
+    A payment is due the policy's payment-due-days after its last approval; an action on
+    the date its consultation gave it, else action-due-days after it.
+    """
+    if department is not None:
+        department = session.flow.policy_department(department)
+    items = session.views.due(session.flow.current_policy(), within=within, department=department)
+    rows = [
+        (
+            i.due.isoformat(),
+            str(i.days_left),
+            tr(M.DUE_PAYMENT if i.kind == "payment" else M.DUE_ACTION),
+            i.case_id[:8],
+            i.name,
+            yuan(i.amount_fen) if i.amount_fen else "",
+            f"{i.action_id} {i.text}".strip(),
+            value(i.department) if i.department else "",
+        )
+        for i in items
+    ]
+    emit_rows(
+        session,
+        items,
+        lambda: table(rows, M.DUE_HEADER) + "\n" + line(M.DUE_COUNT, count=len(items)),
+        output,
+        M.DUE_HEADER,
+        rows,
+    )
+
+
 @click.command("queue")
 @click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
 @click.option(
@@ -772,6 +817,7 @@ def queue_command(session: Session, department: str | None, output: Path | None)
             a.action_id,
             value(a.department),
             f"{a.waiting_days:.1f}",
+            a.due or "-",
             a.text,
         )
         for a in q.open_actions

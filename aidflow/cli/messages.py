@@ -149,7 +149,11 @@ QUEUE_AWAITING = "Awaiting consultation:"
 QUEUE_OWED = "\nActions owed:"
 QUEUE_NONE = "  none"
 QUEUE_AWAITING_HEADER = ("case", "name", "town", "severity", "kind", "days", "detail")
-QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "decision")
+QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "due", "decision")
+DUE_HEADER = ("due", "days left", "kind", "case", "name", "amount", "action", "department")
+DUE_COUNT = "{count} item(s) due"
+DUE_PAYMENT = "payment"
+DUE_ACTION = "action"
 
 # -- audit ------------------------------------------------------------------------------------
 JOURNAL_LINE = "{x.position:>7}  {when}  {x.actor:<22} {short}  {x.summary}"

@@ -158,10 +158,13 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list | tuple):
-        return ", ".join(
-            f"{item[0]}={format_yuan(item[1])}" if isinstance(item, list | tuple) else str(item)
-            for item in value
-        ) or "-"
+        return (
+            ", ".join(
+                f"{item[0]}={format_yuan(item[1])}" if isinstance(item, list | tuple) else str(item)
+                for item in value
+            )
+            or "-"
+        )
     return str(value)
 
 

@@ -22,7 +22,6 @@ from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import InvalidInput
 from aidflow.domain.values import Department
 
-
 DEFAULT_DEPARTMENTS: tuple[str, ...] = tuple(d.value for d in Department)
 """Departments a consultation may convene, unless the bureau's policy lists others."""
 

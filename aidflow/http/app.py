@@ -297,9 +297,7 @@ def create_app(url: str | None = None) -> FastAPI:
     def check(_actor: Actor) -> Response:
         """Every rule, from the events alone."""
         service.catch_up()
-        result = service.views.check_report(
-            service.flow.current_policy(), base=service.flow.policy
-        )
+        result = service.views.check_report(service.flow.current_policy(), base=service.flow.policy)
         return ok({"ok": result.ok, "events": result.events, **result.model_dump(mode="json")})
 
     @app.get("/audit/digest", tags=["audit"])

@@ -96,15 +96,12 @@ class DueItem(View):
     kind: str  # payment | action
     case_id: str
     name: str
-    what: str  # the unpaid fen of a payment; "A1: text" of an action
+    amount_fen: int  # a payment's approved and unpaid fen; 0 for an action
+    action_id: str
+    text: str
     department: str
     due: date
-    today: date
-
-    @property
-    def days_left(self) -> int:
-        """Days until it is due; negative when overdue."""
-        return (self.due - self.today).days
+    days_left: int  # negative: overdue
 
 
 class Queue(View):

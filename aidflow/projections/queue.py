@@ -282,15 +282,18 @@ def due(
         ).mappings()
         for r in rows:
             at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
+            when = at.date() + timedelta(days=payment_days)
             items.append(
                 DueItem(
                     kind="payment",
                     case_id=r["case_id"],
                     name=r["name"],
-                    what=str(r["unpaid"]),
+                    amount_fen=int(r["unpaid"]),
+                    action_id="",
+                    text="",
                     department="",
-                    due=at.date() + timedelta(days=payment_days),
-                    today=today,
+                    due=when,
+                    days_left=(when - today).days,
                 )
             )
     actions_q = (
@@ -311,15 +314,17 @@ def due(
                 kind="action",
                 case_id=r["case_id"],
                 name=r["name"],
-                what=f"{r['action_id']}: {r['text']}",
+                amount_fen=0,
+                action_id=r["action_id"],
+                text=r["text"],
                 department=r["department"],
                 due=when,
-                today=today,
+                days_left=(when - today).days,
             )
         )
     if within is not None:
         items = [i for i in items if i.due <= today + timedelta(days=within)]
-    return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.what))
+    return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
 
 
 def _moment(value: Any) -> datetime:

@@ -32,6 +32,7 @@ from aidflow.projections.models import (
     CheckResult,
     Digest,
     Dossier,
+    DueItem,
     JournalLine,
     Ledger,
     Queue,
@@ -283,6 +284,27 @@ class ReadModels:
             return self._rebuilt().queue(department)
         with self.runner.query("queue") as conn:
             return queue.queue(conn, self._now(), department)
+
+    def due(
+        self,
+        policy: Policy,
+        *,
+        within: int | None = None,
+        department: str | None = None,
+    ) -> list[DueItem]:
+        """Payments and consultation actions with their due dates (``policy``'s deadlines),
+        soonest first; ``within`` days from now (overdue included) when given."""
+        if self.upto is not None:
+            return self._rebuilt().due(policy, within=within, department=department)
+        with self.runner.query("queue") as conn:
+            return queue.due(
+                conn,
+                self._now(),
+                payment_days=policy.payment_due_days,
+                action_days=policy.action_due_days,
+                within=within,
+                department=department,
+            )
 
     # -- audit ----------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ audit checks. Every refusal records nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -29,14 +31,22 @@ from tests.builders import (
     national_id,
     new_ref,
 )
-from tests.integration.test_rules_audit import History, h, only  # noqa: F401 - fixture
+from tests.integration.test_rules_audit import History, only
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[History]:
+    history = History(f"sqlite:///{tmp_path / 'loop.db'}")
+    try:
+        yield history
+    finally:
+        history.close()
+
 
 T = timedelta
 
 
-def visit(
-    h: History, case: UUID, gap_yuan: int, needs: list[str], actor: str = "visitor"
-) -> None:
+def visit(h: History, case: UUID, gap_yuan: int, needs: list[str], actor: str = "visitor") -> None:
     h.flow.verify(
         cmd.Verify(
             case_id=case,
@@ -141,9 +151,14 @@ def test_a_township_approver_approves_up_to_their_tier_the_county_above_it(h: Hi
     gov = government_fund(h.flow)
     h.flow.add_staff(cmd.AddStaff(name="county", roles=[Role.COUNTY_APPROVER], actor="admin"))
     h.flow.set_policy(
-        cmd.SetPolicy(key="approval-tiers", value="approver=3000, county-approver=5000", actor="admin")
+        cmd.SetPolicy(
+            key="approval-tiers", value="approver=3000, county-approver=5000", actor="admin"
+        )
     )
-    assert h.flow.policy_at().approval_tiers == [("approver", 300_000), ("county-approver", 500_000)]
+    assert h.flow.policy_at().approval_tiers == [
+        ("approver", 300_000),
+        ("county-approver", 500_000),
+    ]
     case = applied(h.flow, 1)
     visit(h, case, 5000, ["tuition"])
     refused(h, TierExceeded, lambda: grant(h, case, gov, 4000), "up to 3,000.00 yuan")
@@ -276,9 +291,7 @@ def test_departments_are_the_policys_list(h: History) -> None:
         "no department police",
     )
     convene("Medical-Insurance")  # on the default list, in any case
-    h.flow.set_policy(
-        cmd.SetPolicy(key="departments", value="civil-affairs,police", actor="admin")
-    )
+    h.flow.set_policy(cmd.SetPolicy(key="departments", value="civil-affairs,police", actor="admin"))
     h.flow.add_staff(
         cmd.AddStaff(name="pc", roles=[Role.LIAISON], department="Police", actor="admin")
     )
@@ -344,7 +357,9 @@ def test_the_audit_reports_an_approval_above_the_approvers_tier(h: History) -> N
     from tests.integration.test_rules_audit import forced_grant
 
     h.flow.set_policy(
-        cmd.SetPolicy(key="approval-tiers", value="approver=3000,county-approver=5000", actor="admin")
+        cmd.SetPolicy(
+            key="approval-tiers", value="approver=3000,county-approver=5000", actor="admin"
+        )
     )
     gov = government_fund(h.flow)
     case = applied(h.flow, 1)
@@ -394,19 +409,23 @@ def test_the_same_person_next_year_links_the_earlier_case(h: History) -> None:
     assert h.findings() == []
 
 
-def test_a_policy_file_changes_several_values_each_recorded(h: History, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_policy_file_changes_several_values_each_recorded(h: History, tmp_path: Path) -> None:
     from aidflow.whatif import policy_file
 
     path = tmp_path / "policy.toml"
     path.write_text(
         'cap = "6000"\ngap-bound = false\ndepartments = ["education", "health"]\n'
-        '[approval-tiers]\napprover = 3000\ncounty-approver = 6000\n',
+        "[approval-tiers]\napprover = 3000\ncounty-approver = 6000\n",
         encoding="utf-8",
     )
     before = h.flow.policy_at()
     now = h.flow.load_policy(cmd.LoadPolicy(settings=policy_file(path), actor="admin"))
     assert now.version == before.version + 4
-    assert (now.cap_fen, now.gap_bound, now.departments) == (600_000, False, ["education", "health"])
+    assert (now.cap_fen, now.gap_bound, now.departments) == (
+        600_000,
+        False,
+        ["education", "health"],
+    )
     assert now.approval_tiers == [("approver", 300_000), ("county-approver", 600_000)]
     assert h.flow.policy_at(h.now - timedelta(seconds=1)).version == before.version
     # all or nothing: a tier above the cap is refused and nothing is recorded

@@ -640,5 +640,5 @@ def check(
         policy,
         now,
         base=base,
-        accounts=accounts,  # type: ignore[arg-type]
+        accounts=accounts,
     )

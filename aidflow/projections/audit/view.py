@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import EventClass
+from aidflow.domain.keys import pseudonym
 from aidflow.domain.money import format_yuan
 from aidflow.projections.audit.chain import GENESIS, chain_step
-from aidflow.domain.keys import pseudonym
 from aidflow.projections.audit.tables import (
     audit_account_table,
     audit_case_table,
