@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, type[cmd.Command]]] = {
     "grant-role": ("grant_role", cmd.GrantRole),
     "revoke-role": ("revoke_role", cmd.RevokeRole),
     "set-policy": ("set_policy", cmd.SetPolicy),
+    "load-policy": ("load_policy", cmd.LoadPolicy),
 }
 """POST /commands/{name}: the application method and its command model."""
 
@@ -275,6 +276,21 @@ def create_app(url: str | None = None) -> FastAPI:
         """Hardship awaiting consultation and consultation actions owed."""
         service.catch_up()
         return ok(service.views.queue(department))
+
+    @app.get("/due", tags=["cases"])
+    def due(
+        _actor: Actor,
+        within: Annotated[int | None, Query(ge=0, le=3660)] = None,
+        department: str | None = None,
+    ) -> Response:
+        """Payments and consultation actions with their due dates, soonest first."""
+        service.catch_up()
+        if department is not None:
+            department = service.flow.policy_department(department)
+        items = service.views.due(
+            service.flow.current_policy(), within=within, department=department
+        )
+        return ok(items)
 
     @app.get("/audit/journal", tags=["audit"])
     def journal(

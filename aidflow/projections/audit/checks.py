@@ -368,7 +368,8 @@ class _Checker:
         holders: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         cases_of: dict[str, dict[str, int]] = defaultdict(dict)
         for case, person, account, position in accounts:
-            holders[account][person].append(position)
+            if account:
+                holders[account][person].append(position)
             cases_of[person].setdefault(case, position)
         for people in holders.values():
             if len(people) > 1:

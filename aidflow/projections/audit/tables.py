@@ -84,7 +84,7 @@ audit_account_table = sa.Table(
     metadata,
     # Who holds which account, as pseudonyms (aidflow.domain.keys.pseudonym), never the
     # numbers: the same account on two people and one person's several cases are found by
-    # comparing these. One row per case opened with an account (and per account change).
+    # comparing these. One row per case opened ("" for no account), and per account change.
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("case_id", sa.String(36), nullable=False, index=True),
     sa.Column("person", sa.String(32), nullable=False),

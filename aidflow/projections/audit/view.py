@@ -241,15 +241,14 @@ class AuditView(SQLView):
                         "year": event.year,
                     }
                 )
-                if event.account:
-                    accounts.append(
-                        {
-                            "position": envelope.position,
-                            "case_id": envelope.aggregate_id,
-                            "person": pseudonym("person", event.student_id),
-                            "account": pseudonym("account", event.account),
-                        }
-                    )
+                accounts.append(
+                    {
+                        "position": envelope.position,
+                        "case_id": envelope.aggregate_id,
+                        "person": pseudonym("person", event.student_id),
+                        "account": pseudonym("account", event.account) if event.account else "",
+                    }
+                )
             elif cls is Fund.Opened:
                 funds.append(
                     {
