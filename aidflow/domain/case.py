@@ -143,6 +143,7 @@ class StudentCase(AidAggregate):
         actions: list[dict[str, str]]
         note: str
         actor: str
+        policy_version: int = 0  # the policy that gave the actions' due dates; 0 before v0.3
 
     class ActionCompleted(Event):
         TOPIC = "aidflow:StudentCase.ActionCompleted"
@@ -163,6 +164,7 @@ class StudentCase(AidAggregate):
         reason: str
         releases: dict[str, int]
         actor: str
+        policy_version: int = 0  # the policy whose close rules allowed it; 0 before v0.3
 
     @classmethod
     def open(
@@ -640,12 +642,19 @@ class StudentCase(AidAggregate):
             actions=items,
             note=canonical.text(note, "note", required=False),
             actor=canonical.actor(actor),
+            policy_version=0 if policy is None else policy.version,
         )
         return [item["action_id"] for item in items]
 
     @event(ReviewConvened)
     def _review_convened(
-        self, *, departments: list[str], actions: list[dict[str, str]], note: str, actor: str
+        self,
+        *,
+        departments: list[str],
+        actions: list[dict[str, str]],
+        note: str,
+        actor: str,
+        policy_version: int = 0,
     ) -> None:
         self.reviews += 1
         for item in actions:
@@ -708,6 +717,7 @@ class StudentCase(AidAggregate):
             reason=canonical.text(reason, "closing reason"),
             releases=releases,
             actor=canonical.actor(actor),
+            policy_version=0 if policy is None else policy.version,
         )
         return releases
 
@@ -734,7 +744,9 @@ class StudentCase(AidAggregate):
             )
 
     @event(Closed)
-    def _closed(self, *, reason: str, releases: dict[str, int], actor: str) -> None:
+    def _closed(
+        self, *, reason: str, releases: dict[str, int], actor: str, policy_version: int = 0
+    ) -> None:
         self.closed = True
         self.reason = reason
         for fund, fen in releases.items():

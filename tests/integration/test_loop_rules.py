@@ -245,6 +245,8 @@ def test_nothing_but_a_hardship_report_on_a_closed_case(h: History) -> None:
     visit(h, case, 2000, ["living"], actor="visitor2")
     h.flow.set_policy(cmd.SetPolicy(key="strict-close", value="off", actor="admin"))
     _close(h, case)  # the bureau switched the close rules off: A2 is still open
+    (closed,) = [e for e in h.flow.history(case) if e.type == "case.closed"]
+    assert closed.data["policy_version"] == 1  # the decision names the policy that allowed it
     refused(
         h,
         CaseNotOpen,
@@ -336,7 +338,7 @@ def test_the_audit_reports_a_close_that_broke_the_rules_and_events_after_it(
     )
     raw = h.flow.load_case(case)
     with h.forced():
-        raw._closed(reason="year over", releases={}, actor="approver")
+        raw._closed(reason="year over", releases={}, actor="approver", policy_version=0)
         raw._action_completed(action_id="A1", department="health", note="late", actor="health")
         raw._followed_up(study="s", living="l", hardship_trend="worse", actor="v")
     h.save_forced(raw)

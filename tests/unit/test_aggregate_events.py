@@ -170,6 +170,7 @@ def test_every_event_records_canonical_values() -> None:
                 ],
                 "note": "met",
                 "actor": "chair",
+                "policy_version": 0,
             },
         ),
         (
@@ -182,7 +183,12 @@ def test_every_event_records_canonical_values() -> None:
         ),
         (
             "Closed",
-            {"reason": "graduated", "releases": {str(GOV): 200_000}, "actor": "clerk"},
+            {
+                "reason": "graduated",
+                "releases": {str(GOV): 200_000},
+                "actor": "clerk",
+                "policy_version": 0,
+            },
         ),
     ]
     assert (case.approved_fen, case.disbursed_fen, case.secondary_aid_fen) == (
