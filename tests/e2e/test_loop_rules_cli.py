@@ -30,56 +30,67 @@ def _grant(cli: Cli, case: str, gov: str, yuan: str, need: str = "tuition", code
 def test_grants_beyond_the_gap_or_for_a_need_not_found_are_refused(
     cli: Cli, world: dict[str, str]
 ) -> None:
-    case, gov = world["case"], world["gov"]  # verified: gap 4,000, needs tuition and travel
-    cli.refused(
+    gov = world["gov"]
+    case = cli.json(
         "case",
-        "approve",
-        case,
-        "--amount",
-        "4000.01",
-        "--need",
-        "tuition",
-        "--fund",
-        gov,
-        "--ref",
-        "SP-X1",
-        actor="approver",
-        says="above the verified gap of 4,000.00 yuan",
-    )
-    cli.refused(
+        "apply",
+        "--student-id",
+        national_id(5),
+        "--name",
+        "Li Na",
+        "--university",
+        "Zunyi Medical University",
+        "--category",
+        "tekun",
+        "--town",
+        "Dalian",
+        "--year",
+        "2026",
+    )["case_id"]
+    cli(
         "case",
-        "approve",
+        "verify",
         case,
-        "--amount",
-        "1000",
+        "--income",
+        "9000",
+        "--tuition",
+        "4500",
+        "--gap",
+        "3500",
         "--need",
         "living",
-        "--fund",
-        gov,
-        "--ref",
-        "SP-X2",
-        actor="approver",
-        says="found only travel, tuition",
-    )
-    refusal = cli(
-        "case",
-        "approve",
-        case,
-        "--amount",
-        "5000",
         "--need",
-        "tuition",
-        "--fund",
-        gov,
-        "--ref",
-        "SP-X3",
-        "--json",
-        actor="approver",
-        code=1,
+        "supplies",
+        actor="visitor",
     )
+
+    def approve(yuan: str, need: str, ref: str) -> tuple[str, ...]:
+        return (
+            "case",
+            "approve",
+            case,
+            "--amount",
+            yuan,
+            "--need",
+            need,
+            "--fund",
+            gov,
+            "--ref",
+            ref,
+        )
+
+    cli.refused(
+        *approve("4000", "living", "SP-X1"),
+        actor="approver",
+        says="above the verified gap of 3,500.00 yuan",
+    )
+    cli.refused(
+        *approve("1000", "tuition", "SP-X2"), actor="approver", says="found only living, supplies"
+    )
+    refusal = cli(*approve("5000", "living", "SP-X3"), "--json", actor="approver", code=1)
     assert '"gap_exceeded"' in refusal.stderr + refusal.stdout
-    _grant(cli, case, gov, "4000")
-    assert cli.json("case", "show", case)["approved_fen"] == 400_000
+    cli(*approve("3500", "living", "SP-X4"), actor="approver")
+    assert cli.json("case", "show", case)["approved_fen"] == 350_000
 
 
 def test_policy_settings_switches_tiers_departments_and_a_file(
