@@ -52,6 +52,7 @@ from aidflow.domain.errors import (
     NotFound,
     ReadOnlyStore,
     StoreDamaged,
+    UnknownDepartment,
     UnknownStaff,
     VoucherReturned,
     said,
@@ -62,7 +63,7 @@ from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
 from aidflow.domain.money import format_yuan
 from aidflow.domain.payments import BOOK_ID, PaymentBook, voucher_number
 from aidflow.domain.policy import DEFAULT_POLICY, REGISTER_ID, Policy, PolicyRegister
-from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
+from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
 from aidflow.domain.values import FundKind, Sealed, mask_identifier, mask_personal
 from aidflow.models import (
     AccountResult,
@@ -153,7 +154,11 @@ def _damaged(aggregate_id: UUID, exc: Exception) -> StoreDamaged:
     )
 
 
-def _new_case(c: cmd.Apply) -> StudentCase:
+LOOKBACK_YEARS = 6
+"""How many programme years back a new case looks for the same person's earlier case."""
+
+
+def _new_case(c: cmd.Apply, previous_case: UUID | None = None) -> StudentCase:
     return StudentCase.open(
         student_id=c.student_id,
         name=c.name,
@@ -164,6 +169,7 @@ def _new_case(c: cmd.Apply) -> StudentCase:
         account=c.account,
         source=c.source,
         actor=c.actor,
+        previous_case=previous_case,
     )
 
 
@@ -587,10 +593,13 @@ class AidFlow(Application[UUID]):
 
         def decide() -> tuple[None, list[AidAggregate]]:
             registry = self.staff_registry() or StaffRegistry()
+            department = c.department
+            if Role.LIAISON in c.roles and department.strip():
+                department = self.policy_department(department)
             registry.add_member(
                 name=c.name,
                 roles=list(c.roles),
-                department=c.department,
+                department=department,
                 town=c.town,
                 actor=c.actor,
             )
@@ -601,6 +610,9 @@ class AidFlow(Application[UUID]):
     def grant_role(self, c: cmd.GrantRole) -> None:
         def decide() -> tuple[None, list[AidAggregate]]:
             registry = self._require_registry()
+            member = registry.member(c.name)
+            if c.role is Role.LIAISON and member is not None and member["department"]:
+                self.policy_department(member["department"])
             registry.grant(name=c.name, role=c.role, actor=c.actor)
             return None, [registry]
 
@@ -624,6 +636,38 @@ class AidFlow(Application[UUID]):
 
         self._run(decide, c, "set_policy", None)
         return self.policy_at()
+
+    def load_policy(self, c: cmd.LoadPolicy) -> PolicyInForce:
+        """Change several values at once (a policy file), each recorded as its own change."""
+
+        def decide() -> tuple[None, list[AidAggregate]]:
+            register = self._find(PolicyRegister, REGISTER_ID) or PolicyRegister()
+            register.set_values(settings=dict(c.settings), actor=c.actor, base=self.policy)
+            return None, [register]
+
+        self._run(decide, c, "set_policy", None)
+        return self.policy_at()
+
+    def policy_department(self, department: str) -> str:
+        """``department`` in canonical form, refused unless the policy in force lists it
+        (a liaison acts for one of the policy's departments)."""
+        name = canonical.slug(department, "department")
+        listed = self.current_policy().departments
+        if name not in listed:
+            raise UnknownDepartment(
+                said(
+                    "no department {name} in the policy; departments are {listed} (an admin changes them with `aidflow policy set departments ...`)",
+                    name=name,
+                    listed=", ".join(listed),
+                )
+            )
+        return name
+
+    def _roles_of(self, actor: str) -> list[str]:
+        """The roles ``actor`` holds now (for the approval tiers); none when not staff."""
+        registry = self.staff_registry()
+        member = None if registry is None else registry.member(actor)
+        return [] if member is None else list(member["roles"])
 
     def _require_registry(self) -> StaffRegistry:
         registry = self.staff_registry()
@@ -672,7 +716,7 @@ class AidFlow(Application[UUID]):
             key = self.enrolment_of(c.student_id, c.year)
             if key is not None:
                 raise DuplicateApplication(mask_identifier(c.student_id), c.year, key.case_id)
-            case = _new_case(c)
+            case = _new_case(c, self.previous_case(c.student_id, c.year))
             return case.id, [case, self._enrolment(case)]
 
         return self._run(decide, c, "apply", UUID)
@@ -706,13 +750,31 @@ class AidFlow(Application[UUID]):
             aggregates: list[AidAggregate] = []
             outcomes = []
             for c in chunk:
-                case = _new_case(c)
+                case = _new_case(c, self.previous_case(c.student_id, c.year))
                 aggregates.append(case)
                 aggregates.append(self._enrolment(case))
                 outcomes.append(ApplyOutcome(case_id=case.id, opened=True))
             self.save(*aggregates)
         self._after_command()
         return outcomes
+
+    def previous_case(self, student_id: str, year: int) -> UUID | None:
+        """The same person's case of the nearest earlier programme year, through the
+        student-year keys (never by reading national IDs out of a view)."""
+        for earlier in range(year - 1, year - 1 - LOOKBACK_YEARS, -1):
+            key = self.enrolment_of(student_id, earlier)
+            if key is not None:
+                return key.case_id
+        return None
+
+    def cases_of(self, student_id: str, *, first: int = 2000, last: int = 2100) -> list[UUID]:
+        """Every case of one person, oldest programme year first, through the student-year keys."""
+        found = []
+        for year in range(first, last + 1):
+            key = self.enrolment_of(student_id, year)
+            if key is not None:
+                found.append(key.case_id)
+        return found
 
     def _change_case(
         self, c: cmd.CaseCommand, command: str, change: Callable[[StudentCase], T]
@@ -759,6 +821,7 @@ class AidFlow(Application[UUID]):
                 actor=c.actor,
                 policy=self.current_policy(),
                 ref=c.ref,
+                roles=self._roles_of(c.actor),
             )
             fund.allocate(case_id=case.id, amount_fen=c.amount_fen, use="grant", actor=c.actor)
             result = DecisionResult(
@@ -898,10 +961,11 @@ class AidFlow(Application[UUID]):
         def decide() -> tuple[ReviewResult, list[AidAggregate]]:
             case = self.load_case(c.case_id)
             action_ids = case.convene_review(
-                departments=[d.value for d in c.departments],
-                actions=[(a.department.value, a.text) for a in c.actions],
+                departments=list(c.departments),
+                actions=[(a.department, a.text, a.due) for a in c.actions],
                 note=c.note,
                 actor=c.actor,
+                policy=self.current_policy(),
             )
             return ReviewResult(case_id=case.id, action_ids=action_ids), [case]
 
@@ -935,7 +999,7 @@ class AidFlow(Application[UUID]):
 
         def decide() -> tuple[None, list[AidAggregate]]:
             case = self.load_case(c.case_id)
-            releases = case.close(reason=c.reason, actor=c.actor)
+            releases = case.close(reason=c.reason, actor=c.actor, policy=self.current_policy())
             funds: list[AidAggregate] = []
             for fund_id, fen in releases.items():
                 fund = self.load_fund(UUID(fund_id))

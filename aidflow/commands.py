@@ -21,7 +21,6 @@ from aidflow.domain import canonical
 from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
-    Department,
     FamilyCategory,
     FundKind,
     HardshipKind,
@@ -47,6 +46,8 @@ FenOrZero = Annotated[
 NationalId = Annotated[str, AfterValidator(canonical.national_id)]
 Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]
 Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
+DepartmentName = Annotated[str, AfterValidator(partial(canonical.slug, what="department"))]
+"""A department as the policy lists it (``civil-affairs``); the list itself is the policy's."""
 
 
 def describe(error: ValidationError) -> str:
@@ -182,8 +183,9 @@ class ReportHardship(CaseCommand):
 class ActionItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    department: Department
+    department: DepartmentName
     text: Text
+    due: date | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -193,7 +195,7 @@ class ActionItem(BaseModel):
 
 
 class ConveneReview(CaseCommand):
-    departments: Annotated[list[Department], Field(min_length=1)]
+    departments: Annotated[list[DepartmentName], Field(min_length=1)]
     actions: list[ActionItem] = []
     note: OptionalText = ""
 
@@ -309,3 +311,18 @@ class Reconcile(Command):
 
     name: OptionalText = ""
     lines: Annotated[list[StatementLine], Field(max_length=100_000)]
+
+
+class LoadPolicy(Command):
+    """Change several policy values at once (a policy file): ``{"cap": "6000", ...}``."""
+
+    settings: Annotated[
+        dict[
+            Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))],
+            Annotated[
+                str,
+                AfterValidator(partial(canonical.text, what="policy value", max_length=2000)),
+            ],
+        ],
+        Field(min_length=1, max_length=50),
+    ]

@@ -331,16 +331,19 @@ def run_demo(
     verifiers = [f"{town.lower().replace(' ', '-')}-officer" for town in TOWNS]
     clock.jump(datetime(year, 7, 16, 9, tzinfo=UTC))
     gaps: dict[UUID, int] = {}
+    needs: dict[UUID, list[str]] = {}
     for case in cases:
         tuition = rng.choice([450_000, 500_000, 550_000, 600_000, 800_000])
-        gaps[case] = rng.randint(200_000, 900_000)
+        # every gap covers the largest grant tier: a grant never exceeds the verified gap
+        gaps[case] = rng.randint(500_000, 900_000)
+        needs[case] = sorted(rng.sample(NEEDS, rng.randint(1, 3)))
         flow.verify(
             cmd.Verify(
                 case_id=case,
                 income_fen=rng.randint(600_000, 2_400_000),
                 tuition_fen=tuition,
                 gap_fen=gaps[case],
-                needs=sorted(rng.sample(NEEDS, rng.randint(1, 3))),
+                needs=needs[case],
                 visited_on=clock.moment.date(),
                 note="household visit",
                 actor=rng.choice(verifiers),
@@ -364,7 +367,7 @@ def run_demo(
             cmd.Approve(
                 case_id=case,
                 amount_fen=fen,
-                need=rng.choice(NEEDS[:3]),
+                need=rng.choice(needs[case]),  # a need the household visit found
                 fund_id=gov,
                 ref=f"MZ-{year}-{n:04d}",  # the approval form's number (审批编号)
                 actor=rng.choice(["bureau-approver-1", "bureau-approver-2"]),

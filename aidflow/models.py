@@ -160,6 +160,13 @@ class PolicyInForce(Result):
     version: int
     secondary_cap_fen: int = 1_000_000
     statement_days: int = 10
+    gap_bound: bool = True
+    need_rule: bool = True
+    strict_close: bool = True
+    approval_tiers: list[tuple[str, int]] = []
+    departments: list[str] = []
+    payment_due_days: int = 14
+    action_due_days: int = 30
 
 
 class PersonalData(Result):

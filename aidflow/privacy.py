@@ -376,9 +376,15 @@ class Vault:
 
     def data_key(self, key_id: str, *, create: bool) -> bytes | None:
         """The student's data key; None when it was erased. Made on first use if ``create``."""
-        if key_id in self._keys:
+        if key_id in self._keys and key_id not in self._new_keys:
             return self._keys[key_id]
         rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
+        if key_id in self._keys:  # made here and not yet written
+            if not rows:
+                return self._keys[key_id]
+            with self._lock:  # another process stored the student's key first: theirs holds
+                self._new_keys.pop(key_id, None)
+                self._keys.pop(key_id, None)
         if not rows and create:
             made = secrets.token_bytes(32)
             with self._lock:
@@ -433,7 +439,8 @@ class Vault:
                 ),
                 ids={"key_id": key_id},
             ) from None
-        return Sealed(text.decode("utf-8"), key_id)
+        plain = text.decode("utf-8")
+        return Sealed(plain, key_id, lookup=self.keyed(field, plain))
 
     def erased(self, key_id: str) -> bool:
         rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))

@@ -49,7 +49,7 @@ class Decision(_Model):
 
 class WhatIf(_Model):
     year: int | None
-    policy: dict[str, int]
+    policy: dict[str, Any]
     approvals: int
     refused: list[Decision]
     """Recorded approvals the other policy would have refused."""
@@ -73,9 +73,15 @@ def other_policy(base: Policy, settings: dict[str, str]) -> Policy:
 
 
 def policy_file(path: Path) -> dict[str, str]:
-    """A policy file: a JSON object of settings, ``{"cap": "6000", "max-unpaid-days": "20"}``."""
+    """A policy file of settings as ``policy set`` takes them: JSON
+    (``{"cap": "6000", "gap-bound": true, "departments": ["education", "health"],
+    "approval-tiers": {"approver": 3000, "county-approver": 5000}}``) or, for a ``.toml``
+    file, the same keys in TOML. Each value becomes the text ``policy set`` would take."""
+    import tomllib
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (OSError, ValueError) as exc:
         raise InvalidInput(
             said("cannot read policy file {path}: {exc}", path=path, exc=exc)
@@ -88,12 +94,25 @@ def policy_file(path: Path) -> dict[str, str]:
                 settings=", ".join(SETTINGS),
             )
         )
-    return {str(k): str(v) for k, v in data.items()}
+    return {str(k): _setting_text(v) for k, v in data.items()}
 
 
-def _judge(case: StudentCase, amount: int, actor: str, policy: Policy) -> tuple[str, str]:
+def _setting_text(value: Any) -> str:
+    """A file's value as ``policy set`` text: true → on, a list → a,b, a table → role=yuan,..."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(_setting_text(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_setting_text(v)}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def _judge(
+    case: StudentCase, amount: int, actor: str, policy: Policy, need: str
+) -> tuple[str, str]:
     try:
-        case.check_can_approve(amount_fen=amount, actor=actor, policy=policy)
+        case.check_can_approve(amount_fen=amount, actor=actor, policy=policy, need=need)
     except AidflowError as exc:
         return exc.code, str(exc)
     return "allowed", ""
@@ -116,10 +135,11 @@ def what_if(flow: Any, case_ids: list[UUID], policy: Policy, *, year: int | None
                 v = event.policy_version
                 if v not in policies:
                     policies[v] = policy_at(flow, v)
-                then, _ = _judge(state, event.amount_fen, event.actor, policies[v])
+                then, _ = _judge(state, event.amount_fen, event.actor, policies[v], event.need)
                 replayed = copy.copy(state)  # the case as if the refused approvals never happened
                 replayed.approved_fen = state.approved_fen - dropped
-                now, reason = _judge(replayed, event.amount_fen, event.actor, policy)
+                replayed.approved_since_visit = max(0, state.approved_since_visit - dropped)
+                now, reason = _judge(replayed, event.amount_fen, event.actor, policy, event.need)
                 decision = Decision(
                     case_id=case_id,
                     version=event.originator_version,

@@ -143,6 +143,11 @@ def donation_fund(flow: AidFlow, yuan: int = 50_000) -> UUID:
     return fund
 
 
+def account_of(n: int) -> str:
+    """Student ``n``'s own bank account (each student has their own; all end in 3445)."""
+    return f"62220202{112_233_445 + (n - 1) * 10_000:011d}"
+
+
 def applied(flow: AidFlow, n: int = 1, year: int = 2026) -> UUID:
     return flow.apply(
         cmd.Apply(
@@ -152,7 +157,7 @@ def applied(flow: AidFlow, n: int = 1, year: int = 2026) -> UUID:
             family_category="dibao",
             town="Dalian",
             year=year,
-            account="6222020200112233445",
+            account=account_of(n),
             actor="screening",
         )
     )
@@ -165,7 +170,7 @@ def verified(flow: AidFlow, n: int = 1, verifier: str = "visitor") -> UUID:
             case_id=case,
             income_fen=1_200_000,
             tuition_fen=600_000,
-            gap_fen=400_000,
+            gap_fen=500_000,
             needs=["tuition"],
             actor=verifier,
         )
@@ -216,3 +221,16 @@ def secondary_aid(
     )
     flow.approve_secondary_aid(cmd.ApproveSecondaryAid(case_id=case, ref=ref, actor=approver))
     return ref
+
+
+def followed_up(flow: AidFlow, case: UUID, actor: str = "village") -> None:
+    """A follow-up visit: a paid case is followed up before it closes (issue 12)."""
+    flow.follow_up(
+        cmd.FollowUp(
+            case_id=case,
+            study="attending classes",
+            living="stable",
+            hardship_trend="unchanged",
+            actor=actor,
+        )
+    )

@@ -16,7 +16,7 @@ from aidflow import __version__
 from aidflow.cli import click_i18n
 from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
-from aidflow.cli.cases import case_group, queue_command
+from aidflow.cli.cases import case_group, due_command, queue_command
 from aidflow.cli.events import events_command
 from aidflow.cli.funds import fund
 from aidflow.cli.keys import keys_group
@@ -65,6 +65,7 @@ for command in (
     fund,
     case_group,
     queue_command,
+    due_command,
     audit,
     projections,
     screen_command,

@@ -152,7 +152,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
     never reports "all rules hold" over events it did not read.
     """
     result = session.views_at(at=as_of, names=["audit"]).check_report(
-        session.flow.current_policy(), now=as_of
+        session.flow.current_policy(), now=as_of, base=session.flow.policy
     )
     # The checks read the audit view: confirm it agrees with a fresh replay of the store.
     (agreement,) = session.views.verify_views(session.flow, ["audit"])

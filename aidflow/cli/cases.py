@@ -329,6 +329,11 @@ def case_report_hardship(
     multiple=True,
     help="A decision owed by a department; repeat.",
 )
+@click.option(
+    "--due",
+    type=params.DATE,
+    help="When the actions are due (default: the policy's action-due-days from today).",
+)
 @click.option("--note", default="")
 @json_option
 @pass_session
@@ -338,6 +343,7 @@ def case_convene_review(
     case_ref: str,
     departments: tuple[str, ...],
     actions: tuple[tuple[str, str], ...],
+    due: date | None,
     note: str,
 ) -> None:
     """Record a multi-department consultation (多部门会商); prints the action ids."""
@@ -347,7 +353,7 @@ def case_convene_review(
         cmd.ConveneReview(
             case_id=session.case_id(case_ref),
             departments=list(departments),
-            actions=[cmd.ActionItem(department=d, text=t) for d, t in actions],
+            actions=[cmd.ActionItem(department=d, text=t, due=due) for d, t in actions],
             note=note,
             actor=session.actor(),
         )
@@ -470,6 +476,12 @@ def dossier_text(d: Dossier) -> str:
     ]
     if d.reason:
         lines.append(line(M.DOSSIER_REASON, reason=d.reason))
+    previous = next(
+        (e.detail.get("previous_case") for e in d.timeline if e.event_type == "case.applied"),
+        None,
+    )
+    if previous:
+        lines.append(line(M.DOSSIER_PREVIOUS_CASE, case_id=previous))
     if d.verification:
         v = d.verification
         lines.append(
@@ -775,6 +787,11 @@ def case_find(session: Session, text: str, output: Path | None) -> None:
 @click.option("--town")
 @click.option("--category", type=params.FAMILY_CATEGORY)
 @click.option("--year", type=params.YEAR)
+@click.option(
+    "--student",
+    metavar="NATIONAL_ID",
+    help="Every programme year's case of this person (found by the student-year keys).",
+)
 @export_option
 @json_option
 @pass_session
@@ -784,10 +801,14 @@ def case_list(
     town: str | None,
     category: str | None,
     year: int | None,
+    student: str | None,
     output: Path | None,
 ) -> None:
-    """Cases, filtered by status, town, family category or programme year."""
+    """Cases, filtered by status, town, family category, programme year or student."""
     cases = session.views.cases(status=status, town=town, family_category=category, year=year)
+    if student is not None:
+        theirs = {str(case_id) for case_id in session.flow.cases_of(student)}
+        cases = sorted((c for c in cases if c.case_id in theirs), key=lambda c: c.year)
     rows = [
         (
             c.case_id[:8],
@@ -812,6 +833,51 @@ def case_list(
     )
 
 
+@click.command("due")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 3660),
+    metavar="DAYS",
+    help="Only what is due within DAYS from today (overdue included).",
+)
+@click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@export_option
+@json_option
+@pass_session
+def due_command(
+    session: Session, within: int | None, department: str | None, output: Path | None
+) -> None:
+    """Payments approved and unpaid, and consultation actions owed, by due date (overdue first).
+
+    A payment is due the policy's payment-due-days after its last approval; an action on
+    the date its consultation gave it, else action-due-days after it.
+    """
+    if department is not None:
+        department = session.flow.policy_department(department)
+    items = session.views.due(session.flow.current_policy(), within=within, department=department)
+    rows = [
+        (
+            i.due.isoformat(),
+            str(i.days_left),
+            tr(M.DUE_PAYMENT if i.kind == "payment" else M.DUE_ACTION),
+            i.case_id[:8],
+            i.name,
+            yuan(i.amount_fen) if i.amount_fen else "",
+            f"{i.action_id} {i.text}".strip(),
+            value(i.department) if i.department else "",
+        )
+        for i in items
+    ]
+    emit_rows(
+        session,
+        items,
+        lambda: table(rows, M.DUE_HEADER) + "\n" + line(M.DUE_COUNT, count=len(items)),
+        output,
+        M.DUE_HEADER,
+        rows,
+    )
+
+
 @click.command("queue")
 @click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
 @click.option(
@@ -824,6 +890,8 @@ def case_list(
 @pass_session
 def queue_command(session: Session, department: str | None, output: Path | None) -> None:
     """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
+    if department is not None:
+        department = session.flow.policy_department(department)
     q = session.views.queue(department)
     awaiting = [
         (
@@ -844,6 +912,7 @@ def queue_command(session: Session, department: str | None, output: Path | None)
             a.action_id,
             value(a.department),
             f"{a.waiting_days:.1f}",
+            a.due or "-",
             a.text,
         )
         for a in q.open_actions

@@ -53,7 +53,7 @@ NOT_A_TIME = "{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00"
 OUT_OF_RANGE_TIME = "{value!r} is outside the times aidflow can represent in UTC"
 TOO_MUCH_MONEY = "amount {value} is too large"
 POSITION_TOO_LARGE = "position {position} is too large"
-NOT_AN_ACTION = "{value!r} must be DEPARTMENT=TEXT with DEPARTMENT one of {departments}"
+NOT_AN_ACTION_FORMAT = "{value!r} must be DEPARTMENT=TEXT (departments: aidflow policy show)"
 NOT_FINITE = "{value!r} must be a finite number"
 
 # -- funds ------------------------------------------------------------------------------------
@@ -108,6 +108,7 @@ DOSSIER_REASON = "reason: {reason}"
 DOSSIER_VERIFIED = "verified by {by}: income {income}, tuition {tuition}, gap {gap}; needs {needs}"
 DOSSIER_ACTION = "action {a.action_id} [{department}] {a.text}: {state}"
 DOSSIER_APPLICATION = "opened {opened} by {source}"
+DOSSIER_PREVIOUS_CASE = "the same student's case of an earlier year: {case_id}"
 DOSSIER_VERIFIED_ON = "visited on {day}"
 DOSSIER_NOTE = "note: {note}"
 SECTION_APPROVALS = "Approvals:"
@@ -148,7 +149,11 @@ QUEUE_AWAITING = "Awaiting consultation:"
 QUEUE_OWED = "\nActions owed:"
 QUEUE_NONE = "  none"
 QUEUE_AWAITING_HEADER = ("case", "name", "town", "severity", "kind", "days", "detail")
-QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "decision")
+QUEUE_OWED_HEADER = ("case", "name", "action", "department", "days", "due", "decision")
+DUE_HEADER = ("due", "days left", "kind", "case", "name", "amount", "action", "department")
+DUE_COUNT = "{count} item(s) due"
+DUE_PAYMENT = "payment"
+DUE_ACTION = "action"
 
 # -- audit ------------------------------------------------------------------------------------
 JOURNAL_LINE = "{x.position:>7}  {when}  {x.actor:<22} {short}  {x.summary}"
@@ -277,6 +282,7 @@ ROLE_REVOKED = "{name} no longer holds {role}"
 STAFF_HEADER = ("name", "roles", "department", "town")
 POLICY_HEADER = ("setting", "value")
 POLICY_SET = "policy {key} set to {value} (policy version {version})"
+POLICY_LOADED = "{count} policy setting(s) loaded (policy version {version})"
 ROLES_NEED_POSTGRES = "database roles exist only on PostgreSQL; a SQLite file is one person's"
 
 # -- issue 14: proofs, bundles, signing keys, explain, what-if (kept together for merging) ----

@@ -102,7 +102,25 @@ FAMILY_CATEGORY = FamilyCategoryType()
 FUND_KIND = enum_choice("FundKind")
 HARDSHIP_KIND = enum_choice("HardshipKind")
 SEVERITY = enum_choice("Severity")
-DEPARTMENT = enum_choice("Department")
+
+
+class DepartmentType(click.ParamType[str]):
+    """A department as the store's policy lists it (``aidflow policy show``); the list is
+    the policy's, so the application checks it when the command is decided."""
+
+    name = "DEPARTMENT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aidflow.domain import canonical
+        from aidflow.domain.errors import InvalidInput
+
+        try:
+            return canonical.slug(str(value), "department")
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DEPARTMENT = DepartmentType()
 HARDSHIP_TREND = enum_choice("HardshipTrend")
 CASE_STATUS = enum_choice("CaseStatus")
 VIEW_NAME = LazyChoice(_view_names)
@@ -215,14 +233,9 @@ class ActionType(click.ParamType[tuple[str, str]]):
         if isinstance(value, tuple):
             return value
         department, sep, text = str(value).partition("=")
-        departments = DEPARTMENT.choices
-        if not sep or department.strip() not in departments or not text.strip():
-            self.fail(
-                line(M.NOT_AN_ACTION, value=value, departments=", ".join(departments)),
-                param,
-                ctx,
-            )
-        return department.strip(), text.strip()
+        if not sep or not department.strip() or not text.strip():
+            self.fail(line(M.NOT_AN_ACTION_FORMAT, value=value), param, ctx)
+        return DEPARTMENT.convert(department.strip(), param, ctx), text.strip()
 
 
 YUAN = YuanType()

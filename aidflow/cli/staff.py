@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import import_module
+from pathlib import Path
 
 import click
 
@@ -146,8 +147,25 @@ def policy_show(session: Session, as_of: datetime | None) -> None:
     emit(
         session,
         current,
-        lambda: table([(k, str(v)) for k, v in current.model_dump().items()], M.POLICY_HEADER),
+        lambda: table([(k, _shown(v)) for k, v in current.model_dump().items()], M.POLICY_HEADER),
     )
+
+
+def _shown(value: object) -> str:
+    """A policy value as a person reads it: on/off, a list with commas, tiers as role=yuan."""
+    from aidflow.domain.money import format_yuan
+
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return (
+            ", ".join(
+                f"{item[0]}={format_yuan(item[1])}" if isinstance(item, list | tuple) else str(item)
+                for item in value
+            )
+            or "-"
+        )
+    return str(value)
 
 
 @policy.command("set")
@@ -162,6 +180,22 @@ def policy_set(session: Session, key: str, value: str) -> None:
 
     current = session.flow.set_policy(cmd.SetPolicy(key=key, value=value, actor=session.actor()))
     emit(session, current, line(M.POLICY_SET, key=key, value=value, version=current.version))
+
+
+@policy.command("load")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_session
+@writes
+def policy_load(session: Session, path: Path) -> None:
+    """Change several values from a policy file (JSON, or TOML for a .toml file), each
+    recorded as its own change; all or nothing."""
+    from aidflow import commands as cmd
+    from aidflow.whatif import policy_file
+
+    settings = policy_file(path)
+    current = session.flow.load_policy(cmd.LoadPolicy(settings=settings, actor=session.actor()))
+    emit(session, current, line(M.POLICY_LOADED, count=len(settings), version=current.version))
 
 
 @click.group("admin")

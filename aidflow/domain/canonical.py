@@ -282,3 +282,23 @@ def total(current: int, adding: int, what: str) -> int:
             )
         )
     return result
+
+
+# -- names from a configurable list (departments, roles in a tier table; issue 12) ------------
+
+MAX_SLUG = 40
+
+
+def slug(value: str, what: str) -> str:
+    """A department or role name as policy lists it: NFKC, case-folded, ASCII letters, digits
+    and hyphens (``civil-affairs``; ``Ｈｅａｌｔｈ`` is ``health``); anything else refused."""
+    shown = _identifier(value, what, MAX_SLUG).casefold()
+    if not all(c.isascii() and (c.isalnum() or c == "-") for c in shown) or shown[0] == "-":
+        raise InvalidInput(
+            said(
+                "{what} {shown!r} must be ASCII letters, digits and hyphens (like civil-affairs)",
+                what=what,
+                shown=shown,
+            )
+        )
+    return shown

@@ -7,7 +7,8 @@ may since have changed.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,22 +16,30 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
+from aidflow.domain.clock import now
 from aidflow.domain.errors import (
     AccountChangePending,
+    ActionsOpen,
     CapExceeded,
     CaseNotOpen,
     ErasureRefused,
+    FollowUpRequired,
+    GapExceeded,
     InvalidInput,
     InvalidTransition,
+    NeedNotFound,
     NoAccount,
     NoAccountChangePending,
     NoPaidGrant,
     OverDisbursement,
     PersonalDataGone,
+    ReverificationPending,
     SecondaryAidUnpaid,
     SecondaryCapExceeded,
     SegregationOfDuties,
+    TierExceeded,
     UnknownAction,
+    UnknownDepartment,
     UnknownSecondaryAid,
     UnknownVoucher,
     VerificationRequired,
@@ -69,6 +78,7 @@ class StudentCase(AidAggregate):
         account: str
         source: str
         actor: str
+        previous_case: UUID | None = None  # the same person's case of an earlier year; v0.3
 
     class Verified(Event):
         """The household visit (入户核实): income, tuition, the gap and the needs found."""
@@ -148,6 +158,7 @@ class StudentCase(AidAggregate):
         actions: list[dict[str, str]]
         note: str
         actor: str
+        policy_version: int = 0  # the policy that gave the actions' due dates; 0 before v0.3
 
     class ActionCompleted(Event):
         TOPIC = "aidflow:StudentCase.ActionCompleted"
@@ -168,6 +179,7 @@ class StudentCase(AidAggregate):
         reason: str
         releases: dict[str, int]
         actor: str
+        policy_version: int = 0  # the policy whose close rules allowed it; 0 before v0.3
 
     # -- the money loop (issue 12): accounts, confirmed payments, secondary aid as money ----
 
@@ -237,6 +249,7 @@ class StudentCase(AidAggregate):
         account: str,
         source: str,
         actor: str,
+        previous_case: UUID | None = None,
     ) -> StudentCase:
         """Open a case from checked, canonical values (the constructor itself never checks,
         because replaying an old ``Applied`` must not re-judge it by today's rules)."""
@@ -250,11 +263,13 @@ class StudentCase(AidAggregate):
             account=canonical.account(account) if account.strip() else "",
             source=source,
             actor=canonical.actor(actor),
+            previous_case=previous_case,
         )
 
     @event(Applied)
     def __init__(
         self,
+        previous_case: UUID | None = None,  # before the ``*``: the library requires keywords
         *,
         student_id: str,
         name: str,
@@ -300,6 +315,11 @@ class StudentCase(AidAggregate):
         self.secondary_granted_by_fund: dict[str, int] = {}
         self.secondary_proposals: dict[str, dict[str, Any]] = {}
         self.secondary_paid_fen = 0
+        # issue 12: the loop's rules
+        self.previous_case = previous_case
+        self.gap_fen = 0
+        self.approved_since_visit = 0
+        self.follow_up_due = False  # paid since the last follow-up
 
     # -- derived state -------------------------------------------------------------
 
@@ -402,6 +422,8 @@ class StudentCase(AidAggregate):
         self.verified_once = True
         self.awaiting_verification = False
         self.needs = list(needs)
+        self.gap_fen = gap_fen
+        self.approved_since_visit = 0
 
     def reject(self, *, reason: str, actor: str) -> None:
         """Refuse the application with a written reason; only before any money is approved."""
@@ -423,7 +445,17 @@ class StudentCase(AidAggregate):
         self.rejected = True
         self.reason = reason
 
-    def check_can_approve(self, *, amount_fen: int, actor: str, policy: Policy) -> None:
+    def check_can_approve(
+        self,
+        *,
+        amount_fen: int,
+        actor: str,
+        policy: Policy,
+        need: str | None = None,
+        roles: Iterable[str] | None = None,
+    ) -> None:
+        """Every rule an approval must meet under ``policy``. ``need`` and ``roles`` (the
+        approver's roles now) are checked when given; a what-if replay has no roles."""
         canonical.amount(amount_fen, "grant amount")
         self.check_open("take a grant")
         if self.awaiting_verification:
@@ -451,6 +483,46 @@ class StudentCase(AidAggregate):
                     cap=format_yuan(policy.cap_fen),
                 )
             )
+        self._check_loop_rules(amount_fen=amount_fen, actor=actor, policy=policy, need=need)
+        if roles is not None:
+            limit = policy.approval_limit(roles)
+            if self.approved_fen + amount_fen > limit:
+                raise TierExceeded(
+                    said(
+                        "{actor} approves a case up to {limit} yuan; approving {amount} yuan would bring case {id} to {approved} yuan: an approver of a higher tier (policy approval-tiers) must approve it",
+                        actor=actor,
+                        limit=format_yuan(limit),
+                        amount=format_yuan(amount_fen),
+                        id=self.id,
+                        approved=format_yuan(self.approved_fen + amount_fen),
+                    ),
+                    ids={"case_id": str(self.id)},
+                )
+
+    def _check_loop_rules(
+        self, *, amount_fen: int, actor: str, policy: Policy, need: str | None
+    ) -> None:
+        if policy.need_rule and need is not None and need not in self.needs:
+            raise NeedNotFound(
+                said(
+                    "a grant for {need} but the household visit of case {id} found only {needs}; approve it for a need the visit found",
+                    need=need,
+                    id=self.id,
+                    needs=", ".join(self.needs) or "no need",
+                ),
+                ids={"case_id": str(self.id)},
+            )
+        if policy.gap_bound and self.approved_since_visit + amount_fen > self.gap_fen:
+            raise GapExceeded(
+                said(
+                    "approving {amount} yuan would bring case {id} to {approved_since_visit} yuan since its household visit, above the verified gap of {gap} yuan",
+                    amount=format_yuan(amount_fen),
+                    id=self.id,
+                    approved_since_visit=format_yuan(self.approved_since_visit + amount_fen),
+                    gap=format_yuan(self.gap_fen),
+                ),
+                ids={"case_id": str(self.id)},
+            )
 
     def approve_grant(
         self,
@@ -461,9 +533,12 @@ class StudentCase(AidAggregate):
         actor: str,
         policy: Policy,
         ref: str = "",
+        roles: Iterable[str] | None = None,
     ) -> None:
         """Approve temporary assistance (临时救助) paid from a government fund."""
-        self.check_can_approve(amount_fen=amount_fen, actor=actor, policy=policy)
+        self.check_can_approve(
+            amount_fen=amount_fen, actor=actor, policy=policy, need=need, roles=roles
+        )
         self._grant_approved(
             amount_fen=amount_fen,
             need=need,
@@ -485,6 +560,7 @@ class StudentCase(AidAggregate):
         policy_version: int = 0,
     ) -> None:
         self.approved_fen += amount_fen
+        self.approved_since_visit += amount_fen
         key = str(fund_id)
         self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
 
@@ -583,6 +659,7 @@ class StudentCase(AidAggregate):
             self.secondary_paid_fen += amount_fen
         else:
             self.disbursed_fen += amount_fen
+        self.follow_up_due = True
         key = str(fund_id)
         self.paid_by_fund[key] = self.paid_by_fund.get(key, 0) + amount_fen
         self.payments[canonical.document_key(voucher)] = {
@@ -699,9 +776,19 @@ class StudentCase(AidAggregate):
         self.closed = False
 
     def convene_review(
-        self, *, departments: list[str], actions: list[tuple[str, str]], note: str, actor: str
+        self,
+        *,
+        departments: list[str],
+        actions: Sequence[tuple[str, str] | tuple[str, str, date | None]],
+        note: str,
+        actor: str,
+        policy: Policy | None = None,
     ) -> list[str]:
-        """Record a multi-department consultation (多部门会商); returns the new action ids."""
+        """Record a multi-department consultation (多部门会商); returns the new action ids.
+
+        With ``policy``, every department must be on its list, and each action gets a due
+        date: its own, else ``action_due_days`` after today.
+        """
         if not self.hardships:
             raise InvalidTransition(
                 said(
@@ -711,10 +798,22 @@ class StudentCase(AidAggregate):
             )
         if not departments:
             raise InvalidInput(said("a consultation needs at least one department"))
-        present = list(dict.fromkeys(departments))
+        present = list(dict.fromkeys(canonical.slug(d, "department") for d in departments))
+        if policy is not None:
+            unknown = [d for d in present if d not in policy.departments]
+            if unknown:
+                raise UnknownDepartment(
+                    said(
+                        "no department {unknown} in the policy; departments are {departments} (an admin changes them with `aidflow policy set departments ...`)",
+                        unknown=", ".join(unknown),
+                        departments=", ".join(policy.departments),
+                    )
+                )
         items = []
         next_number = len(self.actions) + 1
-        for offset, (department, text) in enumerate(actions):
+        for offset, action in enumerate(actions):
+            department, text = canonical.slug(action[0], "department"), action[1]
+            due = action[2] if len(action) > 2 else None
             if department not in present:
                 raise InvalidInput(
                     said(
@@ -722,24 +821,34 @@ class StudentCase(AidAggregate):
                         department=department,
                     )
                 )
-            items.append(
-                {
-                    "action_id": f"A{next_number + offset}",
-                    "department": department,
-                    "text": canonical.text(text, "action text"),
-                }
-            )
+            item = {
+                "action_id": f"A{next_number + offset}",
+                "department": department,
+                "text": canonical.text(text, "action text"),
+            }
+            if due is None and policy is not None:
+                due = now().date() + timedelta(days=policy.action_due_days)
+            if due is not None:
+                item["due"] = due.isoformat()
+            items.append(item)
         self._review_convened(
             departments=present,
             actions=items,
             note=canonical.text(note, "note", required=False),
             actor=canonical.actor(actor),
+            policy_version=0 if policy is None else policy.version,
         )
         return [item["action_id"] for item in items]
 
     @event(ReviewConvened)
     def _review_convened(
-        self, *, departments: list[str], actions: list[dict[str, str]], note: str, actor: str
+        self,
+        *,
+        departments: list[str],
+        actions: list[dict[str, str]],
+        note: str,
+        actor: str,
+        policy_version: int = 0,
     ) -> None:
         self.reviews += 1
         for item in actions:
@@ -747,10 +856,12 @@ class StudentCase(AidAggregate):
                 "department": item["department"],
                 "text": item["text"],
                 "done": False,
+                "due": item.get("due", ""),
             }
 
     def complete_action(self, *, action_id: str, note: str, actor: str) -> None:
-        """A department reports its referral or decision carried out."""
+        """A department reports its referral or decision carried out (not on a closed case)."""
+        self.check_open("record a completed action")
         action = self.actions.get(action_id)
         if action is None:
             known = ", ".join(self.actions) or "none"
@@ -787,6 +898,7 @@ class StudentCase(AidAggregate):
             raise CaseNotOpen(
                 said("case {id} was rejected; there is nobody to follow up", id=self.id)
             )
+        self.check_open("be followed up")
         self._followed_up(
             study=canonical.text(study, "study progress"),
             living=canonical.text(living, "living situation"),
@@ -797,12 +909,14 @@ class StudentCase(AidAggregate):
     @event(FollowedUp)
     def _followed_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
         self.follow_ups += 1
+        self.follow_up_due = False
 
-    def close(self, *, reason: str, actor: str) -> dict[str, int]:
+    def close(self, *, reason: str, actor: str, policy: Policy | None = None) -> dict[str, int]:
         """Close the case; approved money not yet paid goes back to its fund.
 
         Returns the fen to release per fund id, which the caller must release in the
-        same save so that case and funds stay in step.
+        same save so that case and funds stay in step. Under a ``policy`` with
+        ``strict_close``, the loop must be closed first (:meth:`check_can_close`).
         """
         self.check_open("be closed")
         unpaid_secondary = {
@@ -818,21 +932,56 @@ class StudentCase(AidAggregate):
                 ),
                 ids={"case_id": str(self.id)},
             )
+        if policy is not None and policy.strict_close:
+            self.check_can_close()
         releases = self.unpaid_by_fund
         self._closed(
             reason=canonical.text(reason, "closing reason"),
             releases=releases,
             actor=canonical.actor(actor),
+            policy_version=0 if policy is None else policy.version,
         )
         return releases
 
+    def check_can_close(self) -> None:
+        """Re-verified after new hardship, no action owed, followed up after the last payment."""
+        ids = {"case_id": str(self.id)}
+        if self.awaiting_verification and self.verified_once:
+            raise ReverificationPending(
+                said(
+                    "case {id} was reopened by new hardship and not verified again; record the household visit before closing it",
+                    id=self.id,
+                ),
+                ids=ids,
+            )
+        if self.open_actions:
+            raise ActionsOpen(
+                said(
+                    "case {id} still has consultation action(s) {open_actions} open; the departments must complete them before the case closes",
+                    id=self.id,
+                    open_actions=", ".join(self.open_actions),
+                ),
+                ids=ids,
+            )
+        if self.follow_up_due:
+            raise FollowUpRequired(
+                said(
+                    "case {id} was paid and not followed up since; record a follow-up (study, living, hardship) before closing it",
+                    id=self.id,
+                ),
+                ids=ids,
+            )
+
     @event(Closed)
-    def _closed(self, *, reason: str, releases: dict[str, int], actor: str) -> None:
+    def _closed(
+        self, *, reason: str, releases: dict[str, int], actor: str, policy_version: int = 0
+    ) -> None:
         self.closed = True
         self.reason = reason
         for fund, fen in releases.items():
             self.granted_by_fund[fund] -= fen
             self.approved_fen -= fen
+            self.approved_since_visit = max(0, self.approved_since_visit - fen)
 
     # -- issue 11: personal data revealed (audited) and erased -----------------------
 

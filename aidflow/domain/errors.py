@@ -355,3 +355,55 @@ class PersonalDataGone(RuleViolation):
     """The student's personal data was erased: there is nothing left to reveal."""
 
     code = "personal_data_erased"
+
+
+# -- the rules that keep the money loop closed (issue 12) -------------------------------------
+
+
+class GapExceeded(RuleViolation):
+    """A case's grants since its household visit stay within the gap that visit found."""
+
+    code = "gap_exceeded"
+
+
+class NeedNotFound(RuleViolation):
+    """A grant is for a need the household visit found."""
+
+    code = "need_not_found"
+
+
+class TierExceeded(RuleViolation):
+    """An approver approves a case only up to the amount of their tier (policy ``approval-tiers``)."""
+
+    code = "tier_exceeded"
+
+
+class CloseRefused(RuleViolation):
+    """A case closes only when re-verified after new hardship, with no open consultation
+    action and with a follow-up after its last payment."""
+
+    code = "close_refused"
+
+
+class ReverificationPending(CloseRefused):
+    """New hardship reopened the case and it has not been verified again."""
+
+    code = "reverification_pending"
+
+
+class ActionsOpen(CloseRefused):
+    """A consultation action is still owed by a department."""
+
+    code = "actions_open"
+
+
+class FollowUpRequired(CloseRefused):
+    """Nobody followed the student up after the last payment."""
+
+    code = "follow_up_required"
+
+
+class UnknownDepartment(InvalidInput):
+    """A department that the policy's list of departments does not name."""
+
+    code = "unknown_department"

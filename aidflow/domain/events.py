@@ -61,6 +61,7 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         PaymentBook.Started: "payments.book_started",
         PaymentBook.ListIssued: "payments.list_issued",
         PaymentBook.StatementImported: "payments.statement_imported",
+        PolicyRegister.Changed: "policy.changed",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""

@@ -19,6 +19,7 @@ from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed, said
 from aidflow.domain.money import format_yuan
+from aidflow.domain.values import Sealed
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://aidflow.invalid/keys")
 
@@ -175,3 +176,20 @@ class RequestKey(AidAggregate):
                 **{k: str(v) for k, v in self.result.items() if k.endswith("_id")},
             },
         )
+
+
+def pseudonym(kind: str, value: str) -> str:
+    """A stable stand-in for a national ID or an account, to compare records without the value.
+
+    The audit view keeps these instead of the numbers (the same account on two people,
+    one person's cases across years). A value the privacy layer decrypted carries keyed
+    hashes (HMAC under the store's lookup secret): a person is their data key's id, which
+    outlives an erasure; an account its keyed hash, gone ("") once erased. Only a value
+    stored in clear (a v0.1.0 record, where the number itself is in the store) gets a
+    plain hash of the canonical value.
+    """
+    if isinstance(value, Sealed):
+        if kind == "person":
+            return value.key_id[:32]
+        return value.lookup[:32]
+    return hashlib.sha256(f"aidflow/{kind}/{value}".encode()).hexdigest()[:32]

@@ -9,6 +9,8 @@ what the policy said at any past moment.
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -18,6 +20,10 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.values import Department
+
+DEFAULT_DEPARTMENTS: tuple[str, ...] = tuple(d.value for d in Department)
+"""Departments a consultation may convene, unless the bureau's policy lists others."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,40 @@ class Policy:
     # wait for the bank's statement before the audit reports it
     secondary_cap_fen: int = 1_000_000
     statement_days: int = 10
+    # -- the rules that keep the loop closed (issue 12) -------------------------------
+    gap_bound: bool = True
+    """A case's grants since its last household visit stay within the gap that visit found."""
+    need_rule: bool = True
+    """A grant is for a need the last household visit found (``Verified.needs``)."""
+    strict_close: bool = True
+    """A case closes only when re-verified after new hardship, with no open consultation
+    action, and with a follow-up after its last payment."""
+    approval_tiers: tuple[tuple[str, int], ...] = ()
+    """(role, fen): an approver holding ``role`` approves a case up to that total. Empty:
+    one tier, every approver up to the cap."""
+    departments: tuple[str, ...] = DEFAULT_DEPARTMENTS
+    """The departments a consultation may convene and a liaison may act for."""
+    payment_due_days: int = 14
+    """An approved grant is due to be paid this many days after its approval."""
+    action_due_days: int = 30
+    """A consultation action without an explicit due date is due this many days after it."""
+
+    def approval_limit(self, roles: Iterable[str]) -> int:
+        """The most a person holding ``roles`` may approve for one case (their highest tier)."""
+        if not self.approval_tiers:
+            return self.cap_fen
+        held = set(roles)
+        return max((fen for role, fen in self.approval_tiers if role in held), default=0)
 
     def __post_init__(self) -> None:
+        _coerce_collections(self)
         for name in (
             "cap_fen",
             "max_unpaid_days",
             "max_days_to_consultation",
             "max_days_action_open",
+            "payment_due_days",
+            "action_due_days",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -62,6 +95,30 @@ class Policy:
             raise ValueError("policy setting cap_fen is above the limit for one amount")
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
             raise ValueError("policy setting retention_years must be 0 to 100")
+        _check_rules(self)
+
+
+def _coerce_collections(policy: Policy) -> None:
+    """Tiers and departments as tuples, also when given as JSON lists (a proof bundle's policy)."""
+    tiers = tuple((str(role), fen) for role, fen in policy.approval_tiers)
+    object.__setattr__(policy, "approval_tiers", tiers)
+    object.__setattr__(policy, "departments", tuple(str(d) for d in policy.departments))
+
+
+def _check_rules(policy: Policy) -> None:
+    for name in ("gap_bound", "need_rule", "strict_close"):
+        if not isinstance(getattr(policy, name), bool):
+            raise ValueError(f"policy setting {name} must be true or false")
+    roles = [role for role, _ in policy.approval_tiers]
+    if len(set(roles)) != len(roles):
+        raise ValueError("policy setting approval_tiers names a role twice")
+    for role, fen in policy.approval_tiers:
+        if isinstance(fen, bool) or not isinstance(fen, int) or not 0 < fen <= policy.cap_fen:
+            raise ValueError(
+                f"approval tier {role} must be a positive amount up to the cap, got {fen!r}"
+            )
+    if not policy.departments or len(set(policy.departments)) != len(policy.departments):
+        raise ValueError("policy setting departments must list at least one, each once")
 
 
 DEFAULT_POLICY = Policy()
@@ -74,13 +131,30 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "retention-years": ("retention_years", "years"),
     "secondary-cap": ("secondary_cap_fen", "yuan"),
     "statement-days": ("statement_days", "days"),
+    "gap-bound": ("gap_bound", "switch"),
+    "need-rule": ("need_rule", "switch"),
+    "strict-close": ("strict_close", "switch"),
+    "approval-tiers": ("approval_tiers", "tiers"),
+    "departments": ("departments", "list"),
+    "payment-due-days": ("payment_due_days", "days"),
+    "action-due-days": ("action_due_days", "days"),
 }
-"""What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE)."""
+"""What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE).
+
+``switch``: ``on``/``off`` (also ``true``/``false``, ``yes``/``no``, ``1``/``0``);
+``tiers``: ``ROLE=YUAN,ROLE=YUAN`` (``approver=3000,county-approver=5000``; ``none`` for
+one tier); ``list``: comma-separated names (``education,health,civil-affairs``)."""
+
+INT_UNITS = frozenset({"yuan", "days", "years"})
+"""Settings recorded as ``ValueSet`` (an integer, as before v0.3); the others as ``Changed``."""
+
+_SWITCH = {"on": True, "true": True, "yes": True, "1": True}
+_SWITCH |= {"off": False, "false": False, "no": False, "0": False}
 
 REGISTER_ID: UUID = uuid5(NAMESPACE_URL, "https://aidflow.invalid/policy-register")
 
 
-def parse_setting(key: str, text: str) -> tuple[str, int]:
+def parse_setting(key: str, text: str) -> tuple[str, Any]:
     """``("cap", "6000")`` → ``("cap_fen", 600000)``; unknown keys and bad values refused."""
     from aidflow.domain.money import parse_yuan
 
@@ -95,6 +169,16 @@ def parse_setting(key: str, text: str) -> tuple[str, int]:
     field, unit = SETTINGS[key]
     if unit == "yuan":
         return field, parse_yuan(text)
+    if unit == "switch":
+        word = canonical.nfkc(text).strip().casefold()
+        if word not in _SWITCH:
+            raise InvalidInput(said("{key} is on or off, got {text!r}", key=key, text=text))
+        return field, _SWITCH[word]
+    if unit == "list":
+        names = [canonical.slug(n, "department") for n in _items(text)]
+        return field, tuple(dict.fromkeys(names))
+    if unit == "tiers":
+        return field, _tiers(key, text)
     value = canonical.nfkc(text).strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 4:
         raise InvalidInput(
@@ -103,6 +187,44 @@ def parse_setting(key: str, text: str) -> tuple[str, int]:
             )
         )
     return field, int(value)
+
+
+def _items(text: str) -> list[str]:
+    value = canonical.nfkc(text)
+    if len(value) > 2000:
+        raise InvalidInput(said("a policy list is longer than 2000 characters"))
+    return [item.strip() for item in value.replace("，", ",").split(",") if item.strip()]
+
+
+def _tiers(key: str, text: str) -> tuple[tuple[str, int], ...]:
+    from aidflow.domain.money import parse_yuan
+
+    if canonical.nfkc(text).strip().casefold() in ("", "none"):
+        return ()
+    tiers: dict[str, int] = {}
+    for item in _items(text):
+        role, sep, yuan = item.partition("=")
+        if not sep:
+            raise InvalidInput(
+                said("{key} takes ROLE=YUAN pairs, got {item!r}", key=key, item=item)
+            )
+        tiers[canonical.slug(role, "approval tier role")] = parse_yuan(yuan.strip())
+    return tuple(sorted(tiers.items(), key=lambda tier: (tier[1], tier[0])))
+
+
+def encode_value(value: Any) -> str:
+    """A setting's value as stored on ``Changed``: canonical JSON (tuples as lists)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def decode_value(field: str, text: str) -> Any:
+    """A ``Changed`` value back as the policy holds it (lists as tuples)."""
+    value = json.loads(text)
+    if field == "approval_tiers":
+        return tuple((str(role), int(fen)) for role, fen in value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
 
 
 class PolicyRegister(AidAggregate):
@@ -122,6 +244,14 @@ class PolicyRegister(AidAggregate):
         value: int
         actor: str
 
+    class Changed(Event):
+        """A setting that is not a whole number (a switch, a list, a tier table), as JSON."""
+
+        TOPIC = "aidflow:PolicyRegister.Changed"
+        field: str
+        value: str
+        actor: str
+
     @staticmethod
     def create_id() -> UUID:
         return REGISTER_ID
@@ -136,14 +266,37 @@ class PolicyRegister(AidAggregate):
         return dataclasses.replace(base, **self.values, version=self.changes)
 
     def set_value(self, *, key: str, text: str, actor: str, base: Policy = DEFAULT_POLICY) -> None:
-        field, value = parse_setting(key, text)
+        self.set_values(settings={key: text}, actor=actor, base=base)
+
+    def set_values(
+        self, *, settings: dict[str, str], actor: str, base: Policy = DEFAULT_POLICY
+    ) -> None:
+        """Change one or more settings (a policy file), each recorded as its own change.
+
+        The policy they make together must hold (a tier above a lowered cap is refused);
+        a value equal to the one in force is not recorded again.
+        """
+        changes = dict(parse_setting(key, text) for key, text in settings.items())
+        current = self.policy(base)
         try:
-            dataclasses.replace(self.policy(base), **{field: value})
+            dataclasses.replace(current, **changes)
         except ValueError as exc:
             raise InvalidInput(exc.args[0] if exc.args else str(exc)) from None
-        self._value_set(field=field, value=value, actor=canonical.actor(actor))
+        who = canonical.actor(actor)
+        for field, value in changes.items():
+            if getattr(current, field) == value and len(changes) > 1:
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                self._value_set(field=field, value=value, actor=who)
+            else:
+                self._changed(field=field, value=encode_value(value), actor=who)
 
     @event(ValueSet)
     def _value_set(self, *, field: str, value: int, actor: str) -> None:
         self.values[field] = value
+        self.changes += 1
+
+    @event(Changed)
+    def _changed(self, *, field: str, value: str, actor: str) -> None:
+        self.values[field] = decode_value(field, value)
         self.changes += 1

@@ -28,6 +28,7 @@ class Role(StrEnum):
     SCREENING_CLERK = "screening-clerk"  # 信息筛查
     VERIFIER = "verifier"  # 入户核实
     APPROVER = "approver"  # 审批
+    COUNTY_APPROVER = "county-approver"  # 县级审批: approves above a township approver's tier
     CASHIER = "cashier"  # 财务出纳
     DONATIONS_OFFICER = "donations-officer"  # 社会捐赠
     LIAISON = "liaison"  # 部门联络员
@@ -40,16 +41,16 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "deposit": (Role.CASHIER, Role.DONATIONS_OFFICER),
     "apply": (Role.SCREENING_CLERK,),
     "verify": (Role.VERIFIER,),
-    "reject": (Role.APPROVER,),
-    "approve": (Role.APPROVER,),
+    "reject": (Role.APPROVER, Role.COUNTY_APPROVER),
+    "approve": (Role.APPROVER, Role.COUNTY_APPROVER),
     "disburse": (Role.CASHIER,),
     "return_disbursement": (Role.CASHIER,),
-    "secondary_aid": (Role.DONATIONS_OFFICER, Role.APPROVER),
+    "secondary_aid": (Role.DONATIONS_OFFICER, Role.APPROVER, Role.COUNTY_APPROVER),
     "report_hardship": (Role.SCREENING_CLERK, Role.VERIFIER, Role.LIAISON),
-    "convene_review": (Role.APPROVER,),
+    "convene_review": (Role.APPROVER, Role.COUNTY_APPROVER),
     "complete_action": (Role.LIAISON,),
     "follow_up": (Role.VERIFIER,),
-    "close_case": (Role.APPROVER,),
+    "close_case": (Role.APPROVER, Role.COUNTY_APPROVER),
     "set_policy": (Role.ADMIN,),
     # issue 11: seeing personal data unmasked is recorded; erasing it is an admin's
     "reveal": (Role.VERIFIER, Role.CASHIER),

@@ -57,7 +57,10 @@ _SEVERITY_RANK = {Severity.MINOR: 1, Severity.SERIOUS: 2, Severity.CRITICAL: 3}
 
 
 class Department(StrEnum):
-    """Departments that sit in a multi-department consultation (多部门会商)."""
+    """The departments a consultation (多部门会商) convenes by default, with their translations.
+
+    The list in force is the policy's (``Policy.departments``, ``aidflow policy set
+    departments``): a bureau adds its own; these are the defaults."""
 
     CIVIL_AFFAIRS = "civil-affairs"  # 民政: further assistance
     EDUCATION = "education"  # 教育: tuition reduction
@@ -65,6 +68,10 @@ class Department(StrEnum):
     COUNSELLING = "counselling"  # psychological counselling
     HUMAN_RESOURCES = "human-resources"  # 人社: work-study, employment
     FEDERATION = "federation"  # 工商联: chamber of commerce
+    MEDICAL_INSURANCE = "medical-insurance"  # 医保: medical insurance
+    DISABLED_PERSONS_FEDERATION = "disabled-persons-federation"  # 残联
+    SCHOOL = "school"  # the student's university or school
+    COMMUNITY = "community"  # 社区 / 村委会
 
 
 class FundKind(StrEnum):
@@ -146,19 +153,22 @@ class Sealed(str):
 
     key_id: str
     erased: bool
+    lookup: str
+    """A keyed hash of the text (the privacy layer's lookup key): compared, never reversed."""
 
-    def __new__(cls, text: str, key_id: str, *, erased: bool = False) -> Sealed:
+    def __new__(cls, text: str, key_id: str, *, erased: bool = False, lookup: str = "") -> Sealed:
         value = super().__new__(cls, ERASED if erased else text)
         value.key_id = key_id
         value.erased = erased
+        value.lookup = "" if erased else lookup
         return value
 
     def __reduce__(self) -> Any:
-        return (_sealed, (str(self), self.key_id, self.erased))
+        return (_sealed, (str(self), self.key_id, self.erased, self.lookup))
 
 
-def _sealed(text: str, key_id: str, erased: bool) -> Sealed:
-    return Sealed(text, key_id, erased=erased)
+def _sealed(text: str, key_id: str, erased: bool, lookup: str = "") -> Sealed:
+    return Sealed(text, key_id, erased=erased, lookup=lookup)
 
 
 def mask_name(value: str) -> str:

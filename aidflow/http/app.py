@@ -71,6 +71,7 @@ COMMANDS: dict[str, tuple[str, type[cmd.Command]]] = {
     "confirm-account": ("confirm_account", cmd.ConfirmAccount),
     "approve-secondary-aid": ("approve_secondary_aid", cmd.ApproveSecondaryAid),
     "reconcile": ("reconcile", cmd.Reconcile),
+    "load-policy": ("load_policy", cmd.LoadPolicy),
 }
 """POST /commands/{name}: the application method and its command model."""
 
@@ -293,6 +294,21 @@ def create_app(url: str | None = None) -> FastAPI:
         service.catch_up()
         return ok(service.views.queue(department))
 
+    @app.get("/due", tags=["cases"])
+    def due(
+        _actor: Actor,
+        within: Annotated[int | None, Query(ge=0, le=3660)] = None,
+        department: str | None = None,
+    ) -> Response:
+        """Payments and consultation actions with their due dates, soonest first."""
+        service.catch_up()
+        if department is not None:
+            department = service.flow.policy_department(department)
+        items = service.views.due(
+            service.flow.current_policy(), within=within, department=department
+        )
+        return ok(items)
+
     @app.get("/audit/journal", tags=["audit"])
     def journal(
         _actor: Actor,
@@ -314,7 +330,7 @@ def create_app(url: str | None = None) -> FastAPI:
     def check(_actor: Actor) -> Response:
         """Every rule, from the events alone."""
         service.catch_up()
-        result = service.views.check_report(service.flow.current_policy())
+        result = service.views.check_report(service.flow.current_policy(), base=service.flow.policy)
         return ok({"ok": result.ok, "events": result.events, **result.model_dump(mode="json")})
 
     @app.get("/audit/digest", tags=["audit"])

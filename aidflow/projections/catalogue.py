@@ -33,6 +33,7 @@ RECORD_KEEPING = frozenset(
         StaffRegistry.RoleRevoked,
         PolicyRegister.Started,
         PolicyRegister.ValueSet,
+        PolicyRegister.Changed,
     }
 )
 """Events about the office's own records (idempotency keys, staff, policy): in the audit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -87,6 +87,21 @@ class OwedAction(View):
     text: str
     assigned_at: datetime
     waiting_days: float
+    due: str | None = None
+
+
+class DueItem(View):
+    """A payment or a consultation action with its due date (``aidflow due``)."""
+
+    kind: str  # payment | action
+    case_id: str
+    name: str
+    amount_fen: int  # a payment's approved and unpaid fen; 0 for an action
+    action_id: str
+    text: str
+    department: str
+    due: date
+    days_left: int  # negative: overdue
 
 
 class Queue(View):

@@ -2,13 +2,15 @@
 
 ``queue_hardship`` has one row per hardship report, marked consulted when a
 consultation of the case follows it; ``queue_action`` one row per decision a
-consultation assigned to a department, marked done when reported carried out.
+consultation assigned to a department (with its due date), marked done when reported
+carried out; ``queue_money`` one row per approval, payment, return or release, so what
+is approved and unpaid, and since when, is a sum (issue 12: deadlines before they pass).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +26,7 @@ from aidflow.projections.catalogue import (
     StudentCase,
     Voucher,
 )
-from aidflow.projections.models import AwaitingConsultation, OwedAction, Queue
+from aidflow.projections.models import AwaitingConsultation, DueItem, OwedAction, Queue
 from aidflow.projections.view import Envelope, SQLView
 
 metadata = sa.MetaData()
@@ -61,12 +63,24 @@ queue_action_table = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("assigned_at", UTCDateTime, nullable=False),
     sa.Column("done_at", UTCDateTime, nullable=True),
+    sa.Column("due", sa.String(10), nullable=True),  # ISO date; none before v0.3
+)
+
+queue_money_table = sa.Table(
+    "queue_money",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("case_id", sa.String(36), nullable=False, index=True),
+    sa.Column("approved_fen", sa.BigInteger, nullable=False),  # + approval, - release
+    sa.Column("paid_fen", sa.BigInteger, nullable=False),  # + payment, - bank return
+    sa.Column("at", UTCDateTime, nullable=False),
 )
 
 
 _INSERT_CASE = insert_row(queue_case_table)
 _INSERT_HARDSHIP = insert_row(hardship_table)
 _INSERT_ACTION = insert_row(queue_action_table)
+_INSERT_MONEY = insert_row(queue_money_table)
 _CONSULTED = (
     sa.update(hardship_table)
     .where(
@@ -90,7 +104,9 @@ C = StudentCase
 class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
-    schema_version = 3  # 2: versioned with the others; 3: names masked (issue 11)
+    schema_version = (
+        4  # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money
+    )
     handles = frozenset(
         {
             C.Applied,
@@ -98,18 +114,18 @@ class ConsultationQueueView(SQLView):
             C.ReviewConvened,
             C.ActionCompleted,
             C.PersonalDataErased,
+            C.GrantApproved,
+            C.Disbursed,
+            C.DisbursementReturned,
+            C.Closed,
         }
     )
     ignores = frozenset(
         {
             C.Verified,
             C.Rejected,
-            C.GrantApproved,
-            C.Disbursed,
-            C.DisbursementReturned,
             C.SecondaryAidAllocated,
             C.FollowedUp,
-            C.Closed,
             C.PersonalDataRevealed,
             Fund.Opened,
             Fund.Deposited,
@@ -134,6 +150,7 @@ class ConsultationQueueView(SQLView):
         actions: dict[tuple[str, str], dict[str, Any]] = {}
         done: list[dict[str, Any]] = []
         erased: list[str] = []
+        money: list[dict[str, Any]] = []
         d = conn.dialect
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
@@ -175,9 +192,22 @@ class ConsultationQueueView(SQLView):
                         "text": item["text"],
                         "assigned_at": at,
                         "done_at": None,
+                        "due": item.get("due") or None,
                     }
             elif cls is C.PersonalDataErased:
                 erased.extend(event.cases)
+            elif cls in _MONEY:
+                approved, paid = _MONEY[cls](event)
+                if approved or paid:
+                    money.append(
+                        {
+                            "position": envelope.position,
+                            "case_id": case_id,
+                            "approved_fen": approved,
+                            "paid_fen": paid,
+                            "at": at,
+                        }
+                    )
             elif cls is C.ActionCompleted:
                 pending = actions.get((case_id, event.action_id))
                 if pending is not None:
@@ -196,6 +226,21 @@ class ConsultationQueueView(SQLView):
             )
         bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, hardships)
         bulk(conn, "queue.insert_action", _INSERT_ACTION, list(actions.values()))
+        bulk(conn, "queue.insert_money", _INSERT_MONEY, money)
+
+
+_MONEY: dict[Any, Any] = {
+    C.GrantApproved: lambda e: (e.amount_fen, 0),
+    C.Disbursed: lambda e: (0, e.amount_fen if _grant(e) else 0),
+    C.DisbursementReturned: lambda e: (0, -e.amount_fen if _grant(e) else 0),
+    C.Closed: lambda e: (-sum(e.releases.values()), 0),
+}
+"""How each money event moves a case's approved and paid totals (grants only: secondary
+aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment)."""
+
+
+def _grant(event: Any) -> bool:
+    return getattr(event, "use", "grant") != "secondary-aid"
 
 
 def _days(since: datetime, now: datetime) -> float:
@@ -234,3 +279,84 @@ def queue(conn: Connection, now: datetime, department: str | None = None) -> Que
         for r in conn.execute(actions_q).mappings()
     ]
     return Queue(as_of=now, awaiting_consultation=awaiting, open_actions=owed)
+
+
+def due(
+    conn: Connection,
+    now: datetime,
+    *,
+    payment_days: int,
+    action_days: int,
+    within: int | None = None,
+    department: str | None = None,
+) -> list[DueItem]:
+    """Grants approved and unpaid, and actions owed, with their due dates, soonest first.
+
+    A payment is due ``payment_days`` after its case's last approval; an action on its
+    own due date, else ``action_days`` after it was assigned (actions before v0.3).
+    ``within``: only what is due by then (overdue included); ``department``: only
+    that department's actions (payments are finance's, so none).
+    """
+    today = now.date()
+    items: list[DueItem] = []
+    qa, qc, qm = queue_action_table, queue_case_table, queue_money_table
+    if department is None:
+        approved = sa.func.sum(qm.c.approved_fen)
+        paid = sa.func.sum(qm.c.paid_fen)
+        last = sa.func.max(sa.case((qm.c.approved_fen > 0, qm.c.at), else_=None))
+        rows = conn.execute(
+            sa.select(qm.c.case_id, qc.c.name, (approved - paid).label("unpaid"), last.label("at"))
+            .join(qc, qc.c.case_id == qm.c.case_id)
+            .group_by(qm.c.case_id, qc.c.name)
+            .having(approved - paid > 0)
+        ).mappings()
+        for r in rows:
+            at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
+            when = at.date() + timedelta(days=payment_days)
+            items.append(
+                DueItem(
+                    kind="payment",
+                    case_id=r["case_id"],
+                    name=r["name"],
+                    amount_fen=int(r["unpaid"]),
+                    action_id="",
+                    text="",
+                    department="",
+                    due=when,
+                    days_left=(when - today).days,
+                )
+            )
+    actions_q = (
+        sa.select(qa, qc.c.name)
+        .join(qc, qc.c.case_id == qa.c.case_id)
+        .where(qa.c.done_at.is_(None))
+    )
+    if department is not None:
+        actions_q = actions_q.where(qa.c.department == department)
+    for r in conn.execute(actions_q).mappings():
+        when = (
+            date.fromisoformat(r["due"])
+            if r["due"]
+            else r["assigned_at"].date() + timedelta(days=action_days)
+        )
+        items.append(
+            DueItem(
+                kind="action",
+                case_id=r["case_id"],
+                name=r["name"],
+                amount_fen=0,
+                action_id=r["action_id"],
+                text=r["text"],
+                department=r["department"],
+                due=when,
+                days_left=(when - today).days,
+            )
+        )
+    if within is not None:
+        items = [i for i in items if i.due <= today + timedelta(days=within)]
+    return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
+
+
+def _moment(value: Any) -> datetime:
+    """A max() over a UTC column comes back as text on SQLite."""
+    return datetime.fromisoformat(str(value))

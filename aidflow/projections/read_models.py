@@ -33,6 +33,7 @@ from aidflow.projections.models import (
     Digest,
     DonorShare,
     Dossier,
+    DueItem,
     JournalLine,
     Ledger,
     Queue,
@@ -299,6 +300,27 @@ class ReadModels:
         with self.runner.query("queue") as conn:
             return queue.queue(conn, self._now(), department)
 
+    def due(
+        self,
+        policy: Policy,
+        *,
+        within: int | None = None,
+        department: str | None = None,
+    ) -> list[DueItem]:
+        """Payments and consultation actions with their due dates (``policy``'s deadlines),
+        soonest first; ``within`` days from now (overdue included) when given."""
+        if self.upto is not None:
+            return self._rebuilt().due(policy, within=within, department=department)
+        with self.runner.query("queue") as conn:
+            return queue.due(
+                conn,
+                self._now(),
+                payment_days=policy.payment_due_days,
+                action_days=policy.action_due_days,
+                within=within,
+                department=department,
+            )
+
     # -- audit ----------------------------------------------------------------------------
 
     def journal(
@@ -341,14 +363,21 @@ class ReadModels:
         with self.runner.query("audit") as conn:
             return audit.donor_trace(conn, str(fund_id), upto=self.upto)
 
-    def check(self, policy: Policy, *, now: datetime | None = None) -> list[Violation]:
+    def check(
+        self, policy: Policy, *, now: datetime | None = None, base: Policy | None = None
+    ) -> list[Violation]:
         """Every rule an auditor checks, from the journal alone; empty when all hold."""
-        return self.check_report(policy, now=now).violations
+        return self.check_report(policy, now=now, base=base).violations
 
-    def check_report(self, policy: Policy, *, now: datetime | None = None) -> CheckResult:
-        """The rule checks with what they read: events by kind, and the position checked up to."""
+    def check_report(
+        self, policy: Policy, *, now: datetime | None = None, base: Policy | None = None
+    ) -> CheckResult:
+        """The rule checks with what they read: events by kind, and the position checked up to.
+
+        ``base``: the policy the store was opened with, before its recorded changes, so
+        each decision is judged by the policy of its moment (``AidFlow.policy``)."""
         with self.runner.query("audit") as conn:
-            return audit.check(conn, policy, now or self._now(), upto=self.upto)
+            return audit.check(conn, policy, now or self._now(), upto=self.upto, base=base)
 
     # -- drift ----------------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ def build_history(
                 case.verify(
                     income_fen=rng.randint(0, 2_000_000),
                     tuition_fen=500_000,
-                    gap_fen=rng.randint(100_000, 900_000),
+                    gap_fen=rng.randint(500_000, 900_000),  # covers the largest grant
                     needs=["tuition", "living"],
                     visited_on=None,
                     note="",

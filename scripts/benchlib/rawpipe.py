@@ -27,9 +27,11 @@ import orjson
 import sqlalchemy as sa
 from eventsourcing.utils import resolve_topic
 
+from aidflow.config import parse_url
 from aidflow.domain.events import event_name
+from aidflow.domain.keys import pseudonym
 from aidflow.domain.values import ENCRYPTED, mask_identifier
-from aidflow.privacy import TOKEN
+from aidflow.privacy import TOKEN, Vault
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
@@ -98,6 +100,12 @@ def run(store: str, out: str) -> int:
     engine = sa.create_engine(f"sqlite+pysqlite:///{out}", poolclass=sa.pool.StaticPool)
     src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     kinds: dict[str, tuple[Any, str, str, Any, str | None]] = {}
+    vault = Vault(parse_url(f"sqlite:///{store}"))
+
+    def opened(field: str, value: Any) -> Any:
+        """A sealed personal value decrypted (its keyed hashes are the audit's pseudonyms)."""
+        return vault.open(field, value) if type(value) is str and value.startswith(TOKEN) else value
+
     insert: dict[str, str] = {
         t.name: f"INSERT INTO {t.name} VALUES ({', '.join('?' * len(t.columns))})"
         for t in metadata.sorted_tables
@@ -130,6 +138,8 @@ def run(store: str, out: str) -> int:
                     break
                 start = size
                 journal, ledger, cases, funds = [], [], [], []
+                accounts: list[tuple[Any, ...]] = []
+                erased: list[str] = []
                 for position, hex_id, version, topic, state in records:
                     kind = kinds.get(topic)
                     if kind is None:
@@ -166,6 +176,17 @@ def run(store: str, out: str) -> int:
                         cases.append(
                             (aggregate, fields["family_category"], fields["town"], fields["year"])
                         )
+                        account = stored["account"]
+                        accounts.append(
+                            (
+                                position,
+                                aggregate,
+                                pseudonym("person", opened("student_id", stored["student_id"])),
+                                pseudonym("account", opened("account", account)) if account else "",
+                            )
+                        )
+                    elif cls is C.PersonalDataErased:
+                        erased.extend(fields["cases"])
                     elif cls is Fund.Opened:
                         funds.append((aggregate, fields["name"], fields["kind"], position))
                     if entry is None:
@@ -195,6 +216,12 @@ def run(store: str, out: str) -> int:
                 raw.executemany(insert["audit_ledger"], ledger)
                 raw.executemany(insert["audit_case"], cases)
                 raw.executemany(insert["audit_fund"], funds)
+                raw.executemany(insert["audit_account"], accounts)
+                if erased:
+                    marks = ", ".join("?" * len(erased))
+                    raw.execute(
+                        f"UPDATE audit_account SET account = '' WHERE case_id IN ({marks})", erased
+                    )
                 tree.extend(conn, start, size)
                 totals = take_checkpoints(conn, totals, len(ledger))
                 raw.execute("COMMIT")

@@ -115,7 +115,7 @@ def world(cli: Cli) -> dict[str, str]:
         "--tuition",
         "5000",
         "--gap",
-        "4000",
+        "5000",
         "--need",
         "tuition",
         "--need",

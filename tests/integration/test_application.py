@@ -32,6 +32,7 @@ from tests.builders import (
     applied,
     approved,
     donation_fund,
+    followed_up,
     government_fund,
     national_id,
     new_ref,
@@ -143,7 +144,12 @@ def test_approval_rules(flow: AidFlow) -> None:
     refused(flow, VerificationRequired, lambda: approve(100))
     flow.verify(
         cmd.Verify(
-            case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["living"], actor="visitor"
+            case_id=case,
+            income_fen=0,
+            tuition_fen=0,
+            gap_fen=500_000,
+            needs=["living", "tuition"],
+            actor="visitor",
         )
     )
     refused(flow, SegregationOfDuties, lambda: approve(100, actor="visitor"))
@@ -248,6 +254,7 @@ def test_return_then_repay_and_close_releases_unpaid(flow: AidFlow) -> None:
     )
     flow.disburse(cmd.Disburse(case_id=case, amount_fen=200_000, voucher="V-1b", actor="cashier"))
     balance_before = flow.fund(gov).balance_fen
+    followed_up(flow, case)
     flow.close_case(cmd.CloseCase(case_id=case, reason="student withdrew", actor="clerk"))
     assert flow.fund(gov).balance_fen == balance_before + 300_000
     snap = flow.case(case)
@@ -426,7 +433,12 @@ def test_no_payment_without_the_students_own_account(flow: AidFlow) -> None:
     )
     flow.verify(
         cmd.Verify(
-            case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["travel"], actor="visitor"
+            case_id=case,
+            income_fen=0,
+            tuition_fen=0,
+            gap_fen=100_000,
+            needs=["travel"],
+            actor="visitor",
         )
     )
     flow.approve(

@@ -33,7 +33,7 @@ from aidflow.domain.keys import Enrolment
 from aidflow.domain.values import ENCRYPTED, ERASED, mask_identifier
 from aidflow.privacy import TOKEN, new_master, parse_master
 from aidflow.projections.read_models import ReadModels
-from tests.builders import government_fund, national_id, new_ref
+from tests.builders import followed_up, government_fund, national_id, new_ref
 
 NAME = "王小明"
 ACCOUNT = "6222020200998877665"
@@ -133,6 +133,7 @@ def lifecycle(flow: AidFlow, *, year: int = 2026) -> UUID:
     flow.disburse(
         cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V-{year}", actor="cashier")
     )
+    followed_up(flow, case, actor="visitor")  # a paid case is followed up before it closes
     flow.close_case(cmd.CloseCase(case_id=case, reason="graduated", actor="approver"))
     flow.take_snapshot(case)
     flow.take_snapshot(fund)
@@ -402,18 +403,42 @@ def test_the_clock_decides_retention(flow: AidFlow) -> None:
 
 
 def test_two_processes_making_one_students_key_agree_on_it(flow: AidFlow, store_url: str) -> None:
-    """B made the student's key in memory before A stored it: B's save conflicts, is run again
-    with A's key, and both years read back (never a token sealed with a key that was lost)."""
+    """B made the student's key in memory before A stored it: B seals with A's stored key
+    (a key made here and not yet written is checked against the table first), and both
+    years read back (never a token sealed with a key that was lost)."""
     other = AidFlow.open(store_url)
     try:
         key_id = other.vault.key_id(STUDENT)
         other.vault.data_key(key_id, create=True)  # made, not yet written
-        first = apply(flow, year=2025)
-        second = apply(other, year=2026)
-        assert other.conflicts_retried == 1
+        first = apply(flow, year=2026)
+        second = apply(other, year=2025)
         for app in (flow, other):
             for case in (first, second):
                 shown = app.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier"))
                 assert shown.name == NAME
+    finally:
+        other.close()
+
+
+def test_a_key_another_process_stored_between_seal_and_flush_makes_the_save_conflict(
+    flow: AidFlow, store_url: str
+) -> None:
+    """The narrow race: B sealed with its own new key, then A stored the student's key
+    before B's flush. B's flush must refuse (a conflict the command retries), not keep a
+    token whose key was never stored."""
+    from eventsourcing.persistence import RecordConflictError
+
+    other = AidFlow.open(store_url)
+    try:
+        key_id = other.vault.key_id(STUDENT)
+        token = other.vault.seal(key_id, "name", NAME)  # B's own key, in memory only
+        apply(flow, year=2026)  # A stores the student's key
+        with pytest.raises(RecordConflictError):
+            other.vault.flush()
+        assert other.vault.data_key(key_id, create=False) == flow.vault.data_key(
+            key_id, create=False
+        )
+        with pytest.raises(StoreDamaged):  # B's token is under the key that lost
+            flow.vault.open("name", token)
     finally:
         other.close()

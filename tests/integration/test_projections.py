@@ -24,6 +24,7 @@ from aidflow.projections.base import create_view_engine
 from tests.builders import (
     approved,
     donation_fund,
+    followed_up,
     government_fund,
     national_id,
     new_ref,
@@ -223,7 +224,7 @@ def drive(flow: AidFlow, program: list[Step], clock: list[datetime] | None = Non
                             case_id=case,
                             income_fen=0,
                             tuition_fen=0,
-                            gap_fen=0,
+                            gap_fen=500_000,
                             needs=["living"],
                             actor="visitor",
                         )
@@ -666,6 +667,7 @@ def test_checks_follow_a_reopened_case(store_url: str) -> None:
     try:
         gov = government_fund(flow)
         case = paid(flow, gov, 1, yuan=3000)
+        followed_up(flow, case)
         flow.close_case(cmd.CloseCase(case_id=case, reason="done", actor="clerk"))
         flow.report_hardship(
             cmd.ReportHardship(
@@ -677,7 +679,7 @@ def test_checks_follow_a_reopened_case(store_url: str) -> None:
                 case_id=case,
                 income_fen=0,
                 tuition_fen=0,
-                gap_fen=0,
+                gap_fen=200_000,
                 needs=["living"],
                 actor="visitor2",
             )

@@ -28,6 +28,7 @@ from aidflow.projections.models import Violation
 from tests.builders import (
     applied,
     donation_fund,
+    followed_up,
     government_fund,
     new_ref,
     paid,
@@ -147,7 +148,12 @@ def hardship(h: History, case: UUID, severity: str = "serious") -> None:
 def reverify(h: History, case: UUID, actor: str) -> None:
     h.flow.verify(
         cmd.Verify(
-            case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["living"], actor=actor
+            case_id=case,
+            income_fen=0,
+            tuition_fen=0,
+            gap_fen=500_000,
+            needs=["living", "tuition"],
+            actor=actor,
         )
     )
 
@@ -333,7 +339,9 @@ def test_cap_exceeded_names_every_approval_and_exactly_the_cap_is_fine(h: Histor
     forced_grant(h, case, gov, 200_000)  # 5,000 yuan: exactly the cap
     assert h.findings() == []
     third = forced_grant(h, case, gov, 1)
-    v = only(h.findings())
+    findings = h.findings()  # the visit's gap was 5,000 yuan too: both rules are broken
+    assert sorted(f.rule for f in findings) == ["cap_exceeded", "gap_exceeded"]
+    v = only([f for f in findings if f.rule == "cap_exceeded"])
     assert (v.rule, v.case_id) == ("cap_exceeded", str(case))
     assert v.positions == [first, first + 2, third]
 
@@ -505,6 +513,7 @@ def test_audit_honours_releases_no_false_overdraft_or_cap_after_a_reopen(h: Hist
     case = verified(h.flow, 1)
     approve(h, case, gov, 500_000)
     h.flow.disburse(cmd.Disburse(case_id=case, amount_fen=300_000, voucher="V", actor="cashier"))
+    followed_up(h.flow, case)
     h.flow.close_case(cmd.CloseCase(case_id=case, reason="left university", actor="clerk"))
     hardship(h, case, severity="minor")
     reverify(h, case, "visitor2")
@@ -518,6 +527,7 @@ def test_ledger_with_a_close_that_releases_and_a_reopened_case(h: History) -> No
     case = verified(h.flow, 1)
     approve(h, case, gov, 500_000)
     h.flow.disburse(cmd.Disburse(case_id=case, amount_fen=300_000, voucher="V", actor="cashier"))
+    followed_up(h.flow, case)
     h.flow.close_case(cmd.CloseCase(case_id=case, reason="left university", actor="clerk"))
     ledger = h.views.ledger(entries=True)
     (totals,) = ledger.funds

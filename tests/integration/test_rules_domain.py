@@ -29,6 +29,7 @@ from aidflow.projections.audit.chain import GENESIS, chain_step
 from tests.builders import (
     approved,
     donation_fund,
+    followed_up,
     government_fund,
     new_ref,
     paid,
@@ -73,7 +74,12 @@ def reopen_and_verify(flow: AidFlow, case: UUID, verifier: str) -> None:
     )
     flow.verify(
         cmd.Verify(
-            case_id=case, income_fen=0, tuition_fen=0, gap_fen=0, needs=["living"], actor=verifier
+            case_id=case,
+            income_fen=0,
+            tuition_fen=0,
+            gap_fen=500_000,
+            needs=["living", "tuition"],
+            actor=verifier,
         )
     )
 
@@ -244,6 +250,7 @@ def test_dossier_honours_releases_on_close(url: str) -> None:
         gov = government_fund(flow)
         case = approved(flow, gov, 1, yuan=3000)
         flow.disburse(cmd.Disburse(case_id=case, amount_fen=100_000, voucher="V", actor="c"))
+        followed_up(flow, case)
         flow.close_case(cmd.CloseCase(case_id=case, reason="done", actor="clerk"))
         d = views.dossier(str(case))
         assert (d.status, d.approved_fen, d.disbursed_fen) == ("closed", 100_000, 100_000)

@@ -14,7 +14,9 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels
 from tests.builders import (
+    account_of,
     donation_fund,
+    followed_up,
     government_fund,
     national_id,
     new_ref,
@@ -43,13 +45,18 @@ def books(tmp_path: Path) -> Iterator[tuple[AidFlow, ReadModels, dict[str, UUID]
                 family_category=family,
                 town=town,
                 year=2026,
-                account="6222020200112233445",
+                account=account_of(n),
                 actor="screening",
             )
         )
         flow.verify(
             cmd.Verify(
-                case_id=case_id, income_fen=0, tuition_fen=0, gap_fen=0, needs=[need], actor="v"
+                case_id=case_id,
+                income_fen=0,
+                tuition_fen=0,
+                gap_fen=approve,
+                needs=[need],
+                actor="v",
             )
         )
         flow.approve(
@@ -73,6 +80,7 @@ def books(tmp_path: Path) -> Iterator[tuple[AidFlow, ReadModels, dict[str, UUID]
     flow.return_disbursement(
         cmd.ReturnDisbursement(case_id=two, voucher="V2", reason="closed account", actor="bank")
     )
+    followed_up(flow, three)
     flow.close_case(cmd.CloseCase(case_id=three, reason="left", actor="clerk"))
     try:
         yield flow, views, {"gov": gov, "gov2": gov2, "don": don, "one": one, "three": three}

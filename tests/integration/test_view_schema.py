@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,11 @@ def test_a_v0_1_0_store_has_its_views_rebuilt_on_open(tmp_path: Path) -> None:
     report = views.check_report(flow.policy, now=last)
     assert fixture("check.json") == {"ok": True, "violations": []}  # what v0.1.0 said
     # Today's checks also re-derive authorisation: v0.1.0 had no staff registry, so its
-    # actors are the only findings (docs/security.md), and every money rule still holds.
-    assert report.violations and {v.rule for v in report.violations} == {"unauthorised_actor"}
+    # actors are findings (docs/security.md); and its demo drew each case's needs and gap at
+    # random, so the rules of issue 12 find grants above the gap and for needs the visit did
+    # not find (docs/read-models.md). Every other money rule still holds.
+    counts = Counter(v.rule for v in report.violations)
+    assert counts == {"unauthorised_actor": 27, "need_not_found": 101, "gap_exceeded": 70}
     assert report.events == 1663 and report.position == 1663
     views.close()
 
@@ -102,8 +106,8 @@ def test_a_view_at_another_version_is_rebuilt_alone(store_url: str) -> None:
 
 PINNED = {
     "dossier": (4, "c4ca030543d00d54"),
-    "queue": (3, "f77d22eb703bc5fb"),
-    "audit": (5, "8c47d7c648804393"),
+    "queue": (4, "a8fe4b41678428fb"),
+    "audit": (6, "69cb4ddfe6b08e8d"),
 }
 """Each view's schema version and a fingerprint of its tables' DDL."""
 

@@ -40,7 +40,7 @@ def lifecycle() -> StudentCase:
     case.verify(
         income_fen=1,
         tuition_fen=2,
-        gap_fen=3,
+        gap_fen=300_000,
         needs=["tuition", "living", "tuition"],
         visited_on=date(2026, 8, 2),
         note=" visited ",
@@ -91,6 +91,7 @@ def test_every_event_records_canonical_values() -> None:
                 "account": "6222020200112233445",
                 "source": "application",
                 "actor": "clerk",
+                "previous_case": None,
             },
         ),
         (
@@ -98,7 +99,7 @@ def test_every_event_records_canonical_values() -> None:
             {
                 "income_fen": 1,
                 "tuition_fen": 2,
-                "gap_fen": 3,
+                "gap_fen": 300_000,
                 "needs": ["living", "tuition"],
                 "visited_on": date(2026, 8, 2),
                 "note": "visited",
@@ -177,6 +178,7 @@ def test_every_event_records_canonical_values() -> None:
                 ],
                 "note": "met",
                 "actor": "chair",
+                "policy_version": 0,
             },
         ),
         (
@@ -189,7 +191,12 @@ def test_every_event_records_canonical_values() -> None:
         ),
         (
             "Closed",
-            {"reason": "graduated", "releases": {str(GOV): 200_000}, "actor": "clerk"},
+            {
+                "reason": "graduated",
+                "releases": {str(GOV): 200_000},
+                "actor": "clerk",
+                "policy_version": 0,
+            },
         ),
     ]
     assert (case.approved_fen, case.disbursed_fen, case.secondary_aid_fen) == (
@@ -241,7 +248,7 @@ def _verified() -> StudentCase:
     case.verify(
         income_fen=0,
         tuition_fen=0,
-        gap_fen=0,
+        gap_fen=500_000,
         needs=["tuition"],
         visited_on=None,
         note="",

@@ -51,8 +51,8 @@ def verified(verifier: str = "visitor", account: str = "6222020200112233445") ->
     case.verify(
         income_fen=0,
         tuition_fen=0,
-        gap_fen=0,
-        needs=["travel", "tuition", "travel"],
+        gap_fen=600_000,
+        needs=["travel", "tuition", "travel", "living"],
         visited_on=None,
         note=" ok ",
         actor=verifier,
@@ -92,7 +92,7 @@ def test_open_keeps_canonical_values_and_starts_awaiting_verification() -> None:
 def test_verify_records_sorted_needs_and_the_verifier() -> None:
     case = verified("Alice")
     assert (case.needs, case.verifiers, case.status) == (
-        ["travel", "tuition"],
+        ["living", "travel", "tuition"],
         ["alice"],
         "verified",
     )

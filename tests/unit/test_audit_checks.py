@@ -39,12 +39,16 @@ class Journal:
         return self.add("fund.allocated", fund, amount_fen=fen, case_id=case)
 
     def verify(self, case: str, actor: str) -> int:
-        return self.add("case.verified", case, actor)
+        """A visit that found a 10,000-yuan gap for tuition: the money rules under test here
+        are not the gap's or the need's (``test_loop_rules`` covers those)."""
+        return self.add("case.verified", case, actor, gap_fen=1_000_000, needs=["tuition"])
 
     def approve(
         self, case: str, fen: int, actor: str = "boss", fund: str = GOV, at: datetime | None = None
     ) -> int:
-        return self.add("case.grant_approved", case, actor, at, amount_fen=fen, fund_id=fund)
+        return self.add(
+            "case.grant_approved", case, actor, at, amount_fen=fen, fund_id=fund, need="tuition"
+        )
 
     def pay(self, case: str, fen: int, voucher: str = "V") -> int:
         return self.add("case.disbursed", case, "cashier", amount_fen=fen, voucher=voucher)

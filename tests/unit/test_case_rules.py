@@ -42,8 +42,8 @@ def verified_case() -> StudentCase:
     case.verify(
         income_fen=0,
         tuition_fen=500_000,
-        gap_fen=300_000,
-        needs=["tuition"],
+        gap_fen=500_000,
+        needs=["tuition", "travel"],
         visited_on=None,
         note="",
         actor="visitor",

@@ -10,6 +10,7 @@ so "all rules hold" is never said over events that were not read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,10 +23,14 @@ from sqlalchemy.engine import Connection
 from aidflow.domain.canonical import document_key, same_person
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.money import format_yuan
-from aidflow.domain.policy import Policy
+from aidflow.domain.policy import Policy, decode_value
 from aidflow.domain.staff import REQUIRED, Role
 from aidflow.domain.values import Severity
-from aidflow.projections.audit.tables import audit_fund_table, journal_table
+from aidflow.projections.audit.tables import (
+    audit_account_table,
+    audit_fund_table,
+    journal_table,
+)
 from aidflow.projections.catalogue import (
     RECORD_KEEPING,
     Enrolment,
@@ -71,14 +76,27 @@ class _Case:
     secondary_paid: int = 0
     listed: dict[str, tuple[int, datetime, int]] = field(default_factory=dict)
     """Vouchers issued on a payment list and not yet settled: key -> (position, at, fen)."""
+    # issue 12: the rules that keep the loop closed
+    gap: int = 0
+    since_visit: int = 0
+    needs: frozenset[str] = frozenset()
+    verified_once: bool = False
+    follow_up_due: bool = False
+    rejected: bool = False
 
 
 class _Checker:
     """The state the rules need, built event by event in position order."""
 
-    def __init__(self, fund_kinds: dict[str, str], policy: Policy) -> None:
+    def __init__(
+        self, fund_kinds: dict[str, str], policy: Policy, base: Policy | None = None
+    ) -> None:
         self.fund_kinds = fund_kinds
         self.policy = policy
+        self.moment = base or policy
+        """The policy in force at the event being read: ``base`` changed by the policy
+        events read so far (the rules of issue 12 judge each decision by it)."""
+        self.roles_of: Callable[[str], set[str]] = lambda actor: set()
         self.found: list[Violation] = []
         self.cases: dict[str, _Case] = defaultdict(_Case)
         self.balances: dict[str, int] = defaultdict(int)
@@ -136,6 +154,8 @@ class _Checker:
         c = self.cases[case]
         c.verifiers.add(same_person(actor))  # people, not spellings (v0.1 stored them raw)
         c.verified = True
+        c.verified_once = True
+        c.gap, c.since_visit, c.needs = d["gap_fen"], 0, frozenset(d["needs"])
 
     def approved(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
@@ -163,7 +183,9 @@ class _Checker:
                 case=case,
                 fund=d["fund_id"],
             )
+        self._loop_rules_on_approval(position, actor, case, c, d)
         c.approved += d["amount_fen"]
+        c.since_visit += d["amount_fen"]
         c.approvals.append(position)
         c.funds.add(d["fund_id"])
         c.last_approval_at, c.last_approval_position = at, position
@@ -195,6 +217,7 @@ class _Checker:
             )
         if d.get("use") != "secondary-aid":
             c.paid += amount
+        c.follow_up_due = True
         voucher = str(d.get("voucher", ""))
         c.vouchers.append(voucher)
         key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
@@ -328,6 +351,7 @@ class _Checker:
         c = self.cases[case]
         c.verified = False
         c.closed = False  # a hardship report reopens even a closed or rejected case
+        c.rejected = False
         if Severity(d["severity"]).needs_consultation:
             c.hardships.append((position, at, d["kind"]))
 
@@ -340,17 +364,136 @@ class _Checker:
     def action_done(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
+        self._on_closed_case(position, case, f"action {d['action_id']} completed")
         self.cases[case].actions.pop(d["action_id"], None)
+
+    def followed_up(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self._on_closed_case(position, case, "follow-up recorded")
+        self.cases[case].follow_up_due = False
 
     def closed(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
         c = self.cases[case]
+        if self.moment.strict_close:
+            broken = [
+                why
+                for why, broke in (
+                    (
+                        "reopened by new hardship and not verified again",
+                        c.verified_once and not c.verified,
+                    ),
+                    (f"consultation action(s) {', '.join(c.actions)} open", bool(c.actions)),
+                    ("paid and not followed up since", c.follow_up_due),
+                )
+                if broke
+            ]
+            if broken:
+                self.flag(
+                    "closed_against_rules",
+                    f"case closed while {'; '.join(broken)}",
+                    [position],
+                    case=case,
+                )
         c.closed = True
         c.approved -= sum(d["releases"].values())
+        c.since_visit = max(0, c.since_visit - sum(d["releases"].values()))
 
     def rejected(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
         self.cases[case].closed = True
+        self.cases[case].rejected = True
+
+    # -- issue 12: the rules that keep the loop closed -------------------------------------
+
+    def policy_changed(
+        self, position: int, at: datetime, actor: str, register: str, d: dict[str, Any]
+    ) -> None:
+        value = d["value"]
+        if isinstance(value, str):
+            value = decode_value(d["field"], value)
+        try:
+            self.moment = dataclasses.replace(self.moment, **{d["field"]: value})
+        except (TypeError, ValueError):
+            self.flag(
+                "policy_unreadable",
+                f"policy change of {d['field']} to {d['value']!r} cannot be applied",
+                [position],
+            )
+
+    def _loop_rules_on_approval(
+        self, position: int, actor: str, case: str, c: _Case, d: dict[str, Any]
+    ) -> None:
+        policy, amount = self.moment, d["amount_fen"]
+        if policy.need_rule and c.verified_once and d["need"] not in c.needs:
+            self.flag(
+                "need_not_found",
+                f"grant for {d['need']} where the household visit found "
+                f"{', '.join(sorted(c.needs)) or 'no need'}",
+                [position],
+                case=case,
+            )
+        if policy.gap_bound and c.verified_once and c.since_visit + amount > c.gap:
+            self.flag(
+                "gap_exceeded",
+                f"{format_yuan(c.since_visit + amount)} yuan approved since the household visit,"
+                f" above the verified gap of {format_yuan(c.gap)} yuan",
+                [position],
+                case=case,
+            )
+        if policy.approval_tiers:
+            limit = policy.approval_limit(self.roles_of(actor))
+            if c.approved + amount > limit:
+                self.flag(
+                    "tier_exceeded",
+                    f"{actor} brought the case to {format_yuan(c.approved + amount)} yuan,"
+                    f" above their approval tier of {format_yuan(limit)} yuan",
+                    [position],
+                    case=case,
+                )
+
+    def _on_closed_case(self, position: int, case: str, what: str) -> None:
+        c = self.cases[case]
+        if c.closed:
+            self.flag(
+                "recorded_on_closed_case",
+                f"{what} on a {'rejected' if c.rejected else 'closed'} case"
+                " (only a hardship report reopens it)",
+                [position],
+                case=case,
+            )
+
+    def people(self, accounts: Iterable[tuple[str, str, str, int]]) -> None:
+        """One account on two people; one person with more than one open case."""
+        holders: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        cases_of: dict[str, dict[str, int]] = defaultdict(dict)
+        for case, person, account, position in accounts:
+            if account:
+                holders[account][person].append(position)
+            cases_of[person].setdefault(case, position)
+        for people in holders.values():
+            if len(people) > 1:
+                positions = sorted(p for ps in people.values() for p in ps)
+                self.flag(
+                    "shared_account",
+                    f"one bank account is recorded for {len(people)} different students",
+                    positions[:SHOWN_POSITIONS],
+                )
+        for cases in cases_of.values():
+            still_open = {
+                case: position
+                for case, position in cases.items()
+                if not self.cases[case].closed  # closed or rejected
+            }
+            if len(still_open) > 1:
+                self.flag(
+                    "several_open_cases",
+                    f"one student has {len(still_open)} open cases; close the earlier year's "
+                    "case before the next opens",
+                    sorted(still_open.values())[:SHOWN_POSITIONS],
+                    case=min(still_open, key=lambda k: still_open[k]),
+                )
 
     # -- at the end: completeness and timeliness -----------------------------------------
 
@@ -436,6 +579,7 @@ RULES: dict[EventClass, Rule] = {
     C.HardshipReported: _Checker.hardship,
     C.ReviewConvened: _Checker.review,
     C.ActionCompleted: _Checker.action_done,
+    C.FollowedUp: _Checker.followed_up,
     C.Closed: _Checker.closed,
     C.Rejected: _Checker.rejected,
     C.DisbursementConfirmed: _Checker.confirmed,
@@ -444,6 +588,8 @@ RULES: dict[EventClass, Rule] = {
     C.SecondaryAidProposed: _Checker.secondary_proposed,
     C.SecondaryAidApproved: _Checker.secondary_approved,
     PaymentBook.StatementImported: _Checker.statement,
+    PolicyRegister.ValueSet: _Checker.policy_changed,
+    PolicyRegister.Changed: _Checker.policy_changed,
 }
 """The event classes the rules read, each with what it does to the rules' state."""
 
@@ -451,7 +597,6 @@ handles = frozenset(RULES)
 ignores: frozenset[EventClass] = frozenset(
     {
         C.Applied,
-        C.FollowedUp,
         Fund.Opened,
         Enrolment.Registered,
         Voucher.Issued,
@@ -461,6 +606,7 @@ ignores: frozenset[EventClass] = frozenset(
         C.PersonalDataRevealed,  # issue 11: no money or timeliness rule
         C.PersonalDataErased,
     }
+    - handles
 )
 """Read and counted; no money or timeliness rule depends on them (the staff and policy
 events feed the authorisation check, ``_Authority``)."""
@@ -491,6 +637,7 @@ COMMAND_OF: dict[EventClass, str] = {
     C.SecondaryAidApproved: "approve_secondary_aid",
     PaymentBook.ListIssued: "pay_list",
     PaymentBook.StatementImported: "reconcile",
+    PolicyRegister.Changed: "set_policy",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""
@@ -525,6 +672,10 @@ class _Authority:
         if not self._holds(actor, REQUIRED[command], department):
             self.refused[(same_person(actor), command)].append(position)
 
+    def roles_of(self, actor: str) -> set[str]:
+        member = self.members.get(same_person(actor))
+        return set() if member is None else set(member["roles"])
+
     def _holds(self, actor: str, roles: tuple[Role, ...], department: str | None = None) -> bool:
         member = self.members.get(same_person(actor))
         if member is None or not any(r.value in member["roles"] for r in roles):
@@ -547,11 +698,24 @@ _STAFF_EVENTS = frozenset(
 
 
 def run_checks(
-    journal: Iterable[Row], fund_kinds: dict[str, str], policy: Policy, now: datetime
+    journal: Iterable[Row],
+    fund_kinds: dict[str, str],
+    policy: Policy,
+    now: datetime,
+    *,
+    base: Policy | None = None,
+    accounts: Iterable[tuple[str, str, str, int]] = (),
 ) -> CheckResult:
-    """Every rule over the journal rows, in position order, with what was read."""
-    checker = _Checker(fund_kinds, policy)
+    """Every rule over the journal rows, in position order, with what was read.
+
+    ``base``: the policy before any recorded change (the one the store was opened with),
+    so each decision is judged by the policy of its moment; without it, by ``policy``
+    changed as the journal goes. ``accounts``: (case, person, account, position)
+    pseudonyms from ``audit_account``, for the checks across people.
+    """
+    checker = _Checker(fund_kinds, policy, base)
     authority = _Authority(checker)
+    checker.roles_of = authority.roles_of
     counts: Counter[str] = Counter()
     unread: dict[str, list[int]] = defaultdict(list)
     position = 0
@@ -569,6 +733,7 @@ def run_checks(
         elif cls is None or cls not in ignores:
             unread[name].append(position)
     checker.finish(now)
+    checker.people(accounts)
     authority.finish()
     for name, positions in unread.items():
         why = (
@@ -587,15 +752,31 @@ def run_checks(
 
 
 def check(
-    conn: Connection, policy: Policy, now: datetime, *, upto: int | None = None
+    conn: Connection,
+    policy: Policy,
+    now: datetime,
+    *,
+    upto: int | None = None,
+    base: Policy | None = None,
 ) -> CheckResult:
     """Run the checks over the whole journal, or over its events up to position ``upto``."""
-    j, F = journal_table, audit_fund_table
+    j, F, A = journal_table, audit_fund_table, audit_account_table
     kinds = {r.fund_id: r.kind for r in conn.execute(sa.select(F.c.fund_id, F.c.kind))}
+    held = sa.select(A.c.case_id, A.c.person, A.c.account, A.c.position).order_by(A.c.position)
+    if upto is not None:
+        held = held.where(A.c.position <= upto)
+    accounts = [tuple(r) for r in conn.execute(held)]
     query = sa.select(
         j.c.position, j.c.recorded_at, j.c.actor, j.c.aggregate_id, j.c.event_type, j.c.detail
     ).order_by(j.c.position)
     if upto is not None:
         query = query.where(j.c.position <= upto)
     rows = conn.execute(query.execution_options(yield_per=5000))
-    return run_checks((tuple(r) for r in rows), kinds, policy, now)
+    return run_checks(
+        (tuple(r) for r in rows),
+        kinds,
+        policy,
+        now,
+        base=base,
+        accounts=accounts,
+    )

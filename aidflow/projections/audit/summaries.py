@@ -92,6 +92,7 @@ TEMPLATES: dict[EventClass, Template] = {
     StaffRegistry.RoleRevoked: _t("{name} no longer {role}", "role"),
     PolicyRegister.Started: _t("policy register started"),
     PolicyRegister.ValueSet: _t("policy {field} set to {value}"),
+    PolicyRegister.Changed: _t("policy {field} set to {value}"),
 }
 """Every event class's summary: (template, fields holding domain values)."""
 

@@ -95,3 +95,15 @@ ledger_total_table = sa.Table(
 
 # A case's ledger rows, for the cases a window of rows touches (kept while a rebuild loads).
 sa.Index("ix_audit_ledger_case_id", ledger_table.c.case_id, info={KEEP_DURING_REBUILD: True})
+
+audit_account_table = sa.Table(
+    "audit_account",
+    metadata,
+    # Who holds which account, as pseudonyms (aidflow.domain.keys.pseudonym), never the
+    # numbers: the same account on two people and one person's several cases are found by
+    # comparing these. One row per case opened ("" for no account), and per account change.
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("case_id", sa.String(36), nullable=False, index=True),
+    sa.Column("person", sa.String(32), nullable=False),
+    sa.Column("account", sa.String(32), nullable=False),
+)

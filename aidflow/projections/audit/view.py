@@ -14,10 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import CATALOGUE, EventClass
+from aidflow.domain.keys import pseudonym
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
 from aidflow.projections.audit.tables import (
+    audit_account_table,
     audit_case_table,
     audit_fund_table,
     journal_table,
@@ -84,6 +86,7 @@ _INSERT_JOURNAL = insert_row(journal_table)
 _INSERT_LEDGER = insert_row(ledger_table)
 _INSERT_CASE = insert_row(audit_case_table)
 _INSERT_FUND = insert_row(audit_fund_table)
+_INSERT_ACCOUNT = insert_row(audit_account_table)
 
 
 def _text(value: Any) -> str | None:
@@ -93,8 +96,9 @@ def _text(value: Any) -> str | None:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 5  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
-    # 5: running totals of the ledger (audit_ledger_total) and audit_ledger.case_id indexed
+    schema_version = 6  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    # 5: running totals of the ledger (audit_ledger_total), audit_ledger.case_id indexed;
+    # 6: audit_account (pseudonyms of who holds which account)
     handles = frozenset(JOURNAL)
     ignores = frozenset()
 
@@ -127,6 +131,8 @@ class AuditView(SQLView):
         ledger: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         funds: list[dict[str, Any]] = []
+        accounts: list[dict[str, Any]] = []
+        erased: list[str] = []
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
             stream = JOURNAL[cls]
@@ -167,6 +173,16 @@ class AuditView(SQLView):
                         "year": event.year,
                     }
                 )
+                accounts.append(
+                    {
+                        "position": envelope.position,
+                        "case_id": envelope.aggregate_id,
+                        "person": pseudonym("person", event.student_id),
+                        "account": pseudonym("account", event.account) if event.account else "",
+                    }
+                )
+            elif cls is C.PersonalDataErased:
+                erased.extend(event.cases)
             elif cls is Fund.Opened:
                 funds.append(
                     {
@@ -204,6 +220,13 @@ class AuditView(SQLView):
         bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
         bulk(conn, "audit.case", _INSERT_CASE, cases)
         bulk(conn, "audit.fund", _INSERT_FUND, funds)
+        bulk(conn, "audit.account", _INSERT_ACCOUNT, accounts)
+        if erased:  # the erased student's accounts can no longer be compared (issue 11)
+            conn.execute(
+                sa.update(audit_account_table)
+                .where(audit_account_table.c.case_id.in_(erased))
+                .values(account="")
+            )
         if ledger or not known:  # running totals of the ledger (issue 10)
             self._totals = take_checkpoints(conn, self._totals if known else None, len(ledger))
         if journal:
