@@ -254,5 +254,11 @@ def test_a_v0_1_0_store_shows_its_unregistered_actors_as_the_only_findings(
     flow = AidFlow.open(f"sqlite:///{db}")
     views = ReadModels.attach(flow, f"sqlite:///{db}")
     found = views.check(flow.current_policy())
-    assert found and {v.rule for v in found} == {"unauthorised_actor"}
+    # besides its actors, the v0.1.0 demo's random needs and gaps break issue 12's rules
+    # (documented in docs/read-models.md); every other rule holds
+    assert found and {v.rule for v in found} == {
+        "unauthorised_actor",
+        "need_not_found",
+        "gap_exceeded",
+    }
     assert any("screening-office" in v.message and "231 apply" in v.message for v in found)
