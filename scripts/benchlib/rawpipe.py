@@ -101,6 +101,7 @@ def run(store: str, out: str) -> int:
     src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     kinds: dict[str, tuple[Any, str, str, Any, str | None]] = {}
     vault = Vault(parse_url(f"sqlite:///{store}"))
+    persons: dict[str, str] = {}
 
     def opened(field: str, value: Any) -> Any:
         """A sealed personal value decrypted (its keyed hashes are the audit's pseudonyms)."""
@@ -177,12 +178,24 @@ def run(store: str, out: str) -> int:
                             (aggregate, fields["family_category"], fields["town"], fields["year"])
                         )
                         account = stored["account"]
+                        persons[aggregate] = pseudonym(
+                            "person", opened("student_id", stored["student_id"])
+                        )
                         accounts.append(
                             (
                                 position,
                                 aggregate,
-                                pseudonym("person", opened("student_id", stored["student_id"])),
+                                persons[aggregate],
                                 pseudonym("account", opened("account", account)) if account else "",
+                            )
+                        )
+                    elif cls in (C.AccountSet, C.AccountConfirmed) and not stored.get("pending"):
+                        accounts.append(
+                            (
+                                position,
+                                aggregate,
+                                persons.get(aggregate, ""),
+                                pseudonym("account", opened("account", stored["account"])),
                             )
                         )
                     elif cls is C.PersonalDataErased:

@@ -436,3 +436,23 @@ def test_a_policy_file_changes_several_values_each_recorded(h: History, tmp_path
     with pytest.raises(ValueError, match="up to the cap"):
         h.flow.load_policy(cmd.LoadPolicy(settings=policy_file(path), actor="admin"))
     assert events(h) == count
+
+
+def test_an_account_corrected_to_another_students_account_is_reported(h: History) -> None:
+    """The shared-account check follows account changes, not only the application's account."""
+    first = applied(h.flow, 1)
+    second = applied(h.flow, 2)
+    assert h.findings() == []
+    h.flow.set_account(
+        cmd.SetAccount(
+            case_id=second, account=account_of(1), reason="typed from the form", actor="visitor"
+        )
+    )
+    finding = only(h.findings())
+    assert finding.rule == "shared_account"
+    assert account_of(1) not in finding.model_dump_json()
+    h.flow.set_account(
+        cmd.SetAccount(case_id=second, account=account_of(2), reason="corrected", actor="visitor")
+    )
+    assert h.findings() == []
+    assert first != second

@@ -465,13 +465,18 @@ class _Checker:
             )
 
     def people(self, accounts: Iterable[tuple[str, str, str, int]]) -> None:
-        """One account on two people; one person with more than one open case."""
+        """One account on two people (each case's current account, after corrections); one
+        person with more than one open case."""
         holders: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         cases_of: dict[str, dict[str, int]] = defaultdict(dict)
+        paid_to: dict[str, tuple[str, str, int]] = {}  # case -> its current account (rows in order)
         for case, person, account, position in accounts:
+            if case not in paid_to:
+                cases_of[person].setdefault(case, position)
+            paid_to[case] = (paid_to[case][0] if case in paid_to else person, account, position)
+        for person, account, position in paid_to.values():
             if account:
                 holders[account][person].append(position)
-            cases_of[person].setdefault(case, position)
         for people in holders.values():
             if len(people) > 1:
                 positions = sorted(p for ps in people.values() for p in ps)

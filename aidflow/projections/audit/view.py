@@ -87,6 +87,16 @@ _INSERT_LEDGER = insert_row(ledger_table)
 _INSERT_CASE = insert_row(audit_case_table)
 _INSERT_FUND = insert_row(audit_fund_table)
 _INSERT_ACCOUNT = insert_row(audit_account_table)
+_ACCOUNT_CHANGES = frozenset({C.AccountSet, C.AccountConfirmed})
+
+
+def _person_of(conn: Connection, case_id: str) -> str:
+    """The pseudonym of the person a case belongs to (its application's row)."""
+    A = audit_account_table
+    found = conn.execute(
+        sa.select(A.c.person).where(A.c.case_id == case_id).order_by(A.c.position).limit(1)
+    ).scalar_one_or_none()
+    return str(found or "")
 
 
 def _text(value: Any) -> str | None:
@@ -133,6 +143,7 @@ class AuditView(SQLView):
         funds: list[dict[str, Any]] = []
         accounts: list[dict[str, Any]] = []
         erased: list[str] = []
+        persons: dict[str, str] = {}
         for envelope in self.wanted(page):
             event, cls = envelope.event, envelope.cls
             stream = JOURNAL[cls]
@@ -173,12 +184,25 @@ class AuditView(SQLView):
                         "year": event.year,
                     }
                 )
+                persons[envelope.aggregate_id] = pseudonym("person", event.student_id)
                 accounts.append(
                     {
                         "position": envelope.position,
                         "case_id": envelope.aggregate_id,
-                        "person": pseudonym("person", event.student_id),
+                        "person": persons[envelope.aggregate_id],
                         "account": pseudonym("account", event.account) if event.account else "",
+                    }
+                )
+            elif cls in _ACCOUNT_CHANGES and not getattr(event, "pending", False):
+                # the account the case now pays to: shared-account findings see corrections
+                case_id = envelope.aggregate_id
+                person = persons.get(case_id) or _person_of(conn, case_id)
+                accounts.append(
+                    {
+                        "position": envelope.position,
+                        "case_id": case_id,
+                        "person": person,
+                        "account": pseudonym("account", event.account),
                     }
                 )
             elif cls is C.PersonalDataErased:
