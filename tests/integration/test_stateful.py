@@ -639,9 +639,12 @@ def run_machine(machine: type[AidMachine], examples: int, *, deep: bool = True) 
     machine.TestCase().runTest()
     runs, reached = machine.examples[0], machine.reached
     summary = f"{runs} examples; reached: {dict(sorted(reached.items()))}"
-    # The point of this machine: the money is reached in most examples, not by luck.
-    assert reached["approval"] >= runs * 0.7, summary
-    assert reached["payment"] >= runs * 0.6, summary
+    # The point of this machine: the money is reached in most examples, not by luck. The
+    # rates are judged over the deep run's 60 examples; a short run (6 on PostgreSQL) is too
+    # small a sample for a rate (4 of 6 is 67%), so it must reach money in a third of them.
+    approvals, payments = (0.7, 0.6) if deep else (1 / 3, 1 / 3)
+    assert reached["approval"] >= max(1, runs * approvals), summary
+    assert reached["payment"] >= max(1, runs * payments), summary
     if deep:  # over enough examples, every deep state is reached at least once
         for kind in ("return", "secondary aid", "release", "review", "completed action"):
             assert reached[kind] > 0, f"no example reached {kind}: {summary}"
