@@ -234,46 +234,17 @@ def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:
 
 
 def test_a_refused_command_says_why_in_chinese(cli: Cli, world: dict[str, str]) -> None:
-    before = cli.head()
-    refused = cli(
-        "--lang",
-        "zh",
-        "case",
-        "approve",
-        world["case"],
-        "--amount",
-        "6000",
-        "--need",
-        "tuition",
-        "--fund",
-        world["gov"],
-        "--ref",
-        "MZ-9",
-        actor="approver",
-        code=1,
+    over_the_cap = (
+        *("--lang", "zh", "case", "approve", world["case"], "--amount", "6000"),
+        *("--need", "tuition", "--fund", world["gov"], "--ref", "MZ-9"),
     )
+    before = cli.head()
+    refused = cli(*over_the_cap, actor="approver", code=1)
     assert refused.stderr.startswith("错误：批准 6,000.00 元将使档案")
     assert "超过每个项目年度 5,000.00 元的上限" in refused.stderr
     assert cli.head() == before
     assert "yuan" not in refused.stderr and "cap" not in refused.stderr
-    as_json = cli(
-        "--lang",
-        "zh",
-        "case",
-        "approve",
-        world["case"],
-        "--amount",
-        "6000",
-        "--need",
-        "tuition",
-        "--fund",
-        world["gov"],
-        "--ref",
-        "MZ-9",
-        "--json",
-        actor="approver",
-        code=1,
-    )
+    as_json = cli(*over_the_cap, "--json", actor="approver", code=1)
     error = json.loads(as_json.stderr)["error"]
     assert error["code"] == "cap_exceeded" and "over the cap of 5,000.00 yuan" in error["message"]
     bad_id = cli(
