@@ -244,6 +244,8 @@ class AidFlow(Application[UUID]):
         name unless it may name staff (a superuser, or a member of ``aidflow_service``)."""
         self.read_only = False
         """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
+        self._singletons: dict[UUID, tuple[int | None, AidAggregate | None]] = {}
+        """The staff registry and policy register last read, by id (see :meth:`_current`)."""
 
     @classmethod
     def open(
@@ -527,6 +529,24 @@ class AidFlow(Application[UUID]):
     def staff_registry(self) -> StaffRegistry | None:
         return self._find(StaffRegistry, REGISTRY_ID)
 
+    def _current(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The staff registry or the policy register as it stands, **for reading only**.
+
+        Every command reads both; replaying them each time cost more than the rest of
+        a command. The instance loaded last is kept in the process with its version,
+        and reused while the store's latest event of it has that version (one indexed
+        read of one row): a change by any process is seen by the next command, as with
+        a fresh load. Callers must not change what this returns.
+        """
+        latest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        version = latest[0].originator_version if latest else None
+        cached = self._singletons.get(aggregate_id)
+        if cached is not None and cached[0] == version and isinstance(cached[1], cls):
+            return cached[1]
+        found = self._find(cls, aggregate_id)
+        self._singletons[aggregate_id] = (None if found is None else found.version, found)
+        return found
+
     def authorise(self, actor: str, command: str, *, department: str | None = None) -> None:
         """Refuse ``command`` unless ``actor`` is registered staff holding a role for it now.
 
@@ -549,7 +569,7 @@ class AidFlow(Application[UUID]):
             )
         if command in UNGUARDED:
             return
-        registry = self.staff_registry()
+        registry = self._current(StaffRegistry, REGISTRY_ID)
         if registry is None:
             raise UnknownStaff(
                 said(
@@ -561,7 +581,7 @@ class AidFlow(Application[UUID]):
 
     def current_policy(self) -> Policy:
         """The policy in force: the one given to :meth:`open`, changed by recorded ``policy set``."""
-        register = self._find(PolicyRegister, REGISTER_ID)
+        register = self._current(PolicyRegister, REGISTER_ID)
         return register.policy(self.policy) if register is not None else self.policy
 
     def staff(self, *, as_of: datetime | None = None) -> list[StaffMember]:
@@ -665,7 +685,7 @@ class AidFlow(Application[UUID]):
 
     def _roles_of(self, actor: str) -> list[str]:
         """The roles ``actor`` holds now (for the approval tiers); none when not staff."""
-        registry = self.staff_registry()
+        registry = self._current(StaffRegistry, REGISTRY_ID)
         member = None if registry is None else registry.member(actor)
         return [] if member is None else list(member["roles"])
 

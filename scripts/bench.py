@@ -7,6 +7,7 @@
     python scripts/bench.py timetravel [--cases 100000]
     python scripts/bench.py cli
     python scripts/bench.py proof [--events 100000 1000000]
+    python scripts/bench.py pastledger [--events 1000000] [--backend sqlite postgres]
     python scripts/bench.py scale [--seconds 10]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from aidflow import commands as cmd  # noqa: E402
 from aidflow.application import AidFlow  # noqa: E402
 from aidflow.config import store_env  # noqa: E402
+from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, new_master, write_key_file  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
 from scripts.benchlib import rawpipe  # noqa: E402
@@ -547,6 +549,52 @@ def sizes(events_list: list[int], rounds: int) -> None:
             flow.close()
 
 
+def past_ledger(events: int, backends_wanted: list[str], repeat: int = 3) -> None:
+    """The full ledger as of 25/50/75/100% of a history store, on each backend (issue 10 §2).
+
+    Baseline, same run and store: the live ledger (no position), which reads the
+    latest running-total checkpoint plus the rows after it.
+    """
+    header(f"Past ledger by query, {events:,}-event history (median of {repeat} runs)")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends(backends_wanted):
+            with store(backend, folder, f"past-{events}") as url:
+                flow = AidFlow.open(url)
+                start = time.perf_counter()
+                recorded = build_history(flow, events)
+                built = time.perf_counter() - start
+                views = ReadModels(create_view_engine(url))
+                start = time.perf_counter()
+                views.catch_up(flow)
+                caught = time.perf_counter() - start
+                head = int(flow.recorder.max_notification_id() or 0)
+
+                def timed(run: Callable[[], object]) -> float:
+                    times = []
+                    for _ in range(repeat):
+                        begin = time.perf_counter()
+                        run()
+                        times.append(time.perf_counter() - begin)
+                    return statistics.median(times)
+
+                live = timed(views.ledger)
+                past = [
+                    timed(views.as_of(position=int(head * f)).ledger) for f in (0.25, 0.5, 0.75, 1)
+                ]
+                print(
+                    f"{backend}: {recorded:,} events (built in {built:.0f} s, views caught up "
+                    f"in {caught:.0f} s: {recorded / caught:,.0f} ev/s)"
+                )
+                print(f"  live ledger                         {live:.3f} s")
+                print(
+                    "  as of 25 / 50 / 75 / 100%           "
+                    + " / ".join(f"{r:.3f}" for r in past)
+                    + f" s   (worst {max(past) / live:.1f}x the live ledger)"
+                )
+                views.close()
+                flow.close()
+
+
 def inline(lifecycles: int) -> None:
     header("Inline views: CPU and wall per command, views current after every command vs none")
     print(f"{'':>22} {'CPU ms/cmd':>11} {'wall ms/cmd':>12}")
@@ -642,6 +690,23 @@ def scale(seconds: float, writers_list: list[int]) -> None:
         )
 
 
+def _master_key(stores: str | None) -> None:
+    """The benchmarks' stores hold (synthetic) personal data, so they need a master key.
+
+    A key given in the environment is used; else stores kept between runs share
+    ``STORES/bench.key`` (made once), and throw-away stores a key of this run.
+    """
+    if os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV):
+        return
+    if stores:
+        Path(stores).mkdir(parents=True, exist_ok=True)
+        path = Path(stores) / "bench.key"
+        write_key_file(path)
+        os.environ[KEY_FILE_ENV] = str(path)
+    else:
+        os.environ[KEY_ENV] = new_master()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -665,6 +730,11 @@ def main() -> None:
     p = sub.add_parser("sizes")
     p.add_argument("--events", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     p.add_argument("--rounds", type=int, default=40)
+    p = sub.add_parser("pastledger")
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument(
+        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
     p = sub.add_parser("inline")
     p.add_argument("--lifecycles", type=int, default=300)
     p = sub.add_parser("proof")
@@ -673,6 +743,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
+    _master_key(getattr(args, "stores", None))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.platform()}"
     )
@@ -692,6 +763,10 @@ def main() -> None:
         timetravel(getattr(args, "cases", 100_000))
     if args.what in ("sizes", "all"):
         sizes(getattr(args, "events", [10_000, 100_000, 1_000_000]), getattr(args, "rounds", 40))
+    if args.what in ("pastledger", "all"):
+        past_ledger(
+            getattr(args, "events", 1_000_000), getattr(args, "backend", ["sqlite", "postgres"])
+        )
     if args.what in ("inline", "all"):
         inline(getattr(args, "lifecycles", 300))
     if args.what in ("cli", "all"):

@@ -13,9 +13,11 @@ views with the scratch ones and the scratch is removed:
   they were (the scratch is discarded by the next rebuild);
 - events recorded while the rebuild ran are applied by the catch-up that follows.
 
-SQLite copies the scratch tables into the store inside the switch transaction
-(``INSERT INTO main.t SELECT * FROM scratch.t``, then the indexes); PostgreSQL
-moves them (``ALTER TABLE ... SET SCHEMA``). The tables, columns and indexes come
+SQLite copies the scratch tables into the store inside the switch transaction:
+the indexes are built in the scratch file after the load, the live tables are
+made empty with the same indexes, and ``INSERT INTO main.t SELECT * FROM
+scratch.t`` lets SQLite's transfer optimisation copy table and index pages as
+they are. PostgreSQL moves them (``ALTER TABLE ... SET SCHEMA``). The tables, columns and indexes come
 from each view's metadata, so views with new tables or columns need nothing here.
 One rebuild at a time per store: a second one started meanwhile discards the
 first one's scratch.
@@ -133,7 +135,10 @@ def _rebuild_sqlite(engine: Engine, chosen: dict[str, SQLView], build: Built) ->
     with _scratch_file(engine) as path:
         scratch = _scratch_sqlite_engine(path)
         try:
-            read = build(scratch, _fresh(scratch, chosen))
+            fresh = _fresh(scratch, chosen)
+            read = build(scratch, fresh)
+            with writing(scratch) as conn:  # over the loaded rows, in the scratch file
+                _create_indexes(conn, _tables(list(fresh.values())))
         finally:
             scratch.dispose()
         _switch_sqlite(engine, path, list(chosen.values()))
@@ -153,10 +158,15 @@ def _switch_sqlite(engine: Engine, path: str, views: Sequence[SQLView]) -> None:
                 for table in reversed(tables):
                     conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{table.name}"')
                 for table in tables:
+                    # Empty tables with every index, then `INSERT INTO t SELECT * FROM twin`:
+                    # SQLite's transfer optimisation copies the table's and its indexes'
+                    # b-tree pages as they are, with no row decoded and no index rebuilt.
                     conn.execute(sa.schema.CreateTable(table))
-                    conn.execute(_copy(table, SCRATCH))
                     _create_indexes(conn, [table], kept=True)
-                _create_indexes(conn, tables)
+                    _create_indexes(conn, [table])
+                    name = table.name  # from the views' metadata
+                    copy = f'INSERT INTO main."{name}" SELECT * FROM {SCRATCH}."{name}"'  # noqa: S608
+                    conn.exec_driver_sql(copy)
                 _copy_records(conn, names, SCRATCH)
         finally:
             raw.execute(f"DETACH DATABASE {SCRATCH}")

@@ -33,11 +33,11 @@ import sqlalchemy as sa
 from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import StoreDamaged, StoreError, said
+from aidflow.domain.errors import MasterKeyError, StoreDamaged, StoreError, said
 from aidflow.projections import bluegreen
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
 from aidflow.projections.models import ViewStatus
-from aidflow.projections.source import EventSource, head
+from aidflow.projections.source import EventSource, Stored, head, read_page
 from aidflow.projections.tracking import (
     Failure,
     advance,
@@ -84,8 +84,13 @@ class _ViewFailed(Exception):
 
 
 def _transient(error: Exception) -> bool:
-    """Lock timeouts and lost connections say nothing about the event: the page is retried."""
-    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+    """Lock timeouts and lost connections say nothing about the event: the page is retried.
+
+    A missing or wrong master key (met when a view decodes an event with personal
+    data) says nothing about the event either: it reaches the caller, who must
+    give the key, and no view records it as a failure.
+    """
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | MasterKeyError):
         return True
     return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
 
@@ -157,13 +162,11 @@ class Runner:
         read = 0
         last_seen: int | None = None
         while True:
-            records = source.recorder.select_notifications(
-                start=after, limit=self.page_size, stop=stop, inclusive_of_start=False
-            )
+            records = read_page(source, after, self.page_size, stop)
             if not records:
                 break
             last_seen = records[-1].id
-            page = envelopes(records, source.mapper)
+            page = self._decoded(envelopes(records, source.mapper))
             if until is not None:
                 page = [e for e in page if e.recorded_at <= until]
             if page:
@@ -181,16 +184,33 @@ class Runner:
             self._note_damage(source, tracked, last_seen or 0)
         return read
 
-    def apply(self, source: EventSource, records: Sequence[Notification]) -> int:
+    def apply(self, source: EventSource, records: Sequence[Stored]) -> int:
         """Feed stored records (in position order) to every view; each skips what it has.
 
         Returns the most events any one view applied.
         """
         if not records or self.read_only:
             return 0
-        page = envelopes(records, source.mapper)
+        page = self._decoded(envelopes(records, source.mapper))
         with self._lock:
             return self._apply_page(source.name, page, None)[1]
+
+    def _decoded(self, page: list[Envelope]) -> list[Envelope]:
+        """The page, with what the runnable views will read decoded now: the events of the
+        views that read events, the personal fields others open (see :meth:`Envelope.prepare`)."""
+        decode: set[type] = set()
+        fields: dict[type, set[str]] = {}
+        for name in self._runnable():
+            view = self.views[name]
+            if view.decodes:
+                decode |= view.handles
+            for cls, opened in view.opens.items():
+                fields.setdefault(cls, set()).update(opened)
+        for envelope in page:
+            cls = envelope.cls
+            if cls in decode or cls in fields:
+                envelope.prepare(decode=cls in decode, fields=sorted(fields.get(cls, ())))
+        return page
 
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""

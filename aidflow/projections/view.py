@@ -12,18 +12,24 @@ case runs against it); its position lives in :mod:`aidflow.projections.tracking`
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+import orjson
 import sqlalchemy as sa
-from eventsourcing.persistence import Mapper, Notification, Tracking, TrackingRecorder
+from eventsourcing.persistence import Mapper, Tracking, TrackingRecorder
+from eventsourcing.utils import resolve_topic
 from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import MasterKeyError, StoreDamaged
 from aidflow.domain.events import EventClass, event_name
-from aidflow.projections.base import db_time, masked_fields, reading, to_json, writing
+from aidflow.domain.values import ENCRYPTED, mask_identifier
+from aidflow.privacy import TOKEN, personal_fields
+from aidflow.projections.base import db_time, public_fields, reading, to_json, writing
+from aidflow.projections.source import Stored, as_notification, uuid_text
 from aidflow.projections.tracking import advance, positions
 
 
@@ -38,48 +44,201 @@ class _Undecodable:
     """The class of a stored record the mapper could not decode; no view declares it."""
 
 
-class Envelope:
-    """One event as the views see it: its stored record (for the chain) and its decoded form.
+class _NotPlain(Exception):
+    """The stored JSON holds something only the library's decoder reads as the event has it."""
 
-    Its stable name and the masked JSON of its fields are made once and shared
-    by every view that stores them.
+
+_CLASSES: dict[str, EventClass] = {}
+_PERSONAL: dict[EventClass, frozenset[str]] = {}
+_STORED_META = frozenset({"timestamp", "originator_topic"})
+_MASKED = frozenset({"student_id", "account"})
+
+
+def _class_of(topic: str) -> EventClass:
+    """The event class of a stored topic (resolved once per process)."""
+    cls = _CLASSES.get(topic)
+    if cls is None:
+        cls = resolve_topic(topic)
+        _PERSONAL[cls] = frozenset(personal_fields(cls))
+        _CLASSES[topic] = cls
+    return cls
+
+
+def _date_text(data: str) -> str:
+    return date.fromisoformat(data).isoformat()
+
+
+def _datetime_text(data: str) -> str:
+    return datetime.fromisoformat(data).isoformat()
+
+
+_TAGS: dict[str, Callable[[str], str]] = {
+    "uuid_hex": uuid_text,
+    "date_iso": _date_text,
+    "datetime_iso": _datetime_text,
+}
+"""The transcoder's tagged values and their text in the views: what decoding them and
+:func:`~aidflow.projections.base.plain` make of them (``str(uuid)``, ``isoformat()``)."""
+
+
+def _plain_stored(value: Any) -> Any:
+    """A stored JSON value as :func:`~aidflow.projections.base.plain` makes the decoded one."""
+    kind = type(value)
+    if kind is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            kind_name, data = value["_type_"], value["_data_"]
+            tag = _TAGS.get(kind_name) if type(kind_name) is str else None
+            if tag is None or type(data) is not str:
+                raise _NotPlain  # a transcoding the views do not read as text
+            try:
+                return tag(data)
+            except ValueError:
+                raise _NotPlain from None  # the decoder refuses it too, and says why
+        return {k: _plain_stored(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain_stored(v) for v in value]
+    if kind is float:
+        raise _NotPlain  # orjson reads integers beyond 64 bits as floats; json keeps them
+    return value
+
+
+class Envelope:
+    """One stored record as the views see it: its class, its masked fields, and on demand
+    the domain event itself.
+
+    Decoding a record into a domain event (the library's transcoder, UUID and
+    datetime objects, decrypting personal fields) is most of what reading the
+    store costs, and the audit view needs little of it: its rows are the stored
+    fields, masked, as text. So the envelope parses the stored JSON once
+    (orjson) and derives from it the masked, JSON-ready fields every view stores
+    (:attr:`detail`); :attr:`event` decodes through the mapper only when a view
+    asks for it (the dossier and the queue; the audit view for the few events
+    whose pseudonyms need a decrypted value). Both readings give the same
+    values (``tests/integration/test_envelopes.py``); where the stored JSON holds
+    anything the plain reading cannot match (an upcast, a transcoding other than
+    UUIDs and dates, a number beyond 64 bits), :attr:`detail` comes from the
+    decoded event instead.
     """
 
     __slots__ = (
         "_at",
         "_detail",
         "_detail_json",
+        "_event",
+        "_from_stored",
+        "_mapper",
         "_name",
+        "_opened",
+        "_stored",
         "aggregate_id",
         "cls",
         "error",
-        "event",
         "notification",
         "position",
         "recorded_at",
     )
 
-    def __init__(self, notification: Notification, event: Any) -> None:
+    def __init__(
+        self,
+        notification: Stored,
+        cls: EventClass,
+        mapper: Mapper[Any] | None,
+        *,
+        stored: dict[str, Any] | None = None,
+        event: Any = None,
+    ) -> None:
         self.notification = notification
-        self.event = event
-        self.cls: EventClass = type(event)
+        self.cls = cls
         self.position: int = notification.id
         self.aggregate_id: str = str(notification.originator_id)
-        self.recorded_at: datetime = getattr(event, "timestamp", None) or _NEVER
         self.error: Exception | None = None
+        self._stored = stored
+        self._event = event
+        self._mapper = mapper
         self._name: str | None = None
         self._detail: dict[str, Any] | None = None
         self._detail_json: str | None = None
+        self._from_stored = False
+        self._opened: dict[str, Any] | None = None
         self._at: tuple[str, Any] | None = None
+        self.recorded_at: datetime = (
+            _timestamp(stored)
+            if event is None and stored is not None
+            else getattr(event, "timestamp", None) or _NEVER
+        )
 
     @classmethod
-    def undecodable(cls, notification: Notification, error: Exception) -> Envelope:
-        envelope = cls(notification, _Undecodable())
-        envelope.error = StoreDamaged(
-            f"the stored record at position {notification.id} ({notification.topic}) "
-            f"cannot be decoded: {error}"
-        )
+    def undecodable(cls, notification: Stored, error: Exception) -> Envelope:
+        envelope = cls(notification, _Undecodable, None, event=_Undecodable())
+        envelope.error = _damaged(notification, error)
         return envelope
+
+    @property
+    def event(self) -> Any:
+        """The domain event, decoded (and its personal fields decrypted) on first use."""
+        if self._event is None:
+            if self.error is not None:
+                raise self.error
+            assert self._mapper is not None
+            try:
+                self._event = self._mapper.to_domain_event(as_notification(self.notification))
+            except MasterKeyError:
+                raise  # no key, or the wrong one: the store is fine, the caller must give the key
+            except Exception as exc:
+                self.error = _damaged(self.notification, exc)
+                raise self.error from exc
+        return self._event
+
+    def personal(self, field: str) -> Any:
+        """One personal field as the decoded event has it (a :class:`~aidflow.domain.values.Sealed`
+        value, or text stored in clear by v0.1.0), decrypting that field alone (once)."""
+        opened = self._opened
+        if opened is None:
+            opened = self._opened = {}
+        if field not in opened:
+            try:
+                opened[field] = self._open(field)
+            except StoreDamaged as exc:
+                opened[field] = exc
+        found = opened[field]
+        if isinstance(found, StoreDamaged):
+            raise found
+        return found
+
+    def _open(self, field: str) -> Any:
+        stored = self._stored
+        if self._event is not None or stored is None:
+            return getattr(self.event, field)
+        if field not in stored:  # added after the record was written: the class's default
+            return getattr(self.cls, field)
+        value = stored[field]
+        if type(value) is not str or not value.startswith(TOKEN):
+            return value
+        vault = getattr(self._mapper, "vault", None)
+        if vault is None:
+            return getattr(self.event, field)  # the mapper says what is missing
+        try:
+            return vault.open(field, value)
+        except (MasterKeyError, StoreDamaged):
+            raise
+        except Exception as exc:
+            raise _damaged(self.notification, exc) from exc
+
+    def prepare(self, *, decode: bool, fields: Iterable[str] = ()) -> None:
+        """Decode the event, or open these personal fields, now: before the views' transaction.
+
+        Decoding and opening may touch the key tables in the same database, which a
+        view's open write transaction holds locked: a case stored in clear (v0.1.0)
+        gets its student's key bound on first read (``PrivacyMapper``), and the vault
+        reads its keys on its own connection. What cannot be decoded keeps its error
+        for the view that asks for it; a missing master key is raised at once.
+        """
+        if decode and self._event is None and self.error is None:
+            with contextlib.suppress(StoreDamaged):
+                _ = self.event
+        for field in fields:
+            with contextlib.suppress(StoreDamaged):
+                self.personal(field)
 
     @property
     def name(self) -> str:
@@ -96,25 +255,83 @@ class Envelope:
 
     @property
     def detail(self) -> dict[str, Any]:
-        """The event's own fields, national ID and bank account masked."""
+        """The event's own fields as :func:`public_fields` makes them: JSON-ready (UUIDs and
+        dates as text), national ID and account masked, encrypted ones ``[encrypted]``."""
         if self._detail is None:
-            self._detail = masked_fields(self.event.__dict__)
+            found = None if self._stored is None else _plain_detail(self.cls, self._stored)
+            self._from_stored = found is not None
+            self._detail = public_fields(self.event) if found is None else found
         return self._detail
 
     @property
     def detail_json(self) -> str:
         """:attr:`detail` as JSON."""
         if self._detail_json is None:
-            self._detail_json = to_json(self.detail)
+            detail = self.detail
+            self._detail_json = to_json(detail, plain=self._from_stored)
         return self._detail_json
 
 
-def envelopes(records: Sequence[Notification], mapper: Mapper[Any]) -> list[Envelope]:
-    """Decode stored records; one that cannot be decoded stops each view when it reaches it."""
+def _timestamp(stored: dict[str, Any]) -> datetime:
+    stamp = stored.get("timestamp")
+    if type(stamp) is dict and stamp.get("_type_") == "datetime_iso":
+        return datetime.fromisoformat(stamp["_data_"])
+    return _NEVER
+
+
+def _damaged(notification: Stored, error: Exception) -> StoreDamaged:
+    return StoreDamaged(
+        f"the stored record at position {notification.id} ({notification.topic}) "
+        f"cannot be decoded: {error}"
+    )
+
+
+def _plain_detail(cls: EventClass, stored: dict[str, Any]) -> dict[str, Any] | None:
+    """:attr:`Envelope.detail` from the stored JSON, or None where only decoding can say."""
+    if "class_version" in stored:
+        return None  # the library upcasts it on decoding
+    personal = _PERSONAL[cls]
+    detail: dict[str, Any] = {}
+    try:
+        for key, value in stored.items():
+            if key in _STORED_META:
+                continue
+            if type(value) is str:
+                if key in personal and value.startswith(TOKEN):
+                    value = ENCRYPTED  # sealed, with or without its key (stored_form)
+                elif key in _MASKED:
+                    value = mask_identifier(value)
+                detail[key] = value
+            else:
+                detail[key] = _plain_stored(value)
+    except _NotPlain:
+        return None
+    return detail
+
+
+def envelopes(records: Sequence[Stored], mapper: Mapper[Any]) -> list[Envelope]:
+    """The stored records as envelopes; one that cannot be read stops each view when it reaches it.
+
+    Each record's JSON is parsed here (a record that is not JSON is damage, found
+    now); the mapper decodes it into a domain event only when a view asks
+    (:attr:`Envelope.event`). A store written with the library's compressor or
+    cipher is decoded by the mapper at once.
+    """
+    direct = mapper.compressor is None and mapper.cipher is None
     page = []
     for record in records:
         try:
-            page.append(Envelope(record, mapper.to_domain_event(record)))
+            cls = _class_of(record.topic)
+            if direct:
+                try:
+                    stored = orjson.loads(record.state)
+                except orjson.JSONDecodeError:
+                    stored = None  # the library's decoder says why, or reads what orjson cannot
+                if type(stored) is dict:
+                    page.append(Envelope(record, cls, mapper, stored=stored))
+                    continue
+            event = mapper.to_domain_event(as_notification(record))
+            page.append(Envelope(record, cls, mapper, event=event))
         except MasterKeyError:
             raise  # no key, or the wrong one: the store is fine, the caller must give the key
         except Exception as exc:  # the views record it; nothing here may stop the others
@@ -131,6 +348,12 @@ class SQLView(TrackingRecorder, ABC):
     """Raise it whenever the tables or what their rows mean change: stores are rebuilt on open."""
     handles: ClassVar[frozenset[EventClass]]
     ignores: ClassVar[frozenset[EventClass]]
+    decodes: ClassVar[bool] = True
+    """Whether the writer reads the domain events it handles (:attr:`Envelope.event`), which the
+    runner then decodes before the write transaction; False when it reads only the stored fields."""
+    opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {}
+    """Personal fields the writer reads decrypted (:meth:`Envelope.personal`), by event class:
+    the runner opens them before the write transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.errors import StoreDamaged
 from aidflow.projections.audit.tables import journal_table, tree_table
 from aidflow.projections.source import EventSource, pages
 from aidflow.projections.view import envelopes
-from aidflow.proofs.leaves import leaf_text
+from aidflow.proofs.leaves import envelope_leaf
 from aidflow.proofs.merkle import Stream, leaf_hash
 from aidflow.proofs.models import TreeHead, TreeVerification
 from aidflow.proofs.tree import STRIDE, StoredTree
@@ -62,13 +63,11 @@ def leaf_hashes(
             if envelope.error is not None:
                 yield envelope.position, None
                 continue
-            text = leaf_text(
-                envelope.notification,
-                envelope.name,
-                str(getattr(envelope.event, "actor", "")),
-                envelope.detail_json,
-                envelope.recorded_at,
-            )
+            try:
+                text = envelope_leaf(envelope)
+            except StoreDamaged:
+                yield envelope.position, None
+                continue
             yield envelope.position, leaf_hash(text.encode("utf-8"))
 
 

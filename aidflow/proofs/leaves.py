@@ -13,22 +13,36 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import Notification
+
+if TYPE_CHECKING:
+    from aidflow.projections.source import Stored
+    from aidflow.projections.view import Envelope
 
 
-def record_hash(record: Notification) -> str:
-    """SHA-256 of the stored record: position, id, version, topic and bytes as stored."""
+def record_hash(record: Stored, aggregate_id: str | None = None) -> str:
+    """SHA-256 of the stored record: position, id, version, topic and bytes as stored.
+
+    ``aggregate_id`` is ``str(record.originator_id)`` when the caller has it already.
+    """
+    originator = record.originator_id if aggregate_id is None else aggregate_id
     h = hashlib.sha256(
-        f"{record.id}\x1f{record.originator_id}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
+        f"{record.id}\x1f{originator}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
     )
     h.update(record.state)
     return h.hexdigest()
 
 
-def leaf_text(record: Notification, name: str, actor: str, detail_json: str, at: Any) -> str:
+def leaf_text(
+    record: Stored,
+    name: str,
+    actor: str,
+    detail_json: str,
+    at: Any,
+    aggregate_id: str | None = None,
+) -> str:
     """The canonical leaf text of one event (see the module's docstring).
 
     ``detail_json`` is already canonical (the views' one encoder: keys sorted, no
@@ -36,10 +50,26 @@ def leaf_text(record: Notification, name: str, actor: str, detail_json: str, at:
     of the whole object (a test holds it to that), without decoding the detail again.
     """
     when = at.astimezone(UTC).isoformat() if at is not None else None
+    originator = record.originator_id if aggregate_id is None else aggregate_id
     return (
-        f'{{"actor":{_s(actor)},"aggregate_id":"{record.originator_id}","detail":{detail_json},'
-        f'"position":{int(record.id)},"record":"{record_hash(record)}",'
+        f'{{"actor":{_s(actor)},"aggregate_id":"{originator}","detail":{detail_json},'
+        f'"position":{int(record.id)},"record":"{record_hash(record, aggregate_id)}",'
         f'"recorded_at":{_s(when)},"type":{_s(name)},"version":{int(record.originator_version)}}}'
+    )
+
+
+def envelope_leaf(envelope: Envelope) -> str:
+    """The leaf text of an event as the views read it: the one the audit view stores and a
+    proof shows (the actor and fields as stored, masked). Raises ``StoreDamaged`` for a
+    record that cannot be read."""
+    detail = envelope.detail
+    return leaf_text(
+        envelope.notification,
+        envelope.name,
+        str(detail.get("actor", "")),
+        envelope.detail_json,
+        envelope.recorded_at,
+        envelope.aggregate_id,
     )
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import ProofInvalid, ProofUnavailable, said
+from aidflow.domain.errors import ProofInvalid, ProofUnavailable, StoreDamaged, said
 from aidflow.projections.source import EventSource
 from aidflow.projections.view import envelopes
-from aidflow.proofs.leaves import leaf_text
+from aidflow.proofs.leaves import envelope_leaf
 from aidflow.proofs.merkle import (
     consistency_path,
     inclusion_path,
@@ -65,13 +65,10 @@ def event_leaf(source: EventSource, position: int) -> str:
     envelope = envelopes(list(records), source.mapper)[0]
     if envelope.error is not None:
         raise ProofUnavailable(str(envelope.error))
-    return leaf_text(
-        envelope.notification,
-        envelope.name,
-        str(getattr(envelope.event, "actor", "")),
-        envelope.detail_json,
-        envelope.recorded_at,
-    )
+    try:
+        return envelope_leaf(envelope)
+    except StoreDamaged as exc:
+        raise ProofUnavailable(str(exc)) from exc
 
 
 def inclusion(

@@ -153,6 +153,27 @@ def test_a_revoked_role_refuses_from_that_moment_and_staff_list_remembers(
     assert then == {"li admin": ["admin"]}
 
 
+def test_a_role_revoked_or_a_policy_changed_by_another_process_holds_at_the_next_command(
+    office: AidFlow, store_url: str
+) -> None:
+    """Each process keeps the registry and the policy it read last, and must notice another
+    process's change at its very next command (they are reloaded when their version moved)."""
+    _apply(office, "zhou", 1)  # this process has read the registry and the policy now
+    other = AidFlow.open(store_url)
+    try:
+        other.revoke_role(cmd.RevokeRole(name="zhou", role=Role.SCREENING_CLERK, actor="li admin"))
+        before = _position(office)
+        with pytest.raises(NotAuthorised):
+            _apply(office, "zhou", 2)
+        assert _position(office) == before
+        other.grant_role(cmd.GrantRole(name="zhou", role=Role.SCREENING_CLERK, actor="li admin"))
+        _apply(office, "zhou", 3)
+        other.set_policy(cmd.SetPolicy(key="cap", value="3000", actor="li admin"))
+        assert office.current_policy().cap_fen == 300_000
+    finally:
+        other.close()
+
+
 def test_segregation_of_duties_compares_registered_people(office: AidFlow) -> None:
     office.grant_role(cmd.GrantRole(name="wang", role=Role.APPROVER, actor="li admin"))
     gov = office.open_fund(cmd.OpenFund(name="Budget", kind="government", actor="liu"))

@@ -8,7 +8,7 @@ money.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,7 +39,7 @@ from aidflow.projections.catalogue import (
 )
 from aidflow.projections.view import Envelope, SQLView
 from aidflow.proofs import tree
-from aidflow.proofs.leaves import leaf_text
+from aidflow.proofs.leaves import envelope_leaf
 from aidflow.proofs.merkle import leaf_hash
 
 C = StudentCase
@@ -99,10 +99,6 @@ def _person_of(conn: Connection, case_id: str) -> str:
     return str(found or "")
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
@@ -111,6 +107,12 @@ class AuditView(SQLView):
     # 6: audit_account (pseudonyms of who holds which account)
     handles = frozenset(JOURNAL)
     ignores = frozenset()
+    decodes = False  # its rows are the stored fields, its pseudonyms single opened fields
+    opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {
+        C.Applied: ("student_id", "account"),
+        C.AccountSet: ("account",),
+        C.AccountConfirmed: ("account",),
+    }
 
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)
@@ -145,29 +147,22 @@ class AuditView(SQLView):
         erased: list[str] = []
         persons: dict[str, str] = {}
         for envelope in self.wanted(page):
-            event, cls = envelope.event, envelope.cls
-            stream = JOURNAL[cls]
-            fields = event.__dict__
-            previous = chain_step(previous, envelope.notification)
+            cls = envelope.cls
+            fields = envelope.detail  # the stored fields, masked, as text: no decoding needed
+            previous = chain_step(previous, envelope.notification, envelope.aggregate_id)
             at = envelope.at(d)
-            actor = str(getattr(event, "actor", ""))
-            leaf = leaf_text(
-                envelope.notification,
-                envelope.name,
-                actor,
-                envelope.detail_json,
-                envelope.recorded_at,
-            )
+            actor = str(fields.get("actor", ""))
+            leaf = envelope_leaf(envelope)
             journal.append(
                 {
                     "position": envelope.position,
                     "recorded_at": at,
                     "actor": actor,
-                    "stream": stream,
+                    "stream": JOURNAL[cls],
                     "aggregate_id": envelope.aggregate_id,
-                    "version": event.originator_version,
+                    "version": envelope.notification.originator_version,
                     "event_type": envelope.name,
-                    "summary": english_summary(envelope.name, envelope.detail),
+                    "summary": english_summary(envelope.name, fields),
                     "detail": envelope.detail_json,
                     "hash": previous,
                     "leaf_index": size,
@@ -179,21 +174,25 @@ class AuditView(SQLView):
                 cases.append(
                     {
                         "case_id": envelope.aggregate_id,
-                        "family_category": event.family_category,
-                        "town": event.town,
-                        "year": event.year,
+                        "family_category": fields["family_category"],
+                        "town": fields["town"],
+                        "year": fields["year"],
                     }
                 )
-                persons[envelope.aggregate_id] = pseudonym("person", event.student_id)
+                # decrypted: the pseudonyms are the data key's id and a keyed hash of the value
+                persons[envelope.aggregate_id] = pseudonym(
+                    "person", envelope.personal("student_id")
+                )
+                account = envelope.personal("account")
                 accounts.append(
                     {
                         "position": envelope.position,
                         "case_id": envelope.aggregate_id,
                         "person": persons[envelope.aggregate_id],
-                        "account": pseudonym("account", event.account) if event.account else "",
+                        "account": pseudonym("account", account) if account else "",
                     }
                 )
-            elif cls in _ACCOUNT_CHANGES and not getattr(event, "pending", False):
+            elif cls in _ACCOUNT_CHANGES and not fields.get("pending"):
                 # the account the case now pays to: shared-account findings see corrections
                 case_id = envelope.aggregate_id
                 person = persons.get(case_id) or _person_of(conn, case_id)
@@ -202,17 +201,17 @@ class AuditView(SQLView):
                         "position": envelope.position,
                         "case_id": case_id,
                         "person": person,
-                        "account": pseudonym("account", event.account),
+                        "account": pseudonym("account", envelope.personal("account")),
                     }
                 )
             elif cls is C.PersonalDataErased:
-                erased.extend(event.cases)
+                erased.extend(fields["cases"])
             elif cls is Fund.Opened:
                 funds.append(
                     {
                         "fund_id": envelope.aggregate_id,
-                        "name": event.name,
-                        "kind": event.kind,
+                        "name": fields["name"],
+                        "kind": fields["kind"],
                         "position": envelope.position,
                     }
                 )
@@ -222,21 +221,20 @@ class AuditView(SQLView):
             if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
                 entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
             on_fund = cls in _ON_FUND
-            value_date = fields.get("value_date")
             ledger.append(
                 {
                     "position": envelope.position,
                     "recorded_at": at,
-                    "value_date": None if value_date is None else value_date.isoformat(),
+                    "value_date": fields.get("value_date"),
                     "entry": entry,
-                    "case_id": _text(fields.get("case_id")) if on_fund else envelope.aggregate_id,
-                    "fund_id": envelope.aggregate_id if on_fund else _text(fields.get("fund_id")),
-                    "amount_fen": event.amount_fen,
+                    "case_id": fields.get("case_id") if on_fund else envelope.aggregate_id,
+                    "fund_id": envelope.aggregate_id if on_fund else fields.get("fund_id"),
+                    "amount_fen": fields["amount_fen"],
                     "need": fields.get("need"),
                     "voucher": fields.get("voucher"),
                     "receipt": fields.get("receipt"),
                     "source": fields.get("source"),
-                    "actor": event.actor,
+                    "actor": fields["actor"],
                 }
             )
         bulk(conn, "audit.journal", _INSERT_JOURNAL, journal)
