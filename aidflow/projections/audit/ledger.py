@@ -2,12 +2,13 @@
 
 The totals are sums over the ledger rows, in parts (:data:`PARTS`: by fund and
 entry, by need, by family category, by town) plus two counts of cases (paid,
-given secondary aid). Sums add up, so every :data:`CHECKPOINT_ROWS` ledger rows
+given secondary aid) and the money a bank statement confirmed. Sums add up, so every :data:`CHECKPOINT_ROWS` ledger rows
 the writer stores each part's totals so far (``audit_ledger_total``), and the
 ledger as of any position is the last checkpoint at or before it plus the
 same parts over the rows after it: a bounded scan at any store size. The case
 counts are carried the same way: the rows after the checkpoint name the cases
-they touch, and only those cases' rows are read again (by ``case_id``).
+they touch, and only those cases' rows are read again (by ``case_id``); so is the
+confirmed money (a return takes back only a confirmed payment).
 
 A new part is one more entry in :data:`PARTS` (and a higher ``schema_version``
 for the audit view, so stores take their checkpoints again).
@@ -16,7 +17,7 @@ for the audit view, so stores take their checkpoints again).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,7 +125,47 @@ def _window(conn: Connection, lo: int, hi: int | None) -> Totals:
         with_secondary += (secondary_after > 0) - (secondary_before > 0)
     totals["assisted"] = {(): assisted}
     totals["with_secondary"] = {(): with_secondary}
+    totals["confirmed"] = {(): _confirmed_change(conn, L, lo, hi)}
     return totals
+
+
+_CONFIRMING = ("confirmation", "return", "secondary_return")
+
+
+def _confirmed_change(conn: Connection, window: Rows, lo: int, hi: int | None) -> int:
+    """How the confirmed money changes over the window: a confirmation counts, a return takes
+    back a payment only if it had been confirmed, so each (case, voucher) the window touches
+    is replayed (its rows read again by ``case_id``) before and after it."""
+    L0 = ledger_table
+    touched = sa.select(window.c.case_id).where(window.c.entry.in_(_CONFIRMING))
+    rows = (
+        sa.select(L0.c.position, L0.c.entry, L0.c.case_id, L0.c.voucher, L0.c.amount_fen)
+        .where(L0.c.case_id.in_(touched), L0.c.entry.in_(_CONFIRMING))
+        .order_by(L0.c.position)
+    )
+    if hi is not None:
+        rows = rows.where(L0.c.position <= hi)
+    found = [tuple(r) for r in conn.execute(rows)]
+    if not found:
+        return 0
+    before = [r[1:] for r in found if r[0] <= lo]
+    return _confirmed_total([r[1:] for r in found]) - _confirmed_total(before)
+
+
+def _confirmed_total(rows: Iterable[tuple[Any, ...]]) -> int:
+    """Fen confirmed paid by a statement, less returns of payments that had been confirmed,
+    over (entry, case, voucher, amount) rows in position order."""
+    confirmed: set[tuple[str | None, str | None]] = set()
+    total = 0
+    for entry, case_id, voucher, amount in rows:
+        key = (case_id, voucher)
+        if entry == "confirmation":
+            confirmed.add(key)
+            total += int(amount)
+        elif key in confirmed:
+            confirmed.discard(key)
+            total -= int(amount)
+    return total
 
 
 def _add(one: Totals, other: Totals) -> Totals:
@@ -272,7 +313,7 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
     position = conn.execute(last).scalar_one() or 0
     government_disbursed = total_of("government", "disbursed_fen")
     secondary = sum(f.secondary_aid_fen for f in funds)
-    confirmed = _confirmed(conn, L)
+    confirmed = totals.get("confirmed", {}).get((), 0)
     return Ledger(
         position=position,
         entries=lines,
@@ -291,25 +332,6 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
         confirmed_fen=confirmed,
         unconfirmed_fen=government_disbursed + secondary - confirmed,
     )
-
-
-def _confirmed(conn: Connection, L: sa.Table | sa.Subquery) -> int:
-    """Fen confirmed paid by a statement, less returns of payments that had been confirmed."""
-    confirmed: set[tuple[str | None, str | None]] = set()
-    total = 0
-    for entry, case_id, voucher, amount in conn.execute(
-        sa.select(L.c.entry, L.c.case_id, L.c.voucher, L.c.amount_fen)
-        .where(L.c.entry.in_(["confirmation", "return", "secondary_return"]))
-        .order_by(L.c.position)
-    ):
-        key = (case_id, voucher)
-        if entry == "confirmation":
-            confirmed.add(key)
-            total += int(amount)
-        elif key in confirmed:
-            confirmed.discard(key)
-            total -= int(amount)
-    return total
 
 
 def donor_trace(conn: Connection, fund_id: str, *, upto: int | None = None) -> list[DonorShare]:

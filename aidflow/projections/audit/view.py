@@ -102,9 +102,10 @@ def _person_of(conn: Connection, case_id: str) -> str:
 class AuditView(SQLView):
     name = "audit"
     metadata = metadata
-    schema_version = 6  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    schema_version = 7  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
     # 5: running totals of the ledger (audit_ledger_total), audit_ledger.case_id indexed;
-    # 6: audit_account (pseudonyms of who holds which account)
+    # 6: audit_account (pseudonyms of who holds which account); 7: confirmed money in the
+    # running totals
     handles = frozenset(JOURNAL)
     ignores = frozenset()
     decodes = False  # its rows are the stored fields, its pseudonyms single opened fields
