@@ -16,8 +16,8 @@ views with the scratch ones and the scratch is removed:
 SQLite copies the scratch tables into the store inside the switch transaction:
 the indexes are built in the scratch file after the load, the live tables are
 made empty with the same indexes, and ``INSERT INTO main.t SELECT * FROM
-scratch.t`` lets SQLite's transfer optimisation copy table and index pages as
-they are. PostgreSQL moves them (``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and indexes come
+scratch.t`` lets SQLite's transfer optimisation copy table and index records in
+order, without decoding rows or sorting index entries. PostgreSQL moves them (``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and indexes come
 from each view's metadata, so views with new tables or columns need nothing here.
 One rebuild at a time per store: a second one started meanwhile discards the
 first one's scratch.
@@ -161,7 +161,7 @@ def _switch_sqlite(engine: Engine, path: str, views: Sequence[SQLView]) -> None:
                 for table in tables:
                     # Empty tables with every index, then `INSERT INTO t SELECT * FROM twin`:
                     # SQLite's transfer optimisation copies the table's and its indexes'
-                    # b-tree pages as they are, with no row decoded and no index rebuilt.
+                    # records in order, with no row decoded into values and no index sort.
                     conn.execute(sa.schema.CreateTable(table))
                     _create_indexes(conn, [table], kept=True)
                     _create_indexes(conn, [table])

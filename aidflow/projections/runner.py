@@ -206,9 +206,12 @@ class Runner:
                 decode |= view.handles
             for cls, opened in view.opens.items():
                 fields.setdefault(cls, set()).update(opened)
+        handled: set[type] = set()
+        for name in self._runnable():
+            handled |= self.views[name].handles
         for envelope in page:
             cls = envelope.cls
-            if cls in decode or cls in fields:
+            if cls in handled:
                 envelope.prepare(decode=cls in decode, fields=sorted(fields.get(cls, ())))
         return page
 

@@ -210,6 +210,8 @@ class Envelope:
         if self._event is not None or stored is None:
             return getattr(self.event, field)
         if field not in stored:  # added after the record was written: the class's default
+            if not hasattr(self.cls, field):
+                raise _damaged(self.notification, KeyError(field))
             return getattr(self.cls, field)
         value = stored[field]
         if type(value) is not str or not value.startswith(TOKEN):
@@ -236,6 +238,8 @@ class Envelope:
         if decode and self._event is None and self.error is None:
             with contextlib.suppress(StoreDamaged):
                 _ = self.event
+        with contextlib.suppress(StoreDamaged):
+            _ = self.detail  # decodes here if the stored JSON cannot be read plainly
         for field in fields:
             with contextlib.suppress(StoreDamaged):
                 self.personal(field)
@@ -288,8 +292,8 @@ def _damaged(notification: Stored, error: Exception) -> StoreDamaged:
 
 def _plain_detail(cls: EventClass, stored: dict[str, Any]) -> dict[str, Any] | None:
     """:attr:`Envelope.detail` from the stored JSON, or None where only decoding can say."""
-    if "class_version" in stored:
-        return None  # the library upcasts it on decoding
+    if "class_version" in stored or getattr(cls, "class_version", 1) != 1:
+        return None  # the library upcasts it on decoding (a v1 record stores no version)
     personal = _PERSONAL[cls]
     detail: dict[str, Any] = {}
     try:
@@ -310,12 +314,15 @@ def _plain_detail(cls: EventClass, stored: dict[str, Any]) -> dict[str, Any] | N
 
 
 def envelopes(records: Sequence[Stored], mapper: Mapper[Any]) -> list[Envelope]:
-    """The stored records as envelopes; one that cannot be read stops each view when it reaches it.
+    """The stored records as envelopes.
 
-    Each record's JSON is parsed here (a record that is not JSON is damage, found
-    now); the mapper decodes it into a domain event only when a view asks
-    (:attr:`Envelope.event`). A store written with the library's compressor or
-    cipher is decoded by the mapper at once.
+    Each record's JSON is parsed here: a record that is not JSON, or whose topic
+    names no class, stops every view when it reaches it. The mapper decodes a
+    record into a domain event only when a view asks (:attr:`Envelope.event`), so
+    one that parses but does not decode (a forged tag, a ciphertext that does not
+    open) stops the views that decode it; the audit view stores its fields as they
+    are, and ``audit verify`` finds the changed bytes. A store written with the
+    library's compressor or cipher is decoded by the mapper at once.
     """
     direct = mapper.compressor is None and mapper.cipher is None
     page = []

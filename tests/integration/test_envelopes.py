@@ -332,3 +332,23 @@ def test_a_rebuild_of_the_audit_view_decodes_no_event(
     views.rebuild(flow)  # the dossier and the queue decode what they handle
     assert decoded
     views.close()
+
+
+def test_a_record_missing_a_field_without_default_is_damage_for_the_view_that_reads_it(
+    plain_flow: AidFlow,
+) -> None:
+    """An application stored without its national ID (no default): opening it is damage
+    (``StoreDamaged``) for the view that asks, never an error that stops every view."""
+    record = Notification(
+        id=3,
+        originator_id=uuid4(),
+        originator_version=1,
+        topic=StudentCase.Applied.TOPIC,
+        state=b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-09-01T08:00:00+00:00"},'
+        b'"actor":"screening","town":"Dalian"}',
+    )
+    [envelope] = envelopes([record], plain_flow.mapper)
+    envelope.prepare(decode=False, fields=["student_id", "account"])  # nothing raised here
+    assert envelope.detail == {"actor": "screening", "town": "Dalian"}
+    with pytest.raises(StoreDamaged, match="cannot be decoded"):
+        envelope.personal("student_id")
