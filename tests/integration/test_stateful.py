@@ -24,6 +24,7 @@ Every timestamp comes from the machine's clock.
 from __future__ import annotations
 
 import copy
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -420,7 +421,10 @@ class AidMachine(RuleBasedStateMachine):
     @rule(case=st.integers(0, 99), action=st.integers(0, 5))
     def complete_action(self, case: int, action: int) -> None:
         target = self.pick(case, lambda c: c.open_actions)
-        action_id = f"A{action % 3 + 1}"
+        # one of the case's open actions when it has any (CI saw 63 examples with six reviews
+        # and no completed action when the id was drawn blind); else an id it may not have
+        still_open = self.case(target).open_actions
+        action_id = still_open[action % len(still_open)] if still_open else f"A{action % 3 + 1}"
         owed = self.case(target).actions.get(action_id)
         department = owed["department"] if owed else "health"
         liaison = next(name for name, d in LIAISONS.items() if d == department)
@@ -635,6 +639,11 @@ def run_machine(machine: type[AidMachine], examples: int, *, deep: bool = True) 
         stateful_step_count=30,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        # The reach assertions below judge a whole run; drawn afresh each time, a run now and
+        # then missed a rare state (CI: six reviews, no completed action in 63 examples).
+        # Derandomised, CI runs the examples a local run does; a change to the machine or the
+        # rules draws new ones. AIDFLOW_RANDOM_MACHINE=1 explores with fresh draws.
+        derandomize=os.environ.get("AIDFLOW_RANDOM_MACHINE") != "1",
     )
     machine.TestCase().runTest()
     runs, reached = machine.examples[0], machine.reached
