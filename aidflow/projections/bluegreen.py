@@ -17,8 +17,9 @@ SQLite copies the scratch tables into the store inside the switch transaction:
 the indexes are built in the scratch file after the load, the live tables are
 made empty with the same indexes, and ``INSERT INTO main.t SELECT * FROM
 scratch.t`` lets SQLite's transfer optimisation copy table and index records in
-order, without decoding rows or sorting index entries. PostgreSQL moves them (``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and indexes come
-from each view's metadata, so views with new tables or columns need nothing here.
+order, without decoding rows or sorting index entries. PostgreSQL moves them
+(``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and
+indexes come from each view's metadata, so views with new tables or columns need nothing here.
 One rebuild at a time per store: a second one started meanwhile discards the
 first one's scratch.
 """

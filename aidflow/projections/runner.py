@@ -198,17 +198,16 @@ class Runner:
     def _decoded(self, page: list[Envelope]) -> list[Envelope]:
         """The page, with what the runnable views will read decoded now: the events of the
         views that read events, the personal fields others open (see :meth:`Envelope.prepare`)."""
+        handled: set[type] = set()
         decode: set[type] = set()
         fields: dict[type, set[str]] = {}
         for name in self._runnable():
             view = self.views[name]
+            handled |= view.handles
             if view.decodes:
                 decode |= view.handles
             for cls, opened in view.opens.items():
                 fields.setdefault(cls, set()).update(opened)
-        handled: set[type] = set()
-        for name in self._runnable():
-            handled |= self.views[name].handles
         for envelope in page:
             cls = envelope.cls
             if cls in handled:

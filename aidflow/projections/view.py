@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import MasterKeyError, StoreDamaged
 from aidflow.domain.events import EventClass, event_name
-from aidflow.domain.values import ENCRYPTED, mask_identifier
+from aidflow.domain.values import ENCRYPTED, stored_form
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections.base import db_time, public_fields, reading, to_json, writing
 from aidflow.projections.source import Stored, as_notification, uuid_text
@@ -51,7 +51,6 @@ class _NotPlain(Exception):
 _CLASSES: dict[str, EventClass] = {}
 _PERSONAL: dict[EventClass, frozenset[str]] = {}
 _STORED_META = frozenset({"timestamp", "originator_topic"})
-_MASKED = frozenset({"student_id", "account"})
 
 
 def _class_of(topic: str) -> EventClass:
@@ -301,11 +300,8 @@ def _plain_detail(cls: EventClass, stored: dict[str, Any]) -> dict[str, Any] | N
             if key in _STORED_META:
                 continue
             if type(value) is str:
-                if key in personal and value.startswith(TOKEN):
-                    value = ENCRYPTED  # sealed, with or without its key (stored_form)
-                elif key in _MASKED:
-                    value = mask_identifier(value)
-                detail[key] = value
+                sealed = key in personal and value.startswith(TOKEN)  # with or without its key
+                detail[key] = ENCRYPTED if sealed else stored_form(key, value)
             else:
                 detail[key] = _plain_stored(value)
     except _NotPlain:

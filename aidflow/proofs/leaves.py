@@ -22,27 +22,16 @@ if TYPE_CHECKING:
     from aidflow.projections.view import Envelope
 
 
-def record_hash(record: Stored, aggregate_id: str | None = None) -> str:
-    """SHA-256 of the stored record: position, id, version, topic and bytes as stored.
-
-    ``aggregate_id`` is ``str(record.originator_id)`` when the caller has it already.
-    """
-    originator = record.originator_id if aggregate_id is None else aggregate_id
+def record_hash(record: Stored) -> str:
+    """SHA-256 of the stored record: position, id, version, topic and bytes as stored."""
     h = hashlib.sha256(
-        f"{record.id}\x1f{originator}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
+        f"{record.id}\x1f{record.originator_id}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
     )
     h.update(record.state)
     return h.hexdigest()
 
 
-def leaf_text(
-    record: Stored,
-    name: str,
-    actor: str,
-    detail_json: str,
-    at: Any,
-    aggregate_id: str | None = None,
-) -> str:
+def leaf_text(record: Stored, name: str, actor: str, detail_json: str, at: Any) -> str:
     """The canonical leaf text of one event (see the module's docstring).
 
     ``detail_json`` is already canonical (the views' one encoder: keys sorted, no
@@ -50,10 +39,9 @@ def leaf_text(
     of the whole object (a test holds it to that), without decoding the detail again.
     """
     when = at.astimezone(UTC).isoformat() if at is not None else None
-    originator = record.originator_id if aggregate_id is None else aggregate_id
     return (
-        f'{{"actor":{_s(actor)},"aggregate_id":"{originator}","detail":{detail_json},'
-        f'"position":{int(record.id)},"record":"{record_hash(record, aggregate_id)}",'
+        f'{{"actor":{_s(actor)},"aggregate_id":"{record.originator_id}","detail":{detail_json},'
+        f'"position":{int(record.id)},"record":"{record_hash(record)}",'
         f'"recorded_at":{_s(when)},"type":{_s(name)},"version":{int(record.originator_version)}}}'
     )
 
@@ -69,7 +57,6 @@ def envelope_leaf(envelope: Envelope) -> str:
         str(detail.get("actor", "")),
         envelope.detail_json,
         envelope.recorded_at,
-        envelope.aggregate_id,
     )
 
 

@@ -21,15 +21,11 @@ from aidflow.projections.source import EventSource, Stored, pages
 GENESIS = "0" * 64
 
 
-def chain_step(previous: str, record: Stored, aggregate_id: str | None = None) -> str:
-    """Next link of the chain: over the stored record (position, id, version, topic, bytes).
-
-    ``aggregate_id`` is ``str(record.originator_id)`` when the caller has it already.
-    """
+def chain_step(previous: str, record: Stored) -> str:
+    """Next link of the chain: over the stored record (position, id, version, topic, bytes)."""
     digest = hashlib.sha256(bytes.fromhex(previous))
-    originator = record.originator_id if aggregate_id is None else aggregate_id
     digest.update(
-        f"{record.id}\x1f{originator}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
+        f"{record.id}\x1f{record.originator_id}\x1f{record.originator_version}\x1f{record.topic}\x1f".encode()
     )
     digest.update(record.state)
     return digest.hexdigest()

@@ -150,7 +150,7 @@ class AuditView(SQLView):
         for envelope in self.wanted(page):
             cls = envelope.cls
             fields = envelope.detail  # the stored fields, masked, as text: no decoding needed
-            previous = chain_step(previous, envelope.notification, envelope.aggregate_id)
+            previous = chain_step(previous, envelope.notification)
             at = envelope.at(d)
             actor = str(fields.get("actor", ""))
             leaf = envelope_leaf(envelope)
