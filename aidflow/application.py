@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from eventsourcing.persistence import (
     EventStore,
     JSONTranscoder,
     Mapper,
+    Notification,
     PersistenceError,
     RecordConflictError,
     Transcoding,
@@ -235,6 +237,7 @@ class AidFlow(Application[UUID]):
         self.clock = clock
         self.listeners: list[Callable[[], None]] = []
         """Called after every command that succeeded: the read side's inline catch-up."""
+        self._recorded = threading.local()
         self.subscribers: list[Callable[[Any], None]] = []
         """Given each integration event this instance records (issue 13; see :meth:`subscribe`)."""
         self.conflicts_retried = 0
@@ -420,7 +423,16 @@ class AidFlow(Application[UUID]):
         self.subscribers.append(callback)
         return lambda: self.subscribers.remove(callback)
 
+    def recorded(self) -> Sequence[Notification]:
+        """The records the command whose listeners are running stored, in position order
+        (this thread's; empty outside a listener or when the command stored nothing).
+
+        An inline catch-up applies them without reading them back from the store.
+        """
+        return getattr(self._recorded, "records", ())
+
     def _notify(self, recordings: list[Any]) -> None:
+        self._recorded.records = [recording.notification for recording in recordings]
         if not self.subscribers:
             return
         from aidflow.feed import public
@@ -442,13 +454,17 @@ class AidFlow(Application[UUID]):
         shared store) stays behind and catches up on its next read or command;
         raising here would make the caller retry a command that was recorded.
         """
-        for listener in self.listeners:
-            try:
-                listener()
-            except Exception as exc:
-                warnings.warn(
-                    f"the command was recorded, but a read model is behind: {exc}", stacklevel=3
-                )
+        try:
+            for listener in self.listeners:
+                try:
+                    listener()
+                except Exception as exc:
+                    warnings.warn(
+                        f"the command was recorded, but a read model is behind: {exc}",
+                        stacklevel=3,
+                    )
+        finally:
+            self._recorded.records = ()
 
     @staticmethod
     def _actor_of(aggregates: Sequence[AidAggregate]) -> str:

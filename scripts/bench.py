@@ -602,33 +602,54 @@ def past_ledger(events: int, backends_wanted: list[str], repeat: int = 3) -> Non
                 flow.close()
 
 
-def inline(lifecycles: int) -> None:
+def inline(lifecycles: int, rounds: int = 3) -> None:
     header("Inline views: CPU and wall per command, views current after every command vs none")
-    print(f"{'':>22} {'CPU ms/cmd':>11} {'wall ms/cmd':>12}")
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for label, attach in (
-            ("no views", False),
-            ("views inline", True),
-            ("no views again", False),
-        ):
-            url = f"sqlite:///{folder}/{label.replace(' ', '-')}.db"
-            flow = AidFlow.open(url)
-            views = ReadModels.attach(flow, url) if attach else None
-            _lifecycles(flow, 20, 10_000_000)  # warm up: imports, caches, first pages
-            cpu, wall = time.process_time(), time.perf_counter()
-            done = _lifecycles(flow, lifecycles, 0)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            results[label] = (cpu / done * 1000, wall / done * 1000)
-            print(f"{label:>22} {results[label][0]:>11.3f} {results[label][1]:>12.3f}")
-            if views is not None:
-                views.close()
-            flow.close()
-    base_cpu = min(results["no views"][0], results["no views again"][0])
-    base_wall = min(results["no views"][1], results["no views again"][1])
-    cpu, wall = results["views inline"]
     print(
-        f"inline views add {cpu / base_cpu - 1:+.0%} CPU and {wall / base_wall - 1:+.0%} wall per command"
+        f"{rounds} rounds; in each, a store without views and one with them take turns, "
+        "ten lifecycles at a time, so both see the machine alike"
+    )
+    print(f"{'':>22} {'CPU ms/cmd':>11} {'wall ms/cmd':>12}")
+    labels = ("no views", "views inline")
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in labels}
+    with tempfile.TemporaryDirectory() as folder:
+        for n in range(rounds):
+            flows = {}
+            for label in labels:
+                url = f"sqlite:///{folder}/{label.replace(' ', '-')}-{n}.db"
+                flow = AidFlow.open(url)
+                views = ReadModels.attach(flow, url) if label == "views inline" else None
+                _lifecycles(flow, 20, 10_000_000)  # warm up: imports, caches, first pages
+                flows[label] = (flow, views, open_funds(flow, str(n)))
+            spent = {label: [0.0, 0.0, 0] for label in labels}
+            for block in range(0, lifecycles, 10):
+                for label in labels:
+                    flow, _, (gov, don) = flows[label]
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    done = sum(
+                        lifecycle(flow, k, gov, don)
+                        for k in range(block, min(block + 10, lifecycles))
+                    )
+                    spent[label][0] += time.process_time() - cpu
+                    spent[label][1] += time.perf_counter() - wall
+                    spent[label][2] += done
+            for label in labels:
+                cpu_s, wall_s, done = spent[label]
+                runs[label].append((cpu_s / done * 1000, wall_s / done * 1000))
+                flow, views, _ = flows[label]
+                if views is not None:
+                    assert views.status(flow)[0].behind == 0
+                    views.close()
+                flow.close()
+    for label, measured in runs.items():
+        cpu_ms = statistics.median(c for c, _ in measured)
+        wall_ms = statistics.median(w for _, w in measured)
+        print(f"{label:>22} {cpu_ms:>11.3f} {wall_ms:>12.3f}   (medians of the rounds)")
+    base, inlined = runs["no views"], runs["views inline"]
+    cpu = sorted(v[0] / b[0] - 1 for v, b in zip(inlined, base, strict=True))
+    wall = sorted(v[1] / b[1] - 1 for v, b in zip(inlined, base, strict=True))
+    print(
+        f"inline views add {statistics.median(cpu):+.0%} CPU and {statistics.median(wall):+.0%} "
+        f"wall per command (median round; rounds' CPU {' '.join(f'{r:+.0%}' for r in cpu)})"
     )
 
 
@@ -744,6 +765,7 @@ def main() -> None:
     )
     p = sub.add_parser("inline")
     p.add_argument("--lifecycles", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("proof")
     p.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
     p = sub.add_parser("scale")
@@ -775,7 +797,7 @@ def main() -> None:
             getattr(args, "events", 1_000_000), getattr(args, "backend", ["sqlite", "postgres"])
         )
     if args.what in ("inline", "all"):
-        inline(getattr(args, "lifecycles", 300))
+        inline(getattr(args, "lifecycles", 300), getattr(args, "rounds", 3))
     if args.what in ("cli", "all"):
         cli()
     if args.what in ("proof", "all"):

@@ -119,7 +119,7 @@ class Service:
 
     def catch_up(self) -> None:
         with self._catching_up:
-            self.views.catch_up(self.flow)
+            self.views.catch_up(self.flow, recorded=self.flow.recorded())
 
     def close(self) -> None:
         self.views.close()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import operator
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -175,27 +176,54 @@ def _compiled(
     return cached
 
 
+class Executed(NamedTuple):
+    """What a statement run on the driver's cursor gave: rows changed, rows read."""
+
+    rowcount: int
+    rows: list[Any]
+
+
 def bulk(
     conn: Connection, key: str, statement: sa.ClauseElement, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """``executemany`` of a statement compiled once per dialect, straight through the driver.
+    """``executemany`` of a statement compiled once per dialect, on the driver's own cursor.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert
-    itself; the rows given here are already in the driver's terms (JSON as text,
-    times from :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
+    itself, and its per-statement work was a tenth of a command's views; the rows
+    given here are already in the driver's terms (JSON as text, times from
+    :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
     """
     if not rows:
         return
     sql, positions = _compiled(conn, key, statement)
-    conn.exec_driver_sql(sql, list(rows) if positions is None else [positions(row) for row in rows])
+    _on_driver(conn, sql, list(rows) if positions is None else [positions(r) for r in rows], True)
 
 
 def execute_once(
     conn: Connection, key: str, statement: sa.ClauseElement, row: dict[str, Any]
-) -> sa.CursorResult[Any]:
-    """One execution of a statement compiled once per dialect (as :func:`bulk`), for its rowcount."""
+) -> Executed:
+    """One execution of a statement compiled once per dialect (as :func:`bulk`)."""
     sql, positions = _compiled(conn, key, statement)
-    return conn.exec_driver_sql(sql, row if positions is None else positions(row))
+    return _on_driver(conn, sql, row if positions is None else positions(row), False)
+
+
+def _on_driver(conn: Connection, sql: str, params: Any, many: bool) -> Executed:
+    """Run on the driver's cursor inside ``conn``'s transaction; its errors raised as
+    SQLAlchemy raises them (a lock timeout or lost connection is retried, the rest recorded)."""
+    error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return Executed(cursor.rowcount, [])
+        cursor.execute(sql, params)
+        return Executed(cursor.rowcount, list(cursor.fetchall()) if cursor.description else [])
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, params, exc, error, dialect=conn.dialect, ismulti=many
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def insert_row(table: sa.Table) -> sa.Insert:
@@ -307,5 +335,12 @@ def _sqlite_transactions(engine: Engine, *, read_only: bool = False) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: through exec_driver_sql this was most of a short
+        # transaction's cost (a catch-up after every command runs one).
+        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
+        try:
+            conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it: a lock timeout is retried
+            raise sa.exc.DBAPIError.instance(
+                statement, (), exc, sqlite3.Error, dialect=conn.dialect
+            ) from exc

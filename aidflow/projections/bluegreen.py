@@ -117,9 +117,12 @@ def _scratch_file(engine: Engine) -> Iterator[str]:
 
 
 def _scratch_sqlite_engine(path: str) -> Engine:
-    """A disposable database: nothing in it survives a crash, so it need not be durable."""
+    """A disposable database: nothing in it survives a crash, so it need not be durable.
+
+    One connection serves the whole load (disposed at the end): its page cache stays
+    warm from page to page, where a connection per page read the indexes again."""
     scratch = sa.create_engine(
-        f"sqlite+pysqlite:///{path}", poolclass=sa.pool.NullPool, json_serializer=to_json
+        f"sqlite+pysqlite:///{path}", poolclass=sa.pool.StaticPool, json_serializer=to_json
     )
     _sqlite_transactions(scratch)
 
@@ -200,8 +203,8 @@ def _rebuild_postgres(engine: Engine, chosen: dict[str, SQLView], build: Built) 
     with _schema_change(engine) as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
         conn.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')
-    scratch = sa.create_engine(
-        engine.url, poolclass=sa.pool.NullPool, json_serializer=to_json, pool_pre_ping=True
+    scratch = sa.create_engine(  # one connection for the load, as on SQLite
+        engine.url, poolclass=sa.pool.StaticPool, json_serializer=to_json, pool_pre_ping=True
     )
 
     @sa.event.listens_for(scratch, "connect")

@@ -9,6 +9,7 @@ which case an id prefix names.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -183,6 +184,9 @@ _ACTION_DONE = (
 _INSERT_FUND = insert_row(fund_table)
 _INSERT_DONOR = insert_row(donor_table)
 
+CACHED_CASES = 4096
+"""Case headers a dossier writer keeps from page to page (see :meth:`DossierView.write`)."""
+
 
 class DossierView(SQLView):
     name = "dossier"
@@ -200,16 +204,41 @@ class DossierView(SQLView):
         }
     )
 
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self.cached_cases = CACHED_CASES
+        """How many case headers to keep between pages (0: read every one back)."""
+        self._cases: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cached_at: int | None = None
+        """The position at which this process last wrote the cached headers."""
+
+    def forget(self) -> None:
+        self._cases.clear()
+        self._cached_at = None
+
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
+        """The page's rows. A case's header is read back before its events change it, except
+        where this process wrote it at the position the view stands at (its row is then the
+        cached one: an inline catch-up after a command reads nothing back)."""
         d = conn.dialect
         wanted = self.wanted(page)
+        cached = self._cases
+        if after is None or after != self._cached_at:
+            cached.clear()  # another process wrote the view since, or a page failed
+        self._cached_at = None  # until this page is written, nothing cached is sure
         case_events = [e for e in wanted if e.cls in SECTIONS]
         created = {e.aggregate_id for e in case_events if e.cls is C.Applied}
-        known = sorted({e.aggregate_id for e in case_events} - created)
         cases: dict[str, dict[str, Any]] = {}
-        for ids in chunks(known):
-            for found in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
-                cases[found.case_id] = dict(found._mapping)
+        unread = []
+        for case_id in sorted({e.aggregate_id for e in case_events} - created):
+            found = cached.get(case_id)
+            if found is None:
+                unread.append(case_id)
+            else:
+                cases[case_id] = found
+        for ids in chunks(unread):
+            for stored in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
+                cases[stored.case_id] = dict(stored._mapping)
         existing = set(cases)
         entries: list[dict[str, Any]] = []
         new_actions: dict[tuple[str, str], dict[str, Any]] = {}
@@ -336,6 +365,21 @@ class DossierView(SQLView):
                     .values(donors=merged)
                 )
         bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
+        self._keep(cases, erased, page[-1].position if page else after)
+
+    def _keep(self, cases: dict[str, dict[str, Any]], erased: list[str], at: int | None) -> None:
+        """Cache the headers just written, most recent last, as of position ``at``."""
+        cached = self._cases
+        for erased_id in erased:  # headers of other years were changed by a statement
+            cached.pop(erased_id, None)
+        if self.cached_cases <= 0:
+            return
+        for case_id, case in cases.items():
+            cached[case_id] = case
+            cached.move_to_end(case_id)
+        while len(cached) > self.cached_cases:
+            cached.popitem(last=False)
+        self._cached_at = at
 
 
 def _erase_entries(conn: Connection, erased: Sequence[str]) -> None:

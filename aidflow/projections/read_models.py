@@ -44,7 +44,7 @@ from aidflow.projections.models import (
     Violation,
 )
 from aidflow.projections.runner import PAGE, Progress, Runner
-from aidflow.projections.source import EventSource, NotifyingSource
+from aidflow.projections.source import EventSource, NotifyingSource, Stored
 from aidflow.projections.tracking import positions
 from aidflow.projections.view import SQLView
 
@@ -93,7 +93,7 @@ class ReadModels:
         models = cls.open(url)
 
         def after_command() -> None:
-            models.catch_up(flow)
+            models.catch_up(flow, recorded=flow.recorded())
 
         flow.listeners.append(after_command)
         after_command()
@@ -114,9 +114,16 @@ class ReadModels:
         stop: int | None = None,
         until: datetime | None = None,
         progress: Progress | None = None,
+        recorded: Sequence[Stored] = (),
     ) -> int:
-        """Apply every event not yet in the views; returns how many were read."""
-        return self.runner.catch_up(flow, stop=stop, until=until, progress=progress)
+        """Apply every event not yet in the views; returns how many were read.
+
+        ``recorded``: what a command of this process just stored (``AidFlow.recorded()``
+        in a listener), applied without reading it back when it follows on the views.
+        """
+        return self.runner.catch_up(
+            flow, stop=stop, until=until, progress=progress, recorded=recorded
+        )
 
     def status(self, flow: EventSource) -> list[ViewStatus]:
         """Per view: position, how far behind the store, and why it stopped, if it did."""

@@ -128,17 +128,25 @@ class Runner:
         stop: int | None = None,
         until: datetime | None = None,
         progress: Progress | None = None,
+        recorded: Sequence[Stored] = (),
     ) -> int:
         """Apply every event not yet in the views; returns how many stored records were read.
 
         ``stop`` (a position) and ``until`` (a moment: events recorded after it are
-        left out) serve time travel.
+        left out) serve time travel. ``recorded`` are records a command of this
+        process just stored (``AidFlow.recorded``): when they are the very next
+        records after the views, they are applied as they are, without reading the
+        store; events other processes record after them come with the next catch-up.
         """
         if self.read_only:
             return 0  # a read-only store is queried as it stands
         with self._lock, _gc_paused():
             if self._known is not None:
                 try:  # positions remembered from this process's last page: no read first
+                    if recorded and stop is None and until is None:
+                        applied = self._apply_recorded(source, recorded, self._known)
+                        if applied:
+                            return applied
                     return self._catch_up(source, self._known, stop, until, progress, expect=True)
                 except _Stale:
                     self._known = None  # moved by another process: read them, then go on
@@ -183,6 +191,25 @@ class Runner:
         if stop is None and runnable:  # read to the end: nothing may stand beyond it
             self._note_damage(source, tracked, last_seen or 0)
         return read
+
+    def _apply_recorded(
+        self, source: EventSource, recorded: Sequence[Stored], known: dict[str, int]
+    ) -> int:
+        """Apply records just stored when every view stands right before the first of them
+        and they follow one another; 0 when they do not (the caller reads the store)."""
+        records = sorted(recorded, key=lambda r: r.id)
+        first = records[0].id
+        runnable = self._runnable()
+        if (
+            not runnable
+            or any(r.id != first + i for i, r in enumerate(records))
+            or any(known.get(n) != first - 1 for n in runnable)
+            or any(n in self._failed for n in runnable)
+        ):
+            return 0
+        page = self._decoded(envelopes(records, source.mapper))
+        self._apply_page(source.name, page, known)  # checks the positions under the lock
+        return len(records)
 
     def apply(self, source: EventSource, records: Sequence[Stored]) -> int:
         """Feed stored records (in position order) to every view; each skips what it has.

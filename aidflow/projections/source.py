@@ -34,6 +34,10 @@ class NotifyingSource(EventSource, Protocol):
     @property
     def listeners(self) -> list[Callable[[], None]]: ...
 
+    def recorded(self) -> Sequence[Notification]:
+        """Inside a listener: the records the command just stored, in position order."""
+        ...
+
 
 def pages(
     source: EventSource, after: int | None, stop: int | None, size: int

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import ProofUnavailable, said
 from aidflow.projections.audit.tables import journal_table, tree_table
+from aidflow.projections.base import bulk, execute_once, insert_row
 from aidflow.proofs.merkle import EMPTY_ROOT, node_hash, root_of, split
 
 STRIDE = 4
@@ -26,23 +27,33 @@ def tree_size(conn: Connection) -> int:
     return 0 if top is None else int(top) + 1
 
 
+_LEAVES = (
+    sa.select(journal_table.c.leaf)
+    .where(
+        journal_table.c.leaf_index >= sa.bindparam("lo"),
+        journal_table.c.leaf_index < sa.bindparam("hi"),
+    )
+    .order_by(journal_table.c.leaf_index)
+)
+_NODES = (
+    sa.select(tree_table.c.hash)
+    .where(
+        tree_table.c.level == sa.bindparam("level"),
+        tree_table.c.idx >= sa.bindparam("lo"),
+        tree_table.c.idx < sa.bindparam("hi"),
+    )
+    .order_by(tree_table.c.idx)
+)
+_INSERT_NODE = insert_row(tree_table)
+
+
 def _level_rows(conn: Connection, level: int, lo: int, hi: int) -> list[bytes]:
     """Stored hashes at ``level`` with index ``lo`` to ``hi - 1``, in order."""
     if level == 0:
-        j = journal_table
-        query = (
-            sa.select(j.c.leaf)
-            .where(j.c.leaf_index >= lo, j.c.leaf_index < hi)
-            .order_by(j.c.leaf_index)
-        )
+        result = execute_once(conn, "tree.leaves", _LEAVES, {"lo": lo, "hi": hi})
     else:
-        t = tree_table
-        query = (
-            sa.select(t.c.hash)
-            .where(t.c.level == level, t.c.idx >= lo, t.c.idx < hi)
-            .order_by(t.c.idx)
-        )
-    found = [bytes.fromhex(h) for h in conn.execute(query).scalars()]
+        result = execute_once(conn, "tree.nodes", _NODES, {"level": level, "lo": lo, "hi": hi})
+    found = [bytes.fromhex(h) for (h,) in result.rows]
     if len(found) != hi - lo:
         raise ProofUnavailable(
             said(
@@ -72,7 +83,7 @@ def extend(conn: Connection, old: int, new: int) -> None:
                 }
                 for i in range(last - first)
             ]
-            conn.execute(sa.insert(tree_table), rows)
+            bulk(conn, "tree.insert", _INSERT_NODE, rows)
         level += STRIDE
 
 
