@@ -10,13 +10,17 @@ twice or skipped and no view stops.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 
 from aidflow import AidFlow
+from aidflow import commands as cmd
 from aidflow.projections import ReadModels, runner
+from aidflow.projections.source import read_page
 from aidflow.projections.tracking import move_together
-from tests.builders import government_fund, paid, register_staff, verified
+from tests.builders import followed_up, government_fund, paid, register_staff, verified
 from tests.integration.test_projections import dump
 from tests.integration.test_view_failures import rebuilt
 
@@ -54,3 +58,85 @@ def test_two_writers_inline_views_never_apply_an_event_twice(
     views_two.close()
     one.close()
     two.close()
+
+
+def test_a_commands_catch_up_applies_what_it_stored_without_reading_it_back(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a command, the views take the records it stored (``AidFlow.recorded``) and the
+    dossier the headers it wrote: nothing is read back. When another process recorded in
+    between, the records do not follow on the views, and the store is read as before."""
+    reads: list[int | None] = []
+    headers: list[str] = []
+
+    def counted(source: Any, after: int | None, limit: int, stop: int | None) -> Any:
+        reads.append(after)
+        return read_page(source, after, limit, stop)
+
+    monkeypatch.setattr(runner, "read_page", counted)
+    one = AidFlow.open(store_url)
+    register_staff(one)
+    views = ReadModels.attach(one, store_url)
+
+    @sa.event.listens_for(views.engine, "before_cursor_execute")
+    def seen(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if "FROM dossier_case" in statement:
+            headers.append(statement)
+
+    fund = government_fund(one)
+    case = verified(one)
+    reads.clear()
+    headers.clear()
+    approve(one, fund, case, "SP-1")
+    one.disburse(cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-1", actor="cashier"))
+    followed_up(one, case)
+    assert reads == [] and headers == []  # three commands on one case: nothing read back
+    assert dump(views) == rebuilt(one)
+    assert one.recorded() == ()  # outside a listener there is nothing
+
+    two = AidFlow.open(store_url)  # another process, no views: its events are not applied yet
+    followed_up(two, case, actor="village")
+    assert views.status(one)[0].behind > 0
+    followed_up(one, case)  # its records no longer follow on the views: the store is read
+    assert reads and headers
+    assert [s.behind for s in views.status(one)] == [0, 0, 0]
+    assert dump(views) == rebuilt(one)
+    assert len(views.dossier(str(case)).follow_ups) == 3
+    views.close()
+    one.close()
+    two.close()
+
+
+def test_headers_kept_by_one_process_never_hide_another_process_changes(store_url: str) -> None:
+    """Two processes with views attached take turns on the same case: each one's cached
+    header is stale after the other wrote, and must be read back, not reused."""
+    one, two = AidFlow.open(store_url), AidFlow.open(store_url)
+    register_staff(one)
+    views_one, views_two = ReadModels.attach(one, store_url), ReadModels.attach(two, store_url)
+    fund = government_fund(one)
+    case = verified(one)
+    approve(two, fund, case, "SP-1")
+    one.disburse(cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-1", actor="cashier"))
+    followed_up(two, case)
+    followed_up(one, case)
+    for views, flow in ((views_one, one), (views_two, two)):
+        views.catch_up(flow)
+        dossier = views.dossier(str(case))
+        assert (dossier.status, dossier.disbursed_fen, len(dossier.follow_ups)) == (
+            "paid",
+            500_000,
+            2,
+        )
+        assert dump(views) == rebuilt(one)
+    views_one.close()
+    views_two.close()
+    one.close()
+    two.close()
+
+
+def approve(flow: AidFlow, fund: UUID, case: UUID, ref: str) -> None:
+    flow.approve(
+        cmd.Approve(
+            ref=ref, case_id=case, amount_fen=500_000, need="tuition", fund_id=fund, actor="approver"
+        )
+    )

@@ -50,6 +50,33 @@ def test_sqlite_queries_answer_while_another_process_holds_the_write_lock(tmp_pa
     flow.close()
 
 
+def test_a_catch_up_that_meets_the_write_lock_records_nothing_and_goes_on_later(
+    tmp_path: Path,
+) -> None:
+    """The views' BEGIN goes straight to the driver: a lock timeout must still be the
+    SQLAlchemy error the runner treats as passing (no view failure recorded)."""
+    url = f"sqlite:///{tmp_path / 'aidflow.db'}"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    views = ReadModels(create_view_engine(url, busy_timeout=0.2))
+    views.catch_up(flow)
+    case = paid(flow, government_fund(flow), 1)
+    other = sqlite3.connect(tmp_path / "aidflow.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            views.catch_up(flow)
+        assert [(s.error, s.damage) for s in views.status(flow)] == [(None, None)] * 3
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    views.catch_up(flow)
+    assert [s.behind for s in views.status(flow)] == [0, 0, 0]
+    assert views.dossier(str(case)).status == "paid"
+    views.close()
+    flow.close()
+
+
 PROCESSES = 8
 
 
