@@ -137,6 +137,11 @@ def test_headers_kept_by_one_process_never_hide_another_process_changes(store_ur
 def approve(flow: AidFlow, fund: UUID, case: UUID, ref: str) -> None:
     flow.approve(
         cmd.Approve(
-            ref=ref, case_id=case, amount_fen=500_000, need="tuition", fund_id=fund, actor="approver"
+            ref=ref,
+            case_id=case,
+            amount_fen=500_000,
+            need="tuition",
+            fund_id=fund,
+            actor="approver",
         )
     )
