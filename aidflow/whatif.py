@@ -23,9 +23,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import AidflowError, InvalidInput, said
+from aidflow.domain.errors import AidflowError, InvalidInput, render, said
 from aidflow.domain.policy import SETTINGS, Policy, parse_setting
 from aidflow.explain import policy_at
+from aidflow.i18n import tr
 
 
 class _Model(BaseModel):
@@ -113,8 +114,8 @@ def _judge(
 ) -> tuple[str, str]:
     try:
         case.check_can_approve(amount_fen=amount, actor=actor, policy=policy, need=need)
-    except AidflowError as exc:
-        return exc.code, str(exc)
+    except AidflowError as exc:  # the reason in the reader's language, as the CLI's errors
+        return exc.code, render(exc.args[0], tr) if exc.args else exc.code
     return "allowed", ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def test_demo_explain_what_if_proofs_and_bundles(tmp_path: Path) -> None:
     ]
     assert sorted((d["case_id"], d["version"]) for d in whatif["refused"]) == sorted(above)
     assert all(d["now"] == "cap_exceeded" for d in whatif["refused"])
+    chinese = json.loads(
+        run("--db", db, "--lang", "zh", "--json", "audit", "what-if", "--cap", "3000")[1]
+    )
+    assert [d["now"] for d in chinese["refused"]] == [d["now"] for d in whatif["refused"]]
+    assert all(re.search("[\u4e00-\u9fff]", d["reason"]) for d in chinese["refused"])
+    assert not any(re.search("[\u4e00-\u9fff]", d["reason"]) for d in whatif["refused"])
     assert flow.recorder.max_notification_id() == views.digest().position  # nothing written
 
     digest = json.loads(run("--db", db, "--json", "audit", "digest")[1])["digest"]
