@@ -84,18 +84,31 @@ class Policy:
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"policy setting {name} must be a positive integer, got {value!r}")
+                raise ValueError(_not_positive(name, value))
         for name in ("secondary_cap_fen", "statement_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"policy setting {name} must be a positive integer, got {value!r}")
+                raise ValueError(_not_positive(name, value))
         if self.secondary_cap_fen > canonical.MAX_AMOUNT_FEN:
-            raise ValueError("policy setting secondary_cap_fen is above the limit for one amount")
+            raise ValueError(_above_limit("secondary_cap_fen"))
         if self.cap_fen > canonical.MAX_AMOUNT_FEN:
-            raise ValueError("policy setting cap_fen is above the limit for one amount")
+            raise ValueError(_above_limit("cap_fen"))
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
-            raise ValueError("policy setting retention_years must be 0 to 100")
+            raise ValueError(said("policy setting retention_years must be 0 to 100"))
         _check_rules(self)
+
+
+def _not_positive(name: str, value: Any) -> str:
+    """The sentence (a catalogue message: the office reads it in its language) for a bad count."""
+    return said(
+        "policy setting {name} must be a positive integer, got {value}",
+        name=name,
+        value=repr(value),
+    )
+
+
+def _above_limit(name: str) -> str:
+    return said("policy setting {name} is above the limit for one amount", name=name)
 
 
 def _coerce_collections(policy: Policy) -> None:
@@ -108,17 +121,21 @@ def _coerce_collections(policy: Policy) -> None:
 def _check_rules(policy: Policy) -> None:
     for name in ("gap_bound", "need_rule", "strict_close"):
         if not isinstance(getattr(policy, name), bool):
-            raise ValueError(f"policy setting {name} must be true or false")
+            raise ValueError(said("policy setting {name} must be true or false", name=name))
     roles = [role for role, _ in policy.approval_tiers]
     if len(set(roles)) != len(roles):
-        raise ValueError("policy setting approval_tiers names a role twice")
+        raise ValueError(said("policy setting approval_tiers names a role twice"))
     for role, fen in policy.approval_tiers:
         if isinstance(fen, bool) or not isinstance(fen, int) or not 0 < fen <= policy.cap_fen:
             raise ValueError(
-                f"approval tier {role} must be a positive amount up to the cap, got {fen!r}"
+                said(
+                    "approval tier {role} must be a positive amount up to the cap, got {fen}",
+                    role=role,
+                    fen=repr(fen),
+                )
             )
     if not policy.departments or len(set(policy.departments)) != len(policy.departments):
-        raise ValueError("policy setting departments must list at least one, each once")
+        raise ValueError(said("policy setting departments must list at least one, each once"))
 
 
 DEFAULT_POLICY = Policy()

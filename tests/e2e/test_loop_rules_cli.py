@@ -151,6 +151,32 @@ def test_a_policy_value_that_does_not_parse_is_refused(cli: Cli, tmp_path: Path)
     bad.write_text("cap = [", encoding="utf-8")
     cli.refused("policy", "load", str(bad), actor="admin", says="cannot read policy file", code=2)
     cli.refused("policy", "set", "gap-bound", "off", actor="approver", says="may not set policy")
+    # a policy that does not hold together is refused in the reader's language
+    cli.refused(
+        "policy", "set", "retention-years", "500", actor="admin", says="must be 0 to 100", code=2
+    )
+    cli.refused(
+        "--lang",
+        "zh",
+        "policy",
+        "set",
+        "retention-years",
+        "500",
+        actor="admin",
+        says="必须在 0 到 100 之间",
+        code=2,
+    )
+    cli.refused(
+        "--lang",
+        "zh",
+        "policy",
+        "set",
+        "approval-tiers",
+        "approver=999999",
+        actor="admin",
+        says="审批档位 approver 必须是不超过上限的正金额",
+        code=2,
+    )
 
 
 def test_close_rules_and_due_dates_through_the_cli(cli: Cli, world: dict[str, str]) -> None:
