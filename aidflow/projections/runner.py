@@ -135,15 +135,16 @@ class Runner:
         ``stop`` (a position) and ``until`` (a moment: events recorded after it are
         left out) serve time travel. ``recorded`` are records a command of this
         process just stored (``AidFlow.recorded``): when they are the very next
-        records after the views, they are applied as they are, without reading the
-        store; events other processes record after them come with the next catch-up.
+        records after the views (and no more than a page), they are applied as they
+        are, without reading the store; events other processes record after them come
+        with the next catch-up. A batch larger than a page is read in pages as usual.
         """
         if self.read_only:
             return 0  # a read-only store is queried as it stands
         with self._lock, _gc_paused():
             if self._known is not None:
                 try:  # positions remembered from this process's last page: no read first
-                    if recorded and stop is None and until is None:
+                    if 0 < len(recorded) <= self.page_size and stop is None and until is None:
                         applied = self._apply_recorded(source, recorded, self._known)
                         if applied:
                             return applied

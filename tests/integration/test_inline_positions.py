@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels, runner
+from aidflow.projections.base import create_view_engine
 from aidflow.projections.source import read_page
 from aidflow.projections.tracking import move_together
 from tests.builders import followed_up, government_fund, paid, register_staff, verified
@@ -145,3 +146,30 @@ def approve(flow: AidFlow, fund: UUID, case: UUID, ref: str) -> None:
             actor="approver",
         )
     )
+
+
+def test_a_command_that_stored_more_than_a_page_is_read_in_pages(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch larger than the runner's page (an import) is not applied in one piece."""
+    reads: list[int | None] = []
+
+    def counted(source: Any, after: int | None, limit: int, stop: int | None) -> Any:
+        reads.append(after)
+        return read_page(source, after, limit, stop)
+
+    monkeypatch.setattr(runner, "read_page", counted)
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    views = ReadModels(create_view_engine(store_url), page_size=2)
+    flow.listeners.append(lambda: views.catch_up(flow, recorded=flow.recorded()))
+    views.catch_up(flow)
+    fund = government_fund(flow)
+    reads.clear()
+    case = verified(flow)
+    approve(flow, fund, case, "SP-1")  # the case, the fund's reservation, the reference: 3 > 2
+    assert len(reads) >= 2  # read back in pages of two
+    assert [s.behind for s in views.status(flow)] == [0, 0, 0]
+    assert dump(views) == rebuilt(flow)
+    views.close()
+    flow.close()
