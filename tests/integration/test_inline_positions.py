@@ -61,20 +61,26 @@ def test_two_writers_inline_views_never_apply_an_event_twice(
     two.close()
 
 
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """Where each page the runner reads from the store starts (the position after which)."""
+    after_each: list[int | None] = []
+
+    def counted(source: Any, after: int | None, limit: int, stop: int | None) -> Any:
+        after_each.append(after)
+        return read_page(source, after, limit, stop)
+
+    monkeypatch.setattr(runner, "read_page", counted)
+    return after_each
+
+
 def test_a_commands_catch_up_applies_what_it_stored_without_reading_it_back(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
+    store_url: str, reads: list[int | None]
 ) -> None:
     """After a command, the views take the records it stored (``AidFlow.recorded``) and the
     dossier the headers it wrote: nothing is read back. When another process recorded in
     between, the records do not follow on the views, and the store is read as before."""
-    reads: list[int | None] = []
     headers: list[str] = []
-
-    def counted(source: Any, after: int | None, limit: int, stop: int | None) -> Any:
-        reads.append(after)
-        return read_page(source, after, limit, stop)
-
-    monkeypatch.setattr(runner, "read_page", counted)
     one = AidFlow.open(store_url)
     register_staff(one)
     views = ReadModels.attach(one, store_url)
@@ -149,16 +155,9 @@ def approve(flow: AidFlow, fund: UUID, case: UUID, ref: str) -> None:
 
 
 def test_a_command_that_stored_more_than_a_page_is_read_in_pages(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
+    store_url: str, reads: list[int | None]
 ) -> None:
     """A batch larger than the runner's page (an import) is not applied in one piece."""
-    reads: list[int | None] = []
-
-    def counted(source: Any, after: int | None, limit: int, stop: int | None) -> Any:
-        reads.append(after)
-        return read_page(source, after, limit, stop)
-
-    monkeypatch.setattr(runner, "read_page", counted)
     flow = AidFlow.open(store_url)
     register_staff(flow)
     views = ReadModels(create_view_engine(store_url), page_size=2)
