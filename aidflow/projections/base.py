@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import operator
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -337,10 +336,5 @@ def _sqlite_transactions(engine: Engine, *, read_only: bool = False) -> None:
     def _begin(conn: Connection) -> None:
         # Straight to the driver: through exec_driver_sql this was most of a short
         # transaction's cost (a catch-up after every command runs one).
-        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
-        try:
-            conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
-        except sqlite3.Error as exc:  # as SQLAlchemy would raise it: a lock timeout is retried
-            raise sa.exc.DBAPIError.instance(
-                statement, (), exc, sqlite3.Error, dialect=conn.dialect
-            ) from exc
+        write = conn.get_execution_options().get(_WRITE)
+        _on_driver(conn, "BEGIN IMMEDIATE" if write else "BEGIN", (), False)
