@@ -3,9 +3,10 @@
 The totals are sums over the ledger rows, in parts (:data:`PARTS`: by fund and
 entry, by need, by family category, by town) plus two counts of cases (paid,
 given secondary aid) and the money a bank statement confirmed. Sums add up, so
-every :data:`CHECKPOINT_ROWS` ledger rows the writer stores each part's totals so far (``audit_ledger_total``), and the
-ledger as of any position is the last checkpoint at or before it plus the
-same parts over the rows after it: a bounded scan at any store size. The case
+every :data:`CHECKPOINT_ROWS` ledger rows the writer stores each part's totals so
+far (``audit_ledger_total``), and the ledger as of any position is the last
+checkpoint at or before it plus the same parts over the rows after it: a bounded
+scan at any store size. The case
 counts are carried the same way: the rows after the checkpoint name the cases
 they touch, and only those cases' rows are read again (by ``case_id``); so is the
 confirmed money (a return takes back only a confirmed payment).
