@@ -10,9 +10,9 @@ family as every other aidflow error.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import partial
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,19 @@ from aidflow.domain.values import (
     NeedCategory,
     Severity,
 )
+from aidflow.models import (
+    AccountResult,
+    DecisionResult,
+    DepositResult,
+    DisbursementResult,
+    PaymentList,
+    PersonalData,
+    PolicyInForce,
+    Reconciliation,
+    ReviewResult,
+)
+
+R = TypeVar("R")
 
 Text = Annotated[str, AfterValidator(partial(canonical.text, what="text"))]
 OptionalText = Annotated[str, AfterValidator(partial(canonical.text, what="text", required=False))]
@@ -50,6 +63,26 @@ DepartmentName = Annotated[str, AfterValidator(partial(canonical.slug, what="dep
 """A department as the policy lists it (``civil-affairs``); the list itself is the policy's."""
 
 
+def moment(text: str) -> datetime:
+    """A moment as people type it, in UTC: ``2026-08-29`` means the end of that day,
+    ``2026-08-29T17:00`` that minute (UTC unless it names its zone)."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+        found = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            said("{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00", value=text)
+        ) from None
+    try:
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            said("{value!r} is outside the times aidflow can represent in UTC", value=text)
+        ) from None
+
+
 def describe(error: ValidationError) -> str:
     """One line naming each refused field and why, without pydantic's wording.
 
@@ -66,8 +99,10 @@ def describe(error: ValidationError) -> str:
     return joined("; ", parts)
 
 
-class Command(BaseModel):
+class Command(BaseModel, Generic[R]):
     """Every command names who is acting; that name is recorded on its events.
+
+    ``R`` is what running it answers (``AidFlow.handle(c)``, ``Office.handle(c)``).
 
     ``idempotency_key`` (optional on every command): the same key with the same
     request again is a retry that writes nothing and returns the first result; with
@@ -90,13 +125,13 @@ class Command(BaseModel):
         return self.model_dump(mode="json", exclude={"idempotency_key"})
 
 
-class OpenFund(Command):
+class OpenFund(Command[UUID]):
     name: Name
     kind: FundKind
     purpose: OptionalText = ""
 
 
-class Deposit(Command):
+class Deposit(Command[DepositResult]):
     """A budget appropriation or a donation into a fund, with its receipt."""
 
     fund_id: UUID
@@ -106,7 +141,7 @@ class Deposit(Command):
     value_date: date | None = None
 
 
-class Apply(Command):
+class Apply(Command[UUID]):
     """Open a case, from a screening match or the family's own application."""
 
     student_id: NationalId
@@ -122,11 +157,11 @@ class Apply(Command):
     """Kept out of idempotency fingerprints in clear (a keyed hash stands in; issue 11)."""
 
 
-class CaseCommand(Command):
+class CaseCommand(Command[R]):
     case_id: UUID
 
 
-class Verify(CaseCommand):
+class Verify(CaseCommand[None]):
     """The household visit (入户核实): income, tuition, the gap, and the needs found."""
 
     income_fen: FenOrZero
@@ -137,11 +172,11 @@ class Verify(CaseCommand):
     note: OptionalText = ""
 
 
-class Reject(CaseCommand):
+class Reject(CaseCommand[None]):
     reason: Text
 
 
-class Approve(CaseCommand):
+class Approve(CaseCommand[DecisionResult]):
     """A grant decision. ``ref`` is the approval form's number (审批编号): unique in the
     store, so a retried approval is recognised and never recorded twice."""
 
@@ -151,7 +186,7 @@ class Approve(CaseCommand):
     ref: Document
 
 
-class Disburse(CaseCommand):
+class Disburse(CaseCommand[DisbursementResult]):
     amount_fen: Fen
     voucher: Document
     value_date: date | None = None
@@ -159,13 +194,13 @@ class Disburse(CaseCommand):
     """Pay this fund's approval (a grant's or secondary aid's); by default the first that covers it."""
 
 
-class ReturnDisbursement(CaseCommand):
+class ReturnDisbursement(CaseCommand[None]):
     voucher: Document
     reason: Text
     value_date: date | None = None
 
 
-class AllocateSecondaryAid(CaseCommand):
+class AllocateSecondaryAid(CaseCommand[DecisionResult]):
     """Secondary aid (二次帮扶); ``ref`` is the decision's number, unique like an approval's."""
 
     fund_id: UUID
@@ -174,7 +209,7 @@ class AllocateSecondaryAid(CaseCommand):
     reason: OptionalText = ""
 
 
-class ReportHardship(CaseCommand):
+class ReportHardship(CaseCommand[None]):
     kind: HardshipKind
     detail: Text
     severity: Severity = Severity.SERIOUS
@@ -194,28 +229,28 @@ class ActionItem(BaseModel):
             raise InvalidInput(describe(exc)) from None
 
 
-class ConveneReview(CaseCommand):
+class ConveneReview(CaseCommand[ReviewResult]):
     departments: Annotated[list[DepartmentName], Field(min_length=1)]
     actions: list[ActionItem] = []
     note: OptionalText = ""
 
 
-class CompleteAction(CaseCommand):
+class CompleteAction(CaseCommand[None]):
     action_id: Document
     note: Text
 
 
-class FollowUp(CaseCommand):
+class FollowUp(CaseCommand[None]):
     study: Text
     living: Text
     hardship_trend: HardshipTrend
 
 
-class CloseCase(CaseCommand):
+class CloseCase(CaseCommand[None]):
     reason: Text
 
 
-class AddStaff(Command):
+class AddStaff(Command[None]):
     """Register a staff member (an admin's act; the first admin of a store adds themselves)."""
 
     name: Actor
@@ -224,17 +259,17 @@ class AddStaff(Command):
     town: OptionalText = ""
 
 
-class GrantRole(Command):
+class GrantRole(Command[None]):
     name: Actor
     role: Role
 
 
-class RevokeRole(Command):
+class RevokeRole(Command[None]):
     name: Actor
     role: Role
 
 
-class SetPolicy(Command):
+class SetPolicy(Command[PolicyInForce]):
     """Change one policy value: ``key`` as ``aidflow policy set`` takes it (``cap``, …)."""
 
     key: Annotated[str, AfterValidator(partial(canonical.document, what="policy key"))]
@@ -244,13 +279,13 @@ class SetPolicy(Command):
 # -- issue 11: personal data revealed (audited) and erased -------------------------------------
 
 
-class Reveal(CaseCommand):
+class Reveal(CaseCommand[PersonalData]):
     """See a case's national ID, name and bank account unmasked; the reason is recorded."""
 
     reason: Text
 
 
-class EraseCase(CaseCommand):
+class EraseCase(CaseCommand[list[UUID]]):
     """Destroy the student's data key once the case is over and its retention has passed."""
 
     reason: Text
@@ -259,7 +294,7 @@ class EraseCase(CaseCommand):
 # -- the money loop (issue 12) -------------------------------------------------------------
 
 
-class SetAccount(CaseCommand):
+class SetAccount(CaseCommand[AccountResult]):
     """Record or correct the student's own account; after a payment a second person confirms."""
 
     account: Annotated[str, AfterValidator(canonical.account)]
@@ -267,19 +302,19 @@ class SetAccount(CaseCommand):
     bank: OptionalText = ""
 
 
-class ConfirmAccount(CaseCommand):
+class ConfirmAccount(CaseCommand[AccountResult]):
     """The second person confirms a proposed account change (optionally re-typing it)."""
 
     account: Account = ""
 
 
-class ApproveSecondaryAid(CaseCommand):
+class ApproveSecondaryAid(CaseCommand[DecisionResult]):
     """Approve secondary aid proposed under ``ref``; the approver is not the proposer."""
 
     ref: Document
 
 
-class IssuePaymentList(Command):
+class IssuePaymentList(Command[PaymentList]):
     """Issue the payment list (代发清单) of one fund: vouchers for approved, unpaid money."""
 
     fund_id: UUID
@@ -306,14 +341,14 @@ class StatementLine(BaseModel):
             raise InvalidInput(describe(exc)) from None
 
 
-class Reconcile(Command):
+class Reconcile(Command[Reconciliation]):
     """Take the bank's statement back: every line matched to a voucher."""
 
     name: OptionalText = ""
     lines: Annotated[list[StatementLine], Field(max_length=100_000)]
 
 
-class LoadPolicy(Command):
+class LoadPolicy(Command[PolicyInForce]):
     """Change several policy values at once (a policy file): ``{"cap": "6000", ...}``."""
 
     settings: Annotated[

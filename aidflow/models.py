@@ -250,3 +250,16 @@ class Reconciliation(Result):
     overdue: list[StatementFinding]
     recorded: bool
     """False when this statement was imported before: nothing new was written."""
+
+
+class SnapshotFinding(Result):
+    aggregate_id: str
+    version: int
+    problem: str
+
+
+class SnapshotVerification(Result):
+    ok: bool
+    checked: int
+    findings: list[SnapshotFinding]
+    message: str

@@ -1,6 +1,9 @@
-"""The audit report: ledger, rule checks and the chain digest in one document.
+"""The audit report: ledger, rule checks, the audit view's agreement and the digest.
 
-The ledger is laid out by :mod:`aidflow.cli.render`, the same code that prints it in the CLI.
+The :class:`~aidflow.office.Office` gathers what it says (:class:`ReportData`: the same
+answers ``audit ledger``, ``audit check`` and ``audit digest`` give) and renders it here,
+for every face alike. The ledger is laid out by :mod:`aidflow.render`, the same code that
+prints it in the CLI.
 The HTML form adds every breakdown, inline SVG charts (money paid by month, town, need and
 family category; each fund's balance over time; findings by rule) and the case roster
 with masked personal data: one self-contained, printable file (no network).
@@ -11,11 +14,12 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aidflow.cli import messages as M
-from aidflow.cli.render import (
+from aidflow.i18n import current, tr, tr_all, value
+from aidflow.i18n import messages as M
+from aidflow.render import (
     ledger_funds,
     ledger_text,
     ledger_totals,
@@ -23,14 +27,32 @@ from aidflow.cli.render import (
     to_json,
     yuan,
 )
-from aidflow.i18n import current, tr, tr_all, value
 
 if TYPE_CHECKING:
-    from aidflow.domain.policy import Policy
-    from aidflow.projections import ReadModels
-    from aidflow.projections.models import Ledger, Violation
+    from aidflow.projections.models import CaseSummary, Ledger, Violation
 
 FORMATS = ("text", "json", "html")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the report says, as the Office answered it."""
+
+    moment: str
+    """As of when (ISO, seconds)."""
+    ledger: Ledger
+    violations: list[Violation]
+    events: int
+    position: int
+    """The checks read ``events`` events up to this position."""
+    drift: str
+    """"" when the audit view agrees with a fresh replay of the store; else why not."""
+    digest: str
+    """The tree digest (``tree:SIZE:ROOT``) to prove and verify against."""
+    chain: str
+    """The v0.1 chain's head (``POSITION:HASH``), under its own name."""
+    roster: list[CaseSummary]
+
 
 STYLE = (
     "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
@@ -139,43 +161,48 @@ def chart_data(ledger: Ledger, violations: Sequence[Violation]) -> dict[str, Any
     }
 
 
-def render_report(views: ReadModels, policy: Policy, *, as_of: datetime | None, fmt: str) -> str:
+def render_report(data: ReportData, fmt: str) -> str:
     """Render as one of :data:`FORMATS`; the same facts in each, in the current language."""
-    ledger = views.ledger(entries=fmt == "html")
-    result = views.check_report(policy, now=as_of)
-    violations = result.violations
-    digest = views.digest()
-    moment = (as_of or datetime.now(tz=UTC)).isoformat(timespec="seconds")
+    ledger, violations = data.ledger, data.violations
     if fmt == "json":
         return to_json(
-            {"as_of": moment, "ledger": ledger, "violations": violations, "digest": str(digest)}
+            {
+                "as_of": data.moment,
+                "ledger": ledger,
+                "violations": violations,
+                "checked_events": data.events,
+                "position": data.position,
+                "audit_view_agrees": not data.drift,
+                "digest": data.digest,
+                "chain": data.chain,
+            }
         )
     checks = [(v.rule, v.case_id or "-", v.message) for v in violations]
     outcome = (
-        line(M.RULES_HOLD, events=result.events, position=result.position)
+        line(M.RULES_HOLD, events=data.events, position=data.position)
         if not checks
         else line(M.REPORT_SOME_VIOLATIONS, count=len(checks))
     )
-    title = line(M.REPORT_TITLE, moment=moment, position=ledger.position)
+    agreement = data.drift or line(M.AUDIT_VIEW_AGREES, position=data.position)
+    title = line(M.REPORT_TITLE, moment=data.moment, position=ledger.position)
     if fmt == "text":
         lines = [title, "", ledger_text(ledger), ""]
         lines += [line(M.REPORT_CHECKS, outcome=outcome)]
         lines += [line(M.REPORT_CHECK_LINE, rule=r, case=c, message=m) for r, c, m in checks]
-        lines += ["", line(M.REPORT_DIGEST_LINE, digest=digest)]
+        lines += [agreement, "", line(M.REPORT_DIGEST_LINE, digest=data.digest, chain=data.chain)]
         return "\n".join(lines)
-    return _html(views, ledger, violations, checks, outcome, title, str(digest))
+    return _html(data, checks, outcome, agreement, title)
 
 
 def _html(
-    views: ReadModels,
-    ledger: Ledger,
-    violations: Sequence[Violation],
+    data: ReportData,
     checks: list[tuple[str, str, str]],
     outcome: str,
+    agreement: str,
     title: str,
-    digest: str,
 ) -> str:
     e = html.escape
+    ledger, violations = data.ledger, data.violations
 
     def row(cells: Sequence[object], numeric_from: int) -> str:
         return (
@@ -194,27 +221,27 @@ def _html(
         rows = "".join(row((k, yuan(v)), 1) for k, v in sums)
         return f"<h3>{e(tr(label))}</h3><table>{head(M.BREAKDOWN_HEADER)}{rows}</table>"
 
-    data = chart_data(ledger, violations)
+    chart = chart_data(ledger, violations)
     charts = [
-        _svg_bars(data["by_month"], tr(M.CHART_BY_MONTH)),
-        _svg_bars(data["by_town"], tr(M.CHART_BY_TOWN)),
-        _svg_bars(data["by_need"], tr(M.CHART_BY_NEED)),
-        _svg_bars(data["by_category"], tr(M.CHART_BY_CATEGORY)),
+        _svg_bars(chart["by_month"], tr(M.CHART_BY_MONTH)),
+        _svg_bars(chart["by_town"], tr(M.CHART_BY_TOWN)),
+        _svg_bars(chart["by_need"], tr(M.CHART_BY_NEED)),
+        _svg_bars(chart["by_category"], tr(M.CHART_BY_CATEGORY)),
         *(
             _svg_line(points, line(M.CHART_BALANCE, name=f"{name} ({fund_id[:8]})"))
-            for fund_id, (name, points) in data["balances"].items()
+            for fund_id, (name, points) in chart["balances"].items()
         ),
-        _svg_bars(data["findings"], tr(M.CHART_FINDINGS), unit_fen=False),
+        _svg_bars(chart["findings"], tr(M.CHART_FINDINGS), unit_fen=False),
     ]
     totals = "".join(row((label, value_), 1) for label, value_, _unit in ledger_totals(ledger))
     funds = "".join(row(f, 3) for f in ledger_funds(ledger))
     breakdowns = (
-        breakdown(M.BY_NEED, data["by_need"])
-        + breakdown(M.BY_CATEGORY, data["by_category"])
-        + breakdown(M.BY_TOWN, data["by_town"])
+        breakdown(M.BY_NEED, chart["by_need"])
+        + breakdown(M.BY_CATEGORY, chart["by_category"])
+        + breakdown(M.BY_TOWN, chart["by_town"])
     )
     findings = "".join(row(c, 3) for c in checks) or f"<tr><td colspan=3>{e(outcome)}</td></tr>"
-    roster_cases = views.cases()
+    roster_cases = data.roster
     roster = "".join(
         row(
             (
@@ -244,8 +271,9 @@ def _html(
         f"<h2>{e(tr(M.REPORT_CHARTS))}</h2><div class=charts>{''.join(charts)}</div>"
         f"<h2>{e(tr(M.REPORT_CHECKS_HEADING))}</h2>"
         f"<p>{e(line(M.REPORT_CHECKS, outcome=outcome))}</p>"
-        f"<table>{head(M.REPORT_CHECKS_HEADER)}{findings}</table>"
+        f"<table>{head(M.REPORT_CHECKS_HEADER)}{findings}</table><p>{e(agreement)}</p>"
         f"<h2>{e(line(M.REPORT_ROSTER, count=len(roster_cases)))}</h2>"
         f"<table>{head(M.REPORT_ROSTER_HEADER)}{roster}</table>"
-        f"<h2>{e(tr(M.REPORT_DIGEST))}</h2><p><code>{e(digest)}</code></p></body></html>"
+        f"<h2>{e(tr(M.REPORT_DIGEST))}</h2><p><code>{e(data.digest)}</code></p>"
+        f"<p>{e(line(M.REPORT_CHAIN, chain=data.chain))}</p></body></html>"
     )

@@ -190,9 +190,10 @@ def proof(events_list: list[int], samples: int = 50) -> None:
     import json
     import random
 
+    from aidflow.projections.audit import proving
+    from aidflow.projections.audit.heads import tree_head
     from aidflow.projections.base import reading
     from aidflow.proofs import proof as P
-    from aidflow.proofs.heads import tree_head
     from aidflow.proofs.models import TreeHead
 
     header("Merkle proofs (SQLite): the audit view's stored tree, proofs made and checked")
@@ -219,7 +220,7 @@ def proof(events_list: list[int], samples: int = 50) -> None:
                 for _ in range(samples):
                     position = rng.randint(1, head.position)
                     t0 = time.perf_counter()
-                    p = P.inclusion(conn, flow, position, head)
+                    p = proving.inclusion(conn, flow, position, head)
                     prove_s.append(time.perf_counter() - t0)
                     text = json.dumps(p)
                     t0 = time.perf_counter()
@@ -230,7 +231,7 @@ def proof(events_list: list[int], samples: int = 50) -> None:
                     made.append(p)
                 old = tree_head(conn, head.size // 3 + 7)
                 t0 = time.perf_counter()
-                c = P.consistency(conn, old, head)
+                c = proving.consistency(conn, old, head)
                 cons_s = time.perf_counter() - t0
                 assert P.check_proof(c, head, old).ok
             print(
@@ -291,7 +292,7 @@ def commands(lifecycles: int, requested: list[str]) -> None:
 
 
 def screening(rows: int) -> None:
-    from aidflow.screening import screen
+    from aidflow.office.screening import screen
 
     header(
         f"Screening import: {rows:,} admission rows against a {rows * 5:,}-row registry (SQLite)"

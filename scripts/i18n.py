@@ -1,6 +1,6 @@
 """Message catalogues: ``python scripts/i18n.py update`` then ``compile``.
 
-``update`` collects every msgid (the constants of :mod:`aidflow.cli.messages`, domain values,
+``update`` collects every msgid (the constants of :mod:`aidflow.i18n.messages`, domain values,
 event names, error codes) into ``aidflow/i18n/locale/aidflow.pot`` and merges it into each
 language's ``.po`` (new messages arrive untranslated; a test fails until they are
 translated). ``compile`` writes the ``.mo`` files shipped as package data.
@@ -17,8 +17,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from aidflow.i18n import DOMAIN, EVENT, LANGUAGES, LOCALE_DIR
-from aidflow.i18n.sources import messages
+from scripts.i18n_sources import messages
 
 POT = LOCALE_DIR / f"{DOMAIN}.pot"
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,38 @@ def flow(store_url: str) -> Iterator[AidFlow]:
         yield app
     finally:
         app.close()
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    """The article's programme year, built once per test session (views caught up)."""
+
+    path: Path
+    """The SQLite file: copy it, never write to it."""
+    result: object
+    """What :func:`aidflow.office.demo.run_demo` answered (its funds, cases, consultation)."""
+
+
+DEMO_SEED = 2026
+DEMO_TODAY = date(2026, 12, 1)
+"""The demo's programme year follows "today": fixed, so every run builds the same year."""
+
+
+@pytest.fixture(scope="session")
+def demo_year(tmp_path_factory: pytest.TempPathFactory) -> DemoYear:
+    from aidflow import Office
+    from aidflow.office.demo import run_demo
+
+    path = tmp_path_factory.mktemp("demo-year") / "demo.db"
+    with Office.open(f"sqlite:///{path}", inline=False) as office:
+        result = run_demo(office.flow, seed=DEMO_SEED, today=DEMO_TODAY)
+        office.catch_up_views()
+    return DemoYear(path, result)
+
+
+@pytest.fixture
+def demo_store(demo_year: DemoYear, tmp_path: Path) -> str:
+    """A copy of the session's demo year, this test's own to write to."""
+    copy = tmp_path / "demo.db"
+    shutil.copy(demo_year.path, copy)
+    return f"sqlite:///{copy}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import click
 
 from aidflow import __version__
-from aidflow.cli import click_i18n
 from aidflow.cli.admin import demo_command, screen_command
 from aidflow.cli.audit import audit
 from aidflow.cli.cases import case_group, due_command, queue_command
@@ -25,7 +24,7 @@ from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, json_option
 from aidflow.cli.staff import admin, policy, staff
 from aidflow.cli.views import projections
-from aidflow.i18n import set_language
+from aidflow.i18n import click_i18n, set_language
 
 
 @click.group(cls=AidflowGroup)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import ledger_text, line
 from aidflow.cli.session import Session, emit, json_option, pass_session, progress
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr
+from aidflow.render import ledger_text, line
 
 CSV = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN_ALREADY_OPEN = 50
@@ -60,12 +60,9 @@ def screen_command(
     Every admission row is accounted for: opened, already open, duplicate in the file,
     not in the registry, or rejected with its line. A malformed file is refused whole.
     """
-    from aidflow.screening import screen
-
     actor = session.actor() if not dry_run else (session.actor_name or "dry-run")
     with progress(None, M.SCREENING) as tick:
-        report = screen(
-            session.flow,
+        report = session.office.screen(
             admissions,
             registry,
             year=year,
@@ -77,8 +74,6 @@ def screen_command(
             admissions_sheet=admissions_sheet,
             registry_sheet=registry_sheet,
         )
-    if not dry_run:
-        session.views.catch_up(session.flow)
 
     def text() -> str:
         lines = [
@@ -117,14 +112,14 @@ def screen_command(
 @pass_session
 def demo_command(session: Session, seed: int) -> None:
     """Build the article's programme year into a fresh database, then show the ledger."""
-    from aidflow.demo import STEPS, run_demo
+    from aidflow.office.demo import STEPS
 
+    office = session.office_as_is()
     with progress(STEPS, M.BUILDING_YEAR) as tick:
-        result = run_demo(session.flow, seed=seed, progress=tick)
-    views = session.open_views()
-    with progress(session.flow.recorder.max_notification_id() or 0, M.BUILDING_VIEWS) as tick:
-        views.catch_up(session.flow, progress=tick)
-    ledger = views.ledger()
+        result = office.demo(seed=seed, progress=tick)
+    with progress(office.head(), M.BUILDING_VIEWS) as tick:
+        office.catch_up_views(progress=tick)
+    ledger = office.ledger()
     db = f" --db {session.db}" if session.db else ""
     emit(
         session,

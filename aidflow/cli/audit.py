@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import ledger_text, line, table, yuan
 from aidflow.cli.session import (
     DIGEST_MISMATCH,
     RULE_VIOLATIONS,
@@ -24,6 +22,8 @@ from aidflow.cli.session import (
     pass_session,
 )
 from aidflow.i18n import event, tr, value
+from aidflow.i18n import messages as M
+from aidflow.render import ledger_text, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Ledger
@@ -52,8 +52,9 @@ def audit_journal(
     output: Path | None,
 ) -> None:
     """Every event: position, time, actor, case or fund, type and a one-line summary."""
-    aggregate = str(session.case_or_fund_id(case_ref)) if case_ref else None
-    lines = session.views.journal(aggregate_id=aggregate, since=since, limit=limit)
+    office = session.office
+    aggregate = office.case_or_fund_id(case_ref) if case_ref else None
+    lines = office.journal(aggregate_id=aggregate, since=since, limit=limit)
     emit_rows(
         session,
         lines,
@@ -122,7 +123,7 @@ def audit_ledger(
 
     With ``-o FILE`` it writes every money movement (the ``--entries`` lines) to FILE.
     """
-    ledger = session.views_at(at=as_of, names=["audit"]).ledger(entries=entries or bool(output))
+    ledger = session.office.ledger(as_of=as_of, entries=entries or bool(output))
     emit_rows(
         session,
         ledger,
@@ -151,21 +152,11 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
     It says how many events of each kind it read and up to which position: a check
     never reports "all rules hold" over events it did not read.
     """
-    result = session.views_at(at=as_of, names=["audit"]).check_report(
-        session.flow.current_policy(), now=as_of, base=session.flow.policy
-    )
-    # The checks read the audit view: confirm it agrees with a fresh replay of the store.
-    (agreement,) = session.views.verify_views(session.flow, ["audit"])
-    violations = result.violations
+    result = session.office.check(as_of=as_of)
+    agreement, violations = result.audit_view, result.violations
     emit(
         session,
-        {
-            "ok": result.ok,
-            "violations": violations,
-            "position": result.position,
-            "checked": result.checked,
-            "audit_view": agreement,
-        },
+        result,
         lambda: "\n".join(
             [
                 *(
@@ -178,7 +169,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
                     for v in violations
                 ),
                 line(
-                    M.RULES_HOLD if result.ok else M.RULES_CHECKED,
+                    M.RULES_CHECKED if violations else M.RULES_HOLD,
                     events=result.events,
                     position=result.position,
                 ),
@@ -207,12 +198,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
 @pass_session
 def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Path | None) -> None:
     """A report for the file: ledger, rule checks and the chain digest, as of a moment."""
-    from aidflow.report import render_report
-
-    views = session.views_at(at=as_of, names=["audit"])
-    text = render_report(
-        views, session.flow.current_policy(), as_of=as_of, fmt="json" if session.json else fmt
-    )
+    text = session.office.report(as_of=as_of, fmt="json" if session.json else fmt)
     if output is None:
         click.echo(text)
     else:
@@ -228,17 +214,17 @@ def audit_digest(session: Session) -> None:
 
     The chain head of v0.1 (POSITION:HASH) is shown beside it and still verifies.
     """
-    from aidflow.projections.base import reading
-    from aidflow.proofs.heads import tree_head
-
-    views = session.views
-    chain = views.digest()
-    with reading(views.engine) as conn:
-        head = tree_head(conn)
+    digest = session.office.digest()
     emit(
         session,
-        {**head.model_dump(), "digest": str(head), "chain": str(chain)},
-        line(M.TREE_DIGEST, digest=head, size=head.size, position=head.position, chain=chain),
+        digest,
+        line(
+            M.TREE_DIGEST,
+            digest=digest.digest,
+            size=digest.size,
+            position=digest.position,
+            chain=digest.chain,
+        ),
     )
 
 
@@ -252,48 +238,22 @@ def audit_verify(session: Session, digest_text: str) -> None:
     DIGEST is a tree digest (tree:SIZE:ROOT) or a v0.1 chain digest (POSITION:HASH).
     Every stored snapshot is also checked against a replay of its events.
     """
-    from aidflow.projections.base import reading
-    from aidflow.proofs.heads import recorded, verify_tree
-    from aidflow.proofs.models import TREE_PREFIX
-    from aidflow.proofs.snapshots import verify_snapshots
-
-    views = session.views
-    parts: list[tuple[str, bool, str]] = []
-    result: dict[str, object] = {}
-    if digest_text.strip().startswith(TREE_PREFIX + ":"):
-        head = _tree_digest(digest_text)
-        with reading(views.engine) as conn:
-            leaves, nodes = recorded(conn, head.size)
-        tree = verify_tree(session.flow, head, leaves, nodes, views.page_size)
-        parts.append(("tree", tree.ok, tree.message))
-        result["tree"] = tree
-        last = max((p for p, _ in leaves.values()), default=0)
-        chain_head = head.position or last
-        with reading(views.engine) as conn:
-            from aidflow.projections.audit import recorded_links
-
-            links = recorded_links(conn, chain_head)
-        if chain_head in links:
-            from aidflow.projections.models import Digest
-
-            chain = views.verify(session.flow, Digest(position=chain_head, hash=links[chain_head]))
-            parts.append(("chain", chain.ok, chain.message))
-            result["chain"] = chain
-    else:
-        chain = views.verify(session.flow, params.DIGEST.convert(digest_text, None, None))
-        parts.append(("chain", chain.ok, chain.message))
-        result["chain"] = chain
-    snapshots = verify_snapshots(session.flow, page_size=views.page_size)
-    parts.append(("snapshots", snapshots.ok, snapshots.message))
-    result["snapshots"] = snapshots
-    ok = all(p[1] for p in parts)
-    result["ok"] = ok
+    result = session.office.verify(digest_text)
+    parts = [
+        (what, part.ok, part.message)
+        for what, part in (
+            ("tree", result.tree),
+            ("chain", result.chain),
+            ("snapshots", result.snapshots),
+        )
+        if part is not None
+    ]
     emit(
         session,
         result,
         "\n".join(line(M.VERIFY_PART, what=what, message=message) for what, _, message in parts),
     )
-    if not ok:
+    if not result.ok:
         session.fail(DIGEST_MISMATCH, "; ".join(m for _, good, m in parts if not good))
 
 
@@ -337,23 +297,19 @@ def audit_prove(
     The proof file is checked with `aidflow audit check-proof` or scripts/verify_proof.py,
     from the digest alone, without the store.
     """
-    from aidflow.projections.base import reading
-    from aidflow.proofs import proof as P
-
-    head = _tree_digest(digest_text)
-    views = session.views
-    with reading(views.engine) as conn:
-        if old_text is not None:
-            made = P.consistency(conn, _tree_digest(old_text), head)
-        elif position is not None:
-            made = P.inclusion(conn, session.flow, position, head)
-        else:
-            raise click.UsageError(M.PROOF_NEEDS)
-    output.write_text(json.dumps(made, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _tree_digest(digest_text)
+    if old_text is not None:
+        _tree_digest(old_text)
+    elif position is None:
+        raise click.UsageError(M.PROOF_NEEDS)
+    made = session.office.prove(digest_text, position=position, since=old_text)
+    output.write_text(
+        json.dumps(made.document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     emit(
         session,
-        {"kind": made["kind"], "path": str(output), "hashes": len(made["path"])},
-        line(M.PROOF_WROTE, kind=made["kind"], hashes=len(made["path"]), path=output),
+        {"kind": made.kind, "path": str(output), "hashes": made.hashes},
+        line(M.PROOF_WROTE, kind=made.kind, hashes=made.hashes, path=output),
     )
 
 
@@ -406,55 +362,16 @@ def audit_export(
     session: Session, case_ref: str | None, period: str | None, keys_dir: Path | None, output: Path
 ) -> None:
     """A signed bundle: the masked events, their figures, their proofs against today's digest."""
-    from datetime import UTC, time
-
-    import sqlalchemy as sa
-
-    from aidflow.projections.audit.tables import journal_table as j
-    from aidflow.projections.base import reading
-    from aidflow.proofs import bundle as B
-    from aidflow.proofs import keys as K
-    from aidflow.proofs.heads import tree_head
-
     if (case_ref is None) == (period is None):
         raise click.UsageError(M.BUNDLE_SCOPE)
-    key = K.load_private(K.key_dir(session.url, keys_dir))
-    views = session.views
-    with reading(views.engine) as conn:
-        head = tree_head(conn)
-        if case_ref is not None:
-            case = str(session.case_id(case_ref))
-            scope: dict[str, object] = {"case": case}
-            where = j.c.aggregate_id == case
-            rows = list(conn.execute(sa.select(j.c.position, j.c.detail).where(where)))
-            funds = {
-                str(d.get("fund_id")) for _, d in rows if isinstance(d, dict) and d.get("fund_id")
-            }
-            opened = conn.execute(
-                sa.select(j.c.position).where(
-                    j.c.event_type == "fund.opened", j.c.aggregate_id.in_(sorted(funds))
-                )
-            ).scalars()
-            positions = [int(p) for p, _ in rows] + [int(p) for p in opened]
-        else:
-            start, end = B.period_bounds(period or "")
-            scope = {"period": [start.isoformat(), end.isoformat()]}
-            lo = datetime.combine(start, time.min, tzinfo=UTC)
-            hi = datetime.combine(end, time.max, tzinfo=UTC)
-            positions = [
-                int(p)
-                for p in conn.execute(
-                    sa.select(j.c.position).where(j.c.recorded_at >= lo, j.c.recorded_at <= hi)
-                ).scalars()
-            ]
-        data = B.export(
-            conn, session.flow, head, positions, scope, session.flow.current_policy(), key
-        )
+    office = session.office
+    case_id = office.case_id(case_ref) if case_ref is not None else None
+    data, events, digest = office.export(case_id=case_id, period=period, keys_dir=keys_dir)
     output.write_bytes(data)
     emit(
         session,
-        {"path": str(output), "events": len(set(positions)), "digest": str(head)},
-        line(M.BUNDLE_WROTE, events=len(set(positions)), path=output, digest=head),
+        {"path": str(output), "events": events, "digest": digest.digest},
+        line(M.BUNDLE_WROTE, events=events, path=output, digest=digest.digest),
     )
 
 
@@ -520,9 +437,7 @@ def audit_what_if(
     year: int | None,
 ) -> None:
     """Decide every recorded approval again under another policy, in memory; writes nothing."""
-    from uuid import UUID
-
-    from aidflow.whatif import other_policy, policy_file, what_if
+    from aidflow.office.whatif import policy_file
 
     changes = policy_file(policy_path) if policy_path else {}
     for item in settings:
@@ -534,9 +449,7 @@ def audit_what_if(
         changes["cap"] = cap
     if not changes:
         raise click.UsageError(M.WHATIF_NEEDS)
-    policy = other_policy(session.flow.current_policy(), changes)
-    cases = [UUID(str(c.case_id)) for c in session.views.cases(year=year)]
-    result = what_if(session.flow, cases, policy, year=year)
+    result = session.office.what_if(changes, year=year)
 
     def text() -> str:
         out = [

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line, table, yuan
 from aidflow.cli.session import (
     Session,
     emit,
@@ -22,6 +20,8 @@ from aidflow.cli.session import (
 )
 from aidflow.domain.values import ERASED
 from aidflow.i18n import event, tr, tr_all, value
+from aidflow.i18n import messages as M
+from aidflow.render import line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Dossier
@@ -67,7 +67,7 @@ def case_apply(
     """Open a case (an application); prints its id."""
     from aidflow import commands as cmd
 
-    case_id = session.flow.apply(
+    case_id = session.office.handle(
         cmd.Apply(
             student_id=student_id,
             name=name,
@@ -114,8 +114,8 @@ def case_verify(
     """Record the household verification (入户核实)."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.verify(
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
         cmd.Verify(
             case_id=case_id,
             income_fen=income,
@@ -140,8 +140,8 @@ def case_reject(session: Session, case_ref: str, reason: str) -> None:
     """Reject an application with a written reason."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.reject(cmd.Reject(case_id=case_id, reason=reason, actor=session.actor()))
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(cmd.Reject(case_id=case_id, reason=reason, actor=session.actor()))
     emit(
         session,
         {"case_id": case_id, "status": "rejected"},
@@ -169,12 +169,12 @@ def case_approve(
     """Approve temporary assistance (临时救助) and reserve it in the fund."""
     from aidflow import commands as cmd
 
-    result = session.flow.approve(
+    result = session.office.handle(
         cmd.Approve(
-            case_id=session.case_id(case_ref),
+            case_id=session.office.case_id(case_ref),
             amount_fen=amount,
             need=need,
-            fund_id=session.fund_id(fund_ref),
+            fund_id=session.office.fund_id(fund_ref),
             ref=ref,
             actor=session.actor(),
         )
@@ -201,9 +201,9 @@ def case_disburse(
     """Pay approved money into the student's own account."""
     from aidflow import commands as cmd
 
-    result = session.flow.disburse(
+    result = session.office.handle(
         cmd.Disburse(
-            case_id=session.case_id(case_ref),
+            case_id=session.office.case_id(case_ref),
             amount_fen=amount,
             voucher=voucher,
             value_date=value_date,
@@ -228,8 +228,8 @@ def case_return(
     """The bank returned a payment; the approval stays reserved for a new voucher."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.return_disbursement(
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
         cmd.ReturnDisbursement(
             case_id=case_id,
             voucher=voucher,
@@ -269,10 +269,10 @@ def case_secondary_aid(
     """
     from aidflow import commands as cmd
 
-    result = session.flow.allocate_secondary_aid(
+    result = session.office.handle(
         cmd.AllocateSecondaryAid(
-            case_id=session.case_id(case_ref),
-            fund_id=session.fund_id(fund_ref),
+            case_id=session.office.case_id(case_ref),
+            fund_id=session.office.fund_id(fund_ref),
             amount_fen=amount,
             ref=ref,
             reason=reason,
@@ -303,8 +303,8 @@ def case_report_hardship(
     """New hardship after enrolment: reopens the case for re-verification."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.report_hardship(
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
         cmd.ReportHardship(
             case_id=case_id, kind=kind, detail=detail, severity=severity, actor=session.actor()
         )
@@ -349,9 +349,9 @@ def case_convene_review(
     """Record a multi-department consultation (多部门会商); prints the action ids."""
     from aidflow import commands as cmd
 
-    result = session.flow.convene_review(
+    result = session.office.handle(
         cmd.ConveneReview(
-            case_id=session.case_id(case_ref),
+            case_id=session.office.case_id(case_ref),
             departments=list(departments),
             actions=[cmd.ActionItem(department=d, text=t, due=due) for d, t in actions],
             note=note,
@@ -376,8 +376,8 @@ def case_complete_action(session: Session, case_ref: str, action_id: str, note: 
     """A department reports a consultation decision carried out."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.complete_action(
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
         cmd.CompleteAction(case_id=case_id, action_id=action_id, note=note, actor=session.actor())
     )
     emit(
@@ -404,8 +404,8 @@ def case_follow_up(session: Session, case_ref: str, study: str, living: str, har
     """Record a follow-up visit."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.follow_up(
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
         cmd.FollowUp(
             case_id=case_id,
             study=study,
@@ -427,8 +427,8 @@ def case_close(session: Session, case_ref: str, reason: str) -> None:
     """Close a case; approved money not yet paid goes back to its fund."""
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    session.flow.close_case(cmd.CloseCase(case_id=case_id, reason=reason, actor=session.actor()))
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(cmd.CloseCase(case_id=case_id, reason=reason, actor=session.actor()))
     emit(session, {"case_id": case_id, "status": "closed"}, line(M.CLOSED, case_id=case_id))
 
 
@@ -647,18 +647,17 @@ def case_show(
     With --reveal --reason TEXT, a verifier or cashier sees the national ID, name and
     account in full; the reveal (who, what, why) is recorded on the case first.
     """
-    if as_of and version:
-        raise click.UsageError(tr(M.AS_OF_OR_VERSION))
     if reveal and not reason.strip():
         raise click.UsageError(tr(M.REVEAL_NEEDS_REASON))
-    case_id = session.case_id(case_ref)
+    case_id = session.office.case_id(case_ref)
     if reveal:
         from aidflow import commands as cmd
 
         actor = session.actor()
-        session.views  # noqa: B018 - attach: the reveal reaches the timeline at once
-        person = session.flow.reveal(cmd.Reveal(case_id=case_id, reason=reason, actor=actor))
-        d = session.views.dossier(str(case_id))
+        revealed = session.office.revealed_dossier(
+            cmd.Reveal(case_id=case_id, reason=reason, actor=actor)
+        )
+        person, d = revealed.personal_data, revealed.dossier
         shown = d.model_copy(
             update={
                 "name": person.name,
@@ -668,7 +667,7 @@ def case_show(
         )
         emit(
             session,
-            {"personal_data": person, "dossier": d},
+            revealed,
             lambda: (
                 dossier_text(shown)
                 + "\n\n"
@@ -682,8 +681,7 @@ def case_show(
             ),
         )
         return
-    position = None if version is None else session.position_of_version(case_id, version)
-    d = session.views_at(at=as_of, position=position, names=["dossier"]).dossier(str(case_id))
+    d = session.office.dossier(case_id, as_of=as_of, version=version)
     emit(session, d, lambda: dossier_text(d))
 
 
@@ -703,8 +701,8 @@ def case_erase(session: Session, case_ref: str, reason: str) -> None:
     """
     from aidflow import commands as cmd
 
-    case_id = session.case_id(case_ref)
-    erased = session.flow.erase(
+    case_id = session.office.case_id(case_ref)
+    erased = session.office.handle(
         cmd.EraseCase(case_id=case_id, reason=reason, actor=session.actor())
     )
     emit(
@@ -728,13 +726,9 @@ def _brief(data: dict[str, Any]) -> str:
 @pass_session
 def case_history(session: Session, case_ref: str) -> None:
     """Every event of a case, as stored (personal data masked)."""
-    from aidflow.projections.base import public_data
-
-    records = session.flow.history(session.case_id(case_ref))
-    rows = [
-        {**r.model_dump(mode="json", exclude={"data"}), "data": public_data(r.data)}
-        for r in records
-    ]
+    office = session.office
+    records = office.history(office.case_id(case_ref))
+    rows = [r.model_dump(mode="json") for r in records]
     emit(
         session,
         rows,
@@ -759,7 +753,7 @@ def case_history(session: Session, case_ref: str) -> None:
 @pass_session
 def case_find(session: Session, text: str, output: Path | None) -> None:
     """Find cases by national ID (any spelling) or by a part of the name."""
-    found = session.find_cases(text)
+    found = session.office.find(text)
     rows = [
         (
             c.case_id[:8],
@@ -783,9 +777,13 @@ def case_find(session: Session, text: str, output: Path | None) -> None:
 
 
 @case_group.command("list")
-@click.option("--status", type=params.CASE_STATUS)
+@click.option(
+    "--status",
+    metavar="STATUS",
+    help="applied, verified, approved, paid, reopened, rejected or closed.",
+)
 @click.option("--town")
-@click.option("--category", type=params.FAMILY_CATEGORY)
+@click.option("--category", metavar="CATEGORY", help="Family category, Chinese or English.")
 @click.option("--year", type=params.YEAR)
 @click.option(
     "--student",
@@ -805,10 +803,9 @@ def case_list(
     output: Path | None,
 ) -> None:
     """Cases, filtered by status, town, family category, programme year or student."""
-    cases = session.views.cases(status=status, town=town, family_category=category, year=year)
-    if student is not None:
-        theirs = {str(case_id) for case_id in session.flow.cases_of(student)}
-        cases = sorted((c for c in cases if c.case_id in theirs), key=lambda c: c.year)
+    cases = session.office.cases(
+        status=status, town=town, category=category, year=year, student=student
+    )
     rows = [
         (
             c.case_id[:8],
@@ -840,7 +837,11 @@ def case_list(
     metavar="DAYS",
     help="Only what is due within DAYS from today (overdue included).",
 )
-@click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@click.option(
+    "--department",
+    metavar="DEPARTMENT",
+    help="Only the actions this department owes (one of the policy's departments).",
+)
 @export_option
 @json_option
 @pass_session
@@ -852,9 +853,7 @@ def due_command(
     A payment is due the policy's payment-due-days after its last approval; an action on
     the date its consultation gave it, else action-due-days after it.
     """
-    if department is not None:
-        department = session.flow.policy_department(department)
-    items = session.views.due(session.flow.current_policy(), within=within, department=department)
+    items = session.office.due(within=within, department=department)
     rows = [
         (
             i.due.isoformat(),
@@ -879,7 +878,11 @@ def due_command(
 
 
 @click.command("queue")
-@click.option("--department", type=params.DEPARTMENT, help="Only the actions this department owes.")
+@click.option(
+    "--department",
+    metavar="DEPARTMENT",
+    help="Only the actions this department owes (one of the policy's departments).",
+)
 @click.option(
     "-o",
     "--output",
@@ -890,9 +893,7 @@ def due_command(
 @pass_session
 def queue_command(session: Session, department: str | None, output: Path | None) -> None:
     """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
-    if department is not None:
-        department = session.flow.policy_department(department)
-    q = session.views.queue(department)
+    q = session.office.queue(department)
     awaiting = [
         (
             h.case_id[:8],
@@ -963,16 +964,9 @@ def case_explain(
     session: Session, case_ref: str, fields: tuple[str, ...], as_of: datetime | None
 ) -> None:
     """Why the case has its figures and status: the events behind each, and what allowed them."""
-    from aidflow.explain import FIELDS, explain
-
-    unknown = [f for f in fields if f not in FIELDS]
-    if unknown:
-        raise click.BadParameter(
-            line(M.EXPLAIN_FIELD, field=unknown[0], fields=", ".join(FIELDS)), param_hint="--field"
-        )
-    case_id = session.case_id(case_ref)
-    views = session.views_at(at=as_of, names=["audit"]) if as_of else session.views
-    result = explain(session.flow, views, case_id, as_of=as_of, fields=fields or FIELDS)
+    office = session.office
+    case_id = office.case_id(case_ref)
+    result = office.explain(case_id, as_of=as_of, **({"fields": fields} if fields else {}))
 
     def text() -> str:
         out: list[str] = []
@@ -1034,9 +1028,9 @@ def case_set_account(session: Session, case_ref: str, account: str, bank: str, r
     """
     from aidflow import commands as cmd
 
-    result = session.flow.set_account(
+    result = session.office.handle(
         cmd.SetAccount(
-            case_id=session.case_id(case_ref),
+            case_id=session.office.case_id(case_ref),
             account=account,
             bank=bank,
             reason=reason,
@@ -1071,9 +1065,9 @@ def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
     """Confirm a proposed account change (an approver who did not propose it)."""
     from aidflow import commands as cmd
 
-    result = session.flow.confirm_account(
+    result = session.office.handle(
         cmd.ConfirmAccount(
-            case_id=session.case_id(case_ref), account=account, actor=session.actor()
+            case_id=session.office.case_id(case_ref), account=account, actor=session.actor()
         )
     )
     emit(
@@ -1094,8 +1088,10 @@ def case_approve_secondary_aid(session: Session, case_ref: str, ref: str) -> Non
     reserved in its donation fund and paid through the next payment list."""
     from aidflow import commands as cmd
 
-    result = session.flow.approve_secondary_aid(
-        cmd.ApproveSecondaryAid(case_id=session.case_id(case_ref), ref=ref, actor=session.actor())
+    result = session.office.handle(
+        cmd.ApproveSecondaryAid(
+            case_id=session.office.case_id(case_ref), ref=ref, actor=session.actor()
+        )
     )
     template = M.SECONDARY_APPROVED if result.recorded else M.DECIDED_BEFORE
     emit(

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line
 from aidflow.cli.session import Session, json_option, pass_session
 from aidflow.i18n import event
+from aidflow.i18n import messages as M
+from aidflow.render import line
+
+if TYPE_CHECKING:
+    from aidflow.office.results import IntegrationEvent
 
 
 @click.command("events")
@@ -32,9 +36,8 @@ def events_command(session: Session, after: int, limit: int, follow: bool, poll:
 
     With --json, one JSON object per line (JSON Lines), ready for another service.
     """
-    from aidflow import feed
 
-    def show(item: feed.IntegrationEvent) -> None:
+    def show(item: IntegrationEvent) -> None:
         if session.json:
             click.echo(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
             return
@@ -52,10 +55,10 @@ def events_command(session: Session, after: int, limit: int, follow: bool, poll:
         )
 
     if not follow:
-        for item in feed.read(session.flow, after=after, limit=limit):
+        for item in session.office.events(after=after, limit=limit):
             show(item)
         return
     click.echo(line(M.FOLLOWING_EVENTS, position=after), err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        for item in feed.follow(session.flow, after=after, poll_seconds=poll, page=limit):
+        for item in session.office.follow_events(after=after, poll_seconds=poll, page=limit):
             show(item)

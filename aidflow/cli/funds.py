@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line, table, yuan
 from aidflow.cli.session import (
     Session,
     emit,
@@ -20,7 +18,9 @@ from aidflow.cli.session import (
     pass_session,
     writes,
 )
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
+from aidflow.render import line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import LedgerLine
@@ -42,7 +42,7 @@ def fund_open(session: Session, name: str, kind: str, purpose: str) -> None:
     """Open a fund; prints its id."""
     from aidflow import commands as cmd
 
-    fund_id = session.flow.open_fund(
+    fund_id = session.office.handle(
         cmd.OpenFund(name=name, kind=kind, purpose=purpose, actor=session.actor())
     )
     emit(session, {"fund_id": fund_id}, line(M.ID, id=fund_id))
@@ -63,9 +63,10 @@ def fund_deposit(
     """Record a budget appropriation or a donation, with its receipt."""
     from aidflow import commands as cmd
 
-    result = session.flow.deposit(
+    office = session.office
+    result = office.handle(
         cmd.Deposit(
-            fund_id=session.fund_id(fund_ref),
+            fund_id=office.fund_id(fund_ref),
             amount_fen=amount,
             source=source,
             receipt=receipt,
@@ -75,18 +76,6 @@ def fund_deposit(
     )
     template = M.DEPOSIT_RECORDED if result.recorded else M.DEPOSIT_REPEATED
     emit(session, result, line(template, amount=yuan(amount), receipt=receipt))
-
-
-FUND_MOVEMENTS = ("deposit", "allocation", "release", "disbursement", "return")
-"""Ledger entries that are the fund's own movements (approvals and secondary aid are
-the case-side mirrors of allocations, so they are not listed twice)."""
-
-
-def movements(session: Session, fund_id: str) -> list[LedgerLine]:
-    """The fund's money movements from the ledger: deposits with receipts, allocations,
-    releases and the payments drawn on it (and returned), oldest first."""
-    entries = session.views.ledger(entries=True).entries
-    return [e for e in entries if e.fund_id == fund_id and e.entry in FUND_MOVEMENTS]
 
 
 def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
@@ -112,9 +101,9 @@ def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
 @pass_session
 def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
     """A fund's balance and movements (deposits with receipts, allocations, releases, payments)."""
-    f = session.flow.fund(session.fund_id(fund_ref))
-    moves = movements(session, str(f.fund_id))
-    rows = movement_rows(moves)
+    office = session.office
+    f = office.fund_statement(office.fund_id(fund_ref))
+    rows = movement_rows(f.movements)
 
     def text() -> str:
         head = line(
@@ -130,8 +119,7 @@ def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
         moves = table(rows, M.FUND_MOVEMENTS_HEADER) if rows else tr(M.FUND_NO_MOVEMENTS)
         return "\n".join([head, "", tr(M.FUND_MOVEMENTS), moves])
 
-    data = {**f.model_dump(mode="json"), "movements": moves}
-    emit_rows(session, data, text, output, M.FUND_MOVEMENTS_HEADER, rows)
+    emit_rows(session, f, text, output, M.FUND_MOVEMENTS_HEADER, rows)
 
 
 @fund.command("list")
@@ -140,7 +128,7 @@ def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
 @pass_session
 def fund_list(session: Session, output: Path | None) -> None:
     """Every fund with its totals. Names may repeat: a fund is always shown with its id."""
-    funds = session.views.ledger().funds
+    funds = session.office.funds()
     rows = [
         (
             f.fund_id,
@@ -165,7 +153,8 @@ def fund_list(session: Session, output: Path | None) -> None:
 def fund_trace(session: Session, fund_ref: str, output: Path | None) -> None:
     """Which donation reached which student: a donation fund's deposits, first in, first out,
     against its secondary aid as paid (net of bank returns)."""
-    shares = session.views.donor_trace(session.fund_id(fund_ref))
+    office = session.office
+    shares = office.donor_trace(office.fund_id(fund_ref))
     rows = [
         (s.receipt, s.source, s.case_id[:8], s.voucher or "-", yuan(s.amount_fen)) for s in shares
     ]

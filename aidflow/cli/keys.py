@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from aidflow.cli import messages as M
-from aidflow.cli.render import line
 from aidflow.cli.session import Session, emit, json_option, pass_session
+from aidflow.i18n import messages as M
+from aidflow.render import line
 
 
 @click.group("keys")
@@ -27,10 +27,10 @@ def keys_group() -> None:
 @pass_session
 def keys_init_signing(session: Session, directory: Path | None) -> None:
     """Create the bundle signing key (once); print the public key's path to give auditors."""
-    from aidflow.proofs.keys import init_signing, key_dir
+    from aidflow.office import Office
 
-    where = key_dir(None if directory is not None else session.url, directory)
-    private, public, created = init_signing(where)
+    private, public, created = Office.init_signing(session.url, directory)
+    where = private.parent
     emit(
         session,
         {"private_key": str(private), "public_key": str(public), "created": created},
@@ -52,15 +52,9 @@ def keys_init(session: Session) -> None:
     The key file is $AIDFLOW_KEY_FILE, else beside a SQLite database (office.db.key),
     else aidflow.key; it is created readable by its owner only.
     """
-    import os
+    from aidflow.office import Office
 
-    from aidflow.config import parse_url
-    from aidflow.privacy import KEY_ENV, key_file, write_key_file
-
-    if os.environ.get(KEY_ENV):
-        raise click.UsageError(line(M.MASTER_KEY_FROM_ENV))
-    path = key_file(parse_url(session.url))
-    created = write_key_file(path)
+    path, created = Office.init_master_key(session.url)
     emit(
         session,
         {"key_file": str(path), "created": created},
@@ -86,26 +80,7 @@ def keys_rotate(session: Session, target: Path | None) -> None:
     one transaction, then the new file replaces the old. Backups taken before need the
     old key: keep it with them.
     """
-    import os
-
-    from aidflow.privacy import KEY_ENV, key_file, new_master, parse_master, write_key_file
-
-    store = session.flow.vault.store
-    if target is None:
-        if os.environ.get(KEY_ENV):
-            raise click.UsageError(line(M.ROTATE_NEEDS_FILE))
-        target = key_file(store)
-    staged = target.with_name(target.name + ".new")
-    text = new_master()
-    if not write_key_file(staged, text):
-        staged.unlink()
-        write_key_file(staged, text)
-    try:
-        count = session.flow.vault.rotate(parse_master(text, str(staged)))
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    staged.replace(target)
+    target, count = session.office.rotate_master_key(target)
     emit(
         session,
         {"key_file": str(target), "rewrapped": count},

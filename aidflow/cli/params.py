@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time
+from datetime import MAXYEAR, MINYEAR, date, datetime
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from aidflow.cli import messages as M
-from aidflow.cli.render import line
 from aidflow.domain.errors import render
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr
+from aidflow.render import line
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Digest
@@ -66,9 +66,9 @@ def enum_choice(name: str) -> LazyChoice:
 
 
 def _view_names() -> Iterable[str]:
-    from aidflow.projections import ReadModels
+    from aidflow.office import Office
 
-    return ReadModels.VIEWS
+    return Office.VIEWS
 
 
 def _report_formats() -> Iterable[str]:
@@ -186,19 +186,15 @@ class MomentType(click.ParamType[datetime]):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> datetime:
+        from aidflow.commands import moment
+        from aidflow.domain.errors import InvalidInput
+
         if isinstance(value, datetime):
             return value
-        text = str(value).strip()
         try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(line(M.NOT_A_TIME, value=value), param, ctx)
-        try:
-            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        except OverflowError:
-            self.fail(line(M.OUT_OF_RANGE_TIME, value=value), param, ctx)
+            return moment(str(value))
+        except InvalidInput as exc:
+            self.fail(render(exc.args[0], tr), param, ctx)
 
 
 class DigestType(click.ParamType["Digest"]):

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line, table, yuan
-from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.cli.session import Session, emit, export_path, json_option, pass_session, writes
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
+from aidflow.render import line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.models import PaymentList, Reconciliation, StatementFinding
@@ -34,6 +34,7 @@ def pay() -> None:
     "output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     required=True,
+    callback=export_path,
     help="The list for the bank: .csv (UTF-8) or .xlsx. It holds FULL account numbers.",
 )
 @json_option
@@ -47,17 +48,15 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
     the unsettled lines their same vouchers; only new money gets new ones.
     """
     from aidflow import commands as cmd
-    from aidflow.cli.export import check_path, write_table
     from aidflow.domain.clock import now
+    from aidflow.sheets import write_table
 
-    check_path(output)
     if not output.parent.is_dir():  # refused before vouchers are issued (a retry would re-list)
         raise click.UsageError(line(M.PAY_LIST_NO_FOLDER, path=output.parent))
-    fund_id = session.fund_id(fund_ref)
+    office = session.office
     day = list_date or now().date()
-    result = session.flow.issue_payment_list(
-        cmd.IssuePaymentList(fund_id=fund_id, list_date=day, actor=session.actor()),
-        session.views.payable_cases(fund_id),
+    result = office.handle(
+        cmd.IssuePaymentList(fund_id=office.fund_id(fund_ref), list_date=day, actor=session.actor())
     )
     write_table(output, M.PAY_LIST_HEADER, _rows(result))
     emit(session, _masked(result), lambda: _text(result, output))
@@ -158,14 +157,11 @@ def pay_reconcile(
     records the return; lines with no voucher and amount or account mismatches are
     reported and recorded. The same statement again writes nothing.
     """
-    from aidflow import commands as cmd
-    from aidflow.imports.statement import read_statement
-
-    lines = read_statement(statement, mapping=dict(mapping), encoding=encoding, sheet=sheet)
-    result = session.flow.reconcile(
-        cmd.Reconcile(name=statement.name, lines=lines, actor=session.actor())
+    office = session.office
+    result = office.reconcile_file(
+        statement, actor=session.actor(), mapping=dict(mapping), encoding=encoding, sheet=sheet
     )
-    days = session.flow.current_policy().statement_days
+    days = office.policy().statement_days
     emit(session, result, lambda: _statement_text(result, days))
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from aidflow.cli import messages as M
-from aidflow.cli.render import line
 from aidflow.cli.session import Session, pass_session
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr
+from aidflow.render import line
 
 
 @click.command("serve")
@@ -20,11 +20,15 @@ def serve_command(session: Session, host: str, port: int) -> None:
     Callers authenticate with a staff bearer token (`aidflow staff token NAME`); the
     actor of every command is the token's staff member.
     """
-    try:
-        import uvicorn
+    import os
+    from importlib.util import find_spec
 
-        from aidflow.http.app import create_app
-    except ImportError:
-        raise click.UsageError(tr(M.NEEDS_HTTP_EXTRA)) from None
+    if find_spec("uvicorn") is None or find_spec("fastapi") is None:
+        raise click.UsageError(tr(M.NEEDS_HTTP_EXTRA))
+    import uvicorn
+
     click.echo(line(M.SERVING, url=session.url, host=host, port=port), err=True)
-    uvicorn.run(create_app(session.url), host=host, port=port, log_level="warning")
+    os.environ["AIDFLOW_DB"] = session.url  # the factory opens the store the CLI was given
+    uvicorn.run(
+        "aidflow.http.app:app_from_env", factory=True, host=host, port=port, log_level="warning"
+    )

@@ -13,20 +13,16 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
-from uuid import UUID
 
 import click
 
-from aidflow.cli import messages as M
-from aidflow.cli import render
+from aidflow import render
 from aidflow.i18n import current, error_summary, tr
+from aidflow.i18n import messages as M
 
 if TYPE_CHECKING:
-    from aidflow.application import AidFlow
-    from aidflow.projections import ReadModels
-    from aidflow.projections.models import CaseSummary
+    from aidflow.office import Office
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_ASKED = "aidflow.json_asked"
@@ -50,60 +46,38 @@ CLI_ERRORS: dict[str, tuple[int, str]] = {
 
 
 class Session:
-    """The store named by ``--db``, opened on first use and closed when the command ends."""
+    """The store named by ``--db``: its :class:`~aidflow.office.Office`, opened on first use
+    and closed when the command ends."""
 
     def __init__(self) -> None:
         self.db: str | None = None
         self.actor_name: str | None = None
         self.json = False
-        self._flow: AidFlow | None = None
-        self._views: ReadModels | None = None
-        self._opened: list[ReadModels] = []
+        self._office: Office | None = None
 
     @property
     def url(self) -> str:
-        from aidflow.config import resolve_url
+        from aidflow.office import Office
 
-        return resolve_url(self.db)
-
-    @property
-    def flow(self) -> AidFlow:
-        if self._flow is None:
-            from aidflow.application import AidFlow
-
-            self._flow = AidFlow.open(self.url)
-        return self._flow
+        return Office.resolve(self.db)
 
     @property
-    def views(self) -> ReadModels:
-        """The read models, caught up now and after every command of this session."""
-        if self._views is None:
-            from aidflow.projections import ReadModels
+    def office(self) -> Office:
+        """The Office over the store, its views caught up now and after every command."""
+        if self._office is None:
+            from aidflow.office import Office
 
-            self._views = ReadModels.attach(self.flow, self.url)
-        return self._views
+            self._office = Office.open(self.url)
+        return self._office
 
-    def open_views(self) -> ReadModels:
-        """The read models without catching up (status, rebuild and follow manage that)."""
-        from aidflow.projections import ReadModels
+    def office_as_is(self) -> Office:
+        """The Office without catching its views up (status, rebuild, follow and the demo
+        manage that themselves)."""
+        if self._office is None:
+            from aidflow.office import Office
 
-        views = ReadModels.open(self.url)
-        self._opened.append(views)
-        return views
-
-    def views_at(
-        self,
-        *,
-        at: datetime | None = None,
-        position: int | None = None,
-        names: Sequence[str] | None = None,
-    ) -> ReadModels:
-        """The views now, or as they stood at a past moment or position (answered by query)."""
-        if at is None and position is None:
-            return self.views
-        views = self.views.as_of(self.flow, at=at, position=position)
-        self._opened.append(views)
-        return views
+            self._office = Office.open(self.url, inline=False)
+        return self._office
 
     def actor(self) -> str:
         if not self.actor_name or not self.actor_name.strip():
@@ -111,70 +85,24 @@ class Session:
         return self.actor_name.strip()
 
     def close(self) -> None:
-        for views in [*self._opened, *([self._views] if self._views else [])]:
-            views.close()
-        if self._flow is not None:
-            self._flow.close()
-        self._opened, self._views, self._flow = [], None, None
-
-    def case_id(self, text: str) -> UUID:
-        return self.views.resolve_case(text)
-
-    def fund_id(self, text: str) -> UUID:
-        """A fund's id from the id or a unique prefix of at least 6 characters."""
-        return self.views.resolve_fund(text)
-
-    def find_cases(self, text: str) -> list[CaseSummary]:
-        """Cases by national ID (confirmed against the store's enrolment keys) or by name."""
-        flow = self.flow
-        return self.views.find_cases(
-            text,
-            confirm=lambda sid, c: enrolled(flow, sid, c),
-            confirm_name=lambda name, c: flow.is_named(c.case_id, name),
-        )
-
-    def case_or_fund_id(self, text: str) -> UUID:
-        """A case's id or prefix, else a fund's."""
-        from aidflow.domain.errors import NotFound
-
-        try:
-            return self.case_id(text)
-        except NotFound:
-            return self.fund_id(text)
-
-    def position_of_version(self, case_id: UUID, version: int) -> int:
-        from aidflow.domain.errors import CaseNotFound
-
-        position = self.views.position_of_version(case_id, version)
-        if position is None:
-            raise CaseNotFound(render.line(M.NO_VERSION, case_id=case_id, version=version))
-        return position
+        if self._office is not None:
+            self._office.close()
+        self._office = None
 
     def fail(self, code: str, message: str) -> NoReturn:
         """End a command that ran but found a problem (a failed check): exit status 1."""
         raise click.exceptions.Exit(report(Failure(1, code, message), as_json=self.json))
 
 
-def enrolled(flow: AidFlow, student_id: str, case: CaseSummary) -> bool:
-    """Whether the store's enrolment key for (student, year) names ``case``."""
-    key = flow.enrolment_of(student_id, case.year)
-    return key is not None and str(key.case_id) == case.case_id
-
-
 pass_session = click.make_pass_decorator(Session, ensure=True)
 
 
 def writes(func: F) -> F:
-    """A command that records events: refuse first when no actor is named; keep the views inline.
-
-    Attaching the read models before the command means its events reach the views
-    as soon as it succeeds (inline catch-up), whoever queries next.
-    """
+    """A command that records events: refused first when no actor is named."""
 
     @functools.wraps(func)
     def checked(session: Session, *args: Any, **kwargs: Any) -> Any:
         session.actor()
-        session.views  # noqa: B018 - attach: catch up now and after the command
         return func(session, *args, **kwargs)
 
     return checked  # type: ignore[return-value]
@@ -199,6 +127,13 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """Refuse at once an ``-o FILE`` whose suffix names no format we write."""
+    if value is not None and value.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.UsageError(render.line(M.EXPORT_FORMAT, path=value))
+    return value
+
+
 def export_option(func: F) -> F:
     """``-o FILE``: write the list to FILE (.csv or .xlsx) instead of printing it."""
     from pathlib import Path
@@ -208,6 +143,7 @@ def export_option(func: F) -> F:
         "--output",
         "output",
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        callback=export_path,
         help="Write the list to FILE: .csv (UTF-8) or .xlsx, headers in the chosen language.",
     )(func)
 
@@ -224,7 +160,7 @@ def emit_rows(
     if output is None:
         emit(session, data, text)
         return
-    from aidflow.cli.export import write_table
+    from aidflow.sheets import write_table
 
     write_table(output, header, rows() if callable(rows) else rows)
     click.echo(render.line(M.WROTE, path=output), err=True)

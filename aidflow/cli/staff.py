@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line, table
 from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.i18n import messages as M
+from aidflow.render import line, table
 
 ROLE = params.LazyChoice(lambda: params.enum_values_of("aidflow.domain.staff", "Role"))
 POLICY_KEY = params.LazyChoice(lambda: import_module("aidflow.domain.policy").SETTINGS)
@@ -40,7 +40,7 @@ def staff_add(
     (``--actor`` is then the new admin); after that only an admin adds staff."""
     from aidflow import commands as cmd
 
-    session.flow.add_staff(
+    session.office.handle(
         cmd.AddStaff(
             name=name,
             roles=list(roles),
@@ -66,7 +66,7 @@ def staff_grant(session: Session, name: str, role: str) -> None:
     """Grant a role. Nobody grants themselves a role: a second admin must."""
     from aidflow import commands as cmd
 
-    session.flow.grant_role(cmd.GrantRole(name=name, role=role, actor=session.actor()))
+    session.office.handle(cmd.GrantRole(name=name, role=role, actor=session.actor()))
     emit(session, {"name": name, "granted": role}, line(M.ROLE_GRANTED, name=name, role=role))
 
 
@@ -80,7 +80,7 @@ def staff_revoke(session: Session, name: str, role: str) -> None:
     """Take a role away (the last admin stays)."""
     from aidflow import commands as cmd
 
-    session.flow.revoke_role(cmd.RevokeRole(name=name, role=role, actor=session.actor()))
+    session.office.handle(cmd.RevokeRole(name=name, role=role, actor=session.actor()))
     emit(session, {"name": name, "revoked": role}, line(M.ROLE_REVOKED, name=name, role=role))
 
 
@@ -94,25 +94,8 @@ def staff_token(session: Session, name: str) -> None:
     Only an admin issues tokens (``--actor``), and NAME must be registered staff. A new
     token replaces the member's old one.
     """
-    from aidflow.domain import canonical
-    from aidflow.domain.errors import NotAuthorised, UnknownStaff
-    from aidflow.domain.staff import Role
-    from aidflow.http.tokens import Tokens
-
-    actor = canonical.actor(name)
-    registry = session.flow.staff_registry()
-    if registry is None or not registry.holds(session.actor(), Role.ADMIN):
-        raise NotAuthorised(
-            line(M.TOKEN_NEEDS_ADMIN, actor=session.actor()), ids={"actor": session.actor()}
-        )
-    if registry.member(actor) is None:
-        raise UnknownStaff(line(M.TOKEN_NEEDS_STAFF, name=actor), ids={"actor": actor})
-    tokens = Tokens.open(session.url)
-    try:
-        token = tokens.issue(actor)
-    finally:
-        tokens.close()
-    emit(session, {"name": actor, "token": token}, line(M.TOKEN_ISSUED, name=actor, token=token))
+    issued = session.office.issue_token(name, actor=session.actor())
+    emit(session, issued, line(M.TOKEN_ISSUED, name=issued.name, token=issued.token))
 
 
 @staff.command("list")
@@ -121,7 +104,7 @@ def staff_token(session: Session, name: str) -> None:
 @pass_session
 def staff_list(session: Session, as_of: datetime | None) -> None:
     """Every staff member with roles, department and town."""
-    members = session.flow.staff(as_of=as_of)
+    members = session.office.staff(as_of=as_of)
     emit(
         session,
         members,
@@ -143,7 +126,7 @@ def policy() -> None:
 @pass_session
 def policy_show(session: Session, as_of: datetime | None) -> None:
     """Every policy value and the version of the policy (0: the defaults)."""
-    current = session.flow.policy_at(as_of)
+    current = session.office.policy(as_of=as_of)
     emit(
         session,
         current,
@@ -178,7 +161,7 @@ def policy_set(session: Session, key: str, value: str) -> None:
     """Change one value (an admin's decision, recorded): cap in yuan, deadlines in days."""
     from aidflow import commands as cmd
 
-    current = session.flow.set_policy(cmd.SetPolicy(key=key, value=value, actor=session.actor()))
+    current = session.office.handle(cmd.SetPolicy(key=key, value=value, actor=session.actor()))
     emit(session, current, line(M.POLICY_SET, key=key, value=value, version=current.version))
 
 
@@ -191,10 +174,10 @@ def policy_load(session: Session, path: Path) -> None:
     """Change several values from a policy file (JSON, or TOML for a .toml file), each
     recorded as its own change; all or nothing."""
     from aidflow import commands as cmd
-    from aidflow.whatif import policy_file
+    from aidflow.office.whatif import policy_file
 
     settings = policy_file(path)
-    current = session.flow.load_policy(cmd.LoadPolicy(settings=settings, actor=session.actor()))
+    current = session.office.handle(cmd.LoadPolicy(settings=settings, actor=session.actor()))
     emit(session, current, line(M.POLICY_LOADED, count=len(settings), version=current.version))
 
 
@@ -211,12 +194,7 @@ def admin_roles(session: Session, apply_now: bool) -> None:
 
     Printed for the DBA to review; ``--apply`` runs them on the store (PostgreSQL only).
     """
-    from aidflow.config import parse_url, resolve_url
-    from aidflow.domain.errors import InvalidInput
-    from aidflow.roles import apply_roles, role_statements
+    from aidflow.office import Office
 
-    store = parse_url(resolve_url(session.db))
-    if store.backend != "postgresql":
-        raise InvalidInput(M.ROLES_NEED_POSTGRES)
-    statements = apply_roles(store.url) if apply_now else role_statements(store.schema or "public")
+    statements = Office.database_roles(session.url, apply=apply_now)
     click.echo(";\n".join(statements) + ";")

@@ -6,9 +6,7 @@ import contextlib
 
 import click
 
-from aidflow.cli import messages as M
 from aidflow.cli import params
-from aidflow.cli.render import line, table
 from aidflow.cli.session import (
     VIEWS_BROKEN,
     VIEWS_DRIFTED,
@@ -18,7 +16,9 @@ from aidflow.cli.session import (
     pass_session,
     progress,
 )
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr
+from aidflow.render import line, table
 
 
 @click.group()
@@ -32,7 +32,7 @@ def projections() -> None:
 def projections_status(session: Session) -> None:
     """Each view's tracked position against the store's head; exit status 1 when a view
     has stopped on an event (named with its position and error) or is damaged."""
-    rows = session.open_views().status(session.flow)
+    rows = session.office_as_is().views_status()
     emit(
         session,
         rows,
@@ -66,11 +66,10 @@ def projections_status(session: Session) -> None:
 @pass_session
 def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
     """Drop views (all when none named) and rebuild them from the events."""
-    views = session.open_views()
-    head = session.flow.recorder.max_notification_id() or 0
-    with progress(head, M.REBUILDING) as tick:
-        read = views.rebuild(session.flow, names, progress=tick)
-    rebuilt = list(names) or list(views.VIEWS)
+    office = session.office_as_is()
+    with progress(office.head(), M.REBUILDING) as tick:
+        read = office.rebuild(names, progress=tick)
+    rebuilt = list(names) or office.view_names()
     emit(
         session,
         {"rebuilt": rebuilt, "events": read},
@@ -89,11 +88,10 @@ def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
 @pass_session
 def projections_follow(session: Session, poll: float) -> None:
     """Keep the views current until interrupted (a long-running follower process)."""
-    views = session.open_views()
+    office = session.office_as_is()
     click.echo(line(M.FOLLOWING, url=session.url), err=True)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a follower stops
-        views.follow(
-            session.flow,
+        office.follow_views(
             poll_seconds=poll,
             on_batch=lambda n: click.echo(line(M.APPLIED, count=n), err=True),
         )
@@ -106,7 +104,7 @@ def projections_follow(session: Session, poll: float) -> None:
 def projections_verify(session: Session, names: tuple[str, ...]) -> None:
     """Compare views (all when none named) with a fresh replay of the store up to their
     positions; exit status 1 naming the table and first differing key of any that drifted."""
-    results = session.open_views().verify_views(session.flow, names)
+    results = session.office_as_is().verify_views(names)
     emit(
         session,
         results,

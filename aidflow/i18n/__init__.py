@@ -1,6 +1,6 @@
 """Languages for people: English and Chinese through standard gettext catalogues.
 
-The English text in :mod:`aidflow.cli.messages` is the source catalogue (the msgids).
+The English text in :mod:`aidflow.i18n.messages` is the source catalogue (the msgids).
 Translations live in ``locale/<lang>/LC_MESSAGES/aidflow.po`` and ship compiled
 (``aidflow.mo``, package data), so ``pip install .`` needs no build step;
 ``python scripts/i18n.py update`` merges new messages into the ``.po`` files and

@@ -14,28 +14,21 @@ digest, and recomputes the figures from the events.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
-from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy.engine import Connection
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from aidflow.domain.errors import InvalidInput, ProofInvalid, said
 from aidflow.domain.policy import Policy
 from aidflow.projections.audit.checks import run_checks
-from aidflow.projections.models import View
-from aidflow.projections.source import EventSource
 from aidflow.proofs.figures import figures_of
-from aidflow.proofs.keys import fingerprint
 from aidflow.proofs.merkle import leaf_hash, verify_inclusion
-from aidflow.proofs.models import TreeHead
-from aidflow.proofs.proof import _tree_at, inclusion
+from aidflow.proofs.models import TreeHead, View
 
 FORMAT = "aidflow-bundle/1"
 FILES = ("events.json", "proofs.json", "figures.json")
@@ -51,7 +44,7 @@ class BundleCheck(View):
     problems: list[str]
 
 
-def _json(value: Any) -> bytes:
+def as_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
 
 
@@ -77,50 +70,6 @@ def compute_figures(leaves: list[dict[str, Any]], policy: dict[str, Any]) -> dic
         "policy": policy,
         "fund_kinds": dict(sorted(kinds.items())),
     }
-
-
-def export(
-    conn: Connection,
-    source: EventSource,
-    head: TreeHead,
-    positions: list[int],
-    scope: dict[str, Any],
-    policy: Policy,
-    key: Ed25519PrivateKey,
-) -> bytes:
-    """A signed bundle of the events at ``positions``, proved against ``head``."""
-    tree = _tree_at(conn, head)
-    proofs = [inclusion(conn, source, p, head, tree) for p in sorted(set(positions))]
-    events = [
-        {"leaf_index": p["leaf_index"], "position": p["position"], "leaf": p["leaf"]}
-        for p in proofs
-    ]
-    leaves = [json.loads(e["leaf"]) for e in events]
-    settings = {k: v for k, v in asdict(policy).items()}
-    files = {
-        "events.json": _json(events),
-        "proofs.json": _json({str(p["position"]): p["path"] for p in proofs}),
-        "figures.json": _json(compute_figures(leaves, settings)),
-    }
-    manifest = {
-        "format": FORMAT,
-        "scope": scope,
-        "digest": str(head),
-        "tree_size": head.size,
-        "root": head.root,
-        "events": len(events),
-        "created_at": datetime.now(tz=UTC).isoformat(),
-        "signed_by": fingerprint(key.public_key()),
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-    }
-    manifest_bytes = _json(manifest)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", manifest_bytes)
-        z.writestr("manifest.sig", key.sign(manifest_bytes).hex())
-        for name, data in files.items():
-            z.writestr(name, data)
-    return out.getvalue()
 
 
 def verify_bundle(

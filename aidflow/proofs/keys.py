@@ -1,9 +1,8 @@
-"""The Ed25519 key that signs export bundles, and where it is kept.
+"""The Ed25519 key that signs export bundles.
 
-The key directory is ``$AIDFLOW_KEYS``, else ``aidflow-keys`` beside the SQLite
-database, else ``./aidflow-keys``. It holds ``signing.key`` (the private key,
-PKCS#8 PEM, file mode 0600, directory 0700) and ``signing.pub`` (the public key,
-PEM), which is what auditors are given.
+A key directory holds ``signing.key`` (the private key, PKCS#8 PEM, file mode 0600,
+directory 0700) and ``signing.pub`` (the public key, PEM), which is what auditors are
+given. Where a store keeps it: :func:`aidflow.office.base.signing_key_dir`.
 """
 
 from __future__ import annotations
@@ -16,24 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from aidflow.domain.errors import InvalidInput, SigningKeyMissing, said
 
-KEYS_ENV = "AIDFLOW_KEYS"
 PRIVATE = "signing.key"
 PUBLIC = "signing.pub"
-
-
-def key_dir(url: str | None = None, explicit: Path | None = None) -> Path:
-    """Where the signing key is kept (see the module's docstring)."""
-    if explicit is not None:
-        return explicit
-    if os.environ.get(KEYS_ENV):
-        return Path(os.environ[KEYS_ENV])
-    if url is not None:
-        from aidflow.config import parse_url
-
-        parsed = parse_url(url)
-        if parsed.backend == "sqlite" and parsed.path not in ("", ":memory:"):
-            return Path(parsed.path).resolve().parent / "aidflow-keys"
-    return Path("aidflow-keys")
 
 
 def init_signing(directory: Path) -> tuple[Path, Path, bool]:

@@ -19,7 +19,6 @@ import orjson
 
 if TYPE_CHECKING:
     from aidflow.projections.source import Stored
-    from aidflow.projections.view import Envelope
 
 
 def record_hash(record: Stored) -> str:
@@ -43,20 +42,6 @@ def leaf_text(record: Stored, name: str, actor: str, detail_json: str, at: Any) 
         f'{{"actor":{_s(actor)},"aggregate_id":"{record.originator_id}","detail":{detail_json},'
         f'"position":{int(record.id)},"record":"{record_hash(record)}",'
         f'"recorded_at":{_s(when)},"type":{_s(name)},"version":{int(record.originator_version)}}}'
-    )
-
-
-def envelope_leaf(envelope: Envelope) -> str:
-    """The leaf text of an event as the views read it: the one the audit view stores and a
-    proof shows (the actor and fields as stored, masked). Raises ``StoreDamaged`` for a
-    record that cannot be read."""
-    detail = envelope.detail
-    return leaf_text(
-        envelope.notification,
-        envelope.name,
-        str(detail.get("actor", "")),
-        envelope.detail_json,
-        envelope.recorded_at,
     )
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aidflow.projections.models import View
+from pydantic import BaseModel, ConfigDict
 
 TREE_PREFIX = "tree"
+
+
+class View(BaseModel):
+    """What the offline verifier answers: frozen, plain data."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class TreeHead(View):
@@ -39,19 +45,6 @@ class TreeVerification(View):
     nodes_checked: int
     first_mismatch: int | None
     """The first position whose leaf no longer matches what the audit view recorded."""
-    message: str
-
-
-class SnapshotFinding(View):
-    aggregate_id: str
-    version: int
-    problem: str
-
-
-class SnapshotVerification(View):
-    ok: bool
-    checked: int
-    findings: list[SnapshotFinding]
     message: str
 
 

@@ -32,6 +32,7 @@ from aidflow.domain.events import event_name
 from aidflow.domain.keys import pseudonym
 from aidflow.domain.values import ENCRYPTED, mask_identifier
 from aidflow.privacy import TOKEN, Vault
+from aidflow.projections.audit import tree
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
@@ -45,7 +46,6 @@ from aidflow.projections.audit.view import (
     Fund,
 )
 from aidflow.projections.base import KEEP_DURING_REBUILD
-from aidflow.proofs import tree
 from aidflow.proofs.leaves import leaf_text
 from aidflow.proofs.merkle import leaf_hash
 

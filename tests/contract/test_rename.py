@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from aidflow import AidFlow
-from aidflow.demo import run_demo
 from aidflow.domain.events import CATALOGUE
+from aidflow.office.demo import run_demo
 from aidflow.projections import ReadModels
 
 

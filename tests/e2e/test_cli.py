@@ -421,7 +421,7 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
         (("case", "show", "{case}", "--version", "9"), "has no version 9", 1),
         (("case", "show", "{case}", "--as-of", "yesterday"), "is not a time", 2),
         (("case", "history", "00000000-0000-0000-0000-000000000000"), "nothing recorded", 1),
-        (("case", "list", "--status", "lost"), "'lost' is not one of", 2),
+        (("case", "list", "--status", "lost"), "unknown case status 'lost'", 2),
         (("queue", "--department", "police"), "no department police in the policy", 2),
         (("audit", "journal", "--since", "soon"), "is not a time", 2),
         (("audit", "ledger", "--as-of", "2026-13-01"), "is not a time", 2),
@@ -475,7 +475,8 @@ def test_audit_commands(cli: Cli, world: dict[str, str], tmp_path: Path) -> None
         body = out.read_text(encoding="utf-8")
         assert "5,000.00" in body or "500000" in body
     assert "Audit report" in (tmp_path / "report.html").read_text()
-    assert json.loads((tmp_path / "report.json").read_text())["digest"] == digest
+    reported = json.loads((tmp_path / "report.json").read_text())
+    assert (reported["digest"], reported["chain"]) == (tree, digest)  # "digest": the tree's
     lines = cli.json("audit", "journal", "--since", "2000-01-01", "--limit", "3")
     assert [x["position"] for x in lines] == [1, 2, 3]
 

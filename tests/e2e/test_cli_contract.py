@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from aidflow import AidFlow
 from aidflow.cli import main
-from aidflow.cli.render import clean, line, table
+from aidflow.render import clean, line, table
 from tests.builders import national_id, register_staff
 from tests.e2e.conftest import Cli
 

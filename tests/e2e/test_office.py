@@ -229,7 +229,7 @@ def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:
     typo = cli("--lang", "zh", "case", "shw", code=2).stderr
     assert "没有命令 'shw'" in typo and "'show'" in typo
     choice = cli("--lang", "zh", "case", "list", "--status", "bogus", code=2).stderr
-    assert "不在可选值" in choice
+    assert "未知的案件状态 'bogus'" in choice
     assert "Missing argument" in cli("--lang", "en", "case", "show", code=2).stderr
 
 

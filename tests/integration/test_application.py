@@ -466,7 +466,7 @@ def test_a_failing_listener_does_not_make_a_recorded_command_look_failed(flow: A
     gov = government_fund(flow)
     case = verified(flow, 1)
 
-    def broken() -> None:
+    def broken(_recorded: object) -> None:
         raise RuntimeError("views locked")
 
     flow.listeners.append(broken)

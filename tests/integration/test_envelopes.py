@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
-from aidflow.application import DateAsISO
-from aidflow.demo import run_demo
+from aidflow.application.app import DateAsISO
 from aidflow.domain import StudentCase
 from aidflow.domain.errors import MasterKeyMissing, StoreDamaged
 from aidflow.domain.values import Sealed
+from aidflow.office.demo import run_demo
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections import ReadModels
 from aidflow.projections.base import public_fields, to_json

@@ -16,7 +16,7 @@ import uvicorn
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.http.app import create_app
-from aidflow.http.tokens import Tokens
+from aidflow.office.tokens import Tokens
 from tests.builders import national_id
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aidflow import AidFlow
 from aidflow.domain.errors import InvalidInput
-from aidflow.screening import ScreeningReport, screen
+from aidflow.office.screening import ScreeningReport, screen
 from tests.builders import national_id, register_staff
 
 SAMPLES = Path(__file__).resolve().parents[2] / "aidflow" / "samples"

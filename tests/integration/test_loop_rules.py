@@ -412,7 +412,7 @@ def test_the_same_person_next_year_links_the_earlier_case(h: History) -> None:
 
 
 def test_a_policy_file_changes_several_values_each_recorded(h: History, tmp_path: Path) -> None:
-    from aidflow.whatif import policy_file
+    from aidflow.office.whatif import policy_file
 
     path = tmp_path / "policy.toml"
     path.write_text(

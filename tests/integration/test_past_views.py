@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
-from aidflow.demo import run_demo
+from aidflow.office.demo import run_demo
 from aidflow.projections import ReadModels
 
 

@@ -249,7 +249,7 @@ def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
     with pytest.raises(ErasureRefused, match="erased already"):
         flow.erase(cmd.EraseCase(case_id=case, reason="again", actor="admin"))
     assert all(d.ok for d in views.verify_views(flow)), "rebuilt views equal the live ones"
-    from aidflow.proofs.snapshots import verify_snapshots
+    from aidflow.application.snapshots import verify_snapshots
 
     assert verify_snapshots(flow).ok  # the case's encrypted snapshot, read as erased
     flow.take_snapshot(case)  # a snapshot taken after erasure holds no plain text either

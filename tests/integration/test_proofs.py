@@ -18,16 +18,17 @@ import pytest
 import sqlalchemy as sa
 
 from aidflow import AidFlow
+from aidflow.application.snapshots import verify_snapshots
 from aidflow.domain.errors import ProofUnavailable
 from aidflow.projections import ReadModels
+from aidflow.projections.audit import bundles, proving
+from aidflow.projections.audit.heads import recorded, tree_head, verify_tree
 from aidflow.projections.base import create_view_engine, reading
 from aidflow.proofs import bundle as B
 from aidflow.proofs import keys as K
 from aidflow.proofs import proof as P
-from aidflow.proofs.heads import recorded, tree_head, verify_tree
 from aidflow.proofs.leaves import canonical_json
 from aidflow.proofs.models import TreeHead, TreeVerification
-from aidflow.proofs.snapshots import verify_snapshots
 from tests.builders import OFFICE_EVENTS, donation_fund, government_fund, paid, register_staff
 from tests.integration.test_chain import sql
 
@@ -143,7 +144,7 @@ def test_an_altered_event_is_named_and_cannot_be_proved(history: History) -> Non
         reading(views.engine) as conn,
         pytest.raises(ProofUnavailable, match=f"position {at(9)}"),
     ):
-        P.inclusion(conn, flow, at(9), head)
+        proving.inclusion(conn, flow, at(9), head)
 
 
 def test_the_chain_table_and_the_tree_table_altered_are_named(history: History) -> None:
@@ -174,7 +175,7 @@ def test_a_proof_verifies_from_the_digest_alone(history: History, tmp_path: Path
     flow, views, head, _ = history
     for position in range(1, head.size + 1):
         with reading(views.engine) as conn:
-            made = P.inclusion(conn, flow, position, head)
+            made = proving.inclusion(conn, flow, position, head)
         text = json.dumps(made)
         assert P.check_proof(P.load(text), TreeHead.parse(str(head))).ok
         assert json.loads(made["leaf"])["position"] == position
@@ -190,7 +191,7 @@ def test_a_proof_verifies_from_the_digest_alone(history: History, tmp_path: Path
     other = TreeHead(size=head.size, root="ab" * 32)
     assert not P.check_proof(made, other).ok
     with reading(views.engine) as conn, pytest.raises(ProofUnavailable, match="not a head"):
-        P.inclusion(conn, flow, 1, other)
+        proving.inclusion(conn, flow, 1, other)
 
 
 def test_consistency_across_1000_more_commands(tmp_path: Path) -> None:
@@ -212,7 +213,7 @@ def test_consistency_across_1000_more_commands(tmp_path: Path) -> None:
         )
     with reading(views.engine) as conn:
         after = tree_head(conn)
-        proof = P.consistency(conn, before, after)
+        proof = proving.consistency(conn, before, after)
     assert after.size >= before.size + 1000
     assert P.check_proof(proof, after, before).ok
     assert verify(flow, views, after).ok
@@ -228,7 +229,7 @@ def test_consistency_across_1000_more_commands(tmp_path: Path) -> None:
     forged = dict(proof, old={"tree_size": unrelated.size, "root": unrelated.root})
     assert not P.check_proof(forged, after, unrelated).ok
     with reading(views.engine) as conn, pytest.raises(ProofUnavailable, match="older digest"):
-        P.consistency(conn, TreeHead(size=before.size, root=unrelated.root), after)
+        proving.consistency(conn, TreeHead(size=before.size, root=unrelated.root), after)
     for v in (views, other_views):
         v.close()
     flow.close()
@@ -244,7 +245,7 @@ def test_a_signed_bundle_verifies_with_the_public_key_alone(
     case = next(c.case_id for c in views.cases())
     with reading(views.engine) as conn:
         rows = [x.position for x in views.journal(aggregate_id=str(case))]
-        data = B.export(
+        data = bundles.export(
             conn,
             flow,
             head,

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from aidflow import AidFlow
-from aidflow.demo import run_demo
 from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput
 from aidflow.domain.events import event_name
+from aidflow.office.demo import run_demo
 from aidflow.projections import ReadModels
 from aidflow.projections.dossier import case_table
 from tests.builders import government_fund, paid, register_staff, verified

@@ -336,7 +336,7 @@ def test_concurrent_write_conflict_is_retried_from_fresh_state(
     case = verified(flow, 1)
     other = AidFlow.open(url, clock=lambda: T0)
     register_staff(other)
-    original = flow.load_case
+    original = flow.records.case
     loads: list[int] = []
 
     def load_case(case_id: UUID) -> object:
@@ -346,7 +346,7 @@ def test_concurrent_write_conflict_is_retried_from_fresh_state(
             other.approve(approve_cmd(case, gov, 400_000, "other-approver"))
         return loaded
 
-    monkeypatch.setattr(flow, "load_case", load_case)
+    monkeypatch.setattr(flow.records, "case", load_case)
     try:
         with pytest.raises(CapExceeded):
             flow.approve(approve_cmd(case, gov, 400_000))
@@ -364,7 +364,7 @@ def test_concurrent_write_conflict_retry_then_records_once(
     case = verified(flow, 1)
     other = AidFlow.open(url, clock=lambda: T0)
     register_staff(other)
-    original = flow.load_case
+    original = flow.records.case
     calls: list[None] = []
 
     def load_case(case_id: UUID) -> object:
@@ -378,7 +378,7 @@ def test_concurrent_write_conflict_retry_then_records_once(
             )
         return loaded
 
-    monkeypatch.setattr(flow, "load_case", load_case)
+    monkeypatch.setattr(flow.records, "case", load_case)
     try:
         flow.follow_up(
             cmd.FollowUp(case_id=case, study="c", living="d", hardship_trend="improved", actor="y")

@@ -7,10 +7,10 @@ import string
 
 import pytest
 
-from aidflow.cli.render import line, table, width
 from aidflow.i18n import catalogue, default_language, error_summary, tr, using, value
-from aidflow.i18n.sources import messages
+from aidflow.render import line, table, width
 from scripts.i18n import compiled, missing, po_path
+from scripts.i18n_sources import messages
 
 
 def test_every_message_has_a_chinese_translation() -> None:
@@ -84,7 +84,7 @@ def test_every_click_message_translated_is_still_one_click_uses() -> None:
 
     import click
 
-    from aidflow.cli import click_i18n
+    from aidflow.i18n import click_i18n
 
     used: set[str] = set()
     for name in click_i18n.MODULES:

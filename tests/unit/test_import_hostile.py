@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aidflow.domain.errors import InvalidInput
 from aidflow.imports.table import read_table
-from aidflow.screening import ADMISSION_COLUMNS
+from aidflow.office.screening import ADMISSION_COLUMNS
 
 ID = "520302200703280019"
 HOSTILE = [

@@ -11,7 +11,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 from aidflow.domain.errors import InvalidInput
 from aidflow.imports import table as table_module
 from aidflow.imports.table import Column, Table, read_table
-from aidflow.screening import ADMISSION_COLUMNS, REGISTRY_COLUMNS
+from aidflow.office.screening import ADMISSION_COLUMNS, REGISTRY_COLUMNS
 
 ID = "520302200703280019"
 HEADER = "national_id,name,university,account"

@@ -8,7 +8,13 @@ verification (:mod:`.chain`).
 
 from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorded_links, verify
 from aidflow.projections.audit.checks import check, run_checks
-from aidflow.projections.audit.journal import journal, position_at, position_of_version
+from aidflow.projections.audit.journal import (
+    case_positions,
+    journal,
+    period_positions,
+    position_at,
+    position_of_version,
+)
 from aidflow.projections.audit.ledger import donor_trace, ledger, payable_cases
 from aidflow.projections.audit.tables import (
     audit_case_table,
@@ -23,6 +29,7 @@ __all__ = [
     "AuditView",
     "audit_case_table",
     "audit_fund_table",
+    "case_positions",
     "chain_step",
     "check",
     "digest",
@@ -32,6 +39,7 @@ __all__ = [
     "ledger",
     "ledger_table",
     "payable_cases",
+    "period_positions",
     "position_at",
     "position_of_version",
     "recorded_links",

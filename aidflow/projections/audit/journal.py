@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.events import event_name
 from aidflow.projections.audit.summaries import summary
 from aidflow.projections.audit.tables import journal_table
+from aidflow.projections.catalogue import Fund
 from aidflow.projections.models import JournalLine
 
 
@@ -74,3 +76,27 @@ def position_at(conn: Connection, moment: datetime) -> int:
         .limit(1)
     ).scalar_one_or_none()
     return 0 if position is None else int(position)
+
+
+def case_positions(conn: Connection, case_id: str) -> list[int]:
+    """A case's events and the openings of the funds they name (a case bundle's events)."""
+    j = journal_table
+    rows = list(
+        conn.execute(sa.select(j.c.position, j.c.detail).where(j.c.aggregate_id == case_id))
+    )
+    funds = {str(d.get("fund_id")) for _, d in rows if isinstance(d, dict) and d.get("fund_id")}
+    opened = conn.execute(
+        sa.select(j.c.position).where(
+            j.c.event_type == event_name(Fund.Opened), j.c.aggregate_id.in_(sorted(funds))
+        )
+    ).scalars()
+    return [int(p) for p, _ in rows] + [int(p) for p in opened]
+
+
+def period_positions(conn: Connection, start: date, end: date) -> list[int]:
+    """Every event recorded from the start of ``start`` to the end of ``end`` (UTC)."""
+    j = journal_table
+    low = datetime.combine(start, time.min, tzinfo=UTC)
+    high = datetime.combine(end, time.max, tzinfo=UTC)
+    query = sa.select(j.c.position).where(j.c.recorded_at >= low, j.c.recorded_at <= high)
+    return [int(p) for p in conn.execute(query).scalars()]

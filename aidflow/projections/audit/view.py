@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import CATALOGUE, EventClass
 from aidflow.domain.keys import pseudonym
+from aidflow.projections.audit import tree
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
@@ -26,6 +27,7 @@ from aidflow.projections.audit.tables import (
     ledger_table,
     metadata,
 )
+from aidflow.projections.audit.tree import envelope_leaf
 from aidflow.projections.base import bulk, insert_row
 from aidflow.projections.catalogue import (
     Enrolment,
@@ -38,8 +40,6 @@ from aidflow.projections.catalogue import (
     Voucher,
 )
 from aidflow.projections.view import Envelope, SQLView
-from aidflow.proofs import tree
-from aidflow.proofs.leaves import envelope_leaf
 from aidflow.proofs.merkle import leaf_hash
 
 C = StudentCase

@@ -1,7 +1,8 @@
-"""Lists and reports written to a file: ``-o FILE``, the format from the suffix (.csv, .xlsx).
+"""Tables written to a file: the format from the suffix (.csv or .xlsx).
 
-The header is the table's, in the current language; cells are the table's text. CSV is
+The header is translated into the current language; cells are the table's text. CSV is
 UTF-8 with a byte-order mark, so Excel on a Chinese Windows machine opens it correctly.
+Any face (the CLI's ``-o FILE``, the report, an embedding service) writes through here.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import click
-
-from aidflow.cli import messages as M
-from aidflow.cli.render import clean, line
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.i18n import tr_all
+from aidflow.render import clean
 
 FORMATS = (".csv", ".xlsx")
 
 
 def check_path(path: Path) -> Path:
+    """``path`` when its suffix names a format this module writes; refused otherwise."""
     if path.suffix.lower() not in FORMATS:
-        raise click.UsageError(line(M.EXPORT_FORMAT, path=path))
+        raise InvalidInput(
+            said("cannot export to {path}: give a file ending .csv or .xlsx", path=str(path))
+        )
     return path
 
 

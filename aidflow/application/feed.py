@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from eventsourcing.persistence import Notification
 
-    from aidflow.application import AidFlow
+    from aidflow.source import EventSource
 
 SCHEMA_VERSION = 2
 """Bumped when a field of :class:`IntegrationEvent` changes meaning or goes away (2: names
@@ -97,7 +97,7 @@ def public(domain_event: Any, position: int) -> IntegrationEvent | None:
 
 
 def from_notifications(
-    flow: AidFlow, notifications: Iterable[Notification]
+    flow: EventSource, notifications: Iterable[Notification]
 ) -> list[IntegrationEvent]:
     out = []
     for n in notifications:
@@ -107,7 +107,7 @@ def from_notifications(
     return out
 
 
-def read(flow: AidFlow, *, after: int = 0, limit: int = 100) -> list[IntegrationEvent]:
+def read(flow: EventSource, *, after: int = 0, limit: int = 100) -> list[IntegrationEvent]:
     """Up to ``limit`` events after position ``after``, in order."""
     limit = max(1, min(limit, MAX_LIMIT))
     notifications = flow.recorder.select_notifications(
@@ -116,13 +116,13 @@ def read(flow: AidFlow, *, after: int = 0, limit: int = 100) -> list[Integration
     return from_notifications(flow, notifications)
 
 
-def head(flow: AidFlow) -> int:
+def head(flow: EventSource) -> int:
     """The position of the newest stored event (0 when none)."""
     return flow.recorder.max_notification_id() or 0
 
 
 def follow(
-    flow: AidFlow,
+    flow: EventSource,
     *,
     after: int = 0,
     poll_seconds: float = 0.5,
@@ -145,7 +145,7 @@ def follow(
 
 
 def wait_for(
-    flow: AidFlow, *, after: int, limit: int, timeout: float, poll_seconds: float = 0.2
+    flow: EventSource, *, after: int, limit: int, timeout: float, poll_seconds: float = 0.2
 ) -> list[IntegrationEvent]:
     """Long poll: events after ``after``, waiting up to ``timeout`` seconds for the first."""
     deadline = time.monotonic() + max(0.0, timeout)

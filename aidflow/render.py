@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from aidflow.cli import messages as M
+from aidflow.i18n import messages as M
 from aidflow.i18n import tr, tr_all, value
 
 _SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>^]))?(?P<width>\d+)?")
@@ -75,7 +75,7 @@ _FORMATTER = _CleanFormatter()
 def line(template: str, /, *args: Any, **values: Any) -> str:
     """``template`` in the current language, filled with every value escaped by :func:`clean`.
 
-    The template is trusted: it is a message of :mod:`aidflow.cli.messages` (translated here).
+    The template is trusted: it is a message of :mod:`aidflow.i18n.messages` (translated here).
     """
     return _FORMATTER.format(tr(template), *args, **values)
 

@@ -25,7 +25,7 @@ from aidflow.application import AidFlow
 from aidflow.domain.errors import RuleViolation, said
 from aidflow.domain.values import national_id_check_digit
 from aidflow.models import PaymentList
-from aidflow.screening import screen
+from aidflow.office.screening import screen
 
 TOWNS = [
     "Dalian Road",

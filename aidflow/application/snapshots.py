@@ -13,8 +13,8 @@ import json
 from typing import Any
 from uuid import UUID
 
-from aidflow.projections.source import pages
-from aidflow.proofs.models import SnapshotFinding, SnapshotVerification
+from aidflow.models import SnapshotFinding, SnapshotVerification
+from aidflow.source import pages
 
 
 def _normal(transcoder: Any, state: dict[str, Any]) -> Any:

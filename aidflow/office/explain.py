@@ -124,11 +124,13 @@ def explain(
     *,
     as_of: datetime | None = None,
     fields: tuple[str, ...] = FIELDS,
+    violations: list[Violation],
 ) -> Explanation:
     """For each figure of the case (and its status), the events that produced it.
 
     ``flow`` is an :class:`~aidflow.application.AidFlow`; ``views`` its
-    :class:`~aidflow.projections.ReadModels` (for positions and findings).
+    :class:`~aidflow.projections.ReadModels` (for positions); ``violations`` what
+    ``audit check`` finds as of the same moment (this case's are its findings).
     """
     snapshot = flow.case(case_id, as_of=as_of)
     records = [r for r in flow.history(case_id) if r.version <= snapshot.version]
@@ -170,8 +172,7 @@ def explain(
         and fold.secondary_aid_fen == snapshot.secondary_aid_fen
         and fold.status == snapshot.status.value
     )
-    report = views.check_report(flow.current_policy(), now=as_of)
-    findings = [v for v in report.violations if v.case_id == str(case_id)]
+    findings = [v for v in violations if v.case_id == str(case_id)]
     return Explanation(
         case_id=case_id,
         as_of=as_of,

@@ -71,7 +71,7 @@ def said_templates() -> list[tuple[str, str]]:
     import ast
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[1] / "aidflow"
     found: list[tuple[str, str]] = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"))
@@ -91,11 +91,11 @@ def said_templates() -> list[tuple[str, str]]:
 
 def messages() -> list[tuple[str | None, str, str]]:
     """(msgctxt, msgid, where it comes from) for every message, in a stable order."""
-    from aidflow.cli import click_i18n
-    from aidflow.cli import messages as m
     from aidflow.domain import values
     from aidflow.domain.events import NAMES
     from aidflow.domain.staff import Role
+    from aidflow.i18n import click_i18n
+    from aidflow.i18n import messages as m
     from aidflow.projections.audit.summaries import (
         ACCOUNT_PROPOSED,
         ACCOUNT_RECORDED,

@@ -15,7 +15,24 @@ from sqlalchemy.engine import Connection
 from aidflow.domain.errors import ProofUnavailable, said
 from aidflow.projections.audit.tables import journal_table, tree_table
 from aidflow.projections.base import bulk, execute_once, insert_row
+from aidflow.projections.view import Envelope
+from aidflow.proofs.leaves import leaf_text
 from aidflow.proofs.merkle import EMPTY_ROOT, node_hash, root_of, split
+
+
+def envelope_leaf(envelope: Envelope) -> str:
+    """The leaf text of an event as the views read it: the one the audit view stores and a
+    proof shows (the actor and fields as stored, masked). Raises ``StoreDamaged`` for a
+    record that cannot be read."""
+    detail = envelope.detail
+    return leaf_text(
+        envelope.notification,
+        envelope.name,
+        str(detail.get("actor", "")),
+        envelope.detail_json,
+        envelope.recorded_at,
+    )
+
 
 STRIDE = 4
 """Stored levels are the multiples of this (level 0, the leaves, are in the journal)."""

@@ -16,12 +16,11 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import StoreDamaged
 from aidflow.projections.audit.tables import journal_table, tree_table
+from aidflow.projections.audit.tree import STRIDE, StoredTree, envelope_leaf
 from aidflow.projections.source import EventSource, pages
 from aidflow.projections.view import envelopes
-from aidflow.proofs.leaves import envelope_leaf
 from aidflow.proofs.merkle import Stream, leaf_hash
 from aidflow.proofs.models import TreeHead, TreeVerification
-from aidflow.proofs.tree import STRIDE, StoredTree
 
 
 def tree_head(conn: Connection, size: int | None = None) -> TreeHead:

@@ -3,9 +3,9 @@
 ``aidflow/i18n/locale/<lang>/LC_MESSAGES/aidflow.po`` (``python scripts/i18n.py update``
 adds new ones there, a test fails while one lacks a translation).
 
-Templates are ``str.format`` strings filled by :func:`aidflow.cli.render.line`, which
+Templates are ``str.format`` strings filled by :func:`aidflow.render.line`, which
 translates the template and escapes every value; the template text itself is trusted.
-Tuples are table headers (:func:`aidflow.cli.render.table` translates each cell).
+Tuples are table headers (:func:`aidflow.render.table` translates each cell).
 """
 
 from __future__ import annotations
@@ -194,14 +194,15 @@ REPORT_HEADING = "Audit report"
 REPORT_CHECKS = "Rule checks: {outcome}"
 REPORT_SOME_VIOLATIONS = "{count} violation(s)"
 REPORT_CHECK_LINE = "  {rule} (case {case}): {message}"
-REPORT_DIGEST_LINE = "Chain digest: {digest}"
+REPORT_DIGEST_LINE = "Digest: {digest} (the v0.1 chain: {chain})"
 REPORT_LEDGER = "Ledger (yuan)"
 REPORT_FUNDS = "Funds (yuan)"
 REPORT_BREAKDOWNS = "Breakdowns"
 REPORT_CHARTS = "Charts"
 REPORT_CHECKS_HEADING = "Rule checks"
 REPORT_CHECKS_HEADER = ("rule", "case", "finding")
-REPORT_DIGEST = "Chain digest"
+REPORT_DIGEST = "Digest (prove and verify against it)"
+REPORT_CHAIN = "The v0.1 hash chain's head, under its own name: {chain}"
 REPORT_ROSTER = "Case roster ({count} cases, personal data masked)"
 REPORT_ROSTER_HEADER = (
     "case",

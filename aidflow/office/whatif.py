@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import AidflowError, InvalidInput, render, said
 from aidflow.domain.policy import SETTINGS, Policy, parse_setting
-from aidflow.explain import policy_at
 from aidflow.i18n import tr
+from aidflow.office.explain import policy_at
 
 
 class _Model(BaseModel):

@@ -1,0 +1,176 @@
+"""What a slice may ask of the store while it decides one command.
+
+A slice gets a :class:`Context`, never the application: the aggregates it loads, the
+policy in force, the member acting (authorised once, by the pipeline), the moment every
+event of the command is stamped with, and the few keyed lookups of personal data. So a
+slice says plainly what it reads, and a test can hand it a context of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
+
+from aidflow.domain import canonical
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.case import StudentCase
+from aidflow.domain.errors import StoreError, UnknownDepartment, said
+from aidflow.domain.fund import Fund
+from aidflow.domain.keys import Enrolment, Voucher
+from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
+
+if TYPE_CHECKING:
+    from aidflow.application.records import Records
+    from aidflow.privacy import Vault
+
+A = TypeVar("A", bound=AidAggregate)
+
+
+@dataclass(frozen=True)
+class Member:
+    """The staff member acting, as the registry held them when the command was authorised."""
+
+    name: str
+    roles: tuple[str, ...]
+    department: str
+    town: str
+
+
+def current_policy(records: Records, base: Policy) -> Policy:
+    """The policy in force: ``base`` (what the store was opened with), changed by the
+    recorded ``policy set``s."""
+    register = records.current(PolicyRegister, REGISTER_ID)
+    return register.policy(base) if register is not None else base
+
+
+def listed_department(policy: Policy, department: str) -> str:
+    """``department`` in canonical form, refused unless ``policy`` lists it."""
+    name = canonical.slug(department, "department")
+    if name not in policy.departments:
+        raise UnknownDepartment(
+            said(
+                "no department {name} in the policy; departments are {listed} (an admin changes them with `aidflow policy set departments ...`)",
+                name=name,
+                listed=", ".join(policy.departments),
+            ),
+            ids={"department": name},
+        )
+    return name
+
+
+def enrolment_of(records: Records, vault: Vault, student_id: str, year: int) -> Enrolment | None:
+    """The student's enrolment key for the year: keyed (this release) or, in a store
+    written before it, the one derived from the ID itself (:meth:`Enrolment.create_id`)."""
+    found = records.find(Enrolment, Enrolment.keyed_id(vault.key_id(student_id), year))
+    if found is None:
+        found = records.find(Enrolment, Enrolment.create_id(student_id, year))
+    return found
+
+
+def voucher_key(records: Records, number: str) -> Voucher | None:
+    """The key a voucher number was issued under (this release's form, else the legacy one)."""
+    found = records.find(Voucher, Voucher.create_id(number))
+    if found is None and Voucher.legacy_id(number) != Voucher.create_id(number):
+        found = records.find(Voucher, Voucher.legacy_id(number))
+    return found
+
+
+class Context:
+    """One attempt at one command: what it may read, who is acting, and when."""
+
+    def __init__(
+        self,
+        records: Records,
+        vault: Callable[[], Vault],
+        *,
+        member: Member | None,
+        moment: datetime,
+        base_policy: Policy,
+        authorise: Callable[[str, str | None], object],
+        payable: Callable[[UUID], Sequence[UUID]] | None = None,
+    ) -> None:
+        self._records = records
+        self._vault = vault
+        self._authorise = authorise
+        self._payable = payable
+        self.member = member
+        self.moment = moment
+        self.base_policy = base_policy
+        self._policy: Policy | None = None
+        self.after_commit: list[Callable[[], None]] = []
+        """What must happen once the command's events are committed, and only then (a data
+        key destroyed after its erasure is on record); the pipeline runs them."""
+
+    # -- what the command reads --------------------------------------------------------
+
+    def case(self, case_id: UUID) -> StudentCase:
+        return self._records.case(case_id)
+
+    def fund(self, fund_id: UUID) -> Fund:
+        return self._records.fund(fund_id)
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        return self._records.find(cls, aggregate_id)
+
+    def get(self, aggregate_id: UUID) -> AidAggregate | None:
+        return self._records.get(aggregate_id)
+
+    def events(self, aggregate_id: UUID) -> Iterator[AidAggregate.Event]:
+        return self._records.events(aggregate_id)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force at this attempt (read once)."""
+        if self._policy is None:
+            self._policy = current_policy(self._records, self.base_policy)
+        return self._policy
+
+    @property
+    def roles(self) -> list[str]:
+        """The acting member's roles (for approval tiers); none when the registry itself
+        authorises the command."""
+        return [] if self.member is None else list(self.member.roles)
+
+    def department(self, department: str) -> str:
+        """A department the policy in force lists, in canonical form."""
+        return listed_department(self.policy, department)
+
+    def authorise(self, command: str, *, department: str | None = None) -> None:
+        """Check the actor again for what only the loaded records tell (a liaison's
+        department, known once the action is read)."""
+        assert self.member is not None
+        self._authorise(command, department)
+
+    # -- keyed lookups of personal data ---------------------------------------------------
+
+    def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
+        return enrolment_of(self._records, self._vault(), student_id, year)
+
+    def enrolment_id(self, student_id: str, year: int) -> UUID:
+        """The id a new enrolment key gets: from a keyed hash, never the ID itself."""
+        return Enrolment.keyed_id(self._vault().key_id(student_id), year)
+
+    def voucher(self, number: str) -> Voucher | None:
+        return voucher_key(self._records, number)
+
+    def key_owners(self, key_id: str) -> list[str]:
+        """Every aggregate whose personal data is under the student's data key ``key_id``."""
+        return self._vault().owners_of(key_id)
+
+    def destroy_key(self, key_id: str) -> None:
+        """Destroy a student's data key now (finishing an erasure already on record)."""
+        self._vault().erase(key_id)
+
+    def payable(self, fund_id: UUID) -> Sequence[UUID]:
+        """The cases that may hold approved, unpaid money on ``fund_id`` (the read side's
+        index; each is decided from its own events)."""
+        if self._payable is None:
+            raise StoreError(
+                said(
+                    "a payment list needs the read side to find the cases owed money: open the store with Office.open, or pass the candidates to AidFlow.issue_payment_list"
+                )
+            )
+        return self._payable(fund_id)

@@ -1,0 +1,62 @@
+"""Every command class and the slice that handles it: the one table the library, the
+:class:`~aidflow.office.Office` and the HTTP service's command routes are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from aidflow import commands as cmd
+from aidflow.application import cases, funds, payments, personal, staff
+from aidflow.application.pipeline import Slice
+from aidflow.models import (
+    AccountResult,
+    DecisionResult,
+    DepositResult,
+    DisbursementResult,
+    PaymentList,
+    PersonalData,
+    PolicyInForce,
+    Reconciliation,
+    ReviewResult,
+)
+
+HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
+    # staff and policy
+    cmd.AddStaff: Slice(staff.add_staff, "add_staff", None),
+    cmd.GrantRole: Slice(staff.grant_role, "grant_role", None),
+    cmd.RevokeRole: Slice(staff.revoke_role, "revoke_role", None),
+    cmd.SetPolicy: Slice(staff.set_policy, "set_policy", PolicyInForce),
+    cmd.LoadPolicy: Slice(staff.load_policy, "set_policy", PolicyInForce),
+    # funds
+    cmd.OpenFund: Slice(funds.open_fund, "open_fund", UUID),
+    cmd.Deposit: Slice(funds.deposit, "deposit", DepositResult),
+    # cases
+    cmd.Apply: Slice(cases.apply, "apply", UUID),
+    cmd.Verify: Slice(cases.verify, "verify", None),
+    cmd.Reject: Slice(cases.reject, "reject", None),
+    cmd.Approve: Slice(cases.approve, "approve", DecisionResult, ref=lambda c: c.ref),
+    cmd.Disburse: Slice(cases.disburse, "disburse", DisbursementResult),
+    cmd.ReturnDisbursement: Slice(cases.return_disbursement, "return_disbursement", None),
+    cmd.AllocateSecondaryAid: Slice(
+        cases.allocate_secondary_aid, "secondary_aid", DecisionResult, ref=lambda c: c.ref
+    ),
+    cmd.ApproveSecondaryAid: Slice(
+        cases.approve_secondary_aid, "approve_secondary_aid", DecisionResult
+    ),
+    cmd.ReportHardship: Slice(cases.report_hardship, "report_hardship", None),
+    cmd.ConveneReview: Slice(cases.convene_review, "convene_review", ReviewResult),
+    cmd.CompleteAction: Slice(cases.complete_action, "complete_action", None),
+    cmd.FollowUp: Slice(cases.follow_up, "follow_up", None),
+    cmd.CloseCase: Slice(cases.close_case, "close_case", None),
+    # the money loop
+    cmd.SetAccount: Slice(payments.set_account, "set_account", AccountResult),
+    cmd.ConfirmAccount: Slice(payments.confirm_account, "confirm_account", AccountResult),
+    cmd.IssuePaymentList: Slice(payments.pay_list_of_payable, "pay_list", PaymentList),
+    cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation),
+    # personal data: every reveal is recorded, and its answer never kept in the store
+    cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
+    cmd.EraseCase: Slice(personal.erase, "erase_case", list),
+}
+"""Command class -> its slice (what it decides, the role table's name for it, its result)."""

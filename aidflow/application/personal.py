@@ -1,0 +1,98 @@
+"""Personal data: a recorded reveal, and erasure by destroying the student's data key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from aidflow import commands as cmd
+from aidflow.application.context import Context
+from aidflow.application.pipeline import Decision
+from aidflow.domain import canonical
+from aidflow.domain.case import StudentCase
+from aidflow.domain.errors import ErasureRefused, said
+from aidflow.domain.values import Sealed
+from aidflow.models import PersonalData
+
+REVEALED = ("student_id", "name", "account")
+
+
+def reveal(ctx: Context, c: cmd.Reveal) -> Decision[PersonalData]:
+    """The student's national ID, name and account in full, for a role that needs them
+    (verifier, cashier); the reveal is recorded on the case (who, what, why) first."""
+    case = ctx.case(c.case_id)
+    case.reveal(fields=list(REVEALED), reason=c.reason, actor=c.actor)
+    result = PersonalData(
+        case_id=case.id,
+        student_id=str(case.student_id),
+        name=str(case.name),
+        account=str(case.account),
+    )
+    return result, [case]
+
+
+def ended_at(ctx: Context, case_id: UUID) -> datetime | None:
+    """When the case last ended (closed or rejected), unless a hardship reopened it since."""
+    ended = None
+    for domain_event in ctx.events(case_id):
+        if isinstance(domain_event, StudentCase.Closed | StudentCase.Rejected):
+            ended = domain_event.timestamp
+        elif isinstance(domain_event, StudentCase.HardshipReported):
+            ended = None  # a reported hardship reopens the case
+    return ended
+
+
+def sealed_key(case: StudentCase) -> str:
+    """The student's data key id; refused for a case written before data was sealed."""
+    if not isinstance(case.student_id, Sealed):
+        raise ErasureRefused(
+            said(
+                "case {id} was recorded before personal data was encrypted (v0.1.0): its name and ID are in clear in the append-only record, and destroying a key cannot remove them; see docs/security.md, 'Migrating a v0.1.0 store'",
+                id=case.id,
+            ),
+            ids={"case_id": str(case.id)},
+        )
+    return case.student_id.key_id
+
+
+def erase(ctx: Context, c: cmd.EraseCase) -> Decision[list[UUID]]:
+    """Record the erasure of the student's personal data, across every year's case.
+
+    Refused while any of their cases is open, owes money, or is within the retention
+    period (``Policy.retention_years`` after it was closed or rejected). The key itself
+    is destroyed once the record is committed (and again by a retry, should the process
+    have died in between).
+    """
+    case = ctx.case(c.case_id)
+    key_id = sealed_key(case)
+    if case.personal_data_erased:
+        ctx.destroy_key(key_id)  # finish an erasure interrupted after its record
+        raise ErasureRefused(
+            said("the personal data of case {id} is erased already", id=case.id),
+            ids={"case_id": str(case.id)},
+        )
+    cases: list[StudentCase] = []
+    for owner in dict.fromkeys([str(case.id), *ctx.key_owners(key_id)]):
+        found = case if owner == str(case.id) else ctx.get(UUID(owner))
+        if isinstance(found, StudentCase):
+            found.check_erasable(
+                ended_at=ended_at(ctx, found.id),
+                now=ctx.moment,
+                retention_years=ctx.policy.retention_years,
+            )
+            cases.append(found)
+    case.erase_personal_data(reason=c.reason, cases=[str(x.id) for x in cases], actor=c.actor)
+    ctx.after_commit.append(lambda: ctx.destroy_key(key_id))
+    return [x.id for x in cases], [case]
+
+
+def is_named(case: StudentCase, name: str) -> bool:
+    """Whether the case's student has this name (canonical, case-insensitive); for
+    finding a case by name, which the views keep only masked. Reveals nothing else."""
+    if getattr(case.name, "erased", False):
+        return False
+    try:
+        wanted = canonical.text(name, "name", max_length=canonical.MAX_NAME)
+    except Exception:
+        return False
+    return " ".join(wanted.split()).casefold() == " ".join(str(case.name).split()).casefold()

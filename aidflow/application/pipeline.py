@@ -1,0 +1,298 @@
+"""The command pipeline: every command goes through the same steps, in this order.
+
+1. refused at once on a read-only store;
+2. the request's idempotency: its decision ``ref`` or its ``idempotency_key`` (a retry
+   answers the first result and writes nothing);
+3. one moment: every event of the command carries the same timestamp;
+4. authorisation, which returns the acting :class:`~aidflow.application.context.Member`
+   so a slice never reads the staff registry again;
+5. the slice decides (loads, asks the domain, which raises a named error on a broken rule);
+6. one ``save()`` of every changed aggregate (and the request's key), atomically;
+7. after the commit, one hook is given exactly what ``save()`` recorded.
+
+A concurrent writer makes the save conflict; the command is then decided again from
+fresh state, up to :attr:`Pipeline.max_attempts` times with jittered backoff.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import RecordConflictError
+from pydantic import BaseModel
+
+from aidflow import commands as cmd
+from aidflow.application.context import Context, Member
+from aidflow.config import Login
+from aidflow.domain import canonical
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.clock import Clock, fixed, now, using_clock
+from aidflow.domain.errors import (
+    ConcurrencyConflict,
+    NotAuthorised,
+    ReadOnlyStore,
+    UnknownStaff,
+    said,
+)
+from aidflow.domain.keys import RequestKey, fingerprint
+from aidflow.domain.policy import Policy
+from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Recording
+
+    from aidflow.application.records import Records
+    from aidflow.privacy import Vault
+
+C = TypeVar("C", bound=cmd.Command[Any])
+R = TypeVar("R")
+Decision = tuple[R, Sequence[AidAggregate]]
+"""What a slice decided: its result, and the aggregates to save (none: nothing to write)."""
+
+DECISION = "decision"
+"""Scope of decision references: approvals and secondary aid share one numbering."""
+REQUEST = "request"
+"""Scope of callers' idempotency keys."""
+UNGUARDED = frozenset({"add_staff", "grant_role", "revoke_role"})
+"""Commands the staff registry itself authorises (the first admin has no role yet)."""
+
+
+@dataclass(frozen=True)
+class Slice(Generic[C, R]):
+    """One command's use case: who may run it, how it decides, how its result is kept."""
+
+    decide: Callable[[Context, C], Decision[R]]
+    command: str
+    """Its name in the staff registry's table of roles (``approve``, ``pay_list``)."""
+    returns: type[Any] | None
+    """The result's type, to rebuild the first result for a retry (None: it answers None)."""
+    ref: Callable[[C], str] | None = field(default=None)
+    """A money decision's document number: its natural idempotency key."""
+    idempotent: bool = True
+    """False for a command whose every run must be recorded and whose answer must never be
+    kept in the store (a reveal: each showing of personal data is recorded, and the data
+    itself is not stored in clear): an idempotency key is then ignored."""
+
+
+@dataclass(frozen=True)
+class Once:
+    """What makes a command idempotent: its key, and how to store and restore its result."""
+
+    scope: str
+    key: str
+    command: str
+    fingerprint: str
+    returns: type[Any] | None
+
+    def encode(self, result: Any) -> dict[str, Any]:
+        if self.returns is None or result is None:
+            return {}
+        if isinstance(result, UUID):
+            return {"id": str(result)}
+        if isinstance(result, list):
+            return {"ids": [str(item) for item in result]}
+        if isinstance(result, BaseModel):
+            return result.model_dump(mode="json")
+        raise TypeError(f"cannot keep a {type(result).__name__} as a request's result")
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        """The first result again; results with ``recorded`` say it was not this time."""
+        if self.returns is None:
+            return None
+        if self.returns is UUID:
+            return UUID(data["id"])
+        if self.returns is list:
+            return [UUID(item) for item in data["ids"]]
+        assert issubclass(self.returns, BaseModel)
+        if "recorded" in self.returns.model_fields:
+            data = {**data, "recorded": False}
+        return self.returns.model_validate(data)
+
+
+class Host(Protocol):
+    """What the pipeline needs of the application it runs in."""
+
+    records: Records
+    login: Login | None
+    read_only: bool
+    clock: Clock | None
+    policy: Policy
+    conflicts_retried: int
+    payable: Callable[[UUID], Sequence[UUID]] | None
+
+    @property
+    def vault(self) -> Vault: ...
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]: ...
+
+    def committed(self, recordings: Sequence[Recording[UUID]]) -> None: ...
+
+
+class Pipeline:
+    """Runs slices for one application: the steps above, once each."""
+
+    max_attempts = 8
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def run(self, handler: Slice[C, R], c: C) -> R:
+        """Decide and record ``c`` with ``handler``; see the module's docstring."""
+        self.refuse_read_only()
+        once = self.once(c, handler)
+        for attempt in range(self.max_attempts):
+            try:
+                result, recordings, context = self._attempt(handler, c, once)
+            except RecordConflictError:
+                self.host.conflicts_retried += 1
+                time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
+                continue
+            for action in [] if context is None else context.after_commit:
+                action()
+            self.host.committed(recordings)
+            return result
+        raise ConcurrencyConflict(
+            said(
+                "the records kept changing under this command ({max_attempts} attempts); nothing was written, try again",
+                max_attempts=self.max_attempts,
+            )
+        )
+
+    def _attempt(
+        self, handler: Slice[C, R], c: C, once: Once | None
+    ) -> tuple[R, list[Recording[UUID]], Context | None]:
+        with self.one_moment() as moment:
+            member = self.authorise(c.actor, handler.command)
+            if once is not None:
+                seen = self.host.records.find(
+                    RequestKey, RequestKey.create_id(once.scope, once.key)
+                )
+                if seen is not None:
+                    first = seen.replay_result(command=once.command, fingerprint=once.fingerprint)
+                    return once.decode(first), [], None
+            context = self.context(c.actor, member, moment)
+            result, aggregates = handler.decide(context, c)
+            if not aggregates:
+                return result, [], context
+            if once is not None:
+                key = RequestKey(
+                    scope=once.scope,
+                    key=once.key,
+                    command=once.command,
+                    fingerprint=once.fingerprint,
+                    result=once.encode(result),
+                    actor=_actor_of(aggregates),
+                )
+                aggregates = [*aggregates, key]
+            return result, self.host.save(*aggregates), context
+
+    def context(self, actor: str, member: Member | None, moment: datetime) -> Context:
+        return Context(
+            self.host.records,
+            lambda: self.host.vault,
+            member=member,
+            moment=moment,
+            base_policy=self.host.policy,
+            authorise=lambda command, department: self.authorise(
+                actor, command, department=department
+            ),
+            payable=self.host.payable,
+        )
+
+    def refuse_read_only(self) -> None:
+        if self.host.read_only:
+            raise ReadOnlyStore(
+                said(
+                    "this store was opened read-only (?mode=ro); nothing was written. Open it without mode=ro to record commands"
+                )
+            )
+
+    @contextmanager
+    def one_moment(self) -> Iterator[datetime]:
+        """Stamp every event created inside with one timestamp taken from the clock."""
+        with using_clock(self.host.clock):
+            moment = now()
+        with using_clock(fixed(moment)):
+            yield moment
+
+    def once(self, c: cmd.Command[Any], handler: Slice[Any, Any]) -> Once | None:
+        """The idempotency of request ``c``: its decision ``ref``, else its idempotency key."""
+        if not handler.idempotent:
+            return None
+        ref = handler.ref(c) if handler.ref is not None else None
+        scope, key = (DECISION, ref) if ref else (REQUEST, c.idempotency_key)
+        if not key:
+            return None
+        content = c.content()
+        for name in getattr(type(c), "PERSONAL", ()):  # issue 11: no plain hash of an ID
+            if isinstance(content.get(name), str) and content[name]:
+                content[name] = "keyed:" + self.host.vault.keyed(name, content[name])
+        if ref:
+            content["ref"] = canonical.document_key(ref)  # a retyped number is the same one
+        return Once(
+            scope=scope,
+            key=key,
+            command=handler.command,
+            fingerprint=fingerprint({"command": handler.command, **content}),
+            returns=handler.returns,
+        )
+
+    def authorise(
+        self, actor: str, command: str, *, department: str | None = None
+    ) -> Member | None:
+        """The member ``actor`` is, refused unless they hold a role for ``command`` now.
+
+        Embedding services call this with the identity they authenticated (never one
+        taken from a request body); the CLI with ``--actor`` on SQLite. The staff
+        registry's own commands (the first admin has no role yet) answer None: the
+        registry authorises them itself.
+        """
+        login = self.host.login
+        if (
+            login is not None
+            and not login.may_name_staff
+            and not canonical.same_actor(actor, login.name)
+        ):
+            raise NotAuthorised(
+                said(
+                    "database login {name} acts only as itself, not as {actor}; a service login needs the aidflow_service role to name staff",
+                    name=login.name,
+                    actor=actor,
+                ),
+                ids={"actor": canonical.actor(actor), "login": login.name},
+            )
+        if command in UNGUARDED:
+            return None
+        registry = self.host.records.current(StaffRegistry, REGISTRY_ID)
+        if registry is None:
+            raise UnknownStaff(
+                said(
+                    "no staff is registered in this store yet; register the first admin with `aidflow staff add NAME --role admin`"
+                ),
+                ids={"actor": canonical.actor(actor)},
+            )
+        registry.authorise(actor, command, department=department)
+        found = registry.member(actor)
+        assert found is not None  # authorise refused anyone not registered
+        return Member(
+            name=canonical.actor(actor),
+            roles=tuple(found["roles"]),
+            department=str(found["department"]),
+            town=str(found["town"]),
+        )
+
+
+def _actor_of(aggregates: Sequence[AidAggregate]) -> str:
+    for aggregate in aggregates:
+        for pending in aggregate.pending_events:
+            actor = getattr(pending, "actor", None)
+            if isinstance(actor, str):
+                return actor
+    return ""

@@ -1,0 +1,140 @@
+"""Reading aggregates back from the store, each failure named.
+
+An aggregate that is not there, one of another kind, and a stored record that cannot be
+decoded are three different answers: not found, a damaged key, a damaged store. Every
+slice and every query reads through here, so they are told apart the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    PersistenceError,
+    RecordConflictError,
+)
+
+from aidflow.domain.base import AidAggregate
+from aidflow.domain.case import StudentCase
+from aidflow.domain.errors import (
+    CaseNotFound,
+    FundNotFound,
+    MasterKeyError,
+    NotFound,
+    StoreDamaged,
+    said,
+)
+from aidflow.domain.fund import Fund
+
+A = TypeVar("A", bound=AidAggregate)
+
+
+def damaged(aggregate_id: UUID, exc: Exception) -> StoreDamaged:
+    """A stored record of ``aggregate_id`` that cannot be decoded: say so, and where to look."""
+    return StoreDamaged(
+        f"the stored records of {aggregate_id} cannot be read ({type(exc).__name__}: {exc}); "
+        "the store is damaged: run `aidflow audit verify` to find the record",
+        ids={"aggregate_id": str(aggregate_id)},
+    )
+
+
+class Records:
+    """The store's aggregates, read back: by id, by kind, as events, or cached for reading."""
+
+    def __init__(
+        self,
+        repository: Repository[UUID],
+        events: EventStore[UUID],
+        recorder: ApplicationRecorder,
+    ) -> None:
+        self.repository = repository
+        self.event_store = events
+        self.recorder = recorder
+        self._singletons: dict[UUID, tuple[int | None, AidAggregate | None]] = {}
+        """The staff registry and policy register last read, by id (see :meth:`current`)."""
+
+    def get(self, aggregate_id: UUID, version: int | None = None) -> AidAggregate | None:
+        """An aggregate from the store, or None; a record that cannot be decoded is damage."""
+        try:
+            aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        except (PersistenceError, RecordConflictError, MasterKeyError):
+            raise
+        except Exception as exc:
+            raise damaged(aggregate_id, exc) from exc
+        return aggregate
+
+    def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+        aggregate = self.get(aggregate_id)
+        if aggregate is None:
+            raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
+        if not isinstance(aggregate, cls):
+            raise missing(f"{aggregate_id} is not a {cls.__name__.lower()}")
+        return aggregate
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate of kind ``cls`` under a derived id (a key, a register), or None."""
+        aggregate = self.get(aggregate_id)
+        if aggregate is not None and not isinstance(aggregate, cls):
+            raise StoreDamaged(
+                said(
+                    "record {aggregate_id} should be a {type_name} key",
+                    aggregate_id=aggregate_id,
+                    type_name=cls.__name__,
+                )
+            )
+        return aggregate
+
+    def case(self, case_id: UUID) -> StudentCase:
+        return self.load(StudentCase, case_id, CaseNotFound)
+
+    def fund(self, fund_id: UUID) -> Fund:
+        return self.load(Fund, fund_id, FundNotFound)
+
+    def events(self, aggregate_id: UUID) -> Iterator[AidAggregate.Event]:
+        """Every stored event of one aggregate, decoded, oldest first."""
+        try:
+            for domain_event in self.event_store.get(aggregate_id):
+                assert isinstance(domain_event, AidAggregate.Event)
+                yield domain_event
+        except (PersistenceError, MasterKeyError):
+            raise
+        except Exception as exc:
+            raise damaged(aggregate_id, exc) from exc
+
+    def current(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The staff registry or the policy register as it stands, **for reading only**.
+
+        Every command reads both; replaying them each time cost more than the rest of
+        a command. The instance loaded last is kept in the process with its version,
+        and reused while the store's latest event of it has that version (one indexed
+        read of one row): a change by any process is seen by the next command, as with
+        a fresh load. Callers must not change what this returns.
+        """
+        latest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        version = latest[0].originator_version if latest else None
+        cached = self._singletons.get(aggregate_id)
+        if cached is not None and cached[0] == version and isinstance(cached[1], cls):
+            return cached[1]
+        found = self.find(cls, aggregate_id)
+        self._singletons[aggregate_id] = (None if found is None else found.version, found)
+        return found
+
+
+def replay(events: Iterator[Any], *, until: Any = None, version: int | None = None) -> Any:
+    """Fold ``events`` into the aggregate they make, stopping after ``until`` (a moment) or
+    ``version``; None when the first event comes after them."""
+    state: Any = None
+    for domain_event in events:
+        if (until is not None and domain_event.timestamp > until) or (
+            version is not None and domain_event.originator_version > version
+        ):
+            break
+        state = domain_event.mutate(state)
+    return state

@@ -1,0 +1,66 @@
+"""Staff and policy: who may do what, and the rules in force, both recorded as events."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from aidflow import commands as cmd
+from aidflow.application.context import Context
+from aidflow.application.pipeline import Decision
+from aidflow.domain.errors import UnknownStaff, said
+from aidflow.domain.policy import REGISTER_ID, PolicyRegister
+from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
+from aidflow.models import PolicyInForce
+
+
+def _registry(ctx: Context) -> StaffRegistry:
+    registry = ctx.find(StaffRegistry, REGISTRY_ID)
+    if registry is None:
+        raise UnknownStaff(said("no staff is registered in this store yet"))
+    return registry
+
+
+def add_staff(ctx: Context, c: cmd.AddStaff) -> Decision[None]:
+    """Register a staff member; on a store without staff, the first admin registers themselves."""
+    registry = ctx.find(StaffRegistry, REGISTRY_ID) or StaffRegistry()
+    department = c.department
+    if Role.LIAISON in c.roles and department.strip():
+        department = ctx.department(department)
+    registry.add_member(
+        name=c.name, roles=list(c.roles), department=department, town=c.town, actor=c.actor
+    )
+    return None, [registry]
+
+
+def grant_role(ctx: Context, c: cmd.GrantRole) -> Decision[None]:
+    registry = _registry(ctx)
+    member = registry.member(c.name)
+    if c.role is Role.LIAISON and member is not None and member["department"]:
+        ctx.department(member["department"])
+    registry.grant(name=c.name, role=c.role, actor=c.actor)
+    return None, [registry]
+
+
+def revoke_role(ctx: Context, c: cmd.RevokeRole) -> Decision[None]:
+    registry = _registry(ctx)
+    registry.revoke(name=c.name, role=c.role, actor=c.actor)
+    return None, [registry]
+
+
+def _in_force(ctx: Context, register: PolicyRegister) -> PolicyInForce:
+    """The policy as it stands with the register's pending changes."""
+    return PolicyInForce(**dataclasses.asdict(register.policy(ctx.base_policy)))
+
+
+def set_policy(ctx: Context, c: cmd.SetPolicy) -> Decision[PolicyInForce]:
+    """Change one policy value (an admin's decision, recorded); answers the policy now."""
+    register = ctx.find(PolicyRegister, REGISTER_ID) or PolicyRegister()
+    register.set_value(key=c.key, text=c.value, actor=c.actor, base=ctx.base_policy)
+    return _in_force(ctx, register), [register]
+
+
+def load_policy(ctx: Context, c: cmd.LoadPolicy) -> Decision[PolicyInForce]:
+    """Change several values at once (a policy file), each recorded as its own change."""
+    register = ctx.find(PolicyRegister, REGISTER_ID) or PolicyRegister()
+    register.set_values(settings=dict(c.settings), actor=c.actor, base=ctx.base_policy)
+    return _in_force(ctx, register), [register]

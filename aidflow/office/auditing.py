@@ -1,0 +1,212 @@
+"""The Office's audit: the journal, the ledger, the rule checks, the report, the digest,
+verification, proofs, signed bundles, explanations and what-ifs.
+
+Every face gets these answers from here, so ``audit check``, ``GET /audit/check``, the
+report and ``case explain`` judge each decision the same way: by the policy in force when
+it was made (the store's opening policy, changed by the recorded ``policy set``s).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from aidflow.domain.errors import InvalidInput, said
+from aidflow.office.base import OfficeBase, signing_key_dir
+from aidflow.office.explain import FIELDS, Explanation, explain
+from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
+from aidflow.office.whatif import WhatIf, other_policy, what_if
+from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift
+from aidflow.proofs import keys
+from aidflow.proofs.bundle import period_bounds
+from aidflow.proofs.models import TREE_PREFIX, TreeHead
+from aidflow.report import ReportData, render_report
+
+
+def tree_digest(text: str) -> TreeHead:
+    """A published tree digest, ``tree:SIZE:ROOT``; refused as bad input otherwise."""
+    try:
+        return TreeHead.parse(text)
+    except ValueError:
+        raise InvalidInput(
+            said("digest {text!r} is not tree:SIZE:SHA256HEX", text=text.strip())
+        ) from None
+
+
+class Auditing(OfficeBase):
+    """What an auditor asks."""
+
+    def journal(
+        self,
+        *,
+        aggregate_id: UUID | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+    ) -> list[JournalLine]:
+        """Every event's journal line in position order, personal data masked; one case's
+        or fund's with ``aggregate_id``; page with ``after`` (the last position seen)."""
+        return self.fresh().journal(
+            aggregate_id=None if aggregate_id is None else str(aggregate_id),
+            since=since,
+            limit=limit,
+            after=after,
+        )
+
+    def ledger(self, *, as_of: datetime | None = None, entries: bool = False) -> Ledger:
+        """The money ledger (totals by fund, kind, need, family category, town), now or as it
+        stood at ``as_of``; its every movement with ``entries``."""
+        with self.past(at=as_of) as views:
+            return views.ledger(entries=entries)
+
+    def check(self, *, as_of: datetime | None = None) -> AuditCheck:
+        """Every rule, from the events alone, as history stood at ``as_of`` (timeliness judged
+        at that moment); and the audit view those checks read against a fresh replay."""
+        with self.past(at=as_of) as views:
+            result = views.check_report(
+                self.flow.current_policy(), now=as_of, base=self.flow.policy
+            )
+        agreement = self.verify_views(["audit"])[0]
+        return AuditCheck(
+            ok=result.ok and agreement.ok,
+            violations=result.violations,
+            checked=result.checked,
+            events=result.events,
+            position=result.position,
+            audit_view=agreement,
+        )
+
+    def verify_views(self, names: list[str] | tuple[str, ...] = ()) -> list[ViewDrift]:
+        """Each named view (all when none) against a fresh replay of the store up to its
+        position: the first differing table and key of any that drifted."""
+        return self.views.verify_views(self.flow, names)
+
+    def digest(self) -> DigestReport:
+        """The digest to publish: the tree head, and the v0.1 chain's head beside it."""
+        views = self.fresh()
+        head = views.tree_head()
+        chain = views.digest()
+        return DigestReport(**dict(head), digest=str(head), chain=str(chain))
+
+    def report(self, *, as_of: datetime | None = None, fmt: str = "text") -> str:
+        """The audit report (text, json or html) in the current language: the ledger, the
+        same checks as :meth:`check`, the audit view's agreement and the digest."""
+        check = self.check(as_of=as_of)
+        digest = self.digest()
+        with self.past(at=as_of) as views:
+            ledger = views.ledger(entries=fmt == "html")
+            roster = self.fresh().cases() if fmt == "html" else []
+        data = ReportData(
+            moment=(as_of or datetime.now(tz=UTC)).isoformat(timespec="seconds"),
+            ledger=ledger,
+            violations=check.violations,
+            events=check.events,
+            position=check.position,
+            drift="" if check.audit_view.ok else check.audit_view.message,
+            digest=digest.digest,
+            chain=digest.chain,
+            roster=roster,
+        )
+        return render_report(data, fmt)
+
+    def verify(self, digest: str) -> VerifyReport:
+        """Recompute the record from the store against a published digest: a tree digest
+        (``tree:SIZE:ROOT``, and the chain up to its last event) or a v0.1 chain digest
+        (``POSITION:HASH``); and every stored snapshot against a replay of its events."""
+        views = self.fresh()
+        tree = chain = None
+        if digest.strip().startswith(TREE_PREFIX + ":"):
+            head = tree_digest(digest)
+            tree = views.verify_tree(self.flow, head)
+            link = views.chain_link(head)
+            if link is not None:
+                chain = views.verify(self.flow, link)
+        else:
+            try:
+                published = Digest.parse(digest)
+            except ValueError:
+                raise InvalidInput(
+                    said("digest {text!r} is not POSITION:SHA256HEX", text=digest.strip())
+                ) from None
+            chain = views.verify(self.flow, published)
+        snapshots = self.flow.verify_snapshots(page_size=views.page_size)
+        parts = [p for p in (tree, chain, snapshots) if p is not None]
+        return VerifyReport(
+            ok=all(p.ok for p in parts), tree=tree, chain=chain, snapshots=snapshots
+        )
+
+    def prove(self, digest: str, *, position: int | None = None, since: str | None = None) -> Proof:
+        """A proof against ``digest``: that the event at ``position`` is in the record, or
+        (``since`` an older digest) that the record only grew since then."""
+        head = tree_digest(digest)
+        views = self.fresh()
+        if since is not None:
+            document = views.prove_consistency(tree_digest(since), head)
+        elif position is not None:
+            document = views.prove(self.flow, position, head)
+        else:
+            raise InvalidInput(
+                said("give a POSITION (inclusion proof) or --from OLD_DIGEST (consistency proof)")
+            )
+        return Proof(kind=document["kind"], hashes=len(document["path"]), document=document)
+
+    def export(
+        self,
+        *,
+        case_id: UUID | None = None,
+        period: str | None = None,
+        keys_dir: Path | None = None,
+    ) -> tuple[bytes, int, DigestReport]:
+        """A signed bundle (zip) of one case's events or a period's, with their figures and
+        proofs against today's digest; returns it, how many events, and the digest."""
+        if (case_id is None) == (period is None):
+            raise InvalidInput(said("give --case CASE or --period FROM..TO"))
+        key = keys.load_private(signing_key_dir(self.url, keys_dir))
+        views = self.fresh()
+        digest = self.digest()
+        head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
+        scope: dict[str, Any]
+        if case_id is not None:
+            scope = {"case": str(case_id)}
+            positions = views.case_positions(case_id)
+        else:
+            start, end = period_bounds(period or "")
+            scope = {"period": [start.isoformat(), end.isoformat()]}
+            positions = views.period_positions(start, end)
+        data = views.export_bundle(
+            self.flow, head, positions, scope, self.flow.current_policy(), key
+        )
+        return data, len(set(positions)), digest
+
+    def explain(
+        self, case_id: UUID, *, fields: tuple[str, ...] = FIELDS, as_of: datetime | None = None
+    ) -> Explanation:
+        """Why the case has its figures and status: the events behind each, what allowed
+        them, and this case's findings of the same checks as :meth:`check` at that moment."""
+        unknown = [f for f in fields if f not in FIELDS]
+        if unknown:
+            raise InvalidInput(
+                said(
+                    "no such figure {field!r}; figures are {fields}",
+                    field=unknown[0],
+                    fields=", ".join(FIELDS),
+                )
+            )
+        violations = self.check(as_of=as_of).violations
+        with self.past(at=as_of) as views:
+            return explain(
+                self.flow, views, case_id, as_of=as_of, fields=fields, violations=violations
+            )
+
+    def what_if(self, changes: dict[str, str], *, year: int | None = None) -> WhatIf:
+        """Every recorded approval decided again under the policy in force with ``changes``
+        (keys as ``policy set`` takes them), in memory; nothing is written."""
+        if not changes:
+            raise InvalidInput(
+                said("give --policy FILE or at least one setting (--cap, --set KEY=VALUE)")
+            )
+        policy = other_policy(self.flow.current_policy(), changes)
+        cases = [UUID(str(c.case_id)) for c in self.fresh().cases(year=year)]
+        return what_if(self.flow, cases, policy, year=year)

@@ -1,0 +1,106 @@
+"""What every part of the Office shares: the store, its views kept current, past views."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from aidflow.application import AidFlow
+from aidflow.config import parse_url
+from aidflow.domain.errors import CaseNotFound, NotFound, said
+from aidflow.projections import ReadModels
+from aidflow.projections.source import Stored
+
+KEYS_ENV = "AIDFLOW_KEYS"
+
+
+def signing_key_dir(url: str | None = None, explicit: Path | None = None) -> Path:
+    """Where a store's bundle signing key is kept: ``explicit``, else ``$AIDFLOW_KEYS``, else
+    ``aidflow-keys`` beside a SQLite database, else ``./aidflow-keys``."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(KEYS_ENV):
+        return Path(os.environ[KEYS_ENV])
+    if url is not None:
+        parsed = parse_url(url)
+        if parsed.backend == "sqlite" and parsed.path not in ("", ":memory:"):
+            return Path(parsed.path).resolve().parent / "aidflow-keys"
+    return Path("aidflow-keys")
+
+
+class OfficeBase:
+    """The store (:attr:`flow`), its views (:attr:`views`) and how a query reaches them."""
+
+    def __init__(self, flow: AidFlow, views: ReadModels, url: str, *, inline: bool) -> None:
+        self.flow = flow
+        self.views = views
+        self.url = url
+        self.inline = inline
+        """The views catch up after every command of this process (and before every query):
+        what the CLI and the HTTP service use; off for a follower, a rebuild, a status."""
+        self._catching_up = threading.Lock()
+        """One catch-up at a time: a service calls from several threads."""
+
+    def catch_up(self, recorded: Sequence[Stored] = ()) -> None:
+        """Apply to the views what this process just recorded (``recorded``), and anything
+        other processes recorded since."""
+        with self._catching_up:
+            self.views.catch_up(self.flow, recorded=recorded)
+
+    def fresh(self) -> ReadModels:
+        """The views, current with the store when the Office keeps them inline."""
+        if self.inline:
+            self.catch_up()
+        return self.views
+
+    @contextmanager
+    def past(
+        self, *, at: datetime | None = None, position: int | None = None
+    ) -> Iterator[ReadModels]:
+        """The views now, or as they stood at a past moment or position (answered by query;
+        the case list and the queue from a scratch rebuild)."""
+        views = self.fresh()
+        if at is None and position is None:
+            yield views
+            return
+        then = views.as_of(self.flow, at=at, position=position)
+        try:
+            yield then
+        finally:
+            then.close()
+
+    # -- references as people type them ------------------------------------------------
+
+    def case_id(self, ref: str) -> UUID:
+        """The case whose id is ``ref`` or starts with it (at least 6 characters)."""
+        return self.fresh().resolve_case(ref)
+
+    def fund_id(self, ref: str) -> UUID:
+        """The fund whose id is ``ref`` or starts with it (at least 6 characters)."""
+        return self.fresh().resolve_fund(ref)
+
+    def case_or_fund_id(self, ref: str) -> UUID:
+        """A case's id or prefix, else a fund's."""
+        try:
+            return self.case_id(ref)
+        except NotFound:
+            return self.fund_id(ref)
+
+    def position_of_version(self, case_id: UUID, version: int) -> int:
+        """The store position of a case's event at ``version``."""
+        position = self.fresh().position_of_version(case_id, version)
+        if position is None:
+            raise CaseNotFound(
+                said("case {case_id} has no version {version}", case_id=case_id, version=version),
+                ids={"case_id": str(case_id)},
+            )
+        return position
+
+    def head(self) -> int:
+        """The position of the newest stored event (0 when none)."""
+        return int(self.flow.recorder.max_notification_id() or 0)

@@ -1,0 +1,110 @@
+"""The Office's questions about cases: the dossier, lists, search, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from aidflow import commands as cmd
+from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.values import CaseStatus
+from aidflow.imports.values import parse_family_category
+from aidflow.models import EventRecord
+from aidflow.office.base import OfficeBase
+from aidflow.office.results import RevealedDossier
+from aidflow.projections.base import public_data
+from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
+
+
+def case_status(text: str) -> str:
+    """A case status as the domain spells it; refused with the valid ones otherwise."""
+    try:
+        return CaseStatus(text.strip().lower()).value
+    except ValueError:
+        raise InvalidInput(
+            said(
+                "unknown case status {text!r}; statuses are {statuses}",
+                text=text,
+                statuses=", ".join(s.value for s in CaseStatus),
+            )
+        ) from None
+
+
+class Casework(OfficeBase):
+    """Cases as the people working them ask about them."""
+
+    def dossier(
+        self, case_id: UUID, *, as_of: datetime | None = None, version: int | None = None
+    ) -> Dossier:
+        """The dossier (一人一档) now, as of a moment, or as of one of its versions."""
+        if as_of is not None and version is not None:
+            raise InvalidInput(said("give --as-of or --version, not both"))
+        position = None if version is None else self.position_of_version(case_id, version)
+        with self.past(at=as_of, position=position) as views:
+            return views.dossier(str(case_id))
+
+    def revealed_dossier(self, c: cmd.Reveal) -> RevealedDossier:
+        """The dossier with the student's national ID, name and account in full, for a
+        role that may see them; the reveal is recorded on the case first."""
+        person = self.flow.reveal(c)
+        return RevealedDossier(personal_data=person, dossier=self.dossier(c.case_id))
+
+    def cases(
+        self,
+        *,
+        status: str | None = None,
+        town: str | None = None,
+        category: str | None = None,
+        year: int | None = None,
+        student: str | None = None,
+        limit: int | None = None,
+    ) -> list[CaseSummary]:
+        """Cases, filtered by status, town, family category (Chinese or English), programme
+        year, or one person's national ID (every year's case, oldest first)."""
+        views = self.fresh()
+        found = views.cases(
+            status=None if status is None else case_status(status),
+            town=town,
+            family_category=None if category is None else parse_family_category(category).value,
+            year=year,
+            limit=limit,
+        )
+        if student is not None:
+            theirs = {str(case_id) for case_id in self.flow.cases_of(student)}
+            found = sorted((c for c in found if c.case_id in theirs), key=lambda c: c.year)
+        return found
+
+    def find(self, text: str) -> list[CaseSummary]:
+        """Cases by national ID (any spelling; confirmed against the store's student-year
+        keys) or by whole name (confirmed against the case's own, sealed, name)."""
+        flow = self.flow
+
+        def enrolled(student_id: str, case: CaseSummary) -> bool:
+            key = flow.enrolment_of(student_id, case.year)
+            return key is not None and str(key.case_id) == case.case_id
+
+        return self.fresh().find_cases(
+            text,
+            confirm=enrolled,
+            confirm_name=lambda name, case: flow.is_named(case.case_id, name),
+        )
+
+    def history(self, aggregate_id: UUID) -> list[EventRecord]:
+        """Every stored event of a case or fund, oldest first, personal data masked."""
+        return [
+            record.model_copy(update={"data": public_data(record.data)})
+            for record in self.flow.history(aggregate_id)
+        ]
+
+    def queue(self, department: str | None = None) -> Queue:
+        """Hardship awaiting consultation (most serious, then oldest, first) and the
+        consultation actions owed; ``department`` (any spelling the policy lists) narrows
+        the actions to that department's, and an unknown one is refused."""
+        views = self.fresh()
+        return views.queue(None if department is None else self.flow.policy_department(department))
+
+    def due(self, *, within: int | None = None, department: str | None = None) -> list[DueItem]:
+        """Payments approved and unpaid, and consultation actions owed, by due date."""
+        views = self.fresh()
+        listed = None if department is None else self.flow.policy_department(department)
+        return views.due(self.flow.current_policy(), within=within, department=listed)

@@ -1,0 +1,103 @@
+"""What the Office answers beyond the library's and the views' own models: one model per
+question, so every face (CLI ``--json``, HTTP, an embedding service) gets the same shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from aidflow.application.feed import IntegrationEvent
+from aidflow.models import FundSnapshot, PersonalData, SnapshotVerification
+from aidflow.office.explain import Explanation
+from aidflow.office.screening import ScreeningReport
+from aidflow.office.whatif import WhatIf
+from aidflow.projections.models import (
+    Dossier,
+    LedgerLine,
+    Verification,
+    ViewDrift,
+    Violation,
+)
+from aidflow.proofs.models import TreeHead, TreeVerification
+
+__all__ = [
+    "AuditCheck",
+    "DigestReport",
+    "Explanation",
+    "FundStatement",
+    "IntegrationEvent",
+    "IssuedToken",
+    "Proof",
+    "RevealedDossier",
+    "ScreeningReport",
+    "VerifyReport",
+    "WhatIf",
+]
+"""The Office's own answers, and those it passes on from below (an integration event, an
+explanation, a what-if, a screening report), so a face needs look no deeper."""
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FundStatement(FundSnapshot):
+    """A fund's balance and its own money movements (deposits with receipts, allocations,
+    releases, the payments drawn on it and returned), oldest first."""
+
+    movements: list[LedgerLine]
+
+
+class AuditCheck(Answer):
+    """Every rule checked from the events alone, and whether the audit view the checks read
+    agrees with a fresh replay of the store. ``ok`` only when both hold."""
+
+    ok: bool
+    violations: list[Violation]
+    checked: dict[str, int]
+    """Journal events read, by stable event name: the checks never speak of events unread."""
+    events: int
+    position: int
+    """The last position read: the checks cover the events up to here."""
+    audit_view: ViewDrift
+
+
+class DigestReport(TreeHead):
+    """The digest to publish: the Merkle tree's head (``digest`` = ``tree:SIZE:ROOT``), with
+    the v0.1 hash chain's head beside it under its own name (``chain`` = ``POSITION:HASH``)."""
+
+    digest: str
+    chain: str
+
+
+class VerifyReport(Answer):
+    """The store recomputed against a published digest: the tree (or the v0.1 chain) and
+    every stored snapshot against a replay of its events."""
+
+    ok: bool
+    tree: TreeVerification | None = None
+    chain: Verification | None = None
+    snapshots: SnapshotVerification
+
+
+class RevealedDossier(Answer):
+    """A dossier shown with the student's personal data in full; the reveal is recorded."""
+
+    personal_data: PersonalData
+    dossier: Dossier
+
+
+class IssuedToken(Answer):
+    """A bearer token, shown once; the store keeps only its hash."""
+
+    name: str
+    token: str
+
+
+class Proof(Answer):
+    """A proof file's content, checked offline against a digest (``aidflow audit check-proof``)."""
+
+    kind: str
+    hashes: int
+    document: dict[str, Any]

@@ -1,0 +1,183 @@
+"""Running the office: staff, policy and tokens; the event feed; the views' upkeep;
+screening imports and the demo year; the keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from threading import Event
+
+from aidflow.application import feed
+from aidflow.application.feed import IntegrationEvent
+from aidflow.domain import canonical
+from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff, said
+from aidflow.domain.staff import Role
+from aidflow.models import PolicyInForce, StaffMember
+from aidflow.office.base import OfficeBase
+from aidflow.office.demo import DemoResult, run_demo
+from aidflow.office.results import IssuedToken
+from aidflow.office.screening import ScreeningReport, screen
+from aidflow.office.tokens import Tokens
+from aidflow.privacy import KEY_ENV, key_file, new_master, parse_master, write_key_file
+from aidflow.projections.models import ViewStatus
+
+Progress = Callable[[int], None]
+
+
+class Running(OfficeBase):
+    """The office's own upkeep."""
+
+    # -- staff, policy, tokens --------------------------------------------------------
+
+    def staff(self, *, as_of: datetime | None = None) -> list[StaffMember]:
+        """Every staff member with roles, department and town, now or as registered then."""
+        return self.flow.staff(as_of=as_of)
+
+    def policy(self, *, as_of: datetime | None = None) -> PolicyInForce:
+        """Every policy value and the policy's version (0: the defaults), now or then."""
+        return self.flow.policy_at(as_of)
+
+    def issue_token(self, name: str, *, actor: str) -> IssuedToken:
+        """A bearer token for staff member ``name`` (an admin issues it); it replaces the
+        member's earlier token. Shown once: the store keeps only its hash."""
+        holder = canonical.actor(name)
+        registry = self.flow.staff_registry()
+        if registry is None or not registry.holds(actor, Role.ADMIN):
+            raise NotAuthorised(
+                said("only an admin issues tokens; {actor} is not one", actor=actor),
+                ids={"actor": actor},
+            )
+        if registry.member(holder) is None:
+            raise UnknownStaff(
+                said(
+                    "{name} is not a registered staff member: add them first (staff registry)",
+                    name=holder,
+                ),
+                ids={"actor": holder},
+            )
+        tokens = Tokens.open(self.url)
+        try:
+            return IssuedToken(name=holder, token=tokens.issue(holder))
+        finally:
+            tokens.close()
+
+    # -- the integration-event feed -----------------------------------------------------
+
+    def events(self, *, after: int = 0, limit: int = 100) -> list[IntegrationEvent]:
+        """Integration events after position ``after``, in order, personal data masked."""
+        return feed.read(self.flow, after=after, limit=limit)
+
+    def wait_for_events(
+        self, *, after: int = 0, limit: int = 100, timeout: float = 0
+    ) -> list[IntegrationEvent]:
+        """Like :meth:`events`, waiting up to ``timeout`` seconds for the first one."""
+        return feed.wait_for(self.flow, after=after, limit=limit, timeout=timeout)
+
+    def follow_events(
+        self,
+        *,
+        after: int = 0,
+        poll_seconds: float = 0.5,
+        page: int = 500,
+        stop: Event | None = None,
+    ) -> Iterator[IntegrationEvent]:
+        """Every event after ``after``, then each new one as it is recorded, until ``stop``."""
+        return feed.follow(self.flow, after=after, poll_seconds=poll_seconds, page=page, stop=stop)
+
+    # -- the views' upkeep ----------------------------------------------------------------
+
+    def catch_up_views(self, *, progress: Progress | None = None) -> int:
+        """Apply every event not yet in the views (telling ``progress``); returns how many."""
+        with self._catching_up:
+            return self.views.catch_up(self.flow, progress=progress)
+
+    def view_names(self) -> list[str]:
+        """The views the Office keeps: ``dossier``, ``queue``, ``audit``."""
+        return list(self.views.VIEWS)
+
+    def views_status(self) -> list[ViewStatus]:
+        """Each view's position against the store's head, and why it stopped, if it did."""
+        return self.views.status(self.flow)
+
+    def rebuild(self, names: tuple[str, ...] = (), *, progress: Progress | None = None) -> int:
+        """Drop the named views (all when none) and build them again from the events;
+        returns how many events were read."""
+        return self.views.rebuild(self.flow, names, progress=progress)
+
+    def follow_views(
+        self,
+        *,
+        poll_seconds: float = 0.5,
+        stop: Event | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Keep the views current until ``stop`` is set (a long-running follower)."""
+        self.views.follow(self.flow, stop=stop, poll_seconds=poll_seconds, on_batch=on_batch)
+
+    # -- bulk work ----------------------------------------------------------------------
+
+    def screen(
+        self,
+        admissions: Path,
+        registry: Path,
+        *,
+        year: int,
+        actor: str,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        admissions_encoding: str | None = None,
+        registry_encoding: str | None = None,
+        admissions_sheet: str | None = None,
+        registry_sheet: str | None = None,
+    ) -> ScreeningReport:
+        """Screening (信息筛查): a case for every admitted student of an eligible household;
+        every admission row accounted for. A malformed file is refused whole."""
+        report = screen(
+            self.flow,
+            admissions,
+            registry,
+            year=year,
+            actor=actor,
+            dry_run=dry_run,
+            progress=progress,
+            admissions_encoding=admissions_encoding,
+            registry_encoding=registry_encoding,
+            admissions_sheet=admissions_sheet,
+            registry_sheet=registry_sheet,
+        )
+        self.fresh()
+        return report
+
+    def demo(self, *, seed: int = 2026, progress: Progress | None = None) -> DemoResult:
+        """The article's programme year, built into this (empty) store."""
+        return run_demo(self.flow, seed=seed, progress=progress)
+
+    # -- keys -------------------------------------------------------------------------
+
+    def rotate_master_key(self, target: Path | None = None) -> tuple[Path, int]:
+        """Replace the master key: every data key and the lookup secret re-wrapped under a
+        new one, in one transaction; the new key file replaces the old (or goes to
+        ``target``). Returns the key file and how many keys were re-wrapped."""
+        store = self.flow.vault.store
+        if target is None:
+            if os.environ.get(KEY_ENV):
+                raise InvalidInput(
+                    said(
+                        "the master key comes from AIDFLOW_KEY: give --to PATH for the new key's file (then set AIDFLOW_KEY or AIDFLOW_KEY_FILE to it)"
+                    )
+                )
+            target = key_file(store)
+        staged = target.with_name(target.name + ".new")
+        text = new_master()
+        if not write_key_file(staged, text):
+            staged.unlink()
+            write_key_file(staged, text)
+        try:
+            count = self.flow.vault.rotate(parse_master(text, str(staged)))
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        staged.replace(target)
+        return target, count
