@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from aidflow import AidFlow
+from tests import properties  # noqa: F401 - loads the hypothesis profile in force
 from tests.builders import register_staff
-from tests.pg import fresh_database
+from tests.pg import Reused
 
 os.environ.setdefault("AIDFLOW_LANG", "en")  # tests read English unless they ask otherwise
 TEST_MASTER_KEY = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
@@ -19,14 +20,22 @@ TEST_MASTER_KEY = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE="
 os.environ.setdefault("AIDFLOW_KEY", TEST_MASTER_KEY)
 
 
+@pytest.fixture(scope="session")
+def reused_database() -> Iterator[Reused]:
+    """The session's PostgreSQL database, emptied for each test (see ``tests.pg``)."""
+    reused = Reused()
+    yield reused
+    reused.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty store on each backend: a SQLite file, and a new PostgreSQL database."""
+    """An empty store on each backend: a new SQLite file, and the session's PostgreSQL
+    database emptied of every row (as new: positions start at 1 again)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'aidflow.db'}"
     else:
-        with fresh_database() as url:
-            yield url
+        yield request.getfixturevalue("reused_database").empty_store()
 
 
 @pytest.fixture

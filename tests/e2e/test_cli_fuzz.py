@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
@@ -22,6 +22,7 @@ from aidflow.cli import main
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
 from tests.builders import national_id, register_staff
+from tests.properties import examples
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -191,11 +192,7 @@ def _dump(models: ReadModels) -> dict[str, list[tuple[Any, ...]]]:
     return tables
 
 
-@settings(
-    max_examples=int(__import__("os").environ.get("AIDFLOW_FUZZ_EXAMPLES", "12")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(int(__import__("os").environ.get("AIDFLOW_FUZZ_EXAMPLES", "12"))))
 @given(program=st.lists(st.tuples(command(), actors), min_size=3, max_size=12))
 def test_hostile_commands_end_in_one_line_and_leave_a_sound_store(
     tmp_path_factory: pytest.TempPathFactory, program: list[tuple[tuple[str, ...], str]]

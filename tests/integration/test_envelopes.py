@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
@@ -36,6 +36,7 @@ from aidflow.projections.base import public_fields, to_json
 from aidflow.projections.source import as_notification, read_page
 from aidflow.projections.view import Envelope, envelopes
 from tests.builders import followed_up, government_fund, paid
+from tests.properties import examples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "v0.1.0"
 
@@ -154,9 +155,7 @@ def plain_flow(tmp_path_factory: pytest.TempPathFactory) -> AidFlow:
     return AidFlow.open(f"sqlite:///{tmp_path_factory.mktemp('envelopes') / 'aidflow.db'}")
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(300))
 @given(fields=st.dictionaries(_KEYS, _VALUE, max_size=6))
 def test_both_readings_agree_on_any_stored_json(
     plain_flow: AidFlow, fields: dict[str, Any]

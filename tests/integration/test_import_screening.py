@@ -7,13 +7,14 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
 from aidflow.domain.errors import InvalidInput
 from aidflow.office.screening import ScreeningReport, screen
 from tests.builders import national_id, register_staff
+from tests.properties import examples
 
 SAMPLES = Path(__file__).resolve().parents[2] / "aidflow" / "samples"
 ASCII_ID = "52030220070220011X"
@@ -208,9 +209,7 @@ ROW = st.sampled_from(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(40))
 @given(rows=st.lists(ROW, max_size=15), encoding=st.sampled_from(["utf-8-sig", "gbk", "utf-16"]))
 def test_dry_run_accounts_for_every_row_of_any_mix(
     flow: AidFlow, rows: list[str], encoding: str

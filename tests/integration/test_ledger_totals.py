@@ -24,6 +24,7 @@ from aidflow.projections.audit.tables import ledger_table, ledger_total_table
 from scripts.benchlib.history import build_history
 from tests.builders import register_staff
 from tests.integration.test_projections import dump
+from tests.properties import examples
 
 ledger_module = import_module("aidflow.projections.audit.ledger")  # the package re-exports ledger()
 EVERY = 37
@@ -75,7 +76,7 @@ def test_past_ledgers_from_checkpoints_equal_the_rows_alone(
 _ENTRY = st.sampled_from(["confirmation", "return", "secondary_return", "disbursement"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(
     moves=st.lists(
         st.tuples(_ENTRY, st.sampled_from(["c1", "c2", "c3"]), st.sampled_from(["V1", "V2"])),

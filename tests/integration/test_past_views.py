@@ -14,12 +14,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
 from aidflow.office.demo import run_demo
 from aidflow.projections import ReadModels
+from tests.properties import examples
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,7 @@ def _same_answers(flow: AidFlow, views: ReadModels, position: int) -> None:
         rebuilt.close()
 
 
-@settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(12))
 @given(fraction=st.floats(min_value=0.0, max_value=1.0))
 def test_as_of_by_query_equals_as_of_by_rebuild(
     demo: tuple[AidFlow, ReadModels], fraction: float

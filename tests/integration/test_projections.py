@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.tests.persistence import TrackingRecorderTestCase
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
@@ -35,6 +35,7 @@ from tests.builders import (
     verified,
 )
 from tests.pg import fresh_database
+from tests.properties import examples
 
 # -- the library's own suite is the judge of our tracking recorder ----------------------
 
@@ -364,15 +365,7 @@ def assert_rebuild_equals_incremental(flow: AidFlow, views: ReadModels, page_siz
         ) == (case.status.value, case.approved_fen, case.disbursed_fen, case.secondary_aid_fen)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@settings(max_examples=examples(60))
 @given(program=COMMANDS, page_size=st.integers(1, 30))
 def test_rebuild_equals_incremental_sqlite(
     tmp_path_factory: pytest.TempPathFactory,
@@ -393,11 +386,7 @@ def test_rebuild_equals_incremental_sqlite(
 
 
 @pytest.mark.postgres
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@settings(max_examples=examples(10))
 @given(program=COMMANDS, page_size=st.integers(1, 30))
 def test_rebuild_equals_incremental_postgres(program: list[Step], page_size: int) -> None:
     with fresh_database() as url:

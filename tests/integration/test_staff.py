@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
@@ -15,6 +15,7 @@ from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff
 from aidflow.domain.staff import REQUIRED, Role
 from aidflow.projections import ReadModels
 from tests.builders import national_id
+from tests.properties import examples
 
 
 def _position(flow: AidFlow) -> int:
@@ -219,9 +220,7 @@ def test_the_audit_finds_events_recorded_without_the_role(office: AidFlow, store
     assert found[0].positions == [_position(office)]
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(25))
 @given(
     steps=st.lists(
         st.tuples(

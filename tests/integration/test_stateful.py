@@ -52,6 +52,7 @@ from tests.builders import (
     secondary_aid,
 )
 from tests.pg import fresh_database
+from tests.properties import examples
 
 T0 = datetime(2026, 8, 1, 8, 0, tzinfo=UTC)
 ACTORS = ["alice", "bob", "carol", "Alice"]
@@ -631,14 +632,12 @@ class AidMachine(RuleBasedStateMachine):
         return expected
 
 
-def run_machine(machine: type[AidMachine], examples: int, *, deep: bool = True) -> None:
+def run_machine(machine: type[AidMachine], budget: int, *, deep: bool = True) -> None:
     machine.reached = Counter()
     machine.examples = [0]
     machine.TestCase.settings = settings(
-        max_examples=examples,
+        max_examples=examples(budget),
         stateful_step_count=30,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         # The reach assertions below judge a whole run; drawn afresh each time, a run now and
         # then missed a rare state (CI: six reviews, no completed action in 63 examples).
         # Derandomised, CI runs the examples a local run does; a change to the machine or the

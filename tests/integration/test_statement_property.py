@@ -10,23 +10,20 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.projections.read_models import ReadModels
 from tests.builders import approved, government_fund, register_staff
+from tests.properties import examples
 
 # one statement line: (which listed payment, what the bank says, whether the amount is right)
 LINE = st.tuples(st.integers(0, 5), st.sampled_from(["paid", "returned", "unknown"]), st.booleans())
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@settings(max_examples=examples(12))
 @given(
     amounts=st.lists(st.integers(1, 5000), min_size=1, max_size=4),
     statements=st.lists(st.lists(LINE, min_size=1, max_size=8), min_size=1, max_size=3),

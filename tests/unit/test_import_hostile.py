@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from aidflow.domain.errors import InvalidInput
 from aidflow.imports.table import read_table
 from aidflow.office.screening import ADMISSION_COLUMNS
+from tests.properties import examples
 
 ID = "520302200703280019"
 HOSTILE = [
@@ -71,7 +72,7 @@ def physical_lines(data: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(hostile_files())
 def test_a_hostile_file_is_refused_with_its_line_or_fully_accounted_for(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -15,6 +15,7 @@ from aidflow.domain import Policy, StudentCase
 from aidflow.domain.errors import AidflowError
 from aidflow.domain.values import NeedCategory
 from tests.builders import national_id
+from tests.properties import examples
 
 NEEDS = [n.value for n in NeedCategory]
 FUND = uuid4()
@@ -100,7 +101,7 @@ def _try(case: StudentCase, call: Any) -> bool:
 VISIT = ("verify", 500_000, {"tuition"})
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500))
 @example(Policy(), [VISIT, ("approve", 300_000, "tuition"), ("pay",), ("close",)], ["approver"])
 @example(Policy(), [VISIT, ("hardship",), ("close",)], ["approver"])
 @example(Policy(), [VISIT, ("hardship",), ("convene", 1), VISIT, ("close",)], ["county-approver"])

@@ -19,6 +19,7 @@ from aidflow.proofs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.properties import examples
 
 # The eight leaves and tree roots of the Certificate Transparency test vectors
 # (certificate-transparency merkle tests; transparency-dev/merkle testdata).
@@ -79,7 +80,7 @@ def test_known_inclusion_path() -> None:
     ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.integers(1, 300), st.data())
 def test_inclusion_proofs_verify_and_a_flipped_bit_fails(n: int, data: st.DataObject) -> None:
     leaves = hashes(n)
@@ -98,7 +99,7 @@ def test_inclusion_proofs_verify_and_a_flipped_bit_fails(n: int, data: st.DataOb
     assert not verify_inclusion(i, n, leaf_hash(b"other"), path, root)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.integers(1, 300), st.data())
 def test_consistency_proofs_verify_and_a_flipped_bit_fails(n: int, data: st.DataObject) -> None:
     leaves = hashes(n)

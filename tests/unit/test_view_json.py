@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from aidflow.projections.base import _json_default, to_json
 from aidflow.proofs.leaves import _s
+from tests.properties import examples
 
 
 def reference(value: Any) -> str:
@@ -47,7 +48,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(values)
 def test_same_bytes_as_json(value: Any) -> None:
     try:
@@ -77,7 +78,7 @@ def test_the_values_events_carry() -> None:
     assert to_json({"x": Colour.RED}) == '{"x":"red"}'
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.none() | st.text())
 def test_leaf_strings_same_as_json(value: str | None) -> None:
     assert _s(value) == json.dumps(value, ensure_ascii=False)
