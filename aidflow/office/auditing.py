@@ -24,15 +24,37 @@ from aidflow.proofs.bundle import period_bounds
 from aidflow.proofs.models import TREE_PREFIX, TreeHead
 from aidflow.report import ReportData, render_report
 
+INT64_MAX = 2**63 - 1
+"""The stores keep 64-bit positions; Python's integers are unbounded."""
+
 
 def tree_digest(text: str) -> TreeHead:
     """A published tree digest, ``tree:SIZE:ROOT``; refused as bad input otherwise."""
     try:
-        return TreeHead.parse(text)
+        head = TreeHead.parse(text)
     except ValueError:
         raise InvalidInput(
             said("digest {text!r} is not tree:SIZE:SHA256HEX", text=text.strip())
         ) from None
+    _bounded(head.size)
+    return head
+
+
+def chain_digest(text: str) -> Digest:
+    """A published v0.1 chain digest, ``POSITION:HASH``; refused as bad input otherwise."""
+    try:
+        digest = Digest.parse(text)
+    except ValueError:
+        raise InvalidInput(
+            said("digest {text!r} is not POSITION:SHA256HEX", text=text.strip())
+        ) from None
+    _bounded(digest.position)
+    return digest
+
+
+def _bounded(position: int) -> None:
+    if position > INT64_MAX:
+        raise InvalidInput(said("position {position} is too large", position=position))
 
 
 class Auditing(OfficeBase):
@@ -124,13 +146,7 @@ class Auditing(OfficeBase):
             if link is not None:
                 chain = views.verify(self.flow, link)
         else:
-            try:
-                published = Digest.parse(digest)
-            except ValueError:
-                raise InvalidInput(
-                    said("digest {text!r} is not POSITION:SHA256HEX", text=digest.strip())
-                ) from None
-            chain = views.verify(self.flow, published)
+            chain = views.verify(self.flow, chain_digest(digest))
         snapshots = self.flow.verify_snapshots(page_size=views.page_size)
         parts = [p for p in (tree, chain, snapshots) if p is not None]
         return VerifyReport(
