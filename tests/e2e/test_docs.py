@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from pathlib import Path
+
+import pytest
 
 from aidflow.cli import main
 from scripts.gen_cli_docs import DOC, commands, generate
@@ -32,3 +37,17 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     )
     assert test_command in readme and test_command in ci
     assert "aidflow demo" in readme
+
+
+def test_the_readme_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python, run as a new user would (in a fresh directory), answers as it says."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks, "the README shows the library"
+    monkeypatch.chdir(tmp_path)
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    assert shown.getvalue().split() == ["applied"]
+    assert (tmp_path / "aidflow.db").exists()
