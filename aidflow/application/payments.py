@@ -105,6 +105,44 @@ def _free_voucher(ctx: Context, day: date, number: int) -> tuple[str, int]:
             return voucher, number
 
 
+@dataclass
+class _Listing:
+    """One payment list being drawn up: its lines, what is held back, what changed."""
+
+    ctx: Context
+    c: cmd.IssuePaymentList
+    fund_id: UUID
+    number: int
+    """The next voucher number of the day to try."""
+    lines: list[PaymentLine] = field(default_factory=list)
+    held: list[HeldLine] = field(default_factory=list)
+    changed: list[AidAggregate] = field(default_factory=list)
+
+    def add(self, case: StudentCase) -> None:
+        """The case's unsettled lines again, and its new money with a new voucher."""
+        self.lines += [_line(case, p, new=False) for p in case.outstanding_listed(self.fund_id)]
+        unpaid = case.payable_lines(self.fund_id)
+        if unpaid <= 0 or case.rejected or case.closed:
+            return
+        reason = held_reason(case)
+        if reason:
+            self.held.append(HeldLine(case_id=case.id, amount_fen=unpaid, reason=reason))
+            return
+        voucher, self.number = _free_voucher(self.ctx, self.c.list_date, self.number)
+        case.disburse(
+            amount_fen=unpaid,
+            voucher=voucher,
+            value_date=self.c.list_date,
+            actor=self.c.actor,
+            listed=True,
+            fund=self.fund_id,
+        )
+        payment = case.payment(voucher)
+        assert payment is not None
+        self.lines.append(_line(case, payment, new=True))
+        self.changed += [case, Voucher(number=voucher, case_id=case.id, amount_fen=unpaid)]
+
+
 def pay_list(
     candidates: Sequence[UUID],
 ) -> Callable[[Context, cmd.IssuePaymentList], Decision[PaymentList]]:
@@ -120,38 +158,15 @@ def pay_list(
     def decide(ctx: Context, c: cmd.IssuePaymentList) -> Decision[PaymentList]:
         fund = ctx.fund(c.fund_id)
         book = ctx.find(PaymentBook, BOOK_ID) or PaymentBook()
-        number = book.next_number()
-        lines: list[PaymentLine] = []
-        held: list[HeldLine] = []
-        changed: list[AidAggregate] = []
+        listing = _Listing(ctx, c, fund.id, book.next_number())
         for case_id in dict.fromkeys(candidates):
-            case = ctx.case(case_id)
-            lines += [_line(case, p, new=False) for p in case.outstanding_listed(fund.id)]
-            unpaid = case.payable_lines(fund.id)
-            if unpaid <= 0 or case.rejected or case.closed:
-                continue
-            reason = held_reason(case)
-            if reason:
-                held.append(HeldLine(case_id=case.id, amount_fen=unpaid, reason=reason))
-                continue
-            voucher, number = _free_voucher(ctx, c.list_date, number)
-            case.disburse(
-                amount_fen=unpaid,
-                voucher=voucher,
-                value_date=c.list_date,
-                actor=c.actor,
-                listed=True,
-                fund=fund.id,
-            )
-            payment = case.payment(voucher)
-            assert payment is not None
-            lines.append(_line(case, payment, new=True))
-            changed += [case, Voucher(number=voucher, case_id=case.id, amount_fen=unpaid)]
+            listing.add(ctx.case(case_id))
+        lines = listing.lines
         result = PaymentList(
             fund_id=fund.id,
             list_date=c.list_date,
             lines=lines,
-            held=held,
+            held=listing.held,
             new_vouchers=sum(1 for line in lines if line.new),
         )
         if not lines:
@@ -168,10 +183,10 @@ def pay_list(
                 }
                 for line in lines
             ],
-            new_vouchers=number - book.next_number(),
+            new_vouchers=listing.number - book.next_number(),
             actor=c.actor,
         )
-        return result, [book, *changed]
+        return result, [book, *listing.changed]
 
     return decide
 

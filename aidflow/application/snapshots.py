@@ -22,6 +22,41 @@ def _normal(transcoder: Any, state: dict[str, Any]) -> Any:
     return json.loads(transcoder.encode(state))
 
 
+def _problem(flow: Any, aggregate_id: UUID | str, stored: Any) -> str | None:
+    """What is wrong with one stored snapshot, or None when it equals a replay of its events."""
+    snapshots = flow.snapshots
+    transcoder = snapshots.mapper.transcoder
+    version = int(stored.originator_version)
+    try:
+        snapshot = snapshots.mapper.to_domain_event(stored)
+    except Exception as exc:
+        return f"it cannot be decoded ({type(exc).__name__})"
+    state: Any = None
+    last = 0
+    for event in flow.events.get(aggregate_id, lte=version):
+        state = event.mutate(state)
+        last = event.originator_version
+    if state is None or last != version:
+        return f"the aggregate has no event at version {version}"
+    taker = getattr(type(state), "Snapshot", type(flow).snapshot_class)
+    fresh = taker.take(state)
+    try:  # as loading would see it: an older class version's snapshot is upcast
+        loaded = taker.take(snapshot.mutate(None))
+    except Exception as exc:
+        return f"it cannot be loaded ({type(exc).__name__})"
+    if stored.topic != snapshots.mapper.to_stored_event(fresh).topic:
+        return "it is of another kind of aggregate"
+    if _normal(transcoder, loaded.state) != _normal(transcoder, fresh.state):
+        differing = sorted(
+            k
+            for k in set(loaded.state) | set(fresh.state)
+            if _normal(transcoder, {k: loaded.state.get(k)})
+            != _normal(transcoder, {k: fresh.state.get(k)})
+        )
+        return f"its state differs from a replay of its events ({', '.join(differing)})"
+    return None
+
+
 def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerification:
     """Every stored snapshot of every aggregate in ``flow`` (an ``AidFlow``) against its events.
 
@@ -37,51 +72,20 @@ def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerificatio
     for records in pages(flow, None, None, page_size):
         for record in records:
             ids.setdefault(record.originator_id, None)
-    transcoder = snapshots.mapper.transcoder
     findings: list[SnapshotFinding] = []
     checked = 0
     for aggregate_id in ids:
         for stored in snapshots.recorder.select_events(aggregate_id):
             checked += 1
-            version = int(stored.originator_version)
-
-            def found(
-                problem: str, version: int = version, aggregate: UUID | str = aggregate_id
-            ) -> None:
+            problem = _problem(flow, aggregate_id, stored)
+            if problem is not None:
                 findings.append(
-                    SnapshotFinding(aggregate_id=str(aggregate), version=version, problem=problem)
+                    SnapshotFinding(
+                        aggregate_id=str(aggregate_id),
+                        version=int(stored.originator_version),
+                        problem=problem,
+                    )
                 )
-
-            try:
-                snapshot = snapshots.mapper.to_domain_event(stored)
-            except Exception as exc:
-                found(f"it cannot be decoded ({type(exc).__name__})")
-                continue
-            state: Any = None
-            last = 0
-            for event in flow.events.get(aggregate_id, lte=version):
-                state = event.mutate(state)
-                last = event.originator_version
-            if state is None or last != version:
-                found(f"the aggregate has no event at version {version}")
-                continue
-            taker = getattr(type(state), "Snapshot", type(flow).snapshot_class)
-            fresh = taker.take(state)
-            try:  # as loading would see it: an older class version's snapshot is upcast
-                loaded = taker.take(snapshot.mutate(None))
-            except Exception as exc:
-                found(f"it cannot be loaded ({type(exc).__name__})")
-                continue
-            if stored.topic != flow.snapshots.mapper.to_stored_event(fresh).topic:
-                found("it is of another kind of aggregate")
-            elif _normal(transcoder, loaded.state) != _normal(transcoder, fresh.state):
-                differing = sorted(
-                    k
-                    for k in set(loaded.state) | set(fresh.state)
-                    if _normal(transcoder, {k: loaded.state.get(k)})
-                    != _normal(transcoder, {k: fresh.state.get(k)})
-                )
-                found(f"its state differs from a replay of its events ({', '.join(differing)})")
     ok = not findings
     if ok:
         message = f"{checked} stored snapshots agree with a replay of their events"

@@ -461,6 +461,26 @@ def dossier_text(d: Dossier) -> str:
             "account_masked": person(d.account_masked),
         }
     )
+    lines = [*_who(d), *_money(d), *_loop(d)]
+    timeline = [
+        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), event(e.event_type), e.actor)
+        for e in d.timeline
+    ]
+    lines += ["", tr(M.SECTION_TIMELINE), table(timeline, M.TIMELINE_HEADER)]
+    return "\n".join(lines)
+
+
+def _get(entry: Any, key: str) -> Any:
+    return entry.detail.get(key) or ""
+
+
+def _amount(entry: Any, key: str = "amount_fen") -> str:
+    amount = entry.detail.get(key)
+    return yuan(amount) if isinstance(amount, int) else ""
+
+
+def _who(d: Dossier) -> list[str]:
+    """The head of the file: the student, the application, the household visit."""
     lines = [
         line(
             M.DOSSIER_HEAD,
@@ -482,8 +502,8 @@ def dossier_text(d: Dossier) -> str:
     )
     if previous:
         lines.append(line(M.DOSSIER_PREVIOUS_CASE, case_id=previous))
-    if d.verification:
-        v = d.verification
+    v = d.verification
+    if v:
         lines.append(
             line(
                 M.DOSSIER_VERIFIED,
@@ -498,94 +518,81 @@ def dossier_text(d: Dossier) -> str:
             lines.append(line(M.DOSSIER_VERIFIED_ON, day=v["visited_on"]))
         if v.get("note"):
             lines.append(line(M.DOSSIER_NOTE, note=v["note"]))
+    return lines
 
-    def get(entry: Any, key: str) -> Any:
-        return entry.detail.get(key) or ""
 
-    def money(entry: Any, key: str = "amount_fen") -> str:
-        amount = entry.detail.get(key)
-        return yuan(amount) if isinstance(amount, int) else ""
+def _money(d: Dossier) -> list[str]:
+    """Approvals, payments, returns and secondary aid."""
+    approvals = [
+        (
+            _day(e.recorded_at),
+            _get(e, "ref"),
+            _amount(e),
+            value(_get(e, "need")),
+            str(_get(e, "fund_id"))[:8],
+            e.actor,
+        )
+        for e in d.approvals
+    ]
+    payments = [
+        (_day(e.recorded_at), _get(e, "voucher"), _amount(e), _get(e, "value_date") or "-", e.actor)
+        for e in d.disbursements
+    ]
+    returns = [
+        (
+            _day(e.recorded_at),
+            _get(e, "voucher"),
+            _get(e, "value_date") or "-",
+            _get(e, "reason"),
+            e.actor,
+        )
+        for e in d.returns
+    ]
+    secondary = [
+        (
+            _day(s.get("recorded_at")),
+            s.get("ref") or "",
+            yuan(s["amount_fen"]) if isinstance(s.get("amount_fen"), int) else "",
+            s.get("fund_name") or str(s.get("fund_id") or "")[:8],
+            ", ".join(map(str, s.get("donors") or [])) or "-",
+            s.get("reason") or "",
+            s.get("actor") or "",
+        )
+        for s in d.secondary_aid
+    ]
+    return [
+        *_section(M.SECTION_APPROVALS, approvals, M.APPROVALS_HEADER),
+        *_section(M.SECTION_DISBURSEMENTS, payments, M.DISBURSEMENTS_HEADER),
+        *_section(M.SECTION_RETURNS, returns, M.RETURNS_HEADER),
+        *_section(M.SECTION_SECONDARY, secondary, M.SECONDARY_HEADER),
+    ]
 
-    lines += _section(
-        M.SECTION_APPROVALS,
-        [
-            (
-                _day(e.recorded_at),
-                get(e, "ref"),
-                money(e),
-                value(get(e, "need")),
-                str(get(e, "fund_id"))[:8],
-                e.actor,
-            )
-            for e in d.approvals
-        ],
-        M.APPROVALS_HEADER,
-    )
-    lines += _section(
-        M.SECTION_DISBURSEMENTS,
-        [
-            (_day(e.recorded_at), get(e, "voucher"), money(e), get(e, "value_date") or "-", e.actor)
-            for e in d.disbursements
-        ],
-        M.DISBURSEMENTS_HEADER,
-    )
-    lines += _section(
-        M.SECTION_RETURNS,
-        [
-            (
-                _day(e.recorded_at),
-                get(e, "voucher"),
-                get(e, "value_date") or "-",
-                get(e, "reason"),
-                e.actor,
-            )
-            for e in d.returns
-        ],
-        M.RETURNS_HEADER,
-    )
-    lines += _section(
-        M.SECTION_SECONDARY,
-        [
-            (
-                _day(s.get("recorded_at")),
-                s.get("ref") or "",
-                yuan(s["amount_fen"]) if isinstance(s.get("amount_fen"), int) else "",
-                s.get("fund_name") or str(s.get("fund_id") or "")[:8],
-                ", ".join(map(str, s.get("donors") or [])) or "-",
-                s.get("reason") or "",
-                s.get("actor") or "",
-            )
-            for s in d.secondary_aid
-        ],
-        M.SECONDARY_HEADER,
-    )
-    lines += _section(
-        M.SECTION_HARDSHIPS,
-        [
-            (
-                _day(e.recorded_at),
-                value(get(e, "kind")),
-                value(get(e, "severity")),
-                get(e, "detail"),
-                e.actor,
-            )
-            for e in d.hardships
-        ],
-        M.HARDSHIPS_HEADER,
-    )
-    lines += _section(
-        M.SECTION_CONSULTATIONS,
-        [
-            (
-                _day(e.recorded_at),
-                ", ".join(value(x) for x in get(e, "departments") or []),
-                get(e, "note"),
-                e.actor,
-            )
-            for e in d.consultations
-        ],
-        M.CONSULTATIONS_HEADER,
-    )
+
+def _loop(d: Dossier) -> list[str]:
+    """After the money: hardships, consultations and their actions, follow-ups."""
+    hardships = [
+        (
+            _day(e.recorded_at),
+            value(_get(e, "kind")),
+            value(_get(e, "severity")),
+            _get(e, "detail"),
+            e.actor,
+        )
+        for e in d.hardships
+    ]
+    consultations = [
+        (
+            _day(e.recorded_at),
+            ", ".join(value(x) for x in _get(e, "departments") or []),
+            _get(e, "note"),
+            e.actor,
+        )
+        for e in d.consultations
+    ]
+    lines = [
+        *_section(M.SECTION_HARDSHIPS, hardships, M.HARDSHIPS_HEADER),
+        *_section(M.SECTION_CONSULTATIONS, consultations, M.CONSULTATIONS_HEADER),
+    ]
     if d.actions:
         lines += ["", tr(M.SECTION_ACTIONS)]
     for a in d.actions:
@@ -595,26 +602,17 @@ def dossier_text(d: Dossier) -> str:
             else tr(M.ACTION_OPEN)
         )
         lines.append(line(M.DOSSIER_ACTION, a=a, department=value(a.department), state=state))
-    lines += _section(
-        M.SECTION_FOLLOW_UPS,
-        [
-            (
-                _day(e.recorded_at),
-                get(e, "study"),
-                get(e, "living"),
-                value(get(e, "hardship_trend")),
-                e.actor,
-            )
-            for e in d.follow_ups
-        ],
-        M.FOLLOW_UPS_HEADER,
-    )
-    timeline = [
-        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), event(e.event_type), e.actor)
-        for e in d.timeline
+    follow_ups = [
+        (
+            _day(e.recorded_at),
+            _get(e, "study"),
+            _get(e, "living"),
+            value(_get(e, "hardship_trend")),
+            e.actor,
+        )
+        for e in d.follow_ups
     ]
-    lines += ["", tr(M.SECTION_TIMELINE), table(timeline, M.TIMELINE_HEADER)]
-    return "\n".join(lines)
+    return [*lines, *_section(M.SECTION_FOLLOW_UPS, follow_ups, M.FOLLOW_UPS_HEADER)]
 
 
 @case_group.command("show")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from threading import Event
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
 from sqlalchemy.engine import Engine
@@ -26,19 +26,16 @@ from aidflow.config import resolve_url
 from aidflow.domain.errors import StoreError, said
 from aidflow.domain.policy import Policy
 from aidflow.projections import audit, dossier, drift, queue
-from aidflow.projections.audit import bundles, heads, proving
 from aidflow.projections.base import create_view_engine, reading
 from aidflow.projections.models import (
     CaseSummary,
     CheckResult,
-    Digest,
     DonorShare,
     Dossier,
     DueItem,
     JournalLine,
     Ledger,
     Queue,
-    Verification,
     View,
     ViewDrift,
     ViewStatus,
@@ -47,14 +44,11 @@ from aidflow.projections.models import (
 from aidflow.projections.runner import PAGE, Progress, Runner
 from aidflow.projections.source import EventSource, NotifyingSource, Stored
 from aidflow.projections.tracking import positions
+from aidflow.projections.trail import AuditTrail
 from aidflow.projections.view import SQLView
-from aidflow.proofs.models import TreeHead, TreeVerification
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
-class ReadModels:
+class ReadModels(AuditTrail):
     """The dossier, the consultation queue and the audit views over one database."""
 
     VIEWS: ClassVar[dict[str, type[SQLView]]] = {
@@ -82,10 +76,6 @@ class ReadModels:
         self._source: EventSource | None = None
         self._scratch: ReadModels | None = None
         self._owner = True
-
-    @property
-    def page_size(self) -> int:
-        return self.runner.page_size
 
     @classmethod
     def open(cls, url: str | None = None) -> ReadModels:
@@ -421,76 +411,6 @@ class ReadModels:
                 finally:
                     replay.close()
         return results
-
-    def digest(self) -> Digest:
-        """The chain's head: publish it, and verify the store against it later."""
-        with self.runner.query("audit") as conn:
-            return audit.digest(conn)
-
-    def verify(self, flow: EventSource, digest: Digest) -> Verification:
-        """Recompute the chain from the store and compare it with the digest and the recorded chain.
-
-        Works whatever state the audit view is in: links it has not recorded are
-        checked against the digest alone.
-        """
-        with reading(self.engine) as conn:
-            recorded = audit.recorded_links(conn, digest.position)
-        return audit.verify(flow, digest, recorded, self.page_size)
-
-    # -- the Merkle tree: digests, proofs and signed bundles --------------------------------
-
-    def tree_head(self) -> TreeHead:
-        """The tree's head: the digest to publish (``tree:SIZE:ROOT``)."""
-        with reading(self.engine) as conn:
-            return heads.tree_head(conn)
-
-    def verify_tree(self, flow: EventSource, head: TreeHead) -> TreeVerification:
-        """Recompute the tree from the store and compare it with ``head`` and the stored tree."""
-        with reading(self.engine) as conn:
-            leaves, nodes = heads.recorded(conn, head.size)
-        return heads.verify_tree(flow, head, leaves, nodes, self.page_size)
-
-    def chain_link(self, head: TreeHead) -> Digest | None:
-        """The v0.1 chain's link at the tree head's last event, when the journal holds it."""
-        with reading(self.engine) as conn:
-            leaves, _nodes = heads.recorded(conn, head.size)
-            last = max((p for p, _ in leaves.values()), default=0)
-            position = head.position or last
-            links = audit.recorded_links(conn, position)
-        return Digest(position=position, hash=links[position]) if position in links else None
-
-    def prove(self, flow: EventSource, position: int, head: TreeHead) -> dict[str, Any]:
-        """An inclusion proof of the event at ``position`` against the digest ``head``."""
-        with reading(self.engine) as conn:
-            return proving.inclusion(conn, flow, position, head)
-
-    def prove_consistency(self, old: TreeHead, head: TreeHead) -> dict[str, Any]:
-        """A consistency proof: the tree ``old`` names is a prefix of the one ``head`` names."""
-        with reading(self.engine) as conn:
-            return proving.consistency(conn, old, head)
-
-    def case_positions(self, case_id: UUID) -> list[int]:
-        """A case's events and the openings of the funds they name: a case bundle's events."""
-        with reading(self.engine) as conn:
-            return audit.case_positions(conn, str(case_id))
-
-    def period_positions(self, start: date, end: date) -> list[int]:
-        """Every event recorded between two dates (UTC, both days whole): a period bundle's."""
-        with reading(self.engine) as conn:
-            return audit.period_positions(conn, start, end)
-
-    def export_bundle(
-        self,
-        flow: EventSource,
-        head: TreeHead,
-        positions: list[int],
-        scope: dict[str, Any],
-        policy: Policy,
-        key: Ed25519PrivateKey,
-    ) -> bytes:
-        """A signed bundle of the events at ``positions``, each proved against ``head``."""
-        with reading(self.engine) as conn:
-            return bundles.export(conn, flow, head, positions, scope, policy, key)
 
 
 __all__ = ["ReadModels", "View"]
