@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 from aidflow.domain.errors import AidflowError, InvalidInput, StoreUnavailable, said
 
@@ -170,47 +170,51 @@ def parse_url(url: str) -> StoreURL:
     if scheme == "sqlite":
         return _parse_sqlite(url, parts.netloc, parts.path, options)
     if scheme in ("postgresql", "postgres"):
-        unknown = sorted(set(options) - set(_POSTGRES_OPTIONS))
-        if unknown:
-            raise InvalidInput(
-                said(
-                    "database URL option {unknown} is not supported; PostgreSQL URLs take {options}",
-                    unknown=", ".join(unknown),
-                    options=", ".join(_POSTGRES_OPTIONS),
-                )
-            )
-        database = unquote(parts.path.lstrip("/"))
-        if not database or "/" in database:
-            raise InvalidInput(
-                said("database URL {url!r} names no database (…:5432/dbname)", url=url)
-            )
-        schema = options.get("schema", "")
-        if schema and not _IDENTIFIER.fullmatch(schema):
-            raise InvalidInput(
-                said(
-                    "schema {schema!r} must be a lower-case identifier (letters, digits, _)",
-                    schema=schema,
-                )
-            )
-        timeout = options.get("connect_timeout", str(CONNECT_TIMEOUT_S))
-        if not (timeout.isascii() and timeout.isdigit() and 1 <= int(timeout) <= 300):
-            raise InvalidInput(said("connect_timeout must be a whole number of seconds, 1 to 300"))
-        return StoreURL(
-            url=url,
-            backend="postgresql",
-            host=parts.hostname or "127.0.0.1",
-            port=port or 5432,
-            user=unquote(parts.username or "postgres"),
-            password=unquote(parts.password or ""),
-            database=database,
-            schema=schema,
-            options=tuple(sorted(options.items())),
-        )
+        return _parse_postgres(url, parts, port, options)
     raise InvalidInput(
         said(
             "database URL {url!r} is not supported; use sqlite:///file.db or postgresql://user@host:port/db",
             url=url,
         )
+    )
+
+
+def _parse_postgres(
+    url: str, parts: SplitResult, port: int | None, options: dict[str, str]
+) -> StoreURL:
+    unknown = sorted(set(options) - set(_POSTGRES_OPTIONS))
+    if unknown:
+        raise InvalidInput(
+            said(
+                "database URL option {unknown} is not supported; PostgreSQL URLs take {options}",
+                unknown=", ".join(unknown),
+                options=", ".join(_POSTGRES_OPTIONS),
+            )
+        )
+    database = unquote(parts.path.lstrip("/"))
+    if not database or "/" in database:
+        raise InvalidInput(said("database URL {url!r} names no database (…:5432/dbname)", url=url))
+    schema = options.get("schema", "")
+    if schema and not _IDENTIFIER.fullmatch(schema):
+        raise InvalidInput(
+            said(
+                "schema {schema!r} must be a lower-case identifier (letters, digits, _)",
+                schema=schema,
+            )
+        )
+    timeout = options.get("connect_timeout", str(CONNECT_TIMEOUT_S))
+    if not (timeout.isascii() and timeout.isdigit() and 1 <= int(timeout) <= 300):
+        raise InvalidInput(said("connect_timeout must be a whole number of seconds, 1 to 300"))
+    return StoreURL(
+        url=url,
+        backend="postgresql",
+        host=parts.hostname or "127.0.0.1",
+        port=port or 5432,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        database=database,
+        schema=schema,
+        options=tuple(sorted(options.items())),
     )
 
 

@@ -194,56 +194,46 @@ def render_report(data: ReportData, fmt: str) -> str:
     return _html(data, checks, outcome, agreement, title)
 
 
-def _html(
-    data: ReportData,
-    checks: list[tuple[str, str, str]],
-    outcome: str,
-    agreement: str,
-    title: str,
-) -> str:
+def _row(cells: Sequence[object], numeric_from: int) -> str:
     e = html.escape
-    ledger, violations = data.ledger, data.violations
-
-    def row(cells: Sequence[object], numeric_from: int) -> str:
-        return (
-            "<tr>"
-            + "".join(
-                f"<td class=n>{e(str(c))}</td>" if i >= numeric_from else f"<td>{e(str(c))}</td>"
-                for i, c in enumerate(cells)
-            )
-            + "</tr>"
+    return (
+        "<tr>"
+        + "".join(
+            f"<td class=n>{e(str(c))}</td>" if i >= numeric_from else f"<td>{e(str(c))}</td>"
+            for i, c in enumerate(cells)
         )
-
-    def head(cells: Sequence[str]) -> str:
-        return "<tr>" + "".join(f"<th>{e(c)}</th>" for c in tr_all(cells)) + "</tr>"
-
-    def breakdown(label: str, sums: Sequence[tuple[str, int]]) -> str:
-        rows = "".join(row((k, yuan(v)), 1) for k, v in sums)
-        return f"<h3>{e(tr(label))}</h3><table>{head(M.BREAKDOWN_HEADER)}{rows}</table>"
-
-    chart = chart_data(ledger, violations)
-    charts = [
-        _svg_bars(chart["by_month"], tr(M.CHART_BY_MONTH)),
-        _svg_bars(chart["by_town"], tr(M.CHART_BY_TOWN)),
-        _svg_bars(chart["by_need"], tr(M.CHART_BY_NEED)),
-        _svg_bars(chart["by_category"], tr(M.CHART_BY_CATEGORY)),
-        *(
-            _svg_line(points, line(M.CHART_BALANCE, name=f"{name} ({fund_id[:8]})"))
-            for fund_id, (name, points) in chart["balances"].items()
-        ),
-        _svg_bars(chart["findings"], tr(M.CHART_FINDINGS), unit_fen=False),
-    ]
-    totals = "".join(row((label, value_), 1) for label, value_, _unit in ledger_totals(ledger))
-    funds = "".join(row(f, 3) for f in ledger_funds(ledger))
-    breakdowns = (
-        breakdown(M.BY_NEED, chart["by_need"])
-        + breakdown(M.BY_CATEGORY, chart["by_category"])
-        + breakdown(M.BY_TOWN, chart["by_town"])
+        + "</tr>"
     )
-    findings = "".join(row(c, 3) for c in checks) or f"<tr><td colspan=3>{e(outcome)}</td></tr>"
-    roster_cases = data.roster
-    roster = "".join(
-        row(
+
+
+def _head(cells: Sequence[str]) -> str:
+    return "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in tr_all(cells)) + "</tr>"
+
+
+def _breakdown(label: str, sums: Sequence[tuple[str, int]]) -> str:
+    rows = "".join(_row((k, yuan(v)), 1) for k, v in sums)
+    return f"<h3>{html.escape(tr(label))}</h3><table>{_head(M.BREAKDOWN_HEADER)}{rows}</table>"
+
+
+def _charts(chart: dict[str, Any]) -> str:
+    return "".join(
+        [
+            _svg_bars(chart["by_month"], tr(M.CHART_BY_MONTH)),
+            _svg_bars(chart["by_town"], tr(M.CHART_BY_TOWN)),
+            _svg_bars(chart["by_need"], tr(M.CHART_BY_NEED)),
+            _svg_bars(chart["by_category"], tr(M.CHART_BY_CATEGORY)),
+            *(
+                _svg_line(points, line(M.CHART_BALANCE, name=f"{name} ({fund_id[:8]})"))
+                for fund_id, (name, points) in chart["balances"].items()
+            ),
+            _svg_bars(chart["findings"], tr(M.CHART_FINDINGS), unit_fen=False),
+        ]
+    )
+
+
+def _roster(cases: Sequence[CaseSummary]) -> str:
+    return "".join(
+        _row(
             (
                 c.case_id[:8],
                 c.name,
@@ -258,22 +248,42 @@ def _html(
             ),
             7,
         )
-        for c in roster_cases
+        for c in cases
     )
+
+
+def _html(
+    data: ReportData,
+    checks: list[tuple[str, str, str]],
+    outcome: str,
+    agreement: str,
+    title: str,
+) -> str:
+    e = html.escape
+    ledger = data.ledger
+    chart = chart_data(ledger, data.violations)
+    totals = "".join(_row((label, value_), 1) for label, value_, _unit in ledger_totals(ledger))
+    funds = "".join(_row(f, 3) for f in ledger_funds(ledger))
+    breakdowns = (
+        _breakdown(M.BY_NEED, chart["by_need"])
+        + _breakdown(M.BY_CATEGORY, chart["by_category"])
+        + _breakdown(M.BY_TOWN, chart["by_town"])
+    )
+    findings = "".join(_row(c, 3) for c in checks) or f"<tr><td colspan=3>{e(outcome)}</td></tr>"
     lang = "zh-CN" if current() == "zh" else "en"
     return (
         f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
         f"<title>{e(tr(M.REPORT_HEADING))}</title><style>{STYLE}</style></head><body>"
         f"<h1>{e(tr(M.REPORT_HEADING))}</h1><p>{e(title)}</p>"
         f"<h2>{e(tr(M.REPORT_LEDGER))}</h2><table>{totals}</table>"
-        f"<h2>{e(tr(M.REPORT_FUNDS))}</h2><table>{head(M.LEDGER_FUND_HEADER)}{funds}</table>"
+        f"<h2>{e(tr(M.REPORT_FUNDS))}</h2><table>{_head(M.LEDGER_FUND_HEADER)}{funds}</table>"
         f"<h2>{e(tr(M.REPORT_BREAKDOWNS))}</h2>{breakdowns}"
-        f"<h2>{e(tr(M.REPORT_CHARTS))}</h2><div class=charts>{''.join(charts)}</div>"
+        f"<h2>{e(tr(M.REPORT_CHARTS))}</h2><div class=charts>{_charts(chart)}</div>"
         f"<h2>{e(tr(M.REPORT_CHECKS_HEADING))}</h2>"
         f"<p>{e(line(M.REPORT_CHECKS, outcome=outcome))}</p>"
-        f"<table>{head(M.REPORT_CHECKS_HEADER)}{findings}</table><p>{e(agreement)}</p>"
-        f"<h2>{e(line(M.REPORT_ROSTER, count=len(roster_cases)))}</h2>"
-        f"<table>{head(M.REPORT_ROSTER_HEADER)}{roster}</table>"
+        f"<table>{_head(M.REPORT_CHECKS_HEADER)}{findings}</table><p>{e(agreement)}</p>"
+        f"<h2>{e(line(M.REPORT_ROSTER, count=len(data.roster)))}</h2>"
+        f"<table>{_head(M.REPORT_ROSTER_HEADER)}{_roster(data.roster)}</table>"
         f"<h2>{e(tr(M.REPORT_DIGEST))}</h2><p><code>{e(data.digest)}</code></p>"
         f"<p>{e(line(M.REPORT_CHAIN, chain=data.chain))}</p></body></html>"
     )

@@ -26,6 +26,7 @@ from aidflow.i18n import messages as M
 from aidflow.render import ledger_text, line, table, yuan
 
 if TYPE_CHECKING:
+    from aidflow.office.results import WhatIf
     from aidflow.projections.models import Ledger
     from aidflow.proofs.models import TreeHead
 
@@ -450,43 +451,43 @@ def audit_what_if(
     if not changes:
         raise click.UsageError(M.WHATIF_NEEDS)
     result = session.office.what_if(changes, year=year)
+    emit(session, result, lambda: _what_if_text(result))
 
-    def text() -> str:
-        out = [
-            line(
-                M.WHATIF_REFUSED,
-                case=str(d.case_id)[:8],
-                version=d.version,
-                ref=d.ref or "-",
-                amount=yuan(d.amount_fen),
-                actor=d.actor,
-                rule=d.now,
-            )
-            for d in result.refused
-        ]
-        out += [
-            line(
-                M.WHATIF_ALLOWED,
-                case=str(d.case_id)[:8],
-                version=d.version,
-                ref=d.ref or "-",
-                amount=yuan(d.amount_fen),
-                actor=d.actor,
-                rule=d.then,
-            )
-            for d in result.allowed
-        ]
-        out.append(
-            line(
-                M.WHATIF_TOTALS,
-                approvals=result.approvals,
-                refused=len(result.refused),
-                allowed=len(result.allowed),
-                cases=result.cases_changed,
-                then=yuan(result.approved_fen_then),
-                now=yuan(result.approved_fen),
-            )
+
+def _what_if_text(result: WhatIf) -> str:
+    out = [
+        line(
+            M.WHATIF_REFUSED,
+            case=str(d.case_id)[:8],
+            version=d.version,
+            ref=d.ref or "-",
+            amount=yuan(d.amount_fen),
+            actor=d.actor,
+            rule=d.now,
         )
-        return "\n".join(out)
-
-    emit(session, result, text)
+        for d in result.refused
+    ]
+    out += [
+        line(
+            M.WHATIF_ALLOWED,
+            case=str(d.case_id)[:8],
+            version=d.version,
+            ref=d.ref or "-",
+            amount=yuan(d.amount_fen),
+            actor=d.actor,
+            rule=d.then,
+        )
+        for d in result.allowed
+    ]
+    out.append(
+        line(
+            M.WHATIF_TOTALS,
+            approvals=result.approvals,
+            refused=len(result.refused),
+            allowed=len(result.allowed),
+            cases=result.cases_changed,
+            then=yuan(result.approved_fen_then),
+            now=yuan(result.approved_fen),
+        )
+    )
+    return "\n".join(out)

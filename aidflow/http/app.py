@@ -242,6 +242,13 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
         result = office.explain(office.case_id(case), as_of=_utc(as_of), **_fields(fields))
         return ok(result)
 
+    _money(app, office, Actor)
+    _office_routes(app, office, Actor)
+    _audit(app, office, Actor)
+    _feed(app, office, Actor)
+
+
+def _money(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/funds", tags=["funds"])
     def funds(_actor: Actor) -> Response:
         """Every fund with its totals."""
@@ -257,6 +264,8 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
         """Which donation reached which student (first in, first out)."""
         return ok(office.donor_trace(office.fund_id(fund)))
 
+
+def _office_routes(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/queue", tags=["cases"])
     def queue(_actor: Actor, department: str | None = None) -> Response:
         """Hardship awaiting consultation and consultation actions owed."""
@@ -285,9 +294,6 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
     def projections_status(_actor: Actor) -> Response:
         """Each view's position against the store's head, and why it stopped, if it did."""
         return ok(office.views_status())
-
-    _audit(app, office, Actor)
-    _feed(app, office, Actor)
 
 
 def _audit(app: FastAPI, office: Office, Actor: Any) -> None:

@@ -273,274 +273,325 @@ def run_demo(
     year = programme_year(today or datetime.now(tz=UTC).date())
     clock = SimulatedClock(datetime(year, 7, 1, 1, 0, tzinfo=UTC), rng)
     flow.clock = clock
-    tick = progress or (lambda _n: None)
     register_office(flow)
+    demo = _Year(flow, rng, clock, year, progress or (lambda _n: None))
+    try:
+        demo.funds()
+        demo.screening()
+        demo.verification()
+        demo.decisions()
+        demo.through_the_bank()
+        demo.secondary_aid()
+        demo.follow_ups()
+        demo.hardships()
+    finally:
+        flow.clock = None
+    return demo.result
 
-    gov = flow.open_fund(
-        cmd.OpenFund(
-            name=f"Temporary assistance {year}",
-            kind="government",
-            purpose="临时救助 for new university students",
-            actor="finance-office",
+
+NO_FUND = UUID(int=0)
+"""Before the funds are opened."""
+
+
+@dataclass
+class _Year:
+    """The programme year as it happens, stage by stage, on the simulated calendar."""
+
+    flow: AidFlow
+    rng: random.Random
+    clock: SimulatedClock
+    year: int
+    tick: Callable[[int], None]
+    gov: UUID = NO_FUND
+    don: UUID = NO_FUND
+    cases: list[UUID] = field(default_factory=list)
+    gaps: dict[UUID, int] = field(default_factory=dict)
+    needs: dict[UUID, list[str]] = field(default_factory=dict)
+    result: DemoResult = field(init=False)
+
+    def at(self, month: int, day: int) -> None:
+        self.clock.jump(datetime(self.year, month, day, 9, tzinfo=UTC))
+
+    def funds(self) -> None:
+        """The government line with its budget, and the donation fund with seven donors'."""
+        year, flow = self.year, self.flow
+        self.gov = flow.open_fund(
+            cmd.OpenFund(
+                name=f"Temporary assistance {year}",
+                kind="government",
+                purpose="临时救助 for new university students",
+                actor="finance-office",
+            )
         )
-    )
-    flow.deposit(
-        cmd.Deposit(
-            fund_id=gov,
-            amount_fen=95_000_000,
-            source="Huichuan district budget",
-            receipt=f"CZ-{year}-0701",
-            value_date=date(year, 7, 1),
-            actor="finance-office",
-        )
-    )
-    don = flow.open_fund(
-        cmd.OpenFund(
-            name=f"Secondary aid {year}",
-            kind="donation",
-            purpose="二次帮扶 for students with heavy ongoing costs",
-            actor="federation",
-        )
-    )
-    for n, (donor, fen) in enumerate(DONORS, start=1):
-        clock.jump(datetime(year, 7, 2 + n, 9, tzinfo=UTC))
         flow.deposit(
             cmd.Deposit(
-                fund_id=don,
-                amount_fen=fen,
-                source=donor,
-                receipt=f"JZ-{year}-{n:03d}",
-                value_date=clock.moment.date(),
+                fund_id=self.gov,
+                amount_fen=95_000_000,
+                source="Huichuan district budget",
+                receipt=f"CZ-{year}-0701",
+                value_date=date(year, 7, 1),
+                actor="finance-office",
+            )
+        )
+        self.don = flow.open_fund(
+            cmd.OpenFund(
+                name=f"Secondary aid {year}",
+                kind="donation",
+                purpose="二次帮扶 for students with heavy ongoing costs",
                 actor="federation",
             )
         )
-
-    clock.jump(datetime(year, 7, 12, 9, tzinfo=UTC))
-    with tempfile.TemporaryDirectory() as folder:
-        _write_lists(Path(folder), rng, year)
-        report = screen(
-            flow,
-            Path(folder) / "admissions.csv",
-            Path(folder) / "registry.csv",
-            year=year,
-            actor="screening-office",
-        )
-    cases = [UUID(row.case_id) for row in report.opened if row.case_id]
-    result = DemoResult(year=year, government_fund=gov, donation_fund=don, screened=len(cases))
-
-    verifiers = [f"{town.lower().replace(' ', '-')}-officer" for town in TOWNS]
-    clock.jump(datetime(year, 7, 16, 9, tzinfo=UTC))
-    gaps: dict[UUID, int] = {}
-    needs: dict[UUID, list[str]] = {}
-    for case in cases:
-        tuition = rng.choice([450_000, 500_000, 550_000, 600_000, 800_000])
-        # every gap covers the largest grant tier: a grant never exceeds the verified gap
-        gaps[case] = rng.randint(500_000, 900_000)
-        needs[case] = sorted(rng.sample(NEEDS, rng.randint(1, 3)))
-        flow.verify(
-            cmd.Verify(
-                case_id=case,
-                income_fen=rng.randint(600_000, 2_400_000),
-                tuition_fen=tuition,
-                gap_fen=gaps[case],
-                needs=needs[case],
-                visited_on=clock.moment.date(),
-                note="household visit",
-                actor=rng.choice(verifiers),
+        for n, (donor, fen) in enumerate(DONORS, start=1):
+            self.at(7, 2 + n)
+            flow.deposit(
+                cmd.Deposit(
+                    fund_id=self.don,
+                    amount_fen=fen,
+                    source=donor,
+                    receipt=f"JZ-{year}-{n:03d}",
+                    value_date=self.clock.moment.date(),
+                    actor="federation",
+                )
             )
-        )
-        tick(1)
 
-    order = cases[:]
-    rng.shuffle(order)
-    rejected, granted = order[:REJECTED], order[REJECTED:]
-    clock.jump(datetime(year, 8, 1, 9, tzinfo=UTC))
-    for case in rejected:
-        flow.reject(
-            cmd.Reject(case_id=case, reason=rng.choice(REJECTIONS), actor="bureau-approver-1")
-        )
-        tick(1)
-    amounts = [fen for fen, count in TIERS for _ in range(count)]
-    rng.shuffle(amounts)
-    for n, (case, fen) in enumerate(zip(granted, amounts, strict=True), start=1):
-        flow.approve(
-            cmd.Approve(
-                case_id=case,
-                amount_fen=fen,
-                need=rng.choice(needs[case]),  # a need the household visit found
-                fund_id=gov,
-                ref=f"MZ-{year}-{n:04d}",  # the approval form's number (审批编号)
-                actor=rng.choice(["bureau-approver-1", "bureau-approver-2"]),
+    def screening(self) -> None:
+        """The admission list matched against the assistance registry (信息筛查)."""
+        self.at(7, 12)
+        with tempfile.TemporaryDirectory() as folder:
+            _write_lists(Path(folder), self.rng, self.year)
+            report = screen(
+                self.flow,
+                Path(folder) / "admissions.csv",
+                Path(folder) / "registry.csv",
+                year=self.year,
+                actor="screening-office",
             )
-        )
-        tick(1)
-
-    # Paid through the bank (代发): the cashier's payment list, then the bank's statement.
-    # Three cards came back closed; two people corrected each account, the next list
-    # re-issued them under new vouchers and the next statement confirmed them.
-    clock.jump(datetime(year, 8, 12, 9, tzinfo=UTC))
-    listed = _pay_list(flow, gov, granted, clock.moment.date())
-    tick(len(listed.lines))
-    bounced = {listed.lines[i].voucher for i in RETURNED_LINES}
-    clock.jump(datetime(year, 8, 14, 9, tzinfo=UTC))
-    _statement(flow, listed, clock.moment.date(), f"statement-{year}-08-14.csv", bounced)
-    clock.jump(datetime(year, 8, 16, 9, tzinfo=UTC))
-    for n, item in enumerate(x for x in listed.lines if x.voucher in bounced):
-        flow.set_account(
-            cmd.SetAccount(
-                case_id=item.case_id,
-                account=f"6217{rng.randint(10**14, 10**15 - 1)}",
-                bank="China Construction Bank, Zunyi",
-                reason="the bank returned the payment: card closed; new card from the family",
-                actor="village-officer",
-            )
-        )
-        flow.confirm_account(
-            cmd.ConfirmAccount(case_id=item.case_id, actor=f"bureau-approver-{n % 2 + 1}")
-        )
-    clock.jump(datetime(year, 8, 20, 9, tzinfo=UTC))
-    again = _pay_list(
-        flow, gov, [x.case_id for x in listed.lines if x.voucher in bounced], clock.moment.date()
-    )
-    clock.jump(datetime(year, 8, 22, 9, tzinfo=UTC))
-    _statement(flow, again, clock.moment.date(), f"statement-{year}-08-22.csv", set())
-    result.rejected, result.paid = rejected, granted
-
-    clock.jump(datetime(year, 9, 5, 9, tzinfo=UTC))
-    heavy = sorted(granted, key=lambda c: -gaps[c])[:HELPED_TWICE]
-    secondary = [fen for fen, count in SECONDARY for _ in range(count)]
-    for n, (case, fen) in enumerate(zip(heavy, secondary, strict=True), start=1):
-        flow.allocate_secondary_aid(
-            cmd.AllocateSecondaryAid(
-                case_id=case,
-                fund_id=don,
-                amount_fen=fen,
-                ref=f"GSL-{year}-{n:03d}",
-                reason="heavy ongoing living costs",
-                actor="federation",
-            )
-        )
-    clock.jump(datetime(year, 9, 8, 9, tzinfo=UTC))
-    for n, case in enumerate(heavy, start=1):
-        flow.approve_secondary_aid(
-            cmd.ApproveSecondaryAid(
-                case_id=case, ref=f"GSL-{year}-{n:03d}", actor="civil-affairs-chair"
-            )
-        )
-        tick(1)
-    clock.jump(datetime(year, 9, 10, 9, tzinfo=UTC))
-    aid = _pay_list(flow, don, heavy, clock.moment.date())
-    clock.jump(datetime(year, 9, 12, 9, tzinfo=UTC))
-    _statement(flow, aid, clock.moment.date(), f"statement-{year}-09-12.csv", set())
-    result.secondary = heavy
-
-    clock.jump(datetime(year, 10, 8, 9, tzinfo=UTC))
-    for case in rng.sample(granted, 40):
-        flow.follow_up(
-            cmd.FollowUp(
-                case_id=case,
-                study="settled in, attending classes",
-                living="stable",
-                hardship_trend=rng.choice(["improved", "unchanged"]),
-                actor="village-officer",
-            )
+        self.cases = [UUID(row.case_id) for row in report.opened if row.case_id]
+        self.result = DemoResult(
+            year=self.year,
+            government_fund=self.gov,
+            donation_fund=self.don,
+            screened=len(self.cases),
         )
 
-    ill, changed, minor = rng.sample([c for c in granted if c not in heavy], 3)
-    clock.jump(datetime(year, 10, 12, 9, tzinfo=UTC))
-    flow.report_hardship(
-        cmd.ReportHardship(
-            case_id=ill,
-            kind="illness",
-            severity="critical",
-            detail="mother diagnosed with uraemia, dialysis needed",
-            actor="village-officer",
-        )
-    )
-    flow.report_hardship(
-        cmd.ReportHardship(
-            case_id=changed,
-            kind="family-change",
-            severity="serious",
-            detail="father injured at work, household income lost",
-            actor="village-officer",
-        )
-    )
-    flow.report_hardship(
-        cmd.ReportHardship(
-            case_id=minor,
-            kind="other",
-            severity="minor",
-            detail="phone and books stolen",
-            actor="village-officer",
-        )
-    )
-    clock.jump(datetime(year, 10, 15, 9, tzinfo=UTC))
-    for case in (ill, changed, minor):
-        flow.verify(
-            cmd.Verify(
-                case_id=case,
-                income_fen=300_000,
-                tuition_fen=500_000,
-                gap_fen=700_000,
-                needs=["living"],
-                visited_on=clock.moment.date(),
-                note="re-verified after new hardship",
-                actor="sidu-officer",
+    def verification(self) -> None:
+        """Every household visited (入户核实)."""
+        rng = self.rng
+        verifiers = [f"{town.lower().replace(' ', '-')}-officer" for town in TOWNS]
+        self.at(7, 16)
+        for case in self.cases:
+            tuition = rng.choice([450_000, 500_000, 550_000, 600_000, 800_000])
+            # every gap covers the largest grant tier: a grant never exceeds the verified gap
+            self.gaps[case] = rng.randint(500_000, 900_000)
+            self.needs[case] = sorted(rng.sample(NEEDS, rng.randint(1, 3)))
+            self.flow.verify(
+                cmd.Verify(
+                    case_id=case,
+                    income_fen=rng.randint(600_000, 2_400_000),
+                    tuition_fen=tuition,
+                    gap_fen=self.gaps[case],
+                    needs=self.needs[case],
+                    visited_on=self.clock.moment.date(),
+                    note="household visit",
+                    actor=rng.choice(verifiers),
+                )
+            )
+            self.tick(1)
+
+    def decisions(self) -> None:
+        """25 rejected with reasons, the rest granted in tiers (临时救助)."""
+        rng, flow, year = self.rng, self.flow, self.year
+        order = self.cases[:]
+        rng.shuffle(order)
+        rejected, granted = order[:REJECTED], order[REJECTED:]
+        self.at(8, 1)
+        for case in rejected:
+            flow.reject(
+                cmd.Reject(case_id=case, reason=rng.choice(REJECTIONS), actor="bureau-approver-1")
+            )
+            self.tick(1)
+        amounts = [fen for fen, count in TIERS for _ in range(count)]
+        rng.shuffle(amounts)
+        for n, (case, fen) in enumerate(zip(granted, amounts, strict=True), start=1):
+            flow.approve(
+                cmd.Approve(
+                    case_id=case,
+                    amount_fen=fen,
+                    need=rng.choice(self.needs[case]),  # a need the household visit found
+                    fund_id=self.gov,
+                    ref=f"MZ-{year}-{n:04d}",  # the approval form's number (审批编号)
+                    actor=rng.choice(["bureau-approver-1", "bureau-approver-2"]),
+                )
+            )
+            self.tick(1)
+        self.result.rejected, self.result.paid = rejected, granted
+
+    def through_the_bank(self) -> None:
+        """Paid through the bank (代发): the cashier's payment list, then the bank's statement.
+
+        Three cards came back closed; two people corrected each account, the next list
+        re-issued them under new vouchers and the next statement confirmed them.
+        """
+        flow, year, granted = self.flow, self.year, self.result.paid
+        self.at(8, 12)
+        listed = _pay_list(flow, self.gov, granted, self.clock.moment.date())
+        self.tick(len(listed.lines))
+        bounced = {listed.lines[i].voucher for i in RETURNED_LINES}
+        self.at(8, 14)
+        _statement(flow, listed, self.clock.moment.date(), f"statement-{year}-08-14.csv", bounced)
+        self.at(8, 16)
+        for n, item in enumerate(x for x in listed.lines if x.voucher in bounced):
+            flow.set_account(
+                cmd.SetAccount(
+                    case_id=item.case_id,
+                    account=f"6217{self.rng.randint(10**14, 10**15 - 1)}",
+                    bank="China Construction Bank, Zunyi",
+                    reason="the bank returned the payment: card closed; new card from the family",
+                    actor="village-officer",
+                )
+            )
+            flow.confirm_account(
+                cmd.ConfirmAccount(case_id=item.case_id, actor=f"bureau-approver-{n % 2 + 1}")
+            )
+        self.at(8, 20)
+        returned = [x.case_id for x in listed.lines if x.voucher in bounced]
+        again = _pay_list(flow, self.gov, returned, self.clock.moment.date())
+        self.at(8, 22)
+        _statement(flow, again, self.clock.moment.date(), f"statement-{year}-08-22.csv", set())
+
+    def secondary_aid(self) -> None:
+        """The heaviest-hit paid students given social-fund money (二次帮扶), by two people."""
+        flow, year = self.flow, self.year
+        self.at(9, 5)
+        heavy = sorted(self.result.paid, key=lambda c: -self.gaps[c])[:HELPED_TWICE]
+        secondary = [fen for fen, count in SECONDARY for _ in range(count)]
+        for n, (case, fen) in enumerate(zip(heavy, secondary, strict=True), start=1):
+            flow.allocate_secondary_aid(
+                cmd.AllocateSecondaryAid(
+                    case_id=case,
+                    fund_id=self.don,
+                    amount_fen=fen,
+                    ref=f"GSL-{year}-{n:03d}",
+                    reason="heavy ongoing living costs",
+                    actor="federation",
+                )
+            )
+        self.at(9, 8)
+        for n, case in enumerate(heavy, start=1):
+            flow.approve_secondary_aid(
+                cmd.ApproveSecondaryAid(
+                    case_id=case, ref=f"GSL-{year}-{n:03d}", actor="civil-affairs-chair"
+                )
+            )
+            self.tick(1)
+        self.at(9, 10)
+        aid = _pay_list(flow, self.don, heavy, self.clock.moment.date())
+        self.at(9, 12)
+        _statement(flow, aid, self.clock.moment.date(), f"statement-{year}-09-12.csv", set())
+        self.result.secondary = heavy
+
+    def follow_ups(self) -> None:
+        self.at(10, 8)
+        for case in self.rng.sample(self.result.paid, 40):
+            self.flow.follow_up(
+                cmd.FollowUp(
+                    case_id=case,
+                    study="settled in, attending classes",
+                    living="stable",
+                    hardship_trend=self.rng.choice(["improved", "unchanged"]),
+                    actor="village-officer",
+                )
+            )
+
+    def hardships(self) -> None:
+        """Three new hardships after enrolment, two leading to a consultation (多部门会商)."""
+        heavy = self.result.secondary
+        ill, changed, minor = self.rng.sample([c for c in self.result.paid if c not in heavy], 3)
+        self.at(10, 12)
+        for case, kind, severity, detail in (
+            (ill, "illness", "critical", "mother diagnosed with uraemia, dialysis needed"),
+            (changed, "family-change", "serious", "father injured at work, household income lost"),
+            (minor, "other", "minor", "phone and books stolen"),
+        ):
+            self.flow.report_hardship(
+                cmd.ReportHardship(
+                    case_id=case,
+                    kind=kind,
+                    severity=severity,
+                    detail=detail,
+                    actor="village-officer",
+                )
+            )
+        self.at(10, 15)
+        for case in (ill, changed, minor):
+            self.flow.verify(
+                cmd.Verify(
+                    case_id=case,
+                    income_fen=300_000,
+                    tuition_fen=500_000,
+                    gap_fen=700_000,
+                    needs=["living"],
+                    visited_on=self.clock.moment.date(),
+                    note="re-verified after new hardship",
+                    actor="sidu-officer",
+                )
+            )
+        self.consultations(ill, changed)
+        self.result.consulted = ill
+
+    def consultations(self, ill: UUID, changed: UUID) -> None:
+        flow = self.flow
+        review = flow.convene_review(
+            cmd.ConveneReview(
+                case_id=ill,
+                departments=["civil-affairs", "education", "health"],
+                actions=[
+                    cmd.ActionItem(
+                        department="health", text="medical assistance for the mother's dialysis"
+                    ),
+                    cmd.ActionItem(
+                        department="education", text="tuition reduction at the university"
+                    ),
+                    cmd.ActionItem(
+                        department="civil-affairs",
+                        text="psychological counselling referral for the student",
+                    ),
+                ],
+                note="多部门会商: civil affairs, education, health",
+                actor="civil-affairs-chair",
             )
         )
-    review = flow.convene_review(
-        cmd.ConveneReview(
-            case_id=ill,
-            departments=["civil-affairs", "education", "health"],
-            actions=[
-                cmd.ActionItem(
-                    department="health", text="medical assistance for the mother's dialysis"
-                ),
-                cmd.ActionItem(department="education", text="tuition reduction at the university"),
-                cmd.ActionItem(
-                    department="civil-affairs",
-                    text="psychological counselling referral for the student",
-                ),
+        flow.convene_review(
+            cmd.ConveneReview(
+                case_id=changed,
+                departments=["civil-affairs"],
+                actions=[
+                    cmd.ActionItem(department="civil-affairs", text="enrol the household in dibao")
+                ],
+                actor="civil-affairs-chair",
+            )
+        )
+        self.at(10, 28)
+        for action_id, department, note in zip(
+            review.action_ids,
+            ["health", "education", "civil-affairs"],
+            [
+                "dialysis covered by medical assistance",
+                "tuition reduced by 50%",
+                "counselling sessions arranged",
             ],
-            note="多部门会商: civil affairs, education, health",
-            actor="civil-affairs-chair",
-        )
-    )
-    flow.convene_review(
-        cmd.ConveneReview(
-            case_id=changed,
-            departments=["civil-affairs"],
-            actions=[
-                cmd.ActionItem(department="civil-affairs", text="enrol the household in dibao")
-            ],
-            actor="civil-affairs-chair",
-        )
-    )
-    clock.jump(datetime(year, 10, 28, 9, tzinfo=UTC))
-    for action_id, department, note in zip(
-        review.action_ids,
-        ["health", "education", "civil-affairs"],
-        [
-            "dialysis covered by medical assistance",
-            "tuition reduced by 50%",
-            "counselling sessions arranged",
-        ],
-        strict=True,
-    ):
+            strict=True,
+        ):
+            flow.complete_action(
+                cmd.CompleteAction(
+                    case_id=ill, action_id=action_id, note=note, actor=f"{department}-liaison"
+                )
+            )
         flow.complete_action(
             cmd.CompleteAction(
-                case_id=ill, action_id=action_id, note=note, actor=f"{department}-liaison"
+                case_id=changed,
+                action_id="A1",
+                note="household enrolled in dibao",
+                actor="civil-affairs-liaison",
             )
         )
-    flow.complete_action(
-        cmd.CompleteAction(
-            case_id=changed,
-            action_id="A1",
-            note="household enrolled in dibao",
-            actor="civil-affairs-liaison",
-        )
-    )
-    result.consulted = ill
-    flow.clock = None
-    return result

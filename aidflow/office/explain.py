@@ -137,11 +137,9 @@ def explain(
     fold = CaseFold()
     causes: dict[int, Cause] = {}
     policies: dict[int, Policy] = {}
-    by_position: dict[int, int] = {}
     for r in records:
         position = views.position_of_version(case_id, r.version)
         key = position if position is not None else -r.version
-        by_position[key] = r.version
         data = {k: (str(v) if isinstance(v, UUID) else v) for k, v in r.data.items()}
         fold.apply(key, r.type, data)
         causes[key] = Cause(
@@ -155,17 +153,7 @@ def explain(
             policy_version=data.get("policy_version"),
             allowed_by=_allowed_by(flow, r.type, data, policies),
         )
-    figures = []
-    for name in fields:
-        if name == "status":
-            traced = [causes[k].model_copy(update={"status_after": s}) for k, s in fold.status_by]
-            figures.append(FigureTrace(field=name, value=fold.status, causes=traced))
-        else:
-            traced = [
-                causes[k].model_copy(update={"change_fen": change})
-                for k, change in fold.made_by.get(name, [])
-            ]
-            figures.append(FigureTrace(field=name, value=getattr(fold, name), causes=traced))
+    figures = _figures(fold, causes, fields)
     agrees = (
         fold.approved_fen == snapshot.approved_fen
         and fold.disbursed_fen == snapshot.disbursed_fen
@@ -181,3 +169,21 @@ def explain(
         findings=findings,
         agrees=agrees,
     )
+
+
+def _figures(
+    fold: CaseFold, causes: dict[int, Cause], fields: tuple[str, ...]
+) -> list[FigureTrace]:
+    """Each figure asked for, with the causes that made it (the status, with each step)."""
+    figures = []
+    for name in fields:
+        if name == "status":
+            traced = [causes[k].model_copy(update={"status_after": s}) for k, s in fold.status_by]
+            figures.append(FigureTrace(field=name, value=fold.status, causes=traced))
+        else:
+            traced = [
+                causes[k].model_copy(update={"change_fen": change})
+                for k, change in fold.made_by.get(name, [])
+            ]
+            figures.append(FigureTrace(field=name, value=getattr(fold, name), causes=traced))
+    return figures

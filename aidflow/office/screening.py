@@ -245,6 +245,32 @@ def _existing_case(flow: AidFlow, student_id: str, year: int) -> UUID | None:
     return None if key is None else key.case_id
 
 
+def _open_cases(
+    flow: AidFlow, rows: _Classified, *, year: int, dry_run: bool
+) -> tuple[list[ScreenedRow], list[ScreenedRow]]:
+    """The matched rows opened (or, on a dry run, found open already), a batch at a time:
+    (opened, already open)."""
+    opened: list[ScreenedRow] = []
+    already: list[ScreenedRow] = []
+    for start in range(0, len(rows.matched), _SAVE_STEP):
+        chunk = rows.matched[start : start + _SAVE_STEP]
+        outcomes: list[tuple[UUID | None, bool]]
+        if dry_run:
+            existing = [_existing_case(flow, c.student_id, year) for _, c in chunk]
+            outcomes = [(case_id, case_id is None) for case_id in existing]
+        else:
+            applied = flow.apply_many([c for _, c in chunk])
+            outcomes = [(o.case_id, o.opened) for o in applied]
+        for (line, command), (case_id, is_new) in zip(chunk, outcomes, strict=True):
+            screened = ScreenedRow(
+                line=line,
+                case_id=None if case_id is None else str(case_id),
+                category=command.family_category.value,
+            )
+            (opened if is_new else already).append(screened)
+    return opened, already
+
+
 def screen(
     flow: AidFlow,
     admissions: Path,
@@ -277,24 +303,7 @@ def screen(
         admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet
     )
     rows = _classify(table, registry.eligible, year=year, actor=actor, progress=progress)
-    opened: list[ScreenedRow] = []
-    already: list[ScreenedRow] = []
-    for start in range(0, len(rows.matched), _SAVE_STEP):
-        chunk = rows.matched[start : start + _SAVE_STEP]
-        outcomes: list[tuple[UUID | None, bool]]
-        if dry_run:
-            existing = [_existing_case(flow, c.student_id, year) for _, c in chunk]
-            outcomes = [(case_id, case_id is None) for case_id in existing]
-        else:
-            applied = flow.apply_many([c for _, c in chunk])
-            outcomes = [(o.case_id, o.opened) for o in applied]
-        for (line, command), (case_id, is_new) in zip(chunk, outcomes, strict=True):
-            screened = ScreenedRow(
-                line=line,
-                case_id=None if case_id is None else str(case_id),
-                category=command.family_category.value,
-            )
-            (opened if is_new else already).append(screened)
+    opened, already = _open_cases(flow, rows, year=year, dry_run=dry_run)
     report = ScreeningReport(
         year=year,
         dry_run=dry_run,

@@ -48,57 +48,65 @@ def check_proof(proof: dict[str, Any], head: TreeHead, old: TreeHead | None = No
     """
     kind = proof.get("kind")
     if kind == "inclusion":
-        if proof.get("tree_size") != head.size or proof.get("root") != head.root:
-            return ProofCheck(
-                ok=False, kind="inclusion", message=f"the proof is for another digest than {head}"
-            )
-        leaf = proof.get("leaf")
-        index = proof.get("leaf_index")
-        if not isinstance(leaf, str) or not isinstance(index, int):
-            raise ProofInvalid(said("the proof has no leaf text or leaf number"))
-        ok = verify_inclusion(
-            index,
-            head.size,
-            leaf_hash(leaf.encode("utf-8")),
-            _hashes(proof.get("path")),
-            bytes.fromhex(head.root),
-        )
-        try:
-            position = json.loads(leaf).get("position")
-        except (ValueError, AttributeError):
-            position = None
-        if ok and position != proof.get("position"):
-            ok = False
-        message = (
-            f"the event at position {position} (leaf {index}) is in the record of digest {head}"
-            if ok
-            else f"the proof does not lead to the root of digest {head}: the event or a hash was changed"
-        )
-        return ProofCheck(ok=ok, kind="inclusion", message=message)
+        return _check_inclusion(proof, head)
     if kind == "consistency":
-        first = proof.get("old") or {}
-        old = old or TreeHead(size=int(first.get("tree_size", -1)), root=str(first.get("root", "")))
-        if first.get("tree_size") != old.size or first.get("root") != old.root:
-            return ProofCheck(
-                ok=False,
-                kind="consistency",
-                message=f"the proof starts from another digest than {old}",
-            )
-        if proof.get("tree_size") != head.size or proof.get("root") != head.root:
-            return ProofCheck(
-                ok=False, kind="consistency", message=f"the proof is for another digest than {head}"
-            )
-        try:
-            old_root = bytes.fromhex(old.root)
-        except ValueError:
-            raise ProofInvalid(said("the older digest's root is not hex")) from None
-        ok = verify_consistency(
-            old.size, head.size, old_root, bytes.fromhex(head.root), _hashes(proof.get("path"))
-        )
-        message = (
-            f"the record of digest {head} extends that of {old}: it only grew"
-            if ok
-            else f"the record of digest {head} does not extend that of {old}"
-        )
-        return ProofCheck(ok=ok, kind="consistency", message=message)
+        return _check_consistency(proof, head, old)
     raise ProofInvalid(said("unknown kind of proof {kind!r}", kind=kind))
+
+
+def _check_inclusion(proof: dict[str, Any], head: TreeHead) -> ProofCheck:
+    if proof.get("tree_size") != head.size or proof.get("root") != head.root:
+        return ProofCheck(
+            ok=False, kind="inclusion", message=f"the proof is for another digest than {head}"
+        )
+    leaf = proof.get("leaf")
+    index = proof.get("leaf_index")
+    if not isinstance(leaf, str) or not isinstance(index, int):
+        raise ProofInvalid(said("the proof has no leaf text or leaf number"))
+    ok = verify_inclusion(
+        index,
+        head.size,
+        leaf_hash(leaf.encode("utf-8")),
+        _hashes(proof.get("path")),
+        bytes.fromhex(head.root),
+    )
+    try:
+        position = json.loads(leaf).get("position")
+    except (ValueError, AttributeError):
+        position = None
+    if ok and position != proof.get("position"):
+        ok = False
+    message = (
+        f"the event at position {position} (leaf {index}) is in the record of digest {head}"
+        if ok
+        else f"the proof does not lead to the root of digest {head}: the event or a hash was changed"
+    )
+    return ProofCheck(ok=ok, kind="inclusion", message=message)
+
+
+def _check_consistency(proof: dict[str, Any], head: TreeHead, old: TreeHead | None) -> ProofCheck:
+    first = proof.get("old") or {}
+    old = old or TreeHead(size=int(first.get("tree_size", -1)), root=str(first.get("root", "")))
+    if first.get("tree_size") != old.size or first.get("root") != old.root:
+        return ProofCheck(
+            ok=False,
+            kind="consistency",
+            message=f"the proof starts from another digest than {old}",
+        )
+    if proof.get("tree_size") != head.size or proof.get("root") != head.root:
+        return ProofCheck(
+            ok=False, kind="consistency", message=f"the proof is for another digest than {head}"
+        )
+    try:
+        old_root = bytes.fromhex(old.root)
+    except ValueError:
+        raise ProofInvalid(said("the older digest's root is not hex")) from None
+    ok = verify_consistency(
+        old.size, head.size, old_root, bytes.fromhex(head.root), _hashes(proof.get("path"))
+    )
+    message = (
+        f"the record of digest {head} extends that of {old}: it only grew"
+        if ok
+        else f"the record of digest {head} does not extend that of {old}"
+    )
+    return ProofCheck(ok=ok, kind="consistency", message=message)
