@@ -62,11 +62,12 @@ from aidflow.domain.errors import (
 from aidflow.domain.events import event_name
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
+from aidflow.domain.masking import Sealed, mask_identifier, mask_personal
 from aidflow.domain.money import format_yuan
 from aidflow.domain.payments import BOOK_ID, PaymentBook, voucher_number
 from aidflow.domain.policy import DEFAULT_POLICY, REGISTER_ID, Policy, PolicyRegister
 from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
-from aidflow.domain.values import FundKind, Sealed, mask_identifier, mask_personal
+from aidflow.domain.values import FundKind
 from aidflow.models import (
     AccountResult,
     ApplyOutcome,

@@ -6,7 +6,7 @@ value by a self-describing token before the event (or a snapshot) is stored::
 
     enc:v1:<key_id>:<base64url(nonce + AES-256-GCM ciphertext)>
 
-and turns tokens back into :class:`~aidflow.domain.values.Sealed` text when it
+and turns tokens back into :class:`~aidflow.domain.masking.Sealed` text when it
 reads them, so aggregates and rules see plain text and never change.
 
 - ``key_id`` is a keyed HMAC of the student's canonical national ID: one data key
@@ -59,7 +59,7 @@ from aidflow.domain.errors import (
     StoreDamaged,
     said,
 )
-from aidflow.domain.values import Sealed
+from aidflow.domain.masking import Sealed
 
 KEY_ENV = "AIDFLOW_KEY"
 KEY_FILE_ENV = "AIDFLOW_KEY_FILE"

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.domain.canonical import national_id_check_digit
 from aidflow.domain.staff import Role
-from aidflow.domain.values import national_id_check_digit
 
 OFFICERS = (
     "a",

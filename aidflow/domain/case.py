@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from aidflow.domain import canonical
+from aidflow.domain import canonical, money
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.clock import now
 from aidflow.domain.errors import (
@@ -393,7 +393,7 @@ class StudentCase(AidAggregate):
                 )
             )
         for what, fen in (("income", income_fen), ("tuition", tuition_fen), ("gap", gap_fen)):
-            canonical.measure(fen, what)
+            money.measure(fen, what)
         if not needs:
             raise InvalidInput(said("verification must name at least one need category"))
         self._verified(
@@ -456,7 +456,7 @@ class StudentCase(AidAggregate):
     ) -> None:
         """Every rule an approval must meet under ``policy``. ``need`` and ``roles`` (the
         approver's roles now) are checked when given; a what-if replay has no roles."""
-        canonical.amount(amount_fen, "grant amount")
+        money.amount(amount_fen, "grant amount")
         self.check_open("take a grant")
         if self.awaiting_verification:
             raise VerificationRequired(
@@ -567,7 +567,7 @@ class StudentCase(AidAggregate):
     def fund_for_payment(self, amount_fen: int, fund_id: UUID | None = None) -> UUID:
         """The fund whose unpaid reservation covers a payment of ``amount_fen`` (``fund_id``'s,
         when a payment list pays one fund)."""
-        canonical.amount(amount_fen, "payment amount")
+        money.amount(amount_fen, "payment amount")
         self.check_open("be paid")
         unpaid = self.unpaid_by_fund
         if fund_id is not None:
@@ -726,7 +726,7 @@ class StudentCase(AidAggregate):
         self.account_suspect = True
 
     def check_can_receive_secondary_aid(self, amount_fen: int) -> None:
-        canonical.amount(amount_fen, "secondary aid amount")
+        money.amount(amount_fen, "secondary aid amount")
         self.check_open("take secondary aid")
         if self.disbursed_fen <= 0:
             raise NoPaidGrant(

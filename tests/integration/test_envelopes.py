@@ -29,7 +29,7 @@ from aidflow.application import DateAsISO
 from aidflow.demo import run_demo
 from aidflow.domain import StudentCase
 from aidflow.domain.errors import MasterKeyMissing, StoreDamaged
-from aidflow.domain.values import Sealed
+from aidflow.domain.masking import Sealed
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections import ReadModels
 from aidflow.projections.base import public_fields, to_json
