@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, Mapper, RecordConflictError, StoredEvent
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import register_topic, resolve_topic
 
 from aidflow.config import StoreURL
 from aidflow.domain import canonical
@@ -59,6 +59,7 @@ from aidflow.domain.errors import (
     StoreDamaged,
     said,
 )
+from aidflow.domain.events import LEGACY_TOPICS
 from aidflow.domain.masking import Sealed
 
 KEY_ENV = "AIDFLOW_KEY"
@@ -614,6 +615,14 @@ def _nested(value: Any, fields: tuple[str, ...], change: Any) -> Any:
 
 def _is_token(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(TOKEN)
+
+
+# Topics written by earlier releases resolve to today's classes (docs/domain.md, "Versioning").
+# The domain lists them; they are registered here, at the edge every stored event is read
+# through (this mapper, the views' decoder), so the domain needs nothing of the library's
+# topic registry.
+for _topic, _cls in LEGACY_TOPICS.items():
+    register_topic(_topic, _cls)
 
 
 class PrivacyMapper(Mapper[UUID]):
