@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from aidflow.domain import canonical
+from aidflow.domain import canonical, money
 from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
@@ -51,10 +51,10 @@ Actor = Annotated[str, AfterValidator(canonical.actor)]
 Document = Annotated[str, AfterValidator(partial(canonical.document, what="document number"))]
 Fen = Annotated[
     int,
-    Field(strict=True, gt=0, le=canonical.MAX_AMOUNT_FEN, description="a positive amount in fen"),
+    Field(strict=True, gt=0, le=money.MAX_AMOUNT_FEN, description="a positive amount in fen"),
 ]
 FenOrZero = Annotated[
-    int, Field(strict=True, ge=0, le=canonical.MAX_AMOUNT_FEN, description="zero or more fen")
+    int, Field(strict=True, ge=0, le=money.MAX_AMOUNT_FEN, description="zero or more fen")
 ]
 NationalId = Annotated[str, AfterValidator(canonical.national_id)]
 Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
-from aidflow.domain.values import CaseStatus, mask_personal
+from aidflow.domain.masking import mask_personal
+from aidflow.domain.values import CaseStatus
 
 
 class Result(BaseModel):

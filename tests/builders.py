@@ -7,9 +7,9 @@ from uuid import UUID, uuid4
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.domain.canonical import national_id_check_digit
 from aidflow.domain.clock import using_clock
 from aidflow.domain.staff import Role, StaffRegistry
-from aidflow.domain.values import national_id_check_digit
 
 OFFICERS = (
     "a",

@@ -25,7 +25,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from aidflow.domain.events import UnknownEvent, event_name
-from aidflow.domain.values import mask_personal
+from aidflow.domain.masking import mask_personal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -18,7 +18,7 @@ from aidflow.cli.session import (
     pass_session,
     writes,
 )
-from aidflow.domain.values import ERASED
+from aidflow.domain.masking import ERASED
 from aidflow.i18n import event, tr, tr_all, value
 from aidflow.i18n import messages as M
 from aidflow.render import line, table, yuan

@@ -80,7 +80,7 @@ def _rows(result: PaymentList) -> list[tuple[str, str, str, str, str, str, str, 
 
 def _masked(result: PaymentList) -> dict[str, object]:
     """The list as ``--json`` prints it: accounts masked (the full ones are in the file only)."""
-    from aidflow.domain.values import mask_identifier
+    from aidflow.domain.masking import mask_identifier
 
     data = result.model_dump(mode="json")
     for item in data["lines"]:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, CommandMethodDecorator
 
 from aidflow.domain import clock
 
 
 class AidAggregate(Aggregate):
-    """An ``eventsourcing`` aggregate whose events are stamped by :mod:`aidflow.domain.clock`."""
+    """An ``eventsourcing`` aggregate whose events are stamped by :mod:`aidflow.domain.clock`.
+
+    An aggregate may be written in stages: plain classes it derives from, each holding the
+    rules of one stage beside the ``@event`` methods that apply that stage's events (the
+    student case). The library reads ``@event`` methods from the aggregate's own
+    ``__dict__`` only, so :meth:`__init_subclass__` adopts the stages' methods there first.
+    """
 
     class Event(Aggregate.Event):
         @staticmethod
@@ -25,3 +32,28 @@ class AidAggregate(Aggregate):
     version: int
     created_on: datetime
     modified_on: datetime
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        _adopt_stage_events(cls)
+        super().__init_subclass__(**kwargs)
+
+
+def _adopt_stage_events(cls: type[Aggregate]) -> None:
+    """Copy the ``@event`` methods of ``cls``'s stages (bases that are not aggregates, nor
+    inherited through one) into ``cls.__dict__``; one name written in two stages is refused."""
+    inherited = {c for base in cls.__mro__[1:] if issubclass(base, Aggregate) for c in base.__mro__}
+    written_in: dict[str, type] = {}
+    for stage in cls.__mro__[1:]:
+        if stage in inherited:
+            continue
+        for name, value in vars(stage).items():
+            if not isinstance(value, CommandMethodDecorator):
+                continue
+            if name in written_in:
+                raise TypeError(
+                    f"{cls.__name__}.{name} is written in two stages: "
+                    f"{written_in[name].__name__} and {stage.__name__}"
+                )
+            written_in[name] = stage
+            if name not in vars(cls):
+                setattr(cls, name, value)

@@ -8,7 +8,8 @@ any script's digits). Control and invisible characters are refused, so no value 
 forge an output line or hide a second name behind a zero-width space.
 
 The command models (the edge) and the aggregates (the domain) both call these
-functions, so a library caller cannot bypass what the CLI checks.
+functions, so a library caller cannot bypass what the CLI checks. Amounts of money have
+their own rules in :mod:`aidflow.domain.money`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,8 @@ import re
 import unicodedata
 from datetime import date
 
-from aidflow.domain.errors import InvalidAmount, InvalidInput, InvalidNationalId, said
-
-MAX_AMOUNT_FEN = 10**13
-"""No single amount may exceed 100 billion yuan: far above any district's budget, far
-below what a 64-bit column holds, so a pasted account number cannot become money."""
-
-MAX_TOTAL_FEN = 10**15
-"""No running total (a fund's deposits, a case's approvals) may exceed 10 trillion yuan;
-thousands of such totals still sum inside a signed 64-bit column on both backends."""
+from aidflow.domain.errors import InvalidInput, InvalidNationalId, said
+from aidflow.domain.masking import mask_identifier
 
 MAX_TEXT = 2000
 MAX_NAME = 200
@@ -156,8 +150,6 @@ def national_id_check_digit(first17: str) -> str:
 
 def national_id(raw: str) -> str:
     """The 18-character resident ID in ASCII with an upper-case X, or InvalidNationalId."""
-    from aidflow.domain.values import mask_identifier
-
     if not isinstance(raw, str):
         raise InvalidNationalId(
             said("national ID must be text, got {type_name}", type_name=type(raw).__name__)
@@ -204,8 +196,6 @@ def account(raw: str) -> str:
     Luhn is not required (passbook accounts fail it); a value in scientific notation
     means Excel mangled it, and the clerk is told how to fix the column.
     """
-    from aidflow.domain.values import mask_identifier
-
     if not isinstance(raw, str):
         raise InvalidInput(
             said("bank account must be text, got {type_name}", type_name=type(raw).__name__)
@@ -232,56 +222,6 @@ def account(raw: str) -> str:
             )
         )
     return digits
-
-
-def amount(fen: int, what: str = "amount") -> int:
-    """A movement of money: integer fen, more than zero, at most :data:`MAX_AMOUNT_FEN`."""
-    from aidflow.domain.money import format_yuan
-
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise InvalidAmount(said("{what} must be integer fen, got {fen!r}", what=what, fen=fen))
-    if fen <= 0:
-        raise InvalidAmount(
-            said("{what} must be more than zero, got {fen} yuan", what=what, fen=format_yuan(fen))
-        )
-    if fen > MAX_AMOUNT_FEN:
-        raise InvalidAmount(
-            said(
-                "{what} of {fen} yuan is above the limit of {limit} yuan for one operation; check the figure",
-                what=what,
-                fen=format_yuan(fen),
-                limit=format_yuan(MAX_AMOUNT_FEN),
-            )
-        )
-    return fen
-
-
-def measure(fen: int, what: str) -> int:
-    """A recorded figure (income, tuition, the gap): integer fen, zero or more, bounded."""
-    if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
-        raise InvalidInput(said("{what} must be zero or more fen, got {fen!r}", what=what, fen=fen))
-    if fen > MAX_AMOUNT_FEN:
-        raise InvalidAmount(
-            said("{what} of {fen} fen is above the limit for one figure", what=what, fen=fen)
-        )
-    return fen
-
-
-def total(current: int, adding: int, what: str) -> int:
-    """``current + adding``, refused when the running total would pass :data:`MAX_TOTAL_FEN`."""
-    from aidflow.domain.money import format_yuan
-
-    result = current + adding
-    if result > MAX_TOTAL_FEN:
-        raise InvalidAmount(
-            said(
-                "{what} would reach {result} yuan, above the limit of {limit} yuan for one record",
-                what=what,
-                result=format_yuan(result),
-                limit=format_yuan(MAX_TOTAL_FEN),
-            )
-        )
-    return result
 
 
 # -- names from a configurable list (departments, roles in a tier table; issue 12) ------------

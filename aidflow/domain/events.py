@@ -12,8 +12,6 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from eventsourcing.utils import register_topic
-
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
@@ -108,10 +106,8 @@ LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
         "aidflow.domain.keys:Voucher.Issued": Voucher.Issued,
     }
 )
-"""Topics written by earlier releases, and the class each one means now."""
-
-for _topic, _cls in LEGACY_TOPICS.items():
-    register_topic(_topic, _cls)
+"""Topics written by earlier releases, and the class each one means now (registered where
+stored events are read: :mod:`aidflow.privacy`)."""
 
 
 class UnknownEvent(LookupError):

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from aidflow.domain import canonical
+from aidflow.domain import canonical, money
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import (
     DuplicateReceipt,
@@ -144,8 +144,8 @@ class Fund(AidAggregate):
         self, *, amount_fen: int, source: str, receipt: str, value_date: date | None, actor: str
     ) -> None:
         """A budget appropriation or a donation, always with its receipt number."""
-        canonical.amount(amount_fen, "deposit amount")
-        canonical.total(self.deposited_fen, amount_fen, f"deposits into fund {self.name!r}")
+        money.amount(amount_fen, "deposit amount")
+        money.total(self.deposited_fen, amount_fen, f"deposits into fund {self.name!r}")
         self._deposited(
             amount_fen=amount_fen,
             source=canonical.text(source, "deposit source (donor or budget line)"),
@@ -173,7 +173,7 @@ class Fund(AidAggregate):
 
     def check_can_allocate(self, *, case_id: UUID, amount_fen: int) -> None:
         """The balance covers ``amount_fen`` now (checked again when it is reserved)."""
-        canonical.amount(amount_fen, "allocation")
+        money.amount(amount_fen, "allocation")
         if amount_fen > self.balance_fen:
             raise InsufficientFunds(
                 said(
@@ -195,7 +195,7 @@ class Fund(AidAggregate):
         The case says how much it holds here (it is saved in the same transaction);
         the fund only refuses to give back more than it ever reserved.
         """
-        canonical.amount(amount_fen, "release")
+        money.amount(amount_fen, "release")
         outstanding = self.allocated_fen - self.released_fen
         if amount_fen > outstanding:
             raise InvalidInput(

@@ -18,8 +18,8 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed, said
+from aidflow.domain.masking import Sealed
 from aidflow.domain.money import format_yuan
-from aidflow.domain.values import Sealed
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://aidflow.invalid/keys")
 

@@ -1,14 +1,26 @@
-"""Money as integer fen (分). 1 yuan = 100 fen; floats never touch an amount."""
+"""Money as integer fen (分). 1 yuan = 100 fen; floats never touch an amount.
+
+Every rule about an amount lives here: how yuan are read and shown, and the bounds no
+movement of money, recorded figure or running total may pass.
+"""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
 
-from aidflow.domain.canonical import MAX_AMOUNT_FEN, nfkc
-from aidflow.domain.errors import InvalidAmount, said
+from aidflow.domain.canonical import nfkc
+from aidflow.domain.errors import InvalidAmount, InvalidInput, said
 
 FEN_PER_YUAN = 100
+
+MAX_AMOUNT_FEN = 10**13
+"""No single amount may exceed 100 billion yuan: far above any district's budget, far
+below what a 64-bit column holds, so a pasted account number cannot become money."""
+
+MAX_TOTAL_FEN = 10**15
+"""No running total (a fund's deposits, a case's approvals) may exceed 10 trillion yuan;
+thousands of such totals still sum inside a signed 64-bit column on both backends."""
 
 # ASCII digits only: the text is NFKC-normalised first, so full-width digits are
 # read deliberately, and other scripts' digits are refused rather than guessed.
@@ -80,3 +92,49 @@ def format_yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), FEN_PER_YUAN)
     return f"{sign}{whole:,}.{cents:02d}"
+
+
+def amount(fen: int, what: str = "amount") -> int:
+    """A movement of money: integer fen, more than zero, at most :data:`MAX_AMOUNT_FEN`."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise InvalidAmount(said("{what} must be integer fen, got {fen!r}", what=what, fen=fen))
+    if fen <= 0:
+        raise InvalidAmount(
+            said("{what} must be more than zero, got {fen} yuan", what=what, fen=format_yuan(fen))
+        )
+    if fen > MAX_AMOUNT_FEN:
+        raise InvalidAmount(
+            said(
+                "{what} of {fen} yuan is above the limit of {limit} yuan for one operation; check the figure",
+                what=what,
+                fen=format_yuan(fen),
+                limit=format_yuan(MAX_AMOUNT_FEN),
+            )
+        )
+    return fen
+
+
+def measure(fen: int, what: str) -> int:
+    """A recorded figure (income, tuition, the gap): integer fen, zero or more, bounded."""
+    if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0:
+        raise InvalidInput(said("{what} must be zero or more fen, got {fen!r}", what=what, fen=fen))
+    if fen > MAX_AMOUNT_FEN:
+        raise InvalidAmount(
+            said("{what} of {fen} fen is above the limit for one figure", what=what, fen=fen)
+        )
+    return fen
+
+
+def total(current: int, adding: int, what: str) -> int:
+    """``current + adding``, refused when the running total would pass :data:`MAX_TOTAL_FEN`."""
+    result = current + adding
+    if result > MAX_TOTAL_FEN:
+        raise InvalidAmount(
+            said(
+                "{what} would reach {result} yuan, above the limit of {limit} yuan for one record",
+                what=what,
+                result=format_yuan(result),
+                limit=format_yuan(MAX_TOTAL_FEN),
+            )
+        )
+    return result

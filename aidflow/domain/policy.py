@@ -20,6 +20,7 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.money import MAX_AMOUNT_FEN, parse_yuan
 from aidflow.domain.values import Department
 
 DEFAULT_DEPARTMENTS: tuple[str, ...] = tuple(d.value for d in Department)
@@ -89,9 +90,9 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(_not_positive(name, value))
-        if self.secondary_cap_fen > canonical.MAX_AMOUNT_FEN:
+        if self.secondary_cap_fen > MAX_AMOUNT_FEN:
             raise ValueError(_above_limit("secondary_cap_fen"))
-        if self.cap_fen > canonical.MAX_AMOUNT_FEN:
+        if self.cap_fen > MAX_AMOUNT_FEN:
             raise ValueError(_above_limit("cap_fen"))
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
             raise ValueError(said("policy setting retention_years must be 0 to 100"))
@@ -173,8 +174,6 @@ REGISTER_ID: UUID = uuid5(NAMESPACE_URL, "https://aidflow.invalid/policy-registe
 
 def parse_setting(key: str, text: str) -> tuple[str, Any]:
     """``("cap", "6000")`` → ``("cap_fen", 600000)``; unknown keys and bad values refused."""
-    from aidflow.domain.money import parse_yuan
-
     if key not in SETTINGS:
         raise InvalidInput(
             said(
@@ -214,8 +213,6 @@ def _items(text: str) -> list[str]:
 
 
 def _tiers(key: str, text: str) -> tuple[tuple[str, int], ...]:
-    from aidflow.domain.money import parse_yuan
-
     if canonical.nfkc(text).strip().casefold() in ("", "none"):
         return ()
     tiers: dict[str, int] = {}

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 
 from aidflow.config import parse_url
 from aidflow.domain.errors import StoreError, said
-from aidflow.domain.values import stored_form
+from aidflow.domain.masking import stored_form
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound, said
 from aidflow.domain.events import NAMES, EventClass
-from aidflow.domain.values import ERASED, derive_status, mask_name, mask_personal
+from aidflow.domain.masking import ERASED, mask_name, mask_personal
+from aidflow.domain.values import derive_status
 from aidflow.projections.base import (
     UTCDateTime,
     bulk,

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.values import ERASED, Severity, mask_personal
+from aidflow.domain.masking import ERASED, mask_personal
+from aidflow.domain.values import Severity
 from aidflow.projections.base import UTCDateTime, bulk, insert_row
 from aidflow.projections.catalogue import (
     PAYMENT_BOOK,

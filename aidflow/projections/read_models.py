@@ -260,7 +260,7 @@ class ReadModels(AuditTrail):
         """
         from aidflow.domain.canonical import national_id
         from aidflow.domain.errors import InvalidInput
-        from aidflow.domain.values import mask_identifier
+        from aidflow.domain.masking import mask_identifier
 
         try:
             student = national_id(text)

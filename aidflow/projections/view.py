@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import MasterKeyError, StoreDamaged
 from aidflow.domain.events import EventClass, event_name
-from aidflow.domain.values import ENCRYPTED, stored_form
+from aidflow.domain.masking import ENCRYPTED, stored_form
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections.base import db_time, public_fields, reading, to_json, writing
 from aidflow.projections.source import Stored, as_notification, uuid_text

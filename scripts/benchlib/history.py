@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from aidflow.application import AidFlow
 from aidflow.domain import Enrolment, Fund, StudentCase, Voucher
 from aidflow.domain.base import AidAggregate
+from aidflow.domain.canonical import national_id_check_digit
 from aidflow.domain.clock import using_clock
-from aidflow.domain.values import national_id_check_digit
 
 TOWNS = ["Dalian Road", "Gaoping", "Tuanze", "Banqiao", "Sidu", "Shawan", "Shanpen", "Songlin"]
 

@@ -30,7 +30,7 @@ from eventsourcing.utils import resolve_topic
 from aidflow.config import parse_url
 from aidflow.domain.events import event_name
 from aidflow.domain.keys import pseudonym
-from aidflow.domain.values import ENCRYPTED, mask_identifier
+from aidflow.domain.masking import ENCRYPTED, mask_identifier
 from aidflow.privacy import TOKEN, Vault
 from aidflow.projections.audit import tree
 from aidflow.projections.audit.chain import GENESIS, chain_step

@@ -28,7 +28,7 @@ from aidflow import commands as cmd
 from aidflow.application.app import DateAsISO
 from aidflow.domain import StudentCase
 from aidflow.domain.errors import MasterKeyMissing, StoreDamaged
-from aidflow.domain.values import Sealed
+from aidflow.domain.masking import Sealed
 from aidflow.office.demo import run_demo
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections import ReadModels

@@ -9,7 +9,7 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
-from aidflow.domain import canonical
+from aidflow.domain import money
 from aidflow.domain.errors import (
     DecisionConflict,
     DuplicateApplication,
@@ -192,8 +192,8 @@ def test_issue8_2_any_command_with_an_idempotency_key_is_recorded_once(flow: Aid
 
 def test_issue8_3_deposits_whose_sum_would_overflow_are_refused(flow: AidFlow) -> None:
     fund = flow.open_fund(cmd.OpenFund(name="Budget", kind="government", actor="finance"))
-    big = canonical.MAX_AMOUNT_FEN
-    for n in range(canonical.MAX_TOTAL_FEN // big):
+    big = money.MAX_AMOUNT_FEN
+    for n in range(money.MAX_TOTAL_FEN // big):
         flow.deposit(
             cmd.Deposit(fund_id=fund, amount_fen=big, source="budget", receipt=f"R{n}", actor="f")
         )
@@ -203,7 +203,7 @@ def test_issue8_3_deposits_whose_sum_would_overflow_are_refused(flow: AidFlow) -
             cmd.Deposit(fund_id=fund, amount_fen=1, source="budget", receipt="R-last", actor="f")
         )
     assert _position(flow) == before
-    assert flow.fund(fund).deposited_fen == canonical.MAX_TOTAL_FEN
+    assert flow.fund(fund).deposited_fen == money.MAX_TOTAL_FEN
 
 
 def test_issue8_5_a_returned_voucher_cannot_be_paid_again(flow: AidFlow) -> None:

@@ -30,7 +30,7 @@ from aidflow.domain.errors import (
     StoreDamaged,
 )
 from aidflow.domain.keys import Enrolment
-from aidflow.domain.values import ENCRYPTED, ERASED, mask_identifier
+from aidflow.domain.masking import ENCRYPTED, ERASED, mask_identifier
 from aidflow.privacy import TOKEN, new_master, parse_master
 from aidflow.projections.read_models import ReadModels
 from tests.builders import followed_up, government_fund, national_id, new_ref

@@ -23,7 +23,7 @@ from aidflow.domain.errors import (
     OverDisbursement,
     SegregationOfDuties,
 )
-from aidflow.domain.values import mask_identifier
+from aidflow.domain.masking import mask_identifier
 from aidflow.projections import ReadModels
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from tests.builders import (

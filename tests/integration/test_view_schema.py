@@ -20,7 +20,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from aidflow import AidFlow
 from aidflow.domain.events import NAMES
-from aidflow.domain.values import mask_name
+from aidflow.domain.masking import mask_name
 from aidflow.projections import ReadModels
 from aidflow.projections.tracking import view_table
 from tests.builders import donation_fund, government_fund, paid, register_staff

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aidflow import commands as cmd
-from aidflow.domain import canonical
+from aidflow.domain import canonical, money
 from aidflow.domain.errors import InvalidAmount, InvalidInput, InvalidNationalId
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.money import parse_yuan
@@ -53,12 +53,12 @@ def test_issue8_3_amounts_beyond_the_limit_are_refused() -> None:
     with pytest.raises(InvalidAmount, match="limit"):
         parse_yuan("99999999999999999999")
     with pytest.raises(InvalidAmount, match="limit"):
-        canonical.amount(canonical.MAX_AMOUNT_FEN + 1)
-    assert canonical.amount(canonical.MAX_AMOUNT_FEN) == canonical.MAX_AMOUNT_FEN
+        money.amount(money.MAX_AMOUNT_FEN + 1)
+    assert money.amount(money.MAX_AMOUNT_FEN) == money.MAX_AMOUNT_FEN
     with pytest.raises(InvalidInput):
         cmd.Approve(
             case_id="00000000-0000-0000-0000-000000000001",  # type: ignore[arg-type]
-            amount_fen=canonical.MAX_AMOUNT_FEN + 1,
+            amount_fen=money.MAX_AMOUNT_FEN + 1,
             need="tuition",
             fund_id="00000000-0000-0000-0000-000000000002",  # type: ignore[arg-type]
             ref="A-1",
@@ -117,8 +117,8 @@ def test_canonical_functions_either_accept_or_raise_invalid_input(value: str) ->
 @given(st.integers())
 def test_amounts_either_fit_every_column_or_are_refused(fen: int) -> None:
     try:
-        accepted = canonical.amount(fen)
+        accepted = money.amount(fen)
     except InvalidAmount:
-        assert fen <= 0 or fen > canonical.MAX_AMOUNT_FEN
+        assert fen <= 0 or fen > money.MAX_AMOUNT_FEN
     else:
-        assert 0 < accepted <= canonical.MAX_AMOUNT_FEN < 2**63
+        assert 0 < accepted <= money.MAX_AMOUNT_FEN < 2**63

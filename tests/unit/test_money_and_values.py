@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aidflow.domain.canonical import amount
+from aidflow.domain.canonical import national_id as validate_national_id
 from aidflow.domain.errors import InvalidAmount, InvalidNationalId
-from aidflow.domain.money import format_yuan, parse_yuan
-from aidflow.domain.values import CaseStatus, derive_status, mask_identifier, validate_national_id
+from aidflow.domain.masking import mask_identifier
+from aidflow.domain.money import amount, format_yuan, parse_yuan
+from aidflow.domain.values import CaseStatus, derive_status
 from tests.builders import national_id
 
 
@@ -73,7 +74,7 @@ def test_national_id_check_digit() -> None:
         validate_national_id("52030220070315")
     with pytest.raises(InvalidNationalId, match="birth date"):
         first17 = "52030220071315001"  # month 13
-        from aidflow.domain.values import national_id_check_digit
+        from aidflow.domain.canonical import national_id_check_digit
 
         validate_national_id(first17 + national_id_check_digit(first17))
 

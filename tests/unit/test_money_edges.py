@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from aidflow.domain.canonical import MAX_AMOUNT_FEN
 from aidflow.domain.errors import InvalidAmount
-from aidflow.domain.money import format_yuan, parse_yuan
+from aidflow.domain.money import MAX_AMOUNT_FEN, format_yuan, parse_yuan
 
 LARGEST_YUAN = MAX_AMOUNT_FEN // 100
 

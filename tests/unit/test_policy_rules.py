@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from aidflow.domain.canonical import MAX_AMOUNT_FEN
 from aidflow.domain.errors import InvalidAmount, InvalidInput
+from aidflow.domain.money import MAX_AMOUNT_FEN
 from aidflow.domain.policy import (
     DEFAULT_POLICY,
     REGISTER_ID,

@@ -11,14 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aidflow.domain.errors import MasterKeyWrong
-from aidflow.domain.values import (
-    ENCRYPTED,
-    ERASED,
-    Sealed,
-    mask_name,
-    mask_personal,
-    stored_form,
-)
+from aidflow.domain.masking import ENCRYPTED, ERASED, Sealed, mask_name, mask_personal, stored_form
 from aidflow.privacy import new_master, parse_master, personal_fields
 
 
