@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
+from aidflow.domain.masking import plain
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, tr_all, value
 
@@ -98,25 +96,9 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _plain(value: Any) -> Any:
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 def to_json(data: Any) -> str:
     """JSON for machines: money stays integer fen, ids and times are strings."""
-    return json.dumps(_plain(data), ensure_ascii=False, indent=2)
+    return json.dumps(plain(data), ensure_ascii=False, indent=2)
 
 
 # -- the ledger: one layout for the CLI and the audit report ------------------------------

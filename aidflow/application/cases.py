@@ -19,7 +19,8 @@ from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import DuplicateApplication, VoucherReturned, said
 from aidflow.domain.keys import Enrolment, Voucher
-from aidflow.domain.values import FundKind, mask_identifier
+from aidflow.domain.masking import mask_identifier
+from aidflow.domain.values import FundKind
 from aidflow.models import DecisionResult, DisbursementResult, ReviewResult
 
 CC = TypeVar("CC", bound=cmd.CaseCommand[None])

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from threading import Event
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from pydantic import BaseModel
 
 from aidflow.domain.events import UnknownEvent, event_name
-from aidflow.domain.masking import mask_personal
+from aidflow.domain.masking import masked, plain
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,14 +36,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2
 """Bumped when a field of :class:`IntegrationEvent` changes meaning or goes away (2: names
 in ``data`` are masked, issue 11)."""
-PERSONAL = ("student_id", "account")
-_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 MAX_LIMIT = 1000
-
-
-def _personal(domain_event: Any, key: str) -> bool:
-    """Masked in the feed: the ID and account of any event, and what its class declares."""
-    return key in PERSONAL or key in getattr(type(domain_event), "PERSONAL", ())
 
 
 class IntegrationEvent(BaseModel):
@@ -60,31 +52,13 @@ class IntegrationEvent(BaseModel):
     data: dict[str, Any]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "value") and isinstance(value.value, str):  # enums
-        return value.value
-    return value
-
-
 def public(domain_event: Any, position: int) -> IntegrationEvent | None:
     """The integration form of a domain event; None for a class outside the catalogue."""
     try:
         name = event_name(type(domain_event))
     except UnknownEvent:
         return None
-    fields = {
-        key: mask_personal(key, str(v)) if _personal(domain_event, key) and v else v
-        for key, v in domain_event.__dict__.items()
-        if key not in _META
-    }
+    fields = masked(domain_event, keyless=False)
     return IntegrationEvent(
         position=position,
         name=name,
@@ -92,7 +66,7 @@ def public(domain_event: Any, position: int) -> IntegrationEvent | None:
         actor=str(fields.get("actor", "")),
         aggregate_id=str(domain_event.originator_id),
         aggregate_version=int(domain_event.originator_version),
-        data=_plain(fields),
+        data=plain(fields),
     )
 
 

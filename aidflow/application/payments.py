@@ -22,9 +22,9 @@ from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import AidflowError, CaseNotOpen, InvalidInput, said
 from aidflow.domain.keys import Voucher, fingerprint
+from aidflow.domain.masking import mask_identifier
 from aidflow.domain.money import format_yuan
 from aidflow.domain.payments import BOOK_ID, PaymentBook, voucher_number
-from aidflow.domain.values import mask_identifier
 from aidflow.models import (
     AccountResult,
     HeldLine,

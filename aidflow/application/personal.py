@@ -11,7 +11,7 @@ from aidflow.application.pipeline import Decision
 from aidflow.domain import canonical
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import ErasureRefused, said
-from aidflow.domain.values import Sealed
+from aidflow.domain.masking import Sealed
 from aidflow.models import PersonalData
 
 REVEALED = ("student_id", "name", "account")

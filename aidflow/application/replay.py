@@ -5,28 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from aidflow.application.records import Records, replay
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.errors import NotFound, said
 from aidflow.domain.events import event_name
+from aidflow.domain.masking import masked
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
-from aidflow.domain.values import mask_personal
 from aidflow.models import EventRecord, PolicyInForce, StaffMember
 
 A = TypeVar("A", bound=AidAggregate)
-
-_EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
-_PERSONAL = ("student_id", "account")
-
-
-def _personal(domain_event: Any) -> tuple[str, ...]:
-    """The fields of an event masked in its history: those its class declares, and the
-    national ID and account of events written before classes declared them."""
-    return (*_PERSONAL, *getattr(type(domain_event), "PERSONAL", ()))
 
 
 def as_of(
@@ -65,11 +56,7 @@ def history(records: Records, aggregate_id: UUID) -> list[EventRecord]:
             timestamp=e.timestamp,
             type=event_name(type(e)),
             actor=str(getattr(e, "actor", "")),
-            data={
-                k: mask_personal(k, v) if k in _personal(e) else v
-                for k, v in e.__dict__.items()
-                if k not in _EVENT_META
-            },
+            data=masked(e, keyless=False),
         )
         for e in records.events(aggregate_id)
     ]

@@ -7,7 +7,12 @@ read :func:`mask_personal`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 
 def mask_identifier(value: str, head: int = 4, tail: int = 4) -> str:
@@ -85,4 +90,70 @@ def stored_form(field: str, value: Any) -> Any:
         return ENCRYPTED
     if field in ("student_id", "account") and isinstance(value, str):
         return mask_identifier(value)
+    return value
+
+
+# -- an event as anyone outside the store sees it ----------------------------------------------
+
+EVENT_METADATA = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+"""The library's bookkeeping on every event; outside the store they are the position, the
+aggregate, its version and the time, given apart."""
+
+ALWAYS_PERSONAL = ("student_id", "account")
+"""Masked in any event, also those written before event classes declared their personal fields."""
+
+
+def personal_fields_of(event_class: type[Any]) -> tuple[str, ...]:
+    """The fields of an event class that are personal data (what it declares, and the national
+    ID and account of any event)."""
+    return (*ALWAYS_PERSONAL, *getattr(event_class, "PERSONAL", ()))
+
+
+def masked(event: Any, *, keyless: bool) -> dict[str, Any]:
+    """An event's own fields for anyone outside the store: its metadata left out and its personal
+    data masked; the one place that decides it, for the history, the feed, the views and the
+    exports.
+
+    ``keyless``: as the views and the chain keep it, the same with or without the student's
+    key (a sealed value reads :data:`ENCRYPTED`, a national ID or account in clear masked), so
+    erasing a key changes no view row, leaf or digest. Otherwise as a person reads it: the
+    personal fields masked from their value (``王**``, ``5203**********1234``), an erased
+    one :data:`ERASED`.
+    """
+    fields = event.__dict__
+    if keyless:
+        return {k: stored_form(k, v) for k, v in fields.items() if k not in EVENT_METADATA}
+    personal = personal_fields_of(type(event))
+    return {
+        k: mask_personal(k, v) if k in personal else v
+        for k, v in fields.items()
+        if k not in EVENT_METADATA
+    }
+
+
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: UUIDs, decimals and dates as text, enums as their value, answer models
+    as their JSON form, mappings and sequences copied; the one conversion every face and view
+    writes JSON through."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str | int):
+        return value
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # an answer model (pydantic), as its JSON form
+        return dump(mode="json")
     return value

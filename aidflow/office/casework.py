@@ -7,12 +7,12 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.masking import plain
 from aidflow.domain.values import CaseStatus
 from aidflow.imports.values import parse_family_category
 from aidflow.models import EventRecord
 from aidflow.office.base import OfficeBase
 from aidflow.office.results import RevealedDossier
-from aidflow.projections.base import public_data
 from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
 
 
@@ -90,9 +90,10 @@ class Casework(OfficeBase):
         )
 
     def history(self, aggregate_id: UUID) -> list[EventRecord]:
-        """Every stored event of a case or fund, oldest first, personal data masked."""
+        """Every stored event of a case or fund, oldest first, personal data masked (as a
+        person reads it), each event's fields JSON-ready."""
         return [
-            record.model_copy(update={"data": public_data(record.data)})
+            record.model_copy(update={"data": plain(record.data)})
             for record in self.flow.history(aggregate_id)
         ]
 

@@ -22,8 +22,8 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
-from aidflow.domain.errors import RuleViolation, said
 from aidflow.domain.canonical import national_id_check_digit
+from aidflow.domain.errors import RuleViolation, said
 from aidflow.models import PaymentList
 from aidflow.office.screening import screen
 

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 
 from aidflow.config import parse_url
 from aidflow.domain.errors import StoreError, said
-from aidflow.domain.masking import stored_form
+from aidflow.domain.masking import masked, plain
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,8 +44,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # -- JSON: one encoder for every view row --------------------------------------------------
-
-_META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 
 
 def _json_default(value: Any) -> Any:
@@ -111,32 +109,10 @@ def _orjson_safe(value: Any) -> bool:
     return False
 
 
-def masked_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """An event's own fields (no metadata), national ID and bank account masked."""
-    return {key: stored_form(key, value) for key, value in fields.items() if key not in _META}
-
-
-def plain(value: Any) -> Any:
-    """A JSON-ready copy of an event field: UUIDs and dates as text."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def public_data(fields: dict[str, Any]) -> dict[str, Any]:
-    """Event fields made JSON-ready, personal data masked: safe for any view or export."""
-    return {key: plain(value) for key, value in masked_fields(fields).items()}
-
-
 def public_fields(event: Any) -> dict[str, Any]:
-    """An event's own fields, as :func:`public_data` makes them."""
-    return public_data(event.__dict__)
+    """An event's own fields as the views keep them: the same with or without the student's
+    key (:func:`~aidflow.domain.masking.masked`), JSON-ready."""
+    return {key: plain(value) for key, value in masked(event, keyless=True).items()}
 
 
 # -- rows in the driver's terms, written a page at a time ----------------------------------

@@ -77,11 +77,11 @@ _TAGS: dict[str, Callable[[str], str]] = {
     "datetime_iso": _datetime_text,
 }
 """The transcoder's tagged values and their text in the views: what decoding them and
-:func:`~aidflow.projections.base.plain` make of them (``str(uuid)``, ``isoformat()``)."""
+:func:`~aidflow.domain.masking.plain` make of them (``str(uuid)``, ``isoformat()``)."""
 
 
 def _plain_stored(value: Any) -> Any:
-    """A stored JSON value as :func:`~aidflow.projections.base.plain` makes the decoded one."""
+    """A stored JSON value as :func:`~aidflow.domain.masking.plain` makes the decoded one."""
     kind = type(value)
     if kind is dict:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
