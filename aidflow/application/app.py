@@ -76,6 +76,14 @@ Listener = Callable[[Sequence[Notification]], None]
 (the read side's inline catch-up applies them without reading them back)."""
 
 
+def _tell(callback: Callable[[Any], None], what: Any, failing: str) -> None:
+    """Hand a committed command's outcome to ``callback``; its failure is a warning only."""
+    try:
+        callback(what)
+    except Exception as exc:
+        warnings.warn(f"the command was recorded, but {failing}: {exc}", stacklevel=4)
+
+
 class DateAsISO(Transcoding):
     """Business dates (a bank's value date) stored as ISO text."""
 
@@ -212,25 +220,13 @@ class AidFlow(Application[UUID]):
         """
         records = [recording.notification for recording in recordings]
         for listener in list(self.listeners):
-            try:
-                listener(records)
-            except Exception as exc:
-                warnings.warn(
-                    f"the command was recorded, but a read model is behind: {exc}", stacklevel=3
-                )
+            _tell(listener, records, "a read model is behind")
         if not self.subscribers:
             return
         for recording in recordings:
             item = public(recording.domain_event, recording.notification.id)
-            if item is None:
-                continue
-            for callback in list(self.subscribers):
-                try:
-                    callback(item)
-                except Exception as exc:
-                    warnings.warn(
-                        f"the command was recorded, but a subscriber failed: {exc}", stacklevel=3
-                    )
+            for callback in [] if item is None else list(self.subscribers):
+                _tell(callback, item, "a subscriber failed")
 
     def subscribe(self, callback: Callable[[IntegrationEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with each integration event this instance records, after it is

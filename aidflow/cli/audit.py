@@ -457,27 +457,19 @@ def audit_what_if(
 def _what_if_text(result: WhatIf) -> str:
     out = [
         line(
-            M.WHATIF_REFUSED,
+            template,
             case=str(d.case_id)[:8],
             version=d.version,
             ref=d.ref or "-",
             amount=yuan(d.amount_fen),
             actor=d.actor,
-            rule=d.now,
+            rule=d.now if template == M.WHATIF_REFUSED else d.then,
         )
-        for d in result.refused
-    ]
-    out += [
-        line(
-            M.WHATIF_ALLOWED,
-            case=str(d.case_id)[:8],
-            version=d.version,
-            ref=d.ref or "-",
-            amount=yuan(d.amount_fen),
-            actor=d.actor,
-            rule=d.then,
+        for template, decisions in (
+            (M.WHATIF_REFUSED, result.refused),
+            (M.WHATIF_ALLOWED, result.allowed),
         )
-        for d in result.allowed
+        for d in decisions
     ]
     out.append(
         line(
