@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
-from aidflow.domain.errors import AidflowError, InvalidInput, StoreUnavailable, said
+from aidflow.domain.errors import (
+    AidflowError,
+    InvalidInput,
+    NoSuchStore,
+    StoreUnavailable,
+    said,
+)
 
 DEFAULT_URL = "sqlite:///aidflow.db"
 ENV_VAR = "AIDFLOW_DB"
@@ -319,13 +325,33 @@ class PreparedStore:
     login: Login | None
 
 
-def prepare_store(url: str | None) -> PreparedStore:
-    """Parse and check the URL; on PostgreSQL connect once to learn the login and the tables."""
+def prepare_store(url: str | None, *, create: bool = True) -> PreparedStore:
+    """Parse and check the URL; on PostgreSQL connect once to learn the login and the tables.
+
+    ``create=False``: a store that does not exist yet is refused (:class:`NoSuchStore`) and
+    nothing is made, neither a file nor a schema nor a table.
+    """
     store = parse_url(resolve_url(url))
     if store.backend == "sqlite":
+        if not create and not store.in_memory and not Path(store.path).exists():
+            raise NoSuchStore(
+                said(
+                    "there is no store at {where}: nothing was created. Check --db (or AIDFLOW_DB); a new store is made by `aidflow keys init`, the first `aidflow staff add` or `aidflow demo`",
+                    where=store.path,
+                ),
+                ids={"store": store.shown},
+            )
         check_sqlite_file(store)
         return PreparedStore(store, store.event_store_env(), None)
-    login, tables_exist = probe_postgres(store)
+    login, tables_exist = probe_postgres(store, create=create)
+    if not tables_exist and not create:
+        raise NoSuchStore(
+            said(
+                "there is no store at {where}: nothing was created. Check --db (or AIDFLOW_DB); a new store is made by `aidflow keys init`, the first `aidflow staff add` or `aidflow demo`",
+                where=store.shown,
+            ),
+            ids={"store": store.shown},
+        )
     env = store.event_store_env()
     if tables_exist:
         env["CREATE_TABLE"] = "false"  # a writer login needs no CREATE privilege
@@ -349,7 +375,7 @@ def open_prepared(prepared: PreparedStore, factory: Callable[[dict[str, str]], T
         ) from exc
 
 
-def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
+def probe_postgres(store: StoreURL, *, create: bool = True) -> tuple[Login, bool]:
     """Connect once, directly, so a wrong host, port, database or password is reported with
     the server's own reason within the connect timeout (a pool only says it timed out);
     create the URL's schema if it is not there yet; return the login and whether the
@@ -370,7 +396,7 @@ def probe_postgres(store: StoreURL) -> tuple[Login, bool]:
             ).fetchone()
             assert row is not None
             name, superuser, service, tables_exist = row
-            if store.schema and not tables_exist:  # a district's own schema, made on first use
+            if create and store.schema and not tables_exist:  # a district's schema, on first use
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
                 )

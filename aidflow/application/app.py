@@ -141,13 +141,16 @@ class AidFlow(Application[UUID]):
         *,
         policy: Policy = DEFAULT_POLICY,
         clock: Clock | None = None,
+        create: bool = True,
     ) -> AidFlow:
-        """Open the store at ``url``, else ``$AIDFLOW_DB``, else ``./aidflow.db`` (created).
+        """Open the store at ``url``, else ``$AIDFLOW_DB``, else ``./aidflow.db``: created on
+        first use, unless ``create=False`` (then a store that does not exist is refused with
+        :class:`~aidflow.domain.errors.NoSuchStore`, and nothing is made).
 
         A store that cannot be opened raises :class:`~aidflow.domain.errors.StoreUnavailable`
         with one line saying why; a read-only URL (``?mode=ro``) opens for queries only.
         """
-        prepared = prepare_store(url)
+        prepared = prepare_store(url, create=create)
         flow = open_prepared(prepared, lambda env: cls(env, policy=policy, clock=clock))
         flow.read_only = prepared.store.read_only
         flow.login = prepared.login

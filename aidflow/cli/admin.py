@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, json_option, pass_session, progress
+from aidflow.cli.session import Session, emit, json_option, makes_store, pass_session, progress
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.render import ledger_text, line
@@ -110,6 +110,7 @@ def screen_command(
 @click.option("--seed", type=params.SEED, default=2026, show_default=True)
 @json_option
 @pass_session
+@makes_store
 def demo_command(session: Session, seed: int) -> None:
     """Build the article's programme year into a fresh database, then show the ledger."""
     from aidflow.office.demo import STEPS

@@ -53,6 +53,9 @@ class Session:
         self.db: str | None = None
         self.actor_name: str | None = None
         self.json = False
+        self.makes_store = False
+        """Set by the commands that may make a new store (the first ``staff add``, ``demo``);
+        every other command refuses a store that does not exist (a mistyped ``--db``)."""
         self._office: Office | None = None
 
     @property
@@ -67,7 +70,7 @@ class Session:
         if self._office is None:
             from aidflow.office import Office
 
-            self._office = Office.open(self.url)
+            self._office = Office.open(self.url, create=self.makes_store)
         return self._office
 
     def office_as_is(self) -> Office:
@@ -76,7 +79,7 @@ class Session:
         if self._office is None:
             from aidflow.office import Office
 
-            self._office = Office.open(self.url, inline=False)
+            self._office = Office.open(self.url, inline=False, create=self.makes_store)
         return self._office
 
     def actor(self) -> str:
@@ -106,6 +109,17 @@ def writes(func: F) -> F:
         return func(session, *args, **kwargs)
 
     return checked  # type: ignore[return-value]
+
+
+def makes_store(func: F) -> F:
+    """A command that may make the store it names (the first admin, the demo)."""
+
+    @functools.wraps(func)
+    def making(session: Session, *args: Any, **kwargs: Any) -> Any:
+        session.makes_store = True
+        return func(session, *args, **kwargs)
+
+    return making  # type: ignore[return-value]
 
 
 def json_option(func: F) -> F:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, json_option, pass_session, writes
+from aidflow.cli.session import Session, emit, json_option, makes_store, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.render import line, table
 
@@ -33,6 +33,7 @@ def staff() -> None:
 @json_option
 @pass_session
 @writes
+@makes_store
 def staff_add(
     session: Session, name: str, roles: tuple[str, ...], department: str, town: str
 ) -> None:

@@ -242,6 +242,14 @@ class StoreUnavailable(StoreError):
     code = "store_unavailable"
 
 
+class NoSuchStore(InvalidInput):
+    """The store a URL names does not exist, and what was asked does not make one (a mistyped
+    path would otherwise become a new, empty store answering "all rules hold"); nothing was
+    created."""
+
+    code = "no_such_store"
+
+
 class ReadOnlyStore(StoreError):
     """The store was opened read-only (``?mode=ro``) and a command tried to write."""
 

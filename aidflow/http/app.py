@@ -115,8 +115,9 @@ def app_from_env() -> FastAPI:
 
 
 def create_app(url: str | None = None) -> FastAPI:
-    """The service over the store at ``url`` (else ``$AIDFLOW_DB``, else ./aidflow.db)."""
-    office = Office.open(url)
+    """The service over the store at ``url`` (else ``$AIDFLOW_DB``, else ./aidflow.db); a
+    store that does not exist is refused, never made."""
+    office = Office.open(url, create=False)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -56,12 +56,14 @@ class Office(Casework, Money, Auditing, Running):
         policy: Policy = DEFAULT_POLICY,
         clock: Clock | None = None,
         inline: bool = True,
+        create: bool = True,
     ) -> Office:
         """Open the store at ``url`` (else ``$AIDFLOW_DB``, else ``./aidflow.db``) with its
         views. ``inline=False`` leaves the views where they are (a follower, a rebuild, a
-        status report manage them themselves)."""
+        status report manage them themselves). ``create=False``: a store that does not
+        exist is refused (``NoSuchStore``), and nothing is made."""
         resolved = resolve_url(url)
-        flow = AidFlow.open(resolved, policy=policy, clock=clock)
+        flow = AidFlow.open(resolved, policy=policy, clock=clock, create=create)
         try:
             views = ReadModels.open(resolved)
         except BaseException:

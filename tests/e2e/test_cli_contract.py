@@ -5,6 +5,7 @@ traceback for any input, and text output that no stored value can forge."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from aidflow.cli import main
 from aidflow.render import clean, line, table
 from tests.builders import national_id, register_staff
 from tests.e2e.conftest import Cli
+from tests.pg import fresh_database
 
 QUERIES = [
     ("fund", "show", "{gov}"),
@@ -271,3 +273,57 @@ def test_every_command_has_help_that_loads_its_choices() -> None:
 def test_the_demo_refuses_a_store_with_events_and_says_why(cli: Cli, world: dict[str, str]) -> None:
     result = cli.refused("--json", "demo", says='"code": "rule_violation"', code=1)
     assert "fresh, empty database" in json.loads(result.stderr)["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("audit", "check"),
+        ("fund", "list"),
+        ("case", "list"),
+        ("projections", "status"),
+        ("events",),
+        ("fund", "open", "--name", "N", "--kind", "government"),
+    ],
+)
+def test_a_mistyped_store_is_an_error_and_nothing_is_made(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A read (or a write) on a store that is not there says so in one line and makes nothing:
+    a typo must never answer "all rules hold over 0 events" from a new, empty file."""
+    typo = tmp_path / "offfice.db"
+    result = Cli(f"sqlite:///{typo}")(*args, code=2)
+    assert "there is no store at" in result.stderr and str(typo) in result.stderr
+    _one_line_error(result.stderr)
+    assert not typo.exists() and list(tmp_path.iterdir()) == []
+    error = json.loads(Cli(f"sqlite:///{typo}")(*args, "--json", code=2).stderr)["error"]
+    assert error["code"] == "no_such_store" and not typo.exists()
+
+
+def test_the_first_admin_and_the_demo_make_their_store(tmp_path: Path) -> None:
+    first = tmp_path / "new.db"
+    Cli(f"sqlite:///{first}")("staff", "add", "li", "--role", "admin", actor="li")
+    assert first.exists()
+    demo = tmp_path / "demo.db"
+    Cli(f"sqlite:///{demo}")("demo", "--seed", "3", actor=None)
+    assert demo.exists()
+
+
+@pytest.mark.postgres
+def test_a_database_without_a_store_is_refused_and_left_as_it_was() -> None:
+    import psycopg
+
+    with fresh_database() as url:
+        result = Cli(url)("audit", "check", "--json", code=2)
+        assert json.loads(result.stderr)["error"]["code"] == "no_such_store"
+        schema = Cli(url + "?schema=district_x")("case", "list", code=2)
+        assert "there is no store" in schema.stderr
+        with psycopg.connect(url) as conn:
+            made = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', "
+                "'information_schema')"
+            ).fetchone()
+            schemas = conn.execute(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'district_x'"
+            ).fetchone()
+        assert made == (0,) and schemas == (0,)
