@@ -11,8 +11,10 @@ conflict or an unavailable store 503, anything else 500.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads these annotations at runtime.
+import logging
 import os
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -62,6 +64,7 @@ COMMANDS: dict[str, type[cmd.Command[Any]]] = {
 }
 """POST /commands/{name}: each served command's model, from the application's table."""
 
+LOG = logging.getLogger("aidflow.http")
 UNAUTHORISED = "unauthorised"
 ACTOR_MISMATCH = "actor_mismatch"
 MAX_WAIT = 30.0
@@ -179,8 +182,17 @@ def _errors(app: FastAPI) -> None:
         return error(422, InvalidInput.code, problems)
 
     @app.exception_handler(Exception)
-    def internal(_request: Request, exc: Exception) -> Response:
-        return error(500, "internal_error", f"{type(exc).__name__}: {exc}")
+    def internal(request: Request, exc: Exception) -> Response:
+        """A bug: the caller is told so, with an incident number; the exception (which may
+        quote SQL or data) goes to the service's log only."""
+        incident = secrets.token_hex(6)
+        LOG.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return error(
+            500,
+            "internal_error",
+            f"an internal error; the service logged it as incident {incident}",
+            {"incident": incident},
+        )
 
     @app.exception_handler(Unauthorised)
     def unauthorised(_request: Request, _exc: Unauthorised) -> Response:
