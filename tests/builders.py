@@ -78,8 +78,8 @@ def register_staff(flow: AidFlow) -> None:
     if registry is not None and registry.member("admin") is not None:
         return
     before = flow.recorder.max_notification_id() or 0
-    registry = registry or StaffRegistry()
     with using_clock(flow.clock):
+        registry = registry or StaffRegistry()  # created under the store's clock too
         registry.add_member(name="admin", roles=[Role.ADMIN], department="", town="", actor="admin")
         for name in OFFICERS:
             registry.add_member(
