@@ -110,6 +110,28 @@ LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
 stored events are read: :mod:`aidflow.privacy`)."""
 
 
+RECORD_KEEPING = frozenset(
+    {
+        RequestKey.Recorded,
+        StaffRegistry.Started,
+        StaffRegistry.MemberAdded,
+        StaffRegistry.RoleGranted,
+        StaffRegistry.RoleRevoked,
+        PolicyRegister.Started,
+        PolicyRegister.ValueSet,
+        PolicyRegister.Changed,
+    }
+)
+"""Events about the office's own records (idempotency keys, staff, policy): in the audit
+journal and chain, and read by the authorisation checks; no case or fund view shows them."""
+
+PAYMENT_BOOK = frozenset(
+    {PaymentBook.Started, PaymentBook.ListIssued, PaymentBook.StatementImported}
+)
+"""The cashier's book (payment lists, statements): in the audit journal and read by the
+checks (unconfirmed payments, statement findings); no case or fund view shows them."""
+
+
 class UnknownEvent(LookupError):
     """An event class outside the catalogue: a view or check must not guess what it means."""
 

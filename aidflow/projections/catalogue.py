@@ -7,6 +7,7 @@ The classes themselves, and their stable names, are the catalogue's
 from __future__ import annotations
 
 from aidflow.domain.case import StudentCase
+from aidflow.domain.events import PAYMENT_BOOK, RECORD_KEEPING
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 from aidflow.domain.payments import PaymentBook
@@ -14,6 +15,8 @@ from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.staff import StaffRegistry
 
 __all__ = [
+    "PAYMENT_BOOK",
+    "RECORD_KEEPING",
     "Enrolment",
     "Fund",
     "PaymentBook",
@@ -23,24 +26,3 @@ __all__ = [
     "StudentCase",
     "Voucher",
 ]
-
-RECORD_KEEPING = frozenset(
-    {
-        RequestKey.Recorded,
-        StaffRegistry.Started,
-        StaffRegistry.MemberAdded,
-        StaffRegistry.RoleGranted,
-        StaffRegistry.RoleRevoked,
-        PolicyRegister.Started,
-        PolicyRegister.ValueSet,
-        PolicyRegister.Changed,
-    }
-)
-"""Events about the office's own records (idempotency keys, staff, policy): in the audit
-journal and chain, and read by the authorisation checks; no case or fund view shows them."""
-
-PAYMENT_BOOK = frozenset(
-    {PaymentBook.Started, PaymentBook.ListIssued, PaymentBook.StatementImported}
-)
-"""The cashier's book (payment lists, statements): in the audit journal and read by the
-checks (unconfirmed payments, statement findings); no case or fund view shows them."""

@@ -23,9 +23,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from aidflow.auditing import run_checks
 from aidflow.domain.errors import InvalidInput, ProofInvalid, said
 from aidflow.domain.policy import Policy
-from aidflow.projections.audit.checks import run_checks
 from aidflow.proofs.figures import figures_of
 from aidflow.proofs.merkle import leaf_hash, verify_inclusion
 from aidflow.proofs.models import TreeHead, View

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from aidflow.auditing import SHOWN_POSITIONS, run_checks
 from aidflow.domain import Policy
-from aidflow.projections.audit.checks import SHOWN_POSITIONS, run_checks
 from aidflow.projections.models import CheckResult, Violation
 
 T0 = datetime(2026, 8, 1, tzinfo=UTC)

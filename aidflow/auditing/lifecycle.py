@@ -1,0 +1,82 @@
+"""Hardship, consultation, follow-up and closing: what a case may record, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aidflow.auditing.loop import LoopRules
+from aidflow.domain.values import Severity
+
+
+class LifecycleRules(LoopRules):
+    def hardship(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.verified = False
+        c.closed = False  # a hardship report reopens even a closed or rejected case
+        c.rejected = False
+        if Severity(d["severity"]).needs_consultation:
+            c.hardships.append((position, at, d["kind"]))
+
+    def review(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
+        c = self.cases[case]
+        c.hardships = []  # a consultation answers every hardship reported before it
+        for item in d["actions"]:
+            c.actions[item["action_id"]] = (position, at, item["department"])
+
+    def action_done(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.on_closed_case(position, case, f"action {d['action_id']} completed")
+        self.cases[case].actions.pop(d["action_id"], None)
+
+    def followed_up(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.on_closed_case(position, case, "follow-up recorded")
+        self.cases[case].follow_up_due = False
+
+    def closed(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
+        c = self.cases[case]
+        if self.moment.strict_close:
+            broken = [
+                why
+                for why, broke in (
+                    (
+                        "reopened by new hardship and not verified again",
+                        c.verified_once and not c.verified,
+                    ),
+                    (f"consultation action(s) {', '.join(c.actions)} open", bool(c.actions)),
+                    ("paid and not followed up since", c.follow_up_due),
+                )
+                if broke
+            ]
+            if broken:
+                self.flag(
+                    "closed_against_rules",
+                    f"case closed while {'; '.join(broken)}",
+                    [position],
+                    case=case,
+                )
+        c.closed = True
+        c.approved -= sum(d["releases"].values())
+        c.since_visit = max(0, c.since_visit - sum(d["releases"].values()))
+
+    def rejected(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].closed = True
+        self.cases[case].rejected = True
+
+    def on_closed_case(self, position: int, case: str, what: str) -> None:
+        c = self.cases[case]
+        if c.closed:
+            self.flag(
+                "recorded_on_closed_case",
+                f"{what} on a {'rejected' if c.rejected else 'closed'} case"
+                " (only a hardship report reopens it)",
+                [position],
+                case=case,
+            )

@@ -1,0 +1,75 @@
+"""The money loop (issue 12): four eyes on accounts and secondary aid, the bank's word on
+payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aidflow.auditing.money import MoneyRules
+from aidflow.domain.canonical import document_key, same_person
+from aidflow.domain.money import format_yuan
+
+
+class LoopRules(MoneyRules):
+    def confirmed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].listed.pop(document_key(str(d.get("voucher", ""))), None)
+
+    def account_set(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].account_proposer = same_person(actor) if d.get("pending") else None
+
+    def account_confirmed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if c.account_proposer is None:
+            self.flag(
+                "account_confirmed_unproposed",
+                "an account change was confirmed that nobody had proposed",
+                [position],
+                case=case,
+            )
+        elif c.account_proposer == same_person(actor):
+            self.flag(
+                "account_change_self_confirmed",
+                f"{actor} proposed and confirmed the same account change",
+                [position],
+                case=case,
+            )
+        c.account_proposer = None
+
+    def secondary_proposed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].secondary_proposers[document_key(d["ref"])] = same_person(actor)
+
+    def secondary_approved(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        proposer = c.secondary_proposers.get(document_key(d["ref"]))
+        if proposer is None or proposer == same_person(actor):
+            self.flag(
+                "secondary_aid_single_person",
+                f"secondary aid {d['ref']} was approved by {actor} without another person's "
+                "proposal",
+                [position],
+                case=case,
+            )
+        c.secondary_approved += d["amount_fen"]
+        self.secondary_aid(position, at, actor, case, d)
+
+    def statement(
+        self, position: int, at: datetime, actor: str, book: str, d: dict[str, Any]
+    ) -> None:
+        for item in d["findings"]:
+            self.flag(
+                f"statement_{item['kind']}",
+                f"bank statement {d['name']!r} line {item['line']} ({item['reference']}, "
+                f"{format_yuan(item['amount_fen'])} yuan): {item['detail']}",
+                [position],
+            )

@@ -1,0 +1,180 @@
+"""Funds, grants, payments and secondary aid: where the money may come from and go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aidflow.auditing.moment import MomentRules
+from aidflow.auditing.state import CaseState
+from aidflow.domain.canonical import document_key, same_person
+from aidflow.domain.money import format_yuan
+
+
+class MoneyRules(MomentRules):
+    # -- funds ---------------------------------------------------------------------------
+
+    def deposited(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] += d["amount_fen"]
+        if not str(d.get("receipt", "")).strip():
+            self.flag(
+                "deposit_without_receipt",
+                f"deposit of {format_yuan(d['amount_fen'])} yuan has no receipt",
+                [position],
+                fund=fund,
+            )
+
+    def allocated(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] -= d["amount_fen"]
+        if self.balances[fund] < 0:
+            self.flag(
+                "fund_overdrawn",
+                f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
+                [position],
+                case=d.get("case_id"),
+                fund=fund,
+            )
+
+    def released(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.balances[fund] += d["amount_fen"]
+
+    # -- cases ---------------------------------------------------------------------------
+
+    def verified(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.verifiers.add(same_person(actor))  # people, not spellings (v0.1 stored them raw)
+        c.verified = True
+        c.verified_once = True
+        c.gap, c.since_visit, c.needs = d["gap_fen"], 0, frozenset(d["needs"])
+
+    def approved(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if not c.verified:
+            self.flag(
+                "approved_before_verification",
+                "grant approved while the case awaited verification",
+                [position],
+                case=case,
+            )
+        if same_person(actor) in c.verifiers:
+            self.flag(
+                "verifier_approved",
+                f"{actor} verified this case and approved its grant",
+                [position],
+                case=case,
+            )
+        if self.fund_kinds.get(d["fund_id"]) != "government":
+            self.flag(
+                "wrong_fund_kind",
+                "temporary assistance approved from a fund that is not a government fund",
+                [position],
+                case=case,
+                fund=d["fund_id"],
+            )
+        self.approval_by_moment(position, actor, case, c, d)
+        c.approved += d["amount_fen"]
+        c.since_visit += d["amount_fen"]
+        c.approvals.append(position)
+        c.funds.add(d["fund_id"])
+        c.last_approval_at, c.last_approval_position = at, position
+        if c.approved > self.policy.cap_fen:
+            self.flag(
+                "cap_exceeded",
+                f"approved {format_yuan(c.approved)} yuan,"
+                f" over the cap of {format_yuan(self.policy.cap_fen)} yuan",
+                c.approvals[:],
+                case=case,
+            )
+
+    def disbursed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        amount = d["amount_fen"]
+        if d.get("listed"):
+            c.listed[document_key(str(d.get("voucher", "")))] = (position, at, amount)
+        if d.get("use") == "secondary-aid":
+            self.secondary_paid(position, case, c, d)
+        elif c.paid + amount > c.approved:
+            self.flag(
+                "paid_before_approval",
+                f"paid {format_yuan(c.paid + amount)} yuan"
+                f" against {format_yuan(c.approved)} yuan approved",
+                [position],
+                case=case,
+            )
+        if d.get("use") != "secondary-aid":
+            c.paid += amount
+        c.follow_up_due = True
+        voucher = str(d.get("voucher", ""))
+        c.vouchers.append(voucher)
+        key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
+        if key in self.voucher_seen:
+            self.flag(
+                "duplicate_voucher",
+                f"voucher {voucher} used twice",
+                [self.voucher_seen[key], position],
+                case=case,
+            )
+        else:
+            self.voucher_seen[key] = position
+
+    def returned(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.listed.pop(document_key(str(d.get("voucher", ""))), None)
+        if d.get("use") == "secondary-aid":
+            c.secondary_paid -= d["amount_fen"]
+        else:
+            c.paid -= d["amount_fen"]
+
+    def secondary_paid(self, position: int, case: str, c: CaseState, d: dict[str, Any]) -> None:
+        if c.secondary_paid + d["amount_fen"] > c.secondary_approved:
+            self.flag(
+                "paid_before_approval",
+                f"secondary aid paid {format_yuan(c.secondary_paid + d['amount_fen'])} yuan"
+                f" against {format_yuan(c.secondary_approved)} yuan approved",
+                [position],
+                case=case,
+            )
+        c.secondary_paid += d["amount_fen"]
+
+    def secondary_aid(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        if c.paid <= 0:
+            self.flag(
+                "secondary_aid_without_paid_grant",
+                "secondary aid allocated before any grant was paid",
+                [position],
+                case=case,
+            )
+        if self.fund_kinds.get(d["fund_id"]) != "donation":
+            self.flag(
+                "wrong_fund_kind",
+                "secondary aid allocated from a fund that is not a donation fund",
+                [position],
+                case=case,
+                fund=d["fund_id"],
+            )
+        c.secondary += d["amount_fen"]
+        if c.secondary > self.policy.secondary_cap_fen:
+            self.flag(
+                "secondary_cap_exceeded",
+                f"secondary aid of {format_yuan(c.secondary)} yuan,"
+                f" over the cap of {format_yuan(self.policy.secondary_cap_fen)} yuan",
+                [position],
+                case=case,
+            )

@@ -1,0 +1,85 @@
+"""What the rules remember while they read a journal, and how a finding is recorded."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aidflow.domain.events import NAMES, EventClass
+from aidflow.domain.policy import Policy
+from aidflow.projections.models import Violation
+
+CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
+"""The catalogue read backwards: the journal's stable names to event classes."""
+
+Row = tuple[int, datetime, str, str, str, dict[str, Any]]
+"""A journal row: (position, recorded_at, actor, aggregate_id, stable name, detail)."""
+
+SHOWN_POSITIONS = 20
+"""At most this many positions are listed in a finding about many events."""
+
+
+@dataclass
+class CaseState:
+    """One case as the rules see it, from its events so far."""
+
+    verifiers: set[str] = field(default_factory=set)
+    verified: bool = False
+    approved: int = 0
+    paid: int = 0
+    secondary: int = 0
+    closed: bool = False
+    approvals: list[int] = field(default_factory=list)
+    vouchers: list[str] = field(default_factory=list)
+    funds: set[str] = field(default_factory=set)
+    last_approval_at: datetime | None = None
+    last_approval_position: int = 0
+    hardships: list[tuple[int, datetime, str]] = field(default_factory=list)
+    actions: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
+    # the money loop (issue 12)
+    account_proposer: str | None = None
+    secondary_proposers: dict[str, str] = field(default_factory=dict)
+    secondary_approved: int = 0
+    secondary_paid: int = 0
+    listed: dict[str, tuple[int, datetime, int]] = field(default_factory=dict)
+    """Vouchers issued on a payment list and not yet settled: key -> (position, at, fen)."""
+    # issue 12: the rules that keep the loop closed
+    gap: int = 0
+    since_visit: int = 0
+    needs: frozenset[str] = frozenset()
+    verified_once: bool = False
+    follow_up_due: bool = False
+    rejected: bool = False
+
+
+class Checking:
+    """The state every rule reads, built event by event in position order."""
+
+    def __init__(
+        self, fund_kinds: dict[str, str], policy: Policy, base: Policy | None = None
+    ) -> None:
+        self.fund_kinds = fund_kinds
+        self.policy = policy
+        self.moment = base or policy
+        """The policy in force at the event being read: ``base`` changed by the policy
+        events read so far (the rules of issue 12 judge each decision by it)."""
+        self.roles_of: Callable[[str], set[str]] = lambda actor: set()
+        self.found: list[Violation] = []
+        self.cases: dict[str, CaseState] = defaultdict(CaseState)
+        self.balances: dict[str, int] = defaultdict(int)
+        self.voucher_seen: dict[str, int] = {}
+
+    def flag(
+        self,
+        rule: str,
+        message: str,
+        positions: list[int],
+        case: str | None = None,
+        fund: str | None = None,
+    ) -> None:
+        self.found.append(
+            Violation(rule=rule, case_id=case, fund_id=fund, positions=positions, message=message)
+        )

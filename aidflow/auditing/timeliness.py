@@ -1,0 +1,125 @@
+"""At the end of the journal: what is late by ``now``, what a paid case lacks, and the
+checks across people (one account on two students, two open cases for one)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from aidflow.auditing.lifecycle import LifecycleRules
+from aidflow.auditing.state import SHOWN_POSITIONS, CaseState
+from aidflow.domain.money import format_yuan
+
+
+class EndRules(LifecycleRules):
+    def finish(self, now: datetime) -> None:
+        """Every case's findings that depend on the moment the checks run."""
+        for case_id, c in self.cases.items():
+            self.unconfirmed(case_id, c, now)
+            if c.paid > 0:
+                self.incomplete(case_id, c)
+            self.unpaid(case_id, c, now)
+            self.unanswered(case_id, c, now)
+
+    def unconfirmed(self, case_id: str, c: CaseState, now: datetime) -> None:
+        limit = timedelta(days=self.policy.statement_days)
+        for position, at, fen in c.listed.values():
+            if now - at > limit:
+                self.flag(
+                    "payment_unconfirmed",
+                    f"{format_yuan(fen)} yuan listed for the bank {(now - at).days} days ago;"
+                    " no statement line has confirmed or returned it",
+                    [position],
+                    case=case_id,
+                )
+
+    def incomplete(self, case_id: str, c: CaseState) -> None:
+        missing = [
+            what
+            for what, ok in (
+                ("verification", bool(c.verifiers)),
+                ("approval", bool(c.approvals)),
+                ("voucher", all(v.strip() for v in c.vouchers)),
+                (
+                    "fund source",
+                    bool(c.funds) and all(f in self.fund_kinds for f in c.funds),
+                ),
+            )
+            if not ok
+        ]
+        if missing:
+            self.flag(
+                "incomplete_dossier", f"paid case lacks {', '.join(missing)}", [], case=case_id
+            )
+
+    def unpaid(self, case_id: str, c: CaseState, now: datetime) -> None:
+        if (
+            not c.closed
+            and c.approved > c.paid
+            and c.last_approval_at is not None
+            and now - c.last_approval_at > timedelta(days=self.policy.max_unpaid_days)
+        ):
+            days = (now - c.last_approval_at).days
+            self.flag(
+                "approved_unpaid_too_long",
+                f"{format_yuan(c.approved - c.paid)} yuan approved {days} days ago, still unpaid",
+                [c.last_approval_position],
+                case=case_id,
+            )
+
+    def unanswered(self, case_id: str, c: CaseState, now: datetime) -> None:
+        consult_limit = timedelta(days=self.policy.max_days_to_consultation)
+        action_limit = timedelta(days=self.policy.max_days_action_open)
+        for position, at, kind in c.hardships:
+            if now - at > consult_limit:
+                self.flag(
+                    "hardship_without_consultation",
+                    f"{kind} hardship reported {(now - at).days} days ago, no consultation since",
+                    [position],
+                    case=case_id,
+                )
+        for action_id, (position, at, department) in c.actions.items():
+            if now - at > action_limit:
+                self.flag(
+                    "consultation_action_open",
+                    f"{department} has not completed {action_id} after {(now - at).days} days",
+                    [position],
+                    case=case_id,
+                )
+
+    def people(self, accounts: Iterable[tuple[str, str, str, int]]) -> None:
+        """One account on two people (each case's current account, after corrections); one
+        person with more than one open case."""
+        holders: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        cases_of: dict[str, dict[str, int]] = defaultdict(dict)
+        paid_to: dict[str, tuple[str, str, int]] = {}  # case -> its current account (rows in order)
+        for case, person, account, position in accounts:
+            if case not in paid_to:
+                cases_of[person].setdefault(case, position)
+            paid_to[case] = (paid_to[case][0] if case in paid_to else person, account, position)
+        for person, account, position in paid_to.values():
+            if account:
+                holders[account][person].append(position)
+        for people in holders.values():
+            if len(people) > 1:
+                positions = sorted(p for ps in people.values() for p in ps)
+                self.flag(
+                    "shared_account",
+                    f"one bank account is recorded for {len(people)} different students",
+                    positions[:SHOWN_POSITIONS],
+                )
+        for cases in cases_of.values():
+            still_open = {
+                case: position
+                for case, position in cases.items()
+                if not self.cases[case].closed  # closed or rejected
+            }
+            if len(still_open) > 1:
+                self.flag(
+                    "several_open_cases",
+                    f"one student has {len(still_open)} open cases; close the earlier year's "
+                    "case before the next opens",
+                    sorted(still_open.values())[:SHOWN_POSITIONS],
+                    case=min(still_open, key=lambda k: still_open[k]),
+                )
