@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -221,152 +222,16 @@ class DossierView(SQLView):
         """The page's rows. A case's header is read back before its events change it, except
         where this process wrote it at the position the view stands at (its row is then the
         cached one: an inline catch-up after a command reads nothing back)."""
-        d = conn.dialect
         wanted = self.wanted(page)
-        cached = self._cases
         if after is None or after != self._cached_at:
-            cached.clear()  # another process wrote the view since, or a page failed
+            self._cases.clear()  # another process wrote the view since, or a page failed
         self._cached_at = None  # until this page is written, nothing cached is sure
-        case_events = [e for e in wanted if e.cls in SECTIONS]
-        created = {e.aggregate_id for e in case_events if e.cls is C.Applied}
-        cases: dict[str, dict[str, Any]] = {}
-        unread = []
-        for case_id in sorted({e.aggregate_id for e in case_events} - created):
-            found = cached.get(case_id)
-            if found is None:
-                unread.append(case_id)
-            else:
-                cases[case_id] = found
-        for ids in chunks(unread):
-            for stored in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
-                cases[stored.case_id] = dict(stored._mapping)
-        existing = set(cases)
-        entries: list[dict[str, Any]] = []
-        new_actions: dict[tuple[str, str], dict[str, Any]] = {}
-        done_actions: list[dict[str, Any]] = []
-        funds_new: list[dict[str, Any]] = []
-        donors: dict[str, list[tuple[str, int]]] = {}
-        erased: list[str] = []
-
+        cases = _headers(conn, wanted, self._cases)
+        rows = _PageRows(conn.dialect, cases, existing=set(cases))
         for envelope in wanted:
-            event, cls = envelope.event, envelope.cls
-            if cls is Fund.Opened:
-                funds_new.append(
-                    {
-                        "fund_id": envelope.aggregate_id,
-                        "name": event.name,
-                        "kind": event.kind,
-                        "donors": "[]",
-                    }
-                )
-                continue
-            if cls is Fund.Deposited:
-                donors.setdefault(envelope.aggregate_id, []).append(
-                    (event.source, envelope.position)
-                )
-                continue
-            case_id = envelope.aggregate_id
-            at = envelope.recorded_at
-            if cls is C.Applied:
-                cases[case_id] = _opened(case_id, event, at)
-            case = cases[case_id]
-            change = _CHANGES.get(cls)
-            if change is not None:
-                change(case, event, at)
-            case["updated_at"] = at
-            case["last_position"] = envelope.position
-            entries.append(
-                {
-                    "position": envelope.position,
-                    "case_id": case_id,
-                    "version": event.originator_version,
-                    "section": SECTIONS[cls],
-                    "event_type": envelope.name,
-                    "recorded_at": envelope.at(d),
-                    "actor": event.actor,
-                    "detail": _entry_detail(envelope),
-                }
-            )
-            if cls is C.PersonalDataErased:
-                erased.extend(event.cases)
-            if cls is C.ReviewConvened:
-                for item in event.actions:
-                    new_actions[(case_id, item["action_id"])] = {
-                        "case_id": case_id,
-                        "action_id": item["action_id"],
-                        "department": item["department"],
-                        "text": item["text"],
-                        "assigned_at": envelope.at(d),
-                        "done_at": None,
-                        "done_by": None,
-                        "note": None,
-                    }
-            elif cls is C.ActionCompleted:
-                done = {"done_at": envelope.at(d), "done_by": event.actor, "note": event.note}
-                pending = new_actions.get((case_id, event.action_id))
-                if pending is not None:
-                    pending.update(done)
-                else:
-                    done_actions.append({"k_case": case_id, "k_action": event.action_id, **done})
-
-        for erased_id in erased:
-            if erased_id in cases:
-                cases[erased_id].update(_ERASED_HEADER)
-        rows: list[dict[str, Any]] = []
-        for case in cases.values():
-            case["status"] = _status(case)
-            row = dict(case)
-            row["opened_at"] = db_time(d, case["opened_at"])
-            row["updated_at"] = db_time(d, case["updated_at"])
-            row["verification"] = (
-                None if case["verification"] is None else to_json(case["verification"])
-            )
-            rows.append(row)
-        bulk(
-            conn,
-            "dossier.update_case",
-            _UPDATE_CASE,
-            [{"k_case": r["case_id"], **r} for r in rows if r["case_id"] in existing],
-        )
-        bulk(
-            conn,
-            "dossier.insert_case",
-            _INSERT_CASE,
-            [r for r in rows if r["case_id"] not in existing],
-        )
-        if erased:  # the student's cases of other years, not among this page's rows
-            conn.execute(
-                sa.update(case_table)
-                .where(case_table.c.case_id.in_(erased))
-                .values(**_ERASED_HEADER)
-            )
-        bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, entries)
-        if erased:
-            _erase_entries(conn, erased)
-        bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(new_actions.values()))
-        bulk(conn, "dossier.action_done", _ACTION_DONE, done_actions)
-        bulk(conn, "dossier.insert_fund", _INSERT_FUND, funds_new)
-        new_donors: list[dict[str, Any]] = []
-        for fund_id, given in donors.items():
-            current = conn.execute(
-                sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
-            ).scalar_one()
-            first: dict[str, int] = {}
-            for source, position in given:
-                if source not in current:
-                    first.setdefault(source, position)
-            new_donors += [
-                {"fund_id": fund_id, "source": s, "position": p} for s, p in first.items()
-            ]
-            merged = [*current, *first]
-            if merged != current:
-                conn.execute(
-                    sa.update(fund_table)
-                    .where(fund_table.c.fund_id == fund_id)
-                    .values(donors=merged)
-                )
-        bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
-        self._keep(cases, erased, page[-1].position if page else after)
+            _STEPS[envelope.cls](rows, envelope)
+        _store(conn, rows)
+        self._keep(cases, rows.erased, page[-1].position if page else after)
 
     def _keep(self, cases: dict[str, dict[str, Any]], erased: list[str], at: int | None) -> None:
         """Cache the headers just written, most recent last, as of position ``at``."""
@@ -514,6 +379,212 @@ _CHANGES: dict[EventClass, Change] = {
 """Case events that change the header; the others only add to the timeline."""
 
 
+def _headers(
+    conn: Connection, wanted: Sequence[Envelope], cached: OrderedDict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The headers of the cases the page changes but does not open, as they stand before it:
+    the cached ones, the others read back (a page's events fold into them in order)."""
+    case_events = [e for e in wanted if e.cls in SECTIONS]
+    created = {e.aggregate_id for e in case_events if e.cls is C.Applied}
+    cases: dict[str, dict[str, Any]] = {}
+    unread = []
+    for case_id in sorted({e.aggregate_id for e in case_events} - created):
+        found = cached.get(case_id)
+        if found is None:
+            unread.append(case_id)
+        else:
+            cases[case_id] = found
+    for ids in chunks(unread):
+        for stored in conn.execute(_SELECT_CASES, {"ids": list(ids)}):
+            cases[stored.case_id] = dict(stored._mapping)
+    return cases
+
+
+@dataclass
+class _PageRows:
+    """What a page adds to the dossier, gathered in memory so it is written in a few statements."""
+
+    dialect: sa.Dialect
+    cases: dict[str, dict[str, Any]]
+    """The headers the page changes, by case id (those read back, then those it opens)."""
+    existing: set[str]
+    """The cases whose header rows are already stored (updated, not inserted)."""
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    new_actions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Actions the page assigns, by (case, action): one done on the same page is marked here."""
+    done_actions: list[dict[str, Any]] = field(default_factory=list)
+    """Actions of earlier pages the page reports done."""
+    funds_new: list[dict[str, Any]] = field(default_factory=list)
+    donors: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    """Each fund's deposits on the page: (source, position), in order."""
+    erased: list[str] = field(default_factory=list)
+    """Cases whose student's key was destroyed (other years' cases included)."""
+
+
+Step = Callable[[_PageRows, Envelope], None]
+"""What one event adds to a page's rows."""
+
+
+def _applied(rows: _PageRows, envelope: Envelope) -> None:
+    """An application opens the case's header (its entry follows, as for every case event)."""
+    case_id = envelope.aggregate_id
+    rows.cases[case_id] = _opened(case_id, envelope.event, envelope.recorded_at)
+
+
+def _case_event(rows: _PageRows, envelope: Envelope) -> None:
+    """Every case event: its change to the header, and its entry in the dossier's timeline."""
+    event, cls, at = envelope.event, envelope.cls, envelope.recorded_at
+    case = rows.cases[envelope.aggregate_id]
+    change = _CHANGES.get(cls)
+    if change is not None:
+        change(case, event, at)
+    case["updated_at"] = at
+    case["last_position"] = envelope.position
+    rows.entries.append(
+        {
+            "position": envelope.position,
+            "case_id": envelope.aggregate_id,
+            "version": event.originator_version,
+            "section": SECTIONS[cls],
+            "event_type": envelope.name,
+            "recorded_at": envelope.at(rows.dialect),
+            "actor": event.actor,
+            "detail": _entry_detail(envelope),
+        }
+    )
+
+
+def _erasure(rows: _PageRows, envelope: Envelope) -> None:
+    rows.erased.extend(envelope.event.cases)
+
+
+def _convened(rows: _PageRows, envelope: Envelope) -> None:
+    """A consultation assigns its decisions, each open until reported done."""
+    case_id = envelope.aggregate_id
+    for item in envelope.event.actions:
+        rows.new_actions[(case_id, item["action_id"])] = {
+            "case_id": case_id,
+            "action_id": item["action_id"],
+            "department": item["department"],
+            "text": item["text"],
+            "assigned_at": envelope.at(rows.dialect),
+            "done_at": None,
+            "done_by": None,
+            "note": None,
+        }
+
+
+def _action_done(rows: _PageRows, envelope: Envelope) -> None:
+    """An action reported done: marked in memory if assigned on this page, else by a statement."""
+    event, case_id = envelope.event, envelope.aggregate_id
+    done = {"done_at": envelope.at(rows.dialect), "done_by": event.actor, "note": event.note}
+    pending = rows.new_actions.get((case_id, event.action_id))
+    if pending is not None:
+        pending.update(done)
+    else:
+        rows.done_actions.append({"k_case": case_id, "k_action": event.action_id, **done})
+
+
+def _fund_opened(rows: _PageRows, envelope: Envelope) -> None:
+    event = envelope.event
+    rows.funds_new.append(
+        {"fund_id": envelope.aggregate_id, "name": event.name, "kind": event.kind, "donors": "[]"}
+    )
+
+
+def _deposited(rows: _PageRows, envelope: Envelope) -> None:
+    given = rows.donors.setdefault(envelope.aggregate_id, [])
+    given.append((envelope.event.source, envelope.position))
+
+
+def _steps(*steps: Step) -> Step:
+    """One event's steps, taken in order."""
+
+    def step(rows: _PageRows, envelope: Envelope) -> None:
+        for one in steps:
+            one(rows, envelope)
+
+    return step
+
+
+_STEPS: dict[EventClass, Step] = {
+    **dict.fromkeys(SECTIONS, _case_event),
+    C.Applied: _steps(_applied, _case_event),
+    C.PersonalDataErased: _steps(_case_event, _erasure),
+    C.ReviewConvened: _steps(_case_event, _convened),
+    C.ActionCompleted: _steps(_case_event, _action_done),
+    Fund.Opened: _fund_opened,
+    Fund.Deposited: _deposited,
+}
+"""What each event the view handles adds to a page's rows."""
+
+
+def _store(conn: Connection, rows: _PageRows) -> None:
+    """Write a page's rows: rows of earlier pages are changed by statements after it."""
+    _store_headers(conn, rows)
+    bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, rows.entries)
+    if rows.erased:
+        _erase_entries(conn, rows.erased)
+    bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(rows.new_actions.values()))
+    bulk(conn, "dossier.action_done", _ACTION_DONE, rows.done_actions)
+    bulk(conn, "dossier.insert_fund", _INSERT_FUND, rows.funds_new)
+    _store_donors(conn, rows.donors)
+
+
+def _store_headers(conn: Connection, rows: _PageRows) -> None:
+    """The page's case headers (their status derived last), and erased students' other cases."""
+    d, erased = rows.dialect, rows.erased
+    for erased_id in erased:
+        if erased_id in rows.cases:
+            rows.cases[erased_id].update(_ERASED_HEADER)
+    stored: list[dict[str, Any]] = []
+    for case in rows.cases.values():
+        case["status"] = _status(case)
+        row = dict(case)
+        row["opened_at"] = db_time(d, case["opened_at"])
+        row["updated_at"] = db_time(d, case["updated_at"])
+        row["verification"] = (
+            None if case["verification"] is None else to_json(case["verification"])
+        )
+        stored.append(row)
+    bulk(
+        conn,
+        "dossier.update_case",
+        _UPDATE_CASE,
+        [{"k_case": r["case_id"], **r} for r in stored if r["case_id"] in rows.existing],
+    )
+    bulk(
+        conn,
+        "dossier.insert_case",
+        _INSERT_CASE,
+        [r for r in stored if r["case_id"] not in rows.existing],
+    )
+    if erased:  # the student's cases of other years, not among this page's rows
+        conn.execute(
+            sa.update(case_table).where(case_table.c.case_id.in_(erased)).values(**_ERASED_HEADER)
+        )
+
+
+def _store_donors(conn: Connection, donors: dict[str, list[tuple[str, int]]]) -> None:
+    """Each fund's new donors, in the order they first gave, with the position they first gave at."""
+    new_donors: list[dict[str, Any]] = []
+    for fund_id, given in donors.items():
+        current = conn.execute(
+            sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
+        ).scalar_one()
+        first: dict[str, int] = {}
+        for source, position in given:
+            if source not in current:
+                first.setdefault(source, position)
+        new_donors += [{"fund_id": fund_id, "source": s, "position": p} for s, p in first.items()]
+        merged = [*current, *first]
+        if merged != current:
+            conn.execute(
+                sa.update(fund_table).where(fund_table.c.fund_id == fund_id).values(donors=merged)
+            )
+    bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
+
+
 # -- queries ---------------------------------------------------------------------------------
 
 
@@ -525,56 +596,95 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
     fields) by the same changes the writer applies. Entries, actions (from the
     consultation entries) and donors (``dossier_donor``) carry their positions.
     """
-    c, e, a = case_table, entry_table, action_table
-    row = conn.execute(sa.select(c).where(c.c.case_id == str(case_id))).mappings().first()
+    key = str(case_id)
+    row = conn.execute(sa.select(case_table).where(case_table.c.case_id == key)).mappings().first()
     if row is None:
         raise CaseNotFound(
-            said("no dossier for case {case_id}", case_id=case_id), ids={"case_id": str(case_id)}
+            said("no dossier for case {case_id}", case_id=case_id), ids={"case_id": key}
         )
     past = upto is not None and int(row["last_position"]) > upto
-    query = sa.select(e).where(e.c.case_id == str(case_id)).order_by(e.c.position)
-    if past:
-        query = query.where(e.c.position <= upto)
-    entries = [DossierEntry.model_validate(dict(r)) for r in conn.execute(query).mappings()]
-    if past:
+    entries = _entries(conn, key, upto if past else None)
+    if upto is not None and past:
         if not entries:
             raise CaseNotFound(
                 said("case {case_id} did not exist at position {upto}", case_id=case_id, upto=upto),
-                ids={"case_id": str(case_id)},
+                ids={"case_id": key},
             )
-        folded = _folded(str(case_id), entries)
-        erased = row["name"] == ERASED
-        # name and ID never change and are kept masked in the header only; the account as
-        # of the position comes from the fold (account changes carry it masked)
-        kept = _ERASED_HEADER if erased else ("name", "student_id_masked")
-        header = {**folded, **{k: row[k] for k in kept}}
-        actions = _actions_from(str(case_id), entries)
+        header = _past_header(row, key, entries)
+        actions = _actions_from(key, entries)
     else:
         header = {k: v for k, v in row.items() if k not in ("hardships", "follow_ups")}
-        actions = [
-            ActionItem.model_validate(dict(r))
-            for r in conn.execute(
-                sa.select(a)
-                .where(a.c.case_id == str(case_id))
-                .order_by(a.c.assigned_at, a.c.action_id)
-            ).mappings()
-        ]
-    funds = {r.fund_id: (r.name, list(r.donors)) for r in conn.execute(sa.select(fund_table))}
-    if upto is not None:  # donors as they stood: those who had given by then, in order
-        given: dict[str, list[str]] = {}
-        for fund_id, source in conn.execute(
-            sa.select(donor_table.c.fund_id, donor_table.c.source)
-            .where(donor_table.c.position <= upto)
-            .order_by(donor_table.c.position)
-        ):
-            given.setdefault(fund_id, []).append(source)
-        funds = {k: (name, given.get(k, [])) for k, (name, _) in funds.items()}
+        actions = _actions(conn, key)
 
     def by(section: str) -> list[DossierEntry]:
         return [x for x in entries if x.section == section]
 
+    return Dossier(
+        **header,
+        approvals=by("approval"),
+        disbursements=by("disbursement"),
+        returns=by("return"),
+        secondary_aid=_secondary_aid(by("secondary_aid"), _funds(conn, upto)),
+        hardships=by("hardship"),
+        consultations=by("consultation"),
+        actions=actions,
+        follow_ups=by("follow_up"),
+        timeline=entries,
+    )
+
+
+def _entries(conn: Connection, case_id: str, upto: int | None) -> list[DossierEntry]:
+    """A case's entries in position order (up to ``upto`` if given): its timeline."""
+    e = entry_table
+    query = sa.select(e).where(e.c.case_id == case_id).order_by(e.c.position)
+    if upto is not None:
+        query = query.where(e.c.position <= upto)
+    return [DossierEntry.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _past_header(
+    row: sa.RowMapping, case_id: str, entries: Sequence[DossierEntry]
+) -> dict[str, Any]:
+    """A header as of the last of ``entries``: folded, but for what the stored header keeps.
+
+    Name and ID never change and are kept masked in the header only (``[erased]`` once the
+    student's key is destroyed); the account as of the position comes from the fold (account
+    changes carry it masked).
+    """
+    folded = _folded(case_id, entries)
+    kept = _ERASED_HEADER if row["name"] == ERASED else ("name", "student_id_masked")
+    return {**folded, **{k: row[k] for k in kept}}
+
+
+def _actions(conn: Connection, case_id: str) -> list[ActionItem]:
+    """A case's consultation decisions and their state now (``dossier_action``)."""
+    a = action_table
+    query = sa.select(a).where(a.c.case_id == case_id).order_by(a.c.assigned_at, a.c.action_id)
+    return [ActionItem.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _funds(conn: Connection, upto: int | None) -> dict[str, tuple[str, list[str]]]:
+    """Each fund's name and donors, as they stood at ``upto`` if given: those who had given
+    by then, in the order they first gave."""
+    funds = {r.fund_id: (r.name, list(r.donors)) for r in conn.execute(sa.select(fund_table))}
+    if upto is None:
+        return funds
+    given: dict[str, list[str]] = {}
+    for fund_id, source in conn.execute(
+        sa.select(donor_table.c.fund_id, donor_table.c.source)
+        .where(donor_table.c.position <= upto)
+        .order_by(donor_table.c.position)
+    ):
+        given.setdefault(fund_id, []).append(source)
+    return {k: (name, given.get(k, [])) for k, (name, _) in funds.items()}
+
+
+def _secondary_aid(
+    entries: Sequence[DossierEntry], funds: dict[str, tuple[str, list[str]]]
+) -> list[dict[str, Any]]:
+    """The secondary-aid entries, each with its fund's name and donors."""
     secondary = []
-    for entry in by("secondary_aid"):
+    for entry in entries:
         fund = funds.get(entry.detail["fund_id"])
         secondary.append(
             {
@@ -585,18 +695,7 @@ def dossier(conn: Connection, case_id: str, *, upto: int | None = None) -> Dossi
                 "donors": fund[1] if fund else [],
             }
         )
-    return Dossier(
-        **header,
-        approvals=by("approval"),
-        disbursements=by("disbursement"),
-        returns=by("return"),
-        secondary_aid=secondary,
-        hardships=by("hardship"),
-        consultations=by("consultation"),
-        actions=actions,
-        follow_ups=by("follow_up"),
-        timeline=entries,
-    )
+    return secondary
 
 
 def _folded(case_id: str, entries: Sequence[DossierEntry]) -> dict[str, Any]:

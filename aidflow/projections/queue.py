@@ -9,13 +9,15 @@ is approved and unpaid, and since when, is a sum (issue 12: deadlines before the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.events import EventClass
 from aidflow.domain.masking import ERASED, mask_personal
 from aidflow.domain.values import Severity
 from aidflow.projections.base import UTCDateTime, bulk, insert_row
@@ -145,92 +147,128 @@ class ConsultationQueueView(SQLView):
     )
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
-        cases: list[dict[str, Any]] = []
-        hardships: list[dict[str, Any]] = []
-        consulted: list[dict[str, Any]] = []
-        actions: dict[tuple[str, str], dict[str, Any]] = {}
-        done: list[dict[str, Any]] = []
-        erased: list[str] = []
-        money: list[dict[str, Any]] = []
-        d = conn.dialect
+        rows = _PageRows(conn.dialect)
         for envelope in self.wanted(page):
-            event, cls = envelope.event, envelope.cls
-            case_id = envelope.aggregate_id
-            at = envelope.at(d)
-            if cls is C.Applied:
-                cases.append(
-                    {
-                        "case_id": case_id,
-                        "name": mask_personal("name", event.name),
-                        "town": event.town,
-                        "university": event.university,
-                    }
-                )
-            elif cls is C.HardshipReported:
-                hardships.append(
-                    {
-                        "position": envelope.position,
-                        "case_id": case_id,
-                        "kind": event.kind,
-                        "severity": event.severity,
-                        "severity_rank": Severity(event.severity).rank,
-                        "detail": event.detail,
-                        "reported_at": at,
-                        "reported_by": event.actor,
-                        "consulted_at": None,
-                    }
-                )
-            elif cls is C.ReviewConvened:
-                for row in hardships:
-                    if row["case_id"] == case_id and row["consulted_at"] is None:
-                        row["consulted_at"] = at
-                consulted.append({"k_case": case_id, "at": at})
-                for item in event.actions:
-                    actions[(case_id, item["action_id"])] = {
-                        "case_id": case_id,
-                        "action_id": item["action_id"],
-                        "department": item["department"],
-                        "text": item["text"],
-                        "assigned_at": at,
-                        "done_at": None,
-                        "due": item.get("due") or None,
-                    }
-            elif cls is C.PersonalDataErased:
-                erased.extend(event.cases)
-            elif cls in _MONEY:
-                approved, paid = _MONEY[cls](event)
-                if approved or paid:
-                    money.append(
-                        {
-                            "position": envelope.position,
-                            "case_id": case_id,
-                            "approved_fen": approved,
-                            "paid_fen": paid,
-                            "at": at,
-                        }
-                    )
-            elif cls is C.ActionCompleted:
-                pending = actions.get((case_id, event.action_id))
-                if pending is not None:
-                    pending["done_at"] = at
-                else:
-                    done.append({"k_case": case_id, "k_action": event.action_id, "at": at})
+            _STEPS[envelope.cls](rows, envelope)
         # Rows of earlier pages first, then this page's rows (already marked in memory).
-        bulk(conn, "queue.consulted", _CONSULTED, consulted)
-        bulk(conn, "queue.done", _DONE, done)
-        bulk(conn, "queue.insert_case", _INSERT_CASE, cases)
-        if erased:
+        bulk(conn, "queue.consulted", _CONSULTED, rows.consulted)
+        bulk(conn, "queue.done", _DONE, rows.done)
+        bulk(conn, "queue.insert_case", _INSERT_CASE, rows.cases)
+        if rows.erased:
             conn.execute(
                 sa.update(queue_case_table)
-                .where(queue_case_table.c.case_id.in_(erased))
+                .where(queue_case_table.c.case_id.in_(rows.erased))
                 .values(name=ERASED)
             )
-        bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, hardships)
-        bulk(conn, "queue.insert_action", _INSERT_ACTION, list(actions.values()))
-        bulk(conn, "queue.insert_money", _INSERT_MONEY, money)
+        bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, rows.hardships)
+        bulk(conn, "queue.insert_action", _INSERT_ACTION, list(rows.actions.values()))
+        bulk(conn, "queue.insert_money", _INSERT_MONEY, rows.money)
 
 
-_MONEY: dict[Any, Any] = {
+@dataclass
+class _PageRows:
+    """What a page adds to the queue, gathered in memory so it is written in a few statements."""
+
+    dialect: sa.Dialect
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    hardships: list[dict[str, Any]] = field(default_factory=list)
+    consulted: list[dict[str, Any]] = field(default_factory=list)
+    """Consultations, to mark the hardship of earlier pages they follow."""
+    actions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Actions the page assigns, by (case, action): one done on the same page is marked here."""
+    done: list[dict[str, Any]] = field(default_factory=list)
+    """Actions of earlier pages the page reports done."""
+    erased: list[str] = field(default_factory=list)
+    money: list[dict[str, Any]] = field(default_factory=list)
+
+
+Step = Callable[[_PageRows, Envelope], None]
+"""What one event adds to a page's rows."""
+
+
+def _applied(rows: _PageRows, envelope: Envelope) -> None:
+    event = envelope.event
+    rows.cases.append(
+        {
+            "case_id": envelope.aggregate_id,
+            "name": mask_personal("name", event.name),
+            "town": event.town,
+            "university": event.university,
+        }
+    )
+
+
+def _hardship(rows: _PageRows, envelope: Envelope) -> None:
+    event = envelope.event
+    rows.hardships.append(
+        {
+            "position": envelope.position,
+            "case_id": envelope.aggregate_id,
+            "kind": event.kind,
+            "severity": event.severity,
+            "severity_rank": Severity(event.severity).rank,
+            "detail": event.detail,
+            "reported_at": envelope.at(rows.dialect),
+            "reported_by": event.actor,
+            "consulted_at": None,
+        }
+    )
+
+
+def _convened(rows: _PageRows, envelope: Envelope) -> None:
+    """A consultation: the case's hardship so far is consulted, and its decisions are owed."""
+    case_id, at = envelope.aggregate_id, envelope.at(rows.dialect)
+    for row in rows.hardships:
+        if row["case_id"] == case_id and row["consulted_at"] is None:
+            row["consulted_at"] = at
+    rows.consulted.append({"k_case": case_id, "at": at})
+    for item in envelope.event.actions:
+        rows.actions[(case_id, item["action_id"])] = {
+            "case_id": case_id,
+            "action_id": item["action_id"],
+            "department": item["department"],
+            "text": item["text"],
+            "assigned_at": at,
+            "done_at": None,
+            "due": item.get("due") or None,
+        }
+
+
+def _action_done(rows: _PageRows, envelope: Envelope) -> None:
+    """An action reported done: marked in memory if assigned on this page, else by a statement."""
+    case_id, action_id = envelope.aggregate_id, envelope.event.action_id
+    at = envelope.at(rows.dialect)
+    pending = rows.actions.get((case_id, action_id))
+    if pending is not None:
+        pending["done_at"] = at
+    else:
+        rows.done.append({"k_case": case_id, "k_action": action_id, "at": at})
+
+
+def _erasure(rows: _PageRows, envelope: Envelope) -> None:
+    rows.erased.extend(envelope.event.cases)
+
+
+def _money(rows: _PageRows, envelope: Envelope) -> None:
+    """A movement of a grant's money (see :data:`_MONEY`); one that moves nothing adds no row."""
+    approved, paid = _MONEY[envelope.cls](envelope.event)
+    if approved or paid:
+        rows.money.append(
+            {
+                "position": envelope.position,
+                "case_id": envelope.aggregate_id,
+                "approved_fen": approved,
+                "paid_fen": paid,
+                "at": envelope.at(rows.dialect),
+            }
+        )
+
+
+def _grant(event: Any) -> bool:
+    return getattr(event, "use", "grant") != "secondary-aid"
+
+
+_MONEY: dict[EventClass, Callable[[Any], tuple[int, int]]] = {
     C.GrantApproved: lambda e: (e.amount_fen, 0),
     C.Disbursed: lambda e: (0, e.amount_fen if _grant(e) else 0),
     C.DisbursementReturned: lambda e: (0, -e.amount_fen if _grant(e) else 0),
@@ -239,13 +277,32 @@ _MONEY: dict[Any, Any] = {
 """How each money event moves a case's approved and paid totals (grants only: secondary
 aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment)."""
 
-
-def _grant(event: Any) -> bool:
-    return getattr(event, "use", "grant") != "secondary-aid"
+_STEPS: dict[EventClass, Step] = {
+    C.Applied: _applied,
+    C.HardshipReported: _hardship,
+    C.ReviewConvened: _convened,
+    C.ActionCompleted: _action_done,
+    C.PersonalDataErased: _erasure,
+    **dict.fromkeys(_MONEY, _money),
+}
+"""What each event the view handles adds to a page's rows."""
 
 
 def _days(since: datetime, now: datetime) -> float:
     return round((now - since).total_seconds() / 86400, 1)
+
+
+def _owed(department: str | None) -> sa.Select[Any]:
+    """Actions not yet done, each with its case's name (only ``department``'s if given)."""
+    qa, qc = queue_action_table, queue_case_table
+    query = (
+        sa.select(qa, qc.c.name)
+        .join(qc, qc.c.case_id == qa.c.case_id)
+        .where(qa.c.done_at.is_(None))
+    )
+    if department is not None:
+        query = query.where(qa.c.department == department)
+    return query
 
 
 def queue(conn: Connection, now: datetime, department: str | None = None) -> Queue:
@@ -257,14 +314,7 @@ def queue(conn: Connection, now: datetime, department: str | None = None) -> Que
         .where(h.c.consulted_at.is_(None), h.c.severity_rank >= 2)
         .order_by(h.c.severity_rank.desc(), h.c.reported_at, h.c.position)
     )
-    actions_q = (
-        sa.select(qa, qc.c.name)
-        .join(qc, qc.c.case_id == qa.c.case_id)
-        .where(qa.c.done_at.is_(None))
-        .order_by(qa.c.assigned_at, qa.c.case_id, qa.c.action_id)
-    )
-    if department is not None:
-        actions_q = actions_q.where(qa.c.department == department)
+    actions_q = _owed(department).order_by(qa.c.assigned_at, qa.c.case_id, qa.c.action_id)
     awaiting = [
         AwaitingConsultation(
             **{k: r[k] for k in AwaitingConsultation.model_fields if k != "waiting_days"},
@@ -299,42 +349,51 @@ def due(
     that department's actions (payments are finance's, so none).
     """
     today = now.date()
-    items: list[DueItem] = []
-    qa, qc, qm = queue_action_table, queue_case_table, queue_money_table
-    if department is None:
-        approved = sa.func.sum(qm.c.approved_fen)
-        paid = sa.func.sum(qm.c.paid_fen)
-        last = sa.func.max(sa.case((qm.c.approved_fen > 0, qm.c.at), else_=None))
-        rows = conn.execute(
-            sa.select(qm.c.case_id, qc.c.name, (approved - paid).label("unpaid"), last.label("at"))
-            .join(qc, qc.c.case_id == qm.c.case_id)
-            .group_by(qm.c.case_id, qc.c.name)
-            .having(approved - paid > 0)
-        ).mappings()
-        for r in rows:
-            at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
-            when = at.date() + timedelta(days=payment_days)
-            items.append(
-                DueItem(
-                    kind="payment",
-                    case_id=r["case_id"],
-                    name=r["name"],
-                    amount_fen=int(r["unpaid"]),
-                    action_id="",
-                    text="",
-                    department="",
-                    due=when,
-                    days_left=(when - today).days,
-                )
+    items = [] if department is not None else _payments_due(conn, today, payment_days)
+    items += _actions_due(conn, today, action_days, department)
+    if within is not None:
+        items = [i for i in items if i.due <= today + timedelta(days=within)]
+    return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
+
+
+def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueItem]:
+    """Cases with approved money unpaid, each due ``payment_days`` after its last approval."""
+    qc, qm = queue_case_table, queue_money_table
+    approved = sa.func.sum(qm.c.approved_fen)
+    paid = sa.func.sum(qm.c.paid_fen)
+    last = sa.func.max(sa.case((qm.c.approved_fen > 0, qm.c.at), else_=None))
+    rows = conn.execute(
+        sa.select(qm.c.case_id, qc.c.name, (approved - paid).label("unpaid"), last.label("at"))
+        .join(qc, qc.c.case_id == qm.c.case_id)
+        .group_by(qm.c.case_id, qc.c.name)
+        .having(approved - paid > 0)
+    ).mappings()
+    items = []
+    for r in rows:
+        at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
+        when = at.date() + timedelta(days=payment_days)
+        items.append(
+            DueItem(
+                kind="payment",
+                case_id=r["case_id"],
+                name=r["name"],
+                amount_fen=int(r["unpaid"]),
+                action_id="",
+                text="",
+                department="",
+                due=when,
+                days_left=(when - today).days,
             )
-    actions_q = (
-        sa.select(qa, qc.c.name)
-        .join(qc, qc.c.case_id == qa.c.case_id)
-        .where(qa.c.done_at.is_(None))
-    )
-    if department is not None:
-        actions_q = actions_q.where(qa.c.department == department)
-    for r in conn.execute(actions_q).mappings():
+        )
+    return items
+
+
+def _actions_due(
+    conn: Connection, today: date, action_days: int, department: str | None
+) -> list[DueItem]:
+    """Actions owed, each due on its own date, else ``action_days`` after it was assigned."""
+    items = []
+    for r in conn.execute(_owed(department)).mappings():
         when = (
             date.fromisoformat(r["due"])
             if r["due"]
@@ -353,9 +412,7 @@ def due(
                 days_left=(when - today).days,
             )
         )
-    if within is not None:
-        items = [i for i in items if i.due <= today + timedelta(days=within)]
-    return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
+    return items
 
 
 def _moment(value: Any) -> datetime:

@@ -15,8 +15,9 @@ import pytest
 from aidflow.auditing import rules as checks
 from aidflow.domain import Policy
 from aidflow.domain.events import CATALOGUE, NAMES, EventClass
-from aidflow.projections import ReadModels
+from aidflow.projections import ReadModels, dossier, queue
 from aidflow.projections.catalogue import StudentCase
+from aidflow.projections.view import SQLView
 
 PROJECTIONS = Path(__file__).resolve().parents[2] / "aidflow" / "projections"
 READERS = (PROJECTIONS, PROJECTIONS.parent / "auditing")
@@ -37,6 +38,18 @@ def test_each_catalogue_class_is_handled_or_ignored(name: str) -> None:
     assert not undeclared, f"{name} neither handles nor ignores {undeclared}"
     assert not both, f"{name} both handles and ignores {both}"
     assert not strangers, f"{name} declares classes outside the catalogue: {strangers}"
+
+
+@pytest.mark.parametrize(
+    ("view", "steps"),
+    [(dossier.DossierView, dossier._STEPS), (queue.ConsultationQueueView, queue._STEPS)],
+)
+def test_each_handled_class_has_a_writer_step(
+    view: type[SQLView], steps: dict[EventClass, object]
+) -> None:
+    """The writers dispatch through a dict of steps: a handled class without one would stop the
+    view at run time (a KeyError), a step for a class the view does not handle never runs."""
+    assert set(steps) == set(view.handles)
 
 
 def _string_literals(path: Path) -> list[tuple[int, str]]:

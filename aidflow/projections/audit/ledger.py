@@ -247,17 +247,40 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
     the last running-total checkpoint at or before that position plus the rows
     after it up to the position.
     """
-    L0, F0 = ledger_table, audit_fund_table
-    F: sa.Table | sa.Subquery
-    L: sa.Table | sa.Subquery
-    if upto is None:
-        L, F = L0, F0
-    else:
-        L = sa.select(L0).where(L0.c.position <= upto).subquery("audit_ledger")
-        F = sa.select(F0).where(F0.c.position <= upto).subquery("audit_fund")
     base, before = _checkpoint(conn, upto)
     totals = _add(before, _window(conn, base, upto))
-    sums: dict[tuple[Any, ...], int] = totals["entry"]
+    funds = _fund_totals(conn, totals["entry"], upto)
+    government_disbursed = _total_of(funds, "government", "disbursed_fen")
+    secondary = sum(f.secondary_aid_fen for f in funds)
+    confirmed = totals.get("confirmed", {}).get((), 0)
+    return Ledger(
+        position=_journal_position(conn, upto),
+        entries=_lines(conn, upto) if entries else [],
+        funds=funds,
+        government_approved_fen=_government_approved(totals["entry"], funds),
+        government_disbursed_fen=government_disbursed,
+        secondary_aid_fen=secondary,
+        donations_received_fen=_total_of(funds, "donation", "deposited_fen"),
+        budget_received_fen=_total_of(funds, "government", "deposited_fen"),
+        total_disbursed_fen=government_disbursed + secondary,
+        students_assisted=int(totals["assisted"][()]),
+        students_with_secondary_aid=int(totals["with_secondary"][()]),
+        by_need_fen=_grouped(totals, "need"),
+        by_family_category_fen=_grouped(totals, "family"),
+        by_town_fen=_grouped(totals, "town"),
+        confirmed_fen=confirmed,
+        unconfirmed_fen=government_disbursed + secondary - confirmed,
+    )
+
+
+def _fund_totals(
+    conn: Connection, sums: dict[tuple[Any, ...], int], upto: int | None
+) -> list[FundTotals]:
+    """Each fund opened by ``upto`` (if given) with its totals, from the (fund, entry) sums."""
+    F0 = audit_fund_table
+    F: sa.Table | sa.Subquery = F0
+    if upto is not None:
+        F = sa.select(F0).where(F0.c.position <= upto).subquery("audit_fund")
     funds = []
     for f in conn.execute(
         sa.select(F.c.fund_id, F.c.name, F.c.kind).order_by(F.c.name, F.c.fund_id)
@@ -280,59 +303,48 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
                 secondary_aid_fen=s("secondary_aid") - s("secondary_return"),
             )
         )
+    return funds
+
+
+def _total_of(funds: Iterable[FundTotals], kind: str, attr: str) -> int:
+    """One of the funds' totals, summed over the funds of one kind."""
+    return sum(int(getattr(f, attr)) for f in funds if f.kind == kind)
+
+
+def _government_approved(sums: dict[tuple[Any, ...], int], funds: Iterable[FundTotals]) -> int:
+    """Approvals on government funds, net of what closing cases released back: releases only
+    ever return grant reservations, so on government funds they reduce what stands approved."""
     kind_of = {f.fund_id: f.kind for f in funds}
-
-    def total_of(kind: str, attr: str) -> int:
-        return sum(int(getattr(f, attr)) for f in funds if f.kind == kind)
-
-    def grouped(part: str) -> dict[Any, int]:
-        return {k: t for (k,), t in sorted(totals[part].items(), key=lambda kt: str(kt[0][0]))}
-
-    assisted = totals["assisted"][()]
-    with_secondary = totals["with_secondary"][()]
-    by_need = grouped("need")
-    by_family = grouped("family")
-    by_town = grouped("town")
-    # Net of what closing cases released back: releases only ever return grant
-    # reservations, so on government funds they reduce what stands approved.
-    government_approved = sum(
+    return sum(
         int(t) if entry == "approval" else -int(t)
         for (fid, entry), t in sums.items()
         if entry in ("approval", "release") and kind_of.get(fid) == "government"
     )
-    lines = (
-        [
-            LedgerLine.model_validate(dict(r))
-            for r in conn.execute(sa.select(L).order_by(L.c.position)).mappings()
-        ]
-        if entries
-        else []
-    )
+
+
+def _grouped(totals: Totals, part: str) -> dict[Any, int]:
+    """A part grouped by one key, in the order of the keys' text."""
+    return {k: t for (k,), t in sorted(totals[part].items(), key=lambda kt: str(kt[0][0]))}
+
+
+def _lines(conn: Connection, upto: int | None) -> list[LedgerLine]:
+    """The ledger's rows up to ``upto`` (if given), in position order."""
+    L0 = ledger_table
+    L: sa.Table | sa.Subquery = L0
+    if upto is not None:
+        L = sa.select(L0).where(L0.c.position <= upto).subquery("audit_ledger")
+    return [
+        LedgerLine.model_validate(dict(r))
+        for r in conn.execute(sa.select(L).order_by(L.c.position)).mappings()
+    ]
+
+
+def _journal_position(conn: Connection, upto: int | None) -> int:
+    """The position the ledger stands at: the journal's last, at or before ``upto``."""
     last = sa.select(sa.func.max(journal_table.c.position))
     if upto is not None:
         last = last.where(journal_table.c.position <= upto)
-    position = conn.execute(last).scalar_one() or 0
-    government_disbursed = total_of("government", "disbursed_fen")
-    secondary = sum(f.secondary_aid_fen for f in funds)
-    confirmed = totals.get("confirmed", {}).get((), 0)
-    return Ledger(
-        position=position,
-        entries=lines,
-        funds=funds,
-        government_approved_fen=government_approved,
-        government_disbursed_fen=government_disbursed,
-        secondary_aid_fen=secondary,
-        donations_received_fen=total_of("donation", "deposited_fen"),
-        budget_received_fen=total_of("government", "deposited_fen"),
-        total_disbursed_fen=government_disbursed + secondary,
-        students_assisted=int(assisted),
-        students_with_secondary_aid=int(with_secondary),
-        by_need_fen=by_need,
-        by_family_category_fen=by_family,
-        by_town_fen=by_town,
-        confirmed_fen=confirmed,
-        unconfirmed_fen=government_disbursed + secondary - confirmed,
-    )
+    return int(conn.execute(last).scalar_one() or 0)
 
 
 def donor_trace(conn: Connection, fund_id: str, *, upto: int | None = None) -> list[DonorShare]:
