@@ -45,7 +45,12 @@ def test_reads_nothing_when_already_stopped() -> None:
     stop = Event()
     stop.set()
     asked: list[int] = []
-    assert poll(lambda: asked.append(1) or [1], poll_seconds=0.001, stop=stop) is None
+
+    def read() -> list[int]:
+        asked.append(1)
+        return [1]
+
+    assert poll(read, poll_seconds=0.001, stop=stop) is None
     assert asked == []
 
 
