@@ -10,7 +10,8 @@ Reading is resumable: ``read(flow, after=N)`` returns the events after position 
 order; keep the last position you processed and ask again after it. Positions only grow
 and are committed in order (PostgreSQL serialises inserts into the notification
 sequence; SQLite has one writer), so nothing is skipped or repeated; positions may have
-holes where a transaction rolled back. :func:`follow` polls for new events.
+holes where a transaction rolled back. :func:`follow` polls for new events
+(through :func:`aidflow.polling.poll`, the one wait loop).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 
 from aidflow.domain.events import UnknownEvent, event_name
 from aidflow.domain.masking import masked, plain
+from aidflow.polling import poll
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -105,17 +107,17 @@ def follow(
 ) -> Iterator[IntegrationEvent]:
     """Every event after ``after``, then each new one as it is recorded, until ``stop`` is set."""
     position = after
-    while stop is None or not stop.is_set():
-        batch = read(flow, after=position, limit=page)
+
+    def read_next() -> list[IntegrationEvent]:
+        return read(flow, after=position, limit=page)
+
+    while True:
+        batch = poll(read_next, poll_seconds=poll_seconds, stop=stop)
+        if not batch:
+            return  # stopped
         for item in batch:
             position = item.position
             yield item
-        if len(batch) < page:
-            if stop is not None:
-                if stop.wait(poll_seconds):
-                    return
-            else:
-                time.sleep(poll_seconds)
 
 
 def wait_for(
@@ -123,11 +125,10 @@ def wait_for(
 ) -> list[IntegrationEvent]:
     """Long poll: events after ``after``, waiting up to ``timeout`` seconds for the first."""
     deadline = time.monotonic() + max(0.0, timeout)
-    while True:
-        batch = read(flow, after=after, limit=limit)
-        if batch or time.monotonic() >= deadline:
-            return batch
-        time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+    found = poll(
+        lambda: read(flow, after=after, limit=limit), poll_seconds=poll_seconds, deadline=deadline
+    )
+    return found or []
 
 
 Subscriber = Callable[[IntegrationEvent], None]

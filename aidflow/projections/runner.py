@@ -18,31 +18,32 @@ is recorded and only ``rebuild`` clears it.
 The library's ``ProjectionRunner`` is not used: it hands a projection one
 decoded event at a time, while the audit chain hashes each event's stored
 bytes and the views write whole pages with ``executemany``.
+
+The runner pages and applies; its other jobs live beside it, each in its own
+module: how a failing view is contained (:mod:`.containment`), the long-running
+follower (:mod:`.follower`), and status and the guard on queries (:mod:`.status`).
 """
 
 from __future__ import annotations
 
 import gc
-import queue as queue_module
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from threading import Event, Lock, Thread
+from threading import Event, Lock
 
-import sqlalchemy as sa
-from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import MasterKeyError, StoreDamaged, StoreError, said
-from aidflow.projections import bluegreen
+from aidflow.projections import bluegreen, follower
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
+from aidflow.projections.containment import ViewFailed, describe, write_contained, write_or_flag
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, Stored, head, read_page
+from aidflow.projections.status import ahead, guarded, statuses
 from aidflow.projections.tracking import (
     Failure,
     advance,
     clear_failure,
-    failures,
     move_together,
     outdated,
     positions,
@@ -52,15 +53,10 @@ from aidflow.projections.tracking import (
 )
 from aidflow.projections.view import Envelope, SQLView, envelopes
 
+__all__ = ["PAGE", "Progress", "Runner", "describe"]
+
 PAGE = 2000
 Progress = Callable[[int], None]
-
-
-def describe(error: BaseException) -> str:
-    """An error as one line for the failure record (the driver's message, not the SQL and rows)."""
-    if isinstance(error, sa.exc.StatementError) and error.orig is not None:
-        error = error.orig
-    return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:1000]
 
 
 class _Stale(Exception):
@@ -77,22 +73,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-class _ViewFailed(Exception):
-    """A view raised while writing a page without savepoints: write the page again with them."""
-
-
-def _transient(error: Exception) -> bool:
-    """Lock timeouts and lost connections say nothing about the event: the page is retried.
-
-    A missing or wrong master key (met when a view decodes an event with personal
-    data) says nothing about the event either: it reaches the caller, who must
-    give the key, and no view records it as a failure.
-    """
-    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | MasterKeyError):
-        return True
-    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
 
 
 class Runner:
@@ -268,7 +248,7 @@ class Runner:
         """
         try:
             return self._apply_page_in(application_name, page, expected, careful=False)
-        except _ViewFailed:
+        except ViewFailed:
             for view in self.views.values():
                 view.forget()
             return self._apply_page_in(application_name, page, expected, careful=True)
@@ -307,15 +287,9 @@ class Runner:
                     continue
                 applied = max(applied, len(fresh))
                 if careful:
-                    good, failure = self._write(conn, view, fresh, after)
+                    good, failure = write_contained(conn, view, fresh, after)
                 else:
-                    try:
-                        view.write(conn, fresh, after=after)
-                    except Exception as exc:
-                        if _transient(exc):
-                            raise
-                        raise _ViewFailed from exc
-                    good, failure = fresh[-1].position, None
+                    good, failure = write_or_flag(conn, view, fresh, after), None
                 if good is not None:
                     moves[name] = good
                 if failure is not None:
@@ -348,34 +322,6 @@ class Runner:
             return None
         return position
 
-    def _write(
-        self, conn: Connection, view: SQLView, fresh: Sequence[Envelope], after: int | None
-    ) -> tuple[int | None, Failure | None]:
-        """Write a view's events in a savepoint; on failure, apply those before the failing one.
-
-        Returns the view's new position (None: unchanged) and its failure, if any.
-        """
-        try:
-            with conn.begin_nested():
-                view.write(conn, fresh, after=after)
-            return fresh[-1].position, None
-        except Exception as exc:
-            view.forget()
-            if _transient(exc):
-                raise
-        good: int | None = None
-        for envelope in fresh:  # the slow path: find the event, keep what came before it
-            try:
-                with conn.begin_nested():
-                    view.write(conn, [envelope], after=good if good is not None else after)
-            except Exception as exc:
-                view.forget()
-                if _transient(exc):
-                    raise
-                return good, Failure(envelope.position, describe(exc), damaged=False)
-            good = envelope.position
-        return good, None
-
     def _note_damage(self, source: EventSource, tracked: dict[str, int], last_seen: int) -> None:
         """Record as damage any view whose position is beyond the store's last event.
 
@@ -393,16 +339,16 @@ class Runner:
         if not suspects:
             return
         last = head(source)
-        ahead = {
-            name: Failure(position, _ahead(position, last), damaged=True)
+        beyond = {
+            name: Failure(position, ahead(position, last), damaged=True)
             for name, position in suspects.items()
             if position > last
         }
-        if ahead:
+        if beyond:
             with writing(self.engine) as conn:
-                for name, failure in ahead.items():
+                for name, failure in beyond.items():
                     record_failure(conn, name, failure)
-            self._failed.update(ahead)
+            self._failed.update(beyond)
 
     # -- other ways to run -----------------------------------------------------------------
 
@@ -445,140 +391,22 @@ class Runner:
         poll_seconds: float = 0.5,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        """Keep the views current until ``stop`` is set: the long-running follower.
+        """Keep the views current until ``stop`` is set: the long-running follower
+        (:func:`aidflow.projections.follower.follow`, which subscribes or polls)."""
+        follower.follow(self, source, stop=stop, poll_seconds=poll_seconds, on_batch=on_batch)
 
-        First catches up in pages from the tracked positions. Then, on PostgreSQL,
-        it reads the library's LISTEN/NOTIFY subscription (which yields events in
-        position order) and applies what has arrived in batches; on SQLite, whose
-        recorder cannot subscribe, it polls. Each batch is written with its tracking
-        positions in one transaction, so a killed follower resumes where it stopped,
-        neither skipping nor repeating an event.
-        """
-        stop = stop or Event()
-
-        def report(applied: int) -> None:
-            if applied and on_batch is not None:
-                on_batch(applied)
-
-        report(self.catch_up(source))
+    def resume_from(self, source: EventSource) -> int:
+        """Where a follower's subscription starts: the lowest position of the views still fed
+        (their positions and failures read afresh)."""
         tracked = self._load(source.name)
-        start = min((tracked.get(n, 0) for n in self._runnable()), default=0)
-        try:
-            subscription = source.recorder.subscribe(gt=start)
-        except NotImplementedError:
-            while not stop.is_set():
-                stop.wait(poll_seconds)
-                report(self.catch_up(source))
-            return
-        with self._pumped(subscription) as arrived:
-            while not stop.is_set():
-                try:
-                    first = arrived.get(timeout=poll_seconds)
-                except queue_module.Empty:
-                    continue
-                batch = [first]
-                while len(batch) < self.page_size:
-                    try:
-                        batch.append(arrived.get_nowait())
-                    except queue_module.Empty:
-                        break
-                records = [n for n in batch if n is not None]
-                report(self.apply(source, records))
-                if len(records) < len(batch):
-                    break  # the subscription ended (database gone): let the caller restart
+        return min((tracked.get(n, 0) for n in self._runnable()), default=0)
 
-    @contextmanager
-    def _pumped(
-        self, subscription: Subscription[ApplicationRecorder]
-    ) -> Iterator[queue_module.Queue[Notification | None]]:
-        """The subscription's notifications, moved to a queue by a thread (None: it ended)."""
-        arrived: queue_module.Queue[Notification | None] = queue_module.Queue(
-            maxsize=4 * self.page_size
-        )
-
-        def pump() -> None:
-            try:
-                for notification in subscription:
-                    arrived.put(notification)
-            finally:
-                arrived.put(None)
-
-        pumping = Thread(target=pump, name="aidflow-follower-pump", daemon=True)
-        pumping.start()
-        try:
-            yield arrived
-        finally:
-            subscription.stop()
-            pumping.join(timeout=5)
-
-    # -- how current, and may it be read ---------------------------------------------------
+    # -- how current, and may it be read (:mod:`aidflow.projections.status`) ---------------
 
     def status(self, source: EventSource) -> list[ViewStatus]:
-        with reading(self.engine) as conn:
-            tracked, failed = positions_and_failures(conn, source.name)
-        last = source.recorder.max_notification_id()  # after the positions: never behind them
-        result = []
-        for name in self.views:
-            position = tracked.get(name)
-            failure = failed.get(name)
-            damage = failure.error if failure is not None and failure.damaged else None
-            if damage is None and position is not None and position > (last or 0):
-                damage = _ahead(position, last or 0)
-            stalled = failure if failure is not None and not failure.damaged else None
-            result.append(
-                ViewStatus(
-                    name=name,
-                    position=position,
-                    head=last,
-                    behind=max(0, (last or 0) - (position or 0)),
-                    error=stalled.error if stalled else None,
-                    failed_position=stalled.position if stalled else None,
-                    damage=damage,
-                )
-            )
-        return result
+        """Each view's position, lag and failure: never refused, so a stopped view shows why."""
+        return statuses(self.engine, self.views, source)
 
-    @contextmanager
-    def query(self, name: str) -> Iterator[Connection]:
-        """A read-only connection for a query on one view, refused when the view has stopped.
-
-        A stopped view's rows are out of date; answering from them would look
-        current, so the query raises instead, naming the cause and the remedy.
-        """
-        if name not in self.views:
-            raise StoreError(
-                said("the {name} view is not open here (open it with names=[{name!r}])", name=name)
-            )
-        if name in self.outdated:
-            raise StoreError(
-                said(
-                    "the {name} view in this read-only store was written at another schema version; open the store once without mode=ro so that it is rebuilt",
-                    name=name,
-                ),
-                ids={"view": name},
-            )
-        with reading(self.engine) as conn:
-            failure = failures(conn).get(name)
-            if failure is not None:
-                raise _refusal(name, failure)
-            yield conn
-
-
-def _ahead(position: int, last: int) -> str:
-    return (
-        f"its position {position} is ahead of the store's last event {last}: it holds events "
-        "this store does not have (a restored, replaced or truncated database)"
-    )
-
-
-def _refusal(name: str, failure: Failure) -> StoreError:
-    remedy = f"run `aidflow projections rebuild {name}` (ReadModels.rebuild(flow, [{name!r}]))"
-    ids = {"view": name, "position": str(failure.position)}
-    if failure.damaged:
-        return StoreDamaged(f"the {name} view is damaged: {failure.error}; {remedy}", ids=ids)
-    return StoreError(
-        f"the {name} view stopped at position {failure.position}: {failure.error}. "
-        f"Its rows are out of date, so it is not queried: fix the cause, then {remedy}; "
-        "each new process also retries it from where it stopped",
-        ids=ids,
-    )
+    def query(self, name: str) -> AbstractContextManager[Connection]:
+        """A read-only connection for a query on one view, refused when the view has stopped."""
+        return guarded(self.engine, name, open_views=self.views, outdated=self.outdated)

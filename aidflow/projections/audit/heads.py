@@ -10,6 +10,7 @@ subtree with its recomputed value, and the recomputed root with the digest's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -70,6 +71,70 @@ def leaf_hashes(
             yield envelope.position, leaf_hash(text.encode("utf-8"))
 
 
+@dataclass
+class _Subtrees:
+    """The audit view's stored subtrees met while the tree is recomputed: how many were
+    compared, and the first whose stored hash differs from the recomputed one."""
+
+    stored: dict[tuple[int, int], str]
+    checked: int = 0
+    altered: tuple[int, int] | None = None
+
+    def see(self, level: int, index: int, value: bytes) -> None:
+        """:class:`Stream`'s ``on_node``: compare a completed subtree with the stored one."""
+        if level and level % STRIDE == 0 and (level, index) in self.stored:
+            self.checked += 1
+            if self.altered is None and self.stored[(level, index)] != value.hex():
+                self.altered = (level, index)
+
+
+def _mismatch(
+    position: int, value: bytes | None, kept: tuple[int, str] | None
+) -> tuple[int, str] | None:
+    """Where and why a recomputed leaf differs from the one the audit view recorded (None: it
+    agrees, or the view has not recorded it yet and the digest alone checks it)."""
+    if value is None:
+        return position, "it cannot be decoded"
+    if kept is None:
+        return None
+    if kept[0] != position:
+        return min(position, kept[0]), "events were removed, inserted or reordered"
+    if kept[1] != value.hex():
+        return position, "it was altered (or events were reordered)"
+    return None
+
+
+def _message(
+    head: TreeHead,
+    stream: Stream,
+    root: str,
+    first: tuple[int, str] | None,
+    subtrees: _Subtrees,
+    *,
+    ok: bool,
+) -> str:
+    """The verdict in one sentence: the first cause found, in the order a reader fixes them."""
+    if ok:
+        return (
+            f"the store matches the digest: {stream.size} events in a tree of root "
+            f"{root[:16]}..., {subtrees.checked} stored subtrees checked"
+        )
+    if first is not None:
+        return f"the store no longer matches from position {first[0]}: {first[1]}"
+    if stream.size < head.size:
+        return f"the store holds {stream.size} events; the digest is of a tree of {head.size}"
+    if subtrees.altered is not None:
+        level, number = subtrees.altered
+        return (
+            f"the audit view's stored subtree at level {level}, number {number} "
+            "was altered (rebuild the audit view)"
+        )
+    return (
+        "the store does not match the digest, and the audit view was rewritten to match "
+        f"the store: the change lies among the first {head.size} events"
+    )
+
+
 def verify_tree(
     source: EventSource,
     head: TreeHead,
@@ -78,58 +143,25 @@ def verify_tree(
     page_size: int,
 ) -> TreeVerification:
     """Recompute the tree from the store; compare it with the recorded one and the digest."""
-    first: int | None = None
-    why = ""
-    bad_node: tuple[int, int] | None = None
-    checked_nodes = 0
-
-    def on_node(level: int, index: int, value: bytes) -> None:
-        nonlocal bad_node, checked_nodes
-        if level and level % STRIDE == 0 and (level, index) in nodes:
-            checked_nodes += 1
-            if bad_node is None and nodes[(level, index)] != value.hex():
-                bad_node = (level, index)
-
-    stream = Stream(on_node)
+    subtrees = _Subtrees(nodes)
+    stream = Stream(subtrees.see)
+    first: tuple[int, str] | None = None  # the first leaf that differs, and why
     for position, value in leaf_hashes(source, head.size, page_size):
-        index = stream.size
-        kept = leaves.get(index)
         if first is None:
-            if value is None:
-                first, why = position, "it cannot be decoded"
-            elif kept is None:
-                pass  # the view has not recorded it yet: checked against the digest alone
-            elif kept[0] != position:
-                first, why = min(position, kept[0]), "events were removed, inserted or reordered"
-            elif kept[1] != value.hex():
-                first, why = position, "it was altered (or events were reordered)"
+            first = _mismatch(position, value, leaves.get(stream.size))
         stream.add(value or b"\x00" * 32)
     root = stream.root().hex()
-    ok = first is None and bad_node is None and stream.size == head.size and root == head.root
-    if ok:
-        message = (
-            f"the store matches the digest: {stream.size} events in a tree of root "
-            f"{root[:16]}..., {checked_nodes} stored subtrees checked"
-        )
-    elif first is not None:
-        message = f"the store no longer matches from position {first}: {why}"
-    elif stream.size < head.size:
-        message = f"the store holds {stream.size} events; the digest is of a tree of {head.size}"
-    elif bad_node is not None:
-        message = (
-            f"the audit view's stored subtree at level {bad_node[0]}, number {bad_node[1]} "
-            "was altered (rebuild the audit view)"
-        )
-    else:
-        message = (
-            "the store does not match the digest, and the audit view was rewritten to match "
-            f"the store: the change lies among the first {head.size} events"
-        )
+    ok = (
+        first is None
+        and subtrees.altered is None
+        and stream.size == head.size
+        and root == head.root
+    )
     return TreeVerification(
         ok=ok,
         head=head,
         checked=stream.size,
-        nodes_checked=checked_nodes,
-        first_mismatch=first,
-        message=message,
+        nodes_checked=subtrees.checked,
+        first_mismatch=None if first is None else first[0],
+        message=_message(head, stream, root, first, subtrees, ok=ok),
     )

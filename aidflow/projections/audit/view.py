@@ -8,6 +8,7 @@ money.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -127,130 +128,170 @@ class AuditView(SQLView):
         self._totals = None
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
-        d = conn.dialect
-        known = self._head is not None and after is not None and self._head[0] == after
-        if self._head is not None and known:
-            # the chain and tree are deterministic: a position's hashes never change
-            _, previous, size = self._head
-        else:
-            last = conn.execute(
-                sa.select(journal_table.c.hash, journal_table.c.leaf_index)
-                .order_by(journal_table.c.position.desc())
-                .limit(1)
-            ).first()
-            previous, size = (GENESIS, 0) if last is None else (last.hash, last.leaf_index + 1)
+        known, previous, size = self._resume(conn, after)
         start = size
-        journal: list[dict[str, Any]] = []
-        ledger: list[dict[str, Any]] = []
-        cases: list[dict[str, Any]] = []
-        funds: list[dict[str, Any]] = []
-        accounts: list[dict[str, Any]] = []
-        erased: list[str] = []
-        persons: dict[str, str] = {}
+        rows = _Rows()
         for envelope in self.wanted(page):
-            cls = envelope.cls
             fields = envelope.detail  # the stored fields, masked, as text: no decoding needed
             previous = chain_step(previous, envelope.notification)
-            at = envelope.at(d)
-            actor = str(fields.get("actor", ""))
-            leaf = envelope_leaf(envelope)
-            journal.append(
-                {
-                    "position": envelope.position,
-                    "recorded_at": at,
-                    "actor": actor,
-                    "stream": JOURNAL[cls],
-                    "aggregate_id": envelope.aggregate_id,
-                    "version": envelope.notification.originator_version,
-                    "event_type": envelope.name,
-                    "summary": english_summary(envelope.name, fields),
-                    "detail": envelope.detail_json,
-                    "hash": previous,
-                    "leaf_index": size,
-                    "leaf": leaf_hash(leaf.encode("utf-8")).hex(),
-                }
-            )
+            at = envelope.at(conn.dialect)
+            rows.journal.append(_journal_row(envelope, fields, at, previous, size))
             size += 1
-            if cls is C.Applied:
-                cases.append(
-                    {
-                        "case_id": envelope.aggregate_id,
-                        "family_category": fields["family_category"],
-                        "town": fields["town"],
-                        "year": fields["year"],
-                    }
-                )
-                # decrypted: the pseudonyms are the data key's id and a keyed hash of the value
-                persons[envelope.aggregate_id] = pseudonym(
-                    "person", envelope.personal("student_id")
-                )
-                account = envelope.personal("account")
-                accounts.append(
-                    {
-                        "position": envelope.position,
-                        "case_id": envelope.aggregate_id,
-                        "person": persons[envelope.aggregate_id],
-                        "account": pseudonym("account", account) if account else "",
-                    }
-                )
-            elif cls in _ACCOUNT_CHANGES and not fields.get("pending"):
-                # the account the case now pays to: shared-account findings see corrections
-                case_id = envelope.aggregate_id
-                person = persons.get(case_id) or _person_of(conn, case_id)
-                accounts.append(
-                    {
-                        "position": envelope.position,
-                        "case_id": case_id,
-                        "person": person,
-                        "account": pseudonym("account", envelope.personal("account")),
-                    }
-                )
-            elif cls is C.PersonalDataErased:
-                erased.extend(fields["cases"])
-            elif cls is Fund.Opened:
-                funds.append(
-                    {
-                        "fund_id": envelope.aggregate_id,
-                        "name": fields["name"],
-                        "kind": fields["kind"],
-                        "position": envelope.position,
-                    }
-                )
-            entry = LEDGER_ENTRIES.get(cls)
-            if entry is None:
-                continue
-            if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
-                entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
-            on_fund = cls in _ON_FUND
-            ledger.append(
-                {
-                    "position": envelope.position,
-                    "recorded_at": at,
-                    "value_date": fields.get("value_date"),
-                    "entry": entry,
-                    "case_id": fields.get("case_id") if on_fund else envelope.aggregate_id,
-                    "fund_id": envelope.aggregate_id if on_fund else fields.get("fund_id"),
-                    "amount_fen": fields["amount_fen"],
-                    "need": fields.get("need"),
-                    "voucher": fields.get("voucher"),
-                    "receipt": fields.get("receipt"),
-                    "source": fields.get("source"),
-                    "actor": fields["actor"],
-                }
-            )
-        bulk(conn, "audit.journal", _INSERT_JOURNAL, journal)
-        tree.extend(conn, start, size)
-        bulk(conn, "audit.ledger", _INSERT_LEDGER, ledger)
-        bulk(conn, "audit.case", _INSERT_CASE, cases)
-        bulk(conn, "audit.fund", _INSERT_FUND, funds)
-        bulk(conn, "audit.account", _INSERT_ACCOUNT, accounts)
-        if erased:  # the erased student's accounts can no longer be compared (issue 11)
-            conn.execute(
-                sa.update(audit_account_table)
-                .where(audit_account_table.c.case_id.in_(erased))
-                .values(account="")
-            )
-        if ledger or not known:  # running totals of the ledger (issue 10)
-            self._totals = take_checkpoints(conn, self._totals if known else None, len(ledger))
-        if journal:
+            _gather(conn, rows, envelope, fields)
+            entry = _ledger_row(envelope, fields, at)
+            if entry is not None:
+                rows.ledger.append(entry)
+        _store(conn, rows, start, size)
+        if rows.ledger or not known:  # running totals of the ledger (issue 10)
+            self._totals = take_checkpoints(conn, self._totals if known else None, len(rows.ledger))
+        if rows.journal:
             self._head = (page[-1].position, previous, size)
+
+    def _resume(self, conn: Connection, after: int | None) -> tuple[bool, str, int]:
+        """Where the chain and the tree stand before a page: (known, last chain hash, tree size).
+
+        Known when this process wrote the position the page follows: the chain and tree
+        are deterministic (a position's hashes never change), so they are not read back.
+        """
+        if self._head is not None and after is not None and self._head[0] == after:
+            _, previous, size = self._head
+            return True, previous, size
+        last = conn.execute(
+            sa.select(journal_table.c.hash, journal_table.c.leaf_index)
+            .order_by(journal_table.c.position.desc())
+            .limit(1)
+        ).first()
+        if last is None:
+            return False, GENESIS, 0
+        return False, str(last.hash), int(last.leaf_index) + 1
+
+
+@dataclass
+class _Rows:
+    """The rows one page adds to the audit tables, gathered in order and written in bulk."""
+
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    funds: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    erased: list[str] = field(default_factory=list)
+    """Cases whose personal data was erased in this page."""
+    persons: dict[str, str] = field(default_factory=dict)
+    """Case id → its person's pseudonym, for the cases applied in this page."""
+
+
+def _journal_row(
+    envelope: Envelope, fields: dict[str, Any], at: Any, chained: str, leaf_index: int
+) -> dict[str, Any]:
+    """The event's journal row: its summary, its link in the chain and its leaf in the tree."""
+    leaf = envelope_leaf(envelope)  # before the summary: a record with no leaf fails here
+    return {
+        "position": envelope.position,
+        "recorded_at": at,
+        "actor": str(fields.get("actor", "")),
+        "stream": JOURNAL[envelope.cls],
+        "aggregate_id": envelope.aggregate_id,
+        "version": envelope.notification.originator_version,
+        "event_type": envelope.name,
+        "summary": english_summary(envelope.name, fields),
+        "detail": envelope.detail_json,
+        "hash": chained,
+        "leaf_index": leaf_index,
+        "leaf": leaf_hash(leaf.encode("utf-8")).hex(),
+    }
+
+
+def _gather(conn: Connection, rows: _Rows, envelope: Envelope, fields: dict[str, Any]) -> None:
+    """The rows an event adds besides the journal and the ledger: cases, funds, accounts, erasures."""
+    cls = envelope.cls
+    if cls is C.Applied:
+        _applied(rows, envelope, fields)
+    elif cls in _ACCOUNT_CHANGES and not fields.get("pending"):
+        # the account the case now pays to: shared-account findings see corrections
+        case_id = envelope.aggregate_id
+        person = rows.persons.get(case_id) or _person_of(conn, case_id)
+        rows.accounts.append(
+            {
+                "position": envelope.position,
+                "case_id": case_id,
+                "person": person,
+                "account": pseudonym("account", envelope.personal("account")),
+            }
+        )
+    elif cls is C.PersonalDataErased:
+        rows.erased.extend(fields["cases"])
+    elif cls is Fund.Opened:
+        rows.funds.append(
+            {
+                "fund_id": envelope.aggregate_id,
+                "name": fields["name"],
+                "kind": fields["kind"],
+                "position": envelope.position,
+            }
+        )
+
+
+def _applied(rows: _Rows, envelope: Envelope, fields: dict[str, Any]) -> None:
+    """A new case: its row, and who holds which account (as pseudonyms)."""
+    case_id = envelope.aggregate_id
+    rows.cases.append(
+        {
+            "case_id": case_id,
+            "family_category": fields["family_category"],
+            "town": fields["town"],
+            "year": fields["year"],
+        }
+    )
+    # decrypted: the pseudonyms are the data key's id and a keyed hash of the value
+    rows.persons[case_id] = pseudonym("person", envelope.personal("student_id"))
+    account = envelope.personal("account")
+    rows.accounts.append(
+        {
+            "position": envelope.position,
+            "case_id": case_id,
+            "person": rows.persons[case_id],
+            "account": pseudonym("account", account) if account else "",
+        }
+    )
+
+
+def _ledger_row(envelope: Envelope, fields: dict[str, Any], at: Any) -> dict[str, Any] | None:
+    """The ledger row of an event that moves money; None for any other."""
+    cls = envelope.cls
+    entry = LEDGER_ENTRIES.get(cls)
+    if entry is None:
+        return None
+    if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
+        entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
+    on_fund = cls in _ON_FUND
+    return {
+        "position": envelope.position,
+        "recorded_at": at,
+        "value_date": fields.get("value_date"),
+        "entry": entry,
+        "case_id": fields.get("case_id") if on_fund else envelope.aggregate_id,
+        "fund_id": envelope.aggregate_id if on_fund else fields.get("fund_id"),
+        "amount_fen": fields["amount_fen"],
+        "need": fields.get("need"),
+        "voucher": fields.get("voucher"),
+        "receipt": fields.get("receipt"),
+        "source": fields.get("source"),
+        "actor": fields["actor"],
+    }
+
+
+def _store(conn: Connection, rows: _Rows, start: int, size: int) -> None:
+    """Write a page's rows, and the tree's subtrees its leaves ``start`` to ``size - 1`` complete."""
+    bulk(conn, "audit.journal", _INSERT_JOURNAL, rows.journal)
+    tree.extend(conn, start, size)
+    bulk(conn, "audit.ledger", _INSERT_LEDGER, rows.ledger)
+    bulk(conn, "audit.case", _INSERT_CASE, rows.cases)
+    bulk(conn, "audit.fund", _INSERT_FUND, rows.funds)
+    bulk(conn, "audit.account", _INSERT_ACCOUNT, rows.accounts)
+    if rows.erased:  # the erased student's accounts can no longer be compared (issue 11)
+        conn.execute(
+            sa.update(audit_account_table)
+            .where(audit_account_table.c.case_id.in_(rows.erased))
+            .values(account="")
+        )
