@@ -95,7 +95,7 @@ MUTMUT_CONFIG = """
 source_paths = ["aidflow"]
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "-m", "not postgres", "--ignore=tests/unit/test_import_hostile.py", "--ignore=tests/unit/test_architecture.py", "--deselect=tests/unit/test_i18n.py::test_every_message_has_a_chinese_translation", "--deselect=tests/integration/test_projections.py::test_rebuild_equals_incremental_sqlite"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-n", "0", "-q", "-x", "-m", "not postgres", "--ignore=tests/unit/test_import_hostile.py", "--ignore=tests/unit/test_architecture.py", "--deselect=tests/unit/test_i18n.py::test_every_message_has_a_chinese_translation", "--deselect=tests/integration/test_projections.py::test_rebuild_equals_incremental_sqlite"]
 also_copy = ["tests", "scripts", "docs"]
 timeout_multiplier = 3.0
 use_git_change_detection = false

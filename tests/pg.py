@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from aidflow.privacy import key_table_ddl
+
 ADMIN_URL = os.environ.get("AIDFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRED = os.environ.get("AIDFLOW_REQUIRE_PG", "") not in ("", "0", "false", "no")
 
@@ -109,8 +111,10 @@ class Reused:
         from aidflow import Office
 
         url = create_database(prefix="aidflow_s")
-        Office.open(url).close()  # every table: the events', the keys', the views'
+        Office.open(url).close()  # every table: the events', the views'
         with psycopg.connect(url, autocommit=True) as conn:
+            for ddl in key_table_ddl():  # and the keys' (a store makes them on first use)
+                conn.execute(ddl.encode())
             self._empty(conn)
             self._pristine = list(conn.execute(_CATALOGUE))
         return url

@@ -20,6 +20,10 @@ from tests.builders import national_id
 from tests.pg import ADMIN_URL, fresh_database
 
 
+pytestmark = pytest.mark.xdist_group("pg-roles")
+"""The cluster's shared roles are made by these tests: one worker makes them, in turn."""
+
+
 def _as(url: str, login: str) -> str:
     return urlunsplit(urlsplit(url)._replace(netloc=f"{login}@{urlsplit(url).hostname}:5432"))
 
