@@ -10,6 +10,8 @@ parses, ``messages`` holds the words; one module per command group does the rest
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from aidflow import __version__
@@ -21,43 +23,22 @@ from aidflow.cli.funds import fund
 from aidflow.cli.keys import keys_group
 from aidflow.cli.pay import pay
 from aidflow.cli.serve import serve_command
-from aidflow.cli.session import AidflowGroup, Session, json_option
+from aidflow.cli.session import AidflowGroup, Session, global_options
 from aidflow.cli.staff import admin, policy, staff
 from aidflow.cli.views import projections
-from aidflow.i18n import click_i18n, set_language
+from aidflow.i18n import click_i18n
 
 
 @click.group(cls=AidflowGroup)
-@click.option(
-    "--db",
-    envvar="AIDFLOW_DB",
-    metavar="URL",
-    help="sqlite:///path.db (default ./aidflow.db) or postgresql://user@host:port/db  [env AIDFLOW_DB]",
-)
-@click.option(
-    "--actor",
-    envvar="AIDFLOW_ACTOR",
-    metavar="NAME",
-    help="Who is acting; recorded on every event. Required by commands that write.  [env AIDFLOW_ACTOR]",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    is_eager=True,
-    expose_value=False,
-    callback=lambda _ctx, _param, value: set_language(value),
-    help="Language of everything printed: en or zh (中文).  [env AIDFLOW_LANG; default from the locale]",
-)
-@json_option
+@functools.partial(global_options, root=True)
 @click.version_option(__version__, prog_name="aidflow")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
+def main(ctx: click.Context) -> None:
     """aidflow: closed-loop aid for new university students (申请-救助-帮扶-反馈).
 
     Every change is an event; every view can be rebuilt and asked about any past moment.
     """
-    session = ctx.ensure_object(Session)
-    session.db, session.actor_name = db, actor
+    ctx.ensure_object(Session)
 
 
 for command in (

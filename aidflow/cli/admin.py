@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, json_option, makes_store, pass_session, progress
+from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, progress
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.render import ledger_text, line
@@ -42,7 +42,7 @@ SHOWN_REJECTED = 200
     "--admissions-sheet", help="Worksheet of an .xlsx admission list (the first if omitted)."
 )
 @click.option("--registry-sheet", help="Worksheet of an .xlsx registry (the first if omitted).")
-@json_option
+@global_options
 @pass_session
 def screen_command(
     session: Session,
@@ -108,7 +108,7 @@ def screen_command(
 
 @click.command("demo")
 @click.option("--seed", type=params.SEED, default=2026, show_default=True)
-@json_option
+@global_options
 @pass_session
 @makes_store
 def demo_command(session: Session, seed: int) -> None:

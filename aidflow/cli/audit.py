@@ -18,7 +18,7 @@ from aidflow.cli.session import (
     emit,
     emit_rows,
     export_option,
-    json_option,
+    global_options,
     pass_session,
 )
 from aidflow.i18n import event, tr, value
@@ -43,7 +43,7 @@ def audit() -> None:
 @click.option("--since", type=params.MOMENT)
 @click.option("--limit", type=params.COUNT)
 @export_option
-@json_option
+@global_options
 @pass_session
 def audit_journal(
     session: Session,
@@ -115,7 +115,7 @@ def _entry_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
 @click.option("--as-of", "as_of", type=params.MOMENT, help=AS_OF_HELP)
 @click.option("--entries", is_flag=True, help="Include every money movement, not only the totals.")
 @export_option
-@json_option
+@global_options
 @pass_session
 def audit_ledger(
     session: Session, as_of: datetime | None, entries: bool, output: Path | None
@@ -145,7 +145,7 @@ def audit_ledger(
     type=params.MOMENT,
     help="Check history as it stood then, with timeliness judged at that moment.",
 )
-@json_option
+@global_options
 @pass_session
 def audit_check(session: Session, as_of: datetime | None) -> None:
     """Check every rule from history alone; exit status 1 when any is violated.
@@ -195,7 +195,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write to a file instead of standard output.",
 )
-@json_option
+@global_options
 @pass_session
 def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Path | None) -> None:
     """A report for the file: ledger, rule checks and the chain digest, as of a moment."""
@@ -208,7 +208,7 @@ def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Pat
 
 
 @audit.command("digest")
-@json_option
+@global_options
 @pass_session
 def audit_digest(session: Session) -> None:
     """The Merkle tree's head, tree:SIZE:ROOT. Publish it; prove and verify against it later.
@@ -231,7 +231,7 @@ def audit_digest(session: Session) -> None:
 
 @audit.command("verify")
 @click.argument("digest_text", metavar="DIGEST")
-@json_option
+@global_options
 @pass_session
 def audit_verify(session: Session, digest_text: str) -> None:
     """Recompute the record from the store; exit status 1 when it no longer matches DIGEST.
@@ -288,7 +288,7 @@ def _tree_digest(value: str) -> TreeHead:
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
 )
-@json_option
+@global_options
 @pass_session
 def audit_prove(
     session: Session, position: int | None, digest_text: str, old_text: str | None, output: Path
@@ -329,7 +329,7 @@ def audit_prove(
     metavar="OLD_DIGEST",
     help="For a consistency proof: the older digest you trust.",
 )
-@json_option
+@global_options
 @pass_session
 def audit_check_proof(
     session: Session, proof_file: Path, digest_text: str, old_text: str | None
@@ -357,7 +357,7 @@ def audit_check_proof(
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
 )
-@json_option
+@global_options
 @pass_session
 def audit_export(
     session: Session, case_ref: str | None, period: str | None, keys_dir: Path | None, output: Path
@@ -390,7 +390,7 @@ def audit_export(
     metavar="DIGEST",
     help="A tree digest you trust: the bundle must be proved against it.",
 )
-@json_option
+@global_options
 @pass_session
 def audit_verify_bundle(
     session: Session, bundle: Path, public_key: Path, digest_text: str | None
@@ -428,7 +428,7 @@ def audit_verify_bundle(
     help="Any `policy set` setting, e.g. max-unpaid-days=20.",
 )
 @click.option("--year", type=int, help="The programme year (default: every year).")
-@json_option
+@global_options
 @pass_session
 def audit_what_if(
     session: Session,

@@ -14,7 +14,7 @@ from aidflow.cli.session import (
     emit,
     emit_rows,
     export_option,
-    json_option,
+    global_options,
     pass_session,
     writes,
 )
@@ -51,7 +51,7 @@ def case_group() -> None:
     help="Programme year.",
 )
 @click.option("--account", default="", help="The student's own bank account.")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_apply(
@@ -98,7 +98,7 @@ def case_apply(
 )
 @click.option("--visited-on", type=params.DATE, help="Date of the household visit.")
 @click.option("--note", default="")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_verify(
@@ -133,7 +133,7 @@ def case_verify(
 @case_group.command("reject")
 @click.argument("case_ref", metavar="CASE")
 @click.option("--reason", required=True)
-@json_option
+@global_options
 @pass_session
 @writes
 def case_reject(session: Session, case_ref: str, reason: str) -> None:
@@ -160,7 +160,7 @@ def case_reject(session: Session, case_ref: str, reason: str) -> None:
     help="The approval form's number (审批编号), unique in the store. The same approval "
     "again under it is a retry: nothing new is written.",
 )
-@json_option
+@global_options
 @pass_session
 @writes
 def case_approve(
@@ -192,7 +192,7 @@ def case_approve(
     help="Voucher number, unique across the store. The same payment again is a retry.",
 )
 @click.option("--value-date", type=params.DATE, help="The bank's value date.")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_disburse(
@@ -219,7 +219,7 @@ def case_disburse(
 @click.option("--voucher", required=True)
 @click.option("--reason", required=True)
 @click.option("--value-date", type=params.DATE)
-@json_option
+@global_options
 @pass_session
 @writes
 def case_return(
@@ -256,7 +256,7 @@ def case_return(
     "decision again under it is a retry: nothing new is written.",
 )
 @click.option("--reason", default="")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_secondary_aid(
@@ -294,7 +294,7 @@ def case_secondary_aid(
     show_default=True,
     help="Serious and critical hardship calls for a consultation.",
 )
-@json_option
+@global_options
 @pass_session
 @writes
 def case_report_hardship(
@@ -335,7 +335,7 @@ def case_report_hardship(
     help="When the actions are due (default: the policy's action-due-days from today).",
 )
 @click.option("--note", default="")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_convene_review(
@@ -369,7 +369,7 @@ def case_convene_review(
 @click.argument("case_ref", metavar="CASE")
 @click.argument("action_id", metavar="ACTION")
 @click.option("--note", required=True)
-@json_option
+@global_options
 @pass_session
 @writes
 def case_complete_action(session: Session, case_ref: str, action_id: str, note: str) -> None:
@@ -397,7 +397,7 @@ def case_complete_action(session: Session, case_ref: str, action_id: str, note: 
     required=True,
     help="How the family's hardship develops.",
 )
-@json_option
+@global_options
 @pass_session
 @writes
 def case_follow_up(session: Session, case_ref: str, study: str, living: str, hardship: str) -> None:
@@ -420,7 +420,7 @@ def case_follow_up(session: Session, case_ref: str, study: str, living: str, har
 @case_group.command("close")
 @click.argument("case_ref", metavar="CASE")
 @click.option("--reason", required=True)
-@json_option
+@global_options
 @pass_session
 @writes
 def case_close(session: Session, case_ref: str, reason: str) -> None:
@@ -630,7 +630,7 @@ def _loop(d: Dossier) -> list[str]:
     help="Show the national ID, name and account in full (verifier or cashier); recorded.",
 )
 @click.option("--reason", default="", help="Why the personal data is revealed (with --reveal).")
-@json_option
+@global_options
 @pass_session
 def case_show(
     session: Session,
@@ -686,7 +686,7 @@ def case_show(
 @case_group.command("erase")
 @click.argument("case_ref", metavar="CASE")
 @click.option("--reason", required=True, help="Why the personal data is erased (recorded).")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_erase(session: Session, case_ref: str, reason: str) -> None:
@@ -720,7 +720,7 @@ def _brief(data: dict[str, Any]) -> str:
 
 @case_group.command("history")
 @click.argument("case_ref", metavar="CASE")
-@json_option
+@global_options
 @pass_session
 def case_history(session: Session, case_ref: str) -> None:
     """Every event of a case, as stored (personal data masked)."""
@@ -747,7 +747,7 @@ def case_history(session: Session, case_ref: str) -> None:
 @case_group.command("find")
 @click.argument("text", metavar="TEXT")
 @export_option
-@json_option
+@global_options
 @pass_session
 def case_find(session: Session, text: str, output: Path | None) -> None:
     """Find cases by national ID (any spelling) or by a part of the name."""
@@ -789,7 +789,7 @@ def case_find(session: Session, text: str, output: Path | None) -> None:
     help="Every programme year's case of this person (found by the student-year keys).",
 )
 @export_option
-@json_option
+@global_options
 @pass_session
 def case_list(
     session: Session,
@@ -841,7 +841,7 @@ def case_list(
     help="Only the actions this department owes (one of the policy's departments).",
 )
 @export_option
-@json_option
+@global_options
 @pass_session
 def due_command(
     session: Session, within: int | None, department: str | None, output: Path | None
@@ -887,7 +887,7 @@ def due_command(
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write both lists to FILE: .xlsx (two sheets' worth in one, awaiting first) or .csv.",
 )
-@json_option
+@global_options
 @pass_session
 def queue_command(session: Session, department: str | None, output: Path | None) -> None:
     """Hardship awaiting consultation, and consultation actions still owed (most serious, oldest first)."""
@@ -956,7 +956,7 @@ def queue_command(session: Session, department: str | None, output: Path | None)
     type=params.MOMENT,
     help="Explain the case as it stood then (UTC; a date means the end of that day).",
 )
-@json_option
+@global_options
 @pass_session
 def case_explain(
     session: Session, case_ref: str, fields: tuple[str, ...], as_of: datetime | None
@@ -1015,7 +1015,7 @@ def case_explain(
 @click.option("--account", required=True, help="The student's own account: 16 to 21 digits.")
 @click.option("--bank", default="", help="The bank (and branch) holding the account.")
 @click.option("--reason", required=True, help="Why: a new card, a closed account, a typo.")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_set_account(session: Session, case_ref: str, account: str, bank: str, reason: str) -> None:
@@ -1056,7 +1056,7 @@ def case_set_account(session: Session, case_ref: str, account: str, bank: str, r
     default="",
     help="The account re-typed from the form: it must be the one proposed.",
 )
-@json_option
+@global_options
 @pass_session
 @writes
 def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
@@ -1078,7 +1078,7 @@ def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
 @case_group.command("approve-secondary-aid")
 @click.argument("case_ref", metavar="CASE")
 @click.option("--ref", required=True, help="The reference the secondary aid was proposed under.")
-@json_option
+@global_options
 @pass_session
 @writes
 def case_approve_secondary_aid(session: Session, case_ref: str, ref: str) -> None:

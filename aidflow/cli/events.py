@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, json_option, pass_session
+from aidflow.cli.session import Session, global_options, pass_session
 from aidflow.i18n import event
 from aidflow.i18n import messages as M
 from aidflow.render import line
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
 @click.option("--follow", is_flag=True, help="Keep printing new events until interrupted.")
 @click.option("--poll", type=params.SECONDS, default=0.5, show_default=True)
-@json_option
+@global_options
 @pass_session
 def events_command(session: Session, after: int, limit: int, follow: bool, poll: float) -> None:
     """Integration events after a position: stable names, schema version, masked personal data.

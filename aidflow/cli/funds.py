@@ -14,7 +14,7 @@ from aidflow.cli.session import (
     emit,
     emit_rows,
     export_option,
-    json_option,
+    global_options,
     pass_session,
     writes,
 )
@@ -35,7 +35,7 @@ def fund() -> None:
 @click.option("--name", required=True)
 @click.option("--kind", type=params.FUND_KIND, required=True)
 @click.option("--purpose", default="", help="What the money may be used for.")
-@json_option
+@global_options
 @pass_session
 @writes
 def fund_open(session: Session, name: str, kind: str, purpose: str) -> None:
@@ -54,7 +54,7 @@ def fund_open(session: Session, name: str, kind: str, purpose: str) -> None:
 @click.option("--source", required=True, help="Budget line or donor.")
 @click.option("--receipt", required=True, help="Receipt number; the same receipt again is a retry.")
 @click.option("--date", "value_date", type=params.DATE, help="Date on the receipt.")
-@json_option
+@global_options
 @pass_session
 @writes
 def fund_deposit(
@@ -97,7 +97,7 @@ def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
 @fund.command("show")
 @click.argument("fund_ref", metavar="FUND")
 @export_option
-@json_option
+@global_options
 @pass_session
 def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
     """A fund's balance and movements (deposits with receipts, allocations, releases, payments)."""
@@ -124,7 +124,7 @@ def fund_show(session: Session, fund_ref: str, output: Path | None) -> None:
 
 @fund.command("list")
 @export_option
-@json_option
+@global_options
 @pass_session
 def fund_list(session: Session, output: Path | None) -> None:
     """Every fund with its totals. Names may repeat: a fund is always shown with its id."""
@@ -148,7 +148,7 @@ def fund_list(session: Session, output: Path | None) -> None:
 @fund.command("trace")
 @click.argument("fund_ref", metavar="FUND")
 @export_option
-@json_option
+@global_options
 @pass_session
 def fund_trace(session: Session, fund_ref: str, output: Path | None) -> None:
     """Which donation reached which student: a donation fund's deposits, first in, first out,

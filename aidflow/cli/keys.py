@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from aidflow.cli.session import Session, emit, json_option, pass_session
+from aidflow.cli.session import Session, emit, global_options, pass_session
 from aidflow.i18n import messages as M
 from aidflow.render import line
 
@@ -23,7 +23,7 @@ def keys_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
 )
-@json_option
+@global_options
 @pass_session
 def keys_init_signing(session: Session, directory: Path | None) -> None:
     """Create the bundle signing key (once); print the public key's path to give auditors."""
@@ -44,7 +44,7 @@ def keys_init_signing(session: Session, directory: Path | None) -> None:
 
 
 @keys_group.command("init")
-@json_option
+@global_options
 @pass_session
 def keys_init(session: Session) -> None:
     """Create the master key that encrypts personal data (once, before the first case).
@@ -71,7 +71,7 @@ def keys_init(session: Session) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the new key (default: the key file in use).",
 )
-@json_option
+@global_options
 @pass_session
 def keys_rotate(session: Session, target: Path | None) -> None:
     """Replace the master key: re-wrap every data key and the lookup secret under a new one.

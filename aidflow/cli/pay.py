@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, export_path, json_option, pass_session, writes
+from aidflow.cli.session import Session, emit, export_path, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
 from aidflow.render import line, table, yuan
@@ -37,7 +37,7 @@ def pay() -> None:
     callback=export_path,
     help="The list for the bank: .csv (UTF-8) or .xlsx. It holds FULL account numbers.",
 )
-@json_option
+@global_options
 @pass_session
 @writes
 def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Path) -> None:
@@ -140,7 +140,7 @@ class ColumnMapping(click.ParamType[tuple[str, str]]):
 )
 @click.option("--encoding", help="The CSV's encoding when detection is not wanted (gbk, utf-8).")
 @click.option("--sheet", help="The workbook's sheet (default: the first).")
-@json_option
+@global_options
 @pass_session
 @writes
 def pay_reconcile(

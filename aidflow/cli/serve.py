@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
-from aidflow.cli.session import Session, pass_session
+from aidflow.cli.session import Session, global_options, pass_session
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.render import line
@@ -13,6 +15,7 @@ from aidflow.render import line
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@functools.partial(global_options, answers=False)
 @pass_session
 def serve_command(session: Session, host: str, port: int) -> None:
     """Serve every command (POST) and query (GET) over HTTP; OpenAPI at /docs.

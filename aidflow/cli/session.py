@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from aidflow import render
-from aidflow.i18n import current, error_summary, tr
+from aidflow.i18n import current, error_summary, set_language, tr
 from aidflow.i18n import messages as M
 
 if TYPE_CHECKING:
@@ -122,23 +122,86 @@ def makes_store(func: F) -> F:
     return making  # type: ignore[return-value]
 
 
-def json_option(func: F) -> F:
-    """``--json``, before or after the command; eager, so that errors in parsing see it too."""
+def _remember(field: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback keeping an option's value on the session (None: not given here)."""
 
-    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-        if value:
-            ctx.ensure_object(Session).json = True
+    def remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is not None and value is not False:
+            setattr(ctx.ensure_object(Session), field, value)
         return value
 
+    return remember
+
+
+def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """After the command: the language given there, if any."""
+    if value is not None:
+        set_language(value)
+
+
+def _root_language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """Before the command: the language given, else the default, chosen anew for each run
+    (an embedding process runs many)."""
+    set_language(value)
+
+
+def json_option(func: F) -> F:
+    """``--json``, before or after the command; eager, so that errors in parsing see it too."""
     return click.option(
         "--json",
         "as_json",
         is_flag=True,
         is_eager=True,
         expose_value=False,
-        callback=remember,
+        callback=_remember("json"),
         help="Machine-readable output; money in integer fen (fields ending _fen).",
     )(func)
+
+
+def global_options(func: F, *, root: bool = False, answers: bool = True) -> F:
+    """``--db``, ``--actor``, ``--lang`` and ``--json``, before the command or after it.
+
+    On the root group they are listed in its help and read their environment variables;
+    on every command they are the same options again, hidden (the root's help lists them)
+    and without the environment (which would undo a ``--db`` given before the command).
+    ``answers=False``: a command that prints no answer to render (``serve``, ``follow``)
+    takes no ``--json``.
+    """
+    hidden = not root
+    options = [
+        click.option(
+            "--db",
+            envvar="AIDFLOW_DB" if root else None,
+            metavar="URL",
+            hidden=hidden,
+            expose_value=False,
+            callback=_remember("db"),
+            help="sqlite:///path.db (default ./aidflow.db) or postgresql://user@host:port/db  [env AIDFLOW_DB]",
+        ),
+        click.option(
+            "--actor",
+            envvar="AIDFLOW_ACTOR" if root else None,
+            metavar="NAME",
+            hidden=hidden,
+            expose_value=False,
+            callback=_remember("actor_name"),
+            help="Who is acting; recorded on every event. Required by commands that write.  [env AIDFLOW_ACTOR]",
+        ),
+        click.option(
+            "--lang",
+            type=click.Choice(["en", "zh"]),
+            is_eager=True,
+            hidden=hidden,
+            expose_value=False,
+            callback=_root_language if root else _language,
+            help="Language of everything printed: en or zh (中文).  [env AIDFLOW_LANG; default from the locale]",
+        ),
+    ]
+    if answers:
+        func = json_option(func)  # listed last, as before
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:

@@ -5,6 +5,7 @@ Both are recorded as events, so ``--as-of`` answers what they were at any past m
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from importlib import import_module
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, json_option, makes_store, pass_session, writes
+from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.render import line, table
 
@@ -30,7 +31,7 @@ def staff() -> None:
 @click.option("--role", "roles", type=ROLE, multiple=True, required=True, help="Repeatable.")
 @click.option("--department", default="", help="A liaison's department.")
 @click.option("--town", default="", help="The town an officer works in.")
-@json_option
+@global_options
 @pass_session
 @writes
 @makes_store
@@ -60,7 +61,7 @@ def staff_add(
 @staff.command("grant")
 @click.argument("name")
 @click.argument("role", type=ROLE)
-@json_option
+@global_options
 @pass_session
 @writes
 def staff_grant(session: Session, name: str, role: str) -> None:
@@ -74,7 +75,7 @@ def staff_grant(session: Session, name: str, role: str) -> None:
 @staff.command("revoke")
 @click.argument("name")
 @click.argument("role", type=ROLE)
-@json_option
+@global_options
 @pass_session
 @writes
 def staff_revoke(session: Session, name: str, role: str) -> None:
@@ -87,7 +88,7 @@ def staff_revoke(session: Session, name: str, role: str) -> None:
 
 @staff.command("token")
 @click.argument("name")
-@json_option
+@global_options
 @pass_session
 def staff_token(session: Session, name: str) -> None:
     """Issue NAME's bearer token for `aidflow serve` (printed once; the store keeps its hash).
@@ -101,7 +102,7 @@ def staff_token(session: Session, name: str) -> None:
 
 @staff.command("list")
 @click.option("--as-of", "as_of", type=params.MOMENT, help="The staff as registered then.")
-@json_option
+@global_options
 @pass_session
 def staff_list(session: Session, as_of: datetime | None) -> None:
     """Every staff member with roles, department and town."""
@@ -123,7 +124,7 @@ def policy() -> None:
 
 @policy.command("show")
 @click.option("--as-of", "as_of", type=params.MOMENT, help="The policy in force then.")
-@json_option
+@global_options
 @pass_session
 def policy_show(session: Session, as_of: datetime | None) -> None:
     """Every policy value and the version of the policy (0: the defaults)."""
@@ -155,7 +156,7 @@ def _shown(value: object) -> str:
 @policy.command("set")
 @click.argument("key", type=POLICY_KEY)
 @click.argument("value")
-@json_option
+@global_options
 @pass_session
 @writes
 def policy_set(session: Session, key: str, value: str) -> None:
@@ -168,7 +169,7 @@ def policy_set(session: Session, key: str, value: str) -> None:
 
 @policy.command("load")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
-@json_option
+@global_options
 @pass_session
 @writes
 def policy_load(session: Session, path: Path) -> None:
@@ -189,6 +190,7 @@ def admin() -> None:
 
 @admin.command("roles")
 @click.option("--apply", "apply_now", is_flag=True, help="Run them now (as the store's owner).")
+@functools.partial(global_options, answers=False)
 @pass_session
 def admin_roles(session: Session, apply_now: bool) -> None:
     """The CREATE ROLE / GRANT statements: auditors read, writers append, services name staff.

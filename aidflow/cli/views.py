@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import click
 
@@ -12,7 +13,7 @@ from aidflow.cli.session import (
     VIEWS_DRIFTED,
     Session,
     emit,
-    json_option,
+    global_options,
     pass_session,
     progress,
 )
@@ -27,7 +28,7 @@ def projections() -> None:
 
 
 @projections.command("status")
-@json_option
+@global_options
 @pass_session
 def projections_status(session: Session) -> None:
     """Each view's tracked position against the store's head; exit status 1 when a view
@@ -62,7 +63,7 @@ def projections_status(session: Session) -> None:
 
 @projections.command("rebuild")
 @click.argument("names", nargs=-1, type=params.VIEW_NAME)
-@json_option
+@global_options
 @pass_session
 def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
     """Drop views (all when none named) and rebuild them from the events."""
@@ -85,6 +86,7 @@ def projections_rebuild(session: Session, names: tuple[str, ...]) -> None:
     show_default=True,
     help="Seconds between polls (SQLite) or wake-ups.",
 )
+@functools.partial(global_options, answers=False)
 @pass_session
 def projections_follow(session: Session, poll: float) -> None:
     """Keep the views current until interrupted (a long-running follower process)."""
@@ -99,7 +101,7 @@ def projections_follow(session: Session, poll: float) -> None:
 
 @projections.command("verify")
 @click.argument("names", nargs=-1, type=params.VIEW_NAME)
-@json_option
+@global_options
 @pass_session
 def projections_verify(session: Session, names: tuple[str, ...]) -> None:
     """Compare views (all when none named) with a fresh replay of the store up to their

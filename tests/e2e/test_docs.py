@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from aidflow.cli import main
 from scripts.gen_cli_docs import DOC, commands, generate
@@ -51,3 +53,53 @@ def test_the_readme_library_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
             exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
     assert shown.getvalue().split() == ["applied"]
     assert (tmp_path / "aidflow.db").exists()
+
+
+def readme_command_lines() -> list[list[str]]:
+    """Every ``aidflow …`` line of the README's shell blocks, as a shell would split it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", readme, flags=re.S):
+        joined = block.replace("\\\n", " ")
+        for line in joined.splitlines():
+            for part in line.split("&&"):
+                words = shlex.split(part, comments=True)
+                if words[:1] == ["aidflow"]:
+                    found.append(words[1:])
+    return found
+
+
+@pytest.mark.parametrize("args", readme_command_lines(), ids=" ".join)
+def test_every_readme_command_parses(args: list[str]) -> None:
+    """Each command line the README shows names a command and options it has, in the order
+    shown (global options after the command included): asked for its help, it answers it
+    rather than a usage error."""
+    result = CliRunner().invoke(main, [*args, "--help"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "[OPTIONS]" in result.output  # its usage line, in the language asked for
+
+
+def test_global_options_after_the_command_mean_what_they_mean_before(tmp_path: Path) -> None:
+    """``--db``, ``--actor``, ``--lang`` and ``--json`` may follow the command (issue 24 §2)."""
+    db = f"sqlite:///{tmp_path / 'office.db'}"
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["staff", "add", "li", "--role", "admin", "--db", db, "--actor", "li"]
+    )
+    assert made.exit_code == 0, made.output + made.stderr
+    before = runner.invoke(main, ["--db", db, "--lang", "zh", "--json", "staff", "list"])
+    after = runner.invoke(main, ["staff", "list", "--db", db, "--lang", "zh", "--json"])
+    assert before.exit_code == after.exit_code == 0, after.stderr
+    assert before.output == after.output and '"li"' in after.output
+    text = runner.invoke(main, ["staff", "list", "--lang", "zh", "--db", db])
+    assert text.exit_code == 0 and "岗位" in text.output, text.output
+    missing = tmp_path / "typo.db"
+    refused = runner.invoke(main, ["fund", "list", "--db", f"sqlite:///{missing}"])
+    assert refused.exit_code == 2 and not missing.exists()
+
+
+@pytest.mark.parametrize("path", [p for p, _ in commands(main, [])], ids=" ".join)
+def test_every_command_takes_the_global_options_after_it(path: list[str]) -> None:
+    args = [*path, "--db", "sqlite:///x.db", "--actor", "li", "--lang", "en", "--help"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr

@@ -19,7 +19,6 @@ from aidflow.roles import apply_roles
 from tests.builders import national_id
 from tests.pg import ADMIN_URL, fresh_database
 
-
 pytestmark = pytest.mark.xdist_group("pg-roles")
 """The cluster's shared roles are made by these tests: one worker makes them, in turn."""
 
