@@ -21,6 +21,9 @@ The run happens in a scratch copy of the repository (the working tree is never t
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import functools
 import json
 import os
 import re
@@ -171,11 +174,29 @@ def module_of(name: str) -> str:
     return dotted.replace(".", "/") + ".py"
 
 
+@functools.cache
+def _functions(path: Path) -> dict[str, list[str]]:
+    """Every function of a mutated file, by name, as its source lines (body only)."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found: dict[str, list[str]] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            found[node.name] = lines[node.body[0].lineno - 1 : node.end_lineno]
+    return found
+
+
 def diff_of(workdir: Path, name: str) -> str:
-    shown = mutmut(workdir, "show", name).stdout
+    """A mutant's change as ``-old / +new`` lines, read from the mutated file itself (asking
+    ``mutmut show`` costs a process per survivor: minutes for a few hundred)."""
+    module = module_of(name)
+    function = name.rsplit(".", 1)[1]  # xǁClassǁmethod__mutmut_3, or x_function__mutmut_3
+    functions = _functions(workdir / "mutants" / module)
+    original = functions.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", [])
+    mutant = functions.get(function, [])
     lines = [
         line
-        for line in shown.splitlines()
+        for line in difflib.unified_diff(original, mutant, lineterm="", n=0)
         if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
     ]
     return " / ".join(line.strip() for line in lines)[:160]

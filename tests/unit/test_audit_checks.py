@@ -462,3 +462,137 @@ def test_authorisation_is_judged_as_of_each_position() -> None:
     found = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
     assert [(v.rule, v.positions) for v in found] == [("unauthorised_actor", [early, late])]
     assert "wang recorded 2 verify event(s)" in found[0].message
+
+
+# -- the money loop (issue 12): listed payments, four eyes, the bank's findings -------------
+
+
+def test_a_listed_payment_is_unconfirmed_until_a_statement_settles_it() -> None:
+    """Listed for the bank and neither confirmed nor returned after ``statement_days``: a
+    finding naming the money and the days; confirmed or returned (by voucher, in any
+    spelling), none."""
+    j = Journal()
+    for case, voucher in (("c1", "PL-1"), ("c2", "PL-2"), ("c3", "PL-3")):
+        j.verify(case, "visitor")
+        j.approve(case, 150_000)
+        j.add("case.disbursed", case, "cashier", amount_fen=150_000, voucher=voucher, listed=True)
+    listed_at = j.rows[-1][1]
+    j.add("case.disbursement_confirmed", "c1", "cashier", voucher="pl-1")
+    j.add("case.disbursement_returned", "c2", "cashier", amount_fen=150_000, voucher="ＰＬ-2")
+    days = POLICY.statement_days
+    on_time = j.check(now=listed_at + timedelta(days=days))
+    assert on_time.ok, on_time.violations
+    late = only(j.check(now=listed_at + timedelta(days=days + 1)))
+    assert (late.rule, late.case_id, late.positions) == ("payment_unconfirmed", "c3", [9])
+    assert late.message == (
+        f"1,500.00 yuan listed for the bank {days + 1} days ago;"
+        " no statement line has confirmed or returned it"
+    )
+
+
+def test_an_account_change_needs_a_proposal_and_a_second_person() -> None:
+    j = Journal()
+    j.add("case.account_confirmed", "c1", "boss")  # nobody proposed it
+    j.add("case.account_set", "c2", "clerk", pending=True)
+    j.add("case.account_confirmed", "c2", "Clerk")  # the proposer, in another spelling
+    j.add("case.account_set", "c3", "clerk", pending=True)
+    j.add("case.account_confirmed", "c3", "boss")  # four eyes: fine
+    j.add("case.account_set", "c4", "clerk", pending=False)  # a direct set, not a proposal
+    j.add("case.account_confirmed", "c4", "boss")
+    found = [(v.rule, v.case_id, v.positions, v.message) for v in j.check().violations]
+    assert found == [
+        (
+            "account_confirmed_unproposed",
+            "c1",
+            [1],
+            "an account change was confirmed that nobody had proposed",
+        ),
+        (
+            "account_change_self_confirmed",
+            "c2",
+            [3],
+            "Clerk proposed and confirmed the same account change",
+        ),
+        (
+            "account_confirmed_unproposed",
+            "c4",
+            [7],
+            "an account change was confirmed that nobody had proposed",
+        ),
+    ]
+
+
+def test_secondary_aid_needs_another_persons_proposal() -> None:
+    j = Journal()
+    j.verify("c1", "visitor")
+    j.approve("c1", 100_000)
+    j.pay("c1", 100_000, voucher="V1")
+    j.add("case.secondary_aid_proposed", "c1", "liaison", ref="SA-1", amount_fen=50_000)
+    j.add("case.secondary_aid_approved", "c1", "boss", ref="sa-1", amount_fen=50_000, fund_id=DON)
+    j.add("case.secondary_aid_proposed", "c1", "boss", ref="SA-2", amount_fen=10_000)
+    j.add("case.secondary_aid_approved", "c1", "BOSS", ref="SA-2", amount_fen=10_000, fund_id=DON)
+    j.add("case.secondary_aid_approved", "c1", "boss", ref="SA-3", amount_fen=1, fund_id=DON)
+    found = [(v.rule, v.positions, v.message) for v in j.check().violations]
+    assert found == [
+        (
+            "secondary_aid_single_person",
+            [7],
+            "secondary aid SA-2 was approved by BOSS without another person's proposal",
+        ),
+        (
+            "secondary_aid_single_person",
+            [8],
+            "secondary aid SA-3 was approved by boss without another person's proposal",
+        ),
+    ]
+
+
+def test_secondary_aid_is_paid_against_what_was_approved_for_it() -> None:
+    j = Journal()
+    j.verify("c1", "visitor")
+    j.approve("c1", 100_000)
+    j.pay("c1", 100_000, voucher="V1")
+    j.add("case.secondary_aid_proposed", "c1", "liaison", ref="SA-1", amount_fen=50_000)
+    j.add("case.secondary_aid_approved", "c1", "boss", ref="SA-1", amount_fen=50_000, fund_id=DON)
+    j.add("case.disbursed", "c1", "cashier", amount_fen=50_000, voucher="S1", use="secondary-aid")
+    assert j.check().ok  # exactly what was approved
+    j.add(
+        "case.disbursement_returned",
+        "c1",
+        "cashier",
+        amount_fen=50_000,
+        voucher="S1",
+        use="secondary-aid",
+    )
+    j.add("case.disbursed", "c1", "cashier", amount_fen=50_000, voucher="S2", use="secondary-aid")
+    assert j.check().ok  # returned, then paid again: still within
+    j.add("case.disbursed", "c1", "cashier", amount_fen=1, voucher="S3", use="secondary-aid")
+    late = only(j.check())
+    assert (late.rule, late.positions) == ("paid_before_approval", [9])
+    assert late.message == "secondary aid paid 500.01 yuan against 500.00 yuan approved"
+
+
+def test_the_banks_findings_are_the_audits_findings() -> None:
+    j = Journal()
+    item = {
+        "kind": "no_voucher",
+        "line": 4,
+        "reference": "SALARY-9",
+        "amount_fen": 123_456,
+        "detail": "no voucher of ours",
+    }
+    detail = {"name": "june.csv", "findings": [item]}  # ("name" is also add()'s own)
+    j.rows.append((1, T0, "cashier", "book", "payments.statement_imported", detail))
+    found = only(j.check())
+    assert (found.rule, found.positions, found.case_id) == ("statement_no_voucher", [1], None)
+    assert found.message == (
+        "bank statement 'june.csv' line 4 (SALARY-9, 1,234.56 yuan): no voucher of ours"
+    )
+
+
+def test_a_policy_change_the_rules_cannot_apply_is_a_finding() -> None:
+    j = Journal()
+    j.add("policy.value_set", "register", "admin", field="no_such_setting", value=3)
+    found = only(j.check())
+    assert (found.rule, found.positions) == ("policy_unreadable", [1])
+    assert found.message == "policy change of no_such_setting to 3 cannot be applied"
