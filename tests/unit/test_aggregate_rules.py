@@ -17,6 +17,7 @@ from aidflow.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NoAccount,
+    NoAccountChangePending,
     NoPaidGrant,
     OverDisbursement,
     SegregationOfDuties,
@@ -499,3 +500,73 @@ def test_fund_refusals_name_their_records() -> None:
     with pytest.raises(InvalidAmount) as zero:
         fund.release(case_id=case, amount_fen=0, reason="r", actor="a")
     assert str(zero.value) == "release must be more than zero, got 0.00 yuan"
+
+
+# -- the money loop: an account change by two people, a payment the bank confirmed -----------
+
+
+def test_an_account_change_after_a_payment_waits_for_a_second_person() -> None:
+    case = approved(100_000)
+    assert case.set_account(account="6222020200112233445", bank="", reason="x", actor="c") is False
+    case.disburse(amount_fen=100_000, voucher="V1", value_date=None, actor="c")
+    assert message(NoAccountChangePending, lambda: case.confirm_account(actor="boss")) == (
+        f"case {case.id} has no account change awaiting confirmation"
+    )
+    new = "6217000011112222333"
+    assert case.set_account(account=new, bank=" ICBC ", reason="card closed", actor="Clerk")
+    assert case.account == "6222020200112233445"  # still the old one until confirmed
+    assert case.pending_account is not None and case.pending_account["account"] == new
+    assert message(
+        NoAccountChangePending,
+        lambda: case.confirm_account(actor="boss", account="6217000011112222334"),
+    ) == (
+        f"the account typed is not the one proposed for case {case.id}; check the form "
+        "(the proposal stays pending)"
+    )
+    assert message(SegregationOfDuties, lambda: case.confirm_account(actor=" clerk ")) == (
+        f" clerk  proposed this account change for case {case.id}; a different person must "
+        "confirm it"
+    )
+    case.confirm_account(actor="boss", account="6217 0000 1111 2222 333")
+    assert (case.account, case.bank, case.pending_account) == (new, "ICBC", None)
+    assert case.account_suspect is False
+
+
+def test_the_bank_confirms_a_payment_once() -> None:
+    case = approved(100_000)
+    case.disburse(amount_fen=60_000, voucher="V1", value_date=None, actor="c")
+    assert (
+        message(
+            UnknownVoucher,
+            lambda: case.confirm_payment(
+                voucher="V9", value_date=None, statement="s", actor="bank"
+            ),
+        )
+        == f"case {case.id} was not paid with voucher V9"
+    )
+    case.confirm_payment(voucher="v1", value_date=None, statement="s", actor="bank")
+    assert case.payment("V1")["confirmed"] is True  # type: ignore[index]
+    assert (
+        message(
+            InvalidTransition,
+            lambda: case.confirm_payment(
+                voucher="V1", value_date=None, statement="s", actor="bank"
+            ),
+        )
+        == "voucher V1 is already settled"
+    )
+    case.disburse(amount_fen=40_000, voucher="V2", value_date=None, actor="c")
+    case.return_disbursement(voucher="V2", reason="closed", value_date=None, actor="bank")
+    assert (
+        message(
+            InvalidTransition,
+            lambda: case.confirm_payment(
+                voucher="V2", value_date=None, statement="s", actor="bank"
+            ),
+        )
+        == "voucher V2 is already settled"
+    )
+    confirmed = [e for e in case.collect_events() if type(e).__name__ == "DisbursementConfirmed"]
+    assert [(e.voucher, e.amount_fen, e.fund_id, e.use, e.actor) for e in confirmed] == [
+        ("V1", 60_000, GOV, "grant", "bank")
+    ]
