@@ -14,6 +14,8 @@ from aidflow.domain.policy import (
     SETTINGS,
     Policy,
     PolicyRegister,
+    decode_value,
+    encode_value,
     parse_setting,
 )
 
@@ -129,3 +131,31 @@ def test_register_refuses_a_value_the_policy_refuses_and_records_nothing() -> No
     assert len(register.collect_events()) == 1  # only its start
     assert register.policy() == DEFAULT_POLICY
     assert dataclasses.replace(register.policy(), version=0) == DEFAULT_POLICY
+
+
+def test_switches_lists_and_tiers_are_parsed_in_any_width_and_order() -> None:
+    assert parse_setting("gap-bound", " ＯＮ ") == ("gap_bound", True)
+    assert parse_setting("gap-bound", "off") == ("gap_bound", False)
+    with pytest.raises(InvalidInput) as refused:
+        parse_setting("gap-bound", "maybe")
+    assert str(refused.value) == "gap-bound is on or off, got 'maybe'"
+    assert parse_setting("departments", " Health，education , health,, ") == (
+        "departments",
+        ("health", "education"),
+    )
+    with pytest.raises(InvalidInput) as refused:
+        parse_setting("departments", "x," * 1001)
+    assert str(refused.value) == "a policy list is longer than 2000 characters"
+    tiers = parse_setting("approval-tiers", " Approver=5000，director = 20000.5 , approver=3000")
+    assert tiers == ("approval_tiers", (("approver", 300_000), ("director", 2_000_050)))
+    assert parse_setting("approval-tiers", " NONE ") == ("approval_tiers", ())
+    assert parse_setting("approval-tiers", "") == ("approval_tiers", ())
+    with pytest.raises(InvalidInput) as refused:
+        parse_setting("approval-tiers", "approver:5000")
+    assert str(refused.value) == "approval-tiers takes ROLE=YUAN pairs, got 'approver:5000'"
+    stored = encode_value(tiers[1])
+    assert stored == '[["approver",300000],["director",2000050]]'
+    assert decode_value("approval_tiers", stored) == tiers[1]
+    assert decode_value("departments", encode_value(("卫健", "b"))) == ("卫健", "b")
+    assert encode_value(("卫健",)) == '["卫健"]'  # readable, not \\u escapes
+    assert decode_value("cap_fen", encode_value(500_000)) == 500_000
