@@ -3,6 +3,7 @@ services show), and what each accepted step does to the state the rules read nex
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,6 +13,7 @@ from aidflow.domain.errors import (
     CapExceeded,
     CaseNotOpen,
     DuplicateReceipt,
+    ErasureRefused,
     InsufficientFunds,
     InvalidAmount,
     InvalidInput,
@@ -20,6 +22,7 @@ from aidflow.domain.errors import (
     NoAccountChangePending,
     NoPaidGrant,
     OverDisbursement,
+    PersonalDataGone,
     SegregationOfDuties,
     UnknownAction,
     UnknownVoucher,
@@ -570,3 +573,40 @@ def test_the_bank_confirms_a_payment_once() -> None:
     assert [(e.voucher, e.amount_fen, e.fund_id, e.use, e.actor) for e in confirmed] == [
         ("V1", 60_000, GOV, "grant", "bank")
     ]
+
+
+# -- personal data: erasure waits for the end of the case and its retention -------------------
+
+
+def test_erasure_waits_for_the_end_and_the_retention_and_says_until_when() -> None:
+    case = verified()
+    now = datetime(2030, 2, 28, tzinfo=UTC)
+    ended = datetime(2024, 2, 29, 9, 30, tzinfo=UTC)
+    still_open = (
+        f"case {case.id} is still open; personal data is kept until the case is closed or "
+        "rejected and its retention period has passed"
+    )
+    erasable = lambda at, years=3: case.check_erasable(ended_at=at, now=now, retention_years=years)
+    assert message(ErasureRefused, lambda: erasable(ended)) == still_open
+    case.close(reason="done", actor="clerk")
+    assert message(ErasureRefused, lambda: erasable(None)) == still_open
+    assert message(ErasureRefused, lambda: erasable(ended, 6)) == (
+        f"case {case.id} is within its retention period (6 years after it ended, until "
+        "2030-02-28); see `aidflow policy set retention-years`"
+    )  # 29 February has no twin in 2030: the day before
+    erasable(datetime(2027, 2, 28, tzinfo=UTC))  # exactly three years: erasable
+    assert message(ErasureRefused, lambda: erasable(datetime(2027, 2, 28, 0, 1, tzinfo=UTC))) == (
+        f"case {case.id} is within its retention period (3 years after it ended, until "
+        "2030-02-28); see `aidflow policy set retention-years`"
+    )
+    case.reveal(fields=["name"], reason=" visit ", actor="Visitor")
+    case.erase_personal_data(reason=" over ", cases=["b", "a"], actor="Admin")
+    erased = case.collect_events()[-1]
+    assert (erased.reason, erased.cases, erased.actor) == ("over", ["a", "b"], "admin")
+    assert case.personal_data_erased
+    assert message(ErasureRefused, lambda: erasable(ended)) == (
+        f"the personal data of case {case.id} is erased already"
+    )
+    assert message(
+        PersonalDataGone, lambda: case.reveal(fields=["name"], reason="x", actor="v")
+    ) == (f"the personal data of case {case.id} was erased; there is nothing to reveal")
