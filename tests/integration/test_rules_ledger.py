@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels
+from aidflow.projections.audit.ledger import donor_trace, payable_cases
+from aidflow.projections.audit.tables import ledger_table
 from tests.builders import (
     account_of,
     donation_fund,
@@ -160,3 +164,83 @@ def test_ledger_lines_in_position_order(books: tuple[AidFlow, ReadModels, dict[s
         str(ids["gov"]),
         100_000,
     )
+
+
+# -- the ledger's own questions over hand-written rows (what the audit view would hold) -------
+
+
+def _ledger_rows(rows: list[tuple[str, str | None, str, int, str | None, str | None]]) -> Any:
+    """An in-memory audit ledger holding ``rows``: (entry, case, fund, fen, voucher, receipt)."""
+    engine = sa.create_engine("sqlite://")
+    ledger_table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            ledger_table.insert(),
+            [
+                {
+                    "position": n,
+                    "recorded_at": T0,
+                    "entry": entry,
+                    "case_id": case,
+                    "fund_id": fund,
+                    "amount_fen": fen,
+                    "voucher": voucher,
+                    "receipt": receipt,
+                    "source": None if receipt is None else f"donor of {receipt}",
+                    "actor": "clerk",
+                }
+                for n, (entry, case, fund, fen, voucher, receipt) in enumerate(rows, start=1)
+            ],
+        )
+    return engine
+
+
+def test_donor_trace_pays_out_first_in_first_out_net_of_returns() -> None:
+    engine = _ledger_rows(
+        [
+            ("deposit", None, "don", 1_000, None, "R1"),
+            ("deposit", None, "other", 9_999, None, "X"),  # another fund's money
+            ("deposit", None, "don", 500, None, "R2"),
+            ("secondary_aid", "c1", "don", 800, "S1", None),
+            ("secondary_aid", "c2", "don", 600, "S2", None),
+            ("secondary_return", "c2", "don", 600, "S2", None),  # came back: not a share
+            ("secondary_aid", "c3", "don", 400, "S3", None),
+            ("secondary_aid", "c4", "don", 900, "S4", None),  # more than is left: what is left
+        ]
+    )
+    with engine.connect() as conn:
+        shares = [
+            (s.receipt, s.source, s.case_id, s.voucher, s.amount_fen)
+            for s in donor_trace(conn, "don")
+        ]
+        early = [(s.receipt, s.case_id, s.amount_fen) for s in donor_trace(conn, "don", upto=4)]
+    assert shares == [
+        ("R1", "donor of R1", "c1", "S1", 800),
+        ("R1", "donor of R1", "c3", "S3", 200),
+        ("R2", "donor of R2", "c3", "S3", 200),
+        ("R2", "donor of R2", "c4", "S4", 300),
+    ]
+    assert early == [("R1", "c1", 800)]
+
+
+def test_payable_cases_are_those_with_money_reserved_and_not_settled() -> None:
+    engine = _ledger_rows(
+        [
+            ("allocation", "c1", "gov", 1_000, None, None),  # reserved, nothing settled
+            ("allocation", "c2", "gov", 1_000, None, None),
+            ("confirmation", "c2", "gov", 1_000, "V2", None),  # paid and confirmed
+            ("allocation", "c3", "gov", 1_000, None, None),
+            ("release", "c3", "gov", 1_000, None, None),  # released at close
+            ("allocation", "c4", "gov", 500, None, None),
+            ("confirmation", "c4", "gov", 500, "V4", None),
+            ("return", "c4", "gov", 500, "V4", None),  # came back: payable again
+            ("allocation", "c5", "other", 1_000, None, None),  # another fund
+            ("allocation", "c6", "gov", 300, None, None),
+            ("secondary_aid", "c6", "gov", 300, None, None),  # v0.1: paid, no voucher
+            ("allocation", "c7", "gov", 300, None, None),
+            ("secondary_aid", "c7", "gov", 300, "S7", None),  # paid, not yet confirmed
+            ("deposit", None, "gov", 5_000, None, "R"),
+        ]
+    )
+    with engine.connect() as conn:
+        assert payable_cases(conn, "gov") == ["c1", "c4", "c7"]
