@@ -596,3 +596,85 @@ def test_a_policy_change_the_rules_cannot_apply_is_a_finding() -> None:
     found = only(j.check())
     assert (found.rule, found.positions) == ("policy_unreadable", [1])
     assert found.message == "policy change of no_such_setting to 3 cannot be applied"
+
+
+def test_the_staff_office_is_kept_by_admins_and_a_liaison_acts_for_their_department() -> None:
+    """After the first member, only an admin adds staff; nobody grants or revokes their own
+    roles; a role granted counts from its position; a liaison completes only their own
+    department's actions. Each finding names the person, the count and the kind."""
+    j = Journal()
+
+    def staff(actor: str, kind: str, **d: Any) -> int:
+        j.rows.append((len(j.rows) + 1, T0, actor, "reg", f"staff.{kind}", d))
+        return len(j.rows)
+
+    staff("li", "member_added", name="li", roles=["admin"], department="", town="")
+    staff("li", "member_added", name="zhou", roles=["liaison"], department="health", town="")
+    added = staff("zhou", "member_added", name="ma", roles=["admin"], department="", town="")
+    own = staff("li", "role_granted", name="Li", role="verifier")  # an admin, but their own
+    granted = staff("zhou", "role_granted", name="ma", role="verifier")  # not an admin
+    staff("li", "role_granted", name="wang", role="verifier")  # someone not yet added
+    j.verify("c1", "wang")  # holds the role granted above: fine
+    j.add("case.action_completed", "c1", "zhou", action_id="A1", department="health")
+    other = j.add("case.action_completed", "c1", "Zhou", action_id="A2", department="education")
+    found = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
+    assert [(v.rule, v.positions, v.message) for v in found] == [
+        (
+            "unauthorised_actor",
+            [added],
+            "zhou recorded 1 add staff event(s) without holding a role for it at the time "
+            "(or not registered staff)",
+        ),
+        (
+            "unauthorised_actor",
+            [own],
+            "li recorded 1 grant or revoke event(s) without holding a role for it at the time "
+            "(or not registered staff)",
+        ),
+        (
+            "unauthorised_actor",
+            [granted],
+            "zhou recorded 1 grant or revoke event(s) without holding a role for it at the time "
+            "(or not registered staff)",
+        ),
+        (
+            "unauthorised_actor",
+            [other],
+            "zhou recorded 1 complete action event(s) without holding a role for it at the "
+            "time (or not registered staff)",
+        ),
+    ]
+
+
+def test_an_approvers_tier_is_read_from_the_roles_they_held_then() -> None:
+    j = Journal()
+
+    def staff(kind: str, **d: Any) -> None:
+        j.rows.append((len(j.rows) + 1, T0, "li", "reg", f"staff.{kind}", d))
+
+    staff("member_added", name="li", roles=["admin"], department="", town="")
+    staff("member_added", name="boss", roles=["approver"], department="", town="")
+    j.add(
+        "policy.changed",
+        "register",
+        "li",
+        field="approval_tiers",
+        value='[["approver",100000],["county-approver",500000]]',
+    )
+    j.verify("c1", "visitor")
+    j.approve("c1", 100_000, actor="boss")  # within the approver's tier
+    over = j.approve("c1", 1, actor="boss")
+    staff("role_granted", name="boss", role="county-approver")
+    j.approve("c1", 399_999, actor="Boss")  # the county tier now: exactly 5,000
+    found = [
+        (v.rule, v.positions, v.message)
+        for v in run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=9)).violations
+        if v.rule == "tier_exceeded"
+    ]
+    assert found == [
+        (
+            "tier_exceeded",
+            [over],
+            "boss brought the case to 1,000.01 yuan, above their approval tier of 1,000.00 yuan",
+        )
+    ]
