@@ -23,8 +23,10 @@ from aidflow.domain.errors import (
     NoPaidGrant,
     OverDisbursement,
     PersonalDataGone,
+    SecondaryCapExceeded,
     SegregationOfDuties,
     UnknownAction,
+    UnknownSecondaryAid,
     UnknownVoucher,
     VerificationRequired,
     WrongFundKind,
@@ -610,3 +612,52 @@ def test_erasure_waits_for_the_end_and_the_retention_and_says_until_when() -> No
     assert message(
         PersonalDataGone, lambda: case.reveal(fields=["name"], reason="x", actor="v")
     ) == (f"the personal data of case {case.id} was erased; there is nothing to reveal")
+
+
+def test_secondary_aid_is_proposed_then_approved_by_another_person_within_the_cap() -> None:
+    case = approved(100_000)
+    case.disburse(amount_fen=100_000, voucher="V1", value_date=None, actor="c")
+    cap = POLICY.secondary_cap_fen
+    case.propose_secondary_aid(
+        fund_id=GOV2, amount_fen=cap, reason=" books ", actor="Zhou", ref=" ec-1 ", policy=POLICY
+    )
+    assert case.secondary_proposal("EC-1") == {
+        "ref": "ec-1",
+        "fund_id": str(GOV2),
+        "amount_fen": cap,
+        "by": "zhou",
+        "approved": False,
+    }
+    assert message(UnknownSecondaryAid, lambda: case.secondary_proposal("EC-9")) == (
+        f"case {case.id} has no secondary aid proposed under EC-9"
+    )
+    assert message(
+        SegregationOfDuties,
+        lambda: case.approve_secondary_aid(ref="EC-1", actor=" ZHOU", policy=POLICY),
+    ) == (
+        f" ZHOU proposed secondary aid ec-1 for case {case.id}; a different person must approve it"
+    )
+    assert case.approve_secondary_aid(ref="ec-1", actor="Boss", policy=POLICY)["amount_fen"] == cap
+    approval = case.collect_events()[-1]
+    assert (approval.ref, approval.fund_id, approval.amount_fen, approval.actor) == (
+        "ec-1",
+        GOV2,
+        cap,
+        "boss",
+    )
+    assert approval.policy_version == POLICY.version
+    assert (
+        message(
+            InvalidTransition,
+            lambda: case.approve_secondary_aid(ref="EC-1", actor="x", policy=POLICY),
+        )
+        == "secondary aid ec-1 is already approved"
+    )
+    over = lambda: case.propose_secondary_aid(
+        fund_id=GOV2, amount_fen=1, reason="", actor="zhou", ref="EC-2", policy=POLICY
+    )
+    cap_yuan = f"{cap // 100:,}.00"
+    assert message(SecondaryCapExceeded, over) == (
+        f"secondary aid of 0.01 yuan would bring case {case.id} to {(cap + 1) / 100:,.2f} yuan, "
+        f"over the cap of {cap_yuan} yuan per programme year"
+    )
