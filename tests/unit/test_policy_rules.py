@@ -159,3 +159,54 @@ def test_switches_lists_and_tiers_are_parsed_in_any_width_and_order() -> None:
     assert decode_value("departments", encode_value(("卫健", "b"))) == ("卫健", "b")
     assert encode_value(("卫健",)) == '["卫健"]'  # readable, not \\u escapes
     assert decode_value("cap_fen", encode_value(500_000)) == 500_000
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"gap_bound": 1}, "policy setting gap_bound must be true or false"),
+        ({"strict_close": "yes"}, "policy setting strict_close must be true or false"),
+        (
+            {"approval_tiers": (("approver", 1_000), ("approver", 2_000))},
+            "policy setting approval_tiers names a role twice",
+        ),
+        (
+            {"approval_tiers": (("approver", 0),)},
+            "approval tier approver must be a positive amount up to the cap, got 0",
+        ),
+        (
+            {"approval_tiers": (("director", 500_001),)},
+            "approval tier director must be a positive amount up to the cap, got 500001",
+        ),
+        (
+            {"approval_tiers": (("approver", True),)},
+            "approval tier approver must be a positive amount up to the cap, got True",
+        ),
+        ({"departments": ()}, "policy setting departments must list at least one, each once"),
+        (
+            {"departments": ("health", "health")},
+            "policy setting departments must list at least one, each once",
+        ),
+        ({"statement_days": 0}, "policy setting statement_days must be a positive integer, got 0"),
+        (
+            {"secondary_cap_fen": "5"},
+            "policy setting secondary_cap_fen must be a positive integer, got '5'",
+        ),
+    ],
+)
+def test_a_policy_that_does_not_hold_together_is_refused_in_words(
+    change: dict[str, object], says: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        dataclasses.replace(DEFAULT_POLICY, **change)  # type: ignore[arg-type]
+    assert str(refused.value) == says
+
+
+def test_tiers_up_to_the_cap_and_lists_are_kept_as_tuples() -> None:
+    policy = dataclasses.replace(
+        DEFAULT_POLICY,
+        approval_tiers=[["approver", 500_000]],  # type: ignore[arg-type]
+        departments=["health", "education"],  # type: ignore[arg-type]
+    )
+    assert policy.approval_tiers == (("approver", 500_000),)
+    assert policy.departments == ("health", "education")
