@@ -307,6 +307,8 @@ def finish(args: argparse.Namespace, workdir: Path, seconds: float) -> int:
 def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
     """After adding tests: the survivors of a kept run, run again against today's tests."""
     survivors = [n for n, s in results(workdir).items() if s == "survived" and n not in EQUIVALENT]
+    if args.modules:  # only these modules' survivors (the tests added were for them)
+        survivors = [n for n in survivors if module_of(n) in args.modules]
     # The fast-test list stays as the kept run had it: changing mutmut's settings makes it
     # forget every verdict. New test *files* count only in a new full run.
     for target in (workdir / "tests", workdir / "mutants" / "tests"):
@@ -340,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rerun-survivors",
         metavar="DIR",
-        help="in a kept scratch copy, take today's tests and run its surviving mutants again",
+        help="in a kept scratch copy, take today's tests and run its surviving mutants again (with --modules: those modules' only)",
     )
     args = parser.parse_args(argv)
 
