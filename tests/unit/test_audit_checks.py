@@ -50,6 +50,12 @@ class Journal:
             "case.grant_approved", case, actor, at, amount_fen=fen, fund_id=fund, need="tuition"
         )
 
+    def staff(self, kind: str, actor: str = "li", **d: Any) -> int:
+        """A staff event (``member_added``, ``role_granted``...) recorded by ``actor``; its
+        fields may include ``name``, which :meth:`add` keeps for the event's own name."""
+        self.rows.append((len(self.rows) + 1, T0, actor, "reg", f"staff.{kind}", d))
+        return len(self.rows)
+
     def pay(self, case: str, fen: int, voucher: str = "V") -> int:
         return self.add("case.disbursed", case, "cashier", amount_fen=fen, voucher=voucher)
 
@@ -450,14 +456,11 @@ def test_authorisation_is_judged_as_of_each_position() -> None:
     the one in between is not (and any spelling of the registered person counts)."""
     j = Journal()
 
-    def staff(kind: str, **d: Any) -> None:
-        j.rows.append((len(j.rows) + 1, T0, "li", "reg", f"staff.{kind}", d))
-
-    staff("member_added", name="li", roles=["admin"], department="", town="")
+    j.staff("member_added", name="li", roles=["admin"], department="", town="")
     early = j.verify("c1", "wang")
-    staff("member_added", name="wang", roles=["verifier"], department="", town="")
+    j.staff("member_added", name="wang", roles=["verifier"], department="", town="")
     j.verify("c2", "Wang")
-    staff("role_revoked", name="wang", role="verifier")
+    j.staff("role_revoked", name="wang", role="verifier")
     late = j.verify("c3", "wang")
     found = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
     assert [(v.rule, v.positions) for v in found] == [("unauthorised_actor", [early, late])]
@@ -604,16 +607,12 @@ def test_the_staff_office_is_kept_by_admins_and_a_liaison_acts_for_their_departm
     department's actions. Each finding names the person, the count and the kind."""
     j = Journal()
 
-    def staff(actor: str, kind: str, **d: Any) -> int:
-        j.rows.append((len(j.rows) + 1, T0, actor, "reg", f"staff.{kind}", d))
-        return len(j.rows)
-
-    staff("li", "member_added", name="li", roles=["admin"], department="", town="")
-    staff("li", "member_added", name="zhou", roles=["liaison"], department="health", town="")
-    added = staff("zhou", "member_added", name="ma", roles=["admin"], department="", town="")
-    own = staff("li", "role_granted", name="Li", role="verifier")  # an admin, but their own
-    granted = staff("zhou", "role_granted", name="ma", role="verifier")  # not an admin
-    staff("li", "role_granted", name="wang", role="verifier")  # someone not yet added
+    j.staff("member_added", "li", name="li", roles=["admin"], department="", town="")
+    j.staff("member_added", "li", name="zhou", roles=["liaison"], department="health", town="")
+    added = j.staff("member_added", "zhou", name="ma", roles=["admin"], department="", town="")
+    own = j.staff("role_granted", "li", name="Li", role="verifier")  # an admin, but their own
+    granted = j.staff("role_granted", "zhou", name="ma", role="verifier")  # not an admin
+    j.staff("role_granted", "li", name="wang", role="verifier")  # someone not yet added
     j.verify("c1", "wang")  # holds the role granted above: fine
     j.add("case.action_completed", "c1", "zhou", action_id="A1", department="health")
     other = j.add("case.action_completed", "c1", "Zhou", action_id="A2", department="education")
@@ -649,11 +648,8 @@ def test_the_staff_office_is_kept_by_admins_and_a_liaison_acts_for_their_departm
 def test_an_approvers_tier_is_read_from_the_roles_they_held_then() -> None:
     j = Journal()
 
-    def staff(kind: str, **d: Any) -> None:
-        j.rows.append((len(j.rows) + 1, T0, "li", "reg", f"staff.{kind}", d))
-
-    staff("member_added", name="li", roles=["admin"], department="", town="")
-    staff("member_added", name="boss", roles=["approver"], department="", town="")
+    j.staff("member_added", name="li", roles=["admin"], department="", town="")
+    j.staff("member_added", name="boss", roles=["approver"], department="", town="")
     j.add(
         "policy.changed",
         "register",
@@ -664,7 +660,7 @@ def test_an_approvers_tier_is_read_from_the_roles_they_held_then() -> None:
     j.verify("c1", "visitor")
     j.approve("c1", 100_000, actor="boss")  # within the approver's tier
     over = j.approve("c1", 1, actor="boss")
-    staff("role_granted", name="boss", role="county-approver")
+    j.staff("role_granted", name="boss", role="county-approver")
     j.approve("c1", 399_999, actor="Boss")  # the county tier now: exactly 5,000
     found = [
         (v.rule, v.positions, v.message)
