@@ -15,12 +15,13 @@ from functools import partial
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from aidflow.domain import canonical, money
 from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
+    Department,
     FamilyCategory,
     FundKind,
     HardshipKind,
@@ -28,6 +29,8 @@ from aidflow.domain.values import (
     NeedCategory,
     Severity,
 )
+from aidflow.i18n import messages as M
+from aidflow.i18n import words
 from aidflow.models import (
     AccountResult,
     DecisionResult,
@@ -59,8 +62,28 @@ FenOrZero = Annotated[
 NationalId = Annotated[str, AfterValidator(canonical.national_id)]
 Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]
 Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
-DepartmentName = Annotated[str, AfterValidator(partial(canonical.slug, what="department"))]
-"""A department as the policy lists it (``civil-affairs``); the list itself is the policy's."""
+DepartmentName = Annotated[
+    str,
+    BeforeValidator(lambda v: words.known(Department, v) if isinstance(v, str) else v),
+    AfterValidator(partial(canonical.slug, what="department")),
+]
+"""A department as the policy lists it (``civil-affairs``, or 卫健 for ``health``); the
+list itself is the policy's."""
+
+# Enumerated values, typed in any language the catalogues hold (学费 or tuition).
+Need = Annotated[NeedCategory, BeforeValidator(words.enum_input(NeedCategory, M.WORD_NEED))]
+Category = Annotated[
+    FamilyCategory, BeforeValidator(words.enum_input(FamilyCategory, M.WORD_FAMILY_CATEGORY))
+]
+Kind = Annotated[FundKind, BeforeValidator(words.enum_input(FundKind, M.WORD_FUND_KIND))]
+Hardship = Annotated[
+    HardshipKind, BeforeValidator(words.enum_input(HardshipKind, M.WORD_HARDSHIP_KIND))
+]
+Seriousness = Annotated[Severity, BeforeValidator(words.enum_input(Severity, M.WORD_SEVERITY))]
+Trend = Annotated[
+    HardshipTrend, BeforeValidator(words.enum_input(HardshipTrend, M.WORD_HARDSHIP_TREND))
+]
+Post = Annotated[Role, BeforeValidator(words.enum_input(Role, M.WORD_ROLE))]
 
 
 def moment(text: str) -> datetime:
@@ -127,7 +150,7 @@ class Command(BaseModel, Generic[R]):
 
 class OpenFund(Command[UUID]):
     name: Name
-    kind: FundKind
+    kind: Kind
     purpose: OptionalText = ""
 
 
@@ -147,7 +170,7 @@ class Apply(Command[UUID]):
     student_id: NationalId
     name: Name
     university: Name
-    family_category: FamilyCategory
+    family_category: Category
     town: Name
     year: Year
     account: Account = ""
@@ -167,7 +190,7 @@ class Verify(CaseCommand[None]):
     income_fen: FenOrZero
     tuition_fen: FenOrZero
     gap_fen: FenOrZero
-    needs: Annotated[list[NeedCategory], Field(min_length=1)]
+    needs: Annotated[list[Need], Field(min_length=1)]
     visited_on: date | None = None
     note: OptionalText = ""
 
@@ -181,7 +204,7 @@ class Approve(CaseCommand[DecisionResult]):
     store, so a retried approval is recognised and never recorded twice."""
 
     amount_fen: Fen
-    need: NeedCategory
+    need: Need
     fund_id: UUID
     ref: Document
 
@@ -210,9 +233,9 @@ class AllocateSecondaryAid(CaseCommand[DecisionResult]):
 
 
 class ReportHardship(CaseCommand[None]):
-    kind: HardshipKind
+    kind: Hardship
     detail: Text
-    severity: Severity = Severity.SERIOUS
+    severity: Seriousness = Severity.SERIOUS
 
 
 class ActionItem(BaseModel):
@@ -243,7 +266,7 @@ class CompleteAction(CaseCommand[None]):
 class FollowUp(CaseCommand[None]):
     study: Text
     living: Text
-    hardship_trend: HardshipTrend
+    hardship_trend: Trend
 
 
 class CloseCase(CaseCommand[None]):
@@ -254,19 +277,19 @@ class AddStaff(Command[None]):
     """Register a staff member (an admin's act; the first admin of a store adds themselves)."""
 
     name: Actor
-    roles: Annotated[list[Role], Field(min_length=1)]
+    roles: Annotated[list[Post], Field(min_length=1)]
     department: OptionalText = ""
     town: OptionalText = ""
 
 
 class GrantRole(Command[None]):
     name: Actor
-    role: Role
+    role: Post
 
 
 class RevokeRole(Command[None]):
     name: Actor
-    role: Role
+    role: Post
 
 
 class SetPolicy(Command[PolicyInForce]):

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from aidflow.i18n import ERROR_CODE, EVENT, VALUE
+from aidflow.i18n.words import INPUT
 
 EXTRA_VALUES = (
     # ledger entries and case sources, printed beside the enums' values
@@ -126,6 +127,13 @@ def messages() -> list[tuple[str | None, str, str]]:
                 add(VALUE, member.value, f"values.{name}")
     for role in Role:
         add(VALUE, role.value, "staff.Role")
+    # the other spellings people type each value as (aidflow.i18n.words), "|" between them
+    for name, enum in sorted(vars(values).items()):
+        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum:
+            for member in enum:
+                add(INPUT, member.value, f"values.{name}")
+    for role in Role:
+        add(INPUT, role.value, "staff.Role")
     for word in EXTRA_VALUES:
         add(VALUE, word, "ledger")
     for event_name in NAMES.values():

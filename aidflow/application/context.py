@@ -21,6 +21,8 @@ from aidflow.domain.errors import StoreError, UnknownDepartment, said
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
+from aidflow.domain.values import Department
+from aidflow.i18n import words
 
 if TYPE_CHECKING:
     from aidflow.application.records import Records
@@ -47,8 +49,8 @@ def current_policy(records: Records, base: Policy) -> Policy:
 
 
 def listed_department(policy: Policy, department: str) -> str:
-    """``department`` in canonical form, refused unless ``policy`` lists it."""
-    name = canonical.slug(department, "department")
+    """``department`` in canonical form (卫健 is ``health``), refused unless ``policy`` lists it."""
+    name = canonical.slug(words.known(Department, department), "department")
     if name not in policy.departments:
         raise UnknownDepartment(
             said(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aidflow.auditing.money import MoneyRules
+from aidflow.auditing.state import voucher_of
 from aidflow.domain.canonical import document_key, same_person
 from aidflow.domain.money import format_yuan
 
@@ -15,7 +16,7 @@ class LoopRules(MoneyRules):
     def confirmed(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
-        self.cases[case].listed.pop(document_key(str(d.get("voucher", ""))), None)
+        self.cases[case].listed.pop(document_key(voucher_of(d)), None)
 
     def account_set(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]

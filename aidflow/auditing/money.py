@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from aidflow.auditing.moment import MomentRules
-from aidflow.auditing.state import CaseState
+from aidflow.auditing.state import CaseState, voucher_of
 from aidflow.domain.canonical import document_key, same_person
 from aidflow.domain.money import format_yuan
 
@@ -101,24 +101,24 @@ class MoneyRules(MomentRules):
     ) -> None:
         c = self.cases[case]
         amount = d["amount_fen"]
+        voucher = voucher_of(d)
+        key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
         if d.get("listed"):
-            c.listed[document_key(str(d.get("voucher", "")))] = (position, at, amount)
+            c.listed[key] = (position, at, amount)
         if d.get("use") == "secondary-aid":
             self.secondary_paid(position, case, c, d)
-        elif c.paid + amount > c.approved:
-            self.flag(
-                "paid_before_approval",
-                f"paid {format_yuan(c.paid + amount)} yuan"
-                f" against {format_yuan(c.approved)} yuan approved",
-                [position],
-                case=case,
-            )
-        if d.get("use") != "secondary-aid":
+        else:
+            if c.paid + amount > c.approved:
+                self.flag(
+                    "paid_before_approval",
+                    f"paid {format_yuan(c.paid + amount)} yuan"
+                    f" against {format_yuan(c.approved)} yuan approved",
+                    [position],
+                    case=case,
+                )
             c.paid += amount
         c.follow_up_due = True
-        voucher = str(d.get("voucher", ""))
         c.vouchers.append(voucher)
-        key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
         if key in self.voucher_seen:
             self.flag(
                 "duplicate_voucher",
@@ -133,7 +133,7 @@ class MoneyRules(MomentRules):
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
         c = self.cases[case]
-        c.listed.pop(document_key(str(d.get("voucher", ""))), None)
+        c.listed.pop(document_key(voucher_of(d)), None)
         if d.get("use") == "secondary-aid":
             c.secondary_paid -= d["amount_fen"]
         else:

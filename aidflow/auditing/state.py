@@ -55,6 +55,11 @@ class CaseState:
     rejected: bool = False
 
 
+def voucher_of(d: dict[str, Any]) -> str:
+    """A payment event's voucher as recorded ("" when the event has none)."""
+    return str(d.get("voucher", ""))
+
+
 class Checking:
     """The state every rule reads, built event by event in position order."""
 
@@ -66,7 +71,8 @@ class Checking:
         self.moment = base or policy
         """The policy in force at the event being read: ``base`` changed by the policy
         events read so far (the rules of issue 12 judge each decision by it)."""
-        self.roles_of: Callable[[str], set[str]] = lambda actor: set()
+        self.roles_of: Callable[[str], set[str]]
+        """Who held which roles at the event being read (set by ``run_checks``)."""
         self.found: list[Violation] = []
         self.cases: dict[str, CaseState] = defaultdict(CaseState)
         self.balances: dict[str, int] = defaultdict(int)

@@ -61,8 +61,38 @@ def enum_values_of(module: str, name: str) -> tuple[str, ...]:
     return tuple(str(member.value) for member in enum)
 
 
-def enum_choice(name: str) -> LazyChoice:
-    return LazyChoice(lambda: enum_values(name))
+class WordChoice(LazyChoice):
+    """A domain value typed in any language the catalogues hold: ``学费`` or ``tuition``
+    (:mod:`aidflow.i18n.words`); the value passed on is always the domain's."""
+
+    def __init__(self, load: Callable[[], Iterable[str]], what: str) -> None:
+        super().__init__(load)
+        self.what = what
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        """The values, then the words the catalogues show for them: ``[tuition|…|学费难筹|…]``."""
+        from aidflow.i18n import LANGUAGES, VALUE, catalogue
+
+        shown = [
+            catalogue(lang).pgettext(VALUE, value)
+            for lang in LANGUAGES[1:]
+            for value in self.choices
+        ]
+        listed = "|".join(dict.fromkeys([*self.choices, *shown]))
+        return f"{{{listed}}}" if param.param_type_name == "argument" else f"[{listed}]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from aidflow.domain.errors import InvalidInput
+        from aidflow.i18n import words
+
+        try:
+            return words.parse(self.choices, str(value), what=self.what)
+        except InvalidInput as exc:
+            self.fail(render(exc.args[0], tr), param, ctx)
+
+
+def enum_choice(name: str, what: str) -> WordChoice:
+    return WordChoice(lambda: enum_values(name), what)
 
 
 def _view_names() -> Iterable[str]:
@@ -77,52 +107,34 @@ def _report_formats() -> Iterable[str]:
     return FORMATS
 
 
-NEED = enum_choice("NeedCategory")
-
-
-class FamilyCategoryType(click.ParamType[str]):
-    """A family category in Chinese or English: 低保/dibao, 特困/tekun, 支出型困难家庭/expenditure, 其他/other."""
-
-    name = "CATEGORY"
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "[dibao|tekun|expenditure|other|低保|特困|支出型困难家庭|其他]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from aidflow.domain.errors import InvalidInput
-        from aidflow.imports.values import parse_family_category
-
-        try:
-            return str(parse_family_category(str(value)).value)
-        except InvalidInput as exc:
-            self.fail(render(exc.args[0] if exc.args else exc, tr), param, ctx)
-
-
-FAMILY_CATEGORY = FamilyCategoryType()
-FUND_KIND = enum_choice("FundKind")
-HARDSHIP_KIND = enum_choice("HardshipKind")
-SEVERITY = enum_choice("Severity")
+NEED = enum_choice("NeedCategory", M.WORD_NEED)
+FAMILY_CATEGORY = enum_choice("FamilyCategory", M.WORD_FAMILY_CATEGORY)
+FUND_KIND = enum_choice("FundKind", M.WORD_FUND_KIND)
+HARDSHIP_KIND = enum_choice("HardshipKind", M.WORD_HARDSHIP_KIND)
+SEVERITY = enum_choice("Severity", M.WORD_SEVERITY)
 
 
 class DepartmentType(click.ParamType[str]):
-    """A department as the store's policy lists it (``aidflow policy show``); the list is
-    the policy's, so the application checks it when the command is decided."""
+    """A department as the store's policy lists it (``aidflow policy show``), or as the
+    catalogues name a known one (卫健 for ``health``); the list is the policy's, so the
+    application checks it when the command is decided."""
 
     name = "DEPARTMENT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from aidflow.domain import canonical
         from aidflow.domain.errors import InvalidInput
+        from aidflow.i18n import words
 
         try:
-            return canonical.slug(str(value), "department")
+            return canonical.slug(words.known(enum_values("Department"), str(value)), "department")
         except InvalidInput as exc:
             self.fail(str(exc), param, ctx)
 
 
 DEPARTMENT = DepartmentType()
-HARDSHIP_TREND = enum_choice("HardshipTrend")
-CASE_STATUS = enum_choice("CaseStatus")
+HARDSHIP_TREND = enum_choice("HardshipTrend", M.WORD_HARDSHIP_TREND)
+CASE_STATUS = enum_choice("CaseStatus", M.WORD_CASE_STATUS)
 VIEW_NAME = LazyChoice(_view_names)
 REPORT_FORMAT = LazyChoice(_report_formats)
 
@@ -228,7 +240,7 @@ class ActionType(click.ParamType[tuple[str, str]]):
     ) -> tuple[str, str]:
         if isinstance(value, tuple):
             return value
-        department, sep, text = str(value).partition("=")
+        department, sep, text = str(value).replace("＝", "=", 1).partition("=")  # IME's ＝ too
         if not sep or not department.strip() or not text.strip():
             self.fail(line(M.NOT_AN_ACTION_FORMAT, value=value), param, ctx)
         return DEPARTMENT.convert(department.strip(), param, ctx), text.strip()

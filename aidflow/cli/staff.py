@@ -17,7 +17,7 @@ from aidflow.cli.session import Session, emit, global_options, makes_store, pass
 from aidflow.i18n import messages as M
 from aidflow.render import line, table
 
-ROLE = params.LazyChoice(lambda: params.enum_values_of("aidflow.domain.staff", "Role"))
+ROLE = params.WordChoice(lambda: params.enum_values_of("aidflow.domain.staff", "Role"), M.WORD_ROLE)
 POLICY_KEY = params.LazyChoice(lambda: import_module("aidflow.domain.policy").SETTINGS)
 
 

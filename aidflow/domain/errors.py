@@ -9,7 +9,7 @@ counter read why in Chinese. A test fails when a raise builds its message anothe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 
@@ -19,7 +19,7 @@ class Said(str):
     template: str
     params: Mapping[str, Any]
 
-    def __new__(cls, template: str, params: Mapping[str, Any]) -> Said:
+    def __new__(cls, template: str, params: Mapping[str, Any]) -> Self:
         self = super().__new__(cls, template.format(**params))
         self.template = template
         self.params = dict(params)

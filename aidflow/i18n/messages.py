@@ -48,6 +48,15 @@ AUDIT_VIEW_AGREES = (
 MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
 
 # -- parameter problems ---------------------------------------------------------------------
+# what a typed value names, in a refusal of it (``aidflow.i18n.words``)
+WORD_NEED = "need"
+WORD_FAMILY_CATEGORY = "family category"
+WORD_FUND_KIND = "fund kind"
+WORD_HARDSHIP_KIND = "hardship kind"
+WORD_SEVERITY = "severity"
+WORD_HARDSHIP_TREND = "hardship trend"
+WORD_CASE_STATUS = "case status"
+WORD_ROLE = "role"
 NOT_A_DATE = "{value!r} is not a date like 2026-08-29"
 NOT_A_TIME = "{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00"
 OUT_OF_RANGE_TIME = "{value!r} is outside the times aidflow can represent in UTC"

@@ -7,43 +7,21 @@ full-width digits is still the same person.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 
 from aidflow.domain import canonical
-from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.values import FamilyCategory
-
-#: How the lists spell each family category, after :func:`canonical_label`.
-_CATEGORIES: dict[str, FamilyCategory] = {
-    "dibao": FamilyCategory.DIBAO,
-    "低保": FamilyCategory.DIBAO,
-    "低保户": FamilyCategory.DIBAO,
-    "最低生活保障": FamilyCategory.DIBAO,
-    "tekun": FamilyCategory.TEKUN,
-    "特困": FamilyCategory.TEKUN,
-    "特困人员": FamilyCategory.TEKUN,
-    "特困供养": FamilyCategory.TEKUN,
-    "expenditure": FamilyCategory.EXPENDITURE,
-    "支出型": FamilyCategory.EXPENDITURE,
-    "支出型困难家庭": FamilyCategory.EXPENDITURE,
-    "other": FamilyCategory.OTHER,
-    "其他": FamilyCategory.OTHER,
-}
+from aidflow.i18n import messages as M
+from aidflow.i18n import words
 
 #: Excel's rendering of a long number it has already cut to 15 significant digits.
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
 _EXCEL_NUMBER_HINT = "format the column as text in Excel and type the numbers in again"
 
 
-@functools.lru_cache(maxsize=4096)
-def canonical_label(text: str) -> str:
-    """A header or a category as compared: NFKC, trimmed, case-folded; （） equals ().
-
-    Cached: a list repeats its few categories on every row.
-    """
-    return unicodedata.normalize("NFKC", text).strip().casefold()
+canonical_label = words.label
+"""A header or a category as compared (:func:`aidflow.i18n.words.label`)."""
 
 
 def looks_like_excel_number(text: str) -> bool:
@@ -72,13 +50,6 @@ def parse_account(text: str) -> str:
 
 
 def parse_family_category(text: str) -> FamilyCategory:
-    """A family category written in Chinese or English: 低保/dibao, 特困/tekun, 支出型困难家庭/expenditure, 其他/other."""
-    category = _CATEGORIES.get(canonical_label(text))
-    if category is None:
-        raise InvalidInput(
-            said(
-                "unknown family category {text!r}; write 低保 (dibao), 特困 (tekun), 支出型困难家庭 (expenditure) or 其他 (other)",
-                text=text.strip(),
-            )
-        )
-    return category
+    """A family category written in Chinese or English: 低保/dibao, 特困/tekun, 支出型困难家庭/expenditure,
+    其他/other, or another spelling the catalogues list (低保户, 特困人员...)."""
+    return words.parse_enum(FamilyCategory, text, what=M.WORD_FAMILY_CATEGORY)

@@ -9,6 +9,8 @@ from aidflow import commands as cmd
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.masking import plain
 from aidflow.domain.values import CaseStatus
+from aidflow.i18n import messages as M
+from aidflow.i18n import words
 from aidflow.imports.values import parse_family_category
 from aidflow.models import EventRecord
 from aidflow.office.base import OfficeBase
@@ -17,17 +19,9 @@ from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
 
 
 def case_status(text: str) -> str:
-    """A case status as the domain spells it; refused with the valid ones otherwise."""
-    try:
-        return CaseStatus(text.strip().lower()).value
-    except ValueError:
-        raise InvalidInput(
-            said(
-                "unknown case status {text!r}; statuses are {statuses}",
-                text=text,
-                statuses=", ".join(s.value for s in CaseStatus),
-            )
-        ) from None
+    """A case status as the domain spells it (or as the catalogues do: 已发放 for ``paid``);
+    refused with the valid ones otherwise."""
+    return words.parse_enum(CaseStatus, text, what=M.WORD_CASE_STATUS).value
 
 
 class Casework(OfficeBase):

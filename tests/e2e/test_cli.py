@@ -254,7 +254,7 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("args", "says", "code"),
     [
-        (("fund", "open", "--name", "x", "--kind", "charity"), "'charity' is not one of", 2),
+        (("fund", "open", "--name", "x", "--kind", "charity"), "unknown fund kind 'charity'", 2),
         (
             ("fund", "deposit", "{gov}", "--amount", "1.001", "--source", "s", "--receipt", "B-1"),
             "more than two decimals",
@@ -383,7 +383,7 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
         ),
         (
             ("case", "report-hardship", "{case}", "--kind", "flood", "--detail", "d"),
-            "'flood' is not one of",
+            "unknown hardship kind 'flood'",
             2,
         ),
         (("case", "convene-review", "{case}", "--department", "health"), "no reported hardship", 1),
@@ -413,7 +413,7 @@ def test_writes_need_an_actor(cli: Cli, world: dict[str, str]) -> None:
                 "--hardship",
                 "better",
             ),
-            "'better' is not one of",
+            "unknown hardship trend 'better'",
             2,
         ),
         (("case", "close", "{case}", "--reason", " "), "reason", 2),

@@ -180,6 +180,12 @@ def _feed_page(face: str, answer: Any) -> Any:
 
 QUESTIONS = [
     Question(
+        "case list, the status and category in Chinese",
+        lambda s: s.office.cases(status="已发放", category="低保户"),
+        lambda s: ["case", "list", "--status", "已发放", "--category", "低保户"],
+        lambda s: ("/cases", {"status": "已发放", "category": "低保户"}),
+    ),
+    Question(
         "case list",
         lambda s: s.office.cases(status="paid", category="低保"),
         lambda s: ["case", "list", "--status", "paid", "--category", "低保"],
@@ -250,6 +256,13 @@ QUESTIONS = [
         lambda s: s.office.queue("Health"),
         lambda s: ["queue", "--department", "Health"],
         lambda s: ("/queue", {"department": "Health"}),
+        lambda _face, answer: _without_waiting(answer),
+    ),
+    Question(
+        "queue, the department in Chinese",
+        lambda s: s.office.queue("卫健"),
+        lambda s: ["queue", "--department", "卫健"],
+        lambda s: ("/queue", {"department": "卫健"}),
         lambda _face, answer: _without_waiting(answer),
     ),
     Question(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aidflow.domain.errors import InvalidInput, InvalidNationalId
+from aidflow.domain.errors import InvalidInput, InvalidNationalId, render
 from aidflow.domain.values import FamilyCategory
+from aidflow.i18n import tr, using
 from aidflow.imports import (
     canonical_label,
     parse_account,
@@ -71,8 +72,12 @@ def test_family_categories_in_chinese_and_english(text: str, category: FamilyCat
 
 
 def test_an_unknown_category_names_the_choices() -> None:
-    with pytest.raises(InvalidInput, match="低保 \\(dibao\\)"):
+    with pytest.raises(
+        InvalidInput, match="write one of dibao, tekun, expenditure, other"
+    ) as refused:
         parse_family_category("残疾")
+    with using("zh"):
+        assert "低保 (dibao), 特困 (tekun)" in render(refused.value.args[0], tr)
 
 
 def test_labels_compare_in_one_form() -> None:
