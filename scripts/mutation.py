@@ -88,6 +88,35 @@ FAST_TESTS = [
 
 EQUIVALENT: dict[str, str] = {
     # name (as mutmut reports it) -> why no test can tell the mutant from the original.
+    "aidflow.auditing.authority.xǁAuthorityǁcommand_event__mutmut_4": (
+        "reading `department` for every command changes nothing: only ActionCompleted "
+        "(complete_action) carries a `department` field, so it is None for every other event"
+    ),
+    "aidflow.auditing.authority.xǁAuthorityǁstaff_event__mutmut_47": (
+        "a member granted a role without being added has department '' or 'XXXX': neither is "
+        "a department an action can carry (departments are non-empty lower-case slugs), so "
+        "both match no action"
+    ),
+    "aidflow.auditing.rules.x_run_checks__mutmut_42": (
+        "`RULES.get(None)` is None, as the guarded branch gives"
+    ),
+    **{
+        f"aidflow.auditing.lifecycle.xǁLifecycleRulesǁ{name}": (
+            "False made None: the flag is only ever read as a truth value"
+        )
+        for name in (
+            "followed_up__mutmut_9",
+            "hardship__mutmut_2",
+            "hardship__mutmut_4",
+            "hardship__mutmut_6",
+        )
+    },
+    **{
+        f"aidflow.auditing.loop.xǁLoopRulesǁsecondary_approved__mutmut_{n}": (
+            "`secondary_aid` takes `at` and `actor` to share the rules' signature but reads neither"
+        )
+        for n in (30, 31)
+    },
     "aidflow.domain.money.x_parse_yuan__mutmut_33": (
         "dropping `stripped.isascii()` changes nothing: the pattern `[0-9]` matches ASCII "
         "digits only, so non-ASCII text never fully matches either way"
