@@ -117,6 +117,35 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (30, 31)
     },
+    "aidflow.domain.canonical.x__describe__mutmut_3": (
+        "`unicodedata.name(char, None)` gives None where the original gives '': both are false "
+        "in the `if name` that follows, so the description is the same"
+    ),
+    "aidflow.domain.canonical.x__identifier__mutmut_18": (
+        "`allow_invisible=None` is only ever read as a truth value, like False"
+    ),
+    "aidflow.domain.masking.x_plain__mutmut_1": (
+        "with `kind = None`, str and int values still return unchanged at the "
+        "`isinstance(value, str | int)` check, and float and None fall through to `return value`"
+    ),
+    "aidflow.domain.money.x_parse_yuan__mutmut_69": (
+        "the pattern matches ASCII digits and '.' only, so non-ASCII text never fully matches "
+        "and `match` is None either way"
+    ),
+    "aidflow.domain.policy.x__tiers__mutmut_3": (
+        "text that strips to '' gives `_items` no items, so the tiers are () with or without "
+        "the shortcut"
+    ),
+    "aidflow.domain.policy.x_encode_value__mutmut_2": (
+        "`json.dumps` reads `ensure_ascii=None` as false, as False"
+    ),
+    **{
+        f"aidflow.domain.policy.xǁPolicyRegisterǁset_values__mutmut_{n}": (
+            "every ValueError a Policy raises here carries a message (`said(...)` or Python's "
+            "own), so the branch for one without arguments never runs"
+        )
+        for n in (14, 16)
+    },
     "aidflow.domain.money.x_parse_yuan__mutmut_33": (
         "dropping `stripped.isascii()` changes nothing: the pattern `[0-9]` matches ASCII "
         "digits only, so non-ASCII text never fully matches either way"

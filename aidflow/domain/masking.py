@@ -62,7 +62,8 @@ class Sealed(str):
         return (_sealed, (str(self), self.key_id, self.erased, self.lookup))
 
 
-def _sealed(text: str, key_id: str, erased: bool, lookup: str = "") -> Sealed:
+def _sealed(text: str, key_id: str, erased: bool, lookup: str) -> Sealed:
+    """How a pickled :class:`Sealed` is rebuilt (its ``__reduce__`` always gives all four)."""
     return Sealed(text, key_id, erased=erased, lookup=lookup)
 
 

@@ -209,7 +209,9 @@ def _items(text: str) -> list[str]:
     value = canonical.nfkc(text)
     if len(value) > 2000:
         raise InvalidInput(said("a policy list is longer than 2000 characters"))
-    return [item.strip() for item in value.replace("，", ",").split(",") if item.strip()]
+    # NFKC already made a full-width comma (，) an ASCII one; the enumeration comma (、)
+    # separates a list in Chinese as well
+    return [item.strip() for item in value.replace("、", ",").split(",") if item.strip()]
 
 
 def _tiers(key: str, text: str) -> tuple[tuple[str, int], ...]:
