@@ -29,7 +29,10 @@ ENV_VAR = "AIDFLOW_DB"
 CONNECT_TIMEOUT_S = 5
 """A PostgreSQL server that does not answer is reported within this many seconds."""
 
-_SQLITE_OPTIONS = {"mode": ("ro", "rw", "rwc")}
+_SQLITE_OPTIONS = {"mode": ("ro", "rw", "rwc"), "busy_timeout": ()}
+BUSY_TIMEOUT_S = 30
+"""How long a SQLite command waits for another process's write lock before it is refused
+with ``store_busy`` (``?busy_timeout=SECONDS``, 1 to 300)."""
 _POSTGRES_OPTIONS = ("schema", "connect_timeout", "sslmode", "application_name")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -59,6 +62,11 @@ class StoreURL:
     options: tuple[tuple[str, str], ...] = ()
 
     @property
+    def busy_timeout(self) -> int:
+        """Seconds a SQLite command waits for another process's write lock."""
+        return int(dict(self.options).get("busy_timeout", BUSY_TIMEOUT_S))
+
+    @property
     def in_memory(self) -> bool:
         return self.backend == "sqlite" and self.path in (":memory:", "")
 
@@ -80,7 +88,7 @@ class StoreURL:
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": ":memory:" if self.in_memory else self.sqlite_uri(),
-                "SQLITE_LOCK_TIMEOUT": "30",
+                "SQLITE_LOCK_TIMEOUT": str(self.busy_timeout),
             }
             if self.read_only:
                 env["CREATE_TABLE"] = "false"
@@ -132,7 +140,7 @@ class StoreURL:
     def sqlalchemy_connect_args(self) -> dict[str, Any]:
         """Driver arguments: the connect timeout, and the schema as the search path."""
         if self.backend == "sqlite":
-            return {"timeout": 30}
+            return {"timeout": self.busy_timeout}
         args: dict[str, Any] = {
             "connect_timeout": int(dict(self.options).get("connect_timeout", CONNECT_TIMEOUT_S))
         }
@@ -229,10 +237,13 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
     if unknown:
         raise InvalidInput(
             said(
-                "database URL option {unknown} is not supported; SQLite URLs take mode=ro",
+                "database URL option {unknown} is not supported; SQLite URLs take mode=ro and busy_timeout",
                 unknown=", ".join(unknown),
             )
         )
+    busy = options.get("busy_timeout", str(BUSY_TIMEOUT_S))
+    if not (busy.isascii() and busy.isdigit() and 1 <= int(busy) <= 300):
+        raise InvalidInput(said("busy_timeout must be a whole number of seconds, 1 to 300"))
     mode = options.get("mode", "rwc")
     if mode not in _SQLITE_OPTIONS["mode"]:
         raise InvalidInput(
@@ -250,7 +261,13 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
         raise InvalidInput(
             said("database URL {url!r} names no file; use sqlite:///path/to/aidflow.db", url=url)
         )
-    return StoreURL(url=url, backend="sqlite", path=file, read_only=mode == "ro")
+    return StoreURL(
+        url=url,
+        backend="sqlite",
+        path=file,
+        read_only=mode == "ro",
+        options=(("busy_timeout", busy),) if "busy_timeout" in options else (),
+    )
 
 
 def check_sqlite_file(store: StoreURL) -> None:

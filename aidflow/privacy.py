@@ -197,7 +197,7 @@ class _Db:
                 conn = sqlite3.connect(
                     target,
                     uri=not self.store.in_memory,
-                    timeout=30,
+                    timeout=self.store.busy_timeout,
                     isolation_level=None,
                     check_same_thread=False,  # serialised by ``lock``
                 )

@@ -17,6 +17,7 @@ fresh state, up to :attr:`Pipeline.max_attempts` times with jittered backoff.
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import OperationalError, RecordConflictError
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
@@ -40,6 +41,7 @@ from aidflow.domain.errors import (
     ReadOnlyStore,
     UnknownStaff,
     said,
+    store_busy,
 )
 from aidflow.domain.keys import RequestKey, fingerprint
 from aidflow.domain.policy import Policy
@@ -150,6 +152,11 @@ class Pipeline:
         for attempt in range(self.max_attempts):
             try:
                 result, recordings, context = self._attempt(handler, c, once)
+            except (OperationalError, sqlite3.OperationalError) as exc:
+                busy = store_busy(exc)  # SQLite's lock wait ran out; anything else is not ours
+                if busy is None:
+                    raise
+                raise busy from None
             except RecordConflictError:
                 self.host.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter

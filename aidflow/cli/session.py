@@ -7,6 +7,7 @@ Exit status: 0 done; 1 refused by a rule, not found, a failed check, or an inter
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from aidflow import render
+from aidflow.domain.errors import Said, said, store_busy
 from aidflow.i18n import current, error_summary, set_language, tr
 from aidflow.i18n import messages as M
 
@@ -307,6 +309,11 @@ def failure(exc: Exception) -> Failure:
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
         status = 2 if isinstance(exc, InvalidInput | MasterKeyError) else 1
         return Failure(status, exc.code, message, exc.ids)
+    busy = store_busy(exc)
+    if busy is not None:
+        return failure(busy)
+    if isinstance(exc, OSError):  # a file the command writes (-o): where, why, what to do
+        return failure(file_problem(exc))
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
@@ -314,6 +321,34 @@ def failure(exc: Exception) -> Failure:
         )
         return Failure(2, InvalidInput.code, problems)
     return Failure(1, INTERNAL_ERROR, render.line(M.INTERNAL, kind=type(exc).__name__, message=exc))
+
+
+_FILE_PROBLEMS: dict[int, Said] = {
+    errno.ENOENT: said("the folder does not exist"),
+    errno.ENOTDIR: said("part of the path is not a folder"),
+    errno.EACCES: said("no permission there"),
+    errno.EPERM: said("no permission there"),
+    errno.EROFS: said("the disk is read-only"),
+    errno.ENOSPC: said("the disk is full"),
+    errno.EDQUOT: said("the disk quota is used up"),
+    errno.ENAMETOOLONG: said("the name is too long"),
+    errno.EISDIR: said("it is a folder"),
+}
+
+
+def file_problem(exc: OSError) -> Exception:
+    """An :class:`OSError` as the named error a person can act on (mostly an ``-o`` that
+    cannot be written; a file read is refused by the command itself)."""
+    from aidflow.domain.errors import FileProblem
+
+    why = _FILE_PROBLEMS.get(exc.errno or 0)
+    return FileProblem(
+        said(
+            "cannot use the file {path}: {why}; nothing in the store changed (check the path, or give another -o)",
+            path=exc.filename or "",
+            why=why or exc.strerror or type(exc).__name__,
+        )
+    )
 
 
 def report(problem: Exception | Failure, *, as_json: bool) -> int:

@@ -256,6 +256,32 @@ class ReadOnlyStore(StoreError):
     code = "read_only_store"
 
 
+class StoreBusy(StoreError):
+    """Another process held the store's write lock for longer than a command waits (SQLite);
+    nothing was written, and the same command may simply be given again."""
+
+    code = "store_busy"
+
+
+def store_busy(exc: BaseException) -> StoreBusy | None:
+    """SQLite's "database is locked", however it reached us (the driver's, SQLAlchemy's or
+    the event library's ``OperationalError``), as :class:`StoreBusy`; else None."""
+    if type(exc).__name__ != "OperationalError" or "database is locked" not in str(exc):
+        return None
+    return StoreBusy(
+        said(
+            "the store is busy: another process held its write lock for longer than a command waits; nothing was written, give the command again"
+        )
+    )
+
+
+class FileProblem(AidflowError):
+    """A file the command was told to use (mostly an ``-o`` to write) could not be used: no
+    such folder, no permission, a full disk, a name too long. Nothing in the store changed."""
+
+    code = "file_problem"
+
+
 class StoreDamaged(StoreError):
     """A stored record cannot be decoded; ``aidflow audit verify`` names its position."""
 

@@ -36,8 +36,10 @@ from aidflow.domain.errors import (
     MasterKeyError,
     NotFound,
     RuleViolation,
+    StoreBusy,
     StoreUnavailable,
     said,
+    store_busy,
 )
 from aidflow.i18n import using
 from aidflow.office import Office
@@ -81,7 +83,7 @@ def status_of(exc: AidflowError) -> int:
         return 404
     if isinstance(exc, RuleViolation):
         return 409
-    if isinstance(exc, ConcurrencyConflict | StoreUnavailable | MasterKeyError):
+    if isinstance(exc, ConcurrencyConflict | StoreUnavailable | StoreBusy | MasterKeyError):
         return 503
     return 500
 
@@ -185,6 +187,9 @@ def _errors(app: FastAPI) -> None:
     def internal(request: Request, exc: Exception) -> Response:
         """A bug: the caller is told so, with an incident number; the exception (which may
         quote SQL or data) goes to the service's log only."""
+        busy = store_busy(exc)
+        if busy is not None:
+            return aidflow_error(request, busy)
         incident = secrets.token_hex(6)
         LOG.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
         return error(

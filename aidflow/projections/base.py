@@ -255,14 +255,14 @@ def read_only(engine: Engine) -> bool:
     return bool(engine.get_execution_options().get(READ_ONLY, False))
 
 
-def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
+def create_view_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
     """A SQLAlchemy engine for the read models, in the same database (and schema) as the events.
 
     The URL is read by the one parser, :func:`aidflow.config.parse_url`: on PostgreSQL
     ``?schema=x`` becomes the connection's ``search_path``, so views and tracking live
     beside the district's events; on SQLite ``?mode=ro`` opens the file read-only and
     the read side never writes to it. ``busy_timeout`` is how long a SQLite writer
-    waits for another process's write lock.
+    waits for another process's write lock (default: the URL's, 30 s unless it says).
     """
     store = parse_url(url)
     options = {READ_ONLY: True} if store.read_only else {}
@@ -277,7 +277,10 @@ def create_view_engine(url: str, *, busy_timeout: float = 30) -> Engine:
         else:
             engine = sa.create_engine(
                 store.sqlalchemy_url(),
-                connect_args={**store.sqlalchemy_connect_args(), "timeout": busy_timeout},
+                connect_args={
+                    **store.sqlalchemy_connect_args(),
+                    "timeout": store.busy_timeout if busy_timeout is None else busy_timeout,
+                },
                 json_serializer=to_json,
                 execution_options=options,
             )

@@ -1,0 +1,104 @@
+"""What used to be an ``internal error:`` one-liner is a named error with what to do
+(issue 21 §8): an ``-o`` that cannot be written, a SQLite write lock held by another
+process past the wait. Each leaves the store as it was, and says so in Chinese too."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aidflow import AidFlow, Office
+from aidflow.config import parse_url
+from aidflow.domain.errors import InvalidInput
+from aidflow.http.app import create_app
+from tests.builders import register_staff
+from tests.e2e.conftest import Cli
+
+
+@pytest.fixture
+def sqlite_cli(tmp_path: Path) -> Cli:
+    url = f"sqlite:///{tmp_path / 'office.db'}?busy_timeout=1"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    flow.close()
+    return Cli(url)
+
+
+@pytest.mark.parametrize(
+    ("where", "why", "zh"),
+    [
+        ("no-such-folder/cases.csv", "the folder does not exist", "文件夹不存在"),
+        ("x" * 300 + ".csv", "the name is too long", "文件名过长"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_named_with_what_to_do(
+    sqlite_cli: Cli, tmp_path: Path, where: str, why: str, zh: str
+) -> None:
+    target = tmp_path / where
+    before = sqlite_cli.head()
+    refused = sqlite_cli("--json", "audit", "journal", "-o", str(target), code=1)
+    error = json.loads(refused.stderr)["error"]
+    assert error == {
+        "code": "file_problem",
+        "message": f"cannot use the file {target}: {why}; nothing in the store changed "
+        "(check the path, or give another -o)",
+        "ids": {},
+    }
+    chinese = sqlite_cli("--lang", "zh", "audit", "journal", "-o", str(target), code=1)
+    assert f"无法使用文件 {target}：{zh}" in chinese.stderr
+    assert sqlite_cli.head() == before and target.name not in {p.name for p in tmp_path.iterdir()}
+
+
+def test_a_write_lock_held_past_the_wait_is_store_busy_and_the_retry_records(
+    sqlite_cli: Cli,
+) -> None:
+    """Another process holds the write lock (a backup, a stuck writer): the command is
+    refused with ``store_busy`` once its wait (here ``?busy_timeout=1``) runs out, nothing
+    is written, and the same command given again after the lock is gone records."""
+    path = parse_url(sqlite_cli.url).path
+    holder = sqlite3.connect(path, isolation_level=None)
+    opened = ("fund", "open", "--name", "Temporary assistance", "--kind", "government")
+    before = sqlite_cli.head()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        refused = sqlite_cli("--json", *opened, actor="cashier", code=1)
+        assert json.loads(refused.stderr)["error"]["code"] == "store_busy", refused.stderr
+        chinese = sqlite_cli("--lang", "zh", *opened, actor="cashier", code=1)
+        assert "数据库正忙" in chinese.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sqlite_cli.head() == before
+    sqlite_cli(*opened, actor="cashier")
+    assert sqlite_cli.head() > before
+
+
+@pytest.mark.parametrize("value", ["0", "301", "1.5", "soon", "３"])
+def test_the_busy_wait_is_whole_seconds_within_bounds(value: str) -> None:
+    with pytest.raises(InvalidInput, match="busy_timeout must be a whole number of seconds"):
+        parse_url(f"sqlite:///x.db?busy_timeout={value}")
+
+
+def test_over_http_a_held_write_lock_is_503_store_busy(sqlite_cli: Cli) -> None:
+    office = Office.open(sqlite_cli.url)
+    token = office.issue_token("cashier", actor="admin").token
+    http = TestClient(create_app(sqlite_cli.url))
+    holder = sqlite3.connect(parse_url(sqlite_cli.url).path, isolation_level=None)
+    before = sqlite_cli.head()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        r = http.post(
+            "/commands/open-fund",
+            json={"name": "Temporary assistance", "kind": "government"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        office.close()
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "store_busy")
+    assert "SQL" not in r.text and sqlite_cli.head() == before
