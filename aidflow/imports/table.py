@@ -15,7 +15,7 @@ import codecs
 import io
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -158,6 +158,8 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             text = raw.decode(codec)
         except UnicodeDecodeError as exc:
             failures.append(f"not {_label(codec)} ({_byte_position(raw, exc.start)})")
+            if codec == "utf-8-sig" and encoding is None:
+                _refuse_mixed(raw, name)
             continue
         return text.removeprefix("\ufeff"), f"CSV, {_label(codec)}"
     hint = "" if encoding else "; save it as 'CSV UTF-8' or name its encoding"
@@ -169,6 +171,33 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             hint=hint,
         )
     )
+
+
+def _refuse_mixed(raw: bytes, name: str) -> None:
+    """A file that is not UTF-8 throughout but has lines that are (a UTF-8 list with a line
+    pasted from a GBK one): reading it all as GBK would store every UTF-8 name as mojibake,
+    for good. Refused, naming the lines that are not UTF-8."""
+    good = 0
+    lines: list[int] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines.append(number)
+        else:
+            good += 1
+    if good and lines:
+        shown = ", ".join(str(n) for n in lines[:10]) + (", ..." if len(lines) > 10 else "")
+        raise InvalidInput(
+            said(
+                "{name}: {good} line(s) are UTF-8 but line(s) {lines} are not (GBK?); one file has one encoding: save it whole as 'CSV UTF-8', fix those lines, or name the encoding",
+                name=name,
+                good=good,
+                lines=shown,
+            )
+        )
 
 
 def _codec(encoding: str, name: str) -> str:
@@ -316,14 +345,14 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
             )
         chosen.reset_dimensions()  # some writers record wrong dimensions
         try:
-            numbered = enumerate(chosen.iter_rows(min_row=1, values_only=True), start=1)
-            rows = [_cells(number, cells) for number, cells in numbered]
-            physical = sum(1 for _ in chosen.iter_rows(min_row=1, values_only=True))
+            rows = _capped_rows(chosen.iter_rows(min_row=1, values_only=True), name)
             width = max((len(row.fields) for row in rows), default=0)
             rows = [  # a sheet is a grid: cells missing at the end of a row are empty
                 _Row(row.line, row.fields + [""] * (width - len(row.fields)), row.numeric)
                 for row in rows
             ]
+        except InvalidInput:
+            raise
         except Exception as exc:  # a broken sheet's XML
             raise InvalidInput(
                 said(
@@ -333,9 +362,70 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
                     exc=exc,
                 )
             ) from None
-        return rows, physical, f"xlsx, sheet {chosen.title}"
+        return rows, len(rows), f"xlsx, sheet {chosen.title}"
     finally:
         book.close()
+
+
+MAX_COLUMNS = 256
+"""A list has a few dozen columns at most; a cell further right is a stray one."""
+MAX_GAP = 1_000
+"""Empty rows in a row before another row with a cell: more is a stray far-away cell."""
+MAX_CELLS = 20_000_000
+"""Cells in one sheet (a 500,000-student registry has 5 million): bounds time and memory."""
+
+
+def _capped_rows(sheet_rows: Iterable[tuple[Any, ...]], name: str) -> list[_Row]:
+    """The rows down to the last one with a cell, refusing a workbook built to exhaust
+    the reader: a cell beyond :data:`MAX_COLUMNS`, one after more than :data:`MAX_GAP`
+    empty rows, more than :data:`MAX_CELLS` cells. Empty rows after the last cell are
+    not lines of the list (a sheet's formatting often reaches further than its data)."""
+    rows: list[_Row] = []
+    empty: list[int] = []  # empty rows since the last row with a cell
+    cells = 0
+    for number, values in enumerate(sheet_rows, start=1):
+        used = len(values)
+        while used and values[used - 1] is None:
+            used -= 1
+        if not used:
+            empty.append(number)
+            if len(empty) > MAX_GAP:
+                del empty[:-1]  # only the count matters now; a later cell is refused
+            continue
+        if used > MAX_COLUMNS:
+            raise InvalidInput(
+                said(
+                    "{name}: row {row} has a cell in column {column}, beyond the {most} columns a list may have; delete the stray cell",
+                    name=name,
+                    row=number,
+                    column=used,
+                    most=MAX_COLUMNS,
+                )
+            )
+        gap = number - 1 - (rows[-1].line if rows else 0)
+        if gap > MAX_GAP:
+            raise InvalidInput(
+                said(
+                    "{name}: row {row} has a cell after {gap} empty rows; delete the stray cell or the empty rows",
+                    name=name,
+                    row=number,
+                    gap=gap,
+                )
+            )
+        cells += used
+        if cells > MAX_CELLS:
+            raise InvalidInput(
+                said(
+                    "{name}: more than {most} cells by row {row}; split the list",
+                    name=name,
+                    most=f"{MAX_CELLS:,}",
+                    row=number,
+                )
+            )
+        rows.extend(_Row(line, [], _TEXT) for line in empty)
+        empty.clear()
+        rows.append(_cells(number, values[:used]))
+    return rows
 
 
 def _cells(number: int, cells: tuple[Any, ...]) -> _Row:
