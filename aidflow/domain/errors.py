@@ -263,6 +263,18 @@ class StoreBusy(StoreError):
     code = "store_busy"
 
 
+class BodyTooLarge(InvalidInput):
+    """An HTTP request body over the service's limit: refused before it is read whole."""
+
+    code = "body_too_large"
+
+
+class TooManyWaits(AidflowError):
+    """More long-polls waiting at once than the service allows (per member, or in all)."""
+
+    code = "too_many_waits"
+
+
 def store_busy(exc: BaseException) -> StoreBusy | None:
     """SQLite's "database is locked", however it reached us (the driver's, SQLAlchemy's or
     the event library's ``OperationalError``), as :class:`StoreBusy`; else None."""

@@ -31,6 +31,7 @@ from aidflow import commands as cmd
 from aidflow.domain import canonical
 from aidflow.domain.errors import (
     AidflowError,
+    BodyTooLarge,
     ConcurrencyConflict,
     InvalidInput,
     MasterKeyError,
@@ -38,9 +39,11 @@ from aidflow.domain.errors import (
     RuleViolation,
     StoreBusy,
     StoreUnavailable,
+    TooManyWaits,
     said,
     store_busy,
 )
+from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Waits
 from aidflow.i18n import using
 from aidflow.office import Office
 from aidflow.render import to_json
@@ -72,11 +75,20 @@ ACTOR_MISMATCH = "actor_mismatch"
 MAX_WAIT = 30.0
 
 
+def _refusal(exc: AidflowError) -> Response:
+    """A refusal made before the application sees the request (the body limit)."""
+    return error(status_of(exc), exc.code, str(exc), exc.ids)
+
+
 class Unauthorised(Exception):
     """No token, or a token that was never issued (or was replaced)."""
 
 
 def status_of(exc: AidflowError) -> int:
+    if isinstance(exc, BodyTooLarge):
+        return 413
+    if isinstance(exc, TooManyWaits):
+        return 429
     if isinstance(exc, InvalidInput):
         return 422
     if isinstance(exc, NotFound):
@@ -137,6 +149,7 @@ def create_app(url: str | None = None) -> FastAPI:
     )
     app.state.office = office
     _errors(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, refuse=_refusal)
     bearer = HTTPBearer(auto_error=False)
 
     def staff_member(
@@ -157,8 +170,9 @@ def create_app(url: str | None = None) -> FastAPI:
         """The store answers; the response says its head position."""
         try:
             position = office.head()
-        except Exception as exc:
-            return error(503, StoreUnavailable.code, f"the store does not answer: {exc}")
+        except Exception as exc:  # the reason (hosts, users, SQL) goes to the log only
+            LOG.error("the store does not answer", exc_info=exc)
+            return error(503, StoreUnavailable.code, "the store does not answer")
         return ok({"status": "ready", "position": position})
 
     for path, model in COMMANDS.items():
@@ -369,9 +383,11 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
 
 
 def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
+    waits = Waits()
+
     @app.get("/events", tags=["events"])
     def events(
-        _actor: Actor,
+        actor: Actor,
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=Office.FEED_LIMIT)] = 100,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
@@ -381,7 +397,11 @@ def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
         Resume with ``after`` = the last ``position`` you processed. ``wait`` > 0 long-polls:
         the answer comes as soon as there is an event, or empty after ``wait`` seconds.
         """
-        batch = office.wait_for_events(after=after, limit=limit, timeout=wait)
+        if wait > 0:  # a long-poll holds a worker thread: a few per member, bounded in all
+            with waits.slot(actor):
+                batch = office.wait_for_events(after=after, limit=limit, timeout=wait)
+        else:
+            batch = office.wait_for_events(after=after, limit=limit, timeout=0)
         last = batch[-1].position if batch else after
         return ok({"events": batch, "next_after": last, "schema_version": Office.FEED_SCHEMA})
 

@@ -1,0 +1,132 @@
+"""One caller cannot take the service from the others (issue 21 §8): a body over the limit
+is refused before it is read whole (413, declared or streamed), and long-polls waiting at
+once are bounded per member and in all (429). Nothing is written by a refused request."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aidflow import AidFlow, Office
+from aidflow.domain.errors import TooManyWaits
+from aidflow.http import app as http_app
+from aidflow.http.guards import Waits
+from tests.builders import register_staff
+
+OPEN_FUND = {"name": "Temporary assistance", "kind": "government"}
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], Office]]:
+    """The service with a 1,000-byte body limit, over a store with the test office."""
+    monkeypatch.setattr(http_app, "MAX_BODY_BYTES", 1_000)
+    url = f"sqlite:///{tmp_path / 'office.db'}"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    flow.close()
+    office = Office.open(url)
+    token = office.issue_token("cashier", actor="admin").token
+    try:
+        yield TestClient(http_app.create_app(url)), {"Authorization": f"Bearer {token}"}, office
+    finally:
+        office.close()
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    http, auth, office = served
+    before = office.head()
+    padded = {**OPEN_FUND, "purpose": "x" * 2_000}
+    r = http.post("/commands/open-fund", json=padded, headers=auth)
+    assert r.status_code == 413
+    assert r.json() == {
+        "error": {
+            "code": "body_too_large",
+            "message": "the request body is larger than 1,000 bytes; send less at once",
+            "ids": {},
+        }
+    }
+    assert office.head() == before
+    assert http.post("/commands/open-fund", json=OPEN_FUND, headers=auth).status_code == 200
+
+
+def test_a_streamed_body_is_counted_as_it_arrives(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    http, auth, office = served
+    before = office.head()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield b'{"name": "x", "kind": "government", "purpose": "'
+        for _ in range(100):
+            yield b"y" * 100
+        yield b'"}'
+
+    r = http.post(
+        "/commands/open-fund",
+        content=chunks(),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (413, "body_too_large")
+    assert office.head() == before
+
+
+def test_a_content_length_that_is_not_a_number_is_refused(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    http, auth, _office = served
+    r = http.post("/commands/open-fund", content=b"{}", headers={**auth, "Content-Length": "-5"})
+    assert r.status_code in (400, 413)  # the server may reject the header itself
+
+
+def test_long_polls_beyond_the_cap_are_429(
+    served: tuple[TestClient, dict[str, str], Office], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_app, "Waits", lambda: Waits(per_member=0, in_all=16))
+    http = TestClient(http_app.create_app(served[2].url))
+    auth = served[1]
+    r = http.get("/events", params={"wait": 1}, headers=auth)
+    assert (r.status_code, r.json()["error"]["code"]) == (429, "too_many_waits")
+    assert http.get("/events", params={"wait": 0}, headers=auth).status_code == 200
+
+
+def test_the_waits_are_bounded_per_member_and_in_all_and_freed_after() -> None:
+    waits = Waits(per_member=2, in_all=3)
+    with waits.slot("li"), waits.slot("li"):
+        with pytest.raises(TooManyWaits, match=r"\(2 per member, 3 in all\)"):
+            with waits.slot("li"):
+                pass
+        with waits.slot("wang"):
+            with pytest.raises(TooManyWaits):
+                with waits.slot("zhao"):
+                    pass
+    with waits.slot("li"), waits.slot("li"), waits.slot("wang"):
+        assert waits.waiting.total() == 3
+    assert waits.waiting.total() == 0
+
+
+def test_the_waits_hold_under_threads() -> None:
+    waits = Waits(per_member=4, in_all=16)
+    inside = threading.Barrier(4)
+    refused: list[str] = []
+
+    def poll(name: str) -> None:
+        try:
+            with waits.slot(name):
+                inside.wait(5)
+        except TooManyWaits:
+            refused.append(name)
+        except threading.BrokenBarrierError:
+            pass
+
+    threads = [threading.Thread(target=poll, args=("li",)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert refused == [] and waits.waiting.total() == 0
