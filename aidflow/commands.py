@@ -10,7 +10,7 @@ family as every other aidflow error.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from aidflow.domain import canonical, money
+from aidflow.domain.clock import now
 from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
@@ -84,6 +85,24 @@ Trend = Annotated[
     HardshipTrend, BeforeValidator(words.enum_input(HardshipTrend, M.WORD_HARDSHIP_TREND))
 ]
 Post = Annotated[Role, BeforeValidator(words.enum_input(Role, M.WORD_ROLE))]
+
+
+def plausible_date(value: date) -> date:
+    """A value date (the bank's or the receipt's) from 2000 to a year ahead of today: a
+    typo's 2062 or 1926 would put money into a period it never belonged to."""
+    latest = now().date() + timedelta(days=366)
+    if not date(2000, 1, 1) <= value <= latest:
+        raise InvalidInput(
+            said(
+                "value date {value} is not plausible (from 2000-01-01 to {latest}); check the figure",
+                value=value.isoformat(),
+                latest=latest.isoformat(),
+            )
+        )
+    return value
+
+
+ValueDate = Annotated[date, AfterValidator(plausible_date)]
 
 
 def moment(text: str) -> datetime:
@@ -161,7 +180,7 @@ class Deposit(Command[DepositResult]):
     amount_fen: Fen
     source: Text
     receipt: Document
-    value_date: date | None = None
+    value_date: ValueDate | None = None
 
 
 class Apply(Command[UUID]):
@@ -212,7 +231,7 @@ class Approve(CaseCommand[DecisionResult]):
 class Disburse(CaseCommand[DisbursementResult]):
     amount_fen: Fen
     voucher: Document
-    value_date: date | None = None
+    value_date: ValueDate | None = None
     fund_id: UUID | None = None
     """Pay this fund's approval (a grant's or secondary aid's); by default the first that covers it."""
 
@@ -220,7 +239,7 @@ class Disburse(CaseCommand[DisbursementResult]):
 class ReturnDisbursement(CaseCommand[None]):
     voucher: Document
     reason: Text
-    value_date: date | None = None
+    value_date: ValueDate | None = None
 
 
 class AllocateSecondaryAid(CaseCommand[DecisionResult]):
@@ -350,7 +369,7 @@ class StatementLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     line: Annotated[int, Field(strict=True, ge=0)] = 0
-    value_date: date | None = None
+    value_date: ValueDate | None = None
     account: Account = ""
     amount_fen: Fen
     reference: Annotated[str, AfterValidator(partial(canonical.text, what="reference"))]

@@ -76,11 +76,20 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
         )
     if required and not stripped:
         raise InvalidInput(said("{what} must not be empty", what=what))
+    if stripped and not any(_visible(char) for char in stripped):
+        if required:
+            raise InvalidInput(said("{what} holds only spaces or invisible characters", what=what))
+        return ""
     if len(stripped) > max_length:
         raise InvalidInput(
             said("{what} is longer than {max_length} characters", what=what, max_length=max_length)
         )
     return stripped
+
+
+def _visible(char: str) -> bool:
+    """A character that shows: not a space of any kind, not a format or combining mark."""
+    return not char.isspace() and unicodedata.category(char) not in ("Cf", "Mn", "Me", "Zs")
 
 
 def _identifier(value: str, what: str, max_length: int) -> str:
@@ -148,8 +157,48 @@ def national_id_check_digit(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
-def national_id(raw: str) -> str:
-    """The 18-character resident ID in ASCII with an upper-case X, or InvalidNationalId."""
+def _plausible(value: str, by_year: int | None) -> None:
+    """An ID of the right shape that cannot be a student's: no region, a birth date that
+    does not exist, before 1900 or after the programme year."""
+    if value[0] == "0":
+        raise InvalidNationalId(
+            said(
+                "national ID {value} names no region (its first six digits); re-type it from the card",
+                value=mask_identifier(value),
+            )
+        )
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidNationalId(
+            said("national ID {value} has an impossible birth date", value=mask_identifier(value))
+        ) from None
+    if born.year < 1900:
+        raise InvalidNationalId(
+            said(
+                "national ID {value} gives a birth year of {born}, before 1900; re-type it from the card",
+                value=mask_identifier(value),
+                born=born.year,
+            )
+        )
+    if by_year is not None and born.year > by_year:
+        raise InvalidNationalId(
+            said(
+                "national ID {value} gives a birth year of {born}, after programme year {year}; re-type it from the card",
+                value=mask_identifier(value),
+                born=born.year,
+                year=by_year,
+            )
+        )
+
+
+def national_id(raw: str, *, by_year: int | None = None) -> str:
+    """The 18-character resident ID in ASCII with an upper-case X, or InvalidNationalId.
+
+    Beyond its shape and check digit, an ID must be plausible: a region (its first six
+    digits start with a province's digit, never 0), a birth date from 1900 on and, given
+    ``by_year`` (the programme year), not after that year.
+    """
     if not isinstance(raw, str):
         raise InvalidNationalId(
             said("national ID must be text, got {type_name}", type_name=type(raw).__name__)
@@ -171,12 +220,7 @@ def national_id(raw: str) -> str:
         raise InvalidNationalId(
             said("national ID {value} {problem}", value=mask_identifier(value), problem=problem)
         )
-    try:
-        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        raise InvalidNationalId(
-            said("national ID {value} has an impossible birth date", value=mask_identifier(value))
-        ) from None
+    _plausible(value, by_year)
     if national_id_check_digit(value[:17]) != value[17]:
         raise InvalidNationalId(
             said(

@@ -21,7 +21,9 @@ OPEN_FUND = {"name": "Temporary assistance", "kind": "government"}
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str], Office]]:
+def served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, dict[str, str], Office]]:
     """The service with a 1,000-byte body limit, over a store with the test office."""
     monkeypatch.setattr(http_app, "MAX_BODY_BYTES", 1_000)
     url = f"sqlite:///{tmp_path / 'office.db'}"
@@ -98,13 +100,10 @@ def test_long_polls_beyond_the_cap_are_429(
 def test_the_waits_are_bounded_per_member_and_in_all_and_freed_after() -> None:
     waits = Waits(per_member=2, in_all=3)
     with waits.slot("li"), waits.slot("li"):
-        with pytest.raises(TooManyWaits, match=r"\(2 per member, 3 in all\)"):
-            with waits.slot("li"):
-                pass
-        with waits.slot("wang"):
-            with pytest.raises(TooManyWaits):
-                with waits.slot("zhao"):
-                    pass
+        with pytest.raises(TooManyWaits, match=r"\(2 per member, 3 in all\)"), waits.slot("li"):
+            pass
+        with waits.slot("wang"), pytest.raises(TooManyWaits), waits.slot("zhao"):
+            pass
     with waits.slot("li"), waits.slot("li"), waits.slot("wang"):
         assert waits.waiting.total() == 3
     assert waits.waiting.total() == 0

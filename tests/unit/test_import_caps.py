@@ -123,5 +123,7 @@ def test_a_sheet_has_a_bounded_number_of_cells(
 ) -> None:
     monkeypatch.setattr(table, "MAX_CELLS", 5)
     path = _workbook(tmp_path, (3, 1, "李雷"), (3, 2, "2"))
-    with pytest.raises(InvalidInput, match="list.xlsx: more than 5 cells by row 3; split the list"):
+    with pytest.raises(
+        InvalidInput, match=r"list\.xlsx: more than 5 cells by row 3; split the list"
+    ):
         read_table(path, COLUMNS)

@@ -74,7 +74,7 @@ class StudentCase(Intake, Grants, MoneyLoop, Consultation, PersonalData, AidAggr
         """Open a case from checked, canonical values (the constructor itself never checks,
         because replaying an old ``Applied`` must not re-judge it by today's rules)."""
         return cls(
-            student_id=canonical.national_id(student_id),
+            student_id=canonical.national_id(student_id, by_year=year),
             name=canonical.text(name, "name", max_length=canonical.MAX_NAME),
             university=canonical.text(university, "university", max_length=canonical.MAX_NAME),
             family_category=family_category,
