@@ -54,34 +54,50 @@ def _signed_paid(L: Rows) -> sa.ColumnElement[Any]:
     )
 
 
-def _by_case_fact(fact: str) -> Callable[[Rows], sa.Select[Any]]:
-    def part(L: Rows) -> sa.Select[Any]:
-        C = audit_case_table
-        return (
-            sa.select(C.c[fact], sa.func.sum(_signed_paid(L)))
-            .join(C, C.c.case_id == L.c.case_id)
-            .where(L.c.entry.in_(PAID))
-            .group_by(C.c[fact])
-        )
-
-    return part
-
-
-PARTS: dict[str, Callable[[Rows], sa.Select[Any]]] = {
-    "entry": lambda L: sa.select(L.c.fund_id, L.c.entry, sa.func.sum(L.c.amount_fen)).group_by(
+def _by_entry(L: Rows) -> sa.Select[Any]:
+    """Every entry's sum, by fund and entry."""
+    return sa.select(L.c.fund_id, L.c.entry, sa.func.sum(L.c.amount_fen)).group_by(
         L.c.fund_id, L.c.entry
-    ),
-    "need": lambda L: (
+    )
+
+
+def _by_need(L: Rows) -> sa.Select[Any]:
+    """The approvals' sum, by need."""
+    return (
         sa.select(L.c.need, sa.func.sum(L.c.amount_fen))
         .where(L.c.entry == "approval")
         .group_by(L.c.need)
-    ),
-    "family": _by_case_fact("family_category"),
-    "town": _by_case_fact("town"),
-}
-"""Each part of the totals: group key columns, then one sum, over a range of ledger rows."""
+    )
 
-_COUNTS = ("assisted", "with_secondary")
+
+def _by_case_fact(fact: str, L: Rows) -> sa.Select[Any]:
+    """The money paid to students (net of returns), by one fact of their cases."""
+    C = audit_case_table
+    return (
+        sa.select(C.c[fact], sa.func.sum(_signed_paid(L)))
+        .join(C, C.c.case_id == L.c.case_id)
+        .where(L.c.entry.in_(PAID))
+        .group_by(C.c[fact])
+    )
+
+
+def _by_family(L: Rows) -> sa.Select[Any]:
+    return _by_case_fact("family_category", L)
+
+
+def _by_town(L: Rows) -> sa.Select[Any]:
+    return _by_case_fact("town", L)
+
+
+PARTS: dict[str, Callable[[Rows], sa.Select[Any]]] = {
+    "entry": _by_entry,
+    "need": _by_need,
+    "family": _by_family,
+    "town": _by_town,
+}
+"""Each part of the totals: group key columns, then one sum, over a range of ledger rows.
+The parts are functions building their query when a window is read (not queries built at
+import), so each query's code runs, and can be changed, per call."""
 
 
 def _rows(lo: int, hi: int | None) -> Rows:
@@ -252,7 +268,7 @@ def ledger(conn: Connection, *, entries: bool = False, upto: int | None = None) 
     funds = _fund_totals(conn, totals["entry"], upto)
     government_disbursed = _total_of(funds, "government", "disbursed_fen")
     secondary = sum(f.secondary_aid_fen for f in funds)
-    confirmed = totals.get("confirmed", {}).get((), 0)
+    confirmed = totals["confirmed"][()]  # as every window has this part, no default
     return Ledger(
         position=_journal_position(conn, upto),
         entries=_lines(conn, upto) if entries else [],
