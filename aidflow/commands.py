@@ -327,6 +327,16 @@ class Reveal(CaseCommand[PersonalData]):
     reason: Text
 
 
+class RecordSearch(Command[None]):
+    """Record a search by national ID or name and the cases it found (``Office.find`` runs
+    it after every search, before answering)."""
+
+    text: Annotated[str, Field(max_length=canonical.MAX_NAME)]
+    hits: Annotated[list[UUID], Field(max_length=10_000)]
+
+    PERSONAL: ClassVar[tuple[str, ...]] = ("text",)
+
+
 class EraseCase(CaseCommand[list[UUID]]):
     """Destroy the student's data key once the case is over and its retention has passed."""
 

@@ -151,6 +151,10 @@ class Context:
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
         return enrolment_of(self._records, self._vault(), student_id, year)
 
+    def keyed(self, kind: str, value: str) -> str:
+        """A keyed hash of a canonical value (32 hex): found again, never reversed."""
+        return self._vault().keyed(kind, value)[:32]
+
     def enrolment_id(self, student_id: str, year: int) -> UUID:
         """The id a new enrolment key gets: from a keyed hash, never the ID itself."""
         return Enrolment.keyed_id(self._vault().key_id(student_id), year)

@@ -58,5 +58,6 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),
+    cmd.RecordSearch: Slice(personal.record_search, "find", None, idempotent=False),
 }
 """Command class -> its slice (what it decides, the role table's name for it, its result)."""

@@ -1,4 +1,5 @@
-"""Personal data: a recorded reveal, and erasure by destroying the student's data key."""
+"""Personal data: a recorded reveal, a recorded search, and erasure by destroying the
+student's data key."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from aidflow.application.context import Context
 from aidflow.application.pipeline import Decision
 from aidflow.domain import canonical
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import ErasureRefused, said
+from aidflow.domain.errors import ErasureRefused, InvalidInput, said
 from aidflow.domain.masking import Sealed
+from aidflow.domain.searches import Search
 from aidflow.models import PersonalData
 
 REVEALED = ("student_id", "name", "account")
@@ -29,6 +31,17 @@ def reveal(ctx: Context, c: cmd.Reveal) -> Decision[PersonalData]:
         account=str(case.account),
     )
     return result, [case]
+
+
+def record_search(ctx: Context, c: cmd.RecordSearch) -> Decision[None]:
+    """A search recorded (who, by what, a keyed hash of what was asked, what it found):
+    by national ID when the text is one, else by name in the form names are compared in."""
+    try:
+        by, wanted = "student_id", canonical.national_id(c.text)
+    except InvalidInput:
+        by, wanted = "name", " ".join(c.text.split()).casefold()
+    query = ctx.keyed(f"search/{by}", wanted)
+    return None, [Search.record(by=by, query=query, hits=[str(h) for h in c.hits], actor=c.actor)]
 
 
 def ended_at(ctx: Context, case_id: UUID) -> datetime | None:

@@ -13,6 +13,7 @@ from aidflow.domain.events import EventClass
 from aidflow.domain.fund import Fund
 from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
+from aidflow.domain.searches import Search
 from aidflow.domain.staff import REQUIRED, Role, StaffRegistry
 
 COMMAND_OF: dict[EventClass, str] = {
@@ -41,6 +42,7 @@ COMMAND_OF: dict[EventClass, str] = {
     PaymentBook.ListIssued: "pay_list",
     PaymentBook.StatementImported: "reconcile",
     PolicyRegister.Changed: "set_policy",
+    Search.Recorded: "find",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

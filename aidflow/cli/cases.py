@@ -749,9 +749,13 @@ def case_history(session: Session, case_ref: str) -> None:
 @export_option
 @global_options
 @pass_session
+@writes
 def case_find(session: Session, text: str, output: Path | None) -> None:
-    """Find cases by national ID (any spelling) or by a part of the name."""
-    found = session.office.find(text)
+    """Find cases by national ID (any spelling) or by the whole name.
+
+    For the roles that may reveal personal data (verifier, cashier); every search is
+    recorded (who, by what, a keyed hash of the query, the cases found)."""
+    found = session.office.find(text, actor=session.actor())
     rows = [
         (
             c.case_id[:8],

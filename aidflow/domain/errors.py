@@ -275,6 +275,12 @@ class TooManyWaits(AidflowError):
     code = "too_many_waits"
 
 
+class TooManySearches(AidflowError):
+    """More searches by ID or name in a minute than one member may make (HTTP)."""
+
+    code = "too_many_searches"
+
+
 def store_busy(exc: BaseException) -> StoreBusy | None:
     """SQLite's "database is locked", however it reached us (the driver's, SQLAlchemy's or
     the event library's ``OperationalError``), as :class:`StoreBusy`; else None."""

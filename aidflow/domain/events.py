@@ -17,6 +17,7 @@ from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
+from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
 
 EventClass = type[Any]
@@ -60,6 +61,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         PaymentBook.ListIssued: "payments.list_issued",
         PaymentBook.StatementImported: "payments.statement_imported",
         PolicyRegister.Changed: "policy.changed",
+        # issue 21: a search by national ID or name is recorded, as a reveal is
+        Search.Recorded: "search.recorded",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -75,6 +78,7 @@ AGGREGATES: tuple[type[Any], ...] = (
     StaffRegistry,
     PolicyRegister,
     PaymentBook,
+    Search,
 )
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
@@ -120,10 +124,12 @@ RECORD_KEEPING = frozenset(
         PolicyRegister.Started,
         PolicyRegister.ValueSet,
         PolicyRegister.Changed,
+        Search.Recorded,
     }
 )
-"""Events about the office's own records (idempotency keys, staff, policy): in the audit
-journal and chain, and read by the authorisation checks; no case or fund view shows them."""
+"""Events about the office's own records (idempotency keys, staff, policy, searches): in the
+audit journal and chain, and read by the authorisation checks; no case or fund view shows
+them."""
 
 PAYMENT_BOOK = frozenset(
     {PaymentBook.Started, PaymentBook.ListIssued, PaymentBook.StatementImported}

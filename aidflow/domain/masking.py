@@ -68,10 +68,12 @@ def _sealed(text: str, key_id: str, erased: bool, lookup: str) -> Sealed:
 
 
 def mask_name(value: str) -> str:
-    """A name for display without revealing it: its first character, then ``*``s (王**)."""
+    """A name for display without revealing it: its first character (the surname's),
+    then always ``**`` (王**, W**): neither the given name's letters nor the length, which
+    together with the surname would narrow a guess to a few people."""
     if not value or value == ERASED:
         return value
-    return value[0] + "*" * max(len(value) - 1, 1)
+    return value[0] + "**"
 
 
 def mask_personal(field: str, value: Any) -> Any:

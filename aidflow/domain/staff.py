@@ -55,6 +55,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     # issue 11: seeing personal data unmasked is recorded; erasing it is an admin's
     "reveal": (Role.VERIFIER, Role.CASHIER),
     "erase_case": (Role.ADMIN,),
+    # issue 21: finding a case by national ID or name says who is a student: the roles
+    # that may reveal, and each search is recorded
+    "find": (Role.VERIFIER, Role.CASHIER),
     # the money loop (issue 12): the clerk or verifier who has the form records an account,
     # an approver (never the same person) confirms a change; the cashier issues payment
     # lists (full accounts leave the system only there) and reconciles statements

@@ -39,11 +39,12 @@ from aidflow.domain.errors import (
     RuleViolation,
     StoreBusy,
     StoreUnavailable,
+    TooManySearches,
     TooManyWaits,
     said,
     store_busy,
 )
-from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Waits
+from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Searches, Waits
 from aidflow.i18n import using
 from aidflow.office import Office
 from aidflow.render import to_json
@@ -53,6 +54,10 @@ NOT_SERVED: dict[type[cmd.Command[Any]], str] = {
     cmd.IssuePaymentList: (
         "the payment list is the one export of full account numbers: the cashier writes it "
         "with `aidflow pay list -o FILE`"
+    ),
+    cmd.RecordSearch: (
+        "a search is recorded by the search itself (GET /cases/find), never on its own: "
+        "a route would let anyone write searches nobody made"
     ),
 }
 """Commands of the application's table with no route, and why."""
@@ -87,7 +92,7 @@ class Unauthorised(Exception):
 def status_of(exc: AidflowError) -> int:
     if isinstance(exc, BodyTooLarge):
         return 413
-    if isinstance(exc, TooManyWaits):
+    if isinstance(exc, TooManyWaits | TooManySearches):
         return 429
     if isinstance(exc, InvalidInput):
         return 422
@@ -223,6 +228,15 @@ def _errors(app: FastAPI) -> None:
 def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
     """Every question the Office answers that a service asks, one GET each."""
     Actor = Annotated[str, Depends(who)]
+    _cases(app, office, Actor)
+    _money(app, office, Actor)
+    _office_routes(app, office, Actor)
+    _audit(app, office, Actor)
+    _feed(app, office, Actor)
+
+
+def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
+    searches = Searches()
 
     @app.get("/cases", tags=["cases"])
     def cases(
@@ -242,9 +256,11 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
         return ok(found)
 
     @app.get("/cases/find", tags=["cases"])
-    def find_cases(_actor: Actor, q: str) -> Response:
-        """Cases by national ID (any spelling) or by the whole name."""
-        return ok(office.find(q))
+    def find_cases(actor: Actor, q: str) -> Response:
+        """Cases by national ID (any spelling) or by the whole name: for the roles that may
+        reveal (verifier, cashier), each search recorded, at most a few a minute each."""
+        searches.take(actor)
+        return ok(office.find(q, actor=actor))
 
     @app.get("/cases/{case}", tags=["cases"])
     def dossier(
@@ -273,11 +289,6 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
         fields = tuple(field) if field else ()
         result = office.explain(office.case_id(case), as_of=_utc(as_of), **_fields(fields))
         return ok(result)
-
-    _money(app, office, Actor)
-    _office_routes(app, office, Actor)
-    _audit(app, office, Actor)
-    _feed(app, office, Actor)
 
 
 def _money(app: FastAPI, office: Office, Actor: Any) -> None:

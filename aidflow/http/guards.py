@@ -9,12 +9,13 @@ with the service's own error shape and a status a client knows to back off on.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
-from aidflow.domain.errors import BodyTooLarge, TooManyWaits, said
+from aidflow.domain.errors import BodyTooLarge, TooManySearches, TooManyWaits, said
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,6 +29,9 @@ WAITS_PER_MEMBER = 4
 """Long-polls one staff member may have waiting at once."""
 WAITS_IN_ALL = 16
 """Long-polls waiting at once in all, so that threads remain for everyone's requests."""
+SEARCHES_PER_MINUTE = 20
+"""Searches by ID or name one staff member may make in a minute: enough for a counter,
+too few to confirm a list of guessed IDs (each search is recorded as well)."""
 
 
 def too_large(limit: int) -> BodyTooLarge:
@@ -106,3 +110,29 @@ class Waits:
         finally:
             with self.lock:
                 self.waiting[member] -= 1
+
+
+class Searches:
+    """Searches by ID or name per staff member in the last minute; one more is refused."""
+
+    def __init__(
+        self, per_minute: int = SEARCHES_PER_MINUTE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_minute, self.clock = per_minute, clock
+        self.made: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def take(self, member: str) -> None:
+        now = self.clock()
+        with self.lock:
+            made = self.made[member]
+            while made and now - made[0] >= 60:
+                made.popleft()
+            if len(made) >= self.per_minute:
+                raise TooManySearches(
+                    said(
+                        "{per_minute} searches by ID or name in a minute is the most one member may make; wait a moment",
+                        per_minute=self.per_minute,
+                    )
+                )
+            made.append(now)

@@ -68,20 +68,27 @@ class Casework(OfficeBase):
             found = sorted((c for c in found if c.case_id in theirs), key=lambda c: c.year)
         return found
 
-    def find(self, text: str) -> list[CaseSummary]:
+    def find(self, text: str, *, actor: str) -> list[CaseSummary]:
         """Cases by national ID (any spelling; confirmed against the store's student-year
-        keys) or by whole name (confirmed against the case's own, sealed, name)."""
+        keys) or by whole name (confirmed against the case's own, sealed, name).
+
+        Finding says who is a student, so it is for the roles that may reveal, and every
+        search is recorded (who, by what, a keyed hash of the query, the cases found)
+        before the answer is given; a refused actor gets no answer."""
         flow = self.flow
 
         def enrolled(student_id: str, case: CaseSummary) -> bool:
             key = flow.enrolment_of(student_id, case.year)
             return key is not None and str(key.case_id) == case.case_id
 
-        return self.fresh().find_cases(
+        found = self.fresh().find_cases(
             text,
             confirm=enrolled,
             confirm_name=lambda name, case: flow.is_named(case.case_id, name),
         )
+        hits = [UUID(case.case_id) for case in found]
+        flow.handle(cmd.RecordSearch(text=text, hits=hits, actor=actor))
+        return found
 
     def history(self, aggregate_id: UUID) -> list[EventRecord]:
         """Every stored event of a case or fund, oldest first, personal data masked (as a

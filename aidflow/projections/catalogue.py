@@ -12,6 +12,7 @@ from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
+from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "PaymentBook",
     "PolicyRegister",
     "RequestKey",
+    "Search",
     "StaffRegistry",
     "StudentCase",
     "Voucher",

@@ -193,7 +193,9 @@ CACHED_CASES = 4096
 class DossierView(SQLView):
     name = "dossier"
     metadata = metadata
-    schema_version = 4  # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked
+    # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked;
+    # 5: a name masked to its surname and ** (its length no longer shown; issue 21)
+    schema_version = 5
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
     ignores = frozenset(
         {
@@ -785,14 +787,18 @@ def find(
     )
     if masked_id is not None:
         query = query.where(c.c.student_id_masked == masked_id)
-    elif name:
+    elif name:  # every case of the surname: the mask keeps nothing more
         query = query.where(sa.func.lower(c.c.name) == mask_name(name).lower())
+        limit = max(limit, NAME_CANDIDATES)
     else:
         return []
     return [
         CaseSummary.model_validate(dict(r)) for r in conn.execute(query.limit(limit)).mappings()
     ]
 
+
+NAME_CANDIDATES = 20_000
+"""Cases of one surname looked at for a name (each confirmed against its sealed name)."""
 
 MIN_PREFIX = 6
 """The shortest id prefix accepted, as the list commands print ids."""

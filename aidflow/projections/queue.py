@@ -107,9 +107,9 @@ C = StudentCase
 class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
-    schema_version = (
-        4  # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money
-    )
+    # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money;
+    # 5: a name masked to its surname and ** (issue 21)
+    schema_version = 5
     handles = frozenset(
         {
             C.Applied,

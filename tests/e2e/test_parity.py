@@ -33,6 +33,8 @@ from tests.builders import national_id
 from tests.conftest import DemoYear
 
 ADMIN = "district-admin"
+CASHIER = "finance-cashier"
+"""The demo's cashier: may find a case by ID or name (each search recorded)."""
 AUDITOR = "district-auditor"
 """The demo's auditor: may read, may record nothing."""
 MOMENT = "2026-09-15T12:00:00+00:00"
@@ -160,6 +162,8 @@ class Question:
     """(path, query parameters) of the GET route, or why there is none."""
     shape: Callable[[str, Any], Any] = lambda _face, answer: answer
     """Where a face's answer wraps the Office's (the feed's page), the answer inside it."""
+    actor: str = ADMIN
+    """Who asks on the CLI and HTTP (the Office's call names them itself where it must)."""
 
 
 def _without_waiting(answer: Any) -> Any:
@@ -180,7 +184,7 @@ def _feed_page(face: str, answer: Any) -> Any:
 
 QUESTIONS = [
     Question(
-        "case list, the status and category in Chinese",
+        "case list --status 已发放 --category 低保户 (Chinese)",
         lambda s: s.office.cases(status="已发放", category="低保户"),
         lambda s: ["case", "list", "--status", "已发放", "--category", "低保户"],
         lambda s: ("/cases", {"status": "已发放", "category": "低保户"}),
@@ -199,9 +203,10 @@ QUESTIONS = [
     ),
     Question(
         "case find",
-        lambda s: s.office.find(s.ids["name"]),
+        lambda s: s.office.find(s.ids["name"], actor=CASHIER),
         lambda s: ["case", "find", s.ids["name"]],
         lambda s: ("/cases/find", {"q": s.ids["name"]}),
+        actor=CASHIER,
     ),
     Question(
         "case show",
@@ -259,7 +264,7 @@ QUESTIONS = [
         lambda _face, answer: _without_waiting(answer),
     ),
     Question(
-        "queue, the department in Chinese",
+        "queue --department 卫健 (Chinese)",
         lambda s: s.office.queue("卫健"),
         lambda s: ["queue", "--department", "卫健"],
         lambda s: ("/queue", {"department": "卫健"}),
@@ -350,12 +355,12 @@ def test_every_face_gives_the_same_answer(store: Store, question: Question) -> N
     expected = question.shape("office", plain(question.office(store)))
     assert expected not in ([], {}, None), "a question worth asking has an answer here"
     if not isinstance(question.cli, str):
-        status, answer = cli(store, *question.cli(store))
+        status, answer = cli(store, *question.cli(store), actor=question.actor)
         assert status == 0, answer
         assert question.shape("cli", answer) == expected
     if not isinstance(question.http, str):
         path, params = question.http(store)
-        status, answer = http(store, "GET", path, params=params)
+        status, answer = http(store, "GET", path, actor=question.actor, params=params)
         assert status == 200, answer
         assert question.shape("http", answer) == expected
 
@@ -387,6 +392,13 @@ class Refusal:
 
 
 QUERY_REFUSALS = [
+    Refusal(
+        "finding by ID or name, by a role that may not reveal",
+        lambda s: s.office.find(s.ids["name"], actor=AUDITOR),
+        lambda s: ["case", "find", s.ids["name"]],
+        lambda s: ("GET", "/cases/find", {"params": {"q": s.ids["name"]}}),
+        actor=AUDITOR,
+    ),
     Refusal(
         "an unknown department",
         lambda s: s.office.queue("no-such-dept"),
@@ -571,6 +583,7 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
         ),
         cmd.SetPolicy: ({"key": "cap", "value": "6000"}, ["policy", "set", "cap", "6000"]),
         cmd.LoadPolicy: ({"settings": {"cap": "6000"}}, ["policy", "load", "{policy_file}"]),
+        cmd.RecordSearch: ({"text": s.ids["name"], "hits": []}, ["case", "find", s.ids["name"]]),
         cmd.Reveal: (
             {"case_id": case, "reason": "r"},
             ["case", "show", case, "--reveal", "--reason", "r"],
@@ -676,7 +689,7 @@ COMMAND_ROWS = {
     "case confirm-account": "ConfirmAccount", "staff add": "AddStaff",
     "staff grant": "GrantRole", "staff revoke": "RevokeRole", "policy set": "SetPolicy",
     "policy load": "LoadPolicy", "pay reconcile": "Reconcile", "pay list": "IssuePaymentList",
-    "case show --reveal": "Reveal",
+    "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip
 """CLI commands that record, and the command each builds (refused alike above)."""
 

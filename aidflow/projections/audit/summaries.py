@@ -25,6 +25,7 @@ from aidflow.projections.catalogue import (
     PaymentBook,
     PolicyRegister,
     RequestKey,
+    Search,
     StaffRegistry,
     StudentCase,
     Voucher,
@@ -93,6 +94,7 @@ TEMPLATES: dict[EventClass, Template] = {
     PolicyRegister.Started: _t("policy register started"),
     PolicyRegister.ValueSet: _t("policy {field} set to {value}"),
     PolicyRegister.Changed: _t("policy {field} set to {value}"),
+    Search.Recorded: _t("search by {by}: {hit_count} case(s) found", "by"),
 }
 """Every event class's summary: (template, fields holding domain values)."""
 

@@ -36,6 +36,7 @@ from aidflow.projections.catalogue import (
     PaymentBook,
     PolicyRegister,
     RequestKey,
+    Search,
     StaffRegistry,
     StudentCase,
     Voucher,
@@ -54,6 +55,7 @@ STREAMS: dict[type[Any], str] = {
     StaffRegistry: "staff",
     PolicyRegister: "policy",
     PaymentBook: "payments",
+    Search: "search",
 }
 """Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
 
