@@ -346,7 +346,7 @@ class AidFlow(Application[UUID]):
         """
         if candidates is None:
             return self.handle(c)
-        handler = Slice(payments.pay_list(candidates), "pay_list", PaymentList)
+        handler = Slice(payments.pay_list(candidates), "pay_list", PaymentList, idempotent=False)
         return self.pipeline.run(handler, c)
 
     def reconcile(self, c: cmd.Reconcile) -> Reconciliation:

@@ -53,7 +53,11 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # the money loop
     cmd.SetAccount: Slice(payments.set_account, "set_account", AccountResult),
     cmd.ConfirmAccount: Slice(payments.confirm_account, "confirm_account", AccountResult),
-    cmd.IssuePaymentList: Slice(payments.pay_list_of_payable, "pay_list", PaymentList),
+    # the list holds full names and accounts: never kept as a request's result (a list
+    # issued again gives unsettled lines their same vouchers anyway)
+    cmd.IssuePaymentList: Slice(
+        payments.pay_list_of_payable, "pay_list", PaymentList, idempotent=False
+    ),
     cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation),
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),

@@ -442,3 +442,33 @@ def test_a_key_another_process_stored_between_seal_and_flush_makes_the_save_conf
             flow.vault.open("name", token)
     finally:
         other.close()
+
+
+def test_a_payment_list_is_never_kept_as_a_requests_result(flow: AidFlow, store_url: str) -> None:
+    """The list holds full names and accounts: given an idempotency key, it used to be kept
+    whole in the key's event, in clear and beyond erasure. Now the key is ignored for it,
+    and a second issue still gives the unsettled line its same voucher."""
+    fund = government_fund(flow)
+    case = apply(flow)
+    flow.verify(
+        cmd.Verify(
+            case_id=case, income_fen=1, tuition_fen=1, gap_fen=400_000, needs=["tuition"],
+            actor="visitor",
+        )
+    )  # fmt: skip
+    flow.approve(
+        cmd.Approve(
+            ref=new_ref(), case_id=case, amount_fen=300_000, need="tuition", fund_id=fund,
+            actor="approver",
+        )
+    )  # fmt: skip
+    issue = cmd.IssuePaymentList(
+        fund_id=fund, list_date=datetime(2026, 9, 1).date(), actor="cashier", idempotency_key="k1"
+    )
+    first = flow.issue_payment_list(issue, candidates=[case])
+    again = flow.issue_payment_list(issue, candidates=[case])
+    assert [(x.name, x.account) for x in first.lines] == [(NAME, ACCOUNT)]
+    assert [x.voucher for x in again.lines] == [x.voucher for x in first.lines]
+    raw = raw_store(store_url)
+    for needle in needles(STUDENT, NAME, ACCOUNT):
+        assert needle not in raw, needle
