@@ -198,6 +198,8 @@ class PaymentLine(Result):
     voucher: str
     case_id: UUID
     name: str
+    student_id: str = ""
+    """The FULL national ID, as a bank's 代发 template asks (身份证号); in the file only."""
     account: str
     bank: str
     amount_fen: int

@@ -84,6 +84,14 @@ def yuan(fen: int) -> str:
     return format_yuan(fen)
 
 
+class Money(int):
+    """An amount in fen that a table shows in yuan (``1,500.00``) and a spreadsheet keeps as
+    a number (:mod:`aidflow.sheets`): one cell for both, so an export can be summed."""
+
+    def __str__(self) -> str:
+        return yuan(self)
+
+
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """A plain text table that lines up in a terminal (by display width); every cell escaped.
 

@@ -1,22 +1,34 @@
 """Tables written to a file: the format from the suffix (.csv or .xlsx).
 
-The header is translated into the current language; cells are the table's text. CSV is
-UTF-8 with a byte-order mark, so Excel on a Chinese Windows machine opens it correctly.
-Any face (the CLI's ``-o FILE``, the report, an embedding service) writes through here.
+The header is translated into the current language. Cells keep their kind, so Excel can
+sum and sort them: an amount (:class:`~aidflow.render.Money`) is a number in yuan with
+two decimals, a date a date, a count an integer; a list whose amounts add up ends
+with a totals row. In an .xlsx the header is frozen and the columns are as wide as their text.
+CSV is UTF-8 with a byte-order mark, so Excel on a Chinese Windows machine opens it
+correctly, and writes a long digit string (an ID, an account) as ``="6222…"`` so Excel
+keeps every digit instead of rounding it to 15. Any face (the CLI's ``-o FILE``, the
+report, an embedding service) writes through here.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aidflow.domain.errors import InvalidInput, said
-from aidflow.i18n import tr_all
-from aidflow.render import clean
+from aidflow.i18n import messages as M
+from aidflow.i18n import tr, tr_all
+from aidflow.render import Money, clean, width
 
 FORMATS = (".csv", ".xlsx")
+LONG_DIGITS = 12
+"""A digit string this long is text to Excel (it keeps 15 significant digits of a number)."""
+MAX_WIDTH = 60
 
 
 def check_path(path: Path) -> Path:
@@ -29,7 +41,7 @@ def check_path(path: Path) -> Path:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float | date) and not isinstance(value, bool):
         return value
     text = clean(value)
     # A spreadsheet must not run a cell as a formula (CSV injection).
@@ -44,23 +56,113 @@ def _number(text: str) -> bool:
     return True
 
 
-def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Write ``rows`` under the translated ``header`` to ``path`` (.csv or .xlsx)."""
+def _long_digits(value: Any) -> bool:
+    return (
+        isinstance(value, str) and len(value) >= LONG_DIGITS and value.isascii() and value.isdigit()
+    )
+
+
+def _totals(rows: Sequence[Sequence[Any]], columns: int) -> list[Any] | None:
+    """The totals row: the sum of every amount column, labelled in the first column."""
+    money = sorted({i for row in rows for i, c in enumerate(row) if isinstance(c, Money)})
+    if not money or not rows or 0 in money:
+        return None
+    total: list[Any] = [tr(M.TOTAL_ROW)] + [""] * (columns - 1)
+    for i in money:
+        total[i] = Money(sum(int(row[i]) for row in rows if isinstance(row[i], Money)))
+    return total
+
+
+@contextmanager
+def _opened(path: Path, mode: str, *, private: bool, **kwargs: Any) -> Iterator[IO[Any]]:
+    """``path`` opened for writing; ``private``: readable by its owner only (0600), from its
+    creation on (an existing file is made so before anything is written to it)."""
+    if not private:
+        with path.open(mode, **kwargs) as out:
+            yield out
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, mode, **kwargs) as out:
+        yield out
+
+
+def write_table(
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    totals: bool = False,
+    private: bool = False,
+) -> None:
+    """Write ``rows`` under the translated ``header`` to ``path`` (.csv or .xlsx).
+
+    ``totals``: end with a row summing each amount column (for lists whose amounts add up:
+    cases, funds, what is due; never a ledger of mixed movements, nor a bank's template);
+    ``private``: the file is readable by its owner only (the payment list).
+    """
     check_path(path)
     head = list(tr_all(header))
     body = [[_cell(c) for c in row] for row in rows]
+    total = _totals(rows, len(head)) if totals else None
+    if total is not None:
+        body.append([_cell(c) for c in total])
     if path.suffix.lower() == ".csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as out:
+        with _opened(path, "w", private=private, encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(head)
-            writer.writerows(body)
+            writer.writerows([_csv(c) for c in row] for row in body)
         return
+    with _opened(path, "wb", private=private) as out:
+        _xlsx(head, body, out)
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, Money):
+        sign, fen = ("-" if value < 0 else ""), abs(int(value))
+        return f"{sign}{fen // 100}.{fen % 100:02d}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if _long_digits(value):
+        return f'="{value}"'
+    return value
+
+
+def _xlsx(head: list[str], body: list[list[Any]], out: IO[bytes]) -> None:
     from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped, unused-ignore]
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.append(head)
-    for row in body:
-        sheet.append(row)
-    book.save(path)
+    widths = [width(h) for h in head]
+    for values in body:
+        sheet.append([float(v) / 100 if isinstance(v, Money) else _naive(v) for v in values])
+        row = sheet.max_row
+        for i, v in enumerate(values):
+            cell = sheet.cell(row=row, column=i + 1)
+            if isinstance(v, Money):
+                cell.number_format = "#,##0.00"
+            elif isinstance(v, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(v, date):
+                cell.number_format = "yyyy-mm-dd"
+            elif _long_digits(v):
+                cell.number_format = "@"
+            shown = str(v) if isinstance(v, Money | date) else clean(v)
+            if i < len(widths):
+                widths[i] = max(widths[i], width(shown))
+    sheet.freeze_panes = "A2"
+    for i, w in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = min(w + 2, MAX_WIDTH)
+    book.save(out)
+
+
+def _naive(value: Any) -> Any:
+    """Excel has no time zones: a moment is written as UTC without one."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value

@@ -216,6 +216,17 @@ EQUIVALENT: dict[str, str] = {
         )
         for n in (2, 4)
     },
+    **{
+        name: "`canonical.text` reads `required` only as a truth value: None acts as False"
+        for name in (
+            "aidflow.domain.case.consultation.xǁConsultationǁconvene_review__mutmut_58",
+            "aidflow.domain.case.intake.xǁIntakeǁverify__mutmut_45",
+            "aidflow.domain.case.money_loop.xǁMoneyLoopǁallocate_secondary_aid__mutmut_15",
+            "aidflow.domain.case.money_loop.xǁMoneyLoopǁpropose_secondary_aid__mutmut_18",
+            "aidflow.domain.case.money_loop.xǁMoneyLoopǁset_account__mutmut_26",
+            "aidflow.domain.fund.xǁFundǁopen__mutmut_19",
+        )
+    },
     "aidflow.domain.money.x_parse_yuan__mutmut_33": (
         "dropping `stripped.isascii()` changes nothing: the pattern `[0-9]` matches ASCII "
         "digits only, so non-ASCII text never fully matches either way"
@@ -433,7 +444,23 @@ def finish(args: argparse.Namespace, workdir: Path, seconds: float) -> int:
 
 
 def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
-    """After adding tests: the survivors of a kept run, run again against today's tests."""
+    """After adding tests: the survivors of a kept run, run again against today's tests.
+
+    Only when the code is the kept run's: the mutants were made from that source, and
+    today's tests may need today's code (the rerun would then fail to start, and report the
+    old verdicts as new). A changed source is refused: make a fresh run."""
+    changed = (
+        [
+            str(path.relative_to(ROOT))
+            for path in sorted((ROOT / "aidflow").rglob("*.py"))
+            if (workdir / path.relative_to(ROOT)).read_bytes() != path.read_bytes()
+        ]
+        if (workdir / "aidflow").is_dir()
+        else ["aidflow"]
+    )
+    if changed:
+        print(f"mutation: the code changed since that run ({', '.join(changed[:5])}); run afresh")
+        return 2
     survivors = [n for n, s in results(workdir).items() if s == "survived" and n not in EQUIVALENT]
     if args.modules:  # only these modules' survivors (the tests added were for them)
         survivors = [n for n in survivors if module_of(n) in args.modules]
@@ -446,13 +473,16 @@ def rerun_survivors(args: argparse.Namespace, workdir: Path) -> int:
         )
     started = time.monotonic()
     for start in range(0, len(survivors), 200):
-        mutmut(
+        ran = mutmut(
             workdir,
             "run",
             "--max-children",
             str(args.max_children),
             *survivors[start : start + 200],
         )
+        if "failed to collect stats" in ran.stdout + ran.stderr:
+            print("mutation: the tests do not pass on that run's code; run afresh")
+            return 2
     return finish(args, workdir, time.monotonic() - started)
 
 

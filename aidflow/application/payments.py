@@ -73,6 +73,7 @@ def _line(case: StudentCase, payment: dict[str, Any], *, new: bool) -> PaymentLi
         voucher=str(payment["voucher"]),
         case_id=case.id,
         name=case.name,
+        student_id=str(case.student_id),
         account=str(payment.get("account") or case.account),
         bank=case.bank,
         amount_fen=int(payment["amount_fen"]),

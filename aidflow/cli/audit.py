@@ -23,7 +23,7 @@ from aidflow.cli.session import (
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M
-from aidflow.render import ledger_text, line, table, yuan
+from aidflow.render import Money, ledger_text, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.office.results import WhatIf
@@ -100,9 +100,9 @@ def _entry_rows(ledger: Ledger) -> list[tuple[Any, ...]]:
     return [
         (
             e.position,
-            e.recorded_at.strftime("%Y-%m-%d"),
+            e.recorded_at.date(),
             value(e.entry),
-            yuan(e.amount_fen),
+            Money(e.amount_fen),
             (e.case_id or "")[:8],
             (e.fund_id or "")[:8],
             e.voucher or e.receipt or "",

@@ -21,7 +21,7 @@ from aidflow.cli.session import (
 from aidflow.domain.masking import ERASED
 from aidflow.i18n import event, tr, tr_all, value
 from aidflow.i18n import messages as M
-from aidflow.render import line, table, yuan
+from aidflow.render import Money, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Dossier
@@ -816,9 +816,9 @@ def case_list(
             c.town,
             value(c.family_category),
             value(c.status),
-            yuan(c.approved_fen),
-            yuan(c.disbursed_fen),
-            yuan(c.secondary_aid_fen),
+            Money(c.approved_fen),
+            Money(c.disbursed_fen),
+            Money(c.secondary_aid_fen),
         )
         for c in cases
     ]
@@ -829,6 +829,7 @@ def case_list(
         output,
         M.CASE_LIST_HEADER,
         rows,
+        totals=True,
     )
 
 
@@ -858,12 +859,12 @@ def due_command(
     items = session.office.due(within=within, department=department)
     rows = [
         (
-            i.due.isoformat(),
-            str(i.days_left),
+            i.due,
+            i.days_left,
             tr(M.DUE_PAYMENT if i.kind == "payment" else M.DUE_ACTION),
             i.case_id[:8],
             i.name,
-            yuan(i.amount_fen) if i.amount_fen else "",
+            Money(i.amount_fen) if i.amount_fen else "",
             f"{i.action_id} {i.text}".strip(),
             value(i.department) if i.department else "",
         )
@@ -876,6 +877,7 @@ def due_command(
         output,
         M.DUE_HEADER,
         rows,
+        totals=True,
     )
 
 

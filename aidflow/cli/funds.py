@@ -20,7 +20,7 @@ from aidflow.cli.session import (
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
-from aidflow.render import line, table, yuan
+from aidflow.render import Money, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import LedgerLine
@@ -84,7 +84,7 @@ def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
             e.position,
             e.value_date or e.recorded_at.strftime("%Y-%m-%d"),
             value(e.entry),
-            yuan(e.amount_fen),
+            Money(e.amount_fen),
             (e.case_id or "")[:8] or "-",
             e.voucher or e.receipt or "-",
             e.source or "",
@@ -134,14 +134,20 @@ def fund_list(session: Session, output: Path | None) -> None:
             f.fund_id,
             f.name,
             value(f.kind),
-            yuan(f.deposited_fen),
-            yuan(f.allocated_fen - f.released_fen),
-            yuan(f.balance_fen),
+            Money(f.deposited_fen),
+            Money(f.allocated_fen - f.released_fen),
+            Money(f.balance_fen),
         )
         for f in funds
     ]
     emit_rows(
-        session, funds, lambda: table(rows, M.FUND_LIST_HEADER), output, M.FUND_LIST_HEADER, rows
+        session,
+        funds,
+        lambda: table(rows, M.FUND_LIST_HEADER),
+        output,
+        M.FUND_LIST_HEADER,
+        rows,
+        totals=True,
     )
 
 
@@ -156,7 +162,7 @@ def fund_trace(session: Session, fund_ref: str, output: Path | None) -> None:
     office = session.office
     shares = office.donor_trace(office.fund_id(fund_ref))
     rows = [
-        (s.receipt, s.source, s.case_id[:8], s.voucher or "-", yuan(s.amount_fen)) for s in shares
+        (s.receipt, s.source, s.case_id[:8], s.voucher or "-", Money(s.amount_fen)) for s in shares
     ]
     emit_rows(
         session,
@@ -165,4 +171,5 @@ def fund_trace(session: Session, fund_ref: str, output: Path | None) -> None:
         output,
         M.DONOR_TRACE_HEADER,
         rows,
+        totals=True,
     )

@@ -12,7 +12,7 @@ from aidflow.cli import params
 from aidflow.cli.session import Session, emit, export_path, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
-from aidflow.render import line, table, yuan
+from aidflow.render import Money, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.models import PaymentList, Reconciliation, StatementFinding
@@ -58,33 +58,38 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
     result = office.handle(
         cmd.IssuePaymentList(fund_id=office.fund_id(fund_ref), list_date=day, actor=session.actor())
     )
-    write_table(output, M.PAY_LIST_HEADER, _rows(result))
+    write_table(output, M.PAY_LIST_HEADER, _rows(result), private=True)
     emit(session, _masked(result), lambda: _text(result, output))
 
 
-def _rows(result: PaymentList) -> list[tuple[str, str, str, str, str, str, str, str]]:
+def _rows(result: PaymentList) -> list[tuple[object, ...]]:
+    """A bank's 代发 template (序号 姓名 身份证号 银行账号 开户行 金额 摘要 凭证号), then ours."""
     return [
         (
-            x.voucher,
+            number,
             x.name,
+            x.student_id,
             x.account,
             x.bank,
-            yuan(x.amount_fen),
+            Money(x.amount_fen),
             x.reference,
+            x.voucher,
             value(x.use),
             str(x.case_id),
         )
-        for x in result.lines
+        for number, x in enumerate(result.lines, start=1)
     ]
 
 
 def _masked(result: PaymentList) -> dict[str, object]:
-    """The list as ``--json`` prints it: accounts masked (the full ones are in the file only)."""
-    from aidflow.domain.masking import mask_identifier
+    """The list as ``--json`` prints it: names, IDs and accounts masked (in full in the file
+    only, which only its owner may read)."""
+    from aidflow.domain.masking import mask_personal
 
     data = result.model_dump(mode="json")
     for item in data["lines"]:
-        item["account"] = mask_identifier(item["account"])
+        for field in ("name", "student_id", "account"):
+            item[field] = mask_personal(field, item[field])
     data["total_fen"] = result.total_fen
     return data
 

@@ -234,14 +234,17 @@ def emit_rows(
     output: Any,
     header: Sequence[str],
     rows: Sequence[Sequence[Any]] | Callable[[], Sequence[Sequence[Any]]],
+    *,
+    totals: bool = False,
 ) -> None:
-    """Like :func:`emit`, or, with ``-o FILE``, write the table's rows to FILE."""
+    """Like :func:`emit`, or, with ``-o FILE``, write the table's rows to FILE (``totals``:
+    with a row summing its amounts, for a list whose amounts add up)."""
     if output is None:
         emit(session, data, text)
         return
     from aidflow.sheets import write_table
 
-    write_table(output, header, rows() if callable(rows) else rows)
+    write_table(output, header, rows() if callable(rows) else rows, totals=totals)
     click.echo(render.line(M.WROTE, path=output), err=True)
 
 

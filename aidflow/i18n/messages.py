@@ -375,7 +375,13 @@ PAY_LIST_WRITTEN = (
 )
 PAY_LIST_HELD = "held back (not on the list):"
 PAY_LIST_HELD_HEADER = ("case", "yuan", "why")
-PAY_LIST_HEADER = ("voucher", "name", "account", "bank", "yuan", "reference", "use", "case")
+TOTAL_ROW = "total"
+"""The first cell of an export's totals row."""
+PAY_LIST_HEADER = (
+    "no.", "name", "national ID", "bank account", "bank", "amount", "summary", "voucher no.",
+    "use", "case",
+)  # fmt: skip
+"""A bank's 代发 template (序号 姓名 身份证号 银行账号 开户行 金额 摘要 凭证号), then ours."""
 STATEMENT_DONE = (
     "statement {name}: {lines} line(s); {confirmed} confirmed paid, {returned} returned, "
     "{already} already settled, {findings} finding(s)"

@@ -37,7 +37,14 @@ def _list(path: Path) -> list[dict[str, str]]:
         ]
     else:
         with path.open(encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+            rows = [
+                [c[2:-1] if c.startswith('="') else c for c in r]  # Excel keeps long digits
+                for r in csv.reader(f)
+            ]
+    assert rows[0][:8] == [
+        "no.", "name", "national ID", "bank account", "bank", "amount", "summary", "voucher no.",
+    ]  # a bank's 代发 template first  # fmt: skip
+    assert path.stat().st_mode & 0o777 == 0o600  # full accounts: the cashier's eyes only
     return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
 
 
@@ -160,9 +167,10 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
         "pay", "list", "--fund", gov, "--date", "2026-08-12", "-o", str(first), actor="cashier"
     ).stdout
     assert "2 line(s), 8,000.00 yuan, 2 new voucher(s)" in shown and OLD not in shown
-    lines = {row["account"]: row for row in _list(first)}
+    lines = {row["bank account"]: row for row in _list(first)}
     assert set(lines) == {OLD, OTHER}
-    paid, bounced = lines[OLD]["voucher"], lines[OTHER]["voucher"]
+    paid, bounced = lines[OLD]["voucher no."], lines[OTHER]["voucher no."]
+    assert [lines[OLD]["no."], lines[OLD]["amount"]] in (["1", "5000.00"], ["2", "5000.00"])
     as_json = cli.json(
         "pay",
         "list",
@@ -175,6 +183,7 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
         actor="cashier",
     )
     assert as_json["new_vouchers"] == 0 and OLD not in str(as_json)  # same vouchers again
+    assert all(x["name"].endswith("**") and "*" in x["student_id"] for x in as_json["lines"])
 
     # the statement: one paid, one returned, one line with no voucher
     st1 = _statement(
@@ -224,12 +233,15 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
     second = tmp_path / "list2.xlsx"
     cli("pay", "list", "--fund", gov, "--date", "2026-08-20", "-o", str(second), actor="cashier")
     [reissued] = _list(second)
-    assert reissued["account"] == NEW and reissued["voucher"] not in (paid, bounced)
+    assert reissued["bank account"] == NEW and reissued["voucher no."] not in (paid, bounced)
+    assert reissued["amount"] == "3000"  # a number in the workbook (yuan), not text
+    amount = load_workbook(second).active.cell(row=2, column=6)  # type: ignore[union-attr]
+    assert (amount.value, amount.number_format) == (3000, "#,##0.00")
     # the next statement: GBK, with the bank's own headers mapped
     st2 = tmp_path / "statement2.csv"
     st2.write_text(
         "入账日期,收款账号,金额,交易附言,处理结果\n"
-        f"2026-08-22,{NEW},3000.00,{reissued['voucher']},成功\n",
+        f"2026-08-22,{NEW},3000.00,{reissued['voucher no.']},成功\n",
         encoding="gbk",
     )
     out = cli(
@@ -277,7 +289,7 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
     cli("pay", "list", "--fund", don, "--date", "2026-09-05", "-o", str(third), actor="cashier")
     [aid] = _list(third)
     st3 = _statement(
-        tmp_path / "statement3.csv", [("2026-09-06", OLD, "6000", aid["voucher"], "paid")]
+        tmp_path / "statement3.csv", [("2026-09-06", OLD, "6000", aid["voucher no."], "paid")]
     )
     cli("pay", "reconcile", str(st3), actor="cashier")
     trace = cli.json("fund", "trace", don)

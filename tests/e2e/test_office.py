@@ -174,7 +174,10 @@ def test_lists_export_to_csv_and_xlsx(cli: Cli, world: dict[str, str], tmp_path:
     cli("fund", "list", "-o", str(book))
     sheet = load_workbook(book).active
     assert [c.value for c in sheet[1]][:2] == ["fund", "name"]
-    assert sheet.max_row == 3
+    assert sheet.max_row == 4 and sheet.freeze_panes == "A2"  # two funds, then their totals
+    total = [c.value for c in sheet[4]]
+    assert total[0] == "total" and total[3] == sum(c.value for c in sheet["D"][1:3])
+    assert sheet["D2"].number_format == "#,##0.00" and isinstance(sheet["D2"].value, float)
     cli("case", "list", "-o", str(tmp_path / "cases.txt"), code=2)
 
 
@@ -220,7 +223,7 @@ def test_the_ledger_exports_every_money_movement(
     entries = cli.json("audit", "ledger", "--entries")["entries"]
     assert rows[0] == ["pos", "date", "entry", "yuan", "case", "fund", "voucher/receipt"]
     assert [int(r[0]) for r in rows[1:]] == [e["position"] for e in entries]
-    assert [rows[-1][3], rows[-1][6]] == ["3,000.00", "V-1"]
+    assert [rows[-1][3], rows[-1][6]] == ["3000.00", "V-1"]  # a number Excel reads as one
 
 
 def test_click_says_what_was_mistyped_in_chinese(cli: Cli) -> None:

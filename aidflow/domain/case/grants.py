@@ -72,7 +72,7 @@ class Grants(CaseState):
                     cap=format_yuan(policy.cap_fen),
                 )
             )
-        self._check_loop_rules(amount_fen=amount_fen, actor=actor, policy=policy, need=need)
+        self._check_loop_rules(amount_fen=amount_fen, policy=policy, need=need)
         if roles is not None:
             limit = policy.approval_limit(roles)
             if self.approved_fen + amount_fen > limit:
@@ -88,16 +88,14 @@ class Grants(CaseState):
                     ids={"case_id": str(self.id)},
                 )
 
-    def _check_loop_rules(
-        self, *, amount_fen: int, actor: str, policy: Policy, need: str | None
-    ) -> None:
+    def _check_loop_rules(self, *, amount_fen: int, policy: Policy, need: str | None) -> None:
         if policy.need_rule and need is not None and need not in self.needs:
             raise NeedNotFound(
                 said(
                     "a grant for {need} but the household visit of case {id} found only {needs}; approve it for a need the visit found",
                     need=need,
                     id=self.id,
-                    needs=", ".join(self.needs) or "no need",
+                    needs=", ".join(self.needs),  # never empty: verify refuses no needs
                 ),
                 ids={"case_id": str(self.id)},
             )
@@ -283,7 +281,7 @@ class Grants(CaseState):
             value_date=value_date,
             actor=canonical.actor(actor),
             was_confirmed=bool(payment.get("confirmed")),
-            use=str(payment.get("use", "grant")),
+            use=str(payment["use"]),  # every payment kept records its use
         )
 
     @event(DisbursementReturned)

@@ -135,7 +135,7 @@ class MoneyLoop(CaseState):
             fund_id=UUID(payment["fund_id"]),
             value_date=value_date,
             statement=statement,
-            use=str(payment.get("use", "grant")),
+            use=str(payment["use"]),  # every payment kept records its use
             actor=canonical.actor(actor),
         )
 
