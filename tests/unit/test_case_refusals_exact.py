@@ -25,6 +25,7 @@ from aidflow.domain.errors import (
     GapExceeded,
     InvalidAmount,
     InvalidInput,
+    InvalidTransition,
     NeedNotFound,
     NoAccount,
     NoAccountChangePending,
@@ -590,17 +591,24 @@ def test_erasure_refusals_name_the_case() -> None:
     )
 
 
-def test_a_rejected_case_still_holding_secondary_aid_is_not_erased() -> None:
+def test_a_case_holding_secondary_aid_is_closed_not_rejected_and_never_erased_owing() -> None:
     """Secondary aid paid, the grant returned and released by closing, the case reopened and the
-    secondary payment returned too: rejecting it (nothing of the grant approved) leaves the
-    secondary aid owed, and erasure says how much."""
+    secondary payment returned too: nothing of the grant is approved, but the secondary aid is
+    still reserved, so rejecting is refused (closing releases it). A store written before
+    this rule may hold such a rejection: erasure then says how much is owed."""
     case = with_secondary_aid(5_000)
     case.disburse(amount_fen=5_000, voucher="V2", value_date=None, actor="c", fund=DON)
     case.return_disbursement(voucher="V1", reason="closed", value_date=None, actor="bank")
     assert case.close(reason="done", actor="c") == {str(GOV): 100_000}
     case.report_hardship(kind="illness", severity="minor", detail="ill", actor="v")
     case.return_disbursement(voucher="V2", reason="closed", value_date=None, actor="bank")
-    case.reject(reason="moved away", actor="c")
+    assert refusal(lambda: case.reject(reason="moved away", actor="c")) == (
+        InvalidTransition,
+        f"case {case.id} still holds 50.00 yuan approved and unpaid; close it instead, "
+        "which releases it",
+        {},
+    )
+    case._rejected(reason="moved away", actor="c")  # as an earlier release recorded it
     assert refusal(lambda: case.check_erasable(ended_at=ENDED, now=NOW, retention_years=3)) == (
         ErasureRefused,
         f"case {case.id} still owes approved money (50.00 yuan unpaid)",

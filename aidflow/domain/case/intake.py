@@ -80,6 +80,15 @@ class Intake(CaseState):
                     approved=format_yuan(self.approved_fen),
                 )
             )
+        unpaid = sum(self.unpaid_by_fund.values())
+        if unpaid:  # secondary aid approved and unpaid (a returned payment): still reserved
+            raise InvalidTransition(
+                said(
+                    "case {id} still holds {unpaid} yuan approved and unpaid; close it instead, which releases it",
+                    id=self.id,
+                    unpaid=format_yuan(unpaid),
+                )
+            )
         self._rejected(
             reason=canonical.text(reason, "rejection reason"), actor=canonical.actor(actor)
         )
