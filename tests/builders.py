@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from itertools import count
+from typing import Any
 from uuid import UUID, uuid4
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.canonical import national_id_check_digit
+from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import using_clock
 from aidflow.domain.staff import Role, StaffRegistry
 
@@ -243,3 +245,44 @@ def followed_up(flow: AidFlow, case: UUID, actor: str = "village") -> None:
             actor=actor,
         )
     )
+
+
+CASE_FIELDS: dict[str, Any] = {
+    "student_id": national_id(7),
+    "name": "Wang",
+    "university": "GZU",
+    "family_category": "dibao",
+    "town": "Dalian",
+    "year": 2026,
+    "account": "6222020200112233445",
+    "source": "screening",
+    "actor": "screening",
+}
+"""A screened case's application, for aggregate tests (any field may be given instead)."""
+
+
+def opened_case(**values: Any) -> StudentCase:
+    """A case aggregate opened from :data:`CASE_FIELDS`, with ``values`` instead."""
+    return StudentCase.open(**{**CASE_FIELDS, **values})
+
+
+def verified_case(
+    *,
+    gap_fen: int = 600_000,
+    needs: tuple[str, ...] = ("tuition",),
+    verifier: str = "visitor",
+    note: str = "",
+    **values: Any,
+) -> StudentCase:
+    """:func:`opened_case`, then a household visit that found ``needs`` and ``gap_fen``."""
+    case = opened_case(**values)
+    case.verify(
+        income_fen=0,
+        tuition_fen=0,
+        gap_fen=gap_fen,
+        needs=list(needs),
+        visited_on=None,
+        note=note,
+        actor=verifier,
+    )
+    return case

@@ -11,7 +11,7 @@ import pytest
 
 from aidflow.domain import Fund, Policy, StudentCase
 from aidflow.domain.errors import CaseNotOpen, InvalidInput
-from tests.builders import national_id
+from tests.builders import national_id, verified_case
 
 GOV, DON = UUID(int=1), UUID(int=2)
 META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -234,27 +234,10 @@ def test_fund_events_record_canonical_values() -> None:
 
 
 def _verified() -> StudentCase:
-    case = StudentCase.open(
-        student_id=national_id(4),
-        name="n",
-        university="u",
-        family_category="dibao",
-        town="t",
-        year=2026,
-        account="6222020200112233445",
-        source="screening",
-        actor="s",
-    )
-    case.verify(
-        income_fen=0,
-        tuition_fen=0,
-        gap_fen=500_000,
-        needs=["tuition"],
-        visited_on=None,
-        note="",
-        actor="v",
-    )
-    return case
+    return verified_case(
+        student_id=national_id(4), name="n", university="u", town="t", actor="s",
+        gap_fen=500_000, verifier="v",
+    )  # fmt: skip
 
 
 def _approved() -> StudentCase:

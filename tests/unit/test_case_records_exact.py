@@ -11,7 +11,7 @@ from uuid import UUID
 
 from aidflow.domain import Policy, StudentCase
 from aidflow.domain.clock import fixed, using_clock
-from tests.builders import national_id
+from tests.builders import national_id, verified_case
 
 POLICY = Policy()
 GOV, DON = UUID(int=1), UUID(int=2)
@@ -25,26 +25,7 @@ def last(case: StudentCase, kind: str) -> dict[str, Any]:
 
 
 def paid() -> StudentCase:
-    case = StudentCase.open(
-        student_id=national_id(8),
-        name="Wang",
-        university="GZU",
-        family_category="dibao",
-        town="Dalian",
-        year=2026,
-        account="6222020200112233445",
-        source="screening",
-        actor="screening",
-    )
-    case.verify(
-        income_fen=0,
-        tuition_fen=0,
-        gap_fen=500_000,
-        needs=["tuition"],
-        visited_on=None,
-        note="",
-        actor="visitor",
-    )
+    case = verified_case(student_id=national_id(8), gap_fen=500_000)
     case.approve_grant(amount_fen=100_000, need="tuition", fund_id=GOV, actor="a", policy=POLICY)
     case.disburse(amount_fen=100_000, voucher="V1", value_date=None, actor="c", listed=True)
     return case

@@ -38,7 +38,7 @@ from aidflow.domain.errors import (
     UnknownDepartment,
     UnknownSecondaryAid,
 )
-from tests.builders import national_id
+from tests.builders import opened_case, verified_case
 
 POLICY = Policy()
 GOV, DON = UUID(int=1), UUID(int=2)
@@ -49,32 +49,11 @@ LONG = "x" * 201
 
 
 def opened(**values: Any) -> StudentCase:
-    fields = {
-        "student_id": national_id(7),
-        "name": "Wang",
-        "university": "GZU",
-        "family_category": "dibao",
-        "town": "Dalian",
-        "year": 2026,
-        "account": ACCOUNT,
-        "source": "screening",
-        "actor": "screening",
-    }
-    return StudentCase.open(**{**fields, **values})
+    return opened_case(**{"account": ACCOUNT, **values})
 
 
 def verified(gap_fen: int = 600_000) -> StudentCase:
-    case = opened()
-    case.verify(
-        income_fen=0,
-        tuition_fen=0,
-        gap_fen=gap_fen,
-        needs=["tuition", "travel", "living"],
-        visited_on=None,
-        note="",
-        actor="visitor",
-    )
-    return case
+    return verified_case(gap_fen=gap_fen, needs=("tuition", "travel", "living"), account=ACCOUNT)
 
 
 def approved(fen: int = 100_000, account: str = ACCOUNT) -> StudentCase:
