@@ -18,6 +18,11 @@ from aidflow.projections.models import Violation
 from tests.unit.test_audit_checks import DON, GOV, KINDS, POLICY, T0, Journal, only
 
 
+def on_c1(rule: str, position: int, message: str) -> list[Violation]:
+    """The one finding of ``rule`` about case c1, at ``position``."""
+    return [Violation(rule=rule, case_id="c1", fund_id=None, positions=[position], message=message)]
+
+
 def found(j: Journal, rule: str, **kw: object) -> list[Violation]:
     return [v for v in j.check(**kw).violations if v.rule == rule]  # type: ignore[arg-type]
 
@@ -37,16 +42,12 @@ def test_a_close_against_the_rules_names_every_reason_and_the_case() -> None:
     ]
     j.add("case.review_convened", "c1", actions=actions)
     p = j.add("case.closed", "c1", releases={})
-    assert found(j, "closed_against_rules") == [
-        Violation(
-            rule="closed_against_rules",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="case closed while reopened by new hardship and not verified again; "
-            "consultation action(s) A1, A2 open; paid and not followed up since",
-        )
-    ]
+    assert found(j, "closed_against_rules") == on_c1(
+        "closed_against_rules",
+        p,
+        "case closed while reopened by new hardship and not verified again; "
+        "consultation action(s) A1, A2 open; paid and not followed up since",
+    )
 
 
 def test_a_close_by_the_rules_is_no_finding_and_lax_policy_allows_any_close() -> None:
@@ -70,16 +71,11 @@ def test_what_a_close_released_no_longer_counts_against_the_visit_gap(
     j.add("case.closed", "c1", releases={GOV: 1_000})
     j.add("case.hardship_reported", "c1", severity="minor", kind="illness")
     p = j.approve("c1", again)
-    expected = [
-        Violation(
-            rule="gap_exceeded",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="10.01 yuan approved since the household visit, "
-            "above the verified gap of 10.00 yuan",
-        )
-    ]
+    expected = on_c1(
+        "gap_exceeded",
+        p,
+        "10.01 yuan approved since the household visit, above the verified gap of 10.00 yuan",
+    )
     assert found(j, "gap_exceeded") == (expected if over else [])
 
 
@@ -135,15 +131,9 @@ def test_a_grant_for_a_need_the_visit_did_not_find_names_the_case_and_no_need() 
     j = Journal()
     j.add("case.verified", "c1", "visitor", gap_fen=1_000, needs=[])
     p = j.approve("c1", 100)
-    assert found(j, "need_not_found") == [
-        Violation(
-            rule="need_not_found",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="grant for tuition where the household visit found no need",
-        )
-    ]
+    assert found(j, "need_not_found") == on_c1(
+        "need_not_found", p, "grant for tuition where the household visit found no need"
+    )
 
 
 def test_the_gap_counts_every_approval_since_the_visit() -> None:
@@ -165,15 +155,11 @@ def test_an_unregistered_approver_has_a_tier_of_nothing() -> None:
     j.verify("c1", "visitor")
     p = j.approve("c1", 1, actor="ghost")
     tiers = Policy(approval_tiers=(("approver", 100_000),))
-    assert found(j, "tier_exceeded", policy=tiers) == [
-        Violation(
-            rule="tier_exceeded",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="ghost brought the case to 0.01 yuan, above their approval tier of 0.00 yuan",
-        )
-    ]
+    assert found(j, "tier_exceeded", policy=tiers) == on_c1(
+        "tier_exceeded",
+        p,
+        "ghost brought the case to 0.01 yuan, above their approval tier of 0.00 yuan",
+    )
 
 
 def test_a_tier_change_stored_with_amounts_as_text_is_read_as_amounts() -> None:
@@ -225,15 +211,11 @@ def test_the_secondary_cap_counts_every_allocation_of_the_case(second: int, over
     _paid_grant(j)
     _secondary(j, "S1", 600_000)
     p = _secondary(j, "S2", second)
-    expected = [
-        Violation(
-            rule="secondary_cap_exceeded",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="secondary aid of 10,000.01 yuan, over the cap of 10,000.00 yuan",
-        )
-    ]
+    expected = on_c1(
+        "secondary_cap_exceeded",
+        p,
+        "secondary aid of 10,000.01 yuan, over the cap of 10,000.00 yuan",
+    )
     assert found(j, "secondary_cap_exceeded") == (expected if over else [])
     assert found(j, "paid_before_approval") == []
 
@@ -262,15 +244,9 @@ def test_secondary_payments_add_up_against_every_secondary_approval() -> None:
     _pay_secondary(j, 100, "P3")  # exactly the 500 approved
     assert found(j, "paid_before_approval") == []
     p = _pay_secondary(j, 1, "P4")
-    assert found(j, "paid_before_approval") == [
-        Violation(
-            rule="paid_before_approval",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="secondary aid paid 5.01 yuan against 5.00 yuan approved",
-        )
-    ]
+    assert found(j, "paid_before_approval") == on_c1(
+        "paid_before_approval", p, "secondary aid paid 5.01 yuan against 5.00 yuan approved"
+    )
 
 
 def test_a_secondary_payment_is_not_counted_against_the_grant() -> None:
@@ -391,27 +367,19 @@ def test_a_second_confirmation_of_one_account_change_confirms_nothing_proposed()
     j.add("case.account_set", "c1", "clerk", pending=True)
     j.add("case.account_confirmed", "c1", "boss")
     p = j.add("case.account_confirmed", "c1", "boss")
-    assert found(j, "account_confirmed_unproposed") == [
-        Violation(
-            rule="account_confirmed_unproposed",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="an account change was confirmed that nobody had proposed",
-        )
-    ]
+    assert found(j, "account_confirmed_unproposed") == on_c1(
+        "account_confirmed_unproposed",
+        p,
+        "an account change was confirmed that nobody had proposed",
+    )
 
 
 def test_secondary_aid_approved_without_a_proposal_names_the_case() -> None:
     j = Journal()
     _paid_grant(j)
     p = j.add("case.secondary_aid_approved", "c1", "boss", ref="S9", amount_fen=5, fund_id=DON)
-    assert found(j, "secondary_aid_single_person") == [
-        Violation(
-            rule="secondary_aid_single_person",
-            case_id="c1",
-            fund_id=None,
-            positions=[p],
-            message="secondary aid S9 was approved by boss without another person's proposal",
-        )
-    ]
+    assert found(j, "secondary_aid_single_person") == on_c1(
+        "secondary_aid_single_person",
+        p,
+        "secondary aid S9 was approved by boss without another person's proposal",
+    )
