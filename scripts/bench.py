@@ -45,6 +45,7 @@ from scripts.benchlib import rawpipe  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
 from scripts.benchlib.workload import lifecycle, open_funds  # noqa: E402
+from tests.builders import register_staff  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
 
 
@@ -312,8 +313,9 @@ def screening(rows: int) -> None:
                     [national_id(n + rows // 2), "dibao", "Gaoping"]
                 )  # half the admitted match
         flow = AidFlow.open(f"sqlite:///{folder}/screen.db")
+        register_staff(flow)  # the screening office and its clerks, as a store has them
         start = time.perf_counter()
-        report = screen(flow, admissions, registry, year=2026, actor="screening-office")
+        report = screen(flow, admissions, registry, year=2026, actor="screening")
         total_s = time.perf_counter() - start
         opened = len(report.opened)
         # The opening alone, to set beside the bare library saving the same number of aggregates.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import count as _count
 from uuid import UUID
+from uuid import uuid4 as _uuid4
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
@@ -82,7 +83,10 @@ def lifecycle(flow: AidFlow, n: int, gov: UUID, don: UUID) -> int:
 
 
 _REFS = _count(1)
+_RUN = _uuid4().hex[:8]
+"""This process's mark in its references: writers in other processes never share one."""
 
 
 def new_ref() -> str:
-    return f"BENCH-{next(_REFS):07d}"
+    """A decision reference unique across processes (a counter alone repeats in each)."""
+    return f"BENCH-{_RUN}-{next(_REFS):07d}"
