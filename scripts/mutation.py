@@ -227,6 +227,16 @@ EQUIVALENT: dict[str, str] = {
             "aidflow.domain.fund.xǁFundǁopen__mutmut_19",
         )
     },
+    **{
+        f"aidflow.projections.audit.chain.x_digest__mutmut_{n}": (
+            "`.first()` reads one row: the limit only spares the database the rest"
+        )
+        for n in (4, 10)
+    },
+    "aidflow.projections.audit.chain.x_verify__mutmut_43": (
+        "a missing position was never seen and a mismatch always was: the two are never "
+        "equal, so `<` and `<=` choose alike"
+    ),
     "aidflow.domain.money.x_parse_yuan__mutmut_33": (
         "dropping `stripped.isascii()` changes nothing: the pattern `[0-9]` matches ASCII "
         "digits only, so non-ASCII text never fully matches either way"

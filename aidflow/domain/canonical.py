@@ -89,7 +89,7 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
 
 def _visible(char: str) -> bool:
     """A character that shows: not a space of any kind, not a format or combining mark."""
-    return not char.isspace() and unicodedata.category(char) not in ("Cf", "Mn", "Me", "Zs")
+    return not char.isspace() and unicodedata.category(char) not in ("Cf", "Mn", "Me")  # Zs: spaces
 
 
 def _identifier(value: str, what: str, max_length: int) -> str:
