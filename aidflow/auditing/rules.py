@@ -100,6 +100,7 @@ def run_checks(
     for row in journal:
         position, at, actor, aggregate_id, name, detail = row
         counts[name] += 1
+        checker.in_time_order(position, at)
         cls = CLASS_OF.get(name)
         if cls in STAFF_EVENTS:
             authority.staff_event(cls, position, actor, detail)

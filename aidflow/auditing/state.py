@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aidflow.domain.events import NAMES, EventClass
@@ -17,6 +17,10 @@ CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
 Row = tuple[int, datetime, str, str, str, dict[str, Any]]
 """A journal row: (position, recorded_at, actor, aggregate_id, stable name, detail)."""
+
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""How far an event's time may fall behind an earlier position's: concurrent commands stamp
+when they start and are positioned when they commit (a command waits at most a few locks)."""
 
 SHOWN_POSITIONS = 20
 """At most this many positions are listed in a finding about many events."""
@@ -77,6 +81,25 @@ class Checking:
         self.cases: dict[str, CaseState] = defaultdict(CaseState)
         self.balances: dict[str, int] = defaultdict(int)
         self.voucher_seen: dict[str, int] = {}
+        self.latest: tuple[int, datetime] | None = None
+        """The position and time of the latest event read so far."""
+
+    def in_time_order(self, position: int, at: datetime) -> None:
+        """An event recorded well before one already in the store: a writer's clock went back
+        (stores written before commands refused that), so "as of" answers count it wrongly.
+
+        Concurrent writers stamp at the start of their command and take positions as they
+        commit, so times a few seconds out of order are normal: :data:`CLOCK_TOLERANCE`."""
+        if self.latest is not None and at < self.latest[1] - CLOCK_TOLERANCE:
+            self.flag(
+                "recorded_out_of_time_order",
+                f"recorded at {at.isoformat(timespec='seconds')}, before the event at position "
+                f"{self.latest[0]} ({self.latest[1].isoformat(timespec='seconds')}): a writer's "
+                "clock went back",
+                [self.latest[0], position],
+            )
+        else:
+            self.latest = (position, at)
 
     def flag(
         self,

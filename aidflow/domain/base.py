@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, CommandMethodDecorator
 
 from aidflow.domain import clock
+from aidflow.domain.errors import ClockWentBack, said
 
 
 class AidAggregate(Aggregate):
@@ -32,6 +33,22 @@ class AidAggregate(Aggregate):
     version: int
     created_on: datetime
     modified_on: datetime
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        """Record the next event, never stamped before this record's last one: a writer whose
+        clock went back would otherwise put a 2020 event after 2026 ones, and every "as of"
+        question would count it in the wrong year. Refused, nothing recorded."""
+        stamped = kwargs.pop("timestamp", None) or event_class.create_timestamp()
+        if stamped < self.modified_on:
+            raise ClockWentBack(
+                said(
+                    "the clock says {now}, before this record's last event at {then}; set the machine's clock right, nothing was recorded",
+                    now=stamped.isoformat(timespec="seconds"),
+                    then=self.modified_on.isoformat(timespec="seconds"),
+                ),
+                ids={"aggregate_id": str(self.id)},
+            )
+        super().trigger_event(event_class, timestamp=stamped, **kwargs)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         _adopt_stage_events(cls)

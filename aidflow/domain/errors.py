@@ -256,6 +256,12 @@ class ReadOnlyStore(StoreError):
     code = "read_only_store"
 
 
+class ClockWentBack(StoreError):
+    """The writer's clock is behind the record it would add to: nothing was recorded."""
+
+    code = "clock_went_back"
+
+
 class StoreBusy(StoreError):
     """Another process held the store's write lock for longer than a command waits (SQLite);
     nothing was written, and the same command may simply be given again."""

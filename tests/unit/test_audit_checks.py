@@ -19,6 +19,11 @@ KINDS = {GOV: "government", DON: "donation"}
 POLICY = Policy()
 
 
+APART = ("unauthorised_actor", "recorded_out_of_time_order")
+"""Rules :meth:`Journal.check` leaves out: these journals hold no staff events, and set the
+times of their rows freely to reach the timeliness rules (both have tests of their own)."""
+
+
 class Journal:
     """Rows in position order, one day apart unless told."""
 
@@ -66,7 +71,7 @@ class Journal:
         result = run_checks(
             iter(self.rows), KINDS, policy, now or T0 + timedelta(days=len(self.rows))
         )
-        kept = [v for v in result.violations if v.rule != "unauthorised_actor"]
+        kept = [v for v in result.violations if v.rule not in APART]
         return result.model_copy(update={"violations": kept})
 
 
@@ -462,7 +467,8 @@ def test_authorisation_is_judged_as_of_each_position() -> None:
     j.verify("c2", "Wang")
     j.staff("role_revoked", name="wang", role="verifier")
     late = j.verify("c3", "wang")
-    found = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
+    every = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=30)).violations
+    found = [v for v in every if v.rule != "recorded_out_of_time_order"]  # staff rows at T0
     assert [(v.rule, v.positions) for v in found] == [("unauthorised_actor", [early, late])]
     assert "wang recorded 2 verify event(s)" in found[0].message
 

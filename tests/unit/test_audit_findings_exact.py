@@ -383,3 +383,30 @@ def test_secondary_aid_approved_without_a_proposal_names_the_case() -> None:
         p,
         "secondary aid S9 was approved by boss without another person's proposal",
     )
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+def test_an_event_recorded_before_one_already_in_the_store_is_a_finding() -> None:
+    """A writer's clock went back: a 2020 event after 2026 ones (stores written before
+    commands refused it). Equal times are in order, and so are times up to five minutes behind
+    (concurrent writers); the later events are judged against the latest, not the stray one."""
+    j = Journal()
+    j.deposit(GOV, 100, receipt="R1")  # 2026-08-02
+    same = j.add("fund.deposited", GOV, at=T0 + timedelta(days=1), amount_fen=1, receipt="R2")
+    stray = j.add("fund.deposited", GOV, at=T0 - timedelta(days=2000), amount_fen=1, receipt="R3")
+    j.add("fund.deposited", GOV, at=T0 + timedelta(days=1), amount_fen=1, receipt="R4")
+    # concurrent writers: stamped as they started, positioned as they committed
+    j.add("fund.deposited", GOV, at=T0 + timedelta(days=1, minutes=-5), amount_fen=1, receipt="R5")
+    result = run_checks(iter(j.rows), KINDS, POLICY, T0 + timedelta(days=9))
+    assert [v for v in result.violations if v.rule == "recorded_out_of_time_order"] == [
+        Violation(
+            rule="recorded_out_of_time_order",
+            case_id=None,
+            fund_id=None,
+            positions=[same, stray],
+            message="recorded at 2021-02-08T00:00:00+00:00, before the event at position 2 "
+            "(2026-08-02T00:00:00+00:00): a writer's clock went back",
+        )
+    ]

@@ -110,14 +110,15 @@ def test_reveal_records_the_fields_seen() -> None:
 
 
 def test_action_due_dates_are_their_own_else_the_policys_default() -> None:
-    case = paid()
-    case.report_hardship(kind="illness", severity="serious", detail="ill", actor="v")
-    case.convene_review(
-        departments=["health"],
-        actions=[("health", "aid", date(2026, 9, 15)), ("health", "visit")],
-        note="",
-        actor="c",
-    )
+    with using_clock(fixed(datetime(2026, 8, 20, tzinfo=UTC))):  # the case's history before
+        case = paid()
+        case.report_hardship(kind="illness", severity="serious", detail="ill", actor="v")
+        case.convene_review(
+            departments=["health"],
+            actions=[("health", "aid", date(2026, 9, 15)), ("health", "visit")],
+            note="",
+            actor="c",
+        )
     assert last(case, "ReviewConvened")["actions"] == [
         {"action_id": "A1", "department": "health", "text": "aid", "due": "2026-09-15"},
         {"action_id": "A2", "department": "health", "text": "visit"},
