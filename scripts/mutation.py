@@ -98,7 +98,7 @@ EQUIVALENT: dict[str, str] = {
         "a department an action can carry (departments are non-empty lower-case slugs), so "
         "both match no action"
     ),
-    "aidflow.auditing.rules.x_run_checks__mutmut_42": (
+    "aidflow.auditing.rules.x_run_checks__mutmut_46": (
         "`RULES.get(None)` is None, as the guarded branch gives"
     ),
     **{
