@@ -101,10 +101,16 @@ class Office(Casework, Money, Auditing, Running):
         return self.flow.handle(c)
 
     def token_holder(self, token: str) -> str | None:
-        """The staff member a bearer token was issued to (None: never issued, or replaced)."""
+        """The staff member a bearer token was issued to, while they hold a role (None: never
+        issued, replaced, or its holder's roles were all revoked: a token outlives no post)."""
         if self._tokens is None:
             self._tokens = Tokens.open(self.url)
-        return self._tokens.who(token)
+        name = self._tokens.who(token)
+        if name is None:
+            return None
+        registry = self.flow.staff_registry()
+        member = None if registry is None else registry.member(name)
+        return name if member is not None and member["roles"] else None
 
     # -- a store's keys and roles, before (or without) opening it ------------------------------
 

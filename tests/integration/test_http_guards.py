@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aidflow import AidFlow, Office
+from aidflow import commands as cmd
 from aidflow.domain.errors import TooManyWaits
 from aidflow.http import app as http_app
 from aidflow.http.guards import Waits
@@ -129,3 +130,19 @@ def test_the_waits_hold_under_threads() -> None:
     for t in threads:
         t.join(10)
     assert refused == [] and waits.waiting.total() == 0
+
+
+def test_a_token_outlives_no_post(served: tuple[TestClient, dict[str, str], Office]) -> None:
+    """A member whose roles were all revoked used to keep reading every case, the feed, the
+    journal and the report with their token: now every request is refused (401) at once."""
+    http, auth, office = served
+    assert http.get("/cases", headers=auth).status_code == 200
+    held = next(m.roles for m in office.staff() if m.name == "cashier")
+    for role in held[:-1]:
+        office.handle(cmd.RevokeRole(name="cashier", role=role, actor="admin"))
+    assert http.get("/cases", headers=auth).status_code == 200  # one role left: still staff
+    office.handle(cmd.RevokeRole(name="cashier", role=held[-1], actor="admin"))
+    for path in ("/cases", "/events", "/audit/journal", "/funds"):
+        assert http.get(path, headers=auth).status_code == 401, path
+    office.handle(cmd.GrantRole(name="cashier", role="auditor", actor="admin"))
+    assert http.get("/cases", headers=auth).status_code == 200  # a post again: the token holds
