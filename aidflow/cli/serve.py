@@ -15,10 +15,16 @@ from aidflow.render import line
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--docs",
+    is_flag=True,
+    help="Also serve the OpenAPI pages (/docs, /openapi.json): they map "
+    "every route for anyone who can reach the port.",
+)
 @functools.partial(global_options, answers=False)
 @pass_session
-def serve_command(session: Session, host: str, port: int) -> None:
-    """Serve every command (POST) and query (GET) over HTTP; OpenAPI at /docs.
+def serve_command(session: Session, host: str, port: int, docs: bool) -> None:
+    """Serve every command (POST) and query (GET) over HTTP (OpenAPI at /docs with --docs).
 
     Callers authenticate with a staff bearer token (`aidflow staff token NAME`); the
     actor of every command is the token's staff member.
@@ -32,6 +38,7 @@ def serve_command(session: Session, host: str, port: int) -> None:
 
     click.echo(line(M.SERVING, url=session.url, host=host, port=port), err=True)
     os.environ["AIDFLOW_DB"] = session.url  # the factory opens the store the CLI was given
+    os.environ["AIDFLOW_HTTP_DOCS"] = "1" if docs else "0"
     uvicorn.run(
         "aidflow.http.app:app_from_env", factory=True, host=host, port=port, log_level="warning"
     )

@@ -132,13 +132,18 @@ def _request_model(cls: type[cmd.Command[Any]]) -> type[BaseModel]:
 
 
 def app_from_env() -> FastAPI:
-    """The service over ``$AIDFLOW_DB`` (``uvicorn aidflow.http.app:app_from_env --factory``)."""
-    return create_app(os.environ.get("AIDFLOW_DB"))
+    """The service over ``$AIDFLOW_DB`` (``uvicorn aidflow.http.app:app_from_env --factory``);
+    its OpenAPI pages when ``AIDFLOW_HTTP_DOCS=1``."""
+    return create_app(os.environ.get("AIDFLOW_DB"), docs=os.environ.get("AIDFLOW_HTTP_DOCS") == "1")
 
 
-def create_app(url: str | None = None) -> FastAPI:
+def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
     """The service over the store at ``url`` (else ``$AIDFLOW_DB``, else ./aidflow.db); a
-    store that does not exist is refused, never made."""
+    store that does not exist is refused, never made.
+
+    ``docs``: serve the OpenAPI description and its pages (/openapi.json, /docs, /redoc).
+    Off unless switched on: they map every route and field for anyone who can reach the
+    port, token or not (a development or integration setting, not a counter's)."""
     office = Office.open(url, create=False)
 
     @asynccontextmanager
@@ -151,6 +156,9 @@ def create_app(url: str | None = None) -> FastAPI:
         title="aidflow",
         summary="Closed-loop aid for new university students: commands, queries, event feed.",
         version=_version(),
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.office = office
     _errors(app)

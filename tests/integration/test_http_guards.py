@@ -146,3 +146,15 @@ def test_a_token_outlives_no_post(served: tuple[TestClient, dict[str, str], Offi
         assert http.get(path, headers=auth).status_code == 401, path
     office.handle(cmd.GrantRole(name="cashier", role="auditor", actor="admin"))
     assert http.get("/cases", headers=auth).status_code == 200  # a post again: the token holds
+
+
+def test_the_openapi_pages_are_served_only_when_switched_on(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    """They map every route and field for anyone who can reach the port, token or not."""
+    http, auth, office = served
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert http.get(path).status_code == 404, path
+        assert http.get(path, headers=auth).status_code == 404, path
+    with_docs = TestClient(http_app.create_app(office.url, docs=True))
+    assert "/commands/approve" in with_docs.get("/openapi.json").json()["paths"]
