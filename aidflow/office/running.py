@@ -12,7 +12,7 @@ from threading import Event
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
 from aidflow.domain import canonical
-from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff, said
+from aidflow.domain.errors import InvalidInput, MasterKeyWrong, NotAuthorised, UnknownStaff, said
 from aidflow.domain.staff import Role
 from aidflow.models import PolicyInForce, StaffMember
 from aidflow.office.base import OfficeBase
@@ -156,6 +156,31 @@ class Running(OfficeBase):
 
     # -- keys -------------------------------------------------------------------------
 
+    def _settle_staged(self, target: Path, staged: Path) -> None:
+        """A staged key left by a rotation that was cut short: finish that rotation when its
+        key is the one the store's keys are wrapped under (it was killed after its commit),
+        drop it when the key in force still opens the store (killed before), and refuse when
+        neither does. Never deletes the only key that opens the store."""
+        if not staged.exists():
+            return
+        vault = self.flow.vault
+        left = parse_master(staged.read_text(encoding="ascii"), str(staged))
+        if vault.opens(left):
+            staged.replace(target)
+            vault.use_master(left, str(target))
+            return
+        if vault.opens(vault.master()):
+            staged.unlink()
+            return
+        raise MasterKeyWrong(
+            said(
+                "neither {target} nor {staged} opens this store's keys; nothing was changed: find the key the store was last rotated to",
+                target=str(target),
+                staged=str(staged),
+            ),
+            ids={"key": str(target)},
+        )
+
     def rotate_master_key(self, target: Path | None = None) -> tuple[Path, int]:
         """Replace the master key: every data key and the lookup secret re-wrapped under a
         new one, in one transaction; the new key file replaces the old (or goes to
@@ -170,10 +195,9 @@ class Running(OfficeBase):
                 )
             target = key_file(store)
         staged = target.with_name(target.name + ".new")
+        self._settle_staged(target, staged)
         text = new_master()
-        if not write_key_file(staged, text):
-            staged.unlink()
-            write_key_file(staged, text)
+        write_key_file(staged, text)
         try:
             count = self.flow.vault.rotate(parse_master(text, str(staged)))
         except BaseException:
