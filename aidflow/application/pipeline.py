@@ -36,7 +36,6 @@ from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.clock import Clock, fixed, now, using_clock
 from aidflow.domain.errors import (
-    ClockWentBack,
     ConcurrencyConflict,
     NotAuthorised,
     ReadOnlyStore,
@@ -150,17 +149,9 @@ class Pipeline:
         """Decide and record ``c`` with ``handler``; see the module's docstring."""
         self.refuse_read_only()
         once = self.once(c, handler)
-        behind: ClockWentBack | None = None
         for attempt in range(self.max_attempts):
             try:
                 result, recordings, context = self._attempt(handler, c, once)
-            except ClockWentBack as exc:
-                # The moment was taken before the records were read: another writer may have
-                # added to them since. A fresh attempt takes a fresh moment; a clock that is
-                # really behind stays behind, and is refused when the attempts run out.
-                behind = exc
-                time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
-                continue
             except (OperationalError, sqlite3.OperationalError) as exc:
                 busy = store_busy(exc)  # SQLite's lock wait ran out; anything else is not ours
                 if busy is None:
@@ -174,8 +165,6 @@ class Pipeline:
                 action()
             self.host.committed(recordings)
             return result
-        if behind is not None:
-            raise behind
         raise ConcurrencyConflict(
             said(
                 "the records kept changing under this command ({max_attempts} attempts); nothing was written, try again",

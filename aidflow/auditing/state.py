@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from aidflow.domain.clock import CLOCK_TOLERANCE
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.policy import Policy
 from aidflow.projections.models import Violation
@@ -17,10 +18,6 @@ CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
 Row = tuple[int, datetime, str, str, str, dict[str, Any]]
 """A journal row: (position, recorded_at, actor, aggregate_id, stable name, detail)."""
-
-CLOCK_TOLERANCE = timedelta(minutes=5)
-"""How far an event's time may fall behind an earlier position's: concurrent commands stamp
-when they start and are positioned when they commit (a command waits at most a few locks)."""
 
 SHOWN_POSITIONS = 20
 """At most this many positions are listed in a finding about many events."""

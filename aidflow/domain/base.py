@@ -37,9 +37,13 @@ class AidAggregate(Aggregate):
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         """Record the next event, never stamped before this record's last one: a writer whose
         clock went back would otherwise put a 2020 event after 2026 ones, and every "as of"
-        question would count it in the wrong year. Refused, nothing recorded."""
+        question would count it in the wrong year. Refused, nothing recorded; within
+        :data:`~aidflow.domain.clock.CLOCK_TOLERANCE` it is a concurrent writer's race, and
+        the event takes the record's last time."""
         stamped = kwargs.pop("timestamp", None) or event_class.create_timestamp()
-        if stamped < self.modified_on:
+        if self.modified_on - clock.CLOCK_TOLERANCE <= stamped < self.modified_on:
+            stamped = self.modified_on  # another writer got in a moment after this one began
+        elif stamped < self.modified_on:
             raise ClockWentBack(
                 said(
                     "the clock says {now}, before this record's last event at {then}; set the machine's clock right, nothing was recorded",

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
+
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""How far behind a record's last event a new one may be stamped and still be a concurrent
+writer's, not a clock that went back: a command takes its moment when it starts and may read
+a record another writer added to a moment later (it is then stamped at that event's time)."""
 
 _clock: ContextVar[Clock | None] = ContextVar("aidflow_clock", default=None)
 

@@ -5,7 +5,7 @@ nothing is written (the audit names such an event in a store written before: see
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -38,5 +38,16 @@ def test_a_command_on_a_record_newer_than_the_clock_is_refused(store_url: str) -
         assert flow.recorder.max_notification_id() == head  # nothing written
         clock[0] = NOW  # the same moment is not "before": recorded
         assert flow.deposit(deposit).recorded
+        # a moment behind, as a concurrent writer that began before another's commit: the
+        # event takes the record's last time, in order
+        clock[0] = NOW - timedelta(minutes=1)
+        late = cmd.Deposit(
+            fund_id=fund, amount_fen=1, source="s", receipt="R-race", actor="finance"
+        )
+        assert flow.deposit(late).recorded
+        assert flow.load_fund(fund).modified_on == NOW
+        clock[0] = NOW - timedelta(minutes=5, seconds=1)  # beyond the tolerance: a clock problem
+        with pytest.raises(ClockWentBack):
+            flow.deposit(late.model_copy(update={"receipt": "R-slow"}))
     finally:
         flow.close()
