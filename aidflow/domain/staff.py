@@ -58,6 +58,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     # issue 21: finding a case by national ID or name says who is a student: the roles
     # that may reveal, and each search is recorded
     "find": (Role.VERIFIER, Role.CASHIER),
+    # issue 21: a token is an admin's to issue, and the admin acting is the one logged in
+    "issue_token": (Role.ADMIN,),
     # the money loop (issue 12): the clerk or verifier who has the form records an account,
     # an approver (never the same person) confirms a change; the cashier issues payment
     # lists (full accounts leave the system only there) and reconciles statements

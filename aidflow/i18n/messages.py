@@ -238,7 +238,6 @@ BREAKDOWN_HEADER = ("key", "yuan")
 EVENT_LINE = "{e.position:>7}  {when}  {e.actor:<22} {name:<28} {brief}"
 FOLLOWING_EVENTS = "following events after position {position}; Ctrl-C to stop"
 TOKEN_ISSUED = "token for {name} (shown once; keep it secret):\n{token}"  # noqa: S105
-TOKEN_NEEDS_ADMIN = "only an admin issues tokens; {actor} is not one"  # noqa: S105
 TOKEN_NEEDS_STAFF = "{name} is not a registered staff member: add them first (staff registry)"  # noqa: S105
 SERVING = "serving {url} on http://{host}:{port} (OpenAPI at /docs); Ctrl-C to stop"
 NEEDS_HTTP_EXTRA = "the HTTP service needs the [http] extra: pip install 'aidflow[http]'"

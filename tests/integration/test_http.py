@@ -49,7 +49,9 @@ def server(store_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     issued = {n: tokens.issue(n) for n in ("admin", "visitor", "approver", "cashier")}
     tokens.close()
     port = _free_port()
-    config = uvicorn.Config(create_app(store_url, docs=True), host="127.0.0.1", port=port, log_level="error")
+    config = uvicorn.Config(
+        create_app(store_url, docs=True), host="127.0.0.1", port=port, log_level="error"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

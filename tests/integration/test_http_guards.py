@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from aidflow import AidFlow, Office
 from aidflow import commands as cmd
-from aidflow.domain.errors import TooManyWaits
+from aidflow.domain.errors import NotAuthorised, TooManyWaits
 from aidflow.http import app as http_app
 from aidflow.http.guards import Waits
 from tests.builders import register_staff
@@ -158,3 +158,14 @@ def test_the_openapi_pages_are_served_only_when_switched_on(
         assert http.get(path, headers=auth).status_code == 404, path
     with_docs = TestClient(http_app.create_app(office.url, docs=True))
     assert "/commands/approve" in with_docs.get("/openapi.json").json()["paths"]
+
+
+def test_a_token_is_issued_through_the_door_of_every_command(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    _http, _auth, office = served
+    with pytest.raises(
+        NotAuthorised, match=r"^cashier may not issue token: it needs the role admin$"
+    ):
+        office.issue_token("cashier", actor="cashier")
+    assert office.issue_token("cashier", actor="admin").name == "cashier"
