@@ -315,7 +315,7 @@ def failure(exc: Exception) -> Failure:
     busy = store_busy(exc)
     if busy is not None:
         return failure(busy)
-    if isinstance(exc, OSError):  # a file the command writes (-o): where, why, what to do
+    if isinstance(exc, OSError) and exc.filename:  # a file (-o): where, why, what to do
         return failure(file_problem(exc))
     if isinstance(exc, ValidationError):
         problems = "; ".join(
