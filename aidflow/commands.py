@@ -63,11 +63,15 @@ FenOrZero = Annotated[
 NationalId = Annotated[str, AfterValidator(canonical.national_id)]
 Account = Annotated[str, AfterValidator(lambda v: canonical.account(v) if v.strip() else "")]
 Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
-DepartmentName = Annotated[
-    str,
-    BeforeValidator(lambda v: words.known(Department, v) if isinstance(v, str) else v),
-    AfterValidator(partial(canonical.slug, what="department")),
-]
+
+
+def department_name(text: str) -> str:
+    """A department in canonical form: a known one as typed in any language (卫健 is
+    ``health``), else its slug; whether the policy lists it is the application's to say."""
+    return canonical.slug(words.known(Department, text), "department")
+
+
+DepartmentName = Annotated[str, AfterValidator(department_name)]
 """A department as the policy lists it (``civil-affairs``, or 卫健 for ``health``); the
 list itself is the policy's."""
 

@@ -121,19 +121,16 @@ def messages() -> list[tuple[str | None, str, str]]:
         elif isinstance(text, tuple):
             for cell in text:
                 add(None, cell, f"messages.{name}")
-    for name, enum in sorted(vars(values).items()):
-        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum:
+    enums: list[tuple[str, type[StrEnum]]] = [
+        (f"values.{name}", enum)
+        for name, enum in sorted(vars(values).items())
+        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum
+    ] + [("staff.Role", Role)]
+    # each value as shown, then the other spellings people type it as (aidflow.i18n.words)
+    for context in (VALUE, INPUT):
+        for where, enum in enums:
             for member in enum:
-                add(VALUE, member.value, f"values.{name}")
-    for role in Role:
-        add(VALUE, role.value, "staff.Role")
-    # the other spellings people type each value as (aidflow.i18n.words), "|" between them
-    for name, enum in sorted(vars(values).items()):
-        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum:
-            for member in enum:
-                add(INPUT, member.value, f"values.{name}")
-    for role in Role:
-        add(INPUT, role.value, "staff.Role")
+                add(context, member.value, where)
     for word in EXTRA_VALUES:
         add(VALUE, word, "ledger")
     for event_name in NAMES.values():

@@ -14,15 +14,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
-from aidflow.domain import canonical
+from aidflow import commands as cmd
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import StoreError, UnknownDepartment, said
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
-from aidflow.domain.values import Department
-from aidflow.i18n import words
 
 if TYPE_CHECKING:
     from aidflow.application.records import Records
@@ -50,7 +48,7 @@ def current_policy(records: Records, base: Policy) -> Policy:
 
 def listed_department(policy: Policy, department: str) -> str:
     """``department`` in canonical form (卫健 is ``health``), refused unless ``policy`` lists it."""
-    name = canonical.slug(words.known(Department, department), "department")
+    name = cmd.department_name(department)
     if name not in policy.departments:
         raise UnknownDepartment(
             said(

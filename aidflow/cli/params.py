@@ -71,13 +71,9 @@ class WordChoice(LazyChoice):
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         """The values, then the words the catalogues show for them: ``[tuition|…|学费难筹|…]``."""
-        from aidflow.i18n import LANGUAGES, VALUE, catalogue
+        from aidflow.i18n import words
 
-        shown = [
-            catalogue(lang).pgettext(VALUE, value)
-            for lang in LANGUAGES[1:]
-            for value in self.choices
-        ]
+        shown = [word for value in self.choices for word in words.shown(value)]
         listed = "|".join(dict.fromkeys([*self.choices, *shown]))
         return f"{{{listed}}}" if param.param_type_name == "argument" else f"[{listed}]"
 
@@ -122,12 +118,11 @@ class DepartmentType(click.ParamType[str]):
     name = "DEPARTMENT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from aidflow.domain import canonical
+        from aidflow.commands import department_name
         from aidflow.domain.errors import InvalidInput
-        from aidflow.i18n import words
 
         try:
-            return canonical.slug(words.known(enum_values("Department"), str(value)), "department")
+            return department_name(str(value))
         except InvalidInput as exc:
             self.fail(str(exc), param, ctx)
 

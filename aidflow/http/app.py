@@ -199,7 +199,7 @@ def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(AidflowError)
     def aidflow_error(_request: Request, exc: AidflowError) -> Response:
-        return error(status_of(exc), exc.code, str(exc), exc.ids)
+        return _refusal(exc)
 
     @app.exception_handler(RequestValidationError)
     def invalid(_request: Request, exc: RequestValidationError) -> Response:

@@ -40,17 +40,19 @@ def label(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
+def shown(value: str) -> list[str]:
+    """The words the catalogues show for ``value``, one per language other than English."""
+    return [catalogue(lang).pgettext(VALUE, value) for lang in LANGUAGES if lang != "en"]
+
+
 def spellings(value: str) -> list[str]:
-    """Every way ``value`` may be typed, in every language: itself, the word shown for it
-    and the catalogue's other spellings."""
-    found = [value]
+    """Every way ``value`` may be typed, in every language: itself, the words shown for it
+    and the catalogues' other spellings."""
+    found = [value, *shown(value)]
     for lang in LANGUAGES:
         if lang == "en":
             continue
-        words = catalogue(lang)
-        shown = words.pgettext(VALUE, value)
-        found.append(shown)
-        other = words.pgettext(INPUT, value)
+        other = catalogue(lang).pgettext(INPUT, value)
         if other != value:
             found.extend(other.split(SEPARATOR))
     return [word for word in found if word.strip()]

@@ -18,6 +18,7 @@ from aidflow.config import parse_url, resolve_url
 from aidflow.domain.clock import Clock
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
+from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.office.auditing import Auditing
 from aidflow.office.casework import Casework
 from aidflow.office.money import Money
@@ -108,7 +109,8 @@ class Office(Casework, Money, Auditing, Running):
         name = self._tokens.who(token)
         if name is None:
             return None
-        registry = self.flow.staff_registry()
+        # read as every command reads it: cached while the registry's version is unchanged
+        registry = self.flow.records.current(StaffRegistry, REGISTRY_ID)
         member = None if registry is None else registry.member(name)
         return name if member is not None and member["roles"] else None
 
