@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import main
+from aidflow.i18n import using
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
@@ -67,6 +68,24 @@ def error_codes() -> str:
 
 
 def generate() -> str:
+    """The reference, always in English: the process may have chosen another language.
+
+    Click keeps each command's ``--help`` option once made, its help text translated in the
+    language of that moment (a test that ran ``--lang zh`` before this one): those are set
+    aside while the reference is written, and put back after."""
+    everyone = [main, *(command for _path, command in commands(main, []))]
+    kept = [command._help_option for command in everyone]
+    with using("en"):
+        try:
+            for command in everyone:
+                command._help_option = None
+            return _generate()
+        finally:
+            for command, option in zip(everyone, kept, strict=True):
+                command._help_option = option
+
+
+def _generate() -> str:
     with click.Context(main, info_name="aidflow", terminal_width=80, max_content_width=80) as root:
         parts = [INTRO, f"## aidflow\n\n```\n{main.get_help(root)}\n```\n"]
     for path, command in commands(main, []):

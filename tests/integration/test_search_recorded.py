@@ -24,6 +24,7 @@ from aidflow.domain.errors import InvalidInput, NotAuthorised, TooManySearches, 
 from aidflow.domain.searches import Search
 from aidflow.http import app as http_app
 from aidflow.http.guards import Searches
+from aidflow.i18n import using
 from tests.builders import national_id, register_staff
 from tests.unit.test_audit_checks import T0, Journal
 
@@ -74,7 +75,8 @@ def test_a_search_is_recorded_with_its_hits_and_never_the_query(office: Office) 
         assert len(search.query) == 32 and STUDENT[6:14] not in search.query
     office.find(STUDENT, actor="cashier")
     assert _searches(office)[-1].query == first.query  # one ID, one hash: repeats are seen
-    lines = [line for line in office.journal() if line.event_type == "search.recorded"]
+    with using("en"):  # summaries are in the reader's language; another test may have chosen zh
+        lines = [line for line in office.journal() if line.event_type == "search.recorded"]
     assert lines[0].summary == "search by student_id: 1 case(s) found"
     assert lines[2].summary == "search by student_id: 0 case(s) found"
     assert STUDENT not in str(office.journal()) and NAME not in str(office.journal())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,6 +17,14 @@ from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore
 from aidflow.i18n import using
 from aidflow.render import Money, table
 from aidflow.sheets import write_table
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Headers are in the reader's language: English here, whatever an earlier test chose."""
+    with using("en"):
+        yield
+
 
 HEADER = ("case", "date", "count", "yuan", "account")
 ROWS = [
