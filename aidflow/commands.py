@@ -28,6 +28,7 @@ from aidflow.domain.values import (
     HardshipKind,
     HardshipTrend,
     NeedCategory,
+    Settlement,
     Severity,
 )
 from aidflow.i18n import messages as M
@@ -38,6 +39,7 @@ from aidflow.models import (
     DepositResult,
     DisbursementResult,
     PaymentList,
+    PaymentSettlement,
     PersonalData,
     PolicyInForce,
     Reconciliation,
@@ -89,6 +91,7 @@ Trend = Annotated[
     HardshipTrend, BeforeValidator(words.enum_input(HardshipTrend, M.WORD_HARDSHIP_TREND))
 ]
 Post = Annotated[Role, BeforeValidator(words.enum_input(Role, M.WORD_ROLE))]
+Outcome = Annotated[Settlement, BeforeValidator(words.enum_input(Settlement, M.WORD_SETTLEMENT))]
 
 
 def plausible_date(value: date) -> date:
@@ -389,6 +392,13 @@ class StatementLine(BaseModel):
     reference: Annotated[str, AfterValidator(partial(canonical.text, what="reference"))]
     status: Literal["paid", "returned"]
     note: OptionalText = ""
+    name: Annotated[
+        str,
+        AfterValidator(
+            partial(canonical.text, what="name", required=False, max_length=canonical.MAX_NAME)
+        ),
+    ] = ""
+    """The account holder's name as the bank shows it (户名), when the statement has one."""
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -402,6 +412,24 @@ class Reconcile(Command[Reconciliation]):
 
     name: OptionalText = ""
     lines: Annotated[list[StatementLine], Field(max_length=100_000)]
+
+
+class ResolvePayment(Command[PaymentSettlement]):
+    """Settle a disputed payment (its statement line disagreed) as ``paid`` or ``returned``:
+    by a cashier other than the one who issued it, or an approver."""
+
+    voucher: Document
+    outcome: Outcome
+    reason: Text
+    value_date: ValueDate | None = None
+
+
+class ReissuePayment(Command[PaymentSettlement]):
+    """Pay a returned payment again to the same account, with no account change (the bank
+    cleared a name mismatch): decided by someone other than its issuer."""
+
+    voucher: Document
+    reason: Text
 
 
 class LoadPolicy(Command[PolicyInForce]):

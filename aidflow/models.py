@@ -233,8 +233,10 @@ class StatementFinding(Result):
     """A statement line the reconciliation could not apply, or a listed voucher with no line."""
 
     kind: str
-    """``no_voucher``, ``amount_mismatch``, ``account_mismatch``, ``duplicate_line``,
-    ``paid_after_return``, ``not_applied`` or ``no_statement_line`` (overdue)."""
+    """``no_voucher``, ``amount_mismatch``, ``account_mismatch``, ``name_mismatch`` (these
+    three hold the voucher in dispute), ``disputed`` (a line on a held voucher),
+    ``duplicate_line``, ``paid_after_return``, ``not_applied`` or ``no_statement_line``
+    (overdue)."""
     line: int
     reference: str
     amount_fen: int
@@ -253,6 +255,16 @@ class Reconciliation(Result):
     overdue: list[StatementFinding]
     recorded: bool
     """False when this statement was imported before: nothing new was written."""
+
+
+class PaymentSettlement(Result):
+    """A disputed payment settled by hand, or a returned one issued again (issue 23)."""
+
+    voucher: str
+    case_id: UUID
+    amount_fen: int
+    outcome: str
+    """``paid`` or ``returned`` (``pay resolve``), ``reissued`` (``pay reissue``)."""
 
 
 class SnapshotFinding(Result):

@@ -42,6 +42,9 @@ EXTRA_VALUES = (
     "paid_after_return",
     "not_applied",
     "no_statement_line",
+    # issue 23: a line on a voucher held in dispute; a returned payment issued again
+    "disputed",
+    "reissued",
 )
 EXTRA_ERRORS = (
     "usage_error",
@@ -101,6 +104,7 @@ def messages() -> list[tuple[str | None, str, str]]:
         ACCOUNT_PROPOSED,
         ACCOUNT_RECORDED,
         IN_DEPARTMENT,
+        SETTLED_BY_HAND,
         SUMMARY,
         TEMPLATES,
     )
@@ -141,6 +145,8 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(ERROR_CODE, code, "errors")
     for cls, (template, _values) in TEMPLATES.items():
         add(SUMMARY, template, f"journal {NAMES[cls]}")
+    for cls, (template, _values) in SETTLED_BY_HAND.items():
+        add(SUMMARY, template, f"journal {NAMES[cls]} resolved")
     for extra in (IN_DEPARTMENT, ACCOUNT_PROPOSED, ACCOUNT_RECORDED):
         add(SUMMARY, extra, "journal")
     for text in [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]:

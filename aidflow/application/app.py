@@ -60,6 +60,7 @@ from aidflow.models import (
     EventRecord,
     FundSnapshot,
     PaymentList,
+    PaymentSettlement,
     PersonalData,
     PolicyInForce,
     Reconciliation,
@@ -352,6 +353,14 @@ class AidFlow(Application[UUID]):
     def reconcile(self, c: cmd.Reconcile) -> Reconciliation:
         """Match every line of the bank's statement to a voucher (see
         :func:`aidflow.application.payments.reconcile`)."""
+        return self.handle(c)
+
+    def resolve_payment(self, c: cmd.ResolvePayment) -> PaymentSettlement:
+        """Settle a disputed payment as paid or returned (a second person: not its issuer)."""
+        return self.handle(c)
+
+    def reissue_payment(self, c: cmd.ReissuePayment) -> PaymentSettlement:
+        """Pay a returned payment again to the same account (a second person decides)."""
         return self.handle(c)
 
     def reveal(self, c: cmd.Reveal) -> PersonalData:

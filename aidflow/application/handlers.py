@@ -16,6 +16,7 @@ from aidflow.models import (
     DepositResult,
     DisbursementResult,
     PaymentList,
+    PaymentSettlement,
     PersonalData,
     PolicyInForce,
     Reconciliation,
@@ -59,6 +60,8 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
         payments.pay_list_of_payable, "pay_list", PaymentList, idempotent=False
     ),
     cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation),
+    cmd.ResolvePayment: Slice(payments.resolve, "resolve_payment", PaymentSettlement),
+    cmd.ReissuePayment: Slice(payments.reissue, "reissue_payment", PaymentSettlement),
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),

@@ -20,16 +20,18 @@ from aidflow.application.pipeline import Decision
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import AidflowError, CaseNotOpen, InvalidInput, said
+from aidflow.domain.errors import AidflowError, CaseNotOpen, InvalidInput, UnknownVoucher, said
 from aidflow.domain.keys import Voucher, fingerprint
-from aidflow.domain.masking import mask_identifier
+from aidflow.domain.masking import mask_identifier, mask_name
 from aidflow.domain.money import format_yuan
 from aidflow.domain.payments import BOOK_ID, PaymentBook, voucher_number
+from aidflow.domain.values import Disagreement
 from aidflow.models import (
     AccountResult,
     HeldLine,
     PaymentLine,
     PaymentList,
+    PaymentSettlement,
     Reconciliation,
     StatementFinding,
 )
@@ -92,7 +94,8 @@ def held_reason(case: StudentCase) -> str:
     if case.account_suspect:
         return (
             f"the bank returned a payment of case {case.id}; correct its account with "
-            "`aidflow case set-account` (and `case confirm-account`) before it is paid again"
+            "`aidflow case set-account` (and `case confirm-account`) before it is paid again, "
+            "or, when the account was right, have a second person run `aidflow pay reissue`"
         )
     return ""
 
@@ -240,24 +243,29 @@ class _Statement:
             self.finding(line, "no_voucher", "no voucher of this store carries this reference")
             return
         voucher = str(payment["voucher"])
+        if payment.get("disputed"):
+            self.finding(
+                line,
+                "disputed",
+                f"voucher {voucher} is held in dispute; settle it with `aidflow pay resolve`",
+            )
+            return
         marker = (canonical.document_key(voucher), line.status)
         if marker in self.done:
             self.finding(line, "duplicate_line", f"voucher {voucher} is {line.status} twice")
             return
-        if line.amount_fen != payment["amount_fen"]:
-            self.finding(
-                line,
-                "amount_mismatch",
-                f"voucher {voucher} was issued for {format_yuan(payment['amount_fen'])} "
-                f"yuan; the bank shows {format_yuan(line.amount_fen)}",
-            )
-            return
-        if line.account and payment.get("account") and line.account != payment["account"]:
-            self.finding(
-                line,
-                "account_mismatch",
-                f"voucher {voucher} was sent to account {mask_identifier(str(payment['account']))}",
-            )
+        disagreement = _disagreement(line, case, payment)
+        if disagreement is not None:
+            kind, detail = disagreement
+            self.finding(line, kind.value, detail)
+            if not payment["returned"] and not payment.get("confirmed"):
+                case.dispute_payment(
+                    voucher=voucher,
+                    kind=kind.value,
+                    bank_amount_fen=line.amount_fen,
+                    statement=self.digest[:16],
+                    actor=actor,
+                )
             return
         self.done.add(marker)  # a line that matched: the same again is a duplicate
         if line.status == "paid":
@@ -308,6 +316,37 @@ class _Statement:
         self.returned.append(voucher)
 
 
+def same_name(first: str, second: str) -> bool:
+    """Whether the bank's account holder (户名) and the student are one name: compared
+    after NFKC, without spaces, case-folded (``王 芳`` is ``王芳``)."""
+    return "".join(canonical.nfkc(first).split()).casefold() == (
+        "".join(canonical.nfkc(second).split()).casefold()
+    )
+
+
+def _disagreement(
+    line: cmd.StatementLine, case: StudentCase, payment: dict[str, Any]
+) -> tuple[Disagreement, str] | None:
+    """How a statement line disagrees with the voucher it names (a finding kind and its
+    detail, with no personal data in clear), or None when it agrees."""
+    voucher = str(payment["voucher"])
+    if line.amount_fen != payment["amount_fen"]:
+        return Disagreement.AMOUNT, (
+            f"voucher {voucher} was issued for {format_yuan(payment['amount_fen'])} "
+            f"yuan; the bank shows {format_yuan(line.amount_fen)}"
+        )
+    if line.account and payment.get("account") and line.account != payment["account"]:
+        return Disagreement.ACCOUNT, (
+            f"voucher {voucher} was sent to account {mask_identifier(str(payment['account']))}"
+        )
+    if line.name and case.name and not same_name(line.name, case.name):
+        return Disagreement.NAME, (
+            f"voucher {voucher}: the bank's account holder is {mask_name(line.name)}, "
+            f"the student {mask_name(case.name)}"
+        )
+    return None
+
+
 def _overdue(
     ctx: Context, book: PaymentBook, case_of: Callable[[UUID], StudentCase]
 ) -> list[StatementFinding]:
@@ -320,7 +359,12 @@ def _overdue(
         if (today - listed_on).days <= days:
             continue
         payment = case_of(UUID(item["case_id"])).payment(item["voucher"])
-        if payment is None or payment["returned"] or payment.get("confirmed"):
+        if (
+            payment is None
+            or payment["returned"]
+            or payment.get("confirmed")
+            or payment.get("disputed")
+        ):
             continue
         late.append(
             StatementFinding(
@@ -342,20 +386,33 @@ def check_statement(c: cmd.Reconcile) -> None:
         raise InvalidInput(said("the statement has no lines"))
 
 
+def statement_digest(lines: Sequence[cmd.StatementLine]) -> str:
+    """What makes two imports one statement: its lines (a statement without names digests as
+    it did before the name column was read, so an old import is still recognised)."""
+
+    def content(line: cmd.StatementLine) -> dict[str, Any]:
+        dumped = line.model_dump(mode="json", exclude={"line"})
+        if not dumped["name"]:
+            del dumped["name"]
+        return dumped
+
+    return fingerprint({"lines": [content(line) for line in lines]})
+
+
 def reconcile(ctx: Context, c: cmd.Reconcile) -> Decision[Reconciliation]:
     """Match every line of the bank's statement to a voucher.
 
     A paid line confirms its payment (``DisbursementConfirmed``); a returned line records
     the return (``DisbursementReturned``: the approval is payable again, to a corrected
-    account). Lines with no voucher, a different amount or account are findings,
-    recorded with the statement (``StatementImported``). The same statement again (same
+    account). Lines with no voucher are findings; a line whose amount, account or account
+    holder's name disagrees with its voucher is a finding and holds the voucher in dispute
+    (``DisbursementDisputed``): it goes on no list again until :func:`resolve` settles it.
+    Every finding is recorded with the statement (``StatementImported``). The same statement again (same
     lines) writes nothing and answers ``recorded=False``. Listed vouchers with no
     statement line after ``statement-days`` are reported.
     """
     book = ctx.find(PaymentBook, BOOK_ID) or PaymentBook()
-    digest = fingerprint(
-        {"lines": [line.model_dump(mode="json", exclude={"line"}) for line in c.lines]}
-    )
+    digest = statement_digest(c.lines)
     statement = _Statement(ctx, digest, c.name)
     seen = book.statement(digest)
     if seen is not None:
@@ -394,3 +451,49 @@ def reconcile(ctx: Context, c: cmd.Reconcile) -> Decision[Reconciliation]:
     )
     changed = [case for case in statement.cases.values() if case.pending_events]
     return result, [book, *changed]
+
+
+# -- disputes and returns, settled by a second person (issue 23) ------------------------
+
+
+def _case_of_voucher(ctx: Context, number: str) -> StudentCase:
+    key = ctx.voucher(number)
+    if key is None:
+        raise UnknownVoucher(
+            said("no voucher of this store carries the number {voucher}", voucher=number),
+            ids={"voucher": number},
+        )
+    return ctx.case(key.case_id)
+
+
+def resolve(ctx: Context, c: cmd.ResolvePayment) -> Decision[PaymentSettlement]:
+    """Settle a disputed payment as paid or returned (a returned one is payable again, to
+    a corrected account or by :func:`reissue`)."""
+    case = _case_of_voucher(ctx, c.voucher)
+    payment = case.resolve_payment(
+        voucher=c.voucher,
+        outcome=c.outcome,
+        reason=c.reason,
+        value_date=c.value_date,
+        actor=c.actor,
+    )
+    result = PaymentSettlement(
+        voucher=str(payment["voucher"]),
+        case_id=case.id,
+        amount_fen=int(payment["amount_fen"]),
+        outcome=c.outcome.value,
+    )
+    return result, [case]
+
+
+def reissue(ctx: Context, c: cmd.ReissuePayment) -> Decision[PaymentSettlement]:
+    """A returned payment paid again to the same account: the next payment list carries it."""
+    case = _case_of_voucher(ctx, c.voucher)
+    payment = case.reissue_payment(voucher=c.voucher, reason=c.reason, actor=c.actor)
+    result = PaymentSettlement(
+        voucher=str(payment["voucher"]),
+        case_id=case.id,
+        amount_fen=int(payment["amount_fen"]),
+        outcome="reissued",
+    )
+    return result, [case]

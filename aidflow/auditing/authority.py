@@ -43,6 +43,8 @@ COMMAND_OF: dict[EventClass, str] = {
     PaymentBook.StatementImported: "reconcile",
     PolicyRegister.Changed: "set_policy",
     Search.Recorded: "find",
+    C.DisbursementDisputed: "reconcile",
+    C.PaymentReissued: "reissue_payment",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""
@@ -72,7 +74,7 @@ class Authority:
             member["roles"].discard(d["role"])
 
     def command_event(self, cls: EventClass, position: int, actor: str, d: dict[str, Any]) -> None:
-        command = COMMAND_OF[cls]
+        command = "resolve_payment" if d.get("resolved") else COMMAND_OF[cls]
         department = d.get("department") if command == "complete_action" else None
         if not self._holds(actor, REQUIRED[command], department):
             self.refused[(same_person(actor), command)].append(position)

@@ -17,6 +17,69 @@ class LoopRules(MoneyRules):
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
         self.cases[case].listed.pop(document_key(voucher_of(d)), None)
+        self.settled(position, actor, case, d)
+
+    def returned(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        super().returned(position, at, actor, case, d)
+        self.cases[case].returned.add(document_key(voucher_of(d)))
+        self.settled(position, actor, case, d)
+
+    def disputed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        key = document_key(voucher_of(d))
+        c.listed.pop(key, None)  # the statement answered it: held, not overdue
+        c.disputed.add(key)
+
+    def settled(self, position: int, actor: str, case: str, d: dict[str, Any]) -> None:
+        """A payment settled: by ``pay resolve`` (``resolved``) only if it was in dispute,
+        and never by the person who issued it."""
+        c = self.cases[case]
+        key = document_key(voucher_of(d))
+        in_dispute = key in c.disputed
+        c.disputed.discard(key)
+        if not d.get("resolved"):
+            return
+        if not in_dispute:
+            self.flag(
+                "resolved_without_dispute",
+                f"voucher {voucher_of(d)} was settled by hand, but no statement line had "
+                "disputed it",
+                [position],
+                case=case,
+            )
+        elif c.issuers.get(key) == same_person(actor):
+            self.flag(
+                "dispute_settled_by_issuer",
+                f"{actor} issued voucher {voucher_of(d)} and settled its dispute",
+                [position],
+                case=case,
+            )
+
+    def reissued(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        key = document_key(voucher_of(d))
+        if key not in c.returned or key in c.reissued:
+            self.flag(
+                "reissue_without_return",
+                f"voucher {voucher_of(d)} was issued again, but it was not a returned payment "
+                "(or was issued again before)",
+                [position],
+                case=case,
+            )
+        elif c.issuers.get(key) == same_person(actor):
+            self.flag(
+                "reissue_by_issuer",
+                f"{actor} issued voucher {voucher_of(d)} and decided to issue it again",
+                [position],
+                case=case,
+            )
+        c.reissued.add(key)
 
     def account_set(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]

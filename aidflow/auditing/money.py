@@ -105,6 +105,7 @@ class MoneyRules(MomentRules):
         key = document_key(voucher)  # V1, v1 and Ｖ１ are one voucher
         if d.get("listed"):
             c.listed[key] = (position, at, amount)
+        c.issuers[key] = same_person(actor)
         if d.get("use") == "secondary-aid":
             self.secondary_paid(position, case, c, d)
         else:

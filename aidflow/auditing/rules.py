@@ -50,6 +50,8 @@ RULES: dict[EventClass, Rule] = {
     C.AccountConfirmed: Checker.account_confirmed,
     C.SecondaryAidProposed: Checker.secondary_proposed,
     C.SecondaryAidApproved: Checker.secondary_approved,
+    C.DisbursementDisputed: Checker.disputed,
+    C.PaymentReissued: Checker.reissued,
     PaymentBook.StatementImported: Checker.statement,
     PolicyRegister.ValueSet: Checker.policy_changed,
     PolicyRegister.Changed: Checker.policy_changed,

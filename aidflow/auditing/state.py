@@ -47,6 +47,12 @@ class CaseState:
     secondary_paid: int = 0
     listed: dict[str, tuple[int, datetime, int]] = field(default_factory=dict)
     """Vouchers issued on a payment list and not yet settled: key -> (position, at, fen)."""
+    # issue 23: disputed payments and reissues are a second person's
+    issuers: dict[str, str] = field(default_factory=dict)
+    """Each voucher's issuer (the person who paid it), as people are compared."""
+    disputed: set[str] = field(default_factory=set)
+    returned: set[str] = field(default_factory=set)
+    reissued: set[str] = field(default_factory=set)
     # issue 12: the rules that keep the loop closed
     gap: int = 0
     since_visit: int = 0

@@ -158,9 +158,11 @@ def pay_reconcile(
     """Take the bank's statement back: every line matched to a voucher.
 
     Columns ``date,account,amount,reference,status`` (status ``paid`` or ``returned``;
-    the usual Chinese headers too). A paid line confirms its payment, a returned line
-    records the return; lines with no voucher and amount or account mismatches are
-    reported and recorded. The same statement again writes nothing.
+    the usual Chinese headers too; an optional ``name`` column, 户名, is compared with the
+    student's name). A paid line confirms its payment, a returned line records the return;
+    lines with no voucher are reported and recorded; a line whose amount, account or name
+    disagrees holds its voucher in dispute (`aidflow pay resolve`). The same statement
+    again writes nothing.
     """
     office = session.office
     result = office.reconcile_file(
@@ -168,6 +170,84 @@ def pay_reconcile(
     )
     days = office.policy().statement_days
     emit(session, result, lambda: _statement_text(result, days))
+
+
+@pay.command("resolve")
+@click.argument("voucher")
+@click.option(
+    "--as",
+    "outcome",
+    type=params.SETTLEMENT,
+    required=True,
+    help="What became of the money: paid (the bank paid it) or returned (it came back).",
+)
+@click.option(
+    "--reason", required=True, help="What was found out, and from whom (the bank's reply)."
+)
+@click.option("--date", "value_date", type=params.DATE, help="The bank's value date, if known.")
+@global_options
+@pass_session
+@writes
+def pay_resolve(
+    session: Session, voucher: str, outcome: str, reason: str, value_date: date | None
+) -> None:
+    """Settle a payment held in dispute: its statement line disagreed (amount, account, name).
+
+    A disputed voucher goes on no payment list until it is settled. A cashier other than the
+    one who issued it, or an approver, records what became of the money: ``paid`` confirms it
+    at the voucher's amount, ``returned`` records the return (the approval is payable again).
+    """
+    from aidflow import commands as cmd
+
+    result = session.office.handle(
+        cmd.ResolvePayment(
+            voucher=voucher,
+            outcome=outcome,
+            reason=reason,
+            value_date=value_date,
+            actor=session.actor(),
+        )
+    )
+    text = line(
+        M.PAYMENT_RESOLVED,
+        voucher=result.voucher,
+        case_id=result.case_id,
+        amount=yuan(result.amount_fen),
+        outcome=value(result.outcome),
+    )
+    if result.outcome == "returned":
+        text += "\n" + line(M.PAYMENT_RESOLVED_RETURNED, voucher=result.voucher)
+    emit(session, result, text)
+
+
+@pay.command("reissue")
+@click.argument("voucher")
+@click.option("--reason", required=True, help="Why the same account is right (the bank's reply).")
+@global_options
+@pass_session
+@writes
+def pay_reissue(session: Session, voucher: str, reason: str) -> None:
+    """Pay a returned payment again to the same account, with no account change.
+
+    For a return whose account was right (户名与账号不符 cleared with the bank): someone other
+    than the cashier who issued it decides; the fund's next payment list carries the money
+    under a new voucher.
+    """
+    from aidflow import commands as cmd
+
+    result = session.office.handle(
+        cmd.ReissuePayment(voucher=voucher, reason=reason, actor=session.actor())
+    )
+    emit(
+        session,
+        result,
+        line(
+            M.PAYMENT_REISSUED,
+            voucher=result.voucher,
+            case_id=result.case_id,
+            amount=yuan(result.amount_fen),
+        ),
+    )
 
 
 def _finding_rows(

@@ -339,6 +339,18 @@ class NoAccountChangePending(RuleViolation):
     code = "no_account_change_pending"
 
 
+class NotInDispute(RuleViolation):
+    """Only a payment whose statement line disagreed (held in dispute) is settled by hand."""
+
+    code = "not_in_dispute"
+
+
+class NothingToReissue(RuleViolation):
+    """Only a returned payment still held for its account is issued again."""
+
+    code = "nothing_to_reissue"
+
+
 class SecondaryCapExceeded(RuleViolation):
     """Secondary aid (二次帮扶) per case per programme year is capped by policy."""
 

@@ -63,6 +63,9 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         PolicyRegister.Changed: "policy.changed",
         # issue 21: a search by national ID or name is recorded, as a reveal is
         Search.Recorded: "search.recorded",
+        # issue 23: disputed payments held, returned ones issued again
+        StudentCase.DisbursementDisputed: "case.disbursement_disputed",
+        StudentCase.PaymentReissued: "case.payment_reissued",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""

@@ -67,6 +67,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "confirm_account": (Role.APPROVER,),
     "pay_list": (Role.CASHIER,),
     "reconcile": (Role.CASHIER,),
+    "resolve_payment": (Role.CASHIER, Role.APPROVER),
+    "reissue_payment": (Role.CASHIER, Role.APPROVER),
     "approve_secondary_aid": (Role.APPROVER,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also

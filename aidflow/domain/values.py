@@ -23,6 +23,22 @@ class FamilyCategory(StrEnum):
     OTHER = "other"
 
 
+class Settlement(StrEnum):
+    """How a person settles a disputed payment (`pay resolve --as`): the bank paid it, or
+    the money came back."""
+
+    PAID = "paid"  # 已支付
+    RETURNED = "returned"  # 退回
+
+
+class Disagreement(StrEnum):
+    """How a bank statement line disagrees with its voucher; each holds the payment."""
+
+    AMOUNT = "amount_mismatch"  # 金额不符
+    ACCOUNT = "account_mismatch"  # 账号不符
+    NAME = "name_mismatch"  # 户名不符
+
+
 class HardshipKind(StrEnum):
     ILLNESS = "illness"
     FAMILY_CHANGE = "family-change"

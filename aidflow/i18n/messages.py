@@ -57,6 +57,7 @@ WORD_SEVERITY = "severity"
 WORD_HARDSHIP_TREND = "hardship trend"
 WORD_CASE_STATUS = "case status"
 WORD_ROLE = "role"
+WORD_SETTLEMENT = "settlement"
 NOT_A_DATE = "{value!r} is not a date like 2026-08-29"
 NOT_A_TIME = "{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00"
 OUT_OF_RANGE_TIME = "{value!r} is outside the times aidflow can represent in UTC"
@@ -395,3 +396,14 @@ NO_DONOR_TRACE = "no secondary aid paid from this fund yet"
 CONFIRMED_PAID = "of which confirmed by a bank statement"
 UNCONFIRMED_PAID = "of which paid, not yet confirmed"
 PAY_LIST_NO_FOLDER = "no folder {path} to write the payment list in"
+PAYMENT_RESOLVED = (
+    "voucher {voucher} of {case_id} ({amount} yuan) settled as {outcome}; the money figures follow"
+)
+PAYMENT_RESOLVED_RETURNED = (
+    "the approval is payable again: correct the account (`aidflow case set-account`) or, "
+    "when it was right, have a second person run `aidflow pay reissue {voucher}`"
+)
+PAYMENT_REISSUED = (
+    "returned voucher {voucher} of {case_id} ({amount} yuan) will be paid again to the same "
+    "account: it goes on the fund's next payment list under a new voucher"
+)

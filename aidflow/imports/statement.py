@@ -2,8 +2,9 @@
 
 Columns (English or the usual Chinese headers; ``mapping`` adds a bank's own header for
 any of them): ``date``, ``account``, ``amount`` (yuan), ``reference`` (the voucher the
-payment list gave), ``status`` (``paid`` or ``returned``; 成功 / 退回 also read) and an
-optional ``note`` (the bank's reason for a return). CSV in UTF-8 or GBK, or .xlsx,
+payment list gave), ``status`` (``paid`` or ``returned``; 成功 / 退回 also read) and the
+optional ``note`` (the bank's reason for a return) and ``name`` (the account holder, 户名:
+a name that is not the student's holds the payment in dispute). CSV in UTF-8 or GBK, or .xlsx,
 through the strict reader (:mod:`aidflow.imports.table`): a statement is money, so one
 line that cannot be read refuses the whole file and nothing is written.
 """
@@ -30,6 +31,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("reference", ("reference", "摘要", "附言", "凭证号", "业务编号")),
     Column("status", ("status", "状态", "交易状态", "处理结果")),
     Column("note", ("note", "reason", "备注", "说明", "退回原因", "失败原因"), required=False),
+    Column(
+        "name", ("name", "户名", "收款人", "收款人姓名", "收款人户名", "账户名称"), required=False
+    ),
 )
 """What ``aidflow pay reconcile`` reads; see docs/domain.md, "The bank statement"."""
 
@@ -129,6 +133,7 @@ def read_statement(
                     reference=values["reference"],
                     status=parse_status(values["status"]),
                     note=values.get("note", ""),
+                    name=values.get("name", ""),
                 )
             )
         except InvalidInput as exc:

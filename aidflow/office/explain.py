@@ -41,6 +41,8 @@ COMMANDS = {
     "case.disbursement_confirmed": "pay reconcile",
     "case.secondary_aid_proposed": "secondary-aid",
     "case.secondary_aid_approved": "approve-secondary-aid",
+    "case.disbursement_disputed": "pay reconcile",
+    "case.payment_reissued": "pay reissue",
 }
 """The command that records each kind of case event."""
 
@@ -114,6 +116,14 @@ def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Pol
         ),
         "case.hardship_reported": "hardship reopens the case for a new household visit",
         "case.closed": "closing releases unpaid reservations to their funds",
+        "case.disbursement_disputed": (
+            "a statement line that disagrees with its voucher holds the payment until a second "
+            "person settles it"
+        ),
+        "case.payment_reissued": (
+            "a returned payment is paid again to the same account only on a second person's "
+            "decision"
+        ),
     }.get(name, "recorded")
 
 

@@ -155,6 +155,9 @@ SECTIONS: dict[EventClass, str] = {
     C.DisbursementConfirmed: "confirmation",
     C.SecondaryAidProposed: "secondary_aid_proposed",
     C.SecondaryAidApproved: "secondary_aid",
+    # disputed payments held, returned ones issued again (issue 23)
+    C.DisbursementDisputed: "dispute",
+    C.PaymentReissued: "reissue",
 }
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 

@@ -142,6 +142,8 @@ class ConsultationQueueView(SQLView):
             C.DisbursementConfirmed,
             C.SecondaryAidProposed,
             C.SecondaryAidApproved,
+            C.DisbursementDisputed,
+            C.PaymentReissued,
             *PAYMENT_BOOK,
         }
     )

@@ -598,6 +598,14 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             {"name": "s.csv", "lines": [{"amount_fen": 100, "reference": "V-P", "status": "paid"}]},
             ["pay", "reconcile", "{statement_file}"],
         ),
+        cmd.ResolvePayment: (
+            {"voucher": "V-P", "outcome": "paid", "reason": "r"},
+            ["pay", "resolve", "V-P", "--as", "paid", "--reason", "r"],
+        ),
+        cmd.ReissuePayment: (
+            {"voucher": "V-P", "reason": "r"},
+            ["pay", "reissue", "V-P", "--reason", "r"],
+        ),
         cmd.IssuePaymentList: (
             {"fund_id": gov, "list_date": "2026-09-01"},
             ["pay", "list", "--fund", gov, "--date", "2026-09-01", "-o", "{list_file}"],
@@ -689,6 +697,7 @@ COMMAND_ROWS = {
     "case confirm-account": "ConfirmAccount", "staff add": "AddStaff",
     "staff grant": "GrantRole", "staff revoke": "RevokeRole", "policy set": "SetPolicy",
     "policy load": "LoadPolicy", "pay reconcile": "Reconcile", "pay list": "IssuePaymentList",
+    "pay resolve": "ResolvePayment", "pay reissue": "ReissuePayment",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip
 """CLI commands that record, and the command each builds (refused alike above)."""

@@ -1,7 +1,8 @@
 """A property of the money loop (issue 12): every yuan a bank statement confirms is matched to
 exactly one voucher, and the ledger's confirmed total is the statements' paid lines less the
 returns of what they had confirmed, whatever the statements say (lines paid, returned,
-repeated, unknown, or with the wrong amount), in whatever order they come."""
+repeated, unknown, or with the wrong amount), in whatever order they come. A wrong amount on
+an unsettled voucher holds it in dispute (issue 23): no later line settles it."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_confirmed_money_is_matched_to_one_voucher_each(
             ).lines
             confirmed: dict[str, int] = {}  # what the statements confirmed, by voucher
             settled: dict[str, str] = {}  # each voucher settled "paid" or "returned" so far
+            disputed: set[str] = set()  # vouchers held: a person settles them, not a line
             expected = 0
             for number, lines in enumerate(statements):
                 body = []
@@ -71,9 +73,13 @@ def test_confirmed_money_is_matched_to_one_voucher_each(
                 seen: set[tuple[str, str]] = set()
                 for line in body:
                     item = next((x for x in listed if x.voucher == line.reference), None)
-                    if item is None or line.amount_fen != item.amount_fen:
+                    if item is None or line.reference in disputed:
                         continue
                     if (line.reference, line.status) in seen:
+                        continue
+                    if line.amount_fen != item.amount_fen:
+                        if line.reference not in settled:
+                            disputed.add(line.reference)
                         continue
                     seen.add((line.reference, line.status))
                     state = settled.get(line.reference)

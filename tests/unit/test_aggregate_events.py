@@ -141,6 +141,7 @@ def test_every_event_records_canonical_values() -> None:
                 "actor": "bank",
                 "was_confirmed": False,
                 "use": "grant",
+                "resolved": False,
             },
         ),
         (

@@ -256,6 +256,8 @@ def test_payment_draws_on_a_fund_whose_reservation_covers_it() -> None:
         "listed": False,
         "listed_on": None,
         "use": "grant",
+        "by": "c",
+        "disputed": "",
     }
 
 

@@ -83,6 +83,8 @@ def test_a_secondary_aid_payment_stays_secondary_aid_when_confirmed_and_returned
         "statement": "ST-9",
         "use": "secondary-aid",
         "actor": "bank",
+        "reason": "",
+        "resolved": False,
     }
     assert case.outstanding_listed(DON) == []  # settled by the statement
     case.return_disbursement(voucher="V2", reason="closed", value_date=None, actor="bank")

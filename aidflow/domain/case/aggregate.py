@@ -52,6 +52,8 @@ class StudentCase(Intake, Grants, MoneyLoop, Consultation, PersonalData, AidAggr
     AccountConfirmed = events.AccountConfirmed
     DisbursementConfirmed = events.DisbursementConfirmed
     SecondaryAidProposed = events.SecondaryAidProposed
+    DisbursementDisputed = events.DisbursementDisputed
+    PaymentReissued = events.PaymentReissued
     SecondaryAidApproved = events.SecondaryAidApproved
     PersonalDataRevealed = events.PersonalDataRevealed
     PersonalDataErased = events.PersonalDataErased

@@ -90,6 +90,7 @@ class DisbursementReturned(Event):
     actor: str
     was_confirmed: bool = False  # a statement had confirmed it paid before the return
     use: str = "grant"
+    resolved: bool = False  # a person settled a disputed payment (`pay resolve`); v0.5
 
 
 class SecondaryAidAllocated(Event):
@@ -182,6 +183,34 @@ class DisbursementConfirmed(Event):
     value_date: date | None
     statement: str
     use: str
+    actor: str
+    reason: str = ""  # why a person settled a disputed payment as paid; v0.5
+    resolved: bool = False  # settled by `pay resolve`, not by a statement line; v0.5
+
+
+class DisbursementDisputed(Event):
+    """A statement line disagreed with the voucher it names (amount, account or name): the
+    payment is held, never put on another list, until a person settles it (v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.DisbursementDisputed"
+    voucher: str
+    amount_fen: int
+    fund_id: UUID
+    kind: str  # amount_mismatch, account_mismatch or name_mismatch
+    bank_amount_fen: int
+    statement: str
+    actor: str
+
+
+class PaymentReissued(Event):
+    """A returned payment to be paid again to the same account, decided by someone other
+    than the one who issued it (a name mismatch the bank has since cleared; v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.PaymentReissued"
+    voucher: str
+    amount_fen: int
+    fund_id: UUID
+    reason: str
     actor: str
 
 

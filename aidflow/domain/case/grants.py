@@ -23,7 +23,6 @@ from aidflow.domain.errors import (
     OverDisbursement,
     SegregationOfDuties,
     TierExceeded,
-    UnknownVoucher,
     VerificationRequired,
     said,
 )
@@ -255,6 +254,8 @@ class Grants(CaseState):
             "listed": listed,
             "listed_on": value_date,
             "use": use,
+            "by": actor,
+            "disputed": "",
         }
 
     def return_disbursement(
@@ -266,11 +267,7 @@ class Grants(CaseState):
         reopen it first, so the returned money is handled in an open case.
         """
         self.check_open("record a returned payment")
-        payment = self.payment(voucher)
-        if payment is None:
-            raise UnknownVoucher(
-                said("case {id} was not paid with voucher {voucher}", id=self.id, voucher=voucher)
-            )
+        payment = self.known_payment(voucher)
         if payment["returned"]:
             raise InvalidTransition(said("voucher {voucher} was already returned", voucher=voucher))
         self._disbursement_returned(
@@ -282,6 +279,7 @@ class Grants(CaseState):
             actor=canonical.actor(actor),
             was_confirmed=bool(payment.get("confirmed")),
             use=str(payment["use"]),  # every payment kept records its use
+            resolved=False,
         )
 
     @event(DisbursementReturned)
@@ -296,6 +294,7 @@ class Grants(CaseState):
         actor: str,
         was_confirmed: bool = False,
         use: str = "grant",
+        resolved: bool = False,
     ) -> None:
         if use == "secondary-aid":
             self.secondary_paid_fen -= amount_fen
@@ -306,4 +305,5 @@ class Grants(CaseState):
         payment = self.payments[canonical.document_key(voucher)]
         payment["returned"] = True
         payment["confirmed"] = False
+        payment["disputed"] = ""
         self.account_suspect = True

@@ -15,6 +15,8 @@ from aidflow.domain.case.events import (
     AccountConfirmed,
     AccountSet,
     DisbursementConfirmed,
+    DisbursementDisputed,
+    PaymentReissued,
     SecondaryAidAllocated,
     SecondaryAidApproved,
     SecondaryAidProposed,
@@ -24,14 +26,16 @@ from aidflow.domain.errors import (
     InvalidTransition,
     NoAccountChangePending,
     NoPaidGrant,
+    NothingToReissue,
+    NotInDispute,
     SecondaryCapExceeded,
     SegregationOfDuties,
     UnknownSecondaryAid,
-    UnknownVoucher,
     said,
 )
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import Policy
+from aidflow.domain.values import Settlement
 
 
 class MoneyLoop(CaseState):
@@ -116,19 +120,14 @@ class MoneyLoop(CaseState):
             and p["fund_id"] == str(fund_id)
             and not p["returned"]
             and not p.get("confirmed")
+            and not p.get("disputed")
         ]
 
     def confirm_payment(
         self, *, voucher: str, value_date: date | None, statement: str, actor: str
     ) -> None:
         """The bank's statement shows the payment under ``voucher`` paid (once)."""
-        payment = self.payment(voucher)
-        if payment is None:
-            raise UnknownVoucher(
-                said("case {id} was not paid with voucher {voucher}", id=self.id, voucher=voucher)
-            )
-        if payment["returned"] or payment.get("confirmed"):
-            raise InvalidTransition(said("voucher {voucher} is already settled", voucher=voucher))
+        payment = self.unsettled_payment(voucher)
         self._disbursement_confirmed(
             voucher=payment["voucher"],
             amount_fen=payment["amount_fen"],
@@ -137,6 +136,8 @@ class MoneyLoop(CaseState):
             statement=statement,
             use=str(payment["use"]),  # every payment kept records its use
             actor=canonical.actor(actor),
+            reason="",
+            resolved=False,
         )
 
     @event(DisbursementConfirmed)
@@ -150,8 +151,138 @@ class MoneyLoop(CaseState):
         statement: str,
         use: str,
         actor: str,
+        reason: str = "",
+        resolved: bool = False,
     ) -> None:
-        self.payments[canonical.document_key(voucher)]["confirmed"] = True
+        payment = self.payments[canonical.document_key(voucher)]
+        payment["confirmed"] = True
+        payment["disputed"] = ""
+
+    # -- disputed and returned payments, settled by a second person (issue 23) ------------
+
+    def unsettled_payment(self, voucher: str) -> dict[str, Any]:
+        """The payment under ``voucher``, neither confirmed nor returned yet."""
+        payment = self.known_payment(voucher)
+        if payment["returned"] or payment.get("confirmed"):
+            raise InvalidTransition(
+                said("voucher {voucher} is already settled", voucher=payment["voucher"])
+            )
+        return payment
+
+    def dispute_payment(
+        self, *, voucher: str, kind: str, bank_amount_fen: int, statement: str, actor: str
+    ) -> None:
+        """A statement line disagrees with ``voucher``: the payment is held (never listed
+        again) until :meth:`resolve_payment`. Recorded once per voucher."""
+        payment = self.unsettled_payment(voucher)
+        if payment.get("disputed"):
+            return
+        self._disbursement_disputed(
+            voucher=payment["voucher"],
+            amount_fen=payment["amount_fen"],
+            fund_id=UUID(payment["fund_id"]),
+            kind=kind,
+            bank_amount_fen=bank_amount_fen,
+            statement=statement,
+            actor=canonical.actor(actor),
+        )
+
+    @event(DisbursementDisputed)
+    def _disbursement_disputed(
+        self,
+        *,
+        voucher: str,
+        amount_fen: int,
+        fund_id: UUID,
+        kind: str,
+        bank_amount_fen: int,
+        statement: str,
+        actor: str,
+    ) -> None:
+        self.payments[canonical.document_key(voucher)]["disputed"] = kind
+
+    def check_second_person(self, payment: dict[str, Any], actor: str, *, reissue: bool) -> None:
+        """Whoever issued a payment may not settle or reissue it: a second person looks."""
+        if not canonical.same_actor(actor, str(payment.get("by", ""))):
+            return
+        values = {"actor": actor, "voucher": payment["voucher"]}
+        raise SegregationOfDuties(
+            said(
+                "{actor} issued voucher {voucher}; a different cashier or an approver must decide to issue it again",
+                **values,
+            )
+            if reissue
+            else said(
+                "{actor} issued voucher {voucher}; a different cashier or an approver must settle its dispute",
+                **values,
+            ),
+            ids={"case_id": str(self.id), "voucher": str(payment["voucher"])},
+        )
+
+    def resolve_payment(
+        self, *, voucher: str, outcome: Settlement, reason: str, value_date: date | None, actor: str
+    ) -> dict[str, Any]:
+        """Settle a disputed payment by hand: the bank paid it (confirmed at the voucher's
+        amount) or it came back (returned: the approval is payable again). Returns the
+        payment."""
+        payment = self.unsettled_payment(voucher)
+        if not payment.get("disputed"):
+            raise NotInDispute(
+                said(
+                    "voucher {voucher} is not in dispute; the bank's statement settles it",
+                    voucher=payment["voucher"],
+                ),
+                ids={"case_id": str(self.id), "voucher": str(payment["voucher"])},
+            )
+        self.check_second_person(payment, actor, reissue=False)
+        why = canonical.text(reason, "reason")
+        common = {
+            "voucher": payment["voucher"],
+            "amount_fen": payment["amount_fen"],
+            "fund_id": UUID(payment["fund_id"]),
+            "value_date": value_date,
+            "actor": canonical.actor(actor),
+            "use": str(payment["use"]),
+            "resolved": True,
+        }
+        if outcome is Settlement.PAID:
+            self._disbursement_confirmed(statement="", reason=why, **common)
+        else:
+            self.check_open("record a returned payment")
+            self._disbursement_returned(reason=why, was_confirmed=False, **common)
+        return payment
+
+    def reissue_payment(self, *, voucher: str, reason: str, actor: str) -> dict[str, Any]:
+        """Pay a returned payment again to the same account (the bank cleared a name
+        mismatch): the hold on the account is lifted with no account change; the next payment
+        list carries the money under a new voucher. Returns the payment."""
+        self.check_open("be paid")
+        payment = self.known_payment(voucher)
+        if not payment["returned"] or not self.account_suspect or payment.get("reissued"):
+            raise NothingToReissue(
+                said(
+                    "voucher {voucher} of case {id} is not a returned payment held for its account; nothing to issue again",
+                    voucher=payment["voucher"],
+                    id=self.id,
+                ),
+                ids={"case_id": str(self.id), "voucher": str(payment["voucher"])},
+            )
+        self.check_second_person(payment, actor, reissue=True)
+        self._payment_reissued(
+            voucher=payment["voucher"],
+            amount_fen=payment["amount_fen"],
+            fund_id=UUID(payment["fund_id"]),
+            reason=canonical.text(reason, "reason"),
+            actor=canonical.actor(actor),
+        )
+        return payment
+
+    @event(PaymentReissued)
+    def _payment_reissued(
+        self, *, voucher: str, amount_fen: int, fund_id: UUID, reason: str, actor: str
+    ) -> None:
+        self.payments[canonical.document_key(voucher)]["reissued"] = True
+        self.account_suspect = False
 
     def check_can_receive_secondary_aid(self, amount_fen: int) -> None:
         money.amount(amount_fen, "secondary aid amount")

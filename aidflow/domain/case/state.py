@@ -8,11 +8,12 @@ methods keep on the aggregate.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aidflow.domain import canonical
-from aidflow.domain.errors import CaseNotOpen, said
+from aidflow.domain.errors import CaseNotOpen, UnknownVoucher, said
 from aidflow.domain.values import CaseStatus, derive_status
 
 
@@ -100,6 +101,18 @@ class CaseState:
                 )
             )
 
+    if TYPE_CHECKING:  # applied by the grants stage, recorded by the money loop's too
+        _disbursement_returned: Callable[..., None]
+
     def payment(self, voucher: str) -> dict[str, Any] | None:
         """The payment made under ``voucher`` (compared in canonical form), if any."""
         return self.payments.get(canonical.document_key(voucher))
+
+    def known_payment(self, voucher: str) -> dict[str, Any]:
+        """The payment made under ``voucher``; a voucher this case was not paid with is refused."""
+        payment = self.payment(voucher)
+        if payment is None:
+            raise UnknownVoucher(
+                said("case {id} was not paid with voucher {voucher}", id=self.id, voucher=voucher)
+            )
+        return payment

@@ -69,6 +69,12 @@ TEMPLATES: dict[EventClass, Template] = {
     C.DisbursementConfirmed: _t("bank statement confirms {yuan} yuan paid under voucher {voucher}"),
     C.SecondaryAidProposed: _t("secondary aid of {yuan} yuan proposed under {ref}"),
     C.SecondaryAidApproved: _t("secondary aid of {yuan} yuan approved under {ref}"),
+    C.DisbursementDisputed: _t(
+        "{yuan} yuan of voucher {voucher} held: the bank's statement disagrees ({kind})", "kind"
+    ),
+    C.PaymentReissued: _t(
+        "returned voucher {voucher} ({yuan} yuan) to be paid again to the same account: {reason}"
+    ),
     PaymentBook.Started: _t("cashier's book started"),
     PaymentBook.ListIssued: _t(
         "payment list of {list_date} for fund {fund}: {line_count} line(s),"
@@ -97,6 +103,16 @@ TEMPLATES: dict[EventClass, Template] = {
     Search.Recorded: _t("search by {by}: {hit_count} case(s) found", "by"),
 }
 """Every event class's summary: (template, fields holding domain values)."""
+
+SETTLED_BY_HAND: dict[EventClass, Template] = {
+    C.DisbursementConfirmed: _t(
+        "disputed voucher {voucher} settled as paid ({yuan} yuan): {reason}"
+    ),
+    C.DisbursementReturned: _t(
+        "disputed voucher {voucher} settled as returned ({yuan} yuan): {reason}"
+    ),
+}
+"""The summary of a payment settled by ``pay resolve`` (``resolved``), not by the bank."""
 
 _CLASS_OF: dict[str, EventClass] = {name: cls for cls, name in NAMES.items()}
 
@@ -147,6 +163,8 @@ def summary(name: str, detail: Mapping[str, Any]) -> str:
     """
     cls = _CLASS_OF.get(name)
     found = None if cls is None else TEMPLATES.get(cls)
+    if detail.get("resolved") and cls in SETTLED_BY_HAND:
+        found = SETTLED_BY_HAND[cls]
     if found is None:
         return name
     template, values = found
@@ -163,4 +181,11 @@ def english_summary(name: str, detail: Mapping[str, Any]) -> str:
         return summary(name, detail)
 
 
-__all__ = ["IN_DEPARTMENT", "SUMMARY", "TEMPLATES", "english_summary", "summary"]
+__all__ = [
+    "IN_DEPARTMENT",
+    "SETTLED_BY_HAND",
+    "SUMMARY",
+    "TEMPLATES",
+    "english_summary",
+    "summary",
+]
