@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from aidflow.domain import canonical, money
 from aidflow.domain.clock import now
 from aidflow.domain.errors import InvalidInput, Said, joined, said
+from aidflow.domain.findings import finding_ref
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
     Department,
@@ -38,6 +39,8 @@ from aidflow.models import (
     DecisionResult,
     DepositResult,
     DisbursementResult,
+    FindingDisposal,
+    IssuedToken,
     PaymentList,
     PaymentSettlement,
     PersonalData,
@@ -318,6 +321,21 @@ class RevokeRole(Command[None]):
     role: Post
 
 
+class IssueToken(Command[IssuedToken]):
+    """A bearer token for ``name`` (one's own; an admin may issue another's, recorded), in
+    force for ``days``; it replaces the member's earlier token."""
+
+    name: Actor
+    days: Annotated[int, Field(strict=True, ge=1, le=366)] = 30
+
+
+class RevokeToken(Command[None]):
+    """Stop ``name``'s token now (the holder, or an admin)."""
+
+    name: Actor
+    reason: OptionalText = ""
+
+
 class SetPolicy(Command[PolicyInForce]):
     """Change one policy value: ``key`` as ``aidflow policy set`` takes it (``cap``, …)."""
 
@@ -430,6 +448,15 @@ class ReissuePayment(Command[PaymentSettlement]):
 
     voucher: Document
     reason: Text
+
+
+class DisposeFinding(Command[FindingDisposal]):
+    """Explain an audit finding (审计发现说明) by its id; ``withdraw`` takes an explanation back.
+    Someone other than the people whose acts raised it explains it."""
+
+    finding: Annotated[str, AfterValidator(finding_ref)]
+    reason: OptionalText = ""
+    withdraw: bool = False
 
 
 class LoadPolicy(Command[PolicyInForce]):

@@ -267,6 +267,23 @@ class PaymentSettlement(Result):
     """``paid`` or ``returned`` (``pay resolve``), ``reissued`` (``pay reissue``)."""
 
 
+class IssuedToken(Result):
+    """A bearer token, shown once: the store records only its hash (``staff.token_issued``)."""
+
+    name: str
+    token: str
+    expires_at: datetime
+
+
+class FindingDisposal(Result):
+    """An audit finding explained, or its explanation withdrawn (``audit dispose``)."""
+
+    finding: str
+    rule: str
+    disposed: bool
+    """True when explained; False when the explanation was withdrawn (open again)."""
+
+
 class SnapshotFinding(Result):
     aggregate_id: str
     version: int
@@ -278,3 +295,9 @@ class SnapshotVerification(Result):
     checked: int
     findings: list[SnapshotFinding]
     message: str
+    unsealed: int = 0
+    """Snapshots without a seal (an older store's, or one whose seal was taken off): never
+    used by a command, and not damage when they agree with their events."""
+    unchecked: int = 0
+    """Sealed snapshots whose seal could not be checked (no master key given); their
+    state was still compared with a replay."""

@@ -30,6 +30,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import sqlite3
@@ -37,7 +38,9 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID
@@ -54,6 +57,7 @@ from aidflow.config import StoreURL
 from aidflow.domain import canonical
 from aidflow.domain.errors import (
     InvalidInput,
+    MasterKeyError,
     MasterKeyMissing,
     MasterKeyWrong,
     StoreDamaged,
@@ -268,6 +272,7 @@ class Vault:
         self._master_from = ""
         self._loaded = False
         self._lookup: bytes | None = None
+        self._snapshot_key: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
         self._owners: dict[str, str] = {}
         self._new_keys: dict[str, str] = {}
@@ -315,6 +320,7 @@ class Vault:
         """Use this master key (a test, the demo, an embedding service) instead of looking."""
         self._master, self._master_from, self._loaded = master, where, True
         self._lookup = None
+        self._snapshot_key = None
         self._keys.clear()
 
     def _wrap(self, secret: bytes, label: str, master: bytes | None = None) -> str:
@@ -396,6 +402,18 @@ class Vault:
                 rows = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
             self._lookup = self._unwrap(str(rows[0][0]), "lookup", master)
         return self._lookup
+
+    def snapshot_key(self) -> bytes:
+        """The key snapshots are sealed with (issue 21 §4), derived from the lookup secret.
+
+        Only the master key unwraps that secret, so a database login without it cannot seal
+        a snapshot; the secret is random per store, so another store's seal (even under the
+        same master key) does not verify here; and ``keys rotate`` re-wraps the secret
+        without changing it, so rotating does not turn every snapshot into a false alarm.
+        """
+        if self._snapshot_key is None:
+            self._snapshot_key = _derive(self.lookup_secret(), b"aidflow snapshot v1")
+        return self._snapshot_key
 
     def keyed(self, kind: str, value: str) -> str:
         """A keyed hash (HMAC-SHA256, hex) of a canonical value: found again, never reversed."""
@@ -821,3 +839,136 @@ class SealingEventStore(EventStore[UUID]):
         if isinstance(mapper, PrivacyMapper):
             mapper.prepare(domain_events)
         return super().put(domain_events, **kwargs)
+
+
+# -- snapshots: sealed on the way in, checked on the way out (issue 21 §4) ---------------------
+
+
+class SealState(Enum):
+    """What a stored snapshot's seal says about it."""
+
+    SEALED = "sealed"
+    """Its seal verifies: this store's key sealed exactly this id, version, topic and state."""
+    UNSEALED = "unsealed"
+    """No seal: written before snapshots were sealed (or an attacker took the seal off)."""
+    BROKEN = "broken"
+    """A seal that does not verify: forged, altered, or moved from another aggregate,
+    version or store."""
+
+
+_SEAL_LEAD = b',"seal":"v1:'
+_SEAL_TAIL = b'"}'
+_SEAL_SIZE = len(_SEAL_LEAD) + 64 + len(_SEAL_TAIL)
+
+
+def _id_text(originator_id: Any) -> str:
+    """An aggregate id as one text on both backends (SQLite keeps hex, PostgreSQL a uuid)."""
+    try:
+        return str(UUID(str(originator_id)))
+    except ValueError:
+        return str(originator_id)
+
+
+def _split_seal(state: bytes) -> tuple[bytes, bytes | None]:
+    """The stored state as the library wrote it, and the MAC appended to it (None if none)."""
+    tail = state[-_SEAL_SIZE:]
+    if len(state) <= _SEAL_SIZE or not (tail.startswith(_SEAL_LEAD) and tail.endswith(_SEAL_TAIL)):
+        return state, None
+    try:
+        mac = bytes.fromhex(tail[len(_SEAL_LEAD) : -len(_SEAL_TAIL)].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return state, None
+    return state[:-_SEAL_SIZE] + b"}", mac
+
+
+class SnapshotMapper(PrivacyMapper):
+    """The snapshot store's mapper: every snapshot it writes carries a keyed MAC
+    (HMAC-SHA256 under :meth:`Vault.snapshot_key`) over its aggregate id, version, topic and
+    stored state, so a database login without the master key cannot write one a command
+    would use, nor move one to another aggregate or version.
+
+    The MAC is the last member of the stored JSON (``..., "seal": "v1:<hex>"}``): the row
+    stays JSON that the library and any reader decode, and taking the member off gives back
+    exactly the bytes the MAC covers. The vault is the event mapper's own (it follows
+    ``AidFlow.vault``), so both always use the same keys.
+    """
+
+    def __init__(self, events: PrivacyMapper) -> None:
+        super().__init__(transcoder=events.transcoder)
+        self._events = events
+
+    @property
+    def vault(self) -> Vault | None:
+        return self._events.vault
+
+    @vault.setter
+    def vault(self, vault: Vault | None) -> None:
+        self._events.vault = vault
+
+    def _mac(self, stored: StoredEvent, body: bytes) -> bytes:
+        vault = self.vault
+        if vault is None:
+            raise MasterKeyMissing(
+                said("snapshots cannot be sealed or checked without a key vault; {how}", how=_HOW)
+            )
+        parts = (
+            _id_text(stored.originator_id).encode(),
+            str(int(stored.originator_version)).encode(),
+            stored.topic.encode(),
+            body,
+        )
+        message = b"aidflow snapshot v1" + b"".join(len(p).to_bytes(8, "big") + p for p in parts)
+        return hmac.new(vault.snapshot_key(), message, hashlib.sha256).digest()
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        """The snapshot as the library stores it, its seal appended (raises
+        :class:`~aidflow.domain.errors.MasterKeyError` without the key: no snapshot then)."""
+        stored = super().to_stored_event(domain_event)
+        body = stored.state
+        if not (body.startswith(b"{") and body.endswith(b"}") and len(body) > 2):
+            raise TypeError("a snapshot's stored state should be a non-empty JSON object")
+        seal = _SEAL_LEAD + self._mac(stored, body).hex().encode("ascii") + _SEAL_TAIL
+        return replace(stored, state=body[:-1] + seal)
+
+    def seal_of(self, stored: StoredEvent) -> SealState:
+        """Whether ``stored`` is sealed by this store's key, unsealed, or broken. Raises
+        :class:`~aidflow.domain.errors.MasterKeyError` when it has a seal and no key is given."""
+        body, mac = _split_seal(stored.state)
+        if mac is not None:
+            good = hmac.compare_digest(mac, self._mac(stored, body))
+            return SealState.SEALED if good else SealState.BROKEN
+        try:
+            top = json.loads(stored.state)
+        except ValueError:  # undecodable: nothing to trust, and loading it fails anyway
+            return SealState.UNSEALED
+        # a seal member not where sealing puts it: the row was decoded and written back
+        return SealState.BROKEN if isinstance(top, dict) and "seal" in top else SealState.UNSEALED
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """The snapshot, refused with :class:`~aidflow.domain.errors.StoreDamaged` when its seal
+        does not verify. An unsealed one (an older store) is decoded: whoever decides on it
+        must ask :meth:`seal_of` first, as the snapshot store does."""
+        if self.seal_of(stored_event) is SealState.BROKEN:
+            raise StoreDamaged(
+                said(
+                    "the snapshot of {aggregate_id} at version {version}: its seal does not verify (it was forged or altered); run `aidflow audit verify`",
+                    aggregate_id=_id_text(stored_event.originator_id),
+                    version=stored_event.originator_version,
+                ),
+                ids={"aggregate_id": _id_text(stored_event.originator_id)},
+            )
+        return self.read_unchecked(stored_event)
+
+    def read_unchecked(self, stored_event: StoredEvent) -> Any:
+        """The snapshot decoded without checking its seal: for comparing it with its events
+        when no key is given (``verify_snapshots``), never for deciding anything."""
+        body, _ = _split_seal(stored_event.state)
+        return super().to_domain_event(replace(stored_event, state=body))
+
+
+def seal_checked(mapper: SnapshotMapper, stored: StoredEvent) -> SealState | None:
+    """:meth:`SnapshotMapper.seal_of`, or None when a seal cannot be checked without the key."""
+    try:
+        return mapper.seal_of(stored)
+    except MasterKeyError:
+        return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aidflow.i18n import current, tr, tr_all, value
@@ -29,7 +29,7 @@ from aidflow.render import (
 )
 
 if TYPE_CHECKING:
-    from aidflow.projections.models import CaseSummary, Ledger, Violation
+    from aidflow.projections.models import CaseSummary, DisposedFinding, Ledger, Violation
 
 FORMATS = ("text", "json", "html")
 
@@ -52,6 +52,8 @@ class ReportData:
     chain: str
     """The v0.1 chain's head (``POSITION:HASH``), under its own name."""
     roster: list[CaseSummary]
+    disposed: list[DisposedFinding] = field(default_factory=list)
+    """Findings explained (``audit dispose``), shown apart from the open ones."""
 
 
 STYLE = (
@@ -170,6 +172,7 @@ def render_report(data: ReportData, fmt: str) -> str:
                 "as_of": data.moment,
                 "ledger": ledger,
                 "violations": violations,
+                "disposed": data.disposed,
                 "checked_events": data.events,
                 "position": data.position,
                 "audit_view_agrees": not data.drift,
@@ -189,6 +192,11 @@ def render_report(data: ReportData, fmt: str) -> str:
         lines = [title, "", ledger_text(ledger), ""]
         lines += [line(M.REPORT_CHECKS, outcome=outcome)]
         lines += [line(M.REPORT_CHECK_LINE, rule=r, case=c, message=m) for r, c, m in checks]
+        if data.disposed:
+            lines += [line(M.DISPOSED_HEADING, count=len(data.disposed))]
+            lines += [
+                line(M.DISPOSED, v=d.violation, by=d.by, reason=d.reason) for d in data.disposed
+            ]
         lines += [agreement, "", line(M.REPORT_DIGEST_LINE, digest=data.digest, chain=data.chain)]
         return "\n".join(lines)
     return _html(data, checks, outcome, agreement, title)
@@ -270,6 +278,16 @@ def _html(
         + _breakdown(M.BY_TOWN, chart["by_town"])
     )
     findings = "".join(_row(c, 3) for c in checks) or f"<tr><td colspan=3>{e(outcome)}</td></tr>"
+    explained = "".join(
+        _row((d.violation.id, d.violation.rule, d.violation.case_id or "-", d.by, d.reason), 5)
+        for d in data.disposed
+    )
+    disposed = (
+        f"<h3>{e(line(M.DISPOSED_HEADING, count=len(data.disposed)))}</h3>"
+        f"<table>{_head(M.DISPOSED_HEADER)}{explained}</table>"
+        if data.disposed
+        else ""
+    )
     lang = "zh-CN" if current() == "zh" else "en"
     return (
         f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
@@ -281,7 +299,8 @@ def _html(
         f"<h2>{e(tr(M.REPORT_CHARTS))}</h2><div class=charts>{_charts(chart)}</div>"
         f"<h2>{e(tr(M.REPORT_CHECKS_HEADING))}</h2>"
         f"<p>{e(line(M.REPORT_CHECKS, outcome=outcome))}</p>"
-        f"<table>{_head(M.REPORT_CHECKS_HEADER)}{findings}</table><p>{e(agreement)}</p>"
+        f"<table>{_head(M.REPORT_CHECKS_HEADER)}{findings}</table>{disposed}"
+        f"<p>{e(agreement)}</p>"
         f"<h2>{e(line(M.REPORT_ROSTER, count=len(data.roster)))}</h2>"
         f"<table>{_head(M.REPORT_ROSTER_HEADER)}{_roster(data.roster)}</table>"
         f"<h2>{e(tr(M.REPORT_DIGEST))}</h2><p><code>{e(data.digest)}</code></p>"

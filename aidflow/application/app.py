@@ -30,12 +30,17 @@ from eventsourcing.persistence import (
 
 from aidflow import commands as cmd
 from aidflow.application import cases, payments, personal, replay
-from aidflow.application.context import current_policy, enrolment_of, listed_department
+from aidflow.application.context import (
+    FindingFacts,
+    current_policy,
+    enrolment_of,
+    listed_department,
+)
 from aidflow.application.feed import IntegrationEvent, public
 from aidflow.application.handlers import HANDLERS
 from aidflow.application.pipeline import Pipeline, Slice
 from aidflow.application.records import Records
-from aidflow.application.snapshots import verify_snapshots
+from aidflow.application.snapshots import SnapshotStore, verify_snapshots
 from aidflow.config import Login, open_prepared, prepare_store
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import Clock
@@ -43,6 +48,7 @@ from aidflow.domain.errors import (
     CaseNotFound,
     DuplicateApplication,
     FundNotFound,
+    MasterKeyError,
     MasterKeyMissing,
     said,
 )
@@ -68,7 +74,7 @@ from aidflow.models import (
     SnapshotVerification,
     StaffMember,
 )
-from aidflow.privacy import PrivacyMapper, SealingEventStore, Vault
+from aidflow.privacy import PrivacyMapper, SealingEventStore, SnapshotMapper, Vault
 
 R = TypeVar("R")
 
@@ -127,6 +133,8 @@ class AidFlow(Application[UUID]):
         self.payable: Callable[[UUID], Sequence[UUID]] | None = None
         """The read side's index of the cases owed money on a fund (a payment list's
         candidates); set by the :class:`~aidflow.office.Office` that composes both."""
+        self.findings: Callable[[str], FindingFacts | None] | None = None
+        """The audit view's word on one finding (``audit dispose``); set by the Office too."""
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
         self.login: Login | None = None
@@ -173,8 +181,12 @@ class AidFlow(Application[UUID]):
         return SealingEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
+        """Snapshots sealed with a key only the master key opens, and used only when their
+        seal verifies (issue 21 §4): a snapshot edited in the database never decides a
+        command. Its mapper shares the event mapper's vault (see :attr:`vault`)."""
         recorder = self.factory.aggregate_recorder(purpose="snapshots")
-        return SealingEventStore(mapper=self.mapper, recorder=recorder)
+        assert isinstance(self.mapper, PrivacyMapper)
+        return SnapshotStore(mapper=SnapshotMapper(self.mapper), recorder=recorder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -191,7 +203,7 @@ class AidFlow(Application[UUID]):
     @vault.setter
     def vault(self, vault: Vault) -> None:
         assert isinstance(self.mapper, PrivacyMapper)
-        self.mapper.vault = vault
+        self.mapper.vault = vault  # the snapshot mapper reads it from here: the same keys
 
     def take_snapshot(
         self,
@@ -202,12 +214,12 @@ class AidFlow(Application[UUID]):
         """A snapshot is an optimisation: failing to take one never fails the command.
 
         Its events are already committed when snapshots are taken, so an error here
-        (another process took the same snapshot first) must not reach the retry
-        loop, which would run the command again.
+        (another process took the same snapshot first; no master key to seal it with)
+        must not reach the retry loop, which would run the command again.
         """
         try:
             super().take_snapshot(aggregate_id, version, projector_func)
-        except PersistenceError as exc:
+        except (PersistenceError, MasterKeyError) as exc:
             warnings.warn(
                 f"snapshot of {aggregate_id} at version {version} not taken: {exc}", stacklevel=2
             )

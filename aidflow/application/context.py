@@ -78,6 +78,17 @@ def voucher_key(records: Records, number: str) -> Voucher | None:
     return found
 
 
+@dataclass(frozen=True)
+class FindingFacts:
+    """What the audit's checks say of one finding now: its rule, its case or fund, and who
+    recorded the events that raised it (none of whom may explain it)."""
+
+    rule: str
+    case_id: str | None
+    fund_id: str | None
+    raised_by: tuple[str, ...]
+
+
 class Context:
     """One attempt at one command: what it may read, who is acting, and when."""
 
@@ -91,11 +102,13 @@ class Context:
         base_policy: Policy,
         authorise: Callable[[str, str | None], object],
         payable: Callable[[UUID], Sequence[UUID]] | None = None,
+        findings: Callable[[str], FindingFacts | None] | None = None,
     ) -> None:
         self._records = records
         self._vault = vault
         self._authorise = authorise
         self._payable = payable
+        self._findings = findings
         self.member = member
         self.moment = moment
         self.base_policy = base_policy
@@ -178,3 +191,14 @@ class Context:
                 )
             )
         return self._payable(fund_id)
+
+    def finding(self, finding: str) -> FindingFacts | None:
+        """What the checks say of finding ``finding`` now (open or explained), or None when
+        they do not raise it; the read side's audit view answers."""
+        if self._findings is None:
+            raise StoreError(
+                said(
+                    "explaining a finding needs the audit view to find it: open the store with Office.open"
+                )
+            )
+        return self._findings(finding)

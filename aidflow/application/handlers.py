@@ -8,13 +8,15 @@ from typing import Any
 from uuid import UUID
 
 from aidflow import commands as cmd
-from aidflow.application import cases, funds, payments, personal, staff
+from aidflow.application import cases, findings, funds, payments, personal, staff
 from aidflow.application.pipeline import Slice
 from aidflow.models import (
     AccountResult,
     DecisionResult,
     DepositResult,
     DisbursementResult,
+    FindingDisposal,
+    IssuedToken,
     PaymentList,
     PaymentSettlement,
     PersonalData,
@@ -28,6 +30,9 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.AddStaff: Slice(staff.add_staff, "add_staff", None),
     cmd.GrantRole: Slice(staff.grant_role, "grant_role", None),
     cmd.RevokeRole: Slice(staff.revoke_role, "revoke_role", None),
+    # the token is shown once and never kept as a request's result
+    cmd.IssueToken: Slice(staff.issue_token, "issue_token", IssuedToken, idempotent=False),
+    cmd.RevokeToken: Slice(staff.revoke_token, "issue_token", None),
     cmd.SetPolicy: Slice(staff.set_policy, "set_policy", PolicyInForce),
     cmd.LoadPolicy: Slice(staff.load_policy, "set_policy", PolicyInForce),
     # funds
@@ -62,6 +67,8 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation),
     cmd.ResolvePayment: Slice(payments.resolve, "resolve_payment", PaymentSettlement),
     cmd.ReissuePayment: Slice(payments.reissue, "reissue_payment", PaymentSettlement),
+    # the audit's findings explained
+    cmd.DisposeFinding: Slice(findings.dispose_finding, "dispose_finding", FindingDisposal),
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),

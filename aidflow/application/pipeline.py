@@ -30,7 +30,7 @@ from eventsourcing.persistence import OperationalError, RecordConflictError
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
-from aidflow.application.context import Context, Member
+from aidflow.application.context import Context, FindingFacts, Member
 from aidflow.config import Login
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
@@ -128,6 +128,7 @@ class Host(Protocol):
     policy: Policy
     conflicts_retried: int
     payable: Callable[[UUID], Sequence[UUID]] | None
+    findings: Callable[[str], FindingFacts | None] | None
 
     @property
     def vault(self) -> Vault: ...
@@ -211,6 +212,7 @@ class Pipeline:
                 actor, command, department=department
             ),
             payable=self.host.payable,
+            findings=self.host.findings,
         )
 
     def refuse_read_only(self) -> None:

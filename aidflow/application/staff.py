@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from datetime import timedelta
 
 from aidflow import commands as cmd
 from aidflow.application.context import Context
 from aidflow.application.pipeline import Decision
 from aidflow.domain.errors import UnknownStaff, said
 from aidflow.domain.policy import REGISTER_ID, PolicyRegister
-from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
-from aidflow.models import PolicyInForce
+from aidflow.domain.staff import BEARER_PREFIX, REGISTRY_ID, Role, StaffRegistry, token_hash
+from aidflow.models import IssuedToken, PolicyInForce
 
 
 def _registry(ctx: Context) -> StaffRegistry:
@@ -44,6 +46,23 @@ def grant_role(ctx: Context, c: cmd.GrantRole) -> Decision[None]:
 def revoke_role(ctx: Context, c: cmd.RevokeRole) -> Decision[None]:
     registry = _registry(ctx)
     registry.revoke(name=c.name, role=c.role, actor=c.actor)
+    return None, [registry]
+
+
+def issue_token(ctx: Context, c: cmd.IssueToken) -> Decision[IssuedToken]:
+    """A new bearer token, recorded by its hash (the token itself is shown once)."""
+    registry = _registry(ctx)
+    token = BEARER_PREFIX + secrets.token_urlsafe(32)
+    expires_at = ctx.moment + timedelta(days=c.days)
+    holder = registry.issue_token(
+        name=c.name, token_hash=token_hash(token), expires_at=expires_at, actor=c.actor
+    )
+    return IssuedToken(name=holder, token=token, expires_at=expires_at), [registry]
+
+
+def revoke_token(ctx: Context, c: cmd.RevokeToken) -> Decision[None]:
+    registry = _registry(ctx)
+    registry.revoke_token(name=c.name, reason=c.reason, actor=c.actor)
     return None, [registry]
 
 

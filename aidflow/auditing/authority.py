@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from aidflow.auditing.state import SHOWN_POSITIONS, Checking
+from aidflow.auditing.state import Checking, shown
 from aidflow.domain.canonical import same_person
 from aidflow.domain.case import StudentCase as C
 from aidflow.domain.events import EventClass
+from aidflow.domain.findings import FindingsRegister
 from aidflow.domain.fund import Fund
 from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
@@ -45,6 +46,10 @@ COMMAND_OF: dict[EventClass, str] = {
     Search.Recorded: "find",
     C.DisbursementDisputed: "reconcile",
     C.PaymentReissued: "reissue_payment",
+    FindingsRegister.Disposed: "dispose_finding",
+    FindingsRegister.Withdrawn: "dispose_finding",
+    StaffRegistry.TokenIssued: "issue_token",
+    StaffRegistry.TokenRevoked: "issue_token",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""
@@ -75,8 +80,12 @@ class Authority:
 
     def command_event(self, cls: EventClass, position: int, actor: str, d: dict[str, Any]) -> None:
         command = "resolve_payment" if d.get("resolved") else COMMAND_OF[cls]
+        if command == "issue_token" and same_person(actor) != same_person(d["name"]):
+            roles: tuple[Role, ...] = (Role.ADMIN,)  # another's token is an admin's to issue
+        else:
+            roles = REQUIRED[command]
         department = d.get("department") if command == "complete_action" else None
-        if not self._holds(actor, REQUIRED[command], department):
+        if not self._holds(actor, roles, department):
             self.refused[(same_person(actor), command)].append(position)
 
     def roles_of(self, actor: str) -> set[str]:
@@ -95,7 +104,7 @@ class Authority:
                 "unauthorised_actor",
                 f"{actor} recorded {len(positions)} {command.replace('_', ' ')} event(s) "
                 "without holding a role for it at the time (or not registered staff)",
-                positions[:SHOWN_POSITIONS],
+                shown(positions),
             )
 
 

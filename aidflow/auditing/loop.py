@@ -136,4 +136,5 @@ class LoopRules(MoneyRules):
                 f"bank statement {d['name']!r} line {item['line']} ({item['reference']}, "
                 f"{format_yuan(item['amount_fen'])} yuan): {item['detail']}",
                 [position],
+                subject=f"line {item['line']} {item['reference']}",
             )

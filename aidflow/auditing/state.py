@@ -23,6 +23,14 @@ SHOWN_POSITIONS = 20
 """At most this many positions are listed in a finding about many events."""
 
 
+def shown(positions: list[int]) -> list[int]:
+    """The positions a finding about many events lists: the first ones and the last, so a
+    new act that raises it again changes the finding (and its id)."""
+    if len(positions) <= SHOWN_POSITIONS:
+        return positions
+    return [*positions[: SHOWN_POSITIONS - 1], positions[-1]]
+
+
 @dataclass
 class CaseState:
     """One case as the rules see it, from its events so far."""
@@ -86,6 +94,18 @@ class Checking:
         self.voucher_seen: dict[str, int] = {}
         self.latest: tuple[int, datetime] | None = None
         """The position and time of the latest event read so far."""
+        self.disposals: dict[str, tuple[int, str, str]] = {}
+        """Findings explained so far: id -> (position, who, why) (``audit dispose``)."""
+
+    def disposed(
+        self, position: int, at: datetime, actor: str, register: str, d: dict[str, Any]
+    ) -> None:
+        self.disposals[d["finding"]] = (position, actor, d["reason"])
+
+    def withdrawn(
+        self, position: int, at: datetime, actor: str, register: str, d: dict[str, Any]
+    ) -> None:
+        self.disposals.pop(d["finding"], None)
 
     def in_time_order(self, position: int, at: datetime) -> None:
         """An event recorded well before one already in the store: a writer's clock went back
@@ -111,7 +131,17 @@ class Checking:
         positions: list[int],
         case: str | None = None,
         fund: str | None = None,
+        subject: str = "",
     ) -> None:
+        """Record a finding; ``subject`` tells apart findings of one rule raised by the same
+        events (the lines of one statement, the actions of one consultation)."""
         self.found.append(
-            Violation(rule=rule, case_id=case, fund_id=fund, positions=positions, message=message)
+            Violation(
+                rule=rule,
+                case_id=case,
+                fund_id=fund,
+                positions=positions,
+                message=message,
+                subject=subject,
+            )
         )

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from aidflow.auditing.lifecycle import LifecycleRules
-from aidflow.auditing.state import SHOWN_POSITIONS, CaseState
+from aidflow.auditing.state import CaseState, shown
 from aidflow.domain.money import format_yuan
 
 
@@ -86,6 +86,7 @@ class EndRules(LifecycleRules):
                     f"{department} has not completed {action_id} after {(now - at).days} days",
                     [position],
                     case=case_id,
+                    subject=action_id,
                 )
 
     def people(self, accounts: Iterable[tuple[str, str, str, int]]) -> None:
@@ -107,7 +108,7 @@ class EndRules(LifecycleRules):
                 self.flag(
                     "shared_account",
                     f"one bank account is recorded for {len(people)} different students",
-                    positions[:SHOWN_POSITIONS],
+                    shown(positions),
                 )
         for cases in cases_of.values():
             still_open = {
@@ -120,6 +121,6 @@ class EndRules(LifecycleRules):
                     "several_open_cases",
                     f"one student has {len(still_open)} open cases; close the earlier year's "
                     "case before the next opens",
-                    sorted(still_open.values())[:SHOWN_POSITIONS],
+                    shown(sorted(still_open.values())),
                     case=min(still_open, key=lambda k: still_open[k]),
                 )

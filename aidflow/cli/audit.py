@@ -20,6 +20,7 @@ from aidflow.cli.session import (
     export_option,
     global_options,
     pass_session,
+    writes,
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M
@@ -169,6 +170,15 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
                     )
                     for v in violations
                 ),
+                *(
+                    [line(M.DISPOSED_HEADING, count=len(result.disposed))]
+                    if result.disposed
+                    else []
+                ),
+                *(
+                    line(M.DISPOSED, v=d.violation, by=d.by, reason=d.reason)
+                    for d in result.disposed
+                ),
                 line(
                     M.RULES_CHECKED if violations else M.RULES_HOLD,
                     events=result.events,
@@ -184,6 +194,33 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
         session.fail(VIEWS_DRIFTED, agreement.message)
     if violations:
         session.fail(RULE_VIOLATIONS, line(M.VIOLATIONS_FOUND, count=len(violations)))
+
+
+@audit.command("dispose")
+@click.argument("finding")
+@click.option(
+    "--reason", default="", help="Why the finding needs no further act (required to explain)."
+)
+@click.option(
+    "--withdraw", is_flag=True, help="Take an explanation back: the finding is open again."
+)
+@global_options
+@pass_session
+@writes
+def audit_dispose(session: Session, finding: str, reason: str, withdraw: bool) -> None:
+    """Explain a finding of `aidflow audit check` by its id (F-…), or withdraw an explanation.
+
+    Someone other than the people whose acts raised it explains it (an approver or a
+    cashier); it is then listed apart and no longer fails the check. A new act that
+    raises the same rule again is a new finding.
+    """
+    from aidflow import commands as cmd
+
+    result = session.office.handle(
+        cmd.DisposeFinding(finding=finding, reason=reason, withdraw=withdraw, actor=session.actor())
+    )
+    template = M.FINDING_DISPOSED if result.disposed else M.FINDING_REOPENED
+    emit(session, result, line(template, finding=result.finding, rule=result.rule))
 
 
 @audit.command("report")

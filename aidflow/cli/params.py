@@ -154,6 +154,21 @@ class SecondsType(click.ParamType[float]):
         return number
 
 
+class LifetimeType(click.ParamType[int]):
+    """Days something stays in force (a token): ``30d`` or ``30``, 1 to 366."""
+
+    name = "days"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip().lower().removesuffix("d")
+        if not text.isdigit() or not 1 <= int(text) <= 366:
+            self.fail(line(M.NOT_A_LIFETIME, value=value), param, ctx)
+        return int(text)
+
+
+LIFETIME = LifetimeType()
+
+
 class YuanType(click.ParamType[int]):
     """Yuan as typed by a clerk (``3000`` or ``3000.50``), converted exactly to integer fen."""
 

@@ -88,16 +88,42 @@ def staff_revoke(session: Session, name: str, role: str) -> None:
 
 @staff.command("token")
 @click.argument("name")
+@click.option(
+    "--expires",
+    "days",
+    type=params.LIFETIME,
+    default="30d",
+    show_default=True,
+    help="How long the token is in force: 30d, 90d ... (at most 366d).",
+)
+@click.option("--revoke", is_flag=True, help="Stop NAME's token now instead of issuing one.")
+@click.option("--reason", default="", help="Why a token is revoked (recorded).")
 @global_options
 @pass_session
-def staff_token(session: Session, name: str) -> None:
-    """Issue NAME's bearer token for `aidflow serve` (printed once; the store keeps its hash).
+@writes
+def staff_token(session: Session, name: str, days: int, revoke: bool, reason: str) -> None:
+    """Issue NAME's bearer token for `aidflow serve` (printed once; the store records its hash).
 
-    Only an admin issues tokens (``--actor``), and NAME must be registered staff. A new
-    token replaces the member's old one.
+    A member issues their own token; an admin may issue another member's, and the record
+    says so (`aidflow audit check` flags cases where the admin and the holder both acted).
+    The token expires after ``--expires``; a new one replaces the member's old one;
+    ``--revoke`` stops it at once. Every issue and revocation is an event.
     """
-    issued = session.office.issue_token(name, actor=session.actor())
-    emit(session, issued, line(M.TOKEN_ISSUED, name=issued.name, token=issued.token))
+    if revoke:
+        session.office.revoke_token(name, actor=session.actor(), reason=reason)
+        emit(session, {"name": name, "revoked": True}, line(M.TOKEN_REVOKED, name=name))
+        return
+    issued = session.office.issue_token(name, actor=session.actor(), days=days)
+    emit(
+        session,
+        issued,
+        line(
+            M.TOKEN_ISSUED,
+            name=issued.name,
+            token=issued.token,
+            expires=issued.expires_at.isoformat(timespec="minutes"),
+        ),
+    )
 
 
 @staff.command("list")

@@ -339,6 +339,12 @@ class NoAccountChangePending(RuleViolation):
     code = "no_account_change_pending"
 
 
+class UnknownFinding(NotFound):
+    """Explaining a finding the checks do not raise (a typo, or one a later act replaced)."""
+
+    code = "unknown_finding"
+
+
 class NotInDispute(RuleViolation):
     """Only a payment whose statement line disagreed (held in dispute) is settled by hand."""
 

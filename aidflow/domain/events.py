@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from aidflow.domain.case import StudentCase
+from aidflow.domain.findings import FindingsRegister
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 from aidflow.domain.payments import PaymentBook
@@ -66,6 +67,13 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         # issue 23: disputed payments held, returned ones issued again
         StudentCase.DisbursementDisputed: "case.disbursement_disputed",
         StudentCase.PaymentReissued: "case.payment_reissued",
+        # issue 23: findings explained
+        FindingsRegister.Started: "findings.register_started",
+        FindingsRegister.Disposed: "findings.disposed",
+        FindingsRegister.Withdrawn: "findings.withdrawn",
+        # issue 21: bearer tokens recorded, with their expiry and who issued them
+        StaffRegistry.TokenIssued: "staff.token_issued",
+        StaffRegistry.TokenRevoked: "staff.token_revoked",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -82,6 +90,7 @@ AGGREGATES: tuple[type[Any], ...] = (
     PolicyRegister,
     PaymentBook,
     Search,
+    FindingsRegister,
 )
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
@@ -124,13 +133,19 @@ RECORD_KEEPING = frozenset(
         StaffRegistry.MemberAdded,
         StaffRegistry.RoleGranted,
         StaffRegistry.RoleRevoked,
+        StaffRegistry.TokenIssued,
+        StaffRegistry.TokenRevoked,
         PolicyRegister.Started,
         PolicyRegister.ValueSet,
         PolicyRegister.Changed,
         Search.Recorded,
+        FindingsRegister.Started,
+        FindingsRegister.Disposed,
+        FindingsRegister.Withdrawn,
     }
 )
-"""Events about the office's own records (idempotency keys, staff, policy, searches): in the
+"""Events about the office's own records (idempotency keys, staff, policy, searches, findings
+explained): in the
 audit journal and chain, and read by the authorisation checks; no case or fund view shows
 them."""
 

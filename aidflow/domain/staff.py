@@ -11,6 +11,8 @@ same answer from the record for every stored event.
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -58,8 +60,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     # issue 21: finding a case by national ID or name says who is a student: the roles
     # that may reveal, and each search is recorded
     "find": (Role.VERIFIER, Role.CASHIER),
-    # issue 21: a token is an admin's to issue, and the admin acting is the one logged in
-    "issue_token": (Role.ADMIN,),
+    # issue 21: a member issues (or revokes) their own token, an admin another's (the
+    # registry decides which; the acting person is the one logged in, and it is recorded)
+    "issue_token": tuple(Role),
     # the money loop (issue 12): the clerk or verifier who has the form records an account,
     # an approver (never the same person) confirms a change; the cashier issues payment
     # lists (full accounts leave the system only there) and reconciles statements
@@ -69,12 +72,22 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "reconcile": (Role.CASHIER,),
     "resolve_payment": (Role.CASHIER, Role.APPROVER),
     "reissue_payment": (Role.CASHIER, Role.APPROVER),
+    "dispose_finding": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     "approve_secondary_aid": (Role.APPROVER,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""
 
 REGISTRY_ID: UUID = uuid5(NAMESPACE_URL, "https://aidflow.invalid/staff-registry")
+
+BEARER_PREFIX = "afw_"
+"""Bearer tokens read ``afw_…``: a secret scanner (or a person) can tell one in a log."""
+
+
+def token_hash(token: str) -> str:
+    """What the record keeps of a bearer token: its SHA-256 (a 256-bit random token cannot
+    be guessed back from it)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class StaffRegistry(AidAggregate):
@@ -110,6 +123,23 @@ class StaffRegistry(AidAggregate):
         role: str
         actor: str
 
+    class TokenIssued(Event):
+        """A bearer token for ``name`` (its earlier one stops working): ``token`` is the
+        SHA-256 of the token, never the token; it works until ``expires_at`` (v0.5)."""
+
+        TOPIC = "aidflow:StaffRegistry.TokenIssued"
+        name: str
+        token: str
+        expires_at: datetime
+        actor: str
+
+    class TokenRevoked(Event):
+        TOPIC = "aidflow:StaffRegistry.TokenRevoked"
+        name: str
+        token: str
+        reason: str
+        actor: str
+
     @staticmethod
     def create_id() -> UUID:
         return REGISTRY_ID
@@ -117,6 +147,8 @@ class StaffRegistry(AidAggregate):
     @event(Started)
     def __init__(self) -> None:
         self.members: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
+        """Each member's token in force: name -> its hash, expiry and issuer."""
 
     # -- questions -------------------------------------------------------------------
 
@@ -245,6 +277,55 @@ class StaffRegistry(AidAggregate):
     @event(RoleRevoked)
     def _role_revoked(self, *, name: str, role: str, actor: str) -> None:
         self.members[name]["roles"] = [r for r in self.members[name]["roles"] if r != role]
+
+    # -- bearer tokens (the way into HTTP), recorded as events ---------------------------
+
+    def token_holder(self, token_hash: str, now: datetime) -> str | None:
+        """Whose token has the hash ``token_hash``, while it is in force (not replaced,
+        revoked or expired) and its holder holds a role: a token outlives no post."""
+        for name, held in self.tokens.items():
+            if held["token"] == token_hash and now < held["expires_at"]:
+                member = self.members.get(name)
+                return name if member is not None and member["roles"] else None
+        return None
+
+    def issue_token(self, *, name: str, token_hash: str, expires_at: datetime, actor: str) -> str:
+        """Record ``name``'s new token (replacing any earlier one): a member issues their
+        own; an admin may issue another's, and the record says so (``audit check`` watches
+        what is done under it). Returns the holder's name in canonical form."""
+        person = self._existing(name)
+        if not canonical.same_actor(person, actor):
+            self._require_admin(actor)
+        self._token_issued(
+            name=person, token=token_hash, expires_at=expires_at, actor=canonical.actor(actor)
+        )
+        return person
+
+    @event(TokenIssued)
+    def _token_issued(self, *, name: str, token: str, expires_at: datetime, actor: str) -> None:
+        self.tokens[name] = {"token": token, "expires_at": expires_at, "by": actor}
+
+    def revoke_token(self, *, name: str, reason: str, actor: str) -> str:
+        """Stop ``name``'s token now (the holder, or an admin)."""
+        person = self._existing(name)
+        if not canonical.same_actor(person, actor):
+            self._require_admin(actor)
+        held = self.tokens.get(person)
+        if held is None:
+            raise InvalidInput(
+                said("{person} holds no token to revoke", person=person), ids={"actor": person}
+            )
+        self._token_revoked(
+            name=person,
+            token=held["token"],
+            reason=canonical.text(reason, "reason", required=False),
+            actor=canonical.actor(actor),
+        )
+        return person
+
+    @event(TokenRevoked)
+    def _token_revoked(self, *, name: str, token: str, reason: str, actor: str) -> None:
+        self.tokens.pop(name, None)
 
     def admins(self) -> list[str]:
         return sorted(n for n, m in self.members.items() if Role.ADMIN.value in m["roles"])

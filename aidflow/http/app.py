@@ -55,6 +55,10 @@ NOT_SERVED: dict[type[cmd.Command[Any]], str] = {
         "the payment list is the one export of full account numbers: the cashier writes it "
         "with `aidflow pay list -o FILE`"
     ),
+    cmd.IssueToken: (
+        "a token is the way into HTTP: it is issued at the terminal (`aidflow staff token`), "
+        "never minted by another token"
+    ),
     cmd.RecordSearch: (
         "a search is recorded by the search itself (GET /cases/find), never on its own: "
         "a route would let anyone write searches nobody made"

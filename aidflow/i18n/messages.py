@@ -194,7 +194,15 @@ ENTRIES_HEADER = ("pos", "date", "entry", "yuan", "case", "fund", "voucher/recei
 ALL_RULES_HOLD = "all rules hold"
 RULES_HOLD = "all rules hold over {events} events up to position {position}"
 RULES_CHECKED = "checked {events} events up to position {position}"
-VIOLATION = "{v.rule}: {v.message} (case {case}, positions {positions})"
+VIOLATION = "{v.id} {v.rule}: {v.message} (case {case}, positions {positions})"
+DISPOSED_HEADING = "explained ({count}; `aidflow audit dispose --withdraw` reopens one):"
+DISPOSED = "{v.id} {v.rule}: explained by {by}: {reason}"
+DISPOSED_HEADER = ("finding", "rule", "case", "explained by", "why")
+FINDING_DISPOSED = (
+    "finding {finding} ({rule}) explained; `aidflow audit check` lists it apart and no longer "
+    "fails on it"
+)
+FINDING_REOPENED = "the explanation of finding {finding} is withdrawn: it is open again"
 WROTE = "wrote {path}"
 EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv or .xlsx"
 
@@ -238,8 +246,9 @@ BREAKDOWN_HEADER = ("key", "yuan")
 # -- the event feed and the HTTP service ----------------------------------------------------
 EVENT_LINE = "{e.position:>7}  {when}  {e.actor:<22} {name:<28} {brief}"
 FOLLOWING_EVENTS = "following events after position {position}; Ctrl-C to stop"
-TOKEN_ISSUED = "token for {name} (shown once; keep it secret):\n{token}"  # noqa: S105
-TOKEN_NEEDS_STAFF = "{name} is not a registered staff member: add them first (staff registry)"  # noqa: S105
+TOKEN_ISSUED = "token for {name}, until {expires} (shown once; keep it secret):\n{token}"  # noqa: S105
+TOKEN_REVOKED = "{name}'s token is revoked: it opens nothing from now on"  # noqa: S105
+NOT_A_LIFETIME = "{value!r} is not a number of days like 30d (1 to 366)"
 SERVING = "serving {url} on http://{host}:{port} (OpenAPI at /docs); Ctrl-C to stop"
 NEEDS_HTTP_EXTRA = "the HTTP service needs the [http] extra: pip install 'aidflow[http]'"
 

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from aidflow.application.context import FindingFacts
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.office.base import OfficeBase, signing_key_dir
 from aidflow.office.explain import FIELDS, Explanation, explain
 from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
 from aidflow.office.whatif import WhatIf, other_policy, what_if
-from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift
+from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift, Violation
 from aidflow.proofs import keys
 from aidflow.proofs.bundle import period_bounds
 from aidflow.proofs.models import TREE_PREFIX, TreeHead
@@ -85,19 +86,50 @@ class Auditing(OfficeBase):
 
     def check(self, *, as_of: datetime | None = None) -> AuditCheck:
         """Every rule, from the events alone, as history stood at ``as_of`` (timeliness judged
-        at that moment); and the audit view those checks read against a fresh replay."""
+        at that moment); the audit view those checks read against a fresh replay; and every
+        stored snapshot against its events (a forged one is a finding: ``snapshot_damaged``)."""
         with self.past(at=as_of) as views:
             result = views.check_report(
                 self.flow.current_policy(), now=as_of, base=self.flow.policy
             )
         agreement = self.verify_views(["audit"])[0]
+        damaged = [
+            Violation(
+                rule="snapshot_damaged",
+                case_id=None,
+                fund_id=str(f.aggregate_id),
+                positions=[],
+                message=f"the stored snapshot at version {f.version}: {f.problem}",
+                subject=str(f.version),
+            )
+            for f in self.flow.verify_snapshots(page_size=self.views.page_size).findings
+        ]
+        violations = [*result.violations, *damaged]
         return AuditCheck(
-            ok=result.ok and agreement.ok,
-            violations=result.violations,
+            ok=not violations and agreement.ok,
+            violations=violations,
+            disposed=result.disposed,
             checked=result.checked,
             events=result.events,
             position=result.position,
             audit_view=agreement,
+        )
+
+    def finding_facts(self, finding: str) -> FindingFacts | None:
+        """What the checks say now of ``finding`` (open or explained), for ``audit dispose``:
+        its rule, case or fund, and who recorded the events that raised it."""
+        views = self.fresh()
+        result = views.check_report(self.flow.current_policy(), base=self.flow.policy)
+        every = [*result.violations, *(d.violation for d in result.disposed)]
+        found = next((v for v in every if v.id == finding), None)
+        if found is None:
+            return None
+        actors = views.actors_at(found.positions)
+        return FindingFacts(
+            rule=found.rule,
+            case_id=found.case_id,
+            fund_id=found.fund_id,
+            raised_by=tuple(sorted(set(actors.values()))),
         )
 
     def verify_views(self, names: list[str] | tuple[str, ...] = ()) -> list[ViewDrift]:
@@ -130,6 +162,7 @@ class Auditing(OfficeBase):
             digest=digest.digest,
             chain=digest.chain,
             roster=roster,
+            disposed=check.disposed,
         )
         return render_report(data, fmt)
 

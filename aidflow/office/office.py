@@ -15,15 +15,14 @@ from typing import Any, TypeVar
 from aidflow import commands as cmd
 from aidflow.application import HANDLERS, AidFlow, feed
 from aidflow.config import parse_url, resolve_url
-from aidflow.domain.clock import Clock
+from aidflow.domain.clock import Clock, now
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
-from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
+from aidflow.domain.staff import REGISTRY_ID, StaffRegistry, token_hash
 from aidflow.office.auditing import Auditing
 from aidflow.office.casework import Casework
 from aidflow.office.money import Money
 from aidflow.office.running import Running
-from aidflow.office.tokens import Tokens
 from aidflow.projections import ReadModels
 
 R = TypeVar("R")
@@ -44,10 +43,10 @@ class Office(Casework, Money, Auditing, Running):
     def __init__(self, flow: AidFlow, views: ReadModels, url: str, *, inline: bool = True) -> None:
         super().__init__(flow, views, url, inline=inline)
         flow.payable = views.payable_cases
+        flow.findings = self.finding_facts
         if inline:
             flow.listeners.append(self.catch_up)
             self.catch_up()
-        self._tokens: Tokens | None = None
 
     @classmethod
     def open(
@@ -78,8 +77,6 @@ class Office(Casework, Money, Auditing, Running):
             raise
 
     def close(self) -> None:
-        if self._tokens is not None:
-            self._tokens.close()
         self.views.close()
         self.flow.close()
 
@@ -102,17 +99,14 @@ class Office(Casework, Money, Auditing, Running):
         return self.flow.handle(c)
 
     def token_holder(self, token: str) -> str | None:
-        """The staff member a bearer token was issued to, while they hold a role (None: never
-        issued, replaced, or its holder's roles were all revoked: a token outlives no post)."""
-        if self._tokens is None:
-            self._tokens = Tokens.open(self.url)
-        name = self._tokens.who(token)
-        if name is None:
-            return None
+        """The staff member a bearer token was issued to, while it is in force and they hold
+        a role (None: never issued, replaced, revoked, expired, or its holder's roles were
+        all revoked: a token outlives no post)."""
         # read as every command reads it: cached while the registry's version is unchanged
         registry = self.flow.records.current(StaffRegistry, REGISTRY_ID)
-        member = None if registry is None else registry.member(name)
-        return name if member is not None and member["roles"] else None
+        if registry is None:
+            return None
+        return registry.token_holder(token_hash(token), now())
 
     # -- a store's keys and roles, before (or without) opening it ------------------------------
 

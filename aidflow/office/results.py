@@ -13,6 +13,7 @@ from aidflow.office.explain import Explanation
 from aidflow.office.screening import ScreeningReport
 from aidflow.office.whatif import WhatIf
 from aidflow.projections.models import (
+    DisposedFinding,
     Dossier,
     LedgerLine,
     Verification,
@@ -27,7 +28,6 @@ __all__ = [
     "Explanation",
     "FundStatement",
     "IntegrationEvent",
-    "IssuedToken",
     "Proof",
     "RevealedDossier",
     "ScreeningReport",
@@ -55,6 +55,9 @@ class AuditCheck(Answer):
 
     ok: bool
     violations: list[Violation]
+    """The open findings (each with its ``id``)."""
+    disposed: list[DisposedFinding] = []
+    """Findings explained (``audit dispose``): listed apart; they do not fail the check."""
     checked: dict[str, int]
     """Journal events read, by stable event name: the checks never speak of events unread."""
     events: int
@@ -86,13 +89,6 @@ class RevealedDossier(Answer):
 
     personal_data: PersonalData
     dossier: Dossier
-
-
-class IssuedToken(Answer):
-    """A bearer token, shown once; the store keeps only its hash."""
-
-    name: str
-    token: str
 
 
 class Proof(Answer):

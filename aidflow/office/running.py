@@ -11,14 +11,11 @@ from threading import Event
 
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
-from aidflow.domain import canonical
-from aidflow.domain.errors import InvalidInput, MasterKeyWrong, UnknownStaff, said
-from aidflow.models import PolicyInForce, StaffMember
+from aidflow.domain.errors import InvalidInput, MasterKeyWrong, said
+from aidflow.models import IssuedToken, PolicyInForce, StaffMember
 from aidflow.office.base import OfficeBase
 from aidflow.office.demo import DemoResult, run_demo
-from aidflow.office.results import IssuedToken
 from aidflow.office.screening import ScreeningReport, screen
-from aidflow.office.tokens import Tokens
 from aidflow.privacy import KEY_ENV, key_file, new_master, parse_master, write_key_file
 from aidflow.projections.models import ViewStatus
 
@@ -38,28 +35,20 @@ class Running(OfficeBase):
         """Every policy value and the policy's version (0: the defaults), now or then."""
         return self.flow.policy_at(as_of)
 
-    def issue_token(self, name: str, *, actor: str) -> IssuedToken:
-        """A bearer token for staff member ``name`` (an admin issues it); it replaces the
-        member's earlier token. Shown once: the store keeps only its hash."""
-        holder = canonical.actor(name)
-        # The one door of every command: on PostgreSQL a person's login acts only as itself
-        # (a clerk's login naming --actor admin used to mint an admin token), and the actor
-        # must hold the admin role now.
-        self.flow.authorise(actor, "issue_token")
-        registry = self.flow.staff_registry()
-        if registry is None or registry.member(holder) is None:
-            raise UnknownStaff(
-                said(
-                    "{name} is not a registered staff member: add them first (staff registry)",
-                    name=holder,
-                ),
-                ids={"actor": holder},
-            )
-        tokens = Tokens.open(self.url)
-        try:
-            return IssuedToken(name=holder, token=tokens.issue(holder))
-        finally:
-            tokens.close()
+    def issue_token(self, name: str, *, actor: str, days: int = 30) -> IssuedToken:
+        """A bearer token for staff member ``name``, in force for ``days``: their own, or an
+        admin's issue for them (recorded: ``audit check`` watches what is done under it).
+        It replaces the member's earlier token; shown once, the store records its hash."""
+        from aidflow import commands as cmd
+
+        issued: IssuedToken = self.flow.handle(cmd.IssueToken(name=name, days=days, actor=actor))
+        return issued
+
+    def revoke_token(self, name: str, *, actor: str, reason: str = "") -> None:
+        """Stop ``name``'s token now (the holder, or an admin); recorded."""
+        from aidflow import commands as cmd
+
+        self.flow.handle(cmd.RevokeToken(name=name, reason=reason, actor=actor))
 
     # -- the integration-event feed -----------------------------------------------------
 

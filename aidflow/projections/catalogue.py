@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aidflow.domain.case import StudentCase
 from aidflow.domain.events import PAYMENT_BOOK, RECORD_KEEPING
+from aidflow.domain.findings import FindingsRegister
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, RequestKey, Voucher
 from aidflow.domain.payments import PaymentBook
@@ -19,6 +20,7 @@ __all__ = [
     "PAYMENT_BOOK",
     "RECORD_KEEPING",
     "Enrolment",
+    "FindingsRegister",
     "Fund",
     "PaymentBook",
     "PolicyRegister",

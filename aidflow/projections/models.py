@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from aidflow.domain.findings import finding_id
 
 
 class View(BaseModel):
@@ -182,16 +184,38 @@ class Violation(View):
     fund_id: str | None
     positions: list[int]
     message: str
+    subject: str = ""
+    """What tells this finding from others of its rule raised by the same events (a
+    statement's line, a consultation's action); "" when nothing needs to."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        """The finding's stable id (``F-…``): what ``audit dispose`` names."""
+        return finding_id(self.rule, self.case_id, self.fund_id, self.positions, self.subject)
+
+
+class DisposedFinding(View):
+    """A finding someone explained (``audit dispose``): listed apart, not failing the check."""
+
+    violation: Violation
+    reason: str
+    by: str
+    position: int
+    """The store position of the explanation (``findings.disposed``)."""
 
 
 class CheckResult(View):
     """What the rule checks found, and what they read to find it."""
 
     violations: list[Violation]
+    """The open findings: ``ok`` only when there are none."""
     checked: dict[str, int]
     """Journal events read, by stable event name (``case.applied``)."""
     position: int
     """The last journal position read: the checks cover the events up to here."""
+    disposed: list[DisposedFinding] = []
+    """Findings explained by someone other than those whose acts raised them."""
 
     @property
     def ok(self) -> bool:

@@ -381,6 +381,11 @@ class ReadModels(AuditTrail):
         with self.runner.query("audit") as conn:
             return audit.check(conn, policy, now or self._now(), upto=self.upto, base=base)
 
+    def actors_at(self, positions: list[int]) -> dict[int, str]:
+        """Who recorded the events at ``positions`` (the people whose acts raised a finding)."""
+        with self.runner.query("audit") as conn:
+            return audit.actors_at(conn, positions)
+
     # -- drift ----------------------------------------------------------------------------
 
     def verify_views(self, flow: EventSource, names: Sequence[str] = ()) -> list[ViewDrift]:

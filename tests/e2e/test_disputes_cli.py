@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from aidflow import Office
 from aidflow.http.app import create_app
-from aidflow.office.tokens import Tokens
 from tests.builders import national_id
 from tests.e2e.conftest import Cli
 
@@ -143,9 +143,8 @@ def test_resolving_over_http_answers_as_the_cli(
         "pay", "resolve", vouchers[world["case"]], "--as", "paid", "--reason", "bank: paid 1000",
         actor="approver",
     )  # fmt: skip
-    tokens = Tokens.open(store_url)
-    token = tokens.issue("approver")
-    tokens.close()
+    with Office.open(store_url) as office:
+        token = office.issue_token("approver", actor="admin").token
     client = TestClient(create_app(store_url))
     body = {"voucher": vouchers[second], "outcome": "已支付", "reason": "bank: paid 1000"}
     response = client.post(

@@ -606,6 +606,15 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             {"voucher": "V-P", "reason": "r"},
             ["pay", "reissue", "V-P", "--reason", "r"],
         ),
+        cmd.IssueToken: ({"name": "federation"}, ["staff", "token", "federation"]),
+        cmd.RevokeToken: (
+            {"name": "federation", "reason": "r"},
+            ["staff", "token", "federation", "--revoke", "--reason", "r"],
+        ),
+        cmd.DisposeFinding: (
+            {"finding": "F-000000000000", "reason": "r"},
+            ["audit", "dispose", "F-000000000000", "--reason", "r"],
+        ),
         cmd.IssuePaymentList: (
             {"fund_id": gov, "list_date": "2026-09-01"},
             ["pay", "list", "--fund", gov, "--date", "2026-09-01", "-o", "{list_file}"],
@@ -631,7 +640,7 @@ def _files(args: list[str], folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [*list(COMMANDS.values()), cmd.IssuePaymentList], ids=route_name
+    "command", [*list(COMMANDS.values()), cmd.IssuePaymentList, cmd.IssueToken], ids=route_name
 )
 def test_every_command_is_refused_alike_to_a_role_that_may_not(
     store: Store, command: type[cmd.Command[Any]], tmp_path: Path
@@ -681,7 +690,6 @@ CLI_ONLY = {
     "projections follow": "a long-running follower process",
     "projections verify": "the operator's drift check (audit check runs it too)",
     "serve": "starts the HTTP face itself",
-    "staff token": "issues a bearer token (the way into HTTP)",
 }
 """CLI commands with no HTTP route, and why."""
 
@@ -698,6 +706,8 @@ COMMAND_ROWS = {
     "staff grant": "GrantRole", "staff revoke": "RevokeRole", "policy set": "SetPolicy",
     "policy load": "LoadPolicy", "pay reconcile": "Reconcile", "pay list": "IssuePaymentList",
     "pay resolve": "ResolvePayment", "pay reissue": "ReissuePayment",
+    "audit dispose": "DisposeFinding", "staff token": "IssueToken",
+    "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip
 """CLI commands that record, and the command each builds (refused alike above)."""

@@ -13,10 +13,9 @@ import httpx
 import pytest
 import uvicorn
 
-from aidflow import AidFlow
+from aidflow import AidFlow, Office
 from aidflow import commands as cmd
 from aidflow.http.app import create_app
-from aidflow.office.tokens import Tokens
 from tests.builders import national_id
 
 
@@ -45,9 +44,11 @@ def server(store_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     ):
         flow.add_staff(cmd.AddStaff(name=name, roles=roles, actor="admin"))
     flow.close()
-    tokens = Tokens.open(store_url)
-    issued = {n: tokens.issue(n) for n in ("admin", "visitor", "approver", "cashier")}
-    tokens.close()
+    with Office.open(store_url) as office:
+        issued = {
+            n: office.issue_token(n, actor=n).token  # each their own: no one acts as two
+            for n in ("admin", "visitor", "approver", "cashier")
+        }
     port = _free_port()
     config = uvicorn.Config(
         create_app(store_url, docs=True), host="127.0.0.1", port=port, log_level="error"

@@ -119,16 +119,20 @@ def test_the_events_table_is_append_only_for_a_writer_login(
 @pytest.mark.postgres
 def test_a_clerk_login_naming_an_admin_mints_no_token(office: tuple[str, str, str, str]) -> None:
     """The attack: `aidflow --db postgresql://clerk@… --actor admin staff token admin` issued an
-    admin token (the command checked the --actor text, not the login). ``Office.issue_token``
-    now goes through the door of every command, ``AidFlow.authorise(actor, "issue_token")``:
-    the login acts only as itself, and must hold the admin role. (A writer login cannot open
-    an Office at all: the views' tables are the service's.)"""
+    admin token (the command checked the --actor text, not the login). A token is now a
+    command (``IssueToken``) through the door of every command: the login acts only as
+    itself, and only an admin issues another member's token. (A writer login cannot open an
+    Office at all: the views' tables are the service's.)"""
     url, clerk, _auditor, admin = office
     flow = AidFlow.open(_as(url, clerk))
     try:
+        head = flow.recorder.max_notification_id()
         with pytest.raises(NotAuthorised, match=f"acts only as itself, not as {admin}"):
-            flow.authorise(admin, "issue_token")
-        with pytest.raises(NotAuthorised, match=f"{clerk} may not issue token"):
-            flow.authorise(clerk, "issue_token")
+            flow.handle(cmd.IssueToken(name=admin, actor=admin))
+        with pytest.raises(NotAuthorised, match=f"only an admin manages staff and policy; {clerk}"):
+            flow.handle(cmd.IssueToken(name=admin, actor=clerk))
+        assert flow.recorder.max_notification_id() == head
+        own = flow.handle(cmd.IssueToken(name=clerk, actor=clerk))  # their own: recorded
+        assert own.name == clerk and own.token.startswith("afw_")
     finally:
         flow.close()

@@ -6,8 +6,9 @@ swapped; the audit view's recorded chain) and asserts that ``audit verify`` fail
 names the position where the store stops matching. ``test_chain.py`` covers changed
 bytes, a removed last record and a chain rebuilt to match an altered store.
 
-Not covered yet: snapshots. The chain hashes the events table only; once snapshots are
-verified too (another change in progress), a tampered snapshot gets its test here.
+Snapshots sit outside the chain (it hashes the events table only): they are sealed with a
+key derived from the master key and checked against a replay; their attacks are in
+tests/integration/test_snapshot_seal.py.
 """
 
 from __future__ import annotations

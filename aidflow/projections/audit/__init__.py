@@ -7,7 +7,7 @@ verification (:mod:`.chain`).
 """
 
 from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorded_links, verify
-from aidflow.projections.audit.checks import check, run_checks
+from aidflow.projections.audit.checks import actors_at, check, run_checks
 from aidflow.projections.audit.journal import (
     case_positions,
     journal,
@@ -27,6 +27,7 @@ from aidflow.projections.audit.view import AuditView
 __all__ = [
     "GENESIS",
     "AuditView",
+    "actors_at",
     "audit_case_table",
     "audit_fund_table",
     "case_positions",

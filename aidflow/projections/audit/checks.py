@@ -9,6 +9,7 @@ only reads the journal and the pseudonymous accounts for them.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -22,7 +23,7 @@ from aidflow.projections.audit.tables import (
 )
 from aidflow.projections.models import CheckResult
 
-__all__ = ["check", "run_checks"]
+__all__ = ["actors_at", "check", "run_checks"]
 
 
 def check(
@@ -53,4 +54,16 @@ def check(
         now,
         base=base,
         accounts=accounts,
+        actors_at=partial(actors_at, conn),
     )
+
+
+def actors_at(conn: Connection, positions: list[int]) -> dict[int, str]:
+    """Who recorded the journal's events at ``positions`` (those the journal holds)."""
+    j = journal_table
+    found: dict[int, str] = {}
+    for start in range(0, len(positions), 500):
+        chunk = positions[start : start + 500]
+        picked = sa.select(j.c.position, j.c.actor).where(j.c.position.in_(chunk))
+        found.update((int(r.position), str(r.actor)) for r in conn.execute(picked))
+    return found

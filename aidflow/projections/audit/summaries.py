@@ -21,6 +21,7 @@ from aidflow.domain.money import format_yuan
 from aidflow.i18n import catalogue, current, using, value
 from aidflow.projections.catalogue import (
     Enrolment,
+    FindingsRegister,
     Fund,
     PaymentBook,
     PolicyRegister,
@@ -97,10 +98,15 @@ TEMPLATES: dict[EventClass, Template] = {
     StaffRegistry.MemberAdded: _t("staff {name} added as {roles}{in_department}", "roles"),
     StaffRegistry.RoleGranted: _t("{name} granted {role}", "role"),
     StaffRegistry.RoleRevoked: _t("{name} no longer {role}", "role"),
+    StaffRegistry.TokenIssued: _t("bearer token for {name}, in force until {expires_at}"),
+    StaffRegistry.TokenRevoked: _t("bearer token of {name} revoked: {reason}"),
     PolicyRegister.Started: _t("policy register started"),
     PolicyRegister.ValueSet: _t("policy {field} set to {value}"),
     PolicyRegister.Changed: _t("policy {field} set to {value}"),
     Search.Recorded: _t("search by {by}: {hit_count} case(s) found", "by"),
+    FindingsRegister.Started: _t("register of explained findings started"),
+    FindingsRegister.Disposed: _t("finding {finding} ({rule}) explained: {reason}"),
+    FindingsRegister.Withdrawn: _t("explanation of finding {finding} withdrawn: {reason}"),
 }
 """Every event class's summary: (template, fields holding domain values)."""
 

@@ -32,6 +32,7 @@ from aidflow.projections.audit.tree import envelope_leaf
 from aidflow.projections.base import bulk, insert_row
 from aidflow.projections.catalogue import (
     Enrolment,
+    FindingsRegister,
     Fund,
     PaymentBook,
     PolicyRegister,
@@ -56,6 +57,7 @@ STREAMS: dict[type[Any], str] = {
     PolicyRegister: "policy",
     PaymentBook: "payments",
     Search: "search",
+    FindingsRegister: "findings",
 }
 """Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
 
