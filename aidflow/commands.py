@@ -36,6 +36,7 @@ from aidflow.i18n import messages as M
 from aidflow.i18n import words
 from aidflow.models import (
     AccountResult,
+    CorrectionResult,
     DecisionResult,
     DepositResult,
     DisbursementResult,
@@ -319,6 +320,21 @@ class GrantRole(Command[None]):
 class RevokeRole(Command[None]):
     name: Actor
     role: Post
+
+
+class CorrectApproval(CaseCommand[CorrectionResult]):
+    """Propose taking ``amount_fen`` off grant approval ``ref`` (all of its unpaid part when
+    left out: a cancellation); a different person confirms it."""
+
+    ref: Document
+    amount_fen: Fen | None = None
+    reason: Text
+
+
+class ConfirmCorrection(CaseCommand[CorrectionResult]):
+    """A different person confirms the correction proposed for approval ``ref``."""
+
+    ref: Document
 
 
 class IssueToken(Command[IssuedToken]):

@@ -267,6 +267,19 @@ class PaymentSettlement(Result):
     """``paid`` or ``returned`` (``pay resolve``), ``reissued`` (``pay reissue``)."""
 
 
+class CorrectionResult(Result):
+    """A grant approval's correction: proposed (``pending``) or confirmed (issue 23)."""
+
+    case_id: UUID
+    ref: str
+    amount_fen: int
+    """Taken off the approval (its unpaid part), and released back to its fund."""
+    pending: bool
+    """True while it awaits a second person (`case confirm-correction`)."""
+    recorded: bool
+    """False when the same proposal was made before: nothing new written."""
+
+
 class IssuedToken(Result):
     """A bearer token, shown once: the store records only its hash (``staff.token_issued``)."""
 

@@ -21,7 +21,7 @@ from aidflow.domain.errors import DuplicateApplication, VoucherReturned, said
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.masking import mask_identifier
 from aidflow.domain.values import FundKind
-from aidflow.models import DecisionResult, DisbursementResult, ReviewResult
+from aidflow.models import CorrectionResult, DecisionResult, DisbursementResult, ReviewResult
 
 CC = TypeVar("CC", bound=cmd.CaseCommand[None])
 
@@ -202,6 +202,36 @@ def allocate_secondary_aid(ctx: Context, c: cmd.AllocateSecondaryAid) -> Decisio
         case_id=case.id, ref=c.ref, fund_id=fund.id, amount_fen=c.amount_fen, recorded=True
     )
     return result, [case]
+
+
+def correct_approval(ctx: Context, c: cmd.CorrectApproval) -> Decision[CorrectionResult]:
+    """Propose a correction of a grant approval (its unpaid part); the same again records
+    nothing."""
+    case = ctx.case(c.case_id)
+    amount, recorded = case.propose_correction(
+        ref=c.ref, amount_fen=c.amount_fen, reason=c.reason, actor=c.actor
+    )
+    ref = str(case.approval(c.ref)["ref"])
+    result = CorrectionResult(
+        case_id=case.id, ref=ref, amount_fen=amount, pending=True, recorded=recorded
+    )
+    return result, [case] if recorded else []
+
+
+def confirm_correction(ctx: Context, c: cmd.ConfirmCorrection) -> Decision[CorrectionResult]:
+    """A second person confirms it: the approval is reduced and the fund's reservation
+    released, in one save."""
+    case = ctx.case(c.case_id)
+    fund_id, amount = case.confirm_correction(ref=c.ref, actor=c.actor)
+    ref = str(case.approval(c.ref)["ref"])
+    fund = ctx.fund(fund_id)
+    fund.release(
+        case_id=case.id, amount_fen=amount, reason=f"approval {ref} corrected", actor=c.actor
+    )
+    result = CorrectionResult(
+        case_id=case.id, ref=ref, amount_fen=amount, pending=False, recorded=True
+    )
+    return result, [case, fund]
 
 
 def approve_secondary_aid(ctx: Context, c: cmd.ApproveSecondaryAid) -> Decision[DecisionResult]:

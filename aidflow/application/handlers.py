@@ -12,6 +12,7 @@ from aidflow.application import cases, findings, funds, payments, personal, staf
 from aidflow.application.pipeline import Slice
 from aidflow.models import (
     AccountResult,
+    CorrectionResult,
     DecisionResult,
     DepositResult,
     DisbursementResult,
@@ -56,6 +57,8 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.CompleteAction: Slice(cases.complete_action, "complete_action", None),
     cmd.FollowUp: Slice(cases.follow_up, "follow_up", None),
     cmd.CloseCase: Slice(cases.close_case, "close_case", None),
+    cmd.CorrectApproval: Slice(cases.correct_approval, "correct_approval", CorrectionResult),
+    cmd.ConfirmCorrection: Slice(cases.confirm_correction, "confirm_correction", CorrectionResult),
     # the money loop
     cmd.SetAccount: Slice(payments.set_account, "set_account", AccountResult),
     cmd.ConfirmAccount: Slice(payments.confirm_account, "confirm_account", AccountResult),

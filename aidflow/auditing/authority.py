@@ -46,6 +46,8 @@ COMMAND_OF: dict[EventClass, str] = {
     Search.Recorded: "find",
     C.DisbursementDisputed: "reconcile",
     C.PaymentReissued: "reissue_payment",
+    C.ApprovalCorrectionProposed: "correct_approval",
+    C.ApprovalCorrected: "confirm_correction",
     FindingsRegister.Disposed: "dispose_finding",
     FindingsRegister.Withdrawn: "dispose_finding",
     StaffRegistry.TokenIssued: "issue_token",

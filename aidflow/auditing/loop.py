@@ -127,6 +127,35 @@ class LoopRules(MoneyRules):
         c.secondary_approved += d["amount_fen"]
         self.secondary_aid(position, at, actor, case, d)
 
+    def correction_proposed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].correction_proposers[document_key(d["ref"])] = same_person(actor)
+
+    def corrected(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        """A correction takes off only what is unpaid, and two people made it."""
+        c = self.cases[case]
+        proposer = c.correction_proposers.pop(document_key(d["ref"]), None)
+        if proposer is None or proposer == same_person(actor):
+            self.flag(
+                "correction_single_person",
+                f"approval {d['ref']} was corrected by {actor} without another person's proposal",
+                [position],
+                case=case,
+            )
+        if c.approved - d["amount_fen"] < c.paid:
+            self.flag(
+                "correction_beyond_unpaid",
+                f"approval {d['ref']} reduced by {format_yuan(d['amount_fen'])} yuan, below "
+                f"the {format_yuan(c.paid)} yuan already paid",
+                [position],
+                case=case,
+            )
+        c.approved -= d["amount_fen"]
+        c.since_visit = max(0, c.since_visit - d["amount_fen"])
+
     def statement(
         self, position: int, at: datetime, actor: str, book: str, d: dict[str, Any]
     ) -> None:

@@ -56,6 +56,8 @@ RULES: dict[EventClass, Rule] = {
     C.SecondaryAidProposed: Checker.secondary_proposed,
     C.SecondaryAidApproved: Checker.secondary_approved,
     C.DisbursementDisputed: Checker.disputed,
+    C.ApprovalCorrectionProposed: Checker.correction_proposed,
+    C.ApprovalCorrected: Checker.corrected,
     C.PaymentReissued: Checker.reissued,
     PaymentBook.StatementImported: Checker.statement,
     PolicyRegister.ValueSet: Checker.policy_changed,

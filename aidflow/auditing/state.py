@@ -51,6 +51,8 @@ class CaseState:
     # the money loop (issue 12)
     account_proposer: str | None = None
     secondary_proposers: dict[str, str] = field(default_factory=dict)
+    correction_proposers: dict[str, str] = field(default_factory=dict)
+    """Approval references with a correction proposed, and by whom (issue 23)."""
     secondary_approved: int = 0
     secondary_paid: int = 0
     listed: dict[str, tuple[int, datetime, int]] = field(default_factory=dict)

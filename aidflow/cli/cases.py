@@ -1081,6 +1081,89 @@ def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
     )
 
 
+def _correction(session: Session, case_ref: str, ref: str, amount: int | None, reason: str) -> None:
+    from aidflow import commands as cmd
+
+    result = session.office.handle(
+        cmd.CorrectApproval(
+            case_id=session.office.case_id(case_ref),
+            ref=ref,
+            amount_fen=amount,
+            reason=reason,
+            actor=session.actor(),
+        )
+    )
+    template = M.CORRECTION_PROPOSED if result.recorded else M.CORRECTION_PROPOSED_BEFORE
+    emit(
+        session,
+        result,
+        line(template, amount=yuan(result.amount_fen), ref=result.ref, case_id=result.case_id),
+    )
+
+
+@case_group.command("reduce-approval")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--ref", required=True, help="The approval's reference (审批编号).")
+@click.option(
+    "--amount",
+    type=params.YUAN,
+    required=True,
+    help="Yuan to take off the approval (at most its unpaid part).",
+)
+@click.option("--reason", required=True, help="Why the approval was wrong.")
+@global_options
+@pass_session
+@writes
+def case_reduce_approval(
+    session: Session, case_ref: str, ref: str, amount: int, reason: str
+) -> None:
+    """Propose reducing a grant approval by AMOUNT of its unpaid part (an approval for the
+    wrong amount). A different approver confirms it (`aidflow case confirm-correction`);
+    the fund's reservation is then released. Nothing recorded is ever edited."""
+    _correction(session, case_ref, ref, amount, reason)
+
+
+@case_group.command("cancel-approval")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--ref", required=True, help="The approval's reference (审批编号).")
+@click.option("--reason", required=True, help="Why (a grant the student declined ...).")
+@global_options
+@pass_session
+@writes
+def case_cancel_approval(session: Session, case_ref: str, ref: str, reason: str) -> None:
+    """Propose cancelling the unpaid part of a grant approval (a grant the student
+    declined). A different approver confirms it (`aidflow case confirm-correction`)."""
+    _correction(session, case_ref, ref, None, reason)
+
+
+@case_group.command("confirm-correction")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--ref", required=True, help="The approval whose correction is confirmed.")
+@global_options
+@pass_session
+@writes
+def case_confirm_correction(session: Session, case_ref: str, ref: str) -> None:
+    """Confirm a proposed correction of an approval (an approver who did not propose it):
+    the approval is reduced and the fund's reservation released, in one save."""
+    from aidflow import commands as cmd
+
+    result = session.office.handle(
+        cmd.ConfirmCorrection(
+            case_id=session.office.case_id(case_ref), ref=ref, actor=session.actor()
+        )
+    )
+    emit(
+        session,
+        result,
+        line(
+            M.CORRECTION_CONFIRMED,
+            amount=yuan(result.amount_fen),
+            ref=result.ref,
+            case_id=result.case_id,
+        ),
+    )
+
+
 @case_group.command("approve-secondary-aid")
 @click.argument("case_ref", metavar="CASE")
 @click.option("--ref", required=True, help="The reference the secondary aid was proposed under.")

@@ -345,6 +345,24 @@ class UnknownFinding(NotFound):
     code = "unknown_finding"
 
 
+class UnknownApproval(NotFound):
+    """Correcting an approval under a reference that no grant approval of this case carries."""
+
+    code = "unknown_approval"
+
+
+class CorrectionExceedsUnpaid(RuleViolation):
+    """Only the unpaid part of an approval is corrected; paid money goes back by a return."""
+
+    code = "correction_exceeds_unpaid"
+
+
+class NoCorrectionPending(RuleViolation):
+    """Confirming a correction that nobody proposed."""
+
+    code = "no_correction_pending"
+
+
 class NotInDispute(RuleViolation):
     """Only a payment whose statement line disagreed (held in dispute) is settled by hand."""
 

@@ -67,6 +67,9 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         # issue 23: disputed payments held, returned ones issued again
         StudentCase.DisbursementDisputed: "case.disbursement_disputed",
         StudentCase.PaymentReissued: "case.payment_reissued",
+        # issue 23: corrections are events, never edits
+        StudentCase.ApprovalCorrectionProposed: "case.approval_correction_proposed",
+        StudentCase.ApprovalCorrected: "case.approval_corrected",
         # issue 23: findings explained
         FindingsRegister.Started: "findings.register_started",
         FindingsRegister.Disposed: "findings.disposed",

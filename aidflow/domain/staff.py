@@ -73,6 +73,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "resolve_payment": (Role.CASHIER, Role.APPROVER),
     "reissue_payment": (Role.CASHIER, Role.APPROVER),
     "dispose_finding": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
+    # corrections are events, never edits: an approver proposes, another confirms
+    "correct_approval": (Role.APPROVER, Role.COUNTY_APPROVER),
+    "confirm_correction": (Role.APPROVER, Role.COUNTY_APPROVER),
     "approve_secondary_aid": (Role.APPROVER,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also

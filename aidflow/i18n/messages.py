@@ -405,6 +405,17 @@ NO_DONOR_TRACE = "no secondary aid paid from this fund yet"
 CONFIRMED_PAID = "of which confirmed by a bank statement"
 UNCONFIRMED_PAID = "of which paid, not yet confirmed"
 PAY_LIST_NO_FOLDER = "no folder {path} to write the payment list in"
+CORRECTION_PROPOSED = (
+    "{amount} yuan to come off approval {ref} of {case_id}; a different approver confirms it "
+    "with `aidflow case confirm-correction`"
+)
+CORRECTION_PROPOSED_BEFORE = (
+    "this correction of approval {ref} ({amount} yuan, {case_id}) was proposed before: "
+    "nothing new written"
+)
+CORRECTION_CONFIRMED = (
+    "approval {ref} of {case_id} reduced by {amount} yuan; released back to its fund"
+)
 PAYMENT_RESOLVED = (
     "voucher {voucher} of {case_id} ({amount} yuan) settled as {outcome}; the money figures follow"
 )

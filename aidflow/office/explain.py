@@ -43,6 +43,8 @@ COMMANDS = {
     "case.secondary_aid_approved": "approve-secondary-aid",
     "case.disbursement_disputed": "pay reconcile",
     "case.payment_reissued": "pay reissue",
+    "case.approval_correction_proposed": "reduce-approval",
+    "case.approval_corrected": "confirm-correction",
 }
 """The command that records each kind of case event."""
 
@@ -116,6 +118,10 @@ def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Pol
         ),
         "case.hardship_reported": "hardship reopens the case for a new household visit",
         "case.closed": "closing releases unpaid reservations to their funds",
+        "case.approval_corrected": (
+            "only an approval's unpaid part is corrected, proposed by one approver and "
+            "confirmed by another; its fund's reservation is released"
+        ),
         "case.disbursement_disputed": (
             "a statement line that disagrees with its voucher holds the payment until a second "
             "person settles it"

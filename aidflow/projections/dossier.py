@@ -158,6 +158,8 @@ SECTIONS: dict[EventClass, str] = {
     # disputed payments held, returned ones issued again (issue 23)
     C.DisbursementDisputed: "dispute",
     C.PaymentReissued: "reissue",
+    C.ApprovalCorrectionProposed: "correction_proposed",
+    C.ApprovalCorrected: "correction",
 }
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 
@@ -371,6 +373,7 @@ _CHANGES: dict[EventClass, Change] = {
     C.Verified: _verified,
     C.Rejected: _rejected,
     C.GrantApproved: _add("approved_fen"),
+    C.ApprovalCorrected: _add("approved_fen", -1),
     C.Disbursed: _paid(1),
     C.DisbursementReturned: _paid(-1),
     C.AccountSet: _account,

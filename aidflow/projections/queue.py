@@ -121,6 +121,7 @@ class ConsultationQueueView(SQLView):
             C.Disbursed,
             C.DisbursementReturned,
             C.Closed,
+            C.ApprovalCorrected,
         }
     )
     ignores = frozenset(
@@ -144,6 +145,7 @@ class ConsultationQueueView(SQLView):
             C.SecondaryAidApproved,
             C.DisbursementDisputed,
             C.PaymentReissued,
+            C.ApprovalCorrectionProposed,
             *PAYMENT_BOOK,
         }
     )
@@ -275,6 +277,7 @@ _MONEY: dict[EventClass, Callable[[Any], tuple[int, int]]] = {
     C.Disbursed: lambda e: (0, e.amount_fen if _grant(e) else 0),
     C.DisbursementReturned: lambda e: (0, -e.amount_fen if _grant(e) else 0),
     C.Closed: lambda e: (-sum(e.releases.values()), 0),
+    C.ApprovalCorrected: lambda e: (-e.amount_fen, 0),
 }
 """How each money event moves a case's approved and paid totals (grants only: secondary
 aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment)."""

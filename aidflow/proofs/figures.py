@@ -27,6 +27,7 @@ STATUS_EVENTS = frozenset(
         "case.disbursement_returned",
         "case.hardship_reported",
         "case.closed",
+        "case.approval_corrected",
     }
 )
 
@@ -68,6 +69,8 @@ class CaseFold:
             self.rejected = True
         elif name == "case.grant_approved":
             self._add("approved_fen", position, d["amount_fen"])
+        elif name == "case.approval_corrected":
+            self._add("approved_fen", position, -d["amount_fen"])
         elif name == "case.disbursed" and d.get("use", "grant") == "grant":
             self._add("disbursed_fen", position, d["amount_fen"])
         elif name == "case.disbursement_returned" and d.get("use", "grant") == "grant":

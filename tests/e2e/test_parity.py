@@ -607,6 +607,14 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             ["pay", "reissue", "V-P", "--reason", "r"],
         ),
         cmd.IssueToken: ({"name": "federation"}, ["staff", "token", "federation"]),
+        cmd.CorrectApproval: (
+            {"case_id": case, "ref": "MZ-X", "amount_fen": 100, "reason": "r"},
+            ["case", "reduce-approval", case, "--ref", "MZ-X", "--amount", "1", "--reason", "r"],
+        ),
+        cmd.ConfirmCorrection: (
+            {"case_id": case, "ref": "MZ-X"},
+            ["case", "confirm-correction", case, "--ref", "MZ-X"],
+        ),
         cmd.RevokeToken: (
             {"name": "federation", "reason": "r"},
             ["staff", "token", "federation", "--revoke", "--reason", "r"],
@@ -707,6 +715,8 @@ COMMAND_ROWS = {
     "policy load": "LoadPolicy", "pay reconcile": "Reconcile", "pay list": "IssuePaymentList",
     "pay resolve": "ResolvePayment", "pay reissue": "ReissuePayment",
     "audit dispose": "DisposeFinding", "staff token": "IssueToken",
+    "case reduce-approval": "CorrectApproval", "case cancel-approval": "CorrectApproval",
+    "case confirm-correction": "ConfirmCorrection",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

@@ -15,13 +15,14 @@ from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import events
 from aidflow.domain.case.consultation import Consultation
+from aidflow.domain.case.corrections import Corrections
 from aidflow.domain.case.grants import Grants
 from aidflow.domain.case.intake import Intake
 from aidflow.domain.case.money_loop import MoneyLoop
 from aidflow.domain.case.personal_data import PersonalData
 
 
-class StudentCase(Intake, Grants, MoneyLoop, Consultation, PersonalData, AidAggregate):
+class StudentCase(Intake, Grants, Corrections, MoneyLoop, Consultation, PersonalData, AidAggregate):
     """A new student's assistance case (救助档案), from screening match to closing.
 
     One aggregate, one consistency boundary, written in stages: each base class holds the
@@ -54,6 +55,8 @@ class StudentCase(Intake, Grants, MoneyLoop, Consultation, PersonalData, AidAggr
     SecondaryAidProposed = events.SecondaryAidProposed
     DisbursementDisputed = events.DisbursementDisputed
     PaymentReissued = events.PaymentReissued
+    ApprovalCorrectionProposed = events.ApprovalCorrectionProposed
+    ApprovalCorrected = events.ApprovalCorrected
     SecondaryAidApproved = events.SecondaryAidApproved
     PersonalDataRevealed = events.PersonalDataRevealed
     PersonalDataErased = events.PersonalDataErased
@@ -122,6 +125,7 @@ class StudentCase(Intake, Grants, MoneyLoop, Consultation, PersonalData, AidAggr
         self.granted_by_fund = {}
         self.paid_by_fund = {}
         self.payments = {}
+        self.approvals = {}
         self.secondary_by_fund = {}
         self.hardships = 0
         self.reviews = 0

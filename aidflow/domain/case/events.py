@@ -214,6 +214,30 @@ class PaymentReissued(Event):
     actor: str
 
 
+class ApprovalCorrectionProposed(Event):
+    """A grant approval found wrong (the amount, or a grant the student declined): ``amount_fen``
+    of its unpaid part to be taken off, awaiting a second person (v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.ApprovalCorrectionProposed"
+    ref: str
+    amount_fen: int
+    reason: str
+    actor: str
+
+
+class ApprovalCorrected(Event):
+    """The correction confirmed by a different person: the approval is reduced by
+    ``amount_fen`` and the fund's reservation released in the same save (v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.ApprovalCorrected"
+    ref: str
+    fund_id: UUID
+    amount_fen: int
+    reason: str
+    proposed_by: str
+    actor: str
+
+
 class SecondaryAidProposed(Event):
     """Secondary aid proposed (by the donations officer); a second person approves it."""
 

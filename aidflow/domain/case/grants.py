@@ -11,7 +11,11 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from aidflow.domain import canonical, money
-from aidflow.domain.case.events import Disbursed, DisbursementReturned, GrantApproved
+from aidflow.domain.case.events import (
+    Disbursed,
+    DisbursementReturned,
+    GrantApproved,
+)
 from aidflow.domain.case.state import CaseState
 from aidflow.domain.errors import (
     AccountChangePending,
@@ -149,6 +153,13 @@ class Grants(CaseState):
         self.approved_since_visit += amount_fen
         key = str(fund_id)
         self.granted_by_fund[key] = self.granted_by_fund.get(key, 0) + amount_fen
+        if ref:
+            self.approvals[canonical.document_key(ref)] = {
+                "ref": ref,
+                "fund_id": key,
+                "amount_fen": amount_fen,
+                "correction": None,
+            }
 
     def fund_for_payment(self, amount_fen: int, fund_id: UUID | None = None) -> UUID:
         """The fund whose unpaid reservation covers a payment of ``amount_fen`` (``fund_id``'s,

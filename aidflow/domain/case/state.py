@@ -1,7 +1,8 @@
 """The state the stages of a case share, and the questions every stage asks of it.
 
-Each stage (:mod:`.intake`, :mod:`.grants`, :mod:`.money_loop`, :mod:`.consultation`,
-:mod:`.personal_data`) is a class deriving from :class:`CaseState`, so all of them are checked
+Each stage (:mod:`.intake`, :mod:`.grants`, :mod:`.corrections`, :mod:`.money_loop`,
+:mod:`.consultation`, :mod:`.personal_data`) is a class deriving from :class:`CaseState`, so all
+of them are checked
 against one declaration of the state that ``StudentCase.__init__`` and the stages' ``@event``
 methods keep on the aggregate.
 """
@@ -40,6 +41,7 @@ class CaseState:
     granted_by_fund: dict[str, int]
     paid_by_fund: dict[str, int]
     payments: dict[str, dict[str, Any]]
+    approvals: dict[str, dict[str, Any]]  # by decision reference: fund, amount, correction
     follow_up_due: bool  # paid since the last follow-up
     # the money loop (issue 12)
     bank: str

@@ -70,6 +70,12 @@ TEMPLATES: dict[EventClass, Template] = {
     C.DisbursementConfirmed: _t("bank statement confirms {yuan} yuan paid under voucher {voucher}"),
     C.SecondaryAidProposed: _t("secondary aid of {yuan} yuan proposed under {ref}"),
     C.SecondaryAidApproved: _t("secondary aid of {yuan} yuan approved under {ref}"),
+    C.ApprovalCorrectionProposed: _t(
+        "correction proposed: {yuan} yuan to come off approval {ref}: {reason}"
+    ),
+    C.ApprovalCorrected: _t(
+        "approval {ref} reduced by {yuan} yuan (proposed by {proposed_by}): {reason}"
+    ),
     C.DisbursementDisputed: _t(
         "{yuan} yuan of voucher {voucher} held: the bank's statement disagrees ({kind})", "kind"
     ),
