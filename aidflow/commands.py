@@ -47,6 +47,7 @@ from aidflow.models import (
     PersonalData,
     PolicyInForce,
     Reconciliation,
+    ReversalResult,
     ReviewResult,
 )
 
@@ -320,6 +321,22 @@ class GrantRole(Command[None]):
 class RevokeRole(Command[None]):
     name: Actor
     role: Post
+
+
+class ReverseDeposit(Command[ReversalResult]):
+    """Propose reversing the deposit under ``receipt`` (entered twice, or into the wrong
+    fund), whole and only as far as the balance allows; a different person confirms it."""
+
+    fund_id: UUID
+    receipt: Document
+    reason: Text
+
+
+class ConfirmReversal(Command[ReversalResult]):
+    """A different person confirms the proposed reversal of deposit ``receipt``."""
+
+    fund_id: UUID
+    receipt: Document
 
 
 class CorrectApproval(CaseCommand[CorrectionResult]):

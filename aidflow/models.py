@@ -280,6 +280,16 @@ class CorrectionResult(Result):
     """False when the same proposal was made before: nothing new written."""
 
 
+class ReversalResult(Result):
+    """A deposit's reversal: proposed (``pending``) or confirmed (issue 23)."""
+
+    fund_id: UUID
+    receipt: str
+    amount_fen: int
+    pending: bool
+    recorded: bool
+
+
 class IssuedToken(Result):
     """A bearer token, shown once: the store records only its hash (``staff.token_issued``)."""
 

@@ -45,6 +45,8 @@ EXTRA_VALUES = (
     # issue 23: a line on a voucher held in dispute; a returned payment issued again
     "disputed",
     "reissued",
+    # issue 23: a deposit reversed (a ledger entry)
+    "deposit_reversal",
 )
 EXTRA_ERRORS = (
     "usage_error",

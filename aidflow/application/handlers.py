@@ -23,6 +23,7 @@ from aidflow.models import (
     PersonalData,
     PolicyInForce,
     Reconciliation,
+    ReversalResult,
     ReviewResult,
 )
 
@@ -39,6 +40,8 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # funds
     cmd.OpenFund: Slice(funds.open_fund, "open_fund", UUID),
     cmd.Deposit: Slice(funds.deposit, "deposit", DepositResult),
+    cmd.ReverseDeposit: Slice(funds.reverse_deposit, "reverse_deposit", ReversalResult),
+    cmd.ConfirmReversal: Slice(funds.confirm_reversal, "confirm_reversal", ReversalResult),
     # cases
     cmd.Apply: Slice(cases.apply, "apply", UUID),
     cmd.Verify: Slice(cases.verify, "verify", None),

@@ -48,6 +48,8 @@ COMMAND_OF: dict[EventClass, str] = {
     C.PaymentReissued: "reissue_payment",
     C.ApprovalCorrectionProposed: "correct_approval",
     C.ApprovalCorrected: "confirm_correction",
+    Fund.DepositReversalProposed: "reverse_deposit",
+    Fund.DepositReversed: "confirm_reversal",
     FindingsRegister.Disposed: "dispose_finding",
     FindingsRegister.Withdrawn: "dispose_finding",
     StaffRegistry.TokenIssued: "issue_token",

@@ -26,6 +26,32 @@ class MoneyRules(MomentRules):
                 fund=fund,
             )
 
+    def reversal_proposed(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        self.reversal_proposers[(fund, document_key(d["receipt"]))] = same_person(actor)
+
+    def reversed_deposit(
+        self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
+    ) -> None:
+        """A deposit reversed: by two people, and never below what the fund has reserved."""
+        proposer = self.reversal_proposers.pop((fund, document_key(d["receipt"])), None)
+        if proposer is None or proposer == same_person(actor):
+            self.flag(
+                "reversal_single_person",
+                f"deposit {d['receipt']} was reversed by {actor} without another person's proposal",
+                [position],
+                fund=fund,
+            )
+        self.balances[fund] -= d["amount_fen"]
+        if self.balances[fund] < 0:
+            self.flag(
+                "fund_overdrawn",
+                f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
+                [position],
+                fund=fund,
+            )
+
     def allocated(
         self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
     ) -> None:

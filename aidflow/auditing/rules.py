@@ -39,6 +39,8 @@ RULES: dict[EventClass, Rule] = {
     Fund.Deposited: Checker.deposited,
     Fund.Allocated: Checker.allocated,
     Fund.Released: Checker.released,
+    Fund.DepositReversalProposed: Checker.reversal_proposed,
+    Fund.DepositReversed: Checker.reversed_deposit,
     C.Verified: Checker.verified,
     C.GrantApproved: Checker.approved,
     C.Disbursed: Checker.disbursed,

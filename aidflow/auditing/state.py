@@ -94,6 +94,8 @@ class Checking:
         self.cases: dict[str, CaseState] = defaultdict(CaseState)
         self.balances: dict[str, int] = defaultdict(int)
         self.voucher_seen: dict[str, int] = {}
+        self.reversal_proposers: dict[tuple[str, str], str] = {}
+        """(fund, receipt) -> who proposed reversing that deposit (issue 23)."""
         self.latest: tuple[int, datetime] | None = None
         """The position and time of the latest event read so far."""
         self.disposals: dict[str, tuple[int, str, str]] = {}

@@ -78,6 +78,50 @@ def fund_deposit(
     emit(session, result, line(template, amount=yuan(amount), receipt=receipt))
 
 
+@fund.command("reverse-deposit")
+@click.argument("fund_ref", metavar="FUND")
+@click.option("--receipt", required=True, help="The receipt of the deposit entered wrongly.")
+@click.option("--reason", required=True, help="Why (entered twice, into the wrong fund ...).")
+@global_options
+@pass_session
+@writes
+def fund_reverse_deposit(session: Session, fund_ref: str, receipt: str, reason: str) -> None:
+    """Propose reversing a deposit entered twice or into the wrong fund (only as far as the
+    balance allows). A different person confirms it (`aidflow fund confirm-reversal`);
+    nothing recorded is ever edited."""
+    from aidflow import commands as cmd
+
+    office = session.office
+    result = office.handle(
+        cmd.ReverseDeposit(
+            fund_id=office.fund_id(fund_ref), receipt=receipt, reason=reason, actor=session.actor()
+        )
+    )
+    template = M.REVERSAL_PROPOSED if result.recorded else M.REVERSAL_PROPOSED_BEFORE
+    emit(session, result, line(template, amount=yuan(result.amount_fen), receipt=receipt))
+
+
+@fund.command("confirm-reversal")
+@click.argument("fund_ref", metavar="FUND")
+@click.option("--receipt", required=True, help="The receipt whose reversal is confirmed.")
+@global_options
+@pass_session
+@writes
+def fund_confirm_reversal(session: Session, fund_ref: str, receipt: str) -> None:
+    """Confirm a proposed reversal of a deposit (someone who did not propose it)."""
+    from aidflow import commands as cmd
+
+    office = session.office
+    result = office.handle(
+        cmd.ConfirmReversal(
+            fund_id=office.fund_id(fund_ref), receipt=receipt, actor=session.actor()
+        )
+    )
+    emit(
+        session, result, line(M.REVERSAL_CONFIRMED, amount=yuan(result.amount_fen), receipt=receipt)
+    )
+
+
 def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
     return [
         (

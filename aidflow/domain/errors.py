@@ -357,8 +357,14 @@ class CorrectionExceedsUnpaid(RuleViolation):
     code = "correction_exceeds_unpaid"
 
 
+class UnknownReceipt(NotFound):
+    """Reversing a deposit under a receipt the fund does not hold (or holds reversed)."""
+
+    code = "unknown_receipt"
+
+
 class NoCorrectionPending(RuleViolation):
-    """Confirming a correction that nobody proposed."""
+    """Confirming a correction (of an approval, a deposit) that nobody proposed."""
 
     code = "no_correction_pending"
 

@@ -70,6 +70,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         # issue 23: corrections are events, never edits
         StudentCase.ApprovalCorrectionProposed: "case.approval_correction_proposed",
         StudentCase.ApprovalCorrected: "case.approval_corrected",
+        Fund.DepositReversalProposed: "fund.deposit_reversal_proposed",
+        Fund.DepositReversed: "fund.deposit_reversed",
         # issue 23: findings explained
         FindingsRegister.Started: "findings.register_started",
         FindingsRegister.Disposed: "findings.disposed",

@@ -23,6 +23,10 @@ from aidflow.domain.errors import (
     DuplicateReceipt,
     InsufficientFunds,
     InvalidInput,
+    InvalidTransition,
+    NoCorrectionPending,
+    SegregationOfDuties,
+    UnknownReceipt,
     WrongFundKind,
     said,
 )
@@ -73,6 +77,26 @@ class Fund(AidAggregate):
         case_id: UUID
         amount_fen: int
         reason: str
+        actor: str
+
+    class DepositReversalProposed(Event):
+        """A deposit found wrong (entered twice, or into the wrong fund): its reversal
+        proposed, awaiting a second person (v0.5)."""
+
+        TOPIC = "aidflow:Fund.DepositReversalProposed"
+        receipt: str
+        amount_fen: int
+        reason: str
+        actor: str
+
+    class DepositReversed(Event):
+        """The reversal confirmed by a different person: the deposit no longer counts (v0.5)."""
+
+        TOPIC = "aidflow:Fund.DepositReversed"
+        receipt: str
+        amount_fen: int
+        reason: str
+        proposed_by: str
         actor: str
 
     @staticmethod
@@ -127,6 +151,15 @@ class Fund(AidAggregate):
         seen = self.receipts.get(canonical.document_key(receipt))
         if seen is None:
             return False
+        if seen.get("reversed"):
+            raise DuplicateReceipt(
+                said(
+                    "receipt {receipt} of fund {name!r} was reversed; a corrected deposit takes its own receipt number",
+                    receipt=receipt,
+                    name=self.name,
+                ),
+                ids={"fund_id": str(self.id)},
+            )
         if seen["amount_fen"] == amount_fen and seen["source"] == source.strip():
             return True
         raise DuplicateReceipt(
@@ -163,6 +196,109 @@ class Fund(AidAggregate):
             "amount_fen": amount_fen,
             "source": source,
         }
+
+    # -- corrections: a deposit reversed by two people (issue 23) ---------------------------
+
+    def deposit_of(self, receipt: str) -> dict[str, Any]:
+        """The deposit recorded under ``receipt`` (not reversed)."""
+        found = self.receipts.get(canonical.document_key(receipt))
+        if found is None or found.get("reversed"):
+            raise UnknownReceipt(
+                said(
+                    "fund {name!r} holds no deposit under receipt {receipt}",
+                    name=self.name,
+                    receipt=receipt,
+                ),
+                ids={"fund_id": str(self.id)},
+            )
+        return found
+
+    def _check_reversible(self, receipt: str, amount_fen: int) -> None:
+        """Only what the balance allows: money already reserved for students stays theirs."""
+        if amount_fen > self.balance_fen:
+            raise InsufficientFunds(
+                said(
+                    "fund {name!r} has {balance} yuan left; reversing deposit {receipt} of {amount} yuan would overdraw it (release or correct approvals first)",
+                    name=self.name,
+                    balance=format_yuan(self.balance_fen),
+                    receipt=receipt,
+                    amount=format_yuan(amount_fen),
+                ),
+                ids={"fund_id": str(self.id)},
+            )
+
+    def propose_reversal(self, *, receipt: str, reason: str, actor: str) -> tuple[int, bool]:
+        """Propose reversing the deposit under ``receipt`` whole; a different person confirms.
+        Returns its amount and whether it was recorded now (the same again is a retry)."""
+        deposit = self.deposit_of(receipt)
+        amount = int(str(deposit["amount_fen"]))
+        number = canonical.document(receipt, "receipt number")
+        self._check_reversible(number, amount)
+        pending = deposit.get("reversal")
+        if isinstance(pending, dict):
+            if canonical.same_actor(str(pending["by"]), actor):
+                return amount, False
+            raise InvalidTransition(
+                said(
+                    "the reversal of deposit {receipt} awaits a second person's confirmation (`aidflow fund confirm-reversal`)",
+                    receipt=number,
+                )
+            )
+        self._deposit_reversal_proposed(
+            receipt=number,
+            amount_fen=amount,
+            reason=canonical.text(reason, "reason"),
+            actor=canonical.actor(actor),
+        )
+        return amount, True
+
+    @event(DepositReversalProposed)
+    def _deposit_reversal_proposed(
+        self, *, receipt: str, amount_fen: int, reason: str, actor: str
+    ) -> None:
+        self.receipts[canonical.document_key(receipt)]["reversal"] = {
+            "reason": reason,
+            "by": actor,
+        }
+
+    def confirm_reversal(self, *, receipt: str, actor: str) -> int:
+        """A different person confirms the proposed reversal; returns the amount."""
+        deposit = self.deposit_of(receipt)
+        pending = deposit.get("reversal")
+        number = canonical.document(receipt, "receipt number")
+        if not isinstance(pending, dict):
+            raise NoCorrectionPending(
+                said("deposit {receipt} has no reversal awaiting confirmation", receipt=number),
+                ids={"fund_id": str(self.id)},
+            )
+        if canonical.same_actor(actor, str(pending["by"])):
+            raise SegregationOfDuties(
+                said(
+                    "{actor} proposed reversing deposit {receipt}; a different person must confirm it",
+                    actor=actor,
+                    receipt=number,
+                ),
+                ids={"fund_id": str(self.id)},
+            )
+        amount = int(str(deposit["amount_fen"]))
+        self._check_reversible(number, amount)  # allocated since? then not
+        self._deposit_reversed(
+            receipt=number,
+            amount_fen=amount,
+            reason=str(pending["reason"]),
+            proposed_by=str(pending["by"]),
+            actor=canonical.actor(actor),
+        )
+        return amount
+
+    @event(DepositReversed)
+    def _deposit_reversed(
+        self, *, receipt: str, amount_fen: int, reason: str, proposed_by: str, actor: str
+    ) -> None:
+        deposit = self.receipts[canonical.document_key(receipt)]
+        deposit["reversed"] = True
+        deposit["reversal"] = None
+        self.deposited_fen -= amount_fen
 
     def allocate(self, *, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:
         """Reserve money for a case: a grant approval or secondary aid."""

@@ -75,6 +75,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "dispose_finding": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     # corrections are events, never edits: an approver proposes, another confirms
     "correct_approval": (Role.APPROVER, Role.COUNTY_APPROVER),
+    "reverse_deposit": (Role.CASHIER, Role.DONATIONS_OFFICER),
+    "confirm_reversal": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     "confirm_correction": (Role.APPROVER, Role.COUNTY_APPROVER),
     "approve_secondary_aid": (Role.APPROVER,),
 }

@@ -405,6 +405,14 @@ NO_DONOR_TRACE = "no secondary aid paid from this fund yet"
 CONFIRMED_PAID = "of which confirmed by a bank statement"
 UNCONFIRMED_PAID = "of which paid, not yet confirmed"
 PAY_LIST_NO_FOLDER = "no folder {path} to write the payment list in"
+REVERSAL_PROPOSED = (
+    "reversal of deposit {receipt} ({amount} yuan) proposed; a different person confirms it "
+    "with `aidflow fund confirm-reversal`"
+)
+REVERSAL_PROPOSED_BEFORE = (
+    "the reversal of deposit {receipt} ({amount} yuan) was proposed before: nothing new written"
+)
+REVERSAL_CONFIRMED = "deposit {receipt} ({amount} yuan) reversed: it no longer counts in the fund"
 CORRECTION_PROPOSED = (
     "{amount} yuan to come off approval {ref} of {case_id}; a different approver confirms it "
     "with `aidflow case confirm-correction`"

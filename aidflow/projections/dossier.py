@@ -206,6 +206,8 @@ class DossierView(SQLView):
         {
             Fund.Allocated,
             Fund.Released,
+            Fund.DepositReversalProposed,
+            Fund.DepositReversed,  # a reversed donor still gave once; the ledger nets it
             Enrolment.Registered,
             Voucher.Issued,
             *RECORD_KEEPING,

@@ -135,6 +135,8 @@ class ConsultationQueueView(SQLView):
             Fund.Deposited,
             Fund.Allocated,
             Fund.Released,
+            Fund.DepositReversalProposed,
+            Fund.DepositReversed,
             Enrolment.Registered,
             Voucher.Issued,
             *RECORD_KEEPING,

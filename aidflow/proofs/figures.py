@@ -119,6 +119,8 @@ def figures_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
             }.get(name)
             if kind:
                 f[kind] += int(d["amount_fen"])
+            elif name == "fund.deposit_reversed":
+                f["deposited_fen"] -= int(d["amount_fen"])
     return {
         "cases": {k: v.figures() for k, v in sorted(cases.items())},
         "funds": dict(sorted(funds.items())),

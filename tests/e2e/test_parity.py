@@ -607,6 +607,14 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             ["pay", "reissue", "V-P", "--reason", "r"],
         ),
         cmd.IssueToken: ({"name": "federation"}, ["staff", "token", "federation"]),
+        cmd.ReverseDeposit: (
+            {"fund_id": gov, "receipt": "B-X", "reason": "r"},
+            ["fund", "reverse-deposit", gov, "--receipt", "B-X", "--reason", "r"],
+        ),
+        cmd.ConfirmReversal: (
+            {"fund_id": gov, "receipt": "B-X"},
+            ["fund", "confirm-reversal", gov, "--receipt", "B-X"],
+        ),
         cmd.CorrectApproval: (
             {"case_id": case, "ref": "MZ-X", "amount_fen": 100, "reason": "r"},
             ["case", "reduce-approval", case, "--ref", "MZ-X", "--amount", "1", "--reason", "r"],
@@ -716,7 +724,8 @@ COMMAND_ROWS = {
     "pay resolve": "ResolvePayment", "pay reissue": "ReissuePayment",
     "audit dispose": "DisposeFinding", "staff token": "IssueToken",
     "case reduce-approval": "CorrectApproval", "case cancel-approval": "CorrectApproval",
-    "case confirm-correction": "ConfirmCorrection",
+    "case confirm-correction": "ConfirmCorrection", "fund reverse-deposit": "ReverseDeposit",
+    "fund confirm-reversal": "ConfirmReversal",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

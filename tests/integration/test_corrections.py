@@ -14,11 +14,14 @@ from aidflow import Office
 from aidflow import commands as cmd
 from aidflow.domain.errors import (
     CorrectionExceedsUnpaid,
+    DuplicateReceipt,
+    InsufficientFunds,
     InvalidTransition,
     NoCorrectionPending,
     NotAuthorised,
     SegregationOfDuties,
     UnknownApproval,
+    UnknownReceipt,
 )
 from aidflow.domain.staff import Role
 from tests.builders import government_fund, new_ref, register_staff, verified
@@ -191,3 +194,68 @@ def test_a_new_ref_is_needed_for_another_approval(office: Office) -> None:
     )  # fmt: skip
     with pytest.raises(CorrectionExceedsUnpaid):
         propose(office, case, 100_001)  # more than MZ-CORR's own 1,000 yuan
+
+
+# -- a deposit entered twice or into the wrong fund ---------------------------------------
+
+
+def deposit(office: Office, fund: UUID, receipt: str, yuan: int = 2000) -> None:
+    office.handle(
+        cmd.Deposit(
+            fund_id=fund, amount_fen=yuan * 100, source="budget", receipt=receipt, actor="finance"
+        )
+    )
+
+
+def reverse(office: Office, fund: UUID, receipt: str, actor: str = "cashier") -> bool:
+    return office.handle(
+        cmd.ReverseDeposit(fund_id=fund, receipt=receipt, reason="entered twice", actor=actor)
+    ).recorded
+
+
+def test_a_deposit_entered_twice_is_reversed_by_two_people(office: Office) -> None:
+    fund = government_fund(office.flow, 10_000)
+    deposit(office, fund, "B-TWICE")
+    assert office.flow.fund(fund).balance_fen == 1_200_000
+    assert reverse(office, fund, "b-twice") is True
+    assert reverse(office, fund, "B-TWICE") is False  # a retry
+    head = office.head()
+    with pytest.raises(SegregationOfDuties):
+        office.handle(cmd.ConfirmReversal(fund_id=fund, receipt="B-TWICE", actor="cashier"))
+    with pytest.raises(InvalidTransition, match="awaits a second person"):
+        reverse(office, fund, "B-TWICE", actor="finance")
+    assert office.head() == head
+    office.handle(cmd.ConfirmReversal(fund_id=fund, receipt="B-TWICE", actor="approver"))
+    assert office.flow.fund(fund).balance_fen == 1_000_000
+    (totals,) = [f for f in office.ledger().funds if f.fund_id == str(fund)]
+    assert (totals.deposited_fen, totals.balance_fen) == (1_000_000, 1_000_000)
+    assert office.ledger().budget_received_fen == 1_000_000
+    assert office.check().violations == []
+    with pytest.raises(UnknownReceipt):
+        reverse(office, fund, "B-TWICE")  # reversed: no longer a deposit
+    with pytest.raises(DuplicateReceipt, match="was reversed"):
+        deposit(office, fund, "B-TWICE")
+
+
+def test_only_what_the_balance_allows_is_reversed(office: Office) -> None:
+    fund = government_fund(office.flow, 1_000)
+    deposit(office, fund, "B-WRONG", yuan=500)
+    approved(office, fund, yuan=1200)  # 1,500 deposited, 1,200 reserved: 300 left
+    head = office.head()
+    with pytest.raises(InsufficientFunds, match="would overdraw it"):
+        reverse(office, fund, "B-WRONG")
+    assert office.head() == head
+
+
+def test_a_reversal_written_around_the_rules_is_a_finding(office: Office) -> None:
+    fund = government_fund(office.flow, 1_000)
+    approved(office, fund, yuan=800)
+    aggregate = office.flow.load_fund(fund)
+    (receipt,) = aggregate.receipts
+    aggregate._deposit_reversed(
+        receipt=receipt, amount_fen=100_000, reason="alone", proposed_by="", actor="cashier"
+    )
+    office.flow.save(aggregate)
+    office.catch_up()
+    rules = sorted(v.rule for v in office.check().violations)
+    assert rules == ["fund_overdrawn", "reversal_single_person"]

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.canonical import document_key
 from aidflow.projections.audit.tables import (
     audit_case_table,
     audit_fund_table,
@@ -311,10 +312,10 @@ def _fund_totals(
                 fund_id=f["fund_id"],
                 name=f["name"],
                 kind=f["kind"],
-                deposited_fen=s("deposit"),
+                deposited_fen=s("deposit") - s("deposit_reversal"),
                 allocated_fen=s("allocation"),
                 released_fen=s("release"),
-                balance_fen=s("deposit") - s("allocation") + s("release"),
+                balance_fen=s("deposit") - s("deposit_reversal") - s("allocation") + s("release"),
                 disbursed_fen=s("disbursement") - s("return"),
                 secondary_aid_fen=s("secondary_aid") - s("secondary_return"),
             )
@@ -371,7 +372,7 @@ def donor_trace(conn: Connection, fund_id: str, *, upto: int | None = None) -> l
         sa.select(L.c.entry, L.c.case_id, L.c.voucher, L.c.receipt, L.c.source, L.c.amount_fen)
         .where(
             L.c.fund_id == fund_id,
-            L.c.entry.in_(["deposit", "secondary_aid", "secondary_return"]),
+            L.c.entry.in_(["deposit", "deposit_reversal", "secondary_aid", "secondary_return"]),
         )
         .order_by(L.c.position)
     )
@@ -384,6 +385,11 @@ def donor_trace(conn: Connection, fund_id: str, *, upto: int | None = None) -> l
         if entry == "deposit":
             deposits.append((str(receipt or ""), str(source or "")))
             left.append(int(amount))
+        elif entry == "deposit_reversal":  # a reversed deposit gave nothing (issue 23)
+            key = document_key(str(receipt or ""))
+            for i, (number, _source) in enumerate(deposits):
+                if document_key(number) == key:
+                    left[i] = max(0, left[i] - int(amount))
         else:
             sign = 1 if entry == "secondary_aid" else -1
             payments[(case_id, voucher)] = payments.get((case_id, voucher), 0) + sign * int(amount)

@@ -95,6 +95,12 @@ TEMPLATES: dict[EventClass, Template] = {
     C.PersonalDataErased: _t("personal data erased ({case_count} case(s)): {reason}"),
     Fund.Opened: _t("{kind} fund {name!r} opened", "kind"),
     Fund.Deposited: _t("{yuan} yuan received from {source}, receipt {receipt}"),
+    Fund.DepositReversalProposed: _t(
+        "reversal of deposit {receipt} ({yuan} yuan) proposed: {reason}"
+    ),
+    Fund.DepositReversed: _t(
+        "deposit {receipt} ({yuan} yuan) reversed (proposed by {proposed_by}): {reason}"
+    ),
     Fund.Allocated: _t("{yuan} yuan reserved for case {case} ({use})", "use"),
     Fund.Released: _t("{yuan} yuan released from case {case}: {reason}"),
     Enrolment.Registered: _t("student-year key registered for case {case}"),

@@ -71,6 +71,7 @@ JOURNAL: dict[EventClass, str] = {
 
 LEDGER_ENTRIES: dict[EventClass, str] = {
     Fund.Deposited: "deposit",
+    Fund.DepositReversed: "deposit_reversal",
     Fund.Allocated: "allocation",
     Fund.Released: "release",
     C.GrantApproved: "approval",
@@ -85,7 +86,7 @@ _SECONDARY_ENTRY = {"disbursement": "secondary_aid", "return": "secondary_return
 """Payments of secondary aid (through the payment list, 0.3) count where the v0.1 one-step
 allocation did: as secondary aid paid."""
 
-_ON_FUND = frozenset({Fund.Deposited, Fund.Allocated, Fund.Released})
+_ON_FUND = frozenset({Fund.Deposited, Fund.DepositReversed, Fund.Allocated, Fund.Released})
 
 _INSERT_JOURNAL = insert_row(journal_table)
 _INSERT_LEDGER = insert_row(ledger_table)
