@@ -29,6 +29,7 @@ from aidflow.domain.values import (
     HardshipKind,
     HardshipTrend,
     NeedCategory,
+    ReceiptAnswer,
     Settlement,
     Severity,
 )
@@ -96,6 +97,9 @@ Trend = Annotated[
     HardshipTrend, BeforeValidator(words.enum_input(HardshipTrend, M.WORD_HARDSHIP_TREND))
 ]
 Post = Annotated[Role, BeforeValidator(words.enum_input(Role, M.WORD_ROLE))]
+Received = Annotated[
+    ReceiptAnswer, BeforeValidator(words.enum_input(ReceiptAnswer, M.WORD_RECEIPT))
+]
 Outcome = Annotated[Settlement, BeforeValidator(words.enum_input(Settlement, M.WORD_SETTLEMENT))]
 
 
@@ -295,9 +299,13 @@ class CompleteAction(CaseCommand[None]):
 
 
 class FollowUp(CaseCommand[None]):
+    """A follow-up visit; ``received``: the student's word on whether the money paid since
+    their last such answer arrived (post-payment verification)."""
+
     study: Text
     living: Text
     hardship_trend: Trend
+    received: Received | None = None
 
 
 class CloseCase(CaseCommand[None]):

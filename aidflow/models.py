@@ -161,6 +161,7 @@ class PolicyInForce(Result):
     version: int
     secondary_cap_fen: int = 1_000_000
     statement_days: int = 10
+    receipt_days: int = 0
     gap_bound: bool = True
     need_rule: bool = True
     strict_close: bool = True

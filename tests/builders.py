@@ -234,14 +234,18 @@ def secondary_aid(
     return ref
 
 
-def followed_up(flow: AidFlow, case: UUID, actor: str = "village") -> None:
-    """A follow-up visit: a paid case is followed up before it closes (issue 12)."""
+def followed_up(
+    flow: AidFlow, case: UUID, actor: str = "village", received: str | None = None
+) -> None:
+    """A follow-up visit: a paid case is followed up before it closes (issue 12); with
+    ``received``, the student's word on the money (issue 23)."""
     flow.follow_up(
         cmd.FollowUp(
             case_id=case,
             study="attending classes",
             living="stable",
             hardship_trend="unchanged",
+            received=received,
             actor=actor,
         )
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aidflow import AidFlow
+from aidflow import AidFlow, Office
 from tests import properties  # noqa: F401 - loads the hypothesis profile in force
 from tests.builders import register_staff
 from tests.pg import Reused
@@ -62,6 +62,16 @@ class DemoYear:
 DEMO_SEED = 2026
 DEMO_TODAY = date(2026, 12, 1)
 """The demo's programme year follows "today": fixed, so every run builds the same year."""
+
+
+@pytest.fixture
+def office(store_url: str) -> Iterator[Office]:
+    """An Office on a fresh store with the test office registered (views inline)."""
+    office = Office.open(store_url)
+    register_staff(office.flow)
+    office.catch_up()
+    yield office
+    office.close()
 
 
 @pytest.fixture(scope="session")

@@ -285,7 +285,11 @@ def _complete_action(ctx: Context, case: StudentCase, c: cmd.CompleteAction) -> 
 
 def _follow_up(_ctx: Context, case: StudentCase, c: cmd.FollowUp) -> None:
     case.follow_up(
-        study=c.study, living=c.living, hardship_trend=c.hardship_trend.value, actor=c.actor
+        study=c.study,
+        living=c.living,
+        hardship_trend=c.hardship_trend.value,
+        actor=c.actor,
+        received=c.received.value if c.received is not None else "",
     )
 
 

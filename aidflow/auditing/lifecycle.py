@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from aidflow.auditing.loop import LoopRules
+from aidflow.domain.canonical import document_key
 from aidflow.domain.values import Severity
 
 
@@ -36,7 +37,19 @@ class LifecycleRules(LoopRules):
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
         self.on_closed_case(position, case, "follow-up recorded")
-        self.cases[case].follow_up_due = False
+        c = self.cases[case]
+        c.follow_up_due = False
+        vouchers = list(d.get("vouchers") or [])
+        for voucher in vouchers:
+            c.awaiting_receipt.pop(document_key(voucher), None)
+        if d.get("received") == "no":
+            self.flag(
+                "receipt_denied",
+                f"the student says the money of voucher(s) {', '.join(vouchers)} did not arrive",
+                [position],
+                case=case,
+                subject=",".join(vouchers),
+            )
 
     def closed(self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]) -> None:
         c = self.cases[case]

@@ -24,6 +24,7 @@ class LoopRules(MoneyRules):
     ) -> None:
         super().returned(position, at, actor, case, d)
         self.cases[case].returned.add(document_key(voucher_of(d)))
+        self.cases[case].awaiting_receipt.pop(document_key(voucher_of(d)), None)
         self.settled(position, actor, case, d)
 
     def disputed(

@@ -132,6 +132,8 @@ class MoneyRules(MomentRules):
         if d.get("listed"):
             c.listed[key] = (position, at, amount)
         c.issuers[key] = same_person(actor)
+        if self.moment.receipt_days:  # judged by the policy in force when it was paid
+            c.awaiting_receipt[key] = (position, at, self.moment.receipt_days, voucher)
         if d.get("use") == "secondary-aid":
             self.secondary_paid(position, case, c, d)
         else:

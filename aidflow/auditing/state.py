@@ -52,6 +52,9 @@ class CaseState:
     account_proposer: str | None = None
     secondary_proposers: dict[str, str] = field(default_factory=dict)
     correction_proposers: dict[str, str] = field(default_factory=dict)
+    awaiting_receipt: dict[str, tuple[int, datetime, int, str]] = field(default_factory=dict)
+    """Payments the student has not yet said arrived: voucher key -> (position, at, the
+    ``receipt-days`` in force when paid, the voucher) (issue 23)."""
     """Approval references with a correction proposed, and by whom (issue 23)."""
     secondary_approved: int = 0
     secondary_paid: int = 0

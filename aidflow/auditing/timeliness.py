@@ -21,6 +21,19 @@ class EndRules(LifecycleRules):
                 self.incomplete(case_id, c)
             self.unpaid(case_id, c, now)
             self.unanswered(case_id, c, now)
+            self.unreceived(case_id, c, now)
+
+    def unreceived(self, case_id: str, c: CaseState, now: datetime) -> None:
+        """Payments the student has not said arrived, ``receipt-days`` after them."""
+        for position, at, days, voucher in c.awaiting_receipt.values():
+            if now - at > timedelta(days=days):
+                self.flag(
+                    "receipt_unconfirmed",
+                    f"voucher {voucher} was paid {(now - at).days} days ago; the student has not "
+                    "said whether the money arrived (`case follow-up --received`)",
+                    [position],
+                    case=case_id,
+                )
 
     def unconfirmed(self, case_id: str, c: CaseState, now: datetime) -> None:
         limit = timedelta(days=self.policy.statement_days)

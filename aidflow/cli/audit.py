@@ -29,7 +29,8 @@ from aidflow.render import Money, ledger_text, line, table, yuan
 if TYPE_CHECKING:
     from aidflow.office.results import WhatIf
     from aidflow.projections.models import Ledger
-    from aidflow.proofs.models import TreeHead
+    from aidflow.proofs.bundle import BundleCheck
+    from aidflow.proofs.models import HeadsDigest, TreeHead
 
 AS_OF_HELP = "What the ledger said then (UTC; a date means the end of that day)."
 
@@ -262,6 +263,7 @@ def audit_digest(session: Session) -> None:
             size=digest.size,
             position=digest.position,
             chain=digest.chain,
+            heads=digest.heads,
         ),
     )
 
@@ -399,17 +401,31 @@ def audit_check_proof(
 def audit_export(
     session: Session, case_ref: str | None, period: str | None, keys_dir: Path | None, output: Path
 ) -> None:
-    """A signed bundle: the masked events, their figures, their proofs against today's digest."""
+    """A signed bundle: the masked events, their figures, their proofs against today's digest.
+
+    It proves itself complete: a case bundle holds every version of the case, the last one
+    its head in the heads digest printed (publish it beside the tree digest); a period
+    bundle holds every event from the period's first to its last, those either side
+    recorded outside it, and each record's version before the period.
+    """
     if (case_ref is None) == (period is None):
         raise click.UsageError(M.BUNDLE_SCOPE)
     office = session.office
     case_id = office.case_id(case_ref) if case_ref is not None else None
-    data, events, digest = office.export(case_id=case_id, period=period, keys_dir=keys_dir)
-    output.write_bytes(data)
+    made = office.export(case_id=case_id, period=period, keys_dir=keys_dir)
+    output.write_bytes(made.data)
+    text = line(M.BUNDLE_WROTE, events=made.events, path=output, digest=made.digest.digest)
+    if made.heads is not None:
+        text += "\n" + line(M.BUNDLE_HEADS, heads=made.heads)
     emit(
         session,
-        {"path": str(output), "events": events, "digest": digest.digest},
-        line(M.BUNDLE_WROTE, events=events, path=output, digest=digest.digest),
+        {
+            "path": str(output),
+            "events": made.events,
+            "digest": made.digest.digest,
+            "heads": made.heads,
+        },
+        text,
     )
 
 
@@ -427,26 +443,66 @@ def audit_export(
     metavar="DIGEST",
     help="A tree digest you trust: the bundle must be proved against it.",
 )
+@click.option(
+    "--heads",
+    "heads_text",
+    metavar="HEADS",
+    help="A heads digest you trust (heads:SIZE:COUNT:ROOT, published beside the tree digest): "
+    "a case bundle's last version must be the case's head in it.",
+)
 @global_options
 @pass_session
 def audit_verify_bundle(
-    session: Session, bundle: Path, public_key: Path, digest_text: str | None
+    session: Session,
+    bundle: Path,
+    public_key: Path,
+    digest_text: str | None,
+    heads_text: str | None,
 ) -> None:
-    """Is a bundle intact, and do its figures follow from its events? Opens no store."""
+    """Is a bundle intact, do its figures follow from its events, and is it complete? Opens no
+    store. Exit status 1 when it is not intact or something of its case or period is missing.
+
+    Complete: a case bundle holds versions 1..n of the case, n its head in the heads digest;
+    a period bundle every event from the period's first to its last (those either side
+    recorded outside it), each record's versions going on from its version before the period.
+    """
     from aidflow.proofs import bundle as B
     from aidflow.proofs.keys import load_public
 
     head = _tree_digest(digest_text) if digest_text else None
-    result = B.verify_bundle(bundle, load_public(public_key), head)
-    emit(
-        session,
-        result,
-        line(M.BUNDLE_OK, events=result.events, digest=result.digest)
-        if result.ok
-        else line(M.BUNDLE_BAD, problems="; ".join(result.problems)),
-    )
+    heads = _heads_digest(heads_text) if heads_text else None
+    result = B.verify_bundle(bundle, load_public(public_key), head, heads)
+    emit(session, result, lambda: _bundle_text(result))
     if not result.ok:
-        session.fail(DIGEST_MISMATCH, "; ".join(result.problems))
+        session.fail(DIGEST_MISMATCH, "; ".join([*result.problems, *result.missing]))
+
+
+def _heads_digest(value: str) -> HeadsDigest:
+    from aidflow.proofs.models import HeadsDigest
+
+    try:
+        return HeadsDigest.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _bundle_text(result: BundleCheck) -> str:
+    """The verdict: intact and figures following (or the problems), then complete (what it
+    holds), incomplete (what is missing) or not told (format 1)."""
+    lines = [
+        line(M.BUNDLE_OK, events=result.events, digest=result.digest)
+        if result.intact and result.figures_follow and not result.problems
+        else line(M.BUNDLE_BAD, problems="; ".join(result.problems))
+    ]
+    if result.complete is None:
+        lines.append(line(M.BUNDLE_COMPLETENESS_UNKNOWN, format_name=result.format))
+    elif result.complete:
+        lines.append(line(M.BUNDLE_COMPLETE, covered="; ".join(result.covered)))
+        if result.heads is not None and not result.heads_checked:
+            lines.append(line(M.BUNDLE_HEADS_UNCHECKED, heads=result.heads))
+    else:
+        lines.append(line(M.BUNDLE_INCOMPLETE, missing="; ".join(result.missing)))
+    return "\n".join(lines)
 
 
 @audit.command("what-if")

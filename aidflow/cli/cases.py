@@ -397,11 +397,19 @@ def case_complete_action(session: Session, case_ref: str, action_id: str, note: 
     required=True,
     help="How the family's hardship develops.",
 )
+@click.option(
+    "--received",
+    type=params.RECEIPT,
+    help="Whether the student confirms the money paid since their last answer arrived: "
+    "yes or no (a no is an audit finding at once).",
+)
 @global_options
 @pass_session
 @writes
-def case_follow_up(session: Session, case_ref: str, study: str, living: str, hardship: str) -> None:
-    """Record a follow-up visit."""
+def case_follow_up(
+    session: Session, case_ref: str, study: str, living: str, hardship: str, received: str | None
+) -> None:
+    """Record a follow-up visit (with --received, the student's word on the money)."""
     from aidflow import commands as cmd
 
     case_id = session.office.case_id(case_ref)
@@ -411,6 +419,7 @@ def case_follow_up(session: Session, case_ref: str, study: str, living: str, har
             study=study,
             living=living,
             hardship_trend=hardship,
+            received=received,
             actor=session.actor(),
         )
     )

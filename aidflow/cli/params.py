@@ -131,6 +131,7 @@ DEPARTMENT = DepartmentType()
 HARDSHIP_TREND = enum_choice("HardshipTrend", M.WORD_HARDSHIP_TREND)
 CASE_STATUS = enum_choice("CaseStatus", M.WORD_CASE_STATUS)
 SETTLEMENT = enum_choice("Settlement", M.WORD_SETTLEMENT)
+RECEIPT = enum_choice("ReceiptAnswer", M.WORD_RECEIPT)
 VIEW_NAME = LazyChoice(_view_names)
 REPORT_FORMAT = LazyChoice(_report_formats)
 

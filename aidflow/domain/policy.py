@@ -65,6 +65,9 @@ class Policy:
     """An approved grant is due to be paid this many days after its approval."""
     action_due_days: int = 30
     """A consultation action without an explicit due date is due this many days after it."""
+    receipt_days: int = 0
+    """A payment the student has not confirmed received (``follow-up --received``) this many
+    days after it is a finding; 0: not asked (off, as in stores before v0.5)."""
 
     def approval_limit(self, roles: Iterable[str]) -> int:
         """The most a person holding ``roles`` may approve for one case (their highest tier)."""
@@ -94,6 +97,8 @@ class Policy:
             raise ValueError(_above_limit("secondary_cap_fen"))
         if self.cap_fen > MAX_AMOUNT_FEN:
             raise ValueError(_above_limit("cap_fen"))
+        if isinstance(self.receipt_days, bool) or not 0 <= self.receipt_days <= 366:
+            raise ValueError(said("policy setting receipt_days must be 0 (off) to 366"))
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
             raise ValueError(said("policy setting retention_years must be 0 to 100"))
         _check_rules(self)
@@ -156,6 +161,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "departments": ("departments", "list"),
     "payment-due-days": ("payment_due_days", "days"),
     "action-due-days": ("action_due_days", "days"),
+    "receipt-days": ("receipt_days", "days"),
 }
 """What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE).
 

@@ -23,6 +23,13 @@ class FamilyCategory(StrEnum):
     OTHER = "other"
 
 
+class ReceiptAnswer(StrEnum):
+    """Whether the student confirms the money arrived (post-payment verification, 回访)."""
+
+    YES = "yes"  # 已收到
+    NO = "no"  # 未收到
+
+
 class Settlement(StrEnum):
     """How a person settles a disputed payment (`pay resolve --as`): the bank paid it, or
     the money came back."""

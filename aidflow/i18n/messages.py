@@ -58,6 +58,7 @@ WORD_HARDSHIP_TREND = "hardship trend"
 WORD_CASE_STATUS = "case status"
 WORD_ROLE = "role"
 WORD_SETTLEMENT = "settlement"
+WORD_RECEIPT = "whether the money arrived"
 NOT_A_DATE = "{value!r} is not a date like 2026-08-29"
 NOT_A_TIME = "{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00"
 OUT_OF_RANGE_TIME = "{value!r} is outside the times aidflow can represent in UTC"
@@ -306,7 +307,11 @@ ROLES_NEED_POSTGRES = "database roles exist only on PostgreSQL; a SQLite file is
 
 # -- issue 14: proofs, bundles, signing keys, explain, what-if (kept together for merging) ----
 
-TREE_DIGEST = "{digest}\n(tree of {size} events up to position {position}; chain {chain})"
+TREE_DIGEST = (
+    "{digest}\n(tree of {size} events up to position {position}; chain {chain})\n"
+    "{heads} (publish it beside the tree digest: `audit verify-bundle --heads` proves a case "
+    "bundle complete against it)"
+)
 VERIFY_PART = "{what}: {message}"
 PROOF_WROTE = "wrote a proof of {kind} ({hashes} hashes) to {path}"
 PROOF_NEEDS = "give a POSITION (inclusion proof) or --from OLD_DIGEST (consistency proof)"
@@ -434,4 +439,20 @@ PAYMENT_RESOLVED_RETURNED = (
 PAYMENT_REISSUED = (
     "returned voucher {voucher} of {case_id} ({amount} yuan) will be paid again to the same "
     "account: it goes on the fund's next payment list under a new voucher"
+)
+
+# -- issue 22 §1: complete bundles ----------------------------------------------------------
+BUNDLE_HEADS = (
+    "heads digest {heads}: publish it beside the tree digest; `audit verify-bundle --heads` "
+    "checks a case bundle's completeness against it"
+)
+BUNDLE_COMPLETE = "complete: {covered}"
+BUNDLE_HEADS_UNCHECKED = (
+    "the heads digest {heads} is the bundle's own word: give --heads with the one published "
+    "beside the tree digest to rely on it"
+)
+BUNDLE_INCOMPLETE = "the bundle is incomplete: {missing}"
+BUNDLE_COMPLETENESS_UNKNOWN = (
+    "completeness cannot be told: format {format_name} carries no proof of it (export the bundle "
+    "again)"
 )

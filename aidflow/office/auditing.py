@@ -8,9 +8,10 @@ it was made (the store's opening policy, changed by the recorded ``policy set``s
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from aidflow.application.context import FindingFacts
@@ -19,11 +20,20 @@ from aidflow.office.base import OfficeBase, signing_key_dir
 from aidflow.office.explain import FIELDS, Explanation, explain
 from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
 from aidflow.office.whatif import WhatIf, other_policy, what_if
+from aidflow.projections import audit
+from aidflow.projections.audit import proving
+from aidflow.projections.audit.tree import aggregate_heads
+from aidflow.projections.base import reading
 from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift, Violation
 from aidflow.proofs import keys
-from aidflow.proofs.bundle import period_bounds
+from aidflow.proofs.bundle import make_bundle, period_bounds
 from aidflow.proofs.models import TREE_PREFIX, TreeHead
 from aidflow.report import ReportData, render_report
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from aidflow.application import AidFlow
 
 INT64_MAX = 2**63 - 1
 """The stores keep 64-bit positions; Python's integers are unbounded."""
@@ -56,6 +66,42 @@ def chain_digest(text: str) -> Digest:
 def _bounded(position: int) -> None:
     if position > INT64_MAX:
         raise InvalidInput(said("position {position} is too large", position=position))
+
+
+class Exported(NamedTuple):
+    """A signed bundle, how many events it holds, the digest they are proved against, and a
+    case bundle's heads digest (publish it beside the tree digest)."""
+
+    data: bytes
+    events: int
+    digest: DigestReport
+    heads: str | None
+
+
+class _StoreSource:
+    """What a bundle is made from (:class:`aidflow.proofs.complete.Source`): the audit view's
+    answers on one connection, every proof against ``head``."""
+
+    def __init__(self, conn: Connection, flow: AidFlow, head: TreeHead) -> None:
+        self.conn, self.flow, self.head = conn, flow, head
+        self.tree = proving.tree_at(conn, head)
+
+    def prove(self, position: int) -> dict[str, Any] | None:
+        if self.tree.leaf_of_position(position)[0] >= self.head.size:
+            return None
+        return proving.inclusion(self.conn, self.flow, position, self.head, self.tree)
+
+    def position_of_leaf(self, index: int) -> int:
+        return self.tree.position_of_leaf(index)
+
+    def position_of_version(self, aggregate_id: str, version: int) -> int | None:
+        return audit.position_of_version(self.conn, UUID(aggregate_id), version)
+
+    def position_at(self, moment: datetime) -> int:
+        return audit.position_at(self.conn, moment)
+
+    def heads(self) -> list[tuple[str, int, int]]:
+        return aggregate_heads(self.conn, self.head.size)
 
 
 class Auditing(OfficeBase):
@@ -142,7 +188,9 @@ class Auditing(OfficeBase):
         views = self.fresh()
         head = views.tree_head()
         chain = views.digest()
-        return DigestReport(**dict(head), digest=str(head), chain=str(chain))
+        return DigestReport(
+            **dict(head), digest=str(head), chain=str(chain), heads=views.heads_digest(head.size)
+        )
 
     def report(self, *, as_of: datetime | None = None, fmt: str = "text") -> str:
         """The audit report (text, json or html) in the current language: the ledger, the
@@ -207,27 +255,35 @@ class Auditing(OfficeBase):
         case_id: UUID | None = None,
         period: str | None = None,
         keys_dir: Path | None = None,
-    ) -> tuple[bytes, int, DigestReport]:
-        """A signed bundle (zip) of one case's events or a period's, with their figures and
-        proofs against today's digest; returns it, how many events, and the digest."""
+    ) -> Exported:
+        """A signed bundle (zip) of one case's events or a period's, with their figures, their
+        proofs against today's digest and what shows that none is missing (a case's heads
+        digest; a period's run of consecutive events)."""
         if (case_id is None) == (period is None):
             raise InvalidInput(said("give --case CASE or --period FROM..TO"))
         key = keys.load_private(signing_key_dir(self.url, keys_dir))
         views = self.fresh()
         digest = self.digest()
         head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
-        scope: dict[str, Any]
+        bounds = None
         if case_id is not None:
-            scope = {"case": str(case_id)}
             positions = views.case_positions(case_id)
         else:
-            start, end = period_bounds(period or "")
-            scope = {"period": [start.isoformat(), end.isoformat()]}
-            positions = views.period_positions(start, end)
-        data = views.export_bundle(
-            self.flow, head, positions, scope, self.flow.current_policy(), key
-        )
-        return data, len(set(positions)), digest
+            bounds = period_bounds(period or "")
+            positions = views.period_positions(*bounds)
+        policy = dict(asdict(self.flow.current_policy()))
+        with reading(views.engine) as conn:
+            made = make_bundle(
+                _StoreSource(conn, self.flow, head),
+                head,
+                positions,
+                policy,
+                key,
+                case_id=None if case_id is None else str(case_id),
+                period=bounds,
+            )
+        heads = None if made.heads is None else str(made.heads)
+        return Exported(made.data, made.events, digest, heads)
 
     def explain(
         self, case_id: UUID, *, fields: tuple[str, ...] = FIELDS, as_of: datetime | None = None

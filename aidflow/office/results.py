@@ -72,6 +72,9 @@ class DigestReport(TreeHead):
 
     digest: str
     chain: str
+    heads: str = ""
+    """The heads digest (``heads:SIZE:COUNT:ROOT``): each record's last event at this
+    digest; publish it beside ``digest`` so case bundles prove themselves complete."""
 
 
 class VerifyReport(Answer):

@@ -12,10 +12,12 @@ from sqlalchemy.engine import Engine
 from aidflow.domain.policy import Policy
 from aidflow.projections import audit
 from aidflow.projections.audit import bundles, heads, proving
+from aidflow.projections.audit.tree import aggregate_heads
 from aidflow.projections.base import reading
 from aidflow.projections.models import Digest, Verification
 from aidflow.projections.runner import Runner
 from aidflow.projections.source import EventSource
+from aidflow.proofs.complete import HeadsTree
 from aidflow.proofs.models import TreeHead, TreeVerification
 
 if TYPE_CHECKING:
@@ -54,6 +56,13 @@ class AuditTrail:
         """The tree's head: the digest to publish (``tree:SIZE:ROOT``)."""
         with reading(self.engine) as conn:
             return heads.tree_head(conn)
+
+    def heads_digest(self, size: int) -> str:
+        """The heads digest of the tree's first ``size`` leaves (each aggregate's last event
+        among them): published beside the tree digest, it lets a case bundle prove itself
+        complete (:mod:`aidflow.proofs.complete`)."""
+        with reading(self.engine) as conn:
+            return str(HeadsTree(aggregate_heads(conn, size)).digest(size))
 
     def verify_tree(self, flow: EventSource, head: TreeHead) -> TreeVerification:
         """Recompute the tree from the store and compare it with ``head`` and the stored tree."""

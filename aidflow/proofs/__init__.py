@@ -7,4 +7,5 @@
 - :mod:`.proof`: proof files, made from a store and checked without one.
 - :mod:`.snapshots`: stored snapshots checked against a replay of their events.
 - :mod:`.bundle` and :mod:`.keys`: signed export bundles and the signing key.
+- :mod:`.complete`: what shows a bundle whole (the heads digest; a period's run of events).
 """

@@ -38,6 +38,36 @@ class TreeHead(View):
         return cls(size=int(size), root=root.lower())
 
 
+HEADS_PREFIX = "heads"
+
+
+class HeadsDigest(View):
+    """The aggregate heads at a tree digest: each aggregate's last event among the tree's first
+    ``tree_size`` leaves, as a Merkle tree of ``count`` entries in aggregate id order
+    (:mod:`aidflow.proofs.complete`). Its text is ``heads:TREE_SIZE:COUNT:ROOTHEX``."""
+
+    tree_size: int
+    count: int
+    root: str
+
+    def __str__(self) -> str:
+        return f"{HEADS_PREFIX}:{self.tree_size}:{self.count}:{self.root}"
+
+    @classmethod
+    def parse(cls, text: str) -> HeadsDigest:
+        parts = text.strip().split(":")
+        if (
+            len(parts) != 4
+            or parts[0] != HEADS_PREFIX
+            or not (parts[1].isdigit() and parts[1].isascii())
+            or not (parts[2].isdigit() and parts[2].isascii())
+            or len(parts[3]) != 64
+            or not set(parts[3].lower()) <= set("0123456789abcdef")
+        ):
+            raise ValueError(f"heads digest {text!r} is not heads:TREE_SIZE:COUNT:SHA256HEX")
+        return cls(tree_size=int(parts[1]), count=int(parts[2]), root=parts[3].lower())
+
+
 class TreeVerification(View):
     ok: bool
     head: TreeHead

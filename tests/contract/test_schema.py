@@ -35,8 +35,9 @@ def current_schema() -> dict[str, Any]:
             if field.name in _BASE_FIELDS:
                 continue
             entry = {"type": _type_name(hints[field.name])}
-            if field.default is not dataclasses.MISSING:
-                entry["default"] = field.default
+            if field.default is not dataclasses.MISSING:  # as JSON keeps it: () is []
+                default = field.default
+                entry["default"] = list(default) if isinstance(default, tuple) else default
             fields[field.name] = entry
         events[cls.TOPIC] = {
             "name": NAMES[cls],

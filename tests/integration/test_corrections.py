@@ -5,7 +5,6 @@ and the dossier, the ledger, the journal and the checks all follow."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
@@ -25,18 +24,9 @@ from aidflow.domain.errors import (
 )
 from aidflow.domain.staff import Role
 from aidflow.i18n import using
-from tests.builders import government_fund, new_ref, register_staff, verified
+from tests.builders import government_fund, new_ref, verified
 
 REF = "MZ-CORR"
-
-
-@pytest.fixture
-def office(store_url: str) -> Iterator[Office]:
-    office = Office.open(store_url)
-    register_staff(office.flow)
-    office.catch_up()
-    yield office
-    office.close()
 
 
 def approved(office: Office, fund: UUID, yuan: int = 3000, ref: str = REF) -> UUID:

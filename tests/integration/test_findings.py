@@ -4,8 +4,6 @@ apart and passes when none is open; a new act raising the same rule is a new fin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from aidflow import Office
@@ -20,16 +18,7 @@ from aidflow.domain.errors import (
 from aidflow.domain.findings import FindingsRegister, finding_id
 from aidflow.domain.staff import Role
 from aidflow.projections.models import Violation
-from tests.builders import government_fund, register_staff
-
-
-@pytest.fixture
-def office(store_url: str) -> Iterator[Office]:
-    office = Office.open(store_url)
-    register_staff(office.flow)
-    office.catch_up()
-    yield office
-    office.close()
+from tests.builders import government_fund
 
 
 def salary_line(office: Office, reference: str = "SALARY-1", actor: str = "cashier") -> None:

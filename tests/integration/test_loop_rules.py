@@ -340,7 +340,9 @@ def test_the_audit_reports_a_close_that_broke_the_rules_and_events_after_it(
     with h.forced():
         raw._closed(reason="year over", releases={}, actor="approver", policy_version=0)
         raw._action_completed(action_id="A1", department="health", note="late", actor="health")
-        raw._followed_up(study="s", living="l", hardship_trend="worse", actor="v")
+        raw._followed_up(
+            study="s", living="l", hardship_trend="worse", actor="v", received="", vouchers=()
+        )
     h.save_forced(raw)
     findings = h.findings()
     closed = only([f for f in findings if f.rule == "closed_against_rules"])

@@ -188,7 +188,14 @@ def test_every_event_records_canonical_values() -> None:
         ),
         (
             "FollowedUp",
-            {"study": "passing", "living": "ok", "hardship_trend": "improved", "actor": "village"},
+            {
+                "study": "passing",
+                "living": "ok",
+                "hardship_trend": "improved",
+                "actor": "village",
+                "received": "",
+                "vouchers": (),
+            },
         ),
         (
             "Closed",

@@ -182,24 +182,57 @@ class Consultation(CaseState):
     def _action_completed(self, *, action_id: str, department: str, note: str, actor: str) -> None:
         self.actions[action_id]["done"] = True
 
-    def follow_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
-        """A follow-up visit: study progress, living conditions, how hardship develops."""
+    def follow_up(
+        self, *, study: str, living: str, hardship_trend: str, actor: str, received: str = ""
+    ) -> None:
+        """A follow-up visit: study progress, living conditions, how hardship develops; with
+        ``received`` (``yes``/``no``), the student's word on whether the money paid since the
+        last such answer arrived (post-payment verification, 回访)."""
         if self.rejected:
             raise CaseNotOpen(
                 said("case {id} was rejected; there is nobody to follow up", id=self.id)
             )
         self.check_open("be followed up")
+        vouchers: tuple[str, ...] = ()
+        if received:
+            vouchers = tuple(
+                str(p["voucher"])
+                for p in self.payments.values()
+                if not p["returned"] and not p.get("received")
+            )
+            if not vouchers:
+                raise InvalidTransition(
+                    said(
+                        "case {id} has no payment awaiting the student's word on whether it arrived",
+                        id=self.id,
+                    )
+                )
         self._followed_up(
             study=canonical.text(study, "study progress"),
             living=canonical.text(living, "living situation"),
             hardship_trend=hardship_trend,
             actor=canonical.actor(actor),
+            received=received,
+            vouchers=vouchers,
         )
 
     @event(FollowedUp)
-    def _followed_up(self, *, study: str, living: str, hardship_trend: str, actor: str) -> None:
+    def _followed_up(
+        self,
+        *,
+        study: str,
+        living: str,
+        hardship_trend: str,
+        actor: str,
+        received: str = "",
+        vouchers: tuple[str, ...] = (),
+    ) -> None:
         self.follow_ups += 1
         self.follow_up_due = False
+        for voucher in vouchers:
+            payment = self.payments.get(canonical.document_key(voucher))
+            if payment is not None:
+                payment["received"] = received
 
     def close(self, *, reason: str, actor: str, policy: Policy | None = None) -> dict[str, int]:
         """Close the case; approved money not yet paid goes back to its fund.

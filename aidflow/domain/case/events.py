@@ -137,6 +137,8 @@ class FollowedUp(Event):
     living: str
     hardship_trend: str
     actor: str
+    received: str = ""  # the student's word on the money: "yes", "no"; "" (not asked) before v0.5
+    vouchers: tuple[str, ...] = ()  # the payments that word covers; v0.5
 
 
 class Closed(Event):

@@ -4,12 +4,8 @@ against today's digest, their figures, one signature (the format and its offline
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import zipfile
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,8 +14,7 @@ from sqlalchemy.engine import Connection
 from aidflow.domain.policy import Policy
 from aidflow.projections.audit.proving import inclusion, tree_at
 from aidflow.projections.source import EventSource
-from aidflow.proofs.bundle import FORMAT, as_json, compute_figures
-from aidflow.proofs.keys import fingerprint
+from aidflow.proofs.bundle import FORMAT, as_json, compute_figures, pack
 from aidflow.proofs.models import TreeHead
 
 
@@ -53,15 +48,5 @@ def export(
         "tree_size": head.size,
         "root": head.root,
         "events": len(events),
-        "created_at": datetime.now(tz=UTC).isoformat(),
-        "signed_by": fingerprint(key.public_key()),
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
-    manifest_bytes = as_json(manifest)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", manifest_bytes)
-        z.writestr("manifest.sig", key.sign(manifest_bytes).hex())
-        for name, data in files.items():
-            z.writestr(name, data)
-    return out.getvalue()
+    return pack(files, manifest, key)

@@ -104,6 +104,25 @@ def extend(conn: Connection, old: int, new: int) -> None:
         level += STRIDE
 
 
+def aggregate_heads(conn: Connection, size: int) -> list[tuple[str, int, int]]:
+    """Each aggregate's last event among the first ``size`` leaves: (aggregate id, version,
+    leaf number), by aggregate id; what the heads digest of a tree of ``size`` leaves commits
+    to (:class:`aidflow.proofs.complete.HeadsTree`). One grouped read of the journal."""
+    j = journal_table
+    last = (
+        sa.select(sa.func.max(j.c.leaf_index).label("leaf"))
+        .where(j.c.leaf_index < size)
+        .group_by(j.c.aggregate_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(j.c.aggregate_id, j.c.version, j.c.leaf_index).join(
+            last, j.c.leaf_index == last.c.leaf
+        )
+    )
+    return sorted((str(a), int(v), int(i)) for a, v, i in rows)
+
+
 class StoredTree:
     """Subtree hashes read from the audit view (one connection, cached for one proof)."""
 
