@@ -23,6 +23,7 @@ from aidflow.domain.errors import InvalidInput, Said, joined, said
 from aidflow.domain.findings import finding_ref
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
+    AppealOutcome,
     Department,
     FamilyCategory,
     FundKind,
@@ -97,6 +98,9 @@ Trend = Annotated[
     HardshipTrend, BeforeValidator(words.enum_input(HardshipTrend, M.WORD_HARDSHIP_TREND))
 ]
 Post = Annotated[Role, BeforeValidator(words.enum_input(Role, M.WORD_ROLE))]
+Verdict = Annotated[
+    AppealOutcome, BeforeValidator(words.enum_input(AppealOutcome, M.WORD_APPEAL_OUTCOME))
+]
 Received = Annotated[
     ReceiptAnswer, BeforeValidator(words.enum_input(ReceiptAnswer, M.WORD_RECEIPT))
 ]
@@ -345,6 +349,20 @@ class ConfirmReversal(Command[ReversalResult]):
 
     fund_id: UUID
     receipt: Document
+
+
+class LodgeAppeal(CaseCommand[None]):
+    """The student appeals the rejection (复核), within the policy's ``appeal-days``."""
+
+    reason: Text
+
+
+class DecideAppeal(CaseCommand[None]):
+    """Decide an appeal: ``upheld`` or ``overturned`` (back to household verification), by
+    someone other than the one who rejected."""
+
+    outcome: Verdict
+    reason: Text
 
 
 class CorrectApproval(CaseCommand[CorrectionResult]):

@@ -162,6 +162,8 @@ class PolicyInForce(Result):
     secondary_cap_fen: int = 1_000_000
     statement_days: int = 10
     receipt_days: int = 0
+    appeal_days: int = 30
+    appeal_decision_days: int = 30
     gap_bound: bool = True
     need_rule: bool = True
     strict_close: bool = True

@@ -293,6 +293,21 @@ def _follow_up(_ctx: Context, case: StudentCase, c: cmd.FollowUp) -> None:
     )
 
 
+def _lodge_appeal(ctx: Context, case: StudentCase, c: cmd.LodgeAppeal) -> None:
+    rejected_at = ctx.last_rejection_at(case.id)
+    case.lodge_appeal(
+        reason=c.reason,
+        actor=c.actor,
+        rejected_at=rejected_at or ctx.moment,
+        now=ctx.moment,
+        policy=ctx.policy,
+    )
+
+
+def _decide_appeal(_ctx: Context, case: StudentCase, c: cmd.DecideAppeal) -> None:
+    case.decide_appeal(outcome=c.outcome, reason=c.reason, actor=c.actor)
+
+
 def close_case(ctx: Context, c: cmd.CloseCase) -> Decision[None]:
     """Close a case and give unpaid reservations back to their funds, in one save."""
     case = ctx.case(c.case_id)
@@ -311,3 +326,5 @@ return_disbursement = changing(_return_disbursement)
 report_hardship = changing(_report_hardship)
 complete_action = changing(_complete_action)
 follow_up = changing(_follow_up)
+lodge_appeal = changing(_lodge_appeal)
+decide_appeal = changing(_decide_appeal)

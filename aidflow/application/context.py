@@ -192,6 +192,14 @@ class Context:
             )
         return self._payable(fund_id)
 
+    def last_rejection_at(self, case_id: UUID) -> datetime | None:
+        """When the case was last rejected (its ``Rejected`` event's time), if ever."""
+        found = None
+        for recorded in self._records.events(case_id):
+            if type(recorded).__name__ == "Rejected":
+                found = recorded.timestamp
+        return found
+
     def finding(self, finding: str) -> FindingFacts | None:
         """What the checks say of finding ``finding`` now (open or explained), or None when
         they do not raise it; the read side's audit view answers."""

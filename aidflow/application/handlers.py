@@ -60,6 +60,8 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.CompleteAction: Slice(cases.complete_action, "complete_action", None),
     cmd.FollowUp: Slice(cases.follow_up, "follow_up", None),
     cmd.CloseCase: Slice(cases.close_case, "close_case", None),
+    cmd.LodgeAppeal: Slice(cases.lodge_appeal, "lodge_appeal", None),
+    cmd.DecideAppeal: Slice(cases.decide_appeal, "decide_appeal", None),
     cmd.CorrectApproval: Slice(cases.correct_approval, "correct_approval", CorrectionResult),
     cmd.ConfirmCorrection: Slice(cases.confirm_correction, "confirm_correction", CorrectionResult),
     # the money loop

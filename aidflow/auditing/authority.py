@@ -46,6 +46,8 @@ COMMAND_OF: dict[EventClass, str] = {
     Search.Recorded: "find",
     C.DisbursementDisputed: "reconcile",
     C.PaymentReissued: "reissue_payment",
+    C.AppealLodged: "lodge_appeal",
+    C.AppealDecided: "decide_appeal",
     C.ApprovalCorrectionProposed: "correct_approval",
     C.ApprovalCorrected: "confirm_correction",
     Fund.DepositReversalProposed: "reverse_deposit",

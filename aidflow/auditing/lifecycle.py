@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aidflow.auditing.loop import LoopRules
-from aidflow.domain.canonical import document_key
+from aidflow.domain.canonical import document_key, same_person
 from aidflow.domain.values import Severity
 
 
@@ -82,6 +82,37 @@ class LifecycleRules(LoopRules):
     ) -> None:
         self.cases[case].closed = True
         self.cases[case].rejected = True
+        self.cases[case].rejected_by = same_person(actor)
+
+    def appeal_lodged(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].appeal = (position, at)
+
+    def appeal_decided(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        """An appeal is decided by someone other than the one who rejected, in time."""
+        c = self.cases[case]
+        if same_person(actor) == c.rejected_by:
+            self.flag(
+                "appeal_decided_by_rejecter",
+                f"{actor} rejected this case and decided its appeal",
+                [position],
+                case=case,
+            )
+        if c.appeal is not None and at - c.appeal[1] > timedelta(
+            days=self.moment.appeal_decision_days
+        ):
+            self.flag(
+                "appeal_decided_late",
+                f"the appeal was decided {(at - c.appeal[1]).days} days after it was lodged",
+                [c.appeal[0], position],
+                case=case,
+            )
+        c.appeal = None
+        if d.get("outcome") == "overturned":
+            c.closed = c.rejected = False
 
     def on_closed_case(self, position: int, case: str, what: str) -> None:
         c = self.cases[case]

@@ -58,6 +58,8 @@ RULES: dict[EventClass, Rule] = {
     C.SecondaryAidProposed: Checker.secondary_proposed,
     C.SecondaryAidApproved: Checker.secondary_approved,
     C.DisbursementDisputed: Checker.disputed,
+    C.AppealLodged: Checker.appeal_lodged,
+    C.AppealDecided: Checker.appeal_decided,
     C.ApprovalCorrectionProposed: Checker.correction_proposed,
     C.ApprovalCorrected: Checker.corrected,
     C.PaymentReissued: Checker.reissued,

@@ -73,6 +73,9 @@ class CaseState:
     verified_once: bool = False
     follow_up_due: bool = False
     rejected: bool = False
+    rejected_by: str = ""
+    appeal: tuple[int, datetime] | None = None
+    """An appeal awaiting its decision: (position, when lodged) (issue 23)."""
 
 
 def voucher_of(d: dict[str, Any]) -> str:

@@ -22,6 +22,19 @@ class EndRules(LifecycleRules):
             self.unpaid(case_id, c, now)
             self.unanswered(case_id, c, now)
             self.unreceived(case_id, c, now)
+            self.undecided(case_id, c, now)
+
+    def undecided(self, case_id: str, c: CaseState, now: datetime) -> None:
+        """An appeal still awaiting its decision past ``appeal-decision-days``."""
+        if c.appeal is not None and now - c.appeal[1] > timedelta(
+            days=self.policy.appeal_decision_days
+        ):
+            self.flag(
+                "appeal_decided_late",
+                f"the appeal lodged {(now - c.appeal[1]).days} days ago is still undecided",
+                [c.appeal[0]],
+                case=case_id,
+            )
 
     def unreceived(self, case_id: str, c: CaseState, now: datetime) -> None:
         """Payments the student has not said arrived, ``receipt-days`` after them."""

@@ -1090,6 +1090,48 @@ def case_confirm_account(session: Session, case_ref: str, account: str) -> None:
     )
 
 
+@case_group.command("appeal")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--reason", required=True, help="The student's grounds (复核申请).")
+@global_options
+@pass_session
+@writes
+def case_appeal(session: Session, case_ref: str, reason: str) -> None:
+    """Record the student's appeal of a rejection (复核), within the policy's appeal-days."""
+    from aidflow import commands as cmd
+
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(cmd.LodgeAppeal(case_id=case_id, reason=reason, actor=session.actor()))
+    emit(session, {"case_id": case_id, "appealed": True}, line(M.APPEAL_LODGED, case_id=case_id))
+
+
+@case_group.command("decide-appeal")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--uphold", "outcome", flag_value="upheld", help="The rejection stands.")
+@click.option(
+    "--overturn", "outcome", flag_value="overturned", help="Back to household verification."
+)
+@click.option("--reason", required=True, help="Why.")
+@global_options
+@pass_session
+@writes
+def case_decide_appeal(session: Session, case_ref: str, outcome: str | None, reason: str) -> None:
+    """Decide an appeal (someone other than the one who rejected): --uphold or --overturn."""
+    from aidflow import commands as cmd
+
+    if outcome is None:
+        raise click.UsageError(line(M.APPEAL_NEEDS_OUTCOME))
+    case_id = session.office.case_id(case_ref)
+    session.office.handle(
+        cmd.DecideAppeal(case_id=case_id, outcome=outcome, reason=reason, actor=session.actor())
+    )
+    emit(
+        session,
+        {"case_id": case_id, "outcome": outcome},
+        line(M.APPEAL_DECIDED, case_id=case_id, outcome=value(outcome)),
+    )
+
+
 def _correction(session: Session, case_ref: str, ref: str, amount: int | None, reason: str) -> None:
     from aidflow import commands as cmd
 

@@ -345,6 +345,18 @@ class UnknownFinding(NotFound):
     code = "unknown_finding"
 
 
+class AppealTooLate(RuleViolation):
+    """An appeal (复核) is lodged within the policy's ``appeal-days`` of the rejection."""
+
+    code = "appeal_too_late"
+
+
+class NoAppealPending(RuleViolation):
+    """Deciding an appeal that nobody lodged (or that is decided already)."""
+
+    code = "no_appeal_pending"
+
+
 class UnknownApproval(NotFound):
     """Correcting an approval under a reference that no grant approval of this case carries."""
 

@@ -68,6 +68,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         StudentCase.DisbursementDisputed: "case.disbursement_disputed",
         StudentCase.PaymentReissued: "case.payment_reissued",
         # issue 23: corrections are events, never edits
+        StudentCase.AppealLodged: "case.appeal_lodged",
+        StudentCase.AppealDecided: "case.appeal_decided",
         StudentCase.ApprovalCorrectionProposed: "case.approval_correction_proposed",
         StudentCase.ApprovalCorrected: "case.approval_corrected",
         Fund.DepositReversalProposed: "fund.deposit_reversal_proposed",

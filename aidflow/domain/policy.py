@@ -66,6 +66,10 @@ class Policy:
     action_due_days: int = 30
     """A consultation action without an explicit due date is due this many days after it."""
     receipt_days: int = 0
+    appeal_days: int = 30
+    """A rejected student may appeal (复核) this many days after the rejection."""
+    appeal_decision_days: int = 30
+    """An appeal is decided within this many days of being lodged (else a finding)."""
     """A payment the student has not confirmed received (``follow-up --received``) this many
     days after it is a finding; 0: not asked (off, as in stores before v0.5)."""
 
@@ -85,6 +89,8 @@ class Policy:
             "max_days_action_open",
             "payment_due_days",
             "action_due_days",
+            "appeal_days",
+            "appeal_decision_days",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -162,6 +168,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "payment-due-days": ("payment_due_days", "days"),
     "action-due-days": ("action_due_days", "days"),
     "receipt-days": ("receipt_days", "days"),
+    "appeal-days": ("appeal_days", "days"),
+    "appeal-decision-days": ("appeal_decision_days", "days"),
 }
 """What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE).
 

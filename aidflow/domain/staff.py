@@ -75,6 +75,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "dispose_finding": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     # corrections are events, never edits: an approver proposes, another confirms
     "correct_approval": (Role.APPROVER, Role.COUNTY_APPROVER),
+    # an appeal (复核) is taken at the counter; an approver who did not reject decides it
+    "lodge_appeal": (Role.SCREENING_CLERK, Role.VERIFIER, Role.APPROVER, Role.COUNTY_APPROVER),
+    "decide_appeal": (Role.APPROVER, Role.COUNTY_APPROVER),
     "reverse_deposit": (Role.CASHIER, Role.DONATIONS_OFFICER),
     "confirm_reversal": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     "confirm_correction": (Role.APPROVER, Role.COUNTY_APPROVER),

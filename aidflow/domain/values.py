@@ -23,6 +23,13 @@ class FamilyCategory(StrEnum):
     OTHER = "other"
 
 
+class AppealOutcome(StrEnum):
+    """How an appeal (复核) ends: the rejection upheld, or overturned (back to verification)."""
+
+    UPHELD = "upheld"  # 维持
+    OVERTURNED = "overturned"  # 撤销
+
+
 class ReceiptAnswer(StrEnum):
     """Whether the student confirms the money arrived (post-payment verification, 回访)."""
 

@@ -43,6 +43,8 @@ COMMANDS = {
     "case.secondary_aid_approved": "approve-secondary-aid",
     "case.disbursement_disputed": "pay reconcile",
     "case.payment_reissued": "pay reissue",
+    "case.appeal_lodged": "appeal",
+    "case.appeal_decided": "decide-appeal",
     "case.approval_correction_proposed": "reduce-approval",
     "case.approval_corrected": "confirm-correction",
 }

@@ -158,6 +158,8 @@ SECTIONS: dict[EventClass, str] = {
     # disputed payments held, returned ones issued again (issue 23)
     C.DisbursementDisputed: "dispute",
     C.PaymentReissued: "reissue",
+    C.AppealLodged: "appeal",
+    C.AppealDecided: "appeal_decision",
     C.ApprovalCorrectionProposed: "correction_proposed",
     C.ApprovalCorrected: "correction",
 }
@@ -318,6 +320,12 @@ def _rejected(case: dict[str, Any], event: Any, at: datetime) -> None:
     case["reason"] = event.reason
 
 
+def _appeal_decided(case: dict[str, Any], event: Any, at: datetime) -> None:
+    if event.outcome == "overturned":  # back to household verification
+        case["rejected"] = False
+        case["awaiting_verification"] = True
+
+
 def _hardship(case: dict[str, Any], event: Any, at: datetime) -> None:
     case["hardships"] += 1
     case["awaiting_verification"] = True
@@ -376,6 +384,7 @@ _CHANGES: dict[EventClass, Change] = {
     C.Rejected: _rejected,
     C.GrantApproved: _add("approved_fen"),
     C.ApprovalCorrected: _add("approved_fen", -1),
+    C.AppealDecided: _appeal_decided,
     C.Disbursed: _paid(1),
     C.DisbursementReturned: _paid(-1),
     C.AccountSet: _account,

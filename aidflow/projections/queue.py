@@ -148,6 +148,8 @@ class ConsultationQueueView(SQLView):
             C.DisbursementDisputed,
             C.PaymentReissued,
             C.ApprovalCorrectionProposed,
+            C.AppealLodged,
+            C.AppealDecided,
             *PAYMENT_BOOK,
         }
     )

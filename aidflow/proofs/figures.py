@@ -28,6 +28,7 @@ STATUS_EVENTS = frozenset(
         "case.hardship_reported",
         "case.closed",
         "case.approval_corrected",
+        "case.appeal_decided",
     }
 )
 
@@ -69,6 +70,8 @@ class CaseFold:
             self.rejected = True
         elif name == "case.grant_approved":
             self._add("approved_fen", position, d["amount_fen"])
+        elif name == "case.appeal_decided" and d.get("outcome") == "overturned":
+            self.rejected, self.awaiting_verification = False, True
         elif name == "case.approval_corrected":
             self._add("approved_fen", position, -d["amount_fen"])
         elif name == "case.disbursed" and d.get("use", "grant") == "grant":

@@ -607,6 +607,14 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             ["pay", "reissue", "V-P", "--reason", "r"],
         ),
         cmd.IssueToken: ({"name": "federation"}, ["staff", "token", "federation"]),
+        cmd.LodgeAppeal: (
+            {"case_id": case, "reason": "r"},
+            ["case", "appeal", case, "--reason", "r"],
+        ),
+        cmd.DecideAppeal: (
+            {"case_id": case, "outcome": "upheld", "reason": "r"},
+            ["case", "decide-appeal", case, "--uphold", "--reason", "r"],
+        ),
         cmd.ReverseDeposit: (
             {"fund_id": gov, "receipt": "B-X", "reason": "r"},
             ["fund", "reverse-deposit", gov, "--receipt", "B-X", "--reason", "r"],
@@ -725,7 +733,8 @@ COMMAND_ROWS = {
     "audit dispose": "DisposeFinding", "staff token": "IssueToken",
     "case reduce-approval": "CorrectApproval", "case cancel-approval": "CorrectApproval",
     "case confirm-correction": "ConfirmCorrection", "fund reverse-deposit": "ReverseDeposit",
-    "fund confirm-reversal": "ConfirmReversal",
+    "fund confirm-reversal": "ConfirmReversal", "case appeal": "LodgeAppeal",
+    "case decide-appeal": "DecideAppeal",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

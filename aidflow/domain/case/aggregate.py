@@ -14,6 +14,7 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import events
+from aidflow.domain.case.appeals import Appeals
 from aidflow.domain.case.consultation import Consultation
 from aidflow.domain.case.corrections import Corrections
 from aidflow.domain.case.grants import Grants
@@ -22,7 +23,9 @@ from aidflow.domain.case.money_loop import MoneyLoop
 from aidflow.domain.case.personal_data import PersonalData
 
 
-class StudentCase(Intake, Grants, Corrections, MoneyLoop, Consultation, PersonalData, AidAggregate):
+class StudentCase(
+    Intake, Appeals, Grants, Corrections, MoneyLoop, Consultation, PersonalData, AidAggregate
+):
     """A new student's assistance case (救助档案), from screening match to closing.
 
     One aggregate, one consistency boundary, written in stages: each base class holds the
@@ -55,6 +58,8 @@ class StudentCase(Intake, Grants, Corrections, MoneyLoop, Consultation, Personal
     SecondaryAidProposed = events.SecondaryAidProposed
     DisbursementDisputed = events.DisbursementDisputed
     PaymentReissued = events.PaymentReissued
+    AppealLodged = events.AppealLodged
+    AppealDecided = events.AppealDecided
     ApprovalCorrectionProposed = events.ApprovalCorrectionProposed
     ApprovalCorrected = events.ApprovalCorrected
     SecondaryAidApproved = events.SecondaryAidApproved
@@ -132,6 +137,8 @@ class StudentCase(Intake, Grants, Corrections, MoneyLoop, Consultation, Personal
         self.actions = {}
         self.follow_ups = 0
         self.rejected = False
+        self.rejected_by = ""
+        self.appeal_pending = False
         self.closed = False
         self.reason = ""
         # the money loop (issue 12)

@@ -216,6 +216,24 @@ class PaymentReissued(Event):
     actor: str
 
 
+class AppealLodged(Event):
+    """The student asks for the rejection to be reviewed (复核), within ``appeal-days`` (v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.AppealLodged"
+    reason: str
+    actor: str
+
+
+class AppealDecided(Event):
+    """The appeal decided by someone other than the one who rejected: ``upheld`` (the case
+    stays rejected) or ``overturned`` (back to household verification) (v0.5)."""
+
+    TOPIC = "aidflow:StudentCase.AppealDecided"
+    outcome: str
+    reason: str
+    actor: str
+
+
 class ApprovalCorrectionProposed(Event):
     """A grant approval found wrong (the amount, or a grant the student declined): ``amount_fen``
     of its unpaid part to be taken off, awaiting a second person (v0.5)."""

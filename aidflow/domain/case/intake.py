@@ -97,3 +97,4 @@ class Intake(CaseState):
     def _rejected(self, *, reason: str, actor: str) -> None:
         self.rejected = True
         self.reason = reason
+        self.rejected_by = actor

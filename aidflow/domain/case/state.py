@@ -32,6 +32,8 @@ class CaseState:
     needs: list[str]
     gap_fen: int
     rejected: bool
+    rejected_by: str  # who rejected it: not the one who decides an appeal
+    appeal_pending: bool
     closed: bool
     reason: str
     # grants and payments

@@ -70,6 +70,8 @@ TEMPLATES: dict[EventClass, Template] = {
     C.DisbursementConfirmed: _t("bank statement confirms {yuan} yuan paid under voucher {voucher}"),
     C.SecondaryAidProposed: _t("secondary aid of {yuan} yuan proposed under {ref}"),
     C.SecondaryAidApproved: _t("secondary aid of {yuan} yuan approved under {ref}"),
+    C.AppealLodged: _t("appeal of the rejection lodged: {reason}"),
+    C.AppealDecided: _t("appeal decided, rejection {outcome}: {reason}", "outcome"),
     C.ApprovalCorrectionProposed: _t(
         "correction proposed: {yuan} yuan to come off approval {ref}: {reason}"
     ),
