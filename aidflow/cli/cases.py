@@ -842,6 +842,9 @@ def case_list(
     )
 
 
+DUE_KINDS = {"payment": M.DUE_PAYMENT, "action": M.DUE_ACTION, "appeal": M.DUE_APPEAL}
+
+
 @click.command("due")
 @click.option(
     "--within",
@@ -860,17 +863,19 @@ def case_list(
 def due_command(
     session: Session, within: int | None, department: str | None, output: Path | None
 ) -> None:
-    """Payments approved and unpaid, and consultation actions owed, by due date (overdue first).
+    """Payments approved and unpaid, consultation actions owed and appeals awaiting a
+    decision, by due date (overdue first).
 
     A payment is due the policy's payment-due-days after its last approval; an action on
-    the date its consultation gave it, else action-due-days after it.
+    the date its consultation gave it, else action-due-days after it; an appeal
+    appeal-decision-days after it was lodged.
     """
     items = session.office.due(within=within, department=department)
     rows = [
         (
             i.due,
             i.days_left,
-            tr(M.DUE_PAYMENT if i.kind == "payment" else M.DUE_ACTION),
+            tr(DUE_KINDS[i.kind]),
             i.case_id[:8],
             i.name,
             Money(i.amount_fen) if i.amount_fen else "",

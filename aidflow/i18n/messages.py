@@ -169,6 +169,7 @@ DUE_HEADER = ("due", "days left", "kind", "case", "name", "amount", "action", "d
 DUE_COUNT = "{count} item(s) due"
 DUE_PAYMENT = "payment"
 DUE_ACTION = "action"
+DUE_APPEAL = "appeal"
 
 # -- audit ------------------------------------------------------------------------------------
 JOURNAL_LINE = "{x.position:>7}  {when}  {x.actor:<22} {short}  {x.summary}"

@@ -95,7 +95,7 @@ class OwedAction(View):
 class DueItem(View):
     """A payment or a consultation action with its due date (``aidflow due``)."""
 
-    kind: str  # payment | action
+    kind: str  # payment | action | appeal
     case_id: str
     name: str
     amount_fen: int  # a payment's approved and unpaid fen; 0 for an action

@@ -80,7 +80,27 @@ queue_money_table = sa.Table(
 )
 
 
+queue_appeal_table = sa.Table(
+    "queue_appeal",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("case_id", sa.String(36), nullable=False, index=True),
+    sa.Column("lodged_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+)
+"""Appeals (复核) with when they were lodged and decided: the open ones are owed a decision."""
+
+
 _INSERT_CASE = insert_row(queue_case_table)
+_INSERT_APPEAL = insert_row(queue_appeal_table)
+_DECIDED = (
+    sa.update(queue_appeal_table)
+    .where(
+        queue_appeal_table.c.case_id == sa.bindparam("k_case"),
+        queue_appeal_table.c.decided_at.is_(None),
+    )
+    .values(decided_at=sa.bindparam("at"))
+)
 _INSERT_HARDSHIP = insert_row(hardship_table)
 _INSERT_ACTION = insert_row(queue_action_table)
 _INSERT_MONEY = insert_row(queue_money_table)
@@ -108,8 +128,8 @@ class ConsultationQueueView(SQLView):
     name = "queue"
     metadata = metadata
     # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money;
-    # 5: a name masked to its surname and ** (issue 21)
-    schema_version = 5
+    # 5: a name masked to its surname and ** (issue 21); 6: appeals owed a decision (issue 23)
+    schema_version = 6
     handles = frozenset(
         {
             C.Applied,
@@ -122,6 +142,8 @@ class ConsultationQueueView(SQLView):
             C.DisbursementReturned,
             C.Closed,
             C.ApprovalCorrected,
+            C.AppealLodged,
+            C.AppealDecided,
         }
     )
     ignores = frozenset(
@@ -148,8 +170,6 @@ class ConsultationQueueView(SQLView):
             C.DisbursementDisputed,
             C.PaymentReissued,
             C.ApprovalCorrectionProposed,
-            C.AppealLodged,
-            C.AppealDecided,
             *PAYMENT_BOOK,
         }
     )
@@ -161,6 +181,7 @@ class ConsultationQueueView(SQLView):
         # Rows of earlier pages first, then this page's rows (already marked in memory).
         bulk(conn, "queue.consulted", _CONSULTED, rows.consulted)
         bulk(conn, "queue.done", _DONE, rows.done)
+        bulk(conn, "queue.decided", _DECIDED, rows.decided)
         bulk(conn, "queue.insert_case", _INSERT_CASE, rows.cases)
         if rows.erased:
             conn.execute(
@@ -171,6 +192,7 @@ class ConsultationQueueView(SQLView):
         bulk(conn, "queue.insert_hardship", _INSERT_HARDSHIP, rows.hardships)
         bulk(conn, "queue.insert_action", _INSERT_ACTION, list(rows.actions.values()))
         bulk(conn, "queue.insert_money", _INSERT_MONEY, rows.money)
+        bulk(conn, "queue.insert_appeal", _INSERT_APPEAL, rows.appeals)
 
 
 @dataclass
@@ -188,6 +210,9 @@ class _PageRows:
     """Actions of earlier pages the page reports done."""
     erased: list[str] = field(default_factory=list)
     money: list[dict[str, Any]] = field(default_factory=list)
+    appeals: list[dict[str, Any]] = field(default_factory=list)
+    decided: list[dict[str, Any]] = field(default_factory=list)
+    """Decisions, to mark the appeals of earlier pages they answer."""
 
 
 Step = Callable[[_PageRows, Envelope], None]
@@ -253,6 +278,26 @@ def _action_done(rows: _PageRows, envelope: Envelope) -> None:
         rows.done.append({"k_case": case_id, "k_action": action_id, "at": at})
 
 
+def _appeal_lodged(rows: _PageRows, envelope: Envelope) -> None:
+    rows.appeals.append(
+        {
+            "position": envelope.position,
+            "case_id": envelope.aggregate_id,
+            "lodged_at": envelope.at(rows.dialect),
+            "decided_at": None,
+        }
+    )
+
+
+def _appeal_decided(rows: _PageRows, envelope: Envelope) -> None:
+    """A decision: marked in memory if the appeal is on this page, else by a statement."""
+    case_id, at = envelope.aggregate_id, envelope.at(rows.dialect)
+    for row in rows.appeals:
+        if row["case_id"] == case_id and row["decided_at"] is None:
+            row["decided_at"] = at
+    rows.decided.append({"k_case": case_id, "at": at})
+
+
 def _erasure(rows: _PageRows, envelope: Envelope) -> None:
     rows.erased.extend(envelope.event.cases)
 
@@ -292,6 +337,8 @@ _STEPS: dict[EventClass, Step] = {
     C.ReviewConvened: _convened,
     C.ActionCompleted: _action_done,
     C.PersonalDataErased: _erasure,
+    C.AppealLodged: _appeal_lodged,
+    C.AppealDecided: _appeal_decided,
     **dict.fromkeys(_MONEY, _money),
 }
 """What each event the view handles adds to a page's rows."""
@@ -347,6 +394,7 @@ def due(
     *,
     payment_days: int,
     action_days: int,
+    appeal_days: int = 30,
     within: int | None = None,
     department: str | None = None,
 ) -> list[DueItem]:
@@ -359,6 +407,8 @@ def due(
     """
     today = now.date()
     items = [] if department is not None else _payments_due(conn, today, payment_days)
+    if department is None:  # an appeal is the approvers' to decide, no department's
+        items += _appeals_due(conn, today, appeal_days)
     items += _actions_due(conn, today, action_days, department)
     if within is not None:
         items = [i for i in items if i.due <= today + timedelta(days=within)]
@@ -387,6 +437,34 @@ def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueI
                 case_id=r["case_id"],
                 name=r["name"],
                 amount_fen=int(r["unpaid"]),
+                action_id="",
+                text="",
+                department="",
+                due=when,
+                days_left=(when - today).days,
+            )
+        )
+    return items
+
+
+def _appeals_due(conn: Connection, today: date, appeal_days: int) -> list[DueItem]:
+    """Appeals awaiting a decision, each due ``appeal_days`` after it was lodged."""
+    qa, qc = queue_appeal_table, queue_case_table
+    rows = conn.execute(
+        sa.select(qa.c.case_id, qc.c.name, qa.c.lodged_at)
+        .join(qc, qc.c.case_id == qa.c.case_id)
+        .where(qa.c.decided_at.is_(None))
+    ).mappings()
+    items = []
+    for r in rows:
+        at = r["lodged_at"] if isinstance(r["lodged_at"], datetime) else _moment(r["lodged_at"])
+        when = at.date() + timedelta(days=appeal_days)
+        items.append(
+            DueItem(
+                kind="appeal",
+                case_id=r["case_id"],
+                name=r["name"],
+                amount_fen=0,
                 action_id="",
                 text="",
                 department="",

@@ -319,6 +319,7 @@ class ReadModels(AuditTrail):
                 self._now(),
                 payment_days=policy.payment_due_days,
                 action_days=policy.action_due_days,
+                appeal_days=policy.appeal_decision_days,
                 within=within,
                 department=department,
             )

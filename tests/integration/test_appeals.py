@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -137,3 +137,18 @@ def test_an_appeal_decided_by_the_rejecter_written_around_the_rule_is_a_finding(
     office.catch_up()
     rules = [v.rule for v in office.check(as_of=T0 + timedelta(days=3)).violations]
     assert rules == ["appeal_decided_by_rejecter"]
+
+
+def test_an_open_appeal_is_due_in_aidflow_due_until_decided(office: Office) -> None:
+    case = rejected(office)
+    appeal(office, case, T0 + timedelta(days=2))
+    office.catch_up()
+    due = [i for i in office.due() if i.kind == "appeal"]  # days counted from today's date
+    today = datetime.now(UTC).date()
+    assert [(i.case_id, i.due.isoformat(), i.days_left) for i in due] == [
+        (str(case), "2026-10-03", (date(2026, 10, 3) - today).days)
+    ]
+    assert [i for i in office.due(department="health") if i.kind == "appeal"] == []
+    decide(office, case, T0 + timedelta(days=11), "upheld")
+    office.catch_up()
+    assert [i for i in office.due() if i.kind == "appeal"] == []
