@@ -415,6 +415,23 @@ def due(
     return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
 
 
+def _due_item(
+    kind: str, r: Any, when: date, today: date, *, amount_fen: int = 0, **action: str
+) -> DueItem:
+    """One line of ``aidflow due``: a case's row, what is owed and by when."""
+    return DueItem(
+        kind=kind,
+        case_id=r["case_id"],
+        name=r["name"],
+        amount_fen=amount_fen,
+        action_id=action.get("action_id", ""),
+        text=action.get("text", ""),
+        department=action.get("department", ""),
+        due=when,
+        days_left=(when - today).days,
+    )
+
+
 def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueItem]:
     """Cases with approved money unpaid, each due ``payment_days`` after its last approval."""
     qc, qm = queue_case_table, queue_money_table
@@ -431,19 +448,7 @@ def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueI
     for r in rows:
         at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
         when = at.date() + timedelta(days=payment_days)
-        items.append(
-            DueItem(
-                kind="payment",
-                case_id=r["case_id"],
-                name=r["name"],
-                amount_fen=int(r["unpaid"]),
-                action_id="",
-                text="",
-                department="",
-                due=when,
-                days_left=(when - today).days,
-            )
-        )
+        items.append(_due_item("payment", r, when, today, amount_fen=int(r["unpaid"])))
     return items
 
 
@@ -459,19 +464,7 @@ def _appeals_due(conn: Connection, today: date, appeal_days: int) -> list[DueIte
     for r in rows:
         at = r["lodged_at"] if isinstance(r["lodged_at"], datetime) else _moment(r["lodged_at"])
         when = at.date() + timedelta(days=appeal_days)
-        items.append(
-            DueItem(
-                kind="appeal",
-                case_id=r["case_id"],
-                name=r["name"],
-                amount_fen=0,
-                action_id="",
-                text="",
-                department="",
-                due=when,
-                days_left=(when - today).days,
-            )
-        )
+        items.append(_due_item("appeal", r, when, today))
     return items
 
 
@@ -487,16 +480,14 @@ def _actions_due(
             else r["assigned_at"].date() + timedelta(days=action_days)
         )
         items.append(
-            DueItem(
-                kind="action",
-                case_id=r["case_id"],
-                name=r["name"],
-                amount_fen=0,
+            _due_item(
+                "action",
+                r,
+                when,
+                today,
                 action_id=r["action_id"],
                 text=r["text"],
                 department=r["department"],
-                due=when,
-                days_left=(when - today).days,
             )
         )
     return items
