@@ -286,3 +286,13 @@ def slug(value: str, what: str) -> str:
             )
         )
     return shown
+
+
+def is_count(text: str) -> bool:
+    """ASCII digits only: ``isdigit`` alone takes look-alikes (``٣``) that ``int`` reads."""
+    return text.isascii() and text.isdigit()
+
+
+def is_sha256_hex(text: str) -> bool:
+    """64 hex digits and nothing else (``int(text, 16)`` would take ``_``, spaces, signs)."""
+    return len(text) == 64 and set(text.lower()) <= set("0123456789abcdef")

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from aidflow.domain.canonical import is_count, is_sha256_hex
 from aidflow.domain.findings import finding_id
 
 
@@ -236,9 +237,8 @@ class Digest(View):
     @classmethod
     def parse(cls, text: str) -> Digest:
         position, sep, digest = text.strip().partition(":")
-        if not sep or not position.isdigit() or len(digest) != 64:
+        if not sep or not is_count(position) or not is_sha256_hex(digest):
             raise ValueError(f"digest {text!r} is not POSITION:SHA256HEX")
-        int(digest, 16)
         return cls(position=int(position), hash=digest.lower())
 
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from aidflow.domain.canonical import is_count, is_sha256_hex
+
 TREE_PREFIX = "tree"
 
 
@@ -31,11 +33,15 @@ class TreeHead(View):
 
     @classmethod
     def parse(cls, text: str) -> TreeHead:
-        prefix, size, root = ([*text.strip().split(":"), "", "", ""])[:3]
-        if prefix != TREE_PREFIX or not size.isdigit() or len(root) != 64:
+        parts = text.strip().split(":")
+        if (
+            len(parts) != 3  # nothing trailing: a digest is published and compared whole
+            or parts[0] != TREE_PREFIX
+            or not is_count(parts[1])
+            or not is_sha256_hex(parts[2])
+        ):
             raise ValueError(f"digest {text!r} is not tree:SIZE:SHA256HEX")
-        int(root, 16)
-        return cls(size=int(size), root=root.lower())
+        return cls(size=int(parts[1]), root=parts[2].lower())
 
 
 HEADS_PREFIX = "heads"
@@ -59,10 +65,9 @@ class HeadsDigest(View):
         if (
             len(parts) != 4
             or parts[0] != HEADS_PREFIX
-            or not (parts[1].isdigit() and parts[1].isascii())
-            or not (parts[2].isdigit() and parts[2].isascii())
-            or len(parts[3]) != 64
-            or not set(parts[3].lower()) <= set("0123456789abcdef")
+            or not is_count(parts[1])
+            or not is_count(parts[2])
+            or not is_sha256_hex(parts[3])
         ):
             raise ValueError(f"heads digest {text!r} is not heads:TREE_SIZE:COUNT:SHA256HEX")
         return cls(tree_size=int(parts[1]), count=int(parts[2]), root=parts[3].lower())

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from aidflow.proofs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from aidflow.proofs.models import TreeHead
 from tests.properties import examples
 
 # The eight leaves and tree roots of the Certificate Transparency test vectors
@@ -115,3 +117,35 @@ def test_consistency_proofs_verify_and_a_flipped_bit_fails(n: int, data: st.Data
         assert not verify_consistency(m, n, old, new, [*path[:k], bytes(flipped), *path[k + 1 :]])
     other = hashes(n + 1)[1:]  # an unrelated log of the same size
     assert m == n or not verify_consistency(m, n, root_of(other[:m]), new, path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tree:5:" + "a" * 64 + ":junk",  # trailing parts
+        "tree:٥:" + "a" * 64,  # a look-alike (Arabic-Indic) digit
+        "tree:5:" + "a" * 62 + "_a",  # int(..., 16) would take the underscore
+        "tree:5: " + "a" * 63,  # nor a space
+        "tree:5:" + "g" * 64,
+        "tree::" + "a" * 64,
+    ],
+)
+def test_a_digest_is_read_whole_or_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not tree:SIZE:SHA256HEX"):
+        TreeHead.parse(text)
+
+
+def test_a_digest_reads_back_as_it_was_written() -> None:
+    head = TreeHead.parse("  tree:12:" + "AB" * 32 + " ")
+    assert (head.size, head.root, str(head)) == (12, "ab" * 32, "tree:12:" + "ab" * 32)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["٥:" + "a" * 64, "5:" + "a" * 62 + "_a", "5: " + "a" * 63, "5:" + "a" * 64 + ":x"],
+)
+def test_a_chain_digest_is_read_whole_or_refused(text: str) -> None:
+    from aidflow.projections.models import Digest
+
+    with pytest.raises(ValueError, match="is not POSITION:SHA256HEX"):
+        Digest.parse(text)
