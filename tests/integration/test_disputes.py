@@ -321,3 +321,19 @@ def test_a_reissue_by_its_issuer_or_of_no_return_is_a_finding(flow: AidFlow) -> 
             ("statement_amount_mismatch", None),
         ]
     )
+
+
+def test_an_erased_students_name_is_not_compared(flow: AidFlow) -> None:
+    """After erasure the case holds no name or account: a statement line is compared on
+    amount alone (there is nothing left to compare the rest with)."""
+    from tests.builders import followed_up
+
+    fund = government_fund(flow)
+    case = approved(flow, fund, n=1, yuan=1500)
+    voucher = pay_list(flow, fund).lines[0].voucher
+    followed_up(flow, case)
+    flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+    flow.close_case(cmd.CloseCase(case_id=case, reason="graduated", actor="approver"))
+    flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
+    result = statement(flow, line(voucher, 150_000, name="王芳"))
+    assert [f.kind for f in result.findings] == [] and result.confirmed == [voucher]
