@@ -196,7 +196,7 @@ class Context:
         """When the case was last rejected (its ``Rejected`` event's time), if ever."""
         found = None
         for recorded in self._records.events(case_id):
-            if type(recorded).__name__ == "Rejected":
+            if isinstance(recorded, StudentCase.Rejected):
                 found = recorded.timestamp
         return found
 

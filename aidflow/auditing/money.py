@@ -43,27 +43,24 @@ class MoneyRules(MomentRules):
                 [position],
                 fund=fund,
             )
-        self.balances[fund] -= d["amount_fen"]
+        self.drawn(position, fund, d["amount_fen"])
+
+    def drawn(self, position: int, fund: str, fen: int, case: str | None = None) -> None:
+        """Money taken out of a fund (an allocation, a reversed deposit): never below zero."""
+        self.balances[fund] -= fen
         if self.balances[fund] < 0:
             self.flag(
                 "fund_overdrawn",
                 f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
                 [position],
+                case=case,
                 fund=fund,
             )
 
     def allocated(
         self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
     ) -> None:
-        self.balances[fund] -= d["amount_fen"]
-        if self.balances[fund] < 0:
-            self.flag(
-                "fund_overdrawn",
-                f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
-                [position],
-                case=d.get("case_id"),
-                fund=fund,
-            )
+        self.drawn(position, fund, d["amount_fen"], case=d.get("case_id"))
 
     def released(
         self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
