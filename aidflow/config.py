@@ -320,19 +320,17 @@ def store_env(url: str) -> dict[str, str]:
     return store.event_store_env()
 
 
-SERVICE_ROLE = "aidflow_service"
-"""A PostgreSQL login in this role may name the staff member it acts for (the HTTP
-service, a batch job); any other login acts only as the staff member of its own name."""
-
-
 @dataclass(frozen=True)
 class Login:
     """Who the database says is connected (PostgreSQL's ``session_user``)."""
 
     name: str
     may_name_staff: bool
-    """A superuser (the DBA, who could rewrite the store anyway) or a member of
-    :data:`SERVICE_ROLE`: it may act for any registered staff member."""
+    """A superuser or the store's owner (the DBA, who could rewrite the store anyway) or a
+    member of the store's service role (:func:`aidflow.gate.store_roles`): it may act for
+    any registered staff member and keeps the snapshots and views. Any other login is a
+    person's: it acts only as itself, appends only through the store's function and
+    writes nothing else (issue 21 §1)."""
 
 
 @dataclass(frozen=True)
@@ -400,28 +398,51 @@ def probe_postgres(store: StoreURL, *, create: bool = True) -> tuple[Login, bool
     import psycopg
     from psycopg import sql
 
+    from aidflow.gate import APPEND, install_gate, store_roles
+
     schema = store.schema or "public"
+    events = f'"{schema}".aidflow_events'
     try:
         with store.connect() as conn:
             row = conn.execute(
                 "SELECT session_user::text, r.rolsuper, EXISTS ("
                 "  SELECT 1 FROM pg_roles g WHERE g.rolname = %s"
                 "  AND pg_has_role(session_user, g.oid, 'MEMBER')),"
-                " to_regclass(%s) IS NOT NULL"
+                " to_regclass(%s) IS NOT NULL,"
+                " EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(%s)"
+                "  AND pg_has_role(session_user, c.relowner, 'MEMBER')),"
+                " EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                "  WHERE n.nspname = %s AND p.proname = %s)"
                 " FROM pg_roles r WHERE r.rolname = session_user",
-                (SERVICE_ROLE, f"{schema}.aidflow_events"),
+                (
+                    store_roles(store.database, store.schema).service,
+                    events,
+                    events,
+                    schema,
+                    APPEND,
+                ),
             ).fetchone()
             assert row is not None
-            name, superuser, service, tables_exist = row
+            name, superuser, service, tables_exist, owner, gated = row
             if create and store.schema and not tables_exist:  # a district's schema, on first use
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(store.schema))
                 )
+            if tables_exist and not gated:  # a store made before the database checked logins
+                if not (superuser or owner):
+                    raise StoreUnavailable(
+                        said(
+                            "{store} predates the database's append check; its owner runs `aidflow admin roles --apply` once before anyone else opens it",
+                            store=store.shown,
+                        )
+                    )
+                install_gate(conn, schema)
     except psycopg.Error as exc:
         raise StoreUnavailable(
             said("cannot open {store}: {reason}", store=store.shown, reason=one_line(exc))
         ) from None
-    return Login(name=str(name), may_name_staff=bool(superuser or service)), bool(tables_exist)
+    trusted = bool(superuser or owner or service)
+    return Login(name=str(name), may_name_staff=trusted), bool(tables_exist)
 
 
 def one_line(exc: BaseException) -> str:

@@ -65,6 +65,7 @@ from aidflow.domain.errors import (
 )
 from aidflow.domain.events import LEGACY_TOPICS
 from aidflow.domain.masking import Sealed
+from aidflow.keytables import DDL as _DDL
 
 KEY_ENV = "AIDFLOW_KEY"
 KEY_FILE_ENV = "AIDFLOW_KEY_FILE"
@@ -74,22 +75,6 @@ _HOW = said(
     "give the store's master key: set AIDFLOW_KEY, or AIDFLOW_KEY_FILE to its key file, or "
     "keep the key file beside the database; a new store gets one with `aidflow keys init`"
 )
-
-TABLES = ("aidflow_keyring", "aidflow_data_keys", "aidflow_key_owners")
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS aidflow_keyring (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS aidflow_data_keys ("
-    " key_id TEXT PRIMARY KEY, wrapped TEXT, created_at TEXT NOT NULL, erased_at TEXT)",
-    "CREATE TABLE IF NOT EXISTS aidflow_key_owners ("
-    " owner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL)",
-)
-
-
-def key_table_ddl(schema: str = "") -> list[str]:
-    """The key tables' DDL, qualified by ``schema`` when given (``aidflow admin roles``)."""
-    prefix = f"{schema}." if schema else ""
-    return [ddl.replace("EXISTS aidflow_", f"EXISTS {prefix}aidflow_") for ddl in _DDL]
-
 
 # -- the master key ----------------------------------------------------------------------------
 
@@ -434,6 +419,15 @@ class Vault:
         return self.db.run(sql, params)
 
     def _insert_ignore(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        if not self.db.sqlite:  # a person's login writes no table: the store's function does
+            function = {
+                "aidflow_data_keys": "aidflow_put_key",
+                "aidflow_key_owners": "aidflow_bind_key",
+                "aidflow_keyring": "aidflow_put_secret",
+            }
+            marks = ", ".join("?" for _ in columns)
+            self.db.run(f"SELECT {function[table]}({marks})", values)
+            return
         marks = ", ".join("?" for _ in columns)
         self.db.run(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
@@ -517,10 +511,14 @@ class Vault:
 
     def erase(self, key_id: str) -> None:
         """Destroy a student's data key (keep a tombstone: erased, not lost)."""
-        self.db.run(
-            "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ? WHERE key_id = ?",
-            (datetime.now(UTC).isoformat(), key_id),
-        )
+        erased_at = datetime.now(UTC).isoformat()
+        if self.db.sqlite:
+            self.db.run(
+                "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ? WHERE key_id = ?",
+                (erased_at, key_id),
+            )
+        else:  # the store's function: an admin's login, or the service (issue 21 §1)
+            self.db.run("SELECT aidflow_erase_key(?, ?)", (key_id, erased_at))
         self._keys[key_id] = None
         if self.db.sqlite and not self.store.in_memory:
             # secure_delete zeroed the old cell; move the pages out of the WAL and drop it,

@@ -1,29 +1,32 @@
-"""PostgreSQL roles for a shared office store: auditors read, writers append, services speak
-for staff. ``aidflow admin roles`` prints these statements (or applies them as the owner).
+# lower-case identifier, and a database name quoted by _ident().
+"""Who may write what in a shared PostgreSQL store, enforced by the database (issue 21 §1):
+``aidflow admin roles`` prints these statements (or applies them as the owner).
 
-- ``aidflow_auditor``: SELECT on every table of the store's schema, nothing else.
-- ``aidflow_writer``: what the engine needs: read everything, insert events and snapshots,
-  keep the views (insert/update/delete their rows). The library takes an ``EXCLUSIVE`` lock
-  on the events table to order inserts, which PostgreSQL grants only with UPDATE, so the
-  events table gets UPDATE **and** a trigger that refuses every UPDATE and DELETE: the
-  record stays append-only whatever a writer login tries.
-- ``aidflow_service``: a writer that may name the staff member it acts for (the HTTP
-  service, a batch job, the demo). Any other login acts only as the staff member whose
-  registered name is the login's name.
+The store's owner keeps three roles **per store** (:func:`aidflow.gate.store_roles`: the
+database and schema are in their names, so a login of one store reaches no other):
+
+- ``…_auditor``: reads every table except the wrapped data keys; writes nothing.
+- ``…_writer`` (a person's login, in the role): reads, and writes **nothing directly**: events
+  only through the store's append function, keys through its key functions
+  (:mod:`aidflow.gate`). Snapshots, tracking and views are not a person's to write.
+- ``…_service``: a writer that may name the staff member it acts for (the HTTP service, the
+  views' follower, a batch job): it inserts events (stamped, not second-guessed) and keeps
+  snapshots, views, tracking and keys.
 
 Each person's login is made by the DBA, e.g. ``CREATE ROLE wang LOGIN PASSWORD '…' IN ROLE
-aidflow_writer``, with ``wang`` also registered as staff (``aidflow staff add wang …``).
+aidflow_bureau_public_writer``, with ``wang`` also registered as staff (``aidflow staff add wang
+…``).
 """
 
 from __future__ import annotations
 
-from aidflow.config import SERVICE_ROLE, parse_url
-from aidflow.privacy import TABLES as KEY_TABLES
-from aidflow.privacy import key_table_ddl
+from aidflow.config import StoreURL, parse_url
+from aidflow.gate import EVENTS_TABLE, RIGHTS_TABLE, SIGNATURES, gate_statements, store_roles
+from aidflow.keytables import TABLES as KEY_TABLES
 
-AUDITOR_ROLE = "aidflow_auditor"
-WRITER_ROLE = "aidflow_writer"
-EVENTS_TABLE = "aidflow_events"
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _create(role: str, member_of: str = "") -> str:
@@ -34,23 +37,41 @@ def _create(role: str, member_of: str = "") -> str:
     )
 
 
-def role_statements(schema: str = "public") -> list[str]:
-    """The statements, in order; safe to run again (roles and triggers are replaced)."""
-    s = f'"{schema}"'
+def role_statements(store: StoreURL) -> list[str]:
+    """The statements, in order; safe to run again (roles, functions and triggers replaced)."""
+    s = f'"{store.schema or "public"}"'
+    roles = store_roles(store.database, store.schema)
     events = f"{s}.{EVENTS_TABLE}"
+    everyone = f"{roles.auditor}, {roles.writer}"
+    service = roles.service
+    keys = ", ".join(f"{s}.{t}" for t in KEY_TABLES)
+    dml = "SELECT, INSERT, UPDATE, DELETE"
     return [
-        _create(AUDITOR_ROLE),
-        _create(WRITER_ROLE),
-        _create(SERVICE_ROLE, WRITER_ROLE),
-        *key_table_ddl(s),  # issue 11: made here so that the grants below cover them
-        f"GRANT USAGE ON SCHEMA {s} TO {AUDITOR_ROLE}, {WRITER_ROLE}",
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {AUDITOR_ROLE}",
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {AUDITOR_ROLE}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {WRITER_ROLE}",
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {WRITER_ROLE}",
-        f"REVOKE DELETE, TRUNCATE ON {events} FROM {WRITER_ROLE}",
-        # issue 11: the wrapped data keys are no auditor's business (the views are masked)
-        *(f"REVOKE ALL ON {s}.{table} FROM {AUDITOR_ROLE}" for table in KEY_TABLES),
+        _create(roles.auditor),
+        _create(roles.writer),
+        _create(service, roles.writer),
+        *gate_statements(store.schema or "public"),
+        # no reach into another store: the database's door and the schema are this store's
+        f"REVOKE CONNECT, TEMPORARY ON DATABASE {_ident(store.database)} FROM PUBLIC",
+        f"GRANT CONNECT ON DATABASE {_ident(store.database)} TO {everyone}",
+        f"REVOKE ALL ON SCHEMA {s} FROM PUBLIC",
+        f"GRANT USAGE ON SCHEMA {s} TO {everyone}",
+        # earlier releases let a writer write every table
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {s} FROM {roles.writer}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {everyone}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {everyone}",
+        f"REVOKE ALL ON {keys} FROM {roles.auditor}",  # the wrapped keys are no auditor's
+        *(
+            f"GRANT EXECUTE ON FUNCTION {s}.{name}{signature.format(s=s)} TO {roles.writer}"
+            for name, signature in SIGNATURES.items()
+        ),
+        # the service keeps what is derived (snapshots, views, tracking, keys) and appends
+        f"GRANT {dml} ON ALL TABLES IN SCHEMA {s} TO {service}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT {dml} ON TABLES TO {service}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {service}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {service}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {events} FROM {service}",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.{RIGHTS_TABLE} FROM {service}",
         (
             f"CREATE OR REPLACE FUNCTION {s}.aidflow_append_only() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
@@ -67,7 +88,7 @@ def role_statements(schema: str = "public") -> list[str]:
 def apply_roles(url: str) -> list[str]:
     """Run :func:`role_statements` on the store at ``url`` (as its owner); returns them."""
     store = parse_url(url)
-    statements = role_statements(store.schema or "public")
+    statements = role_statements(store)
     with store.connect() as conn:
         for statement in statements:
             conn.execute(statement.encode())

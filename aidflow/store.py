@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
 )
 
-# Any constant works; it only has to be the same in every aidflow process.
-DDL_LOCK_KEY = 0x41494446  # "AIDF"
+from aidflow.gate import APPEND, DDL_LOCK_KEY, EVENTS_TABLE, install_gate
 
 
 def _serialised(recorder: PostgresAggregateRecorder, create: object) -> None:
@@ -41,6 +44,47 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         _serialised(self, super().create_table)
+        if self.gated:
+            with self.datastore.get_connection() as conn:
+                install_gate(conn, self.datastore.schema)
+
+    @property
+    def gated(self) -> bool:
+        """The office's events table (not another application's sharing the database)."""
+        return self.events_table_name == EVENTS_TABLE
+
+    # -- every append goes through the store's own function (issue 21 §1) ------------------
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """``aidflow_append`` takes the table lock, checks a person's login against the
+        registry, stamps the login and the database's clock, and inserts: a writer login
+        holds no INSERT on the events table, so this is its only way in."""
+        from psycopg.sql import SQL, Identifier
+
+        if not self.gated:
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
+        events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        schema = Identifier(self.datastore.schema)
+        curs.execute(
+            SQL("SELECT * FROM {0}.{1}(%s::{0}.{2}[])").format(
+                schema, Identifier(APPEND), Identifier(self.stored_event_type_name)
+            ),
+            (events,),
+        )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not self.gated:
+            return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        return [row[APPEND] for row in curs.fetchall()]
 
 
 class SerialisedDDLFactory(PostgresFactory):

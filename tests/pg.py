@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from aidflow.privacy import key_table_ddl
+from aidflow.keytables import key_table_ddl
 
 ADMIN_URL = os.environ.get("AIDFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRED = os.environ.get("AIDFLOW_REQUIRE_PG", "") not in ("", "0", "false", "no")

@@ -110,6 +110,13 @@ class AidFlow(Application[UUID]):
     :meth:`handle` runs any of them by its class."""
 
     name = "AidFlow"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass is the same application over the same (guarded) ``aidflow_*`` tables."""
+        if "name" not in cls.__dict__:
+            cls.name = AidFlow.name
+        super().__init_subclass__(**kwargs)
+
     # A fund collects an allocation per grant: thousands of events in a busy year. A
     # snapshot every 100 events keeps loading it (on every approval) short.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Fund: 100}
@@ -139,7 +146,7 @@ class AidFlow(Application[UUID]):
         """How many times a command was retried after a concurrent writer won; for monitoring."""
         self.login: Login | None = None
         """On PostgreSQL, the authenticated login; it acts only as the staff member of its own
-        name unless it may name staff (a superuser, or a member of ``aidflow_service``)."""
+        name unless it may name staff (a superuser, the owner, or the store's service role)."""
         self.read_only = False
         """Opened with ``?mode=ro``: queries only; a command is refused before it is decided."""
 
@@ -217,6 +224,8 @@ class AidFlow(Application[UUID]):
         (another process took the same snapshot first; no master key to seal it with)
         must not reach the retry loop, which would run the command again.
         """
+        if self.login is not None and not self.login.may_name_staff:
+            return  # a person's login writes no snapshot: the service takes them (issue 21 §1)
         try:
             super().take_snapshot(aggregate_id, version, projector_func)
         except (PersistenceError, MasterKeyError) as exc:

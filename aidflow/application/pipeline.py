@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import OperationalError, RecordConflictError
+from eventsourcing.persistence import OperationalError, ProgrammingError, RecordConflictError
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
@@ -42,6 +42,7 @@ from aidflow.domain.errors import (
     UnknownStaff,
     said,
     store_busy,
+    store_refused,
 )
 from aidflow.domain.keys import RequestKey, fingerprint
 from aidflow.domain.policy import Policy
@@ -158,6 +159,11 @@ class Pipeline:
                 if busy is None:
                     raise
                 raise busy from None
+            except ProgrammingError as exc:
+                refused = store_refused(exc)  # the database's own check (issue 21 §1)
+                if refused is None:
+                    raise
+                raise refused from None
             except RecordConflictError:
                 self.host.conflicts_retried += 1
                 time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
@@ -269,11 +275,16 @@ class Pipeline:
             and not login.may_name_staff
             and not canonical.same_actor(actor, login.name)
         ):
+            from aidflow.gate import store_roles
+
             raise NotAuthorised(
                 said(
-                    "database login {name} acts only as itself, not as {actor}; a service login needs the aidflow_service role to name staff",
+                    "database login {name} acts only as itself, not as {actor}; a service login needs the store's service role {role} to name staff",
                     name=login.name,
                     actor=actor,
+                    role=store_roles(
+                        self.host.vault.store.database, self.host.vault.store.schema
+                    ).service,
                 ),
                 ids={"actor": canonical.actor(actor), "login": login.name},
             )

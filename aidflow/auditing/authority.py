@@ -8,57 +8,8 @@ from typing import Any
 
 from aidflow.auditing.state import Checking, shown
 from aidflow.domain.canonical import same_person
-from aidflow.domain.case import StudentCase as C
-from aidflow.domain.events import EventClass
-from aidflow.domain.findings import FindingsRegister
-from aidflow.domain.fund import Fund
-from aidflow.domain.payments import PaymentBook
-from aidflow.domain.policy import PolicyRegister
-from aidflow.domain.searches import Search
+from aidflow.domain.events import COMMAND_OF, EventClass
 from aidflow.domain.staff import REQUIRED, Role, StaffRegistry
-
-COMMAND_OF: dict[EventClass, str] = {
-    C.Applied: "apply",
-    C.Verified: "verify",
-    C.Rejected: "reject",
-    C.GrantApproved: "approve",
-    C.Disbursed: "disburse",
-    C.DisbursementReturned: "return_disbursement",
-    C.SecondaryAidAllocated: "secondary_aid",
-    C.HardshipReported: "report_hardship",
-    C.ReviewConvened: "convene_review",
-    C.ActionCompleted: "complete_action",
-    C.FollowedUp: "follow_up",
-    C.Closed: "close_case",
-    C.PersonalDataRevealed: "reveal",
-    C.PersonalDataErased: "erase_case",
-    Fund.Opened: "open_fund",
-    Fund.Deposited: "deposit",
-    PolicyRegister.ValueSet: "set_policy",
-    C.AccountSet: "set_account",
-    C.AccountConfirmed: "confirm_account",
-    C.DisbursementConfirmed: "reconcile",
-    C.SecondaryAidProposed: "secondary_aid",
-    C.SecondaryAidApproved: "approve_secondary_aid",
-    PaymentBook.ListIssued: "pay_list",
-    PaymentBook.StatementImported: "reconcile",
-    PolicyRegister.Changed: "set_policy",
-    Search.Recorded: "find",
-    C.DisbursementDisputed: "reconcile",
-    C.PaymentReissued: "reissue_payment",
-    C.AppealLodged: "lodge_appeal",
-    C.AppealDecided: "decide_appeal",
-    C.ApprovalCorrectionProposed: "correct_approval",
-    C.ApprovalCorrected: "confirm_correction",
-    Fund.DepositReversalProposed: "reverse_deposit",
-    Fund.DepositReversed: "confirm_reversal",
-    FindingsRegister.Disposed: "dispose_finding",
-    FindingsRegister.Withdrawn: "dispose_finding",
-    StaffRegistry.TokenIssued: "issue_token",
-    StaffRegistry.TokenRevoked: "issue_token",
-}
-"""The command that records each event whose actor must have held a role for it. Events
-saved beside these (a fund's allocation, a key) share their command's actor and check."""
 
 
 class Authority:
@@ -112,8 +63,3 @@ class Authority:
                 "without holding a role for it at the time (or not registered staff)",
                 shown(positions),
             )
-
-
-STAFF_EVENTS = frozenset(
-    {StaffRegistry.MemberAdded, StaffRegistry.RoleGranted, StaffRegistry.RoleRevoked}
-)

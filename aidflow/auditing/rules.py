@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from aidflow.auditing.authority import COMMAND_OF, STAFF_EVENTS, Authority
+from aidflow.auditing.authority import Authority
 from aidflow.auditing.state import CLASS_OF, Row, shown
 from aidflow.auditing.timeliness import EndRules
 from aidflow.auditing.tokens import TokenWatch
 from aidflow.domain.canonical import same_person
 from aidflow.domain.case import StudentCase as C
-from aidflow.domain.events import RECORD_KEEPING, EventClass
+from aidflow.domain.events import COMMAND_OF, RECORD_KEEPING, STAFF_EVENTS, EventClass
 from aidflow.domain.findings import FindingsRegister
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher

@@ -262,6 +262,15 @@ class ClockWentBack(StoreError):
     code = "clock_went_back"
 
 
+class ViewsBehind(StoreError):
+    """The views, kept by the office's service on a shared store, had not caught up in time.
+
+    A person's PostgreSQL login writes no view (issue 21 §1): the service's follower keeps
+    them. Nothing was answered from stale views; a command given before was recorded."""
+
+    code = "views_behind"
+
+
 class StoreBusy(StoreError):
     """Another process held the store's write lock for longer than a command waits (SQLite);
     nothing was written, and the same command may simply be given again."""
@@ -295,6 +304,27 @@ def store_busy(exc: BaseException) -> StoreBusy | None:
     return StoreBusy(
         said(
             "the store is busy: another process held its write lock for longer than a command waits; nothing was written, give the command again"
+        )
+    )
+
+
+class StoreRefused(StoreError):
+    """The database refused the record (a person's login on a shared store): not the login's
+    own act, no role for it, or stamped off the database's clock. Nothing was recorded."""
+
+    code = "store_refused"
+
+
+def store_refused(exc: BaseException) -> StoreRefused | None:
+    """The store's append function's refusal (``aidflow: …``, SQLSTATE 42501) as
+    :class:`StoreRefused`; else None."""
+    if type(exc).__name__ != "ProgrammingError" or "aidflow: " not in str(exc):
+        return None
+    reason = str(exc).split("aidflow: ", 1)[1].splitlines()[0]
+    return StoreRefused(
+        said(
+            "the database refused the record: {reason}; nothing was recorded (check the machine's clock, and that you act as yourself with your own role)",
+            reason=reason,
         )
     )
 

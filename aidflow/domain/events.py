@@ -175,3 +175,51 @@ def event_name(cls: EventClass) -> str:
         raise UnknownEvent(
             f"{cls.__module__}.{cls.__qualname__} is not in the event catalogue"
         ) from None
+
+
+COMMAND_OF: dict[EventClass, str] = {
+    StudentCase.Applied: "apply",
+    StudentCase.Verified: "verify",
+    StudentCase.Rejected: "reject",
+    StudentCase.GrantApproved: "approve",
+    StudentCase.Disbursed: "disburse",
+    StudentCase.DisbursementReturned: "return_disbursement",
+    StudentCase.SecondaryAidAllocated: "secondary_aid",
+    StudentCase.HardshipReported: "report_hardship",
+    StudentCase.ReviewConvened: "convene_review",
+    StudentCase.ActionCompleted: "complete_action",
+    StudentCase.FollowedUp: "follow_up",
+    StudentCase.Closed: "close_case",
+    StudentCase.PersonalDataRevealed: "reveal",
+    StudentCase.PersonalDataErased: "erase_case",
+    Fund.Opened: "open_fund",
+    Fund.Deposited: "deposit",
+    PolicyRegister.ValueSet: "set_policy",
+    StudentCase.AccountSet: "set_account",
+    StudentCase.AccountConfirmed: "confirm_account",
+    StudentCase.DisbursementConfirmed: "reconcile",
+    StudentCase.SecondaryAidProposed: "secondary_aid",
+    StudentCase.SecondaryAidApproved: "approve_secondary_aid",
+    PaymentBook.ListIssued: "pay_list",
+    PaymentBook.StatementImported: "reconcile",
+    PolicyRegister.Changed: "set_policy",
+    Search.Recorded: "find",
+    StudentCase.DisbursementDisputed: "reconcile",
+    StudentCase.PaymentReissued: "reissue_payment",
+    StudentCase.AppealLodged: "lodge_appeal",
+    StudentCase.AppealDecided: "decide_appeal",
+    StudentCase.ApprovalCorrectionProposed: "correct_approval",
+    StudentCase.ApprovalCorrected: "confirm_correction",
+    Fund.DepositReversalProposed: "reverse_deposit",
+    Fund.DepositReversed: "confirm_reversal",
+    FindingsRegister.Disposed: "dispose_finding",
+    FindingsRegister.Withdrawn: "dispose_finding",
+    StaffRegistry.TokenIssued: "issue_token",
+    StaffRegistry.TokenRevoked: "issue_token",
+}
+"""The command that records each event whose actor must have held a role for it. Events
+saved beside these (a fund's allocation, a key) share their command's actor and check."""
+
+STAFF_EVENTS: frozenset[EventClass] = frozenset(
+    {StaffRegistry.MemberAdded, StaffRegistry.RoleGranted, StaffRegistry.RoleRevoked}
+)

@@ -41,6 +41,7 @@ from aidflow.domain.errors import (
     StoreUnavailable,
     TooManySearches,
     TooManyWaits,
+    ViewsBehind,
     said,
     store_busy,
 )
@@ -104,7 +105,9 @@ def status_of(exc: AidflowError) -> int:
         return 404
     if isinstance(exc, RuleViolation):
         return 409
-    if isinstance(exc, ConcurrencyConflict | StoreUnavailable | StoreBusy | MasterKeyError):
+    if isinstance(
+        exc, ConcurrencyConflict | StoreUnavailable | StoreBusy | ViewsBehind | MasterKeyError
+    ):
         return 503
     return 500
 

@@ -12,11 +12,13 @@ from uuid import UUID
 
 from aidflow.application import AidFlow
 from aidflow.config import parse_url
-from aidflow.domain.errors import CaseNotFound, NotFound, said
+from aidflow.domain.errors import CaseNotFound, NotFound, ViewsBehind, said
 from aidflow.projections import ReadModels
 from aidflow.projections.source import Stored
 
 KEYS_ENV = "AIDFLOW_KEYS"
+VIEW_WAIT_S = 10.0
+"""How long a person's login waits for the service's follower (``AIDFLOW_VIEW_WAIT``)."""
 
 
 def signing_key_dir(url: str | None = None, explicit: Path | None = None) -> Path:
@@ -53,10 +55,41 @@ class OfficeBase:
             self.views.catch_up(self.flow, recorded=recorded)
 
     def fresh(self) -> ReadModels:
-        """The views, current with the store when the Office keeps them inline."""
+        """The views, current with the store when the Office keeps them inline; for a
+        person's login on a shared store (which writes no view), once the service's follower
+        has caught up with what the store held when asked (read your own writes)."""
         if self.inline:
             self.catch_up()
+        elif self.kept_by_service:
+            self._await_views()
         return self.views
+
+    @property
+    def kept_by_service(self) -> bool:
+        """A person's PostgreSQL login: the views are the service's to keep (issue 21 §1)."""
+        login = self.flow.login
+        return login is not None and not login.may_name_staff
+
+    def _await_views(self) -> None:
+        import time
+
+        wait = float(os.environ.get("AIDFLOW_VIEW_WAIT", VIEW_WAIT_S))
+        deadline = time.monotonic() + wait
+        head = self.flow.recorder.max_notification_id() or 0
+        while True:
+            lagging = [s for s in self.views.status(self.flow) if (s.position or 0) < head]
+            if not lagging:
+                return
+            if time.monotonic() >= deadline:
+                raise ViewsBehind(
+                    said(
+                        "the views are at position {position}, the store at {head}, and they are kept by the office's service: start `aidflow projections follow` under the service's login (or `aidflow serve`), then ask again",
+                        position=min(s.position or 0 for s in lagging),
+                        head=head,
+                    ),
+                    ids={"view": lagging[0].name},
+                )
+            time.sleep(0.05)
 
     @contextmanager
     def past(

@@ -69,6 +69,8 @@ class Office(Casework, Money, Auditing, Running):
         except BaseException:
             flow.close()
             raise
+        if flow.login is not None and not flow.login.may_name_staff:
+            inline = False  # a person's login writes no view; the service keeps them
         try:
             return cls(flow, views, resolved, inline=inline)
         except BaseException:
@@ -144,8 +146,9 @@ class Office(Casework, Money, Auditing, Running):
 
     @staticmethod
     def database_roles(url: str | None = None, *, apply: bool = False) -> list[str]:
-        """The PostgreSQL roles and grants of the store (auditors read, writers append,
-        services name staff); run on the store with ``apply``."""
+        """The PostgreSQL roles, grants and append function of the store (auditors read,
+        persons append through the function, the service keeps what is derived); run on the
+        store with ``apply``."""
         from aidflow.roles import apply_roles, role_statements
 
         store = parse_url(resolve_url(url))
@@ -153,4 +156,4 @@ class Office(Casework, Money, Auditing, Running):
             raise InvalidInput(
                 said("database roles exist only on PostgreSQL; a SQLite file is one person's")
             )
-        return apply_roles(store.url) if apply else role_statements(store.schema or "public")
+        return apply_roles(store.url) if apply else role_statements(store)

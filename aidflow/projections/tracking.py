@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
+from aidflow.gate import DDL_LOCK_KEY
 from aidflow.projections.base import execute_once, reading, writing
-from aidflow.store import DDL_LOCK_KEY
 
 TRACKING_METADATA = sa.MetaData()
 
