@@ -51,6 +51,7 @@ from aidflow.models import (
     Reconciliation,
     ReversalResult,
     ReviewResult,
+    YearClose,
 )
 
 R = TypeVar("R")
@@ -516,6 +517,19 @@ class DisposeFinding(Command[FindingDisposal]):
     finding: Annotated[str, AfterValidator(finding_ref)]
     reason: OptionalText = ""
     withdraw: bool = False
+
+
+class CloseYear(Command[YearClose]):
+    """Propose closing programme ``year`` (年度结账, an admin); a second person confirms it."""
+
+    year: Year
+
+
+class ConfirmYearClose(Command[YearClose]):
+    """Confirm closing programme ``year`` (a second admin, or an approver): the year's
+    unpaid approvals go back to their funds and its totals and the digest are recorded."""
+
+    year: Year
 
 
 class LoadPolicy(Command[PolicyInForce]):

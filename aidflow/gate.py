@@ -111,7 +111,9 @@ def rights() -> dict[str, Right]:
     companions: dict[EventClass, Right] = {
         # a fund's reservation moves with the command that makes or ends a grant
         Fund.Allocated: Right(_roles("approve", "secondary_aid", "approve_secondary_aid")),
-        Fund.Released: Right(_roles("close_case", "confirm_correction", "approve_secondary_aid")),
+        Fund.Released: Right(
+            _roles("close_case", "confirm_correction", "approve_secondary_aid", "close_year")
+        ),
         StaffRegistry.TokenIssued: Right(_roles("issue_token"), "name", admin),
         StaffRegistry.TokenRevoked: Right(_roles("issue_token"), "name", admin),
     }

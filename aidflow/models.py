@@ -310,6 +310,24 @@ class FindingDisposal(Result):
     """True when explained; False when the explanation was withdrawn (open again)."""
 
 
+class YearClose(Result):
+    """A programme year's close (年度结账): ``open``, ``proposed`` or ``closed``; once closed,
+    its totals from the cases' events, what went back to the funds and the digest."""
+
+    year: int
+    status: str
+    proposed_by: str = ""
+    closed_by: str = ""
+    cases: int = 0
+    approved_fen: int = 0
+    paid_fen: int = 0
+    released_fen: int = 0
+    digest: str = ""
+    digest_size: int = 0
+    recorded: bool = False
+    """Whether this command recorded something (the same proposal again records nothing)."""
+
+
 class SnapshotFinding(Result):
     aggregate_id: str
     version: int

@@ -47,6 +47,11 @@ EXTRA_VALUES = (
     "reissued",
     # issue 23: a deposit reversed (a ledger entry)
     "deposit_reversal",
+    # issue 23: a programme year's close, as `year show` says it; its journal stream
+    "open",
+    "proposed",
+    "closed",
+    "year",
 )
 EXTRA_ERRORS = (
     "usage_error",

@@ -32,6 +32,7 @@ from aidflow import commands as cmd
 from aidflow.application import cases, payments, personal, replay
 from aidflow.application.context import (
     FindingFacts,
+    YearFacts,
     current_policy,
     enrolment_of,
     listed_department,
@@ -113,8 +114,7 @@ class AidFlow(Application[UUID]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A subclass is the same application over the same (guarded) ``aidflow_*`` tables."""
-        if "name" not in cls.__dict__:
-            cls.name = AidFlow.name
+        cls.name = cls.__dict__.get("name", AidFlow.name)
         super().__init_subclass__(**kwargs)
 
     # A fund collects an allocation per grant: thousands of events in a busy year. A
@@ -142,6 +142,7 @@ class AidFlow(Application[UUID]):
         candidates); set by the :class:`~aidflow.office.Office` that composes both."""
         self.findings: Callable[[str], FindingFacts | None] | None = None
         """The audit view's word on one finding (``audit dispose``); set by the Office too."""
+        self.year_facts: Callable[[int], YearFacts] | None = None  # a year's cases: the Office
         self.conflicts_retried = 0
         """How many times a command was retried after a concurrent writer won; for monitoring."""
         self.login: Login | None = None

@@ -109,6 +109,7 @@ def approve(ctx: Context, c: cmd.Approve) -> Decision[DecisionResult]:
     the same content again records nothing and answers ``recorded=False``.
     """
     case = ctx.case(c.case_id)
+    ctx.check_year_open(case.year)  # a closed year takes no new money (issue 23)
     fund = ctx.fund(c.fund_id)
     fund.check_kind(FundKind.GOVERNMENT, "temporary assistance")
     case.approve_grant(
@@ -155,6 +156,7 @@ def disburse(ctx: Context, c: cmd.Disburse) -> Decision[DisbursementResult]:
     clerk issues a new voucher for the re-payment.
     """
     case = ctx.case(c.case_id)
+    ctx.check_year_open(case.year)  # a closed year takes no new money (issue 23)
     used = ctx.voucher(c.voucher)
     if used is not None and used.is_retry_of(case_id=case.id, amount_fen=c.amount_fen):
         return _repeated_payment(case, c), []
@@ -187,6 +189,7 @@ def allocate_secondary_aid(ctx: Context, c: cmd.AllocateSecondaryAid) -> Decisio
     confirmed by the bank's statement like a grant.
     """
     case = ctx.case(c.case_id)
+    ctx.check_year_open(case.year)  # a closed year takes no new money (issue 23)
     fund = ctx.fund(c.fund_id)
     fund.check_kind(FundKind.DONATION, "secondary aid")
     fund.check_can_allocate(case_id=case.id, amount_fen=c.amount_fen)
@@ -238,6 +241,7 @@ def approve_secondary_aid(ctx: Context, c: cmd.ApproveSecondaryAid) -> Decision[
     """A second person approves proposed secondary aid; it is reserved in its donation fund
     in the same save. Approving it again records nothing (``recorded=False``)."""
     case = ctx.case(c.case_id)
+    ctx.check_year_open(case.year)  # a closed year takes no new money (issue 23)
     proposal = case.secondary_proposal(c.ref)
     result = DecisionResult(
         case_id=case.id,

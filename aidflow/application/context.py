@@ -21,6 +21,7 @@ from aidflow.domain.errors import StoreError, UnknownDepartment, said
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
+from aidflow.domain.year import ProgrammeYear, year_id
 
 if TYPE_CHECKING:
     from aidflow.application.records import Records
@@ -89,6 +90,16 @@ class FindingFacts:
     raised_by: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class YearFacts:
+    """What closing a programme year needs from the read side: the year's cases (each then
+    decided from its own events) and the store's tree digest now."""
+
+    cases: tuple[UUID, ...]
+    digest: str
+    digest_size: int
+
+
 class Context:
     """One attempt at one command: what it may read, who is acting, and when."""
 
@@ -103,12 +114,15 @@ class Context:
         authorise: Callable[[str, str | None], object],
         payable: Callable[[UUID], Sequence[UUID]] | None = None,
         findings: Callable[[str], FindingFacts | None] | None = None,
+        year_facts: Callable[[int], YearFacts] | None = None,
     ) -> None:
         self._records = records
         self._vault = vault
         self._authorise = authorise
         self._payable = payable
         self._findings = findings
+        self._year_facts = year_facts
+        self._years: dict[int, ProgrammeYear | None] = {}
         self.member = member
         self.moment = moment
         self.base_policy = base_policy
@@ -210,3 +224,28 @@ class Context:
                 )
             )
         return self._findings(finding)
+
+    def year_facts(self, year: int) -> YearFacts:
+        """The year's cases and the store's digest now (the read side answers)."""
+        if self._year_facts is None:
+            raise StoreError(
+                said(
+                    "closing a programme year needs the read side to find its cases: open the store with Office.open"
+                )
+            )
+        return self._year_facts(year)
+
+    def check_year_open(self, year: int) -> None:
+        """Refuse an approval, secondary aid or payment for a case of a closed year."""
+        found = self._year(year)
+        if found is not None:
+            found.check_open()
+
+    def year_is_closed(self, year: int) -> bool:
+        found = self._year(year)
+        return found is not None and found.closed is not None
+
+    def _year(self, year: int) -> ProgrammeYear | None:
+        if year not in self._years:  # read once per command: a list asks it for every case
+            self._years[year] = self._records.find(ProgrammeYear, year_id(year))
+        return self._years[year]

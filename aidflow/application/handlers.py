@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from aidflow import commands as cmd
-from aidflow.application import cases, findings, funds, payments, personal, staff
+from aidflow.application import cases, findings, funds, payments, personal, staff, years
 from aidflow.application.pipeline import Slice
 from aidflow.models import (
     AccountResult,
@@ -25,6 +25,7 @@ from aidflow.models import (
     Reconciliation,
     ReversalResult,
     ReviewResult,
+    YearClose,
 )
 
 HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
@@ -77,6 +78,9 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.ReissuePayment: Slice(payments.reissue, "reissue_payment", PaymentSettlement),
     # the audit's findings explained
     cmd.DisposeFinding: Slice(findings.dispose_finding, "dispose_finding", FindingDisposal),
+    # a programme year closed: proposed by an admin, confirmed by a second person
+    cmd.CloseYear: Slice(years.close_year, "propose_year_close", YearClose),
+    cmd.ConfirmYearClose: Slice(years.confirm_year_close, "close_year", YearClose),
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),

@@ -164,7 +164,9 @@ def pay_list(
         book = ctx.find(PaymentBook, BOOK_ID) or PaymentBook()
         listing = _Listing(ctx, c, fund.id, book.next_number())
         for case_id in dict.fromkeys(candidates):
-            listing.add(ctx.case(case_id))
+            case = ctx.case(case_id)
+            if not ctx.year_is_closed(case.year):  # its unpaid money went back at the close
+                listing.add(case)
         lines = listing.lines
         result = PaymentList(
             fund_id=fund.id,
@@ -495,6 +497,7 @@ def resolve(ctx: Context, c: cmd.ResolvePayment) -> Decision[PaymentSettlement]:
 def reissue(ctx: Context, c: cmd.ReissuePayment) -> Decision[PaymentSettlement]:
     """A returned payment paid again to the same account: the next payment list carries it."""
     case = _case_of_voucher(ctx, c.voucher)
+    ctx.check_year_open(case.year)
     payment = case.reissue_payment(voucher=c.voucher, reason=c.reason, actor=c.actor)
     result = PaymentSettlement(
         voucher=str(payment["voucher"]),

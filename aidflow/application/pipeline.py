@@ -30,7 +30,7 @@ from eventsourcing.persistence import OperationalError, ProgrammingError, Record
 from pydantic import BaseModel
 
 from aidflow import commands as cmd
-from aidflow.application.context import Context, FindingFacts, Member
+from aidflow.application.context import Context, FindingFacts, Member, YearFacts
 from aidflow.config import Login
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
@@ -130,6 +130,7 @@ class Host(Protocol):
     conflicts_retried: int
     payable: Callable[[UUID], Sequence[UUID]] | None
     findings: Callable[[str], FindingFacts | None] | None
+    year_facts: Callable[[int], YearFacts] | None
 
     @property
     def vault(self) -> Vault: ...
@@ -219,6 +220,7 @@ class Pipeline:
             ),
             payable=self.host.payable,
             findings=self.host.findings,
+            year_facts=self.host.year_facts,
         )
 
     def refuse_read_only(self) -> None:

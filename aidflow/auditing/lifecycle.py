@@ -11,6 +11,51 @@ from aidflow.domain.values import Severity
 
 
 class LifecycleRules(LoopRules):
+    def applied(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        self.cases[case].year = int(d.get("year", 0))
+
+    # -- a programme year closed (issue 23) ---------------------------------------------
+
+    def year_close_proposed(
+        self, position: int, at: datetime, actor: str, year_id: str, d: dict[str, Any]
+    ) -> None:
+        self.year_proposers[int(d["year"])] = same_person(actor)
+
+    def year_closed(
+        self, position: int, at: datetime, actor: str, year_id: str, d: dict[str, Any]
+    ) -> None:
+        """A year closes on two people's word."""
+        year = int(d["year"])
+        if self.year_proposers.get(year) in (None, same_person(actor)):
+            self.flag(
+                "year_close_single_person",
+                f"programme year {year} was closed by {actor} without another person's proposal",
+                [position],
+            )
+        self.closed_years[year] = position
+
+    def case_year_closed(
+        self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
+    ) -> None:
+        c = self.cases[case]
+        c.approved -= sum(d["releases"].values())
+        c.since_visit = max(0, c.since_visit - sum(d["releases"].values()))
+        c.secondary_approved -= sum(d.get("secondary_releases", {}).values())
+
+    def new_money(self, position: int, case: str, what: str) -> None:
+        """No approval, secondary aid or payment for a case of a closed year."""
+        year = self.cases[case].year
+        if year in self.closed_years:
+            self.flag(
+                "act_in_closed_year",
+                f"{what} recorded for programme year {year} after it was closed "
+                f"(position {self.closed_years[year]})",
+                [position],
+                case=case,
+            )
+
     def hardship(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:

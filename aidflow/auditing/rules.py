@@ -26,6 +26,7 @@ from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import Policy, PolicyRegister
 from aidflow.domain.staff import StaffRegistry
+from aidflow.domain.year import ProgrammeYear
 from aidflow.projections.models import CheckResult, DisposedFinding, Violation
 
 
@@ -68,10 +69,23 @@ RULES: dict[EventClass, Rule] = {
     PolicyRegister.Changed: Checker.policy_changed,
     FindingsRegister.Disposed: Checker.disposed,
     FindingsRegister.Withdrawn: Checker.withdrawn,
+    C.Applied: Checker.applied,
+    ProgrammeYear.CloseProposed: Checker.year_close_proposed,
+    ProgrammeYear.Closed: Checker.year_closed,
+    C.YearClosed: Checker.case_year_closed,
 }
 """The event classes the rules read, each with what it does to the rules' state."""
 
 TOKEN_EVENTS = frozenset({StaffRegistry.TokenIssued, StaffRegistry.TokenRevoked})
+NEW_MONEY: dict[EventClass, str] = {
+    C.GrantApproved: "an approval",
+    C.SecondaryAidAllocated: "secondary aid",
+    C.SecondaryAidProposed: "secondary aid",
+    C.SecondaryAidApproved: "secondary aid",
+    C.Disbursed: "a payment",
+    C.PaymentReissued: "a payment issued again",
+}
+"""What a closed programme year takes no more of (issue 23)."""
 CASE_STREAM = "case."
 """The stable names of a student case's events start so."""
 
@@ -134,6 +148,8 @@ def run_checks(
             tokens.token_event(cls, position, at, actor, detail)
         elif name.startswith(CASE_STREAM):
             tokens.case_event(position, at, actor, aggregate_id)
+        if cls in NEW_MONEY:
+            checker.new_money(position, aggregate_id, NEW_MONEY[cls])
         rule = RULES.get(cls) if cls is not None else None
         if rule is not None:
             rule(checker, position, at, actor, aggregate_id, detail)

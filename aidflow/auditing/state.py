@@ -76,6 +76,8 @@ class CaseState:
     rejected_by: str = ""
     appeal: tuple[int, datetime] | None = None
     """An appeal awaiting its decision: (position, when lodged) (issue 23)."""
+    year: int = 0
+    """Its programme year (from its application)."""
 
 
 def voucher_of(d: dict[str, Any]) -> str:
@@ -106,6 +108,9 @@ class Checking:
         """The position and time of the latest event read so far."""
         self.disposals: dict[str, tuple[int, str, str]] = {}
         """Findings explained so far: id -> (position, who, why) (``audit dispose``)."""
+        self.year_proposers: dict[int, str] = {}
+        self.closed_years: dict[int, int] = {}
+        """Programme years closed so far: year -> the close's position (issue 23)."""
 
     def disposed(
         self, position: int, at: datetime, actor: str, register: str, d: dict[str, Any]

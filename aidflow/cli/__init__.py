@@ -26,6 +26,7 @@ from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, global_options
 from aidflow.cli.staff import admin, policy, staff
 from aidflow.cli.views import projections
+from aidflow.cli.years import year_group
 from aidflow.i18n import click_i18n
 
 
@@ -57,6 +58,7 @@ for command in (
     serve_command,
     keys_group,
     pay,
+    year_group,
 ):
     main.add_command(command)
 

@@ -230,6 +230,18 @@ class VoucherReturned(RuleViolation):
     code = "voucher_returned"
 
 
+class YearClosed(RuleViolation):
+    """The programme year is closed: no new approval, secondary aid or payment for its cases."""
+
+    code = "year_closed"
+
+
+class PaymentsInFlight(RuleViolation):
+    """The year cannot close while payments issued on lists await the bank's statement."""
+
+    code = "payments_in_flight"
+
+
 class StoreError(AidflowError):
     """The event store or a view cannot be used as asked; nothing was written."""
 

@@ -20,6 +20,7 @@ from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
+from aidflow.domain.year import ProgrammeYear
 
 EventClass = type[Any]
 
@@ -81,6 +82,10 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         # issue 21: bearer tokens recorded, with their expiry and who issued them
         StaffRegistry.TokenIssued: "staff.token_issued",
         StaffRegistry.TokenRevoked: "staff.token_revoked",
+        # issue 23: a programme year closed
+        ProgrammeYear.CloseProposed: "year.close_proposed",
+        ProgrammeYear.Closed: "year.closed",
+        StudentCase.YearClosed: "case.year_closed",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -98,6 +103,7 @@ AGGREGATES: tuple[type[Any], ...] = (
     PaymentBook,
     Search,
     FindingsRegister,
+    ProgrammeYear,
 )
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
@@ -148,6 +154,8 @@ RECORD_KEEPING = frozenset(
         Search.Recorded,
         FindingsRegister.Started,
         FindingsRegister.Disposed,
+        ProgrammeYear.CloseProposed,
+        ProgrammeYear.Closed,
         FindingsRegister.Withdrawn,
     }
 )
@@ -216,6 +224,9 @@ COMMAND_OF: dict[EventClass, str] = {
     FindingsRegister.Withdrawn: "dispose_finding",
     StaffRegistry.TokenIssued: "issue_token",
     StaffRegistry.TokenRevoked: "issue_token",
+    ProgrammeYear.CloseProposed: "propose_year_close",
+    ProgrammeYear.Closed: "close_year",
+    StudentCase.YearClosed: "close_year",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

@@ -82,6 +82,9 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "confirm_reversal": (Role.APPROVER, Role.COUNTY_APPROVER, Role.CASHIER),
     "confirm_correction": (Role.APPROVER, Role.COUNTY_APPROVER),
     "approve_secondary_aid": (Role.APPROVER,),
+    # a programme year closes on an admin's word, confirmed by a second admin or an approver
+    "propose_year_close": (Role.ADMIN,),
+    "close_year": (Role.ADMIN, Role.APPROVER),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -321,6 +321,11 @@ def _money(app: FastAPI, office: Office, Actor: Any) -> None:
     def trace(_actor: Actor, fund: str) -> Response:
         """Which donation reached which student (first in, first out)."""
         return ok(office.donor_trace(office.fund_id(fund)))
+
+    @app.get("/years/{year}", tags=["funds"])
+    def year(_actor: Actor, year: Annotated[int, Path(ge=2000, le=2100)]) -> Response:
+        """A programme year's close: open, proposed, or closed with its totals and digest."""
+        return ok(office.year(year))
 
 
 def _office_routes(app: FastAPI, office: Office, Actor: Any) -> None:

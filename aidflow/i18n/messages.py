@@ -461,3 +461,18 @@ BUNDLE_COMPLETENESS_UNKNOWN = (
     "completeness cannot be told: format {format_name} carries no proof of it (export the bundle "
     "again)"
 )
+
+# a programme year closed (issue 23)
+YEAR_CLOSE_PROPOSED = (
+    "closing programme year {year} proposed; a second admin or an approver confirms it with "
+    "`aidflow year confirm-close {year}`"
+)
+YEAR_CLOSE_PROPOSED_BEFORE = (
+    "closing programme year {year} was proposed before; it awaits a second person's confirmation"
+)
+YEAR_STATUS = "programme year {year}: {status} {by}"
+YEAR_CLOSED = (
+    "programme year {year} closed by {closed_by} (proposed by {proposed_by}): {cases} case(s),"
+    " {approved} yuan approved, {paid} yuan paid, {released} yuan released to the funds;"
+    " digest {digest} over {size} event(s)"
+)

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
-from aidflow.application.context import FindingFacts
+from aidflow.application.context import FindingFacts, YearFacts
+from aidflow.application.years import year_close
 from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.year import ProgrammeYear, year_id
+from aidflow.models import YearClose
 from aidflow.office.base import OfficeBase, signing_key_dir
 from aidflow.office.explain import FIELDS, Explanation, explain
 from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
@@ -182,6 +185,18 @@ class Auditing(OfficeBase):
         """Each named view (all when none) against a fresh replay of the store up to its
         position: the first differing table and key of any that drifted."""
         return self.views.verify_views(self.flow, names)
+
+    def year_facts(self, year: int) -> YearFacts:
+        """What closing ``year`` needs of the read side: its cases and the digest now."""
+        views = self.fresh()
+        head = views.tree_head()
+        return YearFacts(
+            cases=tuple(views.cases_of_year(year)), digest=str(head), digest_size=head.size
+        )
+
+    def year(self, year: int) -> YearClose:
+        """Programme ``year``'s close as recorded: open, proposed, or closed with its totals."""
+        return year_close(year, self.flow.records.find(ProgrammeYear, year_id(year)))
 
     def digest(self) -> DigestReport:
         """The digest to publish: the tree head, and the v0.1 chain's head beside it."""

@@ -44,6 +44,7 @@ class Office(Casework, Money, Auditing, Running):
         super().__init__(flow, views, url, inline=inline)
         flow.payable = views.payable_cases
         flow.findings = self.finding_facts
+        flow.year_facts = self.year_facts
         if inline:
             flow.listeners.append(self.catch_up)
             self.catch_up()

@@ -15,6 +15,7 @@ from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
+from aidflow.domain.year import ProgrammeYear
 
 __all__ = [
     "PAYMENT_BOOK",
@@ -24,6 +25,7 @@ __all__ = [
     "Fund",
     "PaymentBook",
     "PolicyRegister",
+    "ProgrammeYear",
     "RequestKey",
     "Search",
     "StaffRegistry",

@@ -162,6 +162,7 @@ SECTIONS: dict[EventClass, str] = {
     C.AppealDecided: "appeal_decision",
     C.ApprovalCorrectionProposed: "correction_proposed",
     C.ApprovalCorrected: "correction",
+    C.YearClosed: "year_close",
 }
 """Every case event has a dossier section; the dossier is also the case's timeline."""
 
@@ -339,6 +340,11 @@ def _closed(case: dict[str, Any], event: Any, at: datetime) -> None:
     case["approved_fen"] -= sum(event.releases.values())
 
 
+def _year_closed(case: dict[str, Any], event: Any, at: datetime) -> None:
+    case["approved_fen"] -= sum(event.releases.values())
+    case["secondary_aid_fen"] -= sum(event.secondary_releases.values())
+
+
 def _add(column: str, sign: int = 1) -> Change:
     def change(case: dict[str, Any], event: Any, at: datetime) -> None:
         case[column] += sign * event.amount_fen
@@ -394,6 +400,7 @@ _CHANGES: dict[EventClass, Change] = {
     C.HardshipReported: _hardship,
     C.FollowedUp: _count,
     C.Closed: _closed,
+    C.YearClosed: _year_closed,
 }
 """Case events that change the header; the others only add to the timeline."""
 

@@ -142,6 +142,7 @@ class ConsultationQueueView(SQLView):
             C.DisbursementReturned,
             C.Closed,
             C.ApprovalCorrected,
+            C.YearClosed,
             C.AppealLodged,
             C.AppealDecided,
         }
@@ -327,6 +328,7 @@ _MONEY: dict[EventClass, Callable[[Any], tuple[int, int]]] = {
     C.DisbursementReturned: lambda e: (0, -e.amount_fen if _grant(e) else 0),
     C.Closed: lambda e: (-sum(e.releases.values()), 0),
     C.ApprovalCorrected: lambda e: (-e.amount_fen, 0),
+    C.YearClosed: lambda e: (-sum(e.releases.values()), 0),
 }
 """How each money event moves a case's approved and paid totals (grants only: secondary
 aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment)."""

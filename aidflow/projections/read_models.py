@@ -361,6 +361,11 @@ class ReadModels(AuditTrail):
         with self.runner.query("audit") as conn:
             return [UUID(c) for c in audit.payable_cases(conn, str(fund_id))]
 
+    def cases_of_year(self, year: int) -> list[UUID]:
+        """Every case of programme ``year`` (closing the year decides each from its events)."""
+        with self.runner.query("audit") as conn:
+            return [UUID(c) for c in audit.cases_of_year(conn, year)]
+
     def donor_trace(self, fund_id: UUID) -> list[DonorShare]:
         """Which donation's money reached which student (FIFO by deposit)."""
         with self.runner.query("audit") as conn:

@@ -350,3 +350,22 @@ def test_a_payment_list_needs_a_file_it_can_write(
     empty = tmp_path / "empty.csv"
     empty.write_text("date,account,amount,reference,status\n", encoding="utf-8")
     cli.refused("pay", "reconcile", str(empty), says="no lines", code=2, actor="cashier")
+
+
+def test_a_programme_year_closes_from_the_cli_in_two_steps(cli: Cli) -> None:
+    """`aidflow year close` (an admin), `year confirm-close` (a second person), `year show`."""
+    cli.refused("year", "confirm-close", "2026", says="has not been proposed", actor="approver")
+    said = cli("year", "close", "2026", actor="admin").stdout
+    assert "confirm-close 2026" in said
+    cli.refused(
+        "year", "confirm-close", "2026", says="a second admin or an approver", actor="admin"
+    )
+    shown = cli.json("year", "confirm-close", "2026", actor="approver")
+    assert (shown["status"], shown["closed_by"], shown["proposed_by"]) == (
+        "closed",
+        "approver",
+        "admin",
+    )
+    assert shown["digest"].startswith(f"tree:{shown['digest_size']}:")
+    text = cli("year", "show", "2026", "--lang", "zh").stdout
+    assert "2026 年度已由 approver 结账" in text

@@ -251,6 +251,12 @@ QUESTIONS = [
         lambda s: (f"/funds/{s.ids['fund'][:8]}", {}),
     ),
     Question(
+        "year show",
+        lambda s: s.office.year(2026),
+        lambda s: ["year", "show", "2026"],
+        lambda s: ("/years/2026", {}),
+    ),
+    Question(
         "fund trace",
         lambda s: s.office.donor_trace(UUID(s.ids["fund"])),
         lambda s: ["fund", "trace", s.ids["fund"]],
@@ -631,6 +637,8 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             {"case_id": case, "ref": "MZ-X"},
             ["case", "confirm-correction", case, "--ref", "MZ-X"],
         ),
+        cmd.CloseYear: ({"year": 2026}, ["year", "close", "2026"]),
+        cmd.ConfirmYearClose: ({"year": 2026}, ["year", "confirm-close", "2026"]),
         cmd.RevokeToken: (
             {"name": "federation", "reason": "r"},
             ["staff", "token", "federation", "--revoke", "--reason", "r"],
@@ -735,6 +743,7 @@ COMMAND_ROWS = {
     "case confirm-correction": "ConfirmCorrection", "fund reverse-deposit": "ReverseDeposit",
     "fund confirm-reversal": "ConfirmReversal", "case appeal": "LodgeAppeal",
     "case decide-appeal": "DecideAppeal",
+    "year close": "CloseYear", "year confirm-close": "ConfirmYearClose",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip
@@ -779,6 +788,7 @@ def test_every_cli_command_and_http_route_has_a_row(store: Store) -> None:
 def _route(path: str) -> str:
     """``/cases/1234abcd/history`` -> ``/cases/{case}/history``."""
     parts = path.split("/")
-    if len(parts) > 2 and parts[1] in ("cases", "funds") and parts[2] != "find":
-        parts[2] = "{case}" if parts[1] == "cases" else "{fund}"
+    names = {"cases": "{case}", "funds": "{fund}", "years": "{year}"}
+    if len(parts) > 2 and parts[1] in names and parts[2] != "find":
+        parts[2] = names[parts[1]]
     return "/".join(parts)

@@ -113,7 +113,7 @@ def test_every_state_change_of_the_case_is_the_aggregates_own() -> None:
         for name, value in vars(stage).items()
         if isinstance(value, CommandMethodDecorator)
     }
-    assert len(adopted) == 24  # every event but Applied, which __init__ applies
+    assert len(adopted) == 25  # every event but Applied, which __init__ applies
     for name, stage in adopted.items():
         assert vars(StudentCase)[name] is vars(stage)[name], name
     stored = [
@@ -121,7 +121,7 @@ def test_every_state_change_of_the_case_is_the_aggregates_own() -> None:
         for name, cls in inspect.getmembers(case_events, inspect.isclass)
         if cls.__module__ == case_events.__name__ and name != "Event"
     ]
-    assert len(stored) == 25
+    assert len(stored) == 26
     for cls in stored:
         applied = getattr(StudentCase, cls.__name__)
         assert issubclass(applied, cls) and applied.TOPIC == cls.TOPIC, cls.__name__

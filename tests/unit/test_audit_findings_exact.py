@@ -346,15 +346,16 @@ def test_an_event_of_the_catalogue_that_no_rule_declares_is_a_finding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A new event class added to the catalogue without a rule check is reported, not
-    passed over: here the applications, as if they were not declared."""
-    monkeypatch.setattr(rules, "ignores", rules.ignores - {rules.C.Applied})
+    passed over: here the reveals, as if they were not declared."""
+    monkeypatch.setattr(rules, "ignores", rules.ignores - {rules.C.PersonalDataRevealed})
     j = Journal()
-    p = j.add("case.applied", "c1")
+    p = j.add("case.personal_data_revealed", "c1")
     v = only(j.check())
     assert (v.rule, v.positions, v.message) == (
         "unchecked_event",
         [p],
-        "1 event(s) of kind 'case.applied' were not checked: the kind is in the catalogue "
+        "1 event(s) of kind 'case.personal_data_revealed' were not checked: the kind is in the "
+        "catalogue "
         "but no rule check declares it",
     )
 

@@ -108,8 +108,10 @@ def test_checks_count_what_they_read_and_flag_unknown_kinds() -> None:
 
 
 def test_checks_flag_a_catalogue_kind_no_rule_declares(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks, "ignores", checks.ignores - {StudentCase.Applied})
-    result = checks.run_checks([_row(7, NAMES[StudentCase.Applied])], {}, Policy(), MOMENT)
+    monkeypatch.setattr(checks, "ignores", checks.ignores - {StudentCase.PersonalDataRevealed})
+    result = checks.run_checks(
+        [_row(7, NAMES[StudentCase.PersonalDataRevealed])], {}, Policy(), MOMENT
+    )
     found = [(v.rule, v.positions) for v in result.violations if v.rule != "unauthorised_actor"]
     assert found == [("unchecked_event", [7])]
     assert checks.run_checks([], {}, Policy(), MOMENT).ok

@@ -65,6 +65,7 @@ class StudentCase(
     SecondaryAidApproved = events.SecondaryAidApproved
     PersonalDataRevealed = events.PersonalDataRevealed
     PersonalDataErased = events.PersonalDataErased
+    YearClosed = events.YearClosed
 
     @classmethod
     def open(

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from aidflow.domain import canonical
-from aidflow.domain.case.events import ApprovalCorrected, ApprovalCorrectionProposed
+from aidflow.domain.case.events import ApprovalCorrected, ApprovalCorrectionProposed, YearClosed
 from aidflow.domain.case.state import CaseState
 from aidflow.domain.errors import (
     CorrectionExceedsUnpaid,
@@ -140,3 +140,37 @@ class Corrections(CaseState):
         self.approved_fen -= amount_fen
         self.approved_since_visit = max(0, self.approved_since_visit - amount_fen)
         self.granted_by_fund[str(fund_id)] -= amount_fen
+
+    def release_at_year_close(self, *, year: int, actor: str) -> dict[str, int]:
+        """The programme year closed: what is approved and unpaid goes back to its funds
+        (returned per fund id, which the caller releases in the same save); nothing when all
+        is paid. A closed or rejected case keeps nothing reserved, so it gives nothing."""
+        unpaid = self.unpaid_by_fund
+        if unpaid:
+            self._year_closed(
+                year=year,
+                releases={
+                    f: n for f, n in unpaid.items() if f not in self.secondary_granted_by_fund
+                },
+                secondary_releases={
+                    f: n for f, n in unpaid.items() if f in self.secondary_granted_by_fund
+                },
+                actor=canonical.actor(actor),
+            )
+        return unpaid
+
+    @event(YearClosed)
+    def _year_closed(
+        self,
+        *,
+        year: int,
+        releases: dict[str, int],
+        secondary_releases: dict[str, int],
+        actor: str,
+    ) -> None:
+        for fund, fen in releases.items():
+            self.granted_by_fund[fund] -= fen
+            self.approved_fen -= fen
+        for fund, fen in secondary_releases.items():
+            self.secondary_granted_by_fund[fund] -= fen
+            self.secondary_aid_fen -= fen

@@ -300,3 +300,15 @@ class PersonalDataErased(Event):
     reason: str
     cases: list[str]
     actor: str
+
+
+class YearClosed(Event):
+    """The programme year closed with this case's approvals not all paid: what was unpaid,
+    per fund, went back to the funds in the same save: grants (``releases``, as a closing's)
+    and secondary aid (``secondary_releases``) (v0.6)."""
+
+    TOPIC = "aidflow:StudentCase.YearClosed"
+    year: int
+    releases: dict[str, int]
+    secondary_releases: dict[str, int]
+    actor: str

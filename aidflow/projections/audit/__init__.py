@@ -15,7 +15,7 @@ from aidflow.projections.audit.journal import (
     position_at,
     position_of_version,
 )
-from aidflow.projections.audit.ledger import donor_trace, ledger, payable_cases
+from aidflow.projections.audit.ledger import cases_of_year, donor_trace, ledger, payable_cases
 from aidflow.projections.audit.tables import (
     audit_case_table,
     audit_fund_table,
@@ -31,6 +31,7 @@ __all__ = [
     "audit_case_table",
     "audit_fund_table",
     "case_positions",
+    "cases_of_year",
     "chain_step",
     "check",
     "digest",

@@ -435,3 +435,10 @@ def payable_cases(conn: Connection, fund_id: str) -> list[str]:
         .order_by(sa.func.min(L.c.position))
     )
     return [str(r[0]) for r in conn.execute(query)]
+
+
+def cases_of_year(conn: Connection, year: int) -> list[str]:
+    """Every case of programme ``year``, in the order they were opened."""
+    C = audit_case_table
+    query = sa.select(C.c.case_id).where(C.c.year == year).order_by(C.c.case_id)
+    return [str(r[0]) for r in conn.execute(query)]

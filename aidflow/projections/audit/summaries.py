@@ -25,6 +25,7 @@ from aidflow.projections.catalogue import (
     Fund,
     PaymentBook,
     PolicyRegister,
+    ProgrammeYear,
     RequestKey,
     Search,
     StaffRegistry,
@@ -121,6 +122,12 @@ TEMPLATES: dict[EventClass, Template] = {
     FindingsRegister.Started: _t("register of explained findings started"),
     FindingsRegister.Disposed: _t("finding {finding} ({rule}) explained: {reason}"),
     FindingsRegister.Withdrawn: _t("explanation of finding {finding} withdrawn: {reason}"),
+    ProgrammeYear.CloseProposed: _t("closing programme year {year} proposed"),
+    ProgrammeYear.Closed: _t(
+        "programme year {year} closed (proposed by {proposed_by}): {cases} case(s), {approved}"
+        " yuan approved, {paid} paid, {released} released; digest {digest}"
+    ),
+    C.YearClosed: _t("programme year {year} closed: unpaid approvals went back to the funds"),
 }
 """Every event class's summary: (template, fields holding domain values)."""
 
@@ -141,7 +148,13 @@ ACCOUNT_RECORDED = "account recorded"
 IN_DEPARTMENT = " ({department})"
 """Appended to a staff member's summary when they belong to a department."""
 
-_AMOUNTS = {"amount_fen": "yuan", "gap_fen": "gap"}
+_AMOUNTS = {
+    "amount_fen": "yuan",
+    "gap_fen": "gap",
+    "approved_fen": "approved",
+    "paid_fen": "paid",
+    "released_fen": "released",
+}
 _IDS = {"fund_id": "fund", "case_id": "case"}
 
 

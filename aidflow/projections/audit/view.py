@@ -36,6 +36,7 @@ from aidflow.projections.catalogue import (
     Fund,
     PaymentBook,
     PolicyRegister,
+    ProgrammeYear,
     RequestKey,
     Search,
     StaffRegistry,
@@ -58,6 +59,7 @@ STREAMS: dict[type[Any], str] = {
     PaymentBook: "payments",
     Search: "search",
     FindingsRegister: "findings",
+    ProgrammeYear: "year",
 }
 """Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
 
