@@ -1,4 +1,3 @@
-# ruff: noqa: S608 -- DDL from constants and a schema that parse_url checked to be a lower-case
 # identifier; no value reaches SQL any other way.
 """The database's own check on every append to a shared PostgreSQL store (issue 21 §1).
 
@@ -28,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any
+
+from eventsourcing.domain import Aggregate
 
 from aidflow.domain.clock import CLOCK_TOLERANCE
 from aidflow.domain.events import CATALOGUE, COMMAND_OF, STAFF_EVENTS, EventClass
@@ -95,6 +96,14 @@ class Right:
     """Needed when ``name_field`` names someone other than the login."""
     not_self: bool = False
     """Refused when ``name_field`` names the login itself (granting oneself a role)."""
+    creates: bool = False
+    """The aggregate's first event (version 1 only); any other is appended to an aggregate of
+    its own kind (a case's event to a case)."""
+    needs: tuple[str, ...] = ()
+    """The fields it must carry (those without a default): a malformed event never lands."""
+    rides_with: str = ""
+    """A field naming an aggregate another event of the same batch is about: a fund's
+    reservation moves only with its case's event."""
 
 
 def _roles(*commands: str) -> tuple[str, ...]:
@@ -105,33 +114,53 @@ def _has(cls: EventClass, name: str) -> bool:
     return any(f.name == name for f in fields(cls))
 
 
-def rights() -> dict[str, Right]:
-    """Every event topic a person's login may append, and what it needs."""
+_BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+def _needs(cls: EventClass) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            f.name
+            for f in fields(cls)
+            if f.name not in _BASE_FIELDS and f.default is MISSING and f.default_factory is MISSING
+        )
+    )
+
+
+def _right(cls: EventClass) -> Right:
     admin = (Role.ADMIN.value,)
     companions: dict[EventClass, Right] = {
         # a fund's reservation moves with the command that makes or ends a grant
-        Fund.Allocated: Right(_roles("approve", "secondary_aid", "approve_secondary_aid")),
+        Fund.Allocated: Right(
+            _roles("approve", "secondary_aid", "approve_secondary_aid"), rides_with="case_id"
+        ),
         Fund.Released: Right(
-            _roles("close_case", "confirm_correction", "approve_secondary_aid", "close_year")
+            _roles("close_case", "confirm_correction", "approve_secondary_aid", "close_year"),
+            rides_with="case_id",
         ),
         StaffRegistry.TokenIssued: Right(_roles("issue_token"), "name", admin),
         StaffRegistry.TokenRevoked: Right(_roles("issue_token"), "name", admin),
     }
-    table: dict[str, Right] = {}
-    for cls in CATALOGUE:
-        if cls in companions:
-            right = companions[cls]
-        elif cls in STAFF_EVENTS:
-            right = Right(admin, "name", None, not_self=cls is not StaffRegistry.MemberAdded)
-        elif cls in COMMAND_OF:
-            settled = ("resolve_payment",) if _has(cls, "resolved") else ()  # issue 23
-            right = Right(_roles(COMMAND_OF[cls], *settled))
-        elif _has(cls, "actor"):  # an idempotency record: whoever sent the command
-            right = Right(tuple(sorted(r.value for r in Role)))
-        else:
-            right = Right(None)
-        table[cls.TOPIC] = right
-    return table
+    if cls in companions:
+        return companions[cls]
+    if cls in STAFF_EVENTS:  # an admin's, never about themselves (the first admin: the owner)
+        return Right(admin, "name", None, not_self=True)
+    if cls in COMMAND_OF:
+        settled = ("resolve_payment",) if _has(cls, "resolved") else ()  # issue 23
+        return Right(_roles(COMMAND_OF[cls], *settled))
+    if _has(cls, "actor"):  # an idempotency record: whoever sent the command
+        return Right(tuple(sorted(r.value for r in Role)))
+    return Right(None)
+
+
+def rights() -> dict[str, Right]:
+    """Every event topic a person's login may append, and what it needs."""
+    return {
+        cls.TOPIC: replace(
+            _right(cls), creates=issubclass(cls, Aggregate.Created), needs=_needs(cls)
+        )
+        for cls in CATALOGUE
+    }
 
 
 # -- the statements --------------------------------------------------------------------------
@@ -152,7 +181,7 @@ def _same(expression: str) -> str:
     return f"lower(btrim(normalize({expression}, NFKC)))"
 
 
-_DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
+_DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'"
 _REFUSE = "RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE ="
 
 _ROLES_OF = """CREATE OR REPLACE FUNCTION {s}.aidflow_roles_of(who text) RETURNS text[]
@@ -164,7 +193,7 @@ BEGIN
       ORDER BY originator_version
   LOOP
     doc := convert_from(r.state, 'UTF8')::jsonb;
-    CONTINUE WHEN {same_name} <> {same_who};
+    CONTINUE WHEN {same_name} IS DISTINCT FROM {same_who};
     IF r.topic = {added} THEN
       held := ARRAY(SELECT jsonb_array_elements_text(doc->'roles'));
     ELSIF r.topic = {granted} THEN
@@ -187,6 +216,7 @@ DECLARE
   doc jsonb;
   moment timestamptz;
   named text;
+  first text;
   acted boolean := false;
 BEGIN
   LOCK TABLE {events} IN EXCLUSIVE MODE;
@@ -202,35 +232,73 @@ BEGIN
       END IF;
       BEGIN
         doc := convert_from(e.state, 'UTF8')::jsonb;
+        IF doc->'timestamp'->>'_type_' IS DISTINCT FROM 'datetime_iso'
+           OR doc->'timestamp'->>'_data_' !~ '(Z|[+-][0-9]{{2}}:[0-9]{{2}})$' THEN
+          RAISE EXCEPTION 'no explicit offset';
+        END IF;
         moment := (doc->'timestamp'->>'_data_')::timestamptz;
       EXCEPTION WHEN others THEN
         {refuse} format('aidflow: login %s sent a malformed %s', session_user, e.topic);
       END;
-      IF moment IS NULL OR abs(extract(epoch FROM moment - stamp)) > {tolerance} THEN
+      IF abs(extract(epoch FROM moment - stamp)) > {tolerance} THEN
         {refuse} format('aidflow: %s is stamped %s; the store''s clock says %s',
                         e.topic, moment, stamp);
       END IF;
       IF doc ? 'actor' THEN
-        IF {same_actor} <> who THEN
+        IF jsonb_typeof(doc->'actor') IS DISTINCT FROM 'string' OR doc->>'actor' <> who THEN
           {refuse} format('aidflow: login %s records only its own acts, not %s''s',
                           session_user, doc->>'actor');
         END IF;
         acted := true;
       END IF;
-      CONTINUE WHEN r.roles IS NULL;
-      IF NOT doc ? 'actor' OR NOT (held && r.roles) THEN
-        {refuse} format('aidflow: login %s holds none of the roles %s that record %s',
-                        session_user, r.roles, e.topic);
+      IF r.roles IS NOT NULL THEN
+        IF NOT doc ? 'actor' OR NOT (held && r.roles) THEN
+          {refuse} format('aidflow: login %s holds none of the roles %s that record %s',
+                          session_user, r.roles, e.topic);
+        END IF;
+        IF r.name_field IS NOT NULL THEN
+          IF jsonb_typeof(doc->r.name_field) IS DISTINCT FROM 'string'
+             OR btrim(doc->>r.name_field) = '' THEN
+            {refuse} format('aidflow: login %s sent a %s naming no one', session_user, e.topic);
+          END IF;
+          named := {same_named};
+          IF named = who AND r.not_self THEN
+            {refuse} format('aidflow: login %s may not change its own standing', session_user);
+          END IF;
+          IF named <> who AND r.another_roles IS NOT NULL AND NOT (held && r.another_roles) THEN
+            {refuse} format('aidflow: login %s may not record %s for another member',
+                            session_user, e.topic);
+          END IF;
+        END IF;
       END IF;
-      IF r.name_field IS NOT NULL THEN
-        named := {same_named};
-        IF named = who AND r.not_self THEN
-          {refuse} format('aidflow: login %s may not change its own roles', session_user);
+      -- the event belongs to an aggregate of its own kind: created at version 1, or
+      -- appended to a record whose first event is of the same aggregate
+      IF r.creates THEN
+        IF e.originator_version <> 1 THEN
+          {refuse} format('aidflow: %s starts a record; it is not version %s', e.topic,
+                          e.originator_version);
         END IF;
-        IF named <> who AND r.another_roles IS NOT NULL AND NOT (held && r.another_roles) THEN
-          {refuse} format('aidflow: login %s may not record %s for another member',
-                          session_user, e.topic);
+      ELSIF e.originator_version < 2 THEN
+        {refuse} format('aidflow: %s cannot start a record', e.topic);
+      ELSE
+        SELECT x.topic INTO first FROM unnest(events) AS x
+          WHERE x.originator_id = e.originator_id AND x.originator_version = 1;
+        IF first IS NULL THEN
+          SELECT t.topic INTO first FROM {events} AS t
+            WHERE t.originator_id = e.originator_id AND t.originator_version = 1;
         END IF;
+        IF first IS NULL OR split_part(first, '.', 1) <> split_part(e.topic, '.', 1) THEN
+          {refuse} format('aidflow: %s does not belong to record %s', e.topic, e.originator_id);
+        END IF;
+      END IF;
+      IF NOT doc ?& r.needs THEN
+        {refuse} format('aidflow: login %s sent a malformed %s', session_user, e.topic);
+      END IF;
+      IF r.rides_with IS NOT NULL AND NOT EXISTS (
+          SELECT 1 FROM unnest(events) AS x
+          WHERE x.originator_id::text = doc->r.rides_with->>'_data_'
+             OR replace(x.originator_id::text, '-', '') = doc->r.rides_with->>'_data_') THEN
+        {refuse} format('aidflow: %s moves money only with its case''s own event', e.topic);
       END IF;
     END LOOP;
     IF NOT acted THEN
@@ -238,25 +306,52 @@ BEGIN
     END IF;
   END IF;
   NOTIFY {channel};
-  RETURN QUERY INSERT INTO {events} AS t
-    (originator_id, originator_version, topic, state, recorded_by, recorded_at)
-    SELECT x.originator_id, x.originator_version, x.topic, x.state, session_user, stamp
+  RETURN QUERY INSERT INTO {events} AS t (originator_id, originator_version, topic, state)
+    SELECT x.originator_id, x.originator_version, x.topic, x.state
     FROM unnest(events) AS x
     RETURNING t.notification_id;
 END $$"""
 
+_STAMP = """CREATE OR REPLACE FUNCTION {s}.aidflow_stamp() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.recorded_by := session_user;
+  NEW.recorded_at := clock_timestamp();
+  RETURN NEW;
+END $$"""
+"""Every row's login and time, from the database whoever inserts it (the service included)."""
+
+_STAFF_ONLY = """IF NOT has_table_privilege(session_user, '{s}.aidflow_data_keys', 'INSERT')
+     AND cardinality({s}.aidflow_roles_of(session_user::text)) = 0 THEN
+    {refuse} format('aidflow: login %s is not registered staff holding a role', session_user);
+  END IF;"""
+
 _KEYS = (
     """CREATE OR REPLACE FUNCTION {s}.aidflow_put_key(k text, w text, at text) RETURNS void
-LANGUAGE sql {definer} AS $$
+LANGUAGE plpgsql {definer} AS $$
+BEGIN
+  {staff_only}
+  IF w IS NULL OR w = '' THEN
+    {refuse} 'aidflow: a data key is stored wrapped; an empty one is an erasure, an admin''s act';
+  END IF;
   INSERT INTO {s}.aidflow_data_keys (key_id, wrapped, created_at) VALUES (k, w, at)
-  ON CONFLICT (key_id) DO NOTHING $$""",
+  ON CONFLICT (key_id) DO NOTHING;
+END $$""",
     """CREATE OR REPLACE FUNCTION {s}.aidflow_bind_key(o text, k text) RETURNS void
-LANGUAGE sql {definer} AS $$
+LANGUAGE plpgsql {definer} AS $$
+BEGIN
+  {staff_only}
   INSERT INTO {s}.aidflow_key_owners (owner_id, key_id) VALUES (o, k)
-  ON CONFLICT (owner_id) DO NOTHING $$""",
+  ON CONFLICT (owner_id) DO NOTHING;
+END $$""",
     """CREATE OR REPLACE FUNCTION {s}.aidflow_put_secret(n text, v text) RETURNS void
-LANGUAGE sql {definer} AS $$
-  INSERT INTO {s}.aidflow_keyring (name, value) VALUES (n, v) ON CONFLICT (name) DO NOTHING $$""",
+LANGUAGE plpgsql {definer} AS $$
+BEGIN
+  IF NOT has_table_privilege(session_user, '{s}.aidflow_keyring', 'INSERT') THEN
+    {refuse} 'aidflow: the store''s lookup secret is made by its owner or service (`aidflow admin roles --apply` with the master key)';
+  END IF;
+  INSERT INTO {s}.aidflow_keyring (name, value) VALUES (n, v) ON CONFLICT (name) DO NOTHING;
+END $$""",
     """CREATE OR REPLACE FUNCTION {s}.aidflow_erase_key(k text, at text) RETURNS void
 LANGUAGE plpgsql {definer} AS $$
 BEGIN
@@ -270,10 +365,15 @@ END $$""",
 )
 
 
+def _text(value: str) -> str:
+    return _quote(value) if value else "NULL"
+
+
 def _rights_rows() -> str:
     return ",\n".join(
-        f"({_quote(topic)}, {_array(r.roles)}, {_quote(r.name_field) if r.name_field else 'NULL'},"
-        f" {_array(r.another_roles)}, {'true' if r.not_self else 'false'})"
+        f"({_quote(topic)}, {_array(r.roles)}, {_text(r.name_field)}, {_array(r.another_roles)},"
+        f" {'true' if r.not_self else 'false'}, {'true' if r.creates else 'false'},"
+        f" {_array(r.needs)}, {_text(r.rides_with)})"
         for topic, r in sorted(rights().items())
     )
 
@@ -294,9 +394,10 @@ def gate_statements(schema: str = "public") -> list[str]:
     return [
         f"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS recorded_by text",
         f"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS recorded_at timestamptz",
-        f"CREATE TABLE IF NOT EXISTS {s}.{RIGHTS_TABLE} (topic text PRIMARY KEY, roles text[],"
-        " name_field text, another_roles text[], not_self boolean NOT NULL)",
-        f"DELETE FROM {s}.{RIGHTS_TABLE}",
+        f"DROP TABLE IF EXISTS {s}.{RIGHTS_TABLE} CASCADE",  # its shape follows this release
+        f"CREATE TABLE {s}.{RIGHTS_TABLE} (topic text PRIMARY KEY, roles text[],"
+        " name_field text, another_roles text[], not_self boolean NOT NULL,"
+        " creates boolean NOT NULL, needs text[] NOT NULL, rides_with text)",
         f"INSERT INTO {s}.{RIGHTS_TABLE} VALUES\n{_rights_rows()}",
         *key_table_ddl(s),
         _ROLES_OF.format(
@@ -311,16 +412,26 @@ def gate_statements(schema: str = "public") -> list[str]:
             append=APPEND,
             rights=RIGHTS_TABLE,
             same_login=_same("session_user::text"),
-            same_actor=_same("doc->>'actor'"),
             same_named=_same("coalesce(doc->>r.name_field, '')"),
             events_literal=_quote(events),
             tolerance=int(CLOCK_TOLERANCE.total_seconds()),
             channel=f'"{EVENTS_TABLE}"',
         ),
-        *(template.format(**common, admin=admin) for template in _KEYS),
+        *(
+            template.format(**common, admin=admin, staff_only=_STAFF_ONLY.format(**common))
+            for template in _KEYS
+        ),
+        _STAMP.format(s=s),
+        f"DROP TRIGGER IF EXISTS aidflow_stamp ON {events}",
+        f"CREATE TRIGGER aidflow_stamp BEFORE INSERT ON {events} "
+        f"FOR EACH ROW EXECUTE FUNCTION {s}.aidflow_stamp()",
         *(
             f"REVOKE ALL ON FUNCTION {s}.{name}{signature.format(s=s)} FROM PUBLIC"
-            for name, signature in {**SIGNATURES, "aidflow_roles_of": "(text)"}.items()
+            for name, signature in {
+                **SIGNATURES,
+                "aidflow_roles_of": "(text)",
+                "aidflow_stamp": "()",
+            }.items()
         ),
     ]
 

@@ -55,6 +55,8 @@ def role_statements(store: StoreURL) -> list[str]:
         f"REVOKE CONNECT, TEMPORARY ON DATABASE {_ident(store.database)} FROM PUBLIC",
         f"GRANT CONNECT ON DATABASE {_ident(store.database)} TO {everyone}",
         f"REVOKE ALL ON SCHEMA {s} FROM PUBLIC",
+        # a login that opens a transaction and sits on the events' lock stops everyone
+        f"ALTER DATABASE {_ident(store.database)} SET idle_in_transaction_session_timeout = '60s'",
         f"GRANT USAGE ON SCHEMA {s} TO {everyone}",
         # earlier releases let a writer write every table
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {s} FROM {roles.writer}",
@@ -86,10 +88,23 @@ def role_statements(store: StoreURL) -> list[str]:
 
 
 def apply_roles(url: str) -> list[str]:
-    """Run :func:`role_statements` on the store at ``url`` (as its owner); returns them."""
+    """Run :func:`role_statements` on the store at ``url`` (as its owner); returns them.
+
+    With the master key at hand, the store's lookup secret is made now too: a person's login
+    may not make it (it would choose every student's pseudonym)."""
+    from aidflow.domain.errors import MasterKeyMissing
+    from aidflow.privacy import Vault
+
     store = parse_url(url)
     statements = role_statements(store)
     with store.connect() as conn:
         for statement in statements:
             conn.execute(statement.encode())
+    vault = Vault(store)
+    try:
+        vault.lookup_secret()
+    except MasterKeyMissing:
+        pass  # made by the first command the owner or the service runs with the key
+    finally:
+        vault.db.close()
     return statements

@@ -61,11 +61,26 @@ class MoneyRules(MomentRules):
         self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
     ) -> None:
         self.drawn(position, fund, d["amount_fen"], case=d.get("case_id"))
+        self.reserved[(fund, str(d.get("case_id")))] += d["amount_fen"]
 
     def released(
         self, position: int, at: datetime, actor: str, fund: str, d: dict[str, Any]
     ) -> None:
+        """A reservation given back: never more than was reserved for that case on the fund
+        (a release with nothing behind it would create money)."""
         self.balances[fund] += d["amount_fen"]
+        key = (fund, str(d.get("case_id")))
+        self.reserved[key] -= d["amount_fen"]
+        if self.reserved[key] < 0:
+            self.flag(
+                "release_beyond_reservation",
+                f"{format_yuan(d['amount_fen'])} yuan released for a case that had "
+                f"{format_yuan(self.reserved[key] + d['amount_fen'])} yuan reserved on the fund",
+                [position],
+                case=d.get("case_id"),
+                fund=fund,
+            )
+            self.reserved[key] = 0
 
     # -- cases ---------------------------------------------------------------------------
 

@@ -101,6 +101,8 @@ class Checking:
         self.found: list[Violation] = []
         self.cases: dict[str, CaseState] = defaultdict(CaseState)
         self.balances: dict[str, int] = defaultdict(int)
+        self.reserved: dict[tuple[str, str], int] = defaultdict(int)
+        """Fen reserved per (fund, case): allocations less releases."""
         self.voucher_seen: dict[str, int] = {}
         self.reversal_proposers: dict[tuple[str, str], str] = {}
         """(fund, receipt) -> who proposed reversing that deposit (issue 23)."""

@@ -22,10 +22,10 @@ from aidflow.config import parse_url
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
 from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
-from aidflow.gate import StoreRoles, store_roles
+from aidflow.gate import StoreRoles, rights, store_roles
 from aidflow.office import Office
 from aidflow.roles import apply_roles
-from tests.builders import national_id
+from tests.builders import government_fund, national_id
 from tests.pg import ADMIN_URL, create_database, drop_database, require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg-roles")]
@@ -48,6 +48,8 @@ class Store:
     approver: str
     admin: str
     auditor: str
+    case: uuid.UUID = field(default_factory=lambda: uuid.UUID(int=0))
+    """A case the clerk opened, for events appended to an existing record."""
     extra_logins: list[str] = field(default_factory=list)
 
     def connect(self, login: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -80,6 +82,7 @@ def _make_store(url: str, suffix: str) -> Store:
         (store.auditor, Role.AUDITOR),
     ):
         owner.add_staff(cmd.AddStaff(name=name, roles=[role], actor=store.admin))
+    store.case = _apply(owner, store.clerk, 90)  # type: ignore[assignment]
     owner.close()
     apply_roles(url)
     roles = roles_of(url)
@@ -110,6 +113,10 @@ def store() -> Iterator[Store]:
         _drop(made)
 
 
+HARDSHIP = {"kind": "illness", "detail": "d", "severity": "serious"}
+"""A hardship report's own fields, as the clerk's role records them."""
+
+
 def _state(actor: str | None, *, at: datetime | None = None, **fields: object) -> bytes:
     moment = (at or datetime.now(UTC)).isoformat()
     doc: dict[str, object] = {"timestamp": {"_type_": "datetime_iso", "_data_": moment}}
@@ -119,12 +126,23 @@ def _state(actor: str | None, *, at: datetime | None = None, **fields: object) -
     return json.dumps(doc).encode()
 
 
-def _append(conn: psycopg.Connection[tuple[object, ...]], *rows: tuple[str, bytes]) -> None:
-    """Call the store's function the way a hand-written client would."""
+Row = tuple[str, bytes] | tuple[str, bytes, uuid.UUID]
+
+
+def _append(conn: psycopg.Connection[tuple[object, ...]], *rows: Row) -> None:
+    """Call the store's function the way a hand-written client would: each event at the next
+    version of the record it names (a new record when it names none)."""
     values = ", ".join("ROW(%s::uuid, %s::bigint, %s, %s::bytea)" for _ in rows)
     params: list[object] = []
-    for topic, state in rows:
-        params += [uuid.uuid4(), 1, topic, state]
+    for row in rows:
+        topic, state = row[0], row[1]
+        target = row[2] if len(row) == 3 else uuid.uuid4()
+        found = conn.execute(
+            "SELECT coalesce(max(originator_version), 0) FROM aidflow_events "
+            "WHERE originator_id = %s",
+            (target,),
+        ).fetchone()
+        params += [target, int(str(found[0])) + 1 if found else 1, topic, state]
     conn.execute(
         f"SELECT * FROM aidflow_append(ARRAY[{values}]::stored_event_uuid[])",
         params,
@@ -214,7 +232,7 @@ def test_a_clerk_cannot_mint_another_members_token_or_grant_itself_a_role(store:
             )
     with (
         store.connect(store.admin) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege, match="its own roles"),
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="its own standing"),
     ):
         _append(
             conn,
@@ -226,14 +244,22 @@ def test_a_clerk_cannot_mint_another_members_token_or_grant_itself_a_role(store:
 
 
 def test_look_alike_spellings_of_another_login_are_another_person(store: Store) -> None:
-    """Full-width and upper-case spellings of one's own login are oneself (NFKC, case); a
-    Cyrillic look-alike of the approver's name is not the approver — and not the clerk."""
+    """The application stores every actor in its one canonical form, so the database takes that
+    form only: a Cyrillic look-alike of the approver's name, a full-width or upper-case spelling
+    of one's own, a null or a number are refused; the login's own canonical name lands."""
     wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in store.clerk.upper())
+    cyrillic = store.approver.replace("w", "ԝ").replace("u", "υ")
     with store.connect(store.clerk) as conn:
-        _append(conn, (StudentCase.HardshipReported.TOPIC, _state(wide)))  # itself
-        cyrillic = store.approver.replace("w", "ԝ").replace("u", "υ")
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only its own acts"):
-            _append(conn, (StudentCase.HardshipReported.TOPIC, _state(cyrillic)))
+        for actor in (cyrillic, wide, store.clerk.upper(), None, 123):
+            doc = json.loads(_state(None, **HARDSHIP))
+            doc["actor"] = actor
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only its own acts"):
+                _append(
+                    conn, (StudentCase.HardshipReported.TOPIC, json.dumps(doc).encode(), store.case)
+                )
+        _append(
+            conn, (StudentCase.HardshipReported.TOPIC, _state(store.clerk, **HARDSHIP), store.case)
+        )
 
 
 def test_an_event_stamped_off_the_databases_clock_is_refused(store: Store) -> None:
@@ -248,7 +274,10 @@ def test_an_event_stamped_off_the_databases_clock_is_refused(store: Store) -> No
 def test_companions_never_travel_alone_and_unknown_topics_are_refused(store: Store) -> None:
     with store.connect(store.clerk) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="no act of its own"):
-            _append(conn, ("aidflow:Enrolment.Registered", _state(None)))
+            needs = rights()["aidflow:Enrolment.Registered"].needs
+            _append(
+                conn, ("aidflow:Enrolment.Registered", _state(None, **dict.fromkeys(needs, "x")))
+            )
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="may not record"):
             _append(conn, ("aidflow:Forged.Event", _state(store.clerk)))
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="malformed"):
@@ -422,10 +451,139 @@ def test_a_clerk_works_from_the_cli_under_their_own_login_with_the_service_keepi
             if listed.exit_code == 0 or time.monotonic() > deadline:
                 break
         assert listed.exit_code == 0, listed.stderr
-        assert len(json.loads(listed.stdout)) == 1
+        assert len(json.loads(listed.stdout)) == 2  # the store's own case, and this one
         other = [*args[:3], national_id(5), *args[4:]]
         named = runner.invoke(main, other, env={**env, "AIDFLOW_ACTOR": store.admin})
         assert named.exit_code == 1 and f"acts only as itself, not as {store.admin}" in named.stderr
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+# -- the reviewer's attacks (issue 21 §1, a second pass) ---------------------------------------
+
+
+def test_an_approver_cannot_release_money_into_a_fund_out_of_nothing(store: Store) -> None:
+    """A lone ``Fund.Released`` of 10 million yuan by an approver, at the next version of a
+    fund, grew its balance and passed the audit. Now it must ride with its case's own event;
+    and a release beyond what the case had reserved is a finding of the audit."""
+    owner = AidFlow.open(store.url)
+    owner.add_staff(cmd.AddStaff(name="finance", roles=[Role.CASHIER], actor=store.admin))
+    fund = government_fund(owner, 1000)
+    owner.close()
+    release = _state(
+        store.approver,
+        case_id={"_type_": "uuid_hex", "_data_": uuid.uuid4().hex},
+        amount_fen=1_000_000_000,
+        reason="r",
+    )
+    with (
+        store.connect(store.approver) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="only with its case"),
+    ):
+        _append(conn, (Fund.Released.TOPIC, release, fund))
+    # written around the database (the owner's own login could): the audit names it
+    owner = AidFlow.open(store.url)
+    forged = owner.repository.get(fund)
+    forged._released(case_id=uuid.uuid4(), amount_fen=1_000_000_000, reason="r", actor="wu")
+    owner.save(forged)
+    owner.close()
+    with Office.open(store.url) as office:
+        assert "release_beyond_reservation" in {v.rule for v in office.check().violations}
+
+
+def test_an_admin_cannot_re_add_itself_nor_grant_a_role_to_no_one(store: Store) -> None:
+    member = {"department": "", "town": ""}
+    with store.connect(store.admin) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="its own standing"):
+            _append(
+                conn,
+                (
+                    StaffRegistry.MemberAdded.TOPIC,
+                    _state(store.admin, name=store.admin, roles=["admin", "cashier"], **member),
+                    REGISTRY_ID,
+                ),
+            )
+        for nameless in ({}, {"name": None}, {"name": "  "}):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="naming no one"):
+                _append(
+                    conn,
+                    (
+                        StaffRegistry.RoleGranted.TOPIC,
+                        _state(store.admin, role="cashier", **nameless),
+                        REGISTRY_ID,
+                    ),
+                )
+
+
+def test_events_land_only_on_records_of_their_own_kind_and_whole(store: Store) -> None:
+    """A clerk's own hardship report appended to the staff registry, a registry's first event
+    at a later version, a case event that starts a record, or one missing its fields would
+    have broken every later command or check: each refused."""
+    with store.connect(store.clerk) as conn:
+        own = _state(store.clerk, **HARDSHIP)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="does not belong"):
+            _append(conn, (StudentCase.HardshipReported.TOPIC, own, REGISTRY_ID))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="cannot start a record"):
+            _append(conn, (StudentCase.HardshipReported.TOPIC, own))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="starts a record"):
+            _append(
+                conn,
+                (StudentCase.HardshipReported.TOPIC, own, store.case),
+                (StaffRegistry.Started.TOPIC, _state(None), REGISTRY_ID),
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="malformed"):
+            _append(conn, (StudentCase.HardshipReported.TOPIC, _state(store.clerk), store.case))
+
+
+def test_a_session_time_zone_cannot_move_a_stamp(store: Store) -> None:
+    """``SET TIME ZONE 'UTC+167'`` and a stamp with no offset read "now" by the database and a
+    week ago by the application: refused (the function runs in UTC and wants an offset)."""
+    naive = (datetime.now(UTC) - timedelta(hours=167)).replace(tzinfo=None).isoformat()
+    doc = json.loads(_state(store.clerk, **HARDSHIP))
+    doc["timestamp"]["_data_"] = naive
+    with store.connect(store.clerk) as conn:
+        conn.execute("SET TIME ZONE 'UTC+167'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="malformed"):
+            _append(
+                conn, (StudentCase.HardshipReported.TOPIC, json.dumps(doc).encode(), store.case)
+            )
+
+
+def test_keys_a_person_may_not_plant(store: Store) -> None:
+    """An empty data key for a future student (an erasure before the application), or the
+    store's lookup secret chosen by a clerk: refused."""
+    with store.connect(store.clerk) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="stored wrapped"):
+            conn.execute("SELECT aidflow_put_key('feedfeedfeedfeedfeedfeedfeedfeed', NULL, 'now')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="owner or service"):
+            conn.execute("SELECT aidflow_put_secret('lookup', 'AAAA')")
+    with store.connect(store.auditor) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT aidflow_bind_key('x', 'y')")
+
+
+def test_the_stamp_is_the_databases_even_for_the_service(store: Store) -> None:
+    roles = roles_of(store.url)
+    service = f"svc2_{store.clerk}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {service} LOGIN IN ROLE {roles.service}".encode())
+    store.extra_logins.append(service)
+    with store.connect(service) as conn:
+        conn.execute(
+            "INSERT INTO aidflow_events (originator_id, originator_version, topic, state,"
+            " recorded_by, recorded_at) VALUES (%s, 1, 'x', '\\x00', %s, '2020-01-01')",
+            (uuid.uuid4(), store.approver),
+        )
+    with psycopg.connect(store.url) as conn:
+        row = conn.execute(
+            "SELECT recorded_by, recorded_at FROM aidflow_events WHERE topic = 'x'"
+        ).fetchone()
+    assert row is not None and row[0] == service
+    assert row[1] > datetime.now(UTC) - timedelta(minutes=5)  # type: ignore[operator]
+
+
+def test_a_transaction_left_open_is_cut_off(store: Store) -> None:
+    """A login that begins, appends and sits on the events' lock would stop everyone."""
+    with store.connect(store.clerk) as conn:
+        row = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    assert row is not None and row[0] == "1min"
