@@ -58,6 +58,11 @@ R = TypeVar("R")
 
 Text = Annotated[str, AfterValidator(partial(canonical.text, what="text"))]
 OptionalText = Annotated[str, AfterValidator(partial(canonical.text, what="text", required=False))]
+Reason = Annotated[str, AfterValidator(partial(canonical.free_text, what="text"))]
+"""A reason, note or detail: free text with person-naming digit runs masked (issue 21 §7)."""
+OptionalReason = Annotated[
+    str, AfterValidator(partial(canonical.free_text, what="text", required=False))
+]
 Name = Annotated[
     str, AfterValidator(partial(canonical.text, what="name", max_length=canonical.MAX_NAME))
 ]
@@ -191,7 +196,7 @@ class Command(BaseModel, Generic[R]):
 class OpenFund(Command[UUID]):
     name: Name
     kind: Kind
-    purpose: OptionalText = ""
+    purpose: OptionalReason = ""
 
 
 class Deposit(Command[DepositResult]):
@@ -232,11 +237,11 @@ class Verify(CaseCommand[None]):
     gap_fen: FenOrZero
     needs: Annotated[list[Need], Field(min_length=1)]
     visited_on: date | None = None
-    note: OptionalText = ""
+    note: OptionalReason = ""
 
 
 class Reject(CaseCommand[None]):
-    reason: Text
+    reason: Reason
 
 
 class Approve(CaseCommand[DecisionResult]):
@@ -259,7 +264,7 @@ class Disburse(CaseCommand[DisbursementResult]):
 
 class ReturnDisbursement(CaseCommand[None]):
     voucher: Document
-    reason: Text
+    reason: Reason
     value_date: ValueDate | None = None
 
 
@@ -269,12 +274,12 @@ class AllocateSecondaryAid(CaseCommand[DecisionResult]):
     fund_id: UUID
     amount_fen: Fen
     ref: Document
-    reason: OptionalText = ""
+    reason: OptionalReason = ""
 
 
 class ReportHardship(CaseCommand[None]):
     kind: Hardship
-    detail: Text
+    detail: Reason
     severity: Seriousness = Severity.SERIOUS
 
 
@@ -295,26 +300,26 @@ class ActionItem(BaseModel):
 class ConveneReview(CaseCommand[ReviewResult]):
     departments: Annotated[list[DepartmentName], Field(min_length=1)]
     actions: list[ActionItem] = []
-    note: OptionalText = ""
+    note: OptionalReason = ""
 
 
 class CompleteAction(CaseCommand[None]):
     action_id: Document
-    note: Text
+    note: Reason
 
 
 class FollowUp(CaseCommand[None]):
     """A follow-up visit; ``received``: the student's word on whether the money paid since
     their last such answer arrived (post-payment verification)."""
 
-    study: Text
-    living: Text
+    study: Reason
+    living: Reason
     hardship_trend: Trend
     received: Received | None = None
 
 
 class CloseCase(CaseCommand[None]):
-    reason: Text
+    reason: Reason
 
 
 class AddStaff(Command[None]):
@@ -342,7 +347,7 @@ class ReverseDeposit(Command[ReversalResult]):
 
     fund_id: UUID
     receipt: Document
-    reason: Text
+    reason: Reason
 
 
 class ConfirmReversal(Command[ReversalResult]):
@@ -355,7 +360,7 @@ class ConfirmReversal(Command[ReversalResult]):
 class LodgeAppeal(CaseCommand[None]):
     """The student appeals the rejection (复核), within the policy's ``appeal-days``."""
 
-    reason: Text
+    reason: Reason
 
 
 class DecideAppeal(CaseCommand[None]):
@@ -363,7 +368,7 @@ class DecideAppeal(CaseCommand[None]):
     someone other than the one who rejected."""
 
     outcome: Verdict
-    reason: Text
+    reason: Reason
 
 
 class CorrectApproval(CaseCommand[CorrectionResult]):
@@ -372,7 +377,7 @@ class CorrectApproval(CaseCommand[CorrectionResult]):
 
     ref: Document
     amount_fen: Fen | None = None
-    reason: Text
+    reason: Reason
 
 
 class ConfirmCorrection(CaseCommand[CorrectionResult]):
@@ -393,7 +398,7 @@ class RevokeToken(Command[None]):
     """Stop ``name``'s token now (the holder, or an admin)."""
 
     name: Actor
-    reason: OptionalText = ""
+    reason: OptionalReason = ""
 
 
 class SetPolicy(Command[PolicyInForce]):
@@ -409,7 +414,7 @@ class SetPolicy(Command[PolicyInForce]):
 class Reveal(CaseCommand[PersonalData]):
     """See a case's national ID, name and bank account unmasked; the reason is recorded."""
 
-    reason: Text
+    reason: Reason
 
 
 class RecordSearch(Command[None]):
@@ -425,7 +430,7 @@ class RecordSearch(Command[None]):
 class EraseCase(CaseCommand[list[UUID]]):
     """Destroy the student's data key once the case is over and its retention has passed."""
 
-    reason: Text
+    reason: Reason
 
 
 # -- the money loop (issue 12) -------------------------------------------------------------
@@ -435,7 +440,7 @@ class SetAccount(CaseCommand[AccountResult]):
     """Record or correct the student's own account; after a payment a second person confirms."""
 
     account: Annotated[str, AfterValidator(canonical.account)]
-    reason: Text
+    reason: Reason
     bank: OptionalText = ""
 
 
@@ -469,7 +474,7 @@ class StatementLine(BaseModel):
     amount_fen: Fen
     reference: Annotated[str, AfterValidator(partial(canonical.text, what="reference"))]
     status: Literal["paid", "returned"]
-    note: OptionalText = ""
+    note: OptionalReason = ""
     name: Annotated[
         str,
         AfterValidator(
@@ -498,7 +503,7 @@ class ResolvePayment(Command[PaymentSettlement]):
 
     voucher: Document
     outcome: Outcome
-    reason: Text
+    reason: Reason
     value_date: ValueDate | None = None
 
 
@@ -507,7 +512,7 @@ class ReissuePayment(Command[PaymentSettlement]):
     cleared a name mismatch): decided by someone other than its issuer."""
 
     voucher: Document
-    reason: Text
+    reason: Reason
 
 
 class DisposeFinding(Command[FindingDisposal]):
@@ -515,7 +520,7 @@ class DisposeFinding(Command[FindingDisposal]):
     Someone other than the people whose acts raised it explains it."""
 
     finding: Annotated[str, AfterValidator(finding_ref)]
-    reason: OptionalText = ""
+    reason: OptionalReason = ""
     withdraw: bool = False
 
 

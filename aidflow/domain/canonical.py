@@ -19,7 +19,7 @@ import unicodedata
 from datetime import date
 
 from aidflow.domain.errors import InvalidInput, InvalidNationalId, said
-from aidflow.domain.masking import mask_identifier
+from aidflow.domain.masking import mask_free_text, mask_identifier
 
 MAX_TEXT = 2000
 MAX_NAME = 200
@@ -52,6 +52,13 @@ def _bad_character(value: str, *, allow_invisible: bool) -> str | None:
 def _describe(char: str) -> str:
     name = unicodedata.name(char, "")
     return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def free_text(value: str, what: str, *, required: bool = True) -> str:
+    """A reason, note or detail as :func:`text`, with ID-, account- and phone-shaped digit runs
+    masked before it is ever recorded (issue 21 §7): free text is personal until shown
+    otherwise, and the bureau needs the words, not the numbers."""
+    return mask_free_text(text(value, what, required=required))
 
 
 def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = True) -> str:

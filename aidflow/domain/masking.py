@@ -7,6 +7,7 @@ read :func:`mask_personal`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +23,40 @@ def mask_identifier(value: str, head: int = 4, tail: int = 4) -> str:
     if len(value) <= head + tail:
         return "*" * len(value)
     return value[:head] + "*" * (len(value) - head - tail) + value[-tail:]
+
+
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z\d_/.\-])\d(?:[ \-]?\d){10,}(?:[ \-]?[XxＸｘ])?(?![A-Za-z\d])")
+"""A run of 11 or more digits (full-width ones too), single spaces or hyphens between them, an
+ID's final X allowed, not inside a word of Latin letters (a voucher number): the shape of a
+national ID, a bank card or account, a mobile number. Chinese around it is no boundary."""
+
+
+FREE_TEXT = frozenset({"reason", "note", "detail", "study", "living", "purpose"})
+"""The fields people type free text into (reasons, notes, a hardship's detail, a follow-up's
+words, a fund's purpose): what :func:`mask_free_text` is applied to wherever they are shown.
+Document numbers (vouchers, receipts, references) are not free text: they are kept whole."""
+
+
+def mask_free_texts(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every free-text field masked (:data:`FREE_TEXT`), the rest as they are."""
+    return {
+        k: mask_free_text(v) if k in FREE_TEXT and isinstance(v, str) else v
+        for k, v in fields.items()
+    }
+
+
+def mask_free_text(text: str) -> str:
+    """Free text with every ID-, account- or phone-shaped digit run masked (``5201**********0018``):
+    a bank's note "户名不符 王芳 身份证5201…" or a clerk's reason keeps its words, not the
+    numbers that name a person (issue 21 §7). Shorter numbers (amounts, dates, voucher
+    numbers with letters) stay as they are."""
+    if not text or not _DIGIT_RUN.search(text):
+        return text
+
+    def mask(found: re.Match[str]) -> str:
+        return mask_identifier("".join(ch for ch in found.group(0) if ch not in " -"))
+
+    return _DIGIT_RUN.sub(mask, text)
 
 
 # -- personal data at rest (issue 11 §3-§4) ------------------------------------------------------
@@ -128,10 +163,18 @@ def masked(event: Any, *, keyless: bool) -> dict[str, Any]:
         return {k: stored_form(k, v) for k, v in fields.items() if k not in EVENT_METADATA}
     personal = personal_fields_of(type(event))
     return {
-        k: mask_personal(k, v) if k in personal else v
+        k: mask_personal(k, v) if k in personal else _free(v)
         for k, v in fields.items()
         if k not in EVENT_METADATA
     }
+
+
+def _free(value: Any) -> Any:
+    """Free text as people read it: digit runs that could name a person masked (records written
+    before commands masked them at input keep them at rest, never on a screen or in a feed)."""
+    return (
+        mask_free_text(value) if isinstance(value, str) and not isinstance(value, Sealed) else value
+    )
 
 
 _SCALARS = frozenset({str, int, bool, float, type(None)})

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotFound, said
 from aidflow.domain.events import NAMES, EventClass
-from aidflow.domain.masking import ERASED, mask_name, mask_personal
+from aidflow.domain.masking import ERASED, mask_free_texts, mask_name, mask_personal
 from aidflow.domain.values import derive_status
 from aidflow.projections.base import (
     UTCDateTime,
@@ -665,7 +665,10 @@ def _entries(conn: Connection, case_id: str, upto: int | None) -> list[DossierEn
     query = sa.select(e).where(e.c.case_id == case_id).order_by(e.c.position)
     if upto is not None:
         query = query.where(e.c.position <= upto)
-    return [DossierEntry.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+    return [
+        DossierEntry.model_validate({**r, "detail": mask_free_texts(r["detail"])})
+        for r in conn.execute(query).mappings()
+    ]
 
 
 def _past_header(

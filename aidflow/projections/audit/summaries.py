@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aidflow.domain.events import NAMES, EventClass
+from aidflow.domain.masking import mask_free_texts
 from aidflow.domain.money import format_yuan
 from aidflow.i18n import catalogue, current, using, value
 from aidflow.projections.catalogue import (
@@ -160,7 +161,7 @@ _IDS = {"fund_id": "fund", "case_id": "case"}
 
 def _fields(detail: Mapping[str, Any], values: frozenset[str]) -> dict[str, Any]:
     """The template's fields: the detail, with money in yuan, short ids and translated values."""
-    fields: dict[str, Any] = dict(detail)
+    fields: dict[str, Any] = mask_free_texts(detail)  # no number that names someone (§7)
     for key, shown in _AMOUNTS.items():
         if isinstance(detail.get(key), int):
             fields[shown] = format_yuan(detail[key])
