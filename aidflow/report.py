@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aidflow.i18n import current, tr, tr_all, value
@@ -164,7 +164,13 @@ def chart_data(ledger: Ledger, violations: Sequence[Violation]) -> dict[str, Any
 
 
 def render_report(data: ReportData, fmt: str) -> str:
-    """Render as one of :data:`FORMATS`; the same facts in each, in the current language."""
+    """Render as one of :data:`FORMATS`; the same facts in each, in the current language
+    (the findings' messages too)."""
+    data = replace(
+        data,
+        violations=[v.shown() for v in data.violations],
+        disposed=[d.shown() for d in data.disposed],
+    )
     ledger, violations = data.ledger, data.violations
     if fmt == "json":
         return to_json(

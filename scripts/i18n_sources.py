@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from aidflow.i18n import ERROR_CODE, EVENT, VALUE
-from aidflow.i18n.words import INPUT
+from aidflow.i18n.words import COMMAND, INPUT
 
 EXTRA_VALUES = (
     # ledger entries and case sources, printed beside the enums' values
@@ -102,9 +102,10 @@ def said_templates() -> list[tuple[str, str]]:
 
 def messages() -> list[tuple[str | None, str, str]]:
     """(msgctxt, msgid, where it comes from) for every message, in a stable order."""
+    from aidflow.auditing.authority import STAFF_COMMANDS
     from aidflow.domain import values
     from aidflow.domain.events import NAMES
-    from aidflow.domain.staff import Role
+    from aidflow.domain.staff import REQUIRED, Role
     from aidflow.i18n import click_i18n
     from aidflow.i18n import messages as m
     from aidflow.projections.audit.summaries import (
@@ -150,6 +151,9 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(None, template, where)
     for code in [*_errors(), *EXTRA_ERRORS]:
         add(ERROR_CODE, code, "errors")
+    # the commands an audit finding names (``unauthorised_actor``)
+    for command in [*REQUIRED, *STAFF_COMMANDS]:
+        add(COMMAND, command.replace("_", " "), "auditing.authority")
     for cls, (template, _values) in TEMPLATES.items():
         add(SUMMARY, template, f"journal {NAMES[cls]}")
     for cls, (template, _values) in SETTLED_BY_HAND.items():

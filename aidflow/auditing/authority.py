@@ -8,8 +8,13 @@ from typing import Any
 
 from aidflow.auditing.state import Checking, shown
 from aidflow.domain.canonical import same_person
+from aidflow.domain.errors import said
 from aidflow.domain.events import COMMAND_OF, EventClass
 from aidflow.domain.staff import REQUIRED, Role, StaffRegistry
+from aidflow.i18n.words import COMMAND, Word
+
+STAFF_COMMANDS = ("add_staff", "grant_or_revoke")
+"""What the staff events are counted as, besides the role table's commands (``REQUIRED``)."""
 
 
 class Authority:
@@ -24,11 +29,11 @@ class Authority:
         name = same_person(d["name"])
         if cls is StaffRegistry.MemberAdded:
             if self.members and not self._holds(actor, (Role.ADMIN,)):
-                self.refused[(same_person(actor), "add_staff")].append(position)
+                self.refused[(same_person(actor), STAFF_COMMANDS[0])].append(position)
             self.members[name] = {"roles": set(d["roles"]), "department": d["department"]}
             return
         if not self._holds(actor, (Role.ADMIN,)) or same_person(actor) == name:
-            self.refused[(same_person(actor), "grant_or_revoke")].append(position)
+            self.refused[(same_person(actor), STAFF_COMMANDS[1])].append(position)
         member = self.members.setdefault(name, {"roles": set(), "department": ""})
         if cls is StaffRegistry.RoleGranted:
             member["roles"].add(d["role"])
@@ -59,7 +64,12 @@ class Authority:
         for (actor, command), positions in self.refused.items():
             self.checker.flag(
                 "unauthorised_actor",
-                f"{actor} recorded {len(positions)} {command.replace('_', ' ')} event(s) "
-                "without holding a role for it at the time (or not registered staff)",
+                said(
+                    "{actor} recorded {count} {command} event(s) without holding a role for it "
+                    "at the time (or not registered staff)",
+                    actor=actor,
+                    count=len(positions),
+                    command=Word(command.replace("_", " "), COMMAND),
+                ),
                 shown(positions),
             )

@@ -7,7 +7,10 @@ from typing import Any
 
 from aidflow.auditing.loop import LoopRules
 from aidflow.domain.canonical import document_key, same_person
+from aidflow.domain.errors import Said, said
 from aidflow.domain.values import Severity
+from aidflow.i18n import messages as M
+from aidflow.i18n.words import Listed
 
 
 class LifecycleRules(LoopRules):
@@ -31,7 +34,11 @@ class LifecycleRules(LoopRules):
         if self.year_proposers.get(year) in (None, same_person(actor)):
             self.flag(
                 "year_close_single_person",
-                f"programme year {year} was closed by {actor} without another person's proposal",
+                said(
+                    "programme year {year} was closed by {actor} without another person's proposal",
+                    year=year,
+                    actor=actor,
+                ),
                 [position],
             )
         self.closed_years[year] = position
@@ -44,14 +51,19 @@ class LifecycleRules(LoopRules):
         c.since_visit = max(0, c.since_visit - sum(d["releases"].values()))
         c.secondary_approved -= sum(d.get("secondary_releases", {}).values())
 
-    def new_money(self, position: int, case: str, what: str) -> None:
+    def new_money(self, position: int, case: str, what: Said) -> None:
         """No approval, secondary aid or payment for a case of a closed year."""
         year = self.cases[case].year
         if year in self.closed_years:
             self.flag(
                 "act_in_closed_year",
-                f"{what} recorded for programme year {year} after it was closed "
-                f"(position {self.closed_years[year]})",
+                said(
+                    "{what} recorded for programme year {year} after it was closed (position "
+                    "{position})",
+                    what=what,
+                    year=year,
+                    position=self.closed_years[year],
+                ),
                 [position],
                 case=case,
             )
@@ -75,13 +87,15 @@ class LifecycleRules(LoopRules):
     def action_done(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
-        self.on_closed_case(position, case, f"action {d['action_id']} completed")
+        self.on_closed_case(
+            position, case, said("action {action} completed", action=d["action_id"])
+        )
         self.cases[case].actions.pop(d["action_id"], None)
 
     def followed_up(
         self, position: int, at: datetime, actor: str, case: str, d: dict[str, Any]
     ) -> None:
-        self.on_closed_case(position, case, "follow-up recorded")
+        self.on_closed_case(position, case, said("follow-up recorded"))
         c = self.cases[case]
         c.follow_up_due = False
         vouchers = list(d.get("vouchers") or [])
@@ -90,7 +104,10 @@ class LifecycleRules(LoopRules):
         if d.get("received") == "no":
             self.flag(
                 "receipt_denied",
-                f"the student says the money of voucher(s) {', '.join(vouchers)} did not arrive",
+                said(
+                    "the student says the money of voucher(s) {vouchers} did not arrive",
+                    vouchers=", ".join(vouchers),
+                ),
                 [position],
                 case=case,
                 subject=",".join(vouchers),
@@ -103,18 +120,24 @@ class LifecycleRules(LoopRules):
                 why
                 for why, broke in (
                     (
-                        "reopened by new hardship and not verified again",
+                        said("reopened by new hardship and not verified again"),
                         c.verified_once and not c.verified,
                     ),
-                    (f"consultation action(s) {', '.join(c.actions)} open", bool(c.actions)),
-                    ("paid and not followed up since", c.follow_up_due),
+                    (
+                        said("consultation action(s) {actions} open", actions=", ".join(c.actions)),
+                        bool(c.actions),
+                    ),
+                    (said("paid and not followed up since"), c.follow_up_due),
                 )
                 if broke
             ]
             if broken:
                 self.flag(
                     "closed_against_rules",
-                    f"case closed while {'; '.join(broken)}",
+                    said(
+                        "case closed while {reasons}",
+                        reasons=Listed(broken, M.LIST_SEMICOLON),
+                    ),
                     [position],
                     case=case,
                 )
@@ -142,7 +165,7 @@ class LifecycleRules(LoopRules):
         if same_person(actor) == c.rejected_by:
             self.flag(
                 "appeal_decided_by_rejecter",
-                f"{actor} rejected this case and decided its appeal",
+                said("{actor} rejected this case and decided its appeal", actor=actor),
                 [position],
                 case=case,
             )
@@ -151,7 +174,10 @@ class LifecycleRules(LoopRules):
         ):
             self.flag(
                 "appeal_decided_late",
-                f"the appeal was decided {(at - c.appeal[1]).days} days after it was lodged",
+                said(
+                    "the appeal was decided {days} days after it was lodged",
+                    days=(at - c.appeal[1]).days,
+                ),
                 [c.appeal[0], position],
                 case=case,
             )
@@ -159,13 +185,14 @@ class LifecycleRules(LoopRules):
         if d.get("outcome") == "overturned":
             c.closed = c.rejected = False
 
-    def on_closed_case(self, position: int, case: str, what: str) -> None:
+    def on_closed_case(self, position: int, case: str, what: Said) -> None:
         c = self.cases[case]
         if c.closed:
             self.flag(
                 "recorded_on_closed_case",
-                f"{what} on a {'rejected' if c.rejected else 'closed'} case"
-                " (only a hardship report reopens it)",
+                said("{what} on a rejected case (only a hardship report reopens it)", what=what)
+                if c.rejected
+                else said("{what} on a closed case (only a hardship report reopens it)", what=what),
                 [position],
                 case=case,
             )

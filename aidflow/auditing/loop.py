@@ -9,7 +9,9 @@ from typing import Any
 from aidflow.auditing.money import MoneyRules
 from aidflow.auditing.state import voucher_of
 from aidflow.domain.canonical import document_key, same_person
+from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
+from aidflow.i18n.words import Recorded, Word
 
 
 class LoopRules(MoneyRules):
@@ -47,15 +49,21 @@ class LoopRules(MoneyRules):
         if not in_dispute:
             self.flag(
                 "resolved_without_dispute",
-                f"voucher {voucher_of(d)} was settled by hand, but no statement line had "
-                "disputed it",
+                said(
+                    "voucher {voucher} was settled by hand, but no statement line had disputed it",
+                    voucher=voucher_of(d),
+                ),
                 [position],
                 case=case,
             )
         elif c.issuers.get(key) == same_person(actor):
             self.flag(
                 "dispute_settled_by_issuer",
-                f"{actor} issued voucher {voucher_of(d)} and settled its dispute",
+                said(
+                    "{actor} issued voucher {voucher} and settled its dispute",
+                    actor=actor,
+                    voucher=voucher_of(d),
+                ),
                 [position],
                 case=case,
             )
@@ -68,15 +76,22 @@ class LoopRules(MoneyRules):
         if key not in c.returned or key in c.reissued:
             self.flag(
                 "reissue_without_return",
-                f"voucher {voucher_of(d)} was issued again, but it was not a returned payment "
-                "(or was issued again before)",
+                said(
+                    "voucher {voucher} was issued again, but it was not a returned payment (or "
+                    "was issued again before)",
+                    voucher=voucher_of(d),
+                ),
                 [position],
                 case=case,
             )
         elif c.issuers.get(key) == same_person(actor):
             self.flag(
                 "reissue_by_issuer",
-                f"{actor} issued voucher {voucher_of(d)} and decided to issue it again",
+                said(
+                    "{actor} issued voucher {voucher} and decided to issue it again",
+                    actor=actor,
+                    voucher=voucher_of(d),
+                ),
                 [position],
                 case=case,
             )
@@ -94,14 +109,14 @@ class LoopRules(MoneyRules):
         if c.account_proposer is None:
             self.flag(
                 "account_confirmed_unproposed",
-                "an account change was confirmed that nobody had proposed",
+                said("an account change was confirmed that nobody had proposed"),
                 [position],
                 case=case,
             )
         elif c.account_proposer == same_person(actor):
             self.flag(
                 "account_change_self_confirmed",
-                f"{actor} proposed and confirmed the same account change",
+                said("{actor} proposed and confirmed the same account change", actor=actor),
                 [position],
                 case=case,
             )
@@ -120,8 +135,11 @@ class LoopRules(MoneyRules):
         if proposer is None or proposer == same_person(actor):
             self.flag(
                 "secondary_aid_single_person",
-                f"secondary aid {d['ref']} was approved by {actor} without another person's "
-                "proposal",
+                said(
+                    "secondary aid {ref} was approved by {actor} without another person's proposal",
+                    ref=d["ref"],
+                    actor=actor,
+                ),
                 [position],
                 case=case,
             )
@@ -142,15 +160,23 @@ class LoopRules(MoneyRules):
         if proposer is None or proposer == same_person(actor):
             self.flag(
                 "correction_single_person",
-                f"approval {d['ref']} was corrected by {actor} without another person's proposal",
+                said(
+                    "approval {ref} was corrected by {actor} without another person's proposal",
+                    ref=d["ref"],
+                    actor=actor,
+                ),
                 [position],
                 case=case,
             )
         if c.approved - d["amount_fen"] < c.paid:
             self.flag(
                 "correction_beyond_unpaid",
-                f"approval {d['ref']} reduced by {format_yuan(d['amount_fen'])} yuan, below "
-                f"the {format_yuan(c.paid)} yuan already paid",
+                said(
+                    "approval {ref} reduced by {amount} yuan, below the {paid} yuan already paid",
+                    ref=d["ref"],
+                    amount=format_yuan(d["amount_fen"]),
+                    paid=format_yuan(c.paid),
+                ),
                 [position],
                 case=case,
             )
@@ -163,8 +189,14 @@ class LoopRules(MoneyRules):
         for item in d["findings"]:
             self.flag(
                 f"statement_{item['kind']}",
-                f"bank statement {d['name']!r} line {item['line']} ({item['reference']}, "
-                f"{format_yuan(item['amount_fen'])} yuan): {item['detail']}",
+                said(
+                    "bank statement {name} line {line} ({reference}, {amount} yuan): {detail}",
+                    name=repr(d["name"]),
+                    line=item["line"],
+                    reference=item["reference"],
+                    amount=format_yuan(item["amount_fen"]),
+                    detail=Recorded(item["detail"], Word(item["kind"])),
+                ),
                 [position],
                 subject=f"line {item['line']} {item['reference']}",
             )

@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from aidflow.auditing.state import CaseState, Checking
+from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import decode_value
+from aidflow.i18n.words import Listed, Word
 
 
 class MomentRules(Checking):
@@ -27,7 +29,11 @@ class MomentRules(Checking):
         except (TypeError, ValueError):
             self.flag(
                 "policy_unreadable",
-                f"policy change of {d['field']} to {d['value']!r} cannot be applied",
+                said(
+                    "policy change of {field} to {value} cannot be applied",
+                    field=d["field"],
+                    value=repr(d["value"]),
+                ),
                 [position],
             )
 
@@ -40,16 +46,28 @@ class MomentRules(Checking):
         if policy.need_rule and c.verified_once and d["need"] not in c.needs:
             self.flag(
                 "need_not_found",
-                f"grant for {d['need']} where the household visit found "
-                f"{', '.join(sorted(c.needs)) or 'no need'}",
+                said(
+                    "grant for {need} where the household visit found {needs}",
+                    need=Word(d["need"]),
+                    needs=Listed(Word(n) for n in sorted(c.needs)),
+                )
+                if c.needs
+                else said(
+                    "grant for {need} where the household visit found no need",
+                    need=Word(d["need"]),
+                ),
                 [position],
                 case=case,
             )
         if policy.gap_bound and c.verified_once and c.since_visit + amount > c.gap:
             self.flag(
                 "gap_exceeded",
-                f"{format_yuan(c.since_visit + amount)} yuan approved since the household visit,"
-                f" above the verified gap of {format_yuan(c.gap)} yuan",
+                said(
+                    "{approved} yuan approved since the household visit, above the verified gap "
+                    "of {gap} yuan",
+                    approved=format_yuan(c.since_visit + amount),
+                    gap=format_yuan(c.gap),
+                ),
                 [position],
                 case=case,
             )
@@ -58,8 +76,13 @@ class MomentRules(Checking):
             if c.approved + amount > limit:
                 self.flag(
                     "tier_exceeded",
-                    f"{actor} brought the case to {format_yuan(c.approved + amount)} yuan,"
-                    f" above their approval tier of {format_yuan(limit)} yuan",
+                    said(
+                        "{actor} brought the case to {amount} yuan, above their approval tier "
+                        "of {limit} yuan",
+                        actor=actor,
+                        amount=format_yuan(c.approved + amount),
+                        limit=format_yuan(limit),
+                    ),
                     [position],
                     case=case,
                 )

@@ -8,6 +8,7 @@ from typing import Any
 from aidflow.auditing.moment import MomentRules
 from aidflow.auditing.state import CaseState, voucher_of
 from aidflow.domain.canonical import document_key, same_person
+from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
 
 
@@ -21,7 +22,9 @@ class MoneyRules(MomentRules):
         if not str(d.get("receipt", "")).strip():
             self.flag(
                 "deposit_without_receipt",
-                f"deposit of {format_yuan(d['amount_fen'])} yuan has no receipt",
+                said(
+                    "deposit of {amount} yuan has no receipt", amount=format_yuan(d["amount_fen"])
+                ),
                 [position],
                 fund=fund,
             )
@@ -39,7 +42,11 @@ class MoneyRules(MomentRules):
         if proposer is None or proposer == same_person(actor):
             self.flag(
                 "reversal_single_person",
-                f"deposit {d['receipt']} was reversed by {actor} without another person's proposal",
+                said(
+                    "deposit {receipt} was reversed by {actor} without another person's proposal",
+                    receipt=d["receipt"],
+                    actor=actor,
+                ),
                 [position],
                 fund=fund,
             )
@@ -51,7 +58,9 @@ class MoneyRules(MomentRules):
         if self.balances[fund] < 0:
             self.flag(
                 "fund_overdrawn",
-                f"fund balance fell to {format_yuan(self.balances[fund])} yuan",
+                said(
+                    "fund balance fell to {balance} yuan", balance=format_yuan(self.balances[fund])
+                ),
                 [position],
                 case=case,
                 fund=fund,
@@ -74,8 +83,12 @@ class MoneyRules(MomentRules):
         if self.reserved[key] < 0:
             self.flag(
                 "release_beyond_reservation",
-                f"{format_yuan(d['amount_fen'])} yuan released for a case that had "
-                f"{format_yuan(self.reserved[key] + d['amount_fen'])} yuan reserved on the fund",
+                said(
+                    "{amount} yuan released for a case that had {reserved} yuan reserved on the "
+                    "fund",
+                    amount=format_yuan(d["amount_fen"]),
+                    reserved=format_yuan(self.reserved[key] + d["amount_fen"]),
+                ),
                 [position],
                 case=d.get("case_id"),
                 fund=fund,
@@ -100,21 +113,21 @@ class MoneyRules(MomentRules):
         if not c.verified:
             self.flag(
                 "approved_before_verification",
-                "grant approved while the case awaited verification",
+                said("grant approved while the case awaited verification"),
                 [position],
                 case=case,
             )
         if same_person(actor) in c.verifiers:
             self.flag(
                 "verifier_approved",
-                f"{actor} verified this case and approved its grant",
+                said("{actor} verified this case and approved its grant", actor=actor),
                 [position],
                 case=case,
             )
         if self.fund_kinds.get(d["fund_id"]) != "government":
             self.flag(
                 "wrong_fund_kind",
-                "temporary assistance approved from a fund that is not a government fund",
+                said("temporary assistance approved from a fund that is not a government fund"),
                 [position],
                 case=case,
                 fund=d["fund_id"],
@@ -128,8 +141,11 @@ class MoneyRules(MomentRules):
         if c.approved > self.policy.cap_fen:
             self.flag(
                 "cap_exceeded",
-                f"approved {format_yuan(c.approved)} yuan,"
-                f" over the cap of {format_yuan(self.policy.cap_fen)} yuan",
+                said(
+                    "approved {approved} yuan, over the cap of {cap} yuan",
+                    approved=format_yuan(c.approved),
+                    cap=format_yuan(self.policy.cap_fen),
+                ),
                 c.approvals[:],
                 case=case,
             )
@@ -152,8 +168,11 @@ class MoneyRules(MomentRules):
             if c.paid + amount > c.approved:
                 self.flag(
                     "paid_before_approval",
-                    f"paid {format_yuan(c.paid + amount)} yuan"
-                    f" against {format_yuan(c.approved)} yuan approved",
+                    said(
+                        "paid {paid} yuan against {approved} yuan approved",
+                        paid=format_yuan(c.paid + amount),
+                        approved=format_yuan(c.approved),
+                    ),
                     [position],
                     case=case,
                 )
@@ -163,7 +182,7 @@ class MoneyRules(MomentRules):
         if key in self.voucher_seen:
             self.flag(
                 "duplicate_voucher",
-                f"voucher {voucher} used twice",
+                said("voucher {voucher} used twice", voucher=voucher),
                 [self.voucher_seen[key], position],
                 case=case,
             )
@@ -184,8 +203,11 @@ class MoneyRules(MomentRules):
         if c.secondary_paid + d["amount_fen"] > c.secondary_approved:
             self.flag(
                 "paid_before_approval",
-                f"secondary aid paid {format_yuan(c.secondary_paid + d['amount_fen'])} yuan"
-                f" against {format_yuan(c.secondary_approved)} yuan approved",
+                said(
+                    "secondary aid paid {paid} yuan against {approved} yuan approved",
+                    paid=format_yuan(c.secondary_paid + d["amount_fen"]),
+                    approved=format_yuan(c.secondary_approved),
+                ),
                 [position],
                 case=case,
             )
@@ -198,14 +220,14 @@ class MoneyRules(MomentRules):
         if c.paid <= 0:
             self.flag(
                 "secondary_aid_without_paid_grant",
-                "secondary aid allocated before any grant was paid",
+                said("secondary aid allocated before any grant was paid"),
                 [position],
                 case=case,
             )
         if self.fund_kinds.get(d["fund_id"]) != "donation":
             self.flag(
                 "wrong_fund_kind",
-                "secondary aid allocated from a fund that is not a donation fund",
+                said("secondary aid allocated from a fund that is not a donation fund"),
                 [position],
                 case=case,
                 fund=d["fund_id"],
@@ -214,8 +236,11 @@ class MoneyRules(MomentRules):
         if c.secondary > self.policy.secondary_cap_fen:
             self.flag(
                 "secondary_cap_exceeded",
-                f"secondary aid of {format_yuan(c.secondary)} yuan,"
-                f" over the cap of {format_yuan(self.policy.secondary_cap_fen)} yuan",
+                said(
+                    "secondary aid of {amount} yuan, over the cap of {cap} yuan",
+                    amount=format_yuan(c.secondary),
+                    cap=format_yuan(self.policy.secondary_cap_fen),
+                ),
                 [position],
                 case=case,
             )

@@ -19,6 +19,7 @@ from aidflow.auditing.timeliness import EndRules
 from aidflow.auditing.tokens import TokenWatch
 from aidflow.domain.canonical import same_person
 from aidflow.domain.case import StudentCase as C
+from aidflow.domain.errors import Said, said
 from aidflow.domain.events import COMMAND_OF, RECORD_KEEPING, STAFF_EVENTS, EventClass
 from aidflow.domain.findings import FindingsRegister
 from aidflow.domain.fund import Fund
@@ -77,13 +78,13 @@ RULES: dict[EventClass, Rule] = {
 """The event classes the rules read, each with what it does to the rules' state."""
 
 TOKEN_EVENTS = frozenset({StaffRegistry.TokenIssued, StaffRegistry.TokenRevoked})
-NEW_MONEY: dict[EventClass, str] = {
-    C.GrantApproved: "an approval",
-    C.SecondaryAidAllocated: "secondary aid",
-    C.SecondaryAidProposed: "secondary aid",
-    C.SecondaryAidApproved: "secondary aid",
-    C.Disbursed: "a payment",
-    C.PaymentReissued: "a payment issued again",
+NEW_MONEY: dict[EventClass, Said] = {
+    C.GrantApproved: said("an approval"),
+    C.SecondaryAidAllocated: said("secondary aid"),
+    C.SecondaryAidProposed: said("secondary aid"),
+    C.SecondaryAidApproved: said("secondary aid"),
+    C.Disbursed: said("a payment"),
+    C.PaymentReissued: said("a payment issued again"),
 }
 """What a closed programme year takes no more of (issue 23)."""
 CASE_STREAM = "case."
@@ -173,16 +174,28 @@ def run_checks(
 def _unread(checker: Checker, unread: dict[str, list[int]]) -> None:
     """Events no rule read are findings: "all rules hold" is never said over them."""
     for name, positions in unread.items():
-        why = (
-            "is not in this version's event catalogue"
-            if name not in CLASS_OF
-            else "is in the catalogue but no rule check declares it"
-        )
-        checker.flag(
-            "unknown_event" if name not in CLASS_OF else "unchecked_event",
-            f"{len(positions)} event(s) of kind {name!r} were not checked: the kind {why}",
-            shown(positions),
-        )
+        if name not in CLASS_OF:
+            checker.flag(
+                "unknown_event",
+                said(
+                    "{count} event(s) of kind {name} were not checked: the kind is not in this "
+                    "version's event catalogue",
+                    count=len(positions),
+                    name=repr(name),
+                ),
+                shown(positions),
+            )
+        else:
+            checker.flag(
+                "unchecked_event",
+                said(
+                    "{count} event(s) of kind {name} were not checked: the kind is in the "
+                    "catalogue but no rule check declares it",
+                    count=len(positions),
+                    name=repr(name),
+                ),
+                shown(positions),
+            )
 
 
 def _told_apart(found: list[Violation]) -> list[Violation]:
@@ -222,7 +235,12 @@ def _explained(
                     case_id=v.case_id,
                     fund_id=v.fund_id,
                     positions=[position],
-                    message=f"{by} explained finding {v.id} ({v.rule}), which their own act raised",
+                    message=said(
+                        "{by} explained finding {finding} ({rule}), which their own act raised",
+                        by=by,
+                        finding=v.id,
+                        rule=v.rule,
+                    ),
                 )
             )
             continue

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from aidflow.domain.clock import CLOCK_TOLERANCE
+from aidflow.domain.errors import Said, said
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.policy import Policy
 from aidflow.projections.models import Violation
@@ -133,9 +134,13 @@ class Checking:
         if self.latest is not None and at < self.latest[1] - CLOCK_TOLERANCE:
             self.flag(
                 "recorded_out_of_time_order",
-                f"recorded at {at.isoformat(timespec='seconds')}, before the event at position "
-                f"{self.latest[0]} ({self.latest[1].isoformat(timespec='seconds')}): a writer's "
-                "clock went back",
+                said(
+                    "recorded at {at}, before the event at position {position} ({then}): a "
+                    "writer's clock went back",
+                    at=at.isoformat(timespec="seconds"),
+                    position=self.latest[0],
+                    then=self.latest[1].isoformat(timespec="seconds"),
+                ),
                 [self.latest[0], position],
             )
         else:
@@ -144,14 +149,16 @@ class Checking:
     def flag(
         self,
         rule: str,
-        message: str,
+        message: Said,
         positions: list[int],
         case: str | None = None,
         fund: str | None = None,
         subject: str = "",
     ) -> None:
         """Record a finding; ``subject`` tells apart findings of one rule raised by the same
-        events (the lines of one statement, the actions of one consultation)."""
+        events (the lines of one statement, the actions of one consultation). ``message`` is
+        a catalogue sentence (:func:`~aidflow.domain.errors.said`): English as ``str``, in
+        the reader's language wherever a face shows it."""
         self.found.append(
             Violation(
                 rule=rule,

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 from aidflow.auditing.lifecycle import LifecycleRules
 from aidflow.auditing.state import CaseState, shown
+from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
+from aidflow.i18n.words import Listed, Word
 
 
 class EndRules(LifecycleRules):
@@ -31,7 +33,10 @@ class EndRules(LifecycleRules):
         ):
             self.flag(
                 "appeal_decided_late",
-                f"the appeal lodged {(now - c.appeal[1]).days} days ago is still undecided",
+                said(
+                    "the appeal lodged {days} days ago is still undecided",
+                    days=(now - c.appeal[1]).days,
+                ),
                 [c.appeal[0]],
                 case=case_id,
             )
@@ -42,8 +47,12 @@ class EndRules(LifecycleRules):
             if now - at > timedelta(days=days):
                 self.flag(
                     "receipt_unconfirmed",
-                    f"voucher {voucher} was paid {(now - at).days} days ago; the student has not "
-                    "said whether the money arrived (`case follow-up --received`)",
+                    said(
+                        "voucher {voucher} was paid {days} days ago; the student has not said "
+                        "whether the money arrived (`case follow-up --received`)",
+                        voucher=voucher,
+                        days=(now - at).days,
+                    ),
                     [position],
                     case=case_id,
                 )
@@ -54,8 +63,12 @@ class EndRules(LifecycleRules):
             if now - at > limit:
                 self.flag(
                     "payment_unconfirmed",
-                    f"{format_yuan(fen)} yuan listed for the bank {(now - at).days} days ago;"
-                    " no statement line has confirmed or returned it",
+                    said(
+                        "{amount} yuan listed for the bank {days} days ago; no statement line "
+                        "has confirmed or returned it",
+                        amount=format_yuan(fen),
+                        days=(now - at).days,
+                    ),
                     [position],
                     case=case_id,
                 )
@@ -64,11 +77,11 @@ class EndRules(LifecycleRules):
         missing = [
             what
             for what, ok in (
-                ("verification", bool(c.verifiers)),
-                ("approval", bool(c.approvals)),
-                ("voucher", all(v.strip() for v in c.vouchers)),
+                (said("verification"), bool(c.verifiers)),
+                (said("approval"), bool(c.approvals)),
+                (said("voucher"), all(v.strip() for v in c.vouchers)),
                 (
-                    "fund source",
+                    said("fund source"),
                     bool(c.funds) and all(f in self.fund_kinds for f in c.funds),
                 ),
             )
@@ -76,7 +89,10 @@ class EndRules(LifecycleRules):
         ]
         if missing:
             self.flag(
-                "incomplete_dossier", f"paid case lacks {', '.join(missing)}", [], case=case_id
+                "incomplete_dossier",
+                said("paid case lacks {missing}", missing=Listed(missing)),
+                [],
+                case=case_id,
             )
 
     def unpaid(self, case_id: str, c: CaseState, now: datetime) -> None:
@@ -89,7 +105,11 @@ class EndRules(LifecycleRules):
             days = (now - c.last_approval_at).days
             self.flag(
                 "approved_unpaid_too_long",
-                f"{format_yuan(c.approved - c.paid)} yuan approved {days} days ago, still unpaid",
+                said(
+                    "{amount} yuan approved {days} days ago, still unpaid",
+                    amount=format_yuan(c.approved - c.paid),
+                    days=days,
+                ),
                 [c.last_approval_position],
                 case=case_id,
             )
@@ -101,7 +121,11 @@ class EndRules(LifecycleRules):
             if now - at > consult_limit:
                 self.flag(
                     "hardship_without_consultation",
-                    f"{kind} hardship reported {(now - at).days} days ago, no consultation since",
+                    said(
+                        "{kind} hardship reported {days} days ago, no consultation since",
+                        kind=Word(kind),
+                        days=(now - at).days,
+                    ),
                     [position],
                     case=case_id,
                 )
@@ -109,7 +133,12 @@ class EndRules(LifecycleRules):
             if now - at > action_limit:
                 self.flag(
                     "consultation_action_open",
-                    f"{department} has not completed {action_id} after {(now - at).days} days",
+                    said(
+                        "{department} has not completed {action} after {days} days",
+                        department=Word(department),
+                        action=action_id,
+                        days=(now - at).days,
+                    ),
                     [position],
                     case=case_id,
                     subject=action_id,
@@ -133,7 +162,10 @@ class EndRules(LifecycleRules):
                 positions = sorted(p for ps in people.values() for p in ps)
                 self.flag(
                     "shared_account",
-                    f"one bank account is recorded for {len(people)} different students",
+                    said(
+                        "one bank account is recorded for {count} different students",
+                        count=len(people),
+                    ),
                     shown(positions),
                 )
         for cases in cases_of.values():
@@ -145,8 +177,11 @@ class EndRules(LifecycleRules):
             if len(still_open) > 1:
                 self.flag(
                     "several_open_cases",
-                    f"one student has {len(still_open)} open cases; close the earlier year's "
-                    "case before the next opens",
+                    said(
+                        "one student has {count} open cases; close the earlier year's case "
+                        "before the next opens",
+                        count=len(still_open),
+                    ),
                     shown(sorted(still_open.values())),
                     case=min(still_open, key=lambda k: still_open[k]),
                 )

@@ -11,6 +11,7 @@ from typing import Any
 
 from aidflow.auditing.state import Checking, shown
 from aidflow.domain.canonical import same_person
+from aidflow.domain.errors import said
 from aidflow.domain.staff import StaffRegistry
 
 
@@ -50,8 +51,12 @@ class TokenWatch:
             if issuer in self.people[case]:
                 self.checker.flag(
                     "token_for_another_crosses_duties",
-                    f"{issuer} issued {holder}'s token and acted on this case, on which "
-                    f"{holder} acted under that token: one person may have acted as two",
+                    said(
+                        "{issuer} issued {holder}'s token and acted on this case, on which "
+                        "{holder} acted under that token: one person may have acted as two",
+                        issuer=issuer,
+                        holder=holder,
+                    ),
                     shown([issued, *positions]),
                     case=case,
                 )

@@ -155,7 +155,7 @@ def audit_check(session: Session, as_of: datetime | None) -> None:
     It says how many events of each kind it read and up to which position: a check
     never reports "all rules hold" over events it did not read.
     """
-    result = session.office.check(as_of=as_of)
+    result = session.office.check(as_of=as_of).shown()  # the findings in the reader's language
     agreement, violations = result.audit_view, result.violations
     emit(
         session,

@@ -1016,7 +1016,7 @@ def case_explain(
                 M.EXPLAIN_FINDING,
                 rule=v.rule,
                 positions=", ".join(map(str, v.positions)),
-                message=v.message,
+                message=v.shown().message,
             )
             for v in result.findings
         ] or [M.EXPLAIN_NO_FINDINGS]

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,7 +46,7 @@ from aidflow.domain.errors import (
     store_busy,
 )
 from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Searches, Waits
-from aidflow.i18n import using
+from aidflow.i18n import accepted, using
 from aidflow.office import Office
 from aidflow.render import to_json
 from aidflow.report import FORMATS
@@ -247,6 +247,7 @@ def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
     _money(app, office, Actor)
     _office_routes(app, office, Actor)
     _audit(app, office, Actor)
+    _report(app, office, Actor)
     _feed(app, office, Actor)
 
 
@@ -299,11 +300,15 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         case: str,
         field: Annotated[list[str] | None, Query()] = None,
         as_of: str | None = None,
+        accept_language: Annotated[str | None, Header()] = None,
     ) -> Response:
-        """Why the case has its figures and status: the events behind each, what allowed them."""
+        """Why the case has its figures and status: the events behind each, what allowed them;
+        its findings' messages in the language of ``Accept-Language``."""
         fields = tuple(field) if field else ()
         result = office.explain(office.case_id(case), as_of=_utc(as_of), **_fields(fields))
-        return ok(result)
+        with using(accepted(accept_language) or "en"):
+            findings = [v.shown() for v in result.findings]
+        return ok(result.model_copy(update={"findings": findings}))
 
 
 def _money(app: FastAPI, office: Office, Actor: Any) -> None:
@@ -380,9 +385,16 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
         return ok(office.ledger(as_of=_utc(as_of), entries=entries))
 
     @app.get("/audit/check", tags=["audit"])
-    def check(_actor: Actor, as_of: str | None = None) -> Response:
-        """Every rule from the events alone, and the audit view against a fresh replay."""
-        return ok(office.check(as_of=_utc(as_of)))
+    def check(
+        _actor: Actor,
+        as_of: str | None = None,
+        accept_language: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """Every rule from the events alone, and the audit view against a fresh replay; the
+        findings' messages in the language of ``Accept-Language`` (``zh``: Chinese)."""
+        result = office.check(as_of=_utc(as_of))
+        with using(accepted(accept_language) or "en"):
+            return ok(result.shown())
 
     @app.get("/audit/digest", tags=["audit"])
     def digest(_actor: Actor) -> Response:
@@ -394,17 +406,21 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
         """The store recomputed against a published digest, and every snapshot checked."""
         return ok(office.verify(digest))
 
+
+def _report(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/audit/report", tags=["audit"])
     def report(
         _actor: Actor,
         format: str = "html",
         lang: str | None = None,
         as_of: str | None = None,
+        accept_language: Annotated[str | None, Header()] = None,
     ) -> Response:
-        """The audit report (html, text or json), in English or Chinese (lang=zh)."""
+        """The audit report (html, text or json), in English or Chinese (lang=zh, else the
+        language of ``Accept-Language``)."""
         if format not in FORMATS:
             raise InvalidInput(said("format must be one of {formats}", formats=", ".join(FORMATS)))
-        with using(lang):
+        with using(lang or accepted(accept_language)):
             text = office.report(as_of=_utc(as_of), fmt=format)
         if format == "html":
             return HTMLResponse(text)

@@ -81,6 +81,26 @@ def using(lang: str | None) -> Iterator[str]:
         _override.reset(token)
 
 
+def accepted(header: str | None) -> str | None:
+    """The language of ours an HTTP ``Accept-Language`` header prefers most
+    (``zh-CN,zh;q=0.9,en;q=0.8`` gives ``zh``); None when it names none of them."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, item in enumerate((header or "").split(",")):
+        tag, _, rest = item.partition(";")
+        weight = 1.0
+        for param in rest.split(";"):
+            key, _, text = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(text)
+                except ValueError:
+                    weight = 0.0
+        lang = normalise(tag)
+        if lang and weight > 0:
+            ranked.append((-weight, i, lang))
+    return min(ranked)[2] if ranked else None
+
+
 @cache
 def catalogue(lang: str) -> _gettext.NullTranslations:
     if lang == "en":
@@ -116,6 +136,7 @@ def error_summary(code: str) -> str | None:
 
 __all__ = [
     "LANGUAGES",
+    "accepted",
     "current",
     "default_language",
     "error_summary",

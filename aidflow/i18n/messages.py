@@ -209,6 +209,10 @@ FINDING_DISPOSED = (
     "fails on it"
 )
 FINDING_REOPENED = "the explanation of finding {finding} is withdrawn: it is open again"
+# how a finding's message lists things (:class:`aidflow.i18n.words.Listed`): a list of words,
+# a list of clauses
+LIST_COMMA = ", "
+LIST_SEMICOLON = "; "
 WROTE = "wrote {path}"
 EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv or .xlsx"
 

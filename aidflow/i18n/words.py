@@ -20,8 +20,9 @@ from enum import StrEnum
 from functools import cache, lru_cache
 from typing import TypeVar
 
-from aidflow.domain.errors import InvalidInput, Said, said
-from aidflow.i18n import LANGUAGES, VALUE, catalogue
+from aidflow.domain.errors import InvalidInput, Said, render, said
+from aidflow.i18n import LANGUAGES, VALUE, catalogue, current
+from aidflow.i18n import messages as M
 from aidflow.i18n import value as shown_word
 
 E = TypeVar("E", bound=StrEnum)
@@ -135,3 +136,76 @@ def enum_input(enum: type[StrEnum], what: str) -> Callable[[object], object]:
         return raw
 
     return convert
+
+
+# -- words inside a catalogue sentence (the audit findings) ----------------------------------
+
+COMMAND = "command"
+"""msgctxt of a command as a finding names it (``open fund``, ``approve``)."""
+
+
+def _literal(text: str) -> str:
+    """``text`` as a template that formats to itself."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class Word(Said):
+    """A word of a set the catalogues translate under ``context``: a domain value
+    (``tuition``, ``health``; context ``value``) or a command (context ``command``). English
+    is the word itself; another language the catalogue's word for it, unknown words (a
+    department a policy added) unchanged."""
+
+    word: str
+    context: str
+
+    def __new__(cls, word: str, context: str = VALUE) -> Word:
+        self = super().__new__(cls, _literal(word), {})
+        self.word, self.context = word, context
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Word, (self.word, self.context))
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return catalogue(current()).pgettext(self.context, self.word) if self.word else ""
+
+
+class Listed(Said):
+    """Parts (words, clauses) joined by ``separator``, a message of
+    :mod:`aidflow.i18n.messages` (``, `` reads ``、`` in Chinese), each part rendered in the
+    reader's language."""
+
+    parts: tuple[str, ...]
+    separator: str
+
+    def __new__(cls, parts: Iterable[str], separator: str = M.LIST_COMMA) -> Listed:
+        items = tuple(parts)
+        self = super().__new__(cls, _literal(separator.join(items)), {})
+        self.parts, self.separator = items, separator
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Listed, (self.parts, self.separator))
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return translate(self.separator).join(render(part, translate) for part in self.parts)
+
+
+class Recorded(Said):
+    """Words recorded in English inside an event (a bank statement finding's detail, written
+    when the statement was imported): English as recorded; another language reads
+    ``instead``, a catalogue sentence or word that says the same in short."""
+
+    recorded: str
+    instead: str
+
+    def __new__(cls, recorded: str, instead: str) -> Recorded:
+        self = super().__new__(cls, _literal(recorded), {})
+        self.recorded, self.instead = recorded, instead
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Recorded, (self.recorded, self.instead))
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        return self.recorded if current() == "en" else render(self.instead, translate)

@@ -148,7 +148,11 @@ class Auditing(OfficeBase):
                 case_id=None,
                 fund_id=str(f.aggregate_id),
                 positions=[],
-                message=f"the stored snapshot at version {f.version}: {f.problem}",
+                message=said(
+                    "the stored snapshot at version {version}: {problem}",
+                    version=f.version,
+                    problem=f.problem,
+                ),
                 subject=str(f.version),
             )
             for f in self.flow.verify_snapshots(page_size=self.views.page_size).findings

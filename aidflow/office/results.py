@@ -65,6 +65,16 @@ class AuditCheck(Answer):
     """The last position read: the checks cover the events up to here."""
     audit_view: ViewDrift
 
+    def shown(self) -> AuditCheck:
+        """This answer with every finding's message in the current language (the faces show
+        it so; the library's answer keeps English, each message a renderable ``Said``)."""
+        return self.model_copy(
+            update={
+                "violations": [v.shown() for v in self.violations],
+                "disposed": [d.shown() for d in self.disposed],
+            }
+        )
+
 
 class DigestReport(TreeHead):
     """The digest to publish: the Merkle tree's head (``digest`` = ``tree:SIZE:ROOT``), with

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    computed_field,
+)
 
 from aidflow.domain.canonical import is_count, is_sha256_hex
+from aidflow.domain.errors import Said, render
 from aidflow.domain.findings import finding_id
+from aidflow.i18n import tr
 
 
 class View(BaseModel):
@@ -179,12 +187,24 @@ class Ledger(View):
     """Paid money no statement has confirmed yet: ``total_disbursed_fen - confirmed_fen``."""
 
 
+def _kept(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A catalogue sentence stays one (pydantic would make any ``str`` a plain one)."""
+    return value if isinstance(value, Said) else handler(value)
+
+
+Message = Annotated[str, WrapValidator(_kept)]
+"""A sentence for people: English as ``str``; a :class:`~aidflow.domain.errors.Said` (its
+catalogue template and values kept) when the rules made it, so a face renders it late."""
+
+
 class Violation(View):
     rule: str
     case_id: str | None
     fund_id: str | None
     positions: list[int]
-    message: str
+    message: Message
+    """What the finding says: English in the library, the bundles and SQL (a ``Said``,
+    rendered by :meth:`shown`); in the reader's language on every face."""
     subject: str = ""
     """What tells this finding from others of its rule raised by the same events (a
     statement's line, a consultation's action); "" when nothing needs to."""
@@ -192,8 +212,14 @@ class Violation(View):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def id(self) -> str:
-        """The finding's stable id (``F-…``): what ``audit dispose`` names."""
+        """The finding's stable id (``F-…``): what ``audit dispose`` names. It hashes the
+        rule, the case, the fund, the positions and the subject, never the message, so it
+        is one id in every language."""
         return finding_id(self.rule, self.case_id, self.fund_id, self.positions, self.subject)
+
+    def shown(self) -> Violation:
+        """This finding with its message in the current language (:mod:`aidflow.i18n`)."""
+        return self.model_copy(update={"message": render(self.message, tr)})
 
 
 class DisposedFinding(View):
@@ -204,6 +230,10 @@ class DisposedFinding(View):
     by: str
     position: int
     """The store position of the explanation (``findings.disposed``)."""
+
+    def shown(self) -> DisposedFinding:
+        """This explained finding with its message in the current language."""
+        return self.model_copy(update={"violation": self.violation.shown()})
 
 
 class CheckResult(View):
@@ -225,6 +255,15 @@ class CheckResult(View):
     @property
     def events(self) -> int:
         return sum(self.checked.values())
+
+    def shown(self) -> CheckResult:
+        """These findings with their messages in the current language."""
+        return self.model_copy(
+            update={
+                "violations": [v.shown() for v in self.violations],
+                "disposed": [d.shown() for d in self.disposed],
+            }
+        )
 
 
 class Digest(View):
