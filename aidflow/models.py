@@ -310,6 +310,29 @@ class FindingDisposal(Result):
     """True when explained; False when the explanation was withdrawn (open again)."""
 
 
+class ImportedRow(Result):
+    """One data line of an imported sheet and what became of it: ``recorded``, ``already``
+    (recorded before: a re-run), ``refused`` (with its reason), or with ``--dry-run``
+    ``would_record``."""
+
+    line: int
+    case_id: str
+    outcome: str
+    reason: str = ""
+
+
+class StepImport(Result):
+    """A sheet of verifications, approvals or follow-ups, every data line accounted for."""
+
+    kind: str
+    file: str
+    dry_run: bool
+    rows: list[ImportedRow]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.rows if row.outcome == outcome)
+
+
 class YearClose(Result):
     """A programme year's close (年度结账): ``open``, ``proposed`` or ``closed``; once closed,
     its totals from the cases' events, what went back to the funds and the digest."""

@@ -52,6 +52,10 @@ EXTRA_VALUES = (
     "proposed",
     "closed",
     "year",
+    # issue 24: the sheets the towns send back
+    "verifications",
+    "approvals",
+    "follow-ups",
 )
 EXTRA_ERRORS = (
     "usage_error",

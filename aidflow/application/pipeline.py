@@ -180,6 +180,21 @@ class Pipeline:
             )
         )
 
+    def rehearse(self, handler: Slice[C, R], c: C) -> bool:
+        """Decide ``c`` as :meth:`run` would, and record nothing (a ``--dry-run``): True when
+        it would record, False when it is a retry of what is recorded; a refusal raises the
+        error the command would."""
+        self.refuse_read_only()
+        once = self.once(c, handler)
+        with self.one_moment() as moment:
+            member = self.authorise(c.actor, handler.command)
+            if once is not None and self.host.records.find(
+                RequestKey, RequestKey.create_id(once.scope, once.key)
+            ):
+                return False
+            _result, aggregates = handler.decide(self.context(c.actor, member, moment), c)
+            return bool(aggregates)
+
     def _attempt(
         self, handler: Slice[C, R], c: C, once: Once | None
     ) -> tuple[R, list[Recording[UUID]], Context | None]:

@@ -480,3 +480,11 @@ YEAR_CLOSED = (
     " {approved} yuan approved, {paid} yuan paid, {released} yuan released to the funds;"
     " digest {digest} over {size} event(s)"
 )
+
+# casework from spreadsheets (issue 24)
+IMPORT_SUMMARY = (
+    "{file}: {rows} row(s): {recorded} recorded, {already} recorded before, {refused} refused"
+)
+IMPORT_DRY_RUN = "a dry run: nothing was recorded ('recorded' counts what would be)"
+IMPORT_REFUSED = "  line {line} (case {case}): {reason}"
+TEMPLATE_WRITTEN = "the empty {kind} sheet written to {file}"

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from aidflow import commands as cmd
-from aidflow.domain.errors import InvalidInput, said
+from aidflow.application import HANDLERS
+from aidflow.domain.errors import (
+    AidflowError,
+    ConcurrencyConflict,
+    InvalidInput,
+    StoreError,
+    render,
+    said,
+)
 from aidflow.domain.masking import plain
 from aidflow.domain.values import CaseStatus
 from aidflow.i18n import messages as M
-from aidflow.i18n import words
+from aidflow.i18n import tr, words
+from aidflow.imports.steps import read_steps
 from aidflow.imports.values import parse_family_category
-from aidflow.models import EventRecord
+from aidflow.models import EventRecord, ImportedRow, StepImport
 from aidflow.office.base import OfficeBase
 from aidflow.office.results import RevealedDossier
 from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
+
+
+def _said(exc: AidflowError) -> str:
+    """A refusal's sentence in the current language."""
+    return render(exc.args[0] if exc.args else str(exc), tr)
 
 
 def case_status(text: str) -> str:
@@ -110,3 +126,56 @@ class Casework(OfficeBase):
         views = self.fresh()
         listed = None if department is None else self.flow.policy_department(department)
         return views.due(self.flow.current_policy(), within=within, department=listed)
+
+    def import_steps(
+        self,
+        kind: str,
+        path: Path,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        encoding: str | None = None,
+        sheet: str | None = None,
+    ) -> StepImport:
+        """A sheet of verifications, approvals or follow-ups from the towns (issue 24 §4): each
+        row the command its one-by-one CLI command builds, decided by the same rules and roles,
+        one after another; every line accounted for. ``dry_run``: each decided against the
+        store as it is, nothing recorded."""
+        name, steps, rejected = read_steps(
+            kind, path, actor=actor, case=self.case_id, fund=self.fund_id, encoding=encoding,
+            sheet=sheet,
+        )  # fmt: skip
+        rows = [
+            ImportedRow(line=p.line, case_id="", outcome="refused", reason=p.reason)
+            for p in rejected
+        ]
+        for step in steps:
+            if step.command is None:
+                rows.append(
+                    ImportedRow(
+                        line=step.line, case_id=step.case, outcome="refused", reason=step.problem
+                    )
+                )
+                continue
+            try:
+                outcome = self._run_step(step.command, dry_run)
+            except (StoreError, ConcurrencyConflict):
+                raise  # the store, not the row: stop, and the rows so far stay recorded
+            except AidflowError as exc:
+                rows.append(
+                    ImportedRow(
+                        line=step.line, case_id=step.case, outcome="refused", reason=_said(exc)
+                    )
+                )
+                continue
+            rows.append(ImportedRow(line=step.line, case_id=step.case, outcome=outcome))
+        rows.sort(key=lambda row: row.line)
+        return StepImport(kind=kind, file=name, dry_run=dry_run, rows=rows)
+
+    def _run_step(self, command: cmd.Command[Any], dry_run: bool) -> str:
+        if dry_run:
+            would = self.flow.pipeline.rehearse(HANDLERS[type(command)], command)
+            return "would_record" if would else "already"
+        head = self.head()
+        self.flow.handle(command)
+        return "recorded" if self.head() != head else "already"
