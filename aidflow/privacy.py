@@ -38,6 +38,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
@@ -70,6 +71,26 @@ from aidflow.keytables import DDL as _DDL
 KEY_ENV = "AIDFLOW_KEY"
 KEY_FILE_ENV = "AIDFLOW_KEY_FILE"
 TOKEN = "enc:v1:"  # noqa: S105 - the prefix of a ciphertext token, not a secret
+
+KEYLESS = "[sealed]"
+"""What a sealed value reads as in a replay made without the master key (:func:`keyless`)."""
+
+_KEYLESS: ContextVar[bool] = ContextVar("aidflow_keyless", default=False)
+
+
+@contextmanager
+def keyless() -> Iterator[None]:
+    """Inside the block, a sealed value that the missing master key cannot open reads
+    :data:`KEYLESS` (with its student's key id) instead of raising: an auditor's replay of the
+    views, whose columns made from personal data are then left out of the comparison
+    (issue 22 §3). Never for a write, nor for views kept live."""
+    token = _KEYLESS.set(True)
+    try:
+        yield
+    finally:
+        _KEYLESS.reset(token)
+
+
 _NONCE = 12
 _HOW = said(
     "give the store's master key: set AIDFLOW_KEY, or AIDFLOW_KEY_FILE to its key file, or "
@@ -284,6 +305,14 @@ class Vault:
             )
         return self._master
 
+    def has_master(self) -> bool:
+        """Whether this process was given the store's master key (an auditor need not be)."""
+        try:
+            self.master()
+        except MasterKeyMissing:
+            return False
+        return True
+
     def ensure_master(self) -> Path | None:
         """The demo's way in: use the master key given, else create the key file where
         :func:`key_file` looks (an in-memory store gets a key for this process only).
@@ -488,7 +517,12 @@ class Vault:
             raise StoreDamaged(
                 said("a personal field ({field}) holds a malformed token", field=field)
             ) from None
-        key = self.data_key(key_id, create=False)
+        try:
+            key = self.data_key(key_id, create=False)
+        except MasterKeyMissing:
+            if not _KEYLESS.get():
+                raise
+            return Sealed(KEYLESS, key_id)  # an auditor's replay: compared without the text
         if key is None:
             return Sealed("", key_id, erased=True)
         try:

@@ -8,6 +8,8 @@ it was made (the store's opening policy, changed by the recorded ``policy set``s
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from aidflow.office.base import OfficeBase, signing_key_dir
 from aidflow.office.explain import FIELDS, Explanation, explain
 from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
 from aidflow.office.whatif import WhatIf, other_policy, what_if
+from aidflow.privacy import keyless
 from aidflow.projections import audit
 from aidflow.projections.audit import proving
 from aidflow.projections.audit.tree import aggregate_heads
@@ -188,7 +191,8 @@ class Auditing(OfficeBase):
     def verify_views(self, names: list[str] | tuple[str, ...] = ()) -> list[ViewDrift]:
         """Each named view (all when none) against a fresh replay of the store up to its
         position: the first differing table and key of any that drifted."""
-        return self.views.verify_views(self.flow, names)
+        keyless = not self.flow.vault.has_master()  # an auditor's copy: compared without it
+        return self.views.verify_views(self.flow, names, keyless=keyless)
 
     def year_facts(self, year: int) -> YearFacts:
         """What closing ``year`` needs of the read side: its cases and the digest now."""
@@ -319,7 +323,7 @@ class Auditing(OfficeBase):
                 )
             )
         violations = self.check(as_of=as_of).violations
-        with self.past(at=as_of) as views:
+        with self.past(at=as_of) as views, self.without_key():
             return explain(
                 self.flow, views, case_id, as_of=as_of, fields=fields, violations=violations
             )
@@ -333,4 +337,11 @@ class Auditing(OfficeBase):
             )
         policy = other_policy(self.flow.current_policy(), changes)
         cases = [UUID(str(c.case_id)) for c in self.fresh().cases(year=year)]
-        return what_if(self.flow, cases, policy, year=year)
+        with self.without_key():
+            return what_if(self.flow, cases, policy, year=year)
+
+    def without_key(self) -> AbstractContextManager[None]:
+        """An auditor's replay of events when this process holds no master key (issue 22 §3):
+        every figure and rule works on masked data, so a sealed value reads ``[sealed]``
+        instead of stopping the question; with the key, nothing changes."""
+        return contextlib.nullcontext() if self.flow.vault.has_master() else keyless()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -204,6 +204,10 @@ class DossierView(SQLView):
     # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked;
     # 5: a name masked to its surname and ** (its length no longer shown; issue 21)
     schema_version = 5
+    personal_columns: ClassVar[dict[str, frozenset[str]]] = {
+        "dossier_case": frozenset({"student_id_masked", "name", "account_masked"}),
+        "dossier_entry": frozenset({"detail.account_masked"}),
+    }
     handles = frozenset({*SECTIONS, Fund.Opened, Fund.Deposited})
     ignores = frozenset(
         {

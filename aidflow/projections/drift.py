@@ -21,8 +21,38 @@ from aidflow.projections.models import ViewDrift
 from aidflow.projections.view import SQLView
 
 
-def _ordered(conn: Connection, table: sa.Table) -> Iterator[tuple[Any, ...]]:
-    """Every row in primary-key order, byte order for text on every backend."""
+def _blanked(row: tuple[Any, ...], at: dict[int, set[str] | None]) -> tuple[Any, ...]:
+    """``row`` with the columns at ``at`` (or the keys named of a JSON column) left out."""
+    cells = list(row)
+    for index, keys in at.items():
+        if keys is None:
+            cells[index] = None
+        elif isinstance(cells[index], dict):
+            cells[index] = {k: v for k, v in cells[index].items() if k not in keys}
+    return tuple(cells)
+
+
+def _blank_at(table: sa.Table, columns: frozenset[str]) -> dict[int, set[str] | None]:
+    names = [c.name for c in table.columns]
+    at: dict[int, set[str] | None] = {}
+    for spec in columns:
+        column, _, key = spec.partition(".")
+        index = names.index(column)
+        if key:
+            found = at.setdefault(index, set())
+            if found is not None:
+                found.add(key)
+        else:
+            at[index] = None
+    return at
+
+
+def _ordered(
+    conn: Connection, table: sa.Table, blank: frozenset[str] = frozenset()
+) -> Iterator[tuple[Any, ...]]:
+    """Every row in primary-key order, byte order for text on every backend; ``blank``: the
+    columns left out of the comparison."""
+    at = _blank_at(table, blank)
     keys: list[Any] = []
     for column in table.primary_key.columns:
         if conn.dialect.name == "postgresql" and isinstance(column.type, sa.String):
@@ -31,16 +61,21 @@ def _ordered(conn: Connection, table: sa.Table) -> Iterator[tuple[Any, ...]]:
             keys.append(column)
     rows = conn.execute(sa.select(table).order_by(*keys).execution_options(yield_per=5000))
     for row in rows:
-        yield tuple(row)
+        yield _blanked(tuple(row), at) if at else tuple(row)
 
 
-def compare(view: SQLView, live: Connection, fresh: Connection, position: int) -> ViewDrift:
-    """Compare a view's live tables with the same tables replayed up to ``position``."""
+def compare(
+    view: SQLView, live: Connection, fresh: Connection, position: int, *, keyless: bool = False
+) -> ViewDrift:
+    """Compare a view's live tables with the same tables replayed up to ``position``;
+    ``keyless``: the replay was made without the master key, so the columns made from
+    personal data (:attr:`SQLView.personal_columns`) are left out on both sides."""
     live_sum, fresh_sum = hashlib.sha256(), hashlib.sha256()
     first: tuple[str, list[Any], Any, Any] | None = None
     for table in view.metadata.sorted_tables:
         key_at = [list(table.columns).index(c) for c in table.primary_key.columns]
-        a, b = _ordered(live, table), _ordered(fresh, table)
+        blank = view.personal_columns.get(table.name, frozenset()) if keyless else frozenset()
+        a, b = _ordered(live, table, blank), _ordered(fresh, table, blank)
         x, y = next(a, None), next(b, None)
         while x is not None or y is not None:
             kx = None if x is None else [x[i] for i in key_at]
@@ -69,7 +104,12 @@ def compare(view: SQLView, live: Connection, fresh: Connection, position: int) -
             ok=True,
             checksum=live_digest,
             replay_checksum=fresh_digest,
-            message=f"the {view.name} view agrees with a replay of the store up to {position}",
+            message=f"the {view.name} view agrees with a replay of the store up to {position}"
+            + (
+                " (without the master key: its columns made from personal data not compared)"
+                if keyless
+                else ""
+            ),
         )
     table_name, key, live_row, fresh_row = first
     how = (

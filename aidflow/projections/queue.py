@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -130,6 +130,9 @@ class ConsultationQueueView(SQLView):
     # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money;
     # 5: a name masked to its surname and ** (issue 21); 6: appeals owed a decision (issue 23)
     schema_version = 6
+    personal_columns: ClassVar[dict[str, frozenset[str]]] = {
+        "queue_case": frozenset({"name"}),
+    }
     handles = frozenset(
         {
             C.Applied,

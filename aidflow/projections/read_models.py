@@ -13,6 +13,7 @@ by that position (rows carry the position at which they took effect);
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from uuid import UUID
 
 from sqlalchemy.engine import Engine
 
+from aidflow import privacy
 from aidflow.config import resolve_url
 from aidflow.domain.errors import StoreError, said
 from aidflow.domain.policy import Policy
@@ -394,7 +396,9 @@ class ReadModels(AuditTrail):
 
     # -- drift ----------------------------------------------------------------------------
 
-    def verify_views(self, flow: EventSource, names: Sequence[str] = ()) -> list[ViewDrift]:
+    def verify_views(
+        self, flow: EventSource, names: Sequence[str] = (), *, keyless: bool = False
+    ) -> list[ViewDrift]:
         """Each named view (all when none) against a fresh replay of the store up to its position.
 
         The live tables are read in one snapshot (REPEATABLE READ on PostgreSQL,
@@ -416,9 +420,11 @@ class ReadModels(AuditTrail):
                 replay = ReadModels(create_view_engine("sqlite:///:memory:"), [name])
                 try:
                     if position:
-                        replay.catch_up(flow, stop=position)
+                        with privacy.keyless() if keyless else contextlib.nullcontext():
+                            replay.catch_up(flow, stop=position)
                     with reading(replay.engine) as fresh:
-                        results.append(drift.compare(self.views[name], live, fresh, position))
+                        view = self.views[name]
+                        results.append(drift.compare(view, live, fresh, position, keyless=keyless))
                 finally:
                     replay.close()
         return results

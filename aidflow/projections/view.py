@@ -351,6 +351,10 @@ class SQLView(TrackingRecorder, ABC):
     """Raise it whenever the tables or what their rows mean change: stores are rebuilt on open."""
     handles: ClassVar[frozenset[EventClass]]
     ignores: ClassVar[frozenset[EventClass]]
+    personal_columns: ClassVar[dict[str, frozenset[str]]] = {}
+    """Per table, the columns made from sealed personal data (a masked name, a pseudonym;
+    ``detail.account_masked`` for a key inside a JSON column): left out when the view is
+    compared with a replay made without the master key (issue 22 §3)."""
     decodes: ClassVar[bool] = True
     """Whether the writer reads the domain events it handles (:attr:`Envelope.event`), which the
     runner then decodes before the write transaction; False when it reads only the stored fields."""

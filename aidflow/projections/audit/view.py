@@ -117,6 +117,9 @@ class AuditView(SQLView):
     handles = frozenset(JOURNAL)
     ignores = frozenset()
     decodes = False  # its rows are the stored fields, its pseudonyms single opened fields
+    personal_columns: ClassVar[dict[str, frozenset[str]]] = {
+        "audit_account": frozenset({"account"}),  # a keyed hash: the person's is the key's id
+    }
     opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {
         C.Applied: ("student_id", "account"),
         C.AccountSet: ("account",),
