@@ -524,6 +524,14 @@ class DisposeFinding(Command[FindingDisposal]):
     withdraw: bool = False
 
 
+class RecordKeyRotation(Command[None]):
+    """The record of a master-key rotation (an admin's): the new key's fingerprint and how many
+    data keys were wrapped again. ``Office.rotate_master_key`` authorises, rotates, records."""
+
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    rewrapped: Annotated[int, Field(strict=True, ge=0)]
+
+
 class CloseYear(Command[YearClose]):
     """Propose closing programme ``year`` (年度结账, an admin); a second person confirms it."""
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -166,6 +167,12 @@ def load_master(store: StoreURL) -> tuple[bytes | None, str]:
     return parse_master(text, str(path)), str(path)
 
 
+def key_fingerprint(master: bytes) -> str:
+    """A master key's name on record: 16 hex digits of a value derived from it (never the key,
+    and no shortcut to it)."""
+    return hmac.new(master, b"aidflow/key-fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 def new_master() -> str:
     """A new master key, as the text a key file or ``AIDFLOW_KEY`` holds."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
@@ -265,6 +272,14 @@ class _Db:
             self._conn = None
 
 
+_PG_PUT = {
+    "aidflow_data_keys": "aidflow_put_key",
+    "aidflow_key_owners": "aidflow_bind_key",
+    "aidflow_keyring": "aidflow_put_secret",
+}
+"""On PostgreSQL, the store's function that inserts into each key table (issue 21 §1)."""
+
+
 # -- the vault ---------------------------------------------------------------------------------
 
 
@@ -305,13 +320,10 @@ class Vault:
             )
         return self._master
 
-    def has_master(self) -> bool:
-        """Whether this process was given the store's master key (an auditor need not be)."""
-        try:
-            self.master()
-        except MasterKeyMissing:
-            return False
-        return True
+    def has_master(self) -> bool:  # an auditor need not be given it (issue 22 §3)
+        with contextlib.suppress(MasterKeyMissing):
+            return bool(self.master())
+        return False
 
     def ensure_master(self) -> Path | None:
         """The demo's way in: use the master key given, else create the key file where
@@ -449,13 +461,8 @@ class Vault:
 
     def _insert_ignore(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
         if not self.db.sqlite:  # a person's login writes no table: the store's function does
-            function = {
-                "aidflow_data_keys": "aidflow_put_key",
-                "aidflow_key_owners": "aidflow_bind_key",
-                "aidflow_keyring": "aidflow_put_secret",
-            }
             marks = ", ".join("?" for _ in columns)
-            self.db.run(f"SELECT {function[table]}({marks})", values)
+            self.db.run(f"SELECT {_PG_PUT[table]}({marks})", values)
             return
         marks = ", ".join("?" for _ in columns)
         self.db.run(

@@ -36,6 +36,9 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # the token is shown once and never kept as a request's result
     cmd.IssueToken: Slice(staff.issue_token, "issue_token", IssuedToken, idempotent=False),
     cmd.RevokeToken: Slice(staff.revoke_token, "issue_token", None),
+    # a master key replaced: on record, an admin's (issue 21 §5); the rotation itself is the
+    # Office's (Office.rotate_master_key), not served over HTTP
+    cmd.RecordKeyRotation: Slice(staff.record_rotation, "rotate_keys", None, idempotent=False),
     cmd.SetPolicy: Slice(staff.set_policy, "set_policy", PolicyInForce),
     cmd.LoadPolicy: Slice(staff.load_policy, "set_policy", PolicyInForce),
     # funds

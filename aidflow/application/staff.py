@@ -66,6 +66,13 @@ def revoke_token(ctx: Context, c: cmd.RevokeToken) -> Decision[None]:
     return None, [registry]
 
 
+def record_rotation(ctx: Context, c: cmd.RecordKeyRotation) -> Decision[None]:
+    """The master key replaced (issue 21 §5): on record, by an admin."""
+    registry = _registry(ctx)
+    registry.record_rotation(fingerprint=c.fingerprint, rewrapped=c.rewrapped, actor=c.actor)
+    return None, [registry]
+
+
 def _in_force(ctx: Context, register: PolicyRegister) -> PolicyInForce:
     """The policy as it stands with the register's pending changes."""
     return PolicyInForce(**dataclasses.asdict(register.policy(ctx.base_policy)))

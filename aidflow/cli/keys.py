@@ -74,13 +74,15 @@ def keys_init(session: Session) -> None:
 @global_options
 @pass_session
 def keys_rotate(session: Session, target: Path | None) -> None:
-    """Replace the master key: re-wrap every data key and the lookup secret under a new one.
+    """Replace the master key (an admin's act, recorded with the new key's fingerprint):
+    re-wrap every data key and the lookup secret under a new one.
 
     The new key is written beside the old file first (.new), the keys are re-wrapped in
     one transaction, then the new file replaces the old. Backups taken before need the
     old key: keep it with them.
     """
-    target, count = session.office.rotate_master_key(target)
+    actor = (session.actor_name or "").strip() or None  # a store with staff needs its admin
+    target, count = session.office.rotate_master_key(target, actor=actor)
     emit(
         session,
         {"key_file": str(target), "rewrapped": count},

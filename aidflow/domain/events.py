@@ -86,6 +86,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         ProgrammeYear.CloseProposed: "year.close_proposed",
         ProgrammeYear.Closed: "year.closed",
         StudentCase.YearClosed: "case.year_closed",
+        # issue 21 §5: the master key replaced, on record
+        StaffRegistry.KeysRotated: "staff.keys_rotated",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -148,6 +150,7 @@ RECORD_KEEPING = frozenset(
         StaffRegistry.RoleRevoked,
         StaffRegistry.TokenIssued,
         StaffRegistry.TokenRevoked,
+        StaffRegistry.KeysRotated,
         PolicyRegister.Started,
         PolicyRegister.ValueSet,
         PolicyRegister.Changed,
@@ -227,6 +230,7 @@ COMMAND_OF: dict[EventClass, str] = {
     ProgrammeYear.CloseProposed: "propose_year_close",
     ProgrammeYear.Closed: "close_year",
     StudentCase.YearClosed: "close_year",
+    StaffRegistry.KeysRotated: "rotate_keys",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

@@ -85,6 +85,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     # a programme year closes on an admin's word, confirmed by a second admin or an approver
     "propose_year_close": (Role.ADMIN,),
     "close_year": (Role.ADMIN, Role.APPROVER),
+    # issue 21 §5: the master key is replaced by an admin, on record
+    "rotate_keys": (Role.ADMIN,),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""
@@ -149,6 +151,15 @@ class StaffRegistry(AidAggregate):
         name: str
         token: str
         reason: str
+        actor: str
+
+    class KeysRotated(Event):
+        """The master key replaced by an admin (issue 21 §5): ``fingerprint`` names the new key
+        without revealing it; ``rewrapped`` data keys were wrapped again under it (v0.6)."""
+
+        TOPIC = "aidflow:StaffRegistry.KeysRotated"
+        fingerprint: str
+        rewrapped: int
         actor: str
 
     @staticmethod
@@ -337,6 +348,17 @@ class StaffRegistry(AidAggregate):
     @event(TokenRevoked)
     def _token_revoked(self, *, name: str, token: str, reason: str, actor: str) -> None:
         self.tokens.pop(name, None)
+
+    def record_rotation(self, *, fingerprint: str, rewrapped: int, actor: str) -> None:
+        """An admin replaced the master key: on record, with the new key's fingerprint."""
+        self._require_admin(actor)
+        self._keys_rotated(
+            fingerprint=fingerprint, rewrapped=rewrapped, actor=canonical.actor(actor)
+        )
+
+    @event(KeysRotated)
+    def _keys_rotated(self, *, fingerprint: str, rewrapped: int, actor: str) -> None:
+        self.key_fingerprint = fingerprint
 
     def admins(self) -> list[str]:
         return sorted(n for n, m in self.members.items() if Role.ADMIN.value in m["roles"])

@@ -60,6 +60,10 @@ NOT_SERVED: dict[type[cmd.Command[Any]], str] = {
         "a token is the way into HTTP: it is issued at the terminal (`aidflow staff token`), "
         "never minted by another token"
     ),
+    cmd.RecordKeyRotation: (
+        "the record of `aidflow keys rotate`, which replaces the key file on the machine that "
+        "holds it: written by that command only"
+    ),
     cmd.RecordSearch: (
         "a search is recorded by the search itself (GET /cases/find), never on its own: "
         "a route would let anyone write searches nobody made"

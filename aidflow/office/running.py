@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from threading import Event
 
+from aidflow import commands as cmd
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
 from aidflow.domain.errors import InvalidInput, MasterKeyWrong, said
@@ -16,7 +17,14 @@ from aidflow.models import IssuedToken, PolicyInForce, StaffMember
 from aidflow.office.base import OfficeBase
 from aidflow.office.demo import DemoResult, run_demo
 from aidflow.office.screening import ScreeningReport, screen
-from aidflow.privacy import KEY_ENV, key_file, new_master, parse_master, write_key_file
+from aidflow.privacy import (
+    KEY_ENV,
+    key_file,
+    key_fingerprint,
+    new_master,
+    parse_master,
+    write_key_file,
+)
 from aidflow.projections.models import ViewStatus
 
 Progress = Callable[[int], None]
@@ -168,10 +176,19 @@ class Running(OfficeBase):
             ids={"key": str(target)},
         )
 
-    def rotate_master_key(self, target: Path | None = None) -> tuple[Path, int]:
-        """Replace the master key: every data key and the lookup secret re-wrapped under a
-        new one, in one transaction; the new key file replaces the old (or goes to
-        ``target``). Returns the key file and how many keys were re-wrapped."""
+    def rotate_master_key(
+        self, target: Path | None = None, *, actor: str | None = None
+    ) -> tuple[Path, int]:
+        """Replace the master key (an admin's act, on record: issue 21 §5): every data key and
+        the lookup secret re-wrapped under a new one, in one transaction; the new key file
+        replaces the old (or goes to ``target``); then ``staff.keys_rotated`` records who did
+        it and the new key's fingerprint. Returns the key file and how many keys were
+        re-wrapped. ``actor`` None: a store with no staff yet (nothing to record it in)."""
+        registry = self.flow.staff_registry()
+        if registry is not None:
+            if actor is None:
+                raise InvalidInput(said("give --actor: rotating the master key is an admin's act"))
+            self.flow.pipeline.authorise(actor, "rotate_keys")  # refused before anything moves
         store = self.flow.vault.store
         if target is None:
             if os.environ.get(KEY_ENV):
@@ -191,4 +208,12 @@ class Running(OfficeBase):
             staged.unlink(missing_ok=True)
             raise
         staged.replace(target)
+        if registry is not None and actor is not None:
+            self.flow.handle(
+                cmd.RecordKeyRotation(
+                    fingerprint=key_fingerprint(parse_master(text, str(target))),
+                    rewrapped=count,
+                    actor=actor,
+                )
+            )
         return target, count

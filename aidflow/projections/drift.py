@@ -98,19 +98,7 @@ def compare(
                 y = next(b, None)
     live_digest, fresh_digest = live_sum.hexdigest(), fresh_sum.hexdigest()
     if first is None:
-        return ViewDrift(
-            view=view.name,
-            position=position,
-            ok=True,
-            checksum=live_digest,
-            replay_checksum=fresh_digest,
-            message=f"the {view.name} view agrees with a replay of the store up to {position}"
-            + (
-                " (without the master key: its columns made from personal data not compared)"
-                if keyless
-                else ""
-            ),
-        )
+        return _agrees(view.name, position, live_digest, fresh_digest, keyless=keyless)
     table_name, key, live_row, fresh_row = first
     how = (
         "is not in the replay"
@@ -133,6 +121,21 @@ def compare(
             f"the {view.name} view has drifted from the store: {table_name} row "
             f"{', '.join(map(str, key))} {how} (replayed up to position {position})"
         ),
+    )
+
+
+def _agrees(
+    name: str, position: int, live_digest: str, fresh_digest: str, *, keyless: bool
+) -> ViewDrift:
+    without = " (without the master key: its columns made from personal data not compared)"
+    return ViewDrift(
+        view=name,
+        position=position,
+        ok=True,
+        checksum=live_digest,
+        replay_checksum=fresh_digest,
+        message=f"the {name} view agrees with a replay of the store up to {position}"
+        + (without if keyless else ""),
     )
 
 

@@ -109,13 +109,21 @@ def test_keys_rotate_rewraps_and_replaces_the_key_file(cli: Cli, world: dict[str
     key = db.with_name(db.name + ".key")
     key.write_text(TEST_MASTER_KEY + "\n")
     env: dict[str, str | None] = {"AIDFLOW_DB": cli.url, "AIDFLOW_KEY": None}
-    out, _ = run("keys", "rotate", env=env)
+    _, err = run("keys", "rotate", env={**env, "AIDFLOW_ACTOR": "visitor"}, code=1)
+    assert "may not rotate keys" in err and key.read_text().strip() == TEST_MASTER_KEY
+    out, _ = run("keys", "rotate", env={**env, "AIDFLOW_ACTOR": "admin"})
     assert "re-wrapped" in out and key.read_text().strip() != TEST_MASTER_KEY
+    journal = json.loads(run("audit", "journal", "--json", env=env)[0])
+    rotated = [e for e in journal if e["event_type"] == "staff.keys_rotated"]
+    assert len(rotated) == 1 and rotated[0]["actor"] == "admin"  # on record, by whom
     assert not key.with_name(key.name + ".new").exists()
     out, _ = run(
         "case", "show", world["case"], "--reveal", "--reason", "r",
         env={**env, "AIDFLOW_ACTOR": "visitor"},
     )  # fmt: skip
     assert "Wang Fang" in out
-    _, err = run("keys", "rotate", env={**env, "AIDFLOW_KEY": TEST_MASTER_KEY}, code=2)
+    _, err = run(
+        "keys", "rotate", env={**env, "AIDFLOW_KEY": TEST_MASTER_KEY, "AIDFLOW_ACTOR": "admin"},
+        code=2,
+    )  # fmt: skip
     assert "--to" in err

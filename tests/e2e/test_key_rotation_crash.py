@@ -34,7 +34,7 @@ def keyed(cli: Cli, world: dict[str, str]) -> tuple[Cli, dict[str, str | None], 
         pytest.skip("the key file sits beside a SQLite database; the vault is tested on both")
     key = Path(parse_url(cli.url).path + ".key")
     key.write_text(TEST_MASTER_KEY + "\n")
-    return cli, {"AIDFLOW_DB": cli.url, "AIDFLOW_KEY": None}, key
+    return cli, {"AIDFLOW_DB": cli.url, "AIDFLOW_KEY": None, "AIDFLOW_ACTOR": "admin"}, key
 
 
 def _revealed(cli: Cli, env: dict[str, str | None], case: str) -> str:

@@ -638,6 +638,7 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             ["case", "confirm-correction", case, "--ref", "MZ-X"],
         ),
         cmd.CloseYear: ({"year": 2026}, ["year", "close", "2026"]),
+        cmd.RecordKeyRotation: ({"fingerprint": "0" * 16, "rewrapped": 0}, ["keys", "rotate"]),
         cmd.ConfirmYearClose: ({"year": 2026}, ["year", "confirm-close", "2026"]),
         cmd.RevokeToken: (
             {"name": "federation", "reason": "r"},
@@ -721,7 +722,6 @@ CLI_ONLY = {
     "template": "writes an empty sheet to a file",
     "keys init": "makes the master key file before the store is opened",
     "keys init-signing": "makes the bundle signing key files",
-    "keys rotate": "replaces the master key file on this machine",
     "projections rebuild": "the operator's upkeep of the views on this machine",
     "projections follow": "a long-running follower process",
     "projections verify": "the operator's drift check (audit check runs it too)",
@@ -748,6 +748,7 @@ COMMAND_ROWS = {
     "fund confirm-reversal": "ConfirmReversal", "case appeal": "LodgeAppeal",
     "case decide-appeal": "DecideAppeal",
     "year close": "CloseYear", "year confirm-close": "ConfirmYearClose",
+    "keys rotate": "RecordKeyRotation",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

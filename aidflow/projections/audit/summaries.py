@@ -123,6 +123,9 @@ TEMPLATES: dict[EventClass, Template] = {
     FindingsRegister.Started: _t("register of explained findings started"),
     FindingsRegister.Disposed: _t("finding {finding} ({rule}) explained: {reason}"),
     FindingsRegister.Withdrawn: _t("explanation of finding {finding} withdrawn: {reason}"),
+    StaffRegistry.KeysRotated: _t(
+        "master key replaced by a new one ({fingerprint}); {rewrapped} data key(s) wrapped again"
+    ),
     ProgrammeYear.CloseProposed: _t("closing programme year {year} proposed"),
     ProgrammeYear.Closed: _t(
         "programme year {year} closed (proposed by {proposed_by}): {cases} case(s), {approved}"
