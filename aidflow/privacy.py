@@ -55,7 +55,7 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import register_topic, resolve_topic
 
-from aidflow.config import StoreURL
+from aidflow.config import StoreURL, one_line
 from aidflow.domain import canonical
 from aidflow.domain.errors import (
     InvalidInput,
@@ -270,6 +270,34 @@ class _Db:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def purge_old_copies(db: _Db, store: StoreURL, what: str) -> None:
+    """After a key was destroyed or re-wrapped, leave no old copy in the database's files.
+
+    SQLite: ``secure_delete`` zeroed the old cell; the WAL is checkpointed and the file
+    rebuilt, so no free page keeps a copy. PostgreSQL: an UPDATE leaves the old tuple in the
+    table's heap file until it is rewritten: ``VACUUM FULL`` of the key tables writes them
+    anew and drops the old files (the owner's or the service's; what the WAL and backups still
+    hold, and how to purge them, is in docs/security.md). Another process in the way only
+    delays it: a warning says what to run again."""
+    if store.in_memory:
+        return
+    statements = (
+        ["PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"]
+        if db.sqlite
+        else [f"VACUUM (FULL) {table}" for table in ("aidflow_data_keys", "aidflow_keyring")]
+    )
+    try:
+        for statement in statements:
+            db.run(statement)
+    except Exception as exc:  # a reader holding the file, or a login that may not rewrite it
+        warnings.warn(
+            f"{what} was destroyed, but an old copy may stay in the database's files until "
+            f"they are rewritten ({one_line(exc)}); run `aidflow case erase` again (on "
+            "PostgreSQL as the owner or the service) when no one else is using the store",
+            stacklevel=3,
+        )
 
 
 _PG_PUT = {
@@ -561,20 +589,7 @@ class Vault:
         else:  # the store's function: an admin's login, or the service (issue 21 §1)
             self.db.run("SELECT aidflow_erase_key(?, ?)", (key_id, erased_at))
         self._keys[key_id] = None
-        if self.db.sqlite and not self.store.in_memory:
-            # secure_delete zeroed the old cell; move the pages out of the WAL and drop it,
-            # then rebuild the file so no free page keeps a copy.
-            try:
-                self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
-                self.db.run("VACUUM")
-                self.db.run("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError as exc:  # another process is reading the file
-                warnings.warn(
-                    f"the data key {key_id} was destroyed, but an old page of the file may keep "
-                    f"its wrapped copy until the next checkpoint ({exc}); run `aidflow case "
-                    "erase` again when no one else has the database open",
-                    stacklevel=2,
-                )
+        purge_old_copies(self.db, self.store, f"the data key {key_id}")
 
     # owners: which student's key an aggregate's personal data uses
 
@@ -667,6 +682,7 @@ class Vault:
                     (self._wrap(secret, "lookup", new_master),),
                 )
         self.use_master(new_master, "the new key")
+        purge_old_copies(self.db, self.store, "the old master key's wrapping")
         return len(updates)
 
     @contextmanager

@@ -50,6 +50,18 @@ def needles(*values: str) -> list[bytes]:
     return found
 
 
+def _table_files(url: str, table: str) -> bytes:
+    """The bytes of a PostgreSQL table's heap file, as the server keeps it on disk (read as the
+    superuser the tests connect as: what someone copying the data folder would get)."""
+    with parse_url(url).connect() as conn:
+        conn.execute("CHECKPOINT")  # the pages on disk, not only in the server's buffers
+        row = conn.execute(
+            "SELECT pg_read_binary_file(pg_relation_filepath(%s))", (table,)
+        ).fetchone()
+    assert row is not None
+    return bytes(row[0])
+
+
 def raw_store(url: str) -> bytes:
     """Every byte the store keeps: the SQLite file and its WAL, or every PostgreSQL table."""
     store = parse_url(url)
@@ -225,6 +237,8 @@ def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
         "SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,)
     )
     assert wrapped.encode() in raw_store(store_url)
+    if parse_url(store_url).backend == "postgresql":  # the file check below can see it
+        assert wrapped.encode() in _table_files(store_url, "aidflow_data_keys")
     with pytest.raises(ErasureRefused, match="retention"):
         flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
     flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
@@ -265,6 +279,8 @@ def test_erasure_keeps_the_chain_the_checks_and_the_ledger(
     ) == [(None,)]
     if parse_url(store_url).backend == "sqlite":
         assert wrapped.encode() not in raw
+    else:  # issue 21 §5: nor in the table's files (the old tuple is gone with VACUUM FULL)
+        assert wrapped.encode() not in _table_files(store_url, "aidflow_data_keys")
 
 
 def test_erasure_waits_for_the_end_of_every_case_of_the_student(flow: AidFlow) -> None:
