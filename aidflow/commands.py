@@ -532,6 +532,16 @@ class RecordKeyRotation(Command[None]):
     rewrapped: Annotated[int, Field(strict=True, ge=0)]
 
 
+class RecordWitness(Command[None]):
+    """The record of a witnessed digest: who witnessed, with which key, which digest, and the
+    hash of the signed statement. ``Office.witness`` signs and records it."""
+
+    witness: Name
+    key_fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    digest: Annotated[str, Field(pattern=r"^tree:[0-9]+:[0-9a-f]{64}$")]
+    statement: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class CloseYear(Command[YearClose]):
     """Propose closing programme ``year`` (年度结账, an admin); a second person confirms it."""
 

@@ -12,6 +12,7 @@ from aidflow.application.pipeline import Decision
 from aidflow.domain.errors import UnknownStaff, said
 from aidflow.domain.policy import REGISTER_ID, PolicyRegister
 from aidflow.domain.staff import BEARER_PREFIX, REGISTRY_ID, Role, StaffRegistry, token_hash
+from aidflow.domain.witness import WITNESS_LOG_ID, WitnessLog
 from aidflow.models import IssuedToken, PolicyInForce
 
 
@@ -71,6 +72,19 @@ def record_rotation(ctx: Context, c: cmd.RecordKeyRotation) -> Decision[None]:
     registry = _registry(ctx)
     registry.record_rotation(fingerprint=c.fingerprint, rewrapped=c.rewrapped, actor=c.actor)
     return None, [registry]
+
+
+def record_witness(ctx: Context, c: cmd.RecordWitness) -> Decision[None]:
+    """A digest co-signed by a second party (issue 22 §4): on record."""
+    log = ctx.find(WitnessLog, WITNESS_LOG_ID) or WitnessLog()
+    log.record(
+        witness=c.witness,
+        key_fingerprint=c.key_fingerprint,
+        digest=c.digest,
+        statement=c.statement,
+        actor=c.actor,
+    )
+    return None, [log]
 
 
 def _in_force(ctx: Context, register: PolicyRegister) -> PolicyInForce:

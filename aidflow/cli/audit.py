@@ -384,6 +384,87 @@ def audit_check_proof(
         session.fail(DIGEST_MISMATCH, result.message)
 
 
+@audit.command("witness")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The witness's own Ed25519 private key (PEM): the finance or audit bureau's, not the office's.",
+)
+@click.option("--witness", "witness_name", required=True, help="Who witnesses (the bureau's name).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the signed statement (JSON), for the witness to keep.",
+)
+@global_options
+@pass_session
+@writes
+def audit_witness(session: Session, key_file: Path, witness_name: str, output: Path) -> None:
+    """A second party co-signs the store's tree digest: the statement proves the digest extends
+    the one witnessed before (RFC 9162), and its hash is recorded in the store."""
+    import json
+
+    statement = session.office.witness(key_file, witness=witness_name, actor=session.actor())
+    output.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    emit(
+        session,
+        statement,
+        line(M.WITNESSED, witness=witness_name, digest=statement["digest"], file=output),
+    )
+
+
+@audit.command("check-witness")
+@click.argument(
+    "statements",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--trust",
+    "trusted",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A witness's public key (PEM) to accept; repeatable (any key that signed, if none).",
+)
+@global_options
+@pass_session
+def audit_check_witness(
+    session: Session, statements: tuple[Path, ...], trusted: tuple[Path, ...]
+) -> None:
+    """Check witness statements offline (opens no store): each signature, and each later
+    digest extending the earlier by its consistency proof. Exit status 1 when one fails."""
+    import json
+
+    from aidflow.proofs import keys
+    from aidflow.proofs.witness import check_statements
+
+    loaded = []
+    for path in statements:
+        try:
+            loaded.append(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            loaded.append({"digest": str(path)})  # reported as malformed, not a crash
+    allowed = {keys.fingerprint(keys.load_public(p)) for p in trusted} if trusted else None
+    results = check_statements(loaded, allowed)
+    data = [{"digest": d, "ok": why is None, "problem": why} for d, why in results]
+    emit(
+        session,
+        data,
+        "\n".join(
+            line(M.WITNESS_OK, digest=d) if why is None else line(M.WITNESS_BAD, digest=d, why=why)
+            for d, why in results
+        ),
+    )
+    if any(why is not None for _d, why in results):
+        session.fail(DIGEST_MISMATCH, next(why for _d, why in results if why is not None))
+
+
 @audit.command("export")
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
 @click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")

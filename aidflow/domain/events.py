@@ -20,6 +20,7 @@ from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
+from aidflow.domain.witness import WitnessLog
 from aidflow.domain.year import ProgrammeYear
 
 EventClass = type[Any]
@@ -88,6 +89,9 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         StudentCase.YearClosed: "case.year_closed",
         # issue 21 §5: the master key replaced, on record
         StaffRegistry.KeysRotated: "staff.keys_rotated",
+        # issue 22 §4: digests co-signed by a second party
+        WitnessLog.Started: "witness.log_started",
+        WitnessLog.Witnessed: "witness.witnessed",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -106,6 +110,7 @@ AGGREGATES: tuple[type[Any], ...] = (
     Search,
     FindingsRegister,
     ProgrammeYear,
+    WitnessLog,
 )
 
 LEGACY_TOPICS: MappingProxyType[str, type[Any]] = MappingProxyType(
@@ -159,6 +164,8 @@ RECORD_KEEPING = frozenset(
         FindingsRegister.Disposed,
         ProgrammeYear.CloseProposed,
         ProgrammeYear.Closed,
+        WitnessLog.Started,
+        WitnessLog.Witnessed,
         FindingsRegister.Withdrawn,
     }
 )
@@ -231,6 +238,7 @@ COMMAND_OF: dict[EventClass, str] = {
     ProgrammeYear.Closed: "close_year",
     StudentCase.YearClosed: "close_year",
     StaffRegistry.KeysRotated: "rotate_keys",
+    WitnessLog.Witnessed: "witness",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

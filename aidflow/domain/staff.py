@@ -87,6 +87,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "close_year": (Role.ADMIN, Role.APPROVER),
     # issue 21 §5: the master key is replaced by an admin, on record
     "rotate_keys": (Role.ADMIN,),
+    # issue 22 §4: a second party's digest co-signature is recorded by an auditor or an admin
+    "witness": (Role.AUDITOR, Role.ADMIN),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""

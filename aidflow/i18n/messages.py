@@ -488,3 +488,8 @@ IMPORT_SUMMARY = (
 IMPORT_DRY_RUN = "a dry run: nothing was recorded ('recorded' counts what would be)"
 IMPORT_REFUSED = "  line {line} (case {case}): {reason}"
 TEMPLATE_WRITTEN = "the empty {kind} sheet written to {file}"
+
+# witnessed digests (issue 22 §4)
+WITNESSED = "{witness} witnessed the digest {digest}; the signed statement is in {file}"
+WITNESS_OK = "{digest}: signed, and extends the statement before it"
+WITNESS_BAD = "{digest}: FAILS: {why}"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
+from aidflow import commands as cmd
 from aidflow.application.context import FindingFacts, YearFacts
 from aidflow.application.years import year_close
 from aidflow.domain.errors import InvalidInput, said
@@ -271,6 +272,41 @@ class Auditing(OfficeBase):
                 said("give a POSITION (inclusion proof) or --from OLD_DIGEST (consistency proof)")
             )
         return Proof(kind=document["kind"], hashes=len(document["path"]), document=document)
+
+    def witness(self, key: Path, *, witness: str, actor: str) -> dict[str, Any]:
+        """A second party co-signs the store's tree digest with its own key (issue 22 §4): the
+        statement proves, by an RFC 9162 consistency proof, that this digest extends the one
+        last witnessed; its hash is recorded (``witness.witnessed``). Returns the statement."""
+        from aidflow.domain.witness import WITNESS_LOG_ID, WitnessLog
+        from aidflow.proofs import witness as witnessing
+
+        signer = keys.load_private_file(key)
+        self.flow.pipeline.authorise(actor, "witness")  # refused before anything is signed
+        digest = self.digest()
+        head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
+        log = self.flow.records.find(WitnessLog, WITNESS_LOG_ID)
+        previous = None if log is None else log.last_digest
+        proof: list[str] = []
+        if previous is not None:
+            proof = list(self.fresh().prove_consistency(tree_digest(previous), head)["path"])
+        statement = witnessing.sign(
+            signer,
+            witness=witness,
+            digest=str(head),
+            previous=previous,
+            proof=proof,
+            signed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self.flow.handle(
+            cmd.RecordWitness(
+                witness=witness,
+                key_fingerprint=statement["key_fingerprint"],
+                digest=str(head),
+                statement=witnessing.statement_hash(statement),
+                actor=actor,
+            )
+        )
+        return statement
 
     def export(
         self,

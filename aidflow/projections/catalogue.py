@@ -15,6 +15,7 @@ from aidflow.domain.payments import PaymentBook
 from aidflow.domain.policy import PolicyRegister
 from aidflow.domain.searches import Search
 from aidflow.domain.staff import StaffRegistry
+from aidflow.domain.witness import WitnessLog
 from aidflow.domain.year import ProgrammeYear
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "StaffRegistry",
     "StudentCase",
     "Voucher",
+    "WitnessLog",
 ]

@@ -66,6 +66,21 @@ def load_private(directory: Path) -> Ed25519PrivateKey:
     return key
 
 
+def load_private_file(path: Path) -> Ed25519PrivateKey:
+    """A private key (PKCS#8 PEM) from a file of its own: a witness's, never the office's."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise InvalidInput(
+            said("cannot read the key {path}: {strerror}", path=path, strerror=exc.strerror)
+        ) from None
+    except ValueError:
+        raise InvalidInput(said("{path} is not a PEM private key", path=path)) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidInput(said("{path} is not an Ed25519 private key", path=path))
+    return key
+
+
 def load_public(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(path.read_bytes())

@@ -714,6 +714,7 @@ CLI_ONLY = {
     "audit prove": "writes a proof file for an auditor (tests/e2e/test_proofs_cli.py)",
     "audit export": "writes a signed bundle with the office's key (tests/e2e/test_proofs_cli.py)",
     "audit what-if": "an auditor's experiment at the desk (tests/integration/test_loop_rules.py)",
+    "audit check-witness": "the offline verifier: opens no store (tests/e2e/test_witness.py)",
     "demo": "builds a programme year into an empty store",
     "screen": "reads the admission list and the registry from files",
     "import verifications": "reads a town's sheet from a file (tests/e2e/test_import_steps.py)",
@@ -748,7 +749,7 @@ COMMAND_ROWS = {
     "fund confirm-reversal": "ConfirmReversal", "case appeal": "LodgeAppeal",
     "case decide-appeal": "DecideAppeal",
     "year close": "CloseYear", "year confirm-close": "ConfirmYearClose",
-    "keys rotate": "RecordKeyRotation",
+    "keys rotate": "RecordKeyRotation", "audit witness": "RecordWitness",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

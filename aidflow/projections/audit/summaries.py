@@ -32,6 +32,7 @@ from aidflow.projections.catalogue import (
     StaffRegistry,
     StudentCase,
     Voucher,
+    WitnessLog,
 )
 
 C = StudentCase
@@ -126,6 +127,8 @@ TEMPLATES: dict[EventClass, Template] = {
     StaffRegistry.KeysRotated: _t(
         "master key replaced by a new one ({fingerprint}); {rewrapped} data key(s) wrapped again"
     ),
+    WitnessLog.Started: _t("record of witnessed digests started"),
+    WitnessLog.Witnessed: _t("{witness} witnessed the digest {digest} (key {key_fingerprint})"),
     ProgrammeYear.CloseProposed: _t("closing programme year {year} proposed"),
     ProgrammeYear.Closed: _t(
         "programme year {year} closed (proposed by {proposed_by}): {cases} case(s), {approved}"

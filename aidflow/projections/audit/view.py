@@ -42,6 +42,7 @@ from aidflow.projections.catalogue import (
     StaffRegistry,
     StudentCase,
     Voucher,
+    WitnessLog,
 )
 from aidflow.projections.view import Envelope, SQLView
 from aidflow.proofs.merkle import leaf_hash
@@ -60,6 +61,7 @@ STREAMS: dict[type[Any], str] = {
     Search: "search",
     FindingsRegister: "findings",
     ProgrammeYear: "year",
+    WitnessLog: "witness",
 }
 """Each aggregate's stream in the journal (case, fund, key, staff or policy)."""
 
