@@ -70,6 +70,19 @@ class Step:
     problem: str = ""
 
 
+def columns_of(kind: str) -> tuple[Column, ...]:
+    """The columns a sheet of ``kind`` is read with; an unknown kind refused."""
+    if kind not in COLUMNS:
+        raise InvalidInput(
+            said(
+                "{kind!r} is not a kind of sheet; use one of {kinds}",
+                kind=kind,
+                kinds=", ".join(KINDS),
+            )
+        )
+    return COLUMNS[kind]
+
+
 def _key(kind: str, values: Mapping[str, str]) -> str:
     """The same row of the same kind, in any file and any run, is one request."""
     digest = hashlib.sha256(
@@ -130,15 +143,7 @@ def read_steps(
     """Every data line of ``path`` as a :class:`Step` (or, where the reader refused the line
     itself, a :class:`RowProblem`); returns the file's name too. ``case`` and ``fund`` resolve
     the ids or prefixes the sheet gives."""
-    if kind not in COLUMNS:
-        raise InvalidInput(
-            said(
-                "{kind!r} is not a kind of sheet; use one of {kinds}",
-                kind=kind,
-                kinds=", ".join(KINDS),
-            )
-        )
-    table = read_table(path, COLUMNS[kind], encoding=encoding, sheet=sheet)
+    table = read_table(path, columns_of(kind), encoding=encoding, sheet=sheet)
     steps = []
     for record in table.records:
         values = record.values
@@ -160,16 +165,8 @@ def read_steps(
 def template_headers(kind: str, *, chinese: bool = True) -> list[str]:
     """The header row of an empty sheet of ``kind``: each column's first Chinese (or English)
     spelling, so the sheet a town fills in is read back as it was given."""
-    if kind not in COLUMNS:
-        raise InvalidInput(
-            said(
-                "{kind!r} is not a kind of sheet; use one of {kinds}",
-                kind=kind,
-                kinds=", ".join(KINDS),
-            )
-        )
     picked = []
-    for column in COLUMNS[kind]:
+    for column in columns_of(kind):
         names = [h for h in column.headers if not h.isascii()] if chinese else []
         picked.append(names[0] if names else column.headers[0])
     return picked
