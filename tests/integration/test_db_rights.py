@@ -587,3 +587,69 @@ def test_a_transaction_left_open_is_cut_off(store: Store) -> None:
     with store.connect(store.clerk) as conn:
         row = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
     assert row is not None and row[0] == "1min"
+
+
+def test_a_programme_years_work_runs_under_each_persons_own_login(store: Store) -> None:
+    """The database's checks refuse forgeries, not the office's day: each step of a case,
+    recorded by the person whose post it is, through their own login."""
+    suffix = store.clerk.split("_")[1]
+    verifier, cashier = f"lan_{suffix}", f"qian_{suffix}"
+    owner = AidFlow.open(store.url)
+    owner.add_staff(cmd.AddStaff(name=verifier, roles=[Role.VERIFIER], actor=store.admin))
+    owner.add_staff(cmd.AddStaff(name=cashier, roles=[Role.CASHIER], actor=store.admin))
+    owner.close()
+    roles = roles_of(store.url)
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        for login in (verifier, cashier):
+            conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {roles.writer}".encode())
+    store.extra_logins += [verifier, cashier]
+
+    def as_(login: str) -> AidFlow:
+        return AidFlow.open(as_login(store.url, login))
+
+    with_cashier = as_(cashier)
+    fund = with_cashier.open_fund(cmd.OpenFund(name="gov", kind="government", actor=cashier))
+    with_cashier.deposit(
+        cmd.Deposit(
+            fund_id=fund, amount_fen=1_000_000, source="budget", receipt="B-9", actor=cashier
+        )
+    )
+    case = store.case
+    with_verifier = as_(verifier)
+    with_verifier.verify(
+        cmd.Verify(
+            case_id=case, income_fen=1, tuition_fen=1, gap_fen=500_000, needs=["tuition"],
+            actor=verifier,
+        )
+    )  # fmt: skip
+    with_clerk = as_(store.clerk)
+    with_clerk.handle(
+        cmd.SetAccount(
+            case_id=case, account="6222020200112233445", reason="the form", actor=store.clerk
+        )
+    )
+    with_approver = as_(store.approver)
+    with_approver.approve(
+        cmd.Approve(
+            case_id=case, amount_fen=300_000, need="tuition", fund_id=fund, ref="SP-DB-1",
+            actor=store.approver,
+        )
+    )  # fmt: skip
+    with_cashier.disburse(
+        cmd.Disburse(case_id=case, amount_fen=100_000, voucher="V-DB-1", actor=cashier)
+    )
+    with_verifier.handle(
+        cmd.FollowUp(
+            case_id=case, study="ok", living="ok", hardship_trend="unchanged", received="yes",
+            actor=verifier,
+        )
+    )  # fmt: skip
+    with_approver.handle(cmd.CloseCase(case_id=case, reason="withdrawn", actor=store.approver))
+    with_clerk.handle(
+        cmd.ReportHardship(case_id=case, kind="illness", detail="d", actor=store.clerk)
+    )
+    for flow in (with_cashier, with_verifier, with_approver, with_clerk):
+        flow.close()
+    with Office.open(store.url) as office:  # the service's view of it: every rule holds
+        assert office.check().violations == []
+        assert office.flow.fund(fund).balance_fen == 1_000_000 - 100_000
