@@ -465,6 +465,54 @@ def audit_check_witness(
         session.fail(DIGEST_MISMATCH, next(why for _d, why in results if why is not None))
 
 
+@audit.command("sample")
+@click.option(
+    "--digest", "digest_text", required=True, metavar="DIGEST", help="The published tree digest."
+)
+@click.option(
+    "--size", type=click.IntRange(1, 10_000), required=True, help="How many cases to draw."
+)
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder for the drawn cases' complete bundles (one .zip each) and sample.json.",
+)
+@global_options
+@pass_session
+def audit_sample(
+    session: Session, digest_text: str, size: int, keys_dir: Path | None, output: Path | None
+) -> None:
+    """Draw SIZE cases by a seed derived from DIGEST alone (aidflow-sample/1, docs/auditing.md):
+    the same digest draws the same cases in any installation; with -o, their bundles."""
+    import json
+
+    from aidflow.proofs.sample import ALGORITHM
+
+    _tree_digest(digest_text)
+    office = session.office
+    drawn = office.sample(digest_text, size)
+    data = {"algorithm": ALGORITHM, "digest": digest_text.strip(), "cases": [str(c) for c in drawn]}
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        for case_id in drawn:
+            made = office.export(case_id=case_id, keys_dir=keys_dir)
+            (output / f"case-{case_id}.zip").write_bytes(made.data)
+        (output / "sample.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    emit(
+        session,
+        data,
+        "\n".join([line(M.SAMPLE_DRAWN, count=len(drawn), digest=data["digest"]), *data["cases"]]),
+    )
+
+
 @audit.command("export")
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
 @click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")

@@ -308,6 +308,17 @@ class Auditing(OfficeBase):
         )
         return statement
 
+    def sample(self, digest: str, size: int) -> list[UUID]:
+        """The cases ``aidflow-sample/1`` draws for ``digest`` (issue 22 §6): from every case
+        opened within its tree, by a seed derived from the digest alone. The digest must be a
+        head of this store's tree (now or earlier): else ``ProofUnavailable``."""
+        from aidflow.proofs.sample import draw
+
+        head = tree_digest(digest)
+        views = self.fresh()
+        views.prove_consistency(head, views.tree_head())  # a head of this very store
+        return [UUID(c) for c in draw(str(head), views.cases_in_tree(head.size), size)]
+
     def export(
         self,
         *,

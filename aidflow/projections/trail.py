@@ -89,6 +89,11 @@ class AuditTrail:
         with reading(self.engine) as conn:
             return proving.consistency(conn, old, head)
 
+    def cases_in_tree(self, size: int) -> list[str]:
+        """Every case opened within the tree of ``size`` leaves: a sample's population."""
+        with reading(self.engine) as conn:
+            return audit.cases_in_tree(conn, size)
+
     def case_positions(self, case_id: UUID) -> list[int]:
         """A case's events and the openings of the funds they name: a case bundle's events."""
         with reading(self.engine) as conn:

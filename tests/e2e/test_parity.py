@@ -715,6 +715,7 @@ CLI_ONLY = {
     "audit export": "writes a signed bundle with the office's key (tests/e2e/test_proofs_cli.py)",
     "audit what-if": "an auditor's experiment at the desk (tests/integration/test_loop_rules.py)",
     "audit check-witness": "the offline verifier: opens no store (tests/e2e/test_witness.py)",
+    "audit sample": "draws cases and writes their signed bundles (tests/e2e/test_sample.py)",
     "demo": "builds a programme year into an empty store",
     "screen": "reads the admission list and the registry from files",
     "import verifications": "reads a town's sheet from a file (tests/e2e/test_import_steps.py)",

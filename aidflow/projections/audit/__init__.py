@@ -10,6 +10,7 @@ from aidflow.projections.audit.chain import GENESIS, chain_step, digest, recorde
 from aidflow.projections.audit.checks import actors_at, check, run_checks
 from aidflow.projections.audit.journal import (
     case_positions,
+    cases_in_tree,
     journal,
     period_positions,
     position_at,
@@ -31,6 +32,7 @@ __all__ = [
     "audit_case_table",
     "audit_fund_table",
     "case_positions",
+    "cases_in_tree",
     "cases_of_year",
     "chain_step",
     "check",

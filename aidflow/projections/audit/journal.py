@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from aidflow.domain.events import event_name
 from aidflow.projections.audit.summaries import summary
 from aidflow.projections.audit.tables import journal_table
-from aidflow.projections.catalogue import Fund
+from aidflow.projections.catalogue import Fund, StudentCase
 from aidflow.projections.models import JournalLine
 
 
@@ -76,6 +76,15 @@ def position_at(conn: Connection, moment: datetime) -> int:
         .limit(1)
     ).scalar_one_or_none()
     return 0 if position is None else int(position)
+
+
+def cases_in_tree(conn: Connection, size: int) -> list[str]:
+    """Every case opened within the first ``size`` leaves of the tree (a sample's population)."""
+    j = journal_table
+    query = sa.select(j.c.aggregate_id).where(
+        j.c.event_type == event_name(StudentCase.Applied), j.c.leaf_index < size
+    )
+    return sorted(str(r) for r in conn.execute(query).scalars())
 
 
 def case_positions(conn: Connection, case_id: str) -> list[int]:
