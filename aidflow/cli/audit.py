@@ -384,6 +384,15 @@ def audit_check_proof(
         session.fail(DIGEST_MISMATCH, result.message)
 
 
+KEYS_DIR = click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
+)
+"""The office's signing-key directory, for the commands that write signed bundles."""
+
+
 @audit.command("witness")
 @click.option(
     "--key",
@@ -472,12 +481,7 @@ def audit_check_witness(
 @click.option(
     "--size", type=click.IntRange(1, 10_000), required=True, help="How many cases to draw."
 )
-@click.option(
-    "--keys",
-    "keys_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
-)
+@KEYS_DIR
 @click.option(
     "-o",
     "--output",
@@ -516,12 +520,7 @@ def audit_sample(
 @audit.command("export")
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
 @click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")
-@click.option(
-    "--keys",
-    "keys_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The key directory (default: $AIDFLOW_KEYS, else aidflow-keys beside the database).",
-)
+@KEYS_DIR
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
 )
