@@ -542,6 +542,16 @@ class RecordWitness(Command[None]):
     statement: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
+class RecordNotice(Command[None]):
+    """The record of a public notice (公示) drawn for posting: ``Office.notice`` draws, proves
+    and records it."""
+
+    period: Annotated[str, Field(max_length=40)]
+    rows: Annotated[int, Field(strict=True, ge=0)]
+    total_fen: Annotated[int, Field(strict=True, ge=0)]
+    digest: Annotated[str, Field(pattern=r"^tree:[0-9]+:[0-9a-f]{64}$")]
+
+
 class CloseYear(Command[YearClose]):
     """Propose closing programme ``year`` (年度结账, an admin); a second person confirms it."""
 

@@ -40,6 +40,7 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # Office's (Office.rotate_master_key), not served over HTTP
     cmd.RecordKeyRotation: Slice(staff.record_rotation, "rotate_keys", None, idempotent=False),
     cmd.RecordWitness: Slice(staff.record_witness, "witness", None, idempotent=False),
+    cmd.RecordNotice: Slice(staff.record_notice, "post_notice", None, idempotent=False),
     cmd.SetPolicy: Slice(staff.set_policy, "set_policy", PolicyInForce),
     cmd.LoadPolicy: Slice(staff.load_policy, "set_policy", PolicyInForce),
     # funds

@@ -10,6 +10,7 @@ from aidflow import commands as cmd
 from aidflow.application.context import Context
 from aidflow.application.pipeline import Decision
 from aidflow.domain.errors import UnknownStaff, said
+from aidflow.domain.payments import BOOK_ID, PaymentBook
 from aidflow.domain.policy import REGISTER_ID, PolicyRegister
 from aidflow.domain.staff import BEARER_PREFIX, REGISTRY_ID, Role, StaffRegistry, token_hash
 from aidflow.domain.witness import WITNESS_LOG_ID, WitnessLog
@@ -85,6 +86,15 @@ def record_witness(ctx: Context, c: cmd.RecordWitness) -> Decision[None]:
         actor=c.actor,
     )
     return None, [log]
+
+
+def record_notice(ctx: Context, c: cmd.RecordNotice) -> Decision[None]:
+    """A public notice drawn for posting (issue 22 §5): on record in the cashier's book."""
+    book = ctx.find(PaymentBook, BOOK_ID) or PaymentBook()
+    book.record_notice(
+        period=c.period, rows=c.rows, total_fen=c.total_fen, digest=c.digest, actor=c.actor
+    )
+    return None, [book]
 
 
 def _in_force(ctx: Context, register: PolicyRegister) -> PolicyInForce:

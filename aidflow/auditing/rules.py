@@ -100,6 +100,7 @@ ignores: frozenset[EventClass] = frozenset(
         *RECORD_KEEPING,
         PaymentBook.Started,
         PaymentBook.ListIssued,
+        PaymentBook.NoticePosted,
         FindingsRegister.Started,
         C.PersonalDataRevealed,  # issue 11: no money or timeliness rule
         C.PersonalDataErased,

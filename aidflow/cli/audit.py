@@ -368,17 +368,30 @@ def audit_prove(
     metavar="OLD_DIGEST",
     help="For a consistency proof: the older digest you trust.",
 )
+@click.option(
+    "--ref",
+    metavar="REF",
+    help="A public notice's row (P1234): its proof, from the notice's .proofs.json.",
+)
 @global_options
 @pass_session
 def audit_check_proof(
-    session: Session, proof_file: Path, digest_text: str, old_text: str | None
+    session: Session, proof_file: Path, digest_text: str, old_text: str | None, ref: str | None
 ) -> None:
     """Check a proof file against a digest; opens no store. Exit status 1 when it fails."""
+    import json
+
     from aidflow.proofs import proof as P
 
     head = _tree_digest(digest_text)
     old = _tree_digest(old_text) if old_text else None
-    result = P.check_proof(P.load(proof_file.read_text(encoding="utf-8")), head, old)
+    text = proof_file.read_text(encoding="utf-8")
+    if ref is not None:  # one row of a public notice
+        found = json.loads(text).get("proofs", {}).get(ref.strip().upper())
+        if found is None:
+            raise click.UsageError(line(M.NOTICE_NO_REF, ref=ref, file=proof_file))
+        text = json.dumps(found)
+    result = P.check_proof(P.load(text), head, old)
     emit(session, result, line(M.ID, id=result.message))
     if not result.ok:
         session.fail(DIGEST_MISMATCH, result.message)
@@ -472,6 +485,55 @@ def audit_check_witness(
     )
     if any(why is not None for _d, why in results):
         session.fail(DIGEST_MISMATCH, next(why for _d, why in results if why is not None))
+
+
+@audit.command("notice")
+@click.option(
+    "--period", required=True, metavar="FROM..TO", help="Payments recorded in it (UTC dates)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The notice to post: .xlsx or .csv; its rows' proofs go beside it (.proofs.json).",
+)
+@global_options
+@pass_session
+@writes
+def audit_notice(session: Session, period: str, output: Path) -> None:
+    """The public notice (公示) of a period: masked name and ID, town, category, grant and
+    secondary aid paid, totals, the digest, and per row a reference a student checks offline
+    (`audit check-proof NOTICE.proofs.json --ref REF --digest DIGEST`). Drawing it is recorded."""
+    import json
+
+    from aidflow.render import Money
+    from aidflow.sheets import check_path, write_table
+
+    check_path(output)
+    notice = session.office.notice(period, actor=session.actor())
+    rows = [
+        (r.ref, r.name, r.student_id_masked, r.town, value(r.family_category),
+         Money(r.grant_fen), Money(r.secondary_aid_fen))
+        for r in notice.rows
+    ]  # fmt: skip
+    write_table(output, M.NOTICE_HEADER, rows, totals=True)
+    proofs = output.with_name(output.name + ".proofs.json")
+    proofs.write_text(
+        json.dumps({"digest": notice.digest, "period": period, "proofs": notice.proofs}, indent=1)
+        + "\n",
+        encoding="utf-8",
+    )
+    total = notice.grant_fen + notice.secondary_aid_fen
+    emit(
+        session,
+        notice.model_dump(mode="json", exclude={"proofs"}),
+        line(
+            M.NOTICE_WROTE, period=period, rows=len(rows), total=yuan(total),
+            digest=notice.digest, path=output, proofs=proofs,
+        ),
+    )  # fmt: skip
 
 
 @audit.command("sample")

@@ -92,6 +92,8 @@ NAMES: MappingProxyType[EventClass, str] = MappingProxyType(
         # issue 22 §4: digests co-signed by a second party
         WitnessLog.Started: "witness.log_started",
         WitnessLog.Witnessed: "witness.witnessed",
+        # issue 22 §5: a public notice posted
+        PaymentBook.NoticePosted: "payments.notice_posted",
     }
 )
 """Every event class, with the stable name views and feeds record for it."""
@@ -175,7 +177,12 @@ audit journal and chain, and read by the authorisation checks; no case or fund v
 them."""
 
 PAYMENT_BOOK = frozenset(
-    {PaymentBook.Started, PaymentBook.ListIssued, PaymentBook.StatementImported}
+    {
+        PaymentBook.Started,
+        PaymentBook.ListIssued,
+        PaymentBook.StatementImported,
+        PaymentBook.NoticePosted,
+    }
 )
 """The cashier's book (payment lists, statements): in the audit journal and read by the
 checks (unconfirmed payments, statement findings); no case or fund view shows them."""
@@ -239,6 +246,7 @@ COMMAND_OF: dict[EventClass, str] = {
     StudentCase.YearClosed: "close_year",
     StaffRegistry.KeysRotated: "rotate_keys",
     WitnessLog.Witnessed: "witness",
+    PaymentBook.NoticePosted: "post_notice",
 }
 """The command that records each event whose actor must have held a role for it. Events
 saved beside these (a fund's allocation, a key) share their command's actor and check."""

@@ -64,6 +64,17 @@ class PaymentBook(AidAggregate):
         findings: list[dict[str, Any]]
         actor: str
 
+    class NoticePosted(Event):
+        """A public notice (公示) drawn for posting: its period, how many rows, their total,
+        and the tree digest its rows are proved against (v0.6)."""
+
+        TOPIC = "aidflow:PaymentBook.NoticePosted"
+        period: str
+        rows: int
+        total_fen: int
+        digest: str
+        actor: str
+
     @staticmethod
     def create_id() -> UUID:
         return BOOK_ID
@@ -155,3 +166,17 @@ class PaymentBook(AidAggregate):
             "returned": returned,
             "findings": findings,
         }
+
+    def record_notice(
+        self, *, period: str, rows: int, total_fen: int, digest: str, actor: str
+    ) -> None:
+        """A public notice drawn for posting: on record, with the digest it is proved against."""
+        self._notice_posted(
+            period=period, rows=rows, total_fen=total_fen, digest=digest, actor=actor
+        )
+
+    @event(NoticePosted)
+    def _notice_posted(
+        self, *, period: str, rows: int, total_fen: int, digest: str, actor: str
+    ) -> None:
+        pass

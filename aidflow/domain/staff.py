@@ -89,6 +89,8 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
     "rotate_keys": (Role.ADMIN,),
     # issue 22 §4: a second party's digest co-signature is recorded by an auditor or an admin
     "witness": (Role.AUDITOR, Role.ADMIN),
+    # issue 22 §5: the bureau posts a public notice of who was paid what
+    "post_notice": (Role.ADMIN, Role.APPROVER, Role.COUNTY_APPROVER),
 }
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""

@@ -60,6 +60,10 @@ NOT_SERVED: dict[type[cmd.Command[Any]], str] = {
         "a token is the way into HTTP: it is issued at the terminal (`aidflow staff token`), "
         "never minted by another token"
     ),
+    cmd.RecordNotice: (
+        "the record of `aidflow audit notice`, which writes the notice and its proofs to files: "
+        "written by that command only"
+    ),
     cmd.RecordWitness: (
         "the record of `aidflow audit witness`, which signs with the witness's own key on the "
         "machine that holds it: written by that command only"

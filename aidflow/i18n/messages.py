@@ -494,3 +494,19 @@ WITNESSED = "{witness} witnessed the digest {digest}; the signed statement is in
 WITNESS_OK = "{digest}: signed, and extends the statement before it"
 WITNESS_BAD = "{digest}: FAILS: {why}"
 SAMPLE_DRAWN = "{count} case(s) drawn for {digest} (aidflow-sample/1):"
+
+# the public notice (公示, issue 22 §5)
+NOTICE_HEADER = (
+    "ref",
+    "name",
+    "national id",
+    "town",
+    "category",
+    "grant paid",
+    "secondary aid paid",
+)
+NOTICE_WROTE = (
+    "public notice of {period}: {rows} row(s), {total} yuan, proved against {digest}; "
+    "written to {path}, each row's proof in {proofs}"
+)
+NOTICE_NO_REF = "{file} holds no proof for the row {ref}"

@@ -24,7 +24,7 @@ from aidflow.domain.year import ProgrammeYear, year_id
 from aidflow.models import YearClose
 from aidflow.office.base import OfficeBase, signing_key_dir
 from aidflow.office.explain import FIELDS, Explanation, explain
-from aidflow.office.results import AuditCheck, DigestReport, Proof, VerifyReport
+from aidflow.office.results import AuditCheck, DigestReport, Notice, NoticeRow, Proof, VerifyReport
 from aidflow.office.whatif import WhatIf, other_policy, what_if
 from aidflow.privacy import keyless
 from aidflow.projections import audit
@@ -44,6 +44,15 @@ if TYPE_CHECKING:
 
 INT64_MAX = 2**63 - 1
 """The stores keep 64-bit positions; Python's integers are unbounded."""
+
+
+_NOTICE_ENTRIES = {
+    "disbursement": ("grant", 1),
+    "return": ("grant", -1),
+    "secondary_aid": ("secondary", 1),
+    "secondary_return": ("secondary", -1),
+}
+"""Ledger entries a public notice counts: money paid to a student, net of what came back."""
 
 
 def tree_digest(text: str) -> TreeHead:
@@ -307,6 +316,57 @@ class Auditing(OfficeBase):
             )
         )
         return statement
+
+    def notice(self, period: str, *, actor: str) -> Notice:
+        """The public notice (公示) of money paid in ``period`` (FROM..TO, UTC dates): per student
+        the masked name and ID, town, category, grant and secondary aid paid (net of returns),
+        totals that recompute from the rows, the tree digest, and for each row an inclusion proof
+        of its last payment (issue 22 §5). Drawing it is recorded."""
+        start, end = period_bounds(period)
+        views = self.fresh()
+        digest = self.digest()
+        head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
+        paid: dict[str, dict[str, int]] = {}
+        for e in views.ledger(entries=True).entries:
+            sign = _NOTICE_ENTRIES.get(e.entry)
+            if sign is None or e.case_id is None or not start <= e.recorded_at.date() <= end:
+                continue
+            row = paid.setdefault(e.case_id, {"grant": 0, "secondary": 0, "last": 0})
+            row[sign[0]] += sign[1] * e.amount_fen
+            row["last"] = max(row["last"], e.position)
+        cases = {c.case_id: c for c in views.cases()}
+        rows = [
+            NoticeRow(
+                ref=f"P{money['last']}",
+                name=cases[case].name,
+                student_id_masked=cases[case].student_id_masked,
+                town=cases[case].town,
+                family_category=cases[case].family_category,
+                grant_fen=money["grant"],
+                secondary_aid_fen=money["secondary"],
+            )
+            for case, money in sorted(paid.items(), key=lambda kv: kv[1]["last"])
+        ]
+        proofs = {r.ref: views.prove(self.flow, int(r.ref[1:]), head) for r in rows}
+        result = Notice(
+            period=period,
+            digest=str(head),
+            rows=rows,
+            grant_fen=sum(r.grant_fen for r in rows),
+            secondary_aid_fen=sum(r.secondary_aid_fen for r in rows),
+            proofs=proofs,
+        )
+        total = result.grant_fen + result.secondary_aid_fen
+        self.flow.handle(
+            cmd.RecordNotice(
+                period=period,
+                rows=len(rows),
+                total_fen=max(0, total),
+                digest=str(head),
+                actor=actor,
+            )
+        )
+        return result
 
     def sample(self, digest: str, size: int) -> list[UUID]:
         """The cases ``aidflow-sample/1`` draws for ``digest`` (issue 22 §6): from every case

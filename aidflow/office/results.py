@@ -110,3 +110,28 @@ class Proof(Answer):
     kind: str
     hashes: int
     document: dict[str, Any]
+
+
+class NoticeRow(BaseModel):
+    """One student on the public notice (公示): de-identified, with what was paid in the period
+    and ``ref``, the event a student checks against the digest (``audit check-proof --ref``)."""
+
+    ref: str
+    name: str
+    student_id_masked: str
+    town: str
+    family_category: str
+    grant_fen: int
+    secondary_aid_fen: int
+
+
+class Notice(BaseModel):
+    """The public notice of a period: its rows, their totals, the digest they are proved against,
+    and one inclusion proof per row (by ``ref``)."""
+
+    period: str
+    digest: str
+    rows: list[NoticeRow]
+    grant_fen: int
+    secondary_aid_fen: int
+    proofs: dict[str, dict[str, Any]]

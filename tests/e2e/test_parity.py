@@ -751,6 +751,7 @@ COMMAND_ROWS = {
     "case decide-appeal": "DecideAppeal",
     "year close": "CloseYear", "year confirm-close": "ConfirmYearClose",
     "keys rotate": "RecordKeyRotation", "audit witness": "RecordWitness",
+    "audit notice": "RecordNotice",
     "staff token --revoke": "RevokeToken",
     "case show --reveal": "Reveal", "case find": "RecordSearch",
 }  # fmt: skip

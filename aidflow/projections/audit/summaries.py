@@ -127,6 +127,9 @@ TEMPLATES: dict[EventClass, Template] = {
     StaffRegistry.KeysRotated: _t(
         "master key replaced by a new one ({fingerprint}); {rewrapped} data key(s) wrapped again"
     ),
+    PaymentBook.NoticePosted: _t(
+        "public notice of {period} drawn: {rows} row(s), {total} yuan, proved against {digest}"
+    ),
     WitnessLog.Started: _t("record of witnessed digests started"),
     WitnessLog.Witnessed: _t("{witness} witnessed the digest {digest} (key {key_fingerprint})"),
     ProgrammeYear.CloseProposed: _t("closing programme year {year} proposed"),
@@ -161,6 +164,7 @@ _AMOUNTS = {
     "approved_fen": "approved",
     "paid_fen": "paid",
     "released_fen": "released",
+    "total_fen": "total",
 }
 _IDS = {"fund_id": "fund", "case_id": "case"}
 
