@@ -183,32 +183,33 @@ class Pipeline:
     def rehearse(self, handler: Slice[C, R], c: C) -> bool:
         """Decide ``c`` as :meth:`run` would, and record nothing (a ``--dry-run``): True when
         it would record, False when it is a retry of what is recorded; a refusal raises the
-        error the command would."""
+        error the command would (a reused idempotency key with another request included)."""
         self.refuse_read_only()
         once = self.once(c, handler)
         with self.one_moment() as moment:
-            member = self.authorise(c.actor, handler.command)
-            if once is not None and self.host.records.find(
-                RequestKey, RequestKey.create_id(once.scope, once.key)
-            ):
-                return False
-            _result, aggregates = handler.decide(self.context(c.actor, member, moment), c)
+            _result, aggregates, _context = self._decide(handler, c, once, moment)
             return bool(aggregates)
+
+    def _decide(
+        self, handler: Slice[C, R], c: C, once: Once | None, moment: datetime
+    ) -> tuple[R, list[AidAggregate], Context | None]:
+        """Authorise and decide ``c``: a retry's first answer (nothing changed, no context), or
+        the decision's result, the aggregates it changed and its context."""
+        member = self.authorise(c.actor, handler.command)
+        if once is not None:
+            seen = self.host.records.find(RequestKey, RequestKey.create_id(once.scope, once.key))
+            if seen is not None:
+                first = seen.replay_result(command=once.command, fingerprint=once.fingerprint)
+                return once.decode(first), [], None
+        context = self.context(c.actor, member, moment)
+        result, aggregates = handler.decide(context, c)
+        return result, list(aggregates), context
 
     def _attempt(
         self, handler: Slice[C, R], c: C, once: Once | None
     ) -> tuple[R, list[Recording[UUID]], Context | None]:
         with self.one_moment() as moment:
-            member = self.authorise(c.actor, handler.command)
-            if once is not None:
-                seen = self.host.records.find(
-                    RequestKey, RequestKey.create_id(once.scope, once.key)
-                )
-                if seen is not None:
-                    first = seen.replay_result(command=once.command, fingerprint=once.fingerprint)
-                    return once.decode(first), [], None
-            context = self.context(c.actor, member, moment)
-            result, aggregates = handler.decide(context, c)
+            result, aggregates, context = self._decide(handler, c, once, moment)
             if not aggregates:
                 return result, [], context
             if once is not None:

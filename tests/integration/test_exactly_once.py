@@ -9,6 +9,7 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.application import HANDLERS
 from aidflow.domain import money
 from aidflow.domain.errors import (
     DecisionConflict,
@@ -188,6 +189,12 @@ def test_issue8_2_any_command_with_an_idempotency_key_is_recorded_once(flow: Aid
     with pytest.raises(DecisionConflict):
         flow.report_hardship(report.model_copy(update={"detail": "accident"}))
     assert flow.load_case(case).hardships == 1
+    # a dry run (an import's --dry-run) answers as the run would: a retry, or the same refusal
+    rehearse = flow.pipeline.rehearse
+    assert rehearse(HANDLERS[cmd.ReportHardship], report) is False
+    with pytest.raises(DecisionConflict):
+        rehearse(HANDLERS[cmd.ReportHardship], report.model_copy(update={"detail": "accident"}))
+    assert _position(flow) == before
 
 
 def test_issue8_3_deposits_whose_sum_would_overflow_are_refused(flow: AidFlow) -> None:
