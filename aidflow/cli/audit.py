@@ -19,6 +19,7 @@ from aidflow.cli.session import (
     emit_rows,
     export_option,
     global_options,
+    output_file,
     pass_session,
     writes,
 )
@@ -324,9 +325,7 @@ def _tree_digest(value: str) -> TreeHead:
     metavar="OLD_DIGEST",
     help="An older tree digest: make a consistency proof from it to --digest.",
 )
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
-)
+@output_file()
 @global_options
 @pass_session
 def audit_prove(
@@ -415,14 +414,7 @@ KEYS_DIR = click.option(
     help="The witness's own Ed25519 private key (PEM): the finance or audit bureau's, not the office's.",
 )
 @click.option("--witness", "witness_name", required=True, help="Who witnesses (the bureau's name).")
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Where to write the signed statement (JSON), for the witness to keep.",
-)
+@output_file("Where to write the signed statement (JSON), for the witness to keep.")
 @global_options
 @pass_session
 @writes
@@ -491,14 +483,7 @@ def audit_check_witness(
 @click.option(
     "--period", required=True, metavar="FROM..TO", help="Payments recorded in it (UTC dates)."
 )
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The notice to post: .xlsx or .csv; its rows' proofs go beside it (.proofs.json).",
-)
+@output_file("The notice to post: .xlsx or .csv; its rows' proofs go beside it (.proofs.json).")
 @global_options
 @pass_session
 @writes
@@ -583,9 +568,7 @@ def audit_sample(
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
 @click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")
 @KEYS_DIR
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path)
-)
+@output_file()
 @global_options
 @pass_session
 def audit_export(

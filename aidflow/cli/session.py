@@ -213,6 +213,20 @@ def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any
     return value
 
 
+def output_file(help_text: str | None = None, *, required: bool = True) -> Callable[[F], F]:
+    """``-o FILE``: the one file a command writes (a proof, a bundle, a statement, a notice)."""
+    from pathlib import Path
+
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        required=required,
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help=help_text,
+    )
+
+
 def export_option(func: F) -> F:
     """``-o FILE``: write the list to FILE (.csv or .xlsx) instead of printing it."""
     from pathlib import Path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from aidflow.cli.session import Session, emit, global_options, pass_session, writes
+from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import value
 from aidflow.imports.steps import KINDS
@@ -90,14 +90,7 @@ _import(
 
 @click.command("template")
 @click.argument("kind", type=click.Choice(KINDS))
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The empty sheet to write: .xlsx or .csv.",
-)
+@output_file("The empty sheet to write: .xlsx or .csv.")
 @click.option("--english", is_flag=True, help="English headers instead of Chinese.")
 @global_options
 @pass_session
