@@ -9,6 +9,7 @@
     python scripts/bench.py proof [--events 100000 1000000]
     python scripts/bench.py pastledger [--events 1000000] [--backend sqlite postgres]
     python scripts/bench.py scale [--seconds 10]
+    python scripts/bench.py contention [--seconds 10] [--clients 16] [--processes 8] [--backend sqlite postgres]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
 databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
@@ -723,6 +724,39 @@ def scale(seconds: float, writers_list: list[int]) -> None:
         )
 
 
+# -- 7. Many writers on one hot fund ------------------------------------------------------
+
+
+def contention(seconds: float, clients: int, processes: int, backends_wanted: list[str]) -> None:
+    """Issue 25 §1: answers that are not the command's own (a conflict, a busy store) must be
+    0; each shape beside the same shape with one writer, measured in the same run."""
+    from scripts.benchlib.contention import run_cli, run_http, run_processes
+
+    header("Many writers on one hot fund: answers that are not the command's own, money exact")
+    print(
+        f"{'backend':>8} {'shape':>16} {'writers':>8} {'recorded':>9} {'refused':>8} {'other':>6} {'retries':>8} {'cmd/s':>8} {'vs 1 writer':>12} {'exact':>6}"
+    )
+    shapes: list[tuple[str, int, Callable[[str, int], dict[str, object]]]] = [
+        ("http threads", clients, lambda url, n: run_http(url, n, seconds)),
+        ("processes", processes, lambda url, n: run_processes(url, n, seconds)),
+        ("cli processes", processes, lambda url, n: run_cli(url, n, max(1, int(seconds // 4)))),
+    ]
+    for backend in backends(backends_wanted):
+        for shape, writers, run in shapes:
+            rows = []
+            for n in (1, writers):
+                with store(backend, tempfile.mkdtemp(), "contention") as url:
+                    rows.append(run(url, n))
+            one = float(str(rows[0]["per_second"]))
+            for n, r in zip((1, writers), rows, strict=True):
+                rate = float(str(r["per_second"]))
+                print(
+                    f"{backend:>8} {shape:>16} {n:>8} {r['recorded']:>9} {r['refused']:>8} {r['other']:>6} {r.get('retried', '-'):>8} {rate:>8.1f} {rate / one:>11.2f}x {r['exact']!s:>6}"
+                )
+                if r["other"]:
+                    print(f"{'':>8} not the command's own: {r['others']}")
+
+
 def _master_key(stores: str | None) -> None:
     """The benchmarks' stores hold (synthetic) personal data, so they need a master key.
 
@@ -776,6 +810,13 @@ def main() -> None:
     p = sub.add_parser("scale")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
+    p = sub.add_parser("contention")
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--processes", type=int, default=8)
+    p.add_argument(
+        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
     args = parser.parse_args()
     _master_key(getattr(args, "stores", None))
     print(
@@ -809,6 +850,13 @@ def main() -> None:
         proof(getattr(args, "events", [100_000, 1_000_000]))
     if args.what in ("scale", "all"):
         scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
+    if args.what in ("contention", "all"):
+        contention(
+            getattr(args, "seconds", 10),
+            getattr(args, "clients", 16),
+            getattr(args, "processes", 8),
+            getattr(args, "backend", ["sqlite", "postgres"]),
+        )
 
 
 if __name__ == "__main__":

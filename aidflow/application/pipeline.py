@@ -10,12 +10,16 @@
 6. one ``save()`` of every changed aggregate (and the request's key), atomically;
 7. after the commit, one hook is given exactly what ``save()`` recorded.
 
-A concurrent writer makes the save conflict; the command is then decided again from
-fresh state, up to :attr:`Pipeline.max_attempts` times with jittered backoff.
+Inside one process, commands on the same records take turns (:mod:`.locks`): a command
+waits for the records its command names before step 4, so threads of one service never
+lose their work to each other. A writer in another process can still make the save
+conflict; the command is then decided again from fresh state, waiting its turn for every
+record it writes, with jittered backoff, until :attr:`Pipeline.conflict_wait` runs out.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 import time
@@ -31,12 +35,12 @@ from pydantic import BaseModel
 
 from aidflow import commands as cmd
 from aidflow.application.context import Context, FindingFacts, Member, YearFacts
+from aidflow.application.locks import AggregateLocks, waited_too_long
 from aidflow.config import Login
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.clock import Clock, fixed, now, using_clock
 from aidflow.domain.errors import (
-    ConcurrencyConflict,
     NotAuthorised,
     ReadOnlyStore,
     UnknownStaff,
@@ -143,18 +147,25 @@ class Host(Protocol):
 class Pipeline:
     """Runs slices for one application: the steps above, once each."""
 
-    max_attempts = 8
+    conflict_wait = 30.0
+    """Seconds a command keeps waiting for its turn and retrying conflicts before it gives
+    up with ``ConcurrencyConflict`` (nothing written): longer than any turn on a hot fund
+    under ordinary load, short enough for a caller's timeout."""
 
     def __init__(self, host: Host) -> None:
         self.host = host
+        self.locks = AggregateLocks()
 
     def run(self, handler: Slice[C, R], c: C) -> R:
         """Decide and record ``c`` with ``handler``; see the module's docstring."""
         self.refuse_read_only()
         once = self.once(c, handler)
-        for attempt in range(self.max_attempts):
+        until = time.monotonic() + self.conflict_wait
+        turn = named_records(c, once)
+        for attempt in itertools.count():
             try:
-                result, recordings, context = self._attempt(handler, c, once)
+                with self.locks.holding(turn, until=until, wait=self.conflict_wait):
+                    result, recordings, context = self._attempt(handler, c, once, turn)
             except (OperationalError, sqlite3.OperationalError) as exc:
                 busy = store_busy(exc)  # SQLite's lock wait ran out; anything else is not ours
                 if busy is None:
@@ -167,18 +178,16 @@ class Pipeline:
                 raise refused from None
             except RecordConflictError:
                 self.host.conflicts_retried += 1
-                time.sleep(random.uniform(0, 0.005 * (2**attempt)))  # noqa: S311 - jitter
+                pause = random.uniform(0, min(0.1, 0.002 * 2**attempt))  # noqa: S311 - jitter
+                if time.monotonic() + pause >= until:
+                    raise waited_too_long(self.conflict_wait) from None
+                time.sleep(pause)
                 continue
             for action in [] if context is None else context.after_commit:
                 action()
             self.host.committed(recordings)
             return result
-        raise ConcurrencyConflict(
-            said(
-                "the records kept changing under this command ({max_attempts} attempts); nothing was written, try again",
-                max_attempts=self.max_attempts,
-            )
-        )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def rehearse(self, handler: Slice[C, R], c: C) -> bool:
         """Decide ``c`` as :meth:`run` would, and record nothing (a ``--dry-run``): True when
@@ -206,8 +215,10 @@ class Pipeline:
         return result, list(aggregates), context
 
     def _attempt(
-        self, handler: Slice[C, R], c: C, once: Once | None
+        self, handler: Slice[C, R], c: C, once: Once | None, turn: set[UUID]
     ) -> tuple[R, list[Recording[UUID]], Context | None]:
+        """Decide and save; every record saved joins ``turn``, so that after a conflict the
+        next attempt waits for all of them before it decides."""
         with self.one_moment() as moment:
             result, aggregates, context = self._decide(handler, c, once, moment)
             if not aggregates:
@@ -222,7 +233,10 @@ class Pipeline:
                     actor=_actor_of(aggregates),
                 )
                 aggregates = [*aggregates, key]
-            return result, self.host.save(*aggregates), context
+            written = {aggregate.id for aggregate in aggregates}
+            with self.locks.trying(written - turn):
+                turn |= written
+                return result, self.host.save(*aggregates), context
 
     def context(self, actor: str, member: Member | None, moment: datetime) -> Context:
         return Context(
@@ -325,6 +339,15 @@ class Pipeline:
             department=str(found["department"]),
             town=str(found["town"]),
         )
+
+
+def named_records(c: cmd.Command[Any], once: Once | None) -> set[UUID]:
+    """The records a command names (its case, its fund) and its request key: those it waits
+    for before it decides."""
+    named = {value for name in type(c).model_fields if isinstance(value := getattr(c, name), UUID)}
+    if once is not None:
+        named.add(RequestKey.create_id(once.scope, once.key))
+    return named
 
 
 def _actor_of(aggregates: Sequence[AidAggregate]) -> str:

@@ -27,6 +27,10 @@ TARGETS = {
     "proof": (["--events", "200"], "rebuild ev/s"),
     "sizes": (["--events", "200", "--rounds", "1"], "bare read+decode"),
     "pastledger": (["--events", "200", "--backend", "sqlite"], "the live ledger"),
+    "contention": (
+        ["--seconds", "1", "--clients", "2", "--processes", "2", "--backend", "sqlite"],
+        "vs 1 writer",
+    ),
 }
 ON_POSTGRES = {
     "commands-postgres": (

@@ -245,6 +245,36 @@ def test_concurrent_approvals_against_one_fund(server: tuple[str, dict[str, str]
     assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 0
 
 
+def test_sixteen_callers_on_one_fund_get_only_their_own_answers(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    """Issue 25 §1: sixteen callers depositing into one fund at once: every answer is the
+    command's own (recorded), none a 503, and the balance counts each deposit once."""
+    base, tokens = server
+    admin = _client(base, tokens["admin"])
+    fund = _post(admin, "open-fund", {"name": "Hot fund", "kind": "government"})["fund_id"]
+
+    def deposits(i: int) -> list[int]:
+        with _client(base, tokens["admin"]) as c:
+            return [
+                c.post(
+                    "/commands/deposit",
+                    json={
+                        "fund_id": fund,
+                        "amount_fen": 100,
+                        "source": "b",
+                        "receipt": f"H-{i}-{n}",
+                    },
+                ).status_code
+                for n in range(8)
+            ]
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = [s for batch in pool.map(deposits, range(16)) for s in batch]
+    assert statuses == [200] * 128
+    assert admin.get(f"/funds/{fund}").json()["balance_fen"] == 128 * 100
+
+
 def test_reveal_over_http_is_recorded_and_the_feed_masks_the_name(
     server: tuple[str, dict[str, str]],
 ) -> None:
