@@ -39,6 +39,7 @@ from aidflow.application.context import (
 )
 from aidflow.application.feed import IntegrationEvent, public
 from aidflow.application.handlers import HANDLERS
+from aidflow.application.locks import store_turns
 from aidflow.application.pipeline import Pipeline, Slice
 from aidflow.application.records import Records
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
@@ -117,8 +118,7 @@ class AidFlow(Application[UUID]):
         cls.name = cls.__dict__.get("name", AidFlow.name)
         super().__init_subclass__(**kwargs)
 
-    # A fund collects an allocation per grant: thousands of events in a busy year. A
-    # snapshot every 100 events keeps loading it (on every approval) short.
+    # A fund collects an allocation per grant: a snapshot every 100 events keeps loading it short.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Fund: 100}
 
     def __init__(
@@ -143,8 +143,7 @@ class AidFlow(Application[UUID]):
         self.findings: Callable[[str], FindingFacts | None] | None = None
         """The audit view's word on one finding (``audit dispose``); set by the Office too."""
         self.year_facts: Callable[[int], YearFacts] | None = None  # a year's cases: the Office
-        self.conflicts_retried = 0
-        """How many times a command was retried after a concurrent writer won; for monitoring."""
+        self.conflicts_retried = 0  # commands decided again after another writer won: monitoring
         self.login: Login | None = None
         """On PostgreSQL, the authenticated login; it acts only as the staff member of its own
         name unless it may name staff (a superuser, the owner, or the store's service role)."""
@@ -172,9 +171,11 @@ class AidFlow(Application[UUID]):
         flow.read_only = prepared.store.read_only
         flow.login = prepared.login
         flow.vault = Vault(prepared.store)
+        flow.pipeline.store_turns = store_turns(prepared.store)
         return flow
 
     def close(self) -> None:
+        self.pipeline.store_turns.close()
         vault = getattr(self.mapper, "vault", None)
         if vault is not None:
             vault.db.close()

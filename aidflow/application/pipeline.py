@@ -23,6 +23,7 @@ import itertools
 import random
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pydantic import BaseModel
 
 from aidflow import commands as cmd
 from aidflow.application.context import Context, FindingFacts, Member, YearFacts
-from aidflow.application.locks import AggregateLocks, waited_too_long
+from aidflow.application.locks import AggregateLocks, NoTurns, StoreTurns, waited_too_long
 from aidflow.config import Login
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
@@ -152,9 +153,21 @@ class Pipeline:
     up with ``ConcurrencyConflict`` (nothing written): longer than any turn on a hot fund
     under ordinary load, short enough for a caller's timeout."""
 
+    turn_wait = 5.0
+    """Seconds a command waits for a record's turn in the store before it goes on without
+    it (the store's check then decides, as it always does)."""
+    hot_seconds = 60.0
+    """How long a record that conflicted keeps taking turns in the store."""
+
     def __init__(self, host: Host) -> None:
         self.host = host
         self.locks = AggregateLocks()
+        self.store_turns: StoreTurns = NoTurns()
+        """Turns between processes (set by :meth:`AidFlow.open` for its store)."""
+        self.hot: dict[UUID, float] = {}
+        """Records that conflicted lately, with the monotonic moment they did."""
+        self.stalled: dict[UUID, float] = {}
+        """Records whose store turn someone else held too long, with when (see :meth:`stall`)."""
 
     def run(self, handler: Slice[C, R], c: C) -> R:
         """Decide and record ``c`` with ``handler``; see the module's docstring."""
@@ -163,8 +176,16 @@ class Pipeline:
         until = time.monotonic() + self.conflict_wait
         turn = named_records(c, once)
         for attempt in itertools.count():
+            shared = turn if attempt else self.hot_among(turn)
             try:
-                with self.locks.holding(turn, until=until, wait=self.conflict_wait):
+                with (
+                    self.locks.holding(turn, until=until, wait=self.conflict_wait),
+                    self.store_turns.holding(
+                        shared, until=min(until, time.monotonic() + self.turn_wait)
+                    ) as taken,
+                ):
+                    if not taken:
+                        self.stall(shared)
                     result, recordings, context = self._attempt(handler, c, once, turn)
             except (OperationalError, sqlite3.OperationalError) as exc:
                 busy = store_busy(exc)  # SQLite's lock wait ran out; anything else is not ours
@@ -178,6 +199,7 @@ class Pipeline:
                 raise refused from None
             except RecordConflictError:
                 self.host.conflicts_retried += 1
+                self.heat(turn)
                 pause = random.uniform(0, min(0.1, 0.002 * 2**attempt))  # noqa: S311 - jitter
                 if time.monotonic() + pause >= until:
                     raise waited_too_long(self.conflict_wait) from None
@@ -188,6 +210,35 @@ class Pipeline:
             self.host.committed(recordings)
             return result
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def hot_among(self, records: set[UUID]) -> set[UUID]:
+        """Those of ``records`` that conflicted within :attr:`hot_seconds`, unless their
+        turn in the store was held by someone else lately (see :meth:`stall`)."""
+        since = time.monotonic() - self.hot_seconds
+        return {
+            r
+            for r in records
+            if self.hot.get(r, since) > since and self.stalled.get(r, since) <= since
+        }
+
+    def stall(self, records: set[UUID]) -> None:
+        """A store turn not given within :attr:`turn_wait`: a hung writer, or a login holding
+        the lock on purpose. These records go without store turns for :attr:`hot_seconds`
+        (one wait per process a minute, not one per command), and the office is told."""
+        self.stalled.update(dict.fromkeys(records, time.monotonic()))
+        warnings.warn(
+            f"the store turn of {sorted(map(str, records))} was not given within "
+            f"{self.turn_wait:g} s; going on without it (pg_locks names the session holding it)",
+            stacklevel=2,
+        )
+
+    def heat(self, records: set[UUID]) -> None:
+        """Mark ``records`` as conflicting now (and forget those long cold)."""
+        moment = time.monotonic()
+        if len(self.hot) + len(self.stalled) > 10_000:
+            self.hot = {r: t for r, t in self.hot.items() if t > moment - self.hot_seconds}
+            self.stalled = {r: t for r, t in self.stalled.items() if t > moment - self.hot_seconds}
+        self.hot.update(dict.fromkeys(records, moment))
 
     def rehearse(self, handler: Slice[C, R], c: C) -> bool:
         """Decide ``c`` as :meth:`run` would, and record nothing (a ``--dry-run``): True when

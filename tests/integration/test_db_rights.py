@@ -18,6 +18,7 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.application.locks import TURN_CLASS
 from aidflow.config import parse_url
 from aidflow.domain.case import StudentCase
 from aidflow.domain.fund import Fund
@@ -618,10 +619,14 @@ def test_a_programme_years_work_runs_under_each_persons_own_login(store: Store) 
     with_verifier = as_(verifier)
     with_verifier.verify(
         cmd.Verify(
-            case_id=case, income_fen=1, tuition_fen=1, gap_fen=500_000, needs=["tuition"],
+            case_id=case,
+            income_fen=1,
+            tuition_fen=1,
+            gap_fen=500_000,
+            needs=["tuition"],
             actor=verifier,
         )
-    )  # fmt: skip
+    )
     with_clerk = as_(store.clerk)
     with_clerk.handle(
         cmd.SetAccount(
@@ -631,19 +636,27 @@ def test_a_programme_years_work_runs_under_each_persons_own_login(store: Store) 
     with_approver = as_(store.approver)
     with_approver.approve(
         cmd.Approve(
-            case_id=case, amount_fen=300_000, need="tuition", fund_id=fund, ref="SP-DB-1",
+            case_id=case,
+            amount_fen=300_000,
+            need="tuition",
+            fund_id=fund,
+            ref="SP-DB-1",
             actor=store.approver,
         )
-    )  # fmt: skip
+    )
     with_cashier.disburse(
         cmd.Disburse(case_id=case, amount_fen=100_000, voucher="V-DB-1", actor=cashier)
     )
     with_verifier.handle(
         cmd.FollowUp(
-            case_id=case, study="ok", living="ok", hardship_trend="unchanged", received="yes",
+            case_id=case,
+            study="ok",
+            living="ok",
+            hardship_trend="unchanged",
+            received="yes",
             actor=verifier,
         )
-    )  # fmt: skip
+    )
     with_approver.handle(cmd.CloseCase(case_id=case, reason="withdrawn", actor=store.approver))
     with_clerk.handle(
         cmd.ReportHardship(case_id=case, kind="illness", detail="d", actor=store.clerk)
@@ -653,3 +666,34 @@ def test_a_programme_years_work_runs_under_each_persons_own_login(store: Store) 
     with Office.open(store.url) as office:  # the service's view of it: every rule holds
         assert office.check().violations == []
         assert office.flow.fund(fund).balance_fen == 1_000_000 - 100_000
+
+
+def test_a_person_login_takes_turns_on_a_hot_record_with_its_own_rights(store: Store) -> None:
+    """Issue 25 §1: turns between processes are advisory locks any login may take (they
+    write nothing); a clerk's command on a record that conflicted lately takes the record's
+    turn under the clerk's own login and is recorded, and the turn is given back."""
+    flow = AidFlow.open(as_login(store.url, store.clerk))
+    try:
+        flow.pipeline.heat({store.case})
+        flow.handle(
+            cmd.ReportHardship(
+                case_id=store.case,
+                kind="illness",
+                detail="d",
+                severity="serious",
+                actor=store.clerk,
+            )
+        )
+    finally:
+        flow.close()
+    with psycopg.connect(store.url) as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (TURN_CLASS,),
+        ).fetchone()
+        hardship = conn.execute(
+            "SELECT recorded_by FROM aidflow_events WHERE topic LIKE %s", ("%HardshipReported",)
+        ).fetchall()
+    assert held == (0,)
+    assert hardship == [(store.clerk,)]
