@@ -131,20 +131,22 @@ def plausible_date(value: date) -> date:
 ValueDate = Annotated[date, AfterValidator(plausible_date)]
 
 
-def moment(text: str) -> datetime:
-    """A moment as people type it, in UTC: ``2026-08-29`` means the end of that day,
-    ``2026-08-29T17:00`` that minute (UTC unless it names its zone)."""
+def moment(text: str, *, start: bool = False) -> datetime:
+    """A moment as people type it: ``2026-08-29`` means the end of that day (its start with
+    ``start``: ``--since``), ``2026-08-29T17:00`` that minute, both on the office's clock, so
+    without a zone (the Office reads them in its policy's ``timezone``); one that names its
+    zone (``…T09:00Z``, ``…+08:00``) is that instant, in UTC."""
     value = text.strip()
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+            return datetime.combine(date.fromisoformat(value), time.min if start else time.max)
         found = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
             said("{value!r} is not a time like 2026-08-29 or 2026-08-29T17:00", value=text)
         ) from None
     try:
-        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+        return found if found.tzinfo is None else found.astimezone(UTC)
     except OverflowError:
         raise InvalidInput(
             said("{value!r} is outside the times aidflow can represent in UTC", value=text)

@@ -171,6 +171,8 @@ class PolicyInForce(Result):
     departments: list[str] = []
     payment_due_days: int = 14
     action_due_days: int = 30
+    timezone: str = "Asia/Shanghai"
+    """The office's clock (IANA); days and ``--as-of DATE`` follow it, stored times are UTC."""
 
 
 class PersonalData(Result):

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aidflow.domain.clock import office_day, office_time
 from aidflow.domain.masking import plain
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, tr_all, value
@@ -25,6 +29,49 @@ if TYPE_CHECKING:
 # C0 and C1 controls, DEL, line and paragraph separators, and the bidi marks and overrides.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+_ZONE: ContextVar[str] = ContextVar("aidflow_shown_zone", default="UTC")
+"""The clock times are shown on: the office's (its policy ``timezone``) once a face opened
+the office, UTC before (a library caller's own rendering)."""
+
+
+@contextmanager
+def times_in(zone_name: str) -> Iterator[None]:
+    """Show times and days on ``zone_name``'s clock inside the block (a face sets the
+    office's for the whole process with :func:`show_times_in`)."""
+    token = _ZONE.set(zone_name)
+    try:
+        yield
+    finally:
+        _ZONE.reset(token)
+
+
+def show_times_in(zone_name: str) -> Token[str]:
+    """Show times on ``zone_name``'s clock from now on (a face, for one command); give the
+    token back to :func:`stop_showing` when the command ends."""
+    return _ZONE.set(zone_name)
+
+
+def stop_showing(token: Token[str]) -> None:
+    _ZONE.reset(token)
+
+
+def when(moment: datetime, *, seconds: bool = False) -> str:
+    """A recorded time as people read it: on the office's clock, to the minute."""
+    return office_time(moment, _ZONE.get()).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
+
+
+def wall_clock(moment: datetime) -> datetime:
+    """A recorded time on the office's clock without its zone (Excel has none)."""
+    return office_time(moment, _ZONE.get()).replace(tzinfo=None)
+
+
+def day(moment: datetime) -> str:
+    """The office's day of a recorded time (an act at 07:30 in Guizhou is that day)."""
+    return office_day(moment, _ZONE.get()).isoformat()
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aidflow.i18n import current, tr, tr_all, value
 from aidflow.i18n import messages as M
+from aidflow.render import day as shown_day
 from aidflow.render import (
     ledger_funds,
     ledger_text,
@@ -140,16 +141,14 @@ def chart_data(ledger: Ledger, violations: Sequence[Violation]) -> dict[str, Any
     balances: dict[str, list[tuple[str, int]]] = defaultdict(list)
     running: dict[str, int] = defaultdict(int)
     for entry in ledger.entries:
-        day = entry.value_date or entry.recorded_at.date().isoformat()
+        day = entry.value_date or shown_day(entry.recorded_at)
         sign = _PAID.get(entry.entry)
         if sign:
             by_month[day[:7]] += sign * entry.amount_fen
         sign = _BALANCE.get(entry.entry)
         if sign and entry.fund_id:
             running[entry.fund_id] += sign * entry.amount_fen
-            balances[entry.fund_id].append(
-                (entry.recorded_at.date().isoformat(), running[entry.fund_id])
-            )
+            balances[entry.fund_id].append((shown_day(entry.recorded_at), running[entry.fund_id]))
     findings: dict[str, int] = defaultdict(int)
     for v in violations:
         findings[v.rule] += 1

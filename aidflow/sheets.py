@@ -16,14 +16,14 @@ import csv
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, tr_all
-from aidflow.render import Money, clean, width
+from aidflow.render import Money, clean, wall_clock, width
 
 FORMATS = (".csv", ".xlsx")
 LONG_DIGITS = 12
@@ -162,7 +162,7 @@ def _xlsx(head: list[str], body: list[list[Any]], out: IO[bytes]) -> None:
 
 
 def _naive(value: Any) -> Any:
-    """Excel has no time zones: a moment is written as UTC without one."""
+    """Excel has no time zones: a moment is written on the office's clock, without one."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return wall_clock(value)
     return value

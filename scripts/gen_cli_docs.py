@@ -25,8 +25,10 @@ Global options come before the command: `--db URL` (env `AIDFLOW_DB`, default `s
 `--actor NAME` (env `AIDFLOW_ACTOR`; required by every command that writes). `--json` may come before
 or after the command (`aidflow --json fund list` or `aidflow fund list --json`); JSON output gives money
 as integer fen in fields ending `_fen`. Amounts are given in yuan (`3000`, `3000.50`). `CASE` and `FUND`
-take an id or its first 6 or more characters. Times (`--as-of`, `--since`) are UTC: `2026-08-29` means
-the end of that day, `2026-08-29T17:00` that minute.
+take an id or its first 6 or more characters. Times (`--as-of`, `--since`) are on the office's clock
+(policy `timezone`, Asia/Shanghai unless set): `2026-08-29` means the end of that day (`--since`: its
+start), `2026-08-29T17:00` that minute; `2026-08-29T09:00Z` or `…+08:00` names its own zone. Shown times
+and days are the office's too; JSON keeps UTC with its offset.
 
 Exit status: `0` done; `1` refused by a rule, not found, a failed check, or an internal error; `2` bad
 usage or bad input. A refused command writes nothing. A failure is one line on stderr, `error: MESSAGE`;

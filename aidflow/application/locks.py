@@ -190,7 +190,7 @@ class FileTurns:
                     if time.monotonic() + pause >= until:
                         return False
                     time.sleep(pause)
-                    pause = min(pause * 2, 0.01)
+                    pause = min(pause * 2, 0.002)
             held.append(offset)
         return True
 

@@ -20,6 +20,7 @@ from aidflow.application.pipeline import Decision
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
+from aidflow.domain.clock import office_day
 from aidflow.domain.errors import AidflowError, CaseNotOpen, InvalidInput, UnknownVoucher, said
 from aidflow.domain.keys import Voucher, fingerprint
 from aidflow.domain.masking import mask_identifier, mask_name
@@ -359,7 +360,7 @@ def _overdue(
     ctx: Context, book: PaymentBook, case_of: Callable[[UUID], StudentCase]
 ) -> list[StatementFinding]:
     """Listed vouchers no statement has settled ``statement-days`` after their list."""
-    today = ctx.moment.date()
+    today = office_day(ctx.moment, ctx.policy.timezone)
     days = ctx.policy.statement_days
     late: list[StatementFinding] = []
     for item in book.listed.values():

@@ -25,7 +25,7 @@ from aidflow.cli.session import (
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M
-from aidflow.render import Money, ledger_text, line, table, yuan
+from aidflow.render import Money, ledger_text, line, table, when, yuan
 
 if TYPE_CHECKING:
     from aidflow.office.results import WhatIf
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from aidflow.proofs.bundle import BundleCheck
     from aidflow.proofs.models import HeadsDigest, TreeHead
 
-AS_OF_HELP = "What the ledger said then (UTC; a date means the end of that day)."
+AS_OF_HELP = "What the ledger said then (office time; a date means the end of that day)."
 
 
 @click.group()
@@ -43,7 +43,9 @@ def audit() -> None:
 
 @audit.command("journal")
 @click.option("--case", "case_ref", metavar="CASE", help="Only this case's (or fund's) events.")
-@click.option("--since", type=params.MOMENT)
+@click.option(
+    "--since", type=params.SINCE, help="From this day (its start) or moment, office time."
+)
 @click.option("--limit", type=params.COUNT)
 @export_option
 @global_options
@@ -77,7 +79,7 @@ def audit_journal(
                 line(
                     M.JOURNAL_LINE,
                     x=x,
-                    when=x.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                    when=when(x.recorded_at),
                     short=x.aggregate_id[:8],
                 )
                 for x in lines
@@ -88,7 +90,7 @@ def audit_journal(
         lambda: [
             (
                 x.position,
-                x.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                when(x.recorded_at, seconds=True),
                 x.actor,
                 x.aggregate_id,
                 event(x.event_type),
@@ -481,7 +483,10 @@ def audit_check_witness(
 
 @audit.command("notice")
 @click.option(
-    "--period", required=True, metavar="FROM..TO", help="Payments recorded in it (UTC dates)."
+    "--period",
+    required=True,
+    metavar="FROM..TO",
+    help="Payments recorded in it (the office's days).",
 )
 @output_file("The notice to post: .xlsx or .csv; its rows' proofs go beside it (.proofs.json).")
 @global_options
@@ -566,7 +571,9 @@ def audit_sample(
 
 @audit.command("export")
 @click.option("--case", "case_ref", metavar="CASE", help="Every event of one case.")
-@click.option("--period", metavar="FROM..TO", help="Every event recorded in a period (UTC dates).")
+@click.option(
+    "--period", metavar="FROM..TO", help="Every event recorded in a period (the office's days)."
+)
 @KEYS_DIR
 @output_file()
 @global_options

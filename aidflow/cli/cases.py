@@ -21,7 +21,7 @@ from aidflow.cli.session import (
 from aidflow.domain.masking import ERASED
 from aidflow.i18n import event, tr, tr_all, value
 from aidflow.i18n import messages as M
-from aidflow.render import Money, line, table, yuan
+from aidflow.render import Money, day, line, table, when, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Dossier
@@ -449,7 +449,7 @@ def _day(moment: datetime | str | None) -> str:
         return "-"
     if isinstance(moment, str):
         return moment[:10]
-    return moment.strftime("%Y-%m-%d")
+    return day(moment)
 
 
 def _section(title: str, rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> list[str]:
@@ -471,10 +471,7 @@ def dossier_text(d: Dossier) -> str:
         }
     )
     lines = [*_who(d), *_money(d), *_loop(d)]
-    timeline = [
-        (e.position, e.recorded_at.strftime("%Y-%m-%d %H:%M"), event(e.event_type), e.actor)
-        for e in d.timeline
-    ]
+    timeline = [(e.position, when(e.recorded_at), event(e.event_type), e.actor) for e in d.timeline]
     lines += ["", tr(M.SECTION_TIMELINE), table(timeline, M.TIMELINE_HEADER)]
     return "\n".join(lines)
 
@@ -605,11 +602,7 @@ def _loop(d: Dossier) -> list[str]:
     if d.actions:
         lines += ["", tr(M.SECTION_ACTIONS)]
     for a in d.actions:
-        state = (
-            line(M.ACTION_DONE_ON, day=a.done_at.date().isoformat())
-            if a.done_at
-            else tr(M.ACTION_OPEN)
-        )
+        state = line(M.ACTION_DONE_ON, day=day(a.done_at)) if a.done_at else tr(M.ACTION_OPEN)
         lines.append(line(M.DOSSIER_ACTION, a=a, department=value(a.department), state=state))
     follow_ups = [
         (
@@ -630,7 +623,7 @@ def _loop(d: Dossier) -> list[str]:
     "--as-of",
     "as_of",
     type=params.MOMENT,
-    help="The dossier as it stood then (UTC; a date means the end of that day).",
+    help="The dossier as it stood then (office time; a date means the end of that day).",
 )
 @click.option("--version", type=params.COUNT, help="The dossier as of the case's Nth event.")
 @click.option(
@@ -974,7 +967,7 @@ def queue_command(session: Session, department: str | None, output: Path | None)
     "--as-of",
     "as_of",
     type=params.MOMENT,
-    help="Explain the case as it stood then (UTC; a date means the end of that day).",
+    help="Explain the case as it stood then (office time; a date means the end of that day).",
 )
 @global_options
 @pass_session
@@ -1003,7 +996,7 @@ def case_explain(
                     line(
                         M.EXPLAIN_CAUSE,
                         position=c.position if c.position is not None else "-",
-                        when=c.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                        when=when(c.recorded_at),
                         actor=c.actor,
                         command=c.command,
                         event_type=c.event_type,

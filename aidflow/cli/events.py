@@ -12,7 +12,7 @@ from aidflow.cli import params
 from aidflow.cli.session import Session, global_options, pass_session
 from aidflow.i18n import event
 from aidflow.i18n import messages as M
-from aidflow.render import line
+from aidflow.render import line, when
 
 if TYPE_CHECKING:
     from aidflow.office.results import IntegrationEvent
@@ -48,7 +48,7 @@ def events_command(session: Session, after: int, limit: int, follow: bool, poll:
             line(
                 M.EVENT_LINE,
                 e=item,
-                when=item.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                when=when(item.recorded_at),
                 name=event(item.name),
                 brief=brief,
             )

@@ -20,7 +20,7 @@ from aidflow.cli.session import (
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
-from aidflow.render import Money, line, table, yuan
+from aidflow.render import Money, day, line, table, yuan
 
 if TYPE_CHECKING:
     from aidflow.projections.models import LedgerLine
@@ -126,7 +126,7 @@ def movement_rows(moves: list[LedgerLine]) -> list[tuple[object, ...]]:
     return [
         (
             e.position,
-            e.value_date or e.recorded_at.strftime("%Y-%m-%d"),
+            e.value_date or day(e.recorded_at),
             value(e.entry),
             Money(e.amount_fen),
             (e.case_id or "")[:8] or "-",

@@ -203,9 +203,13 @@ class DateType(click.ParamType[date]):
 
 
 class MomentType(click.ParamType[datetime]):
-    """A moment in UTC: ``2026-08-29`` means the end of that day, ``2026-08-29T10:00`` that minute."""
+    """A moment on the office's clock: ``2026-08-29`` means the end of that day (its start for
+    ``--since``), ``2026-08-29T10:00`` that minute; ``…Z`` or ``…+08:00`` names its zone."""
 
     name = "TIME"
+
+    def __init__(self, *, start: bool = False) -> None:
+        self.start = start
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -216,7 +220,7 @@ class MomentType(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         try:
-            return moment(str(value))
+            return moment(str(value), start=self.start)
         except InvalidInput as exc:
             self.fail(render(exc.args[0], tr), param, ctx)
 
@@ -261,6 +265,7 @@ class ActionType(click.ParamType[tuple[str, str]]):
 YUAN = YuanType()
 DATE = DateType()
 MOMENT = MomentType()
+SINCE = MomentType(start=True)
 DIGEST = DigestType()
 ACTION = ActionType()
 SECONDS = SecondsType()

@@ -26,7 +26,10 @@ def pay() -> None:
 @pay.command("list")
 @click.option("--fund", "fund_ref", required=True, help="The fund whose approved money is paid.")
 @click.option(
-    "--date", "list_date", type=params.DATE, help="The payment date (default: today, UTC)."
+    "--date",
+    "list_date",
+    type=params.DATE,
+    help="The payment date (default: today on the office's clock, policy timezone).",
 )
 @click.option(
     "-o",
@@ -48,13 +51,13 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
     the unsettled lines their same vouchers; only new money gets new ones.
     """
     from aidflow import commands as cmd
-    from aidflow.domain.clock import now
+    from aidflow.domain.clock import now, office_day
     from aidflow.sheets import write_table
 
     if not output.parent.is_dir():  # refused before vouchers are issued (a retry would re-list)
         raise click.UsageError(line(M.PAY_LIST_NO_FOLDER, path=output.parent))
     office = session.office
-    day = list_date or now().date()
+    day = list_date or office_day(now(), office.timezone)
     result = office.handle(
         cmd.IssuePaymentList(fund_id=office.fund_id(fund_ref), list_date=day, actor=session.actor())
     )

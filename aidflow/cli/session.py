@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -59,6 +60,7 @@ class Session:
         """Set by the commands that may make a new store (the first ``staff add``, ``demo``);
         every other command refuses a store that does not exist (a mistyped ``--db``)."""
         self._office: Office | None = None
+        self._shown: Token[str] | None = None
 
     @property
     def url(self) -> str:
@@ -73,6 +75,7 @@ class Session:
             from aidflow.office import Office
 
             self._office = Office.open(self.url, create=self.makes_store)
+            self._shown = render.show_times_in(self._office.timezone)
         return self._office
 
     def office_as_is(self) -> Office:
@@ -82,6 +85,7 @@ class Session:
             from aidflow.office import Office
 
             self._office = Office.open(self.url, inline=False, create=self.makes_store)
+            self._shown = render.show_times_in(self._office.timezone)
         return self._office
 
     def actor(self) -> str:
@@ -93,6 +97,9 @@ class Session:
         if self._office is not None:
             self._office.close()
         self._office = None
+        if self._shown is not None:  # times shown on the office's clock for this command only
+            render.stop_showing(self._shown)
+            self._shown = None
 
     def fail(self, code: str, message: str) -> NoReturn:
         """End a command that ran but found a problem (a failed check): exit status 1."""

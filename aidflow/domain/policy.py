@@ -19,6 +19,7 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
+from aidflow.domain.clock import OFFICE_ZONE, zone
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.money import MAX_AMOUNT_FEN, parse_yuan
 from aidflow.domain.values import Department
@@ -70,6 +71,9 @@ class Policy:
     """A rejected student may appeal (复核) this many days after the rejection."""
     appeal_decision_days: int = 30
     """An appeal is decided within this many days of being lodged (else a finding)."""
+    timezone: str = OFFICE_ZONE
+    """The office's clock (IANA name): the day a moment falls on, ``--as-of DATE``, periods,
+    reports and shown times follow it; stored times stay UTC (see :mod:`.clock`)."""
     """A payment the student has not confirmed received (``follow-up --received``) this many
     days after it is a finding; 0: not asked (off, as in stores before v0.5)."""
 
@@ -108,6 +112,21 @@ class Policy:
         if isinstance(self.retention_years, bool) or not 0 <= self.retention_years <= 100:
             raise ValueError(said("policy setting retention_years must be 0 to 100"))
         _check_rules(self)
+        _check_zone(self.timezone)
+
+
+def _check_zone(name: object) -> None:
+    try:
+        if not isinstance(name, str) or not name:
+            raise ValueError(name)
+        zone(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(
+            said(
+                "policy setting timezone must be an IANA time zone such as Asia/Shanghai, got {value}",
+                value=repr(name),
+            )
+        ) from None
 
 
 def _not_positive(name: str, value: Any) -> str:
@@ -170,12 +189,14 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "receipt-days": ("receipt_days", "days"),
     "appeal-days": ("appeal_days", "days"),
     "appeal-decision-days": ("appeal_decision_days", "days"),
+    "timezone": ("timezone", "zone"),
 }
 """What ``policy set KEY VALUE`` accepts: key → (Policy field, unit of VALUE).
 
 ``switch``: ``on``/``off`` (also ``true``/``false``, ``yes``/``no``, ``1``/``0``);
 ``tiers``: ``ROLE=YUAN,ROLE=YUAN`` (``approver=3000,county-approver=5000``; ``none`` for
-one tier); ``list``: comma-separated names (``education,health,civil-affairs``)."""
+one tier); ``list``: comma-separated names (``education,health,civil-affairs``); ``zone``: an
+IANA time zone (``Asia/Shanghai``, ``UTC``), any case."""
 
 INT_UNITS = frozenset({"yuan", "days", "years"})
 """Settings recorded as ``ValueSet`` (an integer, as before v0.3); the others as ``Changed``."""
@@ -209,6 +230,8 @@ def parse_setting(key: str, text: str) -> tuple[str, Any]:
         return field, tuple(dict.fromkeys(names))
     if unit == "tiers":
         return field, _tiers(key, text)
+    if unit == "zone":
+        return field, _zone_name(text)
     value = canonical.nfkc(text).strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 4:
         raise InvalidInput(
@@ -217,6 +240,23 @@ def parse_setting(key: str, text: str) -> tuple[str, Any]:
             )
         )
     return field, int(value)
+
+
+def _zone_name(text: str) -> str:
+    """An IANA zone as typed (``asia/shanghai`` too), in its own spelling."""
+    import zoneinfo
+
+    typed = canonical.nfkc(text).strip()
+    if len(typed) <= 64:
+        for name in sorted(zoneinfo.available_timezones()):
+            if name.casefold() == typed.casefold():
+                return name
+    raise InvalidInput(
+        said(
+            "policy setting timezone must be an IANA time zone such as Asia/Shanghai, got {value}",
+            value=repr(text),
+        )
+    )
 
 
 def _items(text: str) -> list[str]:

@@ -388,7 +388,12 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
         """Every event's journal line (personal data masked); one case's or fund's with
         ``case`` (an id or prefix); page with ``after``."""
         aggregate = office.case_or_fund_id(case) if case else None
-        lines = office.journal(aggregate_id=aggregate, since=_utc(since), limit=limit, after=after)
+        lines = office.journal(
+            aggregate_id=aggregate,
+            since=None if since is None else cmd.moment(since, start=True),
+            limit=limit,
+            after=after,
+        )
         return ok(lines)
 
     @app.get("/audit/ledger", tags=["audit"])
@@ -466,7 +471,8 @@ def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
 
 
 def _utc(text: str | None) -> datetime | None:
-    """A moment from a query string, read as the CLI reads ``--as-of``."""
+    """A moment from a query string, read as the CLI reads ``--as-of`` (without a zone, on
+    the office's clock: the Office reads it)."""
     return None if text is None else cmd.moment(text)
 
 

@@ -19,6 +19,7 @@ from uuid import UUID
 from aidflow import commands as cmd
 from aidflow.application.context import FindingFacts, YearFacts
 from aidflow.application.years import year_close
+from aidflow.domain.clock import office_day, office_time
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.year import ProgrammeYear, year_id
 from aidflow.models import YearClose
@@ -35,6 +36,7 @@ from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift, V
 from aidflow.proofs import keys
 from aidflow.proofs.bundle import make_bundle, period_bounds
 from aidflow.proofs.models import TREE_PREFIX, TreeHead
+from aidflow.render import times_in
 from aidflow.report import ReportData, render_report
 
 if TYPE_CHECKING:
@@ -135,7 +137,7 @@ class Auditing(OfficeBase):
         or fund's with ``aggregate_id``; page with ``after`` (the last position seen)."""
         return self.fresh().journal(
             aggregate_id=None if aggregate_id is None else str(aggregate_id),
-            since=since,
+            since=self.moment(since),
             limit=limit,
             after=after,
         )
@@ -150,6 +152,7 @@ class Auditing(OfficeBase):
         """Every rule, from the events alone, as history stood at ``as_of`` (timeliness judged
         at that moment); the audit view those checks read against a fresh replay; and every
         stored snapshot against its events (a forged one is a finding: ``snapshot_damaged``)."""
+        as_of = self.moment(as_of)
         with self.past(at=as_of) as views:
             result = views.check_report(
                 self.flow.current_policy(), now=as_of, base=self.flow.policy
@@ -228,13 +231,16 @@ class Auditing(OfficeBase):
     def report(self, *, as_of: datetime | None = None, fmt: str = "text") -> str:
         """The audit report (text, json or html) in the current language: the ledger, the
         same checks as :meth:`check`, the audit view's agreement and the digest."""
+        as_of = self.moment(as_of)
         check = self.check(as_of=as_of)
         digest = self.digest()
         with self.past(at=as_of) as views:
             ledger = views.ledger(entries=fmt == "html")
             roster = self.fresh().cases() if fmt == "html" else []
         data = ReportData(
-            moment=(as_of or datetime.now(tz=UTC)).isoformat(timespec="seconds"),
+            moment=office_time(as_of or datetime.now(tz=UTC), self.timezone).isoformat(
+                timespec="seconds"
+            ),
             ledger=ledger,
             violations=check.violations,
             events=check.events,
@@ -245,7 +251,8 @@ class Auditing(OfficeBase):
             roster=roster,
             disposed=check.disposed,
         )
-        return render_report(data, fmt)
+        with times_in(self.timezone):
+            return render_report(data, fmt)
 
     def verify(self, digest: str) -> VerifyReport:
         """Recompute the record from the store against a published digest: a tree digest
@@ -318,18 +325,22 @@ class Auditing(OfficeBase):
         return statement
 
     def notice(self, period: str, *, actor: str) -> Notice:
-        """The public notice (公示) of money paid in ``period`` (FROM..TO, UTC dates): per student
+        """The public notice (公示) of money paid in ``period`` (FROM..TO, the office's days): per student
         the masked name and ID, town, category, grant and secondary aid paid (net of returns),
         totals that recompute from the rows, the tree digest, and for each row an inclusion proof
         of its last payment (issue 22 §5). Drawing it is recorded."""
-        start, end = period_bounds(period)
+        start, end, zone = period_bounds(period, self.timezone)
         views = self.fresh()
         digest = self.digest()
         head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
         paid: dict[str, dict[str, int]] = {}
         for e in views.ledger(entries=True).entries:
             sign = _NOTICE_ENTRIES.get(e.entry)
-            if sign is None or e.case_id is None or not start <= e.recorded_at.date() <= end:
+            if (
+                sign is None
+                or e.case_id is None
+                or not start <= office_day(e.recorded_at, zone) <= end
+            ):
                 continue
             row = paid.setdefault(e.case_id, {"grant": 0, "secondary": 0, "last": 0})
             row[sign[0]] += sign[1] * e.amount_fen
@@ -399,8 +410,8 @@ class Auditing(OfficeBase):
         if case_id is not None:
             positions = views.case_positions(case_id)
         else:
-            bounds = period_bounds(period or "")
-            positions = views.period_positions(*bounds)
+            bounds = period_bounds(period or "", self.timezone)
+            positions = views.period_positions(bounds)
         policy = dict(asdict(self.flow.current_policy()))
         with reading(views.engine) as conn:
             made = make_bundle(
@@ -429,6 +440,7 @@ class Auditing(OfficeBase):
                     fields=", ".join(FIELDS),
                 )
             )
+        as_of = self.moment(as_of)
         violations = self.check(as_of=as_of).violations
         with self.past(at=as_of) as views, self.without_key():
             return explain(

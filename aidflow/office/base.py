@@ -12,6 +12,7 @@ from uuid import UUID
 
 from aidflow.application import AidFlow
 from aidflow.config import parse_url
+from aidflow.domain.clock import local
 from aidflow.domain.errors import CaseNotFound, NotFound, ViewsBehind, said
 from aidflow.projections import ReadModels
 from aidflow.projections.source import Stored
@@ -91,12 +92,23 @@ class OfficeBase:
                 )
             time.sleep(0.05)
 
+    @property
+    def timezone(self) -> str:
+        """The office's clock (policy ``timezone``): its days, and how times are shown."""
+        return self.flow.current_policy().timezone
+
+    def moment(self, value: datetime | None) -> datetime | None:
+        """An as-of moment in UTC; one without a zone (``--as-of 2026-08-29``) is a time on
+        the office's clock, so every face reads a typed date the same way."""
+        return None if value is None else local(value, self.timezone)
+
     @contextmanager
     def past(
         self, *, at: datetime | None = None, position: int | None = None
     ) -> Iterator[ReadModels]:
         """The views now, or as they stood at a past moment or position (answered by query;
         the case list and the queue from a scratch rebuild)."""
+        at = self.moment(at)
         views = self.fresh()
         if at is None and position is None:
             yield views

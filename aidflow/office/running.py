@@ -37,11 +37,11 @@ class Running(OfficeBase):
 
     def staff(self, *, as_of: datetime | None = None) -> list[StaffMember]:
         """Every staff member with roles, department and town, now or as registered then."""
-        return self.flow.staff(as_of=as_of)
+        return self.flow.staff(as_of=self.moment(as_of))
 
     def policy(self, *, as_of: datetime | None = None) -> PolicyInForce:
         """Every policy value and the policy's version (0: the defaults), now or then."""
-        return self.flow.policy_at(as_of)
+        return self.flow.policy_at(self.moment(as_of))
 
     def issue_token(self, name: str, *, actor: str, days: int = 30) -> IssuedToken:
         """A bearer token for staff member ``name``, in force for ``days``: their own, or an

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from aidflow.domain.clock import OFFICE_ZONE, office_day
 from aidflow.domain.events import EventClass
 from aidflow.domain.masking import ERASED, mask_personal
 from aidflow.domain.values import Severity
@@ -400,6 +401,7 @@ def due(
     payment_days: int,
     action_days: int,
     appeal_days: int = 30,
+    zone: str = OFFICE_ZONE,
     within: int | None = None,
     department: str | None = None,
 ) -> list[DueItem]:
@@ -408,13 +410,14 @@ def due(
     A payment is due ``payment_days`` after its case's last approval; an action on its
     own due date, else ``action_days`` after it was assigned (actions before v0.3).
     ``within``: only what is due by then (overdue included); ``department``: only
-    that department's actions (payments are finance's, so none).
+    that department's actions (payments are finance's, so none). Days are the office's
+    (``zone``): an approval at 07:30 in Guizhou counts from that day.
     """
-    today = now.date()
-    items = [] if department is not None else _payments_due(conn, today, payment_days)
+    today = office_day(now, zone)
+    items = [] if department is not None else _payments_due(conn, today, payment_days, zone)
     if department is None:  # an appeal is the approvers' to decide, no department's
-        items += _appeals_due(conn, today, appeal_days)
-    items += _actions_due(conn, today, action_days, department)
+        items += _appeals_due(conn, today, appeal_days, zone)
+    items += _actions_due(conn, today, action_days, department, zone)
     if within is not None:
         items = [i for i in items if i.due <= today + timedelta(days=within)]
     return sorted(items, key=lambda i: (i.due, i.kind, i.case_id, i.action_id))
@@ -437,7 +440,7 @@ def _due_item(
     )
 
 
-def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueItem]:
+def _payments_due(conn: Connection, today: date, payment_days: int, zone: str) -> list[DueItem]:
     """Cases with approved money unpaid, each due ``payment_days`` after its last approval."""
     qc, qm = queue_case_table, queue_money_table
     approved = sa.func.sum(qm.c.approved_fen)
@@ -451,13 +454,13 @@ def _payments_due(conn: Connection, today: date, payment_days: int) -> list[DueI
     ).mappings()
     items = []
     for r in rows:
-        at = r["at"] if isinstance(r["at"], datetime) else _moment(r["at"])
-        when = at.date() + timedelta(days=payment_days)
+        at = _moment(r["at"])
+        when = office_day(at, zone) + timedelta(days=payment_days)
         items.append(_due_item("payment", r, when, today, amount_fen=int(r["unpaid"])))
     return items
 
 
-def _appeals_due(conn: Connection, today: date, appeal_days: int) -> list[DueItem]:
+def _appeals_due(conn: Connection, today: date, appeal_days: int, zone: str) -> list[DueItem]:
     """Appeals awaiting a decision, each due ``appeal_days`` after it was lodged."""
     qa, qc = queue_appeal_table, queue_case_table
     rows = conn.execute(
@@ -467,14 +470,14 @@ def _appeals_due(conn: Connection, today: date, appeal_days: int) -> list[DueIte
     ).mappings()
     items = []
     for r in rows:
-        at = r["lodged_at"] if isinstance(r["lodged_at"], datetime) else _moment(r["lodged_at"])
-        when = at.date() + timedelta(days=appeal_days)
+        at = _moment(r["lodged_at"])
+        when = office_day(at, zone) + timedelta(days=appeal_days)
         items.append(_due_item("appeal", r, when, today))
     return items
 
 
 def _actions_due(
-    conn: Connection, today: date, action_days: int, department: str | None
+    conn: Connection, today: date, action_days: int, department: str | None, zone: str
 ) -> list[DueItem]:
     """Actions owed, each due on its own date, else ``action_days`` after it was assigned."""
     items = []
@@ -482,7 +485,7 @@ def _actions_due(
         when = (
             date.fromisoformat(r["due"])
             if r["due"]
-            else r["assigned_at"].date() + timedelta(days=action_days)
+            else office_day(_moment(r["assigned_at"]), zone) + timedelta(days=action_days)
         )
         items.append(
             _due_item(
@@ -499,5 +502,6 @@ def _actions_due(
 
 
 def _moment(value: Any) -> datetime:
-    """A max() over a UTC column comes back as text on SQLite."""
-    return datetime.fromisoformat(str(value))
+    """A UTC column's value, aware (a max() over one comes back as naive text on SQLite)."""
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)

@@ -322,6 +322,7 @@ class ReadModels(AuditTrail):
                 payment_days=policy.payment_due_days,
                 action_days=policy.action_due_days,
                 appeal_days=policy.appeal_decision_days,
+                zone=policy.timezone,
                 within=within,
                 department=department,
             )

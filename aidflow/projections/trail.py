@@ -3,7 +3,6 @@ takes away and checks without the store (:mod:`aidflow.proofs`)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -17,7 +16,7 @@ from aidflow.projections.base import reading
 from aidflow.projections.models import Digest, Verification
 from aidflow.projections.runner import Runner
 from aidflow.projections.source import EventSource
-from aidflow.proofs.complete import HeadsTree
+from aidflow.proofs.complete import HeadsTree, Period, period_moments
 from aidflow.proofs.models import TreeHead, TreeVerification
 
 if TYPE_CHECKING:
@@ -99,10 +98,10 @@ class AuditTrail:
         with reading(self.engine) as conn:
             return audit.case_positions(conn, str(case_id))
 
-    def period_positions(self, start: date, end: date) -> list[int]:
-        """Every event recorded between two dates (UTC, both days whole): a period bundle's."""
+    def period_positions(self, period: Period) -> list[int]:
+        """Every event recorded in a period (whole days on its clock): a period bundle's."""
         with reading(self.engine) as conn:
-            return audit.period_positions(conn, start, end)
+            return audit.period_positions(conn, *period_moments(period))
 
     def export_bundle(
         self,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -38,6 +39,7 @@ from aidflow.domain.policy import Policy
 from aidflow.proofs.complete import (
     Bundled,
     Findings,
+    Period,
     Source,
     case_completeness,
     check_case,
@@ -124,7 +126,7 @@ def make_bundle(
     key: Ed25519PrivateKey,
     *,
     case_id: str | None = None,
-    period: tuple[date, date] | None = None,
+    period: Period | None = None,
 ) -> Made:
     """A signed bundle (format 2) of one case's events (``positions``: the case's and the
     openings of the funds it names) or a period's, proved against ``head``, with what shows
@@ -136,7 +138,10 @@ def make_bundle(
         proofs = [p for p in made if p is not None]  # after the digest: not in its record
         material, heads = case_completeness(source, head, case_id)
     elif period is not None:
-        scope = {"period": [period[0].isoformat(), period[1].isoformat()]}
+        scope = {
+            "period": [period.start.isoformat(), period.end.isoformat()],
+            "timezone": period.zone,
+        }
         proofs, material = period_events(source, head, positions, period)
     else:
         raise InvalidInput(said("give --case CASE or --period FROM..TO"))
@@ -308,15 +313,21 @@ def _completeness(
         start, end = (date.fromisoformat(str(d)) for d in scope["period"])
     except (KeyError, TypeError, ValueError):
         return Findings(missing=["the bundle's scope is neither a case nor a period"]), None
-    return check_period((start, end), bundled, material, head), None
+    zone = str(scope.get("timezone", "UTC"))
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):
+        return Findings(missing=[f"the bundle's period is on an unknown clock {zone!r}"]), None
+    return check_period(Period(start, end, zone), bundled, material, head), None
 
 
-def period_bounds(text: str) -> tuple[date, date]:
+def period_bounds(text: str, zone: str = "UTC") -> Period:
+    """``FROM..TO`` as typed (``2026-09-01..2026-09-30``): whole days on the clock ``zone``."""
     start, sep, end = text.partition("..")
     try:
         if not sep:
             raise ValueError
-        return date.fromisoformat(start), date.fromisoformat(end)
+        return Period(date.fromisoformat(start), date.fromisoformat(end), zone)
     except ValueError:
         raise InvalidInput(
             said("period {text!r} is not FROM..TO (dates, e.g. 2026-09-01..2026-09-30)", text=text)

@@ -27,8 +27,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 from aidflow.domain.errors import ProofUnavailable, said
 from aidflow.proofs.leaves import canonical_json
@@ -111,11 +112,24 @@ def case_completeness(
     return {"heads": {case_id: entry}}, tree.digest(head.size)
 
 
-def period_moments(period: tuple[date, date]) -> tuple[datetime, datetime]:
-    """The first and last moment of a period of whole UTC days."""
+class Period(NamedTuple):
+    """Whole days from ``start`` to ``end`` on the office's clock (``zone``, an IANA name;
+    bundles made before the office had one say nothing and mean UTC)."""
+
+    start: date
+    end: date
+    zone: str = "UTC"
+
+
+def period_moments(period: Period) -> tuple[datetime, datetime]:
+    """The first and last moment of a period of whole days on its clock, in UTC."""
+    clock = ZoneInfo(period.zone)
     return (
-        datetime.combine(period[0], time.min, tzinfo=UTC),
-        datetime.combine(period[1], time.max, tzinfo=UTC),
+        datetime.combine(period.start, time.min, tzinfo=clock).astimezone(UTC),
+        (
+            datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=clock)
+            - timedelta(microseconds=1)
+        ).astimezone(UTC),
     )
 
 
@@ -129,7 +143,7 @@ def _proved(source: Source, position: int) -> dict[str, Any]:
 
 
 def period_events(
-    source: Source, head: TreeHead, positions: list[int], period: tuple[date, date]
+    source: Source, head: TreeHead, positions: list[int], period: Period
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The proofs of a period's events, and what shows that none is missing.
 
@@ -304,7 +318,7 @@ def check_case(
 
 
 def check_period(
-    period: tuple[date, date], events: list[Bundled], material: dict[str, Any], head: TreeHead
+    period: Period, events: list[Bundled], material: dict[str, Any], head: TreeHead
 ) -> Findings:
     """Does the bundle hold a run of consecutive leaves that is the whole period, each record's
     versions going on from the one carried in?"""
@@ -351,7 +365,7 @@ def _holes(have: dict[int, Bundled], first: int, end: int) -> list[str]:
     return out
 
 
-def _recorded_in(leaf: dict[str, Any], period: tuple[date, date]) -> bool:
+def _recorded_in(leaf: dict[str, Any], period: Period) -> bool:
     low, high = period_moments(period)
     try:
         at = datetime.fromisoformat(str(leaf.get("recorded_at")))
@@ -362,7 +376,7 @@ def _recorded_in(leaf: dict[str, Any], period: tuple[date, date]) -> bool:
 
 def _edges(
     found: Findings,
-    period: tuple[date, date],
+    period: Period,
     have: dict[int, Bundled],
     material: dict[str, Any],
     head: TreeHead,
@@ -424,7 +438,7 @@ def _carried_in(
 
 
 def _period_covered(
-    period: tuple[date, date],
+    period: Period,
     have: dict[int, Bundled],
     material: dict[str, Any],
     head: TreeHead,
@@ -445,6 +459,6 @@ def _period_covered(
     carried = material.get("carried")
     count = len(carried) if isinstance(carried, dict) else 0
     return (
-        f"period {period[0]}..{period[1]}: {held}; {before}, {after}; "
+        f"period {period.start}..{period.end} ({period.zone}): {held}; {before}, {after}; "
         f"{count} record(s) go on from a version before it"
     )

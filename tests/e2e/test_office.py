@@ -206,7 +206,7 @@ def test_the_journal_reads_in_chinese_and_exports(
     book = tmp_path / "journal.xlsx"
     cli("--lang", "zh", "audit", "journal", "--case", world["case"], "-o", str(book))
     rows = list(load_workbook(book).active.iter_rows(values_only=True))
-    assert rows[0] == ("位置", "记录时间（UTC）", "操作人", "编号", "事件", "摘要")
+    assert rows[0] == ("位置", "记录时间", "操作人", "编号", "事件", "摘要")
     shown = cli.json("audit", "journal", "--case", world["case"])
     assert [r[0] for r in rows[1:]] == [x["position"] for x in shown]
     assert rows[-1][5] == "向学生本人账户发放 3,000.00 元，凭证 V-1"

@@ -204,11 +204,13 @@ def test_an_honest_period_bundle_is_complete_with_the_state_carried_in(story: St
     inside = [x.position for x in journal if AUG_20 <= x.recorded_at <= SEP_10]
     assert result.events == len(inside) == 8
     assert result.covered == [
-        f"period 2026-08-20..2026-09-30: all 8 events from position {inside[0]} to "
+        f"period 2026-08-20..2026-09-30 (Asia/Shanghai): all 8 events from position {inside[0]} to "
         f"{inside[-1]}; the event before recorded outside it, the event after recorded "
         "outside it; 3 record(s) go on from a version before it"
     ]
     material = json.loads(zipfile.ZipFile(path).read("completeness.json"))
+    manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+    assert manifest["scope"]["timezone"] == "Asia/Shanghai"  # whole days on the office's clock
     carried = {k: json.loads(v["leaf"])["version"] for k, v in material["carried"].items()}
     assert carried == {story.a: 5, story.b: 1, story.fund: 3}
     assert versions(path, story.a) == [6, 7, 8, 9]
@@ -225,7 +227,9 @@ def test_a_period_with_no_event_is_complete_and_so_is_one_past_the_digest(story:
     assert first.ok and first.complete and "nothing before in the record" in first.covered[0]
     after = verify(story, export(story, "x.zip", period="2026-12-01..2026-12-31"))
     assert after.ok and after.complete and after.events == 0
-    assert after.covered[0].startswith("period 2026-12-01..2026-12-31: no event recorded in it")
+    assert after.covered[0].startswith(
+        "period 2026-12-01..2026-12-31 (Asia/Shanghai): no event recorded in it"
+    )
     assert "the digest ends there" in after.covered[0]
 
 

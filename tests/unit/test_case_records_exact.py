@@ -126,6 +126,8 @@ def test_action_due_dates_are_their_own_else_the_policys_default() -> None:
         {"action_id": "A2", "department": "health", "text": "visit"},
     ]
     policy = Policy(version=7, action_due_days=20)
+    # 23:00 UTC on 1 September is 07:00 on 2 September in the office (Asia/Shanghai): the
+    # default due date counts from the office's day (issue 23 §7)
     with using_clock(fixed(datetime(2026, 9, 1, 23, 0, tzinfo=UTC))):
         ids = case.convene_review(
             departments=["education"],
@@ -137,7 +139,7 @@ def test_action_due_dates_are_their_own_else_the_policys_default() -> None:
     review = last(case, "ReviewConvened")
     assert (ids, review["policy_version"]) == (["A3", "A4"], 7)
     assert review["actions"] == [
-        {"action_id": "A3", "department": "education", "text": "waiver", "due": "2026-09-21"},
+        {"action_id": "A3", "department": "education", "text": "waiver", "due": "2026-09-22"},
         {"action_id": "A4", "department": "education", "text": "fees", "due": "2026-09-05"},
     ]
-    assert [case.actions[a]["due"] for a in ("A1", "A2", "A3")] == ["2026-09-15", "", "2026-09-21"]
+    assert [case.actions[a]["due"] for a in ("A1", "A2", "A3")] == ["2026-09-15", "", "2026-09-22"]

@@ -108,7 +108,7 @@ def test_settings_read_from_text(key: str, text: str, parsed: tuple[str, Any]) -
             "no policy setting 'nope'; settings are cap, max-unpaid-days, "
             "max-days-to-consultation, max-days-action-open, retention-years, secondary-cap, "
             "statement-days, gap-bound, need-rule, strict-close, approval-tiers, departments, "
-            "payment-due-days, action-due-days, receipt-days, appeal-days, appeal-decision-days",
+            "payment-due-days, action-due-days, receipt-days, appeal-days, appeal-decision-days, timezone",
         ),
     ],
 )

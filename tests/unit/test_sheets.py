@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
 
 from aidflow.i18n import using
-from aidflow.render import Money, table
+from aidflow.render import Money, table, times_in
 from aidflow.sheets import write_table
 
 
@@ -72,12 +72,17 @@ def test_no_totals_row_unless_asked_and_none_without_amounts(tmp_path: Path) -> 
     assert _csv(path) == [["case"], ["c1"]]
 
 
-def test_a_moment_is_written_in_utc_without_a_zone(tmp_path: Path) -> None:
+def test_a_moment_is_written_on_the_offices_clock_without_a_zone(tmp_path: Path) -> None:
+    """Excel has no zones: a face writes the office's wall-clock time (issue 23 §7); a library
+    caller that set no clock gets UTC."""
     path = tmp_path / "t.xlsx"
     moment = datetime(2026, 8, 29, 23, 30, tzinfo=UTC)
     write_table(path, ("date",), [(moment,)])
     cell = load_workbook(path).active["A2"]
     assert (cell.value, cell.number_format) == (datetime(2026, 8, 29, 23, 30), "yyyy-mm-dd hh:mm")
+    with times_in("Asia/Shanghai"):
+        write_table(path, ("date",), [(moment,)])
+    assert load_workbook(path).active["A2"].value == datetime(2026, 8, 30, 7, 30)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])

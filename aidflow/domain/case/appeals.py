@@ -11,6 +11,7 @@ from eventsourcing.domain import event
 from aidflow.domain import canonical
 from aidflow.domain.case.events import AppealDecided, AppealLodged
 from aidflow.domain.case.state import CaseState
+from aidflow.domain.clock import office_day
 from aidflow.domain.errors import (
     AppealTooLate,
     InvalidTransition,
@@ -43,9 +44,9 @@ class Appeals(CaseState):
                 said(
                     "case {id} was rejected on {day}; an appeal is lodged within {days} days (by {deadline})",
                     id=self.id,
-                    day=rejected_at.date().isoformat(),
+                    day=office_day(rejected_at, policy.timezone).isoformat(),
                     days=policy.appeal_days,
-                    deadline=deadline.date().isoformat(),
+                    deadline=office_day(deadline, policy.timezone).isoformat(),
                 ),
                 ids={"case_id": str(self.id)},
             )

@@ -18,7 +18,7 @@ from aidflow.domain.case.events import (
     ReviewConvened,
 )
 from aidflow.domain.case.state import CaseState
-from aidflow.domain.clock import now
+from aidflow.domain.clock import now, office_day
 from aidflow.domain.errors import (
     ActionsOpen,
     CaseNotOpen,
@@ -124,7 +124,7 @@ class Consultation(CaseState):
                 "text": canonical.text(text, "action text"),
             }
             if due is None and policy is not None:
-                due = now().date() + timedelta(days=policy.action_due_days)
+                due = office_day(now(), policy.timezone) + timedelta(days=policy.action_due_days)
             if due is not None:
                 item["due"] = due.isoformat()
             items.append(item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -102,10 +102,8 @@ def case_positions(conn: Connection, case_id: str) -> list[int]:
     return [int(p) for p, _ in rows] + [int(p) for p in opened]
 
 
-def period_positions(conn: Connection, start: date, end: date) -> list[int]:
-    """Every event recorded from the start of ``start`` to the end of ``end`` (UTC)."""
+def period_positions(conn: Connection, low: datetime, high: datetime) -> list[int]:
+    """Every event recorded from ``low`` to ``high`` (a period's first and last moments)."""
     j = journal_table
-    low = datetime.combine(start, time.min, tzinfo=UTC)
-    high = datetime.combine(end, time.max, tzinfo=UTC)
     query = sa.select(j.c.position).where(j.c.recorded_at >= low, j.c.recorded_at <= high)
     return [int(p) for p in conn.execute(query).scalars()]
