@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from aidflow.cli import params
-from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, progress
+from aidflow.cli.session import (
+    Session,
+    emit,
+    export_option,
+    global_options,
+    makes_store,
+    pass_session,
+    progress,
+)
 from aidflow.i18n import messages as M
-from aidflow.i18n import tr
+from aidflow.i18n import tr, value
 from aidflow.render import ledger_text, line
+
+if TYPE_CHECKING:
+    from aidflow.office.screening import ScreeningReport
 
 CSV = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN_ALREADY_OPEN = 50
@@ -42,6 +54,13 @@ SHOWN_REJECTED = 200
     "--admissions-sheet", help="Worksheet of an .xlsx admission list (the first if omitted)."
 )
 @click.option("--registry-sheet", help="Worksheet of an .xlsx registry (the first if omitted).")
+@click.option(
+    "--unmatched",
+    is_flag=True,
+    help="Also write, to -o FILE, every admitted student not matched and why (full ID and "
+    "name from the admission list: the file is readable by its owner only).",
+)
+@export_option
 @global_options
 @pass_session
 def screen_command(
@@ -54,12 +73,20 @@ def screen_command(
     registry_encoding: str | None,
     admissions_sheet: str | None,
     registry_sheet: str | None,
+    unmatched: bool,
+    output: Path | None,
 ) -> None:
     """Screening (信息筛查): open a case for each admitted student from an eligible household.
 
     Every admission row is accounted for: opened, already open, duplicate in the file,
     not in the registry, or rejected with its line. A malformed file is refused whole.
     """
+    if unmatched and output is None:
+        raise click.UsageError(tr(M.SCREEN_UNMATCHED_NEEDS_FILE))
+    if output is not None and not unmatched:
+        raise click.UsageError(tr(M.SCREEN_OUTPUT_IS_UNMATCHED))
+    if output is not None and not output.parent.is_dir():  # refused before cases are opened
+        raise click.UsageError(line(M.SCREEN_UNMATCHED_NO_FOLDER, path=output.parent))
     actor = session.actor() if not dry_run else (session.actor_name or "dry-run")
     with progress(None, M.SCREENING) as tick:
         report = session.office.screen(
@@ -73,37 +100,64 @@ def screen_command(
             registry_encoding=registry_encoding,
             admissions_sheet=admissions_sheet,
             registry_sheet=registry_sheet,
+            unmatched=unmatched,
         )
+    if output is not None:
+        _write_unmatched(output, report)
 
-    def text() -> str:
-        lines = [
-            line(
-                M.SCREEN_ADMISSIONS,
-                r=report,
-                opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
-                opened=len(report.opened),
-                already=len(report.already_open),
-                duplicates=len(report.duplicates),
-                rejected=sum(p.file == report.admissions_file for p in report.rejected),
-            ),
-            line(M.SCREEN_REGISTRY, r=report),
-            line(
-                M.SCREEN_COUNTS,
-                r=report,
-                opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
-                opened=len(report.opened),
-                already=len(report.already_open),
-                rejected=len(report.rejected),
-            ),
-        ]
-        lines += [
-            line(M.SCREEN_ALREADY_OPEN, r=r) for r in report.already_open[:SHOWN_ALREADY_OPEN]
-        ]
-        lines += [line(M.SCREEN_DUPLICATE, d=d) for d in report.duplicates[:SHOWN_REJECTED]]
-        lines += [line(M.SCREEN_REJECTED, p=p) for p in report.rejected[:SHOWN_REJECTED]]
-        return "\n".join(lines)
+    emit(session, report, lambda: _screen_text(report, output))
 
-    emit(session, report, text)
+
+def _screen_text(report: ScreeningReport, output: Path | None) -> str:
+    """What a screening run did, in the reader's language (its lists capped for a screen)."""
+    dry_run = report.dry_run
+    lines = [
+        line(
+            M.SCREEN_ADMISSIONS,
+            r=report,
+            opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
+            opened=len(report.opened),
+            already=len(report.already_open),
+            duplicates=len(report.duplicates),
+            rejected=sum(p.file == report.admissions_file for p in report.rejected),
+        ),
+        line(M.SCREEN_REGISTRY, r=report),
+        line(
+            M.SCREEN_COUNTS,
+            r=report,
+            opened_label=tr(M.WOULD_OPEN if dry_run else M.OPENED),
+            opened=len(report.opened),
+            already=len(report.already_open),
+            rejected=len(report.rejected),
+        ),
+    ]
+    lines += [line(M.SCREEN_ALREADY_OPEN, r=r) for r in report.already_open[:SHOWN_ALREADY_OPEN]]
+    lines += [line(M.SCREEN_DUPLICATE, d=d) for d in report.duplicates[:SHOWN_REJECTED]]
+    lines += [line(M.SCREEN_REJECTED, p=p) for p in report.rejected[:SHOWN_REJECTED]]
+    if output is not None:
+        lines.append(line(M.SCREEN_UNMATCHED_WRITTEN, count=len(report.unmatched), path=output))
+    return "\n".join(lines)
+
+
+def _write_unmatched(output: Path, report: ScreeningReport) -> None:
+    """The students not matched, with the admission list's own ID and name (the clerk's
+    input), for its owner only."""
+    from aidflow.office.screening import NOT_ELIGIBLE
+    from aidflow.sheets import write_table
+
+    why = {NOT_ELIGIBLE: tr(M.UNMATCHED_NOT_ELIGIBLE)}
+    rows = [
+        (
+            r.line,
+            r.national_id,
+            r.name,
+            r.university,
+            why.get(r.reason, tr(M.UNMATCHED_NOT_IN_REGISTRY)),
+            value(r.category) if r.category else "",
+        )
+        for r in report.unmatched
+    ]
+    write_table(output, M.UNMATCHED_HEADER, rows, private=True)
 
 
 @click.command("demo")

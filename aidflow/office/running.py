@@ -126,9 +126,11 @@ class Running(OfficeBase):
         registry_encoding: str | None = None,
         admissions_sheet: str | None = None,
         registry_sheet: str | None = None,
+        unmatched: bool = False,
     ) -> ScreeningReport:
         """Screening (信息筛查): a case for every admitted student of an eligible household;
-        every admission row accounted for. A malformed file is refused whole."""
+        every admission row accounted for (``unmatched``: each student not matched, and why).
+        A malformed file is refused whole."""
         report = screen(
             self.flow,
             admissions,
@@ -141,6 +143,7 @@ class Running(OfficeBase):
             registry_encoding=registry_encoding,
             admissions_sheet=admissions_sheet,
             registry_sheet=registry_sheet,
+            unmatched=unmatched,
         )
         self.fresh()
         return report

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
@@ -81,6 +81,30 @@ class DuplicateRow(BaseModel):
     first_line: int
 
 
+NOT_IN_REGISTRY = "not_in_registry"
+NOT_ELIGIBLE = "not_eligible"
+
+
+class UnmatchedRow(BaseModel):
+    """An admitted student no case was opened for, and why (issue 24 §4): not in the registry
+    at all, or listed there under a category this programme does not assist.
+
+    The ID, name and university are the admission file's own (the clerk's input, not the
+    store's): they go only to the clerk's ``--unmatched -o FILE`` (written for its owner
+    alone), never into ``--json`` or a log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    reason: str
+    """``not_in_registry`` or ``not_eligible``."""
+    category: str = ""
+    """The registry's category of a student listed but not eligible."""
+    national_id: str = Field(default="", exclude=True)
+    name: str = Field(default="", exclude=True)
+    university: str = Field(default="", exclude=True)
+
+
 class ScreeningReport(BaseModel):
     """What a screening run did: every admission row is in exactly one of the lists or counts.
 
@@ -108,6 +132,9 @@ class ScreeningReport(BaseModel):
     duplicates: list[DuplicateRow]
     not_in_registry: int
     rejected: list[RowProblem]
+    unmatched: list[UnmatchedRow] = []
+    """Each row counted in ``not_in_registry``, with its reason; listed only when asked for
+    (``screen(..., unmatched=True)``)."""
 
 
 class _Household(NamedTuple):
@@ -120,6 +147,8 @@ class _Registry:
     table: Table
     eligible: dict[str, _Household]
     rejected: list[RowProblem]
+    others: dict[str, FamilyCategory]
+    """Listed, under a category the programme does not assist (to say why a row is unmatched)."""
 
     @property
     def read(self) -> int:
@@ -132,6 +161,7 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
     rejected = list(table.rejected)
     first_line: dict[str, int] = {}
     eligible: dict[str, _Household] = {}
+    others: dict[str, FamilyCategory] = {}
     for record in table.records:
         try:
             national_id, category = _listing(record, first_line)
@@ -141,7 +171,9 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
         first_line[national_id] = record.line
         if category in ELIGIBLE:
             eligible[national_id] = _Household(category, record.values["town"])
-    return _Registry(table, eligible, rejected)
+        else:
+            others[national_id] = category
+    return _Registry(table, eligible, rejected, others)
 
 
 def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCategory]:
@@ -174,26 +206,41 @@ class _Classified:
     duplicates: list[DuplicateRow]
     not_in_registry: int
     rejected: list[RowProblem]
+    unmatched: list[UnmatchedRow]
+
+
+def _unmatched(record: Record, national_id: str, registry: _Registry) -> UnmatchedRow:
+    other = registry.others.get(national_id)
+    return UnmatchedRow(
+        line=record.line,
+        reason=NOT_IN_REGISTRY if other is None else NOT_ELIGIBLE,
+        category="" if other is None else other.value,
+        national_id=national_id,
+        name=record.values["name"],
+        university=record.values["university"],
+    )
 
 
 def _classify(
     table: Table,
-    registry: dict[str, _Household],
+    registry: _Registry,
     *,
     year: int,
     actor: str,
     progress: Callable[[int], None] | None,
+    unmatched: bool = False,
 ) -> _Classified:
     rejected = list(table.rejected)
     first_line: dict[str, int] = {}
     matched: list[tuple[int, cmd.Apply]] = []
     duplicates: list[DuplicateRow] = []
     not_in_registry = 0
+    why: list[UnmatchedRow] = []
     for count, record in enumerate(table.records, start=1):
         if progress is not None and count % _PROGRESS_STEP == 0:
             progress(_PROGRESS_STEP)
         try:
-            national_id, command = _application(record, registry, year=year, actor=actor)
+            national_id, command = _application(record, registry.eligible, year=year, actor=actor)
         except InvalidInput as exc:
             rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
             continue
@@ -202,12 +249,14 @@ def _classify(
         elif command is None:
             first_line[national_id] = record.line
             not_in_registry += 1
+            if unmatched:
+                why.append(_unmatched(record, national_id, registry))
         else:
             first_line[national_id] = record.line
             matched.append((record.line, command))
     if progress is not None:
         progress(len(table.records) % _PROGRESS_STEP + len(table.rejected))
-    return _Classified(matched, duplicates, not_in_registry, rejected)
+    return _Classified(matched, duplicates, not_in_registry, rejected, why)
 
 
 def _application(
@@ -284,8 +333,10 @@ def screen(
     registry_encoding: str | None = None,
     admissions_sheet: str | None = None,
     registry_sheet: str | None = None,
+    unmatched: bool = False,
 ) -> ScreeningReport:
-    """Open a case for every admitted student from an eligible household; account for every row.
+    """Open a case for every admitted student from an eligible household; account for every row
+    (with ``unmatched``, each row not matched and why).
 
     Both files are read and checked whole before anything is written, so a refused
     file (:class:`InvalidInput`) writes nothing. ``progress`` is told how many
@@ -302,7 +353,9 @@ def screen(
     table = read_table(
         admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet
     )
-    rows = _classify(table, registry.eligible, year=year, actor=actor, progress=progress)
+    rows = _classify(
+        table, registry, year=year, actor=actor, progress=progress, unmatched=unmatched
+    )
     opened, already = _open_cases(flow, rows, year=year, dry_run=dry_run)
     report = ScreeningReport(
         year=year,
@@ -321,6 +374,7 @@ def screen(
         already_open=already,
         duplicates=rows.duplicates,
         not_in_registry=rows.not_in_registry,
+        unmatched=rows.unmatched,
         rejected=sorted([*registry.rejected, *rows.rejected], key=lambda p: (p.file, p.line)),
     )
     accounted = len(opened) + len(already) + len(rows.duplicates) + rows.not_in_registry
