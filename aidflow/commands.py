@@ -51,6 +51,7 @@ from aidflow.models import (
     Reconciliation,
     ReversalResult,
     ReviewResult,
+    VisitList,
     YearClose,
 )
 
@@ -417,6 +418,14 @@ class Reveal(CaseCommand[PersonalData]):
     """See a case's national ID, name and bank account unmasked; the reason is recorded."""
 
     reason: Reason
+
+
+class RevealVisitList(Command[VisitList]):
+    """A verifier's visit list (走访清单): the cases awaiting a household visit in their towns,
+    with names and IDs in full; every case's reveal is recorded, in one save."""
+
+    case_ids: Annotated[list[UUID], Field(min_length=1, max_length=10_000)]
+    reason: OptionalReason = ""
 
 
 class RecordSearch(Command[None]):

@@ -175,6 +175,26 @@ class PolicyInForce(Result):
     """The office's clock (IANA); days and ``--as-of DATE`` follow it, stored times are UTC."""
 
 
+class VisitRow(Result):
+    """One household to visit: the student in full (the list's reveal is recorded)."""
+
+    case_id: UUID
+    name: str
+    student_id: str
+    university: str
+    town: str
+    family_category: str
+    status: str
+
+
+class VisitList(Result):
+    """A verifier's visit list (走访清单): only ``RevealVisitList`` returns it, after recording
+    a reveal on every case in it."""
+
+    reason: str
+    rows: list[VisitRow]
+
+
 class PersonalData(Result):
     """A student's personal data in full: only :meth:`AidFlow.reveal` returns it, and only
     after recording who saw it and why (issue 11)."""

@@ -86,7 +86,8 @@ def changing(
     return decide
 
 
-def _verify(_ctx: Context, case: StudentCase, c: cmd.Verify) -> None:
+def _verify(ctx: Context, case: StudentCase, c: cmd.Verify) -> None:
+    ctx.check_town(case)  # a verifier visits the towns they are registered for (issue 24 §5)
     case.verify(
         income_fen=c.income_fen,
         tuition_fen=c.tuition_fen,

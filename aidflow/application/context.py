@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 from aidflow import commands as cmd
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import StoreError, UnknownDepartment, said
+from aidflow.domain.errors import OutOfTown, StoreError, UnknownDepartment, said
 from aidflow.domain.fund import Fund
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
+from aidflow.domain.staff import StaffRegistry
 from aidflow.domain.year import ProgrammeYear, year_id
 
 if TYPE_CHECKING:
@@ -160,6 +162,22 @@ class Context:
         """The acting member's roles (for approval tiers); none when the registry itself
         authorises the command."""
         return [] if self.member is None else list(self.member.roles)
+
+    def check_town(self, case: StudentCase) -> None:
+        """Refuse unless the acting member works in the case's town (or in every town)."""
+        towns = StaffRegistry.towns(self.member.town) if self.member is not None else frozenset()
+        if towns and canonical.nfkc(str(case.town)).strip().casefold() not in towns:
+            assert self.member is not None
+            raise OutOfTown(
+                said(
+                    "{actor} visits households in {towns}; case {id} is in {town}",
+                    actor=self.member.name,
+                    towns=self.member.town,
+                    id=case.id,
+                    town=case.town,
+                ),
+                ids={"case_id": str(case.id), "actor": self.member.name},
+            )
 
     def department(self, department: str) -> str:
         """A department the policy in force lists, in canonical form."""

@@ -25,6 +25,7 @@ from aidflow.models import (
     Reconciliation,
     ReversalResult,
     ReviewResult,
+    VisitList,
     YearClose,
 )
 
@@ -88,6 +89,7 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.ConfirmYearClose: Slice(years.confirm_year_close, "close_year", YearClose),
     # personal data: every reveal is recorded, and its answer never kept in the store
     cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
+    cmd.RevealVisitList: Slice(personal.visit_list, "reveal", VisitList, idempotent=False),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),
     cmd.RecordSearch: Slice(personal.record_search, "find", None, idempotent=False),
 }

@@ -11,10 +11,11 @@ from aidflow.application.context import Context
 from aidflow.application.pipeline import Decision
 from aidflow.domain import canonical
 from aidflow.domain.case import StudentCase
-from aidflow.domain.errors import ErasureRefused, InvalidInput, said
+from aidflow.domain.errors import ErasureRefused, InvalidInput, NotAwaitingVisit, said
 from aidflow.domain.masking import Sealed
 from aidflow.domain.searches import Search
-from aidflow.models import PersonalData
+from aidflow.domain.values import CaseStatus
+from aidflow.models import PersonalData, VisitList, VisitRow
 
 REVEALED = ("student_id", "name", "account")
 
@@ -31,6 +32,46 @@ def reveal(ctx: Context, c: cmd.Reveal) -> Decision[PersonalData]:
         account=str(case.account),
     )
     return result, [case]
+
+
+VISIT_REASON = "household visit list"
+"""The reason recorded on each case of a visit list drawn without one."""
+AWAITING_VISIT = frozenset({CaseStatus.APPLIED, CaseStatus.REOPENED})
+
+
+def visit_list(ctx: Context, c: cmd.RevealVisitList) -> Decision[VisitList]:
+    """The cases awaiting a household visit in the verifier's towns, in full, each reveal
+    recorded on its case in one save: a case in another town, or not awaiting a visit,
+    refuses the whole list (nothing is recorded)."""
+    reason = c.reason or VISIT_REASON
+    cases: list[StudentCase] = []
+    rows: list[VisitRow] = []
+    for case_id in dict.fromkeys(c.case_ids):
+        case = ctx.case(case_id)
+        ctx.check_town(case)
+        if case.status not in AWAITING_VISIT:
+            raise NotAwaitingVisit(
+                said(
+                    "case {id} is {status}, not awaiting a household visit",
+                    id=case.id,
+                    status=case.status.value,
+                ),
+                ids={"case_id": str(case.id)},
+            )
+        case.reveal(fields=list(REVEALED), reason=reason, actor=c.actor)
+        cases.append(case)
+        rows.append(
+            VisitRow(
+                case_id=case.id,
+                name=str(case.name),
+                student_id=str(case.student_id),
+                university=str(case.university),
+                town=str(case.town),
+                family_category=str(case.family_category),
+                status=case.status.value,
+            )
+        )
+    return VisitList(reason=reason, rows=rows), cases
 
 
 def record_search(ctx: Context, c: cmd.RecordSearch) -> Decision[None]:

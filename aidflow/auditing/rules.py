@@ -145,7 +145,7 @@ def run_checks(
         if cls in STAFF_EVENTS:
             authority.staff_event(cls, position, actor, detail)
         elif cls in COMMAND_OF:
-            authority.command_event(cls, position, actor, detail)
+            authority.command_event(cls, position, actor, detail, aggregate_id)
         if cls in TOKEN_EVENTS:
             tokens.token_event(cls, position, at, actor, detail)
         elif name.startswith(CASE_STREAM):

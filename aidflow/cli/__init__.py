@@ -25,7 +25,7 @@ from aidflow.cli.pay import pay
 from aidflow.cli.serve import serve_command
 from aidflow.cli.session import AidflowGroup, Session, global_options
 from aidflow.cli.staff import admin, policy, staff
-from aidflow.cli.steps import import_group, template_command
+from aidflow.cli.steps import import_group, template_command, visits_command
 from aidflow.cli.views import projections
 from aidflow.cli.years import year_group
 from aidflow.i18n import click_i18n
@@ -62,6 +62,7 @@ for command in (
     year_group,
     import_group,
     template_command,
+    visits_command,
 ):
     main.add_command(command)
 

@@ -1,5 +1,5 @@
 """``aidflow import``: verifications, approvals and follow-ups from the towns' spreadsheets;
-``aidflow template``: the empty sheet of each."""
+``aidflow template``: the empty sheet of each; ``aidflow visits``: a verifier's visit list."""
 
 from __future__ import annotations
 
@@ -104,4 +104,45 @@ def template_command(session: Session, kind: str, output: Path, english: bool) -
         session,
         {"kind": kind, "file": str(output)},
         line(M.TEMPLATE_WRITTEN, kind=value(kind), file=output),
+    )
+
+
+@click.command("visits")
+@click.option("--town", help="Only this town's households (one of the verifier's towns).")
+@click.option("--reason", default="", help="Why the names are needed (default: the visit list).")
+@output_file("The visit list to write: .xlsx or .csv, readable by its owner only.")
+@global_options
+@pass_session
+@writes
+def visits_command(session: Session, town: str | None, reason: str, output: Path) -> None:
+    """A verifier's visit list (走访清单): the households awaiting a visit in their towns, names
+    and IDs in full; each case's reveal is recorded."""
+    from aidflow.sheets import check_path, write_table
+
+    check_path(output)
+    if not output.parent.is_dir():  # refused before any reveal is recorded
+        raise click.UsageError(line(M.VISITS_NO_FOLDER, path=output.parent))
+    listed = session.office.visits(actor=session.actor(), town=town, reason=reason)
+    rows = [
+        (
+            n,
+            r.name,
+            r.student_id,
+            r.university,
+            r.town,
+            value(r.family_category),
+            value(r.status),
+            str(r.case_id),
+        )
+        for n, r in enumerate(listed.rows, start=1)
+    ]
+    write_table(output, M.VISITS_HEADER, rows, private=True)
+    emit(
+        session,
+        {
+            "file": str(output),
+            "households": len(rows),
+            "cases": [str(r.case_id) for r in listed.rows],
+        },
+        line(M.VISITS_WRITTEN, count=len(rows), path=output),
     )

@@ -150,6 +150,20 @@ class SegregationOfDuties(RuleViolation):
     code = "segregation_of_duties"
 
 
+class OutOfTown(RuleViolation):
+    """A verifier visits households in the towns they are registered for (走访按乡镇分工);
+    a member registered for no town acts in every town."""
+
+    code = "out_of_town"
+
+
+class NotAwaitingVisit(RuleViolation):
+    """A visit list holds the cases awaiting a household visit (applied, or reopened by new
+    hardship), nothing else."""
+
+    code = "not_awaiting_visit"
+
+
 class CapExceeded(RuleViolation):
     """Temporary assistance per case per programme year is capped by policy."""
 

@@ -178,6 +178,16 @@ class StaffRegistry(AidAggregate):
 
     # -- questions -------------------------------------------------------------------
 
+    @staticmethod
+    def towns(town: str) -> frozenset[str]:
+        """The towns a member's ``town`` names (``高坪,大连`` or ``高坪、大连`` for several),
+        as compared: empty for a member registered for none (every town)."""
+        return frozenset(
+            canonical.nfkc(t).strip().casefold()
+            for t in canonical.nfkc(town).replace("、", ",").split(",")
+            if t.strip()
+        )
+
     def member(self, name: str) -> dict[str, Any] | None:
         return self.members.get(canonical.actor(name))
 

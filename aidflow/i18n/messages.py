@@ -293,6 +293,11 @@ UNMATCHED_HEADER = ("line", "national ID", "name", "university", "why", "registr
 UNMATCHED_NOT_IN_REGISTRY = "not in the assistance registry"
 UNMATCHED_NOT_ELIGIBLE = "in the registry under a category this programme does not assist"
 SCREEN_UNMATCHED_NEEDS_FILE = "--unmatched writes its list to a file: give -o FILE (.xlsx or .csv)"
+VISITS_HEADER = (
+    "no.", "name", "national ID", "university", "town", "category", "status", "case",
+)  # fmt: skip
+VISITS_WRITTEN = "visit list: {count} households written to {path} (each reveal recorded)"
+VISITS_NO_FOLDER = "no folder {path} to write the visit list in"
 SCREEN_UNMATCHED_NO_FOLDER = "no folder {path} to write the unmatched list in"
 SCREEN_OUTPUT_IS_UNMATCHED = "-o FILE is where --unmatched writes its list: give --unmatched too"
 BUILDING_YEAR = "building the programme year"

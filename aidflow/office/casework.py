@@ -9,6 +9,7 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import HANDLERS
+from aidflow.domain import canonical
 from aidflow.domain.errors import (
     AidflowError,
     ConcurrencyConflict,
@@ -18,12 +19,13 @@ from aidflow.domain.errors import (
     said,
 )
 from aidflow.domain.masking import plain
+from aidflow.domain.staff import StaffRegistry
 from aidflow.domain.values import CaseStatus
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, words
 from aidflow.imports.steps import read_steps
 from aidflow.imports.values import parse_family_category
-from aidflow.models import EventRecord, ImportedRow, StepImport
+from aidflow.models import EventRecord, ImportedRow, StepImport, VisitList
 from aidflow.office.base import OfficeBase
 from aidflow.office.results import RevealedDossier
 from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
@@ -83,6 +85,32 @@ class Casework(OfficeBase):
             theirs = {str(case_id) for case_id in self.flow.cases_of(student)}
             found = sorted((c for c in found if c.case_id in theirs), key=lambda c: c.year)
         return found
+
+    def visits(self, *, actor: str, town: str | None = None, reason: str = "") -> VisitList:
+        """A verifier's visit list (走访清单, issue 24 §5): the cases awaiting a household
+        visit in ``town``, else in every town the verifier is registered for, with names and
+        IDs in full; the reveal is recorded on each case, in one save (none: nothing)."""
+        if town is not None:
+            wanted = StaffRegistry.towns(town)
+        else:
+            member = next(
+                (m for m in self.flow.staff() if canonical.same_actor(m.name, actor)), None
+            )
+            wanted = StaffRegistry.towns(member.town) if member is not None else frozenset()
+        awaiting = [
+            c
+            for status in (CaseStatus.APPLIED, CaseStatus.REOPENED)
+            for c in self.cases(status=status.value)
+            if not wanted or canonical.nfkc(c.town).strip().casefold() in wanted
+        ]
+        if not awaiting:
+            self.flow.authorise(actor, "reveal")  # an empty list is still only the verifier's
+            return VisitList(reason=reason, rows=[])
+        ids = [UUID(c.case_id) for c in sorted(awaiting, key=lambda c: (c.town, c.case_id))]
+        listed: VisitList = self.flow.handle(
+            cmd.RevealVisitList(case_ids=ids, reason=reason, actor=actor)
+        )
+        return listed
 
     def find(self, text: str, *, actor: str) -> list[CaseSummary]:
         """Cases by national ID (any spelling; confirmed against the store's student-year

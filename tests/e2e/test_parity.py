@@ -594,6 +594,10 @@ def _command(cls: type[cmd.Command[Any]], s: Store) -> tuple[cmd.Command[Any], l
             {"case_id": case, "reason": "r"},
             ["case", "show", case, "--reveal", "--reason", "r"],
         ),
+        cmd.RevealVisitList: (
+            {"case_ids": [case], "reason": "r"},
+            ["visits", "--reason", "r", "-o", "{list_file}"],
+        ),
         cmd.EraseCase: ({"case_id": case, "reason": "r"}, ["case", "erase", case, "--reason", "r"]),
         cmd.SetAccount: (
             {"case_id": case, "account": "6222020200112233445", "reason": "r"},
@@ -753,7 +757,7 @@ COMMAND_ROWS = {
     "keys rotate": "RecordKeyRotation", "audit witness": "RecordWitness",
     "audit notice": "RecordNotice",
     "staff token --revoke": "RevokeToken",
-    "case show --reveal": "Reveal", "case find": "RecordSearch",
+    "case show --reveal": "Reveal", "case find": "RecordSearch", "visits": "RevealVisitList",
 }  # fmt: skip
 """CLI commands that record, and the command each builds (refused alike above)."""
 

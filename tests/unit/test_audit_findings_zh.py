@@ -74,6 +74,13 @@ def journal() -> Journal:
     j.add("case.verified", "c1", "审批人", gap_fen=200_000, needs=["travel", "living"])
     j.add("case.grant_approved", "c1", "审批人", amount_fen=900_000, fund_id=GOV, need="tuition")
     j.add("case.verified", "c2", "核实员", gap_fen=100, needs=[])
+    # a verifier registered for 高坪 verifies a household of 大连
+    j.rows.append(  # name= is the journal helper's own argument
+        (len(j.rows) + 1, T0 + timedelta(days=len(j.rows) + 1), "管理员", "册", "staff.member_added",
+         {"name": "乡镇核实员", "roles": ["verifier"], "department": "", "town": "高坪"})
+    )  # fmt: skip
+    j.add("case.applied", "c10", "受理员", year=2026, town="大连")
+    j.add("case.verified", "c10", "乡镇核实员", gap_fen=100, needs=[])
     j.add("case.grant_approved", "c2", "审批人", amount_fen=100, fund_id=GOV, need="travel")
     # payments: beyond approval, a voucher used twice, secondary aid out of order
     j.add("case.disbursed", "c1", "出纳", amount_fen=2_000_000, voucher="0001")
@@ -215,6 +222,7 @@ RULES_RAISED = {
     "token_for_another_crosses_duties",
     "unknown_event",
     "unauthorised_actor",
+    "verified_out_of_town",
     "recorded_out_of_time_order",
     "finding_explained_by_its_actor",
 }
