@@ -10,6 +10,7 @@
     python scripts/bench.py pastledger [--events 1000000] [--backend sqlite postgres]
     python scripts/bench.py scale [--seconds 10]
     python scripts/bench.py contention [--seconds 10] [--clients 16] [--processes 8] [--backend sqlite postgres]
+    python scripts/bench.py http [--requests 500] [--backend sqlite postgres]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
 databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
@@ -757,6 +758,93 @@ def contention(seconds: float, clients: int, processes: int, backends_wanted: li
                     print(f"{'':>8} not the command's own: {r['others']}")
 
 
+# -- 8. HTTP against the same call in-process, and against bare FastAPI ------------------
+
+
+def _rate(calls: int, call: Callable[[int], object]) -> float:
+    for n in range(min(10, calls)):  # warm: imports, connections, caches
+        call(-1 - n)
+    started = time.perf_counter()
+    for n in range(calls):
+        call(n)
+    return calls / (time.perf_counter() - started)
+
+
+def http_faces(requests: int, backends_wanted: list[str]) -> None:
+    """Issue 25 §2: a write (deposit) and a read (a case's dossier), one caller after another,
+    in-process through the Office and over HTTP to the service; beside them the same two
+    requests to a bare FastAPI app (scripts/benchlib/bare_http.py, no aidflow) in the same run."""
+    header("HTTP against the same call in-process, and bare FastAPI (one caller, requests/s)")
+    print(
+        f"{'backend':>8} {'request':>8} {'in-process':>11} {'HTTP':>8} {'HTTP/in-proc':>13} {'bare FastAPI':>13} {'HTTP ms over in-proc':>21} {'bare ms':>8}"
+    )
+    for backend in backends(backends_wanted):
+        with store(backend, tempfile.mkdtemp(), "faces") as url:
+            inproc, rates = _faces(url, requests)
+        for kind in ("write", "read"):
+            mine, http, bare = inproc[kind], rates["aidflow"][kind], rates["bare"][kind]
+            over = (1 / http - 1 / mine) * 1000
+            print(
+                f"{backend:>8} {kind:>8} {mine:>11.1f} {http:>8.1f} {http / mine:>12.0%} {bare:>13.1f} {over:>21.2f} {1000 / bare:>8.2f}"
+            )
+
+
+def _faces(url: str, requests: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """requests/s of a deposit and a dossier read: in-process, then over HTTP to aidflow's
+    service and to the bare FastAPI app."""
+    import httpx
+
+    from aidflow import Office
+    from scripts.benchlib.contention import free_port, serve, world
+
+    fund, [case], tokens = world(url, cases=1)
+    with Office.open(url) as office:
+        inproc = {
+            "write": _rate(
+                requests,
+                lambda n: office.handle(
+                    cmd.Deposit(
+                        fund_id=fund, amount_fen=1, source="s", receipt=f"I-{n}", actor="finance"
+                    )
+                ),
+            ),
+            "read": _rate(requests, lambda n: office.dossier(case)),
+        }
+    rates: dict[str, dict[str, float]] = {}
+    for name, app, env in (
+        ("aidflow", "aidflow.http.app:app_from_env", {"AIDFLOW_DB": url}),
+        ("bare", "scripts.benchlib.bare_http:app", {"PYTHONPATH": str(ROOT)}),
+    ):
+        port = free_port()
+        proc = serve(port, app, **env)
+        try:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"Authorization": f"Bearer {tokens['finance']}"},
+            ) as c:
+                rates[name] = {
+                    "write": _rate(
+                        requests,
+                        lambda n, c=c: c.post(
+                            "/commands/deposit",
+                            json={
+                                "fund_id": str(fund),
+                                "amount_fen": 1,
+                                "source": "s",
+                                "receipt": f"H-{n}",
+                            },
+                        ).raise_for_status(),
+                    ),
+                    "read": _rate(
+                        requests, lambda n, c=c: c.get(f"/cases/{case}").raise_for_status()
+                    ),
+                }
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return inproc, rates
+
+
 def _master_key(stores: str | None) -> None:
     """The benchmarks' stores hold (synthetic) personal data, so they need a master key.
 
@@ -810,6 +898,11 @@ def main() -> None:
     p = sub.add_parser("scale")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
+    p = sub.add_parser("http")
+    p.add_argument("--requests", type=int, default=500)
+    p.add_argument(
+        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
     p = sub.add_parser("contention")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--clients", type=int, default=16)
@@ -850,6 +943,8 @@ def main() -> None:
         proof(getattr(args, "events", [100_000, 1_000_000]))
     if args.what in ("scale", "all"):
         scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
+    if args.what in ("http", "all"):
+        http_faces(getattr(args, "requests", 500), getattr(args, "backend", ["sqlite", "postgres"]))
     if args.what in ("contention", "all"):
         contention(
             getattr(args, "seconds", 10),

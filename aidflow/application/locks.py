@@ -83,16 +83,11 @@ class AggregateLocks:
         held: list[UUID] = []
         try:
             for aggregate_id in sorted(set(ids)):
-                lock = self._use(aggregate_id)
-                if not lock.acquire(timeout=max(0.0, until - time.monotonic())):
-                    self._disuse(aggregate_id)
+                if not self._take(aggregate_id, held, timeout=max(0.0, until - time.monotonic())):
                     raise waited_too_long(wait)
-                held.append(aggregate_id)
             yield
         finally:
-            for aggregate_id in reversed(held):
-                self._locks[aggregate_id][0].release()
-                self._disuse(aggregate_id)
+            self._give_back(held)
 
     @contextmanager
     def trying(self, ids: Iterable[UUID]) -> Iterator[None]:
@@ -100,16 +95,25 @@ class AggregateLocks:
         held: list[UUID] = []
         try:
             for aggregate_id in sorted(set(ids)):
-                lock = self._use(aggregate_id)
-                if lock.acquire(blocking=False):
-                    held.append(aggregate_id)
-                else:
-                    self._disuse(aggregate_id)
+                self._take(aggregate_id, held, timeout=None)
             yield
         finally:
-            for aggregate_id in reversed(held):
-                self._locks[aggregate_id][0].release()
-                self._disuse(aggregate_id)
+            self._give_back(held)
+
+    def _take(self, aggregate_id: UUID, held: list[UUID], *, timeout: float | None) -> bool:
+        """Take one lock (``timeout`` None: only if free now); a taken one joins ``held``."""
+        lock = self._use(aggregate_id)
+        taken = lock.acquire(blocking=False) if timeout is None else lock.acquire(timeout=timeout)
+        if taken:
+            held.append(aggregate_id)
+        else:
+            self._disuse(aggregate_id)
+        return taken
+
+    def _give_back(self, held: list[UUID]) -> None:
+        for aggregate_id in reversed(held):
+            self._locks[aggregate_id][0].release()
+            self._disuse(aggregate_id)
 
 
 def waited_too_long(seconds: float) -> ConcurrencyConflict:

@@ -9,7 +9,7 @@ import click
 
 from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
 from aidflow.i18n import messages as M
-from aidflow.i18n import value
+from aidflow.i18n import tr, value
 from aidflow.imports.steps import KINDS
 from aidflow.models import StepImport
 from aidflow.render import line
@@ -122,7 +122,9 @@ def visits_command(session: Session, town: str | None, reason: str, output: Path
     check_path(output)
     if not output.parent.is_dir():  # refused before any reveal is recorded
         raise click.UsageError(line(M.VISITS_NO_FOLDER, path=output.parent))
-    listed = session.office.visits(actor=session.actor(), town=town, reason=reason)
+    listed = session.office.visits(
+        actor=session.actor(), town=town, reason=reason or tr(M.VISITS_REASON)
+    )
     rows = [
         (
             n,

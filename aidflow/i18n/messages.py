@@ -297,6 +297,9 @@ VISITS_HEADER = (
     "no.", "name", "national ID", "university", "town", "category", "status", "case",
 )  # fmt: skip
 VISITS_WRITTEN = "visit list: {count} households written to {path} (each reveal recorded)"
+VISITS_REASON = "household visit list"
+"""The reason recorded on each case of a visit list drawn without one, in the clerk's language
+(like any reason the clerk types)."""
 VISITS_NO_FOLDER = "no folder {path} to write the visit list in"
 SCREEN_UNMATCHED_NO_FOLDER = "no folder {path} to write the unmatched list in"
 SCREEN_OUTPUT_IS_UNMATCHED = "-o FILE is where --unmatched writes its list: give --unmatched too"

@@ -132,6 +132,11 @@ class Runner:
                 except _Stale:
                     self._known = None  # moved by another process: read them, then go on
             tracked = self._load(source.name)
+            if stop is None and until is None:
+                # remembered for the next catch-up (a query that finds nothing new then reads
+                # no positions); a page applied later checks them under lock, and a view moved
+                # by another process meanwhile makes it read them again (``_Stale``)
+                self._known = dict(tracked)
             return self._catch_up(source, tracked, stop, until, progress, expect=False)
 
     def _catch_up(

@@ -42,13 +42,13 @@ GRANT_FEN = 100
 DEPOSIT_FEN = 100
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _world(url: str, cases: int) -> tuple[UUID, list[UUID], dict[str, str]]:
+def world(url: str, cases: int) -> tuple[UUID, list[UUID], dict[str, str]]:
     """A registered office, one fund, ``cases`` verified cases, a token for the writers."""
     flow = AidFlow.open(url)
     try:
@@ -62,23 +62,14 @@ def _world(url: str, cases: int) -> tuple[UUID, list[UUID], dict[str, str]]:
     return fund, made, tokens
 
 
-def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AIDFLOW_DB": url}
+def serve(
+    port: int, app: str = "aidflow.http.app:app_from_env", **env: str
+) -> subprocess.Popen[bytes]:
+    """``app`` under uvicorn in its own process on ``port``, once it answers ``/health``."""
+    factory = ["--factory"] if app.endswith("_from_env") else []
+    command = [sys.executable, "-m", "uvicorn", app, *factory, "--host", "127.0.0.1"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "aidflow.http.app:app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-        ],
-        env=env,
+        [*command, "--port", str(port), "--log-level", "error"], env={**os.environ, **env}
     )
     for _ in range(400):
         try:
@@ -101,10 +92,10 @@ def _fund_fen(url: str, fund: UUID) -> tuple[int, int]:
 
 def run_http(url: str, clients: int, seconds: float) -> dict[str, Any]:
     """``clients`` threads posting deposits and approvals on one fund for ``seconds``."""
-    fund, cases, tokens = _world(url, cases=clients * 4)
+    fund, cases, tokens = world(url, cases=clients * 4)
     before, _ = _fund_fen(url, fund)
-    port = _free_port()
-    proc = _serve(url, port)
+    port = free_port()
+    proc = serve(port, AIDFLOW_DB=url)
     tally: Counter[str] = Counter()
     others: Counter[str] = Counter()
     lock = threading.Lock()
@@ -177,7 +168,7 @@ def run_http(url: str, clients: int, seconds: float) -> dict[str, Any]:
 
 def run_cli(url: str, processes: int, commands_each: int) -> dict[str, Any]:
     """``processes`` CLI deposit processes at once on one fund, ``commands_each`` rounds."""
-    fund, _cases, _tokens = _world(url, cases=0)
+    fund, _cases, _tokens = world(url, cases=0)
     before, _ = _fund_fen(url, fund)
     env = {**os.environ, "AIDFLOW_DB": url, "AIDFLOW_ACTOR": "finance"}
     aidflow = str(Path(sys.executable).with_name("aidflow"))
@@ -254,7 +245,7 @@ def _process_writer(url: str, fund: str, index: int, seconds: float, start: Any,
 
 def run_processes(url: str, processes: int, seconds: float) -> dict[str, Any]:
     """``processes`` writer processes depositing on one fund for ``seconds``."""
-    fund, _cases, _tokens = _world(url, cases=0)
+    fund, _cases, _tokens = world(url, cases=0)
     before, _ = _fund_fen(url, fund)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()

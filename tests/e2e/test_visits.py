@@ -134,3 +134,10 @@ def test_a_household_verified_out_of_town_past_the_command_is_a_finding(
     assert [v.message for v in found] == [
         "lin verified 1 household(s) outside the towns they are registered for"
     ]
+
+
+def test_the_reason_recorded_by_default_is_in_the_clerks_language(
+    cli: Cli, towns: dict[str, str], tmp_path: Path
+) -> None:
+    cli("visits", "-o", str(tmp_path / "走访清单.xlsx"), "--lang", "zh", actor="lin")
+    assert _reveals(cli, towns["waiting"]) == [("lin", "入户走访清单")]

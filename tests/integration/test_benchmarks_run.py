@@ -27,6 +27,7 @@ TARGETS = {
     "proof": (["--events", "200"], "rebuild ev/s"),
     "sizes": (["--events", "200", "--rounds", "1"], "bare read+decode"),
     "pastledger": (["--events", "200", "--backend", "sqlite"], "the live ledger"),
+    "http": (["--requests", "5", "--backend", "sqlite"], "bare FastAPI"),
     "contention": (
         ["--seconds", "1", "--clients", "2", "--processes", "2", "--backend", "sqlite"],
         "vs 1 writer",
