@@ -37,6 +37,8 @@ def reveal(ctx: Context, c: cmd.Reveal) -> Decision[PersonalData]:
 VISIT_REASON = "household visit list"
 """The reason recorded on each case of a visit list drawn without one."""
 AWAITING_VISIT = frozenset({CaseStatus.APPLIED, CaseStatus.REOPENED})
+VISIT_FIELDS = ("student_id", "name")
+"""What a visit list shows in full (not the account), so what its reveals record."""
 
 
 def visit_list(ctx: Context, c: cmd.RevealVisitList) -> Decision[VisitList]:
@@ -58,7 +60,7 @@ def visit_list(ctx: Context, c: cmd.RevealVisitList) -> Decision[VisitList]:
                 ),
                 ids={"case_id": str(case.id)},
             )
-        case.reveal(fields=list(REVEALED), reason=reason, actor=c.actor)
+        case.reveal(fields=list(VISIT_FIELDS), reason=reason, actor=c.actor)
         cases.append(case)
         rows.append(
             VisitRow(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import random
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -168,6 +169,7 @@ class Pipeline:
         """Records that conflicted lately, with the monotonic moment they did."""
         self.stalled: dict[UUID, float] = {}
         """Records whose store turn someone else held too long, with when (see :meth:`stall`)."""
+        self._heat = threading.Lock()  # the two tables above, shared by a service's threads
 
     def run(self, handler: Slice[C, R], c: C) -> R:
         """Decide and record ``c`` with ``handler``; see the module's docstring."""
@@ -176,7 +178,7 @@ class Pipeline:
         until = time.monotonic() + self.conflict_wait
         turn = named_records(c, once)
         for attempt in itertools.count():
-            shared = turn if attempt else self.hot_among(turn)
+            shared = self.hot_among(turn, every=attempt > 0)
             try:
                 with (
                     self.locks.holding(turn, until=until, wait=self.conflict_wait),
@@ -211,21 +213,24 @@ class Pipeline:
             return result
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def hot_among(self, records: set[UUID]) -> set[UUID]:
-        """Those of ``records`` that conflicted within :attr:`hot_seconds`, unless their
-        turn in the store was held by someone else lately (see :meth:`stall`)."""
+    def hot_among(self, records: set[UUID], *, every: bool = False) -> set[UUID]:
+        """Those of ``records`` that take turns in the store: that conflicted within
+        :attr:`hot_seconds` (``every``: all, as a retry does), unless their turn was held by
+        someone else lately (see :meth:`stall`)."""
         since = time.monotonic() - self.hot_seconds
-        return {
-            r
-            for r in records
-            if self.hot.get(r, since) > since and self.stalled.get(r, since) <= since
-        }
+        with self._heat:
+            return {
+                r
+                for r in records
+                if (every or self.hot.get(r, since) > since) and self.stalled.get(r, since) <= since
+            }
 
     def stall(self, records: set[UUID]) -> None:
         """A store turn not given within :attr:`turn_wait`: a hung writer, or a login holding
         the lock on purpose. These records go without store turns for :attr:`hot_seconds`
         (one wait per process a minute, not one per command), and the office is told."""
-        self.stalled.update(dict.fromkeys(records, time.monotonic()))
+        with self._heat:
+            self.stalled.update(dict.fromkeys(records, time.monotonic()))
         warnings.warn(
             f"the store turn of {sorted(map(str, records))} was not given within "
             f"{self.turn_wait:g} s; going on without it (pg_locks names the session holding it)",
@@ -235,10 +240,12 @@ class Pipeline:
     def heat(self, records: set[UUID]) -> None:
         """Mark ``records`` as conflicting now (and forget those long cold)."""
         moment = time.monotonic()
-        if len(self.hot) + len(self.stalled) > 10_000:
-            self.hot = {r: t for r, t in self.hot.items() if t > moment - self.hot_seconds}
-            self.stalled = {r: t for r, t in self.stalled.items() if t > moment - self.hot_seconds}
-        self.hot.update(dict.fromkeys(records, moment))
+        with self._heat:
+            if len(self.hot) + len(self.stalled) > 10_000:
+                since = moment - self.hot_seconds
+                self.hot = {r: t for r, t in self.hot.items() if t > since}
+                self.stalled = {r: t for r, t in self.stalled.items() if t > since}
+            self.hot.update(dict.fromkeys(records, moment))
 
     def rehearse(self, handler: Slice[C, R], c: C) -> bool:
         """Decide ``c`` as :meth:`run` would, and record nothing (a ``--dry-run``): True when

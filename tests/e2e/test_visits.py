@@ -80,6 +80,12 @@ def test_the_visit_list_holds_the_verifiers_households_in_full_each_reveal_recor
     assert rows[1][:5] == (1, "张三", national_id(801), "贵州大学", "高坪")
     assert len(rows) == 2
     assert _reveals(cli, towns["waiting"]) == [("lin", "household visit list")]
+    [revealed] = [
+        e["data"]["fields"]
+        for e in cli.json("case", "history", towns["waiting"])
+        if e["type"] == "case.personal_data_revealed"
+    ]
+    assert revealed == ["student_id", "name"]  # what the list shows; not the account
     assert _reveals(cli, towns["elsewhere"]) == [] and _reveals(cli, towns["visited"]) == []
 
 

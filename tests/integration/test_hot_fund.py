@@ -162,6 +162,7 @@ def test_a_turn_held_by_a_hung_writer_slows_and_never_stops_and_dies_with_it(
                 assert flow.deposit(_deposit(fund, "R-held")).recorded  # went on without it
             assert holder.poll() is None  # the holder still held it all along
             assert flow.pipeline.hot_among({fund}) == set()  # no more waits for a minute
+            assert flow.pipeline.hot_among({fund}, every=True) == set()  # retries neither
             assert flow.deposit(_deposit(fund, "R-held-2")).recorded
         finally:
             holder.send_signal(signal.SIGKILL)
