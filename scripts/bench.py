@@ -862,6 +862,12 @@ def _master_key(stores: str | None) -> None:
         os.environ[KEY_ENV] = new_master()
 
 
+def _backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -874,9 +880,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("commands")
     p.add_argument("--lifecycles", type=int, default=1000)
-    p.add_argument(
-        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
-    )
+    _backend_option(p)
     p = sub.add_parser("screening")
     p.add_argument("--rows", type=int, default=100_000)
     p = sub.add_parser("timetravel")
@@ -887,9 +891,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=40)
     p = sub.add_parser("pastledger")
     p.add_argument("--events", type=int, default=1_000_000)
-    p.add_argument(
-        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
-    )
+    _backend_option(p)
     p = sub.add_parser("inline")
     p.add_argument("--lifecycles", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
@@ -900,16 +902,12 @@ def main() -> None:
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
     p = sub.add_parser("http")
     p.add_argument("--requests", type=int, default=500)
-    p.add_argument(
-        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
-    )
+    _backend_option(p)
     p = sub.add_parser("contention")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--processes", type=int, default=8)
-    p.add_argument(
-        "--backend", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
-    )
+    _backend_option(p)
     args = parser.parse_args()
     _master_key(getattr(args, "stores", None))
     print(

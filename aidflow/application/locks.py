@@ -219,15 +219,25 @@ class AdvisoryTurns:
         if not keys:
             yield True
             return
+        import psycopg
+
         with self._guard:
             conn = self._idle.pop() if self._idle else None
-        if conn is None or conn.closed:
-            conn = self.store.connect()
         held: list[int] = []
         try:
-            yield self._take(conn, keys, held, until)
+            if conn is None or conn.closed:
+                conn = self.store.connect()
+            taken = self._take(conn, keys, held, until)
+        except psycopg.Error:  # a connection the server dropped (idle timeout, restart):
+            if conn is not None:  # its locks went with it; the command goes on without turns
+                conn.close()
+            held.clear()
+            taken = False
+        try:
+            yield taken
         finally:
-            self._release(conn, held)
+            if conn is not None:
+                self._release(conn, held)
 
     @staticmethod
     def _take(conn: Any, keys: list[int], held: list[int], until: float) -> bool:
@@ -247,6 +257,8 @@ class AdvisoryTurns:
         return True
 
     def _release(self, conn: Any, held: list[int]) -> None:
+        if conn.closed:
+            return
         try:
             if held:
                 conn.execute(

@@ -23,6 +23,7 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.config import parse_url
 from aidflow.domain.errors import AidflowError, ConcurrencyConflict
 from scripts.benchlib.contention import run_processes
 from tests.builders import government_fund, new_ref, register_staff, verified
@@ -174,3 +175,34 @@ def test_a_turn_held_by_a_hung_writer_slows_and_never_stops_and_dies_with_it(
         assert flow.deposit(_deposit(fund, "R-after")).recorded
     finally:
         flow.close()
+
+
+@pytest.mark.postgres
+def test_a_turns_connection_the_server_dropped_never_fails_a_command() -> None:
+    """The server ends the turns' idle connection (an idle timeout, a restart): the next
+    command on the hot fund goes on without its turn, and the one after gets a new one."""
+    import psycopg
+
+    from tests.pg import ADMIN_URL, fresh_database
+
+    with fresh_database() as url:
+        flow = AidFlow.open(url)
+        try:
+            register_staff(flow)
+            fund = government_fund(flow)
+            flow.pipeline.heat({fund})
+            assert flow.deposit(_deposit(fund, "R-1")).recorded  # a turn taken and given back
+            with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+                ended = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle'",
+                    (parse_url(url).database,),
+                ).fetchall()
+            assert ended  # the turns' connection (and the store's idle ones) ended
+            with pytest.warns(UserWarning, match="not given"):
+                assert flow.deposit(_deposit(fund, "R-2")).recorded
+            flow.pipeline.stalled.clear()
+            assert flow.deposit(_deposit(fund, "R-3")).recorded
+            assert flow.fund(fund).balance_fen == 10_000_000 + 300
+        finally:
+            flow.close()
