@@ -171,13 +171,14 @@ class FileTurns:
 
     @contextmanager
     def holding(self, ids: Iterable[UUID], *, until: float) -> Iterator[bool]:
-        fd = self._file()
-        if fd is None:
-            yield False
+        offsets = sorted({store_key(i) % FILE_TURNS for i in ids})
+        fd = self._file() if offsets else None
+        if fd is None:  # nothing asked, or no turns file to be had: nothing to wait for
+            yield True
             return
         held: list[int] = []
         try:
-            yield self._take(fd, sorted({store_key(i) % FILE_TURNS for i in ids}), held, until)
+            yield self._take(fd, offsets, held, until)
         finally:
             for offset in held:
                 fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)

@@ -186,7 +186,7 @@ class Pipeline:
                         shared, until=min(until, time.monotonic() + self.turn_wait)
                     ) as taken,
                 ):
-                    if not taken:
+                    if not taken and shared:
                         self.stall(shared)
                     result, recordings, context = self._attempt(handler, c, once, turn)
             except (OperationalError, sqlite3.OperationalError) as exc:

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -206,3 +208,21 @@ def test_a_turns_connection_the_server_dropped_never_fails_a_command() -> None:
             assert flow.fund(fund).balance_fen == 10_000_000 + 300
         finally:
             flow.close()
+
+
+def test_no_turns_file_to_be_had_is_no_stall(tmp_path: Path) -> None:
+    """A SQLite store whose ``.turns`` cannot be made (here: a folder in its place) goes on
+    without store turns, quietly: nothing to wait for is not a stall."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    (tmp_path / "s.db.turns").mkdir()
+    flow = AidFlow.open(url)
+    try:
+        register_staff(flow)
+        fund = government_fund(flow)
+        flow.pipeline.heat({fund})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a stall warning would fail here
+            assert flow.deposit(_deposit(fund, "R-1")).recorded
+        assert flow.pipeline.stalled == {}
+    finally:
+        flow.close()
