@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 from aidflow import commands as cmd
-from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import OutOfTown, StoreError, UnknownDepartment, said
@@ -166,7 +165,7 @@ class Context:
     def check_town(self, case: StudentCase) -> None:
         """Refuse unless the acting member works in the case's town (or in every town)."""
         towns = StaffRegistry.towns(self.member.town) if self.member is not None else frozenset()
-        if towns and canonical.nfkc(str(case.town)).strip().casefold() not in towns:
+        if not StaffRegistry.works_in(towns, str(case.town)):
             assert self.member is not None
             raise OutOfTown(
                 said(

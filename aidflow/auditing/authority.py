@@ -9,7 +9,6 @@ from collections import defaultdict
 from typing import Any
 
 from aidflow.auditing.state import Checking, shown
-from aidflow.domain import canonical
 from aidflow.domain.canonical import same_person
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import said
@@ -70,8 +69,7 @@ class Authority:
     def _visited(self, position: int, actor: str, case: str) -> None:
         member = self.members.get(same_person(actor))
         towns = member.get("towns", frozenset()) if member is not None else frozenset()
-        town = canonical.nfkc(self.towns.get(case, "")).strip().casefold()
-        if towns and town not in towns:
+        if not StaffRegistry.works_in(towns, self.towns.get(case, "")):
             self.out_of_town[same_person(actor)].append(position)
 
     def roles_of(self, actor: str) -> set[str]:

@@ -183,10 +183,19 @@ class StaffRegistry(AidAggregate):
         """The towns a member's ``town`` names (``高坪,大连`` or ``高坪、大连`` for several),
         as compared: empty for a member registered for none (every town)."""
         return frozenset(
-            canonical.nfkc(t).strip().casefold()
+            StaffRegistry._town_key(t)
             for t in canonical.nfkc(town).replace("、", ",").split(",")
             if t.strip()
         )
+
+    @staticmethod
+    def works_in(towns: frozenset[str], town: str) -> bool:
+        """Whether a member of ``towns`` (from :meth:`towns`; none: every town) works in ``town``."""
+        return not towns or StaffRegistry._town_key(town) in towns
+
+    @staticmethod
+    def _town_key(town: str) -> str:
+        return canonical.nfkc(town).strip().casefold()
 
     def member(self, name: str) -> dict[str, Any] | None:
         return self.members.get(canonical.actor(name))

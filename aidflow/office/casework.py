@@ -101,7 +101,7 @@ class Casework(OfficeBase):
             c
             for status in (CaseStatus.APPLIED, CaseStatus.REOPENED)
             for c in self.cases(status=status.value)
-            if not wanted or canonical.nfkc(c.town).strip().casefold() in wanted
+            if StaffRegistry.works_in(wanted, c.town)
         ]
         if not awaiting:
             self.flow.authorise(actor, "reveal")  # an empty list is still only the verifier's

@@ -27,10 +27,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
-from zoneinfo import ZoneInfo
 
+from aidflow.domain.clock import day_end, day_start
 from aidflow.domain.errors import ProofUnavailable, said
 from aidflow.proofs.leaves import canonical_json
 from aidflow.proofs.merkle import inclusion_path, leaf_hash, root_of, verify_inclusion
@@ -123,14 +123,7 @@ class Period(NamedTuple):
 
 def period_moments(period: Period) -> tuple[datetime, datetime]:
     """The first and last moment of a period of whole days on its clock, in UTC."""
-    clock = ZoneInfo(period.zone)
-    return (
-        datetime.combine(period.start, time.min, tzinfo=clock).astimezone(UTC),
-        (
-            datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=clock)
-            - timedelta(microseconds=1)
-        ).astimezone(UTC),
-    )
+    return day_start(period.start, period.zone), day_end(period.end, period.zone)
 
 
 def _proved(source: Source, position: int) -> dict[str, Any]:
