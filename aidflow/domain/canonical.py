@@ -94,6 +94,11 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
     return stripped
 
 
+def visible(value: str) -> str:
+    """``value`` without its invisible format characters (a zero-width space), for comparing."""
+    return "".join(c for c in value if unicodedata.category(c) != "Cf")
+
+
 def _visible(char: str) -> bool:
     """A character that shows: not a space of any kind, not a format or combining mark."""
     return not char.isspace() and unicodedata.category(char) not in ("Cf", "Mn", "Me")  # Zs: spaces

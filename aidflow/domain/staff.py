@@ -195,7 +195,8 @@ class StaffRegistry(AidAggregate):
 
     @staticmethod
     def _town_key(town: str) -> str:
-        return canonical.nfkc(town).strip().casefold()
+        """A town as compared: look-alike spellings (full-width, a zero-width space) are one."""
+        return canonical.same_person(canonical.visible(town))
 
     def member(self, name: str) -> dict[str, Any] | None:
         return self.members.get(canonical.actor(name))

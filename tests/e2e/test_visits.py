@@ -96,6 +96,9 @@ def test_a_verifier_acts_only_in_their_towns(
         "visits", "--town", "大连", "-o", str(tmp_path / "v.xlsx"), says="大连", actor="lin"
     )
     assert not (tmp_path / "v.xlsx").exists()
+    # a look-alike spelling of the town (a zero-width space) is the same town
+    listed = cli.json("visits", "--town", "高\u200b坪", "-o", str(tmp_path / "v.xlsx"), actor="lin")
+    assert listed["cases"] == [towns["waiting"]]
     cli.refused("case", "verify", towns["elsewhere"], *VERIFY, says="高坪", actor="lin")
     cli("case", "verify", towns["waiting"], *VERIFY, actor="lin")  # in 高坪: recorded
     # the office's verifier registered for no town visits every town
