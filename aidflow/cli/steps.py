@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
-from aidflow.imports.steps import KINDS
-from aidflow.models import StepImport
+from aidflow.imports.kinds import KINDS
 from aidflow.render import line
+
+if TYPE_CHECKING:
+    from aidflow.models import StepImport
 
 SHEET = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN = 50

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from aidflow.cli.session import Session, emit, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import value
-from aidflow.models import YearClose
 from aidflow.render import line, yuan
+
+if TYPE_CHECKING:
+    from aidflow.models import YearClose
 
 
 @click.group("year")

@@ -23,6 +23,7 @@ from uuid import UUID
 from aidflow import commands as cmd
 from aidflow.domain.errors import AidflowError, InvalidInput, said
 from aidflow.domain.money import parse_yuan
+from aidflow.imports.kinds import KINDS
 from aidflow.imports.statement import parse_date
 from aidflow.imports.table import Column, RowProblem, read_table
 
@@ -53,9 +54,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("received", ("received", "是否到账", "到账"), required=False),
     ),
 }
-"""What each kind reads; a template of it is written by ``aidflow template KIND``."""
-
-KINDS = tuple(COLUMNS)
+"""What each kind reads (one entry per name of :data:`~aidflow.imports.kinds.KINDS`); a
+template of it is written by ``aidflow template KIND``."""
 
 _SEPARATORS = re.compile(r"[、,，/;；\s]+")
 

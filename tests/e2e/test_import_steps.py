@@ -107,3 +107,11 @@ def test_templates_are_read_back_as_they_are_written(cli: Cli, tmp_path: Path) -
         assert headers[0] == first and all(headers)
         result = cli.json("import", kind, str(path), "--dry-run", actor="visitor")
         assert result["rows"] == []  # an empty sheet: nothing to do, nothing refused
+
+
+def test_every_kind_the_command_line_names_has_its_columns() -> None:
+    """The names live apart from the readers so that ``--help`` loads none of them."""
+    from aidflow.imports.kinds import KINDS
+    from aidflow.imports.steps import COLUMNS
+
+    assert tuple(COLUMNS) == KINDS
