@@ -977,7 +977,7 @@ def case_explain(
     """Why the case has its figures and status: the events behind each, and what allowed them."""
     office = session.office
     case_id = office.case_id(case_ref)
-    result = office.explain(case_id, as_of=as_of, **({"fields": fields} if fields else {}))
+    result = office.explain(case_id, as_of=as_of, fields=fields)
 
     def text() -> str:
         out: list[str] = []

@@ -95,6 +95,51 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""
 
+_CASEWORK = (
+    Role.SCREENING_CLERK,
+    Role.VERIFIER,
+    Role.APPROVER,
+    Role.COUNTY_APPROVER,
+    Role.CASHIER,
+    Role.DONATIONS_OFFICER,
+    Role.LIAISON,
+    Role.AUDITOR,
+)
+
+READS: dict[str, tuple[Role, ...]] = {
+    # cases as the counter sees them (masked): the list, a dossier, its history and
+    # explanation, the consultation queue, what is due; the posts that work cases and the
+    # auditor; not the admin, whose post is staff and policy (a second admin grants a
+    # reading role when one is needed: nobody grants themselves one)
+    "read_cases": _CASEWORK,
+    # the money: funds, a fund's movements, the donor trace, the ledger, a year's close
+    "read_money": (
+        Role.CASHIER,
+        Role.DONATIONS_OFFICER,
+        Role.APPROVER,
+        Role.COUNTY_APPROVER,
+        Role.AUDITOR,
+        Role.ADMIN,
+    ),
+    # the record itself: journal, findings, report, digest and proofs, bundles, the event
+    # feed (another service reads it with an auditor's token); the posts that explain
+    # findings (approvers, cashiers), witness, post notices or close a year (admins)
+    "read_audit": (
+        Role.AUDITOR,
+        Role.APPROVER,
+        Role.COUNTY_APPROVER,
+        Role.CASHIER,
+        Role.ADMIN,
+    ),
+    # the office itself: who is staff with which roles and towns, the policy, the views'
+    # state: every post
+    "read_office": tuple(Role),
+}
+"""The roles that may ask each kind of question (issue 21 §3), checked by the Office for
+the reader a face knows (a bearer token's holder, a person's database login); whoever holds
+an embedded store's file reads it all. Asking with no role is refused before anything is
+read (``NotAuthorised``); a member with no role at all holds no token."""
+
 REGISTRY_ID: UUID = uuid5(NAMESPACE_URL, "https://aidflow.invalid/staff-registry")
 
 BEARER_PREFIX = "afw_"
@@ -208,7 +253,8 @@ class StaffRegistry(AidAggregate):
         return department is None or role is not Role.LIAISON or member["department"] == department
 
     def authorise(self, name: str, command: str, *, department: str | None = None) -> None:
-        """Refuse a command its actor may not record now; ``department`` for a liaison's action."""
+        """Refuse a command its actor may not record now, or a question (:data:`READS`) they
+        may not ask; ``department`` for a liaison's action."""
         member = self.member(name)
         if member is None:
             raise UnknownStaff(
@@ -218,7 +264,7 @@ class StaffRegistry(AidAggregate):
                 ),
                 ids={"actor": canonical.actor(name)},
             )
-        allowed = REQUIRED[command]
+        allowed = REQUIRED[command] if command in REQUIRED else READS[command]
         if not any(role.value in member["roles"] for role in allowed):
             raise NotAuthorised(
                 said(

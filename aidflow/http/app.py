@@ -35,12 +35,14 @@ from aidflow.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
     MasterKeyError,
+    NotAuthorised,
     NotFound,
     RuleViolation,
     StoreBusy,
     StoreUnavailable,
     TooManySearches,
     TooManyWaits,
+    UnknownStaff,
     ViewsBehind,
     said,
     store_busy,
@@ -115,6 +117,8 @@ def status_of(exc: AidflowError) -> int:
         return 422
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, NotAuthorised | UnknownStaff):
+        return 403  # the token is good; its holder may not do or ask this
     if isinstance(exc, RuleViolation):
         return 409
     if isinstance(
@@ -268,7 +272,7 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
 
     @app.get("/cases", tags=["cases"])
     def cases(
-        _actor: Actor,
+        actor: Actor,
         status: str | None = None,
         town: str | None = None,
         category: str | None = None,
@@ -279,7 +283,13 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         """Cases, filtered by status, town, family category (Chinese or English), year, or
         one person's national ID (every year's case)."""
         found = office.cases(
-            status=status, town=town, category=category, year=year, student=student, limit=limit
+            status=status,
+            town=town,
+            category=category,
+            year=year,
+            student=student,
+            limit=limit,
+            reader=actor,
         )
         return ok(found)
 
@@ -290,25 +300,31 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         searches.take(actor)
         return ok(office.find(q, actor=actor))
 
+    _case(app, office, Actor)
+
+
+def _case(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/cases/{case}", tags=["cases"])
     def dossier(
-        _actor: Actor,
+        actor: Actor,
         case: str,
         as_of: str | None = None,
         version: Annotated[int | None, Query(ge=1)] = None,
     ) -> Response:
         """The dossier (一人一档) of a case (its id or a prefix of at least 6 characters),
         now, as of a moment, or as of one of its versions."""
-        return ok(office.dossier(office.case_id(case), as_of=_utc(as_of), version=version))
+        return ok(
+            office.dossier(office.case_id(case), as_of=_utc(as_of), version=version, reader=actor)
+        )
 
     @app.get("/cases/{case}/history", tags=["cases"])
-    def history(_actor: Actor, case: str) -> Response:
+    def history(actor: Actor, case: str) -> Response:
         """Every stored event of a case, personal data masked."""
-        return ok(office.history(office.case_id(case)))
+        return ok(office.history(office.case_id(case), reader=actor))
 
     @app.get("/cases/{case}/explain", tags=["cases"])
     def explain(
-        _actor: Actor,
+        actor: Actor,
         case: str,
         field: Annotated[list[str] | None, Query()] = None,
         as_of: str | None = None,
@@ -317,7 +333,9 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         """Why the case has its figures and status: the events behind each, what allowed them;
         its findings' messages in the language of ``Accept-Language``."""
         fields = tuple(field) if field else ()
-        result = office.explain(office.case_id(case), as_of=_utc(as_of), **_fields(fields))
+        result = office.explain(
+            office.case_id(case), as_of=_utc(as_of), fields=fields, reader=actor
+        )
         with using(accepted(accept_language) or "en"):
             findings = [v.shown() for v in result.findings]
         return ok(result.model_copy(update={"findings": findings}))
@@ -325,61 +343,61 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
 
 def _money(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/funds", tags=["funds"])
-    def funds(_actor: Actor) -> Response:
+    def funds(actor: Actor) -> Response:
         """Every fund with its totals."""
-        return ok(office.funds())
+        return ok(office.funds(reader=actor))
 
     @app.get("/funds/{fund}", tags=["funds"])
-    def fund(_actor: Actor, fund: str) -> Response:
+    def fund(actor: Actor, fund: str) -> Response:
         """A fund's balance and its movements (from the ledger)."""
-        return ok(office.fund_statement(office.fund_id(fund)))
+        return ok(office.fund_statement(office.fund_id(fund), reader=actor))
 
     @app.get("/funds/{fund}/trace", tags=["funds"])
-    def trace(_actor: Actor, fund: str) -> Response:
+    def trace(actor: Actor, fund: str) -> Response:
         """Which donation reached which student (first in, first out)."""
-        return ok(office.donor_trace(office.fund_id(fund)))
+        return ok(office.donor_trace(office.fund_id(fund), reader=actor))
 
     @app.get("/years/{year}", tags=["funds"])
-    def year(_actor: Actor, year: Annotated[int, Path(ge=2000, le=2100)]) -> Response:
+    def year(actor: Actor, year: Annotated[int, Path(ge=2000, le=2100)]) -> Response:
         """A programme year's close: open, proposed, or closed with its totals and digest."""
-        return ok(office.year(year))
+        return ok(office.year(year, reader=actor))
 
 
 def _office_routes(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/queue", tags=["cases"])
-    def queue(_actor: Actor, department: str | None = None) -> Response:
+    def queue(actor: Actor, department: str | None = None) -> Response:
         """Hardship awaiting consultation and consultation actions owed."""
-        return ok(office.queue(department))
+        return ok(office.queue(department, reader=actor))
 
     @app.get("/due", tags=["cases"])
     def due(
-        _actor: Actor,
+        actor: Actor,
         within: Annotated[int | None, Query(ge=0, le=3660)] = None,
         department: str | None = None,
     ) -> Response:
         """Payments and consultation actions with their due dates, soonest first."""
-        return ok(office.due(within=within, department=department))
+        return ok(office.due(within=within, department=department, reader=actor))
 
     @app.get("/staff", tags=["office"])
-    def staff(_actor: Actor, as_of: str | None = None) -> Response:
+    def staff(actor: Actor, as_of: str | None = None) -> Response:
         """Every staff member with roles, department and town (now, or as registered then)."""
-        return ok(office.staff(as_of=_utc(as_of)))
+        return ok(office.staff(as_of=_utc(as_of), reader=actor))
 
     @app.get("/policy", tags=["office"])
-    def policy(_actor: Actor, as_of: str | None = None) -> Response:
+    def policy(actor: Actor, as_of: str | None = None) -> Response:
         """Every policy value and the policy's version (now, or in force then)."""
-        return ok(office.policy(as_of=_utc(as_of)))
+        return ok(office.policy(as_of=_utc(as_of), reader=actor))
 
     @app.get("/projections/status", tags=["office"])
-    def projections_status(_actor: Actor) -> Response:
+    def projections_status(actor: Actor) -> Response:
         """Each view's position against the store's head, and why it stopped, if it did."""
-        return ok(office.views_status())
+        return ok(office.views_status(reader=actor))
 
 
 def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/audit/journal", tags=["audit"])
     def journal(
-        _actor: Actor,
+        actor: Actor,
         case: str | None = None,
         since: str | None = None,
         limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
@@ -393,41 +411,42 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
             since=None if since is None else cmd.moment(since, start=True),
             limit=limit,
             after=after,
+            reader=actor,
         )
         return ok(lines)
 
     @app.get("/audit/ledger", tags=["audit"])
-    def ledger(_actor: Actor, entries: bool = False, as_of: str | None = None) -> Response:
+    def ledger(actor: Actor, entries: bool = False, as_of: str | None = None) -> Response:
         """The money ledger: totals by fund, need, family category and town."""
-        return ok(office.ledger(as_of=_utc(as_of), entries=entries))
+        return ok(office.ledger(as_of=_utc(as_of), entries=entries, reader=actor))
 
     @app.get("/audit/check", tags=["audit"])
     def check(
-        _actor: Actor,
+        actor: Actor,
         as_of: str | None = None,
         accept_language: Annotated[str | None, Header()] = None,
     ) -> Response:
         """Every rule from the events alone, and the audit view against a fresh replay; the
         findings' messages in the language of ``Accept-Language`` (``zh``: Chinese)."""
-        result = office.check(as_of=_utc(as_of))
+        result = office.check(as_of=_utc(as_of), reader=actor)
         with using(accepted(accept_language) or "en"):
             return ok(result.shown())
 
     @app.get("/audit/digest", tags=["audit"])
-    def digest(_actor: Actor) -> Response:
+    def digest(actor: Actor) -> Response:
         """The tree digest to publish (``tree:SIZE:ROOT``), the v0.1 chain's head beside it."""
-        return ok(office.digest())
+        return ok(office.digest(reader=actor))
 
     @app.get("/audit/verify", tags=["audit"])
-    def verify(_actor: Actor, digest: str) -> Response:
+    def verify(actor: Actor, digest: str) -> Response:
         """The store recomputed against a published digest, and every snapshot checked."""
-        return ok(office.verify(digest))
+        return ok(office.verify(digest, reader=actor))
 
 
 def _report(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/audit/report", tags=["audit"])
     def report(
-        _actor: Actor,
+        actor: Actor,
         format: str = "html",
         lang: str | None = None,
         as_of: str | None = None,
@@ -438,7 +457,7 @@ def _report(app: FastAPI, office: Office, Actor: Any) -> None:
         if format not in FORMATS:
             raise InvalidInput(said("format must be one of {formats}", formats=", ".join(FORMATS)))
         with using(lang or accepted(accept_language)):
-            text = office.report(as_of=_utc(as_of), fmt=format)
+            text = office.report(as_of=_utc(as_of), fmt=format, reader=actor)
         if format == "html":
             return HTMLResponse(text)
         if format == "json":
@@ -463,9 +482,9 @@ def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
         """
         if wait > 0:  # a long-poll holds a worker thread: a few per member, bounded in all
             with waits.slot(actor):
-                batch = office.wait_for_events(after=after, limit=limit, timeout=wait)
+                batch = office.wait_for_events(after=after, limit=limit, timeout=wait, reader=actor)
         else:
-            batch = office.wait_for_events(after=after, limit=limit, timeout=0)
+            batch = office.wait_for_events(after=after, limit=limit, timeout=0, reader=actor)
         last = batch[-1].position if batch else after
         return ok({"events": batch, "next_after": last, "schema_version": Office.FEED_SCHEMA})
 
@@ -474,10 +493,6 @@ def _utc(text: str | None) -> datetime | None:
     """A moment from a query string, read as the CLI reads ``--as-of`` (without a zone, on
     the office's clock: the Office reads it)."""
     return None if text is None else cmd.moment(text)
-
-
-def _fields(fields: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    return {"fields": fields} if fields else {}
 
 
 def _command_endpoint(

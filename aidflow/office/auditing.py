@@ -132,9 +132,11 @@ class Auditing(OfficeBase):
         since: datetime | None = None,
         limit: int | None = None,
         after: int | None = None,
+        reader: str | None = None,
     ) -> list[JournalLine]:
         """Every event's journal line in position order, personal data masked; one case's
         or fund's with ``aggregate_id``; page with ``after`` (the last position seen)."""
+        self.may_read("read_audit", reader)
         return self.fresh().journal(
             aggregate_id=None if aggregate_id is None else str(aggregate_id),
             since=self.moment(since),
@@ -142,16 +144,20 @@ class Auditing(OfficeBase):
             after=after,
         )
 
-    def ledger(self, *, as_of: datetime | None = None, entries: bool = False) -> Ledger:
+    def ledger(
+        self, *, as_of: datetime | None = None, entries: bool = False, reader: str | None = None
+    ) -> Ledger:
         """The money ledger (totals by fund, kind, need, family category, town), now or as it
         stood at ``as_of``; its every movement with ``entries``."""
+        self.may_read("read_money", reader)
         with self.past(at=as_of) as views:
             return views.ledger(entries=entries)
 
-    def check(self, *, as_of: datetime | None = None) -> AuditCheck:
+    def check(self, *, as_of: datetime | None = None, reader: str | None = None) -> AuditCheck:
         """Every rule, from the events alone, as history stood at ``as_of`` (timeliness judged
         at that moment); the audit view those checks read against a fresh replay; and every
         stored snapshot against its events (a forged one is a finding: ``snapshot_damaged``)."""
+        self.may_read("read_audit", reader)
         as_of = self.moment(as_of)
         with self.past(at=as_of) as views:
             result = views.check_report(
@@ -184,9 +190,10 @@ class Auditing(OfficeBase):
             audit_view=agreement,
         )
 
-    def finding_facts(self, finding: str) -> FindingFacts | None:
+    def finding_facts(self, finding: str, *, reader: str | None = None) -> FindingFacts | None:
         """What the checks say now of ``finding`` (open or explained), for ``audit dispose``:
         its rule, case or fund, and who recorded the events that raised it."""
+        self.may_read("read_audit", reader)
         views = self.fresh()
         result = views.check_report(self.flow.current_policy(), base=self.flow.policy)
         every = [*result.violations, *(d.violation for d in result.disposed)]
@@ -201,26 +208,32 @@ class Auditing(OfficeBase):
             raised_by=tuple(sorted(set(actors.values()))),
         )
 
-    def verify_views(self, names: list[str] | tuple[str, ...] = ()) -> list[ViewDrift]:
+    def verify_views(
+        self, names: list[str] | tuple[str, ...] = (), *, reader: str | None = None
+    ) -> list[ViewDrift]:
         """Each named view (all when none) against a fresh replay of the store up to its
         position: the first differing table and key of any that drifted."""
+        self.may_read("read_audit", reader)
         keyless = not self.flow.vault.has_master()  # an auditor's copy: compared without it
         return self.views.verify_views(self.flow, names, keyless=keyless)
 
-    def year_facts(self, year: int) -> YearFacts:
+    def year_facts(self, year: int, *, reader: str | None = None) -> YearFacts:
         """What closing ``year`` needs of the read side: its cases and the digest now."""
+        self.may_read("read_money", reader)
         views = self.fresh()
         head = views.tree_head()
         return YearFacts(
             cases=tuple(views.cases_of_year(year)), digest=str(head), digest_size=head.size
         )
 
-    def year(self, year: int) -> YearClose:
+    def year(self, year: int, *, reader: str | None = None) -> YearClose:
         """Programme ``year``'s close as recorded: open, proposed, or closed with its totals."""
+        self.may_read("read_money", reader)
         return year_close(year, self.flow.records.find(ProgrammeYear, year_id(year)))
 
-    def digest(self) -> DigestReport:
+    def digest(self, *, reader: str | None = None) -> DigestReport:
         """The digest to publish: the tree head, and the v0.1 chain's head beside it."""
+        self.may_read("read_audit", reader)
         views = self.fresh()
         head = views.tree_head()
         chain = views.digest()
@@ -228,9 +241,12 @@ class Auditing(OfficeBase):
             **dict(head), digest=str(head), chain=str(chain), heads=views.heads_digest(head.size)
         )
 
-    def report(self, *, as_of: datetime | None = None, fmt: str = "text") -> str:
+    def report(
+        self, *, as_of: datetime | None = None, fmt: str = "text", reader: str | None = None
+    ) -> str:
         """The audit report (text, json or html) in the current language: the ledger, the
         same checks as :meth:`check`, the audit view's agreement and the digest."""
+        self.may_read("read_audit", reader)
         as_of = self.moment(as_of)
         check = self.check(as_of=as_of)
         digest = self.digest()
@@ -254,10 +270,11 @@ class Auditing(OfficeBase):
         with times_in(self.timezone):
             return render_report(data, fmt)
 
-    def verify(self, digest: str) -> VerifyReport:
+    def verify(self, digest: str, *, reader: str | None = None) -> VerifyReport:
         """Recompute the record from the store against a published digest: a tree digest
         (``tree:SIZE:ROOT``, and the chain up to its last event) or a v0.1 chain digest
         (``POSITION:HASH``); and every stored snapshot against a replay of its events."""
+        self.may_read("read_audit", reader)
         views = self.fresh()
         tree = chain = None
         if digest.strip().startswith(TREE_PREFIX + ":"):
@@ -274,9 +291,17 @@ class Auditing(OfficeBase):
             ok=all(p.ok for p in parts), tree=tree, chain=chain, snapshots=snapshots
         )
 
-    def prove(self, digest: str, *, position: int | None = None, since: str | None = None) -> Proof:
+    def prove(
+        self,
+        digest: str,
+        *,
+        position: int | None = None,
+        since: str | None = None,
+        reader: str | None = None,
+    ) -> Proof:
         """A proof against ``digest``: that the event at ``position`` is in the record, or
         (``since`` an older digest) that the record only grew since then."""
+        self.may_read("read_audit", reader)
         head = tree_digest(digest)
         views = self.fresh()
         if since is not None:
@@ -379,10 +404,11 @@ class Auditing(OfficeBase):
         )
         return result
 
-    def sample(self, digest: str, size: int) -> list[UUID]:
+    def sample(self, digest: str, size: int, *, reader: str | None = None) -> list[UUID]:
         """The cases ``aidflow-sample/1`` draws for ``digest`` (issue 22 §6): from every case
         opened within its tree, by a seed derived from the digest alone. The digest must be a
         head of this store's tree (now or earlier): else ``ProofUnavailable``."""
+        self.may_read("read_audit", reader)
         from aidflow.proofs.sample import draw
 
         head = tree_digest(digest)
@@ -396,10 +422,12 @@ class Auditing(OfficeBase):
         case_id: UUID | None = None,
         period: str | None = None,
         keys_dir: Path | None = None,
+        reader: str | None = None,
     ) -> Exported:
         """A signed bundle (zip) of one case's events or a period's, with their figures, their
         proofs against today's digest and what shows that none is missing (a case's heads
         digest; a period's run of consecutive events)."""
+        self.may_read("read_audit", reader)
         if (case_id is None) == (period is None):
             raise InvalidInput(said("give --case CASE or --period FROM..TO"))
         key = keys.load_private(signing_key_dir(self.url, keys_dir))
@@ -427,10 +455,18 @@ class Auditing(OfficeBase):
         return Exported(made.data, made.events, digest, heads)
 
     def explain(
-        self, case_id: UUID, *, fields: tuple[str, ...] = FIELDS, as_of: datetime | None = None
+        self,
+        case_id: UUID,
+        *,
+        fields: tuple[str, ...] = (),
+        as_of: datetime | None = None,
+        reader: str | None = None,
     ) -> Explanation:
         """Why the case has its figures and status: the events behind each, what allowed
-        them, and this case's findings of the same checks as :meth:`check` at that moment."""
+        them, and this case's findings of the same checks as :meth:`check` at that moment.
+        ``fields``: the figures to explain (none named: every one)."""
+        self.may_read("read_cases", reader)
+        fields = fields or FIELDS
         unknown = [f for f in fields if f not in FIELDS]
         if unknown:
             raise InvalidInput(
@@ -447,9 +483,12 @@ class Auditing(OfficeBase):
                 self.flow, views, case_id, as_of=as_of, fields=fields, violations=violations
             )
 
-    def what_if(self, changes: dict[str, str], *, year: int | None = None) -> WhatIf:
+    def what_if(
+        self, changes: dict[str, str], *, year: int | None = None, reader: str | None = None
+    ) -> WhatIf:
         """Every recorded approval decided again under the policy in force with ``changes``
         (keys as ``policy set`` takes them), in memory; nothing is written."""
+        self.may_read("read_audit", reader)
         if not changes:
             raise InvalidInput(
                 said("give --policy FILE or at least one setting (--cap, --set KEY=VALUE)")

@@ -13,7 +13,8 @@ from uuid import UUID
 from aidflow.application import AidFlow
 from aidflow.config import parse_url
 from aidflow.domain.clock import local
-from aidflow.domain.errors import CaseNotFound, NotFound, ViewsBehind, said
+from aidflow.domain.errors import CaseNotFound, NotFound, UnknownStaff, ViewsBehind, said
+from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.projections import ReadModels
 from aidflow.projections.source import Stored
 
@@ -54,6 +55,27 @@ class OfficeBase:
         other processes recorded since."""
         with self._catching_up:
             self.views.catch_up(self.flow, recorded=recorded)
+
+    def may_read(self, question: str, reader: str | None = None) -> None:
+        """Refuse a question (:data:`~aidflow.domain.staff.READS`) its reader may not ask
+        (issue 21 §3), before anything is read. The reader is the one a face names (a bearer
+        token's holder), else a person's database login; with neither (an embedded store's
+        holder, the store's owner or service) everything may be read, as the file allows."""
+        if reader is None:
+            login = self.flow.login
+            if login is None or login.may_name_staff:
+                return
+            reader = login.name
+        registry = self.flow.records.current(StaffRegistry, REGISTRY_ID)
+        if registry is None:
+            raise UnknownStaff(
+                said(
+                    "{name} is not registered staff; an admin adds staff with `aidflow staff add`",
+                    name=reader,
+                ),
+                ids={"actor": reader},
+            )
+        registry.authorise(reader, question)
 
     def fresh(self) -> ReadModels:
         """The views, current with the store when the Office keeps them inline; for a

@@ -46,9 +46,15 @@ class Casework(OfficeBase):
     """Cases as the people working them ask about them."""
 
     def dossier(
-        self, case_id: UUID, *, as_of: datetime | None = None, version: int | None = None
+        self,
+        case_id: UUID,
+        *,
+        as_of: datetime | None = None,
+        version: int | None = None,
+        reader: str | None = None,
     ) -> Dossier:
         """The dossier (一人一档) now, as of a moment, or as of one of its versions."""
+        self.may_read("read_cases", reader)
         if as_of is not None and version is not None:
             raise InvalidInput(said("give --as-of or --version, not both"))
         position = None if version is None else self.position_of_version(case_id, version)
@@ -70,9 +76,11 @@ class Casework(OfficeBase):
         year: int | None = None,
         student: str | None = None,
         limit: int | None = None,
+        reader: str | None = None,
     ) -> list[CaseSummary]:
         """Cases, filtered by status, town, family category (Chinese or English), programme
         year, or one person's national ID (every year's case, oldest first)."""
+        self.may_read("read_cases", reader)
         views = self.fresh()
         found = views.cases(
             status=None if status is None else case_status(status),
@@ -134,23 +142,28 @@ class Casework(OfficeBase):
         flow.handle(cmd.RecordSearch(text=text, hits=hits, actor=actor))
         return found
 
-    def history(self, aggregate_id: UUID) -> list[EventRecord]:
+    def history(self, aggregate_id: UUID, *, reader: str | None = None) -> list[EventRecord]:
         """Every stored event of a case or fund, oldest first, personal data masked (as a
         person reads it), each event's fields JSON-ready."""
+        self.may_read("read_cases", reader)
         return [
             record.model_copy(update={"data": plain(record.data)})
             for record in self.flow.history(aggregate_id)
         ]
 
-    def queue(self, department: str | None = None) -> Queue:
+    def queue(self, department: str | None = None, *, reader: str | None = None) -> Queue:
         """Hardship awaiting consultation (most serious, then oldest, first) and the
         consultation actions owed; ``department`` (any spelling the policy lists) narrows
         the actions to that department's, and an unknown one is refused."""
+        self.may_read("read_cases", reader)
         views = self.fresh()
         return views.queue(None if department is None else self.flow.policy_department(department))
 
-    def due(self, *, within: int | None = None, department: str | None = None) -> list[DueItem]:
+    def due(
+        self, *, within: int | None = None, department: str | None = None, reader: str | None = None
+    ) -> list[DueItem]:
         """Payments approved and unpaid, and consultation actions owed, by due date."""
+        self.may_read("read_cases", reader)
         views = self.fresh()
         listed = None if department is None else self.flow.policy_department(department)
         return views.due(self.flow.current_policy(), within=within, department=listed)

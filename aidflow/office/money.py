@@ -21,12 +21,14 @@ case-side mirrors of allocations, so they are not listed twice)."""
 class Money(OfficeBase):
     """Funds, payment lists and statements."""
 
-    def funds(self) -> list[FundTotals]:
+    def funds(self, *, reader: str | None = None) -> list[FundTotals]:
         """Every fund with its totals; names may repeat, ids tell funds apart."""
+        self.may_read("read_money", reader)
         return self.fresh().ledger().funds
 
-    def fund_statement(self, fund_id: UUID) -> FundStatement:
+    def fund_statement(self, fund_id: UUID, *, reader: str | None = None) -> FundStatement:
         """A fund's balance (from its events) and its movements (from the ledger)."""
+        self.may_read("read_money", reader)
         views = self.fresh()
         snapshot = self.flow.fund(fund_id)
         moves = [
@@ -36,9 +38,10 @@ class Money(OfficeBase):
         ]
         return FundStatement(**dict(snapshot), movements=moves)
 
-    def donor_trace(self, fund_id: UUID) -> list[DonorShare]:
+    def donor_trace(self, fund_id: UUID, *, reader: str | None = None) -> list[DonorShare]:
         """Which donation reached which student: a donation fund's deposits, first in, first
         out, against its secondary aid as paid (net of bank returns)."""
+        self.may_read("read_money", reader)
         return self.fresh().donor_trace(fund_id)
 
     def pay_list(self, c: cmd.IssuePaymentList) -> PaymentList:

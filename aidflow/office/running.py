@@ -35,12 +35,16 @@ class Running(OfficeBase):
 
     # -- staff, policy, tokens --------------------------------------------------------
 
-    def staff(self, *, as_of: datetime | None = None) -> list[StaffMember]:
+    def staff(
+        self, *, as_of: datetime | None = None, reader: str | None = None
+    ) -> list[StaffMember]:
         """Every staff member with roles, department and town, now or as registered then."""
+        self.may_read("read_office", reader)
         return self.flow.staff(as_of=self.moment(as_of))
 
-    def policy(self, *, as_of: datetime | None = None) -> PolicyInForce:
+    def policy(self, *, as_of: datetime | None = None, reader: str | None = None) -> PolicyInForce:
         """Every policy value and the policy's version (0: the defaults), now or then."""
+        self.may_read("read_office", reader)
         return self.flow.policy_at(self.moment(as_of))
 
     def issue_token(self, name: str, *, actor: str, days: int = 30) -> IssuedToken:
@@ -60,14 +64,18 @@ class Running(OfficeBase):
 
     # -- the integration-event feed -----------------------------------------------------
 
-    def events(self, *, after: int = 0, limit: int = 100) -> list[IntegrationEvent]:
+    def events(
+        self, *, after: int = 0, limit: int = 100, reader: str | None = None
+    ) -> list[IntegrationEvent]:
         """Integration events after position ``after``, in order, personal data masked."""
+        self.may_read("read_audit", reader)
         return feed.read(self.flow, after=after, limit=limit)
 
     def wait_for_events(
-        self, *, after: int = 0, limit: int = 100, timeout: float = 0
+        self, *, after: int = 0, limit: int = 100, timeout: float = 0, reader: str | None = None
     ) -> list[IntegrationEvent]:
         """Like :meth:`events`, waiting up to ``timeout`` seconds for the first one."""
+        self.may_read("read_audit", reader)
         return feed.wait_for(self.flow, after=after, limit=limit, timeout=timeout)
 
     def follow_events(
@@ -77,8 +85,10 @@ class Running(OfficeBase):
         poll_seconds: float = 0.5,
         page: int = 500,
         stop: Event | None = None,
+        reader: str | None = None,
     ) -> Iterator[IntegrationEvent]:
         """Every event after ``after``, then each new one as it is recorded, until ``stop``."""
+        self.may_read("read_audit", reader)
         return feed.follow(self.flow, after=after, poll_seconds=poll_seconds, page=page, stop=stop)
 
     # -- the views' upkeep ----------------------------------------------------------------
@@ -92,8 +102,9 @@ class Running(OfficeBase):
         """The views the Office keeps: ``dossier``, ``queue``, ``audit``."""
         return list(self.views.VIEWS)
 
-    def views_status(self) -> list[ViewStatus]:
+    def views_status(self, *, reader: str | None = None) -> list[ViewStatus]:
         """Each view's position against the store's head, and why it stopped, if it did."""
+        self.may_read("read_office", reader)
         return self.views.status(self.flow)
 
     def rebuild(self, names: tuple[str, ...] = (), *, progress: Progress | None = None) -> int:

@@ -295,7 +295,7 @@ def test_reveal_over_http_is_recorded_and_the_feed_masks_the_name(
             "account": "6222020200112233445",
         },
     )["case_id"]
-    refused = _post(approver, "reveal", {"case_id": case, "reason": "curious"}, status=409)
+    refused = _post(approver, "reveal", {"case_id": case, "reason": "curious"}, status=403)
     assert refused["error"]["code"] == "not_authorised"
     shown = _post(cashier, "reveal", {"case_id": case, "reason": "payment list"})
     assert (shown["name"], shown["student_id"]) == ("王芳", national_id(2))
@@ -352,7 +352,7 @@ def test_accounts_and_a_statement_over_http(server: tuple[str, dict[str, str]]) 
     first = _post(cashier, "reconcile", {"name": "st.csv", "lines": [line]})
     assert first["returned"] == ["V-9"] and first["recorded"] is True
     assert _post(cashier, "reconcile", {"name": "st.csv", "lines": [line]})["recorded"] is False
-    refused = _post(approver, "reconcile", {"lines": [line]}, 409)
+    refused = _post(approver, "reconcile", {"lines": [line]}, 403)
     assert refused["error"]["code"] == "not_authorised"
     proposed = _post(
         visitor,

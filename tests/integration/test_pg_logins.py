@@ -139,3 +139,42 @@ def test_a_clerk_login_naming_an_admin_mints_no_token(office: tuple[str, str, st
         assert own.name == clerk and own.token.startswith("afw_")
     finally:
         flow.close()
+
+
+@pytest.mark.postgres
+def test_a_persons_login_reads_only_what_its_posts_may_ask(
+    office: tuple[str, str, str, str],
+) -> None:
+    """Issue 21 §3 through the database login, on the library and on the command line alike:
+    a screening clerk's login reads cases, not the journal nor the money; an auditor's reads
+    both. The refusal comes before any view is waited for."""
+    from click.testing import CliRunner
+
+    from aidflow import Office
+    from aidflow.cli import main
+
+    url, clerk, auditor, _admin = office
+    writer = AidFlow.open(_as(url, clerk))
+    _apply(writer, clerk, 4)
+    writer.close()
+    Office.open(url).close()  # the owner's office catches the views up
+    as_clerk = Office.open(_as(url, clerk))
+    try:
+        assert len(as_clerk.cases()) == 1
+        with pytest.raises(NotAuthorised, match=f"{clerk} may not read audit"):
+            as_clerk.journal()
+        with pytest.raises(NotAuthorised):
+            as_clerk.funds()
+    finally:
+        as_clerk.close()
+    as_auditor = Office.open(_as(url, auditor))
+    try:
+        assert as_auditor.journal() and as_auditor.funds() == []
+    finally:
+        as_auditor.close()
+    runner = CliRunner()
+    refused = runner.invoke(main, ["--db", _as(url, clerk), "audit", "journal", "--json"])
+    assert refused.exit_code == 1
+    assert '"not_authorised"' in refused.stderr
+    shown = runner.invoke(main, ["--db", _as(url, auditor), "audit", "journal", "--json"])
+    assert shown.exit_code == 0, shown.stderr
