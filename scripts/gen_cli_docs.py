@@ -20,6 +20,10 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 INTRO = """# CLI reference
 
 Generated from the code by `python scripts/gen_cli_docs.py`; a test fails when it is out of date.
+It is the English help, the source text: `aidflow --lang zh COMMAND --help` (or `--lang zh` anywhere
+on the line, or `AIDFLOW_LANG=zh`) shows the same help in Chinese, every paragraph and option help
+translated in the catalogue (msgctxt `help`, collected from the command tree by
+`python scripts/i18n.py update`; see `aidflow/cli/helptext.py`).
 
 Global options come before the command: `--db URL` (env `AIDFLOW_DB`, default `sqlite:///aidflow.db`),
 `--actor NAME` (env `AIDFLOW_ACTOR`; required by every command that writes). `--json` may come before

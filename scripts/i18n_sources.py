@@ -164,6 +164,23 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(SUMMARY, template, f"journal {NAMES[cls]} resolved")
     for extra in (IN_DEPARTMENT, ACCOUNT_PROPOSED, ACCOUNT_RECORDED):
         add(SUMMARY, extra, "journal")
-    for text in [*click_i18n.MESSAGES, *(form for pair in click_i18n.PLURALS for form in pair)]:
+    clicks = [*click_i18n.MESSAGES, *click_i18n.BY_VALUE]
+    for text in [*clicks, *(form for pair in click_i18n.PLURALS for form in pair)]:
         add(click_i18n.CLICK, text, "click")
+    for context, text, where in help_texts():
+        if text not in clicks:  # click's own (--help, --version) are translated as click's
+            add(context, text, where)
     return out
+
+
+def help_texts() -> list[tuple[str, str, str]]:
+    """(msgctxt, msgid, where) of every command's help text: its docstring's paragraphs,
+    its options' help (``aidflow.cli.helptext``), read from the command tree itself."""
+    from aidflow.cli import main
+    from aidflow.cli.helptext import HELP, texts, walk
+
+    return [
+        (HELP, text, " ".join(["aidflow", *path]))
+        for path, command in walk(main)
+        for text in texts(command)
+    ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpCommand
 from aidflow.cli.session import (
     Session,
     emit,
@@ -29,7 +30,7 @@ SHOWN_ALREADY_OPEN = 50
 SHOWN_REJECTED = 200
 
 
-@click.command("screen")
+@click.command("screen", cls=HelpCommand)
 @click.option(
     "--admissions",
     type=CSV,
@@ -160,7 +161,7 @@ def _write_unmatched(output: Path, report: ScreeningReport) -> None:
     write_table(output, M.UNMATCHED_HEADER, rows, private=True)
 
 
-@click.command("demo")
+@click.command("demo", cls=HelpCommand)
 @click.option("--seed", type=params.SEED, default=2026, show_default=True)
 @global_options
 @pass_session

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import (
     DIGEST_MISMATCH,
     RULE_VIOLATIONS,
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 AS_OF_HELP = "What the ledger said then (office time; a date means the end of that day)."
 
 
-@click.group()
+@click.group(cls=HelpGroup)
+@global_options
 def audit() -> None:
     """The auditor's views: journal, money ledger, rule checks, tamper-evident digest."""
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpCommand, HelpGroup
 from aidflow.cli.session import (
     Session,
     emit,
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from aidflow.projections.models import Dossier
 
 
-@click.group("case")
+@click.group("case", cls=HelpGroup)
+@global_options
 def case_group() -> None:
     """Student cases: every step of the closed loop."""
 
@@ -838,7 +840,7 @@ def case_list(
 DUE_KINDS = {"payment": M.DUE_PAYMENT, "action": M.DUE_ACTION, "appeal": M.DUE_APPEAL}
 
 
-@click.command("due")
+@click.command("due", cls=HelpCommand)
 @click.option(
     "--within",
     type=click.IntRange(0, 3660),
@@ -888,7 +890,7 @@ def due_command(
     )
 
 
-@click.command("queue")
+@click.command("queue", cls=HelpCommand)
 @click.option(
     "--department",
     metavar="DEPARTMENT",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpCommand
 from aidflow.cli.session import Session, global_options, pass_session
 from aidflow.i18n import event
 from aidflow.i18n import messages as M
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from aidflow.office.results import IntegrationEvent
 
 
-@click.command("events")
+@click.command("events", cls=HelpCommand)
 @click.option(
     "--after",
     type=click.IntRange(0, params.INT64_MAX),

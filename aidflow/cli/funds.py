@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import (
     Session,
     emit,
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from aidflow.projections.models import LedgerLine
 
 
-@click.group()
+@click.group(cls=HelpGroup)
+@global_options
 def fund() -> None:
     """Funds: the government budget line and the donation pool."""
 

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, pass_session
 from aidflow.i18n import messages as M
 from aidflow.render import line
 
 
-@click.group("keys")
+@click.group("keys", cls=HelpGroup)
+@global_options
 def keys_group() -> None:
     """The master key of personal data (init, rotate) and the export bundles' signing key."""
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, export_path, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from aidflow.models import PaymentList, Reconciliation, StatementFinding
 
 
-@click.group("pay")
+@click.group("pay", cls=HelpGroup)
+@global_options
 def pay() -> None:
     """Payments through the bank: the payment list out, the statement back."""
 

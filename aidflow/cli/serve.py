@@ -6,13 +6,14 @@ import functools
 
 import click
 
+from aidflow.cli.helptext import HelpCommand
 from aidflow.cli.session import Session, global_options, pass_session
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.render import line
 
 
-@click.command("serve")
+@click.command("serve", cls=HelpCommand)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from aidflow import render
+from aidflow.cli.helptext import HelpGroup
 from aidflow.domain.errors import Said, said, store_busy
 from aidflow.i18n import current, error_summary, set_language, tr
 from aidflow.i18n import messages as M
@@ -406,7 +407,7 @@ def _asks_for_json(args: Sequence[str]) -> bool:
     return "--json" in options
 
 
-class AidflowGroup(click.Group):
+class AidflowGroup(HelpGroup):
     """The root group: every failure, from parsing to an unexpected bug, ends in :func:`report`."""
 
     def make_context(

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.render import line, table
@@ -21,7 +22,8 @@ ROLE = params.WordChoice(lambda: params.enum_values_of("aidflow.domain.staff", "
 POLICY_KEY = params.LazyChoice(lambda: import_module("aidflow.domain.policy").SETTINGS)
 
 
-@click.group("staff")
+@click.group("staff", cls=HelpGroup)
+@global_options
 def staff() -> None:
     """Staff and their roles (人员与岗位): every command is authorised against them."""
 
@@ -143,7 +145,8 @@ def staff_list(session: Session, as_of: datetime | None) -> None:
     )
 
 
-@click.group("policy")
+@click.group("policy", cls=HelpGroup)
+@global_options
 def policy() -> None:
     """The policy in force (cap, deadlines, retention), changed by an admin as events."""
 
@@ -209,7 +212,8 @@ def policy_load(session: Session, path: Path) -> None:
     emit(session, current, line(M.POLICY_LOADED, count=len(settings), version=current.version))
 
 
-@click.group("admin")
+@click.group("admin", cls=HelpGroup)
+@global_options
 def admin() -> None:
     """Database administration for a shared PostgreSQL store."""
 

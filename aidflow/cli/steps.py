@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aidflow.cli.helptext import HelpCommand, HelpGroup
 from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
@@ -22,7 +23,8 @@ SHOWN = 50
 """Rows listed one by one (every one is counted; ``--json`` gives them all)."""
 
 
-@click.group("import")
+@click.group("import", cls=HelpGroup)
+@global_options
 def import_group() -> None:
     """Casework from spreadsheets: one command per row, the same rules and roles."""
 
@@ -91,7 +93,7 @@ _import(
 )
 
 
-@click.command("template")
+@click.command("template", cls=HelpCommand)
 @click.argument("kind", type=click.Choice(KINDS))
 @output_file("The empty sheet to write: .xlsx or .csv.")
 @click.option("--english", is_flag=True, help="English headers instead of Chinese.")
@@ -110,7 +112,7 @@ def template_command(session: Session, kind: str, output: Path, english: bool) -
     )
 
 
-@click.command("visits")
+@click.command("visits", cls=HelpCommand)
 @click.option("--town", help="Only this town's households (one of the verifier's towns).")
 @click.option("--reason", default="", help="Why the names are needed (default: the visit list).")
 @output_file("The visit list to write: .xlsx or .csv, readable by its owner only.")

@@ -8,6 +8,7 @@ import functools
 import click
 
 from aidflow.cli import params
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import (
     VIEWS_BROKEN,
     VIEWS_DRIFTED,
@@ -22,7 +23,8 @@ from aidflow.i18n import tr
 from aidflow.render import line, table
 
 
-@click.group()
+@click.group(cls=HelpGroup)
+@global_options
 def projections() -> None:
     """The read models: how current they are, rebuilding them, following the store."""
 

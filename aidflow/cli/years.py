@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import value
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from aidflow.models import YearClose
 
 
-@click.group("year")
+@click.group("year", cls=HelpGroup)
+@global_options
 def year_group() -> None:
     """Programme years: closing one (an admin proposes, a second person confirms)."""
 

@@ -50,6 +50,8 @@ MESSAGES: tuple[str, ...] = (
     "Show this message and exit.",
     "Show the version and exit.",
     "Do you want to continue?",
+    "env var: {var}",
+    "default: {default}",
 )
 """Click's messages a user meets (``gettext``), as click spells them."""
 
@@ -63,6 +65,10 @@ PLURALS: tuple[tuple[str, str], ...] = (
     ),
 )
 """Click's messages with a plural form (``ngettext``): both forms are msgids."""
+
+BY_VALUE: tuple[str, ...] = ("required",)
+"""Click's messages looked up through a variable (``_(extra["required"])``), as click
+spells the value."""
 
 MODULES = ("core", "exceptions", "parser", "types", "formatting", "decorators", "termui")
 
@@ -85,4 +91,4 @@ def install() -> None:
                 setattr(module, attr, hook)
 
 
-__all__ = ["CLICK", "MESSAGES", "PLURALS", "install"]
+__all__ = ["BY_VALUE", "CLICK", "MESSAGES", "PLURALS", "install"]

@@ -1,5 +1,6 @@
 """The source catalogue: every user-facing string of the CLI, the report and the HTTP service
-(help texts aside), in English. Each constant's text is a gettext msgid; translations are in
+in English (the commands' help texts aside: those are read from the command tree, see
+``aidflow.cli.helptext``). Each constant's text is a gettext msgid; translations are in
 ``aidflow/i18n/locale/<lang>/LC_MESSAGES/aidflow.po`` (``python scripts/i18n.py update``
 adds new ones there, a test fails while one lacks a translation).
 

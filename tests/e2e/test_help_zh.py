@@ -1,0 +1,121 @@
+"""Every command of the CLI reference speaks Chinese in ``--lang zh`` (issue 24 §1): its
+``--help`` (the command list, the long help, every option's help). English stays click's
+own layout (docs/cli.md).
+
+"An English sentence" is three or more words of Latin letters in a row on one line, once
+code spans, option names, placeholders, ids and paths are set aside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from aidflow.cli import main
+from aidflow.cli.helptext import HELP, HelpCommand, HelpGroup, say, texts, walk
+from aidflow.i18n import catalogue, using
+
+CODE = re.compile(r"``.*?``|`[^`]*`", re.S)
+"""Code spans, which a long help may wrap over two lines."""
+ASIDE = re.compile(
+    r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S*)?"  # option names (--json, -o, --as-of=...)
+    r"|\S*[/\\@$]\S*"  # paths, URLs, $VARIABLES
+    r"|\S*[\d_.:=|\[\]{}]\S*"  # ids, numbers, file names, digests, choices, fields
+    r"|\b[A-Z][A-Z]+\b"  # placeholders and acronyms (CASE, YUAN, FILE, CSV)
+)
+SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}")
+PATHS = [path for path, _command in walk(main)]
+
+
+def english(text: str, data: Iterable[str] = ()) -> list[str]:
+    """The lines of ``text`` holding an English sentence."""
+    found = []
+    text = CODE.sub(lambda span: re.sub(r"[^\n]", " ", span.group()), text)
+    for line in text.splitlines():
+        kept = line
+        for typed in data:
+            kept = kept.replace(typed, " ")
+        if SENTENCE.search(ASIDE.sub(" ", kept)):
+            found.append(line)
+    return found
+
+
+def helped(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), prog_name="aidflow", catch_exceptions=False)
+    assert result.exit_code == 0, (args, result.output)
+    return result.stdout
+
+
+def test_every_command_and_group_renders_its_help_through_the_catalogue() -> None:
+    others = [
+        " ".join(path) or "aidflow"
+        for path, command in walk(main)
+        if not isinstance(command, HelpCommand | HelpGroup)
+    ]
+    assert others == []
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[" ".join(p) or "aidflow" for p in PATHS])
+def test_every_commands_help_is_chinese_in_zh(path: tuple[str, ...]) -> None:
+    usage = [" ".join(("aidflow", *path))]  # command names are typed as they are
+    chinese = helped("--lang", "zh", *path, "--help")
+    assert english(chinese, usage) == [], chinese
+    # the check would see the English: it is strict enough to fail on the old behaviour
+    assert english(helped("--lang", "en", *path, "--help"), usage) != []
+
+
+def test_the_language_given_after_help_still_chooses_it() -> None:
+    assert helped("fund", "list", "--help", "--lang", "zh") == helped(
+        "--lang", "zh", "fund", "list", "--help"
+    )
+    assert english(helped("--help", "--lang", "zh"), ["aidflow"]) == []
+    assert "Usage:" in helped("--lang", "zh", "fund", "--help", "--lang", "en")
+
+
+def test_english_help_is_clicks_own_and_stays_so_after_chinese() -> None:
+    """The help option and every text are looked up when shown: Chinese shown once leaves
+    nothing behind in a later English help (click caches its --help option)."""
+    before = helped("--lang", "en", "case", "approve", "--help")
+    helped("--lang", "zh", "case", "approve", "--help")
+    assert helped("--lang", "en", "case", "approve", "--help") == before
+    assert "Show this message and exit." in before
+
+
+def _placeholders(command: click.Command) -> set[str]:
+    """What a reader types as written: the command's argument and option metavars."""
+    with click.Context(command, info_name="x") as ctx:
+        spec = " ".join(command.collect_usage_pieces(ctx))
+        spec += " ".join(
+            record[0]
+            for param in command.params
+            if isinstance(param, click.Option)
+            and (record := param.get_help_record(ctx)) is not None
+        )
+    return set(re.findall(r"\b[A-Z][A-Z_]+\b", spec))
+
+
+def test_a_help_translation_keeps_option_names_code_and_placeholders() -> None:
+    zh = catalogue("zh")
+    problems = []
+    for _path, command in walk(main):
+        kept_words = _placeholders(command)
+        for text in texts(command):
+            translated = zh.pgettext(HELP, text)
+            must = set(re.findall(r"``.*?``|`[^`]*`|(?<![\w-])--[a-z][\w-]*", text))
+            must |= {w for w in re.findall(r"\b[A-Z][A-Z_]+\b", text) if w in kept_words}
+            missing = [m for m in must if m not in translated]
+            if missing:
+                problems.append((text, missing))
+    assert problems == []
+
+
+def test_help_texts_fall_back_to_clicks_own_and_then_to_english() -> None:
+    with using("zh"):
+        assert say("Show this message and exit.") == "显示此帮助并退出。"
+        assert say("not a message of ours") == "not a message of ours"
+    with using("en"):
+        assert say("Programme year.") == "Programme year."
