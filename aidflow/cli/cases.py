@@ -19,9 +19,11 @@ from aidflow.cli.session import (
     pass_session,
     writes,
 )
+from aidflow.domain.errors import render as render_said
 from aidflow.domain.masking import ERASED
 from aidflow.i18n import event, tr, tr_all, value
 from aidflow.i18n import messages as M
+from aidflow.i18n import value as value_word
 from aidflow.render import Money, day, line, table, when, yuan
 
 if TYPE_CHECKING:
@@ -990,7 +992,7 @@ def case_explain(
                 change = (
                     f" {'+' if c.change_fen > 0 else ''}{yuan(c.change_fen)}"
                     if c.change_fen is not None
-                    else f" -> {c.status_after}"
+                    else f" -> {value_word(c.status_after)}"
                     if c.status_after
                     else ""
                 )
@@ -1003,7 +1005,7 @@ def case_explain(
                         command=c.command,
                         event_type=c.event_type,
                         change=change,
-                        allowed_by=c.allowed_by,
+                        allowed_by=render_said(c.allowed_by, tr),
                     )
                 )
         out += [
@@ -1014,9 +1016,9 @@ def case_explain(
                 message=v.shown().message,
             )
             for v in result.findings
-        ] or [M.EXPLAIN_NO_FINDINGS]
+        ] or [tr(M.EXPLAIN_NO_FINDINGS)]
         if not result.agrees:
-            out.append(M.EXPLAIN_DISAGREES)
+            out.append(tr(M.EXPLAIN_DISAGREES))
         return "\n".join(out)
 
     emit(session, result, text)

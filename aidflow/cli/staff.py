@@ -16,6 +16,8 @@ from aidflow.cli import params
 from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, writes
 from aidflow.i18n import messages as M
+from aidflow.i18n import tr
+from aidflow.i18n import value as shown
 from aidflow.render import line, table
 
 ROLE = params.WordChoice(lambda: params.enum_values_of("aidflow.domain.staff", "Role"), M.WORD_ROLE)
@@ -139,7 +141,15 @@ def staff_list(session: Session, as_of: datetime | None) -> None:
         session,
         members,
         lambda: table(
-            [(m.name, ", ".join(m.roles), m.department, m.town) for m in members],
+            [
+                (
+                    m.name,
+                    tr(", ").join(shown(r) for r in m.roles),
+                    shown(m.department) if m.department else m.department,
+                    m.town,
+                )
+                for m in members
+            ],
             M.STAFF_HEADER,
         ),
     )
@@ -173,8 +183,10 @@ def _shown(value: object) -> str:
         return "on" if value else "off"
     if isinstance(value, list | tuple):
         return (
-            ", ".join(
-                f"{item[0]}={format_yuan(item[1])}" if isinstance(item, list | tuple) else str(item)
+            tr(", ").join(
+                f"{item[0]}={format_yuan(item[1])}"
+                if isinstance(item, list | tuple)
+                else shown(item)
                 for item in value
             )
             or "-"

@@ -13,11 +13,12 @@ are compared with the aggregate replayed by the domain (``agrees``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidatorFunctionWrapHandler, WrapValidator
 
+from aidflow.domain.errors import Said, said
 from aidflow.domain.money import format_yuan
 from aidflow.domain.policy import REGISTER_ID, Policy, PolicyRegister
 from aidflow.projections.models import Violation
@@ -57,6 +58,15 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def _keep_said(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return value if isinstance(value, Said) else handler(value)
+
+
+Sentence = Annotated[str, WrapValidator(_keep_said)]
+"""A sentence that stays English for machines (JSON) and keeps its catalogue template, so a
+face can show it in the reader's language (:func:`aidflow.domain.errors.render`)."""
+
+
 class Cause(Model):
     position: int | None
     version: int
@@ -68,7 +78,7 @@ class Cause(Model):
     status_after: str | None = None
     ref: str | None = None
     policy_version: int | None = None
-    allowed_by: str
+    allowed_by: Sentence
     """The rule or policy that allowed it."""
 
 
@@ -97,42 +107,44 @@ def policy_at(flow: Any, version: int) -> Policy:
     return state.policy(flow.policy) if isinstance(state, PolicyRegister) else flow.policy
 
 
-def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Policy]) -> str:
+def _allowed_by(flow: Any, name: str, d: dict[str, Any], policies: dict[int, Policy]) -> Said:
     if name == "case.grant_approved":
         v = int(d.get("policy_version", 0))
         if v not in policies:
             policies[v] = policy_at(flow, v)
-        cap = format_yuan(policies[v].cap_fen)
-        return (
-            f"policy version {v}: cap {cap} yuan per case and programme year; the case was "
-            "verified by a household visit; the approver did not verify it"
+        return said(
+            "policy version {version}: cap {cap} yuan per case and programme year; the case was verified by a household visit; the approver did not verify it",
+            version=v,
+            cap=format_yuan(policies[v].cap_fen),
         )
-    return {
-        "case.applied": "one case per student and programme year",
-        "case.verified": "household visit (verification) by a village officer",
-        "case.rejected": "a rejection with a stated reason",
-        "case.disbursed": "payment within the approved, unpaid amount, under a unique voucher",
-        "case.disbursement_returned": "the bank returned the payment; the approval stays reserved",
-        "case.secondary_aid_allocated": "secondary aid needs a paid grant and a donation fund",
-        "case.secondary_aid_approved": (
-            "secondary aid: a paid grant, a donation fund, the policy's cap, and an approver "
-            "who did not propose it"
-        ),
-        "case.hardship_reported": "hardship reopens the case for a new household visit",
-        "case.closed": "closing releases unpaid reservations to their funds",
-        "case.approval_corrected": (
-            "only an approval's unpaid part is corrected, proposed by one approver and "
-            "confirmed by another; its fund's reservation is released"
-        ),
-        "case.disbursement_disputed": (
-            "a statement line that disagrees with its voucher holds the payment until a second "
-            "person settles it"
-        ),
-        "case.payment_reissued": (
-            "a returned payment is paid again to the same account only on a second person's "
-            "decision"
-        ),
-    }.get(name, "recorded")
+    return _ALLOWED_BY.get(name, _RECORDED)
+
+
+_RECORDED = said("recorded")
+_ALLOWED_BY: dict[str, Said] = {
+    "case.applied": said("one case per student and programme year"),
+    "case.verified": said("household visit (verification) by a village officer"),
+    "case.rejected": said("a rejection with a stated reason"),
+    "case.disbursed": said("payment within the approved, unpaid amount, under a unique voucher"),
+    "case.disbursement_returned": said(
+        "the bank returned the payment; the approval stays reserved"
+    ),
+    "case.secondary_aid_allocated": said("secondary aid needs a paid grant and a donation fund"),
+    "case.secondary_aid_approved": said(
+        "secondary aid: a paid grant, a donation fund, the policy's cap, and an approver who did not propose it"
+    ),
+    "case.hardship_reported": said("hardship reopens the case for a new household visit"),
+    "case.closed": said("closing releases unpaid reservations to their funds"),
+    "case.approval_corrected": said(
+        "only an approval's unpaid part is corrected, proposed by one approver and confirmed by another; its fund's reservation is released"
+    ),
+    "case.disbursement_disputed": said(
+        "a statement line that disagrees with its voucher holds the payment until a second person settles it"
+    ),
+    "case.payment_reissued": said(
+        "a returned payment is paid again to the same account only on a second person's decision"
+    ),
+}
 
 
 def explain(

@@ -24,6 +24,7 @@ from aidflow.domain.errors import CaseNotFound, FundNotFound, InvalidInput, NotF
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.masking import ERASED, mask_free_texts, mask_name, mask_personal
 from aidflow.domain.values import derive_status
+from aidflow.i18n import messages as M
 from aidflow.projections.base import (
     UTCDateTime,
     bulk,
@@ -845,6 +846,10 @@ def resolve_fund(conn: Connection, prefix: str) -> UUID:
     return _resolve(conn, fund_table.c.fund_id, prefix, "fund", FundNotFound)
 
 
+_KINDS = {"case": said("case"), "fund": said("fund")}
+"""What an id names, a word of the catalogue (案件, 资金 in Chinese)."""
+
+
 def _resolve(
     conn: Connection, column: sa.Column[str], prefix: str, kind: str, missing: type[NotFound]
 ) -> UUID:
@@ -854,18 +859,16 @@ def _resolve(
     except ValueError:
         pass
     if len(text) < MIN_PREFIX or not all(ch in "0123456789abcdef-" for ch in text):
-        raise missing(
-            f"{prefix!r} is not a {kind} id (give the id, or at least its first {MIN_PREFIX} characters)"
-        )
+        raise missing(said(M.NOT_AN_ID, text=prefix, kind=_KINDS[kind]))
     found = list(conn.execute(sa.select(column).where(column.like(text + "%")).limit(6)).scalars())
     if not found:
-        raise missing(f"no {kind} id starts with {prefix}")
+        raise missing(said(M.NO_ID_STARTS, kind=_KINDS[kind], text=prefix))
     if len(found) > 1:
         shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
         raise InvalidInput(
             said(
                 "more than one {kind} id starts with {prefix} ({shown}); give more characters",
-                kind=kind,
+                kind=_KINDS[kind],
                 prefix=prefix,
                 shown=shown,
             ),

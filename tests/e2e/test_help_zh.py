@@ -1,9 +1,9 @@
 """Every command of the CLI reference speaks Chinese in ``--lang zh`` (issue 24 §1): its
-``--help`` (the command list, the long help, every option's help). English stays click's
-own layout (docs/cli.md).
+``--help`` (the command list, the long help, every option's help), and what a handful of
+real commands print on a small store. English stays click's own layout (docs/cli.md).
 
 "An English sentence" is three or more words of Latin letters in a row on one line, once
-code spans, option names, placeholders, ids and paths are set aside.
+code spans, option names, placeholders, ids, paths and the record's own data are set aside.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from aidflow.cli import main
 from aidflow.cli.helptext import HELP, HelpCommand, HelpGroup, say, texts, walk
 from aidflow.i18n import catalogue, using
+from tests.e2e.conftest import Cli
 
 CODE = re.compile(r"``.*?``|`[^`]*`", re.S)
 """Code spans, which a long help may wrap over two lines."""
@@ -29,6 +30,17 @@ ASIDE = re.compile(
 )
 SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}")
 PATHS = [path for path, _command in walk(main)]
+DATA = (
+    "Temporary assistance",
+    "Chamber",
+    "secondary aid",
+    "district budget",
+    "Huichuan chamber",
+    "Wang Fang",
+    "Guizhou University",
+    "Gaoping",
+)
+"""What the ``world`` fixture typed into the record: data, never translated."""
 
 
 def english(text: str, data: Iterable[str] = ()) -> list[str]:
@@ -119,3 +131,40 @@ def test_help_texts_fall_back_to_clicks_own_and_then_to_english() -> None:
         assert say("not a message of ours") == "not a message of ours"
     with using("en"):
         assert say("Programme year.") == "Programme year."
+
+
+COMMANDS = (
+    ("fund", "list"),
+    ("case", "list"),
+    ("due",),
+    ("queue",),
+    ("audit", "ledger"),
+    ("audit", "check"),
+    ("audit", "digest"),
+    ("audit", "journal"),
+    ("staff", "list"),
+    ("policy", "show"),
+    ("projections", "status"),
+    ("year", "show", "2026"),
+)
+
+
+def test_real_commands_print_chinese_in_zh(cli: Cli, world: dict[str, str]) -> None:
+    runs = [
+        *COMMANDS,
+        ("fund", "show", world["gov"]),
+        ("case", "show", world["case"]),
+        ("case", "history", world["case"]),
+        ("case", "explain", world["case"]),
+    ]
+    problems = {}
+    for args in runs:
+        result = cli("--lang", "zh", *args)
+        found = english(result.stdout + result.stderr, DATA)
+        if found:
+            problems[" ".join(args)] = found
+    for args in (("case", "show", "nonexistent"), ("fund", "show", "abcdef12")):
+        result = cli("--lang", "zh", *args, code=1)
+        if english(result.stderr):
+            problems[" ".join(args)] = english(result.stderr)
+    assert problems == {}, "\n".join(f"{k}: {line}" for k, v in problems.items() for line in v)
