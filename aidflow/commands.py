@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from aidflow.domain import canonical, money
 from aidflow.domain.clock import now
-from aidflow.domain.errors import InvalidInput, Said, joined, said
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.findings import finding_ref
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
@@ -155,19 +155,13 @@ def moment(text: str, *, start: bool = False) -> datetime:
 
 
 def describe(error: ValidationError) -> str:
-    """One line naming each refused field and why, without pydantic's wording.
+    """One line naming each refused field and why, in the reader's language when shown: a
+    field refused by our own rules keeps its catalogue message (:func:`said`), pydantic's own
+    wording is English with a catalogue sentence for other languages
+    (:func:`aidflow.i18n.problems.input_problems`)."""
+    from aidflow.i18n.problems import input_problems
 
-    A field refused by our own rules keeps its catalogue message (:func:`said`), so it
-    reads in the clerk's language; pydantic's own wording stays English.
-    """
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "input"
-        cause = item.get("ctx", {}).get("error")
-        ours = cause.args[0] if isinstance(cause, Exception) and cause.args else None
-        message = ours if isinstance(ours, Said) else str(item["msg"]).removeprefix("Value error, ")
-        parts.append(said("{where}: {message}", where=where, message=message))
-    return joined("; ", parts)
+    return input_problems(error.errors())
 
 
 class Command(BaseModel, Generic[R]):

@@ -65,6 +65,9 @@ EXTRA_ERRORS = (
     "internal_error",
     "unauthorised",
     "actor_mismatch",
+    "no_such_route",
+    "method_not_allowed",
+    "http_error",
 )
 
 
@@ -153,6 +156,10 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(EVENT, event_name, "events")
     for template, where in said_templates():
         add(None, template, where)
+    from aidflow.i18n import problems
+
+    for text in problems.messages():
+        add(None, text, "aidflow/i18n/problems.py")
     for code in [*_errors(), *EXTRA_ERRORS]:
         add(ERROR_CODE, code, "errors")
     # the commands an audit finding names (``unauthorised_actor``)

@@ -340,11 +340,9 @@ def failure(exc: Exception) -> Failure:
     if isinstance(exc, OSError) and exc.filename:  # a file (-o): where, why, what to do
         return failure(file_problem(exc))
     if isinstance(exc, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        return Failure(2, InvalidInput.code, problems)
+        from aidflow.i18n.problems import input_problems
+
+        return Failure(2, InvalidInput.code, input_problems(exc.errors()))
     return Failure(1, INTERNAL_ERROR, render.line(M.INTERNAL, kind=type(exc).__name__, message=exc))
 
 

@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aidflow import commands as cmd
 from aidflow.domain import canonical
@@ -38,17 +39,21 @@ from aidflow.domain.errors import (
     NotAuthorised,
     NotFound,
     RuleViolation,
+    Said,
     StoreBusy,
     StoreUnavailable,
     TooManySearches,
     TooManyWaits,
     UnknownStaff,
     ViewsBehind,
+    render,
     said,
     store_busy,
 )
 from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Searches, Waits
-from aidflow.i18n import accepted, using
+from aidflow.i18n import accepted, error_summary, tr, using
+from aidflow.i18n import messages as M
+from aidflow.i18n.problems import input_problems
 from aidflow.office import Office
 from aidflow.render import to_json
 from aidflow.report import FORMATS
@@ -96,16 +101,44 @@ COMMANDS: dict[str, type[cmd.Command[Any]]] = {
 LOG = logging.getLogger("aidflow.http")
 UNAUTHORISED = "unauthorised"
 ACTOR_MISMATCH = "actor_mismatch"
+NO_SUCH_ROUTE = "no_such_route"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+HTTP_ERROR = "http_error"
 MAX_WAIT = 30.0
 
 
-def _refusal(exc: AidflowError) -> Response:
-    """A refusal made before the application sees the request (the body limit)."""
-    return error(status_of(exc), exc.code, str(exc), exc.ids)
+def _refusal(exc: AidflowError) -> Any:
+    """A refusal made before the application sees the request (the body limit): an ASGI
+    answer in the language of the request's ``Accept-Language``."""
+
+    async def respond(scope: Any, receive: Any, send: Any) -> None:
+        asked = dict(scope.get("headers", [])).get(b"accept-language", b"")
+        lang = accepted(asked.decode("latin-1"))
+        await refused(exc, lang)(scope, receive, send)
+
+    return respond
+
+
+def refused(exc: AidflowError, lang: str | None) -> Response:
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return error(status_of(exc), exc.code, message, exc.ids, lang=lang)
+
+
+def language(request: Request) -> str | None:
+    """The language of ours the request's ``Accept-Language`` prefers (None: English)."""
+    return accepted(request.headers.get("accept-language"))
 
 
 class Unauthorised(Exception):
     """No token, or a token that was never issued (or was replaced)."""
+
+
+class ActorMismatch(Exception):
+    """A command's body names an actor other than the token's staff member."""
+
+    def __init__(self, actor: str) -> None:
+        super().__init__(actor)
+        self.actor = actor
 
 
 def status_of(exc: AidflowError) -> int:
@@ -128,9 +161,28 @@ def status_of(exc: AidflowError) -> int:
     return 500
 
 
-def error(status: int, code: str, message: str, ids: dict[str, str] | None = None) -> Response:
-    body = {"error": {"code": code, "message": message, "ids": ids or {}}}
+def error(
+    status: int,
+    code: str,
+    message: str,
+    ids: dict[str, str] | None = None,
+    *,
+    lang: str | None = None,
+) -> Response:
+    """The error answer; ``message`` in ``lang`` (None: English), ``code`` always as it is."""
+    body = {"error": {"code": code, "message": shown(message, code, lang), "ids": ids or {}}}
     return Response(to_json(body), status_code=status, media_type="application/json")
+
+
+def shown(message: str, code: str, lang: str | None) -> str:
+    """A message as the caller reads it: English (``str``) unless another language is
+    asked; a sentence not from the catalogue is at least led by what its code means."""
+    if lang is None or lang == "en":
+        return str(message)
+    with using(lang):
+        text = render(message, tr)
+        summary = None if isinstance(message, Said) else error_summary(code)
+        return tr(M.ERROR_DETAIL).format(summary=summary, message=text) if summary else text
 
 
 def ok(data: Any) -> Response:
@@ -208,7 +260,7 @@ def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
             position = office.head()
         except Exception as exc:  # the reason (hosts, users, SQL) goes to the log only
             LOG.error("the store does not answer", exc_info=exc)
-            return error(503, StoreUnavailable.code, "the store does not answer")
+            return error(503, StoreUnavailable.code, said("the store does not answer"))
         return ok({"status": "ready", "position": position})
 
     for path, model in COMMANDS.items():
@@ -220,18 +272,16 @@ def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
 
 
 def _errors(app: FastAPI) -> None:
+    """Every error answer in the error shape, its message in the request's language."""
+
     @app.exception_handler(AidflowError)
-    def aidflow_error(_request: Request, exc: AidflowError) -> Response:
-        return _refusal(exc)
+    def aidflow_error(request: Request, exc: AidflowError) -> Response:
+        return refused(exc, language(request))
 
     @app.exception_handler(RequestValidationError)
-    def invalid(_request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'input'}: "
-            f"{str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        return error(422, InvalidInput.code, problems)
+    def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = input_problems(exc.errors(), skip=("body",))
+        return error(422, InvalidInput.code, problems, lang=language(request))
 
     @app.exception_handler(Exception)
     def internal(request: Request, exc: Exception) -> Response:
@@ -245,15 +295,57 @@ def _errors(app: FastAPI) -> None:
         return error(
             500,
             "internal_error",
-            f"an internal error; the service logged it as incident {incident}",
+            said(
+                "an internal error; the service logged it as incident {incident}", incident=incident
+            ),
             {"incident": incident},
+            lang=language(request),
         )
 
+    _caller_errors(app)
+
+
+def _caller_errors(app: FastAPI) -> None:
+    """What the caller got wrong before any command ran: the route, the token, the actor."""
+
+    @app.exception_handler(StarletteHTTPException)
+    def no_route(request: Request, exc: StarletteHTTPException) -> Response:
+        """No such route (404) or method (405): the error shape too, not FastAPI's own (its
+        headers, such as a 405's ``Allow``, kept)."""
+        where = {"method": request.method, "path": request.url.path}
+        found: str
+        if exc.status_code == 404:
+            code, found = NO_SUCH_ROUTE, said("no route {method} {path}", **where)
+        elif exc.status_code == 405:
+            code, found = METHOD_NOT_ALLOWED, said("{path} does not take {method}", **where)
+        else:
+            code, found = HTTP_ERROR, str(exc.detail)
+        response = error(exc.status_code, code, found, lang=language(request))
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.exception_handler(Unauthorised)
-    def unauthorised(_request: Request, _exc: Unauthorised) -> Response:
-        response = error(401, UNAUTHORISED, "give a staff bearer token (aidflow staff token NAME)")
+    def unauthorised(request: Request, _exc: Unauthorised) -> Response:
+        response = error(
+            401,
+            UNAUTHORISED,
+            said("give a staff bearer token (aidflow staff token NAME)"),
+            lang=language(request),
+        )
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.exception_handler(ActorMismatch)
+    def actor_mismatch(request: Request, exc: ActorMismatch) -> Response:
+        return error(
+            422,
+            ACTOR_MISMATCH,
+            said(
+                "the actor is the token's staff member ({actor}); do not name another in the body",
+                actor=exc.actor,
+            ),
+            lang=language(request),
+        )
 
 
 def _queries(app: FastAPI, office: Office, who: Callable[..., str]) -> None:
@@ -503,11 +595,7 @@ def _command_endpoint(
     def run(body: Any, actor: str) -> Response:
         given = getattr(body, "actor", None)
         if given is not None and canonical.actor(given) != actor:
-            return error(
-                422,
-                ACTOR_MISMATCH,
-                f"the actor is the token's staff member ({actor}); do not name another in the body",
-            )
+            raise ActorMismatch(actor)
         fields = body.model_dump(exclude={"actor"})
         return ok(answer(office.handle(model(**fields, actor=actor)), model))
 

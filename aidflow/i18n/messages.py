@@ -214,6 +214,8 @@ FINDING_REOPENED = "the explanation of finding {finding} is withdrawn: it is ope
 # a list of clauses
 LIST_COMMA = ", "
 LIST_SEMICOLON = "; "
+WHERE_MESSAGE = "{where}: {message}"
+"""A refused field and why (``aidflow.i18n.problems``)."""
 WROTE = "wrote {path}"
 EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv or .xlsx"
 
