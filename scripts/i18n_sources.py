@@ -56,6 +56,8 @@ EXTRA_VALUES = (
     "verifications",
     "approvals",
     "follow-ups",
+    # a liaison with no department, as a refusal names it (domain.staff)
+    "no department",
 )
 EXTRA_ERRORS = (
     "usage_error",

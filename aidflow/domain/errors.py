@@ -49,6 +49,34 @@ def joined(separator: str, parts: Iterable[str]) -> Said:
     return Said(template, {f"part{i}": part for i, part in enumerate(items)})
 
 
+class Terms(Said):
+    """Words of one of the catalogue's sets (``context``: ``value`` for roles and departments,
+    ``command`` for commands) joined by ``separator`` (a message: `` or `` reads 或): English
+    as written, another language the catalogue's words (a word it lacks stays as written).
+    The domain names them so without reaching for the catalogue itself."""
+
+    words: tuple[str, ...]
+    context: str
+    separator: str
+
+    def __new__(cls, words: Iterable[str], context: str, separator: str = ", ") -> Self:
+        items = tuple(words)
+        self = super().__new__(cls, "{words}", {"words": separator.join(items)})
+        self.words, self.context, self.separator = items, context, separator
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Terms, (self.words, self.context, self.separator))
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        def term(word: str) -> str:
+            key = f"{self.context}\x04{word}"  # how gettext keys a word of a context
+            found = translate(key)
+            return word if found == key else found
+
+        return translate(self.separator).join(term(word) for word in self.words)
+
+
 def render(message: object, translate: Callable[[str], str]) -> str:
     """``message`` in the reader's language when it is a :class:`Said`, else as it is."""
     return message.render(translate) if isinstance(message, Said) else str(message)

@@ -21,7 +21,7 @@ from eventsourcing.domain import event
 
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
-from aidflow.domain.errors import InvalidInput, NotAuthorised, UnknownStaff, said
+from aidflow.domain.errors import InvalidInput, NotAuthorised, Terms, UnknownStaff, said
 
 
 class Role(StrEnum):
@@ -270,8 +270,8 @@ class StaffRegistry(AidAggregate):
                 said(
                     "{name} may not {command}: it needs the role {roles}",
                     name=name,
-                    command=command.replace("_", " "),
-                    roles=" or ".join(r.value for r in allowed),
+                    command=Terms([command.replace("_", " ")], "command"),
+                    roles=Terms([r.value for r in allowed], "value", " or "),
                 ),
                 ids={"actor": canonical.actor(name)},
             )
@@ -280,8 +280,8 @@ class StaffRegistry(AidAggregate):
                 said(
                     "{name} is the liaison of {department}; only the {department2} liaison completes this action",
                     name=name,
-                    department=member["department"] or "no department",
-                    department2=department,
+                    department=Terms([member["department"] or "no department"], "value"),
+                    department2=Terms([department], "value"),
                 ),
                 ids={"actor": canonical.actor(name)},
             )

@@ -214,6 +214,8 @@ FINDING_REOPENED = "the explanation of finding {finding} is withdrawn: it is ope
 # a list of clauses
 LIST_COMMA = ", "
 LIST_SEMICOLON = "; "
+LIST_OR = " or "
+"""Alternatives (``aidflow.domain.errors.Terms``): 审批人或县级审批人."""
 WHERE_MESSAGE = "{where}: {message}"
 """A refused field and why (``aidflow.i18n.problems``)."""
 WROTE = "wrote {path}"

@@ -163,7 +163,12 @@ def test_real_commands_print_chinese_in_zh(cli: Cli, world: dict[str, str]) -> N
         found = english(result.stdout + result.stderr, DATA)
         if found:
             problems[" ".join(args)] = found
-    for args in (("case", "show", "nonexistent"), ("fund", "show", "abcdef12")):
+    refused = (
+        ("case", "show", "nonexistent"),
+        ("fund", "show", "abcdef12"),
+        ("case", "reject", world["case"], "--reason", "x", "--actor", "admin"),  # no role
+    )
+    for args in refused:
         result = cli("--lang", "zh", *args, code=1)
         if english(result.stderr):
             problems[" ".join(args)] = english(result.stderr)
