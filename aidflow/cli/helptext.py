@@ -33,8 +33,11 @@ HELP = "help"
 NO_REWRAP = "\b"
 """click's marker of a paragraph kept as written."""
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
-_PIECES = re.compile(r"\s+|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
+_PIECES = re.compile(r"\s+|\[[^\[\]\s]{1,12}\]|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
+"""What a line may break between: spaces, a short tag like ``[必填]`` whole, a Chinese
+character, a run of other characters (a word, an option, a path)."""
 _NO_LINE_START = frozenset("，。、；：！？）」』》〉”’…")
+_NO_LINE_END = tuple("([（“‘《「『")
 
 
 def _parts(text: str | None) -> list[tuple[bool, str]]:
@@ -58,7 +61,8 @@ def paragraphs(text: str | None) -> list[str]:
 
 def texts(command: click.Command) -> Iterator[str]:
     """Every msgid of one command's help: its short help, its paragraphs, its options'
-    help (hidden ones too: the root's options are the same again, hidden)."""
+    help (hidden ones too: the root's options are the same again, hidden) and the defaults
+    they show in words."""
     if command.short_help:
         yield command.short_help
     yield from paragraphs(command.help)
@@ -66,6 +70,8 @@ def texts(command: click.Command) -> Iterator[str]:
         help_text = getattr(param, "help", None)
         if help_text:
             yield help_text
+        if isinstance(getattr(param, "show_default", None), str):
+            yield param.show_default  # type: ignore[attr-defined]  # "this year"
 
 
 def say(text: str) -> str:
@@ -101,13 +107,33 @@ def wrap(text: str, room: int, indent: str = "", first: str | None = None) -> li
                 line, used = line + " ", used + 1
             continue
         size = columns(piece)
-        if used + size > room and line.strip() and piece not in _NO_LINE_START:
-            lines.append(line.rstrip())
-            line, used = indent, len(indent)
+        split = _split(line, piece) if used + size > room and line.strip() else None
+        if split is not None:
+            lines.append(split[0].rstrip())
+            line = indent + split[1]
+            used = columns(line)
         line, used = line + piece, used + size
     if line.strip():
         lines.append(line.rstrip())
     return lines
+
+
+def _split(line: str, piece: str) -> tuple[str, str] | None:
+    """Where a full ``line`` ends before ``piece``: (what stays, what goes on to the next
+    line), None when it cannot end there. A closing mark never starts a line and an opening
+    one never ends it: the closing marks, with the Chinese character they close, and the
+    opening marks before the break go on with them."""
+    cut = len(line)
+    if piece in _NO_LINE_START:
+        while cut and line[cut - 1] in _NO_LINE_START:
+            cut -= 1
+        if not cut or columns(line[cut - 1]) != 2 or line[cut - 1] in _NO_LINE_END:
+            return None  # after a word of letters: the line runs over rather than split it
+        cut -= 1
+    while cut and line[cut - 1] in _NO_LINE_END:
+        cut -= 1
+    kept = line[:cut]
+    return (kept, line[cut:]) if kept.strip() else None
 
 
 def shorten(text: str, room: int) -> str:
@@ -251,6 +277,8 @@ def _shown(option: click.Option) -> click.Option:
     shared by every run in the process)."""
     shown = copy.copy(option)
     shown.help = say(option.help) if option.help else option.help
+    if isinstance(option.show_default, str):
+        shown.show_default = say(option.show_default)
     return shown
 
 

@@ -2,7 +2,7 @@
 ``--help`` (the command list, the long help, every option's help), and what a handful of
 real commands print on a small store. English stays click's own layout (docs/cli.md).
 
-"An English sentence" is three or more words of Latin letters in a row on one line, once
+"An English sentence" is two or more words of Latin letters in a row on one line, once
 code spans, option names, placeholders, ids, paths and the record's own data are set aside.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from aidflow.cli import main
-from aidflow.cli.helptext import HELP, HelpCommand, HelpGroup, say, texts, walk
+from aidflow.cli.helptext import HELP, HelpCommand, HelpGroup, columns, say, texts, walk, wrap
 from aidflow.i18n import catalogue, using
 from tests.e2e.conftest import Cli
 
@@ -28,7 +28,7 @@ ASIDE = re.compile(
     r"|\S*[\d_.:=|\[\]{}]\S*"  # ids, numbers, file names, digests, choices, fields
     r"|\b[A-Z][A-Z]+\b"  # placeholders and acronyms (CASE, YUAN, FILE, CSV)
 )
-SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}")
+SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){1,}")
 PATHS = [path for path, _command in walk(main)]
 DATA = (
     "Temporary assistance",
@@ -173,3 +173,16 @@ def test_real_commands_print_chinese_in_zh(cli: Cli, world: dict[str, str]) -> N
         if english(result.stderr):
             problems[" ".join(args)] = english(result.stderr)
     assert problems == {}, "\n".join(f"{k}: {line}" for k, v in problems.items() for line in v)
+
+
+def test_chinese_help_wraps_by_display_columns() -> None:
+    """A Chinese character takes two columns; a line never starts with a closing mark nor
+    ends with an opening one, and a word of letters is never split."""
+    text = "只列出该部门应办的会商事项（须为政策中的部门之一）。另见 `aidflow audit check` 的说明 [必填]"
+    for room in range(24, 70):
+        lines = wrap(text, room, "  ")
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for row in lines:
+            assert columns(row) <= room or "`" in row, (room, lines)
+            assert row.strip()[0] not in "，。）】" and row[-1] not in "（[", (room, lines)
+        assert all(word in " ".join(lines) for word in ("`aidflow", "audit", "check`", "[必填]"))
