@@ -114,7 +114,7 @@ def messages() -> list[tuple[str | None, str, str]]:
     from aidflow.auditing.authority import STAFF_COMMANDS
     from aidflow.domain import values
     from aidflow.domain.events import NAMES
-    from aidflow.domain.staff import REQUIRED, Role
+    from aidflow.domain.staff import READS, REQUIRED, Role
     from aidflow.i18n import click_i18n
     from aidflow.i18n import messages as m
     from aidflow.projections.audit.summaries import (
@@ -164,8 +164,9 @@ def messages() -> list[tuple[str | None, str, str]]:
         add(None, text, "aidflow/i18n/problems.py")
     for code in [*_errors(), *EXTRA_ERRORS]:
         add(ERROR_CODE, code, "errors")
-    # the commands an audit finding names (``unauthorised_actor``)
-    for command in [*REQUIRED, *STAFF_COMMANDS]:
+    # the commands an audit finding names (``unauthorised_actor``), and the questions a
+    # refusal for want of a role names (``read cases``)
+    for command in [*REQUIRED, *READS, *STAFF_COMMANDS]:
         add(COMMAND, command.replace("_", " "), "auditing.authority")
     for cls, (template, _values) in TEMPLATES.items():
         add(SUMMARY, template, f"journal {NAMES[cls]}")

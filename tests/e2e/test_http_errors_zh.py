@@ -1,5 +1,6 @@
 """HTTP error answers in the language of ``Accept-Language`` (issue 24 §1): a refused command,
-a request the models refuse (422), no token (401), not found and no such route (404), a body
+a request the models refuse (422), no token (401), a question the post may not ask (403), not
+found and no such route (404), a body
 too large (413), too many searches (429). The ``code`` stays English (it is for machines);
 without the header, or with English preferred, every message is the English one as before."""
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aidflow import Office
+from aidflow.domain.staff import READS
 from aidflow.http.app import create_app
 from aidflow.http.guards import MAX_BODY_BYTES, SEARCHES_PER_MINUTE
 from tests.e2e.conftest import Cli
@@ -72,7 +74,7 @@ def test_no_token_and_no_such_route(client: TestClient, token: str) -> None:
 
 
 def test_not_found_and_refused_commands(
-    client: TestClient, token: str, world: dict[str, str]
+    cli: Cli, client: TestClient, token: str, world: dict[str, str]
 ) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     plain, chinese = _both(client, 404, "case_not_found", "GET", "/cases/abcdef12", headers=auth)
@@ -89,6 +91,16 @@ def test_not_found_and_refused_commands(
         client, 409, "cap_exceeded", "POST", "/commands/approve", headers=auth, json=body
     )
     assert plain.startswith("approving 9,000.00 yuan would bring case")
+    _chinese(chinese)
+    with Office.open(cli.url) as office:
+        admin = {"Authorization": f"Bearer {office.issue_token('admin', actor='admin').token}"}
+    plain, chinese = _both(
+        client, 403, "not_authorised", "GET", f"/cases/{world['case']}", headers=admin
+    )
+    assert plain == "admin may not read cases: it needs the role " + " or ".join(
+        r.value for r in READS["read_cases"]
+    )
+    assert chinese.startswith("admin 无权查阅案件：需要角色 ")
     _chinese(chinese)
     plain, chinese = _both(
         client,
