@@ -13,19 +13,25 @@ from typing import Any
 from aidflow.auditing.state import CaseState, Checking
 from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
-from aidflow.domain.policy import decode_value
+from aidflow.domain.policy import Policy, decode_value
 from aidflow.i18n.words import Listed, Word
+
+
+def changed(policy: Policy, d: dict[str, Any]) -> Policy:
+    """``policy`` after one recorded change (``policy.value_set`` / ``policy.changed``
+    fields); a change that cannot be applied raises ``TypeError`` or ``ValueError``."""
+    value = d["value"]
+    if isinstance(value, str):
+        value = decode_value(d["field"], value)
+    return dataclasses.replace(policy, **{d["field"]: value})
 
 
 class MomentRules(Checking):
     def policy_changed(
         self, position: int, at: datetime, actor: str, register: str, d: dict[str, Any]
     ) -> None:
-        value = d["value"]
-        if isinstance(value, str):
-            value = decode_value(d["field"], value)
         try:
-            self.moment = dataclasses.replace(self.moment, **{d["field"]: value})
+            self.moment = changed(self.moment, d)
         except (TypeError, ValueError):
             self.flag(
                 "policy_unreadable",

@@ -13,6 +13,10 @@ from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
 from aidflow.i18n.words import Listed, Word
 
+ACROSS_PEOPLE = ("shared_account", "several_open_cases")
+"""The rules that compare people with each other, from the audit view's keyed pseudonyms
+(never in an event): no bundle can judge them (:mod:`aidflow.proofs.context`)."""
+
 
 class EndRules(LifecycleRules):
     def finish(self, now: datetime) -> None:
@@ -146,7 +150,7 @@ class EndRules(LifecycleRules):
 
     def people(self, accounts: Iterable[tuple[str, str, str, int]]) -> None:
         """One account on two people (each case's current account, after corrections); one
-        person with more than one open case."""
+        person with more than one open case (:data:`ACROSS_PEOPLE`)."""
         holders: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         cases_of: dict[str, dict[str, int]] = defaultdict(dict)
         paid_to: dict[str, tuple[str, str, int]] = {}  # case -> its current account (rows in order)

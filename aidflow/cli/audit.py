@@ -647,6 +647,9 @@ def audit_verify_bundle(
     Complete: a case bundle holds versions 1..n of the case, n its head in the heads digest;
     a period bundle every event from the period's first to its last (those either side
     recorded outside it), each record's versions going on from its version before the period.
+    Its context (the staff registry, the policy, the findings register, the payment book,
+    the programme years, the funds its cases name) is whole too, and the findings about its
+    subject are printed as `aidflow audit check` gives them.
     """
     from aidflow.proofs import bundle as B
     from aidflow.proofs.keys import load_public
@@ -684,7 +687,31 @@ def _bundle_text(result: BundleCheck) -> str:
             lines.append(line(M.BUNDLE_HEADS_UNCHECKED, heads=result.heads))
     else:
         lines.append(line(M.BUNDLE_INCOMPLETE, missing="; ".join(result.missing)))
-    return "\n".join(lines)
+    return "\n".join([*lines, *_bundle_findings(result)])
+
+
+def _bundle_findings(result: BundleCheck) -> list[str]:
+    """A format 3 bundle's findings about its subject, as ``audit check`` shows findings."""
+    if result.judged_at is None:
+        return []
+    at = when(datetime.fromisoformat(result.judged_at))
+    return [
+        line(M.BUNDLE_FINDINGS, at=at, open=len(result.findings), disposed=len(result.disposed)),
+        *(
+            line(
+                M.VIOLATION,
+                v=v.shown(),
+                case=v.case_id or "-",
+                positions=", ".join(map(str, v.positions)) or "-",
+            )
+            for v in result.findings
+        ),
+        *(
+            line(M.DISPOSED, v=d.violation.shown(), by=d.by, reason=d.reason)
+            for d in result.disposed
+        ),
+        line(M.BUNDLE_NOT_JUDGED, rules=", ".join(result.not_judged)),
+    ]
 
 
 @audit.command("what-if")

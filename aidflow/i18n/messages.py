@@ -481,6 +481,15 @@ BUNDLE_HEADS_UNCHECKED = (
     "beside the tree digest to rely on it"
 )
 BUNDLE_INCOMPLETE = "the bundle is incomplete: {missing}"
+# issue 22 §2: bundles carry their context, and their findings are the audit's
+BUNDLE_FINDINGS = (
+    "findings about the bundle's subject, judged as `aidflow audit check` judges them as of "
+    "{at}: {open} open, {disposed} explained"
+)
+BUNDLE_NOT_JUDGED = (
+    "not judged in a bundle (they compare people with each other; `aidflow audit check` on the "
+    "store judges them): {rules}"
+)
 BUNDLE_COMPLETENESS_UNKNOWN = (
     "completeness cannot be told: format {format_name} carries no proof of it (export the bundle "
     "again)"

@@ -121,6 +121,9 @@ class _StoreSource:
     def heads(self) -> list[tuple[str, int, int]]:
         return aggregate_heads(self.conn, self.head.size)
 
+    def positions_of(self, aggregate_id: str) -> list[int]:
+        return audit.positions_of(self.conn, aggregate_id, self.head.size)
+
 
 class Auditing(OfficeBase):
     """What an auditor asks."""
@@ -440,13 +443,13 @@ class Auditing(OfficeBase):
         else:
             bounds = period_bounds(period or "", self.timezone)
             positions = views.period_positions(bounds)
-        policy = dict(asdict(self.flow.current_policy()))
+        base = dict(asdict(self.flow.policy))  # the recorded changes are in the bundle
         with reading(views.engine) as conn:
             made = make_bundle(
                 _StoreSource(conn, self.flow, head),
                 head,
                 positions,
-                policy,
+                base,
                 key,
                 case_id=None if case_id is None else str(case_id),
                 period=bounds,

@@ -36,15 +36,30 @@ from pydantic import Field
 from aidflow.auditing import run_checks
 from aidflow.domain.errors import InvalidInput, ProofInvalid, said
 from aidflow.domain.policy import Policy
+from aidflow.projections.models import DisposedFinding, Violation
 from aidflow.proofs.complete import (
+    PROVED,
     Bundled,
     Findings,
+    HeadsTree,
     Period,
     Source,
     case_completeness,
     check_case,
     check_period,
     period_events,
+    period_moments,
+    proved_event,
+)
+from aidflow.proofs.context import (
+    Judged,
+    carry,
+    check_prior,
+    check_whole,
+    judge,
+    needed,
+    prior,
+    stray,
 )
 from aidflow.proofs.figures import figures_of
 from aidflow.proofs.keys import fingerprint
@@ -55,7 +70,12 @@ FORMAT = "aidflow-bundle/1"
 """The first format, without completeness.json: still verified, its completeness not told
 (:func:`aidflow.projections.audit.bundles.export` writes it still)."""
 COMPLETE_FORMAT = "aidflow-bundle/2"
-"""What :func:`make_bundle` writes: the files of format 1, and completeness.json."""
+"""Format 1's files and completeness.json (issue 22 §1): still verified as it was."""
+CONTEXT_FORMAT = "aidflow-bundle/3"
+"""What :func:`make_bundle` writes: format 2 with the subject's context (the registers, its
+funds, a period's records from their first version: :mod:`aidflow.proofs.context`), and
+figures.json's findings those of ``audit check`` about the subject (issue 22 §2)."""
+FORMATS = (FORMAT, COMPLETE_FORMAT, CONTEXT_FORMAT)
 FILES = ("events.json", "proofs.json", "figures.json")
 COMPLETENESS = "completeness.json"
 
@@ -79,6 +99,15 @@ class BundleCheck(View):
     """A case bundle's heads digest (heads:TREE_SIZE:COUNT:ROOT)."""
     heads_checked: bool = False
     """Whether that heads digest was compared with one the auditor trusts (``--heads``)."""
+    findings: list[Violation] = Field(default_factory=list)
+    """Format 3: the open findings about the subject, as ``audit check`` gives them."""
+    disposed: list[DisposedFinding] = Field(default_factory=list)
+    """Format 3: findings about the subject that were explained (``audit dispose``)."""
+    judged_at: str | None = None
+    """Format 3: the moment the findings were judged at (the digest's last event, or a
+    period's end if sooner)."""
+    not_judged: list[str] = Field(default_factory=list)
+    """Format 3: the rules no bundle can judge (they compare people with each other)."""
 
 
 def as_json(value: Any) -> bytes:
@@ -122,49 +151,159 @@ def make_bundle(
     source: Source,
     head: TreeHead,
     positions: list[int],
-    policy: dict[str, Any],
+    base: dict[str, Any],
     key: Ed25519PrivateKey,
     *,
     case_id: str | None = None,
     period: Period | None = None,
 ) -> Made:
-    """A signed bundle (format 2) of one case's events (``positions``: the case's and the
-    openings of the funds it names) or a period's, proved against ``head``, with what shows
-    that none of the case's or the period's events is missing."""
-    heads: HeadsDigest | None = None
+    """A signed bundle (format 3) of one case's events (``positions``) or a period's, proved
+    against ``head``, with its context, what shows that none of it is missing, and the
+    findings about it under the policy ``base`` changed by the recorded policy events."""
+    tree = HeadsTree(source.heads())
+    heads = tree.digest(head.size)
+    proved: dict[int, dict[str, Any]] = {}
     if case_id is not None:
         scope: dict[str, Any] = {"case": case_id}
-        made = (source.prove(p) for p in sorted(set(positions)))
-        proofs = [p for p in made if p is not None]  # after the digest: not in its record
-        material, heads = case_completeness(source, head, case_id)
+        material = _case_material(source, head, tree, case_id, positions, proved)
     elif period is not None:
         scope = {
             "period": [period.start.isoformat(), period.end.isoformat()],
             "timezone": period.zone,
         }
-        proofs, material = period_events(source, head, positions, period)
+        run, material = period_events(source, head, positions, period)
+        proved.update((e["leaf_index"], e) for e in run)
+        prior(source, run, material["range"][0], proved)
     else:
         raise InvalidInput(said("give --case CASE or --period FROM..TO"))
+    bundled = [Bundled(i, int(e["position"]), json.loads(e["leaf"])) for i, e in proved.items()]
+    material["context"] = carry(source, tree, needed(bundled), proved)
+    material["last"] = _last(source, head)
     events = [
-        {"leaf_index": p["leaf_index"], "position": p["position"], "leaf": p["leaf"]}
-        for p in proofs
+        {"leaf_index": i, "position": proved[i]["position"], "leaf": proved[i]["leaf"]}
+        for i in sorted(proved)
     ]
+    every = [Bundled(e["leaf_index"], e["position"], json.loads(e["leaf"])) for e in events]
     files = {
         "events.json": as_json(events),
-        "proofs.json": as_json({str(p["position"]): p["path"] for p in proofs}),
-        "figures.json": as_json(compute_figures([json.loads(e["leaf"]) for e in events], policy)),
+        "proofs.json": as_json({str(proved[i]["position"]): proved[i]["path"] for i in proved}),
+        "figures.json": as_json(bundle_figures(scope, material, every, base, head)),
         COMPLETENESS: as_json(material),
     }
     manifest: dict[str, Any] = {
-        "format": COMPLETE_FORMAT,
+        "format": CONTEXT_FORMAT,
         "scope": scope,
         "digest": str(head),
         "tree_size": head.size,
         "root": head.root,
         "events": len(events),
-        **({"heads": str(heads)} if heads is not None else {}),
+        "heads": str(heads),
     }
     return Made(pack(files, manifest, key), len(events), heads)
+
+
+def _case_material(
+    source: Source,
+    head: TreeHead,
+    tree: HeadsTree,
+    case_id: str,
+    positions: list[int],
+    proved: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
+    """The case's events' proofs (into ``proved``) and its entry in the heads tree."""
+    material = case_completeness(tree, head, case_id)
+    for position in sorted(set(positions)):
+        proof = source.prove(position)
+        if proof is not None:  # None: after the digest, not in its record
+            proved[proof["leaf_index"]] = {k: proof[k] for k in PROVED}
+    return material
+
+
+def _last(source: Source, head: TreeHead) -> dict[str, Any] | None:
+    """The proof of the digest's last event: its time is the moment findings are judged at."""
+    if not head.size:
+        return None
+    proof = source.prove(source.position_of_leaf(head.size - 1))
+    return None if proof is None else {k: proof[k] for k in PROVED}
+
+
+def bundle_figures(
+    scope: dict[str, Any],
+    material: dict[str, Any],
+    events: list[Bundled],
+    base: dict[str, Any],
+    head: TreeHead,
+) -> dict[str, Any]:
+    """What follows from a format 3 bundle's events: the figures of its cases and funds as of
+    the subject's end, and the findings about its subject at the bundle's moment."""
+    return _followed(scope, material, events, base, head)[0]
+
+
+def _followed(
+    scope: dict[str, Any],
+    material: dict[str, Any],
+    events: list[Bundled],
+    base: dict[str, Any],
+    head: TreeHead,
+) -> tuple[dict[str, Any], Judged]:
+    """figures.json of a format 3 bundle, and the findings it lists as the rules found them."""
+    last = proved_event(material.get("last"), head)
+    moment = (
+        datetime.fromisoformat(str(last.leaf["recorded_at"]))
+        if last is not None and last.leaf_index == head.size - 1
+        else max(
+            (datetime.fromisoformat(str(e.leaf["recorded_at"])) for e in events),
+            default=datetime.fromtimestamp(0, tz=UTC),
+        )
+    )
+    if "case" in scope:
+        case = str(scope["case"])
+        upto = head.size
+        subject = {e.position for e in events if e.aggregate == case}
+
+        def about(v: dict[str, Any]) -> bool:
+            return v.get("case_id") == case or bool(subject & set(v.get("positions") or ()))
+    else:
+        first, upto = _run(material)
+        subject = {e.position for e in events if first <= e.leaf_index < upto}
+        period = _period(scope)
+        if period is not None:
+            moment = min(moment, period_moments(period)[1])
+
+        def about(v: dict[str, Any]) -> bool:
+            return bool(subject & set(v.get("positions") or ()))
+
+    leaves = [e.leaf for e in sorted(events, key=lambda e: e.leaf_index) if e.leaf_index < upto]
+    judged = judge(leaves, about, base, moment)
+    kinds = {r["aggregate_id"]: r["detail"]["kind"] for r in leaves if r["type"] == "fund.opened"}
+    figures = {
+        **figures_of(leaves),
+        "findings": [v.model_dump(mode="json") for v in judged.open],
+        "disposed": [d.model_dump(mode="json") for d in judged.disposed],
+        "judged_at": judged.moment,
+        "not_judged": list(judged.not_judged),
+        "policy_base": base,
+        "fund_kinds": dict(sorted(kinds.items())),
+    }
+    return figures, judged
+
+
+def _run(material: dict[str, Any]) -> tuple[int, int]:
+    bounds = material.get("range")
+    if isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, int) for b in bounds):
+        return int(bounds[0]), int(bounds[1])
+    return 0, 0
+
+
+def _period(scope: dict[str, Any]) -> Period | None:
+    """A bundle's period as its scope names it (None: it does not, or not readably)."""
+    try:
+        start, end = (date.fromisoformat(str(d)) for d in scope["period"])
+        zone = str(scope.get("timezone", "UTC"))
+        ZoneInfo(zone)
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    return Period(start, end, zone)
 
 
 def pack(files: dict[str, bytes], manifest: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
@@ -200,12 +339,12 @@ def _open(path: Path) -> tuple[bytes, bytes, dict[str, Any], dict[str, bytes]]:
         raise ProofInvalid(
             said("{path} is not an aidflow bundle: {exc}", path=path, exc=exc)
         ) from None
-    if manifest.get("format") not in (COMPLETE_FORMAT, FORMAT):
+    if manifest.get("format") not in FORMATS:
         raise ProofInvalid(
             said(
                 "{path} is not an aidflow bundle ({format_name})",
                 path=path,
-                format_name=COMPLETE_FORMAT,
+                format_name=CONTEXT_FORMAT,
             )
         )
     return manifest_bytes, signature, manifest, files
@@ -235,34 +374,33 @@ def verify_bundle(
     digest: TreeHead | None = None,
     heads: HeadsDigest | None = None,
 ) -> BundleCheck:
-    """Is the bundle intact (signed, unaltered, every event proved), do its figures follow, and
-    is it complete (``heads``: a heads digest the auditor trusts, for a case bundle)?"""
+    """Is the bundle intact (signed, unaltered, every event proved), do its figures and
+    findings follow, and is it complete (``heads``: a heads digest the auditor trusts)?"""
     manifest_bytes, signature, manifest, files = _open(path)
-    problems: list[str] = []
-    try:
-        public.verify(signature, manifest_bytes)
-    except InvalidSignature:
-        problems.append(
-            "the signature does not match the manifest (wrong key, or the manifest was altered)"
-        )
-    for name, data in files.items():
-        if hashlib.sha256(data).hexdigest() != manifest["files"].get(name):
-            problems.append(f"{name} was altered after signing")
+    problems = _unsigned(manifest_bytes, signature, manifest, files, public)
     head = TreeHead(size=int(manifest["tree_size"]), root=str(manifest["root"]))
     if digest is not None and (digest.size, digest.root) != (head.size, head.root):
         problems.append(f"the bundle is proved against {head}, not the digest given ({digest})")
     events = json.loads(files["events.json"])
     bundled = _proved(events, json.loads(files["proofs.json"]), head, problems)
     intact = not problems
+    material = _material(manifest, files)
     figures = json.loads(files["figures.json"])
-    recomputed = compute_figures([json.loads(e["leaf"]) for e in events], figures.get("policy", {}))
+    judged: Judged | None = None
+    if manifest["format"] == CONTEXT_FORMAT:
+        scope = manifest.get("scope") or {}
+        base = figures.get("policy_base") if isinstance(figures, dict) else None
+        recomputed, judged = _followed(scope, material or {}, bundled, base or {}, head)
+    else:
+        leaves = [json.loads(e["leaf"]) for e in events]
+        recomputed = compute_figures(leaves, figures.get("policy", {}))
     follow = recomputed == figures
     if not follow:
         differ = sorted(
             k for k in set(recomputed) | set(figures) if recomputed.get(k) != figures.get(k)
         )
         problems.append(f"figures.json does not follow from the events ({', '.join(differ)})")
-    found, claimed = _completeness(manifest, files, bundled, head, heads)
+    found, claimed = _completeness(manifest, material, bundled, head, heads)
     complete = None if found is None else not found.missing
     astray = [] if found is None else found.problems  # events the subject does not hold
     problems += astray
@@ -280,45 +418,118 @@ def verify_bundle(
         missing=[] if found is None else found.missing,
         heads=claimed,
         heads_checked=heads is not None and claimed == str(heads),
+        **_judged(judged),
     )
 
 
-def _completeness(
+def _unsigned(
+    manifest_bytes: bytes,
+    signature: bytes,
     manifest: dict[str, Any],
     files: dict[str, bytes],
-    bundled: list[Bundled],
-    head: TreeHead,
-    trusted: HeadsDigest | None,
-) -> tuple[Findings | None, str | None]:
-    """What a format 2 bundle's completeness.json shows (None for format 1), and the heads
-    digest a case bundle names."""
+    public: Ed25519PublicKey,
+) -> list[str]:
+    """What is wrong with the signature and the files' hashes (nothing: an empty list)."""
+    problems: list[str] = []
+    try:
+        public.verify(signature, manifest_bytes)
+    except InvalidSignature:
+        problems.append(
+            "the signature does not match the manifest (wrong key, or the manifest was altered)"
+        )
+    for name, data in files.items():
+        if hashlib.sha256(data).hexdigest() != manifest["files"].get(name):
+            problems.append(f"{name} was altered after signing")
+    return problems
+
+
+def _material(manifest: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any] | None:
+    """completeness.json as an object (None for format 1, which has none)."""
     if manifest["format"] == FORMAT:
-        return None, None
+        return None
     try:
         material = json.loads(files[COMPLETENESS])
     except ValueError:
         material = None
-    material = material if isinstance(material, dict) else {}
+    return material if isinstance(material, dict) else {}
+
+
+def _judged(judged: Judged | None) -> dict[str, Any]:
+    """A format 3 bundle's findings as the verifier recomputed them (nothing for older ones)."""
+    if judged is None:
+        return {}
+    return {
+        "findings": judged.open,
+        "disposed": judged.disposed,
+        "judged_at": judged.moment,
+        "not_judged": list(judged.not_judged),
+    }
+
+
+def _completeness(
+    manifest: dict[str, Any],
+    material: dict[str, Any] | None,
+    bundled: list[Bundled],
+    head: TreeHead,
+    trusted: HeadsDigest | None,
+) -> tuple[Findings | None, str | None]:
+    """What completeness.json shows (None for format 1), and the heads digest the bundle
+    names (a case bundle's; a format 3 bundle's of either kind)."""
+    if material is None:
+        return None, None
     scope = manifest.get("scope") or {}
-    if "case" in scope:
+    claimed: HeadsDigest | None = None
+    if "case" in scope or manifest["format"] == CONTEXT_FORMAT:
         try:
             claimed = HeadsDigest.parse(str(manifest.get("heads", "")))
         except ValueError:
             return Findings(missing=["the bundle names no heads digest"]), None
+    if "case" in scope and claimed is not None:
         found = check_case(str(scope["case"]), bundled, material, head, claimed)
-        if trusted is not None and trusted != claimed:
-            found.missing.insert(0, f"the bundle's heads digest is {claimed}, not {trusted}")
-        return found, str(claimed)
-    try:
-        start, end = (date.fromisoformat(str(d)) for d in scope["period"])
-    except (KeyError, TypeError, ValueError):
-        return Findings(missing=["the bundle's scope is neither a case nor a period"]), None
-    zone = str(scope.get("timezone", "UTC"))
-    try:
-        ZoneInfo(zone)
-    except (ValueError, KeyError, OSError):
-        return Findings(missing=[f"the bundle's period is on an unknown clock {zone!r}"]), None
-    return check_period(Period(start, end, zone), bundled, material, head), None
+    else:
+        period = _period(scope)
+        if period is None:
+            return Findings(missing=["the bundle's scope is neither a case nor a period"]), None
+        first, end = _run(material)
+        run = bundled
+        if manifest["format"] == CONTEXT_FORMAT:  # the rest is context, checked below
+            run = [e for e in bundled if first <= e.leaf_index < end]
+        found = check_period(period, run, material, head)
+    if manifest["format"] == CONTEXT_FORMAT:
+        _context(found, scope, material, bundled, head, claimed)
+    if claimed is not None and trusted is not None and trusted != claimed:
+        found.missing.insert(0, f"the bundle's heads digest is {claimed}, not {trusted}")
+    return found, None if claimed is None else str(claimed)
+
+
+def _context(
+    found: Findings,
+    scope: dict[str, Any],
+    material: dict[str, Any],
+    bundled: list[Bundled],
+    head: TreeHead,
+    heads: HeadsDigest | None,
+) -> None:
+    """A format 3 bundle's context: whole, from each record's first version, nothing else."""
+    if heads is not None and heads.tree_size != head.size:
+        message = f"{heads} is not of the bundle's digest ({head.size} events)"
+        found.missing += [] if message in found.missing else [message]
+        return
+    run = None if "case" in scope else _run(material)
+    whole = needed(bundled)
+    context = check_whole(whole, bundled, material, heads)
+    found.covered += context.covered
+    found.missing += context.missing
+    if run is not None:
+        found.missing += [m for m in check_prior(bundled, run).missing if m not in found.missing]
+    subject = {str(scope["case"])} if "case" in scope else set()
+    found.problems += stray(bundled, subject, whole, run)
+    last = proved_event(material.get("last"), head)
+    if head.size and (last is None or last.leaf_index != head.size - 1):
+        found.missing.append(
+            "the digest's last event is not proved: the moment the findings are judged at "
+            "rests on the bundle's word"
+        )
 
 
 def period_bounds(text: str, zone: str = "UTC") -> Period:

@@ -58,6 +58,9 @@ class Source(Protocol):
     def heads(self) -> list[tuple[str, int, int]]:
         """(aggregate id, version, leaf number) of each aggregate's last event in the digest."""
 
+    def positions_of(self, aggregate_id: str) -> list[int]:
+        """The positions of every event of an aggregate among the digest's leaves, in order."""
+
 
 # -- the heads tree ---------------------------------------------------------------------------
 
@@ -95,11 +98,8 @@ class HeadsTree:
 # -- making the material ----------------------------------------------------------------------
 
 
-def case_completeness(
-    source: Source, head: TreeHead, case_id: str
-) -> tuple[dict[str, Any], HeadsDigest]:
-    """The heads digest at ``head`` and the case's entry in it."""
-    tree = HeadsTree(source.heads())
+def case_completeness(tree: HeadsTree, head: TreeHead, case_id: str) -> dict[str, Any]:
+    """The case's entry in the heads tree of ``head``: completeness.json of a case bundle."""
     entry = tree.proof(case_id)
     if entry is None:
         raise ProofUnavailable(
@@ -109,7 +109,7 @@ def case_completeness(
                 size=head.size,
             )
         )
-    return {"heads": {case_id: entry}}, tree.digest(head.size)
+    return {"heads": {case_id: entry}}
 
 
 class Period(NamedTuple):

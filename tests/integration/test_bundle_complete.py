@@ -34,7 +34,8 @@ from aidflow.projections.audit.tree import aggregate_heads
 from aidflow.projections.base import reading
 from aidflow.proofs import bundle as B
 from aidflow.proofs import keys as K
-from aidflow.proofs.complete import HeadsTree
+from aidflow.proofs.complete import Bundled, HeadsTree
+from aidflow.proofs.context import _absence
 from aidflow.proofs.models import HeadsDigest, TreeHead
 from tests.builders import account_of, applied, followed_up, government_fund, new_ref, paid
 from tests.builders import register_staff as register
@@ -126,10 +127,20 @@ def verify(story: Story, path: Path, **given: Any) -> B.BundleCheck:
     return B.verify_bundle(path, K.load_public(story.public), **given)
 
 
-def versions(path: Path, aggregate: str) -> list[int]:
+def versions(path: Path, aggregate: str, *, run: bool = False) -> list[int]:
+    """The versions of a record a bundle holds (``run``: only in a period bundle's run)."""
     events = json.loads(zipfile.ZipFile(path).read("events.json"))
+    if run:
+        first, end = json.loads(zipfile.ZipFile(path).read("completeness.json"))["range"]
+        events = [e for e in events if first <= e["leaf_index"] < end]
     leaves = [json.loads(e["leaf"]) for e in events]
     return [x["version"] for x in leaves if x["aggregate_id"] == aggregate]
+
+
+def run_events(path: Path) -> int:
+    """How many events of a period bundle are the period's run (the rest is context)."""
+    first, end = json.loads(zipfile.ZipFile(path).read("completeness.json"))["range"]
+    return int(end - first)
 
 
 Files = dict[str, Any]
@@ -148,7 +159,7 @@ def resign(
         manifest = json.loads(z.read("manifest.json"))
         names = [n for n in manifest["files"] if n != "figures.json"]
         files: Files = {n: json.loads(z.read(n)) for n in names}
-        policy = json.loads(z.read("figures.json"))["policy"]
+        base = json.loads(z.read("figures.json"))["policy_base"]
     kept = [e for e in files["events.json"] if not drop(json.loads(e["leaf"]))]
     files["events.json"] = kept
     files["proofs.json"] = {
@@ -156,14 +167,27 @@ def resign(
     }
     edit(files, manifest)
     manifest["events"] = len(kept)
-    leaves = [json.loads(e["leaf"]) for e in kept]
     data = {n: B.as_json(v) for n, v in files.items()}
-    data["figures.json"] = B.as_json(B.compute_figures(leaves, policy))
+    head = TreeHead(size=manifest["tree_size"], root=manifest["root"])
+    held = [Bundled(e["leaf_index"], e["position"], json.loads(e["leaf"])) for e in kept]
+    material = files["completeness.json"]
+    figures = B.bundle_figures(manifest["scope"], material, held, base, head)
+    data["figures.json"] = B.as_json(figures)
     for stale in ("files", "created_at", "signed_by"):
         manifest.pop(stale)
     out = story.tmp / name
     out.write_bytes(B.pack(data, manifest, story.key))
     return out
+
+
+def reheads(files: Files, tree: HeadsTree, case: str) -> None:
+    """Every heads entry of a bundle (its case's, its context's) taken from ``tree``: what
+    an office forging a whole heads tree does."""
+    material = files["completeness.json"]
+    material["heads"] = {case: tree.proof(case)}
+    context = material["context"]
+    context["heads"] = {a: tree.proof(a) for a in context["heads"]}
+    context["absent"] = {a: _absence(tree, a) for a in context["absent"]}
 
 
 def of(aggregate: str, *numbers: int) -> Callable[[dict[str, Any]], bool]:
@@ -186,8 +210,14 @@ def test_an_honest_case_bundle_is_complete_against_the_heads_digest(story: Story
     path = export(story, "a.zip", case_id=UUID(story.a))
     assert versions(path, story.a) == list(range(1, 13))
     result = verify(story, path)
-    assert result.ok and result.complete and result.format == B.COMPLETE_FORMAT, result.missing
-    assert result.covered == [f"case {story.a}: versions 1–12, the last its head in {result.heads}"]
+    assert result.ok and result.complete and result.format == B.CONTEXT_FORMAT, result.missing
+    assert (
+        result.covered[0] == f"case {story.a}: versions 1–12, the last its head in {result.heads}"
+    )
+    context = result.covered[1:]  # issue 22 §2: what the rules read, whole
+    assert any(c.startswith("the staff registry: versions 1–") for c in context), context
+    assert any(c.startswith(f"fund {story.fund}: versions 1–") for c in context), context
+    assert "programme year 2026: no event in the digest (proved absent)" in context
     assert not result.heads_checked
     size = int(result.digest.split(":")[1])
     published = heads_recomputed(story, size)
@@ -202,8 +232,8 @@ def test_an_honest_period_bundle_is_complete_with_the_state_carried_in(story: St
     assert result.ok and result.complete, result.missing
     journal = story.office.journal()
     inside = [x.position for x in journal if AUG_20 <= x.recorded_at <= SEP_10]
-    assert result.events == len(inside) == 8
-    assert result.covered == [
+    assert run_events(path) == len(inside) == 8
+    assert result.covered[:1] == [
         f"period 2026-08-20..2026-09-30 (Asia/Shanghai): all 8 events from position {inside[0]} to "
         f"{inside[-1]}; the event before recorded outside it, the event after recorded "
         "outside it; 3 record(s) go on from a version before it"
@@ -213,20 +243,25 @@ def test_an_honest_period_bundle_is_complete_with_the_state_carried_in(story: St
     assert manifest["scope"]["timezone"] == "Asia/Shanghai"  # whole days on the office's clock
     carried = {k: json.loads(v["leaf"])["version"] for k, v in material["carried"].items()}
     assert carried == {story.a: 5, story.b: 1, story.fund: 3}
-    assert versions(path, story.a) == [6, 7, 8, 9]
+    assert versions(path, story.a) == list(range(1, 10))  # from its first version (§2)
+    assert versions(path, story.a, run=True) == [6, 7, 8, 9]
 
 
 def test_a_period_with_no_event_is_complete_and_so_is_one_past_the_digest(story: Story) -> None:
     empty = verify(story, export(story, "e.zip", period="2026-08-10..2026-08-15"))
-    assert empty.ok and empty.complete and empty.events == 0
+    assert (
+        empty.ok
+        and empty.complete
+        and run_events(export(story, "e.zip", period="2026-08-10..2026-08-15")) == 0
+    )
     assert "no event recorded in it" in empty.covered[0]
     later = verify(story, export(story, "l.zip", period="2026-10-01..2026-12-31"))
-    assert later.ok and later.complete and later.events == 3
+    assert later.ok and later.complete
     assert "the digest ends there" in later.covered[0]
     first = verify(story, export(story, "f.zip", period="2026-01-01..2026-08-01"))
     assert first.ok and first.complete and "nothing before in the record" in first.covered[0]
     after = verify(story, export(story, "x.zip", period="2026-12-01..2026-12-31"))
-    assert after.ok and after.complete and after.events == 0
+    assert after.ok and after.complete
     assert after.covered[0].startswith(
         "period 2026-12-01..2026-12-31 (Asia/Shanghai): no event recorded in it"
     )
@@ -310,7 +345,7 @@ def test_a_forged_heads_tree_is_caught_by_the_published_heads_digest(story: Stor
     fake = HeadsTree((a, 9, leaf_of_nine) if a == story.a else (a, v, i) for a, v, i in entries)
 
     def fake_heads(files: Files, manifest: dict[str, Any]) -> None:
-        files["completeness.json"]["heads"] = {story.a: fake.proof(story.a)}
+        reheads(files, fake, story.a)
         manifest["heads"] = str(fake.digest(size))
 
     forged = resign(story, honest, "fake.zip", drop=of(story.a, 10, 11, 12), edit=fake_heads)
@@ -340,7 +375,7 @@ def test_a_heads_tree_that_contradicts_the_bundle_is_named_false(story: Story) -
     fake = HeadsTree((a, 9, 0) if a == story.a else (a, v, i) for a, v, i in entries)
 
     def fake_heads(files: Files, manifest: dict[str, Any]) -> None:
-        files["completeness.json"]["heads"] = {story.a: fake.proof(story.a)}
+        reheads(files, fake, story.a)
         manifest["heads"] = str(fake.digest(size))
 
     result = verify(story, resign(story, honest, "lie.zip", edit=fake_heads))
@@ -375,7 +410,7 @@ def test_a_bundle_against_an_older_digest_fails_against_the_newest(story: Story)
             _StoreSource(conn, office.flow, old),
             old,
             office.views.case_positions(UUID(story.a)),
-            dict(asdict(office.flow.current_policy())),
+            dict(asdict(office.flow.policy)),
             story.key,
             case_id=story.a,
         )
@@ -475,9 +510,9 @@ def test_a_forged_boundary_or_carried_proof_fails(story: Story) -> None:
         honest_events = json.loads(z.read("events.json"))
         honest_paths = json.loads(z.read("proofs.json"))
     result = verify(story, resign(story, honest, "d.zip", drop=of(story.a, 6, 7), edit=dropped))
-    assert result.missing[1:] == [
-        f"case {story.a}: version 7, carried into the period, is not proved"
-    ]
+    assert f"case {story.a}: version 7, carried into the period, is not proved" in result.missing
+    # and, from the case's first version (issue 22 §2), what is truly missing
+    assert result.missing[-1] == f"case {story.a}: versions 6–7 missing"
 
     def another(files: Files, manifest: dict[str, Any]) -> None:
         """Case B's version carried in, standing for case A's."""
@@ -529,7 +564,8 @@ def test_an_event_outside_the_period_slipped_in_is_a_problem(story: Story) -> No
     result = verify(story, resign(story, honest, "slip.zip", edit=slip))
     assert result.intact and not result.ok and result.complete
     assert result.problems == [
-        f"the event at position {twelve['position']} lies outside the bundle's run of leaves"
+        f"the event at position {twelve['position']} (case {story.a}) is neither the "
+        "bundle's subject nor its context"
     ]
 
 
@@ -603,3 +639,13 @@ def test_audit_digest_publishes_the_heads_digest_a_case_bundle_is_checked_agains
     path = export(story, "d.zip", case_id=UUID(story.a))
     checked = verify(story, path, heads=HeadsDigest.parse(published.heads))
     assert checked.ok and checked.complete and checked.heads_checked
+
+
+def test_a_period_bundle_without_a_records_earlier_versions_names_them(story: Story) -> None:
+    """Issue 22 §2: a record with events in the period is carried from its first version;
+    the office dropping its history before the period (its approval) is named."""
+    honest = export(story, "p.zip", period=PERIOD)
+    assert versions(honest, story.a) == list(range(1, 10))
+    result = verify(story, resign(story, honest, "early.zip", drop=of(story.a, 1, 2, 3, 4, 5)))
+    assert result.intact and not result.ok and result.figures_follow
+    assert f"case {story.a}: versions 1–5 missing" in result.missing

@@ -15,6 +15,7 @@ from aidflow.projections.audit.journal import (
     period_positions,
     position_at,
     position_of_version,
+    positions_of,
 )
 from aidflow.projections.audit.ledger import cases_of_year, donor_trace, ledger, payable_cases
 from aidflow.projections.audit.tables import (
@@ -46,6 +47,7 @@ __all__ = [
     "period_positions",
     "position_at",
     "position_of_version",
+    "positions_of",
     "recorded_links",
     "run_checks",
     "verify",

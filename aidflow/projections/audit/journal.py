@@ -62,6 +62,18 @@ def position_of_version(conn: Connection, aggregate_id: UUID, version: int) -> i
     return None if position is None else int(position)
 
 
+def positions_of(conn: Connection, aggregate_id: str, size: int) -> list[int]:
+    """The positions of an aggregate's events among the tree's first ``size`` leaves, in order
+    (a bundle's context carries such a record whole)."""
+    j = journal_table
+    query = (
+        sa.select(j.c.position)
+        .where(j.c.aggregate_id == aggregate_id, j.c.leaf_index < size)
+        .order_by(j.c.position)
+    )
+    return [int(p) for p in conn.execute(query).scalars()]
+
+
 def position_at(conn: Connection, moment: datetime) -> int:
     """The position a moment resolves to: the last event recorded at or before it (0: none).
 
