@@ -400,6 +400,50 @@ def audit_check_proof(
         session.fail(DIGEST_MISMATCH, result.message)
 
 
+@audit.command("check-notice")
+@click.argument("notice_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--digest",
+    "digest_text",
+    required=True,
+    metavar="DIGEST",
+    help="The tree digest the notice names, as published.",
+)
+@click.option(
+    "--proofs",
+    "proofs_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The notice's proofs (default: NOTICE_FILE.proofs.json beside it).",
+)
+@global_options
+@pass_session
+def audit_check_notice(
+    session: Session, notice_file: Path, digest_text: str, proofs_file: Path | None
+) -> None:
+    """Check a posted public notice (公示) against a digest; opens no store. Every row must
+    recompute from its proved payments, the totals from the rows, and every proved row be on
+    the notice. Exit status 1 when one does not."""
+    import json
+
+    from aidflow.proofs import notice as N
+
+    head = _tree_digest(digest_text)
+    proofs_file = proofs_file or notice_file.with_name(notice_file.name + ".proofs.json")
+    if not proofs_file.exists():
+        raise click.UsageError(line(M.NOTICE_NO_PROOFS, file=proofs_file))
+    rows, totals = N.read_posted(notice_file)
+    result = N.check_notice(rows, totals, json.loads(proofs_file.read_text("utf-8")), head)
+    emit(
+        session,
+        result,
+        line(M.NOTICE_CHECKED, rows=result.rows, digest=result.digest)
+        if result.ok
+        else line(M.NOTICE_BAD, problems="; ".join(result.problems)),
+    )
+    if not result.ok:
+        session.fail(DIGEST_MISMATCH, "; ".join(result.problems))
+
+
 KEYS_DIR = click.option(
     "--keys",
     "keys_dir",
@@ -513,14 +557,22 @@ def audit_notice(session: Session, period: str, output: Path) -> None:
     write_table(output, M.NOTICE_HEADER, rows, totals=True)
     proofs = output.with_name(output.name + ".proofs.json")
     proofs.write_text(
-        json.dumps({"digest": notice.digest, "period": period, "proofs": notice.proofs}, indent=1)
+        json.dumps(
+            {
+                "digest": notice.digest,
+                "period": period,
+                "proofs": notice.proofs,
+                "events": notice.events,
+            },
+            indent=1,
+        )
         + "\n",
         encoding="utf-8",
     )
     total = notice.grant_fen + notice.secondary_aid_fen
     emit(
         session,
-        notice.model_dump(mode="json", exclude={"proofs"}),
+        notice.model_dump(mode="json", exclude={"proofs", "events"}),
         line(
             M.NOTICE_WROTE, period=period, rows=len(rows), total=yuan(total),
             digest=notice.digest, path=output, proofs=proofs,

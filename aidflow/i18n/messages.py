@@ -525,6 +525,14 @@ WITNESS_BAD = "{digest}: FAILS: {why}"
 SAMPLE_DRAWN = "{count} case(s) drawn for {digest} (aidflow-sample/1):"
 
 # the public notice (公示, issue 22 §5)
+NOTICE_CHECKED = (
+    "the notice checks out: its {rows} rows recompute from their payments proved in {digest}, "
+    "and the totals from the rows"
+)
+NOTICE_BAD = "the notice does not check out: {problems}"
+NOTICE_NO_PROOFS = (
+    "no proofs file {file}: give --proofs with the .proofs.json posted beside the notice"
+)
 NOTICE_HEADER = (
     "ref",
     "name",

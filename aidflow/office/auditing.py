@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
@@ -21,6 +21,7 @@ from aidflow.application.context import FindingFacts, YearFacts
 from aidflow.application.years import year_close
 from aidflow.domain.clock import office_day, office_time
 from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.ledger import NOTICE_ENTRIES
 from aidflow.domain.year import ProgrammeYear, year_id
 from aidflow.models import YearClose
 from aidflow.office.base import OfficeBase, signing_key_dir
@@ -32,7 +33,14 @@ from aidflow.projections import audit
 from aidflow.projections.audit import proving
 from aidflow.projections.audit.tree import aggregate_heads
 from aidflow.projections.base import reading
-from aidflow.projections.models import Digest, JournalLine, Ledger, ViewDrift, Violation
+from aidflow.projections.models import (
+    Digest,
+    JournalLine,
+    Ledger,
+    LedgerLine,
+    ViewDrift,
+    Violation,
+)
 from aidflow.proofs import keys
 from aidflow.proofs.bundle import make_bundle, period_bounds
 from aidflow.proofs.models import TREE_PREFIX, TreeHead
@@ -48,13 +56,22 @@ INT64_MAX = 2**63 - 1
 """The stores keep 64-bit positions; Python's integers are unbounded."""
 
 
-_NOTICE_ENTRIES = {
-    "disbursement": ("grant", 1),
-    "return": ("grant", -1),
-    "secondary_aid": ("secondary", 1),
-    "secondary_return": ("secondary", -1),
-}
-"""Ledger entries a public notice counts: money paid to a student, net of what came back."""
+def _paid_in(
+    entries: list[LedgerLine], start: date, end: date, zone: str
+) -> tuple[dict[str, dict[str, int]], dict[str, list[int]]]:
+    """Per case, what a public notice counts of the money paid in a period (grant, secondary
+    aid, the last event's position) and the positions of the events that make it."""
+    paid: dict[str, dict[str, int]] = {}
+    made_by: dict[str, list[int]] = {}  # each row's events: a checker recomputes it
+    for e in entries:
+        sign = NOTICE_ENTRIES.get(e.entry)
+        if sign is None or e.case_id is None or not start <= office_day(e.recorded_at, zone) <= end:
+            continue
+        row = paid.setdefault(e.case_id, {"grant": 0, "secondary": 0, "last": 0})
+        row[sign[0]] += sign[1] * e.amount_fen
+        row["last"] = max(row["last"], e.position)
+        made_by.setdefault(e.case_id, []).append(e.position)
+    return paid, made_by
 
 
 def tree_digest(text: str) -> TreeHead:
@@ -356,23 +373,14 @@ class Auditing(OfficeBase):
         """The public notice (公示) of money paid in ``period`` (FROM..TO, the office's days): per student
         the masked name and ID, town, category, grant and secondary aid paid (net of returns),
         totals that recompute from the rows, the tree digest, and for each row an inclusion proof
-        of its last payment (issue 22 §5). Drawing it is recorded."""
+        of its last payment (issue 22 §5) and of every event that makes its amounts (§8: a
+        posted row or total changed is caught, :mod:`aidflow.proofs.notice`). Drawing it is
+        recorded."""
         start, end, zone = period_bounds(period, self.timezone)
         views = self.fresh()
         digest = self.digest()
         head = TreeHead(size=digest.size, root=digest.root, position=digest.position)
-        paid: dict[str, dict[str, int]] = {}
-        for e in views.ledger(entries=True).entries:
-            sign = _NOTICE_ENTRIES.get(e.entry)
-            if (
-                sign is None
-                or e.case_id is None
-                or not start <= office_day(e.recorded_at, zone) <= end
-            ):
-                continue
-            row = paid.setdefault(e.case_id, {"grant": 0, "secondary": 0, "last": 0})
-            row[sign[0]] += sign[1] * e.amount_fen
-            row["last"] = max(row["last"], e.position)
+        paid, made_by = _paid_in(views.ledger(entries=True).entries, start, end, zone)
         cases = {c.case_id: c for c in views.cases()}
         rows = [
             NoticeRow(
@@ -387,6 +395,10 @@ class Auditing(OfficeBase):
             for case, money in sorted(paid.items(), key=lambda kv: kv[1]["last"])
         ]
         proofs = {r.ref: views.prove(self.flow, int(r.ref[1:]), head) for r in rows}
+        events = {
+            f"P{paid[case]['last']}": [views.prove(self.flow, p, head) for p in positions]
+            for case, positions in made_by.items()
+        }
         result = Notice(
             period=period,
             digest=str(head),
@@ -394,6 +406,7 @@ class Auditing(OfficeBase):
             grant_fen=sum(r.grant_fen for r in rows),
             secondary_aid_fen=sum(r.secondary_aid_fen for r in rows),
             proofs=proofs,
+            events=events,
         )
         total = result.grant_fen + result.secondary_aid_fen
         self.flow.handle(

@@ -135,3 +135,5 @@ class Notice(BaseModel):
     grant_fen: int
     secondary_aid_fen: int
     proofs: dict[str, dict[str, Any]]
+    events: dict[str, list[dict[str, Any]]] = {}
+    """Per row, the proof of every payment and return that makes its amounts."""

@@ -30,6 +30,8 @@ from eventsourcing.utils import resolve_topic
 from aidflow.config import parse_url
 from aidflow.domain.events import event_name
 from aidflow.domain.keys import pseudonym
+from aidflow.domain.ledger import LEDGER_ENTRIES
+from aidflow.domain.ledger import SECONDARY_ENTRY as _SECONDARY_ENTRY
 from aidflow.domain.masking import ENCRYPTED, mask_identifier
 from aidflow.privacy import TOKEN, Vault
 from aidflow.projections.audit import tree
@@ -37,14 +39,7 @@ from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
 from aidflow.projections.audit.summaries import english_summary
 from aidflow.projections.audit.tables import metadata
-from aidflow.projections.audit.view import (
-    _ON_FUND,
-    _SECONDARY_ENTRY,
-    JOURNAL,
-    LEDGER_ENTRIES,
-    C,
-    Fund,
-)
+from aidflow.projections.audit.view import _ON_FUND, JOURNAL, C, Fund
 from aidflow.projections.base import KEEP_DURING_REBUILD
 from aidflow.proofs.leaves import leaf_text
 from aidflow.proofs.merkle import leaf_hash

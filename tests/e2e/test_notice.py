@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import Cli
 
@@ -51,4 +53,101 @@ def test_a_notice_posts_masked_rows_with_totals_and_a_proof_per_row(
     journal = cli.json("audit", "journal", "--limit", "100")
     assert [e["actor"] for e in journal if e["event_type"] == "payments.notice_posted"] == [
         "approver"
+    ]
+
+
+def _posted(cli: Cli, world: dict[str, str], out: Path) -> str:
+    """A student paid twice (2,000 and 500 yuan), the notice posted: its digest."""
+    case = world["case"]
+    cli(
+        "case", "approve", case, "--amount", "3000", "--need", "tuition", "--fund", world["gov"],
+        "--ref", "MZ-N-2", actor="approver",
+    )  # fmt: skip
+    cli("case", "disburse", case, "--amount", "2000", "--voucher", "V-N-2", actor="cashier")
+    cli("case", "disburse", case, "--amount", "500", "--voucher", "V-N-3", actor="cashier")
+    shown = cli.json(
+        "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(out), actor="approver"
+    )
+    return str(shown["digest"])
+
+
+def _check(cli: Cli, out: Path, digest: str, code: int = 0) -> dict[str, Any]:
+    result = cli("--json", "audit", "check-notice", str(out), "--digest", digest, code=code)
+    return dict(json.loads(result.stdout or result.stderr))
+
+
+def _rewrite(out: Path, change: Callable[[list[list[str]]], None]) -> None:
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        lines = list(csv.reader(f))
+    change(lines)
+    with out.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(lines)
+
+
+def test_a_posted_notice_checks_row_by_row_and_in_total(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 22 §8: a row's amount changed on the posted notice, the totals changed, a row
+    taken off: each is caught by ``audit check-notice`` with the digest and the proofs file."""
+    out = tmp_path / "公示.csv"
+    digest = _posted(cli, world, out)
+    honest = _check(cli, out, digest)
+    assert honest["ok"] and honest["rows"] == 1 and honest["grant_fen"] == 250_000
+
+    def more(lines: list[list[str]]) -> None:  # the row says 3,500 yuan, as the totals do
+        lines[1][5] = lines[-1][5] = "3500.00"
+
+    _rewrite(out, more)
+    bad = _check(cli, out, digest, code=1)
+    assert any(
+        "the notice shows 350000 + 0 fen, its proved events 250000 + 0" in p
+        for p in bad["problems"]
+    )
+
+
+def test_a_total_changed_on_the_notice_is_caught(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "公示.csv"
+    digest = _posted(cli, world, out)
+
+    def total(lines: list[list[str]]) -> None:
+        lines[-1][5] = "9999.00"
+
+    _rewrite(out, total)
+    assert _check(cli, out, digest, code=1)["problems"] == [
+        "the totals row is not the sum of the rows (250000 + 0 fen)"
+    ]
+
+
+def test_a_row_taken_off_the_notice_is_caught(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "公示.csv"
+    digest = _posted(cli, world, out)
+
+    def drop(lines: list[list[str]]) -> None:
+        ref = lines[1][0]
+        del lines[1]
+        lines[-1][5] = "0.00"
+        drop.ref = ref  # type: ignore[attr-defined]
+
+    _rewrite(out, drop)
+    problems = _check(cli, out, digest, code=1)["problems"]
+    assert problems == [f"row {drop.ref} of the proofs is not on the notice"]  # type: ignore[attr-defined]
+
+
+def test_an_xlsx_notice_checks_and_an_edited_proof_fails(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "公示.xlsx"
+    digest = _posted(cli, world, out)
+    assert _check(cli, out, digest)["ok"]
+    proofs = out.with_name(out.name + ".proofs.json")
+    doc = json.loads(proofs.read_text())
+    [(ref, events)] = doc["events"].items()
+    events[0]["leaf"] = events[0]["leaf"].replace("200000", "100000")
+    proofs.write_text(json.dumps(doc))
+    assert _check(cli, out, digest, code=1)["problems"] == [
+        f"row {ref}: an event of it is not proved in {digest}"
     ]

@@ -718,6 +718,7 @@ def test_every_face_refuses_alike(store: Store, refusal: Refusal) -> None:
 CLI_ONLY = {
     "admin roles": "the DBA's statements for a PostgreSQL store, not a question of its records",
     "audit check-proof": "the offline verifier: opens no store (tests/e2e/test_proofs_cli.py)",
+    "audit check-notice": "the offline verifier: opens no store (tests/e2e/test_notice.py)",
     "audit verify-bundle": "the offline verifier: opens no store (tests/e2e/test_proofs_cli.py)",
     "audit prove": "writes a proof file for an auditor (tests/e2e/test_proofs_cli.py)",
     "audit export": "writes a signed bundle with the office's key (tests/e2e/test_proofs_cli.py)",

@@ -6,9 +6,11 @@ a history rewritten after a witness signed is caught by anyone holding the older
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -144,3 +146,53 @@ def test_only_an_auditor_or_admin_records_a_witness(cli: Cli, tmp_path: Path) ->
         says="may not witness", actor="clerk",
     )  # fmt: skip
     assert not out.exists()
+
+
+def test_the_last_events_dropped_and_a_new_digest_witnessed_is_caught(
+    cli: Cli, tmp_path: Path, store_url: str
+) -> None:
+    """Issue 22 §8: the office deletes its last events (a payment it regrets), rebuilds its
+    views and has the new, shorter history witnessed. The new digest verifies against the
+    store; the older statement does not extend into it, and ``audit verify`` with the older
+    digest names the store as short of it."""
+    if not store_url.startswith("sqlite"):
+        pytest.skip("the events are deleted from the SQLite file; PostgreSQL refuses by trigger")
+    key, public = _key(tmp_path / "finance-bureau.pem")
+    cli("fund", "open", "--name", "Temporary assistance", "--kind", "government", actor="finance")
+    first = tmp_path / "s1.json"
+    cli(
+        "audit",
+        "witness",
+        "--key",
+        str(key),
+        "--witness",
+        "区财政局",
+        "-o",
+        str(first),
+        actor="admin",
+    )
+    before = json.loads(first.read_text())["digest"]
+    path = store_url.removeprefix("sqlite:///")
+    witnessed = int(before.split(":")[1])  # the tree's size: its last event is the fund's
+    with sqlite3.connect(path) as db:  # that event and everything after it gone
+        db.execute("DELETE FROM stored_events WHERE rowid >= ?", (witnessed,))
+    cli("projections", "rebuild", actor="admin")
+    cli("fund", "open", "--name", "Winter aid", "--kind", "government", actor="finance")
+    second = tmp_path / "s2.json"
+    cli(
+        "audit",
+        "witness",
+        "--key",
+        str(key),
+        "--witness",
+        "区财政局",
+        "-o",
+        str(second),
+        actor="admin",
+    )
+    after = json.loads(second.read_text())["digest"]
+    assert cli("audit", "verify", after).exit_code == 0  # the new history is self-consistent
+    code, checked = _check(first, second, trust=public)
+    assert code == 1 and checked[0]["ok"] and not checked[1]["ok"]
+    shown = cli("audit", "verify", before, code=1)
+    assert f"position {witnessed}" in shown.stdout + shown.stderr

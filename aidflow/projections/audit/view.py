@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.events import CATALOGUE, EventClass
 from aidflow.domain.keys import pseudonym
+from aidflow.domain.ledger import entry_of
 from aidflow.projections.audit import tree
 from aidflow.projections.audit.chain import GENESIS, chain_step
 from aidflow.projections.audit.ledger import take_checkpoints
@@ -72,23 +73,6 @@ JOURNAL: dict[EventClass, str] = {
     if issubclass(cls, aggregate.Event)
 }
 """Every event class and its stream; its one-line summary comes from :mod:`.summaries`."""
-
-LEDGER_ENTRIES: dict[EventClass, str] = {
-    Fund.Deposited: "deposit",
-    Fund.DepositReversed: "deposit_reversal",
-    Fund.Allocated: "allocation",
-    Fund.Released: "release",
-    C.GrantApproved: "approval",
-    C.Disbursed: "disbursement",
-    C.DisbursementReturned: "return",
-    C.SecondaryAidAllocated: "secondary_aid",
-    C.DisbursementConfirmed: "confirmation",
-}
-"""Events that move money, and the ledger entry each makes."""
-
-_SECONDARY_ENTRY = {"disbursement": "secondary_aid", "return": "secondary_return"}
-"""Payments of secondary aid (through the payment list, 0.3) count where the v0.1 one-step
-allocation did: as secondary aid paid."""
 
 _ON_FUND = frozenset({Fund.Deposited, Fund.DepositReversed, Fund.Allocated, Fund.Released})
 
@@ -271,11 +255,9 @@ def _applied(rows: _Rows, envelope: Envelope, fields: dict[str, Any]) -> None:
 def _ledger_row(envelope: Envelope, fields: dict[str, Any], at: Any) -> dict[str, Any] | None:
     """The ledger row of an event that moves money; None for any other."""
     cls = envelope.cls
-    entry = LEDGER_ENTRIES.get(cls)
+    entry = entry_of(cls, fields)
     if entry is None:
         return None
-    if fields.get("use") == "secondary-aid" and entry in _SECONDARY_ENTRY:
-        entry = _SECONDARY_ENTRY[entry]  # secondary aid paid like a grant (0.3)
     on_fund = cls in _ON_FUND
     return {
         "position": envelope.position,

@@ -1,0 +1,152 @@
+"""A posted public notice (公示) checked offline, row by row and in total (issue 22 §5, §8).
+
+``aidflow audit notice`` writes the notice (.csv or .xlsx) and beside it ``NOTICE.proofs.json``:
+the tree digest and, per row, the inclusion proof of every payment and return that makes the
+row's amounts (``events``; ``proofs`` keeps each row's last payment for ``check-proof --ref``).
+:func:`check_notice` needs only those two files and the published digest: each event is proved
+in the digest; a row's events are one student's, its last one names the row (``P1234``); the
+row's grant and secondary aid recompute from its proved events (:mod:`aidflow.domain.ledger`);
+the totals row is the sum of the rows; and every row of the proofs is on the notice. A row or
+a total changed on the posted notice, a row taken off it, or a proof edited, each fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from aidflow.auditing.state import CLASS_OF
+from aidflow.domain.errors import ProofInvalid, said
+from aidflow.domain.ledger import NOTICE_ENTRIES, entry_of
+from aidflow.proofs.merkle import leaf_hash, verify_inclusion
+from aidflow.proofs.models import TreeHead, View
+
+MAX_ROWS = 200_000
+"""A posted notice's rows read at most (a district's students are thousands)."""
+
+
+class Posted(NamedTuple):
+    """A row as the notice shows it: its reference and its amounts in fen."""
+
+    ref: str
+    grant_fen: int
+    secondary_aid_fen: int
+
+
+class NoticeCheck(View):
+    ok: bool
+    digest: str
+    rows: int
+    grant_fen: int
+    secondary_aid_fen: int
+    problems: list[str]
+
+
+def _fen(value: Any) -> int | None:
+    """A money cell (yuan: ``2000.00`` as text, or a number) in fen; None if it is not money."""
+    try:
+        yuan = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    fen = yuan * 100
+    return int(fen) if fen == fen.to_integral_value() else None
+
+
+def read_posted(path: Path) -> tuple[list[Posted], Posted | None]:
+    """The rows and the totals row of a notice as ``audit notice`` writes it (.csv or .xlsx:
+    the reference first, the grant and the secondary aid in the last two columns)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            cells = [row for _, row in zip(range(MAX_ROWS + 2), csv.reader(f), strict=False)]
+    else:
+        from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
+
+        book = load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            rows = sheet.iter_rows(max_row=MAX_ROWS + 2, values_only=True)
+            cells = [["" if v is None else v for v in row] for row in rows]
+        finally:
+            book.close()
+    body = [r for r in cells[1:] if any(str(v).strip() for v in r)]
+    posted = []
+    for row in body:
+        grant, secondary = (_fen(v) for v in row[-2:]) if len(row) >= 3 else (None, None)
+        if grant is None or secondary is None:
+            raise ProofInvalid(
+                said("{path} is not a notice aidflow wrote: a row without amounts", path=path)
+            )
+        posted.append(Posted(str(row[0]).strip(), grant, secondary))
+    if not posted:
+        return [], None
+    return posted[:-1], posted[-1]
+
+
+def _amounts(entries: Any, head: TreeHead, ref: str, problems: list[str]) -> tuple[int, int] | None:
+    """A row's grant and secondary aid recomputed from its proved events (None: not proved)."""
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"row {ref}: the proofs file holds no event for it")
+        return None
+    root = bytes.fromhex(head.root)
+    grant = secondary = 0
+    cases, last = set(), -1
+    for entry in entries:
+        try:
+            text, index = str(entry["leaf"]), int(entry["leaf_index"])
+            path = [bytes.fromhex(h) for h in entry["path"]]
+            leaf = json.loads(text)
+            proved = verify_inclusion(index, head.size, leaf_hash(text.encode()), path, root)
+        except (KeyError, TypeError, ValueError):
+            proved = False
+        if not proved:
+            problems.append(f"row {ref}: an event of it is not proved in {head}")
+            return None
+        entry_name = entry_of(CLASS_OF.get(str(leaf.get("type")), object), leaf.get("detail") or {})
+        column, sign = NOTICE_ENTRIES.get(entry_name or "", ("", 0))
+        amount = sign * int((leaf.get("detail") or {}).get("amount_fen", 0))
+        grant += amount if column == "grant" else 0
+        secondary += amount if column == "secondary" else 0
+        cases.add(leaf.get("aggregate_id"))
+        last = max(last, int(leaf.get("position", -1)))
+    if len(cases) != 1 or f"P{last}" != ref:
+        problems.append(f"row {ref}: its events are not one student's, ending at {ref}")
+        return None
+    return grant, secondary
+
+
+def check_notice(
+    rows: list[Posted], totals: Posted | None, document: dict[str, Any], digest: TreeHead
+) -> NoticeCheck:
+    """Does every row of the posted notice recompute from its proved events, and the totals
+    from the rows, against the published ``digest``?"""
+    problems: list[str] = []
+    if str(document.get("digest")) != str(digest):
+        problems.append(f"the proofs are against {document.get('digest')}, not {digest}")
+    events = document.get("events")
+    events = events if isinstance(events, dict) else {}
+    for row in rows:
+        amounts = _amounts(events.get(row.ref), digest, row.ref, problems)
+        if amounts is not None and amounts != (row.grant_fen, row.secondary_aid_fen):
+            problems.append(
+                f"row {row.ref}: the notice shows {row.grant_fen} + {row.secondary_aid_fen} fen, "
+                f"its proved events {amounts[0]} + {amounts[1]} fen"
+            )
+    posted = {row.ref for row in rows}
+    problems += [
+        f"row {ref} of the proofs is not on the notice" for ref in events if ref not in posted
+    ]
+    grant = sum(r.grant_fen for r in rows)
+    secondary = sum(r.secondary_aid_fen for r in rows)
+    if totals is None or (totals.grant_fen, totals.secondary_aid_fen) != (grant, secondary):
+        problems.append(f"the totals row is not the sum of the rows ({grant} + {secondary} fen)")
+    return NoticeCheck(
+        ok=not problems,
+        digest=str(digest),
+        rows=len(rows),
+        grant_fen=grant,
+        secondary_aid_fen=secondary,
+        problems=problems,
+    )
