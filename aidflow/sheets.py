@@ -1,4 +1,4 @@
-"""Tables written to a file: the format from the suffix (.csv or .xlsx).
+"""Tables written to a file: the format from the suffix (.csv, .xlsx, or .html to print or post).
 
 The header is translated into the current language. Cells keep their kind, so Excel can
 sum and sort them: an amount (:class:`~aidflow.render.Money`) is a number in yuan with
@@ -25,7 +25,7 @@ from aidflow.i18n import messages as M
 from aidflow.i18n import tr, tr_all
 from aidflow.render import Money, clean, wall_clock, width
 
-FORMATS = (".csv", ".xlsx")
+FORMATS = (".csv", ".xlsx", ".html")
 LONG_DIGITS = 12
 """A digit string this long is text to Excel (it keeps 15 significant digits of a number)."""
 MAX_WIDTH = 60
@@ -35,7 +35,7 @@ def check_path(path: Path) -> Path:
     """``path`` when its suffix names a format this module writes; refused otherwise."""
     if path.suffix.lower() not in FORMATS:
         raise InvalidInput(
-            said("cannot export to {path}: give a file ending .csv or .xlsx", path=str(path))
+            said("cannot export to {path}: give a file ending .csv, .xlsx or .html", path=str(path))
         )
     return path
 
@@ -94,12 +94,14 @@ def write_table(
     *,
     totals: bool = False,
     private: bool = False,
+    caption: str = "",
 ) -> None:
-    """Write ``rows`` under the translated ``header`` to ``path`` (.csv or .xlsx).
+    """Write ``rows`` under the translated ``header`` to ``path`` (.csv, .xlsx or .html).
 
     ``totals``: end with a row summing each amount column (for lists whose amounts add up:
     cases, funds, what is due; never a ledger of mixed movements, nor a bank's template);
-    ``private``: the file is readable by its owner only (the payment list).
+    ``private``: the file is readable by its owner only (the payment list); ``caption``:
+    a line above an .html table (what it is, the digest it was drawn from).
     """
     check_path(path)
     head = list(tr_all(header))
@@ -113,8 +115,44 @@ def write_table(
             writer.writerow(head)
             writer.writerows([_csv(c) for c in row] for row in body)
         return
+    if path.suffix.lower() == ".html":
+        with _opened(path, "w", private=private, encoding="utf-8") as out:
+            out.write(_html(head, body, caption, totals=total is not None))
+        return
     with _opened(path, "wb", private=private) as out:
         _xlsx(head, body, out)
+
+
+_STYLE = (
+    "table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px}"
+    ".money{text-align:right}"
+)
+
+
+def _html(head: list[str], body: list[list[Any]], caption: str, *, totals: bool) -> str:
+    """A page with one table, to print or post: amounts right-aligned with two decimals."""
+    from html import escape
+
+    def cells(tag: str, row: Sequence[Any]) -> str:
+        return "".join(
+            f'<{tag} class="money">{v}</{tag}>'
+            if isinstance(v, Money)
+            else f"<{tag}>{escape(str(_naive(v)))}</{tag}>"
+            for v in row
+        )
+
+    rows = body[:-1] if totals else body
+    lines = [
+        '<!doctype html>\n<html><head><meta charset="utf-8">',
+        f"<title>{escape(caption)}</title><style>{_STYLE}</style></head><body><table>",
+        f"<caption>{escape(caption)}</caption>",
+        f"<thead><tr>{cells('th', head)}</tr></thead><tbody>",
+        *(f"<tr>{cells('td', row)}</tr>" for row in rows),
+        "</tbody>",
+        f"<tfoot><tr>{cells('th', body[-1])}</tr></tfoot>" if totals else "",
+        "</table></body></html>\n",
+    ]
+    return "\n".join(lines)
 
 
 def _csv(value: Any) -> Any:

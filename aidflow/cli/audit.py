@@ -554,7 +554,8 @@ def audit_notice(session: Session, period: str, output: Path) -> None:
          Money(r.grant_fen), Money(r.secondary_aid_fen))
         for r in notice.rows
     ]  # fmt: skip
-    write_table(output, M.NOTICE_HEADER, rows, totals=True)
+    caption = line(M.NOTICE_CAPTION, period=period, digest=notice.digest)
+    write_table(output, M.NOTICE_HEADER, rows, totals=True, caption=caption)
     proofs = output.with_name(output.name + ".proofs.json")
     proofs.write_text(
         json.dumps(

@@ -216,7 +216,9 @@ def global_options(func: F, *, root: bool = False, answers: bool = True) -> F:
 
 def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
     """Refuse at once an ``-o FILE`` whose suffix names no format we write."""
-    if value is not None and value.suffix.lower() not in (".csv", ".xlsx"):
+    from aidflow.sheets import FORMATS
+
+    if value is not None and value.suffix.lower() not in FORMATS:
         raise click.UsageError(render.line(M.EXPORT_FORMAT, path=value))
     return value
 
@@ -236,7 +238,7 @@ def output_file(help_text: str | None = None, *, required: bool = True) -> Calla
 
 
 def export_option(func: F) -> F:
-    """``-o FILE``: write the list to FILE (.csv or .xlsx) instead of printing it."""
+    """``-o FILE``: write the list to FILE (.csv, .xlsx or .html) instead of printing it."""
     from pathlib import Path
 
     return click.option(
@@ -245,7 +247,8 @@ def export_option(func: F) -> F:
         "output",
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
         callback=export_path,
-        help="Write the list to FILE: .csv (UTF-8) or .xlsx, headers in the chosen language.",
+        help="Write the list to FILE: .csv (UTF-8), .xlsx or .html (to print), headers in the "
+        "chosen language.",
     )(func)
 
 

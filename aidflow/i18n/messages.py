@@ -219,7 +219,7 @@ LIST_OR = " or "
 WHERE_MESSAGE = "{where}: {message}"
 """A refused field and why (``aidflow.i18n.problems``)."""
 WROTE = "wrote {path}"
-EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv or .xlsx"
+EXPORT_FORMAT = "cannot export to {path}: give a file ending .csv, .xlsx or .html"
 
 # -- the audit report ----------------------------------------------------------------------
 REPORT_TITLE = "aidflow audit report as of {moment} (event position {position})"
@@ -525,6 +525,10 @@ WITNESS_BAD = "{digest}: FAILS: {why}"
 SAMPLE_DRAWN = "{count} case(s) drawn for {digest} (aidflow-sample/1):"
 
 # the public notice (公示, issue 22 §5)
+NOTICE_CAPTION = (
+    "public notice of aid paid {period}, drawn from {digest}: a row is checked with `aidflow "
+    "audit check-proof`, the whole notice with `aidflow audit check-notice`"
+)
 NOTICE_CHECKED = (
     "the notice checks out: its {rows} rows recompute from their payments proved in {digest}, "
     "and the totals from the rows"

@@ -1,6 +1,6 @@
 """A posted public notice (公示) checked offline, row by row and in total (issue 22 §5, §8).
 
-``aidflow audit notice`` writes the notice (.csv or .xlsx) and beside it ``NOTICE.proofs.json``:
+``aidflow audit notice`` writes the notice (.csv, .xlsx or .html) and beside it ``NOTICE.proofs.json``:
 the tree digest and, per row, the inclusion proof of every payment and return that makes the
 row's amounts (``events``; ``proofs`` keeps each row's last payment for ``check-proof --ref``).
 :func:`check_notice` needs only those two files and the published digest: each event is proved
@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,11 +57,13 @@ def _fen(value: Any) -> int | None:
 
 
 def read_posted(path: Path) -> tuple[list[Posted], Posted | None]:
-    """The rows and the totals row of a notice as ``audit notice`` writes it (.csv or .xlsx:
+    """The rows and the totals row of a notice as ``audit notice`` writes it (.csv, .xlsx or .html:
     the reference first, the grant and the secondary aid in the last two columns)."""
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as f:
             cells = [row for _, row in zip(range(MAX_ROWS + 2), csv.reader(f), strict=False)]
+    elif path.suffix.lower() == ".html":
+        cells = _html_rows(path.read_text(encoding="utf-8"))[: MAX_ROWS + 2]
     else:
         from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
 
@@ -83,6 +86,36 @@ def read_posted(path: Path) -> tuple[list[Posted], Posted | None]:
     if not posted:
         return [], None
     return posted[:-1], posted[-1]
+
+
+class _Rows(HTMLParser):
+    """The text of each table row's cells, in order (the header, the rows, the totals)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html_rows(text: str) -> list[list[str]]:
+    parser = _Rows()
+    parser.feed(text)
+    return parser.rows
 
 
 def _amounts(entries: Any, head: TreeHead, ref: str, problems: list[str]) -> tuple[int, int] | None:

@@ -325,7 +325,7 @@ def test_a_payment_list_needs_a_file_it_can_write(
     cli: Cli, world: dict[str, str], tmp_path: Path
 ) -> None:
     for path, says in (
-        (tmp_path / "list.txt", ".csv or .xlsx"),
+        (tmp_path / "list.txt", ".xlsx or .html"),
         (tmp_path / "missing" / "list.csv", "no folder"),
     ):
         cli.refused(

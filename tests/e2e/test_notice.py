@@ -151,3 +151,21 @@ def test_an_xlsx_notice_checks_and_an_edited_proof_fails(
     assert _check(cli, out, digest, code=1)["problems"] == [
         f"row {ref}: an event of it is not proved in {digest}"
     ]
+
+
+def test_an_html_notice_to_post_checks_and_a_changed_amount_fails(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """The page the bureau posts or prints: masked rows, totals, the digest in its caption."""
+    out = tmp_path / "公示.html"
+    digest = _posted(cli, world, out)
+    page = out.read_text(encoding="utf-8")
+    assert digest in page and "Wang" not in page and "W**" in page
+    assert '<td class="money">2,500.00</td>' in page
+    assert _check(cli, out, digest)["ok"]
+    out.write_text(
+        page.replace('<td class="money">2,500.00</td>', '<td class="money">3,500.00</td>')
+    )
+    assert any(
+        "its proved events 250000 + 0" in p for p in _check(cli, out, digest, code=1)["problems"]
+    )
