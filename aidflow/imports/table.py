@@ -201,11 +201,18 @@ def _refuse_mixed(raw: bytes, name: str) -> None:
 
 
 def _codec(encoding: str, name: str) -> str:
+    """The codec an encoding names, refused unless it turns bytes into text (``base64``,
+    ``zlib`` or ``undefined`` are codecs too, and failed as an internal error)."""
     try:
         codec = codecs.lookup(encoding).name
-    except LookupError:
+        bytes(4).decode(codec)  # empty bytes would decode under any codec
+    except (LookupError, ValueError):  # ValueError: a NUL in the name; UnicodeError: 'undefined'
         raise InvalidInput(
-            said("{name}: unknown encoding {encoding!r}", name=name, encoding=encoding)
+            said(
+                "{name}: unknown encoding {encoding!r}; name a text encoding such as utf-8 or gbk, or leave the encoding out to detect it",
+                name=name,
+                encoding=encoding,
+            )
         ) from None
     if codec.replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
         return "utf-8-sig"
