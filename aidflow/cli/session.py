@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import Token
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -223,8 +224,6 @@ def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any
 
 def output_file(help_text: str | None = None, *, required: bool = True) -> Callable[[F], F]:
     """``-o FILE``: the one file a command writes (a proof, a bundle, a statement, a notice)."""
-    from pathlib import Path
-
     return click.option(
         "-o",
         "--output",
@@ -237,8 +236,6 @@ def output_file(help_text: str | None = None, *, required: bool = True) -> Calla
 
 def export_option(func: F) -> F:
     """``-o FILE``: write the list to FILE (.csv or .xlsx) instead of printing it."""
-    from pathlib import Path
-
     return click.option(
         "-o",
         "--output",
@@ -356,6 +353,8 @@ _FILE_PROBLEMS: dict[int, Said] = {
     errno.EDQUOT: said("the disk quota is used up"),
     errno.ENAMETOOLONG: said("the name is too long"),
     errno.EISDIR: said("it is a folder"),
+    errno.EEXIST: said("a file of that name is in the way"),
+    errno.EFBIG: said("the file would be larger than this system allows"),
 }
 
 
@@ -372,6 +371,21 @@ def file_problem(exc: OSError) -> Exception:
             why=why or exc.strerror or type(exc).__name__,
         )
     )
+
+
+def writable(path: Path) -> Path:
+    """``path`` when a file can be written there, asked before a command records anything
+    (its vouchers, reveals, notice or witness); else the :class:`FileProblem` (no folder, no
+    permission, a name too long, a folder of that name). A file made to ask is removed."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise file_problem(exc) from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return path
 
 
 def report(problem: Exception | Failure, *, as_json: bool) -> int:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli.helptext import HelpCommand, HelpGroup
-from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
+from aidflow.cli.session import (
+    Session,
+    emit,
+    global_options,
+    output_file,
+    pass_session,
+    writable,
+    writes,
+)
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
 from aidflow.imports.kinds import KINDS
@@ -127,6 +135,7 @@ def visits_command(session: Session, town: str | None, reason: str, output: Path
     check_path(output)
     if not output.parent.is_dir():  # refused before any reveal is recorded
         raise click.UsageError(line(M.VISITS_NO_FOLDER, path=output.parent))
+    writable(output)
     listed = session.office.visits(
         actor=session.actor(), town=town, reason=reason or tr(M.VISITS_REASON)
     )

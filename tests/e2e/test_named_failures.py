@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,88 @@ def test_over_http_a_held_write_lock_is_503_store_busy(sqlite_cli: Cli) -> None:
         office.close()
     assert (r.status_code, r.json()["error"]["code"]) == (503, "store_busy")
     assert "SQL" not in r.text and sqlite_cli.head() == before
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Callable[[str], Path]:
+    """An ``-o`` whose writes fail with "no space left on device": a link to ``/dev/full``
+    (a path with the suffix a command asks for)."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+
+    def link(name: str) -> Path:
+        path = tmp_path / name
+        path.symlink_to("/dev/full")
+        return path
+
+    return link
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("audit", "journal"), ("audit", "ledger"), ("audit", "report"), ("case", "list")],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_full_disk_is_named_and_the_device_is_left_alone(
+    sqlite_cli: Cli, full_disk: Callable[[str], Path], command: tuple[str, ...], suffix: str
+) -> None:
+    """Writing to a full disk was ``internal error: OSError: [Errno 28]`` (a write's error
+    names no file), and an .xlsx added a zip's traceback from the garbage collector."""
+    target = full_disk(f"out{suffix}")
+    refused = sqlite_cli(*command, "-o", str(target), code=1)
+    assert refused.stderr == (
+        f"error: cannot use the file {target}: the disk is full; nothing in the store changed "
+        "(check the path, or give another -o)\n"
+    )
+    assert target.is_symlink() and Path("/dev/full").is_char_device()  # not replaced, not removed
+
+
+def test_a_write_cut_short_leaves_no_half_file(tmp_path: Path) -> None:
+    """A file cut short (here by the process's file size limit, as a full disk would) is
+    removed, and the error names it: a half list must not be taken for the whole."""
+    target = tmp_path / "cases.csv"
+    program = f"""
+import resource, signal
+from pathlib import Path
+from aidflow.cli.session import failure
+from aidflow.sheets import write_table
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    write_table(Path({str(target)!r}), ["name"], [["x" * 100]] * 1000)
+except OSError as exc:
+    print(failure(exc).message)
+"""
+    ran = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout == (
+        f"cannot use the file {target}: the file would be larger than this system allows; "
+        "nothing in the store changed (check the path, or give another -o)\n"
+    )
+    assert not target.exists()
+
+
+def test_a_notice_that_cannot_be_written_is_not_recorded(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """Drawing a notice is recorded; the file was tried only after, so a long name recorded
+    a notice nobody got, under "nothing in the store changed". Now the file is asked for first."""
+    too_long = tmp_path / ("n" * 300 + ".csv")
+    refused = cli.refused(
+        "--json", "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(too_long),
+        says="file_problem", actor="approver",
+    )  # fmt: skip
+    assert "the name is too long" in json.loads(refused.stderr)["error"]["message"]
+
+
+def test_a_sample_refused_leaves_no_folder(cli: Cli, world: dict[str, str], tmp_path: Path) -> None:
+    """``audit sample -o DIR`` made the folder, then failed for want of a signing key."""
+    digest = cli.json("audit", "digest")["digest"]
+    folder = tmp_path / "drawn" / "sample"
+    refused = cli(
+        "audit", "sample", "--digest", digest, "--size", "1", "--keys", str(tmp_path / "none"),
+        "-o", str(folder), code=1,
+    )  # fmt: skip
+    assert "no signing key" in refused.stderr
+    assert not (tmp_path / "drawn").exists()
