@@ -23,6 +23,7 @@ from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.findings import finding_ref
 from aidflow.domain.staff import Role
 from aidflow.domain.values import (
+    INT64_MAX,
     AppealOutcome,
     Department,
     FamilyCategory,
@@ -473,7 +474,7 @@ class StatementLine(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    line: Annotated[int, Field(strict=True, ge=0)] = 0
+    line: Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)] = 0
     value_date: ValueDate | None = None
     account: Account = ""
     amount_fen: Fen
