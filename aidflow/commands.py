@@ -496,11 +496,16 @@ class StatementLine(BaseModel):
             raise InvalidInput(describe(exc)) from None
 
 
+MAX_STATEMENT_LINES = 100_000
+"""Lines one statement may hold (a district's year is a few thousand payments); the file
+reader refuses a longer one before reading it line by line."""
+
+
 class Reconcile(Command[Reconciliation]):
     """Take the bank's statement back: every line matched to a voucher."""
 
     name: OptionalText = ""
-    lines: Annotated[list[StatementLine], Field(max_length=100_000)]
+    lines: Annotated[list[StatementLine], Field(max_length=MAX_STATEMENT_LINES)]
 
 
 class ResolvePayment(Command[PaymentSettlement]):
