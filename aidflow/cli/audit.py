@@ -24,6 +24,7 @@ from aidflow.cli.session import (
     pass_session,
     writable,
     writes,
+    written_after,
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M
@@ -434,7 +435,8 @@ def audit_witness(session: Session, key_file: Path, witness_name: str, output: P
 
     writable(output)
     statement = session.office.witness(key_file, witness=witness_name, actor=session.actor())
-    write_file(output, json.dumps(statement, indent=2, ensure_ascii=False) + "\n")
+    with written_after():
+        write_file(output, json.dumps(statement, indent=2, ensure_ascii=False) + "\n")
     emit(
         session,
         statement,
@@ -510,21 +512,23 @@ def audit_notice(session: Session, period: str, output: Path) -> None:
     from aidflow.sheets import check_path, write_file, write_table
 
     check_path(output)
+    proofs = writable(output.with_name(output.name + ".proofs.json"))
     writable(output)
-    writable(output.with_name(output.name + ".proofs.json"))
     notice = session.office.notice(period, actor=session.actor())
     rows = [
         (r.ref, r.name, r.student_id_masked, r.town, value(r.family_category),
          Money(r.grant_fen), Money(r.secondary_aid_fen))
         for r in notice.rows
     ]  # fmt: skip
-    write_table(output, M.NOTICE_HEADER, rows, totals=True)
-    proofs = output.with_name(output.name + ".proofs.json")
-    write_file(
-        proofs,
-        json.dumps({"digest": notice.digest, "period": period, "proofs": notice.proofs}, indent=1)
-        + "\n",
-    )
+    with written_after():
+        write_table(output, M.NOTICE_HEADER, rows, totals=True)
+        write_file(
+            proofs,
+            json.dumps(
+                {"digest": notice.digest, "period": period, "proofs": notice.proofs}, indent=1
+            )
+            + "\n",
+        )
     total = notice.grant_fen + notice.secondary_aid_fen
     emit(
         session,

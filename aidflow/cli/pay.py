@@ -18,6 +18,7 @@ from aidflow.cli.session import (
     pass_session,
     writable,
     writes,
+    written_after,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
@@ -72,7 +73,8 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
     result = office.handle(
         cmd.IssuePaymentList(fund_id=office.fund_id(fund_ref), list_date=day, actor=session.actor())
     )
-    write_table(output, M.PAY_LIST_HEADER, _rows(result), private=True)
+    with written_after():
+        write_table(output, M.PAY_LIST_HEADER, _rows(result), private=True)
     emit(session, _masked(result), lambda: _text(result, output))
 
 

@@ -358,12 +358,21 @@ _FILE_PROBLEMS: dict[int, Said] = {
 }
 
 
-def file_problem(exc: OSError) -> Exception:
+def file_problem(exc: OSError, *, recorded: bool = False) -> Exception:
     """An :class:`OSError` as the named error a person can act on (mostly an ``-o`` that
-    cannot be written; a file read is refused by the command itself)."""
+    cannot be written; a file read is refused by the command itself). ``recorded``: the
+    command had recorded its act before the file failed (see :func:`written_after`)."""
     from aidflow.domain.errors import FileProblem
 
     why = _FILE_PROBLEMS.get(exc.errno or 0)
+    if recorded:
+        return FileProblem(
+            said(
+                "cannot write the file {path}: {why}; the command was recorded all the same: give it again with another -o",
+                path=exc.filename or "",
+                why=why or exc.strerror or type(exc).__name__,
+            )
+        )
     return FileProblem(
         said(
             "cannot use the file {path}: {why}; nothing in the store changed (check the path, or give another -o)",
@@ -386,6 +395,17 @@ def writable(path: Path) -> Path:
     if not existed:
         path.unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def written_after() -> Iterator[None]:
+    """Around the file of a command recorded first (a notice, a witness, the payment list,
+    a visit list: :func:`writable` asked for the file before): a file that fails even so
+    (a full disk) does not say "nothing in the store changed"."""
+    try:
+        yield
+    except OSError as exc:
+        raise file_problem(exc, recorded=True) from None
 
 
 def report(problem: Exception | Failure, *, as_json: bool) -> int:

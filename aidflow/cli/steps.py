@@ -17,6 +17,7 @@ from aidflow.cli.session import (
     pass_session,
     writable,
     writes,
+    written_after,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
@@ -152,7 +153,8 @@ def visits_command(session: Session, town: str | None, reason: str, output: Path
         )
         for n, r in enumerate(listed.rows, start=1)
     ]
-    write_table(output, M.VISITS_HEADER, rows, private=True)
+    with written_after():
+        write_table(output, M.VISITS_HEADER, rows, private=True)
     emit(
         session,
         {

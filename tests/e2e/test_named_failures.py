@@ -190,3 +190,23 @@ def test_a_sample_refused_leaves_no_folder(cli: Cli, world: dict[str, str], tmp_
     )  # fmt: skip
     assert "no signing key" in refused.stderr
     assert not (tmp_path / "drawn").exists()
+
+
+def test_a_file_that_fails_after_its_command_was_recorded_says_so(
+    cli: Cli, world: dict[str, str], full_disk: Callable[[str], Path]
+) -> None:
+    """The notice is recorded before its file is written (its folder and name are asked for
+    first); a disk that fills up between the two said "nothing in the store changed"."""
+    target = full_disk("notice.csv")
+    before = cli.head()
+    refused = cli(
+        "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(target),
+        actor="approver", code=1,
+    )  # fmt: skip
+    assert refused.stderr == (
+        f"error: cannot write the file {target}: the disk is full; the command was recorded "
+        "all the same: give it again with another -o\n"
+    )
+    journal = cli.json("audit", "journal", "--limit", "100")
+    recorded = [e["event_type"] for e in journal if e["position"] > before]
+    assert recorded == ["payments.book_started", "payments.notice_posted"]
