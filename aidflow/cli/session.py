@@ -22,7 +22,7 @@ import click
 
 from aidflow import render
 from aidflow.cli.helptext import HelpGroup
-from aidflow.domain.errors import Said, said, store_busy
+from aidflow.domain.errors import Said, said, store_failure
 from aidflow.i18n import current, error_summary, set_language, tr
 from aidflow.i18n import messages as M
 
@@ -331,9 +331,9 @@ def failure(exc: Exception) -> Failure:
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
         status = 2 if isinstance(exc, InvalidInput | MasterKeyError) else 1
         return Failure(status, exc.code, message, exc.ids)
-    busy = store_busy(exc)
-    if busy is not None:
-        return failure(busy)
+    failed = store_failure(exc)
+    if failed is not None:
+        return failure(failed)
     if isinstance(exc, OSError) and exc.filename:  # a file (-o): where, why, what to do
         return failure(file_problem(exc))
     if isinstance(exc, ValidationError):

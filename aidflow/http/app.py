@@ -41,6 +41,7 @@ from aidflow.domain.errors import (
     RuleViolation,
     Said,
     StoreBusy,
+    StoreFull,
     StoreUnavailable,
     TooManySearches,
     TooManyWaits,
@@ -48,7 +49,7 @@ from aidflow.domain.errors import (
     ViewsBehind,
     render,
     said,
-    store_busy,
+    store_failure,
 )
 from aidflow.domain.values import INT64_MAX
 from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Searches, Waits
@@ -156,7 +157,13 @@ def status_of(exc: AidflowError) -> int:
     if isinstance(exc, RuleViolation):
         return 409
     if isinstance(
-        exc, ConcurrencyConflict | StoreUnavailable | StoreBusy | ViewsBehind | MasterKeyError
+        exc,
+        ConcurrencyConflict
+        | StoreUnavailable
+        | StoreBusy
+        | StoreFull
+        | ViewsBehind
+        | MasterKeyError,
     ):
         return 503
     return 500
@@ -288,9 +295,9 @@ def _errors(app: FastAPI) -> None:
     def internal(request: Request, exc: Exception) -> Response:
         """A bug: the caller is told so, with an incident number; the exception (which may
         quote SQL or data) goes to the service's log only."""
-        busy = store_busy(exc)
-        if busy is not None:
-            return aidflow_error(request, busy)
+        failed = store_failure(exc)
+        if failed is not None:
+            return aidflow_error(request, failed)
         incident = secrets.token_hex(6)
         LOG.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
         return error(

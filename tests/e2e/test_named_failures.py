@@ -5,16 +5,19 @@ process past the wait. Each leaves the store as it was, and says so in Chinese t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from aidflow import AidFlow, Office
+from aidflow.cli import main
 from aidflow.config import parse_url
 from aidflow.domain.errors import InvalidInput
 from aidflow.http.app import create_app
@@ -210,3 +213,70 @@ def test_a_file_that_fails_after_its_command_was_recorded_says_so(
     journal = cli.json("audit", "journal", "--limit", "100")
     recorded = [e["event_type"] for e in journal if e["position"] > before]
     assert recorded == ["payments.book_started", "payments.notice_posted"]
+
+
+def _disk_full_error() -> sqlite3.OperationalError:
+    """SQLite's own "database or disk is full", from a database allowed two pages."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("PRAGMA max_page_count = 2")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError("SQLite took 100 kB into two pages")
+
+
+def test_a_full_disk_under_the_store_is_store_full_on_every_face() -> None:
+    """It was ``internal error: OperationalError: (sqlite3.OperationalError) database or
+    disk is full`` with SQLAlchemy's link, exit 1, and a 500 over HTTP."""
+    from aidflow.cli.session import failure
+    from aidflow.domain.errors import store_failure
+    from aidflow.http.app import status_of
+
+    exc = _disk_full_error()
+    found = failure(exc)
+    assert (found.status, found.code, found.message) == (
+        1,
+        "store_full",
+        "the disk that holds the store is full: nothing was written; make room on it (or "
+        "move the store) and give the command again",
+    )
+    assert status_of(store_failure(exc)) == 503  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 kB file system of its own (root, and a kernel that lets us mount tmpfs)."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)  # a pool may hold it
+
+
+def test_a_store_on_a_disk_that_fills_up_refuses_with_store_full(tiny_disk: Path) -> None:
+    """A store on a disk with 64 kB left: commands record until it is full, then each is
+    refused with ``store_full`` (exit 1), none with an internal error."""
+    url = f"sqlite:///{tiny_disk / 'office.db'}"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    flow.close()
+    free = os.statvfs(tiny_disk)
+    (tiny_disk / "filler").write_bytes(bytes(free.f_bavail * free.f_frsize - 64 * 1024))
+    env = {"AIDFLOW_DB": url, "AIDFLOW_ACTOR": "cashier"}
+    refused = []
+    for n in range(40):
+        args = ["--json", "fund", "open", "--name", f"F{n}", "--kind", "government"]
+        ran = CliRunner().invoke(main, [*args, "--purpose", "p" * 1900], env=env)
+        if ran.exit_code:
+            refused.append((ran.exit_code, json.loads(ran.stderr)["error"]["code"]))
+    assert refused and set(refused) == {(1, "store_full")}
