@@ -76,13 +76,15 @@ def _totals(rows: Sequence[Sequence[Any]], columns: int) -> list[Any] | None:
 
 @contextmanager
 def _opened(path: Path, mode: str, *, private: bool, **kwargs: Any) -> Iterator[IO[Any]]:
-    """``path`` opened for writing; ``private``: readable by its owner only (0600), from its
-    creation on (an existing file is made so before anything is written to it)."""
+    """``path`` opened for writing (``x`` in ``mode``: only if it is new); ``private``: readable
+    by its owner only (0600), from its creation on (an existing file is made so before
+    anything is written to it)."""
     if not private:
         with path.open(mode, **kwargs) as out:
             yield out
         return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    new = os.O_EXCL if "x" in mode else os.O_TRUNC
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | new, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, mode, **kwargs) as out:
         yield out

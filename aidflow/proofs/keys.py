@@ -7,7 +7,6 @@ given. Where a store keeps it: :func:`aidflow.office.base.signing_key_dir`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -37,11 +36,11 @@ def init_signing(directory: Path) -> tuple[Path, Path, bool]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    from aidflow.sheets import write_file, written
+
+    with written(private, "xb", private=True) as out:  # a key cut short is no key: removed
         out.write(pem)
-    os.chmod(private, 0o600)
-    public.write_bytes(_public_pem(key.public_key()))
+    write_file(public, _public_pem(key.public_key()))
     return private, public, True
 
 

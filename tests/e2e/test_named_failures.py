@@ -144,30 +144,55 @@ def test_a_full_disk_is_named_and_the_device_is_left_alone(
     assert target.is_symlink() and Path("/dev/full").is_char_device()  # not replaced, not removed
 
 
-def test_a_write_cut_short_leaves_no_half_file(tmp_path: Path) -> None:
-    """A file cut short (here by the process's file size limit, as a full disk would) is
-    removed, and the error names it: a half list must not be taken for the whole."""
-    target = tmp_path / "cases.csv"
-    program = f"""
-import resource, signal
-from pathlib import Path
-from aidflow.cli.session import failure
-from aidflow.sheets import write_table
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-try:
-    write_table(Path({str(target)!r}), ["name"], [["x" * 100]] * 1000)
-except OSError as exc:
-    print(failure(exc).message)
-"""
-    ran = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+def _under_a_file_size_limit(program: str) -> str:
+    """What ``program`` prints when no file it writes may pass 40 bytes (as a full disk
+    would stop it: the write fails part way)."""
+    limited = (
+        "import resource, signal\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))\n"
+        "from aidflow.cli.session import failure\n"
+        "try:\n" + "".join(f"    {line}\n" for line in program.strip().splitlines()) + ""
+        "except OSError as exc:\n"
+        "    print(failure(exc).message)\n"
     )
-    assert ran.stdout == (
+    ran = subprocess.run(
+        [sys.executable, "-c", limited], capture_output=True, text=True, check=True, timeout=60
+    )
+    return ran.stdout
+
+
+def test_a_write_cut_short_leaves_no_half_file(tmp_path: Path) -> None:
+    """A file cut short is removed, and the error names it: a half list must not be taken
+    for the whole."""
+    target = tmp_path / "cases.csv"
+    said = _under_a_file_size_limit(
+        "from pathlib import Path\n"
+        "from aidflow.sheets import write_table\n"
+        f"write_table(Path({str(target)!r}), ['name'], [['x' * 100]] * 1000)"
+    )
+    assert said == (
         f"cannot use the file {target}: the file would be larger than this system allows; "
         "nothing in the store changed (check the path, or give another -o)\n"
     )
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("program", "name"),
+    [
+        ("from aidflow.privacy import write_key_file\nwrite_key_file(FOLDER / 'office.db.key')", "office.db.key"),
+        ("from aidflow.proofs.keys import init_signing\ninit_signing(FOLDER)", "signing.key"),
+    ],
+)  # fmt: skip
+def test_a_key_file_cut_short_is_no_key_file(tmp_path: Path, program: str, name: str) -> None:
+    """``keys init`` and ``keys init-signing`` on a full disk left an empty key file (and
+    said ``internal error``): the next run took it for the key and found it malformed."""
+    said = _under_a_file_size_limit(
+        f"from pathlib import Path\nFOLDER = Path({str(tmp_path)!r})\n{program}"
+    )
+    assert said.startswith(f"cannot use the file {tmp_path / name}: the file would be larger")
+    assert not (tmp_path / name).exists()
 
 
 def test_a_notice_that_cannot_be_written_is_not_recorded(
