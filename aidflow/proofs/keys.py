@@ -24,10 +24,12 @@ def init_signing(directory: Path) -> tuple[Path, Path, bool]:
     An existing key is kept: a new one would make earlier bundles unverifiable
     with the public key already handed out.
     """
+    from aidflow.sheets import write_file, written  # a key cut short is no key: removed
+
     private, public = directory / PRIVATE, directory / PUBLIC
     if private.exists():
         if not public.exists():
-            public.write_bytes(_public_pem(load_private(directory).public_key()))
+            write_file(public, _public_pem(load_private(directory).public_key()))
         return private, public, False
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
@@ -36,9 +38,7 @@ def init_signing(directory: Path) -> tuple[Path, Path, bool]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    from aidflow.sheets import write_file, written
-
-    with written(private, "xb", private=True) as out:  # a key cut short is no key: removed
+    with written(private, "xb", private=True) as out:
         out.write(pem)
     write_file(public, _public_pem(key.public_key()))
     return private, public, True
