@@ -343,8 +343,8 @@ class AddStaff(Command[None]):
 
     name: Actor
     roles: Annotated[list[Post], Field(min_length=1)]
-    department: OptionalText = ""
-    town: OptionalText = ""
+    department: Annotated[str, AfterValidator(partial(canonical.reach, what="department"))] = ""
+    town: Annotated[str, AfterValidator(partial(canonical.reach, what="town"))] = ""
 
 
 class GrantRole(Command[None]):

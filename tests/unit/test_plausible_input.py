@@ -116,3 +116,20 @@ def test_a_value_date_is_plausible_or_refused(value: date, ok: bool) -> None:
             cmd.Disburse(case_id=CASE, amount_fen=1, voucher="V1", value_date=value, actor="c")
         with pytest.raises(InvalidInput, match="is not plausible"):
             cmd.StatementLine(amount_fen=1, reference="V1", status="paid", value_date=value)
+
+
+@pytest.mark.parametrize("blank", [" ", "\u3000", "\u200b", "\u200b\u3000"])
+@pytest.mark.parametrize("field", ["town", "department"])
+def test_a_reach_given_as_only_spaces_or_invisible_characters_is_refused(
+    blank: str, field: str
+) -> None:
+    """A verifier registered for the town "\\u200b" was registered for none, which means every
+    town: a pasted blank widened a member's reach. Given and blank is refused; not given is
+    still every town."""
+    with pytest.raises(
+        InvalidInput, match=f"^{field}: {field} holds only spaces or invisible characters$"
+    ):
+        cmd.AddStaff(name="bob", roles=["verifier"], actor="admin", **{field: blank})
+    assert getattr(cmd.AddStaff(name="bob", roles=["verifier"], actor="admin"), field) == ""
+    placed = cmd.AddStaff(name="bob", roles=["verifier"], actor="admin", **{field: " 高坪 "})
+    assert getattr(placed, field) == "高坪"
