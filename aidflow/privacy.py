@@ -185,8 +185,12 @@ def write_key_file(path: Path, text: str | None = None) -> bool:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write((text or new_master()) + "\n")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write((text or new_master()) + "\n")
+    except OSError as exc:  # a full disk: an empty key file would pass for the store's key
+        path.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     return True
 
 

@@ -13,6 +13,7 @@ report, an embedding service) writes through here.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -75,16 +76,48 @@ def _totals(rows: Sequence[Sequence[Any]], columns: int) -> list[Any] | None:
 
 @contextmanager
 def _opened(path: Path, mode: str, *, private: bool, **kwargs: Any) -> Iterator[IO[Any]]:
-    """``path`` opened for writing; ``private``: readable by its owner only (0600), from its
-    creation on (an existing file is made so before anything is written to it)."""
+    """``path`` opened for writing (``x`` in ``mode``: only if it is new); ``private``: readable
+    by its owner only (0600), from its creation on (an existing file is made so before
+    anything is written to it)."""
     if not private:
         with path.open(mode, **kwargs) as out:
             yield out
         return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    new = os.O_EXCL if "x" in mode else os.O_TRUNC
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | new, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, mode, **kwargs) as out:
         yield out
+
+
+@contextmanager
+def written(
+    path: Path, mode: str = "w", *, private: bool = False, **kwargs: Any
+) -> Iterator[IO[Any]]:
+    """``path`` opened for writing (``private``: readable by its owner only). A write that
+    fails (a full disk, a file too large) names the file and leaves no half file: what was
+    written is removed again (a regular file only, never a device such as ``/dev/full``)."""
+    started = False
+    try:
+        with _opened(path, mode, private=private, **kwargs) as out:
+            started = True
+            yield out
+    except BaseException as exc:
+        if started and path.is_file():
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not exc.filename:  # a write's error names no file
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through :func:`written`."""
+    if isinstance(data, str):
+        with written(path, "w", encoding="utf-8") as out:
+            out.write(data)
+        return
+    with written(path, "wb") as out:
+        out.write(data)
 
 
 def write_table(
@@ -110,17 +143,19 @@ def write_table(
     if total is not None:
         body.append([_cell(c) for c in total])
     if path.suffix.lower() == ".csv":
-        with _opened(path, "w", private=private, encoding="utf-8-sig", newline="") as out:
+        with written(path, "w", private=private, encoding="utf-8-sig", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(head)
             writer.writerows([_csv(c) for c in row] for row in body)
         return
     if path.suffix.lower() == ".html":
-        with _opened(path, "w", private=private, encoding="utf-8") as out:
+        with written(path, "w", private=private, encoding="utf-8") as out:
             out.write(_html(head, body, caption, totals=total is not None))
         return
-    with _opened(path, "wb", private=private) as out:
-        _xlsx(head, body, out)
+    workbook = io.BytesIO()  # made whole first: a zip left half-written on a failing file
+    _xlsx(head, body, workbook)  # complained again when it was collected
+    with written(path, "wb", private=private) as out:
+        out.write(workbook.getbuffer())
 
 
 _STYLE = (

@@ -47,7 +47,7 @@ from aidflow.domain.errors import (
     ReadOnlyStore,
     UnknownStaff,
     said,
-    store_busy,
+    store_failure,
     store_refused,
 )
 from aidflow.domain.keys import RequestKey, fingerprint
@@ -190,10 +190,10 @@ class Pipeline:
                         self.stall(shared)
                     result, recordings, context = self._attempt(handler, c, once, turn)
             except (OperationalError, sqlite3.OperationalError) as exc:
-                busy = store_busy(exc)  # SQLite's lock wait ran out; anything else is not ours
-                if busy is None:
+                failed = store_failure(exc)  # a lock wait ran out, a full disk; else not ours
+                if failed is None:
                     raise
-                raise busy from None
+                raise failed from None
             except ProgrammingError as exc:
                 refused = store_refused(exc)  # the database's own check (issue 21 §1)
                 if refused is None:

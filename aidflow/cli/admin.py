@@ -17,6 +17,7 @@ from aidflow.cli.session import (
     makes_store,
     pass_session,
     progress,
+    writable,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
@@ -88,6 +89,8 @@ def screen_command(
         raise click.UsageError(tr(M.SCREEN_OUTPUT_IS_UNMATCHED))
     if output is not None and not output.parent.is_dir():  # refused before cases are opened
         raise click.UsageError(line(M.SCREEN_UNMATCHED_NO_FOLDER, path=output.parent))
+    if output is not None:
+        writable(output)
     actor = session.actor() if not dry_run else (session.actor_name or "dry-run")
     with progress(None, M.SCREENING) as tick:
         report = session.office.screen(

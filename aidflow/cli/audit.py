@@ -22,7 +22,9 @@ from aidflow.cli.session import (
     global_options,
     output_file,
     pass_session,
+    writable,
     writes,
+    written_after,
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M
@@ -246,7 +248,9 @@ def audit_report(session: Session, as_of: datetime | None, fmt: str, output: Pat
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        from aidflow.sheets import write_file
+
+        write_file(output, text)
         click.echo(line(M.WROTE, path=output), err=True)
 
 
@@ -346,9 +350,9 @@ def audit_prove(
     elif position is None:
         raise click.UsageError(M.PROOF_NEEDS)
     made = session.office.prove(digest_text, position=position, since=old_text)
-    output.write_text(
-        json.dumps(made.document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    from aidflow.sheets import write_file
+
+    write_file(output, json.dumps(made.document, indent=1, ensure_ascii=False) + "\n")
     emit(
         session,
         {"kind": made.kind, "path": str(output), "hashes": made.hashes},
@@ -471,8 +475,12 @@ def audit_witness(session: Session, key_file: Path, witness_name: str, output: P
     the one witnessed before (RFC 9162), and its hash is recorded in the store."""
     import json
 
+    from aidflow.sheets import write_file
+
+    writable(output)
     statement = session.office.witness(key_file, witness=witness_name, actor=session.actor())
-    output.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with written_after():
+        write_file(output, json.dumps(statement, indent=2, ensure_ascii=False) + "\n")
     emit(
         session,
         statement,
@@ -545,9 +553,11 @@ def audit_notice(session: Session, period: str, output: Path) -> None:
     import json
 
     from aidflow.render import Money
-    from aidflow.sheets import check_path, write_table
+    from aidflow.sheets import check_path, write_file, write_table
 
     check_path(output)
+    proofs = writable(output.with_name(output.name + ".proofs.json"))
+    writable(output)
     notice = session.office.notice(period, actor=session.actor())
     rows = [
         (r.ref, r.name, r.student_id_masked, r.town, value(r.family_category),
@@ -555,21 +565,15 @@ def audit_notice(session: Session, period: str, output: Path) -> None:
         for r in notice.rows
     ]  # fmt: skip
     caption = line(M.NOTICE_CAPTION, period=period, digest=notice.digest)
-    write_table(output, M.NOTICE_HEADER, rows, totals=True, caption=caption)
-    proofs = output.with_name(output.name + ".proofs.json")
-    proofs.write_text(
-        json.dumps(
-            {
-                "digest": notice.digest,
-                "period": period,
-                "proofs": notice.proofs,
-                "events": notice.events,
-            },
-            indent=1,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    document = {
+        "digest": notice.digest,
+        "period": period,
+        "proofs": notice.proofs,
+        "events": notice.events,
+    }
+    with written_after():
+        write_table(output, M.NOTICE_HEADER, rows, totals=True, caption=caption)
+        write_file(proofs, json.dumps(document, indent=1) + "\n")
     total = notice.grant_fen + notice.secondary_aid_fen
     emit(
         session,
@@ -611,12 +615,14 @@ def audit_sample(
     office = session.office
     drawn = office.sample(digest_text, size)
     data = {"algorithm": ALGORITHM, "digest": digest_text.strip(), "cases": [str(c) for c in drawn]}
-    if output is not None:
+    if output is not None:  # every bundle made before the folder: a refusal leaves none
+        from aidflow.sheets import write_file
+
+        bundles = {case_id: office.export(case_id=case_id, keys_dir=keys_dir) for case_id in drawn}
         output.mkdir(parents=True, exist_ok=True)
-        for case_id in drawn:
-            made = office.export(case_id=case_id, keys_dir=keys_dir)
-            (output / f"case-{case_id}.zip").write_bytes(made.data)
-        (output / "sample.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        for case_id, made in bundles.items():
+            write_file(output / f"case-{case_id}.zip", made.data)
+        write_file(output / "sample.json", json.dumps(data, indent=1) + "\n")
     emit(
         session,
         data,
@@ -648,7 +654,9 @@ def audit_export(
     office = session.office
     case_id = office.case_id(case_ref) if case_ref is not None else None
     made = office.export(case_id=case_id, period=period, keys_dir=keys_dir)
-    output.write_bytes(made.data)
+    from aidflow.sheets import write_file
+
+    write_file(output, made.data)
     text = line(M.BUNDLE_WROTE, events=made.events, path=output, digest=made.digest.digest)
     if made.heads is not None:
         text += "\n" + line(M.BUNDLE_HEADS, heads=made.heads)

@@ -11,6 +11,7 @@ import click
 from aidflow.cli import params
 from aidflow.cli.helptext import HelpCommand
 from aidflow.cli.session import Session, global_options, pass_session
+from aidflow.domain.values import INT64_MAX
 from aidflow.i18n import event
 from aidflow.i18n import messages as M
 from aidflow.render import line, when
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 @click.command("events", cls=HelpCommand)
 @click.option(
     "--after",
-    type=click.IntRange(0, params.INT64_MAX),
+    type=click.IntRange(0, INT64_MAX),
     default=0,
     show_default=True,
     help="Start after this position (the last one you processed).",

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aidflow.domain.errors import render
+from aidflow.domain.values import INT64_MAX
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.render import line
 
 if TYPE_CHECKING:
     from aidflow.projections.models import Digest
-
-INT64_MAX = 2**63 - 1
 
 
 def this_year() -> int:

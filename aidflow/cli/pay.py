@@ -10,7 +10,16 @@ import click
 
 from aidflow.cli import params
 from aidflow.cli.helptext import HelpGroup
-from aidflow.cli.session import Session, emit, export_path, global_options, pass_session, writes
+from aidflow.cli.session import (
+    Session,
+    emit,
+    export_path,
+    global_options,
+    pass_session,
+    writable,
+    writes,
+    written_after,
+)
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
 from aidflow.render import Money, line, table, yuan
@@ -58,12 +67,14 @@ def pay_list(session: Session, fund_ref: str, list_date: date | None, output: Pa
 
     if not output.parent.is_dir():  # refused before vouchers are issued (a retry would re-list)
         raise click.UsageError(line(M.PAY_LIST_NO_FOLDER, path=output.parent))
+    writable(output)
     office = session.office
     day = list_date or office_day(now(), office.timezone)
     result = office.handle(
         cmd.IssuePaymentList(fund_id=office.fund_id(fund_ref), list_date=day, actor=session.actor())
     )
-    write_table(output, M.PAY_LIST_HEADER, _rows(result), private=True)
+    with written_after():
+        write_table(output, M.PAY_LIST_HEADER, _rows(result), private=True)
     emit(session, _masked(result), lambda: _text(result, output))
 
 

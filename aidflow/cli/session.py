@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import Token
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from aidflow import render
 from aidflow.cli.helptext import HelpGroup
-from aidflow.domain.errors import Said, said, store_busy
+from aidflow.domain.errors import Said, said, store_failure
 from aidflow.i18n import current, error_summary, set_language, tr
 from aidflow.i18n import messages as M
 
@@ -225,8 +226,6 @@ def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any
 
 def output_file(help_text: str | None = None, *, required: bool = True) -> Callable[[F], F]:
     """``-o FILE``: the one file a command writes (a proof, a bundle, a statement, a notice)."""
-    from pathlib import Path
-
     return click.option(
         "-o",
         "--output",
@@ -239,8 +238,6 @@ def output_file(help_text: str | None = None, *, required: bool = True) -> Calla
 
 def export_option(func: F) -> F:
     """``-o FILE``: write the list to FILE (.csv, .xlsx or .html) instead of printing it."""
-    from pathlib import Path
-
     return click.option(
         "-o",
         "--output",
@@ -337,9 +334,9 @@ def failure(exc: Exception) -> Failure:
         message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
         status = 2 if isinstance(exc, InvalidInput | MasterKeyError) else 1
         return Failure(status, exc.code, message, exc.ids)
-    busy = store_busy(exc)
-    if busy is not None:
-        return failure(busy)
+    failed = store_failure(exc)
+    if failed is not None:
+        return failure(failed)
     if isinstance(exc, OSError) and exc.filename:  # a file (-o): where, why, what to do
         return failure(file_problem(exc))
     if isinstance(exc, ValidationError):
@@ -359,15 +356,26 @@ _FILE_PROBLEMS: dict[int, Said] = {
     errno.EDQUOT: said("the disk quota is used up"),
     errno.ENAMETOOLONG: said("the name is too long"),
     errno.EISDIR: said("it is a folder"),
+    errno.EEXIST: said("a file of that name is in the way"),
+    errno.EFBIG: said("the file would be larger than this system allows"),
 }
 
 
-def file_problem(exc: OSError) -> Exception:
+def file_problem(exc: OSError, *, recorded: bool = False) -> Exception:
     """An :class:`OSError` as the named error a person can act on (mostly an ``-o`` that
-    cannot be written; a file read is refused by the command itself)."""
+    cannot be written; a file read is refused by the command itself). ``recorded``: the
+    command had recorded its act before the file failed (see :func:`written_after`)."""
     from aidflow.domain.errors import FileProblem
 
     why = _FILE_PROBLEMS.get(exc.errno or 0)
+    if recorded:
+        return FileProblem(
+            said(
+                "cannot write the file {path}: {why}; the command was recorded all the same: give it again with another -o",
+                path=exc.filename or "",
+                why=why or exc.strerror or type(exc).__name__,
+            )
+        )
     return FileProblem(
         said(
             "cannot use the file {path}: {why}; nothing in the store changed (check the path, or give another -o)",
@@ -375,6 +383,32 @@ def file_problem(exc: OSError) -> Exception:
             why=why or exc.strerror or type(exc).__name__,
         )
     )
+
+
+def writable(path: Path) -> Path:
+    """``path`` when a file can be written there, asked before a command records anything
+    (its vouchers, reveals, notice or witness); else the :class:`FileProblem` (no folder, no
+    permission, a name too long, a folder of that name). A file made to ask is removed."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise file_problem(exc) from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return path
+
+
+@contextmanager
+def written_after() -> Iterator[None]:
+    """Around the file of a command recorded first (a notice, a witness, the payment list,
+    a visit list: :func:`writable` asked for the file before): a file that fails even so
+    (a full disk) does not say "nothing in the store changed"."""
+    try:
+        yield
+    except OSError as exc:
+        raise file_problem(exc, recorded=True) from None
 
 
 def report(problem: Exception | Failure, *, as_json: bool) -> int:

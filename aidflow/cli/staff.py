@@ -14,7 +14,7 @@ import click
 
 from aidflow.cli import params
 from aidflow.cli.helptext import HelpGroup
-from aidflow.cli.session import Session, emit, global_options, makes_store, pass_session, writes
+from aidflow.cli.session import Session, emit, global_options, pass_session, writes
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr
 from aidflow.i18n import value as shown
@@ -38,7 +38,6 @@ def staff() -> None:
 @global_options
 @pass_session
 @writes
-@makes_store
 def staff_add(
     session: Session, name: str, roles: tuple[str, ...], department: str, town: str
 ) -> None:
@@ -46,6 +45,9 @@ def staff_add(
     (``--actor`` is then the new admin); after that only an admin adds staff."""
     from aidflow import commands as cmd
 
+    # Only the first admin makes a store: adding anyone else where there is none is a
+    # mistyped --db (it made an empty store, then was refused).
+    session.makes_store = "admin" in roles
     session.office.handle(
         cmd.AddStaff(
             name=name,

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli.helptext import HelpCommand, HelpGroup
-from aidflow.cli.session import Session, emit, global_options, output_file, pass_session, writes
+from aidflow.cli.session import (
+    Session,
+    emit,
+    global_options,
+    output_file,
+    pass_session,
+    writable,
+    writes,
+    written_after,
+)
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value
 from aidflow.imports.kinds import KINDS
@@ -127,6 +136,7 @@ def visits_command(session: Session, town: str | None, reason: str, output: Path
     check_path(output)
     if not output.parent.is_dir():  # refused before any reveal is recorded
         raise click.UsageError(line(M.VISITS_NO_FOLDER, path=output.parent))
+    writable(output)
     listed = session.office.visits(
         actor=session.actor(), town=town, reason=reason or tr(M.VISITS_REASON)
     )
@@ -143,7 +153,8 @@ def visits_command(session: Session, town: str | None, reason: str, output: Path
         )
         for n, r in enumerate(listed.rows, start=1)
     ]
-    write_table(output, M.VISITS_HEADER, rows, private=True)
+    with written_after():
+        write_table(output, M.VISITS_HEADER, rows, private=True)
     emit(
         session,
         {

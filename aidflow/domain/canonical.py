@@ -94,6 +94,16 @@ def text(value: str, what: str, *, max_length: int = MAX_TEXT, required: bool = 
     return stripped
 
 
+def reach(value: str, what: str) -> str:
+    """The town or department a member is registered for: "" when none is given (which
+    means every town), else text with something visible. A value given of only spaces or
+    invisible characters is refused, never read as none: it would widen the member's reach."""
+    shown = text(value, what, required=False)
+    if value and not shown:
+        raise InvalidInput(said("{what} holds only spaces or invisible characters", what=what))
+    return shown
+
+
 def visible(value: str) -> str:
     """``value`` without its invisible format characters (a zero-width space), for comparing."""
     return "".join(c for c in value if unicodedata.category(c) != "Cf")

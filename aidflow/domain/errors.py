@@ -350,16 +350,34 @@ class TooManySearches(AidflowError):
     code = "too_many_searches"
 
 
-def store_busy(exc: BaseException) -> StoreBusy | None:
-    """SQLite's "database is locked", however it reached us (the driver's, SQLAlchemy's or
-    the event library's ``OperationalError``), as :class:`StoreBusy`; else None."""
-    if type(exc).__name__ != "OperationalError" or "database is locked" not in str(exc):
+class StoreFull(StoreError):
+    """The disk that holds the store is full: nothing was written (the transaction was
+    rolled back); the same command may be given again once there is room."""
+
+    code = "store_full"
+
+
+def store_failure(exc: BaseException) -> StoreBusy | StoreFull | None:
+    """The store's condition in a driver's error, however it reached us (the driver's,
+    SQLAlchemy's or the event library's ``OperationalError``): SQLite's "database is
+    locked" as :class:`StoreBusy`; a full disk (SQLite's "database or disk is full",
+    PostgreSQL's "No space left on device") as :class:`StoreFull`; else None."""
+    if type(exc).__name__ not in ("OperationalError", "DiskFull"):
         return None
-    return StoreBusy(
-        said(
-            "the store is busy: another process held its write lock for longer than a command waits; nothing was written, give the command again"
+    text = str(exc)
+    if "database is locked" in text:
+        return StoreBusy(
+            said(
+                "the store is busy: another process held its write lock for longer than a command waits; nothing was written, give the command again"
+            )
         )
-    )
+    if "database or disk is full" in text or "No space left on device" in text:
+        return StoreFull(
+            said(
+                "the disk that holds the store is full: nothing was written; make room on it (or move the store) and give the command again"
+            )
+        )
+    return None
 
 
 class StoreRefused(StoreError):

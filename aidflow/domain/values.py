@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+INT64_MAX = 2**63 - 1
+"""The largest whole number a store keeps (positions, versions, line numbers): 64 bits, where
+Python's integers are unbounded. Every face refuses a larger one as bad input."""
+
 
 class NeedCategory(StrEnum):
     """The ledger's (台账) classes of need found at household verification."""

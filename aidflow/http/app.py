@@ -17,7 +17,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -41,6 +41,7 @@ from aidflow.domain.errors import (
     RuleViolation,
     Said,
     StoreBusy,
+    StoreFull,
     StoreUnavailable,
     TooManySearches,
     TooManyWaits,
@@ -48,10 +49,11 @@ from aidflow.domain.errors import (
     ViewsBehind,
     render,
     said,
-    store_busy,
+    store_failure,
 )
+from aidflow.domain.values import INT64_MAX
 from aidflow.http.guards import MAX_BODY_BYTES, BodyLimit, Searches, Waits
-from aidflow.i18n import accepted, error_summary, tr, using
+from aidflow.i18n import LANGUAGES, accepted, error_summary, normalise, tr, using
 from aidflow.i18n import messages as M
 from aidflow.i18n.problems import input_problems
 from aidflow.office import Office
@@ -155,7 +157,13 @@ def status_of(exc: AidflowError) -> int:
     if isinstance(exc, RuleViolation):
         return 409
     if isinstance(
-        exc, ConcurrencyConflict | StoreUnavailable | StoreBusy | ViewsBehind | MasterKeyError
+        exc,
+        ConcurrencyConflict
+        | StoreUnavailable
+        | StoreBusy
+        | StoreFull
+        | ViewsBehind
+        | MasterKeyError,
     ):
         return 503
     return 500
@@ -287,9 +295,9 @@ def _errors(app: FastAPI) -> None:
     def internal(request: Request, exc: Exception) -> Response:
         """A bug: the caller is told so, with an incident number; the exception (which may
         quote SQL or data) goes to the service's log only."""
-        busy = store_busy(exc)
-        if busy is not None:
-            return aidflow_error(request, busy)
+        failed = store_failure(exc)
+        if failed is not None:
+            return aidflow_error(request, failed)
         incident = secrets.token_hex(6)
         LOG.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
         return error(
@@ -318,6 +326,8 @@ def _caller_errors(app: FastAPI) -> None:
             code, found = NO_SUCH_ROUTE, said("no route {method} {path}", **where)
         elif exc.status_code == 405:
             code, found = METHOD_NOT_ALLOWED, said("{path} does not take {method}", **where)
+        elif exc.status_code == 400:  # a body no JSON reader takes (a 5,000-digit number)
+            code, found = InvalidInput.code, said("the request body cannot be read as JSON")
         else:
             code, found = HTTP_ERROR, str(exc.detail)
         response = error(exc.status_code, code, found, lang=language(request))
@@ -368,7 +378,7 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         status: str | None = None,
         town: str | None = None,
         category: str | None = None,
-        year: int | None = None,
+        year: Annotated[int | None, Query(ge=MINYEAR, le=MAXYEAR)] = None,
         student: str | None = None,
         limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     ) -> Response:
@@ -401,7 +411,7 @@ def _case(app: FastAPI, office: Office, Actor: Any) -> None:
         actor: Actor,
         case: str,
         as_of: str | None = None,
-        version: Annotated[int | None, Query(ge=1)] = None,
+        version: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     ) -> Response:
         """The dossier (一人一档) of a case (its id or a prefix of at least 6 characters),
         now, as of a moment, or as of one of its versions."""
@@ -493,7 +503,7 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
         case: str | None = None,
         since: str | None = None,
         limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-        after: Annotated[int | None, Query(ge=0)] = None,
+        after: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
     ) -> Response:
         """Every event's journal line (personal data masked); one case's or fund's with
         ``case`` (an id or prefix); page with ``after``."""
@@ -548,6 +558,10 @@ def _report(app: FastAPI, office: Office, Actor: Any) -> None:
         language of ``Accept-Language``)."""
         if format not in FORMATS:
             raise InvalidInput(said("format must be one of {formats}", formats=", ".join(FORMATS)))
+        if lang is not None and normalise(lang) is None:  # was read as English
+            raise InvalidInput(
+                said("lang must be one of {languages}", languages=", ".join(LANGUAGES))
+            )
         with using(lang or accepted(accept_language)):
             text = office.report(as_of=_utc(as_of), fmt=format, reader=actor)
         if format == "html":
@@ -563,7 +577,7 @@ def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
     @app.get("/events", tags=["events"])
     def events(
         actor: Actor,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
         limit: Annotated[int, Query(ge=1, le=Office.FEED_LIMIT)] = 100,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
     ) -> Response:

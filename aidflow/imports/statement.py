@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from aidflow.commands import StatementLine
+from aidflow.commands import MAX_STATEMENT_LINES, StatementLine
 from aidflow.domain.canonical import nfkc
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.money import parse_yuan
@@ -108,7 +108,9 @@ def read_statement(
     sheet: str | None = None,
 ) -> list[StatementLine]:
     """Every line of the statement at ``path``; any line that cannot be read refuses the file."""
-    table = read_table(path, columns(mapping), encoding=encoding, sheet=sheet)
+    table = read_table(
+        path, columns(mapping), encoding=encoding, sheet=sheet, most=MAX_STATEMENT_LINES
+    )
     if table.rejected:
         first = table.rejected[0]
         raise InvalidInput(

@@ -96,12 +96,14 @@ def read_table(
     *,
     encoding: str | None = None,
     sheet: str | None = None,
+    most: int | None = None,
 ) -> Table:
     """Read ``path`` (CSV in UTF-8, UTF-16 or GBK, or .xlsx) into records of ``columns``.
 
     ``encoding`` names a CSV file's encoding instead of detecting it; ``sheet`` picks a
-    workbook's sheet instead of its first. Raises :class:`InvalidInput` for a file that
-    cannot be read whole.
+    workbook's sheet instead of its first; ``most``: lines after the first the file may
+    have, refused before they are read one by one. Raises :class:`InvalidInput` for a file
+    that cannot be read whole.
     """
     name = path.name
     try:
@@ -119,11 +121,13 @@ def read_table(
             raise InvalidInput(
                 said("{name}: an encoding was named, but this is an .xlsx workbook", name=name)
             )
-        rows, physical, described = _sheet_rows(raw, name, sheet)
+        rows, physical, described = _sheet_rows(raw, name, sheet, most)
     else:
         if sheet is not None:
             raise InvalidInput(said("{name}: a sheet was named, but this is a CSV file", name=name))
         text, described = _decode(raw, name, encoding)
+        if most is not None and _count_lines(text) > most + 1:
+            _refuse_longer(name, most)
         rows, physical = _csv_rows(text, name)
     table = _table(rows, columns, name, described)
     if table.header_line + table.blank_lines + table.data_lines != physical:
@@ -138,6 +142,16 @@ def read_table(
             )
         )
     return table
+
+
+def _refuse_longer(name: str, most: int) -> None:
+    raise InvalidInput(
+        said(
+            "{name}: more than {most} lines after the header, the most one file may hold; split it and give each part in turn",
+            name=name,
+            most=f"{most:,}",
+        )
+    )
 
 
 # -- CSV ------------------------------------------------------------------------------
@@ -201,11 +215,18 @@ def _refuse_mixed(raw: bytes, name: str) -> None:
 
 
 def _codec(encoding: str, name: str) -> str:
+    """The codec an encoding names, refused unless it turns bytes into text (``base64``,
+    ``zlib`` or ``undefined`` are codecs too, and failed as an internal error)."""
     try:
         codec = codecs.lookup(encoding).name
-    except LookupError:
+        bytes(4).decode(codec)  # empty bytes would decode under any codec
+    except (LookupError, ValueError):  # ValueError: a NUL in the name; UnicodeError: 'undefined'
         raise InvalidInput(
-            said("{name}: unknown encoding {encoding!r}", name=name, encoding=encoding)
+            said(
+                "{name}: unknown encoding {encoding!r}; name a text encoding such as utf-8 or gbk, or leave the encoding out to detect it",
+                name=name,
+                encoding=encoding,
+            )
         ) from None
     if codec.replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
         return "utf-8-sig"
@@ -308,7 +329,9 @@ def _split(line: str, number: int, name: str) -> list[str]:
 # -- xlsx -----------------------------------------------------------------------------
 
 
-def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], int, str]:
+def _sheet_rows(
+    raw: bytes, name: str, sheet: str | None, most: int | None = None
+) -> tuple[list[_Row], int, str]:
     """Every row of one sheet as text, marking number cells; refuses an unreadable workbook.
 
     Read from the bytes, so a workbook is read whatever its file is called.
@@ -345,7 +368,7 @@ def _sheet_rows(raw: bytes, name: str, sheet: str | None) -> tuple[list[_Row], i
             )
         chosen.reset_dimensions()  # some writers record wrong dimensions
         try:
-            rows = _capped_rows(chosen.iter_rows(min_row=1, values_only=True), name)
+            rows = _capped_rows(chosen.iter_rows(min_row=1, values_only=True), name, most)
             width = max((len(row.fields) for row in rows), default=0)
             rows = [  # a sheet is a grid: cells missing at the end of a row are empty
                 _Row(row.line, row.fields + [""] * (width - len(row.fields)), row.numeric)
@@ -375,10 +398,12 @@ MAX_CELLS = 20_000_000
 """Cells in one sheet (a 500,000-student registry has 5 million): bounds time and memory."""
 
 
-def _capped_rows(sheet_rows: Iterable[tuple[Any, ...]], name: str) -> list[_Row]:
+def _capped_rows(
+    sheet_rows: Iterable[tuple[Any, ...]], name: str, most: int | None = None
+) -> list[_Row]:
     """The rows down to the last one with a cell, refusing a workbook built to exhaust
     the reader: a cell beyond :data:`MAX_COLUMNS`, one after more than :data:`MAX_GAP`
-    empty rows, more than :data:`MAX_CELLS` cells. Empty rows after the last cell are
+    empty rows, more than :data:`MAX_CELLS` cells, a row past ``most`` after the first. Empty rows after the last cell are
     not lines of the list (a sheet's formatting often reaches further than its data)."""
     rows: list[_Row] = []
     empty: list[int] = []  # empty rows since the last row with a cell
@@ -412,6 +437,8 @@ def _capped_rows(sheet_rows: Iterable[tuple[Any, ...]], name: str) -> list[_Row]
                     gap=gap,
                 )
             )
+        if most is not None and number > most + 1:
+            _refuse_longer(name, most)
         cells += used
         if cells > MAX_CELLS:
             raise InvalidInput(

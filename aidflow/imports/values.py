@@ -39,9 +39,10 @@ def excel_number_problem(column: str) -> str:
     )
 
 
-def parse_national_id(text: str) -> str:
-    """The canonical 18-character resident ID (:func:`aidflow.domain.canonical.national_id`)."""
-    return canonical.national_id(text)
+def parse_national_id(text: str, *, by_year: int | None = None) -> str:
+    """The canonical 18-character resident ID (:func:`aidflow.domain.canonical.national_id`;
+    ``by_year``: of someone born by that programme year)."""
+    return canonical.national_id(text, by_year=by_year)
 
 
 def parse_account(text: str) -> str:

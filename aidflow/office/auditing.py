@@ -22,6 +22,7 @@ from aidflow.application.years import year_close
 from aidflow.domain.clock import office_day, office_time
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.ledger import NOTICE_ENTRIES
+from aidflow.domain.values import INT64_MAX
 from aidflow.domain.year import ProgrammeYear, year_id
 from aidflow.models import YearClose
 from aidflow.office.base import OfficeBase, signing_key_dir
@@ -51,9 +52,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from aidflow.application import AidFlow
-
-INT64_MAX = 2**63 - 1
-"""The stores keep 64-bit positions; Python's integers are unbounded."""
 
 
 def _paid_in(

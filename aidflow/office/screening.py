@@ -264,7 +264,7 @@ def _application(
 ) -> tuple[str, cmd.Apply | None]:
     """The row's canonical national ID and, when the registry has the household, its application."""
     values = record.values
-    national_id = parse_national_id(values["national_id"])
+    national_id = parse_national_id(values["national_id"], by_year=year)  # a row, not the run
     account = parse_account(values.get("account", ""))
     for column in ("name", "university"):
         if not values[column]:

@@ -7,7 +7,6 @@ given. Where a store keeps it: :func:`aidflow.office.base.signing_key_dir`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -25,10 +24,12 @@ def init_signing(directory: Path) -> tuple[Path, Path, bool]:
     An existing key is kept: a new one would make earlier bundles unverifiable
     with the public key already handed out.
     """
+    from aidflow.sheets import write_file, written  # a key cut short is no key: removed
+
     private, public = directory / PRIVATE, directory / PUBLIC
     if private.exists():
         if not public.exists():
-            public.write_bytes(_public_pem(load_private(directory).public_key()))
+            write_file(public, _public_pem(load_private(directory).public_key()))
         return private, public, False
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
@@ -37,11 +38,9 @@ def init_signing(directory: Path) -> tuple[Path, Path, bool]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with written(private, "xb", private=True) as out:
         out.write(pem)
-    os.chmod(private, 0o600)
-    public.write_bytes(_public_pem(key.public_key()))
+    write_file(public, _public_pem(key.public_key()))
     return private, public, True
 
 

@@ -284,6 +284,7 @@ def test_the_demo_refuses_a_store_with_events_and_says_why(cli: Cli, world: dict
         ("projections", "status"),
         ("events",),
         ("fund", "open", "--name", "N", "--kind", "government"),
+        ("staff", "add", "clerk", "--role", "verifier"),  # not a first admin: it made a store
     ],
 )
 def test_a_mistyped_store_is_an_error_and_nothing_is_made(

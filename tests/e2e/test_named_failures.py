@@ -5,13 +5,19 @@ process past the wait. Each leaves the store as it was, and says so in Chinese t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from aidflow import AidFlow, Office
+from aidflow.cli import main
 from aidflow.config import parse_url
 from aidflow.domain.errors import InvalidInput
 from aidflow.http.app import create_app
@@ -102,3 +108,200 @@ def test_over_http_a_held_write_lock_is_503_store_busy(sqlite_cli: Cli) -> None:
         office.close()
     assert (r.status_code, r.json()["error"]["code"]) == (503, "store_busy")
     assert "SQL" not in r.text and sqlite_cli.head() == before
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Callable[[str], Path]:
+    """An ``-o`` whose writes fail with "no space left on device": a link to ``/dev/full``
+    (a path with the suffix a command asks for)."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+
+    def link(name: str) -> Path:
+        path = tmp_path / name
+        path.symlink_to("/dev/full")
+        return path
+
+    return link
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("audit", "journal"), ("audit", "ledger"), ("audit", "report"), ("case", "list")],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_full_disk_is_named_and_the_device_is_left_alone(
+    sqlite_cli: Cli, full_disk: Callable[[str], Path], command: tuple[str, ...], suffix: str
+) -> None:
+    """Writing to a full disk was ``internal error: OSError: [Errno 28]`` (a write's error
+    names no file), and an .xlsx added a zip's traceback from the garbage collector."""
+    target = full_disk(f"out{suffix}")
+    refused = sqlite_cli(*command, "-o", str(target), code=1)
+    assert refused.stderr == (
+        f"error: cannot use the file {target}: the disk is full; nothing in the store changed "
+        "(check the path, or give another -o)\n"
+    )
+    assert target.is_symlink() and Path("/dev/full").is_char_device()  # not replaced, not removed
+
+
+def _under_a_file_size_limit(program: str) -> str:
+    """What ``program`` prints when no file it writes may pass 40 bytes (as a full disk
+    would stop it: the write fails part way)."""
+    limited = (
+        "import resource, signal\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))\n"
+        "from aidflow.cli.session import failure\n"
+        "try:\n" + "".join(f"    {line}\n" for line in program.strip().splitlines()) + ""
+        "except OSError as exc:\n"
+        "    print(failure(exc).message)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", limited], capture_output=True, text=True, check=True, timeout=60
+    )
+    return ran.stdout
+
+
+def test_a_write_cut_short_leaves_no_half_file(tmp_path: Path) -> None:
+    """A file cut short is removed, and the error names it: a half list must not be taken
+    for the whole."""
+    target = tmp_path / "cases.csv"
+    said = _under_a_file_size_limit(
+        "from pathlib import Path\n"
+        "from aidflow.sheets import write_table\n"
+        f"write_table(Path({str(target)!r}), ['name'], [['x' * 100]] * 1000)"
+    )
+    assert said == (
+        f"cannot use the file {target}: the file would be larger than this system allows; "
+        "nothing in the store changed (check the path, or give another -o)\n"
+    )
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("program", "name"),
+    [
+        ("from aidflow.privacy import write_key_file\nwrite_key_file(FOLDER / 'office.db.key')", "office.db.key"),
+        ("from aidflow.proofs.keys import init_signing\ninit_signing(FOLDER)", "signing.key"),
+    ],
+)  # fmt: skip
+def test_a_key_file_cut_short_is_no_key_file(tmp_path: Path, program: str, name: str) -> None:
+    """``keys init`` and ``keys init-signing`` on a full disk left an empty key file (and
+    said ``internal error``): the next run took it for the key and found it malformed."""
+    said = _under_a_file_size_limit(
+        f"from pathlib import Path\nFOLDER = Path({str(tmp_path)!r})\n{program}"
+    )
+    assert said.startswith(f"cannot use the file {tmp_path / name}: the file would be larger")
+    assert not (tmp_path / name).exists()
+
+
+def test_a_notice_that_cannot_be_written_is_not_recorded(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """Drawing a notice is recorded; the file was tried only after, so a long name recorded
+    a notice nobody got, under "nothing in the store changed". Now the file is asked for first."""
+    too_long = tmp_path / ("n" * 300 + ".csv")
+    refused = cli.refused(
+        "--json", "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(too_long),
+        says="file_problem", actor="approver",
+    )  # fmt: skip
+    assert "the name is too long" in json.loads(refused.stderr)["error"]["message"]
+
+
+def test_a_sample_refused_leaves_no_folder(cli: Cli, world: dict[str, str], tmp_path: Path) -> None:
+    """``audit sample -o DIR`` made the folder, then failed for want of a signing key."""
+    digest = cli.json("audit", "digest")["digest"]
+    folder = tmp_path / "drawn" / "sample"
+    refused = cli(
+        "audit", "sample", "--digest", digest, "--size", "1", "--keys", str(tmp_path / "none"),
+        "-o", str(folder), code=1,
+    )  # fmt: skip
+    assert "no signing key" in refused.stderr
+    assert not (tmp_path / "drawn").exists()
+
+
+def test_a_file_that_fails_after_its_command_was_recorded_says_so(
+    cli: Cli, world: dict[str, str], full_disk: Callable[[str], Path]
+) -> None:
+    """The notice is recorded before its file is written (its folder and name are asked for
+    first); a disk that fills up between the two said "nothing in the store changed"."""
+    target = full_disk("notice.csv")
+    before = cli.head()
+    refused = cli(
+        "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(target),
+        actor="approver", code=1,
+    )  # fmt: skip
+    assert refused.stderr == (
+        f"error: cannot write the file {target}: the disk is full; the command was recorded "
+        "all the same: give it again with another -o\n"
+    )
+    journal = cli.json("audit", "journal", "--limit", "100")
+    recorded = [e["event_type"] for e in journal if e["position"] > before]
+    assert recorded == ["payments.book_started", "payments.notice_posted"]
+
+
+def _disk_full_error() -> sqlite3.OperationalError:
+    """SQLite's own "database or disk is full", from a database allowed two pages."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("PRAGMA max_page_count = 2")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        conn.close()
+    raise AssertionError("SQLite took 100 kB into two pages")
+
+
+def test_a_full_disk_under_the_store_is_store_full_on_every_face() -> None:
+    """It was ``internal error: OperationalError: (sqlite3.OperationalError) database or
+    disk is full`` with SQLAlchemy's link, exit 1, and a 500 over HTTP."""
+    from aidflow.cli.session import failure
+    from aidflow.domain.errors import store_failure
+    from aidflow.http.app import status_of
+
+    exc = _disk_full_error()
+    found = failure(exc)
+    assert (found.status, found.code, found.message) == (
+        1,
+        "store_full",
+        "the disk that holds the store is full: nothing was written; make room on it (or "
+        "move the store) and give the command again",
+    )
+    assert status_of(store_failure(exc)) == 503  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 kB file system of its own (root, and a kernel that lets us mount tmpfs)."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "--lazy", str(where)], check=True)  # a pool may hold it
+
+
+def test_a_store_on_a_disk_that_fills_up_refuses_with_store_full(tiny_disk: Path) -> None:
+    """A store on a disk with 64 kB left: commands record until it is full, then each is
+    refused with ``store_full`` (exit 1), none with an internal error."""
+    url = f"sqlite:///{tiny_disk / 'office.db'}"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    flow.close()
+    free = os.statvfs(tiny_disk)
+    (tiny_disk / "filler").write_bytes(bytes(free.f_bavail * free.f_frsize - 64 * 1024))
+    env = {"AIDFLOW_DB": url, "AIDFLOW_ACTOR": "cashier"}
+    refused = []
+    for n in range(40):
+        args = ["--json", "fund", "open", "--name", f"F{n}", "--kind", "government"]
+        ran = CliRunner().invoke(main, [*args, "--purpose", "p" * 1900], env=env)
+        if ran.exit_code:
+            refused.append((ran.exit_code, json.loads(ran.stderr)["error"]["code"]))
+    assert refused and set(refused) == {(1, "store_full")}

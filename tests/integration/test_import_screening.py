@@ -172,6 +172,33 @@ def test_a_malformed_file_writes_nothing(flow: AidFlow, tmp_path: Path) -> None:
     assert flow.recorder.max_notification_id() == before
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_student_born_after_the_programme_year_is_one_rejected_row(
+    flow: AidFlow, tmp_path: Path, dry_run: bool
+) -> None:
+    """An ID born in 2030 on a 2026 list refused the whole screening (the case, not the row,
+    said so), after a dry run had promised to open it; now the row is rejected, by line, and
+    the others open (issue 21 §8)."""
+    born_late = national_id(2, birth="20300101")
+    rows = [f"{national_id(1)},Wang Fang,Guizhou University", f"{born_late},Li Wei,Zunyi"]
+    admissions = write(tmp_path / "admissions.csv", "national_id,name,university", rows)
+    registry = write(
+        tmp_path / "registry.csv",
+        "national_id,category,town",
+        [f"{national_id(1)},dibao,Gaoping", f"{born_late},dibao,Gaoping"],
+    )
+    report = run(flow, admissions, registry, dry_run=dry_run)
+    assert [(p.file, p.line, p.reason) for p in report.rejected] == [
+        (
+            "admissions.csv",
+            3,
+            f"national ID {born_late[:4]}{'*' * 10}{born_late[-4:]} gives a birth year of 2030, "
+            "after programme year 2026; re-type it from the card",
+        )
+    ]
+    assert len(report.opened) == 1 and accounted(report) == 2
+
+
 def test_the_registry_lists_a_person_once(flow: AidFlow, tmp_path: Path) -> None:
     registry = write(
         tmp_path / "registry.csv",

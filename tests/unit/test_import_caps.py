@@ -13,6 +13,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
 
 from aidflow.domain.errors import InvalidInput
 from aidflow.imports import table
+from aidflow.imports.statement import read_statement
 from aidflow.imports.table import Column, read_table
 
 COLUMNS = [Column("name", ("姓名",)), Column("student_id", ("身份证号",))]
@@ -127,3 +128,37 @@ def test_a_sheet_has_a_bounded_number_of_cells(
         InvalidInput, match=r"list\.xlsx: more than 5 cells by row 3; split the list"
     ):
         read_table(path, COLUMNS)
+
+
+def test_a_statement_longer_than_a_reconcile_takes_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """A statement of 100,001 lines was read and checked line by line (six seconds and a
+    third of a gigabyte for 150,000) and only then refused by the command, in the words of
+    its validator; the reader now counts first and says what to do."""
+    line = b"2026-08-12,6222020200112233445,100.00,V1,paid\n"
+    path = _csv(tmp_path, b"date,account,amount,reference,status\n", line * 100_001)
+    with pytest.raises(InvalidInput) as refused:
+        read_statement(path)
+    assert str(refused.value) == (
+        "list.csv: more than 100,000 lines after the header, the most one file may hold; "
+        "split it and give each part in turn"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_file_at_its_line_cap_is_read_and_one_more_is_refused(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = [["姓名", "身份证号"]] + [[f"学生{i}", str(i)] for i in range(4)]
+    path = tmp_path / f"list{suffix}"
+    if suffix == ".csv":
+        path.write_text("".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    else:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    assert read_table(path, COLUMNS, most=4).data_lines == 4
+    with pytest.raises(InvalidInput, match=r"more than 3 lines after the header"):
+        read_table(path, COLUMNS, most=3)

@@ -159,6 +159,19 @@ def test_an_encoding_can_be_named(tmp_path: Path) -> None:
     assert "unknown encoding 'klingon'" in refusal(path, encoding="klingon")
 
 
+@pytest.mark.parametrize(
+    "encoding", ["base64", "rot13", "zlib", "hex", "uu", "undefined", "punycode", "utf-8\x00"]
+)
+def test_a_codec_that_makes_no_text_is_an_unknown_encoding(tmp_path: Path, encoding: str) -> None:
+    """Python names byte-to-byte codecs too: ``--encoding base64`` failed as an internal
+    error (a LookupError), ``undefined`` and ``punycode`` as a bare UnicodeError (issue 21 §8)."""
+    path = write(tmp_path, CHINESE.encode("gbk"))
+    assert refusal(path, encoding=encoding) == (
+        f"admissions.csv: unknown encoding {encoding!r}; name a text encoding such as utf-8 "
+        "or gbk, or leave the encoding out to detect it"
+    )
+
+
 def test_a_file_no_encoding_decodes_is_refused_in_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{ID},Wang Fang,".encode() + b"\xff\xfe\x80\n")
     message = refusal(path)

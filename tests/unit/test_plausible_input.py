@@ -63,6 +63,23 @@ def test_a_student_born_after_the_programme_year_cannot_apply() -> None:
         )
 
 
+def test_the_command_refuses_a_birth_after_its_year_before_any_store_is_asked() -> None:
+    """Over HTTP a 2030 birth on a 2026 case got as far as the master key (503
+    ``master_key_missing`` on a store without one) before the case refused it."""
+    born = an_id(birth="20270101")
+    says = f"year: national ID {born[:4]}{'*' * 10}{born[-4:]} gives a birth year of 2027"
+    with pytest.raises(InvalidInput, match=f"^{re.escape(says)}"):
+        cmd.Apply(
+            student_id=born, name="王芳", university="贵州大学", family_category="dibao",
+            town="高坪", year=2026, actor="clerk",
+        )  # fmt: skip
+    kept = cmd.Apply(
+        student_id=born, name="王芳", university="贵州大学", family_category="dibao",
+        town="高坪", year=2027, actor="clerk",
+    )  # fmt: skip
+    assert kept.year == 2027
+
+
 @pytest.mark.parametrize(
     "blank", ["\u3000\u3000", "\u200b", " \u00a0 ", "\u2060\u200d", "\u0301", "\u20dd", "\u2003"]
 )
@@ -99,3 +116,20 @@ def test_a_value_date_is_plausible_or_refused(value: date, ok: bool) -> None:
             cmd.Disburse(case_id=CASE, amount_fen=1, voucher="V1", value_date=value, actor="c")
         with pytest.raises(InvalidInput, match="is not plausible"):
             cmd.StatementLine(amount_fen=1, reference="V1", status="paid", value_date=value)
+
+
+@pytest.mark.parametrize("blank", [" ", "\u3000", "\u200b", "\u200b\u3000"])
+@pytest.mark.parametrize("field", ["town", "department"])
+def test_a_reach_given_as_only_spaces_or_invisible_characters_is_refused(
+    blank: str, field: str
+) -> None:
+    """A verifier registered for the town "\\u200b" was registered for none, which means every
+    town: a pasted blank widened a member's reach. Given and blank is refused; not given is
+    still every town."""
+    with pytest.raises(
+        InvalidInput, match=f"^{field}: {field} holds only spaces or invisible characters$"
+    ):
+        cmd.AddStaff(name="bob", roles=["verifier"], actor="admin", **{field: blank})
+    assert getattr(cmd.AddStaff(name="bob", roles=["verifier"], actor="admin"), field) == ""
+    placed = cmd.AddStaff(name="bob", roles=["verifier"], actor="admin", **{field: " 高坪 "})
+    assert getattr(placed, field) == "高坪"
