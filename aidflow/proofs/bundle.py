@@ -57,8 +57,10 @@ from aidflow.proofs.context import (
     check_prior,
     check_whole,
     judge,
+    kinds_of,
     needed,
     prior,
+    rows_of,
     stray,
 )
 from aidflow.proofs.figures import figures_of
@@ -116,18 +118,8 @@ def as_json(value: Any) -> bytes:
 
 def compute_figures(leaves: list[dict[str, Any]], policy: dict[str, Any]) -> dict[str, Any]:
     """The figures that follow from the bundled events (leaf dicts) under ``policy``."""
-    kinds = {r["aggregate_id"]: r["detail"]["kind"] for r in leaves if r["type"] == "fund.opened"}
-    rows = [
-        (
-            r["position"],
-            datetime.fromisoformat(r["recorded_at"]),
-            r["actor"],
-            r["aggregate_id"],
-            r["type"],
-            r["detail"],
-        )
-        for r in sorted(leaves, key=lambda r: r["position"])
-    ]
+    kinds = kinds_of(leaves)
+    rows = rows_of(leaves)
     now = rows[-1][1] if rows else datetime.now(tz=UTC)
     checks = run_checks(rows, kinds, Policy(**policy), now)
     return {
@@ -275,7 +267,7 @@ def _followed(
 
     leaves = [e.leaf for e in sorted(events, key=lambda e: e.leaf_index) if e.leaf_index < upto]
     judged = judge(leaves, about, base, moment)
-    kinds = {r["aggregate_id"]: r["detail"]["kind"] for r in leaves if r["type"] == "fund.opened"}
+    kinds = kinds_of(leaves)
     figures = {
         **figures_of(leaves),
         "findings": [v.model_dump(mode="json") for v in judged.open],

@@ -238,6 +238,26 @@ def stray(
     ]
 
 
+def kinds_of(leaves: list[dict[str, Any]]) -> dict[str, str]:
+    """Each bundled fund's kind, from its opening."""
+    return {r["aggregate_id"]: r["detail"]["kind"] for r in leaves if r["type"] == "fund.opened"}
+
+
+def rows_of(leaves: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Leaves as the rules read journal rows, in position order."""
+    return [
+        (
+            r["position"],
+            datetime.fromisoformat(r["recorded_at"]),
+            r["actor"],
+            r["aggregate_id"],
+            r["type"],
+            r["detail"],
+        )
+        for r in sorted(leaves, key=lambda r: r["position"])
+    ]
+
+
 @dataclass(frozen=True)
 class Judged:
     """The findings about a bundle's subject (open, and explained), at ``moment``."""
@@ -263,22 +283,10 @@ def judge(
         if leaf["type"] in ("policy.value_set", "policy.changed"):
             with suppress(TypeError, ValueError):  # the rules flag it (policy_unreadable)
                 policy = changed(policy, leaf["detail"])
-    kinds = {r["aggregate_id"]: r["detail"]["kind"] for r in ordered if r["type"] == "fund.opened"}
     actors = {int(r["position"]): str(r["actor"]) for r in ordered}
-    rows = [
-        (
-            r["position"],
-            datetime.fromisoformat(r["recorded_at"]),
-            r["actor"],
-            r["aggregate_id"],
-            r["type"],
-            r["detail"],
-        )
-        for r in ordered
-    ]
     result = run_checks(
-        rows,
-        kinds,
+        rows_of(ordered),
+        kinds_of(ordered),
         policy,
         now,
         base=start,

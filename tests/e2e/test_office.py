@@ -69,7 +69,7 @@ def test_lang_from_the_environment_and_errors_in_chinese(cli: Cli) -> None:
         env={"AIDFLOW_DB": cli.url, "AIDFLOW_LANG": "zh"},
     )
     assert result.exit_code == 1
-    assert result.stderr.startswith("错误：找不到案件")
+    assert result.stderr == "错误：没有以 abcdef 开头的案件编号\n"
 
 
 def test_every_dossier_section_in_text(cli: Cli, world: dict[str, str]) -> None:
