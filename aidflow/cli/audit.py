@@ -755,7 +755,8 @@ def _bundle_findings(result: BundleCheck) -> list[str]:
     """A format 3 bundle's findings about its subject, as ``audit check`` shows findings."""
     if result.judged_at is None:
         return []
-    at = when(datetime.fromisoformat(result.judged_at))
+    # no store, so no office clock: the moment with its offset, unambiguous anywhere
+    at = datetime.fromisoformat(result.judged_at).isoformat(sep=" ", timespec="minutes")
     return [
         line(M.BUNDLE_FINDINGS, at=at, open=len(result.findings), disposed=len(result.disposed)),
         *(
