@@ -15,6 +15,7 @@ from aidflow.domain.errors import ErasureRefused, InvalidInput, NotAwaitingVisit
 from aidflow.domain.masking import Sealed
 from aidflow.domain.searches import Search
 from aidflow.domain.values import CaseStatus
+from aidflow.i18n import messages as M
 from aidflow.models import PersonalData, VisitList, VisitRow
 
 REVEALED = ("student_id", "name", "account")
@@ -34,8 +35,9 @@ def reveal(ctx: Context, c: cmd.Reveal) -> Decision[PersonalData]:
     return result, [case]
 
 
-VISIT_REASON = "household visit list"
-"""The reason recorded on each case of a visit list drawn without one."""
+VISIT_REASON = M.VISITS_REASON
+"""The reason recorded on each case of a visit list drawn without one (the catalogue's
+English; the command line gives it in the clerk's language)."""
 AWAITING_VISIT = frozenset({CaseStatus.APPLIED, CaseStatus.REOPENED})
 VISIT_FIELDS = ("student_id", "name")
 """What a visit list shows in full (not the account), so what its reveals record."""
