@@ -42,6 +42,7 @@ from aidflow.projections.source import EventSource, Stored, head, read_page
 from aidflow.projections.status import ahead, guarded, statuses
 from aidflow.projections.tracking import (
     Failure,
+    PositionTaken,
     advance,
     clear_failure,
     move_together,
@@ -57,6 +58,10 @@ __all__ = ["PAGE", "Progress", "Runner", "describe"]
 
 PAGE = 2000
 Progress = Callable[[int], None]
+
+
+_RACES = 3
+"""Tries of a catch-up that met another process giving a view its first position."""
 
 
 class _Stale(Exception):
@@ -131,13 +136,20 @@ class Runner:
                     return self._catch_up(source, self._known, stop, until, progress, expect=True)
                 except _Stale:
                     self._known = None  # moved by another process: read them, then go on
-            tracked = self._load(source.name)
-            if stop is None and until is None:
-                # remembered for the next catch-up (a query that finds nothing new then reads
-                # no positions); a page applied later checks them under lock, and a view moved
-                # by another process meanwhile makes it read them again (``_Stale``)
-                self._known = dict(tracked)
-            return self._catch_up(source, tracked, stop, until, progress, expect=False)
+            tries = 0
+            while True:
+                tracked = self._load(source.name)
+                if stop is None and until is None:
+                    # remembered for the next catch-up (a query that finds nothing new then
+                    # reads no positions); a page applied later checks them under lock, and a
+                    # view moved by another process meanwhile makes it read them again
+                    self._known = dict(tracked)
+                try:
+                    return self._catch_up(source, tracked, stop, until, progress, expect=False)
+                except PositionTaken:  # rolled back: another process placed a view first
+                    self._known, tries = None, tries + 1
+                    if tries == _RACES:
+                        raise
 
     def _catch_up(
         self,

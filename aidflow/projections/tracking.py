@@ -120,6 +120,12 @@ def positions(conn: Connection, application_name: str, *, lock: bool = False) ->
     }
 
 
+class PositionTaken(IntegrityError):
+    """Another process gave a view its first position while this one was writing the same
+    page (a missing row cannot be locked): this transaction is rolled back; read the
+    positions again and go on from there."""
+
+
 def advance(
     conn: Connection, application_name: str, moves: dict[str, int], tracked: dict[str, int]
 ) -> None:
@@ -154,7 +160,7 @@ def advance(
                             )
                         )
                 except sa.exc.IntegrityError:
-                    raise IntegrityError(
+                    raise PositionTaken(
                         f"view {view} has already processed {application_name} "
                         f"notification {position}"
                     ) from None
