@@ -126,11 +126,16 @@ def prior(
 ) -> None:
     """Each record with events in a period's run, from its first version: its earlier events'
     proofs added to ``proved``."""
+    if not first or not run:
+        return  # the run starts the record, or holds nothing: no record to carry in
+    start = source.position_of_leaf(first)  # positions grow with leaf numbers
     seen = {json.loads(e["leaf"])["aggregate_id"] for e in run}
     for aggregate in sorted(seen):
         for position in source.positions_of(aggregate):
+            if position >= start:
+                break
             proof = source.prove(position)
-            if proof is not None and proof["leaf_index"] < first:
+            if proof is not None:
                 proved.setdefault(proof["leaf_index"], {k: proof[k] for k in PROVED})
 
 
