@@ -173,7 +173,9 @@ def check_notice(
     ]
     grant = sum(r.grant_fen for r in rows)
     secondary = sum(r.secondary_aid_fen for r in rows)
-    if totals is None or (totals.grant_fen, totals.secondary_aid_fen) != (grant, secondary):
+    if (totals is None and rows) or (
+        totals is not None and (totals.grant_fen, totals.secondary_aid_fen) != (grant, secondary)
+    ):
         problems.append(f"the totals row is not the sum of the rows ({grant} + {secondary} fen)")
     return NoticeCheck(
         ok=not problems,

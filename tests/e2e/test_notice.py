@@ -169,3 +169,12 @@ def test_an_html_notice_to_post_checks_and_a_changed_amount_fails(
     assert any(
         "its proved events 250000 + 0" in p for p in _check(cli, out, digest, code=1)["problems"]
     )
+
+
+def test_a_notice_of_a_period_nobody_was_paid_in_checks(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "empty.csv"
+    shown = cli.json(
+        "audit", "notice", "--period", "2020-01-01..2020-01-31", "-o", str(out), actor="approver"
+    )
+    assert shown["rows"] == []
+    assert _check(cli, out, shown["digest"])["ok"]
