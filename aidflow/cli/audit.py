@@ -753,8 +753,8 @@ def _bundle_text(result: BundleCheck) -> str:
 
 def _bundle_findings(result: BundleCheck) -> list[str]:
     """A format 3 bundle's findings about its subject, as ``audit check`` shows findings."""
-    if result.judged_at is None:
-        return []
+    if result.judged_at is None:  # an older format: its checks saw only its own events
+        return [line(M.BUNDLE_NO_CONTEXT, format_name=result.format)]
     # no store, so no office clock: the moment with its offset, unambiguous anywhere
     at = datetime.fromisoformat(result.judged_at).isoformat(sep=" ", timespec="minutes")
     return [

@@ -486,6 +486,10 @@ BUNDLE_FINDINGS = (
     "findings about the bundle's subject, judged as `aidflow audit check` judges them as of "
     "{at}: {open} open, {disposed} explained"
 )
+BUNDLE_NO_CONTEXT = (
+    "format {format_name} carries no context (staff, policy, funds): its rule checks are not "
+    "the audit's; export the bundle again for the findings about its subject"
+)
 BUNDLE_NOT_JUDGED = (
     "not judged in a bundle (they compare people with each other; `aidflow audit check` on the "
     "store judges them): {rules}"

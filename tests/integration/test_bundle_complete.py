@@ -596,6 +596,10 @@ def test_a_format_1_bundle_is_intact_and_its_completeness_cannot_be_told(story: 
         "completeness cannot be told: format aidflow-bundle/1 carries no proof of it "
         "(export the bundle again)"
     )
+    assert out.splitlines()[2] == (  # issue 22 §2: nor are its checks the audit's
+        "format aidflow-bundle/1 carries no context (staff, policy, funds): its rule checks are "
+        "not the audit's; export the bundle again for the findings about its subject"
+    )
 
 
 def cli(*args: str) -> tuple[int, str]:
