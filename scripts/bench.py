@@ -10,7 +10,7 @@
     python scripts/bench.py pastledger [--events 1000000] [--backend sqlite postgres]
     python scripts/bench.py scale [--seconds 10]
     python scripts/bench.py contention [--seconds 10] [--clients 16] [--processes 8] [--backend sqlite postgres]
-    python scripts/bench.py http [--requests 500] [--backend sqlite postgres]
+    python scripts/bench.py http [--requests 500] [--rounds 5] [--backend sqlite postgres]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
 databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
@@ -34,6 +34,8 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -45,6 +47,7 @@ from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
 from scripts.benchlib import rawpipe  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
+from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
 from scripts.benchlib.workload import lifecycle, open_funds  # noqa: E402
 from tests.builders import register_staff  # noqa: E402
@@ -761,88 +764,93 @@ def contention(seconds: float, clients: int, processes: int, backends_wanted: li
 # -- 8. HTTP against the same call in-process, and against bare FastAPI ------------------
 
 
-def _rate(calls: int, call: Callable[[int], object]) -> float:
-    for n in range(min(10, calls)):  # warm: imports, connections, caches
-        call(-1 - n)
-    started = time.perf_counter()
-    for n in range(calls):
-        call(n)
-    return calls / (time.perf_counter() - started)
-
-
-def http_faces(requests: int, backends_wanted: list[str]) -> None:
+def http_faces(requests: int, backends_wanted: list[str], rounds: int = 5) -> None:
     """Issue 25 §2: a write (deposit) and a read (a case's dossier), one caller after another,
     in-process through the Office and over HTTP to the service; beside them the same two
-    requests to a bare FastAPI app (scripts/benchlib/bare_http.py, no aidflow) in the same run."""
+    requests to a bare FastAPI app (scripts/benchlib/bare_http.py, no aidflow) in the same run.
+
+    The faces take turns, ``rounds`` batches each, on the same store: a deposit costs more as
+    the fund's deposits grow, so timing all in-process writes first and all HTTP writes after
+    would charge HTTP for a larger store."""
     header("HTTP against the same call in-process, and bare FastAPI (one caller, requests/s)")
     print(
         f"{'backend':>8} {'request':>8} {'in-process':>11} {'HTTP':>8} {'HTTP/in-proc':>13} {'bare FastAPI':>13} {'HTTP ms over in-proc':>21} {'bare ms':>8}"
     )
     for backend in backends(backends_wanted):
         with store(backend, tempfile.mkdtemp(), "faces") as url:
-            inproc, rates = _faces(url, requests)
+            rates = _faces(url, requests, rounds)
         for kind in ("write", "read"):
-            mine, http, bare = inproc[kind], rates["aidflow"][kind], rates["bare"][kind]
+            mine, http, bare = (rates[face][kind] for face in ("in-process", "aidflow", "bare"))
             over = (1 / http - 1 / mine) * 1000
             print(
                 f"{backend:>8} {kind:>8} {mine:>11.1f} {http:>8.1f} {http / mine:>12.0%} {bare:>13.1f} {over:>21.2f} {1000 / bare:>8.2f}"
             )
 
 
-def _faces(url: str, requests: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """requests/s of a deposit and a dossier read: in-process, then over HTTP to aidflow's
-    service and to the bare FastAPI app."""
-    import httpx
-
+def _faces(url: str, requests: int, rounds: int) -> dict[str, dict[str, float]]:
+    """requests/s of a deposit and a dossier read: in-process, over HTTP to aidflow's service
+    and to the bare FastAPI app, the three taking turns in ``rounds`` batches."""
     from aidflow import Office
-    from scripts.benchlib.contention import free_port, serve, world
 
     fund, [case], tokens = world(url, cases=1)
-    with Office.open(url) as office:
-        inproc = {
-            "write": _rate(
-                requests,
-                lambda n: office.handle(
+    with (
+        Office.open(url) as office,
+        _serving("aidflow.http.app:app_from_env", tokens["finance"], AIDFLOW_DB=url) as aid,
+        _serving("scripts.benchlib.bare_http:app", tokens["finance"], PYTHONPATH=str(ROOT)) as bare,
+    ):
+        calls: dict[str, dict[str, Callable[[int], object]]] = {
+            "in-process": {
+                "write": lambda n: office.handle(
                     cmd.Deposit(
                         fund_id=fund, amount_fen=1, source="s", receipt=f"I-{n}", actor="finance"
                     )
                 ),
-            ),
-            "read": _rate(requests, lambda n: office.dossier(case)),
+                "read": lambda n: office.dossier(case),
+            },
+            "aidflow": _http_calls(aid, fund, case),
+            "bare": _http_calls(bare, fund, case),
         }
-    rates: dict[str, dict[str, float]] = {}
-    for name, app, env in (
-        ("aidflow", "aidflow.http.app:app_from_env", {"AIDFLOW_DB": url}),
-        ("bare", "scripts.benchlib.bare_http:app", {"PYTHONPATH": str(ROOT)}),
-    ):
-        port = free_port()
-        proc = serve(port, app, **env)
-        try:
-            with httpx.Client(
-                base_url=f"http://127.0.0.1:{port}",
-                headers={"Authorization": f"Bearer {tokens['finance']}"},
-            ) as c:
-                rates[name] = {
-                    "write": _rate(
-                        requests,
-                        lambda n, c=c: c.post(
-                            "/commands/deposit",
-                            json={
-                                "fund_id": str(fund),
-                                "amount_fen": 1,
-                                "source": "s",
-                                "receipt": f"H-{n}",
-                            },
-                        ).raise_for_status(),
-                    ),
-                    "read": _rate(
-                        requests, lambda n, c=c: c.get(f"/cases/{case}").raise_for_status()
-                    ),
-                }
-        finally:
-            proc.terminate()
-            proc.wait(30)
-    return inproc, rates
+        spent = {face: dict.fromkeys(("write", "read"), 0.0) for face in calls}
+        for face in calls.values():  # warm: imports, connections, caches
+            for call in face.values():
+                for n in range(10):
+                    call(-1 - n)
+        batch = max(1, requests // rounds)
+        for r in range(rounds):
+            for kind in ("write", "read"):
+                for face, call in ((face, faces[kind]) for face, faces in calls.items()):
+                    started = time.perf_counter()
+                    for n in range(r * batch, (r + 1) * batch):
+                        call(n)
+                    spent[face][kind] += time.perf_counter() - started
+    return {
+        face: {k: batch * rounds / s for k, s in kinds.items()} for face, kinds in spent.items()
+    }
+
+
+def _http_calls(c: httpx.Client, fund: UUID, case: UUID) -> dict[str, Callable[[int], object]]:
+    return {
+        "write": lambda n: c.post(
+            "/commands/deposit",
+            json={"fund_id": str(fund), "amount_fen": 1, "source": "s", "receipt": f"H-{n}"},
+        ).raise_for_status(),
+        "read": lambda n: c.get(f"/cases/{case}").raise_for_status(),
+    }
+
+
+@contextmanager
+def _serving(app: str, token: str, **env: str) -> Iterator[httpx.Client]:
+    """``app`` under uvicorn in its own process, and a client holding ``token``."""
+    port = free_port()
+    proc = serve(port, app, **env)
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            yield client
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def _master_key(stores: str | None) -> None:
@@ -902,6 +910,7 @@ def main() -> None:
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
     p = sub.add_parser("http")
     p.add_argument("--requests", type=int, default=500)
+    p.add_argument("--rounds", type=int, default=5, help="turns the faces take, each a batch")
     _backend_option(p)
     p = sub.add_parser("contention")
     p.add_argument("--seconds", type=float, default=10)
@@ -942,7 +951,11 @@ def main() -> None:
     if args.what in ("scale", "all"):
         scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
     if args.what in ("http", "all"):
-        http_faces(getattr(args, "requests", 500), getattr(args, "backend", ["sqlite", "postgres"]))
+        http_faces(
+            getattr(args, "requests", 500),
+            getattr(args, "backend", ["sqlite", "postgres"]),
+            getattr(args, "rounds", 5),
+        )
     if args.what in ("contention", "all"):
         contention(
             getattr(args, "seconds", 10),

@@ -203,3 +203,23 @@ def plain(value: Any) -> Any:
     if callable(dump):  # an answer model (pydantic), as its JSON form
         return dump(mode="json")
     return value
+
+
+_ORJSON_SAME = frozenset({str, int, bool, type(None), UUID, datetime, date})
+
+
+def orjson_safe(value: Any) -> bool:
+    """Whether orjson writes this value as ``json`` does: no floats (their text differs).
+
+    Integers beyond 64 bits, non-text keys and lone surrogates make orjson raise,
+    and subclasses of built-in types reach the default, which refuses them: all
+    of those fall back to ``json`` without a check here.
+    """
+    kind = type(value)
+    if kind in _ORJSON_SAME:
+        return True
+    if kind is dict:
+        return all(map(orjson_safe, value.values()))
+    if kind is list or kind is tuple:
+        return all(map(orjson_safe, value))
+    return False

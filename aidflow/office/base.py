@@ -16,6 +16,7 @@ from aidflow.domain.clock import local
 from aidflow.domain.errors import CaseNotFound, NotFound, UnknownStaff, ViewsBehind, said
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.projections import ReadModels
+from aidflow.projections.dossier import whole_id
 from aidflow.projections.source import Stored
 
 KEYS_ENV = "AIDFLOW_KEYS"
@@ -144,12 +145,16 @@ class OfficeBase:
     # -- references as people type them ------------------------------------------------
 
     def case_id(self, ref: str) -> UUID:
-        """The case whose id is ``ref`` or starts with it (at least 6 characters)."""
-        return self.fresh().resolve_case(ref)
+        """The case whose id is ``ref`` or starts with it (at least 6 characters); a whole
+        id without a query (every HTTP read of a case came with two: this and its answer)."""
+        whole = whole_id(ref)
+        return whole if whole is not None else self.fresh().resolve_case(ref)
 
     def fund_id(self, ref: str) -> UUID:
-        """The fund whose id is ``ref`` or starts with it (at least 6 characters)."""
-        return self.fresh().resolve_fund(ref)
+        """The fund whose id is ``ref`` or starts with it (at least 6 characters), as
+        :meth:`case_id` finds a case."""
+        whole = whole_id(ref)
+        return whole if whole is not None else self.fresh().resolve_fund(ref)
 
     def case_or_fund_id(self, ref: str) -> UUID:
         """A case's id or prefix, else a fund's."""

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 
 from aidflow.config import parse_url
 from aidflow.domain.errors import StoreError, said
-from aidflow.domain.masking import masked, plain
+from aidflow.domain.masking import masked, orjson_safe, plain
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -81,32 +81,12 @@ def to_json(value: Any, *, plain: bool = False) -> str:
     from stored JSON by orjson with no float in it (:class:`~aidflow.projections.view.Envelope`),
     so nothing in it needs the check.
     """
-    if plain or _orjson_safe(value):
+    if plain or orjson_safe(value):
         try:
             return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
         except (orjson.JSONEncodeError, TypeError):
             pass
     return _json_text(value)
-
-
-_SCALARS = frozenset({str, int, bool, type(None), UUID, datetime, date})
-
-
-def _orjson_safe(value: Any) -> bool:
-    """Whether orjson writes this value as ``json`` does: no floats (their text differs).
-
-    Integers beyond 64 bits, non-text keys and lone surrogates make orjson raise,
-    and subclasses of built-in types reach the default, which refuses them: all
-    of those fall back to ``json`` without a check here.
-    """
-    kind = type(value)
-    if kind in _SCALARS:
-        return True
-    if kind is dict:
-        return all(map(_orjson_safe, value.values()))
-    if kind is list or kind is tuple:
-        return all(map(_orjson_safe, value))
-    return False
 
 
 def public_fields(event: Any) -> dict[str, Any]:

@@ -836,6 +836,15 @@ MIN_PREFIX = 6
 """The shortest id prefix accepted, as the list commands print ids."""
 
 
+def whole_id(ref: str) -> UUID | None:
+    """``ref`` as a whole id, else None (a prefix, or not an id). A whole id is taken as it
+    is, without a query: the question asked with it says whether it names a case or fund."""
+    try:
+        return UUID(ref.strip().lower())
+    except ValueError:
+        return None
+
+
 def resolve_case(conn: Connection, prefix: str) -> UUID:
     """The case whose id is ``prefix`` or starts with it (at least 6 characters)."""
     return _resolve(conn, case_table.c.case_id, prefix, "case", CaseNotFound)
@@ -853,11 +862,10 @@ _KINDS = {"case": said("case"), "fund": said("fund")}
 def _resolve(
     conn: Connection, column: sa.Column[str], prefix: str, kind: str, missing: type[NotFound]
 ) -> UUID:
+    whole = whole_id(prefix)
+    if whole is not None:
+        return whole
     text = prefix.strip().lower()
-    try:
-        return UUID(text)  # a whole id: the library says whether it names a case or fund
-    except ValueError:
-        pass
     if len(text) < MIN_PREFIX or not all(ch in "0123456789abcdef-" for ch in text):
         raise missing(said(M.NOT_AN_ID, text=prefix, kind=_KINDS[kind]))
     found = list(conn.execute(sa.select(column).where(column.like(text + "%")).limit(6)).scalars())
