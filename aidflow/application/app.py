@@ -41,7 +41,7 @@ from aidflow.application.feed import IntegrationEvent, public
 from aidflow.application.handlers import HANDLERS
 from aidflow.application.locks import store_turns
 from aidflow.application.pipeline import Pipeline, Slice
-from aidflow.application.records import Records
+from aidflow.application.records import SNAPSHOT_EVERY, Records
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
 from aidflow.config import Login, open_prepared, prepare_store
 from aidflow.domain.case import StudentCase
@@ -119,7 +119,7 @@ class AidFlow(Application[UUID]):
         super().__init_subclass__(**kwargs)
 
     # A fund collects an allocation per grant: a snapshot every 100 events keeps loading it short.
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Fund: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = SNAPSHOT_EVERY
 
     def __init__(
         self,
