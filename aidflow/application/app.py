@@ -421,7 +421,7 @@ class AidFlow(Application[UUID]):
         self.pipeline.refuse_read_only()
         with self.pipeline.one_moment() as moment:
             context = self.pipeline.context(chunk[0].actor, None, moment)
-            aggregates = [a for c in chunk for a in cases.new_case(context, c)]
+            aggregates = cases.new_cases(context, chunk)
             recordings = self.save(*aggregates)
         self.committed(recordings)
         return [ApplyOutcome(case_id=a.id, opened=True) for a in aggregates[::2]]

@@ -63,13 +63,16 @@ def listed_department(policy: Policy, department: str) -> str:
     return name
 
 
+def enrolment_ids(vault: Vault, student_id: str, year: int) -> tuple[UUID, UUID]:
+    """The ids a student's enrolment key for the year may have: keyed (this release) or, in
+    a store written before it, derived from the ID itself (:meth:`Enrolment.create_id`)."""
+    return Enrolment.keyed_id(vault.key_id(student_id), year), Enrolment.create_id(student_id, year)
+
+
 def enrolment_of(records: Records, vault: Vault, student_id: str, year: int) -> Enrolment | None:
-    """The student's enrolment key for the year: keyed (this release) or, in a store
-    written before it, the one derived from the ID itself (:meth:`Enrolment.create_id`)."""
-    found = records.find(Enrolment, Enrolment.keyed_id(vault.key_id(student_id), year))
-    if found is None:
-        found = records.find(Enrolment, Enrolment.create_id(student_id, year))
-    return found
+    """The student's enrolment key for the year, under either of :func:`enrolment_ids`."""
+    keyed, legacy = enrolment_ids(vault, student_id, year)
+    return records.find(Enrolment, keyed) or records.find(Enrolment, legacy)
 
 
 def voucher_key(records: Records, number: str) -> Voucher | None:
@@ -124,6 +127,8 @@ class Context:
         self._findings = findings
         self._year_facts = year_facts
         self._years: dict[int, ProgrammeYear | None] = {}
+        self._keys: tuple[frozenset[UUID], set[UUID]] = (frozenset(), set())
+        """Key ids looked up for a batch, and those of them that exist (:meth:`look_up`)."""
         self.member = member
         self.moment = moment
         self.base_policy = base_policy
@@ -191,7 +196,20 @@ class Context:
     # -- keyed lookups of personal data ---------------------------------------------------
 
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
-        return enrolment_of(self._records, self._vault(), student_id, year)
+        vault = self._vault()
+        ids = enrolment_ids(vault, student_id, year)
+        checked, found = self._keys
+        if all(i in checked and i not in found for i in ids):
+            return None  # looked up with the batch it belongs to: no such key
+        return enrolment_of(self._records, vault, student_id, year)
+
+    def look_up(self, ids: list[UUID]) -> None:
+        """Which of ``ids`` (key ids a batch of commands will ask about) exist, in one read of
+        the store: :meth:`enrolment_of` then answers "none" for the others without a query."""
+        self._keys = (frozenset(ids), self._records.existing(ids))
+
+    def enrolment_ids(self, student_id: str, year: int) -> tuple[UUID, UUID]:
+        return enrolment_ids(self._vault(), student_id, year)
 
     def keyed(self, kind: str, value: str) -> str:
         """A keyed hash of a canonical value (32 hex): found again, never reversed."""

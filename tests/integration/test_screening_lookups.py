@@ -1,0 +1,44 @@
+"""A screening batch looks up its students' earlier years in one read (issue 24 §6): each new
+case is still linked to its student's case of the nearest earlier year, on both backends, and
+a year nobody looked up is still asked of the store."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from tests.builders import national_id
+
+
+def _application(n: int, year: int) -> cmd.Apply:
+    return cmd.Apply(
+        student_id=national_id(n),
+        name=f"Student {n}",
+        university="Guizhou University",
+        family_category="dibao",
+        town="Dalian",
+        year=year,
+        actor="screening",
+    )
+
+
+def test_a_batch_links_each_case_to_its_students_earlier_year(flow: AidFlow) -> None:
+    first = flow.apply(_application(1, 2023))  # three years back: within the look-back
+    later = flow.apply(_application(1, 2025))  # the nearest earlier year wins
+    other = flow.apply(_application(2, 2019))  # seven years back: beyond it
+    outcomes = flow.apply_many([_application(n, 2026) for n in (1, 2, 3)])
+    cases = {n: flow.load_case(o.case_id) for n, o in zip((1, 2, 3), outcomes, strict=True)}
+    assert [o.opened for o in outcomes] == [True, True, True]
+    assert cases[1].previous_case == later != first
+    assert cases[2].previous_case is None and other
+    assert cases[3].previous_case is None
+
+
+def test_which_ids_exist_is_one_answer_for_many(flow: AidFlow) -> None:
+    case = flow.apply(_application(4, 2026))
+    key = flow.enrolment_of(national_id(4), 2026)
+    assert key is not None
+    missing = UUID(int=7)
+    assert flow.records.existing([case, key.id, missing]) == {case, key.id}
+    assert flow.records.existing([]) == set()
