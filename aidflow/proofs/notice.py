@@ -12,7 +12,6 @@ a total changed on the posted notice, a row taken off it, or a proof edited, eac
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
@@ -20,13 +19,20 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from aidflow.auditing.state import CLASS_OF
-from aidflow.domain.errors import ProofInvalid, said
+from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.ledger import NOTICE_ENTRIES, entry_of
+from aidflow.i18n import LANGUAGES, tr_all, using
+from aidflow.i18n import messages as M
+from aidflow.imports.table import Column, read_table
 from aidflow.proofs.merkle import leaf_hash, verify_inclusion
 from aidflow.proofs.models import TreeHead, View
 
 MAX_ROWS = 200_000
 """A posted notice's rows read at most (a district's students are thousands)."""
+
+
+MAX_PAGE_BYTES = 256 * 1024 * 1024
+"""An .html notice read at most (200,000 rows of a page are well under it)."""
 
 
 class Posted(NamedTuple):
@@ -56,36 +62,58 @@ def _fen(value: Any) -> int | None:
     return int(fen) if fen == fen.to_integral_value() else None
 
 
+_FIELDS = ("ref", "name", "national_id", "town", "category", "grant", "secondary")
+"""The notice's columns (:data:`aidflow.i18n.messages.NOTICE_HEADER`), in order."""
+
+
+def _columns() -> tuple[Column, ...]:
+    """The notice's columns under their headers in every language it may be written in; only
+    the reference and the amounts are read (the totals row has nothing else)."""
+    spelled: list[set[str]] = [set() for _ in _FIELDS]
+    for lang in LANGUAGES:
+        with using(lang):
+            for headers, header in zip(spelled, tr_all(M.NOTICE_HEADER), strict=True):
+                headers.add(header)
+    return tuple(
+        Column(name, tuple(sorted(headers)), required=name in ("ref", "grant", "secondary"))
+        for name, headers in zip(_FIELDS, spelled, strict=True)
+    )
+
+
 def read_posted(path: Path) -> tuple[list[Posted], Posted | None]:
     """The rows and the totals row of a notice as ``audit notice`` writes it (.csv, .xlsx or .html:
-    the reference first, the grant and the secondary aid in the last two columns)."""
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            cells = [row for _, row in zip(range(MAX_ROWS + 2), csv.reader(f), strict=False)]
-    elif path.suffix.lower() == ".html":
-        cells = _html_rows(path.read_text(encoding="utf-8"))[: MAX_ROWS + 2]
+    the reference first, the grant and the secondary aid in the last two columns). A .csv or
+    .xlsx is read by the importers' reader, with its caps and its named refusals."""
+    if path.suffix.lower() == ".html":
+        cells = [row for row in _html_rows(_page(path))[1:] if any(row)]
+        rows = [(row[0], *row[-2:]) if len(row) >= 3 else ("", "", "") for row in cells]
     else:
-        from openpyxl import load_workbook  # type: ignore[import-untyped, unused-ignore]
-
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            rows = sheet.iter_rows(max_row=MAX_ROWS + 2, values_only=True)
-            cells = [["" if v is None else v for v in row] for row in rows]
-        finally:
-            book.close()
-    body = [r for r in cells[1:] if any(str(v).strip() for v in r)]
+        table = read_table(path, _columns(), most=MAX_ROWS)
+        rows = [(r.values["ref"], r.values["grant"], r.values["secondary"]) for r in table.records]
+        rows += [("", "", "")] * len(table.rejected)  # a row the reader refused has no amounts
     posted = []
-    for row in body:
-        grant, secondary = (_fen(v) for v in row[-2:]) if len(row) >= 3 else (None, None)
+    for ref, grant_cell, secondary_cell in rows[: MAX_ROWS + 1]:
+        grant, secondary = _fen(grant_cell), _fen(secondary_cell)
         if grant is None or secondary is None:
-            raise ProofInvalid(
+            raise InvalidInput(
                 said("{path} is not a notice aidflow wrote: a row without amounts", path=path)
             )
-        posted.append(Posted(str(row[0]).strip(), grant, secondary))
+        posted.append(Posted(str(ref).strip(), grant, secondary))
     if not posted:
         return [], None
     return posted[:-1], posted[-1]
+
+
+def _page(path: Path) -> str:
+    """An .html notice's text: UTF-8, as ``audit notice`` writes it, and of a notice's size."""
+    try:
+        if path.stat().st_size > MAX_PAGE_BYTES:
+            raise ValueError(f"larger than {MAX_PAGE_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidInput(
+            said("{path} is not a notice aidflow wrote: {exc}", path=path, exc=exc)
+        ) from None
 
 
 class _Rows(HTMLParser):

@@ -178,3 +178,36 @@ def test_a_notice_of_a_period_nobody_was_paid_in_checks(cli: Cli, tmp_path: Path
     )
     assert shown["rows"] == []
     assert _check(cli, out, shown["digest"])["ok"]
+
+
+def test_a_notice_in_chinese_checks_and_a_broken_file_is_one_clear_line(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """The notice is read by the importers' reader (its caps, its refusals), under its headers
+    in either language; a file that is no notice is refused in one line, never an internal
+    error (a corrupt workbook, a binary CSV, a page not in UTF-8)."""
+    out = tmp_path / "公示.xlsx"
+    cli(
+        "case", "approve", world["case"], "--amount", "3000", "--need", "tuition", "--fund",
+        world["gov"], "--ref", "MZ-N-9", actor="approver",
+    )  # fmt: skip
+    cli(
+        "case", "disburse", world["case"], "--amount", "2000", "--voucher", "V-N-9", actor="cashier"
+    )
+    shown = cli.json(
+        "--lang", "zh", "audit", "notice", "--period", "2020-01-01..2100-12-31", "-o", str(out),
+        actor="approver",
+    )  # fmt: skip
+    assert _check(cli, out, shown["digest"])["ok"]
+    proofs = out.with_name(out.name + ".proofs.json").read_text()
+    for name, data in (
+        ("corrupt.xlsx", b"PK\x03\x04not a workbook"),
+        ("binary.csv", b"\xff\xfe\x00\x01\x02"),
+        ("latin.html", "<table><tr><td>caf\xe9</td></tr></table>".encode("latin-1")),
+    ):
+        bad = tmp_path / name
+        bad.write_bytes(data)
+        bad.with_name(name + ".proofs.json").write_text(proofs)
+        result = cli("audit", "check-notice", str(bad), "--digest", shown["digest"], code=2)
+        assert result.stderr.startswith("error: ") and "internal error" not in result.stderr
+        assert result.stderr.count("\n") == 1
