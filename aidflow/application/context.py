@@ -71,7 +71,12 @@ def enrolment_ids(vault: Vault, student_id: str, year: int) -> tuple[UUID, UUID]
 
 def enrolment_of(records: Records, vault: Vault, student_id: str, year: int) -> Enrolment | None:
     """The student's enrolment key for the year, under either of :func:`enrolment_ids`."""
-    keyed, legacy = enrolment_ids(vault, student_id, year)
+    return enrolment_under(records, enrolment_ids(vault, student_id, year))
+
+
+def enrolment_under(records: Records, ids: tuple[UUID, UUID]) -> Enrolment | None:
+    """The enrolment key under the first of ``ids`` that holds one."""
+    keyed, legacy = ids
     return records.find(Enrolment, keyed) or records.find(Enrolment, legacy)
 
 
@@ -196,12 +201,11 @@ class Context:
     # -- keyed lookups of personal data ---------------------------------------------------
 
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
-        vault = self._vault()
-        ids = enrolment_ids(vault, student_id, year)
+        ids = enrolment_ids(self._vault(), student_id, year)
         checked, found = self._keys
         if all(i in checked and i not in found for i in ids):
             return None  # looked up with the batch it belongs to: no such key
-        return enrolment_of(self._records, vault, student_id, year)
+        return enrolment_under(self._records, ids)
 
     def look_up(self, ids: list[UUID]) -> None:
         """Which of ``ids`` (key ids a batch of commands will ask about) exist, in one read of
