@@ -49,6 +49,7 @@ from aidflow.proofs.complete import (
     check_period,
     period_events,
     period_moments,
+    prove_into,
     proved_event,
 )
 from aidflow.proofs.context import (
@@ -204,10 +205,7 @@ def _case_material(
 ) -> dict[str, Any]:
     """The case's events' proofs (into ``proved``) and its entry in the heads tree."""
     material = case_completeness(tree, head, case_id)
-    for position in sorted(set(positions)):
-        proof = source.prove(position)
-        if proof is not None:  # None: after the digest, not in its record
-            proved[proof["leaf_index"]] = {k: proof[k] for k in PROVED}
+    prove_into(source, sorted(set(positions)), proved)
     return material
 
 

@@ -135,6 +135,15 @@ def _proved(source: Source, position: int) -> dict[str, Any]:
     return {k: proof[k] for k in PROVED}
 
 
+def prove_into(source: Source, positions: Iterable[int], proved: dict[int, dict[str, Any]]) -> None:
+    """The proofs of the events at ``positions`` added to ``proved`` by leaf number (an event
+    after the digest is in no proof: left out)."""
+    for position in positions:
+        proof = source.prove(position)
+        if proof is not None:
+            proved.setdefault(proof["leaf_index"], {k: proof[k] for k in PROVED})
+
+
 def period_events(
     source: Source, head: TreeHead, positions: list[int], period: Period
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -145,10 +154,7 @@ def period_events(
     events just before and after that run, and each record's version before it.
     """
     proved: dict[int, dict[str, Any]] = {}
-    for position in sorted(set(positions)):
-        proof = source.prove(position)
-        if proof is not None:  # None: recorded in the period, but after the digest
-            proved[proof["leaf_index"]] = {k: proof[k] for k in PROVED}
+    prove_into(source, sorted(set(positions)), proved)  # some recorded after the digest
     if proved:
         first, end = min(proved), max(proved) + 1
     else:  # an empty period: an empty run, after the last event recorded before its end

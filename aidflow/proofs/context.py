@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 
 from aidflow.auditing import run_checks
@@ -52,12 +53,12 @@ from aidflow.domain.staff import REGISTRY_ID
 from aidflow.domain.year import year_id
 from aidflow.projections.models import DisposedFinding, Violation
 from aidflow.proofs.complete import (
-    PROVED,
     Bundled,
     Findings,
     HeadsTree,
     Source,
     _included,
+    prove_into,
     span,
     version_gaps,
 )
@@ -114,10 +115,7 @@ def carry(
             absent[aggregate] = _absence(tree, aggregate)
             continue
         heads[aggregate] = entry
-        for position in source.positions_of(aggregate):
-            proof = source.prove(position)
-            if proof is not None:
-                proved.setdefault(proof["leaf_index"], {k: proof[k] for k in PROVED})
+        prove_into(source, source.positions_of(aggregate), proved)
     return {"heads": heads, "absent": absent}
 
 
@@ -131,12 +129,8 @@ def prior(
     start = source.position_of_leaf(first)  # positions grow with leaf numbers
     seen = {json.loads(e["leaf"])["aggregate_id"] for e in run}
     for aggregate in sorted(seen):
-        for position in source.positions_of(aggregate):
-            if position >= start:
-                break
-            proof = source.prove(position)
-            if proof is not None:
-                proved.setdefault(proof["leaf_index"], {k: proof[k] for k in PROVED})
+        before = takewhile(lambda position: position < start, source.positions_of(aggregate))
+        prove_into(source, before, proved)
 
 
 # -- checking: the verifier's side -----------------------------------------------------------
