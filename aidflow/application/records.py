@@ -67,10 +67,18 @@ class Records:
         self._singletons: dict[UUID, tuple[int | None, AidAggregate | None]] = {}
         """The staff registry and policy register last read, by id (see :meth:`current`)."""
 
-    def get(self, aggregate_id: UUID, version: int | None = None) -> AidAggregate | None:
-        """An aggregate from the store, or None; a record that cannot be decoded is damage."""
+    def get(
+        self, aggregate_id: UUID, version: int | None = None, *, snapshots: bool = True
+    ) -> AidAggregate | None:
+        """An aggregate from the store, or None; a record that cannot be decoded is damage.
+        ``snapshots=False``: from its events alone (a kind never snapshotted: one query, not
+        two, for the repository asks the snapshot store first)."""
         try:
-            aggregate: AidAggregate = self.repository.get(aggregate_id, version=version)
+            if snapshots:
+                aggregate: AidAggregate | None = self.repository.get(aggregate_id, version=version)
+            else:
+                events = self.event_store.get(originator_id=aggregate_id, lte=version)
+                aggregate = project_aggregate(None, events)
         except AggregateNotFoundError:
             return None
         except (PersistenceError, RecordConflictError, MasterKeyError):
@@ -88,14 +96,10 @@ class Records:
         return aggregate
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        """The aggregate of kind ``cls`` under a derived id (a key, a register), or None.
-
-        A kind never snapshotted is read from its events alone: one query, not two (the
-        repository asks the snapshot store first; a screening import looks up every new
+        """The aggregate of kind ``cls`` under a derived id (a key, a register), or None; a
+        kind never snapshotted from its events alone (a screening import looks up every new
         student's earlier years this way, most of them absent)."""
-        aggregate = (
-            self.get(aggregate_id) if cls in self.snapshotted else self._replayed(aggregate_id)
-        )
+        aggregate = self.get(aggregate_id, snapshots=cls in self.snapshotted)
         if aggregate is not None and not isinstance(aggregate, cls):
             raise StoreDamaged(
                 said(
@@ -104,18 +108,6 @@ class Records:
                     type_name=cls.__name__,
                 )
             )
-        return aggregate
-
-    def _replayed(self, aggregate_id: UUID) -> AidAggregate | None:
-        """An aggregate from its events alone (no snapshot query), or None."""
-        try:
-            aggregate: AidAggregate | None = project_aggregate(
-                None, self.event_store.get(originator_id=aggregate_id)
-            )
-        except (PersistenceError, RecordConflictError, MasterKeyError):
-            raise
-        except Exception as exc:
-            raise damaged(aggregate_id, exc) from exc
         return aggregate
 
     def existing(self, ids: list[UUID]) -> set[UUID]:
