@@ -264,8 +264,8 @@ def _followed(
             return bool(subject & set(v.get("positions") or ()))
 
     leaves = [e.leaf for e in sorted(events, key=lambda e: e.leaf_index) if e.leaf_index < upto]
-    judged = judge(leaves, about, base, moment)
     kinds = kinds_of(leaves)
+    judged = judge(leaves, about, base, moment, kinds)
     figures = {
         **figures_of(leaves),
         "findings": [v.model_dump(mode="json") for v in judged.open],

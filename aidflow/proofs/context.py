@@ -272,9 +272,10 @@ def judge(
     about: Callable[[dict[str, Any]], bool],
     base: dict[str, Any],
     now: datetime,
+    kinds: dict[str, str],
 ) -> Judged:
-    """Every rule over ``leaves`` (the bundled events up to the subject's end), the findings
-    kept that ``about`` says concern the subject."""
+    """Every rule over ``leaves`` (the bundled events up to the subject's end, their funds of
+    ``kinds``), the findings kept that ``about`` says concern the subject."""
     ordered = sorted(leaves, key=lambda r: r["position"])
     start = Policy(**base)
     policy = start
@@ -285,7 +286,7 @@ def judge(
     actors = {int(r["position"]): str(r["actor"]) for r in ordered}
     result = run_checks(
         rows_of(ordered),
-        kinds_of(ordered),
+        kinds,
         policy,
         now,
         base=start,
