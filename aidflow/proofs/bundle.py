@@ -376,14 +376,8 @@ def verify_bundle(
     intact = not problems
     material = _material(manifest, files)
     figures = json.loads(files["figures.json"])
-    judged: Judged | None = None
-    if manifest["format"] == CONTEXT_FORMAT:
-        scope = manifest.get("scope") or {}
-        base = figures.get("policy_base") if isinstance(figures, dict) else None
-        recomputed, judged = _followed(scope, material or {}, bundled, base or {}, head)
-    else:
-        leaves = [json.loads(e["leaf"]) for e in events]
-        recomputed = compute_figures(leaves, figures.get("policy", {}))
+    figures = figures if isinstance(figures, dict) else {}
+    recomputed, judged = _recomputed(manifest, material, events, bundled, figures, head)
     follow = recomputed == figures
     if not follow:
         differ = sorted(
@@ -410,6 +404,30 @@ def verify_bundle(
         heads_checked=heads is not None and claimed == str(heads),
         **_judged(judged),
     )
+
+
+def _recomputed(
+    manifest: dict[str, Any],
+    material: dict[str, Any] | None,
+    events: list[dict[str, Any]],
+    bundled: list[Bundled],
+    figures: dict[str, Any],
+    head: TreeHead,
+) -> tuple[dict[str, Any], Judged | None]:
+    """What figures.json should say, recomputed from the events (format 3: with the findings
+    about the subject); nothing when the policy it names cannot be a policy (then it does
+    not follow)."""
+    try:
+        if manifest["format"] == CONTEXT_FORMAT:
+            base = figures.get("policy_base")
+            scope = manifest.get("scope") or {}
+            base = base if isinstance(base, dict) else {}
+            return _followed(scope, material or {}, bundled, base, head)
+        leaves = [json.loads(e["leaf"]) for e in events]
+        policy = figures.get("policy")
+        return compute_figures(leaves, policy if isinstance(policy, dict) else {}), None
+    except (TypeError, ValueError):  # a policy base with fields no policy has, or bad values
+        return {}, None
 
 
 def _unsigned(

@@ -335,3 +335,23 @@ def test_verify_bundle_prints_the_findings_in_the_readers_language(
         main, ["--json", "audit", "verify-bundle", str(path), "--public-key", str(public)]
     )
     assert [f["id"] for f in json.loads(as_json.stdout)["findings"]] == [finding.id]
+
+
+def test_a_policy_base_that_is_no_policy_is_refused_not_an_error(
+    signed: tuple[Office, Path, Path], tmp_path: Path
+) -> None:
+    """A signed figures.json naming a policy base with a field no policy has (or not an
+    object at all) once raised TypeError in the verifier; it does not follow."""
+    office, keys, public = signed
+    honest = _export(office, keys, tmp_path / "case.zip", case_id=UUID(office.cases()[0].case_id))
+
+    def no_policy(files: Files) -> None:
+        files["figures.json"]["policy_base"] = {"no-such-setting": 1}
+
+    def not_an_object(files: Files) -> None:
+        files["figures.json"] = []
+
+    for edit in (no_policy, not_an_object):
+        result = B.verify_bundle(_resign(honest, keys, edit, figures=False), K.load_public(public))
+        assert result.intact and not result.figures_follow and not result.ok
+    office.close()
