@@ -27,6 +27,7 @@ from aidflow.cli.session import AidflowGroup, Session, global_options
 from aidflow.cli.staff import admin, policy, staff
 from aidflow.cli.steps import import_group, template_command, visits_command
 from aidflow.cli.views import projections
+from aidflow.cli.warm import warm_group
 from aidflow.cli.years import year_group
 from aidflow.i18n import click_i18n
 
@@ -63,6 +64,7 @@ for command in (
     import_group,
     template_command,
     visits_command,
+    warm_group,
 ):
     main.add_command(command)
 

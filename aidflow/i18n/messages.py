@@ -267,6 +267,32 @@ NOT_A_LIFETIME = "{value!r} is not a number of days like 30d (1 to 366)"
 SERVING = "serving {url} on http://{host}:{port} (OpenAPI at /docs); Ctrl-C to stop"
 NEEDS_HTTP_EXTRA = "the HTTP service needs the [http] extra: pip install 'aidflow[http]'"
 
+# -- the warm process (aidflow warm) ----------------------------------------------------------
+WARM_STARTED = (
+    "warm process started (pid {pid}, {socket}): your aidflow commands now run in it; "
+    "`aidflow warm stop` ends it, and it ends by itself after {idle} idle"
+)
+WARM_ALREADY = "a warm process is already running (pid {pid}, {socket})"
+WARM_RUNNING = (
+    "warm process running: pid {pid}, {socket}, since {since}, {served} commands run; "
+    "{code}"
+)
+WARM_SAME_CODE = "it runs the code on disk"
+WARM_OTHER_CODE = "it runs other code than the files on disk: the next command ends it"
+WARM_NONE = "no warm process is running ({socket}): commands start on their own"
+WARM_STOPPED = "warm process {pid} stopped"
+WARM_NOT_STARTED = "the warm process did not start: {reason} (see {log})"
+WARM_EXITED = "it ended with exit status {status}"
+WARM_NO_ANSWER = "no answer in {seconds} s"
+WARM_NOT_PRIVATE = (
+    "{folder} is not this user's alone (it must be a folder owned by you with mode 0700): "
+    "remove it or set AIDFLOW_WARM_SOCKET to a path in a private folder"
+)
+WARM_LOST = (
+    "the warm process ended while it ran this command (pid {pid}): before running it again, "
+    "see with `aidflow events` whether it was recorded"
+)
+
 # -- projections, screening, demo ------------------------------------------------------------
 VIEW_STATUS_HEADER = ("view", "position", "head", "behind", "problem")
 REBUILDING = "rebuilding"

@@ -737,6 +737,9 @@ CLI_ONLY = {
     "projections follow": "a long-running follower process",
     "projections verify": "the operator's drift check (audit check runs it too)",
     "serve": "starts the HTTP face itself",
+    "warm start": "this user's warm process for the command line (tests/e2e/test_warm.py)",
+    "warm status": "this user's warm process for the command line (tests/e2e/test_warm.py)",
+    "warm stop": "this user's warm process for the command line (tests/e2e/test_warm.py)",
 }
 """CLI commands with no HTTP route, and why."""
 

@@ -1,0 +1,119 @@
+"""``aidflow warm``: start, ask and stop this user's warm process (常驻进程), so that a command
+at the counter answers at the speed of a keystroke.
+
+The program (:mod:`aidflow.warm`) hands each command to it; the process itself is
+:mod:`aidflow.warm.server`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aidflow.cli.helptext import HelpGroup
+from aidflow.cli.session import Session, emit, global_options, pass_session
+from aidflow.i18n import messages as M
+from aidflow.render import line
+from aidflow.warm import wire as warm
+
+STARTUP_S = 60.0
+"""How long ``warm start`` waits for the new process to answer."""
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+@click.group("warm", cls=HelpGroup)
+@global_options
+def warm_group() -> None:
+    """A warm process: your commands answer at once (start it once per working day)."""
+
+
+@warm_group.command("start")
+@click.option(
+    "--idle",
+    type=click.FloatRange(0.001, 168),
+    default=8.0,
+    show_default=True,
+    help="Hours without a command after which the warm process ends by itself.",
+)
+@global_options
+@pass_session
+def warm_start(session: Session, idle: float) -> None:
+    """Start this user's warm process: every later `aidflow` command runs in it (same
+    code, same answers; `AIDFLOW_WARM=0` runs one without it)."""
+    path = warm.socket_path()
+    shown = {"socket": str(path)}
+    if (here := warm.ping(path)) is not None:
+        emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not warm.private_folder(path):
+        raise click.ClickException(line(M.WARM_NOT_PRIVATE, folder=path.parent))
+    log = path.with_suffix(".log")
+    with open(log, "ab") as out:
+        started = subprocess.Popen(  # noqa: S603 — this interpreter, this module
+            [sys.executable, "-m", "aidflow.warm.server", str(path), str(idle * 3600)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    here = _wait_for(path, started)
+    text = line(M.WARM_STARTED, pid=here["pid"], socket=path, idle=f"{idle:g} h")
+    emit(session, {**here, "started": True}, text)
+
+
+def _wait_for(path: Path, started: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """The new warm process's first answer; an error naming its log if it has none."""
+    deadline = time.monotonic() + STARTUP_S
+    reason = line(M.WARM_NO_ANSWER, seconds=f"{STARTUP_S:g}")
+    while time.monotonic() < deadline:
+        if (here := warm.ping(path)) is not None:
+            return here
+        if (status := started.poll()) is not None:
+            reason = line(M.WARM_EXITED, status=status)
+            break
+        time.sleep(0.05)
+    else:
+        started.kill()
+    log = path.with_suffix(".log")
+    raise click.ClickException(line(M.WARM_NOT_STARTED, reason=reason, log=log))
+
+
+@warm_group.command("status")
+@global_options
+@pass_session
+def warm_status(session: Session) -> None:
+    """Whether this user's warm process runs, since when, and whether its code is current."""
+    path = warm.socket_path()
+    here = warm.ping(path)
+    if here is None:
+        emit(session, {"running": False, "socket": str(path)}, line(M.WARM_NONE, socket=path))
+        return
+    current = here.get("fingerprint") == warm.fingerprint()
+    code = line(M.WARM_SAME_CODE if current else M.WARM_OTHER_CODE)
+    text = line(M.WARM_RUNNING, **{**here, "code": code})
+    emit(session, {**here, "running": True, "current": current}, text)
+
+
+@warm_group.command("stop")
+@global_options
+@pass_session
+def warm_stop(session: Session) -> None:
+    """End this user's warm process (commands start on their own again)."""
+    path = warm.socket_path()
+    conn = warm.connect(path)
+    if conn is None:
+        emit(session, {"stopped": False, "socket": str(path)}, line(M.WARM_NONE, socket=path))
+        return
+    with conn:
+        warm.send(conn, {"ask": "stop"})
+        answer, _ = warm.receive(conn)
+    pid = (answer or {}).get("pid")
+    emit(session, {"stopped": True, "pid": pid}, line(M.WARM_STOPPED, pid=pid))

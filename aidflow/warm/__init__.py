@@ -1,0 +1,123 @@
+"""The ``aidflow`` program: a command runs in the user's warm process when one answers, else here.
+
+Importing the engine (the event library, SQLAlchemy, pydantic, the models) costs a whole
+process about a second; the command's own work is a few milliseconds. ``aidflow warm
+start`` leaves one process per user with all of that imported; this module, which imports
+nothing but the standard library, hands it the command: the arguments, the working
+directory, the environment, the umask and the terminal itself (file descriptors 0, 1 and 2,
+passed over a Unix socket), so the command runs in a fork of the warm process exactly as it
+would here — same code (:func:`aidflow.cli.main`), same options, same output, same exit
+status — and no rule is written twice.
+
+Trust: the socket lies in a directory only its user may enter (mode 0700, checked before
+connecting); both sides check that the other end is the same user (``SO_PEERCRED``); the warm
+process keeps no key between commands (each command brings its own environment). A warm
+process whose code differs from the files on disk (an upgrade, an edit) answers ``stale`` and
+ends; the command then runs here. ``AIDFLOW_WARM=0`` never uses one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+
+from aidflow.warm.wire import (
+    SOCKET_ENV,
+    SWITCH_ENV,
+    connect,
+    fingerprint,
+    receive,
+    send,
+    socket_path,
+)
+
+LOCAL_ONLY = frozenset({"warm", "serve"})
+"""Commands that always run in the calling process: managing the warm process itself, and
+the HTTP service (a server of its own)."""
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _terminal() -> list[int]:
+    """File descriptors 0, 1 and 2, with /dev/null in place of any that is closed."""
+    fds = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            fds.append(fd)
+        except OSError:
+            fds.append(os.open(os.devnull, os.O_RDWR))
+    return fds
+
+
+def run_warm(args: list[str]) -> int | None:
+    """Run the command in the warm process: its exit status, or None when it did not start
+    there (no warm process, another code, not ours) and must run here.
+
+    Once the warm process has said it started the command, the command is never run again
+    here, whatever happens: a second run could record twice."""
+    if LOCAL_ONLY.intersection(args):
+        return None
+    conn = connect(socket_path())
+    if conn is None:
+        return None
+    with conn:
+        request = {
+            "ask": "run",
+            "args": args,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "umask": _umask(),
+            "fingerprint": fingerprint(),
+        }
+        try:
+            send(conn, request, _terminal())
+            started, _ = receive(conn)
+        except OSError:
+            return None
+        if not started or started.get("answer") != "started":
+            return None
+        return _wait(conn, int(started["pid"]))
+
+
+def _wait(conn: socket.socket, pid: int) -> int:
+    """Forward the signals a user sends (Ctrl-C) to the command; return its exit status."""
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+    for signum in _FORWARDED:
+        signal.signal(signum, forward)
+    try:
+        ended, _ = receive(conn)
+    except OSError:
+        ended = None
+    if ended is None or ended.get("answer") != "exit":
+        from aidflow.i18n import messages as M
+        from aidflow.render import line
+
+        print(line(M.WARM_LOST, pid=pid), file=sys.stderr)
+        return 1
+    return int(ended["status"])
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def main() -> None:
+    """The ``aidflow`` console script."""
+    status = run_warm(sys.argv[1:])
+    if status is None:
+        from aidflow.cli import main as cli
+
+        cli()
+    sys.exit(status)
+
+
+__all__ = ["LOCAL_ONLY", "SOCKET_ENV", "SWITCH_ENV", "main", "run_warm"]

@@ -1,0 +1,119 @@
+"""The warm process's wire: where its socket is, who may use it, and one message each way.
+
+Shared by the program (:mod:`aidflow.warm`) and the warm process (:mod:`aidflow.cli.warm`);
+standard library only, so that the program starts in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+SOCKET_ENV = "AIDFLOW_WARM_SOCKET"
+SWITCH_ENV = "AIDFLOW_WARM"
+_CRED = struct.Struct("3i")
+
+
+def socket_path() -> Path:
+    """``AIDFLOW_WARM_SOCKET``, else ``$XDG_RUNTIME_DIR/aidflow/warm.sock``, else
+    ``/tmp/aidflow-<uid>/warm.sock``."""
+    given = os.environ.get(SOCKET_ENV)
+    if given:
+        return Path(given)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    # /tmp is shared: the folder is used only when it is this user's alone (private_folder)
+    folder = Path(runtime) / "aidflow" if runtime else Path(f"/tmp/aidflow-{os.getuid()}")  # noqa: S108
+    return folder / "warm.sock"
+
+
+def private_folder(path: Path) -> bool:
+    """Whether the socket's folder is this user's alone: another user could otherwise put a
+    socket there and receive our terminal and our environment (the master key with it)."""
+    try:
+        info = path.parent.lstat()
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and (info.st_mode & 0o777) == 0o700 and path.parent.is_dir()
+
+
+def fingerprint() -> str:
+    """The code a warm process runs: the interpreter, and every file of the package with its
+    size and time. A warm process answers only a caller whose fingerprint is its own."""
+    package = Path(__file__).parent.parent
+    seen: list[str] = [sys.executable, str(package)]
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".mo")):
+                info = os.stat(os.path.join(folder, name))
+                seen.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}")
+    text = "\n".join(seen).encode()
+    return f"{zlib.crc32(text):08x}{len(text):x}"
+
+
+def peer_uid(conn: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket."""
+    uid: int
+    _pid, uid, _gid = _CRED.unpack(
+        conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size)
+    )
+    return uid
+
+
+def send(conn: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    """One message: a JSON line, with file descriptors beside its first byte."""
+    data = json.dumps(message).encode() + b"\n"
+    if fds:
+        sent = socket.send_fds(conn, [data], fds)
+        data = data[sent:]
+    conn.sendall(data)
+
+
+def receive(conn: socket.socket, *, fds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
+    """One message and the descriptors sent with it (None: the other end closed first)."""
+    data, got, _flags, _addr = socket.recv_fds(conn, 1 << 16, fds) if fds else (b"", [], 0, None)
+    if fds and not data:
+        return None, got
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            return None, got
+        data += chunk
+    return json.loads(data), got
+
+
+def connect(path: Path, timeout: float = 2.0) -> socket.socket | None:
+    """A connection to this user's warm process, or None (none answers, or not ours)."""
+    if os.environ.get(SWITCH_ENV) == "0" or not private_folder(path):
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        conn.connect(str(path))
+        if peer_uid(conn) == os.getuid():
+            conn.settimeout(None)
+            return conn
+    except OSError:
+        pass
+    conn.close()
+    return None
+
+
+def ping(path: Path) -> dict[str, Any] | None:
+    """What this user's warm process says of itself, or None when none answers."""
+    conn = connect(path)
+    if conn is None:
+        return None
+    with conn:
+        try:
+            send(conn, {"ask": "ping"})
+            answer, _ = receive(conn)
+        except OSError:
+            return None
+    return answer

@@ -1,0 +1,274 @@
+"""The warm process (issue 24 §6): a command answered by ``aidflow warm`` is the command run
+on its own — same output, same exit status, same record — and the warm process is its user's
+alone, keeps nothing of a command, and never runs stale code or a command twice.
+
+Every test runs the real program (``aidflow``, the console script) in a subprocess, as a
+clerk's shell would; the warm process of each test has its own socket in the test's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aidflow.warm import wire as warm
+from tests.e2e.conftest import Cli
+
+PROGRAM = str(Path(sys.executable).with_name("aidflow"))
+
+
+class Shell:
+    """The ``aidflow`` program with one environment, warm or cold."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+
+    def __call__(
+        self, *args: str, warm_ok: bool = True, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, **extra, warm.SWITCH_ENV: "1" if warm_ok else "0"}
+        return subprocess.run(
+            [PROGRAM, *args], env=env, cwd=self.cwd, capture_output=True, text=True, timeout=120
+        )
+
+    def status(self) -> dict[str, object]:
+        answer: dict[str, object] = json.loads(self("warm", "status", "--json").stdout)
+        return answer
+
+
+@pytest.fixture
+def shell(cli: Cli, world: dict[str, str], tmp_path: Path) -> Iterator[Shell]:
+    """A warm process over the test's store, its socket in a private folder of the test."""
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o700)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "AIDFLOW_DB": cli.url,
+        warm.SOCKET_ENV: str(folder / "warm.sock"),
+        "AIDFLOW_ACTOR": "clerk",
+    }
+    here = Shell(env, work)
+    started = here("warm", "start", "--json")
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["started"] is True
+    yield here
+    here("warm", "stop")
+
+
+def _served(shell: Shell) -> int:
+    return int(str(shell.status()["served"]))
+
+
+SAME_ANSWERS = [
+    ("--help",),
+    ("--lang", "zh", "case", "--help"),
+    ("staff", "list"),
+    ("staff", "list", "--json"),
+    ("fund", "list", "--json"),
+    ("case", "list", "--lang", "zh"),
+    ("audit", "check", "--json"),
+    ("case", "show", "nosuchcase"),  # a named refusal
+    ("case", "approve", "--amount", "1"),  # a usage error, exit 2
+    ("fund", "deposit", "x", "--amount", "-1"),  # bad input, exit 2
+    ("--json", "nosuchcommand"),
+]
+
+
+@pytest.mark.parametrize("args", SAME_ANSWERS, ids=" ".join)
+def test_a_warm_answer_is_the_cold_answer(shell: Shell, args: tuple[str, ...]) -> None:
+    before = _served(shell)
+    warm_run = shell(*args)
+    cold = shell(*args, warm_ok=False)
+    assert _served(shell) == before + 1  # it did run warm, once
+    assert (warm_run.returncode, warm_run.stdout, warm_run.stderr) == (
+        cold.returncode,
+        cold.stdout,
+        cold.stderr,
+    )
+
+
+def test_a_write_through_the_warm_process_is_recorded_once_by_its_actor(
+    shell: Shell, world: dict[str, str]
+) -> None:
+    done = shell(
+        "fund", "deposit", world["gov"], "--amount", "10", "--source", "top-up",
+        "--receipt", "W-1", "--json", AIDFLOW_ACTOR="donor-desk",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # 'donor-desk' is nobody: refused, not recorded
+    assert json.loads(done.stderr)["error"]["code"] == "unknown_staff"
+    done = shell(
+        "fund", "deposit", world["gov"], "--amount", "10", "--source", "top-up",
+        "--receipt", "W-1", "--json", AIDFLOW_ACTOR="cashier",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = shell("events", "--json", warm_ok=False).stdout.splitlines()
+    events = [json.loads(row) for row in listed]
+    deposits = [e for e in events if e["name"] == "fund.deposited" and "W-1" in json.dumps(e)]
+    assert [e["actor"] for e in deposits] == ["cashier"]
+
+
+def test_files_land_in_the_callers_folder_with_the_callers_umask(
+    shell: Shell, tmp_path: Path
+) -> None:
+    (shell.cwd / "sub").mkdir()
+    inner = Shell(shell.env, shell.cwd / "sub")
+    code = "import os,subprocess,sys; os.umask(0o027); sys.exit(subprocess.call(sys.argv[1:]))"
+    run = subprocess.run(
+        [sys.executable, "-c", code, PROGRAM, "audit", "ledger", "-o", "ledger.csv"],
+        env=inner.env, cwd=inner.cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    written = inner.cwd / "ledger.csv"
+    assert written.exists() and not (tmp_path / "ledger.csv").exists()
+    assert written.stat().st_mode & 0o077 in (0, 0o040)  # the caller's umask (027), not 022
+
+
+def test_the_warm_process_keeps_no_key_between_commands(
+    shell: Shell, world: dict[str, str]
+) -> None:
+    reveal = ("case", "show", world["case"], "--reveal", "--reason", "check")
+    keyed = shell(*reveal, AIDFLOW_ACTOR="visitor")
+    assert keyed.returncode == 0 and "Wang Fang" in keyed.stdout, keyed.stderr
+    env = {k: v for k, v in shell.env.items() if k not in ("AIDFLOW_KEY", "AIDFLOW_KEY_FILE")}
+    keyless = Shell({**env, "AIDFLOW_KEY_FILE": str(shell.cwd / "no.key")}, shell.cwd)
+    refused = keyless(*reveal, AIDFLOW_ACTOR="visitor")
+    cold = keyless(*reveal, warm_ok=False, AIDFLOW_ACTOR="visitor")
+    assert refused.returncode == cold.returncode == 2
+    assert refused.stderr == cold.stderr and "Wang Fang" not in refused.stdout + refused.stderr
+
+
+def test_other_code_is_never_run_the_command_runs_cold_and_the_warm_process_ends(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """A warm process started from other code (here: a copy of the package, as an upgrade
+    leaves the old one running) answers ``stale``; the command runs in its own process."""
+    copy = tmp_path / "other"
+    shutil.copytree(
+        Path(warm.__file__).parent.parent,
+        copy / "aidflow",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    folder = tmp_path / "run"
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
+    old = Shell({**env, "PYTHONPATH": str(copy)}, tmp_path)
+    assert old("warm", "start").returncode == 0
+    here = Shell(env, tmp_path)
+    assert here.status()["current"] is False
+    listed = here("staff", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout), listed.stderr
+    assert here.status()["running"] is False  # it ended rather than run other code
+    assert old.status()["running"] is False
+
+
+def test_ctrl_c_reaches_the_command_and_a_killed_command_is_never_run_again(
+    shell: Shell, world: dict[str, str]
+) -> None:
+    answers = []
+    for warm_ok in (False, True):
+        follow = _following(shell, warm_ok)
+        shell("fund", "deposit", world["gov"], "--amount", "1", "--source", "s",
+              "--receipt", f"C-{warm_ok}", AIDFLOW_ACTOR="cashier")  # fmt: skip
+        assert follow.stdout is not None
+        assert "fund.deposited" in follow.stdout.readline()  # it is in its loop, following
+        follow.send_signal(signal.SIGINT)
+        out, err = follow.communicate(timeout=60)
+        answers.append((follow.returncode, out, err))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 0  # Ctrl-C is how a follower stops
+
+    follow = _following(shell, True)
+    server = int(str(shell.status()["pid"]))
+    children = _children(server)
+    assert len(children) == 1
+    os.kill(children[0], signal.SIGKILL)
+    _out, err = follow.communicate(timeout=60)
+    assert follow.returncode == 1
+    assert "ended while it ran this command" in err
+    assert shell.status()["running"] is True  # the warm process itself goes on
+
+
+def _following(shell: Shell, warm_ok: bool) -> subprocess.Popen[str]:
+    """``events --follow`` from the store's head, started and waiting."""
+    head = json.loads(shell("events", "--json", warm_ok=False).stdout.splitlines()[-1])["position"]
+    env = {**shell.env, warm.SWITCH_ENV: "1" if warm_ok else "0"}
+    follow = subprocess.Popen(
+        [PROGRAM, "events", "--follow", "--json", "--after", str(head), "--poll", "0.1"],
+        env=env, cwd=shell.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert follow.stderr is not None
+    follow.stderr.readline()  # "following events …"
+    return follow
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_socket_in_a_folder_others_may_enter_is_never_used(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """Another user's socket would receive our terminal and our environment (the key):
+    a folder not ours alone is refused by both sides."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o755)
+    path = folder / "warm.sock"
+    trap = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    trap.bind(str(path))
+    trap.listen(1)
+    trap.settimeout(0.5)
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(path)}
+    here = Shell(env, tmp_path)
+    listed = here("staff", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)  # answered cold
+    with pytest.raises(TimeoutError):
+        trap.accept()  # nobody knocked
+    trap.close()
+    path.unlink()
+    started = here("warm", "start")
+    assert started.returncode == 1 and "0700" in started.stderr
+    assert not path.exists()
+
+
+def test_start_status_stop_and_idle_end(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
+    here = Shell(env, tmp_path)
+    assert here.status()["running"] is False
+    assert here("warm", "start").returncode == 0
+    assert folder.stat().st_mode & 0o777 == 0o700  # made private
+    again = json.loads(here("warm", "start", "--json").stdout)
+    assert again["started"] is False  # one per user: the running one is kept
+    assert here.status()["running"] is True
+    stopped = here("warm", "stop", "--json")
+    assert json.loads(stopped.stdout)["stopped"] is True
+    assert here.status()["running"] is False
+
+    assert here("warm", "start", "--idle", "0.001").returncode == 0  # 3.6 s
+    deadline = time.monotonic() + 60
+    while here.status()["running"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert here.status()["running"] is False
+    assert not (folder / "warm.sock").exists()
