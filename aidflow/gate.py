@@ -35,8 +35,8 @@ from eventsourcing.domain import Aggregate
 from aidflow.domain.clock import CLOCK_TOLERANCE
 from aidflow.domain.events import CATALOGUE, COMMAND_OF, STAFF_EVENTS, EventClass
 from aidflow.domain.fund import Fund
-from aidflow.domain.staff import REGISTRY_ID, REQUIRED, Role, StaffRegistry
-from aidflow.keytables import key_table_ddl
+from aidflow.domain.staff import REGISTRY_ID, REQUIRED, REVEALERS, Role, StaffRegistry
+from aidflow.keytables import KEY_HANDOUTS, key_table_ddl
 
 DDL_LOCK_KEY = 0x41494446  # "AIDF"
 """The advisory lock every aidflow process holds while changing a store's schema; any constant
@@ -52,6 +52,7 @@ SIGNATURES = {
     "aidflow_bind_key": "(text, text)",
     "aidflow_put_secret": "(text, text)",
     "aidflow_erase_key": "(text, text)",
+    "aidflow_get_key": "(text)",
 }
 """The functions a writer may execute; nothing else of the store is theirs to change."""
 
@@ -334,6 +335,10 @@ BEGIN
   IF w IS NULL OR w = '' THEN
     {refuse} 'aidflow: a data key is stored wrapped; an empty one is an erasure, an admin''s act';
   END IF;
+  IF NOT has_table_privilege(session_user, '{s}.aidflow_data_keys', 'INSERT')
+     AND position('/' in k) = 0 THEN
+    {refuse} 'aidflow: a person''s login files its keys under a student''s (key id/…), never as the student''s own';
+  END IF;
   INSERT INTO {s}.aidflow_data_keys (key_id, wrapped, created_at) VALUES (k, w, at)
   ON CONFLICT (key_id) DO NOTHING;
 END $$""",
@@ -360,7 +365,22 @@ BEGIN
     {refuse} format('aidflow: login %s may not erase personal data: an admin''s act',
                     session_user);
   END IF;
-  UPDATE {s}.aidflow_data_keys SET wrapped = NULL, erased_at = at WHERE key_id = k;
+  UPDATE {s}.aidflow_data_keys SET wrapped = NULL, erased_at = at
+  WHERE key_id = k OR starts_with(key_id, k || '/');
+END $$""",
+    """CREATE OR REPLACE FUNCTION {s}.aidflow_get_key(k text) RETURNS TABLE (wrapped text)
+LANGUAGE plpgsql {definer} AS $$
+BEGIN
+  IF NOT has_table_privilege(session_user, '{s}.aidflow_data_keys', 'INSERT')
+     AND NOT ({s}.aidflow_roles_of(session_user::text) && {revealers}) THEN
+    {refuse} format('aidflow: login %s may not open personal data: a post that reveals it '
+                    '(%s) does, and each key it opens is recorded', session_user,
+                    array_to_string({revealers}, ', '));
+  END IF;
+  INSERT INTO {s}.aidflow_key_reads (n, login, key_id, at)
+  VALUES (nextval('{s}.aidflow_key_handouts'), session_user, k, to_char(clock_timestamp() AT TIME ZONE 'UTC',
+                                   'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'));
+  RETURN QUERY SELECT d.wrapped FROM {s}.aidflow_data_keys AS d WHERE d.key_id = k;
 END $$""",
 )
 
@@ -400,6 +420,7 @@ def gate_statements(schema: str = "public") -> list[str]:
         " creates boolean NOT NULL, needs text[] NOT NULL, rides_with text)",
         f"INSERT INTO {s}.{RIGHTS_TABLE} VALUES\n{_rights_rows()}",
         *key_table_ddl(s),
+        f"CREATE SEQUENCE IF NOT EXISTS {s}.{KEY_HANDOUTS}",
         _ROLES_OF.format(
             **common,
             **staff,
@@ -418,7 +439,12 @@ def gate_statements(schema: str = "public") -> list[str]:
             channel=f'"{EVENTS_TABLE}"',
         ),
         *(
-            template.format(**common, admin=admin, staff_only=_STAFF_ONLY.format(**common))
+            template.format(
+                **common,
+                admin=admin,
+                staff_only=_STAFF_ONLY.format(**common),
+                revealers=_array(tuple(role.value for role in REVEALERS)),
+            )
             for template in _KEYS
         ),
         _STAMP.format(s=s),

@@ -92,6 +92,31 @@ def keyless() -> Iterator[None]:
         _KEYLESS.reset(token)
 
 
+_REVEALING: ContextVar[dict[str, bytes | None] | None] = ContextVar(
+    "aidflow_revealing", default=None
+)
+"""Inside :func:`revealing`: the keys opened there (each handed out once per reveal)."""
+
+
+@contextmanager
+def revealing() -> Iterator[None]:
+    """Inside the block, a command whose post may reveal personal data opens it (a reveal, a
+    visit list, a payment list, a statement, a search by name). Outside, a person's login on
+    a shared store never opens a sealed value: it reads :data:`KEYLESS` with the stored token,
+    and a copy into a new event writes that token back (issue 21 §5)."""
+    token = _REVEALING.set({})
+    try:
+        yield
+    finally:
+        _REVEALING.reset(token)
+
+
+def student_key(key_id: str) -> str:
+    """The student's key id of a token's key id: a person's login seals with a key of its
+    own filed under the student's (``<student key id>/<16 hex>``), never reading theirs."""
+    return key_id.split("/", 1)[0]
+
+
 _NONCE = 12
 _HOW = said(
     "give the store's master key: set AIDFLOW_KEY, or AIDFLOW_KEY_FILE to its key file, or "
@@ -333,6 +358,27 @@ class Vault:
         transaction, before the events themselves."""
         self._new_owners: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._sealed_only: bool | None = None
+        self._own: dict[str, str] = {}
+        """Student key id -> the key id this process seals that student's new values with,
+        when it may not read the student's own key (:meth:`sealed_only`)."""
+
+    def sealed_only(self) -> bool:
+        """Whether this login seals without opening (issue 21 §5): a person's PostgreSQL login
+        (one that writes no key table itself, as the gate tells persons apart) seals with keys
+        of its own and opens a key only through ``aidflow_get_key``, in a command that may
+        reveal, the database recording each key it hands out (``aidflow_key_reads``). The
+        database holds it to that: such a login has no ``SELECT`` on the wrapped keys."""
+        if self._sealed_only is None:
+            self._sealed_only = False
+            if not self.db.sqlite:
+                self.db.create()
+                if self.db.table_exists():
+                    rows = self.db.run(
+                        "SELECT has_table_privilege(current_user, 'aidflow_data_keys', 'INSERT')"
+                    )
+                    self._sealed_only = not (rows and rows[0][0])
+        return self._sealed_only
 
     # the master key and the lookup secret
 
@@ -480,6 +526,8 @@ class Vault:
 
     def key_id(self, national_id: str) -> str:
         """The student's data key id: a keyed hash of the canonical national ID."""
+        if isinstance(national_id, Sealed):
+            return student_key(national_id.key_id)
         return self.keyed("student", canonical.national_id(national_id))[:32]
 
     # rows
@@ -509,6 +557,8 @@ class Vault:
         """The student's data key; None when it was erased. Made on first use if ``create``."""
         if key_id in self._keys and key_id not in self._new_keys:
             return self._keys[key_id]
+        if self.sealed_only() and key_id not in self._keys:
+            return self._handed_out(key_id)
         rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
         if key_id in self._keys:  # made here and not yet written
             if not rows:
@@ -535,8 +585,46 @@ class Vault:
         self._keys[key_id] = key
         return key
 
+    def _handed_out(self, key_id: str) -> bytes | None:
+        """A key opened by a person's login: by the store's function, which checks the login's
+        post and records the hand-out (kept only until the reveal that asked ends)."""
+        opened = _REVEALING.get()
+        if opened is not None and key_id in opened:
+            return opened[key_id]
+        rows = self._select("SELECT wrapped FROM aidflow_get_key(?)", (key_id,))
+        if not rows:
+            raise StoreDamaged(
+                said(
+                    "the data key {key_id} is not in this store's key table; restore the table from the backup taken with the events",
+                    key_id=key_id,
+                ),
+                ids={"key_id": key_id},
+            )
+        wrapped = rows[0][0]
+        key = None if wrapped is None else self._unwrap(str(wrapped), f"data/{key_id}")
+        if opened is not None:
+            opened[key_id] = key
+        return key
+
+    def _sealing_key(self, key_id: str) -> tuple[str, bytes | None]:
+        """The key id to write and its key: the student's own, or, for a login that may not
+        read it, one of this process's filed under it (None: the student's key was erased)."""
+        if not self.sealed_only():
+            return key_id, self.data_key(key_id, create=True)
+        own = self._own.get(key_id)
+        if own is None:
+            if self.erased(key_id):
+                return key_id, None
+            own = f"{key_id}/{secrets.token_hex(8)}"
+            made = secrets.token_bytes(32)
+            with self._lock:
+                self._new_keys[own] = self._wrap(made, f"data/{own}")
+                self._keys[own] = made
+                self._own[key_id] = own
+        return own, self._keys[own]
+
     def seal(self, key_id: str, field: str, text: str) -> str:
-        key = self.data_key(key_id, create=True)
+        key_id, key = self._sealing_key(key_id)
         if key is None:
             raise StoreDamaged(
                 said(
@@ -556,14 +644,18 @@ class Vault:
             raise StoreDamaged(
                 said("a personal field ({field}) holds a malformed token", field=field)
             ) from None
+        student = student_key(key_id)
+        unopened = Sealed(KEYLESS, student, token=token, field=field)
+        if self.sealed_only() and _REVEALING.get() is None and key_id not in self._keys:
+            return unopened  # a person's login: sealed, never opened outside a reveal
         try:
             key = self.data_key(key_id, create=False)
         except MasterKeyMissing:
             if not _KEYLESS.get():
                 raise
-            return Sealed(KEYLESS, key_id)  # an auditor's replay: compared without the text
+            return unopened  # an auditor's replay: compared without the text
         if key is None:
-            return Sealed("", key_id, erased=True)
+            return Sealed("", student, erased=True)
         try:
             text = AESGCM(key).decrypt(data[:_NONCE], data[_NONCE:], f"{key_id}|{field}".encode())
         except InvalidTag:
@@ -576,23 +668,47 @@ class Vault:
                 ids={"key_id": key_id},
             ) from None
         plain = text.decode("utf-8")
-        return Sealed(plain, key_id, lookup=self.keyed(field, plain))
+        return Sealed(plain, student, lookup=self.keyed(field, plain))
+
+    def key_handouts(self) -> tuple[int, int] | None:
+        """How many data keys the database handed to persons' logins, and how many of those
+        hand-outs are on record (PostgreSQL; None where there is no such count, or this login
+        may not read it). Fewer on record than handed out: a caller's own transaction rolled
+        a record back after it was given the key (issue 21 §5)."""
+        if self.db.sqlite:
+            return None
+        try:
+            rows = self.db.run(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM aidflow_key_handouts"
+            )
+            recorded = self.db.run("SELECT count(*) FROM aidflow_key_reads")
+        except Exception:  # an older store, or a login without the auditor's rights
+            return None
+        return int(rows[0][0]), int(recorded[0][0])
 
     def erased(self, key_id: str) -> bool:
-        rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
-        return bool(rows) and rows[0][0] is None
+        """Whether the student's key (or any key filed under it) was erased."""
+        rows = self._select(
+            "SELECT 1 FROM aidflow_data_keys WHERE erased_at IS NOT NULL"
+            " AND (key_id = ? OR substr(key_id, 1, ?) = ?)",
+            (key_id, len(key_id) + 1, f"{key_id}/"),
+        )
+        return bool(rows)
 
     def erase(self, key_id: str) -> None:
         """Destroy a student's data key (keep a tombstone: erased, not lost)."""
         erased_at = datetime.now(UTC).isoformat()
-        if self.db.sqlite:
+        if self.db.sqlite:  # the student's key and every key filed under it
             self.db.run(
-                "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ? WHERE key_id = ?",
-                (erased_at, key_id),
+                "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ?"
+                " WHERE key_id = ? OR substr(key_id, 1, ?) = ?",
+                (erased_at, key_id, len(key_id) + 1, f"{key_id}/"),
             )
         else:  # the store's function: an admin's login, or the service (issue 21 §1)
             self.db.run("SELECT aidflow_erase_key(?, ?)", (key_id, erased_at))
-        self._keys[key_id] = None
+        for known in [k for k in self._keys if student_key(k) == key_id]:
+            self._keys[known] = None
+        self._own.pop(key_id, None)
         purge_old_copies(self.db, self.store, f"the data key {key_id}")
 
     # owners: which student's key an aggregate's personal data uses
@@ -647,6 +763,8 @@ class Vault:
             raise RecordConflictError(f"another process made the data key {lost[0]} first")
 
     def _lost(self, keys: dict[str, str]) -> list[str]:
+        if self.sealed_only():
+            return []  # keys of its own, under ids no one else makes
         ids = list(keys)
         stored: dict[str, Any] = {}
         for start in range(0, len(ids), 500):
@@ -829,6 +947,16 @@ class PrivacyMapper(Mapper[UUID]):
         def seal(name: str, value: Any) -> str:
             if isinstance(value, Sealed) and value.erased:
                 return f"{TOKEN}{value.key_id}:"  # still erased when read back
+            if isinstance(value, Sealed) and value.token:
+                if value.field != name:  # its token opens only under the field it was made for
+                    raise StoreDamaged(
+                        said(
+                            "a sealed {was} cannot be written as {now} without opening it",
+                            was=value.field,
+                            now=name,
+                        )
+                    )
+                return value.token  # read unopened, written back unchanged
             return vault.seal(key_id, name, str(value))
 
         sealed = dict(values)

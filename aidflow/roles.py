@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from aidflow.config import StoreURL, parse_url
 from aidflow.gate import EVENTS_TABLE, RIGHTS_TABLE, SIGNATURES, gate_statements, store_roles
+from aidflow.keytables import KEY_HANDOUTS, KEY_READS
 from aidflow.keytables import TABLES as KEY_TABLES
 
 
@@ -63,6 +64,13 @@ def role_statements(store: StoreURL) -> list[str]:
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {everyone}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {everyone}",
         f"REVOKE ALL ON {keys} FROM {roles.auditor}",  # the wrapped keys are no auditor's
+        # a person seals without opening (issue 21 §5): which keys exist and whether erased,
+        # never the wrapped key itself (aidflow_get_key hands one to a post that may reveal,
+        # and records it); who was handed which key is the auditor's to read, not a writer's
+        f"REVOKE SELECT ON {s}.aidflow_data_keys FROM {roles.writer}",  # noqa: S608 - names only
+        f"GRANT SELECT (key_id, created_at, erased_at) ON {s}.aidflow_data_keys TO {roles.writer}",
+        f"REVOKE ALL ON {s}.{KEY_READS} FROM {roles.writer}",
+        f"GRANT SELECT ON {s}.{KEY_HANDOUTS} TO {roles.auditor}",
         *(
             f"GRANT EXECUTE ON FUNCTION {s}.{name}{signature.format(s=s)} TO {roles.writer}"
             for name, signature in SIGNATURES.items()

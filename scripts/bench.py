@@ -317,11 +317,12 @@ def screening(rows: int) -> None:
                 wr.writerow(
                     [national_id(n + rows // 2), "dibao", "Gaoping"]
                 )  # half the admitted match
+        plain_cpu, plain_matched = _plain_match(admissions, registry)
         flow = AidFlow.open(f"sqlite:///{folder}/screen.db")
         register_staff(flow)  # the screening office and its clerks, as a store has them
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = screen(flow, admissions, registry, year=2026, actor="screening")
-        total_s = time.perf_counter() - start
+        total_s, total_cpu = time.perf_counter() - start, time.process_time() - cpu
         opened = len(report.opened)
         # The opening alone, to set beside the bare library saving the same number of aggregates.
         matched_commands = [
@@ -348,8 +349,27 @@ def screening(rows: int) -> None:
     print(
         f"whole screening run: {total_s:.1f} s, {report.matched:,} matched, {opened:,} cases opened"
     )
+    print(
+        f"CPU: screening {total_cpu:.2f} s, a plain dictionary match of the same files"
+        f" {plain_cpu:.2f} s ({plain_matched:,} matched): {total_cpu / plain_cpu:.0f}x"
+    )
     print(f"{'aidflow cases/s':>16} {'bare library aggregates/s':>26} {'ratio':>7}")
     print(f"{ours:>16,.0f} {base:>26,.0f} {ours / base:>7.0%}")
+
+
+def _plain_match(admissions: Path, registry: Path) -> tuple[float, int]:
+    """The issue's baseline: the same two files matched with ``csv`` and a dictionary (CPU
+    seconds, matches); it checks nothing, seals nothing, records nothing."""
+    start = time.process_time()
+    with registry.open(newline="") as r:
+        rows = csv.reader(r)
+        next(rows)
+        known = {row[0]: row for row in rows}
+    with admissions.open(newline="") as a:
+        rows = csv.reader(a)
+        next(rows)
+        matched = sum(1 for row in rows if row[0] in known)
+    return time.process_time() - start, matched
 
 
 # -- 4. time travel ---------------------------------------------------------------------

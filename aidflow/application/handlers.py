@@ -77,9 +77,9 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     # the list holds full names and accounts: never kept as a request's result (a list
     # issued again gives unsettled lines their same vouchers anyway)
     cmd.IssuePaymentList: Slice(
-        payments.pay_list_of_payable, "pay_list", PaymentList, idempotent=False
+        payments.pay_list_of_payable, "pay_list", PaymentList, idempotent=False, opens=True
     ),
-    cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation),
+    cmd.Reconcile: Slice(payments.reconcile, "reconcile", Reconciliation, opens=True),
     cmd.ResolvePayment: Slice(payments.resolve, "resolve_payment", PaymentSettlement),
     cmd.ReissuePayment: Slice(payments.reissue, "reissue_payment", PaymentSettlement),
     # the audit's findings explained
@@ -88,8 +88,10 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.CloseYear: Slice(years.close_year, "propose_year_close", YearClose),
     cmd.ConfirmYearClose: Slice(years.confirm_year_close, "close_year", YearClose),
     # personal data: every reveal is recorded, and its answer never kept in the store
-    cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False),
-    cmd.RevealVisitList: Slice(personal.visit_list, "reveal", VisitList, idempotent=False),
+    cmd.Reveal: Slice(personal.reveal, "reveal", PersonalData, idempotent=False, opens=True),
+    cmd.RevealVisitList: Slice(
+        personal.visit_list, "reveal", VisitList, idempotent=False, opens=True
+    ),
     cmd.EraseCase: Slice(personal.erase, "erase_case", list),
     cmd.RecordSearch: Slice(personal.record_search, "find", None, idempotent=False),
 }

@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -53,6 +53,7 @@ from aidflow.domain.errors import (
 from aidflow.domain.keys import RequestKey, fingerprint
 from aidflow.domain.policy import Policy
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
+from aidflow.privacy import revealing
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Recording
@@ -88,6 +89,10 @@ class Slice(Generic[C, R]):
     """False for a command whose every run must be recorded and whose answer must never be
     kept in the store (a reveal: each showing of personal data is recorded, and the data
     itself is not stored in clear): an idempotency key is then ignored."""
+    opens: bool = False
+    """A command that reads personal data in full for a post that may (a reveal, a visit
+    list, a payment list, a statement's names): only inside one does a person's login on a
+    shared store open a sealed value (:func:`aidflow.privacy.revealing`)."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ class Pipeline:
     ) -> tuple[R, list[Recording[UUID]], Context | None]:
         """Decide and save; every record saved joins ``turn``, so that after a conflict the
         next attempt waits for all of them before it decides."""
-        with self.one_moment() as moment:
+        with self.one_moment() as moment, revealing() if handler.opens else nullcontext():
             result, aggregates, context = self._decide(handler, c, once, moment)
             if not aggregates:
                 return result, [], context

@@ -47,6 +47,14 @@ class LazyChoice(click.Choice[str]):
     def choices(self, value: Iterable[str]) -> None:
         self._loaded = tuple(value)
 
+    def get_missing_message(self, param: click.Parameter, ctx: click.Context | None) -> str:
+        """The values on one line, in the reader's language (click's own puts each on a line
+        of its own, which an ``error:`` line shows as ``\\n\\t``)."""
+        return line(M.CHOOSE_FROM, choices=", ".join(self._shown()))
+
+    def _shown(self) -> list[str]:
+        return list(self.choices)
+
 
 def enum_values(name: str) -> tuple[str, ...]:
     """The values of the enum ``name`` in :mod:`aidflow.domain.values`, in declaration order."""
@@ -70,11 +78,14 @@ class WordChoice(LazyChoice):
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         """The values, then the words the catalogues show for them: ``[tuition|…|学费难筹|…]``."""
+        listed = "|".join(self._shown())
+        return f"{{{listed}}}" if param.param_type_name == "argument" else f"[{listed}]"
+
+    def _shown(self) -> list[str]:
         from aidflow.i18n import words
 
         shown = [word for value in self.choices for word in words.shown(value)]
-        listed = "|".join(dict.fromkeys([*self.choices, *shown]))
-        return f"{{{listed}}}" if param.param_type_name == "argument" else f"[{listed}]"
+        return list(dict.fromkeys([*self.choices, *shown]))
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from aidflow.domain.errors import InvalidInput

@@ -85,21 +85,39 @@ class Sealed(str):
     erased: bool
     lookup: str
     """A keyed hash of the text (the privacy layer's lookup key): compared, never reversed."""
+    token: str
+    """For a value read without opening it (a replay without the key, a person's login that
+    may not open it): the stored token itself, written back unchanged when the value is
+    copied into a new event under the same field (``field``), never the placeholder."""
+    field: str
 
-    def __new__(cls, text: str, key_id: str, *, erased: bool = False, lookup: str = "") -> Sealed:
+    def __new__(
+        cls,
+        text: str,
+        key_id: str,
+        *,
+        erased: bool = False,
+        lookup: str = "",
+        token: str = "",
+        field: str = "",
+    ) -> Sealed:
         value = super().__new__(cls, ERASED if erased else text)
         value.key_id = key_id
         value.erased = erased
         value.lookup = "" if erased else lookup
+        value.token, value.field = token, field
         return value
 
     def __reduce__(self) -> Any:
-        return (_sealed, (str(self), self.key_id, self.erased, self.lookup))
+        state = (str(self), self.key_id, self.erased, self.lookup, self.token, self.field)
+        return (_sealed, state)
 
 
-def _sealed(text: str, key_id: str, erased: bool, lookup: str) -> Sealed:
-    """How a pickled :class:`Sealed` is rebuilt (its ``__reduce__`` always gives all four)."""
-    return Sealed(text, key_id, erased=erased, lookup=lookup)
+def _sealed(
+    text: str, key_id: str, erased: bool, lookup: str, token: str = "", field: str = ""
+) -> Sealed:
+    """How a pickled :class:`Sealed` is rebuilt (its ``__reduce__`` gives all six)."""
+    return Sealed(text, key_id, erased=erased, lookup=lookup, token=token, field=field)
 
 
 def mask_name(value: str) -> str:

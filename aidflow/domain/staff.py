@@ -95,6 +95,13 @@ REQUIRED: dict[str, tuple[Role, ...]] = {
 """The roles that may record each command (any one of them). ``complete_action`` also
 needs the liaison's department to be the action's department."""
 
+REVEALERS: tuple[Role, ...] = tuple(
+    dict.fromkeys(REQUIRED["reveal"] + REQUIRED["find"] + REQUIRED["pay_list"])
+)
+"""The posts whose commands open personal data in full (a reveal, a visit list, a search, a
+payment list, a statement): on a shared store the database hands a data key to no other
+person's login (issue 21 §5)."""
+
 _CASEWORK = (
     Role.SCREENING_CLERK,
     Role.VERIFIER,

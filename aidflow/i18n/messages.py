@@ -263,6 +263,7 @@ EVENT_LINE = "{e.position:>7}  {when}  {e.actor:<22} {name:<28} {brief}"
 FOLLOWING_EVENTS = "following events after position {position}; Ctrl-C to stop"
 TOKEN_ISSUED = "token for {name}, until {expires} (shown once; keep it secret):\n{token}"  # noqa: S105
 TOKEN_REVOKED = "{name}'s token is revoked: it opens nothing from now on"  # noqa: S105
+CHOOSE_FROM = "choose from: {choices}"
 NOT_A_LIFETIME = "{value!r} is not a number of days like 30d (1 to 366)"
 SERVING = "serving {url} on http://{host}:{port} (OpenAPI at /docs); Ctrl-C to stop"
 NEEDS_HTTP_EXTRA = "the HTTP service needs the [http] extra: pip install 'aidflow[http]'"
@@ -274,8 +275,7 @@ WARM_STARTED = (
 )
 WARM_ALREADY = "a warm process is already running (pid {pid}, {socket})"
 WARM_RUNNING = (
-    "warm process running: pid {pid}, {socket}, since {since}, {served} commands run; "
-    "{code}"
+    "warm process running: pid {pid}, {socket}, since {since}, {served} commands run; {code}"
 )
 WARM_SAME_CODE = "it runs the code on disk"
 WARM_OTHER_CODE = "it runs other code than the files on disk: the next command ends it"

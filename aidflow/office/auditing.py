@@ -197,7 +197,7 @@ class Auditing(OfficeBase):
             )
             for f in self.flow.verify_snapshots(page_size=self.views.page_size).findings
         ]
-        violations = [*result.violations, *damaged]
+        violations = [*result.violations, *damaged, *self._handouts_unrecorded()]
         return AuditCheck(
             ok=not violations and agreement.ok,
             violations=violations,
@@ -207,6 +207,28 @@ class Auditing(OfficeBase):
             position=result.position,
             audit_view=agreement,
         )
+
+    def _handouts_unrecorded(self) -> list[Violation]:
+        """Data keys the database handed to persons' logins beyond those on record: someone
+        was given a key inside a transaction they rolled back (issue 21 §5)."""
+        counted = self.flow.vault.key_handouts()
+        if counted is None or counted[0] <= counted[1]:
+            return []
+        handed, recorded = counted
+        return [
+            Violation(
+                rule="key_handout_unrecorded",
+                case_id=None,
+                fund_id=None,
+                positions=[],
+                message=said(
+                    "the database handed out {handed} data keys to persons' logins and {recorded} are on record: a login was given a key in a transaction it rolled back (see aidflow_key_reads)",
+                    handed=handed,
+                    recorded=recorded,
+                ),
+                subject=str(handed),
+            )
+        ]
 
     def finding_facts(self, finding: str, *, reader: str | None = None) -> FindingFacts | None:
         """What the checks say now of ``finding`` (open or explained), for ``audit dispose``:

@@ -98,6 +98,8 @@ def _one_line_error(stderr: str) -> str:
         (("nosuch",), "No such command"),
         (("--bogus", "fund", "list"), "No such option"),
         (("case", "show", "{case}", "--as-of", "2026-01-01", "--version", "1"), "not both"),
+        # click put each choice on a line of its own, shown as \n\t in the error line
+        (("case", "approve", "{case}", "--amount", "1"), "choose from: tuition, travel"),
     ],
 )
 def test_bad_parameters_are_one_line_usage_errors(

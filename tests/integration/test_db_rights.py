@@ -331,18 +331,26 @@ def test_erasure_by_a_login_is_an_admins_and_only_through_the_function(store: St
         pytest.raises(psycopg.errors.InsufficientPrivilege, match="an admin's act"),
     ):
         conn.execute("SELECT aidflow_erase_key(%s, 'now')", (key_id,))
+    under = "key_id = %s OR starts_with(key_id, %s || '/')"
+    with psycopg.connect(store.url) as owner:  # the clerk sealed with a key filed under it
+        (own,) = owner.execute(
+            f"SELECT key_id FROM aidflow_data_keys WHERE {under}",
+            (key_id, key_id),
+        ).fetchone() or ("",)
+    assert own.startswith(f"{key_id}/")
     with store.connect(store.clerk) as conn:  # a key is put once; never over another
-        conn.execute("SELECT aidflow_put_key(%s, 'forged', 'now')", (key_id,))
-        row = conn.execute(
-            "SELECT wrapped FROM aidflow_data_keys WHERE key_id = %s", (key_id,)
-        ).fetchone()
-        assert row is not None and row[0] not in (None, "forged")
+        conn.execute("SELECT aidflow_put_key(%s, 'forged', 'now')", (own,))
+    with psycopg.connect(store.url) as owner:
+        row = owner.execute("SELECT wrapped FROM aidflow_data_keys WHERE key_id = %s", (own,))
+        assert row.fetchone() not in (None, ("forged",), (None,))
     with store.connect(store.admin) as conn:
         conn.execute("SELECT aidflow_erase_key(%s, 'now')", (key_id,))
-        row = conn.execute(
-            "SELECT wrapped FROM aidflow_data_keys WHERE key_id = %s", (key_id,)
-        ).fetchone()
-        assert row is not None and row[0] is None
+    with psycopg.connect(store.url) as owner:
+        rows = owner.execute(
+            f"SELECT wrapped, erased_at FROM aidflow_data_keys WHERE {under}",
+            (key_id, key_id),
+        ).fetchall()
+    assert rows and all(w is None and at == "now" for w, at in rows)
 
 
 def test_a_person_login_takes_no_snapshot(store: Store) -> None:
@@ -559,6 +567,12 @@ def test_keys_a_person_may_not_plant(store: Store) -> None:
             conn.execute("SELECT aidflow_put_key('feedfeedfeedfeedfeedfeedfeedfeed', NULL, 'now')")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="owner or service"):
             conn.execute("SELECT aidflow_put_secret('lookup', 'AAAA')")
+        # a key of the clerk's own as a future student's key: the office would seal that
+        # student's later data (an account set over HTTP) with a key the clerk knows
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="never as the student"):
+            conn.execute(
+                "SELECT aidflow_put_key('feedfeedfeedfeedfeedfeedfeedfeed', 'AAAA', 'now')"
+            )
     with store.connect(store.auditor) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT aidflow_bind_key('x', 'y')")
 
