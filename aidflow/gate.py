@@ -389,6 +389,10 @@ def _text(value: str) -> str:
     return _quote(value) if value else "NULL"
 
 
+_REVEALERS = {"revealers": _array(tuple(role.value for role in REVEALERS))}
+"""The posts ``aidflow_get_key`` hands a data key to (issue 21 §5)."""
+
+
 def _rights_rows() -> str:
     return ",\n".join(
         f"({_quote(topic)}, {_array(r.roles)}, {_text(r.name_field)}, {_array(r.another_roles)},"
@@ -409,7 +413,7 @@ def gate_statements(schema: str = "public") -> list[str]:
         "granted": _quote(StaffRegistry.RoleGranted.TOPIC),
         "revoked": _quote(StaffRegistry.RoleRevoked.TOPIC),
     }
-    common = {"s": s, "events": events, "definer": _DEFINER, "refuse": _REFUSE}
+    common = {"s": s, "events": events, "definer": _DEFINER, "refuse": _REFUSE, **_REVEALERS}
     admin = _quote(Role.ADMIN.value)
     return [
         f"ALTER TABLE {events} ADD COLUMN IF NOT EXISTS recorded_by text",
@@ -439,12 +443,7 @@ def gate_statements(schema: str = "public") -> list[str]:
             channel=f'"{EVENTS_TABLE}"',
         ),
         *(
-            template.format(
-                **common,
-                admin=admin,
-                staff_only=_STAFF_ONLY.format(**common),
-                revealers=_array(tuple(role.value for role in REVEALERS)),
-            )
+            template.format(**common, admin=admin, staff_only=_STAFF_ONLY.format(**common))
             for template in _KEYS
         ),
         _STAMP.format(s=s),

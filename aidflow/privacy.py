@@ -62,6 +62,7 @@ from aidflow.domain.errors import (
     MasterKeyError,
     MasterKeyMissing,
     MasterKeyWrong,
+    NotAuthorised,
     StoreDamaged,
     said,
 )
@@ -340,8 +341,10 @@ _PG_PUT = {
 # -- the vault ---------------------------------------------------------------------------------
 
 
-class Vault:
-    """The store's keys: seal and open personal values, keyed lookups, erasure, rotation."""
+class Keyring:
+    """The store's master key and what it wraps: the lookup secret, the snapshot key, every
+    wrapped key's rotation, and the count of keys handed to persons (:class:`Vault` seals
+    and opens personal values with them)."""
 
     def __init__(self, store: StoreURL) -> None:
         self.store = store
@@ -352,33 +355,7 @@ class Vault:
         self._lookup: bytes | None = None
         self._snapshot_key: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
-        self._owners: dict[str, str] = {}
-        self._new_keys: dict[str, str] = {}
-        """Data keys made for events being stored: written by :meth:`flush`, in one
-        transaction, before the events themselves."""
-        self._new_owners: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._sealed_only: bool | None = None
-        self._own: dict[str, str] = {}
-        """Student key id -> the key id this process seals that student's new values with,
-        when it may not read the student's own key (:meth:`sealed_only`)."""
-
-    def sealed_only(self) -> bool:
-        """Whether this login seals without opening (issue 21 §5): a person's PostgreSQL login
-        (one that writes no key table itself, as the gate tells persons apart) seals with keys
-        of its own and opens a key only through ``aidflow_get_key``, in a command that may
-        reveal, the database recording each key it hands out (``aidflow_key_reads``). The
-        database holds it to that: such a login has no ``SELECT`` on the wrapped keys."""
-        if self._sealed_only is None:
-            self._sealed_only = False
-            if not self.db.sqlite:
-                self.db.create()
-                if self.db.table_exists():
-                    rows = self.db.run(
-                        "SELECT has_table_privilege(current_user, 'aidflow_data_keys', 'INSERT')"
-                    )
-                    self._sealed_only = not (rows and rows[0][0])
-        return self._sealed_only
+        """Data keys opened (or made) here, by key id; None: erased."""
 
     # the master key and the lookup secret
 
@@ -551,6 +528,97 @@ class Vault:
             values,
         )
 
+    # rotation
+
+    def rotate(self, new_master: bytes) -> int:
+        """Re-wrap the lookup secret and every data key under ``new_master``; returns how many
+        keys were re-wrapped. One transaction: a failure leaves the old master in force."""
+        old = self.master()
+        self.db.create()
+        rows = self._select("SELECT key_id, wrapped FROM aidflow_data_keys")
+        lookup = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
+        updates: list[tuple[str, str]] = []
+        for key_id, wrapped in rows:
+            if wrapped is None:
+                continue
+            key = self._unwrap(str(wrapped), f"data/{key_id}", old)
+            updates.append((self._wrap(key, f"data/{key_id}", new_master), str(key_id)))
+        with self._transaction():
+            for wrapped, key_id in updates:
+                self.db.run(
+                    "UPDATE aidflow_data_keys SET wrapped = ? WHERE key_id = ?", (wrapped, key_id)
+                )
+            if lookup:
+                secret = self._unwrap(str(lookup[0][0]), "lookup", old)
+                self.db.run(
+                    "UPDATE aidflow_keyring SET value = ? WHERE name = 'lookup'",
+                    (self._wrap(secret, "lookup", new_master),),
+                )
+        self.use_master(new_master, "the new key")
+        purge_old_copies(self.db, self.store, "the old master key's wrapping")
+        return len(updates)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self.db.lock:
+            self.db.run("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.db.run("ROLLBACK")
+                raise
+            self.db.run("COMMIT")
+
+    def key_handouts(self) -> tuple[int, int] | None:
+        """How many data keys the database handed to persons' logins, and how many of those
+        hand-outs are on record (PostgreSQL; None where there is no such count, or this login
+        may not read it). Fewer on record than handed out: a caller's own transaction rolled
+        a record back after it was given the key (issue 21 §5)."""
+        if self.db.sqlite:
+            return None
+        try:
+            rows = self.db.run(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM aidflow_key_handouts"
+            )
+            recorded = self.db.run("SELECT count(*) FROM aidflow_key_reads")
+        except Exception:  # an older store, or a login without the auditor's rights
+            return None
+        return int(rows[0][0]), int(recorded[0][0])
+
+
+class Vault(Keyring):
+    """The store's data keys: seal and open personal values, erasure, whose key is whose."""
+
+    def __init__(self, store: StoreURL) -> None:
+        super().__init__(store)
+        self._owners: dict[str, str] = {}
+        self._new_keys: dict[str, str] = {}
+        """Data keys made for events being stored: written by :meth:`flush`, in one
+        transaction, before the events themselves."""
+        self._new_owners: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._sealed_only: bool | None = None
+        self._own: dict[str, str] = {}
+        """Student key id -> the key id this process seals that student's new values with,
+        when it may not read the student's own key (:meth:`sealed_only`)."""
+
+    def sealed_only(self) -> bool:
+        """Whether this login seals without opening (issue 21 §5): a person's PostgreSQL login
+        (one that writes no key table itself, as the gate tells persons apart) seals with keys
+        of its own and opens a key only through ``aidflow_get_key``, in a command that may
+        reveal, the database recording each key it hands out (``aidflow_key_reads``). The
+        database holds it to that: such a login has no ``SELECT`` on the wrapped keys."""
+        if self._sealed_only is None:
+            self._sealed_only = False
+            if not self.db.sqlite:
+                self.db.create()
+                if self.db.table_exists():
+                    rows = self.db.run(
+                        "SELECT has_table_privilege(current_user, 'aidflow_data_keys', 'INSERT')"
+                    )
+                    self._sealed_only = not (rows and rows[0][0])
+        return self._sealed_only
+
     # data keys
 
     def data_key(self, key_id: str, *, create: bool) -> bytes | None:
@@ -591,7 +659,15 @@ class Vault:
         opened = _REVEALING.get()
         if opened is not None and key_id in opened:
             return opened[key_id]
-        rows = self._select("SELECT wrapped FROM aidflow_get_key(?)", (key_id,))
+        try:
+            rows = self._select("SELECT wrapped FROM aidflow_get_key(?)", (key_id,))
+        except Exception as exc:  # the function's refusal: a post that may not reveal
+            if "aidflow: " not in str(exc):
+                raise
+            reason = str(exc).split("aidflow: ", 1)[1].splitlines()[0]
+            raise NotAuthorised(
+                said("the database opened no personal data: {reason}", reason=reason)
+            ) from None
         if not rows:
             raise StoreDamaged(
                 said(
@@ -669,22 +745,6 @@ class Vault:
             ) from None
         plain = text.decode("utf-8")
         return Sealed(plain, student, lookup=self.keyed(field, plain))
-
-    def key_handouts(self) -> tuple[int, int] | None:
-        """How many data keys the database handed to persons' logins, and how many of those
-        hand-outs are on record (PostgreSQL; None where there is no such count, or this login
-        may not read it). Fewer on record than handed out: a caller's own transaction rolled
-        a record back after it was given the key (issue 21 §5)."""
-        if self.db.sqlite:
-            return None
-        try:
-            rows = self.db.run(
-                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM aidflow_key_handouts"
-            )
-            recorded = self.db.run("SELECT count(*) FROM aidflow_key_reads")
-        except Exception:  # an older store, or a login without the auditor's rights
-            return None
-        return int(rows[0][0]), int(recorded[0][0])
 
     def erased(self, key_id: str) -> bool:
         """Whether the student's key (or any key filed under it) was erased."""
@@ -776,47 +836,6 @@ class Vault:
             ):
                 stored[str(key_id)] = wrapped
         return [k for k, wrapped in keys.items() if stored.get(k) != wrapped]
-
-    # rotation
-
-    def rotate(self, new_master: bytes) -> int:
-        """Re-wrap the lookup secret and every data key under ``new_master``; returns how many
-        keys were re-wrapped. One transaction: a failure leaves the old master in force."""
-        old = self.master()
-        self.db.create()
-        rows = self._select("SELECT key_id, wrapped FROM aidflow_data_keys")
-        lookup = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
-        updates: list[tuple[str, str]] = []
-        for key_id, wrapped in rows:
-            if wrapped is None:
-                continue
-            key = self._unwrap(str(wrapped), f"data/{key_id}", old)
-            updates.append((self._wrap(key, f"data/{key_id}", new_master), str(key_id)))
-        with self._transaction():
-            for wrapped, key_id in updates:
-                self.db.run(
-                    "UPDATE aidflow_data_keys SET wrapped = ? WHERE key_id = ?", (wrapped, key_id)
-                )
-            if lookup:
-                secret = self._unwrap(str(lookup[0][0]), "lookup", old)
-                self.db.run(
-                    "UPDATE aidflow_keyring SET value = ? WHERE name = 'lookup'",
-                    (self._wrap(secret, "lookup", new_master),),
-                )
-        self.use_master(new_master, "the new key")
-        purge_old_copies(self.db, self.store, "the old master key's wrapping")
-        return len(updates)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self.db.lock:
-            self.db.run("BEGIN")
-            try:
-                yield
-            except BaseException:
-                self.db.run("ROLLBACK")
-                raise
-            self.db.run("COMMIT")
 
 
 # -- the persistence edge ----------------------------------------------------------------------

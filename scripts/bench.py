@@ -23,6 +23,7 @@ import argparse
 import csv
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -353,6 +354,8 @@ def screening(rows: int) -> None:
         f"CPU: screening {total_cpu:.2f} s, a plain dictionary match of the same files"
         f" {plain_cpu:.2f} s ({plain_matched:,} matched): {total_cpu / plain_cpu:.0f}x"
     )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process (the whole benchmark): {peak:,.0f} MiB")
     print(f"{'aidflow cases/s':>16} {'bare library aggregates/s':>26} {'ratio':>7}")
     print(f"{ours:>16,.0f} {base:>26,.0f} {ours / base:>7.0%}")
 

@@ -76,7 +76,7 @@ from aidflow.models import (
     SnapshotVerification,
     StaffMember,
 )
-from aidflow.privacy import PrivacyMapper, SealingEventStore, SnapshotMapper, Vault, revealing
+from aidflow.privacy import PrivacyMapper, SealingEventStore, SnapshotMapper, Vault
 
 R = TypeVar("R")
 
@@ -502,8 +502,7 @@ class AidFlow(Application[UUID]):
     def is_named(self, case_id: UUID | str, name: str) -> bool:
         """Whether the case's student has this name (canonical, case-insensitive)."""
         try:
-            with revealing():  # a search by name, by a post that may find (recorded)
-                case = self.load_case(UUID(str(case_id)))
+            case = self.load_case(UUID(str(case_id)))
         except (CaseNotFound, ValueError):
             return False
         return personal.is_named(case, name)

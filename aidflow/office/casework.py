@@ -28,6 +28,7 @@ from aidflow.imports.values import parse_family_category
 from aidflow.models import EventRecord, ImportedRow, StepImport, VisitList
 from aidflow.office.base import OfficeBase
 from aidflow.office.results import RevealedDossier
+from aidflow.privacy import revealing
 from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
 
 
@@ -128,16 +129,18 @@ class Casework(OfficeBase):
         search is recorded (who, by what, a keyed hash of the query, the cases found)
         before the answer is given; a refused actor gets no answer."""
         flow = self.flow
+        flow.authorise(actor, "find")  # before a name is opened to be compared
 
         def enrolled(student_id: str, case: CaseSummary) -> bool:
             key = flow.enrolment_of(student_id, case.year)
             return key is not None and str(key.case_id) == case.case_id
 
-        found = self.fresh().find_cases(
-            text,
-            confirm=enrolled,
-            confirm_name=lambda name, case: flow.is_named(case.case_id, name),
-        )
+        with revealing():  # a name is confirmed by opening the case's (issue 21 §5)
+            found = self.fresh().find_cases(
+                text,
+                confirm=enrolled,
+                confirm_name=lambda name, case: flow.is_named(case.case_id, name),
+            )
         hits = [UUID(case.case_id) for case in found]
         flow.handle(cmd.RecordSearch(text=text, hits=hits, actor=actor))
         return found

@@ -15,6 +15,7 @@ import pytest
 
 from aidflow import AidFlow, Office
 from aidflow import commands as cmd
+from aidflow.domain.errors import NotAuthorised
 from aidflow.domain.staff import Role
 from aidflow.privacy import KEYLESS
 from tests.builders import account_of, national_id
@@ -214,3 +215,25 @@ def test_a_key_taken_in_a_rolled_back_transaction_is_still_counted(store: Store)
         assert auditor.flow.vault.key_handouts() == (2, 1)
     finally:
         auditor.close()
+
+
+def test_finding_by_name_opens_names_only_for_a_post_that_may_find(store: Store) -> None:
+    case_id = _apply(store, 8)
+    with Office.open(store.url) as service:  # the service's views, which persons read
+        service.catch_up_views()
+    clerk = Office.open(as_login(store.url, store.clerk))
+    try:
+        with pytest.raises(NotAuthorised):  # refused before any name is opened
+            clerk.find("学生8", actor=store.clerk)
+    finally:
+        clerk.close()
+    verifier = store.extra_logins[0]
+    office = Office.open(as_login(store.url, verifier))
+    try:
+        found = office.find("学生8", actor=verifier)
+    finally:
+        office.close()
+    assert [c.case_id for c in found] == [str(case_id)]
+    with psycopg.connect(store.url) as owner:
+        reads = owner.execute("SELECT login FROM aidflow_key_reads").fetchall()
+    assert reads and {r[0] for r in reads} == {verifier}
