@@ -640,6 +640,12 @@ class Vault(Keyring):
                 self._new_keys[key_id] = self._wrap(made, f"data/{key_id}")
                 self._keys[key_id] = made
             return made
+        key = self._unwrapped(key_id, rows)
+        self._keys[key_id] = key
+        return key
+
+    def _unwrapped(self, key_id: str, rows: list[tuple[Any, ...]]) -> bytes | None:
+        """A data key from its row: None once erased; no row is damage (a lost table)."""
         if not rows:
             raise StoreDamaged(
                 said(
@@ -649,9 +655,7 @@ class Vault(Keyring):
                 ids={"key_id": key_id},
             )
         wrapped = rows[0][0]
-        key = None if wrapped is None else self._unwrap(str(wrapped), f"data/{key_id}")
-        self._keys[key_id] = key
-        return key
+        return None if wrapped is None else self._unwrap(str(wrapped), f"data/{key_id}")
 
     def _handed_out(self, key_id: str) -> bytes | None:
         """A key opened by a person's login: by the store's function, which checks the login's
@@ -668,16 +672,7 @@ class Vault(Keyring):
             raise NotAuthorised(
                 said("the database opened no personal data: {reason}", reason=reason)
             ) from None
-        if not rows:
-            raise StoreDamaged(
-                said(
-                    "the data key {key_id} is not in this store's key table; restore the table from the backup taken with the events",
-                    key_id=key_id,
-                ),
-                ids={"key_id": key_id},
-            )
-        wrapped = rows[0][0]
-        key = None if wrapped is None else self._unwrap(str(wrapped), f"data/{key_id}")
+        key = self._unwrapped(key_id, rows)
         if opened is not None:
             opened[key_id] = key
         return key
