@@ -25,6 +25,9 @@ from aidflow.warm import wire as warm
 from tests.e2e.conftest import Cli
 
 PROGRAM = str(Path(sys.executable).with_name("aidflow"))
+BACKSTOP = "0.05"
+"""Hours a test's warm process lives idle (3 minutes): a test that fails before stopping
+its process leaves none behind for long."""
 
 
 class Shell:
@@ -61,7 +64,7 @@ def shell(cli: Cli, world: dict[str, str], tmp_path: Path) -> Iterator[Shell]:
         "AIDFLOW_ACTOR": "clerk",
     }
     here = Shell(env, work)
-    started = here("warm", "start", "--json")
+    started = here("warm", "start", "--json", "--idle", BACKSTOP)
     assert started.returncode == 0, started.stderr
     assert json.loads(started.stdout)["started"] is True
     yield here
@@ -164,7 +167,7 @@ def test_other_code_is_never_run_the_command_runs_cold_and_the_warm_process_ends
     folder = tmp_path / "run"
     env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
     old = Shell({**env, "PYTHONPATH": str(copy)}, tmp_path)
-    assert old("warm", "start").returncode == 0
+    assert old("warm", "start", "--idle", BACKSTOP).returncode == 0
     here = Shell(env, tmp_path)
     assert here.status()["current"] is False
     listed = here("staff", "list", "--json")
@@ -257,7 +260,7 @@ def test_start_status_stop_and_idle_end(cli: Cli, tmp_path: Path) -> None:
     env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
     here = Shell(env, tmp_path)
     assert here.status()["running"] is False
-    assert here("warm", "start").returncode == 0
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
     assert folder.stat().st_mode & 0o777 == 0o700  # made private
     again = json.loads(here("warm", "start", "--json").stdout)
     assert again["started"] is False  # one per user: the running one is kept
