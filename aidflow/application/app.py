@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -40,7 +41,7 @@ from aidflow.application.context import (
 from aidflow.application.feed import IntegrationEvent, public
 from aidflow.application.handlers import HANDLERS
 from aidflow.application.locks import store_turns
-from aidflow.application.pipeline import Pipeline, Slice
+from aidflow.application.pipeline import Pipeline
 from aidflow.application.records import SNAPSHOT_EVERY, Records
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
 from aidflow.config import Login, open_prepared, prepare_store
@@ -370,8 +371,9 @@ class AidFlow(Application[UUID]):
         """
         if candidates is None:
             return self.handle(c)
-        handler = Slice(payments.pay_list(candidates), "pay_list", PaymentList, idempotent=False)
-        return self.pipeline.run(handler, c)
+        handler = replace(HANDLERS[cmd.IssuePaymentList], decide=payments.pay_list(candidates))
+        listed: PaymentList = self.pipeline.run(handler, c)
+        return listed
 
     def reconcile(self, c: cmd.Reconcile) -> Reconciliation:
         """Match every line of the bank's statement to a voucher (see

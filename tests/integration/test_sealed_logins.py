@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
 import pytest
@@ -132,8 +133,8 @@ def test_a_value_copied_unopened_is_the_value_itself(store: Store) -> None:
                               needs=["tuition"], actor=verifier)),
         (store.approver, cmd.Approve(case_id=case_id, amount_fen=50_000, need="tuition",
                                      fund_id=fund, ref="MZ-S-1", actor=store.approver)),
-        (cashier, cmd.Disburse(case_id=case_id, amount_fen=50_000, voucher="V-S-1",
-                               actor=cashier)),
+        (cashier, cmd.Disburse(case_id=case_id, amount_fen=20_000, voucher="V-S-1",
+                               actor=cashier)),  # outside a list: the account copied unopened
     ]  # fmt: skip
     for login, command in steps:
         flow = _as(store, login)
@@ -144,10 +145,27 @@ def test_a_value_copied_unopened_is_the_value_itself(store: Store) -> None:
     with psycopg.connect(store.url) as owner_conn:
         reads = owner_conn.execute("SELECT count(*) FROM aidflow_key_reads").fetchone()
     assert reads == (0,)  # no key was opened for any of it
+    with Office.open(store.url) as service:  # the service's views, which persons read
+        service.catch_up_views()
+    office = Office.open(as_login(store.url, cashier))  # the bank's list: a reveal, in full
+    try:
+        listed = office.handle(
+            cmd.IssuePaymentList(fund_id=fund, list_date=date(2026, 8, 1), actor=cashier)
+        )
+        line = listed.lines[0]
+        assert (line.name, line.student_id, line.account) == (
+            "学生5", national_id(5), account_of(5),
+        )  # fmt: skip
+        assert line.amount_fen == 30_000  # the rest
+    finally:
+        office.close()
+    with psycopg.connect(store.url) as owner_conn:
+        reads = owner_conn.execute("SELECT count(*) FROM aidflow_key_reads").fetchone()
+    assert reads == (1,)
     office = AidFlow.open(store.url)  # the owner's login: the whole store
     try:
         paid = office.load_case(case_id)
-        assert [p["account"] for p in paid.payments.values()] == [account_of(5)]
+        assert [p["account"] for p in paid.payments.values()] == [account_of(5)] * 2
     finally:
         office.close()
 
