@@ -367,8 +367,7 @@ class AidFlow(Application[UUID]):
         """The payment list (代发清单) of one fund, with FULL account numbers (cashier only).
 
         ``candidates``: the cases that may hold approved, unpaid money on the fund (by
-        default the read side's, when an :class:`~aidflow.office.Office` composed it).
-        """
+        default the read side's, when an :class:`~aidflow.office.Office` composed it)."""
         if candidates is None:
             return self.handle(c)
         handler = replace(HANDLERS[cmd.IssuePaymentList], decide=payments.pay_list(candidates))
