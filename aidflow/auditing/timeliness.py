@@ -13,7 +13,9 @@ from aidflow.domain.errors import said
 from aidflow.domain.money import format_yuan
 from aidflow.i18n.words import Listed, Word
 
-ACROSS_PEOPLE = ("shared_account", "several_open_cases")
+SHARED_ACCOUNT = "shared_account"
+SEVERAL_OPEN_CASES = "several_open_cases"
+ACROSS_PEOPLE = (SHARED_ACCOUNT, SEVERAL_OPEN_CASES)
 """The rules that compare people with each other, from the audit view's keyed pseudonyms
 (never in an event): no bundle can judge them (:mod:`aidflow.proofs.context`)."""
 
@@ -165,7 +167,7 @@ class EndRules(LifecycleRules):
             if len(people) > 1:
                 positions = sorted(p for ps in people.values() for p in ps)
                 self.flag(
-                    "shared_account",
+                    SHARED_ACCOUNT,
                     said(
                         "one bank account is recorded for {count} different students",
                         count=len(people),
@@ -180,7 +182,7 @@ class EndRules(LifecycleRules):
             }
             if len(still_open) > 1:
                 self.flag(
-                    "several_open_cases",
+                    SEVERAL_OPEN_CASES,
                     said(
                         "one student has {count} open cases; close the earlier year's case "
                         "before the next opens",
