@@ -43,10 +43,11 @@ sys.path.insert(0, str(ROOT))
 from aidflow import commands as cmd  # noqa: E402
 from aidflow.application import AidFlow  # noqa: E402
 from aidflow.config import store_env  # noqa: E402
-from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, new_master, write_key_file  # noqa: E402
+from aidflow.config import parse_url  # noqa: E402
+from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, Vault, new_master, write_key_file  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
-from scripts.benchlib import rawpipe  # noqa: E402
+from scripts.benchlib import minipipe  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
@@ -138,11 +139,12 @@ def rebuild(events_list: list[int], stores: str | None = None, rounds: int = 2) 
             path = Path(url.removeprefix("sqlite:///"))
             flow = AidFlow.open(url)
             bare_n, bare_s = bare_read_and_decode(flow)
+            opener = minipipe.account_opener(Vault(parse_url(url)))
             raw_s, ours_s = [], []
             for _ in range(rounds):
                 out = _fresh_file(Path(scratch) / "raw.db")
                 start = time.perf_counter()
-                raw_n = rawpipe.run(str(path), str(out))
+                raw_n = minipipe.audit(str(path), str(out), opener)
                 raw_s.append(time.perf_counter() - start)
                 audit = ReadModels(create_view_engine(url), ["audit"])
                 start = time.perf_counter()

@@ -1,0 +1,488 @@
+"""Independent minimal pipelines: a view's tables from a SQLite store, written by hand.
+
+The baseline of a view's rebuild (issue 25 §3). Each pipeline reads ``stored_events``
+with ``sqlite3`` in rowid order, parses the stored JSON with ``orjson`` and writes the
+view's rows with one ``executemany`` per table and page, its secondary indexes after
+the load. It imports nothing of aidflow's read side (``aidflow.projections``) nor of the
+domain: the event names, streams, ledger entries, summary templates, masking, hash chain,
+Merkle leaves and subtrees and running totals are written out here again, for the events a
+benchmark history holds (:func:`scripts.benchlib.history.build_history`; an event this
+file does not know stops it). Personal fields are sealed tokens (``enc:v1:<key id>:...``):
+the rows hold ``[encrypted]`` for them, a person's pseudonym is the key id in the token,
+and only an account is opened (its pseudonym is a keyed hash of the number), through the
+store's key layer (``aidflow.privacy.Vault``), which is not a view's code.
+
+``tests/integration/test_minipipe.py`` holds each pipeline's tables identical, row for row,
+to aidflow's rebuild of the same view.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+PAGE = 2000
+TOKEN = "enc:v1:"
+ENCRYPTED = "[encrypted]"
+_META = ("timestamp", "originator_topic")
+_MASKED = ("student_id", "account")
+
+Row = tuple[Any, ...]
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def records(src: sqlite3.Connection, page: int = PAGE) -> Iterator[list[Row]]:
+    """The stored records in pages: (position, hex id, version, topic, state bytes)."""
+    after = 0
+    while True:
+        rows = src.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state"
+            " FROM stored_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, page),
+        ).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+        if len(rows) < page:
+            return
+
+
+def read_and_parse(store: str) -> int:
+    """The bare pass every catch-up starts with: read each record and parse its JSON."""
+    src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    count = 0
+    try:
+        for page in records(src):
+            for _, _, _, _, state in page:
+                orjson.loads(state)
+            count += len(page)
+    finally:
+        src.close()
+    return count
+
+
+def hyphened(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def plain(value: Any) -> Any:
+    """The stored JSON's tagged values as text (UUIDs hyphened, dates as stored)."""
+    if type(value) is dict:
+        kind = value.get("_type_")
+        if kind == "uuid_hex":
+            return hyphened(value["_data_"])
+        if kind is not None:
+            return value["_data_"]
+        return {k: plain(v) for k, v in value.items()}
+    if type(value) is list:
+        return [plain(v) for v in value]
+    return value
+
+
+def mask(value: str) -> str:
+    """``5203**********1234``: four first and four last characters; short values all stars."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def shown(key: str, value: Any) -> Any:
+    """A stored field as the views show it: sealed ones ``[encrypted]``, ID and account masked."""
+    if type(value) is str:
+        if value.startswith(TOKEN):
+            return ENCRYPTED
+        return mask(value) if key in _MASKED else value
+    return plain(value)
+
+
+def moments(stamp: str) -> tuple[str, str]:
+    """(the column's text ``YYYY-MM-DD HH:MM:SS.ffffff``, the leaf's ISO text in UTC)."""
+    if len(stamp) == 32 and stamp.endswith("+00:00"):
+        return f"{stamp[:10]} {stamp[11:26]}", stamp
+    at = datetime.fromisoformat(stamp).astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds"), at.isoformat()
+
+
+@contextmanager
+def output(out: str) -> Iterator[sqlite3.Connection]:
+    """A new SQLite file made to be thrown away or copied in: no journal on disk, no fsync."""
+    db = sqlite3.connect(out, isolation_level=None)
+    db.execute("PRAGMA journal_mode=MEMORY")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-65536")
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield db
+    finally:
+        if enabled:
+            gc.enable()
+        db.close()
+
+
+def run_pages(
+    store: str,
+    out: str,
+    schema: str,
+    indexes: str,
+    write: Callable[[sqlite3.Connection, list[Row]], None],
+) -> int:
+    """Create ``schema``, call ``write`` per page of records in a transaction, then ``indexes``."""
+    src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    read = 0
+    try:
+        with output(out) as db:
+            db.executescript(schema)
+            for page in records(src):
+                db.execute("BEGIN")
+                write(db, page)
+                db.execute("COMMIT")
+                read += len(page)
+            db.executescript(f"BEGIN; {indexes} COMMIT;")
+    finally:
+        src.close()
+    return read
+
+
+# -- the audit view --------------------------------------------------------------------------
+
+_TOPICS: dict[str, tuple[str, str, str | None]] = {
+    # topic (less "aidflow:") -> (stable name, stream, ledger entry)
+    "StudentCase.Applied": ("case.applied", "case", None),
+    "StudentCase.Verified": ("case.verified", "case", None),
+    "StudentCase.Rejected": ("case.rejected", "case", None),
+    "StudentCase.GrantApproved": ("case.grant_approved", "case", "approval"),
+    "StudentCase.Disbursed": ("case.disbursed", "case", "disbursement"),
+    "StudentCase.SecondaryAidAllocated": ("case.secondary_aid_allocated", "case", "secondary_aid"),
+    "StudentCase.HardshipReported": ("case.hardship_reported", "case", None),
+    "StudentCase.ReviewConvened": ("case.review_convened", "case", None),
+    "StudentCase.ActionCompleted": ("case.action_completed", "case", None),
+    "StudentCase.FollowedUp": ("case.followed_up", "case", None),
+    "Fund.Opened": ("fund.opened", "fund", None),
+    "Fund.Deposited": ("fund.deposited", "fund", "deposit"),
+    "Fund.Allocated": ("fund.allocated", "fund", "allocation"),
+    "Enrolment.Registered": ("enrolment.registered", "key", None),
+    "Voucher.Issued": ("voucher.issued", "key", None),
+    "StaffRegistry.Started": ("staff.registry_started", "staff", None),
+    "StaffRegistry.MemberAdded": ("staff.member_added", "staff", None),
+}
+_ON_FUND = frozenset({"Fund.Deposited", "Fund.Allocated"})
+_SECONDARY = {"disbursement": "secondary_aid", "return": "secondary_return"}
+
+_SUMMARIES: dict[str, str] = {
+    "case.applied": "case opened for {name} ({family_category}, {town}, {year}) by {source}",
+    "case.verified": "household verified: gap {gap} yuan, needs {needs}",
+    "case.rejected": "rejected: {reason}",
+    "case.grant_approved": "grant of {yuan} yuan approved for {need} from fund {fund}",
+    "case.disbursed": "paid {yuan} yuan to the student's account, voucher {voucher}",
+    "case.secondary_aid_allocated": "secondary aid of {yuan} yuan from fund {fund}",
+    "case.hardship_reported": "{severity} hardship reported ({kind}): {detail}",
+    "case.review_convened": "consultation of {departments}: {action_count} action(s)",
+    "case.action_completed": "{department} completed {action_id}: {note}",
+    "case.followed_up": "follow-up: study {study}; living {living}; hardship {hardship_trend}",
+    "fund.opened": "{kind} fund {name!r} opened",
+    "fund.deposited": "{yuan} yuan received from {source}, receipt {receipt}",
+    "fund.allocated": "{yuan} yuan reserved for case {case} ({use})",
+    "enrolment.registered": "student-year key registered for case {case}",
+    "voucher.issued": "voucher {number} registered for case {case}",
+    "staff.registry_started": "staff registry started",
+    "staff.member_added": "staff {name} added as {roles}{in_department}",
+}
+_FREE = frozenset({"reason", "note", "detail", "study", "living", "purpose"})
+_DIGITS = re.compile(r"(?<![A-Za-z\d_/.\-])\d(?:[ \-]?\d){10,}(?:[ \-]?[XxＸｘ])?(?![A-Za-z\d])")
+_AMOUNTS = {"amount_fen": "yuan", "gap_fen": "gap"}
+
+
+def yuan(fen: int) -> str:
+    whole, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{whole:,}.{cents:02d}"
+
+
+def summary(name: str, fields: dict[str, Any]) -> str:
+    """The journal's English line (values shown in English as they are stored)."""
+    values = dict(fields)
+    for key in _FREE & fields.keys():
+        text = fields[key]
+        if type(text) is str and _DIGITS.search(text):
+            values[key] = _DIGITS.sub(lambda m: mask(re.sub("[ -]", "", m.group(0))), text)
+    for key, label in _AMOUNTS.items():
+        if type(fields.get(key)) is int:
+            values[label] = yuan(fields[key])
+    for key, label in (("fund_id", "fund"), ("case_id", "case")):
+        if fields.get(key) is not None:
+            values[label] = str(fields[key])[:8]
+    for key, items in fields.items():
+        if type(items) is list:
+            values[key] = ", ".join(str(v) for v in items)
+            values[f"{key.removesuffix('s')}_count"] = len(items)
+    department = fields.get("department")
+    values["in_department"] = f" ({department})" if department else ""
+    try:
+        return _SUMMARIES[name].format(**values)
+    except (KeyError, IndexError, ValueError):
+        return name
+
+
+def _record_head(position: int, aggregate: str, version: int, topic: str) -> bytes:
+    return f"{position}\x1f{aggregate}\x1f{version}\x1f{topic}\x1f".encode()
+
+
+def _leaf(
+    position: int,
+    aggregate: str,
+    version: int,
+    head_and_state: bytes,
+    name: str,
+    actor: str,
+    detail: str,
+    when: str,
+) -> str:
+    """The Merkle leaf's canonical JSON text (keys sorted, no spaces)."""
+    return (
+        f'{{"actor":{orjson.dumps(actor).decode()},"aggregate_id":"{aggregate}","detail":{detail},'
+        f'"position":{position},"record":"{hashlib.sha256(head_and_state).hexdigest()}",'
+        f'"recorded_at":"{when}","type":"{name}","version":{version}}}'
+    )
+
+
+class Tree:
+    """Perfect subtrees of the Merkle tree at levels 4, 8, 12...: (level, index, hash) rows."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, list[bytes]] = {}
+        self.count: dict[int, int] = {}
+
+    def add(self, leaf: bytes, rows: list[Row], level: int = 0) -> None:
+        if level:
+            rows.append((level, self.count.get(level, 0), leaf.hex()))
+            self.count[level] = self.count.get(level, 0) + 1
+        waiting = self.pending.setdefault(level, [])
+        waiting.append(leaf)
+        if len(waiting) == 16:
+            nodes = waiting
+            while len(nodes) > 1:
+                nodes = [
+                    hashlib.sha256(b"\x01" + nodes[i] + nodes[i + 1]).digest()
+                    for i in range(0, len(nodes), 2)
+                ]
+            waiting.clear()
+            self.add(nodes[0], rows, level + 4)
+
+
+_PAID_SIGN = {"disbursement": 1, "return": -1, "secondary_aid": 1, "secondary_return": -1}
+
+
+class Totals:
+    """The ledger's running totals, folded in memory, taken every ``every`` ledger rows."""
+
+    def __init__(self, every: int) -> None:
+        self.every, self.rows = every, 0
+        self.parts: dict[str, dict[tuple[Any, ...], int]] = {
+            p: {} for p in ("entry", "need", "family", "town")
+        }
+        self.paid: dict[str, int] = {}
+        self.secondary: dict[str, int] = {}
+        self.confirmed: set[tuple[Any, Any]] = set()
+        self.confirmed_fen = 0
+        self.facts: dict[str, tuple[str, str]] = {}
+
+    def _add(self, part: str, key: tuple[Any, ...], fen: int) -> None:
+        groups = self.parts[part]
+        groups[key] = groups.get(key, 0) + fen
+
+    def add(self, row: Row, out: list[Row]) -> None:
+        position, entry, case_id, fund_id, fen, need, voucher = (
+            row[0],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+        )
+        self._add("entry", (fund_id, entry), fen)
+        if entry == "approval":
+            self._add("need", (need,), fen)
+        sign = _PAID_SIGN.get(entry)
+        if sign is not None and case_id is not None:
+            self.paid[case_id] = self.paid.get(case_id, 0) + sign * fen
+            if entry.startswith("secondary"):
+                self.secondary[case_id] = self.secondary.get(case_id, 0) + sign * fen
+            if case_id in self.facts:
+                family, town = self.facts[case_id]
+                self._add("family", (family,), sign * fen)
+                self._add("town", (town,), sign * fen)
+        if entry == "confirmation":
+            self.confirmed.add((case_id, voucher))
+            self.confirmed_fen += fen
+        elif entry in ("return", "secondary_return") and (case_id, voucher) in self.confirmed:
+            self.confirmed.discard((case_id, voucher))
+            self.confirmed_fen -= fen
+        self.rows += 1
+        if self.rows % self.every == 0:
+            self._checkpoint(position, out)
+
+    def _checkpoint(self, position: int, out: list[Row]) -> None:
+        for part, groups in self.parts.items():
+            for key, total in groups.items():
+                out.append((position, part, orjson.dumps(list(key)).decode(), total))
+        assisted = sum(1 for v in self.paid.values() if v > 0)
+        with_secondary = sum(1 for v in self.secondary.values() if v > 0)
+        for part, total in (
+            ("assisted", assisted),
+            ("with_secondary", with_secondary),
+            ("confirmed", self.confirmed_fen),
+        ):
+            out.append((position, part, "[]", total))
+
+
+AUDIT_SCHEMA = """
+CREATE TABLE audit_journal (position INTEGER PRIMARY KEY, recorded_at TEXT, actor TEXT,
+  stream TEXT, aggregate_id TEXT, version INTEGER, event_type TEXT, summary TEXT, detail TEXT,
+  hash TEXT, leaf_index INTEGER, leaf TEXT);
+CREATE TABLE audit_tree (level INTEGER, idx INTEGER, hash TEXT, PRIMARY KEY (level, idx));
+CREATE TABLE audit_ledger (position INTEGER PRIMARY KEY, recorded_at TEXT, value_date TEXT,
+  entry TEXT, case_id TEXT, fund_id TEXT, amount_fen INTEGER, need TEXT, voucher TEXT,
+  receipt TEXT, source TEXT, actor TEXT);
+CREATE TABLE audit_case (case_id TEXT PRIMARY KEY, family_category TEXT, town TEXT, year INTEGER);
+CREATE TABLE audit_fund (fund_id TEXT PRIMARY KEY, name TEXT, kind TEXT, position INTEGER);
+CREATE TABLE audit_ledger_total (position INTEGER, part TEXT, grouping TEXT, total INTEGER,
+  PRIMARY KEY (position, part, grouping));
+CREATE TABLE audit_account (position INTEGER PRIMARY KEY, case_id TEXT, person TEXT, account TEXT);
+CREATE INDEX ix_audit_account_case_id ON audit_account (case_id);
+"""
+AUDIT_INDEXES = """
+CREATE INDEX ix_audit_journal_aggregate_id ON audit_journal (aggregate_id);
+CREATE UNIQUE INDEX ix_audit_journal_leaf_index ON audit_journal (leaf_index);
+CREATE INDEX ix_audit_ledger_case_id ON audit_ledger (case_id);
+"""
+
+
+def person(value: Any) -> str:
+    """A national ID's pseudonym: its data key's id when sealed, a plain hash when in clear."""
+    if type(value) is str and value.startswith(TOKEN):
+        return value[len(TOKEN) :].split(":", 1)[0][:32]
+    return hashlib.sha256(f"aidflow/person/{value}".encode()).hexdigest()[:32]
+
+
+def audit(store: str, out: str, opener: Callable[[str], str], checkpoint_rows: int = 4096) -> int:
+    """Build the audit view's tables of the SQLite store at ``store`` into a new file ``out``.
+
+    ``opener`` gives an account token's pseudonym (a keyed hash of the number, "" once erased).
+    """
+    state = _AuditState(opener, checkpoint_rows)
+    return run_pages(store, out, AUDIT_SCHEMA, AUDIT_INDEXES, state.write)
+
+
+class _AuditState:
+    def __init__(self, opener: Callable[[str], str], checkpoint_rows: int) -> None:
+        self.previous = bytes(32)
+        self.size = 0
+        self.tree = Tree()
+        self.totals = Totals(checkpoint_rows)
+        self.persons: dict[str, str] = {}
+        self.opener = opener
+
+    def account(self, value: Any) -> str:
+        if not value:
+            return ""
+        if type(value) is str and value.startswith(TOKEN):
+            return self.opener(value)
+        return hashlib.sha256(f"aidflow/account/{value}".encode()).hexdigest()[:32]
+
+    def write(self, db: sqlite3.Connection, page: list[Row]) -> None:
+        journal: list[Row] = []
+        ledger: list[Row] = []
+        cases: list[Row] = []
+        funds: list[Row] = []
+        accounts: list[Row] = []
+        nodes: list[Row] = []
+        totals: list[Row] = []
+        for position, hex_id, version, topic, state in page:
+            kind = topic.removeprefix("aidflow:")
+            name, stream, entry = _TOPICS[kind]
+            aggregate = hyphened(hex_id)
+            stored = orjson.loads(state)
+            at, when = moments(stored["timestamp"]["_data_"])
+            fields = {k: shown(k, v) for k, v in stored.items() if k not in _META}
+            detail = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+            record = _record_head(position, aggregate, version, topic) + state
+            chained = hashlib.sha256(self.previous + record).digest()
+            self.previous = chained
+            actor = str(fields.get("actor", ""))
+            leaf = hashlib.sha256(
+                b"\x00"
+                + _leaf(position, aggregate, version, record, name, actor, detail, when).encode()
+            ).digest()
+            journal.append(
+                (
+                    position,
+                    at,
+                    actor,
+                    stream,
+                    aggregate,
+                    version,
+                    name,
+                    summary(name, fields),
+                    detail,
+                    chained.hex(),
+                    self.size,
+                    leaf.hex(),
+                )
+            )
+            self.tree.add(leaf, nodes)
+            self.size += 1
+            if kind == "StudentCase.Applied":
+                cases.append((aggregate, fields["family_category"], fields["town"], fields["year"]))
+                self.totals.facts[aggregate] = (fields["family_category"], fields["town"])
+                who = self.persons[aggregate] = person(stored["student_id"])
+                accounts.append((position, aggregate, who, self.account(stored["account"])))
+            elif kind == "Fund.Opened":
+                funds.append((aggregate, fields["name"], fields["kind"], position))
+            if entry is None:
+                continue
+            if fields.get("use") == "secondary-aid" and entry in _SECONDARY:
+                entry = _SECONDARY[entry]
+            on_fund = kind in _ON_FUND
+            row = (
+                position, at, fields.get("value_date"), entry,
+                fields.get("case_id") if on_fund else aggregate,
+                aggregate if on_fund else fields.get("fund_id"),
+                fields["amount_fen"], fields.get("need"), fields.get("voucher"),
+                fields.get("receipt"), fields.get("source"), fields["actor"],
+            )  # fmt: skip
+            ledger.append(row)
+            self.totals.add(row, totals)
+        for table, rows in (
+            ("audit_journal", journal),
+            ("audit_ledger", ledger),
+            ("audit_case", cases),
+            ("audit_fund", funds),
+            ("audit_account", accounts),
+            ("audit_tree", nodes),
+            ("audit_ledger_total", totals),
+        ):
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+
+def account_opener(vault: Any) -> Callable[[str], str]:
+    """An account token's pseudonym through the store's key layer (``aidflow.privacy.Vault``)."""
+
+    def opened(token: str) -> str:
+        return str(vault.open("account", token).lookup[:32])
+
+    return opened
