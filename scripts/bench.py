@@ -42,8 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from aidflow import commands as cmd  # noqa: E402
 from aidflow.application import AidFlow  # noqa: E402
-from aidflow.config import store_env  # noqa: E402
-from aidflow.config import parse_url  # noqa: E402
+from aidflow.config import parse_url, store_env  # noqa: E402
 from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, Vault, new_master, write_key_file  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
