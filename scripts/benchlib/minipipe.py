@@ -479,10 +479,360 @@ class _AuditState:
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
+# -- the consultation queue -----------------------------------------------------------------
+
+ERASED = "[erased]"
+_RANK = {"minor": 1, "serious": 2, "critical": 3}
+Opener = Callable[[str, str], str]
+"""(field, sealed token) -> the text (``[erased]`` once its key is destroyed)."""
+
+
+def masked_name(value: Any, opener: Opener) -> str:
+    """A name as the views show it: its first character and ``**``."""
+    text = opener("name", value) if type(value) is str and value.startswith(TOKEN) else value
+    if not text or text == ERASED:
+        return str(text)
+    return str(text)[0] + "**"
+
+
+def masked_number(field: str, value: Any, opener: Opener) -> str:
+    """A national ID or account as the views show it (``5203**********1234``)."""
+    text = opener(field, value) if type(value) is str and value.startswith(TOKEN) else value
+    if text is None or text == ERASED:
+        return text  # type: ignore[no-any-return]
+    return mask(str(text))
+
+
+QUEUE_SCHEMA = """
+CREATE TABLE queue_case (case_id TEXT PRIMARY KEY, name TEXT, town TEXT, university TEXT);
+CREATE TABLE queue_hardship (position INTEGER PRIMARY KEY, case_id TEXT, kind TEXT,
+  severity TEXT, severity_rank INTEGER, detail TEXT, reported_at TEXT, reported_by TEXT,
+  consulted_at TEXT);
+CREATE TABLE queue_action (case_id TEXT, action_id TEXT, department TEXT, text TEXT,
+  assigned_at TEXT, done_at TEXT, due TEXT, PRIMARY KEY (case_id, action_id));
+CREATE TABLE queue_money (position INTEGER PRIMARY KEY, case_id TEXT, approved_fen INTEGER,
+  paid_fen INTEGER, at TEXT);
+CREATE TABLE queue_appeal (position INTEGER PRIMARY KEY, case_id TEXT, lodged_at TEXT,
+  decided_at TEXT);
+"""
+QUEUE_INDEXES = """
+CREATE INDEX ix_queue_action_department ON queue_action (department);
+CREATE INDEX ix_queue_appeal_case_id ON queue_appeal (case_id);
+CREATE INDEX ix_queue_hardship_case_id ON queue_hardship (case_id);
+CREATE INDEX ix_queue_money_case_id ON queue_money (case_id);
+"""
+
+
+def queue(store: str, out: str, opener: Opener) -> int:
+    """Build the consultation queue's tables of the SQLite store ``store`` into a new file ``out``.
+
+    Rows that change after they are made (hardship consulted, action done, appeal decided,
+    a name erased) are kept in memory and written once at the end; money rows per page.
+    """
+    state = _QueueState(opener)
+    read = run_pages(store, out, QUEUE_SCHEMA, QUEUE_INDEXES, state.write)
+    with output(out) as db:
+        db.execute("BEGIN")
+        for table, rows in (
+            ("queue_case", list(state.cases.values())),
+            ("queue_hardship", state.hardships),
+            ("queue_action", list(state.actions.values())),
+            ("queue_appeal", state.appeals),
+        ):
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        db.execute("COMMIT")
+    return read
+
+
+_QUEUE_MONEY = frozenset(
+    {
+        "StudentCase.GrantApproved",
+        "StudentCase.Disbursed",
+        "StudentCase.DisbursementReturned",
+        "StudentCase.Closed",
+        "StudentCase.ApprovalCorrected",
+        "StudentCase.YearClosed",
+    }
+)
+
+
+class _QueueState:
+    def __init__(self, opener: Opener) -> None:
+        self.opener = opener
+        self.cases: dict[str, list[Any]] = {}
+        self.hardships: list[list[Any]] = []
+        self.open_hardships: dict[str, list[list[Any]]] = {}
+        self.actions: dict[tuple[str, str], list[Any]] = {}
+        self.appeals: list[list[Any]] = []
+        self.open_appeals: dict[str, list[list[Any]]] = {}
+
+    def write(self, db: sqlite3.Connection, page: list[Row]) -> None:
+        money: list[Row] = []
+        for position, hex_id, _, topic, state in page:
+            kind = topic[8:]  # less "aidflow:"
+            if not kind.startswith("StudentCase."):
+                continue
+            case_id = hyphened(hex_id)
+            e = orjson.loads(state)
+            at = moments(e["timestamp"]["_data_"])[0]
+            if kind == "StudentCase.Applied":
+                name = masked_name(e["name"], self.opener)
+                self.cases[case_id] = [case_id, name, e["town"], e["university"]]
+            elif kind == "StudentCase.HardshipReported":
+                row = [position, case_id, e["kind"], e["severity"], _RANK[e["severity"]],
+                       e["detail"], at, e["actor"], None]  # fmt: skip
+                self.hardships.append(row)
+                self.open_hardships.setdefault(case_id, []).append(row)
+            elif kind == "StudentCase.ReviewConvened":
+                for row in self.open_hardships.pop(case_id, []):
+                    row[8] = at
+                for item in e["actions"]:
+                    self.actions[(case_id, item["action_id"])] = [
+                        case_id, item["action_id"], item["department"], item["text"], at, None,
+                        item.get("due") or None,
+                    ]  # fmt: skip
+            elif kind == "StudentCase.ActionCompleted":
+                action = self.actions.get((case_id, e["action_id"]))
+                if action is not None:
+                    action[5] = at
+            elif kind == "StudentCase.AppealLodged":
+                appeal = [position, case_id, at, None]
+                self.appeals.append(appeal)
+                self.open_appeals.setdefault(case_id, []).append(appeal)
+            elif kind == "StudentCase.AppealDecided":
+                for appeal in self.open_appeals.pop(case_id, []):
+                    appeal[3] = at
+            elif kind == "StudentCase.PersonalDataErased":
+                for erased in e["cases"]:
+                    if erased in self.cases:
+                        self.cases[erased][1] = ERASED
+            elif kind in _QUEUE_MONEY:
+                approved, paid = _queue_money(kind, e)
+                if approved or paid:
+                    money.append((position, case_id, approved, paid, at))
+        if money:
+            db.executemany("INSERT INTO queue_money VALUES (?, ?, ?, ?, ?)", money)
+
+
+def _queue_money(kind: str, e: dict[str, Any]) -> tuple[int, int]:
+    grant = e.get("use", "grant") != "secondary-aid"
+    if kind == "StudentCase.GrantApproved":
+        return e["amount_fen"], 0
+    if kind == "StudentCase.Disbursed":
+        return 0, e["amount_fen"] if grant else 0
+    if kind == "StudentCase.DisbursementReturned":
+        return 0, -e["amount_fen"] if grant else 0
+    if kind == "StudentCase.ApprovalCorrected":
+        return -e["amount_fen"], 0
+    return -sum(e["releases"].values()), 0  # closed, year closed
+
+
+# -- the dossier ------------------------------------------------------------------------------
+
+_SECTIONS = {
+    "Applied": "application",
+    "Verified": "verification",
+    "Rejected": "rejection",
+    "GrantApproved": "approval",
+    "Disbursed": "disbursement",
+    "SecondaryAidAllocated": "secondary_aid",
+    "HardshipReported": "hardship",
+    "ReviewConvened": "consultation",
+    "ActionCompleted": "action_done",
+    "FollowedUp": "follow_up",
+}
+"""The case events of a benchmark history and their dossier sections."""
+
+DOSSIER_SCHEMA = """
+CREATE TABLE dossier_case (case_id TEXT PRIMARY KEY, student_id_masked TEXT, name TEXT,
+  university TEXT, family_category TEXT, town TEXT, year INTEGER, account_masked TEXT,
+  source TEXT, status TEXT, opened_at TEXT, updated_at TEXT, last_position INTEGER,
+  verified_once INTEGER, awaiting_verification INTEGER, rejected INTEGER, closed INTEGER,
+  reason TEXT, approved_fen INTEGER, disbursed_fen INTEGER, secondary_aid_fen INTEGER,
+  verification TEXT, hardships INTEGER, follow_ups INTEGER);
+CREATE TABLE dossier_entry (position INTEGER PRIMARY KEY, case_id TEXT, version INTEGER,
+  section TEXT, event_type TEXT, recorded_at TEXT, actor TEXT, detail TEXT);
+CREATE TABLE dossier_action (case_id TEXT, action_id TEXT, department TEXT, text TEXT,
+  assigned_at TEXT, done_at TEXT, done_by TEXT, note TEXT, PRIMARY KEY (case_id, action_id));
+CREATE TABLE dossier_fund (fund_id TEXT PRIMARY KEY, name TEXT, kind TEXT, donors TEXT);
+CREATE TABLE dossier_donor (fund_id TEXT, source TEXT, position INTEGER,
+  PRIMARY KEY (fund_id, source));
+"""
+DOSSIER_INDEXES = "CREATE INDEX ix_dossier_entry_case_id ON dossier_entry (case_id);"
+
+# dossier_case columns by number
+_AT, _LAST, _VERIFIED, _AWAITING, _REJECTED, _CLOSED = 11, 12, 13, 14, 15, 16
+_REASON, _APPROVED, _PAID, _SECONDARY_FEN, _VERIFICATION, _HARDSHIPS, _FOLLOW_UPS = (
+    17, 18, 19, 20, 21, 22, 23
+)  # fmt: skip
+
+
+def status(case: list[Any]) -> str:
+    """A case's status from its flags and totals."""
+    if case[_REJECTED]:
+        return "rejected"
+    if case[_CLOSED]:
+        return "closed"
+    if case[_AWAITING]:
+        return "reopened" if case[_VERIFIED] else "applied"
+    if case[_APPROVED] == 0:
+        return "verified"
+    return "approved" if case[_PAID] < case[_APPROVED] else "paid"
+
+
+def dossier(store: str, out: str, opener: Opener) -> int:
+    """Build the dossier's tables of the SQLite store ``store`` into a new file ``out``.
+
+    Entries are written per page; the case headers, actions, funds and donors are folded
+    in memory and written once at the end.
+    """
+    state = _DossierState(opener)
+    read = run_pages(store, out, DOSSIER_SCHEMA, DOSSIER_INDEXES, state.write)
+    for case in state.cases.values():
+        case[9] = status(case)
+        if case[_VERIFICATION] is not None:
+            case[_VERIFICATION] = orjson.dumps(
+                case[_VERIFICATION], option=orjson.OPT_SORT_KEYS
+            ).decode()
+    funds = [
+        (fund_id, name, kind, orjson.dumps(donors).decode())
+        for fund_id, (name, kind, donors) in state.funds.items()
+    ]
+    with output(out) as db:
+        db.execute("BEGIN")
+        for table, rows in (
+            ("dossier_case", list(state.cases.values())),
+            ("dossier_action", list(state.actions.values())),
+            ("dossier_fund", funds),
+            ("dossier_donor", state.donors),
+        ):
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        db.execute("COMMIT")
+    return read
+
+
+class _DossierState:
+    def __init__(self, opener: Opener) -> None:
+        self.opener = opener
+        self.cases: dict[str, list[Any]] = {}
+        self.actions: dict[tuple[str, str], list[Any]] = {}
+        self.funds: dict[str, tuple[str, str, list[str]]] = {}
+        self.donors: list[Row] = []
+
+    def write(self, db: sqlite3.Connection, page: list[Row]) -> None:
+        entries: list[Row] = []
+        for position, hex_id, version, topic, state in page:
+            kind = topic[8:]
+            aggregate = hyphened(hex_id)
+            if kind == "Fund.Opened":
+                e = orjson.loads(state)
+                self.funds[aggregate] = (e["name"], e["kind"], [])
+            elif kind == "Fund.Deposited":
+                donors = self.funds[aggregate][2]
+                source = orjson.loads(state)["source"]
+                if source not in donors:
+                    donors.append(source)
+                    self.donors.append((aggregate, source, position))
+            elif kind.startswith("StudentCase."):
+                entries.append(self._case_event(position, aggregate, version, kind[12:], state))
+        if entries:
+            db.executemany("INSERT INTO dossier_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries)
+
+    def _case_event(
+        self, position: int, case_id: str, version: int, kind: str, state: bytes
+    ) -> Row:
+        e = orjson.loads(state)
+        stamp = e["timestamp"]["_data_"]
+        at, when = moments(stamp)
+        fields = {k: shown(k, v) for k, v in e.items() if k not in _META}
+        if kind == "Applied":
+            account = masked_number("account", e["account"], self.opener)
+            self.cases[case_id] = [
+                case_id, masked_number("student_id", e["student_id"], self.opener),
+                masked_name(e["name"], self.opener), e["university"], e["family_category"],
+                e["town"], e["year"], account, e["source"], "", at, at, position,
+                0, 1, 0, 0, "", 0, 0, 0, None, 0, 0,
+            ]  # fmt: skip
+            fields["account_masked"] = account
+        case = self.cases[case_id]
+        self._change(case, kind, e, fields, (at, when))
+        case[_AT], case[_LAST] = at, position
+        detail = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+        return (
+            position,
+            case_id,
+            version,
+            _SECTIONS[kind],
+            _DOSSIER_NAMES[kind],
+            at,
+            e["actor"],
+            detail,
+        )
+
+    def _change(
+        self,
+        case: list[Any],
+        kind: str,
+        e: dict[str, Any],
+        fields: dict[str, Any],
+        moment: tuple[str, str],
+    ) -> None:
+        at, when = moment
+        if kind == "Verified":
+            case[_VERIFIED], case[_AWAITING] = 1, 0
+            case[_VERIFICATION] = {"by": e["actor"], "at": when, **fields}
+        elif kind == "Rejected":
+            case[_REJECTED], case[_REASON] = 1, e["reason"]
+        elif kind == "GrantApproved":
+            case[_APPROVED] += e["amount_fen"]
+        elif kind == "Disbursed":
+            if e.get("use", "grant") != "secondary-aid":
+                case[_PAID] += e["amount_fen"]
+        elif kind == "SecondaryAidAllocated":
+            case[_SECONDARY_FEN] += e["amount_fen"]
+        elif kind == "HardshipReported":
+            case[_HARDSHIPS] += 1
+            case[_AWAITING], case[_REJECTED], case[_CLOSED] = 1, 0, 0
+        elif kind == "FollowedUp":
+            case[_FOLLOW_UPS] += 1
+        elif kind == "ReviewConvened":
+            case_id = case[0]
+            for item in e["actions"]:
+                self.actions[(case_id, item["action_id"])] = [
+                    case_id, item["action_id"], item["department"], item["text"],
+                    at, None, None, None,
+                ]  # fmt: skip
+        elif kind == "ActionCompleted":
+            action = self.actions.get((case[0], e["action_id"]))
+            if action is not None:
+                action[5:8] = [at, e["actor"], e["note"]]
+
+
+_DOSSIER_NAMES = {
+    kind: name
+    for kind, name in (
+        (t[12:], n) for t, (n, _, _) in _TOPICS.items() if t.startswith("StudentCase.")
+    )
+}
+
+
 def account_opener(vault: Any) -> Callable[[str], str]:
     """An account token's pseudonym through the store's key layer (``aidflow.privacy.Vault``)."""
 
     def opened(token: str) -> str:
         return str(vault.open("account", token).lookup[:32])
+
+    return opened
+
+
+def field_opener(vault: Any) -> Opener:
+    """A sealed field's text through the store's key layer (``[erased]`` once its key is gone)."""
+
+    def opened(field: str, token: str) -> str:
+        return str(vault.open(field, token))
 
     return opened

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,21 @@ AUDIT_TABLES = {
     "audit_fund": "fund_id",
     "audit_ledger_total": "position, part, grouping",
     "audit_account": "position",
+}
+
+QUEUE_TABLES = {
+    "queue_case": "case_id",
+    "queue_hardship": "position",
+    "queue_action": "case_id, action_id",
+    "queue_money": "position",
+    "queue_appeal": "position",
+}
+DOSSIER_TABLES = {
+    "dossier_case": "case_id",
+    "dossier_entry": "position",
+    "dossier_action": "case_id, action_id",
+    "dossier_fund": "fund_id",
+    "dossier_donor": "fund_id, source",
 }
 
 
@@ -75,5 +91,23 @@ def test_the_audit_pipeline_writes_the_audit_views_tables(
     ours, mini = _rows(store, AUDIT_TABLES), _rows(out, AUDIT_TABLES)
     assert read == len(ours["audit_journal"]) > 2500
     assert len(ours["audit_ledger_total"]) > 0 and len(ours["audit_tree"]) > 0
+    for name, rows in ours.items():
+        assert mini[name] == rows, name
+
+
+@pytest.mark.parametrize(
+    ("view", "tables", "pipeline"),
+    [("queue", QUEUE_TABLES, minipipe.queue), ("dossier", DOSSIER_TABLES, minipipe.dossier)],
+)
+def test_the_queue_and_dossier_pipelines_write_their_views_tables(
+    store: Path, tmp_path: Path, view: str, tables: dict[str, str], pipeline: Any
+) -> None:
+    _rebuilt(store, view)
+    vault = Vault(parse_url(f"sqlite:///{store}"))
+    out = tmp_path / "mini.db"
+    read = pipeline(str(store), str(out), minipipe.field_opener(vault))
+    ours, mini = _rows(store, tables), _rows(out, tables)
+    assert read > 2500
+    assert all(rows for name, rows in ours.items() if name != "queue_appeal")  # no appeals
     for name, rows in ours.items():
         assert mini[name] == rows, name
