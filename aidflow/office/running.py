@@ -14,6 +14,7 @@ from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
 from aidflow.domain.errors import InvalidInput, MasterKeyWrong, said
 from aidflow.models import IssuedToken, PolicyInForce, StaffMember
+from aidflow.office.apart import rebuild_apart
 from aidflow.office.base import OfficeBase
 from aidflow.office.demo import DemoResult, run_demo
 from aidflow.office.screening import ScreeningReport, screen
@@ -107,10 +108,19 @@ class Running(OfficeBase):
         self.may_read("read_office", reader)
         return self.views.status(self.flow)
 
-    def rebuild(self, names: tuple[str, ...] = (), *, progress: Progress | None = None) -> int:
+    def rebuild(
+        self, names: tuple[str, ...] = (), *, progress: Progress | None = None, jobs: int = 1
+    ) -> int:
         """Drop the named views (all when none) and build them again from the events;
-        returns how many events were read."""
-        return self.views.rebuild(self.flow, names, progress=progress)
+        returns how many events were read. ``jobs`` above 1: each view in a process of its
+        own, that many at a time (:mod:`aidflow.office.apart`)."""
+        chosen = list(names) or self.view_names()
+        if jobs <= 1 or len(chosen) <= 1:
+            return self.views.rebuild(self.flow, names, progress=progress)
+        read = rebuild_apart(self.url, chosen, jobs, progress=progress)
+        self.views.forget()  # rebuilt by other processes
+        self.views.catch_up(self.flow)  # what was recorded since each finished
+        return read
 
     def follow_views(
         self,

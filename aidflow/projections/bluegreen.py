@@ -20,8 +20,11 @@ scratch.t`` lets SQLite's transfer optimisation copy table and index records in
 order, without decoding rows or sorting index entries. PostgreSQL moves them
 (``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and
 indexes come from each view's metadata, so views with new tables or columns need nothing here.
-One rebuild at a time per store: a second one started meanwhile discards the
-first one's scratch.
+One rebuild of the same views at a time per store: a second one started meanwhile
+discards the first one's scratch. Rebuilds of different views (``tag``: the views named)
+have scratches of their own, so each view can be rebuilt in a process of its own
+(``aidflow projections rebuild --jobs``): they share only the store's reads and, on SQLite,
+take turns for the switch.
 """
 
 from __future__ import annotations
@@ -53,11 +56,14 @@ Built = Callable[[Engine, dict[str, SQLView]], int]
 """Catches the scratch views up from the events; returns how many records were read."""
 
 
-def rebuild(engine: Engine, chosen: dict[str, SQLView], build: Built) -> int:
-    """Build ``chosen`` (live views by name) aside, then switch them in; returns records read."""
+def rebuild(engine: Engine, chosen: dict[str, SQLView], build: Built, *, tag: str = "") -> int:
+    """Build ``chosen`` (live views by name) aside, then switch them in; returns records read.
+
+    ``tag`` names the scratch ("" for every view, else the views' names) so that
+    rebuilds of different views in different processes do not share one."""
     if engine.dialect.name == "postgresql":
-        return _rebuild_postgres(engine, chosen, build)
-    return _rebuild_sqlite(engine, chosen, build)
+        return _rebuild_postgres(engine, chosen, build, tag)
+    return _rebuild_sqlite(engine, chosen, build, tag)
 
 
 def _tables(views: Sequence[SQLView]) -> list[sa.Table]:
@@ -100,12 +106,12 @@ def _sqlite_path(engine: Engine) -> str:
 
 
 @contextmanager
-def _scratch_file(engine: Engine) -> Iterator[str]:
+def _scratch_file(engine: Engine, tag: str) -> Iterator[str]:
     store = _sqlite_path(engine)
     if store:
-        path = f"{store}.{SCRATCH}"
+        path = f"{store}.{SCRATCH}{tag}"
     else:
-        handle, path = tempfile.mkstemp(suffix=f".{SCRATCH}.db")
+        handle, path = tempfile.mkstemp(suffix=f".{SCRATCH}{tag}.db")
         os.close(handle)
     for stale in (path, f"{path}-journal"):  # left by a rebuild that crashed
         Path(stale).unlink(missing_ok=True)
@@ -136,8 +142,8 @@ def _scratch_sqlite_engine(path: str) -> Engine:
     return scratch
 
 
-def _rebuild_sqlite(engine: Engine, chosen: dict[str, SQLView], build: Built) -> int:
-    with _scratch_file(engine) as path:
+def _rebuild_sqlite(engine: Engine, chosen: dict[str, SQLView], build: Built, tag: str) -> int:
+    with _scratch_file(engine, tag) as path:
         scratch = _scratch_sqlite_engine(path)
         try:
             fresh = _fresh(scratch, chosen)
@@ -196,10 +202,10 @@ def _copy_records(conn: Connection, names: Sequence[str], schema: str) -> None:
 # -- PostgreSQL: a scratch schema, moved in -------------------------------------------------
 
 
-def _rebuild_postgres(engine: Engine, chosen: dict[str, SQLView], build: Built) -> int:
+def _rebuild_postgres(engine: Engine, chosen: dict[str, SQLView], build: Built, tag: str) -> int:
     with engine.connect() as conn:
         home = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
-    scratch_schema = f"{home}_{SCRATCH}"[:63]
+    scratch_schema = f"{home}_{SCRATCH}{tag.replace('.', '_')}"[:63]
     with _schema_change(engine) as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
         conn.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')

@@ -130,7 +130,13 @@ class ReadModels(AuditTrail):
         self, flow: EventSource, names: Sequence[str] = (), *, progress: Progress | None = None
     ) -> int:
         """Drop the named views (all when none are named) and build them again from the events."""
-        return self.runner.rebuild(flow, names, progress=progress)
+        named = sorted(names or self.views)
+        tag = "" if named == sorted(self.VIEWS) else "." + "-".join(named)  # its own scratch
+        return self.runner.rebuild(flow, names, progress=progress, tag=tag)
+
+    def forget(self) -> None:
+        """Another process rebuilt the views: read their positions and rows afresh."""
+        self.runner.forget()
 
     def follow(
         self,

@@ -370,7 +370,12 @@ class Runner:
     # -- other ways to run -----------------------------------------------------------------
 
     def rebuild(
-        self, source: EventSource, names: Sequence[str] = (), *, progress: Progress | None = None
+        self,
+        source: EventSource,
+        names: Sequence[str] = (),
+        *,
+        progress: Progress | None = None,
+        tag: str = "",
     ) -> int:
         """Build the named views (all when none are named) again from the events, blue/green.
 
@@ -389,16 +394,22 @@ class Runner:
 
         with self._lock:
             try:
-                read = bluegreen.rebuild(self.engine, {n: self.views[n] for n in chosen}, build)
+                chosen_views = {n: self.views[n] for n in chosen}
+                read = bluegreen.rebuild(self.engine, chosen_views, build, tag=tag)
             finally:
-                self._known = None
-                for view in self.views.values():
-                    view.forget()
+                self.forget()
             for name in chosen:
                 self._stopped.discard(name)
                 self._failed.pop(name, None)
         self.catch_up(source)  # what was recorded while the rebuild ran
         return read
+
+    def forget(self) -> None:
+        """Drop what this process remembers of the views' positions and rows (another process
+        rebuilt them): the next catch-up reads them afresh."""
+        self._known = None
+        for view in self.views.values():
+            view.forget()
 
     def follow(
         self,

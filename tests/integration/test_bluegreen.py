@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aidflow import AidFlow
+from aidflow import AidFlow, Office
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
 from scripts.benchlib.history import build_history
@@ -83,7 +83,7 @@ def test_rebuild_equals_incremental_and_readers_see_the_old_views_until_the_swit
 
 CHILD = """
 import sys, time
-from aidflow import AidFlow
+from aidflow import AidFlow, Office
 from aidflow.projections import ReadModels
 url, flag = sys.argv[1], sys.argv[2]
 flow = AidFlow.open(url)
@@ -170,3 +170,33 @@ def test_a_postgres_rebuild_keeps_what_was_granted_on_the_views() -> None:
                 conn.exec_driver_sql(f"DROP ROLE {role}")
                 conn.commit()
             engine.dispose()
+
+
+def test_views_rebuilt_in_processes_of_their_own_equal_the_serial_rebuild(
+    store_url: str,
+) -> None:
+    flow = _history(store_url, 1500)
+    views = ReadModels.attach(flow, store_url)
+    views.rebuild(flow)  # serial, in this process
+    before = dump(views)
+    positions = [(s.name, s.position, s.behind, s.error) for s in views.status(flow)]
+    with views.engine.connect() as conn:
+        conn.exec_driver_sql("DELETE FROM queue_money")  # gone, unless rebuilt from the events
+        conn.commit()
+    views.close()
+    flow.close()
+    office = Office.open(store_url, inline=False)
+    read = office.rebuild(jobs=3)  # each view in a process of its own
+    assert read == office.head()
+    assert dump(office.views) == before
+    assert [(s.name, s.position, s.behind, s.error) for s in office.views_status()] == positions
+    assert {p for _, p, _, _ in positions} == {office.head()}
+    office.close()
+    if store_url.startswith("sqlite"):
+        assert not list(Path(store_url.removeprefix("sqlite:///")).parent.glob("*aidflow_rebuild*"))
+    else:
+        with ReadModels.open(store_url).engine.connect() as conn:
+            schemas = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%%aidflow_rebuild%%'"
+            )
+            assert schemas.scalar_one() == 0
