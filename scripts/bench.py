@@ -1,7 +1,7 @@
 """aidflow benchmarks: each figure printed beside a baseline measured in the same run.
 
     python scripts/bench.py all                  # everything below, default sizes
-    python scripts/bench.py rebuild [--events 100000 1000000]
+    python scripts/bench.py rebuild [--events 100000 1000000] [--rounds 2] [--jobs 3]
     python scripts/bench.py commands [--lifecycles 1000] [--backend sqlite postgres]
     python scripts/bench.py screening [--rows 100000]
     python scripts/bench.py timetravel [--cases 100000]
@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 
 from aidflow import commands as cmd  # noqa: E402
 from aidflow.application import AidFlow  # noqa: E402
-from aidflow.config import parse_url, store_env  # noqa: E402
-from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, Vault, new_master, write_key_file  # noqa: E402
+from aidflow.config import store_env  # noqa: E402
+from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, new_master, write_key_file  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
-from scripts.benchlib import minipipe  # noqa: E402
+from scripts.benchlib import minipipe, rebuilds  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
@@ -116,78 +116,27 @@ def _history_store(folder: str, target: int) -> str:
     return url
 
 
-def _fresh_file(path: Path) -> Path:
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        leftover.unlink(missing_ok=True)
-    return path
-
-
-def rebuild(events_list: list[int], stores: str | None = None, rounds: int = 2) -> None:
-    """Blue/green rebuilds against the minimal raw pipeline and the library, same run.
-
-    Rounds alternate the raw pipeline and aidflow's rebuild of the audit view (the
-    raw pipeline's scope), so both see the same machine; the best round of each
-    is compared. Then the full rebuild of every view, and past ledgers.
-    """
-    header("Rebuild (SQLite): raw pipeline vs aidflow, same run, alternating rounds")
-    per_event: dict[int, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = stores or scratch
+def rebuild(
+    events_list: list[int], stores: str | None = None, rounds: int = 2, jobs: int = 3
+) -> None:
+    """Each view's rebuild against its independent minimal pipeline (scripts/benchlib/
+    minipipe.py), all views in one process and in ``jobs`` processes against the slowest alone,
+    and a catch-up from nothing against a bare read+parse pass; see benchlib/rebuilds.py."""
+    header("Rebuild (SQLite): aidflow against minimal pipelines and a bare pass, same run")
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        folder = stores or scratch_dir
         for target in events_list:
             url = _history_store(folder, target)
-            path = Path(url.removeprefix("sqlite:///"))
+            store = url.removeprefix("sqlite:///")
             flow = AidFlow.open(url)
-            bare_n, bare_s = bare_read_and_decode(flow)
-            opener = minipipe.account_opener(Vault(parse_url(url)))
-            raw_s, ours_s = [], []
-            for _ in range(rounds):
-                out = _fresh_file(Path(scratch) / "raw.db")
-                start = time.perf_counter()
-                raw_n = minipipe.audit(str(path), str(out), opener)
-                raw_s.append(time.perf_counter() - start)
-                audit = ReadModels(create_view_engine(url), ["audit"])
-                start = time.perf_counter()
-                ours_n = audit.rebuild(flow)
-                ours_s.append(time.perf_counter() - start)
-                audit.close()
-                assert raw_n == ours_n == bare_n, (raw_n, ours_n, bare_n)
-            raw_best, ours_best = min(raw_s), min(ours_s)
-            per_event[bare_n] = (raw_best / bare_n, ours_best / bare_n)
-            views = ReadModels(create_view_engine(url))
-            start = time.perf_counter()
-            views.rebuild(flow)
-            full_s = time.perf_counter() - start
-            print(f"\n{bare_n:,} events")
-            print(f"  library read+decode only   {bare_n / bare_s:>9,.0f} ev/s")
-            print(
-                f"  raw pipeline, audit view   {bare_n / raw_best:>9,.0f} ev/s"
-                f"   (rounds: {', '.join(f'{bare_n / r:,.0f}' for r in raw_s)})"
-            )
-            print(
-                f"  aidflow rebuild, audit     {bare_n / ours_best:>9,.0f} ev/s"
-                f"   (rounds: {', '.join(f'{bare_n / r:,.0f}' for r in ours_s)})"
-                f"   {raw_best / ours_best:.0%} of the raw pipeline"
-            )
-            print(f"  aidflow rebuild, all views {bare_n / full_s:>9,.0f} ev/s")
-            head = int(flow.recorder.max_notification_id() or 0)
-            runs = []
-            for fraction in (0.25, 0.5, 0.75, 1.0):
-                start = time.perf_counter()
-                views.as_of(position=int(head * fraction)).ledger()
-                runs.append(time.perf_counter() - start)
-            print(
-                "  past ledger as of 25/50/75/100%: " + " / ".join(f"{r:.3f}" for r in runs) + " s"
-            )
-            views.close()
+            views = rebuilds.per_view(url, flow, scratch, rounds)
+            together = rebuilds.all_views(url, flow, rounds, jobs)
             flow.close()
-    if len(per_event) > 1:
-        small, large = min(per_event), max(per_event)
-        raw_growth = per_event[large][0] / per_event[small][0]
-        ours_growth = per_event[large][1] / per_event[small][1]
-        print(
-            f"per-event cost at {large:,} vs {small:,} events: raw pipeline {raw_growth:.2f}x,"
-            f" aidflow {ours_growth:.2f}x"
-        )
+            clean = rebuilds.pristine(store, scratch)
+            caught = rebuilds.catch_up(clean, scratch, rounds)
+            events = minipipe.read_and_parse(str(clean))
+            rebuilds.report(events, views, together, caught, jobs)
 
 
 # -- proofs (issue 14) -------------------------------------------------------------------
@@ -931,6 +880,7 @@ def main() -> None:
     p.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
     p.add_argument("--stores", help="folder keeping the history stores between runs")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=3, help="processes for the views rebuilt apart")
     p = sub.add_parser("commands")
     p.add_argument("--lifecycles", type=int, default=1000)
     _backend_option(p)
@@ -972,6 +922,7 @@ def main() -> None:
             getattr(args, "events", [100_000, 1_000_000]),
             getattr(args, "stores", None),
             getattr(args, "rounds", 2),
+            getattr(args, "jobs", 3),
         )
     if args.what in ("commands", "all"):
         commands(

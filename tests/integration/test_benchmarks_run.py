@@ -23,7 +23,7 @@ TARGETS = {
     "timetravel": (["--cases", "20"], "bare repository.get"),
     "inline": (["--lifecycles", "3", "--rounds", "1"], "inline views add"),
     "cli": ([], "python -c pass"),
-    "rebuild": (["--events", "200", "--rounds", "1"], "of the raw pipeline"),
+    "rebuild": (["--events", "200", "--rounds", "1", "--jobs", "2"], "the bare pass"),
     "proof": (["--events", "200"], "rebuild ev/s"),
     "sizes": (["--events", "200", "--rounds", "1"], "bare read+decode"),
     "pastledger": (["--events", "200", "--backend", "sqlite"], "the live ledger"),
