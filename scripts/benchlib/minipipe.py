@@ -403,80 +403,75 @@ class _AuditState:
         return hashlib.sha256(f"aidflow/account/{value}".encode()).hexdigest()[:32]
 
     def write(self, db: sqlite3.Connection, page: list[Row]) -> None:
-        journal: list[Row] = []
-        ledger: list[Row] = []
-        cases: list[Row] = []
-        funds: list[Row] = []
-        accounts: list[Row] = []
-        nodes: list[Row] = []
-        totals: list[Row] = []
-        for position, hex_id, version, topic, state in page:
-            kind = topic.removeprefix("aidflow:")
-            name, stream, entry = _TOPICS[kind]
-            aggregate = hyphened(hex_id)
-            stored = orjson.loads(state)
-            at, when = moments(stored["timestamp"]["_data_"])
-            fields = {k: shown(k, v) for k, v in stored.items() if k not in _META}
-            detail = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
-            record = _record_head(position, aggregate, version, topic) + state
-            chained = hashlib.sha256(self.previous + record).digest()
-            self.previous = chained
-            actor = str(fields.get("actor", ""))
-            leaf = hashlib.sha256(
-                b"\x00"
-                + _leaf(position, aggregate, version, record, name, actor, detail, when).encode()
-            ).digest()
-            journal.append(
-                (
-                    position,
-                    at,
-                    actor,
-                    stream,
-                    aggregate,
-                    version,
-                    name,
-                    summary(name, fields),
-                    detail,
-                    chained.hex(),
-                    self.size,
-                    leaf.hex(),
-                )
+        rows: dict[str, list[Row]] = {table: [] for table in _AUDIT_TABLES}
+        for record in page:
+            self._event(record, rows)
+        insert_all(db, rows)
+
+    def _event(self, record: Row, rows: dict[str, list[Row]]) -> None:
+        """One event's journal row, Merkle leaf and chain link, then its facts and ledger row."""
+        position, hex_id, version, topic, state = record
+        kind = topic.removeprefix("aidflow:")
+        name, stream, entry = _TOPICS[kind]
+        aggregate = hyphened(hex_id)
+        stored = orjson.loads(state)
+        at, when = moments(stored["timestamp"]["_data_"])
+        fields = {k: shown(k, v) for k, v in stored.items() if k not in _META}
+        detail = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+        whole = _record_head(position, aggregate, version, topic) + state
+        self.previous = hashlib.sha256(self.previous + whole).digest()
+        actor = str(fields.get("actor", ""))
+        leaf_text = _leaf(position, aggregate, version, whole, name, actor, detail, when)
+        leaf = hashlib.sha256(b"\x00" + leaf_text.encode()).digest()
+        rows["audit_journal"].append(
+            (position, at, actor, stream, aggregate, version, name, summary(name, fields), detail,
+             self.previous.hex(), self.size, leaf.hex())
+        )  # fmt: skip
+        self.tree.add(leaf, rows["audit_tree"])
+        self.size += 1
+        if kind == "StudentCase.Applied":
+            facts = (fields["family_category"], fields["town"])
+            rows["audit_case"].append((aggregate, *facts, fields["year"]))
+            self.totals.facts[aggregate] = facts
+            who = self.persons[aggregate] = person(stored["student_id"])
+            rows["audit_account"].append(
+                (position, aggregate, who, self.account(stored["account"]))
             )
-            self.tree.add(leaf, nodes)
-            self.size += 1
-            if kind == "StudentCase.Applied":
-                cases.append((aggregate, fields["family_category"], fields["town"], fields["year"]))
-                self.totals.facts[aggregate] = (fields["family_category"], fields["town"])
-                who = self.persons[aggregate] = person(stored["student_id"])
-                accounts.append((position, aggregate, who, self.account(stored["account"])))
-            elif kind == "Fund.Opened":
-                funds.append((aggregate, fields["name"], fields["kind"], position))
-            if entry is None:
-                continue
-            if fields.get("use") == "secondary-aid" and entry in _SECONDARY:
-                entry = _SECONDARY[entry]
-            on_fund = kind in _ON_FUND
-            row = (
-                position, at, fields.get("value_date"), entry,
-                fields.get("case_id") if on_fund else aggregate,
-                aggregate if on_fund else fields.get("fund_id"),
-                fields["amount_fen"], fields.get("need"), fields.get("voucher"),
-                fields.get("receipt"), fields.get("source"), fields["actor"],
-            )  # fmt: skip
-            ledger.append(row)
-            self.totals.add(row, totals)
-        for table, rows in (
-            ("audit_journal", journal),
-            ("audit_ledger", ledger),
-            ("audit_case", cases),
-            ("audit_fund", funds),
-            ("audit_account", accounts),
-            ("audit_tree", nodes),
-            ("audit_ledger_total", totals),
-        ):
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        elif kind == "Fund.Opened":
+            rows["audit_fund"].append((aggregate, fields["name"], fields["kind"], position))
+        if entry is None:
+            return
+        if fields.get("use") == "secondary-aid" and entry in _SECONDARY:
+            entry = _SECONDARY[entry]
+        on_fund = kind in _ON_FUND
+        row = (
+            position, at, fields.get("value_date"), entry,
+            fields.get("case_id") if on_fund else aggregate,
+            aggregate if on_fund else fields.get("fund_id"),
+            fields["amount_fen"], fields.get("need"), fields.get("voucher"),
+            fields.get("receipt"), fields.get("source"), fields["actor"],
+        )  # fmt: skip
+        rows["audit_ledger"].append(row)
+        self.totals.add(row, rows["audit_ledger_total"])
+
+
+_AUDIT_TABLES = (
+    "audit_journal",
+    "audit_ledger",
+    "audit_case",
+    "audit_fund",
+    "audit_account",
+    "audit_tree",
+    "audit_ledger_total",
+)
+
+
+def insert_all(db: sqlite3.Connection, tables: dict[str, list[Any]]) -> None:
+    """Each table's rows, one ``executemany`` per table."""
+    for table, rows in tables.items():
+        if rows:
+            marks = ", ".join("?" * len(rows[0]))
+            db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
 # -- the consultation queue -----------------------------------------------------------------
@@ -533,15 +528,15 @@ def queue(store: str, out: str, opener: Opener) -> int:
     read = run_pages(store, out, QUEUE_SCHEMA, QUEUE_INDEXES, state.write)
     with output(out) as db:
         db.execute("BEGIN")
-        for table, rows in (
-            ("queue_case", list(state.cases.values())),
-            ("queue_hardship", state.hardships),
-            ("queue_action", list(state.actions.values())),
-            ("queue_appeal", state.appeals),
-        ):
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        insert_all(
+            db,
+            {
+                "queue_case": list(state.cases.values()),
+                "queue_hardship": state.hardships,
+                "queue_action": list(state.actions.values()),
+                "queue_appeal": state.appeals,
+            },
+        )
         db.execute("COMMIT")
     return read
 
@@ -702,15 +697,15 @@ def dossier(store: str, out: str, opener: Opener) -> int:
     ]
     with output(out) as db:
         db.execute("BEGIN")
-        for table, rows in (
-            ("dossier_case", list(state.cases.values())),
-            ("dossier_action", list(state.actions.values())),
-            ("dossier_fund", funds),
-            ("dossier_donor", state.donors),
-        ):
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        insert_all(
+            db,
+            {
+                "dossier_case": list(state.cases.values()),
+                "dossier_action": list(state.actions.values()),
+                "dossier_fund": funds,
+                "dossier_donor": state.donors,
+            },
+        )
         db.execute("COMMIT")
     return read
 
