@@ -140,6 +140,10 @@ def report(events: int, views: dict[str, dict[str, list[float]]], together: dict
         f"   (rounds: {', '.join(f'{s:.2f}' for s in together['apart'])})"
     )
     bare, caught_s = min(caught["bare"]), min(caught["catch_up"])
+    minis = sum(min(t["mini"]) for t in views.values())
     print(f"  bare read+parse (sqlite3 + orjson) {bare:>7.2f} s")
+    print(
+        f"  the three minimal pipelines        {minis:>7.2f} s  {minis / bare:.1f}x the bare pass"
+    )
     print(f"  catch-up from nothing, all views   {caught_s:>7.2f} s  {caught_s / bare:.1f}x the bare pass"
           f"   (rounds: {', '.join(f'{s:.2f}' for s in caught['catch_up'])})")  # fmt: skip
