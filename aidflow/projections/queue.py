@@ -131,6 +131,8 @@ class ConsultationQueueView(SQLView):
     # 2: versioned with the others; 3: names masked (issue 11); 4: due dates, queue_money;
     # 5: a name masked to its surname and ** (issue 21); 6: appeals owed a decision (issue 23)
     schema_version = 6
+    decodes = False  # its rows are stored fields; a name is the one field it opens
+    opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {C.Applied: ("name",)}
     personal_columns: ClassVar[dict[str, frozenset[str]]] = {
         "queue_case": frozenset({"name"}),
     }
@@ -225,29 +227,29 @@ Step = Callable[[_PageRows, Envelope], None]
 
 
 def _applied(rows: _PageRows, envelope: Envelope) -> None:
-    event = envelope.event
+    fields = envelope.detail
     rows.cases.append(
         {
             "case_id": envelope.aggregate_id,
-            "name": mask_personal("name", event.name),
-            "town": event.town,
-            "university": event.university,
+            "name": mask_personal("name", envelope.personal("name")),
+            "town": fields["town"],
+            "university": fields["university"],
         }
     )
 
 
 def _hardship(rows: _PageRows, envelope: Envelope) -> None:
-    event = envelope.event
+    fields = envelope.detail
     rows.hardships.append(
         {
             "position": envelope.position,
             "case_id": envelope.aggregate_id,
-            "kind": event.kind,
-            "severity": event.severity,
-            "severity_rank": Severity(event.severity).rank,
-            "detail": event.detail,
+            "kind": fields["kind"],
+            "severity": fields["severity"],
+            "severity_rank": Severity(fields["severity"]).rank,
+            "detail": fields["detail"],
             "reported_at": envelope.at(rows.dialect),
-            "reported_by": event.actor,
+            "reported_by": fields["actor"],
             "consulted_at": None,
         }
     )
@@ -260,7 +262,7 @@ def _convened(rows: _PageRows, envelope: Envelope) -> None:
         if row["case_id"] == case_id and row["consulted_at"] is None:
             row["consulted_at"] = at
     rows.consulted.append({"k_case": case_id, "at": at})
-    for item in envelope.event.actions:
+    for item in envelope.detail["actions"]:
         rows.actions[(case_id, item["action_id"])] = {
             "case_id": case_id,
             "action_id": item["action_id"],
@@ -274,7 +276,7 @@ def _convened(rows: _PageRows, envelope: Envelope) -> None:
 
 def _action_done(rows: _PageRows, envelope: Envelope) -> None:
     """An action reported done: marked in memory if assigned on this page, else by a statement."""
-    case_id, action_id = envelope.aggregate_id, envelope.event.action_id
+    case_id, action_id = envelope.aggregate_id, envelope.detail["action_id"]
     at = envelope.at(rows.dialect)
     pending = rows.actions.get((case_id, action_id))
     if pending is not None:
@@ -304,12 +306,12 @@ def _appeal_decided(rows: _PageRows, envelope: Envelope) -> None:
 
 
 def _erasure(rows: _PageRows, envelope: Envelope) -> None:
-    rows.erased.extend(envelope.event.cases)
+    rows.erased.extend(envelope.detail["cases"])
 
 
 def _money(rows: _PageRows, envelope: Envelope) -> None:
     """A movement of a grant's money (see :data:`_MONEY`); one that moves nothing adds no row."""
-    approved, paid = _MONEY[envelope.cls](envelope.event)
+    approved, paid = _MONEY[envelope.cls](envelope.detail)
     if approved or paid:
         rows.money.append(
             {
@@ -322,20 +324,21 @@ def _money(rows: _PageRows, envelope: Envelope) -> None:
         )
 
 
-def _grant(event: Any) -> bool:
-    return getattr(event, "use", "grant") != "secondary-aid"
+def _grant(fields: dict[str, Any]) -> bool:
+    return bool(fields.get("use", "grant") != "secondary-aid")  # the default: a grant
 
 
-_MONEY: dict[EventClass, Callable[[Any], tuple[int, int]]] = {
-    C.GrantApproved: lambda e: (e.amount_fen, 0),
-    C.Disbursed: lambda e: (0, e.amount_fen if _grant(e) else 0),
-    C.DisbursementReturned: lambda e: (0, -e.amount_fen if _grant(e) else 0),
-    C.Closed: lambda e: (-sum(e.releases.values()), 0),
-    C.ApprovalCorrected: lambda e: (-e.amount_fen, 0),
-    C.YearClosed: lambda e: (-sum(e.releases.values()), 0),
+_MONEY: dict[EventClass, Callable[[dict[str, Any]], tuple[int, int]]] = {
+    C.GrantApproved: lambda e: (e["amount_fen"], 0),
+    C.Disbursed: lambda e: (0, e["amount_fen"] if _grant(e) else 0),
+    C.DisbursementReturned: lambda e: (0, -e["amount_fen"] if _grant(e) else 0),
+    C.Closed: lambda e: (-sum(e["releases"].values()), 0),
+    C.ApprovalCorrected: lambda e: (-e["amount_fen"], 0),
+    C.YearClosed: lambda e: (-sum(e["releases"].values()), 0),
 }
 """How each money event moves a case's approved and paid totals (grants only: secondary
-aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment)."""
+aid paid through the payment list, ``use="secondary-aid"``, is not a grant's payment), from the
+event's stored fields (:attr:`Envelope.detail`)."""
 
 _STEPS: dict[EventClass, Step] = {
     C.Applied: _applied,
