@@ -205,6 +205,12 @@ class DossierView(SQLView):
     # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked;
     # 5: a name masked to its surname and ** (its length no longer shown; issue 21)
     schema_version = 5
+    decodes = False  # rows from the stored fields; the personal fields it shows masked, opened
+    opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {
+        C.Applied: ("student_id", "name", "account"),
+        C.AccountSet: ("account",),
+        C.AccountConfirmed: ("account",),
+    }
     personal_columns: ClassVar[dict[str, frozenset[str]]] = {
         "dossier_case": frozenset({"student_id_masked", "name", "account_masked"}),
         "dossier_entry": frozenset({"detail.account_masked"}),
@@ -382,7 +388,7 @@ def _entry_detail(envelope: Any) -> str:
     its masked account (the sealed field reads ``[encrypted]``), so a past header folds to it."""
     if envelope.cls not in _ACCOUNT_EVENTS:
         return str(envelope.detail_json)
-    masked = mask_personal("account", envelope.event.account)
+    masked = mask_personal("account", envelope.personal("account"))
     return to_json({**envelope.detail, "account_masked": masked})
 
 
@@ -456,43 +462,53 @@ Step = Callable[[_PageRows, Envelope], None]
 """What one event adds to a page's rows."""
 
 
+def _stored(envelope: Envelope) -> SimpleNamespace:
+    """The event as the header's changes read it: its stored fields (:attr:`Envelope.detail`),
+    the personal fields the view opens decrypted; a field the record predates is missing, as
+    in a past header folded from its entries (the changes give such fields their default)."""
+    fields = SimpleNamespace(**envelope.detail)
+    for name in DossierView.opens.get(envelope.cls, ()):
+        setattr(fields, name, envelope.personal(name))
+    return fields
+
+
 def _applied(rows: _PageRows, envelope: Envelope) -> None:
     """An application opens the case's header (its entry follows, as for every case event)."""
     case_id = envelope.aggregate_id
-    rows.cases[case_id] = _opened(case_id, envelope.event, envelope.recorded_at)
+    rows.cases[case_id] = _opened(case_id, _stored(envelope), envelope.recorded_at)
 
 
 def _case_event(rows: _PageRows, envelope: Envelope) -> None:
     """Every case event: its change to the header, and its entry in the dossier's timeline."""
-    event, cls, at = envelope.event, envelope.cls, envelope.recorded_at
+    cls, at = envelope.cls, envelope.recorded_at
     case = rows.cases[envelope.aggregate_id]
     change = _CHANGES.get(cls)
     if change is not None:
-        change(case, event, at)
+        change(case, _stored(envelope), at)
     case["updated_at"] = at
     case["last_position"] = envelope.position
     rows.entries.append(
         {
             "position": envelope.position,
             "case_id": envelope.aggregate_id,
-            "version": event.originator_version,
+            "version": envelope.notification.originator_version,
             "section": SECTIONS[cls],
             "event_type": envelope.name,
             "recorded_at": envelope.at(rows.dialect),
-            "actor": event.actor,
+            "actor": envelope.detail["actor"],
             "detail": _entry_detail(envelope),
         }
     )
 
 
 def _erasure(rows: _PageRows, envelope: Envelope) -> None:
-    rows.erased.extend(envelope.event.cases)
+    rows.erased.extend(envelope.detail["cases"])
 
 
 def _convened(rows: _PageRows, envelope: Envelope) -> None:
     """A consultation assigns its decisions, each open until reported done."""
     case_id = envelope.aggregate_id
-    for item in envelope.event.actions:
+    for item in envelope.detail["actions"]:
         rows.new_actions[(case_id, item["action_id"])] = {
             "case_id": case_id,
             "action_id": item["action_id"],
@@ -507,25 +523,34 @@ def _convened(rows: _PageRows, envelope: Envelope) -> None:
 
 def _action_done(rows: _PageRows, envelope: Envelope) -> None:
     """An action reported done: marked in memory if assigned on this page, else by a statement."""
-    event, case_id = envelope.event, envelope.aggregate_id
-    done = {"done_at": envelope.at(rows.dialect), "done_by": event.actor, "note": event.note}
-    pending = rows.new_actions.get((case_id, event.action_id))
+    fields, case_id = envelope.detail, envelope.aggregate_id
+    done = {
+        "done_at": envelope.at(rows.dialect),
+        "done_by": fields["actor"],
+        "note": fields["note"],
+    }
+    pending = rows.new_actions.get((case_id, fields["action_id"]))
     if pending is not None:
         pending.update(done)
     else:
-        rows.done_actions.append({"k_case": case_id, "k_action": event.action_id, **done})
+        rows.done_actions.append({"k_case": case_id, "k_action": fields["action_id"], **done})
 
 
 def _fund_opened(rows: _PageRows, envelope: Envelope) -> None:
-    event = envelope.event
+    fields = envelope.detail
     rows.funds_new.append(
-        {"fund_id": envelope.aggregate_id, "name": event.name, "kind": event.kind, "donors": "[]"}
+        {
+            "fund_id": envelope.aggregate_id,
+            "name": fields["name"],
+            "kind": fields["kind"],
+            "donors": "[]",
+        }
     )
 
 
 def _deposited(rows: _PageRows, envelope: Envelope) -> None:
     given = rows.donors.setdefault(envelope.aggregate_id, [])
-    given.append((envelope.event.source, envelope.position))
+    given.append((envelope.detail["source"], envelope.position))
 
 
 def _steps(*steps: Step) -> Step:

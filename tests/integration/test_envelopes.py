@@ -309,11 +309,12 @@ def test_the_direct_read_gives_the_librarys_records(flow: AidFlow) -> None:
             )
 
 
-def test_a_rebuild_of_the_audit_view_decodes_no_event(
+def test_a_rebuild_decodes_no_event(
     flow: AidFlow, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The shape of a fast rebuild (issue 10 §3): the audit view's rows come from the stored
-    JSON; the mapper decodes nothing (an application's pseudonyms decrypt single fields)."""
+    """The shape of a fast rebuild (issue 10 §3, issue 25 §3): every view's rows come from the
+    stored JSON; the mapper decodes nothing (an application's pseudonyms and masks decrypt
+    single fields)."""
     paid(flow, government_fund(flow), 1)
     views = ReadModels.attach(flow, store_url)
     decoded: list[str] = []
@@ -328,8 +329,10 @@ def test_a_rebuild_of_the_audit_view_decodes_no_event(
     assert views.rebuild(flow, ["audit"]) == len(journal) > 10
     assert decoded == []
     assert views.journal() == journal
-    views.rebuild(flow)  # the dossier and the queue decode what they handle
-    assert decoded
+    dossier = views.dossier(views.cases()[0].case_id)
+    views.rebuild(flow)  # the dossier and the queue too
+    assert decoded == []
+    assert views.dossier(dossier.case_id) == dossier
     views.close()
 
 
