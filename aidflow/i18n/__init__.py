@@ -117,10 +117,11 @@ def tr_all(messages: Sequence[str]) -> tuple[str, ...]:
     return tuple(tr(m) for m in messages)
 
 
-def value(text: object) -> str:
-    """A domain value (``dibao``, ``paid``) as a person reads it; unknown values unchanged."""
+def value(text: object, lang: str | None = None) -> str:
+    """A domain value (``dibao``, ``paid``) as a person reads it (in ``lang``, else the current
+    language); unknown values unchanged."""
     raw = "" if text is None else str(text)
-    return catalogue(current()).pgettext(VALUE, raw) if raw else raw
+    return catalogue(lang or current()).pgettext(VALUE, raw) if raw else raw
 
 
 def event(name: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from aidflow.domain.events import NAMES, EventClass
 from aidflow.domain.masking import mask_free_texts
 from aidflow.domain.money import format_yuan
-from aidflow.i18n import catalogue, current, using, value
+from aidflow.i18n import catalogue, current, value
 from aidflow.projections.catalogue import (
     Enrolment,
     FindingsRegister,
@@ -169,7 +169,7 @@ _AMOUNTS = {
 _IDS = {"fund_id": "fund", "case_id": "case"}
 
 
-def _fields(detail: Mapping[str, Any], values: frozenset[str]) -> dict[str, Any]:
+def _fields(detail: Mapping[str, Any], values: frozenset[str], lang: str) -> dict[str, Any]:
     """The template's fields: the detail, with money in yuan, short ids and translated values."""
     fields: dict[str, Any] = mask_free_texts(detail)  # no number that names someone (§7)
     for key, shown in _AMOUNTS.items():
@@ -181,27 +181,29 @@ def _fields(detail: Mapping[str, Any], values: frozenset[str]) -> dict[str, Any]
     for key in values:
         raw = detail.get(key)
         if isinstance(raw, list | tuple):
-            fields[key] = ", ".join(value(v) for v in raw)
+            fields[key] = ", ".join(value(v, lang) for v in raw)
         elif raw is not None:
-            fields[key] = value(raw)
+            fields[key] = value(raw, lang)
     for key, items in detail.items():
         if isinstance(items, list):  # actions -> action_count, lines -> line_count, ...
             fields[f"{key.removesuffix('s')}_count"] = len(items)
     if isinstance(detail.get("pending"), bool):
-        fields["change"] = _tr(ACCOUNT_PROPOSED if detail["pending"] else ACCOUNT_RECORDED)
+        fields["change"] = _tr(ACCOUNT_PROPOSED if detail["pending"] else ACCOUNT_RECORDED, lang)
     if "command" in detail:
         fields["command"] = str(detail["command"]).replace("_", " ")
     department = detail.get("department")
-    fields["in_department"] = _tr(IN_DEPARTMENT).format(department=department) if department else ""
+    shown = _tr(IN_DEPARTMENT, lang).format(department=department) if department else ""
+    fields["in_department"] = shown
     return fields
 
 
-def _tr(message: str) -> str:
-    return catalogue(current()).pgettext(SUMMARY, message)
+def _tr(message: str, lang: str) -> str:
+    return catalogue(lang).pgettext(SUMMARY, message)
 
 
-def summary(name: str, detail: Mapping[str, Any]) -> str:
-    """The one-line summary of event ``name`` with masked ``detail``, in the current language.
+def summary(name: str, detail: Mapping[str, Any], lang: str | None = None) -> str:
+    """The one-line summary of event ``name`` with masked ``detail``, in ``lang`` (else the
+    current language).
 
     An event name without a template (a newer store read by older code) shows its name.
     """
@@ -213,16 +215,17 @@ def summary(name: str, detail: Mapping[str, Any]) -> str:
         return name
     template, values = found
     try:
-        return _tr(template).format(**_fields(detail, values))
+        lang = lang or current()
+        return _tr(template, lang).format(**_fields(detail, values, lang))
     except (KeyError, IndexError, ValueError):
         # A detail missing a field the template names (an older event): the name is true.
         return name
 
 
 def english_summary(name: str, detail: Mapping[str, Any]) -> str:
-    """The summary as the journal's ``summary`` column stores it, whatever language is chosen."""
-    with using("en"):
-        return summary(name, detail)
+    """The summary as the journal's ``summary`` column stores it, whatever language is chosen
+    (asked in English, not by switching the language: a rebuild asks once per event)."""
+    return summary(name, detail, "en")
 
 
 __all__ = [
