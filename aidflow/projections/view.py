@@ -111,8 +111,8 @@ class Envelope:
     fields, masked, as text. So the envelope parses the stored JSON once
     (orjson) and derives from it the masked, JSON-ready fields every view stores
     (:attr:`detail`); :attr:`event` decodes through the mapper only when a view
-    asks for it (the dossier and the queue; the audit view for the few events
-    whose pseudonyms need a decrypted value). Both readings give the same
+    asks for it (none of the three views does: each opens single personal fields,
+    :meth:`personal`, where a row needs a decrypted value). Both readings give the same
     values (``tests/integration/test_envelopes.py``); where the stored JSON holds
     anything the plain reading cannot match (an upcast, a transcoding other than
     UUIDs and dates, a number beyond 64 bits), :attr:`detail` comes from the
