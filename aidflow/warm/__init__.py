@@ -21,15 +21,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 
 from aidflow.warm.wire import (
     SOCKET_ENV,
     SWITCH_ENV,
+    Reader,
     connect,
     fingerprint,
-    receive,
     send,
     socket_path,
 )
@@ -74,15 +73,16 @@ def run_warm(args: list[str]) -> int | None:
         }
         try:
             send(conn, request, _terminal())
-            started, _ = receive(conn)
         except OSError:
             return None
+        read = Reader(conn)
+        started = read()
         if not started or started.get("answer") != "started":
             return None
-        return _wait(conn, int(started["pid"]))
+        return _wait(read, int(started["pid"]))
 
 
-def _wait(conn: socket.socket, pid: int) -> int:
+def _wait(read: Reader, pid: int) -> int:
     """Forward the signals a user sends (Ctrl-C) to the command; return its exit status."""
 
     def forward(signum: int, _frame: object) -> None:
@@ -91,10 +91,7 @@ def _wait(conn: socket.socket, pid: int) -> int:
 
     for signum in _FORWARDED:
         signal.signal(signum, forward)
-    try:
-        ended, _ = receive(conn)
-    except OSError:
-        ended = None
+    ended = read()
     if ended is None or ended.get("answer") != "exit":
         from aidflow.i18n import messages as M
         from aidflow.render import line

@@ -75,6 +75,23 @@ def send(conn: socket.socket, message: dict[str, Any], fds: list[int] | None = N
     conn.sendall(data)
 
 
+class Reader:
+    """The messages of one connection, one at a time: two sent close together (a quick
+    command's "started" and "exit") may arrive in one read, and each is still one message."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._stream = conn.makefile("rb")
+
+    def __call__(self) -> dict[str, Any] | None:
+        """The next message; None when the other end closed first or sent no message."""
+        try:
+            line = self._stream.readline()
+            found: dict[str, Any] | None = json.loads(line) if line.endswith(b"\n") else None
+        except (OSError, ValueError):
+            return None
+        return found
+
+
 def receive(conn: socket.socket, *, fds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
     """One message and the descriptors sent with it (None: the other end closed first)."""
     data, got, _flags, _addr = socket.recv_fds(conn, 1 << 16, fds) if fds else (b"", [], 0, None)

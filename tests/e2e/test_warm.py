@@ -275,3 +275,18 @@ def test_start_status_stop_and_idle_end(cli: Cli, tmp_path: Path) -> None:
         time.sleep(0.5)
     assert here.status()["running"] is False
     assert not (folder / "warm.sock").exists()
+
+
+def test_two_messages_that_arrive_in_one_read_are_two_messages() -> None:
+    """A quick command's "started" and "exit" can reach the program in one read (it failed
+    once in CI: `aidflow --help` through the warm process exited 1)."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b'{"answer": "started", "pid": 7}\n{"answer": "exit", "status": 0}\n')
+        theirs.shutdown(socket.SHUT_WR)
+        read = warm.Reader(ours)
+        assert [read(), read(), read()] == [
+            {"answer": "started", "pid": 7},
+            {"answer": "exit", "status": 0},
+            None,
+        ]
