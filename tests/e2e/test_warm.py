@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -290,3 +291,35 @@ def test_two_messages_that_arrive_in_one_read_are_two_messages() -> None:
             {"answer": "exit", "status": 0},
             None,
         ]
+
+
+def test_another_user_cannot_reach_the_warm_process(cli: Cli, tmp_path: Path) -> None:
+    """Another OS user (here: nobody) cannot even connect: the socket's folder, made by
+    ``warm start`` in the shared /tmp, is the user's alone."""
+    python = Path("/usr/bin/python3")  # one that nobody may run (the venv's lies under /work)
+    if os.geteuid() != 0 or not python.exists():
+        pytest.skip("changing to another user needs root and a system Python (CI has both)")
+    folder = Path(f"/tmp/aidflow-test-{uuid.uuid4().hex[:12]}")
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
+    here = Shell(env, tmp_path)
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
+    try:
+        probe = (
+            "import socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+            "try:\n"
+            "    s.connect(sys.argv[1])\n"
+            "    print('connected')\n"
+            "except PermissionError:\n"
+            "    print('refused')\n"
+        )
+        nobody = subprocess.run(
+            [str(python), "-c", probe, str(folder / "warm.sock")],
+            env={"PATH": "/usr/bin:/bin"}, cwd="/", capture_output=True, text=True, timeout=60,
+            preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),
+        )  # fmt: skip
+        assert nobody.stdout.split() == ["refused"], nobody.stderr
+        assert here.status()["served"] == 0
+    finally:
+        here("warm", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
