@@ -112,6 +112,14 @@ def revealing() -> Iterator[None]:
         _REVEALING.reset(token)
 
 
+_FILED_UNDER = "(key_id = ? OR substr(key_id, 1, ?) = ?)"
+"""A student's key and every key filed under it (:func:`_filed_under` gives the values)."""
+
+
+def _filed_under(key_id: str) -> tuple[str, int, str]:
+    return key_id, len(key_id) + 1, f"{key_id}/"
+
+
 def student_key(key_id: str) -> str:
     """The student's key id of a token's key id: a person's login seals with a key of its
     own filed under the student's (``<student key id>/<16 hex>``), never reading theirs."""
@@ -744,9 +752,8 @@ class Vault(Keyring):
     def erased(self, key_id: str) -> bool:
         """Whether the student's key (or any key filed under it) was erased."""
         rows = self._select(
-            "SELECT 1 FROM aidflow_data_keys WHERE erased_at IS NOT NULL"
-            " AND (key_id = ? OR substr(key_id, 1, ?) = ?)",
-            (key_id, len(key_id) + 1, f"{key_id}/"),
+            f"SELECT 1 FROM aidflow_data_keys WHERE erased_at IS NOT NULL AND {_FILED_UNDER}",  # noqa: S608 - a constant
+            _filed_under(key_id),
         )
         return bool(rows)
 
@@ -755,9 +762,8 @@ class Vault(Keyring):
         erased_at = datetime.now(UTC).isoformat()
         if self.db.sqlite:  # the student's key and every key filed under it
             self.db.run(
-                "UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ?"
-                " WHERE key_id = ? OR substr(key_id, 1, ?) = ?",
-                (erased_at, key_id, len(key_id) + 1, f"{key_id}/"),
+                f"UPDATE aidflow_data_keys SET wrapped = NULL, erased_at = ? WHERE {_FILED_UNDER}",  # noqa: S608 - a constant
+                (erased_at, *_filed_under(key_id)),
             )
         else:  # the store's function: an admin's login, or the service (issue 21 §1)
             self.db.run("SELECT aidflow_erase_key(?, ?)", (key_id, erased_at))

@@ -52,8 +52,7 @@ def warm_start(session: Session, idle: float) -> None:
     if (here := warm.ping(path)) is not None:
         emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
         return
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not warm.private_folder(path):
+    if not warm.make_private_folder(path):
         raise click.ClickException(line(M.WARM_NOT_PRIVATE, folder=path.parent))
     log = path.with_suffix(".log")
     with open(log, "ab") as out:
@@ -114,6 +113,6 @@ def warm_stop(session: Session) -> None:
         return
     with conn:
         warm.send(conn, {"ask": "stop"})
-        answer, _ = warm.receive(conn)
+        answer = warm.Reader(conn)()
     pid = (answer or {}).get("pid")
     emit(session, {"stopped": True, "pid": pid}, line(M.WARM_STOPPED, pid=pid))

@@ -53,8 +53,7 @@ class _Server:
 
 def _listen(path: Path) -> socket.socket:
     """Bind the socket in a folder only this user may enter (made so when it is new)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not warm.private_folder(path):
+    if not warm.make_private_folder(path):
         raise SystemExit(line(M.WARM_NOT_PRIVATE, folder=path.parent))
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a socket left by a process that is gone (the caller pinged first)

@@ -32,6 +32,12 @@ def socket_path() -> Path:
     return folder / "warm.sock"
 
 
+def make_private_folder(path: Path) -> bool:
+    """Make the socket's folder, this user's alone, if it is missing; whether it is so."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return private_folder(path)
+
+
 def private_folder(path: Path) -> bool:
     """Whether the socket's folder is this user's alone: another user could otherwise put a
     socket there and receive our terminal and our environment (the master key with it)."""
@@ -92,10 +98,11 @@ class Reader:
         return found
 
 
-def receive(conn: socket.socket, *, fds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
-    """One message and the descriptors sent with it (None: the other end closed first)."""
-    data, got, _flags, _addr = socket.recv_fds(conn, 1 << 16, fds) if fds else (b"", [], 0, None)
-    if fds and not data:
+def receive(conn: socket.socket, *, fds: int) -> tuple[dict[str, Any] | None, list[int]]:
+    """A caller's one message and the descriptors sent with it (None: it closed first); the
+    answers coming back are read by :class:`Reader`."""
+    data, got, _flags, _addr = socket.recv_fds(conn, 1 << 16, fds)
+    if not data:
         return None, got
     while not data.endswith(b"\n"):
         chunk = conn.recv(1 << 16)
@@ -130,7 +137,6 @@ def ping(path: Path) -> dict[str, Any] | None:
     with conn:
         try:
             send(conn, {"ask": "ping"})
-            answer, _ = receive(conn)
         except OSError:
             return None
-    return answer
+        return Reader(conn)()
