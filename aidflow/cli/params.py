@@ -151,15 +151,16 @@ YEAR = click.IntRange(MINYEAR, MAXYEAR)
 SEED = click.IntRange(0, INT64_MAX)
 
 
-class SecondsType(click.ParamType[float]):
-    """A finite number of seconds between 0.01 and an hour."""
+class FiniteType(click.ParamType[float]):
+    """A finite number between two bounds (``nan`` passes a range check: it compares false)."""
 
-    name = "SECONDS"
+    def __init__(self, name: str, low: float, high: float) -> None:
+        self.name, self._range = name, click.FloatRange(low, high)
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        number = click.FloatRange(0.01, 3600).convert(value, param, ctx)
+        number = self._range.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(line(M.NOT_FINITE, value=value), param, ctx)
         return number
@@ -278,4 +279,7 @@ MOMENT = MomentType()
 SINCE = MomentType(start=True)
 DIGEST = DigestType()
 ACTION = ActionType()
-SECONDS = SecondsType()
+SECONDS = FiniteType("SECONDS", 0.01, 3600)
+"""Seconds between 0.01 and an hour."""
+HOURS = FiniteType("HOURS", 0.001, 168)
+"""Hours between 3.6 seconds and a week."""

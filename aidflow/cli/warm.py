@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from aidflow.cli import params
 from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, pass_session
 from aidflow.i18n import messages as M
@@ -37,7 +38,7 @@ def warm_group() -> None:
 @warm_group.command("start")
 @click.option(
     "--idle",
-    type=click.FloatRange(0.001, 168),
+    type=params.HOURS,
     default=8.0,
     show_default=True,
     help="Hours without a command after which the warm process ends by itself.",

@@ -323,3 +323,13 @@ def test_another_user_cannot_reach_the_warm_process(cli: Cli, tmp_path: Path) ->
     finally:
         here("warm", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("idle", ["nan", "inf", "-1", "1e999", "1\x07"])
+def test_an_idle_time_that_is_no_number_of_hours_is_one_usage_line(
+    cli: Cli, tmp_path: Path, idle: str
+) -> None:
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(tmp_path / "r" / "w.sock")}
+    started = Shell(env, tmp_path)("warm", "start", "--idle", idle)
+    assert started.returncode == 2 and started.stderr.count("\n") == 1, started.stderr
+    assert not (tmp_path / "r").exists()  # nothing started, nothing made
