@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import (
@@ -52,6 +53,16 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
     def gated(self) -> bool:
         """The office's events table (not another application's sharing the database)."""
         return self.events_table_name == EVENTS_TABLE
+
+    def existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have a stored event, in one read (see ``Records.existing``)."""
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("SELECT DISTINCT originator_id FROM {0}.{1} WHERE originator_id = ANY(%s)")
+        table = Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement.format(*table), (list(ids),), prepare=True)
+            return {row["originator_id"] for row in curs.fetchall()}
 
     # -- every append goes through the store's own function (issue 21 §1) ------------------
 

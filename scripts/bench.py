@@ -722,6 +722,48 @@ def scale(seconds: float, writers_list: list[int]) -> None:
         )
 
 
+def writers(seconds: float, writers_list: list[int], rounds: int) -> None:
+    """Issue 25 §2: PostgreSQL writer processes against the bare library in the same run,
+    without views and with views inline; the shapes take turns, round after round."""
+    from scripts.benchlib.writers import SHAPES, run_writers
+
+    header("PostgreSQL writers: aidflow against the bare eventsourcing application, same run")
+    if reason := unreachable_reason():
+        print(f"(skipped: {reason})")
+        return
+    measured: dict[tuple[int, str], list[dict[str, float]]] = {}
+    for _ in range(rounds):
+        for count in writers_list:
+            for shape in SHAPES:
+                url = create_database(prefix="aidflow_bench")
+                try:
+                    measured.setdefault((count, shape), []).append(
+                        run_writers(url, shape, count, seconds)
+                    )
+                finally:
+                    drop_database(url)
+    print(f"{seconds:g} s a shape, {rounds} round(s), medians; cmd/s of all writers together")
+    print(
+        f"{'writers':>8} {'bare cmd/s':>11} {'aidflow':>9} {'ratio':>6} {'+views':>8} {'ratio':>6}"
+        f" {'CPU ms/cmd bare':>16} {'aidflow':>8} {'+views':>7} {'+views/bare':>12}"
+    )
+    for count in writers_list:
+        rate = {
+            s: statistics.median(r["commands_per_second"] for r in measured[count, s])
+            for s in SHAPES
+        }
+        cpu = {
+            s: statistics.median(r["cpu_ms_per_command"] for r in measured[count, s])
+            for s in SHAPES
+        }
+        bare, ours, inline_ = (rate[s] for s in SHAPES)
+        print(
+            f"{count:>8} {bare:>11,.0f} {ours:>9,.0f} {ours / bare:>6.0%} {inline_:>8,.0f} {inline_ / bare:>6.0%}"
+            f" {cpu['bare']:>16.2f} {cpu['aidflow']:>8.2f} {cpu['aidflow+views']:>7.2f}"
+            f" {cpu['aidflow+views'] / cpu['bare']:>11.2f}x"
+        )
+
+
 # -- 7. Many writers on one hot fund ------------------------------------------------------
 
 
@@ -903,6 +945,10 @@ def main() -> None:
     p = sub.add_parser("scale")
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4])
+    p = sub.add_parser("writers")
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("http")
     p.add_argument("--requests", type=int, default=500)
     p.add_argument("--rounds", type=int, default=5, help="turns the faces take, each a batch")
@@ -946,6 +992,12 @@ def main() -> None:
         proof(getattr(args, "events", [100_000, 1_000_000]))
     if args.what in ("scale", "all"):
         scale(getattr(args, "seconds", 10), getattr(args, "writers", [1, 2, 4]))
+    if args.what in ("writers", "all"):
+        writers(
+            getattr(args, "seconds", 10),
+            getattr(args, "writers", [1, 2, 4, 8]),
+            getattr(args, "rounds", 2),
+        )
     if args.what in ("http", "all"):
         http_faces(
             getattr(args, "requests", 500),

@@ -436,8 +436,8 @@ class AidFlow(Application[UUID]):
     def load_case(self, case_id: UUID) -> StudentCase:
         return self.records.case(case_id)
 
-    def load_fund(self, fund_id: UUID) -> Fund:
-        return self.records.fund(fund_id)
+    def load_fund(self, fund_id: UUID) -> Fund:  # as stored: never the process's warm copy
+        return self.records.load(Fund, fund_id, FundNotFound)
 
     def staff_registry(self) -> StaffRegistry | None:
         return self.records.find(StaffRegistry, REGISTRY_ID)

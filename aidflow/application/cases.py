@@ -55,15 +55,21 @@ def new_case(ctx: Context, c: cmd.Apply) -> list[AidAggregate]:
 def new_cases(ctx: Context, commands: Sequence[cmd.Apply]) -> list[AidAggregate]:
     """Many new cases (a screening batch): the keys of their students' earlier years looked
     up in one read first, so each new case does not ask for each earlier year in turn."""
+    look_up_years(ctx, commands, first=1)
+    return [a for c in commands for a in new_case(ctx, c)]
+
+
+def look_up_years(ctx: Context, commands: Sequence[cmd.Apply], *, first: int) -> None:
+    """Ask the store at once which of the students' keys exist, from ``first`` years before
+    each command's year back to the oldest year a new case looks at (fourteen ids a case)."""
     ctx.look_up(
         [
             key
             for c in commands
-            for year in range(c.year - 1, c.year - 1 - LOOKBACK_YEARS, -1)
+            for year in range(c.year - first, c.year - 1 - LOOKBACK_YEARS, -1)
             for key in ctx.enrolment_ids(c.student_id, year)
         ]
     )
-    return [a for c in commands for a in new_case(ctx, c)]
 
 
 def previous_case(
@@ -80,6 +86,7 @@ def previous_case(
 
 def apply(ctx: Context, c: cmd.Apply) -> Decision[UUID]:
     """Open a case; a second case for the same student and year is refused."""
+    look_up_years(ctx, [c], first=0)  # this year and the earlier ones, in one read
     key = ctx.enrolment_of(c.student_id, c.year)
     if key is not None:
         raise DuplicateApplication(mask_identifier(c.student_id), c.year, key.case_id)

@@ -134,6 +134,8 @@ class Context:
         self._years: dict[int, ProgrammeYear | None] = {}
         self._keys: tuple[frozenset[UUID], set[UUID]] = (frozenset(), set())
         """Key ids looked up for a batch, and those of them that exist (:meth:`look_up`)."""
+        self._ids: dict[tuple[str, int], tuple[UUID, UUID]] = {}
+        """Each student-year's key ids, made once per attempt (a keyed hash each)."""
         self.member = member
         self.moment = moment
         self.base_policy = base_policy
@@ -201,7 +203,7 @@ class Context:
     # -- keyed lookups of personal data ---------------------------------------------------
 
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
-        ids = enrolment_ids(self._vault(), student_id, year)
+        ids = self.enrolment_ids(student_id, year)
         checked, found = self._keys
         if all(i in checked and i not in found for i in ids):
             return None  # looked up with the batch it belongs to: no such key
@@ -213,7 +215,10 @@ class Context:
         self._keys = (frozenset(ids), self._records.existing(ids))
 
     def enrolment_ids(self, student_id: str, year: int) -> tuple[UUID, UUID]:
-        return enrolment_ids(self._vault(), student_id, year)
+        found = self._ids.get((student_id, year))
+        if found is None:
+            found = self._ids[student_id, year] = enrolment_ids(self._vault(), student_id, year)
+        return found
 
     def keyed(self, kind: str, value: str) -> str:
         """A keyed hash of a canonical value (32 hex): found again, never reversed."""
@@ -221,7 +226,7 @@ class Context:
 
     def enrolment_id(self, student_id: str, year: int) -> UUID:
         """The id a new enrolment key gets: from a keyed hash, never the ID itself."""
-        return Enrolment.keyed_id(self._vault().key_id(student_id), year)
+        return self.enrolment_ids(student_id, year)[0]
 
     def voucher(self, number: str) -> Voucher | None:
         return voucher_key(self._records, number)

@@ -40,6 +40,7 @@ ON_POSTGRES = {
         "bare library",
     ),
     "scale": ("scale", ["--seconds", "1", "--writers", "1"], "follower lag"),
+    "writers": ("writers", ["--seconds", "1", "--writers", "1", "--rounds", "1"], "bare cmd/s"),
 }
 
 

@@ -1,0 +1,129 @@
+"""PostgreSQL writer processes against the bare library doing the same work (issue 25 §2).
+
+N processes start together on one fresh database and run student lifecycles (apply, verify,
+approve, disburse, and secondary aid for one in seven) for a fixed time, each on funds of
+its own, as offices with several counters do. Three shapes, each on its own database:
+
+- ``bare``: :class:`scripts.benchlib.baseline.BareApp`, the ``eventsourcing`` library alone
+  (its default repository: no aggregate cache), events with the same fields;
+- ``aidflow``: :class:`aidflow.AidFlow` with no views attached (a follower keeps them);
+- ``aidflow+views``: the same with the views kept current inside every command.
+
+Each process reports its commands and its own CPU seconds (``time.process_time``), so the
+CPU per command is the writer's own, not the database server's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from typing import Any
+
+from scripts.benchlib.history import national_id
+
+SHAPES = ("bare", "aidflow", "aidflow+views")
+
+
+def _bare(url: str, index: int) -> Callable[[float], int]:
+    from scripts.bench import store_env
+    from scripts.benchlib.baseline import BareApp
+
+    app = BareApp(store_env(url))
+    fund = app.open_fund()
+
+    def run(deadline: float) -> int:
+        done, n = 0, index * 10_000_000
+        while time.monotonic() < deadline:
+            n += 1
+            case = app.apply(national_id(n))
+            for step in ("verify", "approve", "disburse"):
+                app.change(case, step, fund, n)
+            done += 4
+            if n % 7 == 0:
+                app.change(case, "secondary", fund, n)
+                done += 1
+        app.close()
+        return done
+
+    return run
+
+
+def _aidflow(url: str, index: int, views: bool) -> Callable[[float], int]:
+    from aidflow.application import AidFlow
+    from aidflow.projections import ReadModels
+    from scripts.benchlib.workload import lifecycle, open_funds
+
+    flow = AidFlow.open(url)
+    attached = ReadModels.attach(flow, url) if views else None
+    gov, don = open_funds(flow, f"writer-{index}")
+
+    def run(deadline: float) -> int:
+        done, n = 0, index * 10_000_000
+        while time.monotonic() < deadline:
+            n += 1
+            done += lifecycle(flow, n, gov, don)
+        if attached is not None:
+            attached.close()
+        flow.close()
+        return done
+
+    return run
+
+
+def _writer(shape: str, url: str, index: int, seconds: float, start: Any, results: Any) -> None:
+    """Open the store and the writer's funds first, then run from the common start."""
+    if shape == "bare":
+        run = _bare(url, index)
+    else:
+        run = _aidflow(url, index, views=shape == "aidflow+views")
+    start.wait()
+    cpu = time.process_time()
+    done = run(time.monotonic() + seconds)
+    results.put((done, time.process_time() - cpu))
+
+
+def prepare(url: str, shape: str) -> None:
+    """What exists before the writers start (an office opens its store once, not N times at
+    once): the tables, the staff, the views' tables."""
+    if shape == "bare":
+        from scripts.bench import store_env
+        from scripts.benchlib.baseline import BareApp
+
+        BareApp(store_env(url)).close()
+        return
+    from aidflow.application import AidFlow
+    from aidflow.projections import ReadModels
+    from tests.builders import register_staff
+
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    ReadModels.open(url).close()
+    flow.close()
+
+
+def run_writers(url: str, shape: str, writers: int, seconds: float) -> dict[str, float]:
+    """``writers`` processes of ``shape`` for ``seconds``: commands/s and CPU ms a command."""
+    prepare(url, shape)
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(writers + 1)
+    results: Any = ctx.Queue()
+    procs = [
+        ctx.Process(target=_writer, args=(shape, url, i, seconds, start, results))
+        for i in range(writers)
+    ]
+    for p in procs:
+        p.start()
+    start.wait()
+    began = time.monotonic()
+    reports = [results.get(timeout=seconds + 120) for _ in procs]
+    elapsed = time.monotonic() - began
+    for p in procs:
+        p.join()
+        if p.exitcode:
+            raise RuntimeError(f"a {shape} writer failed (exit {p.exitcode})")
+    commands = sum(done for done, _ in reports)
+    return {
+        "commands_per_second": commands / elapsed,
+        "cpu_ms_per_command": 1000 * sum(cpu for _, cpu in reports) / commands,
+    }
