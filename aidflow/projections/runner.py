@@ -27,12 +27,13 @@ follower (:mod:`.follower`), and status and the guard on queries (:mod:`.status`
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from threading import Event, Lock
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from aidflow.projections import bluegreen, follower
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
@@ -58,10 +59,27 @@ __all__ = ["PAGE", "Progress", "Runner", "describe"]
 
 PAGE = 2000
 Progress = Callable[[int], None]
+Reader = Callable[[dict[str, int]], Sequence[Envelope]]
+"""What a page holds, read once the positions it starts from are locked."""
 
 
 _RACES = 3
 """Tries of a catch-up that met another process giving a view its first position."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's answer to ``FOR UPDATE NOWAIT`` on a row another transaction holds."""
+
+
+def following(recorded: Sequence[Stored], after: int, limit: int) -> Sequence[Stored]:
+    """``recorded`` in position order when they are the very records after ``after`` (and no
+    more than ``limit``), else nothing: then they are read from the store with the rest."""
+    records = sorted(recorded, key=lambda r: r.id)
+    if not records or len(records) > limit:
+        return ()
+    if any(r.id != after + 1 + i for i, r in enumerate(records)):
+        return ()
+    return records
 
 
 class _Stale(Exception):
@@ -97,6 +115,8 @@ class Runner:
         else:
             self.recreated = prepare(engine, list(views.values()))
         """Views emptied on open because their stored schema version differed from the code's."""
+        self.one_applier = engine.dialect.name == "postgresql"
+        """After a command, apply the views unless another process is (its row locks tell)."""
         self._stopped: set[str] = set()  # failed in this process: not retried until rebuilt
         self._failed: dict[str, Failure] = {}  # as last read or recorded by this process
         self._known: dict[str, int] | None = None
@@ -127,6 +147,11 @@ class Runner:
         if self.read_only:
             return 0  # a read-only store is queried as it stands
         with self._lock, _gc_paused():
+            if recorded and self.one_applier and stop is None and until is None:
+                try:
+                    return self._catch_up_locked(source, progress, recorded, nowait=True)
+                except PositionTaken:
+                    self._known = None  # a view's first position, placed meanwhile: as below
             if self._known is not None:
                 try:  # positions remembered from this process's last page: no read first
                     if 0 < len(recorded) <= self.page_size and stop is None and until is None:
@@ -136,6 +161,8 @@ class Runner:
                     return self._catch_up(source, self._known, stop, until, progress, expect=True)
                 except _Stale:
                     self._known = None  # moved by another process: read them, then go on
+                    if stop is None and until is None:
+                        return self._catch_up_locked(source, progress)
             tries = 0
             while True:
                 tracked = self._load(source.name)
@@ -187,7 +214,53 @@ class Runner:
             # A view that stopped in this page no longer holds the others back.
             after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
         if stop is None and runnable:  # read to the end: nothing may stand beyond it
-            self._note_damage(source, tracked, last_seen or 0)
+            self._failed.update(
+                note_damage(self.engine, self.views, self._failed, source, tracked, last_seen or 0)
+            )
+        return read
+
+    def _catch_up_locked(
+        self,
+        source: EventSource,
+        progress: Progress | None,
+        recorded: Sequence[Stored] = (),
+        *,
+        nowait: bool = False,
+    ) -> int:
+        """Lock the positions first, then read only what is missing (what this process just
+        stored is not read back when it follows on them). Reading first had every writer
+        decode every writer's events for nothing, then queue for the lock (issue 25 §2).
+        ``nowait``: another process holding the positions is applying the views now; this
+        one goes on, and its records come with the next catch-up (every query's first)."""
+        read, last, tracked = 0, 0, dict[str, int]()
+        while self._runnable():
+            records: Sequence[Stored] = ()
+
+            def missing(
+                locked: dict[str, int], recorded: Sequence[Stored] = recorded
+            ) -> list[Envelope]:
+                nonlocal records
+                after = min(locked.get(n, 0) for n in self._runnable())
+                records = following(recorded, after, self.page_size) or read_page(
+                    source, after, self.page_size, None
+                )
+                return self._decoded(envelopes(records, source.mapper))
+
+            try:
+                tracked, _ = self._apply_page(source.name, [], None, missing, nowait=nowait)
+            except OperationalError as exc:
+                if nowait and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                    return read  # another process is applying the views now
+                raise
+            recorded = ()  # only the first page may be what this process just stored
+            read, last = read + len(records), records[-1].id if records else last
+            if progress is not None:
+                progress(len(records))
+            if len(records) < self.page_size:
+                break
+        self._failed.update(
+            note_damage(self.engine, self.views, self._failed, source, tracked, last)
+        )
         return read
 
     def _apply_recorded(
@@ -254,9 +327,16 @@ class Runner:
         ]
 
     def _apply_page(
-        self, application_name: str, page: Sequence[Envelope], expected: dict[str, int] | None
+        self,
+        application_name: str,
+        page: Sequence[Envelope],
+        expected: dict[str, int] | None,
+        read: Reader | None = None,
+        *,
+        nowait: bool = False,
     ) -> tuple[dict[str, int], int]:
-        """One transaction: every runnable view takes what it lacks of the page.
+        """One transaction: every runnable view takes what it lacks of the page (or of what
+        ``read`` gives, asked with the positions once they are locked).
 
         Returns the views' positions after it, and the most events any one view applied.
         The first attempt writes without savepoints; if a view fails, the page is
@@ -264,19 +344,25 @@ class Runner:
         failing view stops.
         """
         try:
-            return self._apply_page_in(application_name, page, expected, careful=False)
+            return self._apply_page_in(
+                application_name, page, expected, read, careful=False, nowait=nowait
+            )
         except ViewFailed:
             for view in self.views.values():
                 view.forget()
-            return self._apply_page_in(application_name, page, expected, careful=True)
+            return self._apply_page_in(
+                application_name, page, expected, read, careful=True, nowait=nowait
+            )
 
     def _apply_page_in(
         self,
         application_name: str,
         page: Sequence[Envelope],
         expected: dict[str, int] | None,
+        read: Reader | None,
         *,
         careful: bool,
+        nowait: bool = False,
     ) -> tuple[dict[str, int], int]:
         applied = 0
         stopped: dict[str, Failure] = {}
@@ -290,11 +376,13 @@ class Runner:
                     raise _Stale  # rolled back: the positions this process remembered moved
                 tracked = dict(expected or {})
             else:
-                tracked = positions(conn, application_name, lock=True)
+                tracked = positions(conn, application_name, lock=True, nowait=nowait)
                 if expected is not None and any(
                     tracked.get(n) != expected.get(n) for n in self._runnable()
                 ):
                     raise _Stale  # rolled back: the positions this process remembered moved
+                if read is not None:
+                    page = read(tracked)
             moves: dict[str, int] = {}
             for name in self._runnable():
                 view = self.views[name]
@@ -338,34 +426,6 @@ class Runner:
         if position is None or not page or page[-1].position <= position:
             return None
         return position
-
-    def _note_damage(self, source: EventSource, tracked: dict[str, int], last_seen: int) -> None:
-        """Record as damage any view whose position is beyond the store's last event.
-
-        Only a view beyond the last record this catch-up saw is a suspect; the store's
-        head is then read after the positions were, so a follower elsewhere that moved
-        a view on meanwhile is never mistaken for damage.
-        """
-        suspects = {
-            name: position
-            for name, position in tracked.items()
-            if name in self.views
-            and position > last_seen
-            and not (name in self._failed and self._failed[name].damaged)
-        }
-        if not suspects:
-            return
-        last = head(source)
-        beyond = {
-            name: Failure(position, ahead(position, last), damaged=True)
-            for name, position in suspects.items()
-            if position > last
-        }
-        if beyond:
-            with writing(self.engine) as conn:
-                for name, failure in beyond.items():
-                    record_failure(conn, name, failure)
-            self._failed.update(beyond)
 
     # -- other ways to run -----------------------------------------------------------------
 
@@ -438,3 +498,37 @@ class Runner:
     def query(self, name: str) -> AbstractContextManager[Connection]:
         """A read-only connection for a query on one view, refused when the view has stopped."""
         return guarded(self.engine, name, open_views=self.views, outdated=self.outdated)
+
+
+def note_damage(
+    engine: Engine,
+    views: Collection[str],
+    failed: dict[str, Failure],
+    source: EventSource,
+    tracked: dict[str, int],
+    last_seen: int,
+) -> dict[str, Failure]:
+    """Record as damage any view whose position is beyond the store's last event; returns them.
+
+    Only a view beyond the last record this catch-up saw is a suspect; the store's
+    head is then read after the positions were, so a follower elsewhere that moved
+    a view on meanwhile is never mistaken for damage.
+    """
+    suspects = {
+        name: position
+        for name, position in tracked.items()
+        if name in views and position > last_seen and not (name in failed and failed[name].damaged)
+    }
+    if not suspects:
+        return {}
+    last = head(source)
+    beyond = {
+        name: Failure(position, ahead(position, last), damaged=True)
+        for name, position in suspects.items()
+        if position > last
+    }
+    if beyond:
+        with writing(engine) as conn:
+            for name, failure in beyond.items():
+                record_failure(conn, name, failure)
+    return beyond

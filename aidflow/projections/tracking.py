@@ -63,6 +63,7 @@ _POSITIONS = sa.select(tracking_table.c.view, tracking_table.c.notification_id).
     tracking_table.c.application_name == sa.bindparam("app")
 )
 _POSITIONS_LOCKED = _POSITIONS.with_for_update()
+_POSITIONS_LOCKED_NOWAIT = _POSITIONS.with_for_update(nowait=True)
 
 
 @functools.lru_cache(maxsize=64)
@@ -112,9 +113,14 @@ def move_together(
     return moved.rowcount == len(views)
 
 
-def positions(conn: Connection, application_name: str, *, lock: bool = False) -> dict[str, int]:
-    """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction."""
-    query = _POSITIONS_LOCKED if lock and conn.dialect.name == "postgresql" else _POSITIONS
+def positions(
+    conn: Connection, application_name: str, *, lock: bool = False, nowait: bool = False
+) -> dict[str, int]:
+    """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction,
+    ``nowait``: or refused at once when another transaction holds them."""
+    query = _POSITIONS
+    if lock and conn.dialect.name == "postgresql":
+        query = _POSITIONS_LOCKED_NOWAIT if nowait else _POSITIONS_LOCKED
     return {
         view: int(position) for view, position in conn.execute(query, {"app": application_name})
     }

@@ -4,26 +4,31 @@ Two processes (here: two flows, each with its own read side attached) write to o
 store; each catches up after its own commands. Whenever the other has moved the
 views meanwhile, the remembered positions are stale: the compare-and-set finds it,
 the transaction is rolled back and the positions are read, so no event is applied
-twice or skipped and no view stops.
+twice or skipped and no view stops. On PostgreSQL a command's catch-up locks the
+positions first (or leaves the views to the process applying them now) and then
+applies what it stored when that follows on them, else reads the store.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 
-from aidflow import AidFlow
+from aidflow import AidFlow, Office
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels, runner
 from aidflow.projections.base import create_view_engine
+from aidflow.projections.runner import following
 from aidflow.projections.source import read_page
 from aidflow.projections.tracking import move_together
 from tests.builders import followed_up, government_fund, paid, register_staff, verified
 from tests.integration.test_projections import dump
 from tests.integration.test_view_failures import rebuilt
+from tests.pg import fresh_database, require_postgres
 
 
 def test_two_writers_inline_views_never_apply_an_event_twice(
@@ -36,7 +41,13 @@ def test_two_writers_inline_views_never_apply_an_event_twice(
         outcomes.append(moved)
         return moved
 
+    def spy_following(*args: Any) -> Any:  # PostgreSQL: positions locked first, then this
+        records = following(*args)
+        outcomes.append(bool(records))
+        return records
+
     monkeypatch.setattr(runner, "move_together", spy)
+    monkeypatch.setattr(runner, "following", spy_following)
     one = AidFlow.open(store_url)
     register_staff(one)
     two = AidFlow.open(store_url)
@@ -51,7 +62,10 @@ def test_two_writers_inline_views_never_apply_an_event_twice(
         assert [(s.behind, s.error, s.damage) for s in views.status(flow)] == [(0, None, None)] * 3
     assert dump(views_one) == dump(views_two) == rebuilt(one)
     assert {c.status for c in views_one.cases()} == {"paid", "verified"}
-    assert True in outcomes and False in outcomes  # the fast path ran, and caught stale positions
+    if store_url.startswith("sqlite"):  # the fast path ran, and caught stale positions
+        assert True in outcomes and False in outcomes
+    else:  # positions locked first: what each side stored always followed on them, unread
+        assert outcomes and all(outcomes)
     # and a side whose positions nobody moved takes the fast path again, and agrees
     paid(one, fund, n=20)
     assert dump(views_one) == rebuilt(one)
@@ -171,3 +185,32 @@ def test_a_command_that_stored_more_than_a_page_is_read_in_pages(
     assert dump(views) == rebuilt(flow)
     views.close()
     flow.close()
+
+
+@pytest.mark.postgres
+def test_a_command_leaves_the_views_to_the_process_applying_them_now() -> None:
+    """PostgreSQL, several writers with views inline (issue 25 §2): while another process
+    holds the views' positions (it is applying them), a command's catch-up does not queue
+    for them: the command answers at once, its events wait for the next catch-up, and the
+    first question asked applies them before it answers."""
+    require_postgres()  # SQLite has one writer at a time: its catch-up waits for the file
+    with fresh_database() as store_url, Office.open(store_url) as office:
+        flow, views = office.flow, office.views
+        register_staff(flow)
+        fund = government_fund(flow)
+        case = verified(flow)
+        holder = create_view_engine(store_url)
+        with holder.connect() as other, other.begin():  # another process, mid-page
+            other.execute(sa.text("SELECT * FROM aidflow_tracking FOR UPDATE"))
+            done = threading.Event()
+            worker = threading.Thread(
+                target=lambda: (approve(flow, fund, case, "SP-9"), done.set())
+            )
+            worker.start()
+            worker.join(timeout=20)
+            assert done.is_set(), "the command queued behind the process applying the views"
+            assert max(s.behind for s in views.status(flow)) > 0  # left to the next catch-up
+        assert office.dossier(case).status == "approved"  # the question caught up first
+        assert [s.behind for s in views.status(flow)] == [0, 0, 0]
+        assert dump(views) == rebuilt(flow)
+        holder.dispose()
