@@ -513,6 +513,9 @@ class Keyring:
         """The student's data key id: a keyed hash of the canonical national ID."""
         if isinstance(national_id, Sealed):
             return student_key(national_id.key_id)
+        return canonical.remembered(f"key_id/{id(self)}", national_id, self._key_id)
+
+    def _key_id(self, national_id: str) -> str:
         return self.keyed("student", canonical.national_id(national_id))[:32]
 
     # rows
@@ -631,12 +634,12 @@ class Vault(Keyring):
 
     def data_key(self, key_id: str, *, create: bool) -> bytes | None:
         """The student's data key; None when it was erased. Made on first use if ``create``."""
-        if key_id in self._keys and key_id not in self._new_keys:
-            return self._keys[key_id]
+        if key_id in self._keys and (create or key_id not in self._new_keys):
+            return self._keys[key_id]  # read before; or made for this save, sealing again
         if self.sealed_only():  # its own keys, else only what the database hands out
             return self._keys[key_id] if key_id in self._keys else self._handed_out(key_id)
         rows = self._select("SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (key_id,))
-        if key_id in self._keys:  # made here and not yet written
+        if key_id in self._keys:  # made here and not yet written, and now a record to open
             if not rows:
                 return self._keys[key_id]
             with self._lock:  # another process stored the student's key first: theirs holds
@@ -808,15 +811,27 @@ class Vault(Keyring):
             self._new_keys, self._new_owners = {}, {}
         if not keys and not owners:
             return
-        self.db.create()
         now = datetime.now(UTC).isoformat()
-        with self._transaction():
-            for key_id, wrapped in keys.items():
-                self._insert_ignore(
-                    "aidflow_data_keys", ("key_id", "wrapped", "created_at"), (key_id, wrapped, now)
-                )
-            for owner, key_id in owners.items():
-                self._insert_ignore("aidflow_key_owners", ("owner_id", "key_id"), (owner, key_id))
+        try:
+            self.db.create()
+            with self._transaction():
+                for key_id, wrapped in keys.items():
+                    self._insert_ignore(
+                        "aidflow_data_keys",
+                        ("key_id", "wrapped", "created_at"),
+                        (key_id, wrapped, now),
+                    )
+                for owner, key_id in owners.items():
+                    self._insert_ignore(
+                        "aidflow_key_owners", ("owner_id", "key_id"), (owner, key_id)
+                    )
+        except BaseException:  # nothing written: no later save may seal with these keys
+            with self._lock:
+                for key_id in keys:
+                    self._keys.pop(key_id, None)
+                for owner in owners:
+                    self._owners.pop(owner, None)
+            raise
         lost = self._lost(keys)
         if lost:
             for key_id in lost:

@@ -326,10 +326,11 @@ class Pipeline:
 
     @contextmanager
     def one_moment(self) -> Iterator[datetime]:
-        """Stamp every event created inside with one timestamp taken from the clock."""
+        """Stamp every event created inside with one timestamp taken from the clock; what is
+        worked out from a personal input is worked out once inside it (and then forgotten)."""
         with using_clock(self.host.clock):
             moment = now()
-        with using_clock(fixed(moment)):
+        with using_clock(fixed(moment)), canonical.remembering():
             yield moment
 
     def once(self, c: cmd.Command[Any], handler: Slice[Any, Any]) -> Once | None:

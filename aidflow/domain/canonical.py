@@ -14,8 +14,12 @@ their own rules in :mod:`aidflow.domain.money`.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from aidflow.domain.errors import InvalidInput, InvalidNationalId, said
@@ -175,8 +179,37 @@ def document_key(value: str) -> str:
 
 def national_id_check_digit(first17: str) -> str:
     """GB 11643 check character for the first 17 digits of a resident ID."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
+    if len(first17) != len(_ID_WEIGHTS):
+        raise ValueError("a resident ID's check digit is taken over its first 17 digits")
+    return _ID_CHECK[sum(map(operator.mul, map(int, first17), _ID_WEIGHTS)) % 11]
+
+
+_REMEMBERED: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
+    "aidflow_remembered", default=None
+)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Inside the block, a value worked out from a personal input (its canonical form, its
+    keyed hash) is worked out once: a batch of 500 applications asked for each student's
+    ID some thirty times. Nothing is kept after the block, so no ID outlives its command."""
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def remembered(kind: str, value: str, work: Callable[[str], str]) -> str:
+    """``work(value)``, once per ``kind`` and ``value`` inside :func:`remembering`."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return work(value)
+    found = memo.get((kind, value))
+    if found is None:
+        found = memo[kind, value] = work(value)
+    return found
 
 
 def _plausible(value: str, by_year: int | None) -> None:
@@ -225,6 +258,12 @@ def national_id(raw: str, *, by_year: int | None = None) -> str:
         raise InvalidNationalId(
             said("national ID must be text, got {type_name}", type_name=type(raw).__name__)
         )
+    if by_year is None:
+        return remembered("national_id", raw, _national_id)
+    return _national_id(raw, by_year)
+
+
+def _national_id(raw: str, by_year: int | None = None) -> str:
     value = nfkc(raw).replace(" ", "").upper()  # "5203 0220 …" as printed on forms
     if not (value.isascii() and _ID_SHAPE.fullmatch(value)):
         if _SCIENTIFIC.fullmatch(value):

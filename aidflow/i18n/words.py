@@ -123,7 +123,13 @@ def known(values: Iterable[str], text: str) -> str:
 
 def parse_enum(enum: type[E], text: str, *, what: str) -> E:
     """The member of ``enum`` that ``text`` names, in any language (:func:`parse`)."""
-    return enum(parse(tuple(member.value for member in enum), text, what=what))
+    return enum(parse(_values(enum), text, what=what))
+
+
+@cache
+def _values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """An enumeration's values, listed once (an import parses one per row)."""
+    return tuple(member.value for member in enum)
 
 
 def enum_input(enum: type[StrEnum], what: str) -> Callable[[object], object]:

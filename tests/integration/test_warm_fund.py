@@ -6,13 +6,18 @@ its copy, and a record that cannot be read is still damage."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import sqlalchemy as sa
+from eventsourcing.persistence import RecordConflictError
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import InsufficientFunds, StoreDamaged
+from aidflow.privacy import Vault, revealing
 from aidflow.projections.base import create_view_engine
-from tests.builders import government_fund, new_ref, register_staff, verified
+from tests.builders import government_fund, national_id, new_ref, register_staff, verified
 
 
 def _approve(flow: AidFlow, fund: object, case: object, amount: int) -> None:
@@ -83,3 +88,62 @@ def test_an_unreadable_event_after_the_warm_version_is_damage(store_url: str) ->
         assert damaged.ids == {"aggregate_id": str(fund)}
     else:
         raise AssertionError("the warm fund passed over an event that cannot be read")
+
+
+def test_a_student_key_another_process_wrote_first_is_the_one_that_holds(store_url: str) -> None:
+    """A data key made for a save is not looked for again while that save seals its other
+    fields (issue 25 §2: each sealed field of an application read the key table once
+    more). Another process writing the same student's key first makes the save conflict:
+    it is decided again with the stored key, and both years' cases open with it."""
+    first, second = AidFlow.open(store_url), AidFlow.open(store_url)
+    register_staff(first)
+    student = national_id(77)
+    key_id = second.vault.key_id(student)
+    made_here = second.vault.data_key(key_id, create=True)  # second is sealing with it
+    assert second.vault.data_key(key_id, create=True) == made_here  # again: no second read
+    one = first.apply(_application(student, 2025))  # first writes the student's key
+    with pytest.raises(RecordConflictError):
+        second.vault.flush()  # second's save: the key is not the stored one
+    stored = first.vault.data_key(key_id, create=False)
+    assert stored is not None and stored != made_here
+    two = second.apply(_application(student, 2026))  # decided again with the stored key
+    assert second.vault.data_key(key_id, create=False) == stored
+    with revealing():
+        fresh = AidFlow.open(store_url)
+        assert {fresh.load_case(c).student_id for c in (one, two)} == {student}
+
+
+def test_a_key_whose_write_failed_never_seals_a_later_save(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key table's write fails (a lock timeout, a full disk): the save fails, and the key
+    made for it is forgotten, so the next command does not seal with a key no table holds."""
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    student = national_id(78)
+    real = Vault._insert_ignore
+
+    def failing(self: Vault, table: str, *args: Any) -> None:
+        if table == "aidflow_data_keys":
+            raise OSError("disk full")
+        real(self, table, *args)
+
+    monkeypatch.setattr(Vault, "_insert_ignore", failing)
+    with pytest.raises(OSError, match="disk full"):
+        flow.apply(_application(student, 2026))
+    monkeypatch.setattr(Vault, "_insert_ignore", real)
+    case = flow.apply(_application(student, 2026))
+    with revealing():
+        assert AidFlow.open(store_url).load_case(case).student_id == student
+
+
+def _application(student: str, year: int) -> cmd.Apply:
+    return cmd.Apply(
+        student_id=student,
+        name="Li Lei",
+        university="Guizhou University",
+        family_category="dibao",
+        town="Gaoping",
+        year=year,
+        actor="clerk",
+    )
