@@ -126,12 +126,6 @@ def student_key(key_id: str) -> str:
     return key_id.split("/", 1)[0]
 
 
-def token_parts(token: str) -> tuple[str, str]:
-    """A sealed token's key id and body (ValueError when it is not ``enc:v1:KEY:BODY``)."""
-    key_id, body = token[len(TOKEN) :].split(":", 1)
-    return key_id, body
-
-
 _NONCE = 12
 _HOW = said(
     "give the store's master key: set AIDFLOW_KEY, or AIDFLOW_KEY_FILE to its key file, or "
@@ -726,7 +720,7 @@ class Vault(Keyring):
 
     def open(self, field: str, token: str) -> Sealed:
         try:
-            key_id, body = token_parts(token)
+            key_id, body = token[len(TOKEN) :].split(":", 1)
             data = _unb64(body)
         except (ValueError, binascii.Error):
             raise StoreDamaged(

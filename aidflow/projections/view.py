@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from aidflow.domain.errors import MasterKeyError, StoreDamaged
 from aidflow.domain.events import EventClass, event_name
-from aidflow.domain.masking import ENCRYPTED, Sealed, stored_form
-from aidflow.privacy import TOKEN, personal_fields, student_key, token_parts
+from aidflow.domain.masking import ENCRYPTED, stored_form
+from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections.base import db_time, public_fields, reading, to_json, writing
 from aidflow.projections.source import Stored, as_notification, uuid_text
 from aidflow.projections.tracking import advance, positions
@@ -203,22 +203,6 @@ class Envelope:
         if isinstance(found, StoreDamaged):
             raise found
         return found
-
-    def sealed_under(self, field: str) -> str | None:
-        """The student key a personal field is sealed under, read from its token without
-        opening it (the audit view's person is that key: no ID need be decrypted); None for
-        a value stored in clear (v0.1.0) or a token that cannot be read."""
-        stored = self._stored
-        value = getattr(self.event, field) if self._event is not None or stored is None else None
-        if isinstance(value, Sealed):
-            return value.key_id
-        raw = stored.get(field) if stored is not None else None
-        if type(raw) is not str or not raw.startswith(TOKEN):
-            return None
-        try:
-            return student_key(token_parts(raw)[0])
-        except ValueError:
-            return None  # a malformed token: opening it names the damage
 
     def _open(self, field: str) -> Any:
         stored = self._stored

@@ -107,7 +107,7 @@ class AuditView(SQLView):
         "audit_account": frozenset({"account"}),  # a keyed hash: the person's is the key's id
     }
     opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {
-        C.Applied: ("account",),  # the person is read off the ID's token, never opened
+        C.Applied: ("student_id", "account"),
         C.AccountSet: ("account",),
         C.AccountConfirmed: ("account",),
     }
@@ -239,12 +239,8 @@ def _applied(rows: _Rows, envelope: Envelope, fields: dict[str, Any]) -> None:
             "year": fields["year"],
         }
     )
-    # the person is the data key's id, read off the token (no ID decrypted); the account a
-    # keyed hash of the decrypted value; a value stored in clear (v0.1.0) a hash of itself
-    under = envelope.sealed_under("student_id")
-    rows.persons[case_id] = (
-        under[:32] if under else pseudonym("person", envelope.personal("student_id"))
-    )
+    # decrypted: the pseudonyms are the data key's id and a keyed hash of the value
+    rows.persons[case_id] = pseudonym("person", envelope.personal("student_id"))
     account = envelope.personal("account")
     rows.accounts.append(
         {
