@@ -50,7 +50,7 @@ from scripts.benchlib import minipipe, rebuilds  # noqa: E402
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
-from scripts.benchlib.workload import lifecycle, open_funds  # noqa: E402
+from scripts.benchlib.workload import lifecycle, lifecycle_split, open_funds  # noqa: E402
 from tests.builders import register_staff  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
 
@@ -243,6 +243,44 @@ def commands(lifecycles: int, requested: list[str]) -> None:
                 base = done / (time.perf_counter() - start)
                 bare.close()
             print(f"{backend:>9} {ours:>14,.0f} {base:>19,.0f} {ours / base:>7.0%}")
+
+
+def split(lifecycles: int, requested: list[str]) -> None:
+    """CPU a command, kind by kind, aidflow (no views) against the bare library in one run:
+    where the write path spends more than the library (issue 25 §2)."""
+    header("CPU a command by kind: aidflow (no views) against the bare library, same run")
+    steps = ("apply", "verify", "approve", "disburse")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends(requested):
+            ours: dict[str, float] = dict.fromkeys(steps, 0.0)
+            theirs: dict[str, float] = dict.fromkeys(steps, 0.0)
+            with store(backend, folder, "aidflow") as url:
+                flow = AidFlow.open(url)
+                gov, _ = open_funds(flow, "split")
+                for n in range(lifecycles):
+                    for step, took in lifecycle_split(flow, n, gov).items():
+                        ours[step] += took
+                flow.close()
+            with store(backend, folder, "bare") as url:
+                bare = BareApp(store_env(url))
+                fund = bare.open_fund()
+                for n in range(lifecycles):
+                    cpu = time.process_time()
+                    case = bare.apply(national_id(n))
+                    theirs["apply"] += time.process_time() - cpu
+                    for step in steps[1:]:
+                        cpu = time.process_time()
+                        bare.change(case, step, fund, n)
+                        theirs[step] += time.process_time() - cpu
+                bare.close()
+            print(f"{backend}: CPU ms a command, {lifecycles} lifecycles")
+            for step in (*steps, "all"):
+                mine = sum(ours.values()) if step == "all" else ours[step]
+                base = sum(theirs.values()) if step == "all" else theirs[step]
+                print(
+                    f"  {step:>9} aidflow {mine / lifecycles * 1000:6.2f}"
+                    f"  bare {base / lifecycles * 1000:6.2f}  {mine / base:5.2f}x"
+                )
 
 
 # -- 3. screening batch -----------------------------------------------------------------
@@ -926,6 +964,9 @@ def main() -> None:
     p = sub.add_parser("commands")
     p.add_argument("--lifecycles", type=int, default=1000)
     _backend_option(p)
+    p = sub.add_parser("split")
+    p.add_argument("--lifecycles", type=int, default=500)
+    _backend_option(p)
     p = sub.add_parser("screening")
     p.add_argument("--rows", type=int, default=100_000)
     p = sub.add_parser("timetravel")
@@ -974,6 +1015,8 @@ def main() -> None:
         commands(
             getattr(args, "lifecycles", 1000), getattr(args, "backend", ["sqlite", "postgres"])
         )
+    if args.what in ("split", "all"):
+        split(getattr(args, "lifecycles", 500), getattr(args, "backend", ["sqlite", "postgres"]))
     if args.what in ("screening", "all"):
         screening(getattr(args, "rows", 100_000))
     if args.what in ("timetravel", "all"):

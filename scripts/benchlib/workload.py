@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from itertools import count as _count
 from uuid import UUID
 from uuid import uuid4 as _uuid4
@@ -37,41 +39,51 @@ def open_funds(flow: AidFlow, tag: str) -> tuple[UUID, UUID]:
     return gov, don
 
 
+def _application(n: int) -> cmd.Apply:
+    return cmd.Apply(
+        student_id=national_id(n),
+        name="Student",
+        university="Guizhou University",
+        family_category="dibao",
+        town="Gaoping",
+        year=2026,
+        account="6222020200112233445",
+        actor="clerk",
+    )
+
+
+def _verification(case: UUID) -> cmd.Verify:
+    return cmd.Verify(
+        case_id=case,
+        income_fen=1_200_000,
+        tuition_fen=500_000,
+        gap_fen=400_000,
+        needs=["tuition"],
+        actor="visitor",
+    )
+
+
+def _approval(case: UUID, gov: UUID) -> cmd.Approve:
+    return cmd.Approve(
+        ref=new_ref(),
+        case_id=case,
+        amount_fen=300_000,
+        need="tuition",
+        fund_id=gov,
+        actor="approver",
+    )
+
+
+def _payment(case: UUID, n: int) -> cmd.Disburse:
+    return cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier")
+
+
 def lifecycle(flow: AidFlow, n: int, gov: UUID, don: UUID) -> int:
     """Apply, verify, approve, disburse, and for one student in seven secondary aid; returns commands run."""
-    case = flow.apply(
-        cmd.Apply(
-            student_id=national_id(n),
-            name="Student",
-            university="Guizhou University",
-            family_category="dibao",
-            town="Gaoping",
-            year=2026,
-            account="6222020200112233445",
-            actor="clerk",
-        )
-    )
-    flow.verify(
-        cmd.Verify(
-            case_id=case,
-            income_fen=1_200_000,
-            tuition_fen=500_000,
-            gap_fen=400_000,
-            needs=["tuition"],
-            actor="visitor",
-        )
-    )
-    flow.approve(
-        cmd.Approve(
-            ref=new_ref(),
-            case_id=case,
-            amount_fen=300_000,
-            need="tuition",
-            fund_id=gov,
-            actor="approver",
-        )
-    )
-    flow.disburse(cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier"))
+    case = flow.apply(_application(n))
+    flow.verify(_verification(case))
+    flow.approve(_approval(case, gov))
+    flow.disburse(_payment(case, n))
     if n % 7:
         return 4
     flow.allocate_secondary_aid(
@@ -90,3 +102,21 @@ _RUN = _uuid4().hex[:8]
 def new_ref() -> str:
     """A decision reference unique across processes (a counter alone repeats in each)."""
     return f"BENCH-{_RUN}-{next(_REFS):07d}"
+
+
+def lifecycle_split(flow: AidFlow, n: int, gov: UUID) -> dict[str, float]:
+    """The four commands of :func:`lifecycle` (no secondary aid), each's CPU seconds."""
+    took: dict[str, float] = {}
+
+    def timed(step: str, call: Callable[[], object]) -> object:
+        cpu = time.process_time()
+        answer = call()
+        took[step] = time.process_time() - cpu
+        return answer
+
+    case = timed("apply", lambda: flow.apply(_application(n)))
+    assert isinstance(case, UUID)
+    timed("verify", lambda: flow.verify(_verification(case)))
+    timed("approve", lambda: flow.approve(_approval(case, gov)))
+    timed("disburse", lambda: flow.disburse(_payment(case, n)))
+    return took

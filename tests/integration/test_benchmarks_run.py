@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 TARGETS = {
     "commands": (["--lifecycles", "3", "--backend", "sqlite"], "bare library"),
+    "split": (["--lifecycles", "3", "--backend", "sqlite"], "bare"),
     "screening": (["--rows", "100"], "bare library"),
     "timetravel": (["--cases", "20"], "bare repository.get"),
     "inline": (["--lifecycles", "3", "--rounds", "1"], "inline views add"),
