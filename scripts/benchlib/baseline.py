@@ -140,6 +140,16 @@ class BareApp(Application[UUID]):
             )
             self.save(case, fund)
 
+    def lifecycle(self, student_id: str, n: int, fund: UUID) -> int:
+        """The workload's lifecycle (``workload.lifecycle``) in the bare library; commands run."""
+        case = self.apply(student_id)
+        for step in ("verify", "approve", "disburse"):
+            self.change(case, step, fund, n)
+        if n % 7 == 0:
+            self.change(case, "secondary", fund, n)
+            return 5
+        return 4
+
     def new_cases(self, count: int) -> None:
         """The batch baseline: ``count`` new aggregates (with their keys), saved 500 to a save()."""
         for start in range(0, count, 500):

@@ -36,13 +36,7 @@ def _bare(url: str, index: int) -> Callable[[float], int]:
         done, n = 0, index * 10_000_000
         while time.monotonic() < deadline:
             n += 1
-            case = app.apply(national_id(n))
-            for step in ("verify", "approve", "disburse"):
-                app.change(case, step, fund, n)
-            done += 4
-            if n % 7 == 0:
-                app.change(case, "secondary", fund, n)
-                done += 1
+            done += app.lifecycle(national_id(n), n, fund)
         app.close()
         return done
 
