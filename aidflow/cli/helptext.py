@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import click
 
 from aidflow.i18n import LANGUAGES, catalogue, current, set_language, tr
-from aidflow.i18n import messages as M
 from aidflow.i18n.click_i18n import CLICK
 
 HELP = "help"
@@ -33,11 +35,17 @@ HELP = "help"
 NO_REWRAP = "\b"
 """click's marker of a paragraph kept as written."""
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
-_PIECES = re.compile(r"\s+|\[[^\[\]\s]{1,12}\]|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
-"""What a line may break between: spaces, a short tag like ``[必填]`` whole, a Chinese
-character, a run of other characters (a word, an option, a path)."""
 _NO_LINE_START = frozenset("，。、；：！？）」』》〉”’…")
 _NO_LINE_END = tuple("([（“‘《「『")
+
+
+@cache
+def _pieces() -> re.Pattern[str]:
+    """What a line may break between: spaces, a short tag like ``[必填]`` whole, a Chinese
+    character, a run of other characters (a word, an option, a path). Compiled on first use:
+    its wide character classes cost a few milliseconds, which an English ``--help`` does not
+    need."""
+    return re.compile(r"\s+|\[[^\[\]\s]{1,12}\]|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
 
 
 def _parts(text: str | None) -> list[tuple[bool, str]]:
@@ -101,7 +109,7 @@ def wrap(text: str, room: int, indent: str = "", first: str | None = None) -> li
     lines: list[str] = []
     line = indent if first is None else first
     used = columns(line)
-    for piece in _PIECES.findall(text):
+    for piece in _pieces().findall(text):
         if piece.isspace():
             if line.strip():
                 line, used = line + " ", used + 1
@@ -146,13 +154,39 @@ def shorten(text: str, room: int) -> str:
     return kept.rstrip() + "…"
 
 
+def terminal_columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size()`` tells click: ``COLUMNS``, else
+    the width of the terminal on stdout, else 80. Asked here, not of ``shutil``: importing it
+    (and the compression modules it imports) was ~2 ms of a cold ``aidflow --help``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class WideFormatter(click.HelpFormatter):
     """click's formatter, wrapping by display columns outside English."""
+
+    def __init__(
+        self, indent_increment: int = 2, width: int | None = None, max_width: int | None = None
+    ) -> None:
+        if width is None and click.formatting.FORCED_WIDTH is None:  # click's own rule
+            width = max(min(terminal_columns(), max_width or 80) - 2, 50)
+        super().__init__(indent_increment, width, max_width)
 
     def write_heading(self, heading: str) -> None:
         if current() == "en":
             super().write_heading(heading)
             return
+        from aidflow.i18n import messages as M  # not for English: --help imports none
+
         self.write(f"{'':>{self.current_indent}}{heading}{tr(M.LABEL_COLON)}\n")
 
     def write_text(self, text: str) -> None:
@@ -296,8 +330,9 @@ class HelpGroup(_Help, click.Group):
 def walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every command under ``group`` with its path of names, the group's own first."""
     yield path, group
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):  # a lazy group's too, each imported
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from walk(command, (*path, name))
         else:
