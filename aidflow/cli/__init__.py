@@ -20,7 +20,7 @@ import click
 from aidflow import __version__
 from aidflow.cli.lazy import Entry
 from aidflow.cli.session import AidflowGroup, Session, global_options
-from aidflow.i18n import click_i18n
+from aidflow.i18n import click_i18n, using
 
 COMMANDS: dict[str, Entry] = {
     "admin": Entry(
@@ -113,18 +113,20 @@ language, without importing the command (``tests/unit/test_cli_table.py`` holds 
 equal, and prints the entry to write when they are not)."""
 
 
-@click.group(cls=AidflowGroup, table=COMMANDS)
-@functools.partial(global_options, root=True)
-@click.version_option(__version__, prog_name="aidflow")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """aidflow: closed-loop aid for new university students (申请-救助-帮扶-反馈).
-
-    Every change is an event; every view can be rebuilt and asked about any past moment.
-    """
-    ctx.ensure_object(Session)
-
-
 click_i18n.install()
+
+with using("en"):  # declared in the source language, as every command is (lazy.load)
+
+    @click.group(cls=AidflowGroup, table=COMMANDS)
+    @functools.partial(global_options, root=True)
+    @click.version_option(__version__, prog_name="aidflow")
+    @click.pass_context
+    def main(ctx: click.Context) -> None:
+        """aidflow: closed-loop aid for new university students (申请-救助-帮扶-反馈).
+
+        Every change is an event; every view can be rebuilt and asked about any past moment.
+        """
+        ctx.ensure_object(Session)
+
 
 __all__ = ["COMMANDS", "main"]

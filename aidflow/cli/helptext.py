@@ -10,19 +10,18 @@ themselves; a test fails on a command that is not); ``scripts/i18n.py update`` c
 
 In English nothing changes: click formats the help itself, so ``docs/cli.md`` is click's
 own layout. In another language, lines are wrapped by display columns (a Chinese character
-takes two), and a command's short help in its group's list is the translated first
-paragraph up to its first full stop, shortened to the room left.
+takes two: :mod:`aidflow.cli.wrapping`, imported then), and a command's short help in its
+group's list is the translated first paragraph up to its first full stop, shortened to the
+room left.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
 from typing import Any
 
 import click
@@ -35,17 +34,6 @@ HELP = "help"
 NO_REWRAP = "\b"
 """click's marker of a paragraph kept as written."""
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
-_NO_LINE_START = frozenset("，。、；：！？）」』》〉”’…")
-_NO_LINE_END = tuple("([（“‘《「『")
-
-
-@cache
-def _pieces() -> re.Pattern[str]:
-    """What a line may break between: spaces, a short tag like ``[必填]`` whole, a Chinese
-    character, a run of other characters (a word, an option, a path). Compiled on first use:
-    its wide character classes cost a few milliseconds, which an English ``--help`` does not
-    need."""
-    return re.compile(r"\s+|\[[^\[\]\s]{1,12}\]|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
 
 
 def _parts(text: str | None) -> list[tuple[bool, str]]:
@@ -94,64 +82,6 @@ def say(text: str) -> str:
         if translated != text:
             return translated
     return text
-
-
-def columns(text: str) -> int:
-    from aidflow.render import width
-
-    return width(text)
-
-
-def wrap(text: str, room: int, indent: str = "", first: str | None = None) -> list[str]:
-    """``text`` in lines of at most ``room`` display columns, each after ``indent`` (the
-    first after ``first`` if given): a word of letters is never split, a Chinese character
-    may end a line, a closing mark never starts one."""
-    lines: list[str] = []
-    line = indent if first is None else first
-    used = columns(line)
-    for piece in _pieces().findall(text):
-        if piece.isspace():
-            if line.strip():
-                line, used = line + " ", used + 1
-            continue
-        size = columns(piece)
-        split = _split(line, piece) if used + size > room and line.strip() else None
-        if split is not None:
-            lines.append(split[0].rstrip())
-            line = indent + split[1]
-            used = columns(line)
-        line, used = line + piece, used + size
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
-
-
-def _split(line: str, piece: str) -> tuple[str, str] | None:
-    """Where a full ``line`` ends before ``piece``: (what stays, what goes on to the next
-    line), None when it cannot end there. A closing mark never starts a line and an opening
-    one never ends it: the closing marks, with the Chinese character they close, and the
-    opening marks before the break go on with them."""
-    cut = len(line)
-    if piece in _NO_LINE_START:
-        while cut and line[cut - 1] in _NO_LINE_START:
-            cut -= 1
-        if not cut or columns(line[cut - 1]) != 2 or line[cut - 1] in _NO_LINE_END:
-            return None  # after a word of letters: the line runs over rather than split it
-        cut -= 1
-    while cut and line[cut - 1] in _NO_LINE_END:
-        cut -= 1
-    kept = line[:cut]
-    return (kept, line[cut:]) if kept.strip() else None
-
-
-def shorten(text: str, room: int) -> str:
-    """``text`` cut to ``room`` display columns, ending in ``…`` when cut."""
-    if columns(text) <= room:
-        return text
-    kept = text
-    while kept and columns(kept) + 1 > room:
-        kept = kept[:-1]
-    return kept.rstrip() + "…"
 
 
 def terminal_columns() -> int:
@@ -203,6 +133,8 @@ class WideFormatter(click.HelpFormatter):
     def _paragraph(self, paragraph: str, indent: str) -> list[str]:
         if paragraph.startswith(NO_REWRAP):
             return [indent + line for line in paragraph.splitlines()[1:]]
+        from aidflow.cli.wrapping import wrap
+
         return wrap(" ".join(paragraph.split()), self.width, indent)
 
     def write_dl(
@@ -211,6 +143,8 @@ class WideFormatter(click.HelpFormatter):
         if current() == "en":
             super().write_dl(rows, col_max, col_spacing)
             return
+        from aidflow.cli.wrapping import columns, wrap
+
         rows = list(rows)
         first_col = min(max((columns(term) for term, _ in rows), default=0), col_max)
         first_col += col_spacing
@@ -263,6 +197,8 @@ class _Help:
         else:
             first = paragraphs(command.help)[:1]
             text = _SENTENCE_END.split(say(first[0]), maxsplit=1)[0] if first else ""
+        from aidflow.cli.wrapping import shorten
+
         return shorten(text.strip(), limit)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -309,6 +245,8 @@ def _asked_language(args: Sequence[str]) -> str | None:
 def _shown(option: click.Option) -> click.Option:
     """A copy of ``option`` with its help in the current language (the option itself is
     shared by every run in the process)."""
+    import copy  # here: an English --help has no use for it
+
     shown = copy.copy(option)
     shown.help = say(option.help) if option.help else option.help
     if isinstance(option.show_default, str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +62,8 @@ def fingerprint() -> str:
                 info = os.stat(os.path.join(folder, name))
                 seen.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}")
     text = "\n".join(seen).encode()
+    import zlib  # here: a program that finds no warm process has no use for it
+
     return f"{zlib.crc32(text):08x}{len(text):x}"
 
 

@@ -22,13 +22,12 @@ from aidflow.cli.helptext import (
     HelpCommand,
     HelpGroup,
     WideFormatter,
-    columns,
     say,
     terminal_columns,
     texts,
     walk,
-    wrap,
 )
+from aidflow.cli.wrapping import columns, wrap
 from aidflow.i18n import catalogue, using
 from tests.e2e.conftest import Cli
 
