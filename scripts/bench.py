@@ -678,7 +678,8 @@ def _wall(args: list[str], env: dict[str, str], repeat: int = 7) -> float:
 
 def cli() -> None:
     """Whole processes, as a clerk types them: cold (each imports the engine) and through this
-    user's warm process (``aidflow warm start``), against ``python -c pass`` in the same run."""
+    user's warm process (``aidflow warm start``), against ``python -c pass`` in the same run
+    (and ``import click``, the floor of any click program's ``--help``)."""
     header("CLI latency (median wall time of 7 runs)")
     exe = str(Path(sys.executable).with_name("aidflow"))
     with tempfile.TemporaryDirectory() as folder:
@@ -707,6 +708,8 @@ def cli() -> None:
         base = _wall([sys.executable, "-c", "pass"], env)
         cold = {"AIDFLOW_WARM": "0"}
         rows = [
+            # the floor of a click program's --help: importing click itself
+            ("python -c 'import click'", _wall([sys.executable, "-c", "import click"], env)),
             ("aidflow --help", _wall([exe, "--help"], {**env, **cold})),
             ("aidflow case show", _wall(show, {**env, **cold})),
             ("aidflow case follow-up", _wall(write, {**env, **cold})),

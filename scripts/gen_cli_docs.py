@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from aidflow.cli import main
+from aidflow.cli.helptext import walk
 from aidflow.i18n import using
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
@@ -44,20 +45,17 @@ Text output escapes control, line-separator and bidi characters in every value (
 
 
 def commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], click.Command]]:
-    found: list[tuple[list[str], click.Command]] = []
-    for name in sorted(group.commands):
-        command = group.commands[name]
-        path = [*prefix, name]
-        if isinstance(command, click.Group):
-            found += commands(command, path)
-        else:
-            found.append((path, command))
-    return found
+    """Every command that is not a group, with its path (the root's table each imported)."""
+    return [
+        ([*prefix, *path], command)
+        for path, command in walk(group)
+        if not isinstance(command, click.Group)
+    ]
 
 
 def error_codes() -> str:
     """The stable error codes: the library's error family, and the CLI's own."""
-    from aidflow.cli.session import CLI_ERRORS
+    from aidflow.cli.failures import CLI_ERRORS
     from aidflow.domain.errors import AidflowError, InvalidInput
 
     def family(cls: type[AidflowError]) -> list[type[AidflowError]]:
@@ -100,7 +98,8 @@ def _generate() -> str:
         ) as root:
             ctx = root
             for name in path[:-1]:
-                ctx = click.Context(ctx.command.commands[name], parent=ctx, info_name=name)  # type: ignore[attr-defined]
+                group = ctx.command.get_command(ctx, name)  # type: ignore[attr-defined]
+                ctx = click.Context(group, parent=ctx, info_name=name)
             ctx = click.Context(command, parent=ctx, info_name=path[-1])
             help_text = command.get_help(ctx)
         parts.append(f"## aidflow {' '.join(path)}\n\n```\n{help_text}\n```\n")

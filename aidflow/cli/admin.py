@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.failures import writable
 from aidflow.cli.helptext import HelpCommand
 from aidflow.cli.session import (
     Session,
@@ -17,7 +18,6 @@ from aidflow.cli.session import (
     makes_store,
     pass_session,
     progress,
-    writable,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value

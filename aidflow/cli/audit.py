@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from aidflow.cli import params
-from aidflow.cli.helptext import HelpGroup
-from aidflow.cli.session import (
+from aidflow.cli.failures import (
     DIGEST_MISMATCH,
     RULE_VIOLATIONS,
     VIEWS_DRIFTED,
+    writable,
+    written_after,
+)
+from aidflow.cli.helptext import HelpGroup
+from aidflow.cli.session import (
     Session,
     emit,
     emit_rows,
@@ -22,9 +26,7 @@ from aidflow.cli.session import (
     global_options,
     output_file,
     pass_session,
-    writable,
     writes,
-    written_after,
 )
 from aidflow.i18n import event, tr, value
 from aidflow.i18n import messages as M

@@ -10,22 +10,23 @@ themselves; a test fails on a command that is not); ``scripts/i18n.py update`` c
 
 In English nothing changes: click formats the help itself, so ``docs/cli.md`` is click's
 own layout. In another language, lines are wrapped by display columns (a Chinese character
-takes two), and a command's short help in its group's list is the translated first
-paragraph up to its first full stop, shortened to the room left.
+takes two: :mod:`aidflow.cli.wrapping`, imported then), and a command's short help in its
+group's list is the translated first paragraph up to its first full stop, shortened to the
+room left.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import click
 
 from aidflow.i18n import LANGUAGES, catalogue, current, set_language, tr
-from aidflow.i18n import messages as M
 from aidflow.i18n.click_i18n import CLICK
 
 HELP = "help"
@@ -33,11 +34,6 @@ HELP = "help"
 NO_REWRAP = "\b"
 """click's marker of a paragraph kept as written."""
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
-_PIECES = re.compile(r"\s+|\[[^\[\]\s]{1,12}\]|[\u1100-\uffff]|[^\s\u1100-\uffff]+")
-"""What a line may break between: spaces, a short tag like ``[必填]`` whole, a Chinese
-character, a run of other characters (a word, an option, a path)."""
-_NO_LINE_START = frozenset("，。、；：！？）」』》〉”’…")
-_NO_LINE_END = tuple("([（“‘《「『")
 
 
 def _parts(text: str | None) -> list[tuple[bool, str]]:
@@ -88,71 +84,39 @@ def say(text: str) -> str:
     return text
 
 
-def columns(text: str) -> int:
-    from aidflow.render import width
-
-    return width(text)
-
-
-def wrap(text: str, room: int, indent: str = "", first: str | None = None) -> list[str]:
-    """``text`` in lines of at most ``room`` display columns, each after ``indent`` (the
-    first after ``first`` if given): a word of letters is never split, a Chinese character
-    may end a line, a closing mark never starts one."""
-    lines: list[str] = []
-    line = indent if first is None else first
-    used = columns(line)
-    for piece in _PIECES.findall(text):
-        if piece.isspace():
-            if line.strip():
-                line, used = line + " ", used + 1
-            continue
-        size = columns(piece)
-        split = _split(line, piece) if used + size > room and line.strip() else None
-        if split is not None:
-            lines.append(split[0].rstrip())
-            line = indent + split[1]
-            used = columns(line)
-        line, used = line + piece, used + size
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
-
-
-def _split(line: str, piece: str) -> tuple[str, str] | None:
-    """Where a full ``line`` ends before ``piece``: (what stays, what goes on to the next
-    line), None when it cannot end there. A closing mark never starts a line and an opening
-    one never ends it: the closing marks, with the Chinese character they close, and the
-    opening marks before the break go on with them."""
-    cut = len(line)
-    if piece in _NO_LINE_START:
-        while cut and line[cut - 1] in _NO_LINE_START:
-            cut -= 1
-        if not cut or columns(line[cut - 1]) != 2 or line[cut - 1] in _NO_LINE_END:
-            return None  # after a word of letters: the line runs over rather than split it
-        cut -= 1
-    while cut and line[cut - 1] in _NO_LINE_END:
-        cut -= 1
-    kept = line[:cut]
-    return (kept, line[cut:]) if kept.strip() else None
-
-
-def shorten(text: str, room: int) -> str:
-    """``text`` cut to ``room`` display columns, ending in ``…`` when cut."""
-    if columns(text) <= room:
-        return text
-    kept = text
-    while kept and columns(kept) + 1 > room:
-        kept = kept[:-1]
-    return kept.rstrip() + "…"
+def terminal_columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size()`` tells click: ``COLUMNS``, else
+    the width of the terminal on stdout, else 80. Asked here, not of ``shutil``: importing it
+    (and the compression modules it imports) was ~2 ms of a cold ``aidflow --help``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 class WideFormatter(click.HelpFormatter):
     """click's formatter, wrapping by display columns outside English."""
 
+    def __init__(
+        self, indent_increment: int = 2, width: int | None = None, max_width: int | None = None
+    ) -> None:
+        if width is None and click.formatting.FORCED_WIDTH is None:  # click's own rule
+            width = max(min(terminal_columns(), max_width or 80) - 2, 50)
+        super().__init__(indent_increment, width, max_width)
+
     def write_heading(self, heading: str) -> None:
         if current() == "en":
             super().write_heading(heading)
             return
+        from aidflow.i18n import messages as M  # not for English: --help imports none
+
         self.write(f"{'':>{self.current_indent}}{heading}{tr(M.LABEL_COLON)}\n")
 
     def write_text(self, text: str) -> None:
@@ -169,6 +133,8 @@ class WideFormatter(click.HelpFormatter):
     def _paragraph(self, paragraph: str, indent: str) -> list[str]:
         if paragraph.startswith(NO_REWRAP):
             return [indent + line for line in paragraph.splitlines()[1:]]
+        from aidflow.cli.wrapping import wrap
+
         return wrap(" ".join(paragraph.split()), self.width, indent)
 
     def write_dl(
@@ -177,6 +143,8 @@ class WideFormatter(click.HelpFormatter):
         if current() == "en":
             super().write_dl(rows, col_max, col_spacing)
             return
+        from aidflow.cli.wrapping import columns, wrap
+
         rows = list(rows)
         first_col = min(max((columns(term) for term, _ in rows), default=0), col_max)
         first_col += col_spacing
@@ -229,6 +197,8 @@ class _Help:
         else:
             first = paragraphs(command.help)[:1]
             text = _SENTENCE_END.split(say(first[0]), maxsplit=1)[0] if first else ""
+        from aidflow.cli.wrapping import shorten
+
         return shorten(text.strip(), limit)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -275,6 +245,8 @@ def _asked_language(args: Sequence[str]) -> str | None:
 def _shown(option: click.Option) -> click.Option:
     """A copy of ``option`` with its help in the current language (the option itself is
     shared by every run in the process)."""
+    import copy  # here: an English --help has no use for it
+
     shown = copy.copy(option)
     shown.help = say(option.help) if option.help else option.help
     if isinstance(option.show_default, str):
@@ -296,8 +268,9 @@ class HelpGroup(_Help, click.Group):
 def walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every command under ``group`` with its path of names, the group's own first."""
     yield path, group
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):  # a lazy group's too, each imported
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from walk(command, (*path, name))
         else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aidflow.cli import params
+from aidflow.cli.failures import writable, written_after
 from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import (
     Session,
@@ -16,9 +17,7 @@ from aidflow.cli.session import (
     export_path,
     global_options,
     pass_session,
-    writable,
     writes,
-    written_after,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value

@@ -1,53 +1,32 @@
-"""One run of the CLI: the store and read models it opens, ``--json``, and the one mapping
-from an error to an ``error:`` line (or a JSON object) and an exit status.
+"""One run of the CLI: the store and read models it opens, the global options (``--db``,
+``--actor``, ``--lang``, ``--json``, before or after the command), what a command prints,
+and the root group, whose failures :mod:`aidflow.cli.failures` tells.
 
-Exit status: 0 done; 1 refused by a rule, not found, a failed check, or an internal error;
-2 bad usage or bad input. Heavy imports happen on first use so that ``--help`` is quick.
+The root group imports this module, so ``aidflow --help`` does: what only a command or a
+failure needs (the Office, :mod:`aidflow.render`, the messages, :mod:`aidflow.cli.failures`)
+is imported on first use, each a few milliseconds of a cold ``--help`` otherwise.
 """
 
 from __future__ import annotations
 
-import errno
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import Token
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from aidflow import render
-from aidflow.cli.helptext import HelpGroup
-from aidflow.domain.errors import Said, said, store_failure
-from aidflow.i18n import current, error_summary, set_language, tr
-from aidflow.i18n import messages as M
+from aidflow.cli.lazy import LazyGroup
+from aidflow.i18n import set_language, tr
 
 if TYPE_CHECKING:
     from aidflow.office import Office
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON_ASKED = "aidflow.json_asked"
-DEBUG_ENV = "AIDFLOW_DEBUG"
-
-# Codes the CLI reports beside the library's error family (stable, like theirs).
-USAGE_ERROR = "usage_error"
-RULE_VIOLATIONS = "rule_violations"
-DIGEST_MISMATCH = "digest_mismatch"
-VIEWS_BROKEN = "views_broken"
-VIEWS_DRIFTED = "views_drifted"
-INTERNAL_ERROR = "internal_error"
-CLI_ERRORS: dict[str, tuple[int, str]] = {
-    USAGE_ERROR: (2, M.MEANS_USAGE_ERROR),
-    RULE_VIOLATIONS: (1, M.MEANS_RULE_VIOLATIONS),
-    DIGEST_MISMATCH: (1, M.MEANS_DIGEST_MISMATCH),
-    VIEWS_BROKEN: (1, M.MEANS_VIEWS_BROKEN),
-    VIEWS_DRIFTED: (1, M.MEANS_VIEWS_DRIFTED),
-    INTERNAL_ERROR: (1, M.MEANS_INTERNAL_ERROR),
-}
 
 
 class Session:
@@ -75,9 +54,10 @@ class Session:
         """The Office over the store, its views caught up now and after every command."""
         if self._office is None:
             from aidflow.office import Office
+            from aidflow.render import show_times_in
 
             self._office = Office.open(self.url, create=self.makes_store)
-            self._shown = render.show_times_in(self._office.timezone)
+            self._shown = show_times_in(self._office.timezone)
         return self._office
 
     def office_as_is(self) -> Office:
@@ -85,13 +65,16 @@ class Session:
         manage that themselves)."""
         if self._office is None:
             from aidflow.office import Office
+            from aidflow.render import show_times_in
 
             self._office = Office.open(self.url, inline=False, create=self.makes_store)
-            self._shown = render.show_times_in(self._office.timezone)
+            self._shown = show_times_in(self._office.timezone)
         return self._office
 
     def actor(self) -> str:
         if not self.actor_name or not self.actor_name.strip():
+            from aidflow.i18n import messages as M
+
             raise click.UsageError(tr(M.NEEDS_ACTOR))
         return self.actor_name.strip()
 
@@ -100,11 +83,15 @@ class Session:
             self._office.close()
         self._office = None
         if self._shown is not None:  # times shown on the office's clock for this command only
-            render.stop_showing(self._shown)
+            from aidflow.render import stop_showing
+
+            stop_showing(self._shown)
             self._shown = None
 
     def fail(self, code: str, message: str) -> NoReturn:
         """End a command that ran but found a problem (a failed check): exit status 1."""
+        from aidflow.cli.failures import Failure, report
+
         raise click.exceptions.Exit(report(Failure(1, code, message), as_json=self.json))
 
 
@@ -217,10 +204,12 @@ def global_options(func: F, *, root: bool = False, answers: bool = True) -> F:
 
 def export_path(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
     """Refuse at once an ``-o FILE`` whose suffix names no format we write."""
+    from aidflow.i18n import messages as M
+    from aidflow.render import line
     from aidflow.sheets import FORMATS
 
     if value is not None and value.suffix.lower() not in FORMATS:
-        raise click.UsageError(render.line(M.EXPORT_FORMAT, path=value))
+        raise click.UsageError(line(M.EXPORT_FORMAT, path=value))
     return value
 
 
@@ -264,15 +253,19 @@ def emit_rows(
     if output is None:
         emit(session, data, text)
         return
+    from aidflow.i18n import messages as M
+    from aidflow.render import line
     from aidflow.sheets import write_table
 
     write_table(output, header, rows() if callable(rows) else rows, totals=totals)
-    click.echo(render.line(M.WROTE, path=output), err=True)
+    click.echo(line(M.WROTE, path=output), err=True)
 
 
 def emit(session: Session, data: Any, text: str | Callable[[], str]) -> None:
     """Print ``data`` as JSON with ``--json``, else the human text."""
-    click.echo(render.to_json(data) if session.json else text() if callable(text) else text)
+    from aidflow.render import to_json
+
+    click.echo(to_json(data) if session.json else text() if callable(text) else text)
 
 
 def _quiet() -> bool:
@@ -306,144 +299,14 @@ def progress(length: int | None, label: str) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
-# -- errors: one family, one line, one exit status ----------------------------------------
-
-
-@dataclass(frozen=True)
-class Failure:
-    status: int
-    code: str
-    message: str
-    ids: dict[str, str] = field(default_factory=dict)
-    help_for: str = ""
-    """The command whose ``--help`` a usage error points to (text only)."""
-
-
-def failure(exc: Exception) -> Failure:
-    """What the user is told about ``exc``, and the exit status."""
-    from pydantic import ValidationError
-
-    from aidflow.domain.errors import AidflowError, InvalidInput, MasterKeyError
-
-    if isinstance(exc, click.UsageError):
-        hint = "" if exc.ctx is None else exc.ctx.command_path
-        return Failure(exc.exit_code, USAGE_ERROR, exc.format_message(), help_for=hint)
-    if isinstance(exc, click.ClickException):
-        return Failure(exc.exit_code, USAGE_ERROR, exc.format_message())
-    if isinstance(exc, AidflowError):
-        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        status = 2 if isinstance(exc, InvalidInput | MasterKeyError) else 1
-        return Failure(status, exc.code, message, exc.ids)
-    failed = store_failure(exc)
-    if failed is not None:
-        return failure(failed)
-    if isinstance(exc, OSError) and exc.filename:  # a file (-o): where, why, what to do
-        return failure(file_problem(exc))
-    if isinstance(exc, ValidationError):
-        from aidflow.i18n.problems import input_problems
-
-        return Failure(2, InvalidInput.code, input_problems(exc.errors()))
-    return Failure(1, INTERNAL_ERROR, render.line(M.INTERNAL, kind=type(exc).__name__, message=exc))
-
-
-_FILE_PROBLEMS: dict[int, Said] = {
-    errno.ENOENT: said("the folder does not exist"),
-    errno.ENOTDIR: said("part of the path is not a folder"),
-    errno.EACCES: said("no permission there"),
-    errno.EPERM: said("no permission there"),
-    errno.EROFS: said("the disk is read-only"),
-    errno.ENOSPC: said("the disk is full"),
-    errno.EDQUOT: said("the disk quota is used up"),
-    errno.ENAMETOOLONG: said("the name is too long"),
-    errno.EISDIR: said("it is a folder"),
-    errno.EEXIST: said("a file of that name is in the way"),
-    errno.EFBIG: said("the file would be larger than this system allows"),
-}
-
-
-def file_problem(exc: OSError, *, recorded: bool = False) -> Exception:
-    """An :class:`OSError` as the named error a person can act on (mostly an ``-o`` that
-    cannot be written; a file read is refused by the command itself). ``recorded``: the
-    command had recorded its act before the file failed (see :func:`written_after`)."""
-    from aidflow.domain.errors import FileProblem
-
-    why = _FILE_PROBLEMS.get(exc.errno or 0)
-    if recorded:
-        return FileProblem(
-            said(
-                "cannot write the file {path}: {why}; the command was recorded all the same: give it again with another -o",
-                path=exc.filename or "",
-                why=why or exc.strerror or type(exc).__name__,
-            )
-        )
-    return FileProblem(
-        said(
-            "cannot use the file {path}: {why}; nothing in the store changed (check the path, or give another -o)",
-            path=exc.filename or "",
-            why=why or exc.strerror or type(exc).__name__,
-        )
-    )
-
-
-def writable(path: Path) -> Path:
-    """``path`` when a file can be written there, asked before a command records anything
-    (its vouchers, reveals, notice or witness); else the :class:`FileProblem` (no folder, no
-    permission, a name too long, a folder of that name). A file made to ask is removed."""
-    existed = os.path.lexists(path)
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as exc:
-        raise file_problem(exc) from None
-    if not existed:
-        path.unlink(missing_ok=True)
-    return path
-
-
-@contextmanager
-def written_after() -> Iterator[None]:
-    """Around the file of a command recorded first (a notice, a witness, the payment list,
-    a visit list: :func:`writable` asked for the file before): a file that fails even so
-    (a full disk) does not say "nothing in the store changed"."""
-    try:
-        yield
-    except OSError as exc:
-        raise file_problem(exc, recorded=True) from None
-
-
-def report(problem: Exception | Failure, *, as_json: bool) -> int:
-    """Tell the user on stderr; return the exit status. The traceback only with AIDFLOW_DEBUG=1."""
-    found = problem if isinstance(problem, Failure) else failure(problem)
-    if as_json:
-        error = {"code": found.code, "message": found.message, "ids": found.ids}
-        click.echo(render.to_json({"error": error}), err=True)
-    else:
-        from aidflow.domain.errors import Said
-        from aidflow.domain.errors import render as render_message
-
-        message = render_message(found.message, tr)
-        summary = error_summary(found.code) if current() != "en" else None
-        if summary and not isinstance(found.message, Said):
-            # a message not (yet) from the catalogue: at least say in Chinese what went wrong
-            message = tr(M.ERROR_DETAIL).format(summary=summary, message=message)
-        if found.help_for:
-            message = tr(M.USAGE_HINT).format(message=message, command=found.help_for)
-        click.echo(render.line(M.ERROR, message=message), err=True)
-    debug = os.environ.get(DEBUG_ENV) == "1" and found.code == INTERNAL_ERROR
-    if debug and isinstance(problem, Exception):
-        import traceback  # only here: it costs --help several milliseconds
-
-        click.echo("".join(traceback.format_exception(problem)), err=True)
-    return found.status
-
-
 def _asks_for_json(args: Sequence[str]) -> bool:
     options = args[: list(args).index("--")] if "--" in args else args
     return "--json" in options
 
 
-class AidflowGroup(HelpGroup):
-    """The root group: every failure, from parsing to an unexpected bug, ends in :func:`report`."""
+class AidflowGroup(LazyGroup):
+    """The root group: its commands imported on first use (:class:`LazyGroup`); every
+    failure, from parsing to an unexpected bug, ends in :func:`aidflow.cli.failures.report`."""
 
     def make_context(
         self,
@@ -456,6 +319,8 @@ class AidflowGroup(HelpGroup):
         try:
             ctx = super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:
+            from aidflow.cli.failures import report
+
             raise click.exceptions.Exit(report(exc, as_json=as_json)) from None
         ctx.meta[JSON_ASKED] = as_json
         return ctx
@@ -471,6 +336,8 @@ class AidflowGroup(HelpGroup):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
+            from aidflow.cli.failures import report
+
             session = ctx.find_object(Session)
             as_json = bool(ctx.meta.get(JSON_ASKED)) or (session is not None and session.json)
             raise click.exceptions.Exit(report(exc, as_json=as_json)) from None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aidflow.cli.failures import writable, written_after
 from aidflow.cli.helptext import HelpCommand, HelpGroup
 from aidflow.cli.session import (
     Session,
@@ -15,9 +16,7 @@ from aidflow.cli.session import (
     global_options,
     output_file,
     pass_session,
-    writable,
     writes,
-    written_after,
 )
 from aidflow.i18n import messages as M
 from aidflow.i18n import tr, value

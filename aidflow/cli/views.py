@@ -8,10 +8,9 @@ import functools
 import click
 
 from aidflow.cli import params
+from aidflow.cli.failures import VIEWS_BROKEN, VIEWS_DRIFTED
 from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import (
-    VIEWS_BROKEN,
-    VIEWS_DRIFTED,
     Session,
     emit,
     global_options,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 
 from aidflow.warm.wire import (
@@ -36,7 +35,6 @@ from aidflow.warm.wire import (
 LOCAL_ONLY = frozenset({"warm", "serve"})
 """Commands that always run in the calling process: managing the warm process itself, and
 the HTTP service (a server of its own)."""
-_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _terminal() -> list[int]:
@@ -84,12 +82,13 @@ def run_warm(args: list[str]) -> int | None:
 
 def _wait(read: Reader, pid: int) -> int:
     """Forward the signals a user sends (Ctrl-C) to the command; return its exit status."""
+    import signal  # here: a command run in this process (``--help``) has no use for it
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
             os.kill(pid, signum)
 
-    for signum in _FORWARDED:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
     ended = read()
     if ended is None or ended.get("answer") != "exit":

@@ -36,7 +36,8 @@ PRELOAD = (
     "psycopg",
     "openpyxl",
 )
-"""What the warm process imports before its first command: what a command would import."""
+"""What the warm process imports before its first command: what a command would import
+(and every command of :data:`aidflow.cli.COMMANDS`)."""
 
 
 @dataclass
@@ -69,6 +70,9 @@ def serve(path: Path, idle_s: float) -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             import_module(name)
+    from aidflow.cli import main
+
+    main.load_all()  # the commands, imported on first use in a cold run: here, once
     server = _Server(path, idle_s)
     listener = _listen(path)
     mine = path.stat().st_ino

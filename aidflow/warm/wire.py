@@ -1,23 +1,25 @@
 """The warm process's wire: where its socket is, who may use it, and one message each way.
 
 Shared by the program (:mod:`aidflow.warm`) and the warm process (:mod:`aidflow.cli.warm`);
-standard library only, so that the program starts in a few milliseconds.
+standard library only, so that the program starts in a few milliseconds: ``socket`` and
+``json`` are imported when there is a warm process to talk to (``AIDFLOW_WARM=0``, or no
+socket folder, imports neither).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import struct
 import sys
-import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket
 
 SOCKET_ENV = "AIDFLOW_WARM_SOCKET"
 SWITCH_ENV = "AIDFLOW_WARM"
-_CRED = struct.Struct("3i")
+_CRED = "3i"
+"""``SO_PEERCRED``'s answer: pid, uid, gid."""
 
 
 def socket_path() -> Path:
@@ -60,20 +62,28 @@ def fingerprint() -> str:
                 info = os.stat(os.path.join(folder, name))
                 seen.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}")
     text = "\n".join(seen).encode()
+    import zlib  # here: a program that finds no warm process has no use for it
+
     return f"{zlib.crc32(text):08x}{len(text):x}"
 
 
 def peer_uid(conn: socket.socket) -> int:
     """The user id of the process at the other end of a Unix socket."""
+    import socket
+    import struct
+
     uid: int
-    _pid, uid, _gid = _CRED.unpack(
-        conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size)
+    _pid, uid, _gid = struct.unpack(
+        _CRED, conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize(_CRED))
     )
     return uid
 
 
 def send(conn: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
     """One message: a JSON line, with file descriptors beside its first byte."""
+    import json
+    import socket
+
     data = json.dumps(message).encode() + b"\n"
     if fds:
         sent = socket.send_fds(conn, [data], fds)
@@ -90,6 +100,8 @@ class Reader:
 
     def __call__(self) -> dict[str, Any] | None:
         """The next message; None when the other end closed first or sent no message."""
+        import json
+
         try:
             line = self._stream.readline()
             found: dict[str, Any] | None = json.loads(line) if line.endswith(b"\n") else None
@@ -101,6 +113,9 @@ class Reader:
 def receive(conn: socket.socket, *, fds: int) -> tuple[dict[str, Any] | None, list[int]]:
     """A caller's one message and the descriptors sent with it (None: it closed first); the
     answers coming back are read by :class:`Reader`."""
+    import json
+    import socket
+
     data, got, _flags, _addr = socket.recv_fds(conn, 1 << 16, fds)
     if not data:
         return None, got
@@ -116,6 +131,8 @@ def connect(path: Path, timeout: float = 2.0) -> socket.socket | None:
     """A connection to this user's warm process, or None (none answers, or not ours)."""
     if os.environ.get(SWITCH_ENV) == "0" or not private_folder(path):
         return None
+    import socket
+
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.settimeout(timeout)
     try:

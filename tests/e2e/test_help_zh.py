@@ -9,6 +9,7 @@ code spans, option names, placeholders, ids, paths and the record's own data are
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterable
 
 import click
@@ -16,7 +17,17 @@ import pytest
 from click.testing import CliRunner
 
 from aidflow.cli import main
-from aidflow.cli.helptext import HELP, HelpCommand, HelpGroup, columns, say, texts, walk, wrap
+from aidflow.cli.helptext import (
+    HELP,
+    HelpCommand,
+    HelpGroup,
+    WideFormatter,
+    say,
+    terminal_columns,
+    texts,
+    walk,
+)
+from aidflow.cli.wrapping import columns, wrap
 from aidflow.i18n import catalogue, using
 from tests.e2e.conftest import Cli
 
@@ -95,6 +106,25 @@ def test_english_help_is_clicks_own_and_stays_so_after_chinese() -> None:
     helped("--lang", "zh", "case", "approve", "--help")
     assert helped("--lang", "en", "case", "approve", "--help") == before
     assert "Show this message and exit." in before
+
+
+@pytest.mark.parametrize("given", [None, "40", "60", "77", "100", "200", "0", "-3", "wide"])
+def test_the_help_is_as_wide_as_click_would_make_it(
+    given: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The width is asked without ``shutil`` (a cold ``--help`` does not import it), and is
+    what ``shutil`` and click make of ``COLUMNS`` and the terminal."""
+    if given is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", given)
+    monkeypatch.setattr(click.formatting, "FORCED_WIDTH", None)  # as outside CliRunner
+    assert terminal_columns() == shutil.get_terminal_size().columns
+    for max_width in (None, 60, 80, 120):
+        mine = WideFormatter(max_width=max_width)
+        assert mine.width == click.HelpFormatter(max_width=max_width).width
+    monkeypatch.setattr(click.formatting, "FORCED_WIDTH", 33)
+    assert WideFormatter().width == 33
 
 
 def _placeholders(command: click.Command) -> set[str]:

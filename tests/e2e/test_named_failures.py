@@ -151,7 +151,7 @@ def _under_a_file_size_limit(program: str) -> str:
         "import resource, signal\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))\n"
-        "from aidflow.cli.session import failure\n"
+        "from aidflow.cli.failures import failure\n"
         "try:\n" + "".join(f"    {line}\n" for line in program.strip().splitlines()) + ""
         "except OSError as exc:\n"
         "    print(failure(exc).message)\n"
@@ -257,7 +257,7 @@ def _disk_full_error() -> sqlite3.OperationalError:
 def test_a_full_disk_under_the_store_is_store_full_on_every_face() -> None:
     """It was ``internal error: OperationalError: (sqlite3.OperationalError) database or
     disk is full`` with SQLAlchemy's link, exit 1, and a 500 over HTTP."""
-    from aidflow.cli.session import failure
+    from aidflow.cli.failures import failure
     from aidflow.domain.errors import store_failure
     from aidflow.http.app import status_of
 

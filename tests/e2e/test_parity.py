@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from aidflow import Office
 from aidflow import commands as cmd
 from aidflow.cli import main
+from aidflow.cli.helptext import walk
 from aidflow.domain.errors import AidflowError
 from aidflow.http.app import COMMANDS, create_app, route_name
 from aidflow.render import to_json
@@ -775,14 +776,8 @@ HTTP_ONLY = {
 }
 
 
-def _cli_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[str]:
-    found = []
-    for name, command in sorted(group.commands.items()):
-        if isinstance(command, click.Group):
-            found += _cli_commands(command, (*prefix, name))
-        else:
-            found.append(" ".join((*prefix, name)))
-    return found
+def _cli_commands(group: click.Group) -> list[str]:
+    return [" ".join(path) for path, command in walk(group) if not isinstance(command, click.Group)]
 
 
 def test_every_cli_command_and_http_route_has_a_row(store: Store) -> None:

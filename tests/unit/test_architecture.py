@@ -335,6 +335,36 @@ def test_the_command_lines_help_loads_no_store_nor_model_library() -> None:
     assert loaded == []
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_command_lines_own_help_imports_no_command(lang: str) -> None:
+    """``aidflow --help`` lists the commands from the root's table (``aidflow.cli.COMMANDS``):
+    it imports none of their modules, nor what only commands or failures use (the parameter
+    types, the error family; in English the renderer, the messages and the wrapping of
+    Chinese too), nor ``shutil`` (click's way to the terminal's width), so a cold ``--help``
+    costs little more than click's own start (issue 24 §6: ≤ 3× ``python -c pass``;
+    importing every command once cost it ~45 ms)."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from aidflow.cli import COMMANDS, main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    try:\n"
+        f"        main(['--lang', '{lang}', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert all(name in out.getvalue() for name in COMMANDS), out.getvalue()\n"
+        "commands = {e.where.partition(':')[0] for e in COMMANDS.values()}\n"
+        "heavy = {'aidflow.cli.params', 'aidflow.cli.failures', 'aidflow.domain.errors'}\n"
+        "heavy |= {'shutil'}\n"
+        "english = {'aidflow.render', 'aidflow.i18n.messages', 'aidflow.cli.wrapping'}\n"
+        "heavy |= english if sys.argv[1] == 'en' else set()\n"
+        "print(' '.join(sorted(set(sys.modules) & (commands | heavy))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code, lang], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert loaded == []
+
+
 def test_no_import_cycle() -> None:
     """Between aidflow's modules, at run time (a package's own ``__init__`` aside: it runs
     before its modules whatever they import)."""
