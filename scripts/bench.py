@@ -46,7 +46,11 @@ from aidflow.config import store_env  # noqa: E402
 from aidflow.privacy import KEY_ENV, KEY_FILE_ENV, new_master, write_key_file  # noqa: E402
 from aidflow.projections import ReadModels  # noqa: E402
 from aidflow.projections.base import create_view_engine  # noqa: E402
-from scripts.benchlib import minipipe, rebuilds  # noqa: E402
+from scripts.benchlib import (  # noqa: E402
+    minipipe,
+    rebuilds,
+    workload,
+)
 from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
@@ -442,53 +446,10 @@ def _latency_by_kind(flow: AidFlow, gov: UUID, don: UUID, rounds: int) -> dict[s
 
     for i in range(rounds):
         n = 30_000_000 + i
-        case = timed(
-            "apply",
-            lambda n=n: flow.apply(
-                cmd.Apply(
-                    student_id=national_id(n),
-                    name="Student",
-                    university="Guizhou University",
-                    family_category="dibao",
-                    town="Gaoping",
-                    year=2027,
-                    account="6222020200112233445",
-                    actor="clerk",
-                )
-            ),
-        )
-        timed(
-            "verify",
-            lambda case=case: flow.verify(
-                cmd.Verify(
-                    case_id=case,
-                    income_fen=1_200_000,
-                    tuition_fen=500_000,
-                    gap_fen=400_000,
-                    needs=["tuition"],
-                    actor="visitor",
-                )
-            ),
-        )
-        timed(
-            "approve",
-            lambda case=case: flow.approve(
-                cmd.Approve(
-                    ref=new_ref(),
-                    case_id=case,
-                    amount_fen=300_000,
-                    need="tuition",
-                    fund_id=gov,
-                    actor="approver",
-                )
-            ),
-        )
-        timed(
-            "disburse",
-            lambda n=n, case=case: flow.disburse(
-                cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"VS{n}", actor="cashier")
-            ),
-        )
+        case = timed("apply", lambda n=n: flow.apply(workload.application(n, year=2027)))
+        timed("verify", lambda case=case: flow.verify(workload.verification(case)))
+        timed("approve", lambda case=case: flow.approve(workload.approval(case, gov)))
+        timed("disburse", lambda n=n, case=case: flow.disburse(workload.payment(case, n, "VS")))
         timed(
             "secondary",
             lambda case=case: flow.allocate_secondary_aid(

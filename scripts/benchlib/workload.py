@@ -39,20 +39,21 @@ def open_funds(flow: AidFlow, tag: str) -> tuple[UUID, UUID]:
     return gov, don
 
 
-def _application(n: int) -> cmd.Apply:
+def application(n: int, year: int = 2026) -> cmd.Apply:
+    """Student ``n``'s application (the builders below: one lifecycle's commands)."""
     return cmd.Apply(
         student_id=national_id(n),
         name="Student",
         university="Guizhou University",
         family_category="dibao",
         town="Gaoping",
-        year=2026,
+        year=year,
         account="6222020200112233445",
         actor="clerk",
     )
 
 
-def _verification(case: UUID) -> cmd.Verify:
+def verification(case: UUID) -> cmd.Verify:
     return cmd.Verify(
         case_id=case,
         income_fen=1_200_000,
@@ -63,7 +64,7 @@ def _verification(case: UUID) -> cmd.Verify:
     )
 
 
-def _approval(case: UUID, gov: UUID) -> cmd.Approve:
+def approval(case: UUID, gov: UUID) -> cmd.Approve:
     return cmd.Approve(
         ref=new_ref(),
         case_id=case,
@@ -74,16 +75,16 @@ def _approval(case: UUID, gov: UUID) -> cmd.Approve:
     )
 
 
-def _payment(case: UUID, n: int) -> cmd.Disburse:
-    return cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"V{n}", actor="cashier")
+def payment(case: UUID, n: int, prefix: str = "V") -> cmd.Disburse:
+    return cmd.Disburse(case_id=case, amount_fen=300_000, voucher=f"{prefix}{n}", actor="cashier")
 
 
 def lifecycle(flow: AidFlow, n: int, gov: UUID, don: UUID) -> int:
     """Apply, verify, approve, disburse, and for one student in seven secondary aid; returns commands run."""
-    case = flow.apply(_application(n))
-    flow.verify(_verification(case))
-    flow.approve(_approval(case, gov))
-    flow.disburse(_payment(case, n))
+    case = flow.apply(application(n))
+    flow.verify(verification(case))
+    flow.approve(approval(case, gov))
+    flow.disburse(payment(case, n))
     if n % 7:
         return 4
     flow.allocate_secondary_aid(
@@ -114,9 +115,9 @@ def lifecycle_split(flow: AidFlow, n: int, gov: UUID) -> dict[str, float]:
         took[step] = time.process_time() - cpu
         return answer
 
-    case = timed("apply", lambda: flow.apply(_application(n)))
+    case = timed("apply", lambda: flow.apply(application(n)))
     assert isinstance(case, UUID)
-    timed("verify", lambda: flow.verify(_verification(case)))
-    timed("approve", lambda: flow.approve(_approval(case, gov)))
-    timed("disburse", lambda: flow.disburse(_payment(case, n)))
+    timed("verify", lambda: flow.verify(verification(case)))
+    timed("approve", lambda: flow.approve(approval(case, gov)))
+    timed("disburse", lambda: flow.disburse(payment(case, n)))
     return took
