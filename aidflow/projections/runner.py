@@ -268,15 +268,13 @@ class Runner:
     ) -> int:
         """Apply records just stored when every view stands right before the first of them
         and they follow one another; 0 when they do not (the caller reads the store)."""
-        records = sorted(recorded, key=lambda r: r.id)
-        first = records[0].id
         runnable = self._runnable()
-        if (
-            not runnable
-            or any(r.id != first + i for i, r in enumerate(records))
-            or any(known.get(n) != first - 1 for n in runnable)
-            or any(n in self._failed for n in runnable)
-        ):
+        at = {known.get(n) for n in runnable}
+        after = at.pop() if len(at) == 1 else None
+        if after is None or any(n in self._failed for n in runnable):
+            return 0
+        records = following(recorded, after, self.page_size)
+        if not records:
             return 0
         page = self._decoded(envelopes(records, source.mapper))
         self._apply_page(source.name, page, known)  # checks the positions under the lock
