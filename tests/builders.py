@@ -159,19 +159,24 @@ def account_of(n: int) -> str:
     return f"62220202{112_233_445 + (n - 1) * 10_000:011d}"
 
 
-def applied(flow: AidFlow, n: int = 1, year: int = 2026) -> UUID:
-    return flow.apply(
-        cmd.Apply(
-            student_id=national_id(n),
-            name=f"Student {n}",
-            university="Guizhou University",
-            family_category="dibao",
-            town="Dalian",
-            year=year,
-            account=account_of(n),
-            actor="screening",
-        )
+def application(
+    n: int = 1, year: int = 2026, *, actor: str = "screening", name: str | None = None
+) -> cmd.Apply:
+    """Student ``n``'s application for ``year``, with their own account."""
+    return cmd.Apply(
+        student_id=national_id(n),
+        name=name or f"Student {n}",
+        university="Guizhou University",
+        family_category="dibao",
+        town="Dalian",
+        year=year,
+        account=account_of(n),
+        actor=actor,
     )
+
+
+def applied(flow: AidFlow, n: int = 1, year: int = 2026) -> UUID:
+    return flow.apply(application(n, year))
 
 
 def verified(flow: AidFlow, n: int = 1, verifier: str = "visitor") -> UUID:

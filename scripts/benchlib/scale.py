@@ -9,22 +9,14 @@ from typing import Any
 
 from aidflow.application import AidFlow
 from aidflow.projections import ReadModels
-from scripts.benchlib.workload import lifecycle, open_funds
+from scripts.benchlib.writers import aidflow_writer
 from tests.builders import register_staff
 
 
 def _writer(url: str, index: int, seconds: float, start: Any, results: Any) -> None:
-    flow = AidFlow.open(url)
-    gov, don = open_funds(flow, f"writer-{index}")  # distinct funds: writers share no aggregate
+    run = aidflow_writer(url, index, views=False)  # funds of its own: writers share no aggregate
     start.wait()
-    done = 0
-    n = index * 10_000_000
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        n += 1
-        done += lifecycle(flow, n, gov, don)
-    results.put(done)
-    flow.close()
+    results.put(run(time.monotonic() + seconds))
 
 
 def _follower(url: str) -> None:

@@ -43,7 +43,9 @@ def _bare(url: str, index: int) -> Callable[[float], int]:
     return run
 
 
-def _aidflow(url: str, index: int, views: bool) -> Callable[[float], int]:
+def aidflow_writer(url: str, index: int, views: bool) -> Callable[[float], int]:
+    """Writer ``index`` opened with funds of its own (writers share no aggregate), and what
+    runs its lifecycles until a deadline, closes it and returns the commands it ran."""
     from aidflow.application import AidFlow
     from aidflow.projections import ReadModels
     from scripts.benchlib.workload import lifecycle, open_funds
@@ -70,7 +72,7 @@ def _writer(shape: str, url: str, index: int, seconds: float, start: Any, result
     if shape == "bare":
         run = _bare(url, index)
     else:
-        run = _aidflow(url, index, views=shape == "aidflow+views")
+        run = aidflow_writer(url, index, views=shape == "aidflow+views")
     start.wait()
     cpu = time.process_time()
     done = run(time.monotonic() + seconds)

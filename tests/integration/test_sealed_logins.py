@@ -19,7 +19,7 @@ from aidflow import commands as cmd
 from aidflow.domain.errors import NotAuthorised
 from aidflow.domain.staff import Role
 from aidflow.privacy import KEYLESS
-from tests.builders import account_of, national_id
+from tests.builders import account_of, application, national_id
 from tests.integration.test_db_rights import Store, _drop, _make_store, as_login, roles_of
 from tests.pg import ADMIN_URL, create_database, require_postgres
 
@@ -55,18 +55,7 @@ def _as(store: Store, login: str) -> AidFlow:
 def _apply(store: Store, n: int, year: int = 2026) -> uuid.UUID:
     flow = _as(store, store.clerk)
     try:
-        return flow.apply(
-            cmd.Apply(
-                student_id=national_id(n),
-                name=f"学生{n}",
-                university="Guizhou University",
-                family_category="dibao",
-                town="Dalian",
-                year=year,
-                account=account_of(n),
-                actor=store.clerk,
-            )
-        )
+        return flow.apply(application(n, year, actor=store.clerk, name=f"学生{n}"))
     finally:
         flow.close()
 

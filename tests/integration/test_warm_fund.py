@@ -17,20 +17,7 @@ from aidflow import commands as cmd
 from aidflow.domain.errors import InsufficientFunds, StoreDamaged
 from aidflow.privacy import Vault, revealing
 from aidflow.projections.base import create_view_engine
-from tests.builders import government_fund, national_id, new_ref, register_staff, verified
-
-
-def _approve(flow: AidFlow, fund: object, case: object, amount: int) -> None:
-    flow.approve(
-        cmd.Approve(
-            ref=new_ref(),
-            case_id=case,
-            amount_fen=amount,
-            need="tuition",
-            fund_id=fund,
-            actor="approver",
-        )
-    )
+from tests.builders import application, approved, government_fund, national_id, register_staff
 
 
 def test_what_another_writer_recorded_is_seen_by_the_next_read_and_command(
@@ -39,12 +26,12 @@ def test_what_another_writer_recorded_is_seen_by_the_next_read_and_command(
     first, second = AidFlow.open(store_url), AidFlow.open(store_url)
     register_staff(first)
     fund = government_fund(first, yuan=1_000)
-    _approve(first, fund, verified(first, 1), 60_000)
+    approved(first, fund, 1, yuan=600)
     assert first.fund(fund).balance_fen == 40_000  # warm in the first process now
-    _approve(second, fund, verified(second, 2), 30_000)
+    approved(second, fund, 2, yuan=300)
     assert first.fund(fund).balance_fen == 10_000  # not the 40,000 it kept
     try:
-        _approve(first, fund, verified(first, 3), 20_000)
+        approved(first, fund, 3, yuan=200)
     except InsufficientFunds:
         pass
     else:
@@ -101,12 +88,12 @@ def test_a_student_key_another_process_wrote_first_is_the_one_that_holds(store_u
     key_id = second.vault.key_id(student)
     made_here = second.vault.data_key(key_id, create=True)  # second is sealing with it
     assert second.vault.data_key(key_id, create=True) == made_here  # again: no second read
-    one = first.apply(_application(student, 2025))  # first writes the student's key
+    one = first.apply(application(77, 2025))  # first writes the student's key
     with pytest.raises(RecordConflictError):
         second.vault.flush()  # second's save: the key is not the stored one
     stored = first.vault.data_key(key_id, create=False)
     assert stored is not None and stored != made_here
-    two = second.apply(_application(student, 2026))  # decided again with the stored key
+    two = second.apply(application(77, 2026))  # decided again with the stored key
     assert second.vault.data_key(key_id, create=False) == stored
     with revealing():
         fresh = AidFlow.open(store_url)
@@ -130,20 +117,8 @@ def test_a_key_whose_write_failed_never_seals_a_later_save(
 
     monkeypatch.setattr(Vault, "_insert_ignore", failing)
     with pytest.raises(OSError, match="disk full"):
-        flow.apply(_application(student, 2026))
+        flow.apply(application(78, 2026))
     monkeypatch.setattr(Vault, "_insert_ignore", real)
-    case = flow.apply(_application(student, 2026))
+    case = flow.apply(application(78, 2026))
     with revealing():
         assert AidFlow.open(store_url).load_case(case).student_id == student
-
-
-def _application(student: str, year: int) -> cmd.Apply:
-    return cmd.Apply(
-        student_id=student,
-        name="Li Lei",
-        university="Guizhou University",
-        family_category="dibao",
-        town="Gaoping",
-        year=year,
-        actor="clerk",
-    )
