@@ -37,7 +37,7 @@ import secrets
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -344,6 +344,7 @@ _PG_PUT = {
     "aidflow_keyring": "aidflow_put_secret",
 }
 """On PostgreSQL, the store's function that inserts into each key table (issue 21 §1)."""
+_CALLS_A_STATEMENT = 100
 
 
 # -- the vault ---------------------------------------------------------------------------------
@@ -528,16 +529,31 @@ class Keyring:
         return self.db.run(sql, params)
 
     def _insert_ignore(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        if not self.db.sqlite:  # a person's login writes no table: the store's function does
-            marks = ", ".join("?" for _ in columns)
-            self.db.run(f"SELECT {_PG_PUT[table]}({marks})", values)
-            return
-        marks = ", ".join("?" for _ in columns)
-        self.db.run(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-            f" ON CONFLICT ({columns[0]}) DO NOTHING",
-            values,
-        )
+        self._insert_all([(table, columns, values)])
+
+    def _insert_all(self, rows: Sequence[tuple[str, tuple[str, ...], tuple[Any, ...]]]) -> None:
+        """Insert each (table, columns, values) unless its key is there, all or none.
+
+        On PostgreSQL a person's login writes no table: the store's functions do, called
+        together in one statement (atomic by itself), so a new student's key and its two
+        owners cost one round trip, not five (issue 25 §2); more than fit in one statement
+        go in one transaction.
+        """
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        if self.db.sqlite:
+            for table, columns, values in rows:
+                marks = ", ".join("?" for _ in columns)
+                insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                statements.append((f"{insert} ON CONFLICT ({columns[0]}) DO NOTHING", values))
+        else:
+            for start in range(0, len(rows), _CALLS_A_STATEMENT):
+                chunk = rows[start : start + _CALLS_A_STATEMENT]
+                calls = (f"{_PG_PUT[t]}({', '.join('?' for _ in c)})" for t, c, _ in chunk)
+                params = tuple(v for *_, values in chunk for v in values)
+                statements.append((f"SELECT {', '.join(calls)}", params))
+        with self._transaction() if len(statements) > 1 else contextlib.nullcontext():
+            for sql, params in statements:
+                self.db.run(sql, params)
 
     # rotation
 
@@ -814,17 +830,18 @@ class Vault(Keyring):
         now = datetime.now(UTC).isoformat()
         try:
             self.db.create()
-            with self._transaction():
-                for key_id, wrapped in keys.items():
-                    self._insert_ignore(
-                        "aidflow_data_keys",
-                        ("key_id", "wrapped", "created_at"),
-                        (key_id, wrapped, now),
-                    )
-                for owner, key_id in owners.items():
-                    self._insert_ignore(
-                        "aidflow_key_owners", ("owner_id", "key_id"), (owner, key_id)
-                    )
+            self._insert_all(
+                [
+                    *(
+                        ("aidflow_data_keys", ("key_id", "wrapped", "created_at"), (k, w, now))
+                        for k, w in keys.items()
+                    ),
+                    *(
+                        ("aidflow_key_owners", ("owner_id", "key_id"), (o, k))
+                        for o, k in owners.items()
+                    ),
+                ]
+            )
         except BaseException:  # nothing written: no later save may seal with these keys
             with self._lock:
                 for key_id in keys:

@@ -195,8 +195,11 @@ class Records:
         latest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         version = latest[0].originator_version if latest else None
         cached = self._singletons.get(aggregate_id)
-        if cached is not None and cached[0] == version and isinstance(cached[1], cls):
-            return cached[1]
+        if cached is not None and cached[0] == version:
+            if cached[1] is None:  # not started yet (a store without a policy set), still so
+                return None
+            if isinstance(cached[1], cls):
+                return cached[1]
         found = self.find(cls, aggregate_id)
         self._singletons[aggregate_id] = (None if found is None else found.version, found)
         return found

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -488,3 +489,21 @@ def test_a_payment_list_is_never_kept_as_a_requests_result(flow: AidFlow, store_
     raw = raw_store(store_url)
     for needle in needles(STUDENT, NAME, ACCOUNT):
         assert needle not in raw, needle
+
+
+@pytest.mark.parametrize("owners", [2, 150])
+def test_keys_and_owners_are_written_all_or_none(flow: AidFlow, owners: int) -> None:
+    """A save's new keys and owners go in together: one statement on PostgreSQL (one
+    transaction past a statement's worth); a row refused at the end leaves none written."""
+    vault = flow.vault
+    vault.db.create()
+    rows: list[tuple[str, tuple[str, ...], tuple[Any, ...]]] = [
+        ("aidflow_key_owners", ("owner_id", "key_id"), (f"owner-{n}", "k-all-or-none"))
+        for n in range(owners)
+    ]
+    rows.append(("aidflow_data_keys", ("key_id", "wrapped", "created_at"), ("k", "w", None)))
+    with pytest.raises(Exception, match=r"(?i)null"):
+        vault._insert_all(rows)
+    assert vault.owners_of("k-all-or-none") == []
+    vault._insert_all(rows[:-1])  # the same rows without the refused one
+    assert len(vault.owners_of("k-all-or-none")) == owners

@@ -6,6 +6,7 @@ its copy, and a record that cannot be read is still damage."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -108,17 +109,17 @@ def test_a_key_whose_write_failed_never_seals_a_later_save(
     flow = AidFlow.open(store_url)
     register_staff(flow)
     student = national_id(78)
-    real = Vault._insert_ignore
+    real = Vault._insert_all
 
-    def failing(self: Vault, table: str, *args: Any) -> None:
-        if table == "aidflow_data_keys":
+    def failing(self: Vault, rows: Sequence[tuple[str, Any, Any]]) -> None:
+        if any(table == "aidflow_data_keys" for table, *_ in rows):
             raise OSError("disk full")
-        real(self, table, *args)
+        real(self, rows)
 
-    monkeypatch.setattr(Vault, "_insert_ignore", failing)
+    monkeypatch.setattr(Vault, "_insert_all", failing)
     with pytest.raises(OSError, match="disk full"):
         flow.apply(application(78, 2026))
-    monkeypatch.setattr(Vault, "_insert_ignore", real)
+    monkeypatch.setattr(Vault, "_insert_all", real)
     case = flow.apply(application(78, 2026))
     with revealing():
         assert AidFlow.open(store_url).load_case(case).student_id == student
