@@ -167,6 +167,8 @@ def _on_driver(conn: Connection, sql: str, params: Any, many: bool) -> Executed:
     SQLAlchemy raises them (a lock timeout or lost connection is retried, the rest recorded)."""
     error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if many and len(params) == 1:  # a command's views: psycopg's executemany costs 2× execute
+        params, many = params[0], False
     try:
         if many:
             cursor.executemany(sql, params)

@@ -1,0 +1,84 @@
+"""The statements a command sends to PostgreSQL (issue 25 §2): each is a round trip, and on a
+shared server each costs both sides CPU. Counted, not timed: the number is the design, and a
+change that adds one per command fails here, whatever the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from aidflow import AidFlow
+from aidflow import commands as cmd
+from tests.builders import application, government_fund, new_ref, register_staff, verified
+
+pytestmark = pytest.mark.postgres
+
+STATEMENTS = {"apply": 7, "verify": 4, "approve": 8, "disburse": 6}
+"""At most, on a store with no policy set: the registry's version, the aggregates the rules
+read (the request key, the case, the programme year, the fund from where this process left
+it, the policy register's version), a new student's key (is there one; write it with its
+owners; was ours the one stored), and the append (its lock timeout, the store's function)."""
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement any psycopg connection of this process sends, from now on."""
+    log: list[str] = []
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            log.append(query if isinstance(query, str) else repr(query))
+            return real(self, query, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted(execute))
+    monkeypatch.setattr(psycopg.Cursor, "executemany", counted(executemany))
+    yield log
+
+
+def test_each_command_sends_no_more_statements_than_its_design(
+    reused_database: Any, sent: list[str]
+) -> None:
+    flow = AidFlow.open(reused_database.empty_store())
+    try:
+        register_staff(flow)
+        fund = government_fund(flow)
+        verified(flow, 1)  # the registry, the fund and a first student read once
+        counts: dict[str, int] = {}
+
+        def count(step: str, call: Callable[[], Any]) -> Any:
+            sent.clear()
+            answer = call()
+            counts[step] = len(sent)
+            return answer
+
+        case = count("apply", lambda: flow.apply(application(2)))
+        count(
+            "verify",
+            lambda: flow.verify(
+                cmd.Verify(
+                    case_id=case,
+                    income_fen=1_200_000,
+                    tuition_fen=600_000,
+                    gap_fen=500_000,
+                    needs=["tuition"],
+                    actor="visitor",
+                )
+            ),
+        )
+        approval = cmd.Approve(
+            ref=new_ref(), case_id=case, amount_fen=500_000, need="tuition", fund_id=fund,
+            actor="approver",
+        )  # fmt: skip
+        count("approve", lambda: flow.approve(approval))
+        payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
+        count("disburse", lambda: flow.disburse(payment))
+    finally:
+        flow.close()
+    assert counts == {step: min(counts[step], most) for step, most in STATEMENTS.items()}, counts
