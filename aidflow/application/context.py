@@ -140,6 +140,8 @@ class Context:
         self.moment = moment
         self.base_policy = base_policy
         self._policy: Policy | None = None
+        self.funds: dict[UUID, Fund] = {}
+        """The funds this attempt loaded (:meth:`fund`)."""
         self.after_commit: list[Callable[[], None]] = []
         """What must happen once the command's events are committed, and only then (a data
         key destroyed after its erasure is on record); the pipeline runs them."""
@@ -150,7 +152,11 @@ class Context:
         return self._records.case(case_id)
 
     def fund(self, fund_id: UUID) -> Fund:
-        return self._records.fund(fund_id)
+        """The fund, one instance for the whole attempt (lent by the records; the pipeline
+        gives it back once the command committed)."""
+        if fund_id not in self.funds:
+            self.funds[fund_id] = self._records.fund(fund_id)
+        return self.funds[fund_id]
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         return self._records.find(cls, aggregate_id)

@@ -43,6 +43,7 @@ from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.clock import Clock, fixed, now, using_clock
 from aidflow.domain.errors import (
+    AidflowError,
     NotAuthorised,
     ReadOnlyStore,
     UnknownStaff,
@@ -212,8 +213,10 @@ class Pipeline:
                     raise waited_too_long(self.conflict_wait) from None
                 time.sleep(pause)
                 continue
-            for action in [] if context is None else context.after_commit:
-                action()
+            if context is not None:
+                for action in context.after_commit:
+                    action()
+                self.host.records.give_back(context.funds.values())
             self.host.committed(recordings)
             return result
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
@@ -274,7 +277,11 @@ class Pipeline:
                 first = seen.replay_result(command=once.command, fingerprint=once.fingerprint)
                 return once.decode(first), [], None
         context = self.context(c.actor, member, moment)
-        result, aggregates = handler.decide(context, c)
+        try:
+            result, aggregates = handler.decide(context, c)
+        except AidflowError:  # refused: a fund it did not change is as the store has it
+            self.host.records.give_back(context.funds.values())
+            raise
         return result, list(aggregates), context
 
     def _attempt(

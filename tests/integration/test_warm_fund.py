@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from eventsourcing.persistence import RecordConflictError
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import InsufficientFunds, StoreDamaged
+from aidflow.domain.fund import Fund
 from aidflow.privacy import Vault, revealing
 from aidflow.projections.base import create_view_engine
 from tests.builders import application, approved, government_fund, national_id, register_staff
@@ -40,14 +42,70 @@ def test_what_another_writer_recorded_is_seen_by_the_next_read_and_command(
     assert second.fund(fund).balance_fen == first.fund(fund).balance_fen == 10_000
 
 
-def test_each_command_gets_its_own_copy_of_the_warm_fund(flow: AidFlow) -> None:
+def test_a_fund_lent_to_a_command_is_never_lent_to_another_until_given_back(flow: AidFlow) -> None:
     fund = government_fund(flow, yuan=1_000)
-    copy = flow.records.fund(fund)
-    copy.allocate(case_id=fund, amount_fen=70_000, use="grant", actor="approver")
-    assert copy.balance_fen == 30_000 and copy.pending_events
+    lent = flow.records.fund(fund)
+    lent.allocate(case_id=fund, amount_fen=70_000, use="grant", actor="approver")
+    assert lent.balance_fen == 30_000 and lent.pending_events
     again = flow.records.fund(fund)  # as a refused command leaves it: nothing was saved
     assert again.balance_fen == 100_000 and not again.pending_events
-    assert again is not copy
+    assert again is not lent
+    flow.records.give_back([lent, again])  # the changed one, its events not saved, is dropped
+    assert flow.records.fund(fund) is again
+
+
+def _cold_loads(flow: AidFlow, monkeypatch: pytest.MonkeyPatch) -> list[UUID]:
+    """The funds loaded from the store (snapshot and events) rather than lent warm."""
+    loads: list[UUID] = []
+    real = flow.records.load
+
+    def load(cls: Any, aggregate_id: UUID, *args: Any) -> Any:
+        if cls is Fund:
+            loads.append(aggregate_id)
+        return real(cls, aggregate_id, *args)
+
+    monkeypatch.setattr(flow.records, "load", load)
+    return loads
+
+
+def test_commands_that_commit_or_are_refused_give_their_fund_back(
+    flow: AidFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fund = government_fund(flow, yuan=1_000)
+    loads = _cold_loads(flow, monkeypatch)
+    for n in range(3):
+        flow.deposit(cmd.Deposit(fund_id=fund, amount_fen=1, source="s", receipt=f"R-{n}",
+                                 actor="finance"))  # fmt: skip
+    approved(flow, fund, 1, yuan=900)
+    with pytest.raises(InsufficientFunds):
+        approved(flow, fund, 2, yuan=900)  # refused before the fund changed
+    approved(flow, fund, 3, yuan=50)
+    assert loads == []
+    assert flow.load_fund(fund).balance_fen == 100_003 - 95_000
+
+
+def test_a_save_that_failed_gives_no_fund_back(
+    flow: AidFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failed attempt's fund holds the deposit that was not stored: lent again, the retry
+    would take that deposit for a retry of itself and store nothing."""
+    fund = government_fund(flow, yuan=1_000)
+    loads = _cold_loads(flow, monkeypatch)
+    real, failed = flow.recorder.insert_events, []
+
+    def insert_events(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise RecordConflictError("another writer got there first")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow.recorder, "insert_events", insert_events)
+    flow.deposit(
+        cmd.Deposit(fund_id=fund, amount_fen=7, source="s", receipt="R-1", actor="finance")
+    )
+    retried = list(loads)
+    assert failed and flow.load_fund(fund).balance_fen == 100_007
+    assert retried == [fund]  # the retry loaded the fund from the store
 
 
 def test_an_unreadable_event_after_the_warm_version_is_damage(store_url: str) -> None:
