@@ -11,6 +11,7 @@
     python scripts/bench.py scale [--seconds 10]
     python scripts/bench.py contention [--seconds 10] [--clients 16] [--processes 8] [--backend sqlite postgres]
     python scripts/bench.py http [--requests 500] [--rounds 5] [--backend sqlite postgres]
+    python scripts/bench.py deposits [--sizes 100 1000 5000] [--backend sqlite postgres]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
 databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
@@ -55,7 +56,7 @@ from scripts.benchlib.baseline import BareApp  # noqa: E402
 from scripts.benchlib.contention import free_port, serve, world  # noqa: E402
 from scripts.benchlib.history import build_history, national_id  # noqa: E402
 from scripts.benchlib.workload import lifecycle, lifecycle_split, open_funds  # noqa: E402
-from tests.builders import register_staff  # noqa: E402
+from tests.builders import government_fund, register_staff  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
 
 
@@ -905,6 +906,47 @@ def _backend_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def deposits(sizes: list[int], requested: list[str], batch: int = 200) -> None:
+    """CPU a deposit as its fund's receipts grow: aidflow against the bare library's fund
+    holding the same receipts map, same run. A command's fund must not cost more the more
+    deposits it holds (a deep copy of the warm fund did: 10 ms at 5,000 receipts)."""
+    header("CPU a deposit as the fund grows: aidflow against the bare library, same run")
+    print(f"{'backend':>8} {'deposits':>9} {'aidflow ms':>11} {'bare ms':>8} {'ratio':>6}")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in backends(requested):
+            with store(backend, folder, "aidflow") as ours, store(backend, folder, "bare") as base:
+                flow = AidFlow.open(ours)
+                register_staff(flow)
+                fund = government_fund(flow)
+                bare = BareApp(store_env(base))
+                bare_fund = bare.open_fund()
+                held = 0  # deposits in each fund so far, each with a receipt of its own
+                for size in sizes:
+                    for n in range(held, size):
+                        flow.deposit(_deposit(fund, f"G-{n}"))
+                        bare.deposit(bare_fund, f"G-{n}")
+                    held = max(held, size)
+                    cpu = time.process_time()
+                    for n in range(held, held + batch):
+                        flow.deposit(_deposit(fund, f"G-{n}"))
+                    mine = (time.process_time() - cpu) / batch
+                    cpu = time.process_time()
+                    for n in range(held, held + batch):
+                        bare.deposit(bare_fund, f"G-{n}")
+                    theirs = (time.process_time() - cpu) / batch
+                    print(
+                        f"{backend:>8} {held:>9,} {mine * 1000:>11.2f} {theirs * 1000:>8.2f}"
+                        f" {mine / theirs:>5.2f}x"
+                    )
+                    held += batch
+                flow.close()
+                bare.close()
+
+
+def _deposit(fund: UUID, receipt: str) -> cmd.Deposit:
+    return cmd.Deposit(fund_id=fund, amount_fen=1, source="s", receipt=receipt, actor="finance")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -948,6 +990,9 @@ def main() -> None:
     p = sub.add_parser("http")
     p.add_argument("--requests", type=int, default=500)
     p.add_argument("--rounds", type=int, default=5, help="turns the faces take, each a batch")
+    _backend_option(p)
+    p = sub.add_parser("deposits")
+    p.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     _backend_option(p)
     p = sub.add_parser("contention")
     p.add_argument("--seconds", type=float, default=10)
@@ -1001,6 +1046,11 @@ def main() -> None:
             getattr(args, "requests", 500),
             getattr(args, "backend", ["sqlite", "postgres"]),
             getattr(args, "rounds", 5),
+        )
+    if args.what in ("deposits", "all"):
+        deposits(
+            getattr(args, "sizes", [100, 1000, 5000]),
+            getattr(args, "backend", ["sqlite", "postgres"]),
         )
     if args.what in ("contention", "all"):
         contention(

@@ -13,5 +13,6 @@
 
 from aidflow.application.app import AidFlow
 from aidflow.application.handlers import HANDLERS
+from aidflow.application.records import one_reading
 
-__all__ = ["HANDLERS", "AidFlow"]
+__all__ = ["HANDLERS", "AidFlow", "one_reading"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -52,6 +54,22 @@ every other kind is read from its events alone."""
 
 WARM_FUNDS = 1000
 """How many funds a process keeps warm (a district has a few dozen)."""
+
+
+_ONE_READING: ContextVar[dict[UUID, Any] | None] = ContextVar("aidflow_one_reading", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Inside, :meth:`Records.current` reads the staff registry and the policy register once:
+    an HTTP request's token check and its command's authorisation see the same registry, as
+    one question asked at one moment (one indexed read of it, not two). A service's threads
+    share the reading of the request they serve (context variables reach them)."""
+    token = _ONE_READING.set({})
+    try:
+        yield
+    finally:
+        _ONE_READING.reset(token)
 
 
 class Records:
@@ -203,6 +221,17 @@ class Records:
         read of one row): a change by any process is seen by the next command, as with
         a fresh load. Callers must not change what this returns.
         """
+        held = _ONE_READING.get()
+        if held is not None and aggregate_id in held:
+            kept = held[aggregate_id]
+            if kept is None or isinstance(kept, cls):
+                return kept
+        found = self._current(cls, aggregate_id)
+        if held is not None:
+            held[aggregate_id] = found
+        return found
+
+    def _current(self, cls: type[A], aggregate_id: UUID) -> A | None:
         latest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
         version = latest[0].originator_version if latest else None
         cached = self._singletons.get(aggregate_id)

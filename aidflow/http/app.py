@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aidflow import commands as cmd
 from aidflow.domain import canonical
@@ -246,6 +247,7 @@ def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
     app.state.office = office
     _errors(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, refuse=_refusal)
+    app.add_middleware(OneReading, office=office)
     bearer = HTTPBearer(auto_error=False)
 
     def staff_member(
@@ -277,6 +279,18 @@ def create_app(url: str | None = None, *, docs: bool = False) -> FastAPI:
         )
     _queries(app, office, staff_member)
     return app
+
+
+class OneReading:
+    """ASGI middleware: a request reads the staff registry and the policy once (its token's
+    holder, what it may read, its command's authorisation), not once for each of them."""
+
+    def __init__(self, app: ASGIApp, *, office: Office) -> None:
+        self.app, self.office = app, office
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self.office.one_reading():
+            await self.app(scope, receive, send)
 
 
 def _errors(app: FastAPI) -> None:

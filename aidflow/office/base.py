@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from aidflow.application import AidFlow
+from aidflow.application import AidFlow, one_reading
 from aidflow.config import parse_url
 from aidflow.domain.clock import local
 from aidflow.domain.errors import CaseNotFound, NotFound, UnknownStaff, ViewsBehind, said
@@ -56,6 +56,12 @@ class OfficeBase:
         other processes recorded since."""
         with self._catching_up:
             self.views.catch_up(self.flow, recorded=recorded)
+
+    @staticmethod
+    def one_reading() -> AbstractContextManager[None]:
+        """Inside, the staff registry and the policy are read once (an HTTP request: its
+        token's holder and its command's authorisation from the same registry)."""
+        return one_reading()
 
     def may_read(self, question: str, reader: str | None = None) -> None:
         """Refuse a question (:data:`~aidflow.domain.staff.READS`) its reader may not ask

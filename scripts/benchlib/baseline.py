@@ -75,6 +75,12 @@ class BareFund(Aggregate):
     @event("Opened")
     def __init__(self, name: str) -> None:
         self.balance = 10**15
+        self.receipts: dict[str, dict[str, Any]] = {}
+
+    @event("Deposited")
+    def deposit(self, amount_fen: int, source: str, receipt: str, actor: str) -> None:
+        self.balance += amount_fen
+        self.receipts[receipt] = {"amount_fen": amount_fen, "source": source}
 
     @event("Allocated")
     def allocate(self, case_id: UUID, amount_fen: int, use: str, actor: str) -> None:
@@ -89,6 +95,12 @@ class BareApp(Application[UUID]):
         fund = BareFund(name="fund")
         self.save(fund)
         return fund.id
+
+    def deposit(self, fund_id: UUID, receipt: str) -> None:
+        """A deposit of 1 fen: the fund loaded (snapshot and events), changed, saved."""
+        fund: Any = self.repository.get(fund_id)
+        fund.deposit(amount_fen=1, source="s", receipt=receipt, actor="finance")
+        self.save(fund)
 
     def apply(self, student_id: str) -> UUID:
         case = BareCase(

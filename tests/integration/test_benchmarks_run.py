@@ -29,6 +29,7 @@ TARGETS = {
     "sizes": (["--events", "200", "--rounds", "1"], "bare read+decode"),
     "pastledger": (["--events", "200", "--backend", "sqlite"], "the live ledger"),
     "http": (["--requests", "5", "--backend", "sqlite"], "bare FastAPI"),
+    "deposits": (["--sizes", "5", "20", "--backend", "sqlite"], "bare ms"),
     "contention": (
         ["--seconds", "1", "--clients", "2", "--processes", "2", "--backend", "sqlite"],
         "vs 1 writer",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -170,3 +171,34 @@ def test_a_token_is_issued_through_the_door_of_every_command(
         office.issue_token("admin", actor="cashier")
     assert office.issue_token("cashier", actor="cashier").name == "cashier"  # one's own
     assert office.issue_token("cashier", actor="admin").name == "cashier"
+
+
+def test_a_request_reads_the_staff_registry_once(
+    served: tuple[TestClient, dict[str, str], Office], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its token's holder, what it may read and its command's authorisation come from one
+    reading of the registry (one question at one moment); the next request reads it again,
+    so a role revoked in between holds at once (``test_a_token_outlives_no_post``)."""
+    from aidflow.domain.staff import REGISTRY_ID
+
+    http, auth, office = served
+    service: Office = http.app.state.office  # type: ignore[attr-defined]
+    reads: list[object] = []
+    real = service.flow.recorder.select_events
+
+    def select_events(*args: Any, **kwargs: Any) -> Any:
+        if (args[0] if args else kwargs["originator_id"]) == REGISTRY_ID:
+            reads.append(REGISTRY_ID)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.flow.recorder, "select_events", select_events)
+    assert http.get("/cases", headers=auth).status_code == 200  # the service has read it once
+    reads.clear()
+    assert http.post("/commands/open-fund", json=OPEN_FUND, headers=auth).status_code == 200
+    assert len(reads) == 1
+    assert http.get("/cases", headers=auth).status_code == 200
+    assert len(reads) == 2
+    for role in next(m.roles for m in office.staff() if m.name == "cashier"):
+        office.handle(cmd.RevokeRole(name="cashier", role=role, actor="admin"))
+    assert http.post("/commands/open-fund", json=OPEN_FUND, headers=auth).status_code == 401
+    assert len(reads) > 2  # read again (its version moved: the new registry read whole)
