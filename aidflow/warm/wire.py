@@ -88,7 +88,8 @@ def send(conn: socket.socket, message: dict[str, Any], fds: list[int] | None = N
     if fds:
         sent = socket.send_fds(conn, [data], fds)
         data = data[sent:]
-    conn.sendall(data)
+    if data:  # sent whole: nothing more, not even zero bytes (EPIPE once the command ended)
+        conn.sendall(data)
 
 
 class Reader:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -290,6 +291,33 @@ def test_two_messages_that_arrive_in_one_read_are_two_messages() -> None:
             {"answer": "started", "pid": 7},
             {"answer": "exit", "status": 0},
             None,
+        ]
+
+
+def test_a_request_sent_whole_is_not_taken_back_when_the_command_already_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a loaded machine the warm process can read a request, run a quick command and end
+    it before the program's send returns; the send then wrote zero bytes more into a closed
+    socket (EPIPE), the program took the command for not started, and ran it again here
+    (a usage error printed twice, seen in CI; a write would have been recorded twice)."""
+    ours, theirs = socket.socketpair()
+    real = socket.send_fds
+
+    def sent_then_answered_and_closed(sock: socket.socket, *args: Any) -> int:
+        sent = real(sock, *args)
+        assert theirs.recv(1 << 16).endswith(b"\n")  # the whole request
+        theirs.sendall(b'{"answer": "started", "pid": 7}\n{"answer": "exit", "status": 2}\n')
+        theirs.close()  # the command ended, its process with it
+        return sent
+
+    monkeypatch.setattr(socket, "send_fds", sent_then_answered_and_closed)
+    with ours:
+        warm.send(ours, {"ask": "run", "args": ["case", "approve"]}, [0, 1, 2])
+        read = warm.Reader(ours)
+        assert [read(), read()] == [
+            {"answer": "started", "pid": 7},
+            {"answer": "exit", "status": 2},
         ]
 
 
