@@ -193,11 +193,8 @@ class Runner:
             return 0
         after = min(tracked.get(n, 0) for n in runnable)
         read = 0
-        last_seen: int | None = None
-        while True:
-            records = read_page(source, after, self.page_size, stop)
-            if not records:
-                break
+        records, last_seen = first_page(source, after, self.page_size, stop)
+        while records:
             last_seen = records[-1].id
             page = self._decoded(envelopes(records, source.mapper))
             if until is not None:
@@ -213,6 +210,7 @@ class Runner:
                 break
             # A view that stopped in this page no longer holds the others back.
             after = max(records[-1].id, min(tracked.get(n, 0) for n in runnable))
+            records = read_page(source, after, self.page_size, stop)
         if stop is None and runnable:  # read to the end: nothing may stand beyond it
             self._failed.update(
                 note_damage(self.engine, self.views, self._failed, source, tracked, last_seen or 0)
@@ -496,6 +494,20 @@ class Runner:
     def query(self, name: str) -> AbstractContextManager[Connection]:
         """A read-only connection for a query on one view, refused when the view has stopped."""
         return guarded(self.engine, name, open_views=self.views, outdated=self.outdated)
+
+
+def first_page(
+    source: EventSource, after: int, limit: int, stop: int | None
+) -> tuple[Sequence[Stored], int | None]:
+    """The records after ``after`` (at most ``limit``), and the last position seen: the read
+    starts at the record the views stand on, which, found, shows the store still reaches
+    them, so a catch-up that finds nothing new (a query's) asks the store no head."""
+    if after <= 0:
+        return read_page(source, after, limit, stop), None
+    records = read_page(source, after - 1, limit + 1, stop)
+    if records and records[0].id == after:
+        return records[1:], after
+    return records, None
 
 
 def note_damage(

@@ -10,9 +10,13 @@ from typing import Any
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.config import parse_url
+from aidflow.projections import base
+from aidflow.projections.base import create_view_engine, reading
 from tests.builders import application, government_fund, new_ref, register_staff, verified
 
 pytestmark = pytest.mark.postgres
@@ -82,3 +86,50 @@ def test_each_command_sends_no_more_statements_than_its_design(
     finally:
         flow.close()
     assert counts == {step: min(counts[step], most) for step, most in STATEMENTS.items()}, counts
+
+
+@pytest.mark.parametrize("idle", [True, False], ids=["idle", "in-use-a-moment-ago"])
+def test_a_pooled_view_connection_is_pinged_only_after_it_was_idle(
+    reused_database: Any, monkeypatch: pytest.MonkeyPatch, idle: bool
+) -> None:
+    """A connection the server dropped (a restart, a DBA's kill) is replaced before a query when
+    it sat idle past ``PING_AFTER_IDLE_S``; one given back a moment ago is not pinged (no round
+    trip), so a server gone within that moment fails the statement, and the pool starts over."""
+    url = reused_database.empty_store()
+    engine = create_view_engine(url)
+    try:
+        with reading(engine) as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with parse_url(url).connect() as other:  # the server drops the pooled connection
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        monkeypatch.setattr(base, "PING_AFTER_IDLE_S", 0.0 if idle else 3600.0)
+        if idle:
+            with reading(engine) as conn:
+                assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+        else:
+            with pytest.raises(sa.exc.OperationalError), reading(engine) as conn:
+                conn.exec_driver_sql("SELECT 1").scalar_one()
+            with reading(engine) as conn:  # the pool started over
+                assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_query_with_nothing_new_to_catch_up_reads_one_page_and_its_rows(
+    reused_database: Any, sent: list[str]
+) -> None:
+    """The catch-up before a question starts at the record the views stand on: found, the
+    store's head is not asked for; then the view's failures and the dossier's four reads."""
+    from aidflow import Office
+
+    url = reused_database.empty_store()
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    case = verified(flow, 1)
+    flow.close()
+    with Office.open(url) as office:
+        office.dossier(case)  # the views caught up, the pool holds its connection
+        sent.clear()
+        office.dossier(case)
+    assert not any("max(" in statement.lower() for statement in sent), sent
+    assert len(sent) <= 6, sent
