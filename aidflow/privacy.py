@@ -981,6 +981,8 @@ class PrivacyMapper(Mapper[UUID]):
 
     def _seal(self, domain_event: Any) -> StoredEvent:
         fields, state = self._personal(domain_event)
+        if not fields:  # a fund's, the registry's: nothing to look for (a fund's snapshot at
+            return super().to_stored_event(domain_event)  # 5,000 receipts took 84 ms to walk)
         values = state if state is not None else vars(domain_event)
         wanted = [f for f in fields if isinstance(values.get(f), str) and values.get(f)]
         nested = state is not None and any(
