@@ -289,6 +289,9 @@ class OneReading:
         self.app, self.office = app, office
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the lifespan: the service's whole life, no request
+            await self.app(scope, receive, send)
+            return
         with self.office.one_reading():
             await self.app(scope, receive, send)
 
