@@ -179,33 +179,35 @@ def applied(flow: AidFlow, n: int = 1, year: int = 2026) -> UUID:
     return flow.apply(application(n, year))
 
 
+def verification(case: UUID, verifier: str = "visitor") -> cmd.Verify:
+    """The household visit's finding for ``case``: a gap of 5,000 yuan, for tuition."""
+    return cmd.Verify(
+        case_id=case,
+        income_fen=1_200_000,
+        tuition_fen=600_000,
+        gap_fen=500_000,
+        needs=["tuition"],
+        actor=verifier,
+    )
+
+
+def approval(case: UUID, fund: UUID, yuan: int = 5000) -> cmd.Approve:
+    """A grant of ``yuan`` for tuition from ``fund``, under a reference of its own."""
+    return cmd.Approve(
+        ref=new_ref(), case_id=case, amount_fen=yuan * 100, need="tuition", fund_id=fund,
+        actor="approver",
+    )  # fmt: skip
+
+
 def verified(flow: AidFlow, n: int = 1, verifier: str = "visitor") -> UUID:
     case = applied(flow, n)
-    flow.verify(
-        cmd.Verify(
-            case_id=case,
-            income_fen=1_200_000,
-            tuition_fen=600_000,
-            gap_fen=500_000,
-            needs=["tuition"],
-            actor=verifier,
-        )
-    )
+    flow.verify(verification(case, verifier))
     return case
 
 
 def approved(flow: AidFlow, fund: UUID, n: int = 1, yuan: int = 5000) -> UUID:
     case = verified(flow, n)
-    flow.approve(
-        cmd.Approve(
-            ref=new_ref(),
-            case_id=case,
-            amount_fen=yuan * 100,
-            need="tuition",
-            fund_id=fund,
-            actor="approver",
-        )
-    )
+    flow.approve(approval(case, fund, yuan))
     return case
 
 

@@ -17,7 +17,14 @@ from aidflow import commands as cmd
 from aidflow.config import parse_url
 from aidflow.projections import base
 from aidflow.projections.base import create_view_engine, reading
-from tests.builders import application, government_fund, new_ref, register_staff, verified
+from tests.builders import (
+    application,
+    approval,
+    government_fund,
+    register_staff,
+    verification,
+    verified,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -63,24 +70,8 @@ def test_each_command_sends_no_more_statements_than_its_design(
             return answer
 
         case = count("apply", lambda: flow.apply(application(2)))
-        count(
-            "verify",
-            lambda: flow.verify(
-                cmd.Verify(
-                    case_id=case,
-                    income_fen=1_200_000,
-                    tuition_fen=600_000,
-                    gap_fen=500_000,
-                    needs=["tuition"],
-                    actor="visitor",
-                )
-            ),
-        )
-        approval = cmd.Approve(
-            ref=new_ref(), case_id=case, amount_fen=500_000, need="tuition", fund_id=fund,
-            actor="approver",
-        )  # fmt: skip
-        count("approve", lambda: flow.approve(approval))
+        count("verify", lambda: flow.verify(verification(case)))
+        count("approve", lambda: flow.approve(approval(case, fund)))
         payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
         count("disburse", lambda: flow.disburse(payment))
     finally:
