@@ -237,11 +237,12 @@ class Runner:
             def missing(
                 locked: dict[str, int], recorded: Sequence[Stored] = recorded
             ) -> list[Envelope]:
-                nonlocal records
+                nonlocal records, last
                 after = min(locked.get(n, 0) for n in self._runnable())
-                records = following(recorded, after, self.page_size) or read_page(
-                    source, after, self.page_size, None
-                )
+                records = following(recorded, after, self.page_size)
+                if not records:
+                    records, seen = first_page(source, after, self.page_size, None)
+                    last = seen or last
                 return self._decoded(envelopes(records, source.mapper))
 
             try:
