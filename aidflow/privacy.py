@@ -486,8 +486,14 @@ class Keyring:
                         said("this read-only store has no lookup key yet; open it once for writing")
                     )
                 secret = secrets.token_bytes(32)
-                self._insert_ignore(
-                    "aidflow_keyring", ("name", "value"), ("lookup", self._wrap(secret, "lookup"))
+                self._insert_all(
+                    [
+                        (
+                            "aidflow_keyring",
+                            ("name", "value"),
+                            ("lookup", self._wrap(secret, "lookup")),
+                        )
+                    ]
                 )
                 rows = self._select("SELECT value FROM aidflow_keyring WHERE name = 'lookup'")
             self._lookup = self._unwrap(str(rows[0][0]), "lookup", master)
@@ -527,9 +533,6 @@ class Keyring:
         if self.store.read_only and not self.db.table_exists():
             return []
         return self.db.run(sql, params)
-
-    def _insert_ignore(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        self._insert_all([(table, columns, values)])
 
     def _insert_all(self, rows: Sequence[tuple[str, tuple[str, ...], tuple[Any, ...]]]) -> None:
         """Insert each (table, columns, values) unless its key is there, all or none.
