@@ -31,9 +31,10 @@ CONNECT_TIMEOUT_S = 5
 
 _SQLITE_OPTIONS = {"mode": ("ro", "rw", "rwc"), "busy_timeout": ()}
 BUSY_TIMEOUT_S = 30
-"""How long a SQLite command waits for another process's write lock before it is refused
-with ``store_busy`` (``?busy_timeout=SECONDS``, 1 to 300)."""
-_POSTGRES_OPTIONS = ("schema", "connect_timeout", "sslmode", "application_name")
+"""How long a command waits for another process's write lock before it is refused with
+``store_busy`` (``?busy_timeout=SECONDS``, 1 to 300): SQLite's file lock, PostgreSQL's lock
+on the events table (its ``lock_timeout``, one wait: the library's retries skip it)."""
+_POSTGRES_OPTIONS = ("schema", "connect_timeout", "busy_timeout", "sslmode", "application_name")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -63,7 +64,7 @@ class StoreURL:
 
     @property
     def busy_timeout(self) -> int:
-        """Seconds a SQLite command waits for another process's write lock."""
+        """Seconds a command waits for another process's write lock."""
         return int(dict(self.options).get("busy_timeout", BUSY_TIMEOUT_S))
 
     @property
@@ -101,7 +102,7 @@ class StoreURL:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": str(self.busy_timeout),
             "POSTGRES_CONNECT_TIMEOUT": dict(self.options).get(
                 "connect_timeout", str(CONNECT_TIMEOUT_S)
             ),
@@ -216,9 +217,8 @@ def _parse_postgres(
                 schema=schema,
             )
         )
-    timeout = options.get("connect_timeout", str(CONNECT_TIMEOUT_S))
-    if not (timeout.isascii() and timeout.isdigit() and 1 <= int(timeout) <= 300):
-        raise InvalidInput(said("connect_timeout must be a whole number of seconds, 1 to 300"))
+    _check_seconds(options, "connect_timeout")
+    _check_seconds(options, "busy_timeout")
     return StoreURL(
         url=url,
         backend="postgresql",
@@ -232,6 +232,13 @@ def _parse_postgres(
     )
 
 
+def _check_seconds(options: dict[str, str], name: str) -> None:
+    """A wait given in the URL: whole seconds, 1 to 300."""
+    given = options.get(name, "1")
+    if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 300):
+        raise InvalidInput(said("{name} must be a whole number of seconds, 1 to 300", name=name))
+
+
 def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> StoreURL:
     unknown = sorted(set(options) - set(_SQLITE_OPTIONS))
     if unknown:
@@ -241,9 +248,7 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
                 unknown=", ".join(unknown),
             )
         )
-    busy = options.get("busy_timeout", str(BUSY_TIMEOUT_S))
-    if not (busy.isascii() and busy.isdigit() and 1 <= int(busy) <= 300):
-        raise InvalidInput(said("busy_timeout must be a whole number of seconds, 1 to 300"))
+    _check_seconds(options, "busy_timeout")
     mode = options.get("mode", "rwc")
     if mode not in _SQLITE_OPTIONS["mode"]:
         raise InvalidInput(
@@ -266,7 +271,7 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
         backend="sqlite",
         path=file,
         read_only=mode == "ro",
-        options=(("busy_timeout", busy),) if "busy_timeout" in options else (),
+        options=(("busy_timeout", options["busy_timeout"]),) if "busy_timeout" in options else (),
     )
 
 

@@ -6,14 +6,27 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
 )
+from eventsourcing.utils import retry
 
+from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.gate import APPEND, DDL_LOCK_KEY, EVENTS_TABLE, install_gate
+
+_INSERT_ONCE = PostgresApplicationRecorder.insert_events.__wrapped__
+"""The library's append without its retries (see ``insert_events`` below)."""
+
+
+class _WaitedOut(Exception):
+    """The append's lock wait ran out: carried past the library's retries, then raised as it came."""
+
+    def __init__(self, error: OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _serialised(recorder: PostgresAggregateRecorder, create: object) -> None:
@@ -49,6 +62,8 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
             with self.datastore.get_connection() as conn:
                 install_gate(conn, self.datastore.schema)
 
+    _append: tuple[int, bytes] | None = None
+
     @property
     def gated(self) -> bool:
         """The office's events table (not another application's sharing the database)."""
@@ -66,29 +81,65 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
 
     # -- every append goes through the store's own function (issue 21 §1) ------------------
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's append, retried as it retries a dropped connection, except after a
+        lock wait that ran out: that wait was the command's whole ``busy_timeout``, and ten
+        of them (the library's retries) kept a clerk waiting minutes for a raw driver error.
+        It is raised at once; the office names it ``store_busy``."""
+        try:
+            return self._insert_retried(stored_events, **kwargs)  # type: ignore[no-any-return]
+        except _WaitedOut as out:
+            raise out.error from out.error.__cause__
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_retried(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            return _INSERT_ONCE(self, stored_events, **kwargs)  # type: ignore[no-any-return]
+        except OperationalError as exc:
+            if sqlstate(exc) == LOCK_NOT_AVAILABLE:
+                raise _WaitedOut(exc) from None
+            raise
+
     def _insert_stored_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         """``aidflow_append`` takes the table lock, checks a person's login against the
         registry, stamps the login and the database's clock, and inserts: a writer login
-        holds no INSERT on the events table, so this is its only way in."""
-        from psycopg.sql import SQL, Identifier
-
+        holds no INSERT on the events table, so this is its only way in. The lock's wait
+        is set in the same statement (``set_config``, local to the transaction, evaluated
+        first: the function's argument depends on it), not by a ``SET LOCAL`` of its own."""
         if not self.gated:
             super()._insert_stored_events(curs, stored_events, **kwargs)
             return
-        curs.execute(self.lock_table_statements[0], prepare=True)  # SET LOCAL lock_timeout
         events = [
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        schema = Identifier(self.datastore.schema)
-        curs.execute(
-            SQL("SELECT * FROM {0}.{1}(%s::{0}.{2}[])").format(
-                schema, Identifier(APPEND), Identifier(self.stored_event_type_name)
-            ),
-            (events,),
-        )
+        curs.execute(self._append_statement(curs), (events,), prepare=True)
+
+    def _append_statement(self, curs: Any) -> bytes:
+        """The append as bytes, made once per recorder and wait (a composed statement is
+        rendered again at every execute otherwise)."""
+        from psycopg.sql import SQL, Identifier, Literal
+
+        wait = self.datastore.lock_timeout
+        made = self._append
+        if made is None or made[0] != wait:
+            statement = SQL(
+                "SELECT a.n AS {1} FROM (SELECT set_config('lock_timeout', {3}, true) AS w) AS s,"
+                " LATERAL {0}.{1}(CASE WHEN s.w IS NOT NULL THEN %s::{0}.{2}[] END) AS a(n)"
+            ).format(
+                Identifier(self.datastore.schema),
+                Identifier(APPEND),
+                Identifier(self.stored_event_type_name),
+                Literal(f"{int(wait)}s"),
+            )
+            made = self._append = (wait, statement.as_bytes(curs))
+        return made[1]
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

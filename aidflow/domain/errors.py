@@ -326,8 +326,9 @@ class ViewsBehind(StoreError):
 
 
 class StoreBusy(StoreError):
-    """Another process held the store's write lock for longer than a command waits (SQLite);
-    nothing was written, and the same command may simply be given again."""
+    """Another process held the store's write lock for longer than a command waits
+    (``busy_timeout``, on SQLite and PostgreSQL); nothing was written, and the same command
+    may simply be given again."""
 
     code = "store_busy"
 
@@ -357,15 +358,34 @@ class StoreFull(StoreError):
     code = "store_full"
 
 
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's SQLSTATE for a lock wait that ran out (``lock_timeout``) or was refused (``NOWAIT``)."""
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE in a driver's error, however it reached us: psycopg's own, or
+    wrapped by SQLAlchemy (``orig``) or the event library (``__cause__``)."""
+    seen: BaseException | None = exc
+    for _ in range(3):
+        if seen is None:
+            return None
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
 def store_failure(exc: BaseException) -> StoreBusy | StoreFull | None:
     """The store's condition in a driver's error, however it reached us (the driver's,
-    SQLAlchemy's or the event library's ``OperationalError``): SQLite's "database is
-    locked" as :class:`StoreBusy`; a full disk (SQLite's "database or disk is full",
-    PostgreSQL's "No space left on device") as :class:`StoreFull`; else None."""
-    if type(exc).__name__ not in ("OperationalError", "DiskFull"):
+    SQLAlchemy's or the event library's ``OperationalError``): another process's write lock
+    held past the wait (SQLite's "database is locked", PostgreSQL's lock timeout) as
+    :class:`StoreBusy`; a full disk (SQLite's "database or disk is full", PostgreSQL's
+    "No space left on device") as :class:`StoreFull`; else None."""
+    if type(exc).__name__ not in ("OperationalError", "DiskFull", "LockNotAvailable"):
         return None
     text = str(exc)
-    if "database is locked" in text:
+    if "database is locked" in text or sqlstate(exc) == LOCK_NOT_AVAILABLE:
         return StoreBusy(
             said(
                 "the store is busy: another process held its write lock for longer than a command waits; nothing was written, give the command again"

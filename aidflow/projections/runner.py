@@ -35,6 +35,7 @@ from threading import Event, Lock
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.projections import bluegreen, follower
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
 from aidflow.projections.containment import ViewFailed, describe, write_contained, write_or_flag
@@ -65,10 +66,6 @@ Reader = Callable[[dict[str, int]], Sequence[Envelope]]
 
 _RACES = 3
 """Tries of a catch-up that met another process giving a view its first position."""
-
-
-LOCK_NOT_AVAILABLE = "55P03"
-"""PostgreSQL's answer to ``FOR UPDATE NOWAIT`` on a row another transaction holds."""
 
 
 def following(recorded: Sequence[Stored], after: int, limit: int) -> Sequence[Stored]:
@@ -248,7 +245,7 @@ class Runner:
             try:
                 tracked, _ = self._apply_page(source.name, [], None, missing, nowait=nowait)
             except OperationalError as exc:
-                if nowait and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                if nowait and sqlstate(exc) == LOCK_NOT_AVAILABLE:
                     return read  # another process is applying the views now
                 raise
             recorded = ()  # only the first page may be what this process just stored

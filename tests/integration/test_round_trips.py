@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.config import parse_url
+from aidflow.domain.errors import StoreBusy
+from aidflow.gate import APPEND, EVENTS_TABLE
 from aidflow.projections import base
 from aidflow.projections.base import create_view_engine, reading
 from tests.builders import (
@@ -28,11 +30,12 @@ from tests.builders import (
 
 pytestmark = pytest.mark.postgres
 
-STATEMENTS = {"apply": 7, "verify": 4, "approve": 8, "disburse": 6}
+STATEMENTS = {"apply": 6, "verify": 3, "approve": 7, "disburse": 5}
 """At most, on a store with no policy set: the registry's version, the aggregates the rules
 read (the request key, the case, the programme year, the fund from where this process left
 it, the policy register's version), a new student's key (is there one; write it with its
-owners; was ours the one stored), and the append (its lock timeout, the store's function)."""
+owners; was ours the one stored), and the append (the store's function, its lock wait set
+in the same statement)."""
 
 
 @pytest.fixture
@@ -124,3 +127,25 @@ def test_a_query_with_nothing_new_to_catch_up_reads_one_page_and_its_rows(
         office.dossier(case)
     assert not any("max(" in statement.lower() for statement in sent), sent
     assert len(sent) <= 6, sent
+
+
+def test_an_append_that_waited_out_its_lock_is_refused_after_one_wait(
+    reused_database: Any, sent: list[str]
+) -> None:
+    """Another session holds the events table: the append waits ``busy_timeout`` once and the
+    command is refused ``store_busy``. The event library retries an append that failed on
+    the connection ten times; a lock wait that ran out is not such a failure (ten waits, then
+    a raw driver error, before), and is sent once."""
+    url = reused_database.empty_store() + "?busy_timeout=1"
+    flow = AidFlow.open(url)
+    try:
+        register_staff(flow)
+        with parse_url(url).connect() as holder, holder.transaction(force_rollback=True):
+            holder.execute(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE")
+            sent.clear()
+            with pytest.raises(StoreBusy):
+                flow.apply(application(1))
+        assert sum(APPEND in statement for statement in sent) == 1, sent
+        assert flow.apply(application(1))  # the lock gone, the same command records
+    finally:
+        flow.close()
