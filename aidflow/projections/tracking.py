@@ -67,20 +67,22 @@ _POSITIONS_LOCKED_NOWAIT = _POSITIONS.with_for_update(nowait=True)
 
 
 @functools.lru_cache(maxsize=64)
-def _advance(views: tuple[str, ...]) -> sa.Update:
-    """The update moving these views, built once per set of views (SQLAlchemy caches its SQL)."""
+def _advance(count: int) -> sa.Update:
+    """Move ``count`` views forward to one position (never back, never standing still)."""
+    t = tracking_table
     return (
-        sa.update(tracking_table)
+        sa.update(t)
         .where(
-            tracking_table.c.application_name == sa.bindparam("app"),
-            tracking_table.c.view.in_(views),
-            tracking_table.c.notification_id < sa.bindparam("position"),
+            t.c.application_name == sa.bindparam("app"),
+            t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
+            t.c.notification_id < sa.bindparam("position"),
         )
         .values(notification_id=sa.bindparam("position"))
     )
 
 
-# Statements built once: an inline catch-up runs them after every command.
+# Statements built once and run on the driver (``execute_once``): an inline catch-up runs
+# them after every command.
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,12 +120,12 @@ def positions(
 ) -> dict[str, int]:
     """Every view's tracked position, in one query; locked (PostgreSQL) for the transaction,
     ``nowait``: or refused at once when another transaction holds them."""
-    query = _POSITIONS
+    query, key = _POSITIONS, "tracking.positions"
     if lock and conn.dialect.name == "postgresql":
         query = _POSITIONS_LOCKED_NOWAIT if nowait else _POSITIONS_LOCKED
-    return {
-        view: int(position) for view, position in conn.execute(query, {"app": application_name})
-    }
+        key += ".nowait" if nowait else ".locked"
+    read = execute_once(conn, key, query, {"app": application_name})
+    return {view: int(position) for view, position in read.rows}
 
 
 class PositionTaken(IntegrityError):
@@ -146,9 +148,9 @@ def advance(
     for position, views in by_position.items():
         known = [v for v in views if v in tracked]
         if known:
-            moved = conn.execute(
-                _advance(tuple(known)), {"app": application_name, "position": position}
-            )
+            row: dict[str, Any] = {"app": application_name, "position": position}
+            row.update({f"v{i}": view for i, view in enumerate(known)})
+            moved = execute_once(conn, f"tracking.advance.{len(known)}", _advance(len(known)), row)
             if moved.rowcount != len(known):
                 raise IntegrityError(
                     f"views {', '.join(known)} were already at or past {application_name} "
