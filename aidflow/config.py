@@ -139,7 +139,11 @@ class StoreURL:
         )
 
     def sqlalchemy_connect_args(self) -> dict[str, Any]:
-        """Driver arguments: the connect timeout, and the schema as the search path."""
+        """Driver arguments: the connect timeout, the schema as the search path, and on
+        PostgreSQL the lock wait (``busy_timeout``) of every connection aidflow opens itself
+        (the views', the key vault's, the probes'): a session holding what one waits for (a
+        stuck follower's positions, a DBA's open transaction) makes a question ``store_busy``,
+        as SQLite's lock does, where it waited for ever and held the service's catch-up."""
         if self.backend == "sqlite":
             return {"timeout": self.busy_timeout}
         args: dict[str, Any] = {
@@ -148,8 +152,10 @@ class StoreURL:
         for name in ("sslmode", "application_name"):
             if name in dict(self.options):
                 args[name] = dict(self.options)[name]
+        settings = [f"-c lock_timeout={self.busy_timeout}s"]
         if self.schema:
-            args["options"] = f"-c search_path={self.schema}"
+            settings.append(f"-c search_path={self.schema}")
+        args["options"] = " ".join(settings)
         return args
 
 

@@ -13,7 +13,14 @@ from uuid import UUID
 from aidflow.application import AidFlow, one_reading
 from aidflow.config import parse_url
 from aidflow.domain.clock import local
-from aidflow.domain.errors import CaseNotFound, NotFound, UnknownStaff, ViewsBehind, said
+from aidflow.domain.errors import (
+    CaseNotFound,
+    NotFound,
+    UnknownStaff,
+    ViewsBehind,
+    said,
+    store_failure,
+)
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
 from aidflow.projections import ReadModels
 from aidflow.projections.dossier import whole_id
@@ -53,9 +60,17 @@ class OfficeBase:
 
     def catch_up(self, recorded: Sequence[Stored] = ()) -> None:
         """Apply to the views what this process just recorded (``recorded``), and anything
-        other processes recorded since."""
+        other processes recorded since. A lock another session held past ``busy_timeout``
+        (its positions, the store's write lock) is :class:`StoreBusy` to whoever asked,
+        a library caller included, as it is to a command."""
         with self._catching_up:
-            self.views.catch_up(self.flow, recorded=recorded)
+            try:
+                self.views.catch_up(self.flow, recorded=recorded)
+            except Exception as exc:
+                failed = store_failure(exc)
+                if failed is None:
+                    raise
+                raise failed from exc
 
     @staticmethod
     def one_reading() -> AbstractContextManager[None]:

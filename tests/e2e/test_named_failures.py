@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +24,7 @@ from aidflow.config import parse_url
 from aidflow.domain.errors import InvalidInput
 from aidflow.gate import EVENTS_TABLE
 from aidflow.http.app import create_app
-from tests.builders import register_staff
+from tests.builders import register_staff, verified
 from tests.e2e.conftest import Cli
 
 
@@ -132,6 +133,33 @@ def test_over_http_a_held_write_lock_is_503_store_busy(busy_cli: Cli) -> None:
         office.close()
     assert (r.status_code, r.json()["error"]["code"]) == (503, "store_busy")
     assert "SQL" not in r.text and busy_cli.head() == before
+
+
+@pytest.mark.postgres
+def test_a_question_meeting_views_another_session_holds_is_store_busy(reused_database: Any) -> None:
+    """A session holds the views' positions (a follower stopped mid-page, a DBA's open
+    transaction): a question that has events to catch up waits ``busy_timeout`` and is
+    refused ``store_busy`` on every face. It waited for ever, and held the HTTP service's
+    one catch-up, so every later question of the service waited behind it."""
+    url = reused_database.empty_store() + "?busy_timeout=1"
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    with Office.open(url) as office:  # the views made and caught up
+        token = office.issue_token("visitor", actor="admin").token
+    http = TestClient(create_app(url))  # the service's views caught up at its start
+    case = str(verified(flow, 1))  # recorded since: the next question catches up first
+    flow.close()
+    busy = Cli(url)
+    with parse_url(url).connect() as holder:
+        holder.execute("SET idle_in_transaction_session_timeout = '20s'")  # fails, never hangs
+        holder.execute("BEGIN")
+        holder.execute("SELECT * FROM aidflow_tracking FOR UPDATE")
+        refused = busy("--json", "case", "list", actor="visitor", code=1)
+        asked = http.get(f"/cases/{case}", headers={"Authorization": f"Bearer {token}"})
+        holder.execute("ROLLBACK")
+    assert json.loads(refused.stderr)["error"]["code"] == "store_busy", refused.stderr
+    assert (asked.status_code, asked.json()["error"]["code"]) == (503, "store_busy"), asked.text
+    assert busy.json("case", "show", case, actor="visitor")["status"] == "verified"
 
 
 @pytest.fixture
