@@ -462,8 +462,10 @@ def gate_statements(schema: str = "public") -> list[str]:
 
 
 def install_gate(conn: Any, schema: str) -> None:
-    """Install (or refresh) :func:`gate_statements` in one transaction, under the DDL lock."""
+    """Install (or refresh) :func:`gate_statements` in one transaction, under the DDL lock
+    (waited for however long another process's DDL takes: no ``busy_timeout`` here)."""
     with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = 0")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
         for statement in gate_statements(schema):
             conn.execute(statement.encode())

@@ -243,10 +243,13 @@ def _schema_change(engine: Engine) -> Iterator[Connection]:
 
     On PostgreSQL several processes creating the same tables at once collide
     ("tuple concurrently updated"), so DDL runs under the advisory lock the event
-    store's own DDL takes; SQLite's IMMEDIATE transaction already serialises it.
+    store's own DDL takes; SQLite's IMMEDIATE transaction already serialises it. The
+    connection's lock wait (``busy_timeout``) is lifted for it: processes opening a store
+    together wait for each other's DDL, however long each takes, as the event store's do.
     """
     with writing(engine) as conn:
         if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK_KEY})
         yield conn
 

@@ -84,7 +84,8 @@ def _open_together(url: str, start: Barrier) -> None:
     start.wait(timeout=60)
     flow = AidFlow.open(url)
     views = ReadModels.attach(flow, url)
-    assert [s.behind for s in views.status(flow)] == [0, 0, 0]
+    status = views.status(flow)
+    assert [s.behind for s in status] == [0, 0, 0], (views.runner.recreated, status)
     views.close()
     flow.close()
 
