@@ -64,6 +64,7 @@ from aidflow.domain.errors import (
     MasterKeyWrong,
     NotAuthorised,
     StoreDamaged,
+    StoreUnavailable,
     said,
 )
 from aidflow.domain.events import LEGACY_TOPICS
@@ -275,11 +276,39 @@ class _Db:
         if not self.sqlite:
             sql = sql.replace("?", "%s")
         with self.lock:
-            cursor = self.conn().execute(sql, params)
+            try:
+                cursor = self.conn().execute(sql, params)
+            except Exception as exc:
+                self._unless_lost(exc)
+                raise
             try:
                 return list(cursor.fetchall())
             except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
                 return []
+
+    def _unless_lost(self, exc: Exception) -> None:
+        """A PostgreSQL connection that could not be made, or was lost (a restart, a DBA's
+        kill, the server's connection limit): :class:`StoreUnavailable`, and the next
+        statement connects again. It says nothing about a record being read: a view meeting
+        it keeps its position and records no failure (it recorded the record as damaged,
+        and kept the dead connection, so every view stopped until the process ended)."""
+        if self.sqlite or type(exc).__module__.split(".")[0] != "psycopg":
+            return
+        conn = self._conn
+        lost = conn is None or conn.closed or conn.broken
+        if not lost:
+            return  # the connection is fine: the statement's own error (a lock wait, a refusal)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._conn = None
+        raise StoreUnavailable(
+            said(
+                "lost the connection to {store}: {reason}; nothing was written by it, give the command again",
+                store=self.store.shown,
+                reason=one_line(exc),
+            )
+        ) from exc
 
     def create(self) -> None:
         if self.ready:

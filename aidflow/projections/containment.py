@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aidflow.domain.errors import MasterKeyError
+from aidflow.domain.errors import MasterKeyError, StoreUnavailable
 from aidflow.projections.tracking import Failure
 from aidflow.projections.view import Envelope, SQLView
 
@@ -35,9 +35,12 @@ def transient(error: Exception) -> bool:
 
     A missing or wrong master key (met when a view decodes an event with personal
     data) says nothing about the event either: it reaches the caller, who must
-    give the key, and no view records it as a failure.
+    give the key, and no view records it as a failure; nor do the key tables out of reach.
     """
-    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | MasterKeyError):
+    if isinstance(
+        error,
+        sa.exc.OperationalError | sa.exc.InterfaceError | MasterKeyError | StoreUnavailable,
+    ):
         return True
     return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
 

@@ -24,7 +24,7 @@ from eventsourcing.persistence import Mapper, Tracking, TrackingRecorder
 from eventsourcing.utils import resolve_topic
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import MasterKeyError, StoreDamaged
+from aidflow.domain.errors import MasterKeyError, StoreDamaged, StoreUnavailable
 from aidflow.domain.events import EventClass, event_name
 from aidflow.domain.masking import ENCRYPTED, stored_form
 from aidflow.privacy import TOKEN, personal_fields
@@ -51,6 +51,9 @@ class _NotPlain(Exception):
 _CLASSES: dict[str, EventClass] = {}
 _PERSONAL: dict[EventClass, frozenset[str]] = {}
 _STORED_META = frozenset({"timestamp", "originator_topic"})
+_NOT_THE_RECORD = (MasterKeyError, StoreUnavailable)
+"""Errors met reading a record that say nothing about it (no key, or the wrong one; the key
+tables out of reach): raised to the caller, never recorded as the record's damage."""
 
 
 def _class_of(topic: str) -> EventClass:
@@ -181,8 +184,8 @@ class Envelope:
             assert self._mapper is not None
             try:
                 self._event = self._mapper.to_domain_event(as_notification(self.notification))
-            except MasterKeyError:
-                raise  # no key, or the wrong one: the store is fine, the caller must give the key
+            except _NOT_THE_RECORD:
+                raise  # the store is fine: the caller must give the key, or ask again
             except Exception as exc:
                 self.error = _damaged(self.notification, exc)
                 raise self.error from exc
@@ -220,7 +223,7 @@ class Envelope:
             return getattr(self.event, field)  # the mapper says what is missing
         try:
             return vault.open(field, value)
-        except (MasterKeyError, StoreDamaged):
+        except (*_NOT_THE_RECORD, StoreDamaged):
             raise
         except Exception as exc:
             raise _damaged(self.notification, exc) from exc
@@ -335,8 +338,8 @@ def envelopes(records: Sequence[Stored], mapper: Mapper[Any]) -> list[Envelope]:
                     continue
             event = mapper.to_domain_event(as_notification(record))
             page.append(Envelope(record, cls, mapper, event=event))
-        except MasterKeyError:
-            raise  # no key, or the wrong one: the store is fine, the caller must give the key
+        except _NOT_THE_RECORD:
+            raise  # the store is fine: the caller must give the key, or ask again
         except Exception as exc:  # the views record it; nothing here may stop the others
             page.append(Envelope.undecodable(record, exc))
     return page

@@ -120,10 +120,9 @@ def test_the_busy_wait_is_whole_seconds_within_bounds(store: str, value: str) ->
 def test_over_http_a_held_write_lock_is_503_store_busy(busy_cli: Cli) -> None:
     office = Office.open(busy_cli.url)
     token = office.issue_token("cashier", actor="admin").token
-    http = TestClient(create_app(busy_cli.url))
     before = busy_cli.head()
     try:
-        with write_lock_held(busy_cli.url):
+        with TestClient(create_app(busy_cli.url)) as http, write_lock_held(busy_cli.url):
             r = http.post(
                 "/commands/open-fund",
                 json={"name": "Temporary assistance", "kind": "government"},
@@ -146,17 +145,17 @@ def test_a_question_meeting_views_another_session_holds_is_store_busy(reused_dat
     register_staff(flow)
     with Office.open(url) as office:  # the views made and caught up
         token = office.issue_token("visitor", actor="admin").token
-    http = TestClient(create_app(url))  # the service's views caught up at its start
-    case = str(verified(flow, 1))  # recorded since: the next question catches up first
-    flow.close()
     busy = Cli(url)
-    with parse_url(url).connect() as holder:
-        holder.execute("SET idle_in_transaction_session_timeout = '20s'")  # fails, never hangs
-        holder.execute("BEGIN")
-        holder.execute("SELECT * FROM aidflow_tracking FOR UPDATE")
-        refused = busy("--json", "case", "list", actor="visitor", code=1)
-        asked = http.get(f"/cases/{case}", headers={"Authorization": f"Bearer {token}"})
-        holder.execute("ROLLBACK")
+    with TestClient(create_app(url)) as http:  # the service's views caught up at its start
+        case = str(verified(flow, 1))  # recorded since: the next question catches up first
+        with parse_url(url).connect() as holder:
+            holder.execute("SET idle_in_transaction_session_timeout = '20s'")  # fails, never hangs
+            holder.execute("BEGIN")
+            holder.execute("SELECT * FROM aidflow_tracking FOR UPDATE")
+            refused = busy("--json", "case", "list", actor="visitor", code=1)
+            asked = http.get(f"/cases/{case}", headers={"Authorization": f"Bearer {token}"})
+            holder.execute("ROLLBACK")
+    flow.close()
     assert json.loads(refused.stderr)["error"]["code"] == "store_busy", refused.stderr
     assert (asked.status_code, asked.json()["error"]["code"]) == (503, "store_busy"), asked.text
     assert busy.json("case", "show", case, actor="visitor")["status"] == "verified"

@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from eventsourcing.domain import Aggregate, event
 
 from aidflow import AidFlow
-from aidflow.domain.errors import StoreDamaged, StoreError
+from aidflow.config import parse_url
+from aidflow.domain.errors import StoreDamaged, StoreError, StoreUnavailable
 from aidflow.projections import ReadModels, dossier
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.catalogue import StudentCase
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.tracking import view_table
-from tests.builders import government_fund, paid, register_staff, verified
+from tests.builders import applied, government_fund, paid, register_staff, verified
 from tests.integration.test_chain import sql
 from tests.integration.test_projections import dump
 from tests.pg import fresh_database
@@ -265,3 +266,47 @@ def test_a_stored_record_that_cannot_be_decoded_stops_the_views_at_it(
         assert (s.position, s.failed_position) == (head - 2, head - 1), s
         assert "StoreDamaged" in (s.error or "") and "cannot be decoded" in (s.error or "")
     views.close()
+
+
+def _drop_key_connection(flow: AidFlow, url: str) -> None:
+    """The server ends the key vault's connection (a restart, a DBA's kill, a network cut)."""
+    pid = flow.mapper.vault.db.conn().execute("SELECT pg_backend_pid()").fetchone()[0]
+    with parse_url(url).connect() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+@pytest.mark.postgres
+def test_a_lost_key_connection_stops_no_view_and_the_next_catch_up_applies(
+    reused_database: Any,
+) -> None:
+    """Opening a name for the views needs the key tables. Their connection lost, the views
+    recorded every view stopped on the record ("cannot be decoded: the connection is
+    closed") and kept the dead connection, so nothing could be read again until the process
+    ended. Now the catch-up is refused ``store_unavailable``, nothing is recorded against
+    the record, and the next one connects again and applies it; so does the next command."""
+    url = reused_database.empty_store()
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    applied(flow, 1)
+    views = ReadModels.attach(flow, url)
+    other = AidFlow.open(url)  # another process: a student this one holds no key of
+    applied(other, 2)
+    _drop_key_connection(flow, url)
+    with pytest.raises(StoreUnavailable, match="lost the connection"):
+        views.catch_up(flow)
+    assert [(s.behind > 0, s.error, s.damage) for s in views.status(flow)] == [
+        (True, None, None)
+    ] * 3
+    views.catch_up(flow)
+    assert [(s.behind, s.error, s.damage) for s in views.status(flow)] == [(0, None, None)] * 3
+    _drop_key_connection(flow, url)
+    before = flow.recorder.max_notification_id()
+    with pytest.raises(StoreUnavailable):
+        applied(flow, 3)  # a new student's key is written first: nothing of it recorded
+    assert flow.recorder.max_notification_id() == before
+    applied(flow, 3)  # the same command again
+    views.catch_up(flow)
+    assert len(views.cases()) == 3
+    views.close()
+    other.close()
+    flow.close()
