@@ -148,6 +148,12 @@ class Reused:
             with psycopg.connect(self.url, autocommit=True) as conn:
                 if list(conn.execute(_CATALOGUE)) != self._pristine:
                     raise LookupError("the test changed the database itself")
+                # what earlier tests left open (an office never closed) goes: the server's
+                # connection limit is shared by both workers and their subprocesses
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
                 self._empty(conn)
         except (LookupError, psycopg.Error):
             self.close()
