@@ -46,13 +46,18 @@ class Cli:
         return result
 
 
+def registered_cli(url: str) -> Cli:
+    """The CLI over the store at ``url``, with the test office registered."""
+    flow = AidFlow.open(url)
+    register_staff(flow)
+    flow.close()
+    return Cli(url)
+
+
 @pytest.fixture
 def cli(store_url: str) -> Iterator[Cli]:
     """The CLI over a fresh store with the test office registered."""
-    flow = AidFlow.open(store_url)
-    register_staff(flow)
-    flow.close()
-    yield Cli(store_url)
+    yield registered_cli(store_url)
 
 
 @pytest.fixture

@@ -25,16 +25,12 @@ from aidflow.domain.errors import InvalidInput
 from aidflow.gate import EVENTS_TABLE
 from aidflow.http.app import create_app
 from tests.builders import register_staff, verified
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, registered_cli
 
 
 @pytest.fixture
 def sqlite_cli(tmp_path: Path) -> Cli:
-    url = f"sqlite:///{tmp_path / 'office.db'}?busy_timeout=1"
-    flow = AidFlow.open(url)
-    register_staff(flow)
-    flow.close()
-    return Cli(url)
+    return registered_cli(f"sqlite:///{tmp_path / 'office.db'}?busy_timeout=1")
 
 
 @pytest.mark.parametrize(
@@ -65,11 +61,7 @@ def test_an_output_that_cannot_be_written_is_named_with_what_to_do(
 @pytest.fixture
 def busy_cli(store_url: str) -> Cli:
     """The CLI over a fresh store on each backend, waiting 1 s for a held write lock."""
-    url = f"{store_url}{'&' if '?' in store_url else '?'}busy_timeout=1"
-    flow = AidFlow.open(url)
-    register_staff(flow)
-    flow.close()
-    return Cli(url)
+    return registered_cli(f"{store_url}{'&' if '?' in store_url else '?'}busy_timeout=1")
 
 
 @contextmanager
