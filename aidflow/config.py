@@ -240,8 +240,8 @@ def _parse_postgres(
 
 def _check_seconds(options: dict[str, str], name: str) -> None:
     """A wait given in the URL: whole seconds, 1 to 300."""
-    given = options.get(name, "1")
-    if not (given.isascii() and given.isdigit() and 1 <= int(given) <= 300):
+    given = options.get(name)
+    if given is not None and not (given.isascii() and given.isdigit() and 1 <= int(given) <= 300):
         raise InvalidInput(said("{name} must be a whole number of seconds, 1 to 300", name=name))
 
 
