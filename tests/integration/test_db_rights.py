@@ -26,7 +26,7 @@ from aidflow.domain.staff import REGISTRY_ID, Role, StaffRegistry
 from aidflow.gate import StoreRoles, rights, store_roles
 from aidflow.office import Office
 from aidflow.roles import apply_roles
-from tests.builders import government_fund, national_id
+from tests.builders import government_fund, national_id, verification
 from tests.pg import ADMIN_URL, create_database, drop_database, require_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg-roles")]
@@ -631,16 +631,7 @@ def test_a_programme_years_work_runs_under_each_persons_own_login(store: Store) 
     )
     case = store.case
     with_verifier = as_(verifier)
-    with_verifier.verify(
-        cmd.Verify(
-            case_id=case,
-            income_fen=1,
-            tuition_fen=1,
-            gap_fen=500_000,
-            needs=["tuition"],
-            actor=verifier,
-        )
-    )
+    with_verifier.verify(verification(case, verifier))
     with_clerk = as_(store.clerk)
     with_clerk.handle(
         cmd.SetAccount(
