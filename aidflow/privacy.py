@@ -292,7 +292,11 @@ class _Db:
         statement connects again. It says nothing about a record being read: a view meeting
         it keeps its position and records no failure (it recorded the record as damaged,
         and kept the dead connection, so every view stopped until the process ended)."""
-        if self.sqlite or type(exc).__module__.split(".")[0] != "psycopg":
+        if self.sqlite:
+            return
+        import psycopg
+
+        if not isinstance(exc, psycopg.Error):
             return
         conn = self._conn
         lost = conn is None or conn.closed or conn.broken

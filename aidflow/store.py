@@ -62,7 +62,7 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
             with self.datastore.get_connection() as conn:
                 install_gate(conn, self.datastore.schema)
 
-    _append: tuple[int, bytes] | None = None
+    _append: bytes | None = None
 
     @property
     def gated(self) -> bool:
@@ -122,13 +122,11 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
         curs.execute(self._append_statement(curs), (events,), prepare=True)
 
     def _append_statement(self, curs: Any) -> bytes:
-        """The append as bytes, made once per recorder and wait (a composed statement is
-        rendered again at every execute otherwise)."""
+        """The append as bytes, made once per recorder (a composed statement is rendered
+        again at every execute otherwise)."""
         from psycopg.sql import SQL, Identifier, Literal
 
-        wait = self.datastore.lock_timeout
-        made = self._append
-        if made is None or made[0] != wait:
+        if self._append is None:
             statement = SQL(
                 "SELECT a.n AS {1} FROM (SELECT set_config('lock_timeout', {3}, true) AS w) AS s,"
                 " LATERAL {0}.{1}(CASE WHEN s.w IS NOT NULL THEN %s::{0}.{2}[] END) AS a(n)"
@@ -136,10 +134,10 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
                 Identifier(self.datastore.schema),
                 Identifier(APPEND),
                 Identifier(self.stored_event_type_name),
-                Literal(f"{int(wait)}s"),
+                Literal(f"{int(self.datastore.lock_timeout)}s"),
             )
-            made = self._append = (wait, statement.as_bytes(curs))
-        return made[1]
+            self._append = statement.as_bytes(curs)
+        return self._append
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
