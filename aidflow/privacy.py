@@ -286,6 +286,11 @@ class _Db:
             except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
                 return []
 
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """One SQLite statement for each of ``rows``, without a round of Python between."""
+        with self.lock:
+            self.conn().executemany(sql, rows)
+
     def _unless_lost(self, exc: Exception) -> None:
         """A PostgreSQL connection that could not be made, or was lost (a restart, a DBA's
         kill, the server's connection limit): :class:`StoreUnavailable`, and the next
@@ -396,6 +401,7 @@ class Keyring:
         self._loaded = False
         self._lookup: bytes | None = None
         self._snapshot_key: bytes | None = None
+        self._wrapping: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
         """Data keys opened (or made) here, by key id; None: erased."""
 
@@ -444,15 +450,25 @@ class Keyring:
         self._master, self._master_from, self._loaded = master, where, True
         self._lookup = None
         self._snapshot_key = None
+        self._wrapping = None
         self._keys.clear()
 
+    def _wrapping_key(self, master: bytes | None) -> bytes:
+        """The key data keys are wrapped with: derived once for the master key in force (a
+        screening wraps 50,000 new keys), each time for another (a rotation's)."""
+        if master is not None:
+            return _derive(master, b"aidflow wrap v1")
+        if self._wrapping is None:
+            self._wrapping = _derive(self.master(), b"aidflow wrap v1")
+        return self._wrapping
+
     def _wrap(self, secret: bytes, label: str, master: bytes | None = None) -> str:
-        wrap = _derive(master or self.master(), b"aidflow wrap v1")
+        wrap = self._wrapping_key(master)
         nonce = secrets.token_bytes(_NONCE)
         return _b64(nonce + AESGCM(wrap).encrypt(nonce, secret, label.encode()))
 
     def _unwrap(self, text: str, label: str, master: bytes | None = None) -> bytes:
-        wrap = _derive(master or self.master(), b"aidflow wrap v1")
+        wrap = self._wrapping_key(master)
         data = _unb64(text)
         try:
             return AESGCM(wrap).decrypt(data[:_NONCE], data[_NONCE:], label.encode())
@@ -478,7 +494,7 @@ class Keyring:
         try:
             candidate = parse_master(staged.read_text(encoding="ascii"), str(staged))
             data = _unb64(text)
-            AESGCM(_derive(candidate, b"aidflow wrap v1")).decrypt(
+            AESGCM(self._wrapping_key(candidate)).decrypt(
                 data[:_NONCE], data[_NONCE:], label.encode()
             )
         except (MasterKeyWrong, InvalidTag, OSError, UnicodeDecodeError):
@@ -500,9 +516,7 @@ class Keyring:
             label = f"data/{rows[0][1]}"
         data = _unb64(str(rows[0][0]))
         try:
-            AESGCM(_derive(master, b"aidflow wrap v1")).decrypt(
-                data[:_NONCE], data[_NONCE:], label.encode()
-            )
+            AESGCM(self._wrapping_key(master)).decrypt(data[:_NONCE], data[_NONCE:], label.encode())
         except InvalidTag:
             return False
         return True
@@ -575,18 +589,22 @@ class Keyring:
         owners cost one round trip, not five (issue 25 §2); more than fit in one statement
         go in one transaction.
         """
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        if self.db.sqlite:
+        if self.db.sqlite:  # one statement a table for all its rows (a screening: 150,000)
+            tables: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
             for table, columns, values in rows:
-                marks = ", ".join("?" for _ in columns)
-                insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-                statements.append((f"{insert} ON CONFLICT ({columns[0]}) DO NOTHING", values))
-        else:
-            for start in range(0, len(rows), _CALLS_A_STATEMENT):
-                chunk = rows[start : start + _CALLS_A_STATEMENT]
-                calls = (f"{_PG_PUT[t]}({', '.join('?' for _ in c)})" for t, c, _ in chunk)
-                params = tuple(v for *_, values in chunk for v in values)
-                statements.append((f"SELECT {', '.join(calls)}", params))
+                tables.setdefault((table, columns), []).append(values)
+            with self._transaction() if len(rows) > 1 else contextlib.nullcontext():
+                for (table, columns), many in tables.items():
+                    marks = ", ".join("?" for _ in columns)
+                    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                    self.db.run_many(f"{insert} ON CONFLICT ({columns[0]}) DO NOTHING", many)
+            return
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for start in range(0, len(rows), _CALLS_A_STATEMENT):
+            chunk = rows[start : start + _CALLS_A_STATEMENT]
+            calls = (f"{_PG_PUT[t]}({', '.join('?' for _ in c)})" for t, c, _ in chunk)
+            params = tuple(v for *_, values in chunk for v in values)
+            statements.append((f"SELECT {', '.join(calls)}", params))
         with self._transaction() if len(statements) > 1 else contextlib.nullcontext():
             for sql, params in statements:
                 self.db.run(sql, params)

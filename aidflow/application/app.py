@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import (
     EventStore,
     JSONTranscoder,
@@ -43,6 +43,7 @@ from aidflow.application.handlers import HANDLERS
 from aidflow.application.locks import store_turns
 from aidflow.application.pipeline import Pipeline
 from aidflow.application.records import SNAPSHOT_EVERY, Records
+from aidflow.application.saving import DirectSave
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
 from aidflow.config import Login, open_prepared, prepare_store
 from aidflow.domain.case import StudentCase
@@ -107,7 +108,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class AidFlow(Application[UUID]):
+class AidFlow(DirectSave):
     """Closed-loop aid for new students: the command side that the Office, the CLI and
     other services call. Commands are methods taking one model of :mod:`aidflow.commands`;
     :meth:`handle` runs any of them by its class."""

@@ -33,6 +33,7 @@ MAX_DOCUMENT = 64
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+_ID_ZEROS = ord("0") * sum(_ID_WEIGHTS)
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _SCIENTIFIC = re.compile(r"[0-9.]+E[+-]?[0-9]+", re.IGNORECASE)
 
@@ -44,6 +45,8 @@ def nfkc(value: str) -> str:
 
 def _bad_character(value: str, *, allow_invisible: bool) -> str | None:
     """The first character that may not appear in stored text, or None."""
+    if value.isprintable():  # no Other (Cc Cf Cs Co Cn) nor Separator but " ": checked in C
+        return None
     for char in value:
         category = unicodedata.category(char)
         if category in ("Cc", "Zl", "Zp", "Cs", "Co", "Cn") or char in _BIDI:
@@ -179,9 +182,10 @@ def document_key(value: str) -> str:
 
 def national_id_check_digit(first17: str) -> str:
     """GB 11643 check character for the first 17 digits of a resident ID."""
-    if len(first17) != len(_ID_WEIGHTS):
+    if len(first17) != len(_ID_WEIGHTS) or not (first17.isascii() and first17.isdigit()):
         raise ValueError("a resident ID's check digit is taken over its first 17 digits")
-    return _ID_CHECK[sum(map(operator.mul, map(int, first17), _ID_WEIGHTS)) % 11]
+    codes = sum(map(operator.mul, first17.encode(), _ID_WEIGHTS))  # each digit's code is 48 + it
+    return _ID_CHECK[(codes - _ID_ZEROS) % 11]
 
 
 _REMEMBERED: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
+from aidflow.bulk import collector_paused, held_unscanned
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.values import FamilyCategory
 from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
@@ -162,9 +163,10 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
     first_line: dict[str, int] = {}
     eligible: dict[str, _Household] = {}
     others: dict[str, FamilyCategory] = {}
+    categories: dict[str, FamilyCategory] = {}  # a registry spells a handful, 500,000 times
     for record in table.records:
         try:
-            national_id, category = _listing(record, first_line)
+            national_id, category = _listing(record, first_line, categories)
         except InvalidInput as exc:
             rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
             continue
@@ -176,8 +178,11 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
     return _Registry(table, eligible, rejected, others)
 
 
-def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCategory]:
-    """A registry row's national ID and category; a value the programme does not know is OTHER."""
+def _listing(
+    record: Record, first_line: dict[str, int], categories: dict[str, FamilyCategory]
+) -> tuple[str, FamilyCategory]:
+    """A registry row's national ID and category; a value the programme does not know is OTHER
+    (``categories``: each spelling read before, and what it was read as)."""
     national_id = parse_national_id(record.values["national_id"])
     if national_id in first_line:
         raise InvalidInput(
@@ -189,10 +194,13 @@ def _listing(record: Record, first_line: dict[str, int]) -> tuple[str, FamilyCat
     text = record.values["category"]
     if not text:
         raise InvalidInput(said("category is empty"))
-    try:
-        category = parse_family_category(text)
-    except InvalidInput:
-        category = FamilyCategory.OTHER  # listed for another reason: not this programme's
+    category = categories.get(text)
+    if category is None:
+        try:
+            category = parse_family_category(text)
+        except InvalidInput:
+            category = FamilyCategory.OTHER  # listed for another reason: not this programme's
+        categories[text] = category
     if category in ELIGIBLE and not record.values["town"]:
         raise InvalidInput(said("town is empty"))
     return national_id, category
@@ -349,14 +357,30 @@ def screen(
         raise InvalidInput(
             said("programme year {year} is out of range (2000 to 2100)", year=year)
         ) from None
-    registry = _read_registry(registry_file, encoding=registry_encoding, sheet=registry_sheet)
-    table = read_table(
-        admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet
-    )
-    rows = _classify(
-        table, registry, year=year, actor=actor, progress=progress, unmatched=unmatched
-    )
-    opened, already = _open_cases(flow, rows, year=year, dry_run=dry_run)
+    with collector_paused():  # millions of rows and records, none in a cycle
+        registry = _read_registry(registry_file, encoding=registry_encoding, sheet=registry_sheet)
+        table = read_table(
+            admissions, ADMISSION_COLUMNS, encoding=admissions_encoding, sheet=admissions_sheet
+        )
+        rows = _classify(
+            table, registry, year=year, actor=actor, progress=progress, unmatched=unmatched
+        )
+    with held_unscanned():  # the files' rows, held to the end, not scanned at every batch
+        opened, already = _open_cases(flow, rows, year=year, dry_run=dry_run)
+    return _report(table, registry, rows, opened, already, year=year, dry_run=dry_run)
+
+
+def _report(
+    table: Table,
+    registry: _Registry,
+    rows: _Classified,
+    opened: list[ScreenedRow],
+    already: list[ScreenedRow],
+    *,
+    year: int,
+    dry_run: bool,
+) -> ScreeningReport:
+    """What became of every row of both files, each admission row counted once."""
     report = ScreeningReport(
         year=year,
         dry_run=dry_run,

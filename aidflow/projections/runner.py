@@ -26,15 +26,15 @@ follower (:mod:`.follower`), and status and the guard on queries (:mod:`.status`
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from threading import Event, Lock
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from aidflow.bulk import collector_paused
 from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.projections import bluegreen, follower
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
@@ -81,18 +81,6 @@ def following(recorded: Sequence[Stored], after: int, limit: int) -> Sequence[St
 
 class _Stale(Exception):
     """Another process moved the views since this one last wrote them."""
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while pages are applied: they allocate many small objects."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Runner:
@@ -143,7 +131,7 @@ class Runner:
         """
         if self.read_only:
             return 0  # a read-only store is queried as it stands
-        with self._lock, _gc_paused():
+        with self._lock, collector_paused():
             if recorded and self.one_applier and stop is None and until is None:
                 try:
                     return self._catch_up_locked(source, progress, recorded, nowait=True)

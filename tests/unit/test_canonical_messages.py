@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import operator
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aidflow.domain import canonical
 from aidflow.domain.errors import InvalidInput
@@ -34,6 +39,43 @@ def test_check_digit_needs_exactly_17_digits(digits: str) -> None:
 def test_check_digit_of_a_known_id() -> None:
     assert canonical.national_id_check_digit("11010519491231002") == "X"
     assert canonical.national_id_check_digit("52030220070315001") == "1"
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_check_digit_summed_over_character_codes_is_gb_11643s(first17: str) -> None:
+    """The check digit is summed over the digits' character codes (issue 24 §6: half the
+    time); the standard's sum over the digits themselves gives the same character."""
+    weighted = sum(map(operator.mul, map(int, first17), (7, 9, 10, 5, 8, 4, 2, 1, 6, 3) * 2))
+    assert canonical.national_id_check_digit(first17) == "10X98765432"[weighted % 11]
+
+
+@pytest.mark.parametrize("digits", ["５２０３０２２００７０３１５００１", "٥٢٠٣٠٢٢٠٠٧٠٣١٥٠٠١"])
+def test_the_check_digit_is_taken_over_ascii_digits_only(digits: str) -> None:
+    with pytest.raises(ValueError):
+        canonical.national_id_check_digit(digits)  # national_id() makes them ASCII first
+
+
+def _bad_by_the_rule(value: str, allow_invisible: bool) -> str | None:
+    """The rule ``text`` keeps, character by character, as its docstring states it."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp", "Cs", "Co", "Cn") or char in canonical._BIDI:
+            return char
+        if not allow_invisible and (category == "Cf" or (char.isspace() and char != " ")):
+            return char
+    return None
+
+
+@given(st.text(), st.booleans())
+def test_text_that_prints_is_passed_at_once_and_the_rest_as_the_rule_says(
+    value: str, allow_invisible: bool
+) -> None:
+    """``str.isprintable`` (checked in C) finds nothing the rule refuses, so a printable
+    name or note skips the walk over its characters."""
+    found = canonical._bad_character(value, allow_invisible=allow_invisible)
+    assert found == _bad_by_the_rule(value, allow_invisible)
+    if value.isprintable():
+        assert found is None
 
 
 @pytest.mark.parametrize(

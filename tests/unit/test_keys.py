@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aidflow.domain.errors import DecisionConflict, VoucherAlreadyUsed
-from aidflow.domain.keys import Enrolment, RequestKey, Voucher, fingerprint
+from aidflow.domain.keys import _NAMESPACE, Enrolment, RequestKey, Voucher, derived_id, fingerprint
 from tests.builders import national_id
 
 
@@ -19,6 +21,13 @@ def test_enrolment_id_is_one_per_canonical_student_and_year() -> None:
     assert Enrolment.create_id(ascii_id, 2026) != Enrolment.create_id(national_id(8), 2026)
     case = uuid4()
     assert Enrolment(student_id=ascii_id, year=2026, case_id=case).case_id == case
+
+
+@given(st.text())
+def test_a_key_id_is_the_uuid5_of_its_name(name: str) -> None:
+    """Stored keys were made with ``uuid5``: the faster derivation must give the same ids, or
+    a second case for one student and year would be let through."""
+    assert derived_id(name) == uuid5(_NAMESPACE, name)
 
 
 def test_voucher_id_is_one_per_canonical_number_and_legacy_ids_are_as_typed() -> None:
