@@ -37,7 +37,7 @@ import secrets
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -716,14 +716,45 @@ class Vault(Keyring):
                 self._new_keys.pop(key_id, None)
                 self._keys.pop(key_id, None)
         if not rows and create:
-            made = secrets.token_bytes(32)
-            with self._lock:
-                self._new_keys[key_id] = self._wrap(made, f"data/{key_id}")
-                self._keys[key_id] = made
-            return made
+            return self._make(key_id)
         key = self._unwrapped(key_id, rows)
         self._keys[key_id] = key
         return key
+
+    def _make(self, key_id: str) -> bytes:
+        """A new data key for the student, written by the next :meth:`flush`."""
+        made = secrets.token_bytes(32)
+        with self._lock:
+            self._new_keys[key_id] = self._wrap(made, f"data/{key_id}")
+            self._keys[key_id] = made
+        return made
+
+    def make_ready(self, key_ids: Iterable[str]) -> None:
+        """The data keys of many students about to be sealed for (a screening's batch of
+        500): read in one query, made where none is stored, instead of one query each.
+        A key another process stores meanwhile conflicts at :meth:`flush`, as for one."""
+        wanted = sorted({k for k in key_ids if k not in self._keys})
+        if not wanted or self.sealed_only():
+            return
+        stored = self._stored(wanted)
+        for key_id in wanted:
+            if key_id in stored:
+                self._keys[key_id] = self._unwrapped(key_id, [(stored[key_id],)])
+            else:
+                self._make(key_id)
+
+    def _stored(self, ids: list[str]) -> dict[str, Any]:
+        """Key id -> its wrapped key (None once erased), for those of ``ids`` stored."""
+        stored: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for key_id, wrapped in self._select(
+                f"SELECT key_id, wrapped FROM aidflow_data_keys WHERE key_id IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                stored[str(key_id)] = wrapped
+        return stored
 
     def _unwrapped(self, key_id: str, rows: list[tuple[Any, ...]]) -> bytes | None:
         """A data key from its row: None once erased; no row is damage (a lost table)."""
@@ -912,20 +943,20 @@ class Vault(Keyring):
     def _lost(self, keys: dict[str, str]) -> list[str]:
         if self.sealed_only():
             return []  # keys of its own, under ids no one else makes
-        ids = list(keys)
-        stored: dict[str, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for key_id, wrapped in self._select(
-                f"SELECT key_id, wrapped FROM aidflow_data_keys WHERE key_id IN ({marks})",  # noqa: S608
-                tuple(chunk),
-            ):
-                stored[str(key_id)] = wrapped
+        stored = self._stored(list(keys))
         return [k for k, wrapped in keys.items() if stored.get(k) != wrapped]
 
 
 # -- the persistence edge ----------------------------------------------------------------------
+
+
+def _named_students(vault: Vault, domain_events: Iterable[Any]) -> Iterator[str]:
+    """The key ids of the students events name in clear (new applications): their events
+    are sealed with those keys (:meth:`PrivacyMapper._key_for`)."""
+    for domain_event in domain_events:
+        student = vars(domain_event).get("student_id")
+        if type(student) is str and student and "student_id" in personal_fields(type(domain_event)):
+            yield vault.key_id(student)
 
 
 def personal_fields(cls: type[Any]) -> tuple[str, ...]:
@@ -1019,6 +1050,8 @@ class PrivacyMapper(Mapper[UUID]):
 
     def prepare(self, domain_events: Any) -> None:
         """Seal a save's events, then write the keys they need, before any is stored."""
+        if self.vault is not None:
+            self.vault.make_ready(_named_students(self.vault, domain_events))
         prepared = {id(e): self._seal(e) for e in domain_events}
         if self.vault is not None:
             self.vault.flush()

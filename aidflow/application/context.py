@@ -209,9 +209,9 @@ class Context:
     # -- keyed lookups of personal data ---------------------------------------------------
 
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
-        ids = self.enrolment_ids(student_id, year)
+        keyed, legacy = ids = self.enrolment_ids(student_id, year)
         checked, found = self._keys
-        if all(i in checked and i not in found for i in ids):
+        if keyed in checked and legacy in checked and keyed not in found and legacy not in found:
             return None  # looked up with the batch it belongs to: no such key
         return enrolment_under(self._records, ids)
 

@@ -13,7 +13,7 @@ import pytest
 
 from aidflow import Office
 from aidflow import commands as cmd
-from aidflow.domain.clock import fixed, using_clock
+from aidflow.domain.clock import OFFICE_ZONE, fixed, office_day, using_clock
 from aidflow.domain.errors import (
     AppealTooLate,
     InvalidInput,
@@ -144,7 +144,7 @@ def test_an_open_appeal_is_due_in_aidflow_due_until_decided(office: Office) -> N
     appeal(office, case, T0 + timedelta(days=2))
     office.catch_up()
     due = [i for i in office.due() if i.kind == "appeal"]  # days counted from today's date
-    today = datetime.now(UTC).date()
+    today = office_day(datetime.now(UTC), OFFICE_ZONE)  # the office's day: UTC+8
     assert [(i.case_id, i.due.isoformat(), i.days_left) for i in due] == [
         (str(case), "2026-10-03", (date(2026, 10, 3) - today).days)
     ]

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+
 from aidflow import AidFlow
 from aidflow import commands as cmd
+from aidflow.privacy import Vault
 from tests.builders import national_id
 
 
@@ -42,3 +45,29 @@ def test_which_ids_exist_is_one_answer_for_many(flow: AidFlow) -> None:
     missing = UUID(int=7)
     assert flow.records.existing([case, key.id, missing]) == {case, key.id}
     assert flow.records.existing([]) == set()
+
+
+def test_a_batch_reads_its_students_data_keys_together_and_keeps_a_returning_students(
+    flow: AidFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each new student's data key was asked for alone (50,000 queries a screening); a batch
+    now reads them in one. A student with a case of an earlier year keeps their key."""
+    flow.apply(_application(5, 2025))
+    vault = flow.vault
+    returning = vault.key_id(national_id(5))
+    (kept,) = vault._stored([returning]).values()
+    asked: list[str] = []
+    select = Vault._select
+
+    def counted(self: Vault, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        asked.append(sql)
+        return select(self, sql, params)
+
+    monkeypatch.setattr(Vault, "_select", counted)
+    outcomes = flow.apply_many([_application(n, 2026) for n in (5, 6, 7)])
+    assert not [sql for sql in asked if "WHERE key_id = ?" in sql]
+    assert vault._stored([returning]) == {returning: kept}
+    new = [vault.key_id(national_id(n)) for n in (6, 7)]
+    assert set(vault._stored(new)) == set(new)
+    names = [flow.load_case(o.case_id).name for o in outcomes]
+    assert names == ["Student 5", "Student 6", "Student 7"]
