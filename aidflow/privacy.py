@@ -286,10 +286,11 @@ class _Db:
             except Exception:  # a statement without rows (psycopg raises, sqlite3 gives [])
                 return []
 
-    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """One SQLite statement for each of ``rows``, without a round of Python between."""
+    def run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        """One SQLite statement for each of ``rows``, without a round of Python between;
+        returns the rows it changed."""
         with self.lock:
-            self.conn().executemany(sql, rows)
+            return int(self.conn().executemany(sql, rows).rowcount)
 
     def _unless_lost(self, exc: Exception) -> None:
         """A PostgreSQL connection that could not be made, or was lost (a restart, a DBA's
@@ -581,8 +582,11 @@ class Keyring:
             return []
         return self.db.run(sql, params)
 
-    def _insert_all(self, rows: Sequence[tuple[str, tuple[str, ...], tuple[Any, ...]]]) -> None:
-        """Insert each (table, columns, values) unless its key is there, all or none.
+    def _insert_all(
+        self, rows: Sequence[tuple[str, tuple[str, ...], tuple[Any, ...]]]
+    ) -> dict[str, int] | None:
+        """Insert each (table, columns, values) unless its key is there, all or none; returns
+        how many rows each table took (SQLite; None on PostgreSQL, where it is not counted).
 
         On PostgreSQL a person's login writes no table: the store's functions do, called
         together in one statement (atomic by itself), so a new student's key and its two
@@ -593,12 +597,14 @@ class Keyring:
             tables: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
             for table, columns, values in rows:
                 tables.setdefault((table, columns), []).append(values)
+            taken: dict[str, int] = {}
             with self._transaction() if len(rows) > 1 else contextlib.nullcontext():
                 for (table, columns), many in tables.items():
                     marks = ", ".join("?" for _ in columns)
                     insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-                    self.db.run_many(f"{insert} ON CONFLICT ({columns[0]}) DO NOTHING", many)
-            return
+                    sql = f"{insert} ON CONFLICT ({columns[0]}) DO NOTHING"
+                    taken[table] = taken.get(table, 0) + self.db.run_many(sql, many)
+            return taken
         statements: list[tuple[str, tuple[Any, ...]]] = []
         for start in range(0, len(rows), _CALLS_A_STATEMENT):
             chunk = rows[start : start + _CALLS_A_STATEMENT]
@@ -608,6 +614,7 @@ class Keyring:
         with self._transaction() if len(statements) > 1 else contextlib.nullcontext():
             for sql, params in statements:
                 self.db.run(sql, params)
+        return None
 
     # rotation
 
@@ -915,7 +922,7 @@ class Vault(Keyring):
         now = datetime.now(UTC).isoformat()
         try:
             self.db.create()
-            self._insert_all(
+            taken = self._insert_all(
                 [
                     *(
                         ("aidflow_data_keys", ("key_id", "wrapped", "created_at"), (k, w, now))
@@ -934,6 +941,8 @@ class Vault(Keyring):
                 for owner in owners:
                     self._owners.pop(owner, None)
             raise
+        if taken is not None and taken.get("aidflow_data_keys", 0) == len(keys):
+            return  # every key went in as made here: none was there before (a screening's 500)
         lost = self._lost(keys)
         if lost:
             for key_id in lost:

@@ -66,8 +66,9 @@ def look_up_years(ctx: Context, commands: Sequence[cmd.Apply], *, first: int) ->
         [
             key
             for c in commands
-            for year in range(c.year - first, c.year - 1 - LOOKBACK_YEARS, -1)
-            for key in ctx.enrolment_ids(c.student_id, year)
+            for key in ctx.years_enrolment_ids(
+                c.student_id, range(c.year - first, c.year - 1 - LOOKBACK_YEARS, -1)
+            )
         ]
     )
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 from aidflow import commands as cmd
+from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import OutOfTown, StoreError, UnknownDepartment, said
@@ -66,7 +67,16 @@ def listed_department(policy: Policy, department: str) -> str:
 def enrolment_ids(vault: Vault, student_id: str, year: int) -> tuple[UUID, UUID]:
     """The ids a student's enrolment key for the year may have: keyed (this release) or, in
     a store written before it, derived from the ID itself (:meth:`Enrolment.create_id`)."""
-    return Enrolment.keyed_id(vault.key_id(student_id), year), Enrolment.create_id(student_id, year)
+    return years_enrolment_ids(vault, student_id, (year,))[0]
+
+
+def years_enrolment_ids(
+    vault: Vault, student_id: str, years: Sequence[int]
+) -> list[tuple[UUID, UUID]]:
+    """:func:`enrolment_ids` for each of ``years``, the student's keyed hash and canonical ID
+    worked out once (a screening asks seven years of each of 50,000 students)."""
+    digest, student = vault.key_id(student_id), canonical.national_id(student_id)
+    return [(Enrolment.keyed_id(digest, y), Enrolment.create_id(student, y)) for y in years]
 
 
 def enrolment_of(records: Records, vault: Vault, student_id: str, year: int) -> Enrolment | None:
@@ -225,6 +235,12 @@ class Context:
         if found is None:
             found = self._ids[student_id, year] = enrolment_ids(self._vault(), student_id, year)
         return found
+
+    def years_enrolment_ids(self, student_id: str, years: Sequence[int]) -> list[UUID]:
+        """Both ids of the student's keys for each of ``years``, remembered for the attempt."""
+        pairs = years_enrolment_ids(self._vault(), student_id, years)
+        self._ids.update(zip(((student_id, y) for y in years), pairs, strict=True))
+        return [key for pair in pairs for key in pair]
 
     def keyed(self, kind: str, value: str) -> str:
         """A keyed hash of a canonical value (32 hex): found again, never reversed."""

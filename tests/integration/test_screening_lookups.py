@@ -71,3 +71,31 @@ def test_a_batch_reads_its_students_data_keys_together_and_keeps_a_returning_stu
     assert set(vault._stored(new)) == set(new)
     names = [flow.load_case(o.case_id).name for o in outcomes]
     assert names == ["Student 5", "Student 6", "Student 7"]
+
+
+def test_a_key_another_process_stored_first_makes_the_save_run_again_with_it(
+    flow: AidFlow, store_url: str
+) -> None:
+    """This process made a student's key and had not written it when another process stored
+    its own: the save finds the key table did not take ours, and the command runs again
+    with the stored key, so every case of the student opens with the one key."""
+    mine = flow.vault
+    student = mine.key_id(national_id(8))
+    made_here = mine.data_key(student, create=True)  # made, not yet written
+    other = AidFlow.open(store_url)
+    try:
+        theirs = other.apply(_application(8, 2019))  # beyond the look-back: not read here
+    finally:
+        other.close()
+    (stored,) = mine._stored([student]).values()
+    retried = flow.conflicts_retried
+    case = flow.apply(_application(8, 2026))
+    assert flow.conflicts_retried == retried + 1
+    assert mine._stored([student]) == {student: stored}
+    assert mine.data_key(student, create=False) != made_here
+    fresh = AidFlow.open(store_url)
+    try:
+        assert [fresh.load_case(c).name for c in (theirs, case)] == ["Student 8", "Student 8"]
+        assert fresh.load_case(case).previous_case is None
+    finally:
+        fresh.close()
