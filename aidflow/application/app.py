@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import (
     EventStore,
     JSONTranscoder,
@@ -38,12 +37,12 @@ from aidflow.application.context import (
     enrolment_of,
     listed_department,
 )
+from aidflow.application.direct import DirectSave, project
 from aidflow.application.feed import IntegrationEvent, public
 from aidflow.application.handlers import HANDLERS
 from aidflow.application.locks import store_turns
 from aidflow.application.pipeline import Pipeline
 from aidflow.application.records import SNAPSHOT_EVERY, Records
-from aidflow.application.saving import DirectSave
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
 from aidflow.config import Login, open_prepared, prepare_store
 from aidflow.domain.case import StudentCase
@@ -220,7 +219,7 @@ class AidFlow(DirectSave):
         self,
         aggregate_id: UUID,
         version: int | None = None,
-        projector_func: Any = project_aggregate,
+        projector_func: Any = project,
     ) -> None:
         """A snapshot is an optimisation: failing to take one never fails the command.
 

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import (
     ApplicationRecorder,
     EventStore,
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from aidflow.application.direct import project
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.errors import (
@@ -101,10 +102,12 @@ class Records:
         two, for the repository asks the snapshot store first)."""
         try:
             if snapshots:
-                aggregate: AidAggregate | None = self.repository.get(aggregate_id, version=version)
+                aggregate: AidAggregate | None = self.repository.get(
+                    aggregate_id, version=version, projector_func=project
+                )
             else:
                 events = self.event_store.get(originator_id=aggregate_id, lte=version)
-                aggregate = project_aggregate(None, events)
+                aggregate = project(None, events)
         except AggregateNotFoundError:
             return None
         except (PersistenceError, RecordConflictError, MasterKeyError):
@@ -181,7 +184,7 @@ class Records:
         if warm is None:
             return self.load(Fund, fund_id, FundNotFound)
         try:
-            project_aggregate(warm, self.event_store.get(fund_id, gt=warm.version))
+            project(warm, self.event_store.get(fund_id, gt=warm.version))
         except (PersistenceError, MasterKeyError):
             raise
         except Exception as exc:

@@ -1,4 +1,5 @@
-"""``DirectSave.save`` records, snapshots and tells exactly what the library's save does."""
+"""``DirectSave.save`` records, snapshots and tells exactly what the library's save does, and
+``project`` replays as the library's ``project_aggregate`` does."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import copy
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.domain import Aggregate, event
 
-from aidflow.application.saving import DirectSave
+from aidflow.application.direct import DirectSave, project
 
 
 class Counter(Aggregate):
@@ -66,3 +67,17 @@ def test_the_same_objects_saved_either_way_record_the_same() -> None:
     assert [s.originator_version for s in theirs.snapshots.get(first.id)] == [3]
     assert mine.repository.get(first.id).count == 4  # the aggregate kept for the cache too
     assert first.pending_events == []
+
+
+def test_a_replay_without_protocol_checks_gives_the_same_aggregate() -> None:
+    app = Direct()
+    counter = Counter(name="d")
+    for _ in range(5):
+        counter.count_one()
+    app.save(counter)
+    events = list(app.events.get(counter.id))
+    mine, theirs = project(None, events), project_aggregate(None, events)
+    assert isinstance(mine, Counter) and isinstance(theirs, Counter)
+    assert (mine.id, mine.version, mine.name, mine.count) == (counter.id, 6, "d", 5)
+    assert (theirs.id, theirs.version, theirs.name, theirs.count) == (mine.id, 6, "d", 5)
+    assert project(mine, []) is mine and project(None, []) is None
