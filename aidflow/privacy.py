@@ -689,6 +689,8 @@ class Vault(Keyring):
         self._own: dict[str, str] = {}
         """Student key id -> the key id this process seals that student's new values with,
         when it may not read the student's own key (:meth:`sealed_only`)."""
+        self._anew: dict[str, str] = {}
+        """Erased student key id -> the key this process seals a new application of theirs with."""
 
     def sealed_only(self) -> bool:
         """Whether this login seals without opening (issue 21 §5): a person's PostgreSQL login
@@ -796,25 +798,38 @@ class Vault(Keyring):
             opened[key_id] = key
         return key
 
-    def _sealing_key(self, key_id: str) -> tuple[str, bytes | None]:
+    def _sealing_key(self, key_id: str, *, anew: bool = False) -> tuple[str, bytes | None]:
         """The key id to write and its key: the student's own, or, for a login that may not
-        read it, one of this process's filed under it (None: the student's key was erased)."""
+        read it, one of this process's filed under it. None: the student's key was erased,
+        and nothing more is written for their cases; but a new application of theirs
+        (``anew``: a student who comes back after the erasure) is sealed with a new key filed
+        under theirs, which erasing their data again destroys with the rest."""
+        if anew and key_id in self._anew:
+            return self._anew[key_id], self._keys[self._anew[key_id]]
         if not self.sealed_only():
-            return key_id, self.data_key(key_id, create=True)
-        own = self._own.get(key_id)
-        if own is None:
-            if self.erased(key_id):
-                return key_id, None
-            own = f"{key_id}/{secrets.token_hex(8)}"
-            made = secrets.token_bytes(32)
-            with self._lock:
-                self._new_keys[own] = self._wrap(made, f"data/{own}")
-                self._keys[own] = made
-                self._own[key_id] = own
-        return own, self._keys[own]
+            key = self.data_key(key_id, create=True)
+            if key is not None or not anew:
+                return key_id, key
+        elif key_id in self._own:
+            return self._own[key_id], self._keys[self._own[key_id]]
+        elif not self.erased(key_id):
+            self._own[key_id] = self._filed_under(key_id)
+            return self._own[key_id], self._keys[self._own[key_id]]
+        elif not anew:
+            return key_id, None
+        self._anew[key_id] = self._filed_under(key_id)  # erased: a returning student's own
+        return self._anew[key_id], self._keys[self._anew[key_id]]
 
-    def seal(self, key_id: str, field: str, text: str) -> str:
-        key_id, key = self._sealing_key(key_id)
+    def _filed_under(self, key_id: str) -> str:
+        """A new data key filed under the student's (``<key id>/<16 hex>``), made here."""
+        own = f"{key_id}/{secrets.token_hex(8)}"
+        self._make(own)
+        return own
+
+    def seal(self, key_id: str, field: str, text: str, *, anew: bool = False) -> str:
+        """``text`` sealed for the student ``key_id`` names (``anew``: in their new
+        application, see :meth:`_sealing_key`)."""
+        key_id, key = self._sealing_key(key_id, anew=anew)
         if key is None:
             raise StoreDamaged(
                 said(
@@ -881,6 +896,7 @@ class Vault(Keyring):
         for known in [k for k in self._keys if student_key(k) == key_id]:
             self._keys[known] = None
         self._own.pop(key_id, None)
+        self._anew.pop(key_id, None)
         purge_old_copies(self.db, self.store, f"the data key {key_id}")
 
     # owners: which student's key an aggregate's personal data uses
@@ -959,12 +975,21 @@ class Vault(Keyring):
 # -- the persistence edge ----------------------------------------------------------------------
 
 
+def _named_student(domain_event: Any) -> str | None:
+    """The student an event names in clear: a new application (a case's or its key's); the
+    events of a case read back name theirs sealed."""
+    student = vars(domain_event).get("student_id")
+    if type(student) is str and student and "student_id" in personal_fields(type(domain_event)):
+        return student
+    return None
+
+
 def _named_students(vault: Vault, domain_events: Iterable[Any]) -> Iterator[str]:
-    """The key ids of the students events name in clear (new applications): their events
-    are sealed with those keys (:meth:`PrivacyMapper._key_for`)."""
+    """The key ids of the students events name in clear: their events are sealed with
+    those keys (:meth:`PrivacyMapper._key_for`)."""
     for domain_event in domain_events:
-        student = vars(domain_event).get("student_id")
-        if type(student) is str and student and "student_id" in personal_fields(type(domain_event)):
+        student = _named_student(domain_event)
+        if student is not None:
             yield vault.key_id(student)
 
 
@@ -1093,6 +1118,7 @@ class PrivacyMapper(Mapper[UUID]):
                 said("personal data cannot be stored without a key vault; {how}", how=_HOW)
             )
         key_id = self._key_for(vault, domain_event.originator_id, values)
+        anew = state is None and _named_student(domain_event) is not None
 
         def seal(name: str, value: Any) -> str:
             if isinstance(value, Sealed) and value.erased:
@@ -1107,7 +1133,7 @@ class PrivacyMapper(Mapper[UUID]):
                         )
                     )
                 return value.token  # read unopened, written back unchanged
-            return vault.seal(key_id, name, str(value))
+            return vault.seal(key_id, name, str(value), anew=anew)
 
         sealed = dict(values)
         for name in wanted:

@@ -701,7 +701,8 @@ def case_erase(session: Session, case_ref: str, reason: str) -> None:
     Refused while any of the student's cases is open, owes approved money, or is within
     the retention period (`aidflow policy set retention-years N`, counted from closing or
     rejection). The record, its money and the chain stay as they were; the person shows
-    as [erased] in every case of every year.
+    as [erased] in every case of every year. A student who applies again later is recorded
+    under a new key, which erasing their data again destroys with the rest.
     """
     from aidflow import commands as cmd
 

@@ -296,6 +296,39 @@ def test_erasure_waits_for_the_end_of_every_case_of_the_student(flow: AidFlow) -
     assert flow.case(second).name == ERASED
 
 
+def test_a_student_whose_data_was_erased_can_apply_again_and_be_erased_again(
+    flow: AidFlow, store_url: str
+) -> None:
+    """Erased after the retention period, a student applies again in a later year: the new
+    application is recorded under a new key filed under theirs (it was refused as "store
+    damaged", for good). The old case stays erased, nothing more is written for it, and
+    erasing their data again destroys the new key with the old."""
+    flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+    old = lifecycle(flow, year=2024)
+    flow.erase(cmd.EraseCase(case_id=old, reason="retention over", actor="admin"))
+    again = apply(flow, year=2026, name="王小明")
+    for app in (flow, AidFlow.open(store_url)):  # this process, and one that made no key
+        shown = app.reveal(cmd.Reveal(case_id=again, reason="visit", actor="cashier"))
+        assert (shown.name, shown.account) == (NAME, ACCOUNT)
+        assert app.load_case(again).previous_case == old
+        assert app.case(old).name == ERASED
+    student = flow.vault.key_id(STUDENT)
+    [(renewed,)] = flow.vault.db.run(
+        "SELECT key_id FROM aidflow_data_keys WHERE key_id LIKE ? AND wrapped IS NOT NULL",
+        (f"{student}/%",),
+    )
+    with pytest.raises(StoreDamaged, match="erased"):  # the old case's key: nothing more
+        flow.vault.seal(student, "name", NAME)
+    flow.reject(cmd.Reject(case_id=again, reason="moved away", actor="approver"))
+    assert flow.erase(cmd.EraseCase(case_id=again, reason="again", actor="admin")) == [again]
+    assert flow.case(again).name == ERASED
+    assert flow.vault.db.run(
+        "SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (renewed,)
+    ) == [(None,)]
+    for needle in needles(NAME, ACCOUNT):
+        assert needle not in raw_store(store_url), needle
+
+
 def test_a_refused_erasure_writes_nothing_and_keeps_the_key(flow: AidFlow) -> None:
     case = apply(flow)
     before = flow.recorder.max_notification_id()

@@ -16,7 +16,7 @@ import pytest
 
 from aidflow import AidFlow, Office
 from aidflow import commands as cmd
-from aidflow.domain.errors import NotAuthorised
+from aidflow.domain.errors import NotAuthorised, PersonalDataGone
 from aidflow.domain.staff import Role
 from aidflow.privacy import KEYLESS
 from tests.builders import account_of, application, national_id
@@ -189,6 +189,29 @@ def test_a_returning_student_is_sealed_under_their_key_and_erasure_takes_every_o
             (student, student),
         ).fetchone()
     assert left == (0,)
+
+
+def test_a_student_erased_before_applies_again_through_a_persons_login(store: Store) -> None:
+    """A clerk's login seals a returning student's new application with a key of its own
+    even when the student's earlier keys were erased (it was refused as "store damaged");
+    the earlier keys stay erased, and a verifier opens the new case in a reveal."""
+    first = _apply(store, 7, year=2024)
+    office = AidFlow.open(store.url)
+    student = office.vault.key_id(national_id(7))
+    try:
+        office.vault.erase(student)
+    finally:
+        office.close()
+    again = _apply(store, 7, year=2026)
+    verifier = store.extra_logins[0]
+    flow = _as(store, verifier)
+    try:
+        shown = flow.reveal(cmd.Reveal(case_id=again, reason="visit", actor=verifier))
+        assert (shown.student_id, shown.name) == (national_id(7), "学生7")
+        with pytest.raises(PersonalDataGone):
+            flow.reveal(cmd.Reveal(case_id=first, reason="visit", actor=verifier))
+    finally:
+        flow.close()
 
 
 def test_a_key_taken_in_a_rolled_back_transaction_is_still_counted(store: Store) -> None:
