@@ -261,6 +261,11 @@ class Context:
         """Destroy a student's data key now (finishing an erasure already on record)."""
         self._vault().erase(key_id)
 
+    def key_erased(self, key_id: str) -> bool:
+        """Whether the student's key, or a key filed under it, was destroyed (an erasure's
+        destruction is one statement: all of them, or none)."""
+        return self._vault().erased(key_id)
+
     def payable(self, fund_id: UUID) -> Sequence[UUID]:
         """The cases that may hold approved, unpaid money on ``fund_id`` (the read side's
         index; each is decided from its own events)."""

@@ -124,7 +124,8 @@ def erase(ctx: Context, c: cmd.EraseCase) -> Decision[list[UUID]]:
     case = ctx.case(c.case_id)
     key_id = sealed_key(case)
     if case.personal_data_erased:
-        ctx.destroy_key(key_id)  # finish an erasure interrupted after its record
+        if not ctx.key_erased(key_id) or not _came_back(ctx, case, key_id):
+            ctx.destroy_key(key_id)  # finish an erasure interrupted after its record
         raise ErasureRefused(
             said("the personal data of case {id} is erased already", id=case.id),
             ids={"case_id": str(case.id)},
@@ -144,6 +145,23 @@ def erase(ctx: Context, c: cmd.EraseCase) -> Decision[list[UUID]]:
     case.erase_personal_data(reason=c.reason, cases=[str(x.id) for x in cases], actor=c.actor)
     ctx.after_commit.append(lambda: ctx.destroy_key(key_id))
     return [x.id for x in cases], [case]
+
+
+def _came_back(ctx: Context, case: StudentCase, key_id: str) -> list[UUID]:
+    """The student's cases opened after ``case``'s erasure and not erased: a student who came
+    back, under a new key that repeating the old erasure must leave alone."""
+    erased_with = {
+        x
+        for event in ctx.events(case.id)
+        if isinstance(event, StudentCase.PersonalDataErased)
+        for x in event.cases
+    }
+    later = [UUID(o) for o in ctx.key_owners(key_id) if o not in erased_with]
+    return [
+        x.id
+        for x in map(ctx.get, later)
+        if isinstance(x, StudentCase) and not x.personal_data_erased
+    ]
 
 
 def is_named(case: StudentCase, name: str) -> bool:

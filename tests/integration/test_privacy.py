@@ -319,6 +319,9 @@ def test_a_student_whose_data_was_erased_can_apply_again_and_be_erased_again(
     )
     with pytest.raises(StoreDamaged, match="erased"):  # the old case's key: nothing more
         flow.vault.seal(student, "name", NAME)
+    with pytest.raises(ErasureRefused, match="erased already"):  # a retry of the old erasure
+        flow.erase(cmd.EraseCase(case_id=old, reason="retention over", actor="admin"))
+    assert flow.reveal(cmd.Reveal(case_id=again, reason="r", actor="cashier")).name == NAME
     flow.reject(cmd.Reject(case_id=again, reason="moved away", actor="approver"))
     assert flow.erase(cmd.EraseCase(case_id=again, reason="again", actor="admin")) == [again]
     assert flow.case(again).name == ERASED
@@ -327,6 +330,38 @@ def test_a_student_whose_data_was_erased_can_apply_again_and_be_erased_again(
     ) == [(None,)]
     for needle in needles(NAME, ACCOUNT):
         assert needle not in raw_store(store_url), needle
+
+
+def test_an_erasure_cut_short_after_its_record_is_finished_by_giving_it_again(
+    flow: AidFlow, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process died between recording the erasure and destroying the key: the key still
+    opens the data. Giving the command again says it is erased already and destroys the key."""
+    flow.set_policy(cmd.SetPolicy(key="retention-years", value="0", actor="admin"))
+    case = lifecycle(flow, year=2024)
+    student = flow.vault.key_id(STUDENT)
+
+    def killed(self: object, key_id: str) -> None:
+        raise SystemExit("killed before the key was destroyed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(type(flow.vault), "erase", killed)
+        with pytest.raises(SystemExit):
+            flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
+    assert flow.vault.db.run(
+        "SELECT wrapped IS NULL FROM aidflow_data_keys WHERE key_id = ?", (student,)
+    ) in ([(0,)], [(False,)])  # on record, not yet destroyed
+    with pytest.raises(ErasureRefused, match="erased already"):
+        flow.erase(cmd.EraseCase(case_id=case, reason="retention over", actor="admin"))
+    assert flow.vault.db.run(
+        "SELECT wrapped FROM aidflow_data_keys WHERE key_id = ?", (student,)
+    ) == [(None,)]
+    other = AidFlow.open(store_url)  # a process that never held the key
+    try:
+        with pytest.raises(PersonalDataGone):
+            other.reveal(cmd.Reveal(case_id=case, reason="r", actor="cashier"))
+    finally:
+        other.close()
 
 
 def test_a_refused_erasure_writes_nothing_and_keeps_the_key(flow: AidFlow) -> None:
