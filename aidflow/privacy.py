@@ -805,20 +805,21 @@ class Vault(Keyring):
         (``anew``: a student who comes back after the erasure) is sealed with a new key filed
         under theirs, which erasing their data again destroys with the rest."""
         if anew and key_id in self._anew:
-            return self._anew[key_id], self._keys[self._anew[key_id]]
-        if not self.sealed_only():
+            own = self._anew[key_id]
+        elif not self.sealed_only():
             key = self.data_key(key_id, create=True)
             if key is not None or not anew:
                 return key_id, key
+            own = self._anew[key_id] = self._filed_under(key_id)  # erased: a returning student
         elif key_id in self._own:
-            return self._own[key_id], self._keys[self._own[key_id]]
+            own = self._own[key_id]
         elif not self.erased(key_id):
-            self._own[key_id] = self._filed_under(key_id)
-            return self._own[key_id], self._keys[self._own[key_id]]
-        elif not anew:
+            own = self._own[key_id] = self._filed_under(key_id)
+        elif anew:
+            own = self._anew[key_id] = self._filed_under(key_id)
+        else:
             return key_id, None
-        self._anew[key_id] = self._filed_under(key_id)  # erased: a returning student's own
-        return self._anew[key_id], self._keys[self._anew[key_id]]
+        return own, self._keys[own]
 
     def _filed_under(self, key_id: str) -> str:
         """A new data key filed under the student's (``<key id>/<16 hex>``), made here."""

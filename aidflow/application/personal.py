@@ -133,9 +133,8 @@ def erase(ctx: Context, c: cmd.EraseCase) -> Decision[list[UUID]]:
     cases: list[StudentCase] = []
     for owner in dict.fromkeys([str(case.id), *ctx.key_owners(key_id)]):
         found = case if owner == str(case.id) else ctx.get(UUID(owner))
-        if found is not case and getattr(found, "personal_data_erased", False):
-            continue  # erased before the student came back (a new key): nothing left to erase
-        if isinstance(found, StudentCase):
+        # a case erased before the student came back (a new key) has nothing left to erase
+        if isinstance(found, StudentCase) and (found is case or not found.personal_data_erased):
             found.check_erasable(
                 ended_at=ended_at(ctx, found.id),
                 now=ctx.moment,
