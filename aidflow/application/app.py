@@ -396,7 +396,7 @@ class AidFlow(DirectSave):
         case; returns the cases whose personal data went with the key."""
         return self.handle(c)
 
-    def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 500) -> list[ApplyOutcome]:
+    def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 2000) -> list[ApplyOutcome]:
         """Open many cases (a screening import) in a few large saves.
 
         Each batch is saved in one transaction. If any student in it already has a case

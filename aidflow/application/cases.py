@@ -63,13 +63,7 @@ def look_up_years(ctx: Context, commands: Sequence[cmd.Apply], *, first: int) ->
     """Ask the store at once which of the students' keys exist, from ``first`` years before
     each command's year back to the oldest year a new case looks at (fourteen ids a case)."""
     ctx.look_up(
-        [
-            key
-            for c in commands
-            for key in ctx.years_enrolment_ids(
-                c.student_id, range(c.year - first, c.year - 1 - LOOKBACK_YEARS, -1)
-            )
-        ]
+        [(c.student_id, range(c.year - first, c.year - 1 - LOOKBACK_YEARS, -1)) for c in commands]
     )
 
 

@@ -76,7 +76,7 @@ def years_enrolment_ids(
     """:func:`enrolment_ids` for each of ``years``, the student's keyed hash and canonical ID
     worked out once (a screening asks seven years of each of 50,000 students)."""
     digest, student = vault.key_id(student_id), canonical.national_id(student_id)
-    return [(Enrolment.keyed_id(digest, y), Enrolment.create_id(student, y)) for y in years]
+    return [(Enrolment.keyed_id(digest, y), Enrolment.canonical_id(student, y)) for y in years]
 
 
 def enrolment_of(records: Records, vault: Vault, student_id: str, year: int) -> Enrolment | None:
@@ -142,8 +142,8 @@ class Context:
         self._findings = findings
         self._year_facts = year_facts
         self._years: dict[int, ProgrammeYear | None] = {}
-        self._keys: tuple[frozenset[UUID], set[UUID]] = (frozenset(), set())
-        """Key ids looked up for a batch, and those of them that exist (:meth:`look_up`)."""
+        self._absent: set[tuple[str, int]] = set()
+        """Student-years looked up for a batch that have no key under either id (:meth:`look_up`)."""
         self._ids: dict[tuple[str, int], tuple[UUID, UUID]] = {}
         """Each student-year's key ids, made once per attempt (a keyed hash each)."""
         self.member = member
@@ -219,28 +219,30 @@ class Context:
     # -- keyed lookups of personal data ---------------------------------------------------
 
     def enrolment_of(self, student_id: str, year: int) -> Enrolment | None:
-        keyed, legacy = ids = self.enrolment_ids(student_id, year)
-        checked, found = self._keys
-        if keyed in checked and legacy in checked and keyed not in found and legacy not in found:
+        if (student_id, year) in self._absent:
             return None  # looked up with the batch it belongs to: no such key
-        return enrolment_under(self._records, ids)
+        return enrolment_under(self._records, self.enrolment_ids(student_id, year))
 
-    def look_up(self, ids: list[UUID]) -> None:
-        """Which of ``ids`` (key ids a batch of commands will ask about) exist, in one read of
-        the store: :meth:`enrolment_of` then answers "none" for the others without a query."""
-        self._keys = (frozenset(ids), self._records.existing(ids))
+    def look_up(self, years: Sequence[tuple[str, Sequence[int]]]) -> None:
+        """Which keys exist of each student's ``years`` (a batch of commands will ask about
+        them), both ids of each, in one read of the store: :meth:`enrolment_of` then answers
+        "none" for the others without a query."""
+        pairs = [(student_id, y) for student_id, ys in years for y in ys]
+        for student_id, ys in years:
+            self._ids.update(
+                zip(((student_id, y) for y in ys), self._years_ids(student_id, ys), strict=True)
+            )
+        found = self._records.existing([key for pair in pairs for key in self._ids[pair]])
+        self._absent = {p for p in pairs if found.isdisjoint(self._ids[p])} if found else set(pairs)
 
     def enrolment_ids(self, student_id: str, year: int) -> tuple[UUID, UUID]:
         found = self._ids.get((student_id, year))
         if found is None:
-            found = self._ids[student_id, year] = enrolment_ids(self._vault(), student_id, year)
+            found = self._ids[student_id, year] = self._years_ids(student_id, (year,))[0]
         return found
 
-    def years_enrolment_ids(self, student_id: str, years: Sequence[int]) -> list[UUID]:
-        """Both ids of the student's keys for each of ``years``, remembered for the attempt."""
-        pairs = years_enrolment_ids(self._vault(), student_id, years)
-        self._ids.update(zip(((student_id, y) for y in years), pairs, strict=True))
-        return [key for pair in pairs for key in pair]
+    def _years_ids(self, student_id: str, years: Sequence[int]) -> list[tuple[UUID, UUID]]:
+        return years_enrolment_ids(self._vault(), student_id, years)
 
     def keyed(self, kind: str, value: str) -> str:
         """A keyed hash of a canonical value (32 hex): found again, never reversed."""

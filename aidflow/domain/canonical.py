@@ -14,13 +14,13 @@ their own rules in :mod:`aidflow.domain.money`.
 
 from __future__ import annotations
 
-import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
+from functools import lru_cache
 
 from aidflow.domain.errors import InvalidInput, InvalidNationalId, said
 from aidflow.domain.masking import mask_free_text, mask_identifier
@@ -31,9 +31,7 @@ MAX_DOCUMENT = 64
 
 # Bidirectional overrides and isolates can reorder what a reader sees.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_ZEROS = ord("0") * sum(_ID_WEIGHTS)
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _SCIENTIFIC = re.compile(r"[0-9.]+E[+-]?[0-9]+", re.IGNORECASE)
 
@@ -181,11 +179,14 @@ def document_key(value: str) -> str:
 
 
 def national_id_check_digit(first17: str) -> str:
-    """GB 11643 check character for the first 17 digits of a resident ID."""
-    if len(first17) != len(_ID_WEIGHTS) or not (first17.isascii() and first17.isdigit()):
+    """GB 11643 check character for the first 17 digits of a resident ID.
+
+    The standard weighs digit ``i`` (of 17, from the left) by ``2 ** (17 - i) mod 11``. As
+    ``13 ≡ 2 (mod 11)``, the weighted sum is ``2 * int(first17, 13)`` modulo 11: the digits
+    read in base 13, one call in C instead of seventeen products (issue 24 §6)."""
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise ValueError("a resident ID's check digit is taken over its first 17 digits")
-    codes = sum(map(operator.mul, first17.encode(), _ID_WEIGHTS))  # each digit's code is 48 + it
-    return _ID_CHECK[(codes - _ID_ZEROS) % 11]
+    return _ID_CHECK[2 * int(first17, 13) % 11]
 
 
 _REMEMBERED: ContextVar[dict[tuple[str, str], str] | None] = ContextVar(
@@ -216,6 +217,15 @@ def remembered(kind: str, value: str, work: Callable[[str], str]) -> str:
     return found
 
 
+@lru_cache(maxsize=1 << 16)  # every day from 1900 to 2079: a registry's dates are read once each
+def _birth_date(digits: str) -> date | None:
+    """The date ``YYYYMMDD`` names, or None when there is no such day."""
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
 def _plausible(value: str, by_year: int | None) -> None:
     """An ID of the right shape that cannot be a student's: no region, a birth date that
     does not exist, before 1900 or after the programme year."""
@@ -226,12 +236,11 @@ def _plausible(value: str, by_year: int | None) -> None:
                 value=mask_identifier(value),
             )
         )
-    try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
+    born = _birth_date(value[6:14])
+    if born is None:
         raise InvalidNationalId(
             said("national ID {value} has an impossible birth date", value=mask_identifier(value))
-        ) from None
+        )
     if born.year < 1900:
         raise InvalidNationalId(
             said(

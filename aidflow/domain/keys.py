@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
 
 from eventsourcing.domain import event
 
@@ -23,16 +23,26 @@ from aidflow.domain.money import format_yuan
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://aidflow.invalid/keys")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
-_VERSION_BITS = (0xF000 << 64) | (0xC000 << 48)
+_KEPT_BITS = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _VERSION_5 = (0x5000 << 64) | (0x8000 << 48)  # RFC 4122: version 5, variant 10
+_new_uuid, _set_slot, _sha1, _UNKNOWN = (
+    object.__new__,
+    object.__setattr__,
+    hashlib.sha1,
+    SafeUUID.unknown,
+)
 
 
 def derived_id(name: str) -> UUID:
-    """A key's id from what must be unique: ``uuid5(_NAMESPACE, name)``, the same UUID in half
-    the time (a screening derives fourteen a case: a student's earlier years, both forms)."""
-    sha1 = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False)  # as uuid5's
-    digest = int.from_bytes(sha1.digest()[:16])
-    return UUID(int=(digest & ~_VERSION_BITS) | _VERSION_5)
+    """A key's id from what must be unique: ``uuid5(_NAMESPACE, name)``, the same UUID in a
+    third of the time (a screening derives fourteen a case: a student's earlier years, both
+    forms). The UUID is filled as ``UUID.__init__`` fills it, less the checks of an ``int``
+    that is in range by construction."""
+    sha1 = _sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False)  # as uuid5's
+    made = _new_uuid(UUID)
+    _set_slot(made, "int", (int.from_bytes(sha1.digest()[:16]) & _KEPT_BITS) | _VERSION_5)
+    _set_slot(made, "is_safe", _UNKNOWN)
+    return made
 
 
 class Enrolment(AidAggregate):
@@ -53,7 +63,12 @@ class Enrolment(AidAggregate):
     @staticmethod
     def create_id(student_id: str, year: int) -> UUID:
         """From the canonical ID, so every spelling of one student meets the same key."""
-        return derived_id(f"enrolment/{canonical.national_id(student_id)}/{year}")
+        return Enrolment.canonical_id(canonical.national_id(student_id), year)
+
+    @staticmethod
+    def canonical_id(national_id: str, year: int) -> UUID:
+        """:meth:`create_id` of an ID already in canonical form (a screening's, seven years)."""
+        return derived_id(f"enrolment/{national_id}/{year}")
 
     @staticmethod
     def keyed_id(student_digest: str, year: int) -> UUID:

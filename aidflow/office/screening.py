@@ -62,7 +62,7 @@ REGISTRY_COLUMNS = (
 ELIGIBLE = frozenset({FamilyCategory.DIBAO, FamilyCategory.TEKUN, FamilyCategory.EXPENDITURE})
 
 _PROGRESS_STEP = 5000
-_SAVE_STEP = 1000
+_SAVE_STEP = 2000
 
 
 class ScreenedRow(BaseModel):
@@ -303,10 +303,15 @@ def _existing_case(flow: AidFlow, student_id: str, year: int) -> UUID | None:
 
 
 def _open_cases(
-    flow: AidFlow, rows: _Classified, *, year: int, dry_run: bool
+    flow: AidFlow,
+    rows: _Classified,
+    *,
+    year: int,
+    dry_run: bool,
+    between_batches: Callable[[], None],
 ) -> tuple[list[ScreenedRow], list[ScreenedRow]]:
     """The matched rows opened (or, on a dry run, found open already), a batch at a time:
-    (opened, already open)."""
+    (opened, already open); ``between_batches`` runs after each (the collector's turn)."""
     opened: list[ScreenedRow] = []
     already: list[ScreenedRow] = []
     for start in range(0, len(rows.matched), _SAVE_STEP):
@@ -325,6 +330,7 @@ def _open_cases(
                 category=command.family_category.value,
             )
             (opened if is_new else already).append(screened)
+        between_batches()
     return opened, already
 
 
@@ -365,8 +371,10 @@ def screen(
         rows = _classify(
             table, registry, year=year, actor=actor, progress=progress, unmatched=unmatched
         )
-    with held_unscanned():  # the files' rows, held to the end, not scanned at every batch
-        opened, already = _open_cases(flow, rows, year=year, dry_run=dry_run)
+    with held_unscanned() as between_batches:  # the files' rows, held to the end, unscanned
+        opened, already = _open_cases(
+            flow, rows, year=year, dry_run=dry_run, between_batches=between_batches
+        )
     return _report(table, registry, rows, opened, already, year=year, dry_run=dry_run)
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
-from aidflow.domain.errors import VoucherAlreadyUsed
+from aidflow.domain.errors import DuplicateApplication, VoucherAlreadyUsed
 from aidflow.domain.fund import Fund
-from tests.builders import register_staff
+from tests.builders import national_id, register_staff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -115,3 +115,37 @@ def test_a_v0_1_0_voucher_is_still_unique(old_store: Path) -> None:
             flow.disburse(
                 cmd.Disburse(case_id=other.id, amount_fen=1, voucher=spelling, actor="cashier")
             )
+
+
+def test_a_v0_1_0_students_year_is_found_by_a_screening_batch_and_by_one_application(
+    old_store: Path,
+) -> None:
+    """A v0.1.0 enrolment key has its id from the ID itself: a screening batch's look-up asks
+    for that form too, so the student's new case links to the old one, and a second case for
+    the old year is still refused."""
+    with sqlite3.connect(old_store) as conn:
+        state = conn.execute(
+            "SELECT state FROM stored_events WHERE topic LIKE '%Enrolment.Registered' LIMIT 1"
+        ).fetchone()[0]
+    registered = json.loads(state)
+    student, year = registered["student_id"], registered["year"]
+    old_case = UUID(registered["case_id"]["_data_"])
+    flow = AidFlow.open(f"sqlite:///{old_store}")
+    register_staff(flow)
+
+    def application(n: int, in_year: int) -> cmd.Apply:
+        return cmd.Apply(
+            student_id=student if n == 0 else national_id(n),
+            name=f"Student {n}",
+            university="Guizhou University",
+            family_category="dibao",
+            town="Dalian",
+            year=in_year,
+            actor="screening",
+        )
+
+    outcomes = flow.apply_many([application(n, year + 1) for n in (0, 1)])
+    assert [flow.load_case(o.case_id).previous_case for o in outcomes] == [old_case, None]
+    with pytest.raises(DuplicateApplication) as refused:
+        flow.apply(application(0, year))
+    assert refused.value.case_id == old_case

@@ -66,6 +66,27 @@ def test_what_was_held_is_scanned_again_after_the_block_even_after_an_error() ->
     assert held() is None
 
 
+def test_while_held_the_collector_runs_only_between_batches_and_frees_their_cycles() -> None:
+    gc.enable()
+    with held_unscanned() as between_batches:
+        assert not gc.isenabled()
+        dropped = weakref.ref(_Node())  # a batch's cycle, garbage before the batch ends
+        kept = [[] for _ in range(100_000)]  # far past the count that starts a collection
+        assert dropped() is not None and kept
+        between_batches()
+        assert dropped() is None
+    assert gc.isenabled()
+
+
+def test_while_held_a_collector_the_host_turned_off_is_not_run_between_batches() -> None:
+    gc.disable()
+    with held_unscanned() as between_batches:
+        dropped = weakref.ref(_Node())
+        between_batches()
+        assert dropped() is not None
+    assert not gc.isenabled()
+
+
 def test_reading_a_list_gives_the_collector_back_when_the_file_is_refused(tmp_path: Path) -> None:
     gc.enable()
     path = tmp_path / "registry.csv"

@@ -42,9 +42,9 @@ def test_check_digit_of_a_known_id() -> None:
 
 
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))
-def test_the_check_digit_summed_over_character_codes_is_gb_11643s(first17: str) -> None:
-    """The check digit is summed over the digits' character codes (issue 24 §6: half the
-    time); the standard's sum over the digits themselves gives the same character."""
+def test_the_check_digit_read_in_base_13_is_gb_11643s(first17: str) -> None:
+    """The check digit is taken from the digits read in base 13 (issue 24 §6); the
+    standard's weighted sum over the digits gives the same character."""
     weighted = sum(map(operator.mul, map(int, first17), (7, 9, 10, 5, 8, 4, 2, 1, 6, 3) * 2))
     assert canonical.national_id_check_digit(first17) == "10X98765432"[weighted % 11]
 

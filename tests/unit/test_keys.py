@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4, uuid5
+import pickle
+from uuid import RFC_4122, UUID, SafeUUID, uuid4, uuid5
 
 import pytest
 from hypothesis import given
@@ -27,7 +28,10 @@ def test_enrolment_id_is_one_per_canonical_student_and_year() -> None:
 def test_a_key_id_is_the_uuid5_of_its_name(name: str) -> None:
     """Stored keys were made with ``uuid5``: the faster derivation must give the same ids, or
     a second case for one student and year would be let through."""
-    assert derived_id(name) == uuid5(_NAMESPACE, name)
+    made, expected = derived_id(name), uuid5(_NAMESPACE, name)
+    assert made == expected and hash(made) == hash(expected) and str(made) == str(expected)
+    assert (made.version, made.variant, made.is_safe) == (5, RFC_4122, SafeUUID.unknown)
+    assert pickle.loads(pickle.dumps(made)) == expected  # as a snapshot or a queue carries it
 
 
 def test_voucher_id_is_one_per_canonical_number_and_legacy_ids_are_as_typed() -> None:
