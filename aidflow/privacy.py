@@ -920,11 +920,12 @@ class Vault(Keyring):
     def bind(self, owner_id: UUID | str, key_id: str) -> None:
         """Remember which student key ``owner_id``'s personal data uses (written by
         :meth:`flush`, or at once when nothing is being stored)."""
-        if self._owners.get(str(owner_id)) == key_id or self.store.read_only:
+        owner = str(owner_id)
+        if self._owners.get(owner) == key_id or self.store.read_only:
             return
         with self._lock:
-            self._new_owners[str(owner_id)] = key_id
-            self._owners[str(owner_id)] = key_id
+            self._new_owners[owner] = key_id
+            self._owners[owner] = key_id
 
     def flush(self) -> None:
         """Write the data keys and owners made since the last flush, in one transaction,

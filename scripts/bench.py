@@ -336,7 +336,7 @@ def screening(rows: int) -> None:
     )
     print(
         f"CPU: screening {total_cpu:.2f} s, a plain dictionary match of the same files"
-        f" {plain_cpu:.2f} s ({plain_matched:,} matched): {total_cpu / plain_cpu:.0f}x"
+        f" {plain_cpu:.2f} s ({plain_matched:,} matched): {total_cpu / plain_cpu:.1f}x"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process (the whole benchmark): {peak:,.0f} MiB")
