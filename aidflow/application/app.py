@@ -399,9 +399,9 @@ class AidFlow(DirectSave):
     def apply_many(self, commands: Sequence[cmd.Apply], *, batch: int = 2000) -> list[ApplyOutcome]:
         """Open many cases (a screening import) in a few large saves.
 
-        Each batch is saved in one transaction. If any student in it already has a case
-        for the year, that batch is redone one application at a time, so every row gets
-        its own answer: opened, or the case it already has.
+        Each batch is saved in one transaction; every row is answered: opened, or the case
+        its student has for the year already. A batch whose save conflicts (another process
+        opened one of its students, or one is in it twice) is redone row by row.
         """
         for actor in sorted({c.actor for c in commands}):
             self.authorise(actor, "apply")
@@ -422,10 +422,10 @@ class AidFlow(DirectSave):
         self.pipeline.refuse_read_only()
         with self.pipeline.one_moment() as moment:
             context = self.pipeline.context(chunk[0].actor, None, moment)
-            aggregates = cases.new_cases(context, chunk)
+            already, aggregates = cases.new_cases(context, chunk)
             recordings = self.save(*aggregates)
         self.committed(recordings)
-        return [ApplyOutcome(case_id=a.id, opened=True) for a in aggregates[::2]]
+        return cases.outcomes(already, aggregates)
 
     # -- questions the write side answers ----------------------------------------------
 

@@ -21,7 +21,13 @@ from aidflow.domain.errors import DuplicateApplication, VoucherReturned, said
 from aidflow.domain.keys import Enrolment, Voucher
 from aidflow.domain.masking import mask_identifier
 from aidflow.domain.values import FundKind
-from aidflow.models import CorrectionResult, DecisionResult, DisbursementResult, ReviewResult
+from aidflow.models import (
+    ApplyOutcome,
+    CorrectionResult,
+    DecisionResult,
+    DisbursementResult,
+    ReviewResult,
+)
 
 CC = TypeVar("CC", bound=cmd.CaseCommand[None])
 
@@ -52,11 +58,32 @@ def new_case(ctx: Context, c: cmd.Apply) -> list[AidAggregate]:
     return [case, key]
 
 
-def new_cases(ctx: Context, commands: Sequence[cmd.Apply]) -> list[AidAggregate]:
-    """Many new cases (a screening batch): the keys of their students' earlier years looked
-    up in one read first, so each new case does not ask for each earlier year in turn."""
-    look_up_years(ctx, commands, first=1)
-    return [a for c in commands for a in new_case(ctx, c)]
+def new_cases(
+    ctx: Context, commands: Sequence[cmd.Apply]
+) -> tuple[list[UUID | None], list[AidAggregate]]:
+    """Many new cases (a screening batch), with the keys of their students' years looked up in
+    one read first, so each new case does not ask for each earlier year in turn: for each
+    command, the case its student already has for the year (None: opened here), and the
+    aggregates to save. A student who has one is answered with it, not refused, so one
+    student who applied before a screening does not send the whole batch back row by row."""
+    look_up_years(ctx, commands, first=0)
+    already = [_case_of(ctx.enrolment_of(c.student_id, c.year)) for c in commands]
+    opened = [c for c, case_id in zip(commands, already, strict=True) if case_id is None]
+    return already, [a for c in opened for a in new_case(ctx, c)]
+
+
+def _case_of(key: Enrolment | None) -> UUID | None:
+    return None if key is None else key.case_id
+
+
+def outcomes(already: list[UUID | None], aggregates: list[AidAggregate]) -> list[ApplyOutcome]:
+    """Each row's answer once :func:`new_cases`' aggregates are saved: its new case, or the
+    case its student already had."""
+    new = iter(aggregates[::2])  # each new case, then its key
+    return [
+        ApplyOutcome(case_id=next(new).id if case_id is None else case_id, opened=case_id is None)
+        for case_id in already
+    ]
 
 
 def look_up_years(ctx: Context, commands: Sequence[cmd.Apply], *, first: int) -> None:

@@ -99,3 +99,35 @@ def test_a_key_another_process_stored_first_makes_the_save_run_again_with_it(
         assert fresh.load_case(case).previous_case is None
     finally:
         fresh.close()
+
+
+def test_a_student_who_applied_before_the_batch_is_answered_with_their_case_in_the_batch(
+    flow: AidFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One student of a screening batch who applied on their own before: their row is answered
+    with that case, the others are opened in the batch's one save (the batch was redone row by
+    row, 2,000 applications for one student); a re-run writes nothing."""
+    own = flow.apply(_application(10, 2026))
+
+    def row_by_row(c: cmd.Apply) -> UUID:
+        raise AssertionError("the batch was redone row by row")
+
+    monkeypatch.setattr(flow, "apply", row_by_row)
+    outcomes = flow.apply_many([_application(n, 2026) for n in (9, 10, 11)])
+    assert [o.opened for o in outcomes] == [True, False, True]
+    assert outcomes[1].case_id == own
+    assert [flow.load_case(o.case_id).name for o in outcomes] == [
+        f"Student {n}" for n in (9, 10, 11)
+    ]
+    last = flow.recorder.max_notification_id()
+    again = flow.apply_many([_application(n, 2026) for n in (9, 10, 11)])
+    assert [(o.case_id, o.opened) for o in again] == [(o.case_id, False) for o in outcomes]
+    assert flow.recorder.max_notification_id() == last
+
+
+def test_a_student_twice_in_one_batch_gets_one_case(flow: AidFlow) -> None:
+    """The batch's save conflicts with itself; redone row by row, the second row is answered
+    with the first's case."""
+    outcomes = flow.apply_many([_application(n, 2026) for n in (12, 13, 12)])
+    assert [o.opened for o in outcomes] == [True, True, False]
+    assert outcomes[2].case_id == outcomes[0].case_id != outcomes[1].case_id
