@@ -19,7 +19,7 @@ from aidflow import AidFlow
 from aidflow import commands as cmd
 from aidflow.domain.errors import DuplicateApplication, VoucherAlreadyUsed
 from aidflow.domain.fund import Fund
-from tests.builders import national_id, register_staff
+from tests.builders import application, register_staff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -134,21 +134,13 @@ def test_a_v0_1_0_students_year_is_found_by_a_screening_batch_and_by_one_applica
     flow = AidFlow.open(f"sqlite:///{old_store}")
     register_staff(flow)
 
-    def application(n: int, in_year: int) -> cmd.Apply:
-        return cmd.Apply(
-            student_id=student if n == 0 else national_id(n),
-            name=f"Student {n}",
-            university="Guizhou University",
-            family_category="dibao",
-            town="Dalian",
-            year=in_year,
-            actor="screening",
-        )
+    def theirs(in_year: int) -> cmd.Apply:
+        return cmd.Apply(**{**application(1, in_year).model_dump(), "student_id": student})
 
-    outcomes = flow.apply_many([application(n, year + 1) for n in (0, 1)])
+    outcomes = flow.apply_many([theirs(year + 1), application(2, year + 1)])
     assert [flow.load_case(o.case_id).previous_case for o in outcomes] == [old_case, None]
     with pytest.raises(DuplicateApplication) as refused:
-        flow.apply(application(0, year))
+        flow.apply(theirs(year))
     assert refused.value.case_id == old_case
-    (again,) = flow.apply_many([application(0, year)])  # a screening of the old year: no 2nd case
+    (again,) = flow.apply_many([theirs(year)])  # a screening of the old year: no 2nd case
     assert (again.case_id, again.opened) == (old_case, False)
