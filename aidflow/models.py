@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidatorFunctionWrapHandler, WrapValidator
 
 from aidflow.domain.case import StudentCase
+from aidflow.domain.errors import Said
 from aidflow.domain.fund import Fund
 from aidflow.domain.masking import mask_personal
 from aidflow.domain.values import CaseStatus
+
+
+def _kept(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return value if isinstance(value, Said) else handler(value)
+
+
+Sentence = Annotated[str, WrapValidator(_kept)]
+"""Text a person reads in a list (why a row was refused, why money was held): a
+:class:`~aidflow.domain.errors.Said` stays one, so each face shows it in its reader's language
+(:func:`aidflow.render.clean`); JSON carries the English sentence, as errors do."""
 
 
 class Result(BaseModel):
@@ -239,7 +250,7 @@ class HeldLine(Result):
 
     case_id: UUID
     amount_fen: int
-    reason: str
+    reason: Sentence
 
 
 class PaymentList(Result):

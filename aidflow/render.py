@@ -83,8 +83,18 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def clean(value: object) -> str:
-    """``value`` as text that stays on its line and reads left to right."""
-    return _UNSAFE.sub(_escape, "" if value is None else str(value))
+    """``value`` as text that stays on its line and reads left to right; a sentence of the
+    catalogue (:class:`~aidflow.domain.errors.Said`) in the reader's language."""
+    return _UNSAFE.sub(_escape, "" if value is None else _shown(value))
+
+
+def _shown(value: object) -> str:
+    """A :class:`Said` is known by its ``render`` (importing the error family here would load
+    it for every ``--help``)."""
+    if type(value) is str:
+        return value
+    said = getattr(value, "render", None) if isinstance(value, str) else None
+    return str(said(tr)) if said is not None else str(value)
 
 
 def width(text: str) -> int:

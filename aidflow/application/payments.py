@@ -21,7 +21,14 @@ from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import office_day
-from aidflow.domain.errors import AidflowError, CaseNotOpen, InvalidInput, UnknownVoucher, said
+from aidflow.domain.errors import (
+    AidflowError,
+    CaseNotOpen,
+    InvalidInput,
+    UnknownVoucher,
+    message_of,
+    said,
+)
 from aidflow.domain.keys import Voucher, fingerprint
 from aidflow.domain.masking import mask_identifier, mask_name
 from aidflow.domain.money import format_yuan
@@ -91,12 +98,11 @@ def held_reason(case: StudentCase) -> str:
     try:
         case.check_payable()
     except AidflowError as exc:
-        return str(exc)
+        return message_of(exc)
     if case.account_suspect:
-        return (
-            f"the bank returned a payment of case {case.id}; correct its account with "
-            "`aidflow case set-account` (and `case confirm-account`) before it is paid again, "
-            "or, when the account was right, have a second person run `aidflow pay reissue`"
+        return said(
+            "the bank returned a payment of case {id}; correct its account with `aidflow case set-account` (and `case confirm-account`) before it is paid again, or, when the account was right, have a second person run `aidflow pay reissue`",
+            id=case.id,
         )
     return ""
 

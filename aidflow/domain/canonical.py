@@ -287,9 +287,9 @@ def _national_id(raw: str, by_year: int | None = None) -> str:
                 )
             )
         problem = (
-            "holds characters other than ASCII digits and X"
+            said("holds characters other than ASCII digits and X")
             if not value.isascii()
-            else ("must be 17 digits and a check digit or X")
+            else said("must be 17 digits and a check digit or X")
         )
         raise InvalidNationalId(
             said("national ID {value} {problem}", value=mask_identifier(value), problem=problem)

@@ -82,6 +82,13 @@ def render(message: object, translate: Callable[[str], str]) -> str:
     return message.render(translate) if isinstance(message, Said) else str(message)
 
 
+def message_of(exc: BaseException) -> str:
+    """An error's sentence, still a :class:`Said` when it was made with one (``str(exc)``
+    is plain English): a list of refused rows keeps it, and each face renders it."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, Said) else str(exc)
+
+
 class AidflowError(Exception):
     """Base of every error aidflow raises on purpose.
 

@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from aidflow import commands as cmd
-from aidflow.domain.errors import AidflowError, InvalidInput, said
+from aidflow.domain.errors import AidflowError, InvalidInput, message_of, said
 from aidflow.domain.money import parse_yuan
 from aidflow.imports.kinds import KINDS
 from aidflow.imports.statement import parse_date
@@ -156,7 +156,7 @@ def read_steps(
             else:
                 command = _approval(values, case_id, actor, fund)
         except AidflowError as exc:
-            steps.append(Step(record.line, values.get("case", ""), None, str(exc)))
+            steps.append(Step(record.line, values.get("case", ""), None, message_of(exc)))
             continue
         steps.append(Step(record.line, str(case_id), command))
     return table.file, steps, table.rejected

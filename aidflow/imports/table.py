@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from aidflow.bulk import collector_paused
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.imports.values import canonical_label, excel_number_problem, looks_like_excel_number
+from aidflow.models import Sentence
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 #: Unicode categories no field may hold: controls, invisible format characters,
@@ -46,7 +47,7 @@ class RowProblem(BaseModel):
 
     file: str
     line: int
-    reason: str
+    reason: Sentence
 
 
 @dataclass(frozen=True)
@@ -495,7 +496,7 @@ class _Layout:
 
     def label(self, index: int) -> str:
         text = self.header.fields[index].strip() if index < self.width else ""
-        return text or f"column {index + 1}"
+        return text or said("column {number}", number=index + 1)
 
 
 def _table(rows: list[_Row], columns: Sequence[Column], name: str, described: str) -> Table:
@@ -569,12 +570,20 @@ def _problem(row: _Row, layout: _Layout) -> str | None:
     """Why a data row cannot be read, or None."""
     fields, width = row.fields, layout.width
     if len(fields) < width or (len(fields) > width and "".join(fields[width:]).strip(" \u3000")):
-        return f"wrong number of fields: {len(fields)}, the header has {width}"
+        return said(
+            "wrong number of fields: {count}, the header has {width}",
+            count=len(fields),
+            width=width,
+        )
     if not all(map(str.isprintable, fields)):  # the common case checked in C, the rest slowly
         for index, text in enumerate(fields):
             bad = next((ch for ch in text if unicodedata.category(ch) in _FORBIDDEN), None)
             if bad is not None:
-                return f"{layout.label(index)} holds the control character U+{ord(bad):04X}"
+                return said(
+                    "{column} holds the control character U+{code}",
+                    column=layout.label(index),
+                    code=f"{ord(bad):04X}",
+                )
     for place in layout.identifiers:
         if place in row.numeric or looks_like_excel_number(fields[place]):
             return excel_number_problem(layout.label(place))

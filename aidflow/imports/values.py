@@ -11,13 +11,13 @@ import re
 import unicodedata
 
 from aidflow.domain import canonical
+from aidflow.domain.errors import said
 from aidflow.domain.values import FamilyCategory
 from aidflow.i18n import messages as M
 from aidflow.i18n import words
 
 #: Excel's rendering of a long number it has already cut to 15 significant digits.
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
-_EXCEL_NUMBER_HINT = "format the column as text in Excel and type the numbers in again"
 
 
 canonical_label = words.label
@@ -33,9 +33,9 @@ def looks_like_excel_number(text: str) -> bool:
 
 def excel_number_problem(column: str) -> str:
     """The one message for an ID or account that Excel turned into a number."""
-    return (
-        f"{column} is a number in the spreadsheet, and Excel keeps only 15 significant "
-        f"digits; {_EXCEL_NUMBER_HINT}"
+    return said(
+        "{column} is a number in the spreadsheet, and Excel keeps only 15 significant digits; format the column as text in Excel and type the numbers in again",
+        column=column,
     )
 
 

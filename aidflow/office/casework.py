@@ -15,6 +15,7 @@ from aidflow.domain.errors import (
     ConcurrencyConflict,
     InvalidInput,
     StoreError,
+    message_of,
     render,
     said,
 )
@@ -34,7 +35,7 @@ from aidflow.projections.models import CaseSummary, Dossier, DueItem, Queue
 
 def _said(exc: AidflowError) -> str:
     """A refusal's sentence in the current language."""
-    return render(exc.args[0] if exc.args else str(exc), tr)
+    return render(message_of(exc), tr)
 
 
 def case_status(text: str) -> str:
@@ -190,14 +191,17 @@ class Casework(OfficeBase):
             sheet=sheet,
         )  # fmt: skip
         rows = [
-            ImportedRow(line=p.line, case_id="", outcome="refused", reason=p.reason)
+            ImportedRow(line=p.line, case_id="", outcome="refused", reason=render(p.reason, tr))
             for p in rejected
         ]
         for step in steps:
             if step.command is None:
                 rows.append(
                     ImportedRow(
-                        line=step.line, case_id=step.case, outcome="refused", reason=step.problem
+                        line=step.line,
+                        case_id=step.case,
+                        outcome="refused",
+                        reason=render(step.problem, tr),
                     )
                 )
                 continue

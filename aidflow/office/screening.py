@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from aidflow import commands as cmd
 from aidflow.application import AidFlow
 from aidflow.bulk import collector_paused, held_unscanned
-from aidflow.domain.errors import InvalidInput, said
+from aidflow.domain.errors import InvalidInput, message_of, said
 from aidflow.domain.values import FamilyCategory
 from aidflow.imports.table import Column, Record, RowProblem, Table, read_table
 from aidflow.imports.values import (
@@ -168,7 +168,7 @@ def _read_registry(path: Path, *, encoding: str | None, sheet: str | None) -> _R
         try:
             national_id, category = _listing(record, first_line, categories)
         except InvalidInput as exc:
-            rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
+            rejected.append(RowProblem(file=table.file, line=record.line, reason=message_of(exc)))
             continue
         first_line[national_id] = record.line
         if category in ELIGIBLE:
@@ -250,7 +250,7 @@ def _classify(
         try:
             national_id, command = _application(record, registry.eligible, year=year, actor=actor)
         except InvalidInput as exc:
-            rejected.append(RowProblem(file=table.file, line=record.line, reason=str(exc)))
+            rejected.append(RowProblem(file=table.file, line=record.line, reason=message_of(exc)))
             continue
         if national_id in first_line:
             duplicates.append(DuplicateRow(line=record.line, first_line=first_line[national_id]))

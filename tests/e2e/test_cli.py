@@ -13,6 +13,7 @@ from aidflow import AidFlow
 from aidflow.cli import main
 from tests.builders import national_id, register_staff
 from tests.e2e.conftest import Cli
+from tests.e2e.test_help_zh import english
 
 
 def test_full_lifecycle_from_the_command_line(cli: Cli, world: dict[str, str]) -> None:
@@ -548,6 +549,27 @@ def test_screen_with_the_sample_files(cli: Cli) -> None:
     )
     assert again["opened"] == [] and len(again["already_open"]) == report["matched"]
     assert len(cli.json("case", "list", "--year", "2026")) == report["matched"]
+
+
+def test_screenings_refused_rows_read_in_chinese_and_stay_english_in_json(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Why a row was refused (issue 24 §1): the reader's language on screen, English in JSON
+    (as errors are), for a reader's refusal (an Excel number, a short line) and a value's."""
+    admissions = tmp_path / "admissions.csv"
+    admissions.write_text(
+        "national_id,name,university,account\n"
+        "123,Li,Guizhou University,\n"
+        "5.20302E+17,Zhao,Guizhou University,\n"
+        "520302200703150011,Wang,Guizhou University\n",
+        "utf-8",
+    )
+    args = ("screen", "--admissions", str(admissions), "--registry", str(SAMPLES / "registry.csv"))
+    shown = cli("--lang", "zh", *args, "--year", "2026", "--dry-run").stdout
+    refused = [line for line in shown.splitlines() if "被拒 " in line]
+    assert len(refused) == 3 and english("\n".join(refused)) == [], refused
+    reasons = [p["reason"] for p in cli.json(*args, "--year", "2026", "--dry-run")["rejected"]]
+    assert len(reasons) == 3 and all(r.isascii() for r in reasons), reasons
 
 
 def test_demo_on_a_fresh_database_then_no_violation(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from tests.builders import national_id
 from tests.e2e.conftest import Cli
+from tests.e2e.test_help_zh import english
 
 OLD = "6222020200112233445"
 OTHER = "6222020200998877665"
@@ -207,6 +208,16 @@ def test_the_full_money_loop(cli: Cli, tmp_path: Path) -> None:
         "pay", "list", "--fund", gov, "-o", str(tmp_path / "held.csv"), actor="cashier"
     ).stdout
     assert "set-account" in held
+    held_zh = cli(
+        "--lang", "zh", "pay", "list", "--fund", gov, "-o", str(tmp_path / "held.csv"),
+        actor="cashier",
+    ).stdout  # fmt: skip
+    assert "银行退回" in held_zh and english(held_zh) == []  # why it is held, in Chinese
+    held_json = cli.json(
+        "--lang", "zh", "pay", "list", "--fund", gov, "-o", str(tmp_path / "held.csv"),
+        actor="cashier",
+    )  # fmt: skip
+    assert held_json["held"][0]["reason"].startswith("the bank returned")  # JSON: English
     cli(
         "case",
         "set-account",
