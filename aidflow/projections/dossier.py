@@ -205,6 +205,7 @@ class DossierView(SQLView):
     # 2: stable event names (case.applied); 3: dossier_donor; 4: names masked;
     # 5: a name masked to its surname and ** (its length no longer shown; issue 21)
     schema_version = 5
+    rebuild_weight = 2
     decodes = False  # rows from the stored fields; the personal fields it shows masked, opened
     opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {
         C.Applied: ("student_id", "name", "account"),

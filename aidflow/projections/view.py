@@ -364,6 +364,10 @@ class SQLView(TrackingRecorder, ABC):
     opens: ClassVar[dict[EventClass, tuple[str, ...]]] = {}
     """Personal fields the writer reads decrypted (:meth:`Envelope.personal`), by event class:
     the runner opens them before the write transaction."""
+    rebuild_weight: ClassVar[int] = 1
+    """How a rebuild of this view ranks by cost among the others (``bench.py rebuild``, 100k
+    events: the audit view 3.6 times the queue, the dossier 2.2 times): views rebuilt in
+    processes of their own start heaviest first, so the heaviest never waits for a core."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -14,7 +14,7 @@ from typing import Any
 
 from aidflow.application import AidFlow
 from aidflow.config import parse_url
-from aidflow.office.apart import rebuild_apart
+from aidflow.office.apart import cores, rebuild_apart
 from aidflow.privacy import Vault
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
@@ -135,9 +135,10 @@ def report(events: int, views: dict[str, dict[str, list[float]]], together: dict
         f"  all views, one process          {serial:>7.2f} s  {serial / alone:.2f}x the slowest alone"
         f" ({slowest}, {alone:.2f} s)   (rounds: {', '.join(f'{s:.2f}' for s in together['serial'])})"
     )
+    at_once = min(jobs, len(VIEWS), cores())  # as rebuild_apart runs them
     print(
-        f"  all views, {jobs} processes (--jobs) {apart:>7.2f} s  {apart / alone:.2f}x the slowest alone"
-        f"   (rounds: {', '.join(f'{s:.2f}' for s in together['apart'])})"
+        f"  all views, --jobs {jobs} ({at_once} at once) {apart:>7.2f} s  {apart / alone:.2f}x"
+        f" the slowest alone   (rounds: {', '.join(f'{s:.2f}' for s in together['apart'])})"
     )
     bare, caught_s = min(caught["bare"]), min(caught["catch_up"])
     minis = sum(min(t["mini"]) for t in views.values())

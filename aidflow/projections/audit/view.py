@@ -97,6 +97,7 @@ class AuditView(SQLView):
     name = "audit"
     metadata = metadata
     schema_version = 7  # 2: stable event names; 3: audit_fund.position; 4: the Merkle tree
+    rebuild_weight = 4
     # 5: running totals of the ledger (audit_ledger_total), audit_ledger.case_id indexed;
     # 6: audit_account (pseudonyms of who holds which account); 7: confirmed money in the
     # running totals
