@@ -281,6 +281,40 @@ def _parse_sqlite(url: str, netloc: str, path: str, options: dict[str, str]) -> 
     )
 
 
+def _open_here(path: Path) -> bool:
+    """Whether this process has the file open already: a connection of its own, checked when
+    it was opened. Reading the header then would be harmful, not just needless: closing any
+    descriptor of a file drops every POSIX lock the process holds on it, SQLite's included,
+    and another process may then checkpoint the WAL and remove it from under this one's
+    connections (seen: a view switched in while another process switched its own came out
+    malformed). Linux tells through ``/proc/self/fd``; elsewhere the header is read."""
+    try:
+        target = path.stat()
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for fd in descriptors:
+        try:
+            held = os.stat(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile, or the listing's own descriptor
+            continue
+        if (held.st_dev, held.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
+
+
+def _check_header(store: StoreURL, path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreUnavailable(
+            said("cannot read {path}: {strerror}", path=store.path, strerror=exc.strerror)
+        ) from None
+    if header and header != _SQLITE_HEADER:
+        raise StoreUnavailable(said("{path} is not a SQLite database", path=store.path))
+
+
 def check_sqlite_file(store: StoreURL) -> None:
     """Refuse, in one line, a path that is not (and cannot become) a SQLite database."""
     if store.in_memory:
@@ -289,15 +323,8 @@ def check_sqlite_file(store: StoreURL) -> None:
     if path.is_dir():
         raise StoreUnavailable(said("{path} is a directory, not a database file", path=store.path))
     if path.exists():
-        try:
-            with path.open("rb") as handle:
-                header = handle.read(len(_SQLITE_HEADER))
-        except OSError as exc:
-            raise StoreUnavailable(
-                said("cannot read {path}: {strerror}", path=store.path, strerror=exc.strerror)
-            ) from None
-        if header and header != _SQLITE_HEADER:
-            raise StoreUnavailable(said("{path} is not a SQLite database", path=store.path))
+        if not _open_here(path):  # else read when this process opened it first
+            _check_header(store, path)
         if not store.read_only and not os.access(path, os.W_OK):
             raise StoreUnavailable(
                 said(

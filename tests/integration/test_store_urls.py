@@ -4,6 +4,9 @@ and every failure to open is one line naming why."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
-from aidflow.config import parse_url
+from aidflow.config import check_sqlite_file, parse_url
 from aidflow.domain.errors import InvalidInput, ReadOnlyStore, StoreUnavailable
 from tests.builders import register_staff
 from tests.pg import fresh_database, require_postgres
@@ -101,3 +104,35 @@ def test_issue8_5_schema_puts_the_events_in_that_schema() -> None:
                 "WHERE table_name LIKE 'aidflow%%events' ORDER BY 1"
             ).fetchall()
         assert tables == [("district_a", "aidflow_events"), ("district_b", "aidflow_events")]
+
+
+def test_opening_a_store_this_process_holds_keeps_the_locks_of_its_connections(
+    tmp_path: Path,
+) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it. The
+    store's header was read with open() at every open, so a second open in a process whose
+    connection held a lock let another process take the file (a view rebuilt beside others
+    came out malformed). A rollback-journal lock is on the file itself, so it shows here."""
+    path = tmp_path / "held.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("BEGIN IMMEDIATE")  # a RESERVED lock on the file
+        check_sqlite_file(parse_url(f"sqlite:///{path}"))
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys\n"
+                "c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+                "c.execute('BEGIN IMMEDIATE')\n"
+                "print('took it')",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert "database is locked" in other.stderr and "took it" not in other.stdout
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
