@@ -89,12 +89,11 @@ def clean(value: object) -> str:
 
 
 def _shown(value: object) -> str:
-    """A :class:`Said` is known by its ``render`` (importing the error family here would load
-    it for every ``--help``)."""
     if type(value) is str:
         return value
-    said = getattr(value, "render", None) if isinstance(value, str) else None
-    return str(said(tr)) if said is not None else str(value)
+    from aidflow.domain.errors import render  # here: --help prints text only, and loads no errors
+
+    return render(value, tr)
 
 
 def width(text: str) -> int:
