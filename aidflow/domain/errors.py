@@ -367,6 +367,8 @@ class StoreFull(StoreError):
 
 LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for a lock wait that ran out (``lock_timeout``) or was refused (``NOWAIT``)."""
+INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a statement the login has no grant for."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

@@ -12,7 +12,7 @@ from threading import Event
 from aidflow import commands as cmd
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
-from aidflow.domain.errors import InvalidInput, MasterKeyWrong, said
+from aidflow.domain.errors import InvalidInput, MasterKeyWrong, NotAuthorised, said
 from aidflow.models import IssuedToken, PolicyInForce, StaffMember
 from aidflow.office.apart import rebuild_apart
 from aidflow.office.base import OfficeBase
@@ -96,8 +96,23 @@ class Running(OfficeBase):
 
     def catch_up_views(self, *, progress: Progress | None = None) -> int:
         """Apply every event not yet in the views (telling ``progress``); returns how many."""
+        self._may_keep_views()
         with self._catching_up:
             return self.views.catch_up(self.flow, progress=progress)
+
+    def _may_keep_views(self) -> None:
+        """Refuse a person's login on a shared store the views' upkeep, before anything is
+        written: the service keeps them, and the database grants a person no table of
+        theirs (it refused such a rebuild only halfway, as an internal error)."""
+        login = self.flow.login
+        if self.kept_by_service and login is not None:
+            raise NotAuthorised(
+                said(
+                    "{name} may not rebuild, follow or catch up the views: the office's service keeps them; run it under the service's login",
+                    name=login.name,
+                ),
+                ids={"actor": login.name},
+            )
 
     def view_names(self) -> list[str]:
         """The views the Office keeps: ``dossier``, ``queue``, ``audit``."""
@@ -114,6 +129,7 @@ class Running(OfficeBase):
         """Drop the named views (all when none) and build them again from the events;
         returns how many events were read. ``jobs`` above 1: each view in a process of its
         own, that many at a time (:mod:`aidflow.office.apart`)."""
+        self._may_keep_views()
         chosen = list(names) or self.view_names()
         if jobs <= 1 or len(chosen) <= 1:
             return self.views.rebuild(self.flow, names, progress=progress)
@@ -130,6 +146,7 @@ class Running(OfficeBase):
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         """Keep the views current until ``stop`` is set (a long-running follower)."""
+        self._may_keep_views()
         self.views.follow(self.flow, stop=stop, poll_seconds=poll_seconds, on_batch=on_batch)
 
     # -- bulk work ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
+from aidflow.domain.errors import INSUFFICIENT_PRIVILEGE, ViewsBehind, said, sqlstate
 from aidflow.gate import DDL_LOCK_KEY
 from aidflow.projections.base import execute_once, reading, writing
 
@@ -254,6 +255,23 @@ def _schema_change(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def _views_not_ours() -> Iterator[None]:
+    """A person's login on a shared store meeting views to make (none yet, or another
+    schema version): the database grants it no table, so it is told who makes them,
+    not shown the driver's refusal as an internal error."""
+    try:
+        yield
+    except sa.exc.ProgrammingError as exc:
+        if sqlstate(exc) != INSUFFICIENT_PRIVILEGE:
+            raise
+        raise ViewsBehind(
+            said(
+                "the views are not made yet at this release's schema, and this login may not make them: the office's service makes them when it opens the store (`aidflow serve`, or `aidflow projections follow` under the service's login); then ask again"
+            )
+        ) from exc
+
+
 def _stored_versions(engine: Engine) -> dict[str, int] | None:
     """Each view's stored schema version, or None when the store has no version table yet."""
     with reading(engine) as conn:
@@ -292,7 +310,7 @@ def prepare(engine: Engine, views: Sequence[Schema]) -> list[str]:
     if stored is not None and all(stored.get(v.name) == v.schema_version for v in views):
         return []
     recreated = []
-    with _schema_change(engine) as conn:
+    with _views_not_ours(), _schema_change(engine) as conn:
         TRACKING_METADATA.create_all(conn, checkfirst=True)
         current = {
             view: int(version)
