@@ -69,7 +69,7 @@ def projections_status(session: Session) -> None:
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Views rebuilt at once, each in a process of its own, heaviest first and at most one a core (1: one after another here).",
+    help="Views rebuilt at once, at most one a core: the heaviest in this process, the others each in a process of its own (1: one after another here).",
 )
 @global_options
 @pass_session

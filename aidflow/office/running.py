@@ -127,8 +127,8 @@ class Running(OfficeBase):
         self, names: tuple[str, ...] = (), *, progress: Progress | None = None, jobs: int = 1
     ) -> int:
         """Drop the named views (all when none) and build them again from the events;
-        returns how many events were read. ``jobs`` above 1: each view in a process of its
-        own, that many at a time (:mod:`aidflow.office.apart`)."""
+        returns how many events were read. ``jobs`` above 1: that many at a time, the heaviest
+        here and the others each in a process of its own (:mod:`aidflow.office.apart`)."""
         self._may_keep_views()
         chosen = list(names) or self.view_names()
         if jobs <= 1 or len(chosen) <= 1:

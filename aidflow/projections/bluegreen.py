@@ -20,8 +20,10 @@ scratch.t`` lets SQLite's transfer optimisation copy table and index records in
 order, without decoding rows or sorting index entries. PostgreSQL moves them
 (``ALTER TABLE ... SET SCHEMA``) and analyses them. The tables, columns and
 indexes come from each view's metadata, so views with new tables or columns need nothing here.
-One rebuild of the same views at a time per store: a second one started meanwhile
-discards the first one's scratch. Rebuilds of different views (``tag``: the views named)
+One rebuild of the same views at a time per store: a second one started meanwhile (another
+admin, another process) waits for the first, then builds its own (on SQLite a lock on the
+scratch file, on PostgreSQL an advisory lock named by the scratch schema; it discarded the
+first one's scratch under it, which then crashed). Rebuilds of different views (``tag``: the views named)
 have scratches of their own, so each view can be rebuilt in a process of its own
 (``aidflow projections rebuild --jobs``): they share only the store's reads and, on SQLite,
 take turns for the switch.
@@ -108,18 +110,49 @@ def _sqlite_path(engine: Engine) -> str:
 @contextmanager
 def _scratch_file(engine: Engine, tag: str) -> Iterator[str]:
     store = _sqlite_path(engine)
-    if store:
-        path = f"{store}.{SCRATCH}{tag}"
-    else:
+    if not store:
         handle, path = tempfile.mkstemp(suffix=f".{SCRATCH}{tag}.db")
         os.close(handle)
-    for stale in (path, f"{path}-journal"):  # left by a rebuild that crashed
-        Path(stale).unlink(missing_ok=True)
+        try:
+            yield path
+        finally:
+            for leftover in (path, f"{path}-journal"):
+                Path(leftover).unlink(missing_ok=True)
+        return
+    path = f"{store}.{SCRATCH}{tag}"
+    with _held(path) as scratch:
+        os.ftruncate(scratch, 0)  # what a rebuild that crashed left
+        Path(f"{path}-journal").unlink(missing_ok=True)
+        try:
+            yield path
+        finally:  # removed while held: whoever waits takes the file anew
+            for leftover in (path, f"{path}-journal"):
+                Path(leftover).unlink(missing_ok=True)
+
+
+@contextmanager
+def _held(path: str) -> Iterator[int]:
+    """The file at ``path``, made if need be, open and locked for this rebuild alone
+    (``flock``: a lock of its own, which SQLite's locks on the file neither take nor drop).
+    A file removed by the holder before us is not ours: it is opened again."""
+    import fcntl
+
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if os.fstat(handle).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(handle)
+            raise
+        os.close(handle)
     try:
-        yield path
+        yield handle
     finally:
-        for leftover in (path, f"{path}-journal"):
-            Path(leftover).unlink(missing_ok=True)
+        os.close(handle)
 
 
 def _scratch_sqlite_engine(path: str) -> Engine:
@@ -206,6 +239,35 @@ def _rebuild_postgres(engine: Engine, chosen: dict[str, SQLView], build: Built, 
     with engine.connect() as conn:
         home = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
     scratch_schema = f"{home}_{SCRATCH}{tag.replace('.', '_')}"[:63]
+    with _advisory(engine, scratch_schema):
+        return _rebuild_in(engine, chosen, build, home, scratch_schema)
+
+
+@contextmanager
+def _advisory(engine: Engine, name: str) -> Iterator[None]:
+    """This rebuild alone in the scratch schema ``name``: a session's advisory lock, on a
+    connection of its own outside any transaction (a transaction held that long would be
+    cut by ``idle_in_transaction_session_timeout``), waited for as long as it takes."""
+    guard = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    try:
+        with guard.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("SET lock_timeout = 0")
+            conn.execute(
+                sa.text("SELECT pg_advisory_lock(:space, hashtext(:name))"),
+                {"space": _REBUILD_LOCKS, "name": name},
+            )
+            yield  # the lock goes with the connection (not pooled: closed, not kept)
+    finally:
+        guard.dispose()
+
+
+_REBUILD_LOCKS = 0x61696466  # "aidf": the two-key advisory locks' space for rebuilds
+
+
+def _rebuild_in(
+    engine: Engine, chosen: dict[str, SQLView], build: Built, home: str, scratch_schema: str
+) -> int:
     with _schema_change(engine) as conn:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{scratch_schema}" CASCADE')
         conn.exec_driver_sql(f'CREATE SCHEMA "{scratch_schema}"')

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from aidflow import AidFlow, Office
-from aidflow.projections import ReadModels
+from aidflow.projections import ReadModels, bluegreen
 from aidflow.projections.base import create_view_engine
 from scripts.benchlib.history import build_history
 from tests.builders import register_staff
@@ -84,7 +85,7 @@ def test_rebuild_equals_incremental_and_readers_see_the_old_views_until_the_swit
 CHILD = """
 import sys, time
 from aidflow import AidFlow, Office
-from aidflow.projections import ReadModels
+from aidflow.projections import ReadModels, bluegreen
 url, flag = sys.argv[1], sys.argv[2]
 flow = AidFlow.open(url)
 views = ReadModels.open(url)
@@ -200,3 +201,61 @@ def test_views_rebuilt_in_processes_of_their_own_equal_the_serial_rebuild(
                 "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%%aidflow_rebuild%%'"
             )
             assert schemas.scalar_one() == 0
+
+
+def test_two_rebuilds_of_the_same_view_at_once_take_turns(store_url: str) -> None:
+    """Two admins (two processes, here two threads with stores of their own) rebuilding the
+    same view at once: the second waits for the first. It used to discard the first one's
+    scratch under it (SQLite: the file unlinked and made again; PostgreSQL: the schema
+    dropped), and the first one crashed."""
+    flow = _history(store_url, 1500)
+    views = ReadModels.attach(flow, store_url)
+    before = dump(views)
+    views.close()
+    flow.close()
+    start = threading.Barrier(2)
+    read: list[int] = []
+    failed: list[BaseException] = []
+
+    def rebuild() -> None:
+        mine = AidFlow.open(store_url)
+        theirs = ReadModels(create_view_engine(store_url), ["queue", "audit"])
+        try:
+            start.wait()
+            read.append(theirs.rebuild(mine, ["queue", "audit"]))
+        except BaseException as exc:
+            failed.append(exc)
+        finally:
+            theirs.close()
+            mine.close()
+
+    admins = [threading.Thread(target=rebuild) for _ in range(2)]
+    for admin in admins:
+        admin.start()
+    for admin in admins:
+        admin.join()
+    assert failed == []
+    assert len(read) == 2 and read[0] == read[1] > 0
+    reader = ReadModels.open(store_url)
+    assert dump(reader) == before
+    reader.close()
+    if store_url.startswith("sqlite"):
+        assert not list(Path(store_url.removeprefix("sqlite:///")).parent.glob("*aidflow_rebuild*"))
+
+
+def test_a_rebuild_waits_while_another_holds_its_scratch(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'aidflow.db'}"
+    flow = _history(url, 300)
+    views = ReadModels.attach(flow, url)
+    before = dump(views)
+    scratch = f"{tmp_path / 'aidflow.db'}.aidflow_rebuild"
+    with bluegreen._held(scratch):  # another process's rebuild of every view, under way
+        waiting = threading.Thread(target=views.rebuild, args=(flow,))
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive()  # it did not discard the other one's scratch
+    waiting.join()
+    assert dump(views) == before
+    assert not Path(scratch).exists()
+    views.close()
+    flow.close()
