@@ -58,7 +58,9 @@ from eventsourcing.utils import register_topic, resolve_topic
 from aidflow.config import StoreURL, one_line
 from aidflow.domain import canonical
 from aidflow.domain.errors import (
+    INSUFFICIENT_PRIVILEGE,
     InvalidInput,
+    KeysWithheld,
     MasterKeyError,
     MasterKeyMissing,
     MasterKeyWrong,
@@ -66,6 +68,7 @@ from aidflow.domain.errors import (
     StoreDamaged,
     StoreUnavailable,
     said,
+    sqlstate,
 )
 from aidflow.domain.events import LEGACY_TOPICS
 from aidflow.domain.masking import Sealed
@@ -280,6 +283,7 @@ class _Db:
                 cursor = self.conn().execute(sql, params)
             except Exception as exc:
                 self._unless_lost(exc)
+                self._unless_withheld(exc)
                 raise
             try:
                 return list(cursor.fetchall())
@@ -319,6 +323,18 @@ class _Db:
                 reason=one_line(exc),
             )
         ) from exc
+
+    def _unless_withheld(self, exc: Exception) -> None:
+        """The database's refusal of a key table to this login (no grant, not the store's
+        own ``aidflow:`` refusals): :class:`KeysWithheld`, not an internal error. An auditor's
+        login reads no key, even where the master key is set in its environment."""
+        if sqlstate(exc) == INSUFFICIENT_PRIVILEGE and "aidflow: " not in str(exc):
+            raise KeysWithheld(
+                said(
+                    "the database gives this login none of the store's keys ({store}), so what needs them was not done: ask under a login that holds them, or without the master key for what can be answered without it",
+                    store=self.store.shown,
+                )
+            ) from exc
 
     def create(self) -> None:
         if self.ready:
@@ -405,6 +421,8 @@ class Keyring:
         self._wrapping: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
         """Data keys opened (or made) here, by key id; None: erased."""
+        self._given: bool | None = None
+        """Whether the database lets this login read the key tables (asked once)."""
 
     # the master key and the lookup secret
 
@@ -425,9 +443,22 @@ class Keyring:
         return self._master
 
     def has_master(self) -> bool:  # an auditor need not be given it (issue 22 §3)
+        """The master key given, and the store's keys open to this login: an auditor's
+        login on a shared store holds none, so it answers as without the key even where
+        the key is set in its environment (it met the refusal halfway: an internal error,
+        and a replay that disagreed with the views)."""
         with contextlib.suppress(MasterKeyMissing):
-            return bool(self.master())
+            return bool(self.master()) and self._keys_given()
         return False
+
+    def _keys_given(self) -> bool:
+        if self._given is None:
+            try:
+                self._select("SELECT name FROM aidflow_keyring WHERE name = 'lookup'")
+                self._given = True
+            except KeysWithheld:
+                self._given = False
+        return self._given
 
     def ensure_master(self) -> Path | None:
         """The demo's way in: use the master key given, else create the key file where

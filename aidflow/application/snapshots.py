@@ -179,7 +179,9 @@ def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerificatio
                 "their events instead, until the next snapshot is taken)"
             )
         if unchecked:
-            notes.append(f"{unchecked} seals not checked (no master key given)")
+            notes.append(
+                f"{unchecked} seals not checked (no master key given, or this login holds no key)"
+            )
         message = "; ".join(notes)
     else:
         message = "; ".join(

@@ -588,6 +588,13 @@ class MasterKeyWrong(MasterKeyError):
     code = "master_key_wrong"
 
 
+class KeysWithheld(MasterKeyError):
+    """The master key was given, but the database grants this login none of the store's keys
+    (an auditor's login on a shared store): what needs them is not done, and is said so."""
+
+    code = "keys_withheld"
+
+
 class ErasureRefused(RuleViolation):
     """Personal data may not be erased yet (money owed, retention period, case still open)."""
 

@@ -1,0 +1,105 @@
+"""Every command of the CLI as a person's real PostgreSQL login (a clerk's and an auditor's),
+on the demo's programme year, with the master key set in the environment: each answers,
+refuses by name or reports a usage error; none is an internal error. An auditor's login
+holds none of the store's keys, so with the key set it answers as without it (it met the
+database's refusal of the keyring as an internal error, and once past that, its replay
+disagreed with the views: a false alarm of drift)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from aidflow.cli import main
+from aidflow.cli.helptext import walk
+from aidflow.config import parse_url
+from aidflow.gate import store_roles
+from aidflow.roles import apply_roles
+from tests.integration.test_pg_logins import _as
+from tests.pg import ADMIN_URL, fresh_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg-roles")]
+
+LONG_RUNNING = {("serve",), ("projections", "follow"), ("warm", "start"), ("warm", "run")}
+"""Commands that run until stopped: held to their refusal in test_rebuild_rights.py."""
+
+
+def _aidflow(url: str, *args: str, actor: str | None = None) -> Result:
+    chosen = ["--actor", actor] if actor else []
+    return CliRunner().invoke(main, ["--db", url, *chosen, *args], env={"AIDFLOW_WARM": "0"})
+
+
+@pytest.fixture(scope="module")
+def year() -> Iterator[tuple[str, str, str, dict[str, str]]]:
+    """The demo's year on PostgreSQL with roles applied; a clerk's and an auditor's login."""
+    suffix = uuid.uuid4().hex[:8]
+    clerk, auditor = f"zhou_{suffix}", f"shen_{suffix}"
+    with fresh_database() as url:
+        made = _aidflow(url, "--json", "demo")
+        assert made.exit_code == 0, made.output
+        demo = json.loads(made.output)
+        staff = json.loads(_aidflow(url, "--json", "staff", "list").output)
+        admin = next(s["name"] for s in staff if "admin" in s["roles"])
+        for name, role in ((clerk, "screening-clerk"), (auditor, "auditor")):
+            added = _aidflow(url, "staff", "add", name, "--role", role, actor=admin)
+            assert added.exit_code == 0, added.output
+        apply_roles(url)
+        roles = store_roles(parse_url(url).database, parse_url(url).schema)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {clerk} LOGIN IN ROLE {roles.writer}".encode())
+            conn.execute(f"CREATE ROLE {auditor} LOGIN IN ROLE {roles.auditor}".encode())
+        filled = {
+            "case_ref": demo["consulted_case_id"],
+            "fund_ref": demo["government_fund_id"],
+            "names": "queue",
+            "year": "2026",
+            "text": "Wang",
+            "position": "3",
+        }
+        try:
+            yield url, clerk, auditor, filled
+        finally:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                name = parse_url(url).database
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+                for login in (clerk, auditor, roles.service, roles.writer, roles.auditor):
+                    conn.execute(f"DROP ROLE IF EXISTS {login}".encode())
+
+
+def test_no_command_is_an_internal_error_to_a_persons_login(
+    year: tuple[str, str, str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, clerk, auditor, filled = year
+    monkeypatch.chdir(tmp_path)  # what a command writes beside it (keys init-signing)
+    ran = 0
+    for path, command in walk(main):
+        if not path or isinstance(command, click.Group) or path in LONG_RUNNING:
+            continue
+        arguments = [p.name for p in command.params if isinstance(p, click.Argument)]
+        if not all(name in filled for name in arguments):
+            continue  # a file, a voucher, a role...: its own tests give one
+        for login in (clerk, auditor):
+            result = _aidflow(_as(url, login), *path, *[filled[a] for a in arguments if a])
+            said = result.output + repr(result.exception)
+            assert "internal error" not in said, (login, path, said)
+            assert isinstance(result.exception, SystemExit | None), (login, path, said)
+            ran += 1
+    assert ran > 100
+
+
+def test_an_auditors_login_with_the_key_set_answers_as_without_it(
+    year: tuple[str, str, str, dict[str, str]],
+) -> None:
+    url, _clerk, auditor, filled = year
+    with_key = _aidflow(_as(url, auditor), "audit", "check")
+    assert with_key.exit_code == 0, with_key.output
+    assert "agrees with a fresh replay" in with_key.output
+    explained = _aidflow(_as(url, auditor), "case", "explain", filled["case_ref"])
+    assert explained.exit_code == 0, explained.output
