@@ -135,6 +135,10 @@ def _problem(
     return None
 
 
+_UNCHECKED = "no master key given, or this login holds no key"
+"""Why a seal was not checked: an auditor needs no key, and an auditor's login holds none."""
+
+
 def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerification:
     """Every stored snapshot of every aggregate in ``flow`` (an ``AidFlow``): its seal, and
     its state against a replay of its events.
@@ -179,9 +183,7 @@ def verify_snapshots(flow: Any, *, page_size: int = 1000) -> SnapshotVerificatio
                 "their events instead, until the next snapshot is taken)"
             )
         if unchecked:
-            notes.append(
-                f"{unchecked} seals not checked (no master key given, or this login holds no key)"
-            )
+            notes.append(f"{unchecked} seals not checked ({_UNCHECKED})")
         message = "; ".join(notes)
     else:
         message = "; ".join(

@@ -72,11 +72,22 @@ class Session:
         return self._office
 
     def actor(self) -> str:
-        if not self.actor_name or not self.actor_name.strip():
+        """Who acts: ``--actor``, else a person's own PostgreSQL login (the database lets it
+        act as nobody else, so asking for its name again only made a clerk type it twice)."""
+        if self.actor_name and self.actor_name.strip():
+            return self.actor_name.strip()
+        person = self._person()
+        if person is None:
             from aidflow.i18n import messages as M
 
             raise click.UsageError(tr(M.NEEDS_ACTOR))
-        return self.actor_name.strip()
+        return person
+
+    def _person(self) -> str | None:
+        if not self.url.startswith("postgres"):  # postgresql:// or postgres://
+            return None  # an embedded store's holder may act as any of its staff
+        login = (self._office or self.office).flow.login
+        return login.name if login is not None and not login.may_name_staff else None
 
     def close(self) -> None:
         if self._office is not None:
@@ -183,7 +194,7 @@ def global_options(func: F, *, root: bool = False, answers: bool = True) -> F:
             hidden=hidden,
             expose_value=False,
             callback=_remember("actor_name"),
-            help="Who is acting; recorded on every event. Required by commands that write.  [env AIDFLOW_ACTOR]",
+            help="Who is acting; recorded on every event. Required by commands that write, except under a person's own PostgreSQL login, which acts as itself.  [env AIDFLOW_ACTOR]",
         ),
         click.option(
             "--lang",

@@ -17,11 +17,13 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
+from aidflow import AidFlow
 from aidflow.cli import main
 from aidflow.cli.helptext import walk
 from aidflow.config import parse_url
 from aidflow.gate import store_roles
 from aidflow.roles import apply_roles
+from tests.builders import national_id
 from tests.integration.test_pg_logins import _as
 from tests.pg import ADMIN_URL, fresh_database
 
@@ -103,3 +105,38 @@ def test_an_auditors_login_with_the_key_set_answers_as_without_it(
     assert "agrees with a fresh replay" in with_key.output
     explained = _aidflow(_as(url, auditor), "case", "explain", filled["case_ref"])
     assert explained.exit_code == 0, explained.output
+
+
+def test_a_persons_login_acts_as_itself_without_naming_itself(
+    year: tuple[str, str, str, dict[str, str]],
+) -> None:
+    url, clerk, _auditor, _filled = year
+    applied = _aidflow(
+        _as(url, clerk),
+        "--json",
+        "case",
+        "apply",
+        "--student-id",
+        national_id(901),
+        "--name",
+        "Zhao Lei",
+        "--university",
+        "Guizhou University",
+        "--category",
+        "dibao",
+        "--town",
+        "Gaoping",
+        "--year",
+        "2026",
+    )
+    assert applied.exit_code == 0, applied.output  # no --actor: the login is the actor
+    case_id = json.loads(applied.output)["case_id"]
+    flow = AidFlow.open(url)
+    try:
+        assert flow.load_case(uuid.UUID(case_id)).opened_by == clerk
+    finally:
+        flow.close()
+    as_another = _aidflow(_as(url, clerk), "--actor", "someone-else", "case", "close", case_id)
+    assert as_another.exit_code != 0 and "internal error" not in as_another.output
+    owner = _aidflow(url, "case", "close", case_id, "--reason", "x")  # the owner names who acts
+    assert owner.exit_code == 2 and "--actor" in owner.output
