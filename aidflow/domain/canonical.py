@@ -164,6 +164,29 @@ def same_actor(first: str, second: str) -> bool:
     return same_person(first) == same_person(second)
 
 
+_LOOKS_LATIN = str.maketrans(
+    {
+        # Cyrillic letters drawn as Latin ones (upper-case ones by their case-folded form)
+        "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+        "с": "c", "т": "t", "у": "y", "х": "x", "ь": "b", "і": "i", "ј": "j", "ѕ": "s",
+        "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ү": "y",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+        # digits drawn as letters
+        "0": "o", "1": "l",
+    }
+)  # fmt: skip
+
+
+def looks(value: str) -> str:
+    """What a name looks like: its compared form (:func:`same_person`) with the Cyrillic and
+    Greek letters, and the digits, that are drawn as Latin letters read as those letters
+    (after Unicode TR 39's skeletons, for the scripts a bureau's names are typed in).
+    ``wang`` with a Cyrillic ``а`` looks like ``wang``; two staff members must not."""
+    return same_person(value).translate(_LOOKS_LATIN)
+
+
 def document(value: str, what: str) -> str:
     """A voucher, receipt or decision number as shown: NFKC, trimmed, one line, ≤ 64 chars."""
     return _identifier(value, what, MAX_DOCUMENT)

@@ -301,12 +301,6 @@ class StaffRegistry(AidAggregate):
         """Add a staff member. The first one must be an admin and may add themselves;
         after that only an admin adds staff."""
         person = canonical.actor(name, "staff name")
-        if person in self.members:
-            raise InvalidInput(
-                said("{person} is already registered staff", person=person), ids={"actor": person}
-            )
-        if not roles:
-            raise InvalidInput(said("a staff member needs at least one role"))
         if not self.members:
             if Role.ADMIN not in roles:
                 raise NotAuthorised(
@@ -314,7 +308,14 @@ class StaffRegistry(AidAggregate):
                 )
             actor = person
         else:
-            self._require_admin(actor)
+            self._require_admin(actor)  # before anything is said about who is staff
+        if person in self.members:
+            raise InvalidInput(
+                said("{person} is already registered staff", person=person), ids={"actor": person}
+            )
+        self._not_a_look_alike(person)
+        if not roles:
+            raise InvalidInput(said("a staff member needs at least one role"))
         if Role.LIAISON in roles and not department.strip():
             raise InvalidInput(said("a liaison acts for a department: give --department"))
         self._member_added(
@@ -324,6 +325,22 @@ class StaffRegistry(AidAggregate):
             town=canonical.text(town, "town", required=False),
             actor=canonical.actor(actor),
         )
+
+    def _not_a_look_alike(self, person: str) -> None:
+        """Refuse a name drawn like a member's (``wаng`` with a Cyrillic ``а`` beside ``wang``):
+        the journal, the report and segregation of duties would show one person where the
+        record holds two, and an admin could act under a trusted colleague's name."""
+        drawn = canonical.looks(person)
+        twin = next((m for m in self.members if canonical.looks(m) == drawn), None)
+        if twin is not None:
+            raise InvalidInput(
+                said(
+                    "{person} looks like {twin}, who is already registered staff: choose a name that cannot be mistaken for theirs",
+                    person=person,
+                    twin=twin,
+                ),
+                ids={"actor": person},
+            )
 
     @event(MemberAdded)
     def _member_added(

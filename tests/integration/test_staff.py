@@ -282,3 +282,34 @@ def test_a_v0_1_0_store_shows_its_unregistered_actors_as_the_only_findings(
         "gap_exceeded",
     }
     assert any("screening-office" in v.message and "231 apply" in v.message for v in found)
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        "w\u0430ng",  # Cyrillic а
+        "\u0441hen",  # Cyrillic с
+        "zh\u03bfu",  # Greek ο
+        "\u0421HEN",  # Cyrillic С, upper case
+        "li admin".replace("a", "\u0430"),
+        "zh0u",  # a digit zero
+    ],
+)
+def test_a_name_drawn_like_a_members_is_refused(office: AidFlow, twin: str) -> None:
+    """An admin registering a look-alike of a trusted colleague (to approve under a name the
+    journal and the report show as theirs) is refused, and nothing is written."""
+    before = _position(office)
+    with pytest.raises(InvalidInput, match="looks like .* already registered staff"):
+        office.add_staff(cmd.AddStaff(name=twin, roles=[Role.APPROVER], actor="li admin"))
+    assert _position(office) == before
+
+
+def test_names_that_only_differ_are_welcome(office: AidFlow) -> None:
+    for name in ("wan", "chen2", "王芳", "zhou.b"):
+        office.add_staff(cmd.AddStaff(name=name, roles=[Role.VERIFIER], actor="li admin"))
+
+
+def test_a_non_admin_learns_nothing_of_who_is_staff(office: AidFlow) -> None:
+    for name in ("wang", "w\u0430ng", "nobody"):
+        with pytest.raises(NotAuthorised):
+            office.add_staff(cmd.AddStaff(name=name, roles=[Role.VERIFIER], actor="zhou"))
