@@ -299,7 +299,7 @@ def test_a_name_drawn_like_a_members_is_refused(office: AidFlow, twin: str) -> N
     """An admin registering a look-alike of a trusted colleague (to approve under a name the
     journal and the report show as theirs) is refused, and nothing is written."""
     before = _position(office)
-    with pytest.raises(InvalidInput, match="looks like .* already registered staff"):
+    with pytest.raises(InvalidInput, match=r"looks like .* already registered staff"):
         office.add_staff(cmd.AddStaff(name=twin, roles=[Role.APPROVER], actor="li admin"))
     assert _position(office) == before
 

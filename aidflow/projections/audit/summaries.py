@@ -14,10 +14,12 @@ the record (names, towns, reasons, donors) never is.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from string import Formatter
 from typing import Any
 
 from aidflow.domain.events import NAMES, EventClass
-from aidflow.domain.masking import mask_free_texts
+from aidflow.domain.masking import FREE_TEXT, mask_free_text
 from aidflow.domain.money import format_yuan
 from aidflow.i18n import catalogue, current, value
 from aidflow.projections.catalogue import (
@@ -159,42 +161,75 @@ IN_DEPARTMENT = " ({department})"
 """Appended to a staff member's summary when they belong to a department."""
 
 _AMOUNTS = {
-    "amount_fen": "yuan",
-    "gap_fen": "gap",
-    "approved_fen": "approved",
-    "paid_fen": "paid",
-    "released_fen": "released",
-    "total_fen": "total",
+    "yuan": "amount_fen",
+    "gap": "gap_fen",
+    "approved": "approved_fen",
+    "paid": "paid_fen",
+    "released": "released_fen",
+    "total": "total_fen",
 }
-_IDS = {"fund_id": "fund", "case_id": "case"}
+"""A template's money field and the detail's integer fen it shows in yuan."""
+_IDS = {"fund": "fund_id", "case": "case_id"}
+"""A template's short id and the detail's id it shows the first 8 characters of."""
 
 
-def _fields(detail: Mapping[str, Any], values: frozenset[str], lang: str) -> dict[str, Any]:
-    """The template's fields: the detail, with money in yuan, short ids and translated values."""
-    fields: dict[str, Any] = mask_free_texts(detail)  # no number that names someone (§7)
-    for key, shown in _AMOUNTS.items():
-        if isinstance(detail.get(key), int):
-            fields[shown] = format_yuan(detail[key])
-    for key, shown in _IDS.items():
-        if detail.get(key) is not None:
-            fields[shown] = str(detail[key])[:8]
-    for key in values:
-        raw = detail.get(key)
-        if isinstance(raw, list | tuple):
-            fields[key] = ", ".join(value(v, lang) for v in raw)
-        elif raw is not None:
-            fields[key] = value(raw, lang)
-    for key, items in detail.items():
-        if isinstance(items, list):  # actions -> action_count, lines -> line_count, ...
-            fields[f"{key.removesuffix('s')}_count"] = len(items)
-    if isinstance(detail.get("pending"), bool):
-        fields["change"] = _tr(ACCOUNT_PROPOSED if detail["pending"] else ACCOUNT_RECORDED, lang)
-    if "command" in detail:
-        fields["command"] = str(detail["command"]).replace("_", " ")
-    department = detail.get("department")
-    shown = _tr(IN_DEPARTMENT, lang).format(department=department) if department else ""
-    fields["in_department"] = shown
+@lru_cache(maxsize=1024)
+def _named(template: str) -> tuple[str, ...]:
+    """The fields a (translated) template names, made once per template."""
+    return tuple(dict.fromkeys(f for _, f, _, _ in Formatter().parse(template) if f))
+
+
+def _fields(
+    detail: Mapping[str, Any], values: frozenset[str], lang: str, named: tuple[str, ...]
+) -> dict[str, Any]:
+    """The template's fields: the detail, with money in yuan, short ids and translated values.
+
+    Only the fields the template names are made (a rebuild makes one summary an event): a
+    name the detail cannot give is left out, and the template's ``format`` says so."""
+    fields: dict[str, Any] = {}
+    for name in named:
+        found = _field(name, detail, values, lang)
+        if found is not _MISSING:
+            fields[name] = found
     return fields
+
+
+_MISSING = object()
+
+
+def _field(name: str, detail: Mapping[str, Any], values: frozenset[str], lang: str) -> Any:
+    """One field, the first of these that gives it: where the department is shown, the
+    command, an account change, a list's count, a translated value, a short id, an amount
+    in yuan, the detail's own value (free text masked: no number that names someone, §7)."""
+    if name == "in_department":
+        department = detail.get("department")
+        return _tr(IN_DEPARTMENT, lang).format(department=department) if department else ""
+    if name == "command" and "command" in detail:
+        return str(detail["command"]).replace("_", " ")
+    if name == "change" and isinstance(detail.get("pending"), bool):
+        return _tr(ACCOUNT_PROPOSED if detail["pending"] else ACCOUNT_RECORDED, lang)
+    if name.endswith("_count"):  # actions -> action_count, lines -> line_count, ...
+        counted = [
+            len(items)
+            for key, items in detail.items()
+            if isinstance(items, list) and f"{key.removesuffix('s')}_count" == name
+        ]
+        if counted:
+            return counted[-1]
+    if name in values:
+        raw = detail.get(name)
+        if isinstance(raw, list | tuple):
+            return ", ".join(value(v, lang) for v in raw)
+        if raw is not None:
+            return value(raw, lang)
+    if name in _IDS and detail.get(_IDS[name]) is not None:
+        return str(detail[_IDS[name]])[:8]
+    if name in _AMOUNTS and isinstance(detail.get(_AMOUNTS[name]), int):
+        return format_yuan(detail[_AMOUNTS[name]])
+    if name not in detail:
+        return _MISSING
+    raw = detail[name]
+    return mask_free_text(raw) if name in FREE_TEXT and isinstance(raw, str) else raw
 
 
 def _tr(message: str, lang: str) -> str:
@@ -216,7 +251,8 @@ def summary(name: str, detail: Mapping[str, Any], lang: str | None = None) -> st
     template, values = found
     try:
         lang = lang or current()
-        return _tr(template, lang).format(**_fields(detail, values, lang))
+        shown = _tr(template, lang)
+        return shown.format(**_fields(detail, values, lang, _named(shown)))
     except (KeyError, IndexError, ValueError):
         # A detail missing a field the template names (an older event): the name is true.
         return name
