@@ -212,10 +212,17 @@ def _following(shell: Shell, warm_ok: bool) -> subprocess.Popen[str]:
     follow = subprocess.Popen(
         [PROGRAM, "events", "--follow", "--json", "--after", str(head), "--poll", "0.1"],
         env=env, cwd=shell.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_at_a_terminal,
     )  # fmt: skip
     assert follow.stderr is not None
     follow.stderr.readline()  # "following events …"
     return follow
+
+
+def _as_at_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a suite started in the background (``pytest &`` from
+    a script) ignores SIGINT, and its children inherit that, so they never saw the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _children(pid: int) -> list[int]:
