@@ -112,24 +112,16 @@ def test_a_persons_login_acts_as_itself_without_naming_itself(
     year: tuple[str, str, str, dict[str, str]],
 ) -> None:
     url, clerk, _auditor, _filled = year
-    applied = _aidflow(
-        _as(url, clerk),
-        "--json",
-        "case",
-        "apply",
-        "--student-id",
-        national_id(901),
-        "--name",
-        "Zhao Lei",
-        "--university",
-        "Guizhou University",
-        "--category",
-        "dibao",
-        "--town",
-        "Gaoping",
-        "--year",
-        "2026",
-    )
+    student = {
+        "--student-id": national_id(901),
+        "--name": "Zhao Lei",
+        "--university": "Guizhou University",
+        "--category": "dibao",
+        "--town": "Gaoping",
+        "--year": "2026",
+    }
+    given = [part for option in student.items() for part in option]
+    applied = _aidflow(_as(url, clerk), "--json", "case", "apply", *given)
     assert applied.exit_code == 0, applied.output  # no --actor: the login is the actor
     case_id = json.loads(applied.output)["case_id"]
     flow = AidFlow.open(url)
