@@ -327,11 +327,12 @@ class _Db:
     def _unless_withheld(self, exc: Exception) -> None:
         """The database's refusal of a key table to this login (no grant, not the store's
         own ``aidflow:`` refusals): :class:`KeysWithheld`, not an internal error. An auditor's
-        login reads no key, even where the master key is set in its environment."""
+        login reads no key, even where the master key is set in its environment; an admin's
+        own login re-wraps none (``keys rotate`` is the owner's or the service's to run)."""
         if sqlstate(exc) == INSUFFICIENT_PRIVILEGE and "aidflow: " not in str(exc):
             raise KeysWithheld(
                 said(
-                    "the database gives this login none of the store's keys ({store}), so what needs them was not done: ask under a login that holds them, or without the master key for what can be answered without it",
+                    "the database withholds the store's keys from this login ({store}), so what needs them was not done: ask under a login that holds them (the owner's or the service's), or without the master key for what can be answered without it",
                     store=self.store.shown,
                 )
             ) from exc

@@ -83,7 +83,8 @@ def keys_rotate(session: Session, target: Path | None) -> None:
     one transaction, then the new file replaces the old. Backups taken before need the
     old key: keep it with them.
     """
-    actor = (session.actor_name or "").strip() or None  # a store with staff needs its admin
+    # a store with staff needs its admin; a person's own login is who acts
+    actor = (session.actor_name or "").strip() or session.own_login()
     target, count = session.office.rotate_master_key(target, actor=actor)
     emit(
         session,

@@ -76,14 +76,15 @@ class Session:
         act as nobody else, so asking for its name again only made a clerk type it twice)."""
         if self.actor_name and self.actor_name.strip():
             return self.actor_name.strip()
-        person = self._person()
+        person = self.own_login()
         if person is None:
             from aidflow.i18n import messages as M
 
             raise click.UsageError(tr(M.NEEDS_ACTOR))
         return person
 
-    def _person(self) -> str | None:
+    def own_login(self) -> str | None:
+        """A person's own PostgreSQL login: its name (it acts as nobody else); else None."""
         if not self.url.startswith("postgres"):  # postgresql:// or postgres://
             return None  # an embedded store's holder may act as any of its staff
         login = (self._office or self.office).flow.login

@@ -589,8 +589,9 @@ class MasterKeyWrong(MasterKeyError):
 
 
 class KeysWithheld(MasterKeyError):
-    """The master key was given, but the database grants this login none of the store's keys
-    (an auditor's login on a shared store): what needs them is not done, and is said so."""
+    """The master key was given, but the database withholds the store's keys from this login
+    (an auditor's login on a shared store; a person's login re-wrapping them): what needs them
+    is not done, and is said so."""
 
     code = "keys_withheld"
 

@@ -43,14 +43,18 @@ def _aidflow(url: str, *args: str, actor: str | None = None) -> Result:
 def year() -> Iterator[tuple[str, str, str, dict[str, str]]]:
     """The demo's year on PostgreSQL with roles applied; a clerk's and an auditor's login."""
     suffix = uuid.uuid4().hex[:8]
-    clerk, auditor = f"zhou_{suffix}", f"shen_{suffix}"
+    clerk, auditor, admin_login = f"zhou_{suffix}", f"shen_{suffix}", f"li_{suffix}"
     with fresh_database() as url:
         made = _aidflow(url, "--json", "demo")
         assert made.exit_code == 0, made.output
         demo = json.loads(made.output)
         staff = json.loads(_aidflow(url, "--json", "staff", "list").output)
         admin = next(s["name"] for s in staff if "admin" in s["roles"])
-        for name, role in ((clerk, "screening-clerk"), (auditor, "auditor")):
+        for name, role in (
+            (clerk, "screening-clerk"),
+            (auditor, "auditor"),
+            (admin_login, "admin"),
+        ):
             added = _aidflow(url, "staff", "add", name, "--role", role, actor=admin)
             assert added.exit_code == 0, added.output
         apply_roles(url)
@@ -58,6 +62,7 @@ def year() -> Iterator[tuple[str, str, str, dict[str, str]]]:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f"CREATE ROLE {clerk} LOGIN IN ROLE {roles.writer}".encode())
             conn.execute(f"CREATE ROLE {auditor} LOGIN IN ROLE {roles.auditor}".encode())
+            conn.execute(f"CREATE ROLE {admin_login} LOGIN IN ROLE {roles.writer}".encode())
         filled = {
             "case_ref": demo["consulted_case_id"],
             "fund_ref": demo["government_fund_id"],
@@ -67,12 +72,19 @@ def year() -> Iterator[tuple[str, str, str, dict[str, str]]]:
             "position": "3",
         }
         try:
-            yield url, clerk, auditor, filled
+            yield url, clerk, auditor, {**filled, "admin": admin_login}
         finally:
             with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
                 name = parse_url(url).database
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-                for login in (clerk, auditor, roles.service, roles.writer, roles.auditor):
+                for login in (
+                    clerk,
+                    auditor,
+                    admin_login,
+                    roles.service,
+                    roles.writer,
+                    roles.auditor,
+                ):
                     conn.execute(f"DROP ROLE IF EXISTS {login}".encode())
 
 
@@ -133,3 +145,17 @@ def test_a_persons_login_acts_as_itself_without_naming_itself(
     assert as_another.exit_code != 0 and "internal error" not in as_another.output
     owner = _aidflow(url, "case", "close", case_id, "--reason", "x")  # the owner names who acts
     assert owner.exit_code == 2 and "--actor" in owner.output
+
+
+def test_an_admins_own_login_rotating_the_keys_is_told_whose_act_it_is(
+    year: tuple[str, str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The key tables are re-wrapped by the owner's or the service's login; an admin's own
+    login met the database's refusal. It is named, and no new key file is left behind."""
+    url, _clerk, _auditor, filled = year
+    target = tmp_path / "new.key"
+    rotated = _aidflow(_as(url, filled["admin"]), "keys", "rotate", "--to", str(target))
+    assert rotated.exit_code == 2, rotated.output
+    assert "withholds the store's keys from this login" in rotated.output
+    assert "internal error" not in rotated.output
+    assert not list(tmp_path.iterdir())
