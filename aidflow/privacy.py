@@ -422,8 +422,6 @@ class Keyring:
         self._wrapping: bytes | None = None
         self._keys: dict[str, bytes | None] = {}
         """Data keys opened (or made) here, by key id; None: erased."""
-        self._given: bool | None = None
-        """Whether the database lets this login read the key tables (asked once)."""
 
     # the master key and the lookup secret
 
@@ -444,22 +442,9 @@ class Keyring:
         return self._master
 
     def has_master(self) -> bool:  # an auditor need not be given it (issue 22 §3)
-        """The master key given, and the store's keys open to this login: an auditor's
-        login on a shared store holds none, so it answers as without the key even where
-        the key is set in its environment (it met the refusal halfway: an internal error,
-        and a replay that disagreed with the views)."""
         with contextlib.suppress(MasterKeyMissing):
-            return bool(self.master()) and self._keys_given()
+            return bool(self.master())
         return False
-
-    def _keys_given(self) -> bool:
-        if self._given is None:
-            try:
-                self._select("SELECT name FROM aidflow_keyring WHERE name = 'lookup'")
-                self._given = True
-            except KeysWithheld:
-                self._given = False
-        return self._given
 
     def ensure_master(self) -> Path | None:
         """The demo's way in: use the master key given, else create the key file where
@@ -723,6 +708,14 @@ class Vault(Keyring):
         when it may not read the student's own key (:meth:`sealed_only`)."""
         self._anew: dict[str, str] = {}
         """Erased student key id -> the key this process seals a new application of theirs with."""
+
+    def opens_values(self) -> bool:
+        """Whether personal values are read in clear here: the master key given, and not a
+        person's login, which opens a value only in a reveal (:meth:`sealed_only`). Where
+        not, a replay compares without them (:func:`keyless`). An auditor's, an approver's or
+        a cashier's login with the key set in its environment compared opened values with
+        the views and reported a false drift (an auditor's first met the keyring's refusal)."""
+        return self.has_master() and not self.sealed_only()
 
     def sealed_only(self) -> bool:
         """Whether this login seals without opening (issue 21 §5): a person's PostgreSQL login

@@ -254,7 +254,7 @@ class Auditing(OfficeBase):
         """Each named view (all when none) against a fresh replay of the store up to its
         position: the first differing table and key of any that drifted."""
         self.may_read("read_audit", reader)
-        keyless = not self.flow.vault.has_master()  # an auditor's copy: compared without it
+        keyless = not self.flow.vault.opens_values()  # an auditor's copy: compared without
         return self.views.verify_views(self.flow, names, keyless=keyless)
 
     def year_facts(self, year: int, *, reader: str | None = None) -> YearFacts:
@@ -538,4 +538,4 @@ class Auditing(OfficeBase):
         """An auditor's replay of events when this process holds no master key (issue 22 §3):
         every figure and rule works on masked data, so a sealed value reads ``[sealed]``
         instead of stopping the question; with the key, nothing changes."""
-        return contextlib.nullcontext() if self.flow.vault.has_master() else keyless()
+        return contextlib.nullcontext() if self.flow.vault.opens_values() else keyless()
