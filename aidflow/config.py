@@ -371,6 +371,12 @@ class Login:
     writes nothing else (issue 21 §1)."""
 
 
+def person(login: Login | None) -> str | None:
+    """The name of a person's own login (neither the owner's nor the service's), else None:
+    it acts only as itself, takes no snapshot, keeps no view, and reads as its roles allow."""
+    return login.name if login is not None and not login.may_name_staff else None
+
+
 @dataclass(frozen=True)
 class PreparedStore:
     store: StoreURL

@@ -44,7 +44,7 @@ from aidflow.application.locks import store_turns
 from aidflow.application.pipeline import Pipeline
 from aidflow.application.records import SNAPSHOT_EVERY, Records
 from aidflow.application.snapshots import SnapshotStore, verify_snapshots
-from aidflow.config import Login, open_prepared, prepare_store
+from aidflow.config import Login, open_prepared, person, prepare_store
 from aidflow.domain.case import StudentCase
 from aidflow.domain.clock import Clock
 from aidflow.domain.errors import (
@@ -227,7 +227,7 @@ class AidFlow(DirectSave):
         (another process took the same snapshot first; no master key to seal it with)
         must not reach the retry loop, which would run the command again.
         """
-        if self.login is not None and not self.login.may_name_staff:
+        if person(self.login) is not None:
             return  # a person's login writes no snapshot: the service takes them (issue 21 §1)
         try:
             super().take_snapshot(aggregate_id, version, projector_func)

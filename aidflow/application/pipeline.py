@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from aidflow import commands as cmd
 from aidflow.application.context import Context, FindingFacts, Member, YearFacts
 from aidflow.application.locks import AggregateLocks, NoTurns, StoreTurns, waited_too_long
-from aidflow.config import Login
+from aidflow.config import Login, person
 from aidflow.domain import canonical
 from aidflow.domain.base import AidAggregate
 from aidflow.domain.clock import Clock, fixed, now, using_clock
@@ -372,24 +372,20 @@ class Pipeline:
         registry's own commands (the first admin has no role yet) answer None: the
         registry authorises them itself.
         """
-        login = self.host.login
-        if (
-            login is not None
-            and not login.may_name_staff
-            and not canonical.same_actor(actor, login.name)
-        ):
+        login = person(self.host.login)
+        if login is not None and not canonical.same_actor(actor, login):
             from aidflow.gate import store_roles
 
             raise NotAuthorised(
                 said(
                     "database login {name} acts only as itself, not as {actor}; a service login needs the store's service role {role} to name staff",
-                    name=login.name,
+                    name=login,
                     actor=actor,
                     role=store_roles(
                         self.host.vault.store.database, self.host.vault.store.schema
                     ).service,
                 ),
-                ids={"actor": canonical.actor(actor), "login": login.name},
+                ids={"actor": canonical.actor(actor), "login": login},
             )
         if command in UNGUARDED:
             return None

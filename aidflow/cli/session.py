@@ -87,8 +87,9 @@ class Session:
         """A person's own PostgreSQL login: its name (it acts as nobody else); else None."""
         if not self.url.startswith("postgres"):  # postgresql:// or postgres://
             return None  # an embedded store's holder may act as any of its staff
-        login = (self._office or self.office).flow.login
-        return login.name if login is not None and not login.may_name_staff else None
+        from aidflow.config import person
+
+        return person((self._office or self.office).flow.login)
 
     def close(self) -> None:
         if self._office is not None:

@@ -38,7 +38,7 @@ def rebuild_apart(
     imports before it reads an event, and here that second is off the heaviest view's path
     (on two cores: 1.23x the heaviest alone when all of them went to new processes)."""
     heaviest_first = sorted(names, key=lambda name: -ReadModels.VIEWS[name].rebuild_weight)
-    at_once = max(1, min(jobs, len(names), cores()))
+    at_once = at_work(jobs, len(names))
     here, rest = heaviest_first[0], heaviest_first[1:]
     counts: list[int] = []
 
@@ -58,6 +58,12 @@ def rebuild_apart(
         for finished in as_completed(pending):
             done(finished.result())
     return max(counts)
+
+
+def at_work(jobs: int, views: int) -> int:
+    """How many rebuilds run at once for ``jobs`` asked and ``views`` to rebuild: no more
+    than either, nor than the cores this process may run on, and at least one."""
+    return max(1, min(jobs, views, cores()))
 
 
 def cores() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 from aidflow.application import AidFlow, one_reading
-from aidflow.config import parse_url
+from aidflow.config import parse_url, person
 from aidflow.domain.clock import local
 from aidflow.domain.errors import (
     CaseNotFound,
@@ -83,11 +83,9 @@ class OfficeBase:
         (issue 21 §3), before anything is read. The reader is the one a face names (a bearer
         token's holder), else a person's database login; with neither (an embedded store's
         holder, the store's owner or service) everything may be read, as the file allows."""
+        reader = reader if reader is not None else person(self.flow.login)
         if reader is None:
-            login = self.flow.login
-            if login is None or login.may_name_staff:
-                return
-            reader = login.name
+            return
         registry = self.flow.records.current(StaffRegistry, REGISTRY_ID)
         if registry is None:
             raise UnknownStaff(
@@ -112,8 +110,7 @@ class OfficeBase:
     @property
     def kept_by_service(self) -> bool:
         """A person's PostgreSQL login: the views are the service's to keep (issue 21 §1)."""
-        login = self.flow.login
-        return login is not None and not login.may_name_staff
+        return person(self.flow.login) is not None
 
     def _await_views(self) -> None:
         import time

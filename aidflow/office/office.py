@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from aidflow import commands as cmd
 from aidflow.application import HANDLERS, AidFlow, feed
-from aidflow.config import parse_url, resolve_url
+from aidflow.config import parse_url, person, resolve_url
 from aidflow.domain.clock import Clock, now
 from aidflow.domain.errors import InvalidInput, said
 from aidflow.domain.policy import DEFAULT_POLICY, Policy
@@ -70,7 +70,7 @@ class Office(Casework, Money, Auditing, Running):
         except BaseException:
             flow.close()
             raise
-        if flow.login is not None and not flow.login.may_name_staff:
+        if person(flow.login) is not None:
             inline = False  # a person's login writes no view; the service keeps them
         try:
             return cls(flow, views, resolved, inline=inline)

@@ -12,6 +12,7 @@ from threading import Event
 from aidflow import commands as cmd
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
+from aidflow.config import person
 from aidflow.domain.errors import InvalidInput, MasterKeyWrong, NotAuthorised, said
 from aidflow.models import IssuedToken, PolicyInForce, StaffMember
 from aidflow.office.apart import rebuild_apart
@@ -104,14 +105,14 @@ class Running(OfficeBase):
         """Refuse a person's login on a shared store the views' upkeep, before anything is
         written: the service keeps them, and the database grants a person no table of
         theirs (it refused such a rebuild only halfway, as an internal error)."""
-        login = self.flow.login
-        if self.kept_by_service and login is not None:
+        name = person(self.flow.login)
+        if name is not None:
             raise NotAuthorised(
                 said(
                     "{name} may not rebuild, follow or catch up the views: the office's service keeps them; run it under the service's login",
-                    name=login.name,
+                    name=name,
                 ),
-                ids={"actor": login.name},
+                ids={"actor": name},
             )
 
     def view_names(self) -> list[str]:

@@ -35,7 +35,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,19 +110,14 @@ def _sqlite_path(engine: Engine) -> str:
 @contextmanager
 def _scratch_file(engine: Engine, tag: str) -> Iterator[str]:
     store = _sqlite_path(engine)
-    if not store:
-        handle, path = tempfile.mkstemp(suffix=f".{SCRATCH}{tag}.db")
-        os.close(handle)
-        try:
-            yield path
-        finally:
-            for leftover in (path, f"{path}-journal"):
-                Path(leftover).unlink(missing_ok=True)
-        return
-    path = f"{store}.{SCRATCH}{tag}"
-    with _held(path) as scratch:
-        os.ftruncate(scratch, 0)  # what a rebuild that crashed left
-        Path(f"{path}-journal").unlink(missing_ok=True)
+    with ExitStack() as held:
+        if store:
+            path = f"{store}.{SCRATCH}{tag}"
+            os.ftruncate(held.enter_context(_held(path)), 0)  # what a rebuild that crashed left
+            Path(f"{path}-journal").unlink(missing_ok=True)
+        else:
+            handle, path = tempfile.mkstemp(suffix=f".{SCRATCH}{tag}.db")
+            os.close(handle)
         try:
             yield path
         finally:  # removed while held: whoever waits takes the file anew

@@ -14,7 +14,7 @@ from typing import Any
 
 from aidflow.application import AidFlow
 from aidflow.config import parse_url
-from aidflow.office.apart import cores, rebuild_apart
+from aidflow.office.apart import at_work, rebuild_apart
 from aidflow.privacy import Vault
 from aidflow.projections import ReadModels
 from aidflow.projections.base import create_view_engine
@@ -135,7 +135,7 @@ def report(events: int, views: dict[str, dict[str, list[float]]], together: dict
         f"  all views, one process          {serial:>7.2f} s  {serial / alone:.2f}x the slowest alone"
         f" ({slowest}, {alone:.2f} s)   (rounds: {', '.join(f'{s:.2f}' for s in together['serial'])})"
     )
-    at_once = min(jobs, len(VIEWS), cores())  # as rebuild_apart runs them
+    at_once = at_work(jobs, len(VIEWS))  # as rebuild_apart runs them
     print(
         f"  all views, --jobs {jobs} ({at_once} at once) {apart:>7.2f} s  {apart / alone:.2f}x"
         f" the slowest alone   (rounds: {', '.join(f'{s:.2f}' for s in together['apart'])})"
