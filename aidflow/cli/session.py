@@ -87,9 +87,7 @@ class Session:
         """A person's own PostgreSQL login: its name (it acts as nobody else); else None."""
         if not self.url.startswith("postgres"):  # postgresql:// or postgres://
             return None  # an embedded store's holder may act as any of its staff
-        from aidflow.config import person
-
-        return person((self._office or self.office).flow.login)
+        return (self._office or self.office).person
 
     def close(self) -> None:
         if self._office is not None:

@@ -108,9 +108,14 @@ class OfficeBase:
         return self.views
 
     @property
+    def person(self) -> str | None:
+        """The name of a person's own PostgreSQL login (it acts as nobody else), else None."""
+        return person(self.flow.login)
+
+    @property
     def kept_by_service(self) -> bool:
         """A person's PostgreSQL login: the views are the service's to keep (issue 21 §1)."""
-        return person(self.flow.login) is not None
+        return self.person is not None
 
     def _await_views(self) -> None:
         import time

@@ -12,7 +12,6 @@ from threading import Event
 from aidflow import commands as cmd
 from aidflow.application import feed
 from aidflow.application.feed import IntegrationEvent
-from aidflow.config import person
 from aidflow.domain.errors import InvalidInput, MasterKeyWrong, NotAuthorised, said
 from aidflow.models import IssuedToken, PolicyInForce, StaffMember
 from aidflow.office.apart import rebuild_apart
@@ -105,7 +104,7 @@ class Running(OfficeBase):
         """Refuse a person's login on a shared store the views' upkeep, before anything is
         written: the service keeps them, and the database grants a person no table of
         theirs (it refused such a rebuild only halfway, as an internal error)."""
-        name = person(self.flow.login)
+        name = self.person
         if name is not None:
             raise NotAuthorised(
                 said(
