@@ -8,7 +8,7 @@ read :func:`mask_personal`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -83,8 +83,7 @@ class Sealed(str):
 
     key_id: str
     erased: bool
-    lookup: str
-    """A keyed hash of the text (the privacy layer's lookup key): compared, never reversed."""
+    _lookup: str | Callable[[], str]
     token: str
     """For a value read without opening it (a replay without the key, a person's login that
     may not open it): the stored token itself, written back unchanged when the value is
@@ -97,16 +96,27 @@ class Sealed(str):
         key_id: str,
         *,
         erased: bool = False,
-        lookup: str = "",
+        lookup: str | Callable[[], str] = "",
         token: str = "",
         field: str = "",
     ) -> Sealed:
         value = super().__new__(cls, ERASED if erased else text)
         value.key_id = key_id
         value.erased = erased
-        value.lookup = "" if erased else lookup
+        value._lookup = "" if erased else lookup
         value.token, value.field = token, field
         return value
+
+    @property
+    def lookup(self) -> str:
+        """A keyed hash of the text (the privacy layer's lookup key): compared, never reversed.
+
+        Made when first asked (the privacy layer passes how): only the audit view's account
+        pseudonym reads it, and an HMAC for every field opened was a tenth of a view's work."""
+        found = self._lookup
+        if not isinstance(found, str):
+            found = self._lookup = found()
+        return found
 
     def __reduce__(self) -> Any:
         state = (str(self), self.key_id, self.erased, self.lookup, self.token, self.field)

@@ -107,6 +107,12 @@ def db_time(dialect: sa.Dialect, moment: datetime | None) -> Any:
     """A timestamp as the driver stores it for a :class:`UTCDateTime` column."""
     if moment is None:
         return None
+    if moment.tzinfo is UTC:  # as stored events' times are read: one call, not three
+        return (
+            moment.isoformat(" ", "microseconds")[:26]
+            if dialect.name == "sqlite"
+            else moment.replace(tzinfo=None)
+        )
     naive = moment.astimezone(UTC).replace(tzinfo=None)
     return naive.isoformat(" ", "microseconds") if dialect.name == "sqlite" else naive
 

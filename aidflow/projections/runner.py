@@ -54,7 +54,7 @@ from aidflow.projections.tracking import (
     prepare,
     record_failure,
 )
-from aidflow.projections.view import Envelope, SQLView, envelopes
+from aidflow.projections.view import Envelope, SQLView, envelopes, read_keys_ahead
 
 __all__ = ["PAGE", "Progress", "Runner", "describe"]
 
@@ -288,6 +288,7 @@ class Runner:
                 decode |= view.handles
             for cls, opened in view.opens.items():
                 fields.setdefault(cls, set()).update(opened)
+        read_keys_ahead(page, fields)
         for envelope in page:
             cls = envelope.cls
             if cls in handled:

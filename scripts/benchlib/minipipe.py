@@ -138,14 +138,18 @@ def run_pages(
     schema: str,
     indexes: str,
     write: Callable[[sqlite3.Connection, list[Row]], None],
+    ahead: Callable[[list[Row]], None] | None = None,
 ) -> int:
-    """Create ``schema``, call ``write`` per page of records in a transaction, then ``indexes``."""
+    """Create ``schema``, call ``write`` per page of records in a transaction, then ``indexes``.
+    ``ahead`` sees each page first (:func:`keys_ahead`)."""
     src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     read = 0
     try:
         with output(out) as db:
             db.executescript(schema)
             for page in records(src):
+                if ahead is not None:
+                    ahead(page)
                 db.execute("BEGIN")
                 write(db, page)
                 db.execute("COMMIT")
@@ -377,13 +381,19 @@ def person(value: Any) -> str:
     return hashlib.sha256(f"aidflow/person/{value}".encode()).hexdigest()[:32]
 
 
-def audit(store: str, out: str, opener: Callable[[str], str], checkpoint_rows: int = 4096) -> int:
+def audit(
+    store: str,
+    out: str,
+    opener: Callable[[str], str],
+    checkpoint_rows: int = 4096,
+    ahead: Callable[[list[Row]], None] | None = None,
+) -> int:
     """Build the audit view's tables of the SQLite store at ``store`` into a new file ``out``.
 
     ``opener`` gives an account token's pseudonym (a keyed hash of the number, "" once erased).
     """
     state = _AuditState(opener, checkpoint_rows)
-    return run_pages(store, out, AUDIT_SCHEMA, AUDIT_INDEXES, state.write)
+    return run_pages(store, out, AUDIT_SCHEMA, AUDIT_INDEXES, state.write, ahead)
 
 
 class _AuditState:
@@ -518,14 +528,16 @@ CREATE INDEX ix_queue_money_case_id ON queue_money (case_id);
 """
 
 
-def queue(store: str, out: str, opener: Opener) -> int:
+def queue(
+    store: str, out: str, opener: Opener, ahead: Callable[[list[Row]], None] | None = None
+) -> int:
     """Build the consultation queue's tables of the SQLite store ``store`` into a new file ``out``.
 
     Rows that change after they are made (hardship consulted, action done, appeal decided,
     a name erased) are kept in memory and written once at the end; money rows per page.
     """
     state = _QueueState(opener)
-    read = run_pages(store, out, QUEUE_SCHEMA, QUEUE_INDEXES, state.write)
+    read = run_pages(store, out, QUEUE_SCHEMA, QUEUE_INDEXES, state.write, ahead)
     with output(out) as db:
         db.execute("BEGIN")
         insert_all(
@@ -677,14 +689,16 @@ def status(case: list[Any]) -> str:
     return "approved" if case[_PAID] < case[_APPROVED] else "paid"
 
 
-def dossier(store: str, out: str, opener: Opener) -> int:
+def dossier(
+    store: str, out: str, opener: Opener, ahead: Callable[[list[Row]], None] | None = None
+) -> int:
     """Build the dossier's tables of the SQLite store ``store`` into a new file ``out``.
 
     Entries are written per page; the case headers, actions, funds and donors are folded
     in memory and written once at the end.
     """
     state = _DossierState(opener)
-    read = run_pages(store, out, DOSSIER_SCHEMA, DOSSIER_INDEXES, state.write)
+    read = run_pages(store, out, DOSSIER_SCHEMA, DOSSIER_INDEXES, state.write, ahead)
     for case in state.cases.values():
         case[9] = status(case)
         if case[_VERIFICATION] is not None:
@@ -822,6 +836,20 @@ def account_opener(vault: Any) -> Callable[[str], str]:
         return str(vault.open("account", token).lookup[:32])
 
     return opened
+
+
+_TOKEN_KEY = re.compile(rb'"enc:v1:([^:"]+):')
+
+
+def keys_ahead(vault: Any) -> Callable[[list[Row]], None]:
+    """Each page's students' data keys read together through the store's key layer before the
+    page's fields are opened one by one, as aidflow's rebuild does (``Vault.read_ahead``)."""
+
+    def ahead(page: list[Row]) -> None:
+        found = {key for row in page for key in _TOKEN_KEY.findall(row[4])}
+        vault.read_ahead(f"{TOKEN}{key.decode()}:" for key in found)
+
+    return ahead
 
 
 def field_opener(vault: Any) -> Opener:

@@ -39,10 +39,11 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
 def _pipelines(store: str) -> dict[str, Callable[[str], int]]:
     vault = Vault(parse_url(f"sqlite:///{store}"))
     account, field = minipipe.account_opener(vault), minipipe.field_opener(vault)
+    ahead = minipipe.keys_ahead(vault)
     return {
-        "dossier": lambda out: minipipe.dossier(store, out, field),
-        "queue": lambda out: minipipe.queue(store, out, field),
-        "audit": lambda out: minipipe.audit(store, out, account),
+        "dossier": lambda out: minipipe.dossier(store, out, field, ahead),
+        "queue": lambda out: minipipe.queue(store, out, field, ahead),
+        "audit": lambda out: minipipe.audit(store, out, account, ahead=ahead),
     }
 
 

@@ -87,7 +87,13 @@ def test_the_audit_pipeline_writes_the_audit_views_tables(
     _rebuilt(store, "audit")
     vault = Vault(parse_url(f"sqlite:///{store}"))
     out = tmp_path / "mini.db"
-    read = minipipe.audit(str(store), str(out), minipipe.account_opener(vault), checkpoint_rows=50)
+    read = minipipe.audit(
+        str(store),
+        str(out),
+        minipipe.account_opener(vault),
+        checkpoint_rows=50,
+        ahead=minipipe.keys_ahead(vault),
+    )
     ours, mini = _rows(store, AUDIT_TABLES), _rows(out, AUDIT_TABLES)
     assert read == len(ours["audit_journal"]) > 2500
     assert len(ours["audit_ledger_total"]) > 0 and len(ours["audit_tree"]) > 0
@@ -105,7 +111,7 @@ def test_the_queue_and_dossier_pipelines_write_their_views_tables(
     _rebuilt(store, view)
     vault = Vault(parse_url(f"sqlite:///{store}"))
     out = tmp_path / "mini.db"
-    read = pipeline(str(store), str(out), minipipe.field_opener(vault))
+    read = pipeline(str(store), str(out), minipipe.field_opener(vault), minipipe.keys_ahead(vault))
     ours, mini = _rows(store, tables), _rows(out, tables)
     assert read > 2500
     assert all(rows for name, rows in ours.items() if name != "queue_appeal")  # no appeals

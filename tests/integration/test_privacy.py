@@ -505,6 +505,29 @@ def test_two_processes_making_one_students_key_agree_on_it(flow: AidFlow, store_
         other.close()
 
 
+def test_an_opened_values_lookup_is_its_keyed_hash_in_this_store_and_no_other(
+    flow: AidFlow, store_url: str, tmp_path: Path
+) -> None:
+    """The audit view's account pseudonym is an opened value's lookup: the keyed hash under
+    this store's secret, made when asked, the same in another process of the store."""
+    apply(flow)
+    key_id = flow.vault.key_id(STUDENT)
+    token = flow.vault.seal(key_id, "account", ACCOUNT)
+    flow.vault.flush()
+    opened = flow.vault.open("account", token)
+    assert opened.lookup == flow.vault.keyed("account", ACCOUNT) != ""
+    other = AidFlow.open(store_url)
+    try:
+        assert other.vault.open("account", token).lookup == opened.lookup
+    finally:
+        other.close()
+    elsewhere = AidFlow.open(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    try:
+        assert elsewhere.vault.keyed("account", ACCOUNT) != opened.lookup
+    finally:
+        elsewhere.close()
+
+
 def test_a_key_another_process_stored_between_seal_and_flush_makes_the_save_conflict(
     flow: AidFlow, store_url: str
 ) -> None:

@@ -38,6 +38,26 @@ def test_a_sealed_value_survives_a_copy_with_its_text_key_and_lookup(clone: Any)
     )
 
 
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))])
+def test_a_lookup_given_as_how_to_make_it_is_made_once_when_asked_and_copied_made(
+    clone: Any,
+) -> None:
+    """The privacy layer passes how to make the keyed hash (an HMAC per opened field was a
+    tenth of a view's work, and only the audit view's pseudonym reads it)."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append("h")
+        return "h" * 64
+
+    sealed = Sealed(ACCOUNT, "key-7", lookup=make)
+    assert made == []
+    assert (sealed.lookup, sealed.lookup) == ("h" * 64, "h" * 64)
+    assert made == ["h"]
+    assert clone(Sealed(ACCOUNT, "key-7", lookup=make)).lookup == "h" * 64
+    assert Sealed(ACCOUNT, "key-7", erased=True, lookup=make).lookup == ""
+
+
 @pytest.mark.parametrize(("field", "value"), [("account", ACCOUNT), ("student_id", STUDENT)])
 def test_views_keep_accounts_and_ids_masked(field: str, value: str) -> None:
     assert stored_form(field, value) == value[:4] + "*" * (len(value) - 8) + value[-4:]
