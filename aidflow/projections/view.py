@@ -256,7 +256,8 @@ class Envelope:
     def at(self, dialect: sa.Dialect) -> Any:
         """``recorded_at`` as the driver stores it (see :func:`db_time`), made once."""
         if self._at is None or self._at[0] != dialect.name:
-            self._at = (dialect.name, db_time(dialect, self.recorded_at))
+            text = _utc_text(self._stored) if dialect.name == "sqlite" else None
+            self._at = (dialect.name, text or db_time(dialect, self.recorded_at))
         return self._at[1]
 
     @property
@@ -283,6 +284,28 @@ def _timestamp(stored: dict[str, Any]) -> datetime:
     if type(stamp) is dict and stamp.get("_type_") == "datetime_iso":
         return datetime.fromisoformat(stamp["_data_"])
     return _NEVER
+
+
+def _utc_text(stored: dict[str, Any] | None) -> str | None:
+    """The stored time's text in SQLite's form where it is the library's own ISO form of a
+    UTC time with microseconds (``2026-09-01T08:00:00.123456+00:00``): cut from the text,
+    what :func:`db_time` makes of the parsed time, without formatting it again (a twentieth
+    of the dossier's rebuild). None for any other form: the caller formats the time."""
+    stamp = None if stored is None else stored.get("timestamp")
+    if type(stamp) is not dict or stamp.get("_type_") != "datetime_iso":
+        return None  # as _timestamp reads it: no time of its own
+    text = stamp.get("_data_")
+    if (
+        type(text) is str
+        and len(text) == 32
+        and text.endswith("+00:00")
+        and text[4] == text[7] == "-"
+        and text[10] == "T"
+        and text[13] == text[16] == ":"
+        and text[19] == "."
+    ):
+        return f"{text[:10]} {text[11:26]}"
+    return None
 
 
 def _damaged(notification: Stored, error: Exception) -> StoreDamaged:

@@ -22,6 +22,7 @@ from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql, sqlite
 
 from aidflow import AidFlow
 from aidflow import commands as cmd
@@ -32,7 +33,7 @@ from aidflow.domain.masking import Sealed
 from aidflow.office.demo import run_demo
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections import ReadModels
-from aidflow.projections.base import public_fields, to_json
+from aidflow.projections.base import db_time, public_fields, to_json
 from aidflow.projections.source import as_notification, read_page
 from aidflow.projections.view import Envelope, envelopes
 from tests.builders import followed_up, government_fund, paid
@@ -51,6 +52,8 @@ def _same_as_decoded(flow: AidFlow, envelope: Envelope, record: Notification) ->
     assert envelope.detail == public_fields(event), record.topic
     assert envelope.detail_json == to_json(public_fields(event))
     assert envelope.recorded_at == event.timestamp
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        assert envelope.at(dialect) == db_time(dialect, event.timestamp)
     assert envelope.aggregate_id == str(event.originator_id)
     for field in personal_fields(envelope.cls):
         mine, theirs = envelope.personal(field), getattr(event, field)
