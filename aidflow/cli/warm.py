@@ -50,6 +50,8 @@ def warm_start(session: Session, idle: float) -> None:
     code, same answers; `AIDFLOW_WARM=0` runs one without it)."""
     path = warm.socket_path()
     shown = {"socket": str(path)}
+    if warm.switched_off():  # it would start, and no command here would use it
+        raise click.ClickException(line(M.WARM_SWITCHED_OFF))
     if (here := warm.ping(path)) is not None:
         emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
         return
@@ -108,7 +110,7 @@ def warm_status(session: Session) -> None:
 def warm_stop(session: Session) -> None:
     """End this user's warm process (commands start on their own again)."""
     path = warm.socket_path()
-    conn = warm.connect(path)
+    conn = warm.connect(path, for_commands=False)
     if conn is None:
         emit(session, {"stopped": False, "socket": str(path)}, line(M.WARM_NONE, socket=path))
         return

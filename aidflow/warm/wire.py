@@ -128,9 +128,18 @@ def receive(conn: socket.socket, *, fds: int) -> tuple[dict[str, Any] | None, li
     return json.loads(data), got
 
 
-def connect(path: Path, timeout: float = 2.0) -> socket.socket | None:
-    """A connection to this user's warm process, or None (none answers, or not ours)."""
-    if os.environ.get(SWITCH_ENV) == "0" or not private_folder(path):
+def switched_off() -> bool:
+    """``AIDFLOW_WARM=0``: commands here run without a warm process."""
+    return os.environ.get(SWITCH_ENV) == "0"
+
+
+def connect(path: Path, timeout: float = 2.0, *, for_commands: bool = True) -> socket.socket | None:
+    """A connection to this user's warm process, or None (none answers, or not ours).
+
+    ``for_commands``: to hand it a command, which ``AIDFLOW_WARM=0`` forbids; ``aidflow
+    warm status`` and ``stop`` reach the process whatever the switch says (with it off they
+    said none ran, and could not stop one)."""
+    if (for_commands and switched_off()) or not private_folder(path):
         return None
     import socket
 
@@ -149,7 +158,7 @@ def connect(path: Path, timeout: float = 2.0) -> socket.socket | None:
 
 def ping(path: Path) -> dict[str, Any] | None:
     """What this user's warm process says of itself, or None when none answers."""
-    conn = connect(path)
+    conn = connect(path, for_commands=False)
     if conn is None:
         return None
     with conn:

@@ -286,6 +286,27 @@ def test_start_status_stop_and_idle_end(cli: Cli, tmp_path: Path) -> None:
     assert not (folder / "warm.sock").exists()
 
 
+def test_with_the_switch_off_start_is_refused_and_status_and_stop_still_reach_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """``AIDFLOW_WARM=0`` keeps commands from the warm process. ``warm start`` under it
+    waited its whole minute for an answer it could never take, then said the process did
+    not start (and killed the one it had started); ``status`` said none ran while one did,
+    and ``stop`` could not end it."""
+    folder = tmp_path / "run"
+    env = {**os.environ, "AIDFLOW_DB": cli.url, warm.SOCKET_ENV: str(folder / "warm.sock")}
+    here = Shell(env, tmp_path)
+    refused = here("warm", "start", "--idle", BACKSTOP, warm_ok=False)
+    assert refused.returncode == 1 and "AIDFLOW_WARM=0" in refused.stderr, refused.stderr
+    assert not folder.exists()  # refused before anything was made or started
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
+    status = json.loads(here("warm", "status", "--json", warm_ok=False).stdout)
+    assert status["running"] is True
+    stopped = here("warm", "stop", "--json", warm_ok=False)
+    assert json.loads(stopped.stdout)["stopped"] is True
+    assert here.status()["running"] is False
+
+
 def test_two_messages_that_arrive_in_one_read_are_two_messages() -> None:
     """A quick command's "started" and "exit" can reach the program in one read (it failed
     once in CI: `aidflow --help` through the warm process exited 1)."""
