@@ -649,6 +649,7 @@ def cli() -> None:
             **os.environ,
             "AIDFLOW_DB": f"sqlite:///{folder}/cli.db",
             "AIDFLOW_WARM_SOCKET": f"{folder}/run/warm.sock",
+            "AIDFLOW_WARM": "1",  # the warm rows use it, whatever the caller's shell says
         }
         flow = AidFlow.open(env["AIDFLOW_DB"])
         register_staff(flow)  # a store has its office before anyone types a command
