@@ -131,6 +131,7 @@ class Envelope:
         "_mapper",
         "_name",
         "_opened",
+        "_stamped",
         "_stored",
         "aggregate_id",
         "cls",
@@ -163,6 +164,8 @@ class Envelope:
         self._from_stored = False
         self._opened: dict[str, Any] | None = None
         self._at: tuple[str, Any] | None = None
+        self._stamped = event is None and stored is not None
+        """Whether ``recorded_at`` was read from the stored JSON (its text is then reused)."""
         self.recorded_at: datetime = (
             _timestamp(stored)
             if event is None and stored is not None
@@ -256,9 +259,15 @@ class Envelope:
     def at(self, dialect: sa.Dialect) -> Any:
         """``recorded_at`` as the driver stores it (see :func:`db_time`), made once."""
         if self._at is None or self._at[0] != dialect.name:
-            text = _utc_text(self._stored) if dialect.name == "sqlite" else None
+            text = _utc_text(self._stored) if self._stamped and dialect.name == "sqlite" else None
             self._at = (dialect.name, text or db_time(dialect, self.recorded_at))
         return self._at[1]
+
+    def recorded_at_iso(self) -> str:
+        """``recorded_at`` in UTC as ``isoformat()`` writes it: the stored text where it is
+        that already, else formatted (every event's leaf shows it)."""
+        text = _iso_utc(self._stored) if self._stamped else None
+        return text or self.recorded_at.astimezone(UTC).isoformat()
 
     @property
     def detail(self) -> dict[str, Any]:
@@ -286,26 +295,36 @@ def _timestamp(stored: dict[str, Any]) -> datetime:
     return _NEVER
 
 
-def _utc_text(stored: dict[str, Any] | None) -> str | None:
-    """The stored time's text in SQLite's form where it is the library's own ISO form of a
-    UTC time with microseconds (``2026-09-01T08:00:00.123456+00:00``): cut from the text,
-    what :func:`db_time` makes of the parsed time, without formatting it again (a twentieth
-    of the dossier's rebuild). None for any other form: the caller formats the time."""
+def _iso_utc(stored: dict[str, Any] | None) -> str | None:
+    """The stored time's text where it is ``isoformat()`` of a UTC time, as the library writes
+    its own (``2026-09-01T08:00:00.123456+00:00``, or without the fraction): the text
+    :attr:`Envelope.recorded_at` was parsed from, so the same as formatting it again. None for
+    any other form (another zone, ``Z``, a comma, no time): the caller formats the time."""
     stamp = None if stored is None else stored.get("timestamp")
     if type(stamp) is not dict or stamp.get("_type_") != "datetime_iso":
         return None  # as _timestamp reads it: no time of its own
     text = stamp.get("_data_")
     if (
         type(text) is str
-        and len(text) == 32
+        and len(text) in (25, 32)
         and text.endswith("+00:00")
         and text[4] == text[7] == "-"
         and text[10] == "T"
         and text[13] == text[16] == ":"
-        and text[19] == "."
+        and (len(text) == 25 or text[19] == ".")
     ):
-        return f"{text[:10]} {text[11:26]}"
+        return text
     return None
+
+
+def _utc_text(stored: dict[str, Any] | None) -> str | None:
+    """The stored time's text in SQLite's form (see :func:`db_time`), cut from the stored
+    ISO text where it is that (:func:`_iso_utc`) instead of formatting the time again (a
+    twentieth of the dossier's rebuild)."""
+    text = _iso_utc(stored)
+    if text is None:
+        return None
+    return f"{text[:10]} {text[11:26]}" if len(text) == 32 else f"{text[:10]} {text[11:19]}.000000"
 
 
 def _damaged(notification: Stored, error: Exception) -> StoreDamaged:

@@ -36,8 +36,9 @@ def leaf_text(record: Stored, name: str, actor: str, detail_json: str, at: Any) 
     ``detail_json`` is already canonical (the views' one encoder: keys sorted, no
     spaces), so it is embedded as it is; the result equals :func:`canonical_json`
     of the whole object (a test holds it to that), without decoding the detail again.
+    ``at`` is the time, or its text already in UTC as ``isoformat()`` writes it.
     """
-    when = at.astimezone(UTC).isoformat() if at is not None else None
+    when = at if at is None or type(at) is str else at.astimezone(UTC).isoformat()
     return (
         f'{{"actor":{_s(actor)},"aggregate_id":"{record.originator_id}","detail":{detail_json},'
         f'"position":{int(record.id)},"record":"{record_hash(record)}",'

@@ -54,6 +54,7 @@ def _same_as_decoded(flow: AidFlow, envelope: Envelope, record: Notification) ->
     assert envelope.recorded_at == event.timestamp
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         assert envelope.at(dialect) == db_time(dialect, event.timestamp)
+    assert envelope.recorded_at_iso() == event.timestamp.astimezone(UTC).isoformat()
     assert envelope.aggregate_id == str(event.originator_id)
     for field in personal_fields(envelope.cls):
         mine, theirs = envelope.personal(field), getattr(event, field)

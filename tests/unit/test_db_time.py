@@ -59,6 +59,7 @@ def test_a_records_time_cut_from_its_text_is_the_time_formatted(moment: datetime
     assert envelope.recorded_at == moment
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         assert envelope.at(dialect) == db_time(dialect, moment)
+    assert envelope.recorded_at_iso() == moment.astimezone(UTC).isoformat()
 
 
 @given(
@@ -76,8 +77,17 @@ def test_a_time_written_another_way_is_formatted_not_cut(moment: datetime, spell
     envelope = _envelope({"_type_": "datetime_iso", "_data_": text})
     assert envelope.recorded_at == datetime.fromisoformat(text) == moment
     assert envelope.at(sqlite.dialect()) == db_time(sqlite.dialect(), moment)
+    assert envelope.recorded_at_iso() == moment.isoformat() != text
+
+
+@given(st.datetimes(timezones=st.just(timezone(timedelta(hours=8)))))
+def test_a_time_in_another_zone_is_shown_in_utc(moment: datetime) -> None:
+    envelope = _envelope({"_type_": "datetime_iso", "_data_": moment.isoformat()})
+    assert envelope.recorded_at_iso() == moment.astimezone(UTC).isoformat()
+    assert envelope.at(sqlite.dialect()) == db_time(sqlite.dialect(), moment)
 
 
 def test_a_time_not_tagged_as_one_is_not_read() -> None:
     envelope = _envelope({"_type_": "text", "_data_": "2026-09-01T08:00:00.123456+00:00"})
     assert envelope.at(sqlite.dialect()) == db_time(sqlite.dialect(), envelope.recorded_at)
+    assert envelope.recorded_at_iso() == "0001-01-01T00:00:00+00:00"  # no time: as before

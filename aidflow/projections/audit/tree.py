@@ -30,7 +30,7 @@ def envelope_leaf(envelope: Envelope) -> str:
         envelope.name,
         str(detail.get("actor", "")),
         envelope.detail_json,
-        envelope.recorded_at,
+        envelope.recorded_at_iso(),
     )
 
 
