@@ -134,10 +134,8 @@ def rebuild(
         for target in events_list:
             url = _history_store(folder, target)
             store = url.removeprefix("sqlite:///")
-            flow = AidFlow.open(url)
-            views = rebuilds.per_view(url, flow, scratch, rounds)
-            together = rebuilds.all_views(url, flow, rounds, jobs)
-            flow.close()
+            views = rebuilds.per_view(url, scratch, rounds)
+            together = rebuilds.all_views(url, rounds, jobs)
             clean = rebuilds.pristine(store, scratch)
             caught = rebuilds.catch_up(clean, scratch, rounds)
             events = minipipe.read_and_parse(str(clean))
