@@ -241,11 +241,9 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
-def _token_key_id(token: str) -> str:
+def _token_key_id(token: Any) -> str:
     """The data key id a sealed field's token names ("" for anything else)."""
-    if type(token) is not str or not token.startswith(TOKEN):
-        return ""
-    return token[len(TOKEN) :].split(":", 1)[0]
+    return token[len(TOKEN) :].split(":", 1)[0] if _is_token(token) else ""
 
 
 def _keyed(secret: bytes, kind: str, value: str) -> str:

@@ -838,7 +838,7 @@ def account_opener(vault: Any) -> Callable[[str], str]:
     return opened
 
 
-_TOKEN_KEY = re.compile(rb'"enc:v1:([^:"]+):')
+_TOKEN_KEY = re.compile(rb'"' + re.escape(TOKEN.encode()) + rb'([^:"]+):')
 
 
 def keys_ahead(vault: Any) -> Callable[[list[Row]], None]:
