@@ -8,11 +8,13 @@ up front (``BEGIN IMMEDIATE``), so its read-then-write cannot deadlock.
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -153,12 +155,18 @@ def bulk(
     SQLAlchemy's per-row parameter processing costs more than SQLite's insert
     itself, and its per-statement work was a tenth of a command's views; the rows
     given here are already in the driver's terms (JSON as text, times from
-    :func:`db_time`), so the same statement serves SQLite and PostgreSQL.
+    :func:`db_time`), so the same statement serves SQLite and PostgreSQL. Inside
+    :func:`held_writes` it is sent with the page's other writes, not on its own.
     """
     if not rows:
         return
     sql, positions = _compiled(conn, key, statement)
-    _on_driver(conn, sql, list(rows) if positions is None else [positions(r) for r in rows], True)
+    params = list(rows) if positions is None else [positions(r) for r in rows]
+    held = _HELD.get()
+    if held is not None and held.dbapi is conn.connection.dbapi_connection:
+        held.statements.append((sql, params))
+        return
+    _on_driver(conn, sql, params, True)
 
 
 def execute_once(
@@ -172,6 +180,7 @@ def execute_once(
 def _on_driver(conn: Connection, sql: str, params: Any, many: bool) -> Executed:
     """Run on the driver's cursor inside ``conn``'s transaction; its errors raised as
     SQLAlchemy raises them (a lock timeout or lost connection is retried, the rest recorded)."""
+    send_held(conn)  # a statement whose answer is read comes after the writes held before it
     error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     if many and len(params) == 1:  # a command's views: psycopg's executemany costs 2× execute
@@ -188,6 +197,78 @@ def _on_driver(conn: Connection, sql: str, params: Any, many: bool) -> Executed:
         ) from exc
     finally:
         cursor.close()
+
+
+# -- a page's writes sent together (PostgreSQL) ----------------------------------------------
+
+
+class _Held(NamedTuple):
+    dbapi: Any
+    statements: list[tuple[str, list[Any]]]
+
+
+_HELD: ContextVar[_Held | None] = ContextVar("aidflow_held_writes", default=None)
+
+
+@contextmanager
+def held_writes(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the :func:`bulk` writes made inside are held, then sent together in
+    one round trip (psycopg's pipeline mode) by :func:`send_held`: before any statement
+    whose answer is read (:func:`execute_once`, or any SQLAlchemy statement on ``conn``),
+    so every statement still runs in the order it was made. A command's views wrote six
+    statements and waited for each (issue 25 §2). Elsewhere (SQLite: no round trips) it
+    changes nothing. An error of a held write is raised where they are sent: the caller
+    writes the page again without holding (:func:`~aidflow.projections.runner.Runner._apply_page`)."""
+    if conn.dialect.name != "postgresql" or _HELD.get() is not None or not _pipelines():
+        yield
+        return
+    token = _HELD.set(_Held(conn.connection.dbapi_connection, []))
+    try:
+        yield
+        send_held(conn)
+    finally:
+        _HELD.reset(token)
+
+
+@functools.cache
+def _pipelines() -> bool:
+    """Whether this psycopg's libpq has pipeline mode (14 and later; its wheels bring one)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def send_held(conn: Connection) -> None:
+    """Send the writes :func:`held_writes` holds for ``conn``, all in one round trip; their
+    first error raised as SQLAlchemy raises it (as :func:`_on_driver`)."""
+    held = _HELD.get()
+    if held is None or not held.statements or held.dbapi is not conn.connection.dbapi_connection:
+        return
+    dbapi: Any = held.dbapi  # psycopg's connection (held only on PostgreSQL)
+    statements = list(held.statements)
+    held.statements.clear()
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with dbapi.cursor() as cursor, dbapi.pipeline():
+            for sql, params in statements:
+                if len(params) == 1:  # psycopg's executemany costs 2× execute
+                    cursor.execute(sql, params[0])
+                else:
+                    cursor.executemany(sql, params)
+    except error as exc:  # which of them failed is not told: the page is written again, one by one
+        sent = ";\n".join(sql for sql, _ in statements)
+        raise sa.exc.DBAPIError.instance(
+            sent, None, exc, error, dialect=conn.dialect, ismulti=True
+        ) from exc
+
+
+def _send_held_first(engine: Engine) -> None:
+    """A SQLAlchemy statement on a connection holding writes sends them first (a view that
+    reads what it wrote a moment ago reads it)."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Connection, *_: Any) -> None:
+        send_held(conn)
 
 
 def insert_row(table: sa.Table) -> sa.Insert:
@@ -281,6 +362,7 @@ def create_view_engine(url: str, *, busy_timeout: float | None = None) -> Engine
         json_serializer=to_json,
     )
     _ping_when_idle(engine)
+    _send_held_first(engine)
     return engine
 
 

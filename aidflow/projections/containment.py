@@ -1,6 +1,7 @@
 """A view that fails on an event stops alone: how a page is written so that its failure is contained.
 
-A page is first written to every view without savepoints (:func:`write_or_flag`);
+A page is first written to every view without savepoints (:func:`write_or_flag`; on
+PostgreSQL the views' writes are held and sent together, :func:`page_writes`);
 when a view raises, the page is rolled back and written again with one savepoint
 per view (:func:`write_contained`), which keeps the events before the failing one
 and names the failure. Errors that say nothing about the event (:func:`transient`)
@@ -9,12 +10,14 @@ are never a view's failure: they reach the caller, and the page is retried.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import MasterKeyError, StoreUnavailable
+from aidflow.projections.base import held_writes, send_held
 from aidflow.projections.tracking import Failure
 from aidflow.projections.view import Envelope, SQLView
 
@@ -60,6 +63,26 @@ def write_or_flag(
             raise
         raise ViewFailed from exc
     return fresh[-1].position
+
+
+@contextmanager
+def page_writes(conn: Connection, *, careful: bool) -> Iterator[None]:
+    """Where a page's writes go: on PostgreSQL, held and sent together at the end when not
+    ``careful`` (:func:`~aidflow.projections.base.held_writes`); one by one when ``careful``,
+    so that a failure is the failing view's. A held write that fails raises
+    :class:`ViewFailed` when they are sent (which view's is not told: the caller writes the
+    page again, carefully), a transient error as it is."""
+    if careful:
+        yield
+        return
+    with held_writes(conn):
+        yield
+        try:
+            send_held(conn)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            raise ViewFailed from exc
 
 
 def write_contained(

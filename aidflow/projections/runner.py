@@ -38,7 +38,13 @@ from aidflow.bulk import collector_paused
 from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.projections import bluegreen, follower
 from aidflow.projections.base import read_only, reading, refuse_read_only, writing
-from aidflow.projections.containment import ViewFailed, describe, write_contained, write_or_flag
+from aidflow.projections.containment import (
+    ViewFailed,
+    describe,
+    page_writes,
+    write_contained,
+    write_or_flag,
+)
 from aidflow.projections.models import ViewStatus
 from aidflow.projections.source import EventSource, Stored, head, read_page
 from aidflow.projections.status import ahead, guarded, statuses
@@ -367,25 +373,26 @@ class Runner:
                 if read is not None:
                     page = read(tracked)
             moves: dict[str, int] = {}
-            for name in self._runnable():
-                view = self.views[name]
-                after = tracked.get(name)
-                fresh = [e for e in page if after is None or e.position > after]
-                if not fresh:
-                    continue
-                applied = max(applied, len(fresh))
-                if careful:
-                    good, failure = write_contained(conn, view, fresh, after)
-                else:
-                    good, failure = write_or_flag(conn, view, fresh, after), None
-                if good is not None:
-                    moves[name] = good
-                if failure is not None:
-                    record_failure(conn, name, failure)
-                    stopped[name] = failure
-                elif name in self._failed:
-                    clear_failure(conn, name)  # it failed before; the cause is gone
-                    cleared.append(name)
+            with page_writes(conn, careful=careful):
+                for name in self._runnable():
+                    view = self.views[name]
+                    after = tracked.get(name)
+                    fresh = [e for e in page if after is None or e.position > after]
+                    if not fresh:
+                        continue
+                    applied = max(applied, len(fresh))
+                    if careful:
+                        good, failure = write_contained(conn, view, fresh, after)
+                    else:
+                        good, failure = write_or_flag(conn, view, fresh, after), None
+                    if good is not None:
+                        moves[name] = good
+                    if failure is not None:
+                        record_failure(conn, name, failure)
+                        stopped[name] = failure
+                    elif name in self._failed:
+                        clear_failure(conn, name)  # it failed before; the cause is gone
+                        cleared.append(name)
             if together is None:
                 advance(conn, application_name, moves, tracked)
         self._stopped.update(stopped)

@@ -17,8 +17,16 @@ from aidflow import commands as cmd
 from aidflow.config import parse_url
 from aidflow.domain.errors import StoreBusy
 from aidflow.gate import APPEND, EVENTS_TABLE
-from aidflow.projections import base
-from aidflow.projections.base import create_view_engine, reading
+from aidflow.projections import ReadModels, base
+from aidflow.projections.base import (
+    bulk,
+    create_view_engine,
+    execute_once,
+    held_writes,
+    insert_row,
+    reading,
+    writing,
+)
 from tests.builders import (
     application,
     approval,
@@ -149,3 +157,103 @@ def test_an_append_that_waited_out_its_lock_is_refused_after_one_wait(
         assert flow.apply(application(1))  # the lock gone, the same command records
     finally:
         flow.close()
+
+
+VIEW_TABLES = ("dossier_", "queue_", "audit_", "aidflow_tracking")
+
+
+def test_a_commands_views_send_their_writes_together(
+    reused_database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the views kept inside every command, a command's rows for all three views go to
+    the server in one round trip (psycopg's pipeline mode), not one statement each: the
+    positions locked, the rows, the positions moved. Before, each statement of rows was a
+    round trip of its own (6.5 a command in `bench.py writers`' lifecycles)."""
+    alone: list[str] = []  # view statements sent on their own
+    piped: set[int] = set()  # the pipelines that sent view statements
+    pipelines = [0]
+    execute, executemany, pipeline = (
+        psycopg.Cursor.execute,
+        psycopg.Cursor.executemany,
+        psycopg.Connection.pipeline,
+    )
+
+    def counted(real: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            text = query if isinstance(query, str) else repr(query)
+            if any(table in text for table in VIEW_TABLES):
+                if self.connection._pipeline is None:
+                    alone.append(text)
+                else:
+                    piped.add(pipelines[0])
+            return real(self, query, *args, **kwargs)
+
+        return run
+
+    def pipelined(self: psycopg.Connection[Any]) -> Any:
+        pipelines[0] += self._pipeline is None
+        return pipeline(self)
+
+    url = reused_database.empty_store()
+    flow = AidFlow.open(url)
+    views = ReadModels.attach(flow, url)
+    try:
+        register_staff(flow)
+        fund = government_fund(flow)
+        verified(flow, 1)
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted(execute))
+        monkeypatch.setattr(psycopg.Cursor, "executemany", counted(executemany))
+        monkeypatch.setattr(psycopg.Connection, "pipeline", pipelined)
+        counts: dict[str, tuple[int, int]] = {}
+
+        def count(step: str, call: Callable[[], Any]) -> Any:
+            alone.clear()
+            piped.clear()
+            answer = call()
+            positions = [s for s in alone if "aidflow_tracking" in s]
+            reads = [s for s in alone if s not in positions]  # a view reading mid-page
+            assert all(s.startswith("SELECT") for s in reads), reads
+            counts[step] = (len(positions), len(piped) - len(reads))
+            return answer
+
+        case = count("apply", lambda: flow.apply(application(2)))
+        count("verify", lambda: flow.verify(verification(case)))
+        count("approve", lambda: flow.approve(approval(case, fund)))
+        payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
+        count("disburse", lambda: flow.disburse(payment))
+        assert views.dossier(str(case)).disbursed_fen == 500_000
+    finally:
+        views.close()
+        flow.close()
+    # alone: the positions locked, then moved; the rows together (sent early only when a
+    # view reads mid-page, as the dossier reads a fund's name: then its writes go first)
+    assert counts == dict.fromkeys(counts, (2, 1)), counts
+
+
+def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
+    reused_database: Any,
+) -> None:
+    """What a view wrote a moment ago is what it reads, by SQLAlchemy or on the driver; a
+    held write's error is raised when they are sent, and the transaction writes nothing."""
+    engine = create_view_engine(reused_database.empty_store())
+    probe = sa.Table("held_probe", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    count = sa.select(sa.func.count()).select_from(probe)
+    try:
+        probe.create(engine)
+        with writing(engine) as conn, held_writes(conn):
+            bulk(conn, "probe.insert", insert_row(probe), [{"n": 1}, {"n": 2}])
+            assert conn.execute(count).scalar_one() == 2
+            bulk(conn, "probe.insert", insert_row(probe), [{"n": 3}])
+            assert execute_once(conn, "probe.count", count, {}).rows == [(3,)]
+        with (
+            pytest.raises(sa.exc.IntegrityError),
+            writing(engine) as conn,
+            held_writes(conn),
+        ):
+            bulk(conn, "probe.insert", insert_row(probe), [{"n": 4}])
+            bulk(conn, "probe.insert", insert_row(probe), [{"n": 1}])  # taken
+            bulk(conn, "probe.insert", insert_row(probe), [{"n": 5}])
+        with reading(engine) as conn:
+            assert conn.execute(count).scalar_one() == 3
+    finally:
+        engine.dispose()
