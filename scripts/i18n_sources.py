@@ -59,12 +59,7 @@ EXTRA_VALUES = (
     # a liaison with no department, as a refusal names it (domain.staff)
     "no department",
 )
-EXTRA_ERRORS = (
-    "usage_error",
-    "rule_violations",
-    "digest_mismatch",
-    "views_broken",
-    "internal_error",
+HTTP_ERRORS = (
     "unauthorised",
     "actor_mismatch",
     "no_such_route",
@@ -162,7 +157,9 @@ def messages() -> list[tuple[str | None, str, str]]:
 
     for text in problems.messages():
         add(None, text, "aidflow/i18n/problems.py")
-    for code in [*_errors(), *EXTRA_ERRORS]:
+    from aidflow.cli.failures import CLI_ERRORS
+
+    for code in [*_errors(), *CLI_ERRORS, *HTTP_ERRORS]:
         add(ERROR_CODE, code, "errors")
     # the commands an audit finding names (``unauthorised_actor``), and the questions a
     # refusal for want of a role names (``read cases``)

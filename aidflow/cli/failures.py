@@ -31,6 +31,7 @@ RULE_VIOLATIONS = "rule_violations"
 DIGEST_MISMATCH = "digest_mismatch"
 VIEWS_BROKEN = "views_broken"
 VIEWS_DRIFTED = "views_drifted"
+WARM_UNAVAILABLE = "warm_unavailable"
 INTERNAL_ERROR = "internal_error"
 CLI_ERRORS: dict[str, tuple[int, str]] = {
     USAGE_ERROR: (2, M.MEANS_USAGE_ERROR),
@@ -38,8 +39,18 @@ CLI_ERRORS: dict[str, tuple[int, str]] = {
     DIGEST_MISMATCH: (1, M.MEANS_DIGEST_MISMATCH),
     VIEWS_BROKEN: (1, M.MEANS_VIEWS_BROKEN),
     VIEWS_DRIFTED: (1, M.MEANS_VIEWS_DRIFTED),
+    WARM_UNAVAILABLE: (1, M.MEANS_WARM_UNAVAILABLE),
     INTERNAL_ERROR: (1, M.MEANS_INTERNAL_ERROR),
 }
+
+
+class Refused(click.ClickException):
+    """A command of the CLI's own refused for a reason that is not the command line's: told
+    under its code (click's own exceptions are usage errors, "命令行有误" in Chinese)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class Failure:
 
 def failure(exc: Exception) -> Failure:
     """What the user is told about ``exc``, and the exit status."""
+    if isinstance(exc, Refused):
+        return Failure(CLI_ERRORS[exc.code][0], exc.code, exc.format_message())
     if isinstance(exc, click.UsageError):
         hint = "" if exc.ctx is None else exc.ctx.command_path
         return Failure(exc.exit_code, USAGE_ERROR, exc.format_message(), help_for=hint)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from aidflow.cli import params
+from aidflow.cli.failures import WARM_UNAVAILABLE, Refused
 from aidflow.cli.helptext import HelpGroup
 from aidflow.cli.session import Session, emit, global_options, pass_session
 from aidflow.i18n import messages as M
@@ -51,12 +52,12 @@ def warm_start(session: Session, idle: float) -> None:
     path = warm.socket_path()
     shown = {"socket": str(path)}
     if warm.switched_off():  # it would start, and no command here would use it
-        raise click.ClickException(line(M.WARM_SWITCHED_OFF))
+        raise Refused(WARM_UNAVAILABLE, line(M.WARM_SWITCHED_OFF))
     if (here := warm.ping(path)) is not None:
         emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
         return
     if not warm.make_private_folder(path):
-        raise click.ClickException(line(M.WARM_NOT_PRIVATE, folder=path.parent))
+        raise Refused(WARM_UNAVAILABLE, line(M.WARM_NOT_PRIVATE, folder=path.parent))
     log = path.with_suffix(".log")
     with open(log, "ab") as out:
         started = subprocess.Popen(  # noqa: S603 — this interpreter, this module
@@ -85,7 +86,7 @@ def _wait_for(path: Path, started: subprocess.Popen[bytes]) -> dict[str, Any]:
     else:
         started.kill()
     log = path.with_suffix(".log")
-    raise click.ClickException(line(M.WARM_NOT_STARTED, reason=reason, log=log))
+    raise Refused(WARM_UNAVAILABLE, line(M.WARM_NOT_STARTED, reason=reason, log=log))
 
 
 @warm_group.command("status")

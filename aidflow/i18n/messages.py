@@ -46,6 +46,9 @@ VIEW_DRIFTED = "{view}: DRIFTED at {table} key {key} (replayed up to position {p
 AUDIT_VIEW_AGREES = (
     "the audit view read agrees with a fresh replay of the store up to position {position}"
 )
+MEANS_WARM_UNAVAILABLE = (
+    "`aidflow warm start` could not start a warm process; commands still run, without it."
+)
 MEANS_INTERNAL_ERROR = "A bug: please report it, with the output of `AIDFLOW_DEBUG=1`."
 
 # -- parameter problems ---------------------------------------------------------------------

@@ -128,9 +128,18 @@ def receive(conn: socket.socket, *, fds: int) -> tuple[dict[str, Any] | None, li
     return json.loads(data), got
 
 
+_OFF = frozenset({"0", "off", "false", "no"})
+
+
 def switched_off() -> bool:
-    """``AIDFLOW_WARM=0``: commands here run without a warm process."""
-    return os.environ.get(SWITCH_ENV) == "0"
+    """``AIDFLOW_WARM=0`` (or ``off``, ``false``, ``no``; a full-width ``０`` typed with a
+    Chinese input method too): commands here run without a warm process."""
+    value = os.environ.get(SWITCH_ENV, "")
+    if not value.isascii():
+        import unicodedata
+
+        value = unicodedata.normalize("NFKC", value)
+    return value.strip().lower() in _OFF
 
 
 def connect(path: Path, timeout: float = 2.0, *, for_commands: bool = True) -> socket.socket | None:

@@ -298,6 +298,12 @@ def test_with_the_switch_off_start_is_refused_and_status_and_stop_still_reach_it
     here = Shell(env, tmp_path)
     refused = here("warm", "start", "--idle", BACKSTOP, warm_ok=False)
     assert refused.returncode == 1 and "AIDFLOW_WARM=0" in refused.stderr, refused.stderr
+    told = here("--json", "warm", "start", "--idle", BACKSTOP, warm_ok=False)
+    assert json.loads(told.stderr)["error"]["code"] == "warm_unavailable", told.stderr
+    # in Chinese it was told as a wrong command line ("命令行有误"), which it is not
+    zh = here("--lang", "zh", "warm", "start", "--idle", BACKSTOP, warm_ok=False)
+    assert zh.returncode == 1 and "常驻进程不可用" in zh.stderr, zh.stderr
+    assert "命令行有误" not in zh.stderr, zh.stderr
     assert not folder.exists()  # refused before anything was made or started
     assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
     status = json.loads(here("warm", "status", "--json", warm_ok=False).stdout)
@@ -305,6 +311,28 @@ def test_with_the_switch_off_start_is_refused_and_status_and_stop_still_reach_it
     stopped = here("warm", "stop", "--json", warm_ok=False)
     assert json.loads(stopped.stdout)["stopped"] is True
     assert here.status()["running"] is False
+
+
+@pytest.mark.parametrize(
+    ("value", "off"),
+    [
+        ("0", True),
+        ("０", True),
+        (" off ", True),
+        ("False", True),
+        ("NO", True),
+        ("1", False),
+        ("", False),
+        ("on", False),
+        ("00", False),
+    ],
+)
+def test_the_switch_reads_as_a_person_would_type_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, off: bool
+) -> None:
+    """A full-width ０ (typed with a Chinese input method) or ``off`` switched nothing off."""
+    monkeypatch.setenv(warm.SWITCH_ENV, value)
+    assert warm.switched_off() is off
 
 
 def test_two_messages_that_arrive_in_one_read_are_two_messages() -> None:
