@@ -222,6 +222,9 @@ def held_writes(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql" or _HELD.get() is not None or not _pipelines():
         yield
         return
+    if not sa.event.contains(conn.engine, "before_cursor_execute", _send_held_first):
+        # any engine a page is written on (a rebuild's scratch engine too)
+        sa.event.listen(conn.engine, "before_cursor_execute", _send_held_first)
     token = _HELD.set(_Held(conn.connection.dbapi_connection, []))
     try:
         yield
@@ -262,13 +265,10 @@ def send_held(conn: Connection) -> None:
         ) from exc
 
 
-def _send_held_first(engine: Engine) -> None:
+def _send_held_first(conn: Connection, *_: Any) -> None:
     """A SQLAlchemy statement on a connection holding writes sends them first (a view that
     reads what it wrote a moment ago reads it)."""
-
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Connection, *_: Any) -> None:
-        send_held(conn)
+    send_held(conn)
 
 
 def insert_row(table: sa.Table) -> sa.Insert:
@@ -362,7 +362,6 @@ def create_view_engine(url: str, *, busy_timeout: float | None = None) -> Engine
         json_serializer=to_json,
     )
     _ping_when_idle(engine)
-    _send_held_first(engine)
     return engine
 
 

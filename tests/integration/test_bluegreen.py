@@ -259,3 +259,32 @@ def test_a_rebuild_waits_while_another_holds_its_scratch(tmp_path: Path) -> None
     assert not Path(scratch).exists()
     views.close()
     flow.close()
+
+
+def test_a_postgres_rebuild_writes_its_pages_held_and_never_needs_the_careful_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebuild writes on a scratch engine of its own. Its views read back what they wrote
+    earlier in the same page (a fund's donors, a case's header): the writes held for one
+    round trip must be sent first there too. They were not at first, and each such page
+    failed and was written again one view at a time: the same rows, much slower; a read
+    that found an older row would have been wrong rows."""
+    from aidflow.projections import runner
+
+    careful: list[str] = []
+    real = runner.write_contained
+
+    def counted(conn: sa.Connection, view: object, *args: object) -> object:
+        careful.append(getattr(view, "name", "?"))
+        return real(conn, view, *args)  # type: ignore[arg-type]
+
+    with fresh_database() as url:
+        flow = _history(url, 1500)
+        views = ReadModels.attach(flow, url)
+        before = dump(views)
+        monkeypatch.setattr(runner, "write_contained", counted)
+        views.rebuild(flow)
+        assert careful == []
+        assert dump(views) == before
+        views.close()
+        flow.close()

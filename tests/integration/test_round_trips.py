@@ -233,9 +233,10 @@ def test_a_commands_views_send_their_writes_together(
 def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
     reused_database: Any,
 ) -> None:
-    """What a view wrote a moment ago is what it reads, by SQLAlchemy or on the driver; a
-    held write's error is raised when they are sent, and the transaction writes nothing."""
-    engine = create_view_engine(reused_database.empty_store())
+    """What a view wrote a moment ago is what it reads, by SQLAlchemy or on the driver, on
+    any engine (a rebuild writes on a scratch engine of its own); a held write's error is
+    raised when they are sent, and the transaction writes nothing."""
+    engine = sa.create_engine(parse_url(reused_database.empty_store()).sqlalchemy_url())
     probe = sa.Table("held_probe", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
     count = sa.select(sa.func.count()).select_from(probe)
     try:
