@@ -168,7 +168,7 @@ def test_a_commands_views_send_their_writes_together(
     """With the views kept inside every command, a command's rows for all three views go to
     the server in one round trip (psycopg's pipeline mode), not one statement each: the
     positions locked, the rows, the positions moved. Before, each statement of rows was a
-    round trip of its own (6.5 a command in `bench.py writers`' lifecycles)."""
+    round trip of its own (6.9 a command in `bench.py writers`' lifecycles)."""
     alone: list[str] = []  # view statements sent on their own
     piped: set[int] = set()  # the pipelines that sent view statements
     pipelines = [0]
