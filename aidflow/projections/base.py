@@ -219,12 +219,14 @@ def held_writes(conn: Connection) -> Iterator[None]:
     statements and waited for each (issue 25 §2). Elsewhere (SQLite: no round trips) it
     changes nothing. An error of a held write is raised where they are sent: the caller
     writes the page again without holding (:func:`~aidflow.projections.runner.Runner._apply_page`)."""
-    if conn.dialect.name != "postgresql" or _HELD.get() is not None or not _pipelines():
-        yield
+    if (
+        conn.dialect.name != "postgresql"
+        or _HELD.get() is not None
+        or not sa.event.contains(conn.engine, "before_cursor_execute", _send_held_first)
+        or not _pipelines()
+    ):
+        yield  # an engine made without :func:`sends_held_first` sends each write at once
         return
-    if not sa.event.contains(conn.engine, "before_cursor_execute", _send_held_first):
-        # any engine a page is written on (a rebuild's scratch engine too)
-        sa.event.listen(conn.engine, "before_cursor_execute", _send_held_first)
     token = _HELD.set(_Held(conn.connection.dbapi_connection, []))
     try:
         yield
@@ -265,9 +267,16 @@ def send_held(conn: Connection) -> None:
         ) from exc
 
 
+def sends_held_first(engine: Engine) -> None:
+    """Let :func:`held_writes` hold writes on this engine: any SQLAlchemy statement on a
+    connection holding writes sends them first (a view that reads what it wrote a moment
+    ago reads it). Called where the engine is made, before any thread uses it: a listener
+    added while another thread's statement runs its listeners could break that statement."""
+    if not sa.event.contains(engine, "before_cursor_execute", _send_held_first):
+        sa.event.listen(engine, "before_cursor_execute", _send_held_first)
+
+
 def _send_held_first(conn: Connection, *_: Any) -> None:
-    """A SQLAlchemy statement on a connection holding writes sends them first (a view that
-    reads what it wrote a moment ago reads it)."""
     send_held(conn)
 
 
@@ -362,6 +371,7 @@ def create_view_engine(url: str, *, busy_timeout: float | None = None) -> Engine
         json_serializer=to_json,
     )
     _ping_when_idle(engine)
+    sends_held_first(engine)
     return engine
 
 

@@ -42,7 +42,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.projections.base import KEEP_DURING_REBUILD, _sqlite_transactions, to_json, writing
+from aidflow.projections.base import (
+    KEEP_DURING_REBUILD,
+    _sqlite_transactions,
+    sends_held_first,
+    to_json,
+    writing,
+)
 from aidflow.projections.tracking import (
     TRACKING_METADATA,
     _schema_change,
@@ -275,6 +281,8 @@ def _rebuild_in(
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f'SET search_path TO "{scratch_schema}"')
         dbapi_connection.commit()
+
+    sends_held_first(scratch)  # its pages' rows sent together, as the live views' are
 
     try:
         fresh = _fresh(scratch, chosen)

@@ -25,6 +25,7 @@ from aidflow.projections.base import (
     held_writes,
     insert_row,
     reading,
+    sends_held_first,
     writing,
 )
 from tests.builders import (
@@ -231,30 +232,47 @@ def test_a_commands_views_send_their_writes_together(
 
 
 def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
-    reused_database: Any,
+    reused_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a view wrote a moment ago is what it reads, by SQLAlchemy or on the driver, on
-    any engine (a rebuild writes on a scratch engine of its own); a held write's error is
-    raised when they are sent, and the transaction writes nothing."""
-    engine = sa.create_engine(parse_url(reused_database.empty_store()).sqlalchemy_url())
+    any engine made to hold them (a rebuild writes on a scratch engine of its own: it had
+    no listener at first, and every page failed and was written again); a held write's
+    error is raised when they are sent, and the transaction writes nothing. An engine not
+    made to hold them sends each write at once."""
+    url = parse_url(reused_database.empty_store()).sqlalchemy_url()
     probe = sa.Table("held_probe", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
     count = sa.select(sa.func.count()).select_from(probe)
+    pipelines: list[int] = []
+    pipeline = psycopg.Connection.pipeline
+
+    def counted(self: psycopg.Connection[Any]) -> Any:
+        pipelines.append(1)
+        return pipeline(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counted)
+    plain, holding = sa.create_engine(url), sa.create_engine(url)
+    sends_held_first(holding)
     try:
-        probe.create(engine)
-        with writing(engine) as conn, held_writes(conn):
-            bulk(conn, "probe.insert", insert_row(probe), [{"n": 1}, {"n": 2}])
-            assert conn.execute(count).scalar_one() == 2
-            bulk(conn, "probe.insert", insert_row(probe), [{"n": 3}])
-            assert execute_once(conn, "probe.count", count, {}).rows == [(3,)]
+        probe.create(holding)
+        for engine, held in ((plain, False), (holding, True)):
+            pipelines.clear()
+            with writing(engine) as conn, held_writes(conn):
+                conn.execute(probe.delete())
+                bulk(conn, "probe.insert", insert_row(probe), [{"n": 1}, {"n": 2}])
+                assert conn.execute(count).scalar_one() == 2
+                bulk(conn, "probe.insert", insert_row(probe), [{"n": 3}])
+                assert execute_once(conn, "probe.count", count, {}).rows == [(3,)]
+            assert len(pipelines) == (2 if held else 0)
         with (
             pytest.raises(sa.exc.IntegrityError),
-            writing(engine) as conn,
+            writing(holding) as conn,
             held_writes(conn),
         ):
             bulk(conn, "probe.insert", insert_row(probe), [{"n": 4}])
             bulk(conn, "probe.insert", insert_row(probe), [{"n": 1}])  # taken
             bulk(conn, "probe.insert", insert_row(probe), [{"n": 5}])
-        with reading(engine) as conn:
+        with reading(holding) as conn:
             assert conn.execute(count).scalar_one() == 3
     finally:
-        engine.dispose()
+        plain.dispose()
+        holding.dispose()
