@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -273,6 +274,12 @@ def test_a_postgres_rebuild_writes_its_pages_held_and_never_needs_the_careful_pa
 
     careful: list[str] = []
     real = runner.write_contained
+    pipelines: list[int] = []
+    pipeline = psycopg.Connection.pipeline
+
+    def piped(self: psycopg.Connection[object]) -> object:
+        pipelines.append(1)
+        return pipeline(self)
 
     def counted(conn: sa.Connection, view: object, *args: object) -> object:
         careful.append(getattr(view, "name", "?"))
@@ -283,8 +290,10 @@ def test_a_postgres_rebuild_writes_its_pages_held_and_never_needs_the_careful_pa
         views = ReadModels.attach(flow, url)
         before = dump(views)
         monkeypatch.setattr(runner, "write_contained", counted)
+        monkeypatch.setattr(psycopg.Connection, "pipeline", piped)
         views.rebuild(flow)
         assert careful == []
+        assert pipelines  # its pages' rows were held and sent together
         assert dump(views) == before
         views.close()
         flow.close()
