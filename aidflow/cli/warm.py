@@ -7,6 +7,7 @@ The program (:mod:`aidflow.warm`) hands each command to it; the process itself i
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -52,7 +53,8 @@ def warm_start(session: Session, idle: float) -> None:
     path = warm.socket_path()
     shown = {"socket": str(path)}
     if warm.switched_off():  # it would start, and no command here would use it
-        raise Refused(WARM_UNAVAILABLE, line(M.WARM_SWITCHED_OFF))
+        value = os.environ.get(warm.SWITCH_ENV, "")
+        raise Refused(WARM_UNAVAILABLE, line(M.WARM_SWITCHED_OFF, value=value))
     if (here := warm.ping(path)) is not None:
         emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
         return

@@ -288,8 +288,8 @@ WARM_NOT_STARTED = "the warm process did not start: {reason} (see {log})"
 WARM_EXITED = "it ended with exit status {status}"
 WARM_NO_ANSWER = "no answer in {seconds} s"
 WARM_SWITCHED_OFF = (
-    "AIDFLOW_WARM=0 is set: commands here run without a warm process, so none is started; "
-    "unset AIDFLOW_WARM to start one"
+    "AIDFLOW_WARM={value} is set: commands here run without a warm process, so none is "
+    "started; unset AIDFLOW_WARM to start one"
 )
 WARM_NOT_PRIVATE = (
     "{folder} is not this user's alone (it must be a folder owned by you with mode 0700): "
