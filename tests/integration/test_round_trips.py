@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -65,6 +66,16 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield log
 
 
+def four_steps(flow: AidFlow, fund: UUID, count: Callable[[str, Callable[[], Any]], Any]) -> UUID:
+    """A new student's case applied, verified, approved and paid, each step under ``count``."""
+    case: UUID = count("apply", lambda: flow.apply(application(2)))
+    count("verify", lambda: flow.verify(verification(case)))
+    count("approve", lambda: flow.approve(approval(case, fund)))
+    payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
+    count("disburse", lambda: flow.disburse(payment))
+    return case
+
+
 def test_each_command_sends_no_more_statements_than_its_design(
     reused_database: Any, sent: list[str]
 ) -> None:
@@ -81,11 +92,7 @@ def test_each_command_sends_no_more_statements_than_its_design(
             counts[step] = len(sent)
             return answer
 
-        case = count("apply", lambda: flow.apply(application(2)))
-        count("verify", lambda: flow.verify(verification(case)))
-        count("approve", lambda: flow.approve(approval(case, fund)))
-        payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
-        count("disburse", lambda: flow.disburse(payment))
+        four_steps(flow, fund, count)
     finally:
         flow.close()
     assert counts == {step: min(counts[step], most) for step, most in STATEMENTS.items()}, counts
@@ -217,11 +224,7 @@ def test_a_commands_views_send_their_writes_together(
             counts[step] = (len(positions), len(piped) - len(reads))
             return answer
 
-        case = count("apply", lambda: flow.apply(application(2)))
-        count("verify", lambda: flow.verify(verification(case)))
-        count("approve", lambda: flow.approve(approval(case, fund)))
-        payment = cmd.Disburse(case_id=case, amount_fen=500_000, voucher="V-2", actor="cashier")
-        count("disburse", lambda: flow.disburse(payment))
+        case = four_steps(flow, fund, count)
         assert views.dossier(str(case)).disbursed_fen == 500_000
     finally:
         views.close()
