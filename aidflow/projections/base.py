@@ -215,8 +215,8 @@ def held_writes(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, the :func:`bulk` writes made inside are held, then sent together in
     one round trip (psycopg's pipeline mode) by :func:`send_held`: before any statement
     whose answer is read (:func:`execute_once`, or any SQLAlchemy statement on ``conn``),
-    so every statement still runs in the order it was made. A command's views wrote six
-    statements and waited for each (issue 25 §2). Elsewhere (SQLite: no round trips) it
+    so every statement still runs in the order it was made. A command's views waited for
+    each statement: about seven round trips a command, now three (issue 25 §2). Elsewhere (SQLite: no round trips) it
     changes nothing. An error of a held write is raised where they are sent: the caller
     writes the page again without holding (:func:`~aidflow.projections.runner.Runner._apply_page`)."""
     if (
