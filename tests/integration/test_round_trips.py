@@ -230,7 +230,8 @@ def test_a_commands_views_send_their_writes_together(
         views.close()
         flow.close()
     # alone: the positions locked, then moved; the rows together (sent early only when a
-    # view reads mid-page, as the dossier reads a fund's name: then its writes go first)
+    # view reads mid-page, as the audit view reads the Merkle tree's leaves at the end of a
+    # level, or the dossier a fund's donors on a deposit: then what is held goes first)
     assert counts == dict.fromkeys(counts, (2, 1)), counts
 
 
