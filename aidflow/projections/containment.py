@@ -70,16 +70,17 @@ def page_writes(conn: Connection, *, careful: bool) -> Iterator[None]:
     """Where a page's writes go: on PostgreSQL, held and sent together at the end when not
     ``careful`` (:func:`~aidflow.projections.base.held_writes`); one by one when ``careful``,
     so that a failure is the failing view's. A held write that fails raises
-    :class:`ViewFailed` when they are sent (which view's is not told: the caller writes the
-    page again, carefully), a transient error as it is."""
+    :class:`ViewFailed` wherever they are sent (at the end, or by the next statement that
+    reads, a view's or the runner's own): which view's is not told, and the caller writes
+    the page again, carefully. A transient error is raised as it is."""
     if careful:
         yield
         return
     with held_writes(conn):
-        yield
         try:
+            yield
             send_held(conn)
-        except Exception as exc:
+        except sa.exc.DBAPIError as exc:
             if transient(exc):
                 raise
             raise ViewFailed from exc

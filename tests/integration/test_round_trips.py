@@ -29,6 +29,7 @@ from aidflow.projections.base import (
     sends_held_first,
     writing,
 )
+from aidflow.projections.containment import ViewFailed, page_writes
 from tests.builders import (
     application,
     approval,
@@ -280,3 +281,33 @@ def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
     finally:
         plain.dispose()
         holding.dispose()
+
+
+def test_a_held_write_that_fails_sends_the_page_down_the_careful_path_wherever_it_is_sent(
+    reused_database: Any,
+) -> None:
+    """A held write's error comes with the next statement that reads: inside a view (which
+    raises ``ViewFailed``) or outside any (the runner clearing a view's old failure), where it
+    was raised as the database error itself and the catch-up failed instead of writing the
+    page again with a savepoint a view."""
+    engine = create_view_engine(reused_database.empty_store())
+    probe = sa.Table("held_page", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    try:
+        probe.create(engine)
+        for sent_by in ("a read", "the end of the page"):
+            with (
+                pytest.raises(ViewFailed),
+                writing(engine) as conn,
+                page_writes(conn, careful=False),
+            ):
+                bulk(conn, "page.insert", insert_row(probe), [{"n": 1}, {"n": 1}])
+                if sent_by == "a read":
+                    conn.execute(sa.select(probe.c.n)).all()
+        with (  # careful: each write sent at once, its error raised there
+            pytest.raises(sa.exc.IntegrityError),
+            writing(engine) as conn,
+            page_writes(conn, careful=True),
+        ):
+            bulk(conn, "page.insert", insert_row(probe), [{"n": 1}, {"n": 1}])
+    finally:
+        engine.dispose()
