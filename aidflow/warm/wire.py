@@ -133,13 +133,15 @@ _OFF = frozenset({"0", "off", "false", "no"})
 
 def switched_off() -> bool:
     """``AIDFLOW_WARM=0`` (or ``off``, ``false``, ``no``; a full-width ``０`` typed with a
-    Chinese input method too): commands here run without a warm process."""
+    Chinese input method, or one with a zero-width space, too): commands here run without a
+    warm process."""
     value = os.environ.get(SWITCH_ENV, "")
-    if not value.isascii():
-        import unicodedata
+    if value.isascii():
+        return value.strip().lower() in _OFF
+    # compared as names are (only for such a value: this client imports little)
+    from aidflow.domain.canonical import same_person, visible
 
-        value = unicodedata.normalize("NFKC", value)
-    return value.strip().lower() in _OFF
+    return same_person(visible(value)) in _OFF
 
 
 def connect(path: Path, timeout: float = 2.0, *, for_commands: bool = True) -> socket.socket | None:

@@ -318,6 +318,7 @@ def test_with_the_switch_off_start_is_refused_and_status_and_stop_still_reach_it
     [
         ("0", True),
         ("０", True),
+        ("0\u200b", True),
         (" off ", True),
         ("False", True),
         ("NO", True),
@@ -330,7 +331,8 @@ def test_with_the_switch_off_start_is_refused_and_status_and_stop_still_reach_it
 def test_the_switch_reads_as_a_person_would_type_it(
     monkeypatch: pytest.MonkeyPatch, value: str, off: bool
 ) -> None:
-    """A full-width ０ (typed with a Chinese input method) or ``off`` switched nothing off."""
+    """A full-width ０ (typed with a Chinese input method), a zero-width space or ``off``
+    switched nothing off."""
     monkeypatch.setenv(warm.SWITCH_ENV, value)
     assert warm.switched_off() is off
 
