@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -16,6 +18,9 @@ from eventsourcing.utils import retry
 
 from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.gate import APPEND, DDL_LOCK_KEY, EVENTS_TABLE, install_gate
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composed
 
 _INSERT_ONCE = PostgresApplicationRecorder.insert_events.__wrapped__
 """The library's append without its retries (see ``insert_events`` below)."""
@@ -63,11 +68,88 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
                 install_gate(conn, self.datastore.schema)
 
     _append: bytes | None = None
+    _ahead: Composed | None = None
 
     @property
     def gated(self) -> bool:
         """The office's events table (not another application's sharing the database)."""
         return self.events_table_name == EVENTS_TABLE
+
+    # -- what a command will read, read in one round trip ---------------------------------
+
+    @contextmanager
+    def reading_ahead(self, wanted: Mapping[UUID, Ahead]) -> Iterator[None]:
+        """Inside, :meth:`select_events` answers from one read of ``wanted`` made now, where
+        that read holds the whole answer, and asks the store otherwise (see :class:`Ahead`).
+
+        A command read the staff registry's version, its request key, its case, its fund,
+        the programme year and the policy register's version one statement each, each a
+        round trip; now one (issue 25 §2). What is read is what those statements would have
+        read at this moment, all at one moment: the append still checks every version, and
+        a retry reads again. Only this recorder answers from it, and only in this context
+        (a thread, a task): another store, or another command, asks the store."""
+        token = _AHEAD.set((self, self._read_ahead(wanted)) if wanted else None)
+        try:
+            yield
+        finally:
+            _AHEAD.reset(token)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library reads
+    def _read_ahead(self, wanted: Mapping[UUID, Ahead]) -> dict[UUID, _Read]:
+        from psycopg.sql import SQL, Identifier
+
+        if self._ahead is None:  # composed once per recorder, as the append
+            self._ahead = SQL(
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state"
+                " FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS a(id, after, n)"
+                " CROSS JOIN LATERAL (SELECT * FROM {0}.{1} WHERE originator_id = a.id AND"
+                " originator_version > a.after ORDER BY originator_version DESC LIMIT a.n) AS e"
+            ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        ids = list(wanted)
+        most = {i: max(1, wanted[i].most) for i in ids}
+        rows: dict[UUID, list[StoredEvent]] = {i: [] for i in ids}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            params = (ids, [wanted[i].after for i in ids], [most[i] for i in ids])
+            curs.execute(self._ahead, params, prepare=True)
+            for row in curs.fetchall():
+                rows[row["originator_id"]].append(
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                )
+        read = {}
+        for i, found in rows.items():
+            found.reverse()  # oldest first
+            # every event after ``after`` is here when fewer than asked for came back; else
+            # (the latest ``most``) every event from the oldest that came back on
+            whole = len(found) < most[i]
+            read[i] = _Read(found, wanted[i].after if whole else found[0].originator_version - 1)
+        return read
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        ahead = _AHEAD.get()
+        if ahead is not None and ahead[0] is self:  # another store's reads are its own
+            key = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+            read = ahead[1].get(key)
+            if read is not None:
+                answer = read.answer(gt=gt, lte=lte, desc=desc, limit=limit)
+                if answer is not None:
+                    return answer
+        asked: Sequence[StoredEvent] = super().select_events(
+            originator_id, gt=gt, lte=lte, desc=desc, limit=limit
+        )
+        return asked
 
     def existing(self, ids: Sequence[UUID]) -> set[UUID]:
         """Which of ``ids`` have a stored event, in one read (see ``Records.existing``)."""
@@ -145,6 +227,46 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
         if not self.gated:
             return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         return [row[APPEND] for row in curs.fetchall()]
+
+
+class Ahead(NamedTuple):
+    """What to read ahead of one record: at most ``most`` of its latest events after version
+    ``after`` (the version a process already holds; 0 for all of them)."""
+
+    after: int = 0
+    most: int = 100
+
+
+class _Read(NamedTuple):
+    """A record's events read ahead, oldest first: every event after version ``since``."""
+
+    events: list[StoredEvent]
+    since: int
+
+    def answer(
+        self, *, gt: int | None, lte: int | None, desc: bool, limit: int | None
+    ) -> list[StoredEvent] | None:
+        """What ``select_events`` with these arguments gives, or None when events older than
+        those read ahead could be part of it."""
+        found = [
+            e
+            for e in self.events
+            if (gt is None or e.originator_version > gt)
+            and (lte is None or e.originator_version <= lte)
+        ]
+        if desc:
+            found.reverse()
+        complete = (gt or 0) >= self.since
+        if not complete and not (
+            desc and lte is None and limit is not None and len(found) >= limit
+        ):
+            return None  # only the newest ``limit`` are known to be the newest there are
+        return found if limit is None else found[:limit]
+
+
+_ReadAhead = tuple[SerialisedDDLApplicationRecorder, dict[UUID, _Read]]
+_AHEAD: ContextVar[_ReadAhead | None] = ContextVar("aidflow_read_ahead", default=None)
+"""The recorder that read ahead in this context, and what it read."""
 
 
 class SerialisedDDLFactory(PostgresFactory):

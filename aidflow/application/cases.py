@@ -199,8 +199,10 @@ def disburse(ctx: Context, c: cmd.Disburse) -> Decision[DisbursementResult]:
     A voucher the bank returned is spent: paying under it again is refused, and the
     clerk issues a new voucher for the re-payment.
     """
-    used = ctx.voucher(c.voucher)  # before the case: a voucher seen implies its payment is
-    case = ctx.case(c.case_id)  # in the case read after it (another writer's, committed)
+    # a voucher seen implies its payment is in the case: both are read at one moment (the
+    # slice's ``reads``), else the voucher read first and the case after it
+    used = ctx.voucher(c.voucher)
+    case = ctx.case(c.case_id)
     if used is not None and used.is_retry_of(case_id=case.id, amount_fen=c.amount_fen):
         return _repeated_payment(case, c), []
     ctx.check_year_open(case.year)  # a closed year takes no new money (issue 23)

@@ -90,12 +90,18 @@ def enrolment_under(records: Records, ids: tuple[UUID, UUID]) -> Enrolment | Non
     return records.find(Enrolment, keyed) or records.find(Enrolment, legacy)
 
 
+def voucher_ids(number: str) -> tuple[UUID, ...]:
+    """The ids a voucher number's key may be under: this release's form, then the legacy one."""
+    return tuple(dict.fromkeys((Voucher.create_id(number), Voucher.legacy_id(number))))
+
+
 def voucher_key(records: Records, number: str) -> Voucher | None:
     """The key a voucher number was issued under (this release's form, else the legacy one)."""
-    found = records.find(Voucher, Voucher.create_id(number))
-    if found is None and Voucher.legacy_id(number) != Voucher.create_id(number):
-        found = records.find(Voucher, Voucher.legacy_id(number))
-    return found
+    for key_id in voucher_ids(number):
+        found = records.find(Voucher, key_id)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass(frozen=True)

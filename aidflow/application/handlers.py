@@ -9,6 +9,7 @@ from uuid import UUID
 
 from aidflow import commands as cmd
 from aidflow.application import cases, findings, funds, payments, personal, staff, years
+from aidflow.application.context import voucher_ids
 from aidflow.application.pipeline import Slice
 from aidflow.models import (
     AccountResult,
@@ -54,7 +55,9 @@ HANDLERS: Mapping[type[cmd.Command[Any]], Slice[Any, Any]] = {
     cmd.Verify: Slice(cases.verify, "verify", None),
     cmd.Reject: Slice(cases.reject, "reject", None),
     cmd.Approve: Slice(cases.approve, "approve", DecisionResult, ref=lambda c: c.ref),
-    cmd.Disburse: Slice(cases.disburse, "disburse", DisbursementResult),
+    cmd.Disburse: Slice(
+        cases.disburse, "disburse", DisbursementResult, reads=lambda c: voucher_ids(c.voucher)
+    ),
     cmd.ReturnDisbursement: Slice(cases.return_disbursement, "return_disbursement", None),
     cmd.AllocateSecondaryAid: Slice(
         cases.allocate_secondary_aid, "secondary_aid", DecisionResult, ref=lambda c: c.ref

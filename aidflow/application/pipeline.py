@@ -7,6 +7,8 @@
 4. authorisation, which returns the acting :class:`~aidflow.application.context.Member`
    so a slice never reads the staff registry again;
 5. the slice decides (loads, asks the domain, which raises a named error on a broken rule);
+   what steps 2, 4 and 5 read of the records the command names, the registers and the
+   programme years is read ahead at once (:meth:`~.records.Records.reading_ahead`);
 6. one ``save()`` of every changed aggregate (and the request's key), atomically;
 7. after the commit, one hook is given exactly what ``save()`` recorded.
 
@@ -25,7 +27,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,8 +54,9 @@ from aidflow.domain.errors import (
     store_refused,
 )
 from aidflow.domain.keys import RequestKey, fingerprint
-from aidflow.domain.policy import Policy
+from aidflow.domain.policy import REGISTER_ID, Policy
 from aidflow.domain.staff import REGISTRY_ID, StaffRegistry
+from aidflow.domain.year import year_id
 from aidflow.privacy import revealing
 
 if TYPE_CHECKING:
@@ -94,6 +97,11 @@ class Slice(Generic[C, R]):
     """A command that reads personal data in full for a post that may (a reveal, a visit
     list, a payment list, a statement's names): only inside one does a person's login on a
     shared store open a sealed value (:func:`aidflow.privacy.revealing`)."""
+    reads: Callable[[C], Iterable[UUID]] | None = field(default=None)
+    """Records the decision reads besides those the command names (which are read ahead
+    anyway), read with them at one moment: where what one says implies what another holds
+    (a voucher key is saved with its payment in the case), reading them apart could see
+    one without the other."""
 
 
 @dataclass(frozen=True)
@@ -269,7 +277,21 @@ class Pipeline:
         self, handler: Slice[C, R], c: C, once: Once | None, moment: datetime
     ) -> tuple[R, list[AidAggregate], Context | None]:
         """Authorise and decide ``c``: a retry's first answer (nothing changed, no context), or
-        the decision's result, the aggregates it changed and its context."""
+        the decision's result, the aggregates it changed and its context. What it reads of
+        the records it names, the staff registry, the policy register and the programme
+        years is read at once."""
+        named = named_records(c, once)
+        if handler.reads is not None:
+            named.update(handler.reads(c))
+        # a case's programme year is known once the case is read: those its money is most
+        # likely of (this year's and last year's) are read ahead, any other when asked
+        named.update((year_id(moment.year), year_id(moment.year - 1)))
+        with self.host.records.reading_ahead(named, latest=(REGISTRY_ID, REGISTER_ID)):
+            return self._decide_now(handler, c, once, moment)
+
+    def _decide_now(
+        self, handler: Slice[C, R], c: C, once: Once | None, moment: datetime
+    ) -> tuple[R, list[AidAggregate], Context | None]:
         member = self.authorise(c.actor, handler.command)
         if once is not None:
             seen = self.host.records.find(RequestKey, RequestKey.create_id(once.scope, once.key))

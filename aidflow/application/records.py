@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
@@ -140,6 +140,27 @@ class Records:
                 )
             )
         return aggregate
+
+    def reading_ahead(
+        self, records: Iterable[UUID], latest: Iterable[UUID] = ()
+    ) -> AbstractContextManager[None]:
+        """A context inside which ``records`` (the latest hundred events of each, or those after
+        the version of a fund kept warm) and the ``latest`` event of each of ``latest`` are
+        read from one read made on entering, where the recorder reads ahead (PostgreSQL: one
+        round trip instead of one a record; :meth:`aidflow.store.SerialisedDDLApplicationRecorder.reading_ahead`);
+        what it does not hold is asked of the store as before. Elsewhere nothing changes."""
+        ahead = getattr(self.recorder, "reading_ahead", None)  # not imported: it loads psycopg
+        if ahead is None:
+            return nullcontext()
+        from aidflow.store import Ahead
+
+        with self._funds_lock:  # a fund kept warm: only the events after its version
+            wanted = {
+                i: Ahead(after=f.version if (f := self._funds.get(i)) else 0) for i in records
+            }
+        wanted.update({i: Ahead(most=1) for i in latest if i not in wanted})
+        reading: AbstractContextManager[None] = ahead(wanted)
+        return reading
 
     def existing(self, ids: list[UUID]) -> set[UUID]:
         """Which of ``ids`` have a stored event: in one read on PostgreSQL (the office's
