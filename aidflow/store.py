@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -18,9 +18,6 @@ from eventsourcing.utils import retry
 
 from aidflow.domain.errors import LOCK_NOT_AVAILABLE, sqlstate
 from aidflow.gate import APPEND, DDL_LOCK_KEY, EVENTS_TABLE, install_gate
-
-if TYPE_CHECKING:
-    from psycopg.sql import Composed
 
 _INSERT_ONCE = PostgresApplicationRecorder.insert_events.__wrapped__
 """The library's append without its retries (see ``insert_events`` below)."""
@@ -68,7 +65,10 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
                 install_gate(conn, self.datastore.schema)
 
     _append: bytes | None = None
-    _ahead: Composed | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead: dict[int, bytes] = {}
 
     @property
     def gated(self) -> bool:
@@ -96,21 +96,14 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library reads
     def _read_ahead(self, wanted: Mapping[UUID, Ahead]) -> dict[UUID, _Read]:
-        from psycopg.sql import SQL, Identifier
-
-        if self._ahead is None:  # composed once per recorder, as the append
-            self._ahead = SQL(
-                "SELECT e.originator_id, e.originator_version, e.topic, e.state"
-                " FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS a(id, after, n)"
-                " CROSS JOIN LATERAL (SELECT * FROM {0}.{1} WHERE originator_id = a.id AND"
-                " originator_version > a.after ORDER BY originator_version DESC LIMIT a.n) AS e"
-            ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         ids = list(wanted)
         most = {i: max(1, wanted[i].most) for i in ids}
         rows: dict[UUID, list[StoredEvent]] = {i: [] for i in ids}
+        # one row of three values a record, not three arrays: psycopg dumps an array element
+        # by element and the server unnests it, which cost as much as the reads it replaced
+        params = [v for i in ids for v in (i, wanted[i].after, most[i])]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            params = (ids, [wanted[i].after for i in ids], [most[i] for i in ids])
-            curs.execute(self._ahead, params, prepare=True)
+            curs.execute(self._ahead_statement(len(ids), curs), params, prepare=True)
             for row in curs.fetchall():
                 rows[row["originator_id"]].append(
                     StoredEvent(
@@ -128,6 +121,29 @@ class SerialisedDDLApplicationRecorder(PostgresApplicationRecorder):
             whole = len(found) < most[i]
             read[i] = _Read(found, wanted[i].after if whole else found[0].originator_version - 1)
         return read
+
+    def _ahead_statement(self, records: int, curs: Any) -> bytes:
+        """The read ahead of so many records, as bytes made once per recorder and count (as
+        the append: a composed statement is rendered again at every execute otherwise)."""
+        from psycopg.sql import SQL, Identifier
+
+        found = self._ahead.get(records)
+        if found is None:
+            found = self._ahead[records] = (
+                SQL(
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state"
+                    " FROM (VALUES {2}) AS a(id, after, n)"
+                    " CROSS JOIN LATERAL (SELECT * FROM {0}.{1} WHERE originator_id = a.id AND"
+                    " originator_version > a.after ORDER BY originator_version DESC LIMIT a.n) AS e"
+                )
+                .format(
+                    Identifier(self.datastore.schema),
+                    Identifier(self.events_table_name),
+                    SQL(", ").join([SQL("(%s::uuid, %s::bigint, %s::bigint)")] * records),
+                )
+                .as_bytes(curs)
+            )
+        return found
 
     def select_events(
         self,
