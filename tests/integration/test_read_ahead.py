@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.postgres import PostgresAggregateRecorder
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aidflow import AidFlow
@@ -21,6 +21,7 @@ from aidflow.application.records import Records
 from aidflow.domain.staff import REGISTRY_ID
 from aidflow.store import Ahead, SerialisedDDLApplicationRecorder
 from tests.builders import approved, government_fund, register_staff
+from tests.properties import examples
 
 pytestmark = pytest.mark.postgres
 
@@ -62,9 +63,19 @@ def test_what_is_read_ahead_answers_a_query_as_the_store_does_or_not_at_all(
         assert isinstance(recorder, SerialisedDDLApplicationRecorder)
         records = [fund, case, REGISTRY_ID, uuid4()]  # a long history, a short one, none
         asked = _count_store_reads(monkeypatch)
-        answered_ahead = examples = 0
+        answered_ahead = drawn = 0
 
-        @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        last = len(recorder.select_events(fund))  # its versions run 1..last
+        newest_ten = {"record": fund, "after": 0, "most": 10, "lte": None}
+
+        @settings(max_examples=examples(400))
+        # at the window's edges: the ten newest read, one more asked (the store must answer)
+        @example(**newest_ten, gt=None, desc=True, limit=10)
+        @example(**newest_ten, gt=None, desc=True, limit=11)
+        @example(**newest_ten, gt=last - 10, desc=False, limit=None)
+        @example(**newest_ten, gt=last - 11, desc=False, limit=None)
+        @example(**newest_ten, gt=last - 11, desc=True, limit=10)
+        @example(**newest_ten, gt=last - 11, desc=True, limit=11)
         @given(
             record=st.sampled_from(records),
             after=st.integers(0, DEPOSITS + 5),
@@ -83,8 +94,8 @@ def test_what_is_read_ahead_answers_a_query_as_the_store_does_or_not_at_all(
             desc: bool,
             limit: int | None,
         ) -> None:
-            nonlocal answered_ahead, examples
-            examples += 1
+            nonlocal answered_ahead, drawn
+            drawn += 1
             query = {"gt": gt, "lte": lte, "desc": desc, "limit": limit}
             expected = _as_stored(recorder.select_events(record, **query))
             with recorder.reading_ahead({record: Ahead(after=after, most=most)}):
@@ -95,7 +106,11 @@ def test_what_is_read_ahead_answers_a_query_as_the_store_does_or_not_at_all(
 
         same_answer()
         # many answers came from what was read ahead, not from asking the store again
-        assert examples >= 100 and answered_ahead > examples // 4, (answered_ahead, examples)
+        assert answered_ahead > drawn // 4, (answered_ahead, drawn)
+        with recorder.reading_ahead({fund: Ahead(most=10)}):  # up to the window's own edge
+            asked.clear()
+            assert len(recorder.select_events(fund, gt=last - 10)) == 10
+            assert asked == []
     finally:
         flow.close()
 
