@@ -26,7 +26,7 @@ follower (:mod:`.follower`), and status and the guard on queries (:mod:`.status`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from threading import Event, Lock
@@ -89,6 +89,48 @@ class _Stale(Exception):
     """Another process moved the views since this one last wrote them."""
 
 
+def together_at(
+    runnable: Sequence[str],
+    failed: Mapping[str, Failure],
+    expected: dict[str, int] | None,
+    page: Sequence[Envelope],
+) -> int | None:
+    """The one position every runnable view stands at, when the page can move them as one.
+
+    None sends the page down the general path: no positions remembered, views at different
+    positions, one without a position yet, one that failed before, or nothing new.
+    """
+    if expected is None:
+        return None
+    at = {expected.get(n) for n in runnable}
+    if len(at) != 1 or any(n in failed for n in runnable):
+        return None
+    (position,) = at
+    if position is None or not page or page[-1].position <= position:
+        return None
+    return position
+
+
+def decoded(views: Sequence[SQLView], page: list[Envelope]) -> list[Envelope]:
+    """The page, with what ``views`` will read decoded now: the events of the views that
+    read events, the personal fields others open (see :meth:`Envelope.prepare`)."""
+    handled: set[type] = set()
+    decode: set[type] = set()
+    fields: dict[type, set[str]] = {}
+    for view in views:
+        handled |= view.handles
+        if view.decodes:
+            decode |= view.handles
+        for cls, opened in view.opens.items():
+            fields.setdefault(cls, set()).update(opened)
+    read_keys_ahead(page, fields)
+    for envelope in page:
+        cls = envelope.cls
+        if cls in handled:
+            envelope.prepare(decode=cls in decode, fields=sorted(fields.get(cls, ())))
+    return page
+
+
 class Runner:
     """Drives a set of views from an event source."""
 
@@ -140,13 +182,16 @@ class Runner:
         with self._lock, collector_paused():
             if recorded and self.one_applier and stop is None and until is None:
                 try:
+                    done = self._follow_on(source, recorded)
+                    if done is not None:
+                        return done
                     return self._catch_up_locked(source, progress, recorded, nowait=True)
                 except PositionTaken:
                     self._known = None  # a view's first position, placed meanwhile: as below
             if self._known is not None:
                 try:  # positions remembered from this process's last page: no read first
                     if 0 < len(recorded) <= self.page_size and stop is None and until is None:
-                        applied = self._apply_recorded(source, recorded, self._known)
+                        applied = self._apply_recorded(source, recorded)
                         if applied:
                             return applied
                     return self._catch_up(source, self._known, stop, until, progress, expect=True)
@@ -253,11 +298,29 @@ class Runner:
         )
         return read
 
+    def _follow_on(self, source: EventSource, recorded: Sequence[Stored]) -> int | None:
+        """Records this process just stored, applied where they follow the positions it left
+        (PostgreSQL, one writer at work): the positions checked, locked and moved in one
+        statement, not locked then moved. 0 when another process is applying the views (it
+        takes them); None when they do not follow on, or another process moved the views
+        (the caller locks them and reads what is missing)."""
+        try:
+            applied = self._apply_recorded(source, recorded, nowait=True) if self._known else 0
+        except _Stale:
+            self._known = None
+            return None
+        except OperationalError as exc:
+            if sqlstate(exc) == LOCK_NOT_AVAILABLE:
+                return 0  # as _catch_up_locked: the one applying takes them
+            raise
+        return applied or None
+
     def _apply_recorded(
-        self, source: EventSource, recorded: Sequence[Stored], known: dict[str, int]
+        self, source: EventSource, recorded: Sequence[Stored], *, nowait: bool = False
     ) -> int:
         """Apply records just stored when every view stands right before the first of them
         and they follow one another; 0 when they do not (the caller reads the store)."""
+        known = self._known or {}
         runnable = self._runnable()
         at = {known.get(n) for n in runnable}
         after = at.pop() if len(at) == 1 else None
@@ -267,7 +330,7 @@ class Runner:
         if not records:
             return 0
         page = self._decoded(envelopes(records, source.mapper))
-        self._apply_page(source.name, page, known)  # checks the positions under the lock
+        self._apply_page(source.name, page, known, nowait=nowait)  # checked under the lock
         return len(records)
 
     def apply(self, source: EventSource, records: Sequence[Stored]) -> int:
@@ -282,24 +345,8 @@ class Runner:
             return self._apply_page(source.name, page, None)[1]
 
     def _decoded(self, page: list[Envelope]) -> list[Envelope]:
-        """The page, with what the runnable views will read decoded now: the events of the
-        views that read events, the personal fields others open (see :meth:`Envelope.prepare`)."""
-        handled: set[type] = set()
-        decode: set[type] = set()
-        fields: dict[type, set[str]] = {}
-        for name in self._runnable():
-            view = self.views[name]
-            handled |= view.handles
-            if view.decodes:
-                decode |= view.handles
-            for cls, opened in view.opens.items():
-                fields.setdefault(cls, set()).update(opened)
-        read_keys_ahead(page, fields)
-        for envelope in page:
-            cls = envelope.cls
-            if cls in handled:
-                envelope.prepare(decode=cls in decode, fields=sorted(fields.get(cls, ())))
-        return page
+        """The page, with what the runnable views will read decoded now (:func:`decoded`)."""
+        return decoded([self.views[n] for n in self._runnable()], page)
 
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""
@@ -356,11 +403,12 @@ class Runner:
         applied = 0
         stopped: dict[str, Failure] = {}
         cleared: list[str] = []
-        together = None if careful or expected is None else self._together(expected, page)
+        together = None if careful else together_at(self._runnable(), self._failed, expected, page)
         with writing(self.engine) as conn:
             if together is not None:  # one statement checks, locks and moves the positions
+                last = page[-1].position
                 if not move_together(
-                    conn, application_name, self._runnable(), together, page[-1].position
+                    conn, application_name, self._runnable(), together, last, nowait=nowait
                 ):
                     raise _Stale  # rolled back: the positions this process remembered moved
                 tracked = dict(expected or {})
@@ -401,21 +449,6 @@ class Runner:
             self._failed.pop(name, None)
         self._known = {**tracked, **moves}
         return self._known, applied
-
-    def _together(self, expected: dict[str, int], page: Sequence[Envelope]) -> int | None:
-        """The one position every runnable view stands at, when the page can move them as one.
-
-        None sends the page down the general path: views at different positions,
-        one without a position yet, one that failed before, or nothing new.
-        """
-        runnable = self._runnable()
-        at = {expected.get(n) for n in runnable}
-        if len(at) != 1 or any(n in self._failed for n in runnable):
-            return None
-        (position,) = at
-        if position is None or not page or page[-1].position <= position:
-            return None
-        return position
 
     # -- other ways to run -----------------------------------------------------------------
 

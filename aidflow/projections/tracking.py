@@ -101,19 +101,53 @@ def _move_from(count: int) -> sa.Update:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _move_from_nowait(count: int) -> sa.Update:
+    """:func:`_move_from`, refused at once (``LOCK_NOT_AVAILABLE``) where another transaction
+    holds a position's row (PostgreSQL: ``FOR UPDATE NOWAIT`` has no ``UPDATE`` of its own)."""
+    t = tracking_table
+    locked = (
+        sa.select(t.c.view)
+        .where(
+            t.c.application_name == sa.bindparam("app"),
+            t.c.notification_id == sa.bindparam("old"),
+            t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
+        )
+        .with_for_update(nowait=True)
+        .cte("locked")
+    )
+    return (
+        sa.update(t)
+        .where(t.c.application_name == sa.bindparam("app"), t.c.view == locked.c.view)
+        .values(notification_id=sa.bindparam("new"))
+    )
+
+
 def move_together(
-    conn: Connection, application_name: str, views: Sequence[str], old: int, new: int
+    conn: Connection,
+    application_name: str,
+    views: Sequence[str],
+    old: int,
+    new: int,
+    *,
+    nowait: bool = False,
 ) -> bool:
     """Move views that all stand at ``old`` to ``new`` in one statement, before their rows.
 
     The inline catch-up's fast path: it checks the positions this process
     remembered and takes their row locks in the same statement. False when any
     view stood elsewhere (another process moved it): the caller rolls back.
+    ``nowait`` (PostgreSQL): refused at once while another process holds them, as
+    :func:`positions` locked ``nowait`` is.
     """
     row: dict[str, Any] = {"app": application_name, "old": old, "new": new}
     row.update({f"v{i}": view for i, view in enumerate(views)})
-    moved = execute_once(conn, f"tracking.move.{len(views)}", _move_from(len(views)), row)
-    return moved.rowcount == len(views)
+    count = len(views)
+    if nowait and conn.dialect.name == "postgresql":
+        moved = execute_once(conn, f"tracking.move.nowait.{count}", _move_from_nowait(count), row)
+    else:
+        moved = execute_once(conn, f"tracking.move.{count}", _move_from(count), row)
+    return moved.rowcount == count
 
 
 def positions(

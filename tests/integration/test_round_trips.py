@@ -177,9 +177,11 @@ def test_a_commands_views_send_their_writes_together(
     reused_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the views kept inside every command, a command's rows for all three views go to
-    the server in one round trip (psycopg's pipeline mode), not one statement each: the
-    positions locked, the rows, the positions moved. Before, each statement of rows was a
-    round trip of its own (6.9 a command in `bench.py writers`' lifecycles)."""
+    the server in one round trip (psycopg's pipeline mode), not one statement each; and where
+    its records follow the positions this process left, the positions are checked, locked
+    and moved in one statement before them (they were locked, then moved: two). Before,
+    each statement of rows was a round trip of its own (6.9 a command in `bench.py
+    writers`' lifecycles)."""
     alone: list[str] = []  # view statements sent on their own
     piped: set[int] = set()  # the pipelines that sent view statements
     pipelines = [0]
@@ -225,6 +227,7 @@ def test_a_commands_views_send_their_writes_together(
             reads = [s for s in alone if s not in positions]  # a view reading mid-page
             assert all(s.startswith("SELECT") for s in reads), reads
             counts[step] = (len(positions), len(piped) - len(reads))
+            assert all("FOR UPDATE NOWAIT" in s for s in positions), positions
             return answer
 
         case = four_steps(flow, fund, count)
@@ -232,10 +235,10 @@ def test_a_commands_views_send_their_writes_together(
     finally:
         views.close()
         flow.close()
-    # alone: the positions locked, then moved; the rows together (sent early only when a
-    # view reads mid-page, as the audit view reads the Merkle tree's leaves at the end of a
-    # level, or the dossier a fund's donors on a deposit: then what is held goes first)
-    assert counts == dict.fromkeys(counts, (2, 1)), counts
+    # alone: the positions checked, locked and moved; the rows together (sent early only
+    # when a view reads mid-page, as the audit view reads the Merkle tree's leaves at the end
+    # of a level, or the dossier a fund's donors on a deposit: then what is held goes first)
+    assert counts == dict.fromkeys(counts, (1, 1)), counts
 
 
 def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
