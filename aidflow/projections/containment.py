@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import MasterKeyError, StoreUnavailable
-from aidflow.projections.base import held_writes, send_held
+from aidflow.projections.base import held_writes
 from aidflow.projections.tracking import Failure
 from aidflow.projections.view import Envelope, SQLView
 
@@ -76,14 +76,13 @@ def page_writes(conn: Connection, *, careful: bool) -> Iterator[None]:
     if careful:
         yield
         return
-    with held_writes(conn):
-        try:
+    try:
+        with held_writes(conn):  # sends what it holds on leaving, inside this ``try``
             yield
-            send_held(conn)
-        except sa.exc.DBAPIError as exc:
-            if transient(exc):
-                raise
-            raise ViewFailed from exc
+    except sa.exc.DBAPIError as exc:
+        if transient(exc):
+            raise
+        raise ViewFailed from exc
 
 
 def write_contained(

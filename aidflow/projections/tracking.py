@@ -89,15 +89,20 @@ def _advance(count: int) -> sa.Update:
 @functools.lru_cache(maxsize=64)
 def _move_from(count: int) -> sa.Update:
     """Move ``count`` views standing together at one position (compare-and-set)."""
+    return (
+        sa.update(tracking_table)
+        .where(*_standing_at_old(count))
+        .values(notification_id=sa.bindparam("new"))
+    )
+
+
+def _standing_at_old(count: int) -> tuple[sa.ColumnElement[bool], ...]:
+    """The positions of ``count`` named views, where they still stand at ``old``."""
     t = tracking_table
     return (
-        sa.update(t)
-        .where(
-            t.c.application_name == sa.bindparam("app"),
-            t.c.notification_id == sa.bindparam("old"),
-            t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
-        )
-        .values(notification_id=sa.bindparam("new"))
+        t.c.application_name == sa.bindparam("app"),
+        t.c.notification_id == sa.bindparam("old"),
+        t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
     )
 
 
@@ -108,11 +113,7 @@ def _move_from_nowait(count: int) -> sa.Update:
     t = tracking_table
     locked = (
         sa.select(t.c.view)
-        .where(
-            t.c.application_name == sa.bindparam("app"),
-            t.c.notification_id == sa.bindparam("old"),
-            t.c.view.in_([sa.bindparam(f"v{i}") for i in range(count)]),
-        )
+        .where(*_standing_at_old(count))
         .with_for_update(nowait=True)
         .cte("locked")
     )
