@@ -14,8 +14,10 @@
     python scripts/bench.py deposits [--sizes 100 1000 5000] [--backend sqlite postgres]
 
 Install first with the README's test command (the benchmarks use the test helpers for PostgreSQL
-databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Timed assertions do
-not belong in tests; these numbers go into docs/performance.md with the machine.
+databases: AIDFLOW_TEST_PG, default postgresql://postgres@127.0.0.1:5432/test). Those databases
+keep the server's durable commit, as a bureau's do (the test suite's commit asynchronously; until
+2026-12-07 the benchmarks' did too). Timed assertions do not belong in tests; these numbers go
+into docs/performance.md with the machine.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def store(backend: str, folder: str, name: str) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder}/{name}.db"
         return
-    url = create_database(prefix="aidflow_bench")
+    url = create_database(prefix="aidflow_bench", durable=True)
     try:
         yield url
     finally:
@@ -703,7 +705,7 @@ def scale(seconds: float, writers_list: list[int]) -> None:
         f"{'writers':>8} {'cmd/s':>8} {'follower lag median/max':>24} {'lag after':>10} {'catch-up s':>11} {'CPU busy':>9} {'lock-waiting / active backends':>31}"
     )
     for writers in writers_list:
-        url = create_database(prefix="aidflow_bench")
+        url = create_database(prefix="aidflow_bench", durable=True)
         try:
             r = run_scale(url, writers, seconds)
         finally:
@@ -728,7 +730,7 @@ def writers(seconds: float, writers_list: list[int], rounds: int) -> None:
     for _ in range(rounds):
         for count in writers_list:
             for shape in SHAPES:
-                url = create_database(prefix="aidflow_bench")
+                url = create_database(prefix="aidflow_bench", durable=True)
                 try:
                     measured.setdefault((count, shape), []).append(
                         run_writers(url, shape, count, seconds)

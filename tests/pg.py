@@ -50,16 +50,20 @@ def require_postgres() -> None:
     pytest.skip(message)
 
 
-def create_database(admin_url: str = ADMIN_URL, prefix: str = "aidflow_t") -> str:
+def create_database(
+    admin_url: str = ADMIN_URL, prefix: str = "aidflow_t", *, durable: bool = False
+) -> str:
     """Create an empty database next to ``admin_url``'s and return its URL.
 
     Its commits do not wait for the disk (``synchronous_commit = off``): a test's
     database outlives no server crash, and the suite spends far less time waiting.
+    ``durable``: the server's defaults, as a bureau's database has them (the benchmarks').
     """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        if not durable:
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
 
 

@@ -66,18 +66,21 @@ def write_or_flag(
 
 
 @contextmanager
-def page_writes(conn: Connection, *, careful: bool) -> Iterator[None]:
+def page_writes(conn: Connection, *, careful: bool, commit: bool = False) -> Iterator[None]:
     """Where a page's writes go: on PostgreSQL, held and sent together at the end when not
     ``careful`` (:func:`~aidflow.projections.base.held_writes`); one by one when ``careful``,
     so that a failure is the failing view's. A held write that fails raises
     :class:`ViewFailed` wherever they are sent (at the end, or by the next statement that
     reads, a view's or the runner's own): which view's is not told, and the caller writes
-    the page again, carefully. A transient error is raised as it is."""
+    the page again, carefully. A transient error is raised as it is. ``commit``: the
+    page's writes are the last of a transaction begun ``held`` (its COMMIT goes with them)."""
     if careful:
         yield
         return
     try:
-        with held_writes(conn):  # sends what it holds on leaving, inside this ``try``
+        with held_writes(
+            conn, commit=commit
+        ):  # sends what it holds on leaving, inside this ``try``
             yield
     except sa.exc.DBAPIError as exc:
         if transient(exc):

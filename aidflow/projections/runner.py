@@ -404,7 +404,7 @@ class Runner:
         stopped: dict[str, Failure] = {}
         cleared: list[str] = []
         together = None if careful else together_at(self._runnable(), self._failed, expected, page)
-        with writing(self.engine) as conn:
+        with writing(self.engine, held=together is not None) as conn:
             if together is not None:  # one statement checks, locks and moves the positions
                 last = page[-1].position
                 if not move_together(
@@ -421,7 +421,7 @@ class Runner:
                 if read is not None:
                     page = read(tracked)
             moves: dict[str, int] = {}
-            with page_writes(conn, careful=careful):
+            with page_writes(conn, careful=careful, commit=together is not None):
                 for name in self._runnable():
                     view = self.views[name]
                     after = tracked.get(name)

@@ -5,6 +5,7 @@ change that adds one per command fails here, whatever the machine.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -38,6 +39,7 @@ from tests.builders import (
     verification,
     verified,
 )
+from tests.pg import ADMIN_URL, fresh_database
 
 pytestmark = pytest.mark.postgres
 
@@ -176,36 +178,48 @@ VIEW_TABLES = ("dossier_", "queue_", "audit_", "aidflow_tracking")
 def test_a_commands_views_send_their_writes_together(
     reused_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the views kept inside every command, a command's rows for all three views go to
-    the server in one round trip (psycopg's pipeline mode), not one statement each; and where
-    its records follow the positions this process left, the positions are checked, locked
-    and moved in one statement before them (they were locked, then moved: two). Before,
-    each statement of rows was a round trip of its own (6.9 a command in `bench.py
-    writers`' lifecycles)."""
-    alone: list[str] = []  # view statements sent on their own
-    piped: set[int] = set()  # the pipelines that sent view statements
-    pipelines = [0]
+    """With the views kept inside every command, a command's views cost two round trips:
+    the positions checked, locked and moved in one statement, with the transaction's BEGIN;
+    then every view's rows, with its COMMIT (psycopg's pipeline mode). A view that reads
+    mid-page (the audit view the Merkle tree's leaves at the end of a level, the dossier a
+    fund's donors on a deposit) takes what is held along with its read: one more. Counted
+    on the views' connection: every pipeline, every statement sent on its own, and every
+    BEGIN, COMMIT or ROLLBACK the driver sends itself. Before: one a statement (6.9 a
+    command in `bench.py writers`' lifecycles), then four (BEGIN, the positions, the rows,
+    COMMIT)."""
+    trips: Counter[int] = Counter()  # round trips, by connection
+    views_conns: set[int] = set()  # the connections that wrote views
+    reads: list[str] = []  # a view reading mid-page
+    positions: list[str] = []
     execute, executemany, pipeline = (
         psycopg.Cursor.execute,
         psycopg.Cursor.executemany,
         psycopg.Connection.pipeline,
     )
+    exec_command = psycopg.Connection._exec_command
 
     def counted(real: Callable[..., Any]) -> Callable[..., Any]:
         def run(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
             text = query if isinstance(query, str) else repr(query)
+            conn = self.connection
             if any(table in text for table in VIEW_TABLES):
-                if self.connection._pipeline is None:
-                    alone.append(text)
-                else:
-                    piped.add(pipelines[0])
+                views_conns.add(id(conn))
+                if "aidflow_tracking" in text:
+                    positions.append(text)
+                elif text.startswith("SELECT"):
+                    reads.append(text)
+            trips[id(conn)] += conn._pipeline is None
             return real(self, query, *args, **kwargs)
 
         return run
 
     def pipelined(self: psycopg.Connection[Any]) -> Any:
-        pipelines[0] += self._pipeline is None
+        trips[id(self)] += self._pipeline is None
         return pipeline(self)
+
+    def commanded(self: psycopg.Connection[Any], command: Any, *args: Any, **kwargs: Any) -> Any:
+        trips[id(self)] += 1  # psycopg's own BEGIN, COMMIT, ROLLBACK: one round trip each
+        return exec_command(self, command, *args, **kwargs)
 
     url = reused_database.empty_store()
     flow = AidFlow.open(url)
@@ -217,17 +231,18 @@ def test_a_commands_views_send_their_writes_together(
         monkeypatch.setattr(psycopg.Cursor, "execute", counted(execute))
         monkeypatch.setattr(psycopg.Cursor, "executemany", counted(executemany))
         monkeypatch.setattr(psycopg.Connection, "pipeline", pipelined)
+        monkeypatch.setattr(psycopg.Connection, "_exec_command", commanded)
         counts: dict[str, tuple[int, int]] = {}
 
         def count(step: str, call: Callable[[], Any]) -> Any:
-            alone.clear()
-            piped.clear()
+            trips.clear()
+            views_conns.clear()
+            reads.clear()
+            positions.clear()
             answer = call()
-            positions = [s for s in alone if "aidflow_tracking" in s]
-            reads = [s for s in alone if s not in positions]  # a view reading mid-page
-            assert all(s.startswith("SELECT") for s in reads), reads
-            counts[step] = (len(positions), len(piped) - len(reads))
-            assert all("FOR UPDATE NOWAIT" in s for s in positions), positions
+            counts[step] = (sum(trips[c] for c in views_conns), len(reads))
+            assert len(positions) == 1, positions
+            assert "FOR UPDATE NOWAIT" in positions[0], positions
             return answer
 
         case = four_steps(flow, fund, count)
@@ -235,10 +250,63 @@ def test_a_commands_views_send_their_writes_together(
     finally:
         views.close()
         flow.close()
-    # alone: the positions checked, locked and moved; the rows together (sent early only
-    # when a view reads mid-page, as the audit view reads the Merkle tree's leaves at the end
-    # of a level, or the dossier a fund's donors on a deposit: then what is held goes first)
-    assert counts == dict.fromkeys(counts, (1, 1)), counts
+    assert {step: trips for step, (trips, _) in counts.items()} == {
+        step: 2 + read for step, (_, read) in counts.items()
+    }, counts
+    assert any(read == 0 for _, read in counts.values()), counts  # two, where none reads
+
+
+def test_only_the_views_commit_without_waiting_for_the_disk() -> None:
+    """The views' transactions commit asynchronously (they are derived, and each view's rows
+    commit with its position); the events, the keys and aidflow's own connections keep the
+    database's durable commit. On a database of the server's defaults (the suite's own
+    commit asynchronously, :func:`tests.pg.create_database`): a views engine made durable,
+    or a store made asynchronous, fails here."""
+    with fresh_database() as url:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{parse_url(url).database}" RESET synchronous_commit')
+        flow = AidFlow.open(url)
+        engine = create_view_engine(url)
+        try:
+            with reading(engine) as conn:
+                views = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+            with flow.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+                events = conn.execute("SHOW synchronous_commit").fetchone()
+            with parse_url(url).connect() as conn:  # the key vault's, the probes', the roles'
+                own = conn.execute("SHOW synchronous_commit").fetchone()
+        finally:
+            engine.dispose()
+            flow.close()
+    assert views == "off"
+    assert events == {"synchronous_commit": "on"}
+    assert own == ("on",)
+
+
+def test_a_views_transaction_sent_held_commits_all_or_nothing(reused_database: Any) -> None:
+    """A transaction begun ``held`` sends BEGIN with its first statement and COMMIT with its
+    last writes; what it still holds at the end is sent, never left behind; and a failure
+    among the held writes leaves none of them (the driver is in autocommit meanwhile, so a
+    BEGIN that did not go first would commit each write alone)."""
+    url = reused_database.empty_store()
+    engine = create_view_engine(url)
+    table = sa.Table("held_probe", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    count = sa.select(sa.func.count()).select_from(table)
+    try:
+        table.create(engine)
+        with writing(engine, held=True) as conn:
+            bulk(conn, "probe.insert", insert_row(table), [{"n": 1}])
+            assert execute_once(conn, "probe.count", count, {}).rows == [(1,)]
+            bulk(conn, "probe.insert", insert_row(table), [{"n": 2}])  # sent on leaving
+        with pytest.raises(sa.exc.IntegrityError), writing(engine, held=True) as conn:
+            bulk(conn, "probe.insert", insert_row(table), [{"n": 3}])
+            execute_once(conn, "probe.count", count, {})  # 3 sent (a pipeline, then its sync)
+            bulk(conn, "probe.insert", insert_row(table), [{"n": 1}])  # taken: all of it fails
+        with reading(engine) as conn:
+            assert sorted(conn.execute(sa.select(table.c.n)).scalars()) == [1, 2]
+            assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+    finally:
+        table.drop(engine)
+        engine.dispose()
 
 
 def test_held_writes_go_before_any_statement_that_reads_and_fail_where_sent(
