@@ -131,7 +131,9 @@ def _compiled(
     if cached is None:
         compiled = statement.compile(dialect=dialect)
         order: list[str] = list(getattr(compiled, "positiontup", None) or [])
-        if dialect.positional and len(order) == 1:
+        if dialect.positional and not order:
+            cached = (compiled.string, lambda row: ())
+        elif dialect.positional and len(order) == 1:
             only = order[0]
             cached = (compiled.string, lambda row: (row[only],))
         else:

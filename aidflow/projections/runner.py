@@ -404,7 +404,7 @@ class Runner:
         stopped: dict[str, Failure] = {}
         cleared: list[str] = []
         together = None if careful else together_at(self._runnable(), self._failed, expected, page)
-        with writing(self.engine, held=together is not None) as conn:
+        with writing(self.engine, held=not careful) as conn:
             if together is not None:  # one statement checks, locks and moves the positions
                 last = page[-1].position
                 if not move_together(

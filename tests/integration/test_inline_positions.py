@@ -12,6 +12,7 @@ applies what it stored when that follows on them, else reads the store.
 from __future__ import annotations
 
 import threading
+from importlib import import_module
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from aidflow import AidFlow, Office
 from aidflow import commands as cmd
 from aidflow.projections import ReadModels, runner
+from aidflow.projections.audit.tables import ledger_total_table
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.runner import following
 from aidflow.projections.source import read_page
@@ -72,6 +74,39 @@ def test_two_writers_inline_views_never_apply_an_event_twice(
     views_two.close()
     one.close()
     two.close()
+
+
+def test_two_writers_take_turns_across_ledger_checkpoints(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes take turns writing the views: the audit view of each finds the chain,
+    the tree and the ledger's running totals where the other left them (read in one
+    statement), and stores the checkpoints a rebuild stores, wherever the turns fall."""
+    monkeypatch.setattr(import_module("aidflow.projections.audit.ledger"), "CHECKPOINT_ROWS", 3)
+    failed: list[str] = []  # a failure the views contain, and another process heals, is a bug
+
+    def record_failure(conn: Any, name: str, failure: Any) -> None:
+        failed.append(f"{name}: {failure}")
+
+    monkeypatch.setattr(runner, "record_failure", record_failure)
+    one, two = AidFlow.open(store_url), AidFlow.open(store_url)
+    register_staff(one)
+    views_one, views_two = ReadModels.attach(one, store_url), ReadModels.attach(two, store_url)
+    try:
+        fund = government_fund(one)
+        for n in range(1, 9):
+            paid(one if n % 3 else two, fund, n=n)
+        views_two.catch_up(two)
+        assert failed == []
+        assert dump(views_one) == rebuilt(one)
+        with views_one.engine.connect() as conn:
+            checkpoints = conn.execute(sa.select(sa.func.count()).select_from(ledger_total_table))
+            assert checkpoints.scalar_one() > 0
+    finally:
+        views_one.close()
+        views_two.close()
+        one.close()
+        two.close()
 
 
 @pytest.fixture

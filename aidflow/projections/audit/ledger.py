@@ -212,6 +212,17 @@ def _checkpoint(conn: Connection, hi: int | None) -> tuple[int, Totals]:
     return int(position), totals
 
 
+def checkpoint_since() -> tuple[sa.ScalarSelect[Any], sa.ScalarSelect[Any]]:
+    """(last checkpoint's position, ledger rows after it), as columns of one statement: the
+    audit view's writer reads them with the chain's head where another process wrote last."""
+    L, T = ledger_table, ledger_total_table
+    # no bound value: the audit view runs it with execute_once, which sends only its row
+    none: sa.ColumnElement[int] = sa.literal_column("0")
+    last = sa.select(sa.func.coalesce(sa.func.max(T.c.position), none)).scalar_subquery()
+    count = sa.select(sa.func.count()).select_from(L).where(L.c.position > last).scalar_subquery()
+    return last, count
+
+
 def take_checkpoints(
     conn: Connection, since: tuple[int, int] | None, added: int
 ) -> tuple[int, int]:
@@ -225,12 +236,7 @@ def take_checkpoints(
     """
     L, T = ledger_table, ledger_total_table
     if since is None:
-        last = int(conn.execute(sa.select(sa.func.max(T.c.position))).scalar_one() or 0)
-        count = int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(L).where(L.c.position > last)
-            ).scalar_one()
-        )
+        last, count = (int(n) for n in conn.execute(sa.select(*checkpoint_since())).one())
     else:
         last, count = since[0], since[1] + added
     while count >= CHECKPOINT_ROWS:
