@@ -235,11 +235,14 @@ class DossierView(SQLView):
         self.cached_cases = CACHED_CASES
         """How many case headers to keep between pages (0: read every one back)."""
         self._cases: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._donors: dict[str, list[str]] = {}
+        """Each fund's donors as this process last wrote them (kept as the headers are)."""
         self._cached_at: int | None = None
-        """The position at which this process last wrote the cached headers."""
+        """The position at which this process last wrote the cached headers and donors."""
 
     def forget(self) -> None:
         self._cases.clear()
+        self._donors.clear()
         self._cached_at = None
 
     def write(self, conn: Connection, page: Sequence[Envelope], *, after: int | None) -> None:
@@ -249,12 +252,13 @@ class DossierView(SQLView):
         wanted = self.wanted(page)
         if after is None or after != self._cached_at:
             self._cases.clear()  # another process wrote the view since, or a page failed
+            self._donors.clear()
         self._cached_at = None  # until this page is written, nothing cached is sure
         cases = _headers(conn, wanted, self._cases)
         rows = _PageRows(conn.dialect, cases, existing=set(cases))
         for envelope in wanted:
             _STEPS[envelope.cls](rows, envelope)
-        _store(conn, rows)
+        _store(conn, rows, self._donors)
         self._keep(cases, rows.erased, page[-1].position if page else after)
 
     def _keep(self, cases: dict[str, dict[str, Any]], erased: list[str], at: int | None) -> None:
@@ -576,7 +580,7 @@ _STEPS: dict[EventClass, Step] = {
 """What each event the view handles adds to a page's rows."""
 
 
-def _store(conn: Connection, rows: _PageRows) -> None:
+def _store(conn: Connection, rows: _PageRows, donors: dict[str, list[str]]) -> None:
     """Write a page's rows: rows of earlier pages are changed by statements after it."""
     _store_headers(conn, rows)
     bulk(conn, "dossier.insert_entry", _INSERT_ENTRY, rows.entries)
@@ -585,7 +589,7 @@ def _store(conn: Connection, rows: _PageRows) -> None:
     bulk(conn, "dossier.insert_action", _INSERT_ACTION, list(rows.new_actions.values()))
     bulk(conn, "dossier.action_done", _ACTION_DONE, rows.done_actions)
     bulk(conn, "dossier.insert_fund", _INSERT_FUND, rows.funds_new)
-    _store_donors(conn, rows.donors)
+    _store_donors(conn, rows.donors, donors)
 
 
 def _store_headers(conn: Connection, rows: _PageRows) -> None:
@@ -622,13 +626,24 @@ def _store_headers(conn: Connection, rows: _PageRows) -> None:
         )
 
 
-def _store_donors(conn: Connection, donors: dict[str, list[tuple[str, int]]]) -> None:
-    """Each fund's new donors, in the order they first gave, with the position they first gave at."""
+def _store_donors(
+    conn: Connection, donors: dict[str, list[tuple[str, int]]], known: dict[str, list[str]]
+) -> None:
+    """Each fund's new donors, in the order they first gave, with the position they first gave at.
+
+    ``known``: funds' donor lists as this process wrote them, valid while the view stands
+    where it wrote them (:meth:`DossierView.write` empties it otherwise); a fund not in it is
+    read back. Every deposit read its fund's row back: a statement and a round trip each.
+    """
     new_donors: list[dict[str, Any]] = []
+    if len(known) > CACHED_CASES:
+        known.clear()
     for fund_id, given in donors.items():
-        current = conn.execute(
-            sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
-        ).scalar_one()
+        current = known.get(fund_id)
+        if current is None:
+            current = conn.execute(
+                sa.select(fund_table.c.donors).where(fund_table.c.fund_id == fund_id)
+            ).scalar_one()
         first: dict[str, int] = {}
         for source, position in given:
             if source not in current:
@@ -639,6 +654,7 @@ def _store_donors(conn: Connection, donors: dict[str, list[tuple[str, int]]]) ->
             conn.execute(
                 sa.update(fund_table).where(fund_table.c.fund_id == fund_id).values(donors=merged)
             )
+        known[fund_id] = merged
     bulk(conn, "dossier.insert_donor", _INSERT_DONOR, new_donors)
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from aidflow import AidFlow, Office
 from aidflow import commands as cmd
-from aidflow.projections import ReadModels, runner
+from aidflow.projections import ReadModels, dossier, runner
 from aidflow.projections.audit.tables import ledger_total_table
 from aidflow.projections.base import create_view_engine
 from aidflow.projections.runner import following
@@ -159,6 +159,54 @@ def test_a_commands_catch_up_applies_what_it_stored_without_reading_it_back(
     views.close()
     one.close()
     two.close()
+
+
+def test_a_funds_donors_are_kept_between_deposits_and_read_back_after_another_process(
+    store_url: str,
+) -> None:
+    """Deposits by one process read no fund row back (the dossier keeps each fund's donors as
+    it wrote them); once another process has written the view, the next deposit reads them
+    again, and the donors of both processes are there in the order they first gave."""
+    read_back: list[str] = []
+    one, two = AidFlow.open(store_url), AidFlow.open(store_url)
+    register_staff(one)
+    views_one, views_two = ReadModels.attach(one, store_url), ReadModels.attach(two, store_url)
+
+    @sa.event.listens_for(views_one.engine, "before_cursor_execute")
+    def seen(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        if "FROM dossier_fund" in statement:
+            read_back.append(statement)
+
+    def deposit(flow: AidFlow, source: str, n: int) -> None:
+        flow.deposit(
+            cmd.Deposit(
+                fund_id=fund, amount_fen=100, source=source, receipt=f"R-{n}", actor="finance"
+            )
+        )
+
+    try:
+        fund = government_fund(one)
+        read_back.clear()
+        for n, source in enumerate(["a", "b", "a", "c"]):
+            deposit(one, source, n)
+        assert read_back == []
+        deposit(two, "d", 10)  # the other process writes the view
+        deposit(one, "e", 11)
+        assert len(read_back) == 1
+        views_two.catch_up(two)
+        with views_one.engine.connect() as conn:
+            donors = conn.execute(
+                sa.select(dossier.fund_table.c.donors).where(
+                    dossier.fund_table.c.fund_id == str(fund)
+                )
+            ).scalar_one()
+        assert donors == ["district budget", "a", "b", "c", "d", "e"]
+        assert dump(views_one) == rebuilt(one)
+    finally:
+        views_one.close()
+        views_two.close()
+        one.close()
+        two.close()
 
 
 def test_headers_kept_by_one_process_never_hide_another_process_changes(store_url: str) -> None:
