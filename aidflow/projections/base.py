@@ -299,8 +299,8 @@ def send_held(conn: Connection, *, commit: bool = False) -> None:
     first error raised as SQLAlchemy raises it (as :func:`_on_driver`). ``commit``: the
     transaction's COMMIT travels with them (a transaction :func:`writing` began ``held``)."""
     statements = _take_held(conn)
-    if not statements or statements == [_BEGIN]:
-        return  # nothing to send: SQLAlchemy's commit ends the transaction
+    if not statements or (commit and statements == [_BEGIN]):
+        return  # nothing to send (a transaction that sent nothing needs neither BEGIN nor COMMIT)
     if commit:
         statements.append(_COMMIT)
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's connection (held only on PostgreSQL)

@@ -77,10 +77,8 @@ def page_writes(conn: Connection, *, careful: bool, commit: bool = False) -> Ite
     if careful:
         yield
         return
-    try:
-        with held_writes(
-            conn, commit=commit
-        ):  # sends what it holds on leaving, inside this ``try``
+    try:  # held_writes sends what it holds on leaving, inside this ``try``
+        with held_writes(conn, commit=commit):
             yield
     except sa.exc.DBAPIError as exc:
         if transient(exc):

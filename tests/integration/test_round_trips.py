@@ -301,6 +301,11 @@ def test_a_views_transaction_sent_held_commits_all_or_nothing(reused_database: A
             bulk(conn, "probe.insert", insert_row(table), [{"n": 3}])
             execute_once(conn, "probe.count", count, {})  # 3 sent (a pipeline, then its sync)
             bulk(conn, "probe.insert", insert_row(table), [{"n": 1}])  # taken: all of it fails
+        with pytest.raises(sa.exc.IntegrityError), writing(engine, held=True) as conn:
+            conn.execute(
+                table.insert().values(n=4)
+            )  # a SQLAlchemy statement first: BEGIN goes before it
+            bulk(conn, "probe.insert", insert_row(table), [{"n": 1}])  # taken: 4 goes too
         with reading(engine) as conn:
             assert sorted(conn.execute(sa.select(table.c.n)).scalars()) == [1, 2]
             assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
