@@ -799,6 +799,8 @@ def http_faces(requests: int, backends_wanted: list[str], rounds: int = 5) -> No
     """Issue 25 §2: a write (deposit) and a read (a case's dossier), one caller after another,
     in-process through the Office and over HTTP to the service; beside them the same two
     requests to a bare FastAPI app (scripts/benchlib/bare_http.py, no aidflow) in the same run.
+    Both faces ask the same question: in-process the read names its reader, the member whose
+    token HTTP presents (until 2026-12-07 it named none, which skips the reader's check).
 
     The faces take turns, ``rounds`` batches each, on the same store: a deposit costs more as
     the fund's deposits grow, so timing all in-process writes first and all HTTP writes after
@@ -836,7 +838,7 @@ def _faces(url: str, requests: int, rounds: int) -> dict[str, dict[str, float]]:
                         fund_id=fund, amount_fen=1, source="s", receipt=f"I-{n}", actor="finance"
                     )
                 ),
-                "read": lambda n: office.dossier(case),
+                "read": lambda n: office.dossier(case, reader="finance"),  # as HTTP asks it
             },
             "aidflow": _http_calls(aid, fund, case),
             "bare": _http_calls(bare, fund, case),

@@ -17,7 +17,7 @@ from aidflow import commands as cmd
 from aidflow.domain.errors import NotAuthorised, TooManyWaits
 from aidflow.http import app as http_app
 from aidflow.http.guards import Waits
-from tests.builders import register_staff
+from tests.builders import application, register_staff
 
 OPEN_FUND = {"name": "Temporary assistance", "kind": "government"}
 
@@ -202,3 +202,78 @@ def test_a_request_reads_the_staff_registry_once(
         office.handle(cmd.RevokeRole(name="cashier", role=role, actor="admin"))
     assert http.post("/commands/open-fund", json=OPEN_FUND, headers=auth).status_code == 401
     assert len(reads) > 2  # read again (its version moved: the new registry read whole)
+
+
+def test_a_staff_request_goes_to_a_worker_thread_once(
+    served: tuple[TestClient, dict[str, str], Office], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token's check and the endpoint run in one trip to a worker thread (the check
+    reads the store, so it may not run on the event loop): as a dependency of its own it was
+    a second trip at every request (about 0.15 ms of server CPU, docs/performance.md)."""
+    import anyio.to_thread
+
+    http, auth, office = served
+    case = office.handle(application())
+    trips: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    for method, path, body in (
+        ("GET", f"/cases/{case}", None),
+        ("GET", "/funds", None),
+        ("POST", "/commands/open-fund", OPEN_FUND),
+    ):
+        trips.clear()
+        r = http.request(method, path, json=body, headers=auth)
+        assert r.status_code == 200, r.text
+        assert len(trips) == 1, (path, trips)
+
+
+def test_a_caller_without_a_good_token_learns_nothing_of_what_a_route_takes(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    """A request its parameters or body refuse is answered 401 first when its token is
+    missing, of another scheme or not in force; with a good one, 422 and the problems."""
+    http, auth, office = served
+    case = office.handle(application())
+    bad_body = {"name": "", "kind": "not-a-kind", "extra": 1}
+    for headers in ({}, {"Authorization": "Basic eDp5"}, {"Authorization": "Bearer nope"}):
+        for method, path, body in (
+            ("POST", "/commands/open-fund", bad_body),
+            ("GET", f"/cases/{case}?version=abc", None),
+            ("GET", "/events?limit=0", None),
+        ):
+            r = http.request(method, path, json=body, headers=headers)
+            assert r.status_code == 401, (headers, path, r.text)
+            assert r.json()["error"]["code"] == "unauthorised"
+            assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert http.post("/commands/open-fund", json=bad_body, headers=auth).status_code == 422
+    assert http.get(f"/cases/{case}?version=abc", headers=auth).status_code == 422
+    lower = {"Authorization": auth["Authorization"].replace("Bearer", "bearer")}
+    assert http.get(f"/cases/{case}", headers=lower).status_code == 200  # as HTTPBearer read it
+    # the actor is the token's holder and nothing else a request carries
+    assert http.get("/funds", params={"actor": "admin"}).status_code == 401
+    assert http.get("/funds", headers={"actor": "admin", "x-actor": "admin"}).status_code == 401
+    as_admin = http.post("/commands/grant-role", params={"actor": "admin"}, headers=auth,
+                         json={"name": "cashier", "role": "admin"})  # fmt: skip
+    assert as_admin.status_code == 403, as_admin.text  # the cashier's, refused: not an admin
+
+
+def test_the_openapi_description_names_the_bearer_scheme_of_the_staff_routes(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    _http, _auth, office = served
+    spec = TestClient(http_app.create_app(office.url, docs=True)).get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"] == {
+        http_app.BEARER_SCHEME: {"type": "http", "scheme": "bearer"}
+    }
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            names = {p["name"].lower() for p in operation.get("parameters", [])}
+            assert "authorization" not in names, (method, path)  # the scheme says it
+            wanted = [] if path in ("/health", "/ready") else [{http_app.BEARER_SCHEME: []}]
+            assert operation.get("security", []) == wanted, (method, path)
