@@ -277,3 +277,22 @@ def test_the_openapi_description_names_the_bearer_scheme_of_the_staff_routes(
             assert "authorization" not in names, (method, path)  # the scheme says it
             wanted = [] if path in ("/health", "/ready") else [{http_app.BEARER_SCHEME: []}]
             assert operation.get("security", []) == wanted, (method, path)
+
+
+def test_no_staff_route_answers_a_token_never_issued(
+    served: tuple[TestClient, dict[str, str], Office],
+) -> None:
+    """Every route for staff, whatever it takes, answers 401 to a token never issued and to
+    none: the check is the route's own, not each endpoint's to remember."""
+    http, _auth, _office = served
+    routes = [r for r in http.app.routes if getattr(r, "for_members", False)]  # type: ignore[attr-defined]
+    others = {r.path for r in http.app.routes if r not in routes}  # type: ignore[attr-defined]
+    assert others == {"/health", "/ready"}
+    assert {r.path for r in routes} >= {f"/commands/{name}" for name in http_app.COMMANDS}
+    for route in routes:
+        path = route.path.replace("{", "").replace("}", "")  # a placeholder for each part
+        for method in route.methods:
+            for headers in ({"Authorization": "Bearer never-issued"}, {}):
+                body = {} if method == "POST" else None
+                r = http.request(method, path, json=body, headers=headers)
+                assert r.status_code == 401, (method, route.path, r.status_code, r.text)
