@@ -114,9 +114,10 @@ MAX_WAIT = 30.0
 BEARER_SCHEME = "bearer"
 """The OpenAPI security scheme every route for staff declares (its token is a bearer token)."""
 
-Member = Annotated[str | None, Header(alias="authorization", include_in_schema=False)]
-"""A route's ``actor`` as FastAPI fills it: the request's ``Authorization`` header, which the
-route turns into the token's staff member before its endpoint runs (:func:`_member_routes`)."""
+Actor = Annotated[str, Header(alias="authorization", include_in_schema=False)]
+"""A route's ``actor``: FastAPI fills it with the request's ``Authorization`` header (required:
+a request without one is refused as invalid, and answered 401), which the route turns into
+the token's staff member before its endpoint runs (:func:`_member_routes`)."""
 
 
 def _refusal(exc: AidflowError) -> Any:
@@ -451,16 +452,15 @@ def _caller_errors(app: FastAPI) -> None:
 
 def _queries(app: FastAPI, office: Office) -> None:
     """Every question the Office answers that a service asks, one GET each."""
-    Actor = Member
-    _cases(app, office, Actor)
-    _money(app, office, Actor)
-    _office_routes(app, office, Actor)
-    _audit(app, office, Actor)
-    _report(app, office, Actor)
-    _feed(app, office, Actor)
+    _cases(app, office)
+    _money(app, office)
+    _office_routes(app, office)
+    _audit(app, office)
+    _report(app, office)
+    _feed(app, office)
 
 
-def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
+def _cases(app: FastAPI, office: Office) -> None:
     searches = Searches()
 
     @app.get("/cases", tags=["cases"])
@@ -493,10 +493,10 @@ def _cases(app: FastAPI, office: Office, Actor: Any) -> None:
         searches.take(actor)
         return ok(office.find(q, actor=actor))
 
-    _case(app, office, Actor)
+    _case(app, office)
 
 
-def _case(app: FastAPI, office: Office, Actor: Any) -> None:
+def _case(app: FastAPI, office: Office) -> None:
     @app.get("/cases/{case}", tags=["cases"])
     def dossier(
         actor: Actor,
@@ -534,7 +534,7 @@ def _case(app: FastAPI, office: Office, Actor: Any) -> None:
         return ok(result.model_copy(update={"findings": findings}))
 
 
-def _money(app: FastAPI, office: Office, Actor: Any) -> None:
+def _money(app: FastAPI, office: Office) -> None:
     @app.get("/funds", tags=["funds"])
     def funds(actor: Actor) -> Response:
         """Every fund with its totals."""
@@ -556,7 +556,7 @@ def _money(app: FastAPI, office: Office, Actor: Any) -> None:
         return ok(office.year(year, reader=actor))
 
 
-def _office_routes(app: FastAPI, office: Office, Actor: Any) -> None:
+def _office_routes(app: FastAPI, office: Office) -> None:
     @app.get("/queue", tags=["cases"])
     def queue(actor: Actor, department: str | None = None) -> Response:
         """Hardship awaiting consultation and consultation actions owed."""
@@ -587,7 +587,7 @@ def _office_routes(app: FastAPI, office: Office, Actor: Any) -> None:
         return ok(office.views_status(reader=actor))
 
 
-def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
+def _audit(app: FastAPI, office: Office) -> None:
     @app.get("/audit/journal", tags=["audit"])
     def journal(
         actor: Actor,
@@ -636,7 +636,7 @@ def _audit(app: FastAPI, office: Office, Actor: Any) -> None:
         return ok(office.verify(digest, reader=actor))
 
 
-def _report(app: FastAPI, office: Office, Actor: Any) -> None:
+def _report(app: FastAPI, office: Office) -> None:
     @app.get("/audit/report", tags=["audit"])
     def report(
         actor: Actor,
@@ -662,7 +662,7 @@ def _report(app: FastAPI, office: Office, Actor: Any) -> None:
         return PlainTextResponse(text)
 
 
-def _feed(app: FastAPI, office: Office, Actor: Any) -> None:
+def _feed(app: FastAPI, office: Office) -> None:
     waits = Waits()
 
     @app.get("/events", tags=["events"])
@@ -704,7 +704,7 @@ def _command_endpoint(office: Office, model: type[cmd.Command[Any]]) -> Callable
 
     run.__annotations__ = {
         "body": request_model,
-        "actor": Member,
+        "actor": Actor,
         "return": Response,
     }
     run.__name__ = route_name(model).replace("-", "_")
