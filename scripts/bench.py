@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import resource
@@ -60,6 +61,7 @@ from scripts.benchlib.history import build_history, national_id  # noqa: E402
 from scripts.benchlib.workload import lifecycle, lifecycle_split, open_funds  # noqa: E402
 from tests.builders import government_fund, register_staff  # noqa: E402
 from tests.pg import create_database, drop_database, unreachable_reason  # noqa: E402
+from tests.terminal import at_a_terminal  # noqa: E402
 
 
 def header(title: str) -> None:
@@ -638,10 +640,58 @@ def _wall(args: list[str], env: dict[str, str], repeat: int = 7) -> float:
     return statistics.median(times)
 
 
+def _typed(args: list[str], env: dict[str, str], repeat: int = 7, *, first: bool = False) -> float:
+    """Median wall time of ``args`` typed at a terminal. ``first``: each run the first of the
+    day, no warm process answering (it starts one, which is stopped before the next run)."""
+    exe = args[0]
+    times = []
+    for _ in range(repeat):
+        if first:
+            subprocess.run([exe, "warm", "stop"], env=env, check=True, capture_output=True)
+        start = time.perf_counter()
+        status, said = at_a_terminal(args, env)
+        times.append(time.perf_counter() - start)
+        assert status == 0, said
+        if first:
+            _warm_answering(exe, env)
+    return statistics.median(times)
+
+
+def _warm_answering(exe: str, env: dict[str, str]) -> None:
+    """Wait until a warm process answers (one started at a terminal is loading)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = subprocess.run([exe, "warm", "status", "--json"], env=env, capture_output=True)
+        if json.loads(status.stdout)["running"]:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("no warm process answered within 60 s")
+
+
+@contextmanager
+def _bytecode() -> Iterator[None]:
+    """aidflow's modules compiled beside them, as an installed package has them (pip
+    compiles at install), and removed after if they were not there before. The editable
+    checkout here is compiled on every run: this machine sets PYTHONDONTWRITEBYTECODE, so
+    no cache is ever written."""
+    package = Path(cmd.__file__).parent
+    before = {p for p in package.rglob("*.pyc")}
+    compile_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)],
+                   env=compile_env, check=True, capture_output=True)  # fmt: skip
+    try:
+        yield
+    finally:
+        for made in set(package.rglob("*.pyc")) - before:
+            made.unlink()
+
+
 def cli() -> None:
-    """Whole processes, as a clerk types them: cold (each imports the engine) and through this
-    user's warm process (``aidflow warm start``), against ``python -c pass`` in the same run
-    (and ``import click``, the floor of any click program's ``--help``)."""
+    """Whole processes, as a clerk types them: cold (each imports the engine), typed at a
+    terminal (the first of the day starts this user's warm process, the next run in it) and
+    through a warm process started by hand (``aidflow warm start``), against ``python -c
+    pass`` in the same run (and ``import click``, the floor of any click program's
+    ``--help``)."""
     header("CLI latency (median wall time of 7 runs)")
     exe = str(Path(sys.executable).with_name("aidflow"))
     with tempfile.TemporaryDirectory() as folder:
@@ -677,8 +727,21 @@ def cli() -> None:
             ("aidflow case show", _wall(show, {**env, **cold})),
             ("aidflow case follow-up", _wall(write, {**env, **cold})),
         ]
-        subprocess.run([exe, "warm", "start"], env=env, check=True, capture_output=True)
+        with _bytecode():
+            rows += [
+                ("bytecode cached: --help", _wall([exe, "--help"], {**env, **cold})),
+                ("bytecode cached: case show", _wall(show, {**env, **cold})),
+                ("bytecode cached: follow-up", _wall(write, {**env, **cold})),
+            ]
         try:
+            rows += [
+                ("terminal, first: case show", _typed(show, env, first=True)),
+                ("terminal, next: --help", _typed([exe, "--help"], env)),
+                ("terminal, next: case show", _typed(show, env)),
+                ("terminal, next: follow-up", _typed(write, env)),
+            ]
+            subprocess.run([exe, "warm", "stop"], env=env, check=True, capture_output=True)
+            subprocess.run([exe, "warm", "start"], env=env, check=True, capture_output=True)
             rows += [
                 ("warm: aidflow --help", _wall([exe, "--help"], env)),
                 ("warm: aidflow case show", _wall(show, env)),

@@ -100,7 +100,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "warm": Entry(
         "aidflow.cli.warm:warm_group",
-        "A warm process: your commands answer at once (start it once per working day).",
+        "A warm process: your commands answer at once (the first typed at a terminal starts it).",
     ),
     "year": Entry(
         "aidflow.cli.years:year_group",

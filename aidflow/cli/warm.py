@@ -8,8 +8,7 @@ The program (:mod:`aidflow.warm`) hands each command to it; the process itself i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,13 @@ from aidflow.i18n import messages as M
 from aidflow.render import line
 from aidflow.warm import wire as warm
 
-STARTUP_S = 60.0
-"""How long ``warm start`` waits for the new process to answer."""
-
-
 # -- the commands ------------------------------------------------------------------------------
 
 
 @click.group("warm", cls=HelpGroup)
 @global_options
 def warm_group() -> None:
-    """A warm process: your commands answer at once (start it once per working day)."""
+    """A warm process: your commands answer at once (the first typed at a terminal starts it)."""
 
 
 @warm_group.command("start")
@@ -60,33 +55,33 @@ def warm_start(session: Session, idle: float) -> None:
         return
     if not warm.make_private_folder(path):
         raise Refused(WARM_UNAVAILABLE, line(M.WARM_NOT_PRIVATE, folder=path.parent))
-    log = path.with_suffix(".log")
-    with open(log, "ab") as out:
-        started = subprocess.Popen(  # noqa: S603 — this interpreter, this module
-            [sys.executable, "-m", "aidflow.warm.server", str(path), str(idle * 3600)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
-    here = _wait_for(path, started)
-    text = line(M.WARM_STARTED, pid=here["pid"], socket=path, idle=f"{idle:g} h")
+    pid = warm.start(path, idle * 3600)
+    here = _wait_for(path, pid)
+    if here["pid"] != pid:  # another command started one meanwhile: ours stepped aside
+        emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
+        return
+    text = line(M.WARM_STARTED, pid=pid, socket=path, idle=f"{idle:g} h")
     emit(session, {**here, "started": True}, text)
 
 
-def _wait_for(path: Path, started: subprocess.Popen[bytes]) -> dict[str, Any]:
-    """The new warm process's first answer; an error naming its log if it has none."""
-    deadline = time.monotonic() + STARTUP_S
-    reason = line(M.WARM_NO_ANSWER, seconds=f"{STARTUP_S:g}")
+def _wait_for(path: Path, pid: int) -> dict[str, Any]:
+    """The warm process's first answer; an error naming its log if none comes. The one
+    started (``pid``) may step aside for another started at the same moment (it ends with
+    status 0): that one's answer is waited for."""
+    deadline = time.monotonic() + warm.STARTUP_S
+    reason = line(M.WARM_NO_ANSWER, seconds=f"{warm.STARTUP_S:g}")
     while time.monotonic() < deadline:
         if (here := warm.ping(path)) is not None:
             return here
-        if (status := started.poll()) is not None:
-            reason = line(M.WARM_EXITED, status=status)
-            break
+        if pid and (ended := os.waitpid(pid, os.WNOHANG))[0]:
+            status, pid = os.waitstatus_to_exitcode(ended[1]), 0
+            if status != 0:
+                reason = line(M.WARM_EXITED, status=status)
+                break
         time.sleep(0.05)
     else:
-        started.kill()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
     log = path.with_suffix(".log")
     raise Refused(WARM_UNAVAILABLE, line(M.WARM_NOT_STARTED, reason=reason, log=log))
 

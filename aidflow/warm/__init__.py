@@ -14,6 +14,10 @@ connecting); both sides check that the other end is the same user (``SO_PEERCRED
 process keeps no key between commands (each command brings its own environment). A warm
 process whose code differs from the files on disk (an upgrade, an edit) answers ``stale`` and
 ends; the command then runs here. ``AIDFLOW_WARM=0`` never uses one.
+
+At a terminal the program starts the warm process itself when none answers
+(:func:`start_at_a_terminal`): the first command of the day runs cold, the ones after it warm,
+without the clerk knowing the word. Scripts and jobs (no terminal) never start one.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from aidflow.warm.wire import (
     Reader,
     connect,
     fingerprint,
+    make_private_folder,
     send,
     socket_path,
+    start,
+    switched_off,
 )
 
 LOCAL_ONLY = frozenset({"warm", "serve"})
@@ -106,14 +113,47 @@ def _umask() -> int:
     return mask
 
 
+AT_A_TERMINAL_IDLE_S = 3600.0
+"""Idle seconds after which a warm process the program started by itself ends: an hour
+without a command (``aidflow warm start`` asks for longer)."""
+
+
+def start_at_a_terminal(args: list[str]) -> None:
+    """A person typing at a terminal (standard input and output both one) gets a warm
+    process for the commands that follow: started here in the background when none
+    answered, unless ``AIDFLOW_WARM=0``. A script, a pipe or a scheduled job starts none.
+    Called once this command, run here cold, is done; the warm process steps aside if
+    another answers."""
+    if LOCAL_ONLY.intersection(args) or switched_off():
+        return
+    if not (os.isatty(0) and os.isatty(1)):
+        return
+    path = socket_path()
+    with contextlib.suppress(OSError):
+        if make_private_folder(path):  # else: commands run cold; `warm start` says why
+            start(path, AT_A_TERMINAL_IDLE_S)
+
+
 def main() -> None:
     """The ``aidflow`` console script."""
-    status = run_warm(sys.argv[1:])
+    args = sys.argv[1:]
+    status = run_warm(args)
     if status is None:
         from aidflow.cli import main as cli
 
-        cli()
+        try:
+            cli()
+        finally:  # once the command is done: loading the engine beside it slowed it by a fifth
+            start_at_a_terminal(args)
     sys.exit(status)
 
 
-__all__ = ["LOCAL_ONLY", "SOCKET_ENV", "SWITCH_ENV", "main", "run_warm"]
+__all__ = [
+    "AT_A_TERMINAL_IDLE_S",
+    "LOCAL_ONLY",
+    "SOCKET_ENV",
+    "SWITCH_ENV",
+    "main",
+    "run_warm",
+    "start_at_a_terminal",
+]

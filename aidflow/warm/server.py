@@ -5,7 +5,8 @@ environment and umask and runs :func:`aidflow.cli.main` on the caller's argument
 code a cold start runs — then reports the exit status. The parent never opens a store, holds
 no connection and keeps nothing of a command (a fork leaves no state behind), so two
 commands in a row behave as two processes would. Started by ``aidflow warm start``
-(``python -m aidflow.warm.server SOCKET IDLE_SECONDS``).
+(``python -m aidflow.warm.server SOCKET IDLE_SECONDS``), or by the program itself when a
+command is typed at a terminal and none answers (:func:`aidflow.warm.wire.start`).
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ PRELOAD = (
     "aidflow.imports.steps",
     "psycopg",
     "openpyxl",
+    "wcwidth",  # a table's widths: imported at its first row, 75 ms of every warm command
+    "sqlalchemy.dialects.sqlite.pysqlite",  # a store's dialect: imported by its first engine
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "eventsourcing.postgres",  # a PostgreSQL store's recorders (and psycopg_pool)
+    "aidflow.store",
+    "openpyxl.packaging.extended",  # a workbook's properties: imported when one is written
+    "difflib",  # click's close matches to an option name, imported when it looks for them
 )
 """What the warm process imports before its first command: what a command would import
-(and every command of :data:`aidflow.cli.COMMANDS`)."""
+(and every command of :data:`aidflow.cli.COMMANDS`). What a fork imports is imported again
+in every fork: ``tests/e2e/test_warm.py`` runs commands after :func:`preload` and fails on a
+module they import."""
 
 
 @dataclass
@@ -53,9 +63,7 @@ class _Server:
 
 
 def _listen(path: Path) -> socket.socket:
-    """Bind the socket in a folder only this user may enter (made so when it is new)."""
-    if not warm.make_private_folder(path):
-        raise SystemExit(line(M.WARM_NOT_PRIVATE, folder=path.parent))
+    """Bind the socket in its folder, which :func:`_alone` made private."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a socket left by a process that is gone (the caller pinged first)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -65,14 +73,55 @@ def _listen(path: Path) -> socket.socket:
     return listener
 
 
+def _alone(path: Path) -> int | None:
+    """This socket's lock (beside it), held for the warm process's life; None when another
+    warm process answers there first. Two commands at a terminal at once each start one: the
+    second bound the socket anew and left the first serving no one until its idle end; now
+    it waits for the lock — the first's code may be ending, stale — and steps aside as soon
+    as the first answers."""
+    import fcntl
+
+    if not warm.make_private_folder(path):
+        raise SystemExit(line(M.WARM_NOT_PRIVATE, folder=path.parent))
+    held = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + warm.STARTUP_S
+    while time.monotonic() < deadline:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return held
+        except BlockingIOError:
+            if warm.ping(path) is not None:
+                break
+            time.sleep(0.05)
+    os.close(held)
+    return None
+
+
 def serve(path: Path, idle_s: float) -> None:
-    """Answer commands on ``path`` until stopped, idle for ``idle_s``, or its code is stale."""
+    """Answer commands on ``path`` until stopped, idle for ``idle_s``, or its code is stale;
+    at once when another warm process answers there."""
+    held = _alone(path)
+    if held is None:
+        return
+    try:
+        _serve(path, idle_s)
+    finally:
+        os.close(held)
+
+
+def preload() -> None:
+    """Import what commands import (:data:`PRELOAD`, and every command's module, which a cold
+    run imports on first use): here, once, and never again in a fork."""
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             import_module(name)
     from aidflow.cli import main
 
-    main.load_all()  # the commands, imported on first use in a cold run: here, once
+    main.load_all()
+
+
+def _serve(path: Path, idle_s: float) -> None:
+    preload()
     server = _Server(path, idle_s)
     listener = _listen(path)
     mine = path.stat().st_ino

@@ -128,6 +128,48 @@ def receive(conn: socket.socket, *, fds: int) -> tuple[dict[str, Any] | None, li
     return json.loads(data), got
 
 
+STARTUP_S = 60.0
+"""How long ``warm start`` waits for a new warm process to answer, and a new one for another
+holding the socket's lock to answer or end."""
+
+SERVER_ENVIRONMENT = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV"}
+)
+"""What of the starting shell's environment a warm process keeps (besides ``LC_*`` and
+``PYTHON*``): what finding Python and the package needs. Never the master key, the store's
+address or a password: each command brings its own environment, and a process left running
+for hours should not hold one in ``/proc/PID/environ``."""
+
+
+def server_environment() -> dict[str, str]:
+    """The starting shell's environment, cut to :data:`SERVER_ENVIRONMENT`."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in SERVER_ENVIRONMENT or name.startswith(("LC_", "PYTHON"))
+    }
+
+
+def start(path: Path, idle_s: float) -> int:
+    """Start a warm process answering on ``path`` (its folder private: the caller made it
+    so), in a session of its own, its output in the log beside the socket; its pid.
+
+    Shared by ``aidflow warm start`` and the program's own start at a terminal. Spawned
+    (``posix_spawn``), not forked: this program imports nothing it would need for that."""
+    log = str(path.with_suffix(".log"))
+    return os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-m", "aidflow.warm.server", str(path), repr(float(idle_s))],
+        server_environment(),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+
+
 _OFF = frozenset({"0", "off", "false", "no"})
 
 

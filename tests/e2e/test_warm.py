@@ -8,6 +8,7 @@ clerk's shell would; the warm process of each test has its own socket in the tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,13 +19,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aidflow.warm import AT_A_TERMINAL_IDLE_S
 from aidflow.warm import wire as warm
 from tests.e2e.conftest import Cli
+from tests.terminal import at_a_terminal
 
 PROGRAM = str(Path(sys.executable).with_name("aidflow"))
 BACKSTOP = "0.05"
@@ -419,3 +423,189 @@ def test_an_idle_time_that_is_no_number_of_hours_is_one_usage_line(
     started = Shell(env, tmp_path)("warm", "start", "--idle", idle)
     assert started.returncode == 2 and started.stderr.count("\n") == 1, started.stderr
     assert not (tmp_path / "r").exists()  # nothing started, nothing made
+
+
+_AFTER_PRELOAD = """
+import contextlib, io, json, sys
+from aidflow.warm.server import preload
+preload()
+from aidflow.cli import main
+before, said = set(sys.modules), []
+for args in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as e:
+        try:
+            main.main(args=args, prog_name="aidflow")
+        except SystemExit as ended:
+            said.append([ended.code or 0, e.getvalue()])
+new = sorted(m for m in set(sys.modules) - before if not m.startswith("encodings."))
+print(json.dumps({"imported": new, "said": said}))
+"""
+
+
+def test_a_command_in_a_fork_imports_nothing_the_warm_process_had_not(
+    cli: Cli, world: dict[str, str], tmp_path: Path
+) -> None:
+    """What a fork imports it imports at every command (75 ms for ``wcwidth``, the widths of
+    a table, before it was preloaded; 20 ms for the store's SQLAlchemy dialect)."""
+    commands = [
+        ["case", "show", world["case"]],
+        ["--lang", "zh", "case", "list"],
+        ["fund", "list"],
+        ["queue"],
+        ["audit", "check"],
+        ["audit", "ledger", "-o", str(tmp_path / "ledger.xlsx")],
+        ["--actor", "cashier", "fund", "deposit", world["gov"], "--amount", "1",
+         "--source", "s", "--receipt", "PRELOAD-1"],
+    ]  # fmt: skip
+    env = {**os.environ, "AIDFLOW_DB": cli.url, "AIDFLOW_ACTOR": "clerk", warm.SWITCH_ENV: "0"}
+    run = subprocess.run(
+        [sys.executable, "-c", _AFTER_PRELOAD, json.dumps(commands)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert [status for status, _ in answer["said"]] == [0] * len(commands), answer["said"]
+    assert (tmp_path / "ledger.xlsx").exists()
+    assert answer["imported"] == []
+
+
+# -- started by the program itself, at a terminal ------------------------------------------------
+
+
+def _servers(path: Path) -> list[int]:
+    """Warm processes answering (or about to answer) on ``path``: their pids."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"aidflow.warm.server" in argv and str(path).encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def typist(cli: Cli, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A person's environment, the switch unset as on a new machine; every warm process
+    started on its socket is ended with the test (one started by itself idles for an hour)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != warm.SWITCH_ENV},
+        "AIDFLOW_DB": cli.url,
+        warm.SOCKET_ENV: str(tmp_path / "run" / "warm.sock"),
+        "AIDFLOW_ACTOR": "clerk",
+    }
+    yield env
+    for pid in _servers(tmp_path / "run" / "warm.sock"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _answering(here: Shell, seconds: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + seconds
+    while not (status := here.status())["running"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return status
+
+
+def test_a_command_typed_at_a_terminal_starts_the_warm_process_for_the_next(
+    typist: dict[str, str], world: dict[str, str], tmp_path: Path
+) -> None:
+    """The clerk never types ``warm start``: the first command at a terminal runs cold and
+    leaves a warm process behind; the next runs in it, with the same answer."""
+    here = Shell(typist, tmp_path)
+    assert here.status()["running"] is False
+    show = [PROGRAM, "case", "show", world["case"]]
+    cold = at_a_terminal(show, {**typist, warm.SWITCH_ENV: "0"}, tmp_path)
+    assert here.status()["running"] is False  # switched off: none started
+    first = at_a_terminal(show, typist, tmp_path)
+    status = _answering(here)
+    assert status["running"] is True and status["served"] == 0  # the first ran cold
+    assert status["idle_s"] == AT_A_TERMINAL_IDLE_S
+    second = at_a_terminal(show, typist, tmp_path)
+    assert _served(here) == 1
+    assert cold == first == second
+    assert cold[0] == 0 and world["case"][:8] in cold[1]
+
+
+def test_no_terminal_no_warm_process(typist: dict[str, str], tmp_path: Path) -> None:
+    """A script, a pipe or a scheduled job starts none: its output goes to a pipe, or it
+    reads no terminal. (One started is spawned before the command runs: it would be here.)"""
+    here = Shell(typist, tmp_path)
+    piped = subprocess.run(
+        [PROGRAM, "staff", "list"], env=typist, cwd=tmp_path, capture_output=True, timeout=120
+    )
+    assert piped.returncode == 0
+    no_keyboard = at_a_terminal([PROGRAM, "staff", "list"], typist, tmp_path, keyboard=False)
+    assert no_keyboard[0] == 0
+    assert _servers(tmp_path / "run" / "warm.sock") == []
+    assert here.status()["running"] is False
+
+
+def test_commands_typed_at_once_leave_one_warm_process(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """Each of three commands typed at once starts one; one stays. Before the socket's lock,
+    each bound the socket anew and left the others serving no one for an hour."""
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(
+                lambda _: at_a_terminal([PROGRAM, "staff", "list"], typist, tmp_path), range(3)
+            )
+        )
+    assert [status for status, _ in answers] == [0, 0, 0]
+    status = _answering(Shell(typist, tmp_path))
+    deadline = time.monotonic() + 60
+    while len(_servers(tmp_path / "run" / "warm.sock")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _servers(tmp_path / "run" / "warm.sock") == [status["pid"]]
+
+
+def test_a_warm_process_holds_neither_key_nor_address_in_its_environment(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """It runs for hours; the key, the store's address (a password with it) and whatever else
+    the starting shell held stay out of ``/proc/PID/environ``: each command brings its own."""
+    secrets = {"AIDFLOW_KEY", "AIDFLOW_DB", "PGPASSWORD", "AIDFLOW_ACTOR"}
+    env = {**typist, "PGPASSWORD": "hunter2", "AIDFLOW_KEY": typist.get("AIDFLOW_KEY", "k")}
+    here = Shell(env, tmp_path)
+    at_a_terminal([PROGRAM, "--help"], env, tmp_path)  # started by itself
+    by_itself = _environment(int(str(_answering(here)["pid"])))
+    assert here("warm", "stop").returncode == 0
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
+    try:
+        by_hand = _environment(int(str(here.status()["pid"])))
+        assert here("case", "list").returncode == 0  # each command still brings its own
+    finally:
+        here("warm", "stop")
+    for names in (by_itself, by_hand):
+        assert not names & secrets, names
+        assert "PATH" in names
+
+
+def _environment(pid: int) -> set[str]:
+    """The names in a process's environment as it started."""
+    held = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return {entry.split(b"=", 1)[0].decode() for entry in held if entry}
+
+
+def test_at_a_terminal_a_warm_process_of_other_code_gives_way_to_the_current_one(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """After an upgrade: the old warm process answers ``stale`` and ends, the command runs
+    cold, and a warm process of the installed code takes its place."""
+    copy = tmp_path / "other"
+    shutil.copytree(
+        Path(warm.__file__).parent.parent,
+        copy / "aidflow",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    old = Shell({**typist, "PYTHONPATH": str(copy)}, tmp_path)
+    assert old("warm", "start", "--idle", BACKSTOP).returncode == 0
+    before = int(str(old.status()["pid"]))
+    status, _ = at_a_terminal([PROGRAM, "staff", "list"], typist, tmp_path)
+    assert status == 0
+    here = Shell(typist, tmp_path)
+    now = _answering(here)
+    assert now["running"] is True and now["current"] is True and now["pid"] != before
