@@ -126,10 +126,10 @@ def start_at_a_terminal(args: list[str]) -> None:
     another answers."""
     if LOCAL_ONLY.intersection(args) or switched_off():
         return
-    if not (os.isatty(0) and os.isatty(1)):
-        return
+    if not (os.isatty(0) and os.isatty(1)) or sys.platform != "linux":
+        return  # the peer's user is checked with Linux's SO_PEERCRED
     path = socket_path()
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, NotImplementedError):
         if make_private_folder(path):  # else: commands run cold; `warm start` says why
             start(path, AT_A_TERMINAL_IDLE_S)
 
