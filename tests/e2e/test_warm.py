@@ -259,6 +259,9 @@ def test_a_socket_in_a_folder_others_may_enter_is_never_used(
     here = Shell(env, tmp_path)
     listed = here("staff", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout)  # answered cold
+    typed = at_a_terminal([PROGRAM, "staff", "list"], {**env, warm.SWITCH_ENV: "1"}, tmp_path)
+    assert typed[0] == 0  # answered cold, and started nothing in that folder
+    assert sorted(p.name for p in folder.iterdir()) == ["warm.sock"]
     with pytest.raises(TimeoutError):
         trap.accept()  # nobody knocked
     trap.close()
@@ -609,3 +612,23 @@ def test_at_a_terminal_a_warm_process_of_other_code_gives_way_to_the_current_one
     here = Shell(typist, tmp_path)
     now = _answering(here)
     assert now["running"] is True and now["current"] is True and now["pid"] != before
+
+
+def test_a_warm_process_killed_is_replaced_by_the_next_command_at_a_terminal(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """kill -9 leaves its socket behind and takes its lock with it: the next command runs
+    cold (nobody answers the socket) and a new warm process binds it."""
+    here = Shell(typist, tmp_path)
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0
+    killed = int(str(here.status()["pid"]))
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while killed in _servers(tmp_path / "run" / "warm.sock") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "run" / "warm.sock").exists()
+    status, said = at_a_terminal([PROGRAM, "staff", "list"], typist, tmp_path)
+    assert status == 0, said
+    now = _answering(here)
+    assert now["running"] is True and now["pid"] != killed
+    assert _served(here) == 0  # the command ran cold
