@@ -56,6 +56,10 @@ class _Server:
 
     path: Path
     idle_s: float
+    lock: int
+    """The socket's lock (:func:`_alone`): closed in every fork, which would otherwise keep
+    it after this process ended (a command following events for hours) and hold every new
+    warm process back."""
     code: str = field(default_factory=warm.fingerprint)
     since: float = field(default_factory=time.time)
     served: int = 0
@@ -104,7 +108,7 @@ def serve(path: Path, idle_s: float) -> None:
     if held is None:
         return
     try:
-        _serve(path, idle_s)
+        _serve(path, idle_s, held)
     finally:
         os.close(held)
 
@@ -120,9 +124,9 @@ def preload() -> None:
     main.load_all()
 
 
-def _serve(path: Path, idle_s: float) -> None:
+def _serve(path: Path, idle_s: float, lock: int) -> None:
     preload()
-    server = _Server(path, idle_s)
+    server = _Server(path, idle_s, lock)
     listener = _listen(path)
     mine = path.stat().st_ino
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -165,7 +169,7 @@ def _answer(server: _Server, listener: socket.socket, conn: socket.socket) -> bo
                 return False
             conn.settimeout(None)
             if os.fork() == 0:
-                _child(listener, conn, message, fds)
+                _child(server, listener, conn, message, fds)
             server.served += 1
             server.last = time.monotonic()
     except OSError:
@@ -189,12 +193,17 @@ def _status(server: _Server) -> dict[str, Any]:
 
 
 def _child(
-    listener: socket.socket, conn: socket.socket, message: dict[str, Any], fds: list[int]
+    server: _Server,
+    listener: socket.socket,
+    conn: socket.socket,
+    message: dict[str, Any],
+    fds: list[int],
 ) -> NoReturn:
     """Become the caller's command: its terminal, folder, environment; never returns."""
     status = 1
     try:
         listener.close()
+        os.close(server.lock)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for number, fd in enumerate(fds):
             os.dup2(fd, number)

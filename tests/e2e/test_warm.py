@@ -632,3 +632,21 @@ def test_a_warm_process_killed_is_replaced_by_the_next_command_at_a_terminal(
     now = _answering(here)
     assert now["running"] is True and now["pid"] != killed
     assert _served(here) == 0  # the command ran cold
+
+
+def test_a_command_still_running_does_not_hold_back_the_next_warm_process(
+    shell: Shell,
+) -> None:
+    """A fork inherits the socket's lock with every other descriptor; a command that follows
+    events for hours kept it after its warm process was stopped, and no new one could start
+    (each waited its minute for an answer). Every fork closes it first."""
+    follow = _following(shell, True)  # served by the warm process, still running
+    try:
+        assert shell("warm", "stop").returncode == 0
+        started = shell("warm", "start", "--json", "--idle", BACKSTOP)
+        assert started.returncode == 0, started.stderr
+        assert json.loads(started.stdout)["started"] is True
+        assert follow.poll() is None  # the command went on meanwhile
+    finally:
+        follow.send_signal(signal.SIGINT)
+        follow.communicate(timeout=60)
