@@ -46,22 +46,38 @@ def warm_start(session: Session, idle: float) -> None:
     """Start this user's warm process: every later `aidflow` command runs in it (same
     code, same answers; `AIDFLOW_WARM=0` runs one without it)."""
     path = warm.socket_path()
-    shown = {"socket": str(path)}
     if warm.switched_off():  # it would start, and no command here would use it
         value = os.environ.get(warm.SWITCH_ENV, "")
         raise Refused(WARM_UNAVAILABLE, line(M.WARM_SWITCHED_OFF, value=value))
     if (here := warm.ping(path)) is not None:
-        emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
+        _already(session, path, here, idle * 3600)
         return
     if not warm.make_private_folder(path):
         raise Refused(WARM_UNAVAILABLE, line(M.WARM_NOT_PRIVATE, folder=path.parent))
     pid = warm.start(path, idle * 3600)
     here = _wait_for(path, pid)
     if here["pid"] != pid:  # another command started one meanwhile: ours stepped aside
-        emit(session, {**here, "started": False}, line(M.WARM_ALREADY, **{**here, **shown}))
+        _already(session, path, here, idle * 3600)
         return
     text = line(M.WARM_STARTED, pid=pid, socket=path, idle=f"{idle:g} h")
     emit(session, {**here, "started": True}, text)
+
+
+def _already(session: Session, path: Path, here: dict[str, Any], idle_s: float) -> None:
+    """Report the warm process already running, its idle time lengthened to ``idle_s`` when
+    it had less (one the program started at a terminal keeps an hour)."""
+    text = line(M.WARM_ALREADY, **{**here, "socket": str(path)})
+    if (
+        float(here.get("idle_s") or 0) < idle_s
+        and (conn := warm.connect(path, for_commands=False)) is not None
+    ):
+        with conn:
+            warm.send(conn, {"ask": "idle", "seconds": idle_s})
+            here = warm.Reader(conn)() or here
+        if float(here.get("idle_s") or 0) >= idle_s:
+            idle = f"{idle_s / 3600:g} h"
+            text = line(M.WARM_ALREADY_LONGER, **{**here, "socket": str(path), "idle": idle})
+    emit(session, {**here, "started": False}, text)
 
 
 def _wait_for(path: Path, pid: int) -> dict[str, Any]:

@@ -277,6 +277,9 @@ WARM_STARTED = (
     "`aidflow warm stop` ends it, and it ends by itself after {idle} idle"
 )
 WARM_ALREADY = "a warm process is already running (pid {pid}, {socket})"
+WARM_ALREADY_LONGER = (
+    "a warm process is already running (pid {pid}, {socket}); it now ends after {idle} idle"
+)
 WARM_RUNNING = (
     "warm process running: pid {pid}, {socket}, since {since}, {served} commands run; {code}"
 )

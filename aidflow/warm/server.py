@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import random
 import signal
@@ -163,6 +164,16 @@ def _answer(server: _Server, listener: socket.socket, conn: socket.socket) -> bo
         elif ask == "stop":
             warm.send(conn, {"answer": "stopping", "pid": os.getpid()})
             return False
+        elif ask == "idle":  # `warm start --idle` finding one running: never shortened
+            seconds = (message or {}).get("seconds")
+            if (
+                isinstance(seconds, int | float)
+                and not isinstance(seconds, bool)
+                and math.isfinite(seconds)
+                and seconds > 0
+            ):
+                server.idle_s = max(server.idle_s, float(seconds))
+            warm.send(conn, _status(server))
         elif ask == "run" and message is not None and len(fds) == 3:
             if message.get("fingerprint") != server.code:
                 warm.send(conn, {"answer": "stale"})

@@ -650,3 +650,28 @@ def test_a_command_still_running_does_not_hold_back_the_next_warm_process(
     finally:
         follow.send_signal(signal.SIGINT)
         follow.communicate(timeout=60)
+
+
+def test_warm_start_lengthens_the_idle_hour_of_one_started_at_a_terminal(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """The clerk who asks for a warm process by hand (8 hours) after a command at a terminal
+    started one (an hour) gets the longer time, never a shorter one; nor does a number that
+    is none reach it."""
+    at_a_terminal([PROGRAM, "staff", "list"], typist, tmp_path)
+    here = Shell(typist, tmp_path)
+    first = _answering(here)
+    assert first["idle_s"] == AT_A_TERMINAL_IDLE_S
+    asked = here("warm", "start", "--json", "--idle", "2")
+    answer = json.loads(asked.stdout)
+    assert asked.returncode == 0 and answer["started"] is False and answer["pid"] == first["pid"]
+    assert answer["idle_s"] == here.status()["idle_s"] == 7200
+    assert "7200" not in here("warm", "start", "--idle", "2").stdout  # said in hours: "2 h"
+    assert here("warm", "start", "--idle", "0.5").returncode == 0
+    for seconds in (-1, 0, "9999999", True, None, 1e400):
+        conn = warm.connect(tmp_path / "run" / "warm.sock", for_commands=False)
+        assert conn is not None
+        with conn:
+            warm.send(conn, {"ask": "idle", "seconds": seconds})
+            assert warm.Reader(conn)() is not None
+    assert here.status()["idle_s"] == 7200
