@@ -67,13 +67,8 @@ def _already(session: Session, path: Path, here: dict[str, Any], idle_s: float) 
     """Report the warm process already running, its idle time lengthened to ``idle_s`` when
     it had less (one the program started at a terminal keeps an hour)."""
     text = line(M.WARM_ALREADY, **{**here, "socket": str(path)})
-    if (
-        float(here.get("idle_s") or 0) < idle_s
-        and (conn := warm.connect(path, for_commands=False)) is not None
-    ):
-        with conn:
-            warm.send(conn, {"ask": "idle", "seconds": idle_s})
-            here = warm.Reader(conn)() or here
+    if float(here.get("idle_s") or 0) < idle_s:
+        here = warm.ask(path, {"ask": "idle", "seconds": idle_s}) or here
         if float(here.get("idle_s") or 0) >= idle_s:
             idle = f"{idle_s / 3600:g} h"
             text = line(M.WARM_ALREADY_LONGER, **{**here, "socket": str(path), "idle": idle})

@@ -211,12 +211,17 @@ def connect(path: Path, timeout: float = 2.0, *, for_commands: bool = True) -> s
 
 def ping(path: Path) -> dict[str, Any] | None:
     """What this user's warm process says of itself, or None when none answers."""
+    return ask(path, {"ask": "ping"})
+
+
+def ask(path: Path, message: dict[str, Any]) -> dict[str, Any] | None:
+    """This user's warm process's answer to ``message``, or None when none answers."""
     conn = connect(path, for_commands=False)
     if conn is None:
         return None
     with conn:
         try:
-            send(conn, {"ask": "ping"})
+            send(conn, message)
         except OSError:
             return None
         return Reader(conn)()
