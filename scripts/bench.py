@@ -675,7 +675,7 @@ def _bytecode() -> Iterator[None]:
     checkout here is compiled on every run: this machine sets PYTHONDONTWRITEBYTECODE, so
     no cache is ever written."""
     package = Path(cmd.__file__).parent
-    before = {p for p in package.rglob("*.pyc")}
+    before = set(package.rglob("*.pyc"))
     compile_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)],
                    env=compile_env, check=True, capture_output=True)  # fmt: skip
