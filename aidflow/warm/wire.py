@@ -159,7 +159,9 @@ def start(path: Path, idle_s: float) -> int:
     log = str(path.with_suffix(".log"))
     return os.posix_spawn(
         sys.executable,
-        [sys.executable, "-m", "aidflow.warm.server", str(path), repr(float(idle_s))],
+        # -P: the folder the command was typed in is not on the path; a folder holding an
+        # `aidflow` (a source checkout, or one planted in a shared folder) was run instead
+        [sys.executable, "-P", "-m", "aidflow.warm.server", str(path), repr(float(idle_s))],
         server_environment(),
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),

@@ -675,3 +675,28 @@ def test_warm_start_lengthens_the_idle_hour_of_one_started_at_a_terminal(
             warm.send(conn, {"ask": "idle", "seconds": seconds})
             assert warm.Reader(conn)() is not None
     assert here.status()["idle_s"] == 7200
+
+
+def test_a_package_in_the_folder_a_command_is_typed_in_is_never_run(
+    typist: dict[str, str], tmp_path: Path
+) -> None:
+    """``python -m`` puts the working folder first on the path: a warm process started in a
+    folder holding an ``aidflow`` package (a source checkout; one planted in a shared folder of
+    spreadsheets) ran that package, as the clerk. It ran other code than the installed one, so
+    it also answered ``stale`` to every command and was started again at each."""
+    shared = tmp_path / "shared"
+    planted = shared / "aidflow" / "warm"
+    planted.mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (shared / "aidflow" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (planted / "__init__.py").write_text("")
+    (planted / "server.py").write_text("")
+    status, said = at_a_terminal([PROGRAM, "staff", "list"], typist, shared)
+    assert status == 0, said
+    here = Shell(typist, shared)
+    now = _answering(here)
+    assert now["running"] is True and now["current"] is True
+    assert here("warm", "stop").returncode == 0
+    assert here("warm", "start", "--idle", BACKSTOP).returncode == 0  # by hand, same folder
+    assert here.status()["current"] is True
+    assert not marker.exists()
