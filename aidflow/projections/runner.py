@@ -232,7 +232,7 @@ class Runner:
         records, last_seen = first_page(source, after, self.page_size, stop)
         while records:
             last_seen = records[-1].id
-            page = self._decoded(envelopes(records, source.mapper))
+            page = self._page(records, source, every=until is not None)
             if until is not None:
                 page = [e for e in page if e.recorded_at <= until]
             if page:
@@ -279,7 +279,7 @@ class Runner:
                 if not records:
                     records, seen = first_page(source, after, self.page_size, None)
                     last = seen or last
-                return self._decoded(envelopes(records, source.mapper))
+                return self._page(records, source)
 
             try:
                 tracked, _ = self._apply_page(source.name, [], None, missing, nowait=nowait)
@@ -329,7 +329,7 @@ class Runner:
         records = following(recorded, after, self.page_size)
         if not records:
             return 0
-        page = self._decoded(envelopes(records, source.mapper))
+        page = self._page(records, source)
         self._apply_page(source.name, page, known, nowait=nowait)  # checked under the lock
         return len(records)
 
@@ -340,13 +340,19 @@ class Runner:
         """
         if not records or self.read_only:
             return 0
-        page = self._decoded(envelopes(records, source.mapper))
+        page = self._page(records, source)
         with self._lock:
             return self._apply_page(source.name, page, None)[1]
 
-    def _decoded(self, page: list[Envelope]) -> list[Envelope]:
-        """The page, with what the runnable views will read decoded now (:func:`decoded`)."""
-        return decoded([self.views[n] for n in self._runnable()], page)
+    def _page(
+        self, records: Sequence[Stored], source: EventSource, *, every: bool = False
+    ) -> list[Envelope]:
+        """The records as envelopes, what the runnable views will read decoded now
+        (:func:`decoded`). Records of classes none of them handles are not parsed
+        (:func:`envelopes`), except where ``every`` record's time is read (``until``)."""
+        views = [self.views[n] for n in self._runnable()]
+        handled = None if every else frozenset().union(*(v.handles for v in views))
+        return decoded(views, envelopes(records, source.mapper, parse=handled))
 
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""

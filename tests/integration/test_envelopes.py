@@ -389,3 +389,90 @@ def test_a_record_missing_a_field_without_default_is_damage_for_the_view_that_re
     assert envelope.detail == {"actor": "screening", "town": "Dalian"}
     with pytest.raises(StoreDamaged, match="cannot be decoded"):
         envelope.personal("student_id")
+
+
+def _queue_rows(store_url: str) -> dict[str, list[Any]]:
+    from aidflow.projections.base import create_view_engine
+    from aidflow.projections.queue import ConsultationQueueView as QueueView
+
+    engine = create_view_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t.name: sorted(map(tuple, conn.execute(t.select())), key=repr)
+                for t in QueueView.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_view_rebuilt_alone_parses_only_the_records_it_handles(
+    flow: AidFlow, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25 §3: the queue reads about a third of a store's records; its rebuild parsed the
+    JSON of all of them. Now only its own classes' are parsed, and its rows are the same."""
+    import orjson
+
+    from aidflow.projections.queue import ConsultationQueueView as QueueView
+
+    fund = government_fund(flow)
+    for n in range(3):
+        followed_up(flow, paid(flow, fund, n + 1), actor="village")
+    views = ReadModels.attach(flow, store_url)
+    before = _queue_rows(store_url)
+    records = _records(flow)
+    handled = sum(
+        1 for r in records if flow.mapper.to_domain_event(r).__class__ in QueueView.handles
+    )
+    assert 0 < handled < len(records)
+    parsed: list[bytes] = []
+    loads = orjson.loads
+
+    def counting(data: Any) -> Any:
+        parsed.append(data)
+        return loads(data)
+
+    monkeypatch.setattr(orjson, "loads", counting)
+    assert views.rebuild(flow, ["queue"]) == len(records)
+    monkeypatch.undo()
+    assert len(parsed) == handled  # without the change: every record
+    assert _queue_rows(store_url) == before
+    views.close()
+
+
+def test_a_record_that_is_not_json_stops_the_views_that_read_its_class(
+    flow: AidFlow, store_url: str
+) -> None:
+    """A corrupt verification (a class the queue ignores): the queue rebuilt alone does not
+    parse it and stands at the head, its rows as before; the journal, which reads every
+    record, stops right before it, as before this change."""
+    import sqlalchemy as sa
+
+    from aidflow.projections.base import create_view_engine
+
+    case = paid(flow, government_fund(flow), 1)
+    views = ReadModels.attach(flow, store_url)
+    before = _queue_rows(store_url)
+    position = views.position_of_version(case, 2)  # the case's Verified event
+    assert position is not None
+    table, key = (
+        ("stored_events", "rowid")
+        if store_url.startswith("sqlite")
+        else ("aidflow_events", "notification_id")
+    )
+    raw = create_view_engine(store_url)
+    with raw.begin() as conn:
+        conn.execute(
+            sa.text(f"UPDATE {table} SET state = :s WHERE {key} = :p"),
+            {"s": b"{not json", "p": position},
+        )
+    raw.dispose()
+    views.rebuild(flow, ["queue"])
+    status = {s.name: s for s in views.status(flow)}
+    assert status["queue"].error is None and status["queue"].behind == 0
+    assert _queue_rows(store_url) == before
+    views.rebuild(flow, ["audit"])
+    status = {s.name: s for s in views.status(flow)}
+    assert status["audit"].failed_position == position
+    assert status["audit"].position == position - 1
+    views.close()
