@@ -297,3 +297,26 @@ def verified_case(
         actor=verifier,
     )
     return case
+
+
+def corrupt_record(store_url: str, position: int, state: bytes = b"{not json") -> None:
+    """Overwrite the stored bytes of the record at ``position``, as a damaged disk or a hand
+    on the database would (the library's events table on either backend)."""
+    import sqlalchemy as sa
+
+    from aidflow.projections.base import create_view_engine
+
+    table, key = (
+        ("stored_events", "rowid")
+        if store_url.startswith("sqlite")
+        else ("aidflow_events", "notification_id")
+    )
+    raw = create_view_engine(store_url)
+    try:
+        with raw.begin() as conn:
+            conn.execute(
+                sa.text(f"UPDATE {table} SET state = :s WHERE {key} = :p"),
+                {"s": state, "p": position},
+            )
+    finally:
+        raw.dispose()

@@ -369,6 +369,9 @@ LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for a lock wait that ran out (``lock_timeout``) or was refused (``NOWAIT``)."""
 INSUFFICIENT_PRIVILEGE = "42501"
 """PostgreSQL's SQLSTATE for a statement the login has no grant for."""
+INVALID_TEXT_REPRESENTATION = "22P02"
+"""PostgreSQL's SQLSTATE for text that is not of its type (how the views' deferred check of their
+positions refuses a page, :data:`aidflow.projections.tracking.MOVED_MEANWHILE`)."""
 
 
 def sqlstate(exc: BaseException) -> str | None:

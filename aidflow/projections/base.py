@@ -164,8 +164,8 @@ def bulk(
         return
     sql, positions = _compiled(conn, key, statement)
     params = list(rows) if positions is None else [positions(r) for r in rows]
-    held = _HELD.get()
-    if held is not None and held.dbapi is conn.connection.dbapi_connection:
+    held = _held_for(conn)
+    if held is not None:
         held.statements.append((sql, params))
         return
     _on_driver(conn, sql, params, True)
@@ -284,10 +284,22 @@ def _pipelines() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
+def _held_for(conn: Connection) -> _Held | None:
+    """The hold on ``conn``'s writes, when they are being held (:func:`held_writes`)."""
+    held = _HELD.get()
+    return held if held is not None and held.dbapi is conn.connection.dbapi_connection else None
+
+
+def holds(conn: Connection) -> bool:
+    """Whether writes on ``conn`` are held now: a statement :func:`bulk` sends then goes
+    with the others, and its answer is never read (PostgreSQL, :func:`held_writes`)."""
+    return _held_for(conn) is not None
+
+
 def _take_held(conn: Connection) -> list[tuple[str, list[Any]]]:
     """The statements held for ``conn``, taken from the hold (they are about to be sent)."""
-    held = _HELD.get()
-    if held is None or not held.statements or held.dbapi is not conn.connection.dbapi_connection:
+    held = _held_for(conn)
+    if held is None or not held.statements:
         return []
     statements = list(held.statements)
     held.statements.clear()

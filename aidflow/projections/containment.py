@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from aidflow.domain.errors import MasterKeyError, StoreUnavailable
 from aidflow.projections.base import held_writes
-from aidflow.projections.tracking import Failure
+from aidflow.projections.tracking import Failure, PositionsMoved, moved_meanwhile
 from aidflow.projections.view import Envelope, SQLView
 
 
@@ -59,10 +59,21 @@ def write_or_flag(
     try:
         view.write(conn, fresh, after=after)
     except Exception as exc:
-        if transient(exc):
+        failure = _failure(exc)
+        if failure is exc:
             raise
-        raise ViewFailed from exc
+        raise failure from exc
     return fresh[-1].position
+
+
+def _failure(error: Exception) -> Exception:
+    """What a page's write that failed without savepoints raises: a transient error itself;
+    :class:`PositionsMoved` when the positions the page was written from had moved (the check
+    :func:`~aidflow.projections.tracking.move_together` holds with the rows); else
+    :class:`ViewFailed`, and the page is written again view by view."""
+    if transient(error):
+        return error
+    return PositionsMoved() if moved_meanwhile(error) else ViewFailed()
 
 
 @contextmanager
@@ -72,7 +83,8 @@ def page_writes(conn: Connection, *, careful: bool, commit: bool = False) -> Ite
     so that a failure is the failing view's. A held write that fails raises
     :class:`ViewFailed` wherever they are sent (at the end, or by the next statement that
     reads, a view's or the runner's own): which view's is not told, and the caller writes
-    the page again, carefully. A transient error is raised as it is. ``commit``: the
+    the page again, carefully. A transient error is raised as it is, positions that moved
+    meanwhile as :class:`PositionsMoved`. ``commit``: the
     page's writes are the last of a transaction begun ``held`` (its COMMIT goes with them)."""
     if careful:
         yield
@@ -81,9 +93,10 @@ def page_writes(conn: Connection, *, careful: bool, commit: bool = False) -> Ite
         with held_writes(conn, commit=commit):
             yield
     except sa.exc.DBAPIError as exc:
-        if transient(exc):
+        failure = _failure(exc)
+        if failure is exc:
             raise
-        raise ViewFailed from exc
+        raise failure from exc
 
 
 def write_contained(

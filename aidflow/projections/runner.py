@@ -50,6 +50,7 @@ from aidflow.projections.source import EventSource, Stored, head, read_page
 from aidflow.projections.status import ahead, guarded, statuses
 from aidflow.projections.tracking import (
     Failure,
+    PositionsMoved,
     PositionTaken,
     advance,
     clear_failure,
@@ -83,10 +84,6 @@ def following(recorded: Sequence[Stored], after: int, limit: int) -> Sequence[St
     if any(r.id != after + 1 + i for i, r in enumerate(records)):
         return ()
     return records
-
-
-class _Stale(Exception):
-    """Another process moved the views since this one last wrote them."""
 
 
 def together_at(
@@ -195,7 +192,7 @@ class Runner:
                         if applied:
                             return applied
                     return self._catch_up(source, self._known, stop, until, progress, expect=True)
-                except _Stale:
+                except PositionsMoved:
                     self._known = None  # moved by another process: read them, then go on
                     if stop is None and until is None:
                         return self._catch_up_locked(source, progress)
@@ -306,7 +303,7 @@ class Runner:
         (the caller locks them and reads what is missing)."""
         try:
             applied = self._apply_recorded(source, recorded, nowait=True) if self._known else 0
-        except _Stale:
+        except PositionsMoved:
             self._known = None
             return None
         except OperationalError as exc:
@@ -390,11 +387,18 @@ class Runner:
                 application_name, page, expected, read, careful=False, nowait=nowait
             )
         except ViewFailed:
-            for view in self.views.values():
-                view.forget()
+            self._forget_rows()
             return self._apply_page_in(
                 application_name, page, expected, read, careful=True, nowait=nowait
             )
+        except BaseException:
+            self._forget_rows()  # rolled back, maybe once the views had written: keep none of it
+            raise
+
+    def _forget_rows(self) -> None:
+        """What the views keep of the pages they wrote, dropped (a page was rolled back)."""
+        for view in self.views.values():
+            view.forget()
 
     def _apply_page_in(
         self,
@@ -416,14 +420,14 @@ class Runner:
                 if not move_together(
                     conn, application_name, self._runnable(), together, last, nowait=nowait
                 ):
-                    raise _Stale  # rolled back: the positions this process remembered moved
+                    raise PositionsMoved  # rolled back: the positions this process remembered moved
                 tracked = dict(expected or {})
             else:
                 tracked = positions(conn, application_name, lock=True, nowait=nowait)
                 if expected is not None and any(
                     tracked.get(n) != expected.get(n) for n in self._runnable()
                 ):
-                    raise _Stale  # rolled back: the positions this process remembered moved
+                    raise PositionsMoved  # rolled back: the positions this process remembered moved
                 if read is not None:
                     page = read(tracked)
             moves: dict[str, int] = {}
@@ -497,8 +501,7 @@ class Runner:
         """Drop what this process remembers of the views' positions and rows (another process
         rebuilt them): the next catch-up reads them afresh."""
         self._known = None
-        for view in self.views.values():
-            view.forget()
+        self._forget_rows()
 
     def follow(
         self,

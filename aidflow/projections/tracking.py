@@ -19,9 +19,15 @@ import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Connection, Engine
 
-from aidflow.domain.errors import INSUFFICIENT_PRIVILEGE, ViewsBehind, said, sqlstate
+from aidflow.domain.errors import (
+    INSUFFICIENT_PRIVILEGE,
+    INVALID_TEXT_REPRESENTATION,
+    ViewsBehind,
+    said,
+    sqlstate,
+)
 from aidflow.gate import DDL_LOCK_KEY
-from aidflow.projections.base import execute_once, reading, writing
+from aidflow.projections.base import bulk, execute_once, holds, reading, writing
 
 TRACKING_METADATA = sa.MetaData()
 
@@ -124,6 +130,37 @@ def _move_from_nowait(count: int) -> sa.Update:
     )
 
 
+MOVED_MEANWHILE = "aidflow: the positions of the views moved meanwhile"
+"""What PostgreSQL says (an integer's invalid text, ``22P02``) when the check that travels with
+a page's rows finds the positions moved (:func:`move_together`): no other statement of the
+views casts text, and the words name it."""
+
+
+class PositionsMoved(Exception):
+    """The positions this process remembered were moved by another process (which applied
+    the views meanwhile): the page's transaction is rolled back; read them again and go on."""
+
+
+def moved_meanwhile(error: BaseException) -> bool:
+    """Whether ``error`` is the server's refusal of a page written from positions that moved
+    (its own words: SQLAlchemy's adds the statements sent, the check's text among them)."""
+    said_by_server = str(getattr(error, "orig", None) or error)
+    return sqlstate(error) == INVALID_TEXT_REPRESENTATION and MOVED_MEANWHILE in said_by_server
+
+
+@functools.lru_cache(maxsize=128)
+def _move_checked(count: int, nowait: bool) -> sa.Select[Any]:
+    """:func:`_move_from` (``nowait``: :func:`_move_from_nowait`) as a statement that fails
+    unless all ``count`` views moved, so that no answer need be read before the rows."""
+    move = (_move_from_nowait if nowait else _move_from)(count)
+    moved = move.returning(tracking_table.c.view).cte("moved")
+    every = sa.case(
+        (sa.func.count() == sa.bindparam("count"), sa.literal_column("'0'")),
+        else_=sa.literal_column(f"'{MOVED_MEANWHILE}'"),  # a constant, no quote in it
+    )
+    return sa.select(sa.cast(every, sa.Integer)).select_from(moved)
+
+
 def move_together(
     conn: Connection,
     application_name: str,
@@ -140,10 +177,19 @@ def move_together(
     view stood elsewhere (another process moved it): the caller rolls back.
     ``nowait`` (PostgreSQL): refused at once while another process holds them, as
     :func:`positions` locked ``nowait`` is.
+
+    Where the transaction's writes are held (PostgreSQL, :func:`~aidflow.projections.base.holds`),
+    the statement is held with them and fails on the server when a view stood elsewhere:
+    True here, :class:`PositionsMoved` raised where they are sent (with the page's rows and
+    COMMIT: a command's views in one round trip, where the check's answer was waited for).
     """
     row: dict[str, Any] = {"app": application_name, "old": old, "new": new}
     row.update({f"v{i}": view for i, view in enumerate(views)})
     count = len(views)
+    if holds(conn):
+        checked = _move_checked(count, nowait)
+        bulk(conn, f"tracking.move.checked.{count}.{nowait}", checked, [{**row, "count": count}])
+        return True
     if nowait and conn.dialect.name == "postgresql":
         moved = execute_once(conn, f"tracking.move.nowait.{count}", _move_from_nowait(count), row)
     else:

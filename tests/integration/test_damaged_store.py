@@ -3,7 +3,6 @@ says the store is damaged and points to `verify`, in one line; nothing is writte
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 from aidflow import AidFlow
@@ -11,8 +10,7 @@ from aidflow import commands as cmd
 from aidflow.cli import main
 from aidflow.domain.errors import StoreDamaged
 from aidflow.projections import ReadModels
-from aidflow.projections.base import create_view_engine
-from tests.builders import government_fund, paid, register_staff
+from tests.builders import corrupt_record, government_fund, paid, register_staff
 
 
 def test_issue8_6_a_corrupt_event_is_named_by_verify_and_refused_in_one_line_elsewhere(
@@ -25,18 +23,7 @@ def test_issue8_6_a_corrupt_event_is_named_by_verify_and_refused_in_one_line_els
     digest = views.digest()
     position = views.position_of_version(case, 2)  # the case's Verified event
     assert position is not None
-    table, key = (
-        ("stored_events", "rowid")
-        if store_url.startswith("sqlite")
-        else ("aidflow_events", "notification_id")
-    )
-    raw = create_view_engine(store_url)
-    with raw.begin() as conn:
-        conn.execute(
-            sa.text(f"UPDATE {table} SET state = :s WHERE {key} = :p"),
-            {"s": b"{not json", "p": position},
-        )
-    raw.dispose()
+    corrupt_record(store_url, position)
 
     result = views.verify(flow, digest)
     assert not result.ok and result.first_mismatch == position

@@ -36,7 +36,7 @@ from aidflow.projections import ReadModels
 from aidflow.projections.base import db_time, public_fields, to_json
 from aidflow.projections.source import as_notification, read_page
 from aidflow.projections.view import Envelope, envelopes
-from tests.builders import followed_up, government_fund, paid
+from tests.builders import corrupt_record, followed_up, government_fund, paid
 from tests.properties import examples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "v0.1.0"
@@ -446,27 +446,12 @@ def test_a_record_that_is_not_json_stops_the_views_that_read_its_class(
     """A corrupt verification (a class the queue ignores): the queue rebuilt alone does not
     parse it and stands at the head, its rows as before; the journal, which reads every
     record, stops right before it, as before this change."""
-    import sqlalchemy as sa
-
-    from aidflow.projections.base import create_view_engine
-
     case = paid(flow, government_fund(flow), 1)
     views = ReadModels.attach(flow, store_url)
     before = _queue_rows(store_url)
     position = views.position_of_version(case, 2)  # the case's Verified event
     assert position is not None
-    table, key = (
-        ("stored_events", "rowid")
-        if store_url.startswith("sqlite")
-        else ("aidflow_events", "notification_id")
-    )
-    raw = create_view_engine(store_url)
-    with raw.begin() as conn:
-        conn.execute(
-            sa.text(f"UPDATE {table} SET state = :s WHERE {key} = :p"),
-            {"s": b"{not json", "p": position},
-        )
-    raw.dispose()
+    corrupt_record(store_url, position)
     views.rebuild(flow, ["queue"])
     status = {s.name: s for s in views.status(flow)}
     assert status["queue"].error is None and status["queue"].behind == 0

@@ -178,15 +178,16 @@ VIEW_TABLES = ("dossier_", "queue_", "audit_", "aidflow_tracking")
 def test_a_commands_views_send_their_writes_together(
     reused_database: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the views kept inside every command, a command's views cost two round trips:
-    the positions checked, locked and moved in one statement, with the transaction's BEGIN;
-    then every view's rows, with its COMMIT (psycopg's pipeline mode). A view that reads
+    """With the views kept inside every command, a command's views cost one round trip: the
+    transaction's BEGIN, the statement that checks, locks and moves the positions (and fails
+    on the server if they had moved), every view's rows and the COMMIT, in one pipeline
+    (psycopg's pipeline mode). A view that reads
     mid-page (the audit view the Merkle tree's leaves at the end of a level, the dossier a
     fund's donors on a deposit) takes what is held along with its read: one more. Counted
     on the views' connection: every pipeline, every statement sent on its own, and every
     BEGIN, COMMIT or ROLLBACK the driver sends itself. Before: one a statement (6.9 a
     command in `bench.py writers`' lifecycles), then four (BEGIN, the positions, the rows,
-    COMMIT)."""
+    COMMIT), then two (the positions' answer waited for before the rows)."""
     trips: Counter[int] = Counter()  # round trips, by connection
     views_conns: set[int] = set()  # the connections that wrote views
     reads: list[str] = []  # a view reading mid-page
@@ -251,9 +252,9 @@ def test_a_commands_views_send_their_writes_together(
         views.close()
         flow.close()
     assert {step: trips for step, (trips, _) in counts.items()} == {
-        step: 2 + read for step, (_, read) in counts.items()
+        step: 1 + read for step, (_, read) in counts.items()
     }, counts
-    assert any(read == 0 for _, read in counts.values()), counts  # two, where none reads
+    assert any(read == 0 for _, read in counts.values()), counts  # one, where none reads
 
 
 def test_only_the_views_commit_without_waiting_for_the_disk() -> None:
@@ -387,5 +388,79 @@ def test_a_held_write_that_fails_sends_the_page_down_the_careful_path_wherever_i
             page_writes(conn, careful=True),
         ):
             bulk(conn, "page.insert", insert_row(probe), [{"n": 1}, {"n": 1}])
+    finally:
+        engine.dispose()
+
+
+def test_a_page_from_positions_another_process_moved_is_refused_by_the_server(
+    reused_database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check of the positions travels with the page's rows, unanswered until the COMMIT:
+    when another process applied the same records first, the server refuses the page (none
+    of it is stored), this process reads the positions again and finds nothing left to do.
+    No view records a failure, no row is written twice, and the careful path (a savepoint a
+    view) is never taken."""
+    from aidflow.projections import containment
+    from aidflow.projections.runner import Runner
+
+    url = reused_database.empty_store()
+    flow = AidFlow.open(url)
+    views = ReadModels.attach(flow, url)
+    writer, follower = AidFlow.open(url), ReadModels.open(url)  # two other processes
+    try:
+        register_staff(flow)
+        government_fund(flow)
+        head = flow.recorder.max_notification_id()
+        assert {s.position for s in views.status(flow)} == {head}  # and remembered
+        writer.apply(application(2))
+        assert follower.catch_up(writer) > 0  # the follower applies them first
+        stored = list(flow.recorder.select_notifications(start=head + 1, limit=100))
+        journal = follower.journal()
+        refused: list[BaseException] = []
+        ways: list[bool] = []
+        moved, apply_in = containment.moved_meanwhile, Runner._apply_page_in
+
+        def seen(error: BaseException) -> bool:
+            if moved(error):
+                refused.append(error)
+            return moved(error)
+
+        def way(self: Runner, *args: Any, careful: bool, **kwargs: Any) -> Any:
+            ways.append(careful)
+            return apply_in(self, *args, careful=careful, **kwargs)
+
+        monkeypatch.setattr(containment, "moved_meanwhile", seen)
+        monkeypatch.setattr(Runner, "_apply_page_in", way)
+        # as if this process had just stored them: they follow the positions it remembers
+        assert views.runner.catch_up(flow, recorded=stored) == 0
+        assert len(refused) == 1, refused
+        assert ways == [False, False]  # refused, then the positions locked: nothing missing
+        assert all(s.error is None and s.behind == 0 for s in views.status(flow))
+        assert views.journal() == journal
+    finally:
+        follower.close()
+        writer.close()
+        views.close()
+        flow.close()
+
+
+def test_only_the_checks_own_refusal_reads_as_positions_moved(reused_database: Any) -> None:
+    """The server's words decide, not the statements SQLAlchemy's message lists: a held write
+    refused for another text that is not an integer, sent with the check's statement, is a
+    view's failure (``ViewFailed``); the check's refusal is ``PositionsMoved``."""
+    from aidflow.projections.tracking import MOVED_MEANWHILE, PositionsMoved
+
+    engine = create_view_engine(reused_database.empty_store())
+    marker = sa.literal_column(f"'{MOVED_MEANWHILE}'")
+    other = sa.select(sa.cast(sa.bindparam("text"), sa.Integer))
+    try:
+        for refused, expected in (("not a number", ViewFailed), (MOVED_MEANWHILE, PositionsMoved)):
+            with (
+                pytest.raises(expected),
+                writing(engine, held=True) as conn,
+                page_writes(conn, careful=False, commit=True),
+            ):
+                bulk(conn, "probe.marker", sa.select(marker), [{}])
+                bulk(conn, "probe.cast", other, [{"text": refused}])
     finally:
         engine.dispose()
