@@ -128,6 +128,16 @@ def decoded(views: Sequence[SQLView], page: list[Envelope]) -> list[Envelope]:
     return page
 
 
+def read_by(
+    views: Sequence[SQLView], records: Sequence[Stored], source: EventSource, *, every: bool
+) -> list[Envelope]:
+    """The records as envelopes, what ``views`` will read decoded now (:func:`decoded`).
+    Records of classes none of them handles are not parsed (:func:`envelopes`), except where
+    ``every`` record's time is read (``until``)."""
+    handled = None if every else frozenset().union(*(v.handles for v in views))
+    return decoded(views, envelopes(records, source.mapper, parse=handled))
+
+
 class Runner:
     """Drives a set of views from an event source."""
 
@@ -344,12 +354,8 @@ class Runner:
     def _page(
         self, records: Sequence[Stored], source: EventSource, *, every: bool = False
     ) -> list[Envelope]:
-        """The records as envelopes, what the runnable views will read decoded now
-        (:func:`decoded`). Records of classes none of them handles are not parsed
-        (:func:`envelopes`), except where ``every`` record's time is read (``until``)."""
-        views = [self.views[n] for n in self._runnable()]
-        handled = None if every else frozenset().union(*(v.handles for v in views))
-        return decoded(views, envelopes(records, source.mapper, parse=handled))
+        """The records as the runnable views will read them (:func:`read_by`)."""
+        return read_by([self.views[n] for n in self._runnable()], records, source, every=every)
 
     def _load(self, application_name: str) -> dict[str, int]:
         """Read every view's position and failure; the failures are kept for the pages to come."""
