@@ -249,10 +249,9 @@ def held_writes(conn: Connection, *, commit: bool = False) -> Iterator[None]:
     it changes nothing. An error of a held write is raised where they are sent: the caller
     writes the page again without holding
     (:func:`~aidflow.projections.runner.Runner._apply_page`)."""
-    outer = _HELD.get()
-    if outer is not None:
+    if _HELD.get() is not None:
         yield  # held already, by writing(held=True) on this connection, or not at all
-        if outer.dbapi is conn.connection.dbapi_connection:
+        if holds(conn):
             send_held(conn, commit=commit)
         return
     if not _can_hold(conn):
