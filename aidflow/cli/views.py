@@ -74,16 +74,33 @@ def projections_status(session: Session) -> None:
 @global_options
 @pass_session
 def projections_rebuild(session: Session, names: tuple[str, ...], jobs: int) -> None:
-    """Drop views (all when none named) and rebuild them from the events."""
+    """Drop views (all when none named) and rebuild them from the events; exit status 1,
+    naming the event, when a view stopped on one before the store's head."""
     office = session.office_as_is()
     with progress(office.head(), M.REBUILDING) as tick:
         read = office.rebuild(names, progress=tick, jobs=jobs)
     rebuilt = list(names) or office.view_names()
+    # The same question `projections status` asks: a rebuild that stopped is not "rebuilt".
+    stopped = [r for r in office.views_status() if r.name in rebuilt and (r.error or r.damage)]
     emit(
         session,
-        {"rebuilt": rebuilt, "events": read},
-        line(M.REBUILT, names=", ".join(names) or tr(M.ALL_VIEWS), count=read),
+        {"rebuilt": rebuilt, "events": read, "stopped": stopped},
+        lambda: "\n".join(
+            [line(M.REBUILT, names=", ".join(names) or tr(M.ALL_VIEWS), count=read)]
+            + [
+                line(
+                    M.REBUILD_STOPPED,
+                    view=r.name,
+                    position=r.position or 0,
+                    problem=r.damage
+                    or line(M.STOPPED_AT, position=r.failed_position, error=r.error),
+                )
+                for r in stopped
+            ]
+        ),
     )
+    if stopped:
+        session.fail(VIEWS_BROKEN, line(M.NOT_REBUILT, names=", ".join(r.name for r in stopped)))
 
 
 @projections.command("follow")

@@ -173,8 +173,12 @@ class Envelope:
         )
 
     @classmethod
-    def undecodable(cls, notification: Stored, error: Exception) -> Envelope:
-        envelope = cls(notification, _Undecodable, None, event=_Undecodable())
+    def undecodable(
+        cls, notification: Stored, error: Exception, kind: EventClass = _Undecodable
+    ) -> Envelope:
+        """A record that cannot be read, of class ``kind`` where its topic names one: it
+        stops the views that handle that class (:meth:`SQLView.wanted`), and only them."""
+        envelope = cls(notification, kind, None, event=_Undecodable())
         envelope.error = _damaged(notification, error)
         return envelope
 
@@ -240,7 +244,9 @@ class Envelope:
         reads its keys on its own connection. What cannot be decoded keeps its error
         for the view that asks for it; a missing master key is raised at once.
         """
-        if decode and self._event is None and self.error is None:
+        if self.error is not None:
+            return  # the views that handle it stop on it
+        if decode and self._event is None:
             with contextlib.suppress(StoreDamaged):
                 _ = self.event
         with contextlib.suppress(StoreDamaged):
@@ -388,6 +394,7 @@ def envelopes(
     direct = mapper.compressor is None and mapper.cipher is None
     page = []
     for record in records:
+        cls: EventClass = _Undecodable
         try:
             cls = _class_of(record.topic)
             if parse is not None and cls not in parse:
@@ -406,7 +413,7 @@ def envelopes(
         except _NOT_THE_RECORD:
             raise  # the store is fine: the caller must give the key, or ask again
         except Exception as exc:  # the views record it; nothing here may stop the others
-            page.append(Envelope.undecodable(record, exc))
+            page.append(Envelope.undecodable(record, exc, cls))
     return page
 
 
@@ -438,10 +445,13 @@ class SQLView(TrackingRecorder, ABC):
         self.engine = engine
 
     def wanted(self, page: Sequence[Envelope]) -> list[Envelope]:
-        """The page's events this view handles; an undeclared class stops the view."""
+        """The page's events this view handles; an undeclared class, or a record of a
+        class it handles that cannot be read, stops the view."""
         wanted = []
         for envelope in page:
             if envelope.cls in self.handles:
+                if envelope.error is not None:
+                    raise envelope.error
                 wanted.append(envelope)
             elif envelope.cls not in self.ignores:
                 self.refuse(envelope)

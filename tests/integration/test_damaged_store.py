@@ -3,6 +3,8 @@ says the store is damaged and points to `verify`, in one line; nothing is writte
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from aidflow import AidFlow
@@ -57,3 +59,40 @@ def test_issue8_6_a_corrupt_event_is_named_by_verify_and_refused_in_one_line_els
     views.close()
     flow.close()
     fresh.close()
+
+
+def test_a_rebuild_that_stops_on_a_damaged_record_says_so_and_fails(store_url: str) -> None:
+    """`projections rebuild` answers what `projections status` would: a view that stopped on
+    a record is named with the record and the command exits 1; a view that never reads the
+    record is rebuilt to the head and the command succeeds."""
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    views = ReadModels.attach(flow, store_url)
+    case = paid(flow, government_fund(flow), 1)
+    position = views.position_of_version(case, 2)  # the case's Verified event
+    assert position is not None
+    head = flow.recorder.max_notification_id()
+    views.close()
+    flow.close()
+    corrupt_record(store_url, position)
+
+    runner = CliRunner()
+    env = {"AIDFLOW_DB": store_url, "AIDFLOW_ACTOR": "admin"}
+    queue = runner.invoke(main, ["--json", "projections", "rebuild", "queue"], env=env)
+    assert queue.exit_code == 0, queue.output
+    assert json.loads(queue.stdout) == {"rebuilt": ["queue"], "events": head, "stopped": []}
+
+    audit = runner.invoke(main, ["projections", "rebuild", "audit"], env=env)
+    assert audit.exit_code == 1, audit.output
+    assert f"audit: rebuilt up to position {position - 1} only, stopped at {position}" in (
+        audit.stdout
+    )
+    assert audit.stderr.startswith("error:") and "audit" in audit.stderr
+    assert "Traceback" not in audit.output
+
+    both = runner.invoke(main, ["--json", "projections", "rebuild"], env=env)
+    assert both.exit_code == 1, both.output
+    stopped = json.loads(both.stdout)["stopped"]
+    assert {s["name"] for s in stopped} == {"dossier", "audit"}
+    assert {s["failed_position"] for s in stopped} == {position}
+    assert json.loads(both.stderr)["error"]["code"] == "views_broken"
