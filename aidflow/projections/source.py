@@ -52,19 +52,29 @@ class Stored(Protocol):
 
 class StoredRecord:
     """A stored event read from SQLite by :func:`read_page`: its aggregate id as the text the
-    views store (``str(uuid)``), made without a ``UUID`` object per record."""
+    views store (``str(uuid)``), made without a ``UUID`` object per record, and only when
+    asked for (a view rebuilt alone never asks it of the records it does not read)."""
 
-    __slots__ = ("id", "originator_id", "originator_version", "state", "topic")
+    __slots__ = ("_as_stored", "_id_text", "id", "originator_version", "state", "topic")
 
     def __init__(self, position: int, originator_id: str, version: int, topic: str, state: bytes):
-        self.id, self.originator_id, self.originator_version = position, originator_id, version
+        self.id, self._as_stored, self.originator_version = position, originator_id, version
         self.topic, self.state = topic, state
+        self._id_text: str | None = None
+
+    @property
+    def originator_id(self) -> str:
+        """The aggregate id as ``str(uuid)`` writes it (:func:`uuid_text` of the stored text)."""
+        text = self._id_text
+        if text is None:
+            text = self._id_text = uuid_text(self._as_stored)
+        return text
 
     def notification(self) -> Notification:
         """The library's form, for its mapper."""
         return Notification(
             id=self.id,
-            originator_id=UUID(self.originator_id),
+            originator_id=UUID(self._as_stored),
             originator_version=self.originator_version,
             topic=self.topic,
             state=self.state,
@@ -116,6 +126,4 @@ def read_page(
     params.append(limit)
     with recorder.datastore.transaction(commit=False) as c:
         c.execute(statement, params)
-        return [
-            StoredRecord(row[0], uuid_text(row[1]), row[2], row[3], row[4]) for row in c.fetchall()
-        ]
+        return [StoredRecord(*row) for row in c.fetchall()]

@@ -123,6 +123,7 @@ class Envelope:
     """
 
     __slots__ = (
+        "_aggregate_id",
         "_at",
         "_detail",
         "_detail_json",
@@ -133,7 +134,6 @@ class Envelope:
         "_opened",
         "_stamped",
         "_stored",
-        "aggregate_id",
         "cls",
         "error",
         "notification",
@@ -153,7 +153,7 @@ class Envelope:
         self.notification = notification
         self.cls = cls
         self.position: int = notification.id
-        self.aggregate_id: str = str(notification.originator_id)
+        self._aggregate_id: str | None = None
         self.error: Exception | None = None
         self._stored = stored
         self._event = event
@@ -254,6 +254,15 @@ class Envelope:
         for field in fields:
             with contextlib.suppress(StoreDamaged):
                 self.personal(field)
+
+    @property
+    def aggregate_id(self) -> str:
+        """The aggregate's id as text (``str(uuid)``), made on first use: most records a view
+        rebuilt alone reads are of classes it skips, and never need it."""
+        found = self._aggregate_id
+        if found is None:
+            found = self._aggregate_id = str(self.notification.originator_id)
+        return found
 
     @property
     def name(self) -> str:
