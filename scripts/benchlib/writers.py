@@ -98,8 +98,31 @@ def prepare(url: str, shape: str) -> None:
     flow.close()
 
 
+def server_cpu() -> float | None:
+    """Seconds of CPU every PostgreSQL process on this machine has used, ended ones included
+    (a backend's time is added to the postmaster's children when it exits); None where
+    ``/proc`` shows none (another machine's server, or not Linux). The whole server's: other
+    databases' work counts too, so nothing else should run while it is read."""
+    import os
+
+    tick, total, seen = os.sysconf("SC_CLK_TCK"), 0, False
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+        except OSError:  # ended meanwhile
+            continue
+        if not text[text.index("(") + 1 : text.rindex(")")].startswith("postgres"):
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        seen = True
+    return total / tick if seen else None
+
+
 def run_writers(url: str, shape: str, writers: int, seconds: float) -> dict[str, float]:
-    """``writers`` processes of ``shape`` for ``seconds``: commands/s and CPU ms a command."""
+    """``writers`` processes of ``shape`` for ``seconds``: commands/s and CPU ms a command,
+    the writers' own and (where this machine runs the server) the server's."""
     prepare(url, shape)
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(writers + 1)
@@ -111,15 +134,19 @@ def run_writers(url: str, shape: str, writers: int, seconds: float) -> dict[str,
     for p in procs:
         p.start()
     start.wait()
-    began = time.monotonic()
+    began, server = time.monotonic(), server_cpu()
     reports = [results.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.monotonic() - began
     for p in procs:
         p.join()
         if p.exitcode:
             raise RuntimeError(f"a {shape} writer failed (exit {p.exitcode})")
+    after = server_cpu()  # the writers' connections have ended: their backends are counted
     commands = sum(done for done, _ in reports)
-    return {
+    measured = {
         "commands_per_second": commands / elapsed,
         "cpu_ms_per_command": 1000 * sum(cpu for _, cpu in reports) / commands,
     }
+    if server is not None and after is not None:
+        measured["server_cpu_ms_per_command"] = 1000 * (after - server) / commands
+    return measured
