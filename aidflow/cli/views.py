@@ -75,7 +75,7 @@ def projections_status(session: Session) -> None:
 @pass_session
 def projections_rebuild(session: Session, names: tuple[str, ...], jobs: int) -> None:
     """Drop views (all when none named) and rebuild them from the events; exit status 1,
-    naming the event, when a view stopped on one before the store's head."""
+    naming where and why, when a view stopped before the store's head."""
     office = session.office_as_is()
     with progress(office.head(), M.REBUILDING) as tick:
         read = office.rebuild(names, progress=tick, jobs=jobs)

@@ -31,8 +31,8 @@ MEANS_USAGE_ERROR = "The command line itself is wrong: an unknown option, a miss
 MEANS_RULE_VIOLATIONS = "`audit check` found rules broken in the record."
 MEANS_DIGEST_MISMATCH = "`audit verify`: the store no longer matches the digest."
 MEANS_VIEWS_BROKEN = (
-    "`projections status`: a view stopped on an event or is damaged; fix the cause, then "
-    "`aidflow projections rebuild VIEW`."
+    "`projections status` or `projections rebuild`: a view stopped on an event or is damaged; "
+    "fix the cause, then `aidflow projections rebuild VIEW`."
 )
 STOPPED_AT = "stopped at {position}: {error}"
 VIEWS_BROKEN = "views not current: {names}; see the problem column"

@@ -15,9 +15,19 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from aidflow.domain.errors import StoreDamaged
 from aidflow.source import EventSource, head, pages
 
-__all__ = ["EventSource", "NotifyingSource", "Stored", "StoredRecord", "head", "pages", "read_page"]
+__all__ = [
+    "EventSource",
+    "NotifyingSource",
+    "Stored",
+    "StoredRecord",
+    "damaged",
+    "head",
+    "pages",
+    "read_page",
+]
 
 
 class NotifyingSource(EventSource, Protocol):
@@ -67,7 +77,10 @@ class StoredRecord:
         """The aggregate id as ``str(uuid)`` writes it (:func:`uuid_text` of the stored text)."""
         text = self._id_text
         if text is None:
-            text = self._id_text = uuid_text(self._as_stored)
+            try:
+                text = self._id_text = uuid_text(self._as_stored)
+            except ValueError as exc:  # not an id: the record is damaged, and says where
+                raise damaged(self, exc) from exc
         return text
 
     def notification(self) -> Notification:
@@ -79,6 +92,13 @@ class StoredRecord:
             topic=self.topic,
             state=self.state,
         )
+
+
+def damaged(record: Stored, error: Exception) -> StoreDamaged:
+    """A stored record that cannot be read, named by its position and topic."""
+    return StoreDamaged(
+        f"the stored record at position {record.id} ({record.topic}) cannot be decoded: {error}"
+    )
 
 
 def as_notification(record: Stored) -> Notification:

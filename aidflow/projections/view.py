@@ -29,7 +29,7 @@ from aidflow.domain.events import EventClass, event_name
 from aidflow.domain.masking import ENCRYPTED, stored_form
 from aidflow.privacy import TOKEN, personal_fields
 from aidflow.projections.base import db_time, public_fields, reading, to_json, writing
-from aidflow.projections.source import Stored, as_notification, uuid_text
+from aidflow.projections.source import Stored, as_notification, damaged, uuid_text
 from aidflow.projections.tracking import advance, positions
 
 
@@ -179,7 +179,7 @@ class Envelope:
         """A record that cannot be read, of class ``kind`` where its topic names one: it
         stops the views that handle that class (:meth:`SQLView.wanted`), and only them."""
         envelope = cls(notification, kind, None, event=_Undecodable())
-        envelope.error = _damaged(notification, error)
+        envelope.error = damaged(notification, error)
         return envelope
 
     @property
@@ -194,7 +194,7 @@ class Envelope:
             except _NOT_THE_RECORD:
                 raise  # the store is fine: the caller must give the key, or ask again
             except Exception as exc:
-                self.error = _damaged(self.notification, exc)
+                self.error = damaged(self.notification, exc)
                 raise self.error from exc
         return self._event
 
@@ -220,7 +220,7 @@ class Envelope:
             return getattr(self.event, field)
         if field not in stored:  # added after the record was written: the class's default
             if not hasattr(self.cls, field):
-                raise _damaged(self.notification, KeyError(field))
+                raise damaged(self.notification, KeyError(field))
             return getattr(self.cls, field)
         value = stored[field]
         if type(value) is not str or not value.startswith(TOKEN):
@@ -233,7 +233,7 @@ class Envelope:
         except (*_NOT_THE_RECORD, StoreDamaged):
             raise
         except Exception as exc:
-            raise _damaged(self.notification, exc) from exc
+            raise damaged(self.notification, exc) from exc
 
     def prepare(self, *, decode: bool, fields: Iterable[str] = ()) -> None:
         """Decode the event, or open these personal fields, now: before the views' transaction.
@@ -340,13 +340,6 @@ def _utc_text(stored: dict[str, Any] | None) -> str | None:
     if text is None:
         return None
     return f"{text[:10]} {text[11:26]}" if len(text) == 32 else f"{text[:10]} {text[11:19]}.000000"
-
-
-def _damaged(notification: Stored, error: Exception) -> StoreDamaged:
-    return StoreDamaged(
-        f"the stored record at position {notification.id} ({notification.topic}) "
-        f"cannot be decoded: {error}"
-    )
 
 
 def _plain_detail(cls: EventClass, stored: dict[str, Any]) -> dict[str, Any] | None:

@@ -105,8 +105,12 @@ def server_cpu() -> float | None:
     databases' work counts too, so nothing else should run while it is read."""
     import os
 
+    try:
+        pids = [pid for pid in os.listdir("/proc") if pid.isdigit()]
+    except OSError:  # no /proc: not Linux
+        return None
     tick, total, seen = os.sysconf("SC_CLK_TCK"), 0, False
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 text = stat.read()

@@ -4,7 +4,9 @@ says the store is damaged and points to `verify`, in one line; nothing is writte
 from __future__ import annotations
 
 import json
+import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
 from aidflow import AidFlow
@@ -96,3 +98,35 @@ def test_a_rebuild_that_stops_on_a_damaged_record_says_so_and_fails(store_url: s
     assert {s["name"] for s in stopped} == {"dossier", "audit"}
     assert {s["failed_position"] for s in stopped} == {position}
     assert json.loads(both.stderr)["error"]["code"] == "views_broken"
+
+
+def test_a_stored_aggregate_id_that_is_not_one_stops_the_views_as_damage(
+    store_url: str,
+) -> None:
+    """SQLite keeps a record's aggregate id as text, which a hand on the file can change:
+    the views that read the record stop right before it on `StoreDamaged` naming its
+    position (before, every rebuild ended in an internal error)."""
+    if not store_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps the aggregate id as a uuid: the server refuses any other")
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    views = ReadModels.attach(flow, store_url)
+    case = paid(flow, government_fund(flow), 1)
+    position = views.position_of_version(case, 1)  # the case's Applied event
+    assert position is not None
+    views.close()
+    flow.close()
+    raw = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+    with raw:
+        raw.execute("UPDATE stored_events SET originator_id = 'nothex' WHERE rowid = ?", [position])
+    raw.close()
+
+    runner = CliRunner()
+    env = {"AIDFLOW_DB": store_url, "AIDFLOW_ACTOR": "admin"}
+    rebuilt = runner.invoke(main, ["--json", "projections", "rebuild"], env=env)
+    assert rebuilt.exit_code == 1, rebuilt.output
+    stopped = json.loads(rebuilt.stdout)["stopped"]
+    assert {s["name"] for s in stopped} == {"dossier", "queue", "audit"}  # all read Applied
+    for view in stopped:
+        assert view["failed_position"] == position and view["position"] == position - 1
+        assert view["error"].startswith("StoreDamaged: the stored record at position")
