@@ -67,15 +67,7 @@ def test_a_rebuild_that_stops_on_a_damaged_record_says_so_and_fails(store_url: s
     """`projections rebuild` answers what `projections status` would: a view that stopped on
     a record is named with the record and the command exits 1; a view that never reads the
     record is rebuilt to the head and the command succeeds."""
-    flow = AidFlow.open(store_url)
-    register_staff(flow)
-    views = ReadModels.attach(flow, store_url)
-    case = paid(flow, government_fund(flow), 1)
-    position = views.position_of_version(case, 2)  # the case's Verified event
-    assert position is not None
-    head = flow.recorder.max_notification_id()
-    views.close()
-    flow.close()
+    position, head = _paid_case(store_url, version=2)  # the case's Verified event
     corrupt_record(store_url, position)
 
     runner = CliRunner()
@@ -108,14 +100,7 @@ def test_a_stored_aggregate_id_that_is_not_one_stops_the_views_as_damage(
     position (before, every rebuild ended in an internal error)."""
     if not store_url.startswith("sqlite"):
         pytest.skip("PostgreSQL keeps the aggregate id as a uuid: the server refuses any other")
-    flow = AidFlow.open(store_url)
-    register_staff(flow)
-    views = ReadModels.attach(flow, store_url)
-    case = paid(flow, government_fund(flow), 1)
-    position = views.position_of_version(case, 1)  # the case's Applied event
-    assert position is not None
-    views.close()
-    flow.close()
+    position, _ = _paid_case(store_url, version=1)  # the case's Applied event
     raw = sqlite3.connect(store_url.removeprefix("sqlite:///"))
     with raw:
         raw.execute("UPDATE stored_events SET originator_id = 'nothex' WHERE rowid = ?", [position])
@@ -130,3 +115,18 @@ def test_a_stored_aggregate_id_that_is_not_one_stops_the_views_as_damage(
     for view in stopped:
         assert view["failed_position"] == position and view["position"] == position - 1
         assert view["error"].startswith("StoreDamaged: the stored record at position")
+
+
+def _paid_case(store_url: str, *, version: int) -> tuple[int, int]:
+    """A paid case in a new store with its views current: the position of the case's event
+    of ``version``, and the store's head."""
+    flow = AidFlow.open(store_url)
+    register_staff(flow)
+    views = ReadModels.attach(flow, store_url)
+    case = paid(flow, government_fund(flow), 1)
+    position = views.position_of_version(case, version)
+    assert position is not None
+    head = flow.recorder.max_notification_id() or 0
+    views.close()
+    flow.close()
+    return position, head
