@@ -15,8 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from aidflow.domain.errors import StoreDamaged
-from aidflow.source import EventSource, head, pages
+from aidflow.source import EventSource, damaged, head, pages
 
 __all__ = [
     "EventSource",
@@ -92,13 +91,6 @@ class StoredRecord:
             topic=self.topic,
             state=self.state,
         )
-
-
-def damaged(record: Stored, error: Exception) -> StoreDamaged:
-    """A stored record that cannot be read, named by its position and topic."""
-    return StoreDamaged(
-        f"the stored record at position {record.id} ({record.topic}) cannot be decoded: {error}"
-    )
 
 
 def as_notification(record: Stored) -> Notification:

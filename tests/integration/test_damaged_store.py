@@ -101,6 +101,11 @@ def test_a_stored_aggregate_id_that_is_not_one_stops_the_views_as_damage(
     if not store_url.startswith("sqlite"):
         pytest.skip("PostgreSQL keeps the aggregate id as a uuid: the server refuses any other")
     position, _ = _paid_case(store_url, version=1)  # the case's Applied event
+    flow = AidFlow.open(store_url)
+    views = ReadModels.attach(flow, store_url)
+    digest = str(views.digest())
+    views.close()
+    flow.close()
     raw = sqlite3.connect(store_url.removeprefix("sqlite:///"))
     with raw:
         raw.execute("UPDATE stored_events SET originator_id = 'nothex' WHERE rowid = ?", [position])
@@ -108,6 +113,11 @@ def test_a_stored_aggregate_id_that_is_not_one_stops_the_views_as_damage(
 
     runner = CliRunner()
     env = {"AIDFLOW_DB": store_url, "AIDFLOW_ACTOR": "admin"}
+    # the auditor's check names it too (it ended in an internal error that named no record)
+    verify = runner.invoke(main, ["audit", "verify", digest], env=env)
+    assert verify.exit_code == 1, verify.output
+    assert f"the stored record at position {position} " in verify.stderr
+    assert "internal error" not in verify.output and "Traceback" not in verify.output
     rebuilt = runner.invoke(main, ["--json", "projections", "rebuild"], env=env)
     assert rebuilt.exit_code == 1, rebuilt.output
     stopped = json.loads(rebuilt.stdout)["stopped"]
