@@ -40,6 +40,14 @@ def test_each_catalogue_class_is_handled_or_ignored(name: str) -> None:
     assert not strangers, f"{name} declares classes outside the catalogue: {strangers}"
 
 
+def test_the_audit_view_reads_every_class() -> None:
+    """A record that cannot be read stops only the views that handle its class (the others skip
+    it by its topic); the audit view handles every class, so it always stops on one, and the
+    journal never passes a damaged record over (docs/read-models.md)."""
+    audit = ReadModels.VIEWS["audit"]
+    assert set(audit.handles) == set(CATALOGUE) and not audit.ignores
+
+
 @pytest.mark.parametrize(
     ("view", "steps"),
     [(dossier.DossierView, dossier._STEPS), (queue.ConsultationQueueView, queue._STEPS)],
