@@ -805,6 +805,7 @@ def writers(seconds: float, writers_list: list[int], rounds: int) -> None:
     print(
         f"{'writers':>8} {'bare cmd/s':>11} {'aidflow':>9} {'ratio':>6} {'+views':>8} {'ratio':>6}"
         f" {'CPU ms/cmd bare':>16} {'aidflow':>8} {'+views':>7} {'+views/bare':>12}"
+        f" {'views in one':>13} {'ratio':>6} {'behind':>7}"
     )
 
     def median(count: int, shape: str, key: str) -> float:
@@ -813,12 +814,15 @@ def writers(seconds: float, writers_list: list[int], rounds: int) -> None:
     for count in writers_list:
         rate = {s: median(count, s, "commands_per_second") for s in SHAPES}
         cpu = {s: median(count, s, "cpu_ms_per_command") for s in SHAPES}
-        bare, ours, inline_ = (rate[s] for s in SHAPES)
+        bare, ours, inline_, one = (rate[s] for s in SHAPES)
         print(
             f"{count:>8} {bare:>11,.0f} {ours:>9,.0f} {ours / bare:>6.0%} {inline_:>8,.0f} {inline_ / bare:>6.0%}"
             f" {cpu['bare']:>16.2f} {cpu['aidflow']:>8.2f} {cpu['aidflow+views']:>7.2f}"
             f" {cpu['aidflow+views'] / cpu['bare']:>11.2f}x"
+            f" {one:>13,.0f} {one / bare:>6.0%} {median(count, 'views in one', 'behind_at_end'):>7.0f}"
         )
+    # "views in one": the views attached in the first writer only, which applies every writer's
+    # records; "behind": records the views stood behind the head when the writers stopped.
     # Where the server runs on this machine its CPU shares the same cores: once the writers
     # keep them busy, commands/s can be no better than the inverse of the CPU a command costs
     # the writer and the server together (the bound the ratios above meet).

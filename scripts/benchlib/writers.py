@@ -7,7 +7,10 @@ its own, as offices with several counters do. Three shapes, each on its own data
 - ``bare``: :class:`scripts.benchlib.baseline.BareApp`, the ``eventsourcing`` library alone
   (its default repository: no aggregate cache), events with the same fields;
 - ``aidflow``: :class:`aidflow.AidFlow` with no views attached (a follower keeps them);
-- ``aidflow+views``: the same with the views kept current inside every command.
+- ``aidflow+views``: the same with the views kept current inside every command;
+- ``views in one``: the views attached in the first writer only, whose catch-up after each of
+  its commands applies every writer's records (the others attach none): an office with several
+  writer processes keeping its views current without every writer contending for them.
 
 Each process reports its commands and its own CPU seconds (``time.process_time``), so the
 CPU per command is the writer's own, not the database server's.
@@ -22,7 +25,7 @@ from typing import Any
 
 from scripts.benchlib.history import national_id
 
-SHAPES = ("bare", "aidflow", "aidflow+views")
+SHAPES = ("bare", "aidflow", "aidflow+views", "views in one")
 
 
 def _bare(url: str, index: int) -> Callable[[float], int]:
@@ -72,7 +75,8 @@ def _writer(shape: str, url: str, index: int, seconds: float, start: Any, result
     if shape == "bare":
         run = _bare(url, index)
     else:
-        run = aidflow_writer(url, index, views=shape == "aidflow+views")
+        inline = shape == "aidflow+views" or (shape == "views in one" and index == 0)
+        run = aidflow_writer(url, index, views=inline)
     start.wait()
     cpu = time.process_time()
     done = run(time.monotonic() + seconds)
@@ -153,4 +157,21 @@ def run_writers(url: str, shape: str, writers: int, seconds: float) -> dict[str,
     }
     if server is not None and after is not None:
         measured["server_cpu_ms_per_command"] = 1000 * (after - server) / commands
+    if shape == "views in one":
+        measured["behind_at_end"] = behind(url)
     return measured
+
+
+def behind(url: str) -> float:
+    """How many records the furthest view stands behind the store's head, as it is."""
+    from aidflow.application import AidFlow
+    from aidflow.projections import ReadModels
+    from aidflow.projections.base import create_view_engine
+
+    flow = AidFlow.open(url)
+    views = ReadModels(create_view_engine(url))
+    try:
+        return float(max(s.behind for s in views.status(flow)))
+    finally:
+        views.close()
+        flow.close()
